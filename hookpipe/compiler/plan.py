@@ -1,0 +1,292 @@
+"""The lowered, executable form of a pipeline.
+
+A Plan is plain data: what the runtime executes and nothing else. Its JSON form is
+stable (sorted keys, no floats re-formatted), and its content hash ignores source
+spans, so reformatting a file or moving it never changes the hash while any change
+of meaning does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Literal
+
+from hookpipe.dsl.span import Span
+
+PLAN_FORMAT = 1
+
+Unit = Literal["step", "update", "epoch"]
+
+#: The scopes, outermost first, and the order their phases run in one pass.
+SCOPES: tuple[str, ...] = ("loop", "epoch", "step", "batch", "forward", "backward")
+PARENT: dict[str, str | None] = {
+    "loop": None,
+    "epoch": "loop",
+    "step": "epoch",
+    "batch": "step",
+    "forward": "batch",
+    "backward": "batch",
+}
+PHASES: tuple[str, ...] = ("before", "after")
+
+
+def phase_order() -> tuple[tuple[str, str], ...]:
+    """Every (scope, phase) in the order a single pass of the loop visits them."""
+    return (
+        ("loop", "before"),
+        ("epoch", "before"),
+        ("step", "before"),
+        ("batch", "before"),
+        ("forward", "before"),
+        ("forward", "after"),
+        ("backward", "before"),
+        ("backward", "after"),
+        ("batch", "after"),
+        ("step", "after"),
+        ("epoch", "after"),
+        ("loop", "after"),
+    )
+
+
+def callback_name(scope: str, phase: str) -> str:
+    """The RoboOrchard channel method a (scope, phase) maps to, e.g. on_step_end."""
+    channel = {"forward": "model_forward", "backward": "model_backward"}.get(scope, scope)
+    return f"on_{channel}_{'begin' if phase == 'before' else 'end'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """When an attachment fires.
+
+    ``unit is None`` means every time the phase runs. Otherwise the c-th occurrence
+    of ``unit`` (1-based) fires when ``c >= start`` and ``(c - start) % every == 0``;
+    ``at_end`` also fires on the run's last step/epoch.
+    """
+
+    unit: Unit | None = None
+    every: int = 1
+    start: int = 1
+    at_end: bool = False
+
+    def fires(self, count: int, *, is_last: bool = False) -> bool:
+        """Whether the guard fires at the ``count``-th (1-based) occurrence of its unit."""
+        if self.unit is None:
+            return True
+        if count >= self.start and (count - self.start) % self.every == 0:
+            return True
+        return self.at_end and is_last
+
+    def describe(self) -> str:
+        if self.unit is None:
+            text = ""
+        elif self.every == 1:
+            text = f"every {self.unit}"
+        else:
+            text = f"every {self.every} {self.unit}s"
+        if self.unit is not None and self.start != self.every:
+            text += f" from {self.start}"
+        if self.at_end:
+            text += " and at end"
+        return text.strip()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unit": self.unit, "every": self.every, "start": self.start, "at_end": self.at_end}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Guard":
+        return cls(data["unit"], int(data["every"]), int(data["start"]), bool(data["at_end"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    consumes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"reads": list(self.reads), "writes": list(self.writes), "consumes": list(self.consumes)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Effects":
+        return cls(tuple(data["reads"]), tuple(data["writes"]), tuple(data["consumes"]))
+
+
+@dataclass(frozen=True, slots=True)
+class HookSpec:
+    """A hook instance: its type and its arguments as JSON values.
+
+    ``type`` is a built-in name (``builtin=True``) or an import path. Values that
+    name Python objects are ``{"$ref": "module:attr"}`` or, for calls,
+    ``{"$call": "module:attr", "args": {...}}``; a path with no ``:`` is resolved by
+    importing the longest importable prefix.
+    """
+
+    name: str
+    type: str
+    builtin: bool
+    args: dict[str, Any]
+    effects: Effects
+    span: Span
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "builtin": self.builtin,
+            "args": self.args,
+            "effects": self.effects.to_json(),
+            "span": self.span.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "HookSpec":
+        return cls(
+            data["name"],
+            data["type"],
+            bool(data["builtin"]),
+            dict(data["args"]),
+            Effects.from_json(data["effects"]),
+            Span.from_json(data["span"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """One callback to run in one phase: the unit of execution."""
+
+    hook: str
+    callback: str
+    guard: Guard
+    main_only: bool
+    span: Span
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hook": self.hook,
+            "callback": self.callback,
+            "guard": self.guard.to_json(),
+            "main_only": self.main_only,
+            "span": self.span.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PlanEntry":
+        return cls(
+            data["hook"],
+            data["callback"],
+            Guard.from_json(data["guard"]),
+            bool(data["main_only"]),
+            Span.from_json(data["span"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PhasePlan:
+    scope: str
+    phase: str
+    entries: tuple[PlanEntry, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.scope}.{self.phase}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scope": self.scope, "phase": self.phase, "entries": [e.to_json() for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PhasePlan":
+        return cls(data["scope"], data["phase"], tuple(PlanEntry.from_json(e) for e in data["entries"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The whole lowered pipeline.
+
+    ``phases`` holds all twelve (scope, phase) pairs in loop order, empty ones too,
+    so consumers can index them without special cases.
+    """
+
+    name: str | None
+    source: str
+    trainer: dict[str, Any]
+    hooks: tuple[HookSpec, ...]
+    phases: tuple[PhasePlan, ...]
+    format: int = PLAN_FORMAT
+    _hash: str = field(default="", compare=False, repr=False)
+
+    def phase(self, scope: str, phase: str) -> PhasePlan:
+        for p in self.phases:
+            if p.scope == scope and p.phase == phase:
+                return p
+        raise KeyError(f"{scope}.{phase}")
+
+    def hook(self, name: str) -> HookSpec:
+        for h in self.hooks:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    def entries(self) -> Iterator[tuple[PhasePlan, PlanEntry]]:
+        for p in self.phases:
+            for e in p.entries:
+                yield p, e
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "name": self.name,
+            "source": self.source,
+            "trainer": self.trainer,
+            "hooks": [h.to_json() for h in self.hooks],
+            "phases": [p.to_json() for p in self.phases],
+            "hash": self.content_hash,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The plan as JSON text; identical input always gives identical bytes."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Plan":
+        data = json.loads(text)
+        if data.get("format") != PLAN_FORMAT:
+            raise ValueError(f"unsupported plan format {data.get('format')!r} (expected {PLAN_FORMAT})")
+        return cls(
+            name=data["name"],
+            source=data["source"],
+            trainer=dict(data["trainer"]),
+            hooks=tuple(HookSpec.from_json(h) for h in data["hooks"]),
+            phases=tuple(PhasePlan.from_json(p) for p in data["phases"]),
+        )
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the plan's meaning: everything but source spans and file names."""
+        if not self._hash:
+            object.__setattr__(self, "_hash", _hash_of(self))
+        return self._hash
+
+    def render(self, path: str) -> None:  # pragma: no cover - implemented by the renderer issue
+        raise NotImplementedError("rendering arrives with `hookpipe render`")
+
+
+def _strip_spans(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_spans(v) for k, v in value.items() if k != "span"}
+    if isinstance(value, list):
+        return [_strip_spans(v) for v in value]
+    return value
+
+
+def _hash_of(plan: Plan) -> str:
+    meaning = {
+        "format": plan.format,
+        "name": plan.name,
+        "trainer": plan.trainer,
+        "hooks": _strip_spans([h.to_json() for h in plan.hooks]),
+        "phases": _strip_spans([p.to_json() for p in plan.phases]),
+    }
+    text = json.dumps(meaning, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

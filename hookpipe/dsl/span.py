@@ -1,0 +1,42 @@
+"""Source positions, carried by every AST node, graph edge and plan entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A 1-based, end-inclusive-line / end-exclusive-column region of a file.
+
+    The file is kept as the path the user gave (or the include resolved to), so
+    diagnostics print a path the user recognises.
+    """
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> "Span":
+        return cls(
+            file=str(data["file"]),
+            line=int(data["line"]),  # type: ignore[arg-type]
+            column=int(data["column"]),  # type: ignore[arg-type]
+            end_line=int(data["end_line"]),  # type: ignore[arg-type]
+            end_column=int(data["end_column"]),  # type: ignore[arg-type]
+        )
