@@ -21,11 +21,11 @@ _RUN_LENGTH = {"max_step", "max_epoch", "grad_accumulation"}
 
 def validate_arguments(ctx: Compilation) -> None:
     for name, info in list(ctx.hooks.items()):
-        if info.builtin is not None:
+        if info.builtin is not None and info.args_ok:
             validated = _check(ctx, info.builtin.schema, info.args, _arg_spans(info), info.decl.span,
                                f"`{info.builtin.name}`", "HP003")
             if validated is not None:
-                ctx.hooks[name] = HookInfo(info.decl, info.type_name, info.builtin, info.effects, validated)
+                ctx.hooks[name] = HookInfo(info.decl, info.type_name, info.builtin, info.effects, validated, True)
     _trainer(ctx)
 
 
@@ -34,7 +34,10 @@ def _arg_spans(info: HookInfo) -> dict[str, Span]:
 
 
 def _trainer(ctx: Compilation) -> None:
+    errors_before = len(ctx.diagnostics)
     values = {key: to_json(ctx, s.value) for key, s in ctx.settings.items()}
+    if len(ctx.diagnostics) != errors_before:
+        values = {k: v for k, v in values.items() if v is not None}
     spans = {key: s.span for key, s in ctx.settings.items()}
     anchor = ctx.trainer_span or _file_start(ctx)
     validated = _check(ctx, TrainerSettings, values, spans, anchor, "the trainer", "HP003")
@@ -55,8 +58,12 @@ def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], sp
     try:
         return schema.model_validate(values).model_dump(mode="json")
     except ValidationError as exc:
+        reported: set[str | None] = set()
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else None
+            if field in reported:  # a union reports one failure per member; one is enough
+                continue
+            reported.add(field)
             span = spans.get(field, anchor) if field else anchor
             this_code = "HP008" if (field in _RUN_LENGTH and what == "the trainer") else code
             if err["type"] == "extra_forbidden":
@@ -68,6 +75,7 @@ def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], sp
             else:
                 label = f"`{field}` of {what}" if field else what
                 msg = str(err["msg"]).removeprefix("Value error, ")
+                msg = msg[:1].lower() + msg[1:]
                 ctx.error(this_code, f"invalid {label}: {msg}", span)
         return None
 

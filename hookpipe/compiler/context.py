@@ -41,6 +41,8 @@ class HookInfo:
     builtin: HookType | None
     effects: Effects
     args: dict[str, Any]
+    #: False when an argument failed to resolve (already reported): skip schema checks.
+    args_ok: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
     if unit not in ALLOWED[node.scope]:
         allowed = ALLOWED[node.scope]
         reason = ("the loop phases run once" if not allowed
-                  else f"a {node.scope}.{node.phase} phase counts {' or '.join(u + 's' for u in allowed)}")
+                  else f"phases of `{node.scope}` count {' or '.join(u + 's' for u in allowed)}")
         ctx.error("HP007", f"`every {unit}` makes no sense in {node.scope}.{node.phase}: {reason}",
                   a.every.span, help=_move_help(unit))
         ok = False

@@ -87,7 +87,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
             raise
         reason = "is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "was not found"
         loaded.diagnostics.append(Diagnostic("HP010", "error", f"included file `{origin.path}` {reason}", origin.span,
-                                             help=f"the path is relative to the including file's folder ({display})"))
+                                             help=f"the path is relative to the including file's folder (looked for {display})"))
         return
     seen.add(real)
     loaded.sources.texts[display] = text

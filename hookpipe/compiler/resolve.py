@@ -84,7 +84,9 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
             type_name = name
     else:
         type_name = object_path(ctx, decl.type)
+    errors_before = len(ctx.diagnostics)
     args = arguments(ctx, decl.args)
+    args_ok = len(ctx.diagnostics) == errors_before
     declared = _declared_effects(decl)
     effects = declared
     if builtin is not None:
@@ -95,7 +97,7 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
         )
     if type_name is None:
         type_name = "<unresolved>"
-    ctx.hooks[decl.name] = HookInfo(decl, type_name, builtin, effects, args)
+    ctx.hooks[decl.name] = HookInfo(decl, type_name, builtin, effects, args, args_ok)
 
 
 def _declared_effects(decl: ast.HookDecl) -> Effects:

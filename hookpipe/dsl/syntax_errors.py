@@ -175,9 +175,39 @@ def to_diagnostic(
         line, column = token.line, token.column or 1
     end_column = column + max(len(value), 1) if kind not in ("_NL", "$END") else column + 1
     span = Span(path, line, column, line, end_column)
-    help_text = None
-    try:
-        help_text = error.match_examples(parse, EXAMPLES, use_accepts=True)  # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - a failed match only loses the help line
-        help_text = None
+    key = _state_key(error)
+    index = _example_index(parse)
+    help_text = index.get(key) or index.get((key[0], None))
     return Diagnostic("HP001", "error", message, span, notes, help_text)
+
+
+def _state_key(error: UnexpectedInput) -> tuple[int | None, str | None]:
+    """The parser state an error happened in, and the offending token's type.
+
+    lark's own ``match_examples`` compares whole parser stacks, so a mistake nested
+    one scope deeper than its example would not match; the top state is what
+    decides what may come next.
+    """
+    interactive = getattr(error, "interactive_parser", None)
+    state = interactive.parser_state.state_stack[-1] if interactive is not None else None
+    token = getattr(error, "token", None)
+    return state, (token.type if token is not None else "$END")
+
+
+_INDEX: dict[tuple[int | None, str | None], str] = {}
+
+
+def _example_index(parse: Callable[[str], object]) -> dict[tuple[int | None, str | None], str]:
+    """(state, token) -> help line, built once from ``EXAMPLES`` on the first syntax error."""
+    if not _INDEX:
+        for label, snippets in EXAMPLES.items():
+            for snippet in snippets:
+                try:
+                    parse(snippet)
+                except UnexpectedToken as error:
+                    key = _state_key(error)
+                    _INDEX.setdefault(key, label)
+                    _INDEX.setdefault((key[0], None), label)
+                except UnexpectedInput:
+                    continue
+    return _INDEX
