@@ -175,29 +175,33 @@ def to_diagnostic(
         line, column = token.line, token.column or 1
     end_column = column + max(len(value), 1) if kind not in ("_NL", "$END") else column + 1
     span = Span(path, line, column, line, end_column)
-    key = _state_key(error)
+    states, token_type = _state_key(error)
     index = _example_index(parse)
-    help_text = index.get(key) or index.get((key[0], None))
+    help_text = None
+    for depth in (3, 2, 1):  # the most specific context first
+        help_text = index.get((states[-depth:], token_type)) or index.get((states[-depth:], None))
+        if help_text:
+            break
     return Diagnostic("HP001", "error", message, span, notes, help_text)
 
 
-def _state_key(error: UnexpectedInput) -> tuple[int | None, str | None]:
+def _state_key(error: UnexpectedInput) -> tuple[tuple[int, ...], str | None]:
     """The parser state an error happened in, and the offending token's type.
 
     lark's own ``match_examples`` compares whole parser stacks, so a mistake nested
-    one scope deeper than its example would not match; the top state is what
-    decides what may come next.
+    one scope deeper than its example would not match; the top few states are
+    what decide what may come next.
     """
     interactive = getattr(error, "interactive_parser", None)
-    state = interactive.parser_state.state_stack[-1] if interactive is not None else None
+    states = tuple(interactive.parser_state.state_stack) if interactive is not None else ()
     token = getattr(error, "token", None)
-    return state, (token.type if token is not None else "$END")
+    return states, (token.type if token is not None else "$END")
 
 
-_INDEX: dict[tuple[int | None, str | None], str] = {}
+_INDEX: dict[tuple[tuple[int, ...], str | None], str] = {}
 
 
-def _example_index(parse: Callable[[str], object]) -> dict[tuple[int | None, str | None], str]:
+def _example_index(parse: Callable[[str], object]) -> dict[tuple[tuple[int, ...], str | None], str]:
     """(state, token) -> help line, built once from ``EXAMPLES`` on the first syntax error."""
     if not _INDEX:
         for label, snippets in EXAMPLES.items():
@@ -205,9 +209,10 @@ def _example_index(parse: Callable[[str], object]) -> dict[tuple[int | None, str
                 try:
                     parse(snippet)
                 except UnexpectedToken as error:
-                    key = _state_key(error)
-                    _INDEX.setdefault(key, label)
-                    _INDEX.setdefault((key[0], None), label)
+                    states, token_type = _state_key(error)
+                    for depth in (3, 2, 1):
+                        _INDEX.setdefault((states[-depth:], token_type), label)
+                        _INDEX.setdefault((states[-depth:], None), label)
                 except UnexpectedInput:
                     continue
     return _INDEX
