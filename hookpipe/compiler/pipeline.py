@@ -23,6 +23,7 @@ from hookpipe.compiler.resolve import resolve_names
 from hookpipe.compiler.scopes import collect_attachments
 from hookpipe.diagnostics import has_errors
 from hookpipe.errors import CompileError
+from hookpipe.perf import gc_paused
 
 Pass = Callable[[Compilation], None]
 
@@ -43,10 +44,11 @@ def run_passes(loaded: Loaded, main: str) -> Compilation:
     ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics))
     if not loaded.files:
         return ctx
-    for compiler_pass, needs_clean in PASSES:
-        if needs_clean and has_errors(ctx.diagnostics):
-            break
-        compiler_pass(ctx)
+    with gc_paused():
+        for compiler_pass, needs_clean in PASSES:
+            if needs_clean and has_errors(ctx.diagnostics):
+                break
+            compiler_pass(ctx)
     return ctx
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from lark import Lark
 
-from hookpipe.dsl.layout import Layout
+from hookpipe.dsl.lexer import PipeLexer
+from hookpipe.dsl.transform import ToAst
+
+_LOCK = threading.Lock()
 
 
 def grammar_text() -> str:
@@ -15,13 +20,27 @@ def grammar_text() -> str:
 
 
 @lru_cache(maxsize=1)
-def parser() -> Lark:
-    """The LALR parser; built lazily so importing hookpipe costs nothing."""
-    return Lark(
+def _parser() -> tuple[Lark, ToAst]:
+    transformer = ToAst()
+    lark = Lark(
         grammar_text(),
         parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
+        lexer=PipeLexer,
+        keep_all_tokens=True,
         maybe_placeholders=False,
-        postlex=Layout(),
+        transformer=transformer,
     )
+    return lark, transformer
+
+
+def parser() -> Lark:
+    """The LALR parser; built lazily so importing hookpipe costs nothing."""
+    return _parser()[0]
+
+
+def parse(text: str, path: str) -> Any:
+    """Parse ``text``, building AST nodes for ``path`` during the parse itself."""
+    lark, transformer = _parser()
+    with _LOCK:  # the transformer holds the path of the parse in progress
+        transformer.path = path
+        return lark.parse(text)

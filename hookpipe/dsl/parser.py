@@ -14,10 +14,10 @@ from lark.exceptions import UnexpectedInput
 
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl import ast
-from hookpipe.dsl.grammar import parser
+from hookpipe.dsl.grammar import parse as lark_parse
 from hookpipe.dsl.span import Span
 from hookpipe.dsl.syntax_errors import to_diagnostic
-from hookpipe.dsl.transform import ToAst
+from hookpipe.perf import gc_paused
 
 MAX_SYNTAX_ERRORS = 50
 _SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}()\[\]]|\n')
@@ -37,10 +37,10 @@ def parse_text(text: str, path: str) -> ParseResult:
         'a'
     """
     try:
-        tree = parser().parse(text)
+        with gc_paused():
+            items = lark_parse(text, path)
     except UnexpectedInput:
         return ParseResult(None, _collect_errors(text, path))
-    items = ToAst(path).transform(tree)
     return ParseResult(ast.File(path, tuple(items), _comments(text, path) if "#" in text else ()))
 
 
@@ -86,7 +86,6 @@ def _chunks(text: str) -> tuple[list[tuple[int, int, int]], Span | None, str]:
 
 
 def _collect_errors(text: str, path: str) -> list[Diagnostic]:
-    lark = parser()
     chunks, unclosed, _ = _chunks(text)
     if unclosed is not None:
         unclosed = Span(path, unclosed.line, unclosed.column, unclosed.end_line, unclosed.end_column)
@@ -94,14 +93,18 @@ def _collect_errors(text: str, path: str) -> list[Diagnostic]:
     for begin, end, first_line in chunks:
         piece = "\n" * (first_line - 1) + text[begin:end]
         try:
-            lark.parse(piece)
+            lark_parse(piece, path)
         except UnexpectedInput as error:
-            found.append(to_diagnostic(error, path, text, lark.parse, unclosed))
+            found.append(to_diagnostic(error, path, text, _example_parse, unclosed))
             if len(found) >= MAX_SYNTAX_ERRORS:
                 break
     if not found:  # the pieces parse alone but not together; report the whole-file error
         try:
-            lark.parse(text)
+            lark_parse(text, path)
         except UnexpectedInput as error:
-            found.append(to_diagnostic(error, path, text, lark.parse, unclosed))
+            found.append(to_diagnostic(error, path, text, _example_parse, unclosed))
     return found
+
+
+def _example_parse(text: str) -> object:
+    return lark_parse(text, "<example>")
