@@ -64,7 +64,7 @@ def _verb(role: str) -> str:
 def _edge_notes(ctx: Compilation, graph: "nx.DiGraph[int]", cycle: list[int]) -> list[Note]:
     notes = []
     for a, b in zip(cycle, cycle[1:]):
-        origins: list[Origin] = graph.edges[a, b]["origins"]
+        origins: dict[Origin, None] = graph.edges[a, b]["origins"]
         for origin in origins:
             text = f"`{ctx.nodes[a].hook}` -> `{ctx.nodes[b].hook}`: {origin.describe(with_location=False)}"
             notes.append(Note(text, origin.span if origin.kind != "effect" else None))

@@ -30,13 +30,18 @@ def build_graphs(ctx: Compilation) -> None:
 
 
 def add_edge(graph: "nx.DiGraph[int]", u: int, v: int, origin: Origin) -> None:
+    """Add ``u -> v`` or, if present, record one more origin for it.
+
+    ``origins`` is a dict used as an insertion-ordered set: a file with thousands
+    of repeated statements must not make this quadratic.
+    """
     if u == v:
         return
     data = graph.get_edge_data(u, v)
     if data is None:
-        graph.add_edge(u, v, origins=[origin])
-    elif origin not in data["origins"]:
-        data["origins"].append(origin)
+        graph.add_edge(u, v, origins={origin: None})
+    else:
+        data["origins"].setdefault(origin, None)
 
 
 def _written(graph: "nx.DiGraph[int]", nodes: list[Node]) -> None:
@@ -50,7 +55,7 @@ def _written(graph: "nx.DiGraph[int]", nodes: list[Node]) -> None:
 
 
 def _statements(ctx: Compilation, graph: "nx.DiGraph[int]", nodes: list[Node]) -> None:
-    if not ctx.orders:
+    if not ctx.orders or len(nodes) < 2:
         return
     by_hook: dict[str, list[int]] = defaultdict(list)
     for node in nodes:

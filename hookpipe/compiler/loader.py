@@ -18,6 +18,9 @@ from hookpipe.dsl import ast
 from hookpipe.dsl.parser import parse_text
 from hookpipe.dsl.span import Span
 
+#: Includes nested deeper than this are refused (HP010); real projects use two or three.
+MAX_INCLUDE_DEPTH = 64
+
 
 @dataclass
 class Loaded:
@@ -112,6 +115,11 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
                     help="keep included files inside the project (or pass --allow-outside-root for trusted input)"))
                 continue
             if target_real in seen:
+                continue
+            if depth + 1 > MAX_INCLUDE_DEPTH:
+                loaded.diagnostics.append(Diagnostic(
+                    "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
+                    help="flatten the include chain: include the shared files from one place"))
                 continue
             _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item)
     loaded.files.append((result.file, depth))

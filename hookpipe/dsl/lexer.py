@@ -45,6 +45,12 @@ _PUNCT = {"{": "LBRACE", "}": "RBRACE", "(": "LPAR", ")": "RPAR", "[": "LSQB", "
 _CLOSE = {"LPAR": "RPAR", "LSQB": "RSQB"}
 #: A ``{`` after one of these opens a value table, not a block.
 _VALUE_CONTEXT = frozenset({"EQUAL", "COMMA", "LPAR", "LSQB"})
+#: Deeper nesting is refused: no real pipeline comes close, and later passes recurse.
+MAX_DEPTH = 100
+
+
+class NestingTooDeep(UnexpectedCharacters):
+    """Brackets nested deeper than MAX_DEPTH (a syntax error with its own message)."""
 
 
 class PipeLexer(Lexer):
@@ -92,6 +98,8 @@ def tokens(text: str, parser_state: Any = None) -> Iterator[Token]:
                 stack.append(_CLOSE[kind])
             elif kind == "LBRACE":
                 stack.append("RBRACE" if previous in _VALUE_CONTEXT else "BLOCK")
+            if len(stack) > MAX_DEPTH:
+                raise NestingTooDeep(text, start, line, column, allowed=None, state=parser_state)
             elif stack and kind in ("RPAR", "RSQB", "RBRACE"):
                 top = stack[-1]
                 if top == kind or (kind == "RBRACE" and top == "BLOCK"):

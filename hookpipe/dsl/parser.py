@@ -20,7 +20,11 @@ from hookpipe.dsl.syntax_errors import to_diagnostic
 from hookpipe.perf import gc_paused
 
 MAX_SYNTAX_ERRORS = 50
+#: Limits that keep hostile input cheap; real pipelines are a few kilobytes.
+MAX_SOURCE_CHARS = 4 * 1024 * 1024
+MAX_LINE_CHARS = 100_000
 _SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}()\[\]]|\n')
+_LINE_START = re.compile(r"[ \t\r]*(.?)")
 
 
 @dataclass
@@ -36,12 +40,29 @@ def parse_text(text: str, path: str) -> ParseResult:
         >>> parse_text('hook a = optimizer()', "x.pipe").file.items[0].name
         'a'
     """
+    too_big = _check_size(text, path)
+    if too_big is not None:
+        return ParseResult(None, [too_big])
     try:
         with gc_paused():
             items = lark_parse(text, path)
     except UnexpectedInput:
         return ParseResult(None, _collect_errors(text, path))
     return ParseResult(ast.File(path, tuple(items), _comments(text, path) if "#" in text else ()))
+
+
+def _check_size(text: str, path: str) -> Diagnostic | None:
+    if len(text) > MAX_SOURCE_CHARS:
+        return Diagnostic("HP001", "error", f"the file is too large ({len(text) / 2**20:.1f} MiB; the limit is "
+                          f"{MAX_SOURCE_CHARS // 2**20} MiB)", Span(path, 1, 1, 1, 2),
+                          help="split it into files joined with `include`")
+    if len(text) > MAX_LINE_CHARS:
+        for number, line in enumerate(text.split("\n"), 1):
+            if len(line) > MAX_LINE_CHARS:
+                return Diagnostic("HP001", "error", f"line {number} is {len(line):,} characters long (the limit is "
+                                  f"{MAX_LINE_CHARS:,})", Span(path, number, 1, number, 2),
+                                  help="break the line; values may span several lines inside brackets")
+    return None
 
 
 def _comments(text: str, path: str) -> tuple[ast.Comment, ...]:
@@ -68,7 +89,8 @@ def _chunks(text: str) -> tuple[list[tuple[int, int, int]], Span | None, str]:
         if tok == "\n":
             line += 1
             line_start = m.end()
-            if not stack and text[line_start:].lstrip(" \t\r")[:1] not in ("", "\n", "#", "}", "-"):
+            first = _LINE_START.match(text, line_start).group(1)  # type: ignore[union-attr]
+            if not stack and first not in ("", "\n", "#", "}", "-"):
                 if m.end() > start:
                     chunks.append((start, m.end(), start_line))
                 start, start_line = m.end(), line

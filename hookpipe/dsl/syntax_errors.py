@@ -12,6 +12,7 @@ from typing import Callable
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from hookpipe.diagnostics import Diagnostic, Note
+from hookpipe.dsl.lexer import MAX_DEPTH, NestingTooDeep
 from hookpipe.dsl.span import Span
 
 _WORDS: dict[str, str] = {
@@ -150,6 +151,10 @@ def to_diagnostic(
     """One HP001 diagnostic for one lark error."""
     line, column = error.line or 1, error.column or 1
     notes: tuple[Note, ...] = ()
+    if isinstance(error, NestingTooDeep):
+        span = Span(path, line, column, line, column + 1)
+        return Diagnostic("HP001", "error", f"brackets nested more than {MAX_DEPTH} levels deep", span,
+                          help="flatten the structure; no pipeline needs this depth")
     if isinstance(error, UnexpectedCharacters):
         char = error.char
         message = f"unexpected character `{char}`"
