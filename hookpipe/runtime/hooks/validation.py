@@ -89,15 +89,20 @@ class ValidationHook(PipelineHooks):
         self.eval_callback = callback
         self.model_eval = model_eval
         self._pass_args = wants_args(callback)
-        #: ``(global_step_id, metrics)`` of every evaluation, oldest first.
+        #: ``(completed steps, metrics)`` of every evaluation, oldest first.
         self.history: list[tuple[int, dict[str, float] | None]] = []
 
     @property
     def last_metrics(self) -> dict[str, float] | None:
         return self.history[-1][1] if self.history else None
 
-    def evaluate(self, args: PipelineHookArgs) -> dict[str, float] | None:
-        """Run the callback once; return (and log) its metrics."""
+    def evaluate(self, args: PipelineHookArgs, completed_steps: int | None = None) -> dict[str, float] | None:
+        """Run the callback once; return (and log) its metrics.
+
+        ``completed_steps`` labels the result (defaults to ``global_step_id``, which
+        is the count of finished steps at epoch and loop boundaries).
+        """
+        done = args.global_step_id if completed_steps is None else completed_steps
         model = args.model
         was_training = bool(model is not None and model.training)
         if model is not None and self.model_eval:
@@ -108,12 +113,12 @@ class ValidationHook(PipelineHooks):
             if model is not None and self.model_eval:
                 model.train(was_training)
         metrics = _as_metrics(result)
-        self.history.append((args.global_step_id, metrics))
+        self.history.append((done, metrics))
         if metrics:
             accelerator = args.accelerator
             text = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-            accelerator.print(f"validation (epoch {args.epoch_id}, step {args.global_step_id}): {text}")
-            accelerator.log(metrics, step=args.global_step_id)
+            accelerator.print(f"validation after {done} steps (epoch {args.epoch_id}): {text}")
+            accelerator.log(metrics, step=done)
         return metrics
 
     def need_eval(self, hook_args: PipelineHookArgs) -> bool:
@@ -124,19 +129,24 @@ class ValidationHook(PipelineHooks):
 
     def _seed_step_end(self, args: PipelineHookArgs) -> None:
         if self.step_eval_freq is not None and (args.global_step_id + 1) % self.step_eval_freq == 0:
-            self.evaluate(args)
+            self.evaluate(args, args.global_step_id + 1)
 
     def _seed_epoch_end(self, args: PipelineHookArgs) -> None:
         if self.epoch_eval_freq is not None and (args.epoch_id + 1) % self.epoch_eval_freq == 0:
             self.evaluate(args)
 
     # A Plan may attach validation to any phase; each callback evaluates once.
-    on_loop_begin = on_loop_end = evaluate
-    on_epoch_begin = on_epoch_end = evaluate
-    on_step_begin = on_step_end = evaluate
-    on_batch_begin = on_batch_end = evaluate
-    on_model_forward_begin = on_model_forward_end = evaluate
-    on_model_backward_begin = on_model_backward_end = evaluate
+    # Inside a step the step is still running, so it counts as completed after it.
+    def _at_boundary(self, args: PipelineHookArgs) -> None:
+        self.evaluate(args)
+
+    def _in_step(self, args: PipelineHookArgs) -> None:
+        self.evaluate(args, args.global_step_id + 1)
+
+    on_loop_begin = on_loop_end = on_epoch_begin = on_epoch_end = _at_boundary
+    on_step_begin = on_step_end = on_batch_begin = on_batch_end = _in_step
+    on_model_forward_begin = on_model_forward_end = _in_step
+    on_model_backward_begin = on_model_backward_end = _in_step
 
 
 class ValidationHookConfig(PipelineHooksConfig[ValidationHook]):
