@@ -25,7 +25,7 @@ from accelerate.utils import DataLoaderConfiguration, set_seed
 
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.settings import TrainerSettings
-from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
 
@@ -59,7 +59,7 @@ def settings_of(plan: Plan) -> TrainerSettings:
     try:
         return TrainerSettings.model_validate(plan.trainer)
     except pydantic.ValidationError as exc:
-        raise PlanResolveError(f"invalid trainer settings in {plan.source}: {exc}") from None
+        raise PlanResolveError(f"invalid trainer settings in {plan.source}: {describe_validation_error(exc)}") from None
 
 
 def make_accelerator(settings: TrainerSettings) -> Accelerator:

@@ -176,19 +176,23 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         self.afters = ()
 
     def failure(self, exc: BaseException) -> BaseException:
-        """Wrap a body failure as a :class:`ScopeFailure` naming the skipped afters."""
-        if isinstance(exc, RunFailure) or not isinstance(exc, Exception):
-            return exc
+        """The error to propagate for a failure in this scope's body.
+
+        A foreign exception becomes a :class:`ScopeFailure`; either way the ordinary
+        ``after`` callbacks this failure skips here are added to it.
+        """
+        if not isinstance(exc, Exception):
+            return exc  # KeyboardInterrupt and friends pass through untouched
         counters = self.counters
-        skipped = tuple((f"{c.hook}.{c.callback}", c.span) for c in self.afters if not c.always and c.fires(counters))
-        err = ScopeFailure(
-            self.scope,
-            global_step=counters.global_step,
-            span=skipped[0][1] if skipped else None,
-            skipped=skipped,
-            source=self.source,
-        )
-        err.__cause__ = exc
+        err = exc
+        if not isinstance(exc, RunFailure):
+            err = ScopeFailure(self.scope, global_step=counters.global_step, source=self.source)
+            err.__cause__ = exc
+        for c in self.afters:
+            if not c.always and c.fires(counters):
+                err.skipped.append((f"{c.hook}.{c.callback}", c.span))
+                if err.span is None:
+                    err.span = c.span
         return err
 
 
@@ -205,7 +209,8 @@ class _PlanScope:
             try:
                 _run_calls(ch.befores, self.arg, ch.counters)
             except BaseException as exc:
-                _run_cleanup(ch.afters, self.arg, ch.counters, exc)
+                wrapped = ch.failure(exc)
+                _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
                 raise
         return self.arg
 

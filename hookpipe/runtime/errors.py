@@ -23,6 +23,19 @@ class PlanResolveError(HookpipeRuntimeError):
     """
 
 
+def describe_validation_error(exc: Exception) -> str:
+    """A pydantic ValidationError as one line: ``field: message (got value); ...``."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = []
+    for err in errors():
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "value"
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}{got}")
+    return "; ".join(parts)
+
+
 class RunFailure(HookpipeRuntimeError):
     """Base of the failures of a running loop; ``global_step`` is 0-based."""
 
@@ -33,6 +46,9 @@ class RunFailure(HookpipeRuntimeError):
         self.span = span
         #: The ``.pipe`` file, for failures that belong to no single attachment.
         self.source = source
+        #: Attachments whose ordinary ``after`` callbacks did not run because of this
+        #: failure, innermost scope first: ``("hook.callback", span)``.
+        self.skipped: list[tuple[str, Span | None]] = []
 
     @property
     def path(self) -> str | None:
@@ -49,7 +65,13 @@ class RunFailure(HookpipeRuntimeError):
             where = f" ({self.source})" if self.source else ""
         cause = self.__cause__
         detail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
-        return f"{self.message} at global step {self.global_step}{where}{detail}"
+        text = f"{self.message} at global step {self.global_step}{where}{detail}"
+        if self.skipped:
+            names = ", ".join(
+                f"{name} ({span.file}:{span.line})" if span is not None else name for name, span in self.skipped
+            )
+            text += f"; not run: {names}"
+        return text
 
 
 class HookFailure(RunFailure):
@@ -62,30 +84,12 @@ class HookFailure(RunFailure):
 
 
 class ScopeFailure(RunFailure):
-    """The body of a scope raised (for ``batch``: the batch processor).
+    """The body of a scope raised (for ``forward``: the model; ``batch``: the processor).
 
-    ``skipped`` lists the attachments whose ordinary ``after`` callbacks did not run,
-    with their spans, so the message can say what the failure cost.
+    Its span is the first skipped attachment's (the nearest place in the ``.pipe``
+    file the failure affected); ``source`` names the file when nothing was skipped.
     """
 
-    def __init__(
-        self,
-        scope: str,
-        *,
-        global_step: int,
-        span: Span | None,
-        skipped: tuple[tuple[str, Span | None], ...] = (),
-        source: str | None = None,
-    ) -> None:
-        super().__init__(f"scope '{scope}' failed", global_step=global_step, span=span, source=source)
+    def __init__(self, scope: str, *, global_step: int, source: str | None = None) -> None:
+        super().__init__(f"scope '{scope}' failed", global_step=global_step, span=None, source=source)
         self.scope = scope
-        self.skipped = skipped
-
-    def __str__(self) -> str:
-        text = super().__str__()
-        if self.skipped:
-            names = ", ".join(
-                f"{name} ({span.file}:{span.line})" if span is not None else name for name, span in self.skipped
-            )
-            text += f"; skipped after-callbacks: {names}"
-        return text

@@ -30,7 +30,7 @@ from hookpipe.compiler.catalog import BUILTINS, ObjectRef
 from hookpipe.compiler.plan import HookSpec, Plan, PlanEntry
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.channels import UNIT_INDEX, Call, Counters, PlanChannel, is_always
-from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.pipeline_hooks import SCOPE_CHANNEL, PipelineHooks, PipelineHooksConfig, channel_contexts
 from hookpipe.runtime.resolve import import_path, resolve_value
 
@@ -89,7 +89,7 @@ def _build_builtin(spec: HookSpec) -> Any:
     try:
         validated = hook_type.schema.model_validate(spec.args)
     except pydantic.ValidationError as exc:
-        raise PlanResolveError(f"{_where(spec)}: invalid arguments for {spec.type}: {exc}") from None
+        raise PlanResolveError(f"{_where(spec)}: invalid arguments for {spec.type}: {describe_validation_error(exc)}") from None
     # Fields typed as object references become the objects they name.
     objects = {
         name: resolve_value(getattr(validated, name), strings_are_paths=True)
@@ -122,7 +122,7 @@ def build_hook(spec: HookSpec) -> Any:
             raise
         raise PlanResolveError(f"{_where(spec)}: {exc}") from None
     except (TypeError, ValueError) as exc:  # bad arguments: a user mistake
-        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {exc}") from None
+        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {describe_validation_error(exc)}") from None
 
 
 def _callables(instance: Any, spec: HookSpec, scope: str, phase: str, entry: PlanEntry) -> list[tuple[Callable[..., Any], bool]]:
