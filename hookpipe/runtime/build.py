@@ -71,8 +71,22 @@ def make_accelerator(settings: TrainerSettings) -> Accelerator:
     return Accelerator(
         gradient_accumulation_steps=settings.grad_accumulation,
         mixed_precision=settings.mixed_precision,
-        cpu=settings.cpu,
+        cpu=settings.cpu or not _has_accelerator_device(),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=settings.seed),
+    )
+
+
+def _has_accelerator_device() -> bool:
+    # On a CPU-only machine, ask for the CPU explicitly: under a torchrun-style
+    # launcher (`accelerate launch --multi_gpu`) accelerate only sets up gloo
+    # (MULTI_CPU) when cpu=True, and would otherwise run N unconnected processes.
+    import torch
+
+    xpu = getattr(torch, "xpu", None)
+    return (
+        torch.cuda.is_available()
+        or torch.backends.mps.is_available()
+        or bool(xpu is not None and xpu.is_available())
     )
 
 
