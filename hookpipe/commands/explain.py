@@ -1,0 +1,44 @@
+"""``hookpipe explain FILE [--steps N --steps-per-epoch M]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
+from hookpipe.compiler.explain import explain_plan, schedule_table
+from hookpipe.compiler.schedule import simulate
+from hookpipe.diagnostics import has_errors
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("explain", help="show the lowered loop, or which hooks fire at which step")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--steps", type=int, help="simulate N steps and list what fires when")
+    p.add_argument("--steps-per-epoch", type=int, help="batches per epoch for --steps (default: all N in one epoch)")
+    p.add_argument("--rank", choices=("main", "other"), default="main", help="simulate the main or another process")
+    p.add_argument("--json", action="store_true", help="print the --steps schedule as JSON")
+    p.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    ctx = compile_or_usage(args.file)
+    if isinstance(ctx, int):
+        return ctx
+    if has_errors(ctx.diagnostics) or ctx.plan is None:
+        print_diagnostics([d for d in ctx.diagnostics if d.severity == "error"], ctx.sources)
+        return 1
+    if args.steps is None:
+        if args.steps_per_epoch is not None or args.json:
+            return usage_error("--steps-per-epoch and --json need --steps N")
+        print(explain_plan(ctx.plan))
+        return 0
+    per_epoch = args.steps_per_epoch or args.steps
+    if args.steps <= 0 or per_epoch <= 0:
+        return usage_error("--steps and --steps-per-epoch must be positive")
+    firings = simulate(ctx.plan, args.steps, per_epoch, main=args.rank == "main")
+    if args.json:
+        print(json.dumps([f.to_json() for f in firings], indent=1))
+    else:
+        print(schedule_table(firings))
+    return 0

@@ -1,0 +1,23 @@
+"""``hookpipe run FILE [--set key=value]... [--resume DIR|latest]``: train.
+
+The only command that imports torch, and only once it is asked to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("run", help="train with the pipeline (works under `accelerate launch`)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value after merging, e.g. trainer.max_step=100 or hook.clip.max_norm=0.5")
+    p.add_argument("--resume", metavar="DIR|latest", help="resume from a checkpoint folder, or the newest one")
+    p.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from hookpipe.runtime.run import run_file  # heavy: torch, accelerate
+
+    return int(run_file(args.file, args.sets, args.resume))

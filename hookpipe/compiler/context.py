@@ -1,0 +1,98 @@
+"""The state the compiler passes share: what each pass reads and adds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from hookpipe.compiler.catalog import HookType
+from hookpipe.compiler.plan import Effects, Guard, Plan
+from hookpipe.diagnostics import Diagnostic, Sources
+from hookpipe.dsl import ast
+from hookpipe.dsl.span import Span
+
+PhaseKey = tuple[str, str]  # (scope, phase)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Why an ordering edge exists: written order, an order/require statement, or an effect rule."""
+
+    kind: str  # "written" | "order" | "require" | "effect"
+    span: Span | None = None
+    resource: str | None = None
+    relation: str | None = None  # e.g. "write < consume"
+
+    def describe(self, with_location: bool = True) -> str:
+        where = f" ({self.span})" if with_location and self.span else ""
+        if self.kind == "written":
+            return f"written order{where}"
+        if self.kind in ("order", "require"):
+            return f"`{self.kind}` statement{where}"
+        return f"effect rule: {self.resource} ({self.relation})"
+
+
+@dataclass(frozen=True, slots=True)
+class HookInfo:
+    decl: ast.HookDecl
+    type_name: str  # built-in name or import path ("module:attr" or dotted)
+    builtin: HookType | None
+    effects: Effects
+    args: dict[str, Any]
+    #: False when an argument failed to resolve (already reported): skip schema checks.
+    args_ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One attachment of a hook in one phase: a node of that phase's graph."""
+
+    id: int  # declaration index: ties in the lowered order break by it
+    hook: str
+    scope: str
+    phase: str
+    block: int  # which phase block it was written in
+    attachment: ast.Attachment
+
+    @property
+    def key(self) -> PhaseKey:
+        return (self.scope, self.phase)
+
+    @property
+    def span(self) -> Span:
+        return self.attachment.span
+
+
+@dataclass
+class Compilation:
+    """Everything known about one pipeline so far."""
+
+    files: list[tuple[ast.File, int]]
+    sources: Sources
+    main: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    name: str | None = None
+    uses: dict[str, ast.Use] = field(default_factory=dict)
+    hooks: dict[str, HookInfo] = field(default_factory=dict)
+    settings: dict[str, ast.Setting] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    trainer_span: Span | None = None
+    orders: list[ast.OrderStmt] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    guards: dict[int, Guard] = field(default_factory=dict)
+    graphs: dict[PhaseKey, "nx.DiGraph[int]"] = field(default_factory=dict)
+    plan: Plan | None = None
+
+    def error(self, code: str, message: str, span: Span, **kw: Any) -> None:
+        self.diagnostics.append(Diagnostic(code, "error", message, span, **kw))
+
+    def warn(self, code: str, message: str, span: Span, **kw: Any) -> None:
+        self.diagnostics.append(Diagnostic(code, "warning", message, span, **kw))
+
+    def items(self) -> list[ast.Item]:
+        return [item for f, _ in self.files for item in f.items]
+
+    def node_label(self, node_id: int) -> str:
+        return self.nodes[node_id].hook

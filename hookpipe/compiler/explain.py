@@ -1,0 +1,91 @@
+"""The lowered loop as readable pseudo-code, in the style of the seed's diagram.
+
+Scopes nest as the runtime runs them; each phase lists its hooks in plan order
+with type, frequency, ``on main`` and the ``.pipe`` line they came from.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hookpipe.compiler.plan import PhasePlan, Plan
+from hookpipe.compiler.schedule import Firing
+
+#: How each scope opens, in the words of the seed's diagram.
+_HEADS = {
+    "loop": ["with on_loop:"],
+    "epoch": ["for epoch_id in range(max_epoch):", "    with on_epoch:"],
+    "step": ["for batch in dataloader:", "    with on_step:"],
+    "batch": ["with on_batch:"],
+    "forward": ["with on_model_forward:"],
+    "backward": ["with on_model_backward:"],
+}
+_CHILDREN = {"loop": ("epoch",), "epoch": ("step",), "step": ("batch",), "batch": ("forward", "backward")}
+_BODY = {"batch": "batch_processor(model, batch)  # forward + backward, under accelerator.accumulate"}
+
+
+def explain_plan(plan: Plan) -> str:
+    """Pseudo-code for the plan.
+
+    Example:
+        >>> from hookpipe.compiler import compile_text
+        >>> print(explain_plan(compile_text('trainer { max_step = 1 }')).splitlines()[0])
+        # pipeline <text>: max_step=1, grad_accumulation=1
+    """
+    t = plan.trainer
+    limits = ", ".join(f"{k}={t[k]}" for k in ("max_epoch", "max_step") if t.get(k) is not None)
+    head = f"# pipeline {plan.name or os.path.basename(plan.source)}: {limits}, grad_accumulation={t.get('grad_accumulation', 1)}"
+    lines = [head, f"# plan {plan.content_hash[:12]}"]
+    phases = {(p.scope, p.phase): p for p in plan.phases}
+    types = {h.name: (h.type if h.builtin else h.type.replace(":", ".")) for h in plan.hooks}
+    _scope(lines, "loop", 0, phases, types)
+    return "\n".join(lines)
+
+
+def _scope(lines: list[str], scope: str, depth: int, phases: dict[tuple[str, str], PhasePlan],
+           types: dict[str, str]) -> None:
+    pad = "    " * depth
+    heads = _HEADS[scope]
+    lines.extend(pad + head for head in heads)
+    inner = depth + len(heads)
+    _phase(lines, phases[scope, "before"], inner, types)
+    if scope in _BODY:
+        lines.append("    " * inner + _BODY[scope])
+    for child in _CHILDREN.get(scope, ()):
+        if child in ("forward", "backward") and not (phases[child, "before"].entries or phases[child, "after"].entries):
+            continue
+        _scope(lines, child, inner, phases, types)
+    _phase(lines, phases[scope, "after"], inner, types)
+
+
+def _phase(lines: list[str], phase: PhasePlan, depth: int, types: dict[str, str]) -> None:
+    if not phase.entries:
+        return
+    pad = "    " * depth
+    lines.append(f"{pad}{phase.phase}:  # {phase.scope}.{phase.phase}")
+    rows = []
+    for e in phase.entries:
+        when = ", ".join(x for x in (e.guard.describe(), "on main" if e.main_only else "") if x)
+        rows.append((e.hook, types.get(e.hook, "?"), when, f"{e.span.file}:{e.span.line}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for hook, kind, when, where in rows:
+        text = f"{hook:<{widths[0]}}  {kind:<{widths[1]}}  {when:<{widths[2]}}".rstrip()
+        lines.append(f"{pad}    {text}  # {where}")
+
+
+def schedule_table(firings: list[Firing]) -> str:
+    """One row per (step, phase) that fires something."""
+    rows: list[tuple[str, str, str, list[str]]] = []
+    for f in firings:
+        step = "-" if f.step is None else str(f.step)
+        epoch = "-" if f.epoch is None else str(f.epoch)
+        phase = f"{f.scope}.{f.phase}"
+        name = f.hook + (" (main)" if f.main_only else "")
+        if rows and rows[-1][:3] == (step, epoch, phase):
+            rows[-1][3].append(name)
+        else:
+            rows.append((step, epoch, phase, [name]))
+    out = [f"{'step':>6}  {'epoch':>5}  {'phase':<16}  hooks"]
+    for step, epoch, phase, hooks in rows:
+        out.append(f"{step:>6}  {epoch:>5}  {phase:<16}  {', '.join(hooks)}")
+    return "\n".join(out)

@@ -1,0 +1,84 @@
+"""Pass: check every attachment's frequency and turn it into a ``Guard``.
+
+Units are counted as SPEC section 4 says: steps (micro-batches, 0-based ids, so the
+c-th step is ``global_step_id + 1``), optimizer updates, and epochs. A unit must
+make sense where it is attached (HP007).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from hookpipe.compiler.context import Compilation, Node
+from hookpipe.compiler.plan import Guard, Unit
+from hookpipe.compiler.suggest import did_you_mean
+
+UNITS: dict[str, Unit] = {
+    "step": "step", "steps": "step",
+    "update": "update", "updates": "update",
+    "epoch": "epoch", "epochs": "epoch",
+}
+#: Which units a phase of each scope can count.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "loop": (),
+    "epoch": ("epoch",),
+    "step": ("step", "update"),
+    "batch": ("step", "update"),
+    "forward": ("step", "update"),
+    "backward": ("step", "update"),
+}
+
+
+def check_frequencies(ctx: Compilation) -> None:
+    for node in ctx.nodes:
+        guard = _guard(ctx, node)
+        if guard is not None:
+            ctx.guards[node.id] = guard
+
+
+def _guard(ctx: Compilation, node: Node) -> Guard | None:
+    a = node.attachment
+    if a.on is not None and a.on != "main":
+        ctx.error("HP002", f"unknown process `{a.on}`", a.on_span or a.span,
+                  help=did_you_mean(a.on, ["main"]) or "the only process name is `main`")
+    if a.every is None:
+        if a.start is not None:
+            ctx.error("HP007", "`from` needs a frequency", a.start_span or a.span,
+                      help="write e.g. `every 100 steps from 500`")
+            return None
+        if a.at_end:
+            ctx.error("HP007", "`and at end` needs a frequency", a.span,
+                      help="without `every ...` the hook already runs every time, the last one included")
+            return None
+        return Guard()
+    unit = UNITS.get(a.every.unit)
+    if unit is None:
+        ctx.error("HP007", f"unknown frequency unit `{a.every.unit}`", a.every.unit_span,
+                  help=did_you_mean(a.every.unit, UNITS) or "units: steps, updates, epochs")
+        return None
+    count = 1 if a.every.count is None else a.every.count
+    ok = True
+    if count <= 0:
+        ctx.error("HP007", f"frequency must be positive, got {count}", a.every.span,
+                  help="`every 1 step` is the same as no frequency")
+        ok = False
+    if a.start is not None and a.start <= 0:
+        ctx.error("HP007", f"`from` must be positive, got {a.start}", a.start_span or a.span,
+                  help="occurrences are counted from 1")
+        ok = False
+    if unit not in ALLOWED[node.scope]:
+        allowed = ALLOWED[node.scope]
+        reason = ("the loop phases run once" if not allowed
+                  else f"phases of `{node.scope}` count {' or '.join(u + 's' for u in allowed)}")
+        ctx.error("HP007", f"`every {unit}` makes no sense in {node.scope}.{node.phase}: {reason}",
+                  a.every.span, help=_move_help(unit))
+        ok = False
+    if not ok:
+        return None
+    return Guard(unit=cast(Unit, unit), every=count, start=count if a.start is None else a.start, at_end=a.at_end)
+
+
+def _move_help(unit: str) -> str:
+    if unit == "epoch":
+        return "attach it in `epoch { after { ... } }` to run every N epochs"
+    return "attach it in `step { after { ... } }` to run every N steps or updates"

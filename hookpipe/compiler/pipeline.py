@@ -1,0 +1,83 @@
+"""The compiler: a list of small passes over one shared ``Compilation``.
+
+Each pass is one public function in its own module; ``PASSES`` lists them in
+order so tests can run them one at a time. Passes that need sound input stop the
+run when an earlier pass found errors (a graph of unresolved names would only
+add noise), but every pass before that point reports all it finds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from hookpipe.compiler.arguments import validate_arguments
+from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.cycles import check_order
+from hookpipe.compiler.frequency import check_frequencies
+from hookpipe.compiler.graph import build_graphs
+from hookpipe.compiler.loader import Loaded, load_file, load_text
+from hookpipe.compiler.lower import lower
+from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.resolve import resolve_names
+from hookpipe.compiler.scopes import collect_attachments
+from hookpipe.diagnostics import has_errors
+from hookpipe.errors import CompileError
+from hookpipe.perf import gc_paused
+
+Pass = Callable[[Compilation], None]
+
+#: (pass, needs error-free input)
+PASSES: tuple[tuple[Pass, bool], ...] = (
+    (resolve_names, False),
+    (collect_attachments, False),
+    (validate_arguments, False),
+    (check_frequencies, False),
+    (build_graphs, True),
+    (check_order, True),
+    (lower, True),
+)
+
+
+def run_passes(loaded: Loaded, main: str) -> Compilation:
+    """Run every pass that can run; the result holds diagnostics and, if clean, the plan."""
+    ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics))
+    if not loaded.files:
+        return ctx
+    with gc_paused():
+        for compiler_pass, needs_clean in PASSES:
+            if needs_clean and has_errors(ctx.diagnostics):
+                break
+            compiler_pass(ctx)
+    return ctx
+
+
+def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
+                 allow_outside_root: bool = False) -> Compilation:
+    """Compile a file, returning the whole compilation (diagnostics included) without raising."""
+    loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
+    return run_passes(loaded, str(path))
+
+
+def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
+                 allow_outside_root: bool = False) -> Plan:
+    """Compile a ``.pipe`` file into a Plan; raise ``CompileError`` with every diagnostic on errors.
+
+    Example:
+        >>> plan = compile_file("examples/digits/train.pipe")  # doctest: +SKIP
+        >>> [e.hook for e in plan.phase("step", "after").entries]  # doctest: +SKIP
+        ['clip', 'optimize', 'evaluate', 'save', 'speed']
+    """
+    ctx = compile_path(path, root=root, allow_outside_root=allow_outside_root)
+    return _plan_or_raise(ctx)
+
+
+def compile_text(text: str, filename: str = "<text>") -> Plan:
+    """Compile pipeline source given as a string (includes are not available)."""
+    return _plan_or_raise(run_passes(load_text(text, filename), filename))
+
+
+def _plan_or_raise(ctx: Compilation) -> Plan:
+    if has_errors(ctx.diagnostics) or ctx.plan is None:
+        raise CompileError(ctx.diagnostics, ctx.sources)
+    return ctx.plan

@@ -1,0 +1,111 @@
+"""Pass: collect declarations across files and resolve names.
+
+Builds the alias table, the hook table (types resolved, arguments as JSON,
+effects), the merged trainer settings and the order statements. Duplicate
+definitions are HP009; unknown names HP002 with a suggestion.
+"""
+
+from __future__ import annotations
+
+from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.context import Compilation, HookInfo
+from hookpipe.compiler.plan import Effects
+from hookpipe.compiler.suggest import did_you_mean
+from hookpipe.compiler.values import arguments, object_path
+from hookpipe.diagnostics import Note
+from hookpipe.dsl import ast
+
+
+def resolve_names(ctx: Compilation) -> None:
+    _headers_and_uses(ctx)
+    _trainer(ctx)
+    for item in ctx.items():
+        if isinstance(item, ast.HookDecl):
+            _hook(ctx, item)
+        elif isinstance(item, ast.OrderStmt):
+            ctx.orders.append(item)
+    for stmt in ctx.orders:
+        for name, span in ((stmt.first, stmt.first_span), (stmt.second, stmt.second_span)):
+            if name not in ctx.hooks:
+                ctx.error("HP002", f"unknown hook `{name}` in `{'require' if stmt.hard else 'order'}`", span,
+                          help=did_you_mean(name, ctx.hooks) or "declare it with `hook NAME = TYPE(...)`")
+
+
+def _headers_and_uses(ctx: Compilation) -> None:
+    main_file = ctx.files[-1][0] if ctx.files else None
+    for f, _ in ctx.files:
+        for item in f.items:
+            if isinstance(item, ast.Header) and (f is main_file or ctx.name is None):
+                ctx.name = item.name
+            elif isinstance(item, ast.Use):
+                previous = ctx.uses.get(item.alias)
+                if previous is not None and previous.module != item.module:
+                    ctx.error("HP009", f"alias `{item.alias}` is defined twice", item.alias_span,
+                              notes=(Note(f"first defined here as \"{previous.module}\"", previous.span),),
+                              help="give one of them another name")
+                    continue
+                ctx.uses.setdefault(item.alias, item)
+
+
+def _trainer(ctx: Compilation) -> None:
+    """Merge trainer blocks: a later file (the includer) wins; one file may not repeat a key."""
+    for f, _ in ctx.files:
+        in_file: dict[str, ast.Setting] = {}
+        for item in f.items:
+            if not isinstance(item, ast.Trainer):
+                continue
+            ctx.trainer_span = item.span if f is ctx.files[-1][0] or ctx.trainer_span is None else ctx.trainer_span
+            for setting in item.settings:
+                if setting.key in in_file:
+                    ctx.error("HP009", f"trainer setting `{setting.key}` is set twice", setting.span,
+                              notes=(Note("first set here", in_file[setting.key].span),),
+                              help="keep one of them")
+                    continue
+                in_file[setting.key] = setting
+        ctx.settings.update(in_file)
+
+
+def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
+    if decl.name in ctx.hooks:
+        first = ctx.hooks[decl.name].decl
+        ctx.error("HP009", f"hook `{decl.name}` is defined twice", decl.name_span,
+                  notes=(Note("first defined here", first.name_span),), help="rename one of them")
+        return
+    builtin = None
+    if isinstance(decl.type, ast.Ref) and len(decl.type.parts) == 1:
+        name = decl.type.parts[0]
+        builtin = BUILTINS.get(name)
+        if builtin is None:
+            ctx.error("HP002", f"unknown hook type `{name}`", decl.type.span,
+                      help=did_you_mean(name, BUILTINS) or
+                      f"built-in types: {', '.join(sorted(BUILTINS))}; a Python class needs a `use` alias or a quoted path")
+            type_name = None
+        else:
+            type_name = name
+    else:
+        type_name = object_path(ctx, decl.type)
+    errors_before = len(ctx.diagnostics)
+    args = arguments(ctx, decl.args)
+    args_ok = len(ctx.diagnostics) == errors_before
+    declared = _declared_effects(decl)
+    effects = declared
+    if builtin is not None:
+        effects = Effects(
+            reads=_union(builtin.effects.reads, declared.reads),
+            writes=_union(builtin.effects.writes, declared.writes),
+            consumes=_union(builtin.effects.consumes, declared.consumes),
+        )
+    if type_name is None:
+        type_name = "<unresolved>"
+    ctx.hooks[decl.name] = HookInfo(decl, type_name, builtin, effects, args, args_ok)
+
+
+def _declared_effects(decl: ast.HookDecl) -> Effects:
+    found: dict[str, list[str]] = {"reads": [], "writes": [], "consumes": []}
+    for effect in decl.effects or ():
+        found[effect.kind] = _union(found[effect.kind], effect.resources)  # type: ignore[assignment]
+    return Effects(tuple(found["reads"]), tuple(found["writes"]), tuple(found["consumes"]))
+
+
+def _union(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*a, *b]))

@@ -1,0 +1,98 @@
+"""Which hooks fire at which step: computed from a Plan's guards alone.
+
+This is the reference the runtime is tested against. Counting follows SPEC
+section 4 and accelerate's gradient accumulation: inside an epoch, gradients sync
+(an optimizer update happens) on local batch ``i`` when ``(i + 1) % G == 0`` or
+``i`` is the epoch's last batch; the run stops after ``steps`` batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
+
+_STEP_SCOPES = ("step", "batch", "forward", "backward")
+_INNER = (
+    ("step", "before"), ("batch", "before"), ("forward", "before"), ("forward", "after"),
+    ("backward", "before"), ("backward", "after"), ("batch", "after"), ("step", "after"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One callback run: ``step``/``epoch`` are 0-based ids, None outside their scope."""
+
+    step: int | None
+    epoch: int | None
+    scope: str
+    phase: str
+    hook: str
+    main_only: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"step": self.step, "epoch": self.epoch, "phase": f"{self.scope}.{self.phase}",
+                "hook": self.hook, "main_only": self.main_only}
+
+
+def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: int | None = None,
+             main: bool = True) -> list[Firing]:
+    """Every callback a run of ``steps`` batches, ``steps_per_epoch`` per epoch, would fire, in order.
+
+    Example:
+        >>> from hookpipe.compiler import compile_text
+        >>> plan = compile_text('''trainer { max_step = 4 }
+        ... hook o = optimizer()
+        ... loop { epoch { step { after { o every 2 steps } } } }''')
+        >>> [f.step for f in simulate(plan, 4, 4)]
+        [1, 3]
+    """
+    if steps <= 0 or steps_per_epoch <= 0:
+        return []
+    accumulation = grad_accumulation or int(plan.trainer.get("grad_accumulation") or 1)
+    phases = {(p.scope, p.phase): p for p in plan.phases}
+    epochs = -(-steps // steps_per_epoch)
+    out: list[Firing] = []
+    out += _fire(phases["loop", "before"], None, None, 1, False, main)
+    total_updates = _count_updates(steps, steps_per_epoch, accumulation)
+    updates = 0
+    for epoch in range(epochs):
+        last_epoch = epoch == epochs - 1
+        out += _fire(phases["epoch", "before"], None, epoch, epoch + 1, last_epoch, main)
+        first = epoch * steps_per_epoch
+        for step in range(first, min(first + steps_per_epoch, steps)):
+            local = step - first
+            sync = (local + 1) % accumulation == 0 or local == steps_per_epoch - 1
+            updates += sync
+            for scope, phase in _INNER:
+                for entry in phases[scope, phase].entries:
+                    if entry.main_only and not main:
+                        continue
+                    if _step_fires(entry, step, sync, updates, steps, total_updates):
+                        out.append(Firing(step, epoch, scope, phase, entry.hook, entry.main_only))
+        out += _fire(phases["epoch", "after"], None, epoch, epoch + 1, last_epoch, main)
+    out += _fire(phases["loop", "after"], None, None, 1, False, main)
+    return out
+
+
+def _count_updates(steps: int, per_epoch: int, accumulation: int) -> int:
+    full, rest = divmod(steps, per_epoch)
+    per_full = -(-per_epoch // accumulation)
+    return full * per_full + rest // accumulation
+
+
+def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int) -> bool:
+    guard = entry.guard
+    if guard.unit == "update":
+        return sync and guard.fires(updates, is_last=updates == total_updates)
+    return guard.fires(step + 1, is_last=step == steps - 1)
+
+
+def _fire(phase: PhasePlan, step: int | None, epoch: int | None, count: int, is_last: bool,
+          main: bool) -> Iterator[Firing]:
+    for entry in phase.entries:
+        if entry.main_only and not main:
+            continue
+        if entry.guard.fires(count, is_last=is_last):
+            yield Firing(step, epoch, phase.scope, phase.phase, entry.hook, entry.main_only)

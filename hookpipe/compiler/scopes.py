@@ -1,0 +1,57 @@
+"""Pass: walk the scope blocks, check nesting, and list every attachment.
+
+Blocks for the same scope and phase merge; each attachment becomes a ``Node``
+numbered in declaration order. A misspelt scope is HP002 with a suggestion, a
+scope in the wrong place HP006, and its body is skipped so one mistake does not
+cascade.
+"""
+
+from __future__ import annotations
+
+from hookpipe.compiler.context import Compilation, Node
+from hookpipe.compiler.plan import PARENT
+from hookpipe.compiler.suggest import did_you_mean
+from hookpipe.dsl import ast
+
+
+def collect_attachments(ctx: Compilation) -> None:
+    block_ids = iter(range(1 << 62))
+    for item in ctx.items():
+        if isinstance(item, ast.ScopeBlock):
+            _scope(ctx, item, None, block_ids)
+
+
+def _scope(ctx: Compilation, block: ast.ScopeBlock, parent: str | None, block_ids: object) -> None:
+    if block.name not in PARENT:
+        ctx.error("HP002", f"unknown scope `{block.name}`", block.name_span,
+                  help=did_you_mean(block.name, PARENT) or f"scopes: {', '.join(PARENT)}")
+        return
+    expected = PARENT[block.name]
+    if expected != parent:
+        where = f"inside `{parent}`" if parent else "at the top level"
+        home = f"inside `{expected}`" if expected else "at the top level"
+        ctx.error("HP006", f"scope `{block.name}` cannot be nested {where}", block.name_span,
+                  help=f"`{block.name}` belongs {home} (loop > epoch > step > batch > forward/backward)")
+        return
+    for child in block.body:
+        if isinstance(child, ast.ScopeBlock):
+            _scope(ctx, child, block.name, block_ids)
+        else:
+            block_id = next(block_ids)  # type: ignore[call-overload]
+            for chain in child.chains:
+                for attachment in chain.attachments:
+                    _attach(ctx, block.name, child.phase, block_id, attachment)
+
+
+def _attach(ctx: Compilation, scope: str, phase: str, block: int, attachment: ast.Attachment) -> None:
+    info = ctx.hooks.get(attachment.hook)
+    if info is None:
+        ctx.error("HP002", f"unknown hook `{attachment.hook}`", attachment.name_span,
+                  help=did_you_mean(attachment.hook, ctx.hooks) or "declare it with `hook NAME = TYPE(...)`")
+        return
+    if info.builtin is not None and not info.builtin.allows(scope, phase):
+        ctx.error("HP006", f"`{attachment.hook}` ({info.builtin.name}) cannot run in {scope}.{phase}",
+                  attachment.name_span,
+                  help=f"{info.builtin.name} hooks attach to {', '.join(info.builtin.phases)}")
+        return
+    ctx.nodes.append(Node(len(ctx.nodes), attachment.hook, scope, phase, block, attachment))

@@ -1,0 +1,113 @@
+"""Diagnostics: collected by every pass, printed like a good compiler's.
+
+Passes append to a list and keep going; only the API boundary turns a list that
+holds errors into one exception (``CompileError``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
+
+from hookpipe.dsl.span import Span
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A secondary location that explains a diagnostic (the other end of a cycle...)."""
+
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    span: Span
+    notes: tuple[Note, ...] = ()
+    help: str | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.span.file, self.span.line, self.span.column, self.code, self.message)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "notes": [
+                {"message": n.message, **({"span": n.span.to_json()} if n.span else {})} for n in self.notes
+            ],
+            "help": self.help,
+        }
+
+
+@dataclass
+class Sources:
+    """The text of every file read, so diagnostics can quote source lines."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def line(self, file: str, line: int) -> str | None:
+        text = self.texts.get(file)
+        if text is None:
+            return None
+        lines = text.splitlines()
+        if 1 <= line <= len(lines):
+            return lines[line - 1]
+        return None
+
+
+def has_errors(diagnostics: Sequence[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def sort_diagnostics(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by (file, line, column, code), duplicates removed."""
+    seen: set[tuple[object, ...]] = set()
+    out: list[Diagnostic] = []
+    for d in sorted(diagnostics, key=Diagnostic.sort_key):
+        key = (d.code, d.span, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _excerpt(sources: Sources, span: Span, gutter: int, label: str = "") -> list[str]:
+    src = sources.line(span.file, span.line)
+    if src is None:
+        return []
+    src = src.expandtabs(4) if "\t" not in src[: span.column] else src
+    width = 1
+    if span.end_line == span.line and span.end_column > span.column:
+        width = span.end_column - span.column
+    pad = " " * gutter
+    caret = " " * (span.column - 1) + "^" * max(width, 1)
+    return [f"{pad} |", f"{span.line:>{gutter}} | {src}", f"{pad} | {caret}{(' ' + label) if label else ''}"]
+
+
+def format_diagnostic(d: Diagnostic, sources: Sources) -> str:
+    """``file:line:col: CODE severity: message``, the line with a caret, notes, help."""
+    lines = [f"{d.span}: {d.code} {d.severity}: {d.message}"]
+    spans = [d.span] + [n.span for n in d.notes if n.span]
+    gutter = max(len(str(s.line)) for s in spans)
+    lines += _excerpt(sources, d.span, gutter)
+    for note in d.notes:
+        if note.span is None:
+            lines.append(f"{' ' * gutter} = note: {note.message}")
+            continue
+        lines.append(f"{' ' * gutter} = note: {note.span}: {note.message}")
+        lines += _excerpt(sources, note.span, gutter)
+    if d.help:
+        lines.append(f"{' ' * gutter} = help: {d.help}")
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""Text -> typed AST, collecting every syntax error it can find.
+
+When the whole file parses (the common case) that is one LALR pass. When it does
+not, each top-level item is re-parsed on its own so one mistake does not hide the
+next, and errors inside one item do not cascade into the following ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lark.exceptions import UnexpectedInput
+
+from hookpipe.diagnostics import Diagnostic
+from hookpipe.dsl import ast
+from hookpipe.dsl.grammar import parse as lark_parse
+from hookpipe.dsl.span import Span
+from hookpipe.dsl.syntax_errors import to_diagnostic
+from hookpipe.perf import gc_paused
+
+MAX_SYNTAX_ERRORS = 50
+_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}()\[\]]|\n')
+
+
+@dataclass
+class ParseResult:
+    file: ast.File | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def parse_text(text: str, path: str) -> ParseResult:
+    """Parse one file's text. ``file`` is None when there were syntax errors.
+
+    Example:
+        >>> parse_text('hook a = optimizer()', "x.pipe").file.items[0].name
+        'a'
+    """
+    try:
+        with gc_paused():
+            items = lark_parse(text, path)
+    except UnexpectedInput:
+        return ParseResult(None, _collect_errors(text, path))
+    return ParseResult(ast.File(path, tuple(items), _comments(text, path) if "#" in text else ()))
+
+
+def _comments(text: str, path: str) -> tuple[ast.Comment, ...]:
+    """Comments with their positions, for the formatter (the parser ignores them)."""
+    found: list[ast.Comment] = []
+    line, line_start = 1, 0
+    for m in _SCAN.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line, line_start = line + 1, m.end()
+        elif tok.startswith("#"):
+            column = m.start() - line_start + 1
+            found.append(ast.Comment(tok, Span(path, line, column, line, column + len(tok))))
+    return tuple(found)
+
+
+def _chunks(text: str) -> tuple[list[tuple[int, int, int]], Span | None, str]:
+    """Top-level items as (start offset, end offset, first line), plus the innermost unclosed bracket."""
+    chunks: list[tuple[int, int, int]] = []
+    stack: list[tuple[int, int]] = []  # (line, column) of open brackets
+    line, line_start, start, start_line = 1, 0, 0, 1
+    for m in _SCAN.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line += 1
+            line_start = m.end()
+            if not stack and text[line_start:].lstrip(" \t\r")[:1] not in ("", "\n", "#", "}", "-"):
+                if m.end() > start:
+                    chunks.append((start, m.end(), start_line))
+                start, start_line = m.end(), line
+        elif tok in "{([":
+            stack.append((line, m.start() - line_start + 1))
+        elif tok in "})]":
+            if stack:
+                stack.pop()
+    chunks.append((start, len(text), start_line))
+    unclosed = None
+    if stack:
+        first_line, first_col = stack[-1]
+        unclosed = Span("", first_line, first_col, first_line, first_col + 1)
+    return chunks, unclosed, text
+
+
+def _collect_errors(text: str, path: str) -> list[Diagnostic]:
+    chunks, unclosed, _ = _chunks(text)
+    if unclosed is not None:
+        unclosed = Span(path, unclosed.line, unclosed.column, unclosed.end_line, unclosed.end_column)
+    found: list[Diagnostic] = []
+    for begin, end, first_line in chunks:
+        piece = "\n" * (first_line - 1) + text[begin:end]
+        try:
+            lark_parse(piece, path)
+        except UnexpectedInput as error:
+            found.append(to_diagnostic(error, path, text, _example_parse, unclosed))
+            if len(found) >= MAX_SYNTAX_ERRORS:
+                break
+    if not found:  # the pieces parse alone but not together; report the whole-file error
+        try:
+            lark_parse(text, path)
+        except UnexpectedInput as error:
+            found.append(to_diagnostic(error, path, text, _example_parse, unclosed))
+    return found
+
+
+def _example_parse(text: str) -> object:
+    return lark_parse(text, "<example>")

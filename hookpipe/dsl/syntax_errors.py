@@ -1,0 +1,218 @@
+"""Turning lark's parse errors into HP001 diagnostics a person can act on.
+
+Expected tokens are said in words, and a table of bad snippets (matched by parser
+state, lark's ``match_examples``) adds a specific help line. The table doubles as
+test fixtures.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from hookpipe.diagnostics import Diagnostic, Note
+from hookpipe.dsl.span import Span
+
+_WORDS: dict[str, str] = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": 'a quoted string',
+    "_NL": "a new line",
+    "$END": "the end of the file",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "EQUAL": "`=`",
+    "DOT": "`.`",
+    "_ARROW": "`->`",
+}
+_VALUE_STARTS = {"INT", "FLOAT", "STRING", "TRUE", "FALSE", "NONE", "LSQB", "LBRACE"}
+
+#: help line -> snippets that fail at the same parser state.
+EXAMPLES: dict[str, list[str]] = {
+    "attach one hook per line, or chain them in order with `->` (`a -> b`)": [
+        "loop {\n after { a, b }\n}",
+        "loop {\n after {\n a b\n }\n}",
+    ],
+    "arguments are keyword-only: write `name = value`": [
+        "hook a = grad_clip(1.0)",
+        'hook a = grad_clip("norm")',
+    ],
+    "a hook needs a type with arguments, e.g. `hook clip = grad_clip(max_norm = 1.0)`": [
+        "hook a = grad_clip\n",
+        "hook a = grad_clip",
+        "hook a = b.c\n",
+    ],
+    "write `order a before b` or `order a after b`": [
+        "order a then b",
+        "require a then b",
+        "order a b",
+    ],
+    "a frequency reads `every N steps`, `every N updates`, `every N epochs` or `every epoch`": [
+        "loop {\n after { a every }\n}",
+        "loop {\n after { a every 10 }\n}",
+    ],
+    "`from` takes the first occurrence as a number: `every 100 steps from 500`": [
+        "loop {\n after { a every 2 steps from }\n}",
+        "loop {\n after { a every 2 steps from x }\n}",
+    ],
+    "write `and at end` in full": [
+        "loop {\n after { a every 2 steps and end }\n}",
+        "loop {\n after { a every 2 steps and }\n}",
+    ],
+    "`on` names where the hook runs: `on main`": [
+        "loop {\n after { a on }\n}",
+    ],
+    "a value is missing after `=`": [
+        "hook a = grad_clip(max_norm = )",
+        "trainer {\n x =\n}",
+        "trainer {\n x = }",
+    ],
+    'name a module as a quoted string: `use alias = "package.module"`': [
+        "use x = a.b",
+        "use x = a",
+    ],
+    'quote the path: `include "base.pipe"`': [
+        "include base.pipe",
+        "include base",
+    ],
+    "put each setting on its own line": [
+        "trainer { a = 1 b = 2 }",
+        "trainer {\n a = 1 b = 2\n}",
+    ],
+    "separate arguments with commas": [
+        "hook a = t(x = 1 y = 2)",
+    ],
+    "scopes hold `before { ... }`, `after { ... }` and nested scopes; hooks are attached inside a phase": [
+        "loop {\n evaluate\n}",
+        "loop {\n epoch {\n a -> b\n }\n}",
+    ],
+    'a reserved word cannot be a name; reserved: pipeline use include trainer hook order require before after every from and at end on true false none reads writes consumes': [
+        "hook from = t()",
+        "hook end = t()",
+        "hook on = t()",
+        "hook every = t()",
+        "hook reads = t()",
+    ],
+}
+
+
+def _describe_token(kind: str, value: str) -> str:
+    if kind in ("$END",):
+        return "end of file"
+    if kind == "_NL":
+        return "end of line"
+    if kind == "NAME":
+        return f"name `{value}`"
+    if kind in ("INT", "FLOAT"):
+        return f"number `{value}`"
+    if kind == "STRING":
+        return f"string {value}"
+    if value.isalpha():
+        return f"keyword `{value}`"
+    return f"`{value}`"
+
+
+def describe_expected(expected: set[str]) -> str:
+    words: list[str] = []
+    names = set(expected)
+    if len(names & _VALUE_STARTS) >= 3:
+        names -= _VALUE_STARTS | {"NAME"}
+        words.append("a value")
+    for name in sorted(names):
+        if name in _WORDS:
+            words.append(_WORDS[name])
+        elif name.startswith("__ANON") or name.startswith("_"):
+            continue
+        else:
+            words.append(f"`{name.lower()}`")
+    words = sorted(set(words), key=lambda w: (w.startswith("`"), w))
+    if not words:
+        return "something else"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def to_diagnostic(
+    error: UnexpectedInput,
+    path: str,
+    text: str,
+    parse: Callable[[str], object],
+    unclosed: Span | None,
+) -> Diagnostic:
+    """One HP001 diagnostic for one lark error."""
+    line, column = error.line or 1, error.column or 1
+    notes: tuple[Note, ...] = ()
+    if isinstance(error, UnexpectedCharacters):
+        char = error.char
+        message = f"unexpected character `{char}`"
+        help_text = "strings use double quotes" if char == "'" else None
+        if char == "-":
+            help_text = "a chain is written `a -> b`"
+        span = Span(path, line, column, line, column + 1)
+        return Diagnostic("HP001", "error", message, span, notes, help_text)
+    assert isinstance(error, (UnexpectedToken, UnexpectedEOF))
+    token = getattr(error, "token", None)
+    kind = token.type if token is not None else "$END"
+    value = str(token) if token is not None else ""
+    expected = set(getattr(error, "expected", ()) or ())
+    if isinstance(error, UnexpectedToken):
+        expected = set(error.accepts or error.expected)
+    message = f"unexpected {_describe_token(kind, value)}; expected {describe_expected(expected)}"
+    if kind == "$END" or token is None or token.line is None:
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        if unclosed is not None:
+            notes = (Note("this block is never closed", unclosed),)
+    else:
+        line, column = token.line, token.column or 1
+    end_column = column + max(len(value), 1) if kind not in ("_NL", "$END") else column + 1
+    span = Span(path, line, column, line, end_column)
+    states, token_type = _state_key(error)
+    index = _example_index(parse)
+    help_text = None
+    for depth in (3, 2, 1):  # the most specific context first
+        help_text = index.get((states[-depth:], token_type)) or index.get((states[-depth:], None))
+        if help_text:
+            break
+    return Diagnostic("HP001", "error", message, span, notes, help_text)
+
+
+def _state_key(error: UnexpectedInput) -> tuple[tuple[int, ...], str | None]:
+    """The parser state an error happened in, and the offending token's type.
+
+    lark's own ``match_examples`` compares whole parser stacks, so a mistake nested
+    one scope deeper than its example would not match; the top few states are
+    what decide what may come next.
+    """
+    interactive = getattr(error, "interactive_parser", None)
+    states = tuple(interactive.parser_state.state_stack) if interactive is not None else ()
+    token = getattr(error, "token", None)
+    return states, (token.type if token is not None else "$END")
+
+
+_INDEX: dict[tuple[tuple[int, ...], str | None], str] = {}
+
+
+def _example_index(parse: Callable[[str], object]) -> dict[tuple[tuple[int, ...], str | None], str]:
+    """(state, token) -> help line, built once from ``EXAMPLES`` on the first syntax error."""
+    if not _INDEX:
+        for label, snippets in EXAMPLES.items():
+            for snippet in snippets:
+                try:
+                    parse(snippet)
+                except UnexpectedToken as error:
+                    states, token_type = _state_key(error)
+                    for depth in (3, 2, 1):
+                        _INDEX.setdefault((states[-depth:], token_type), label)
+                        _INDEX.setdefault((states[-depth:], None), label)
+                except UnexpectedInput:
+                    continue
+    return _INDEX

@@ -1,0 +1,128 @@
+"""The check and explain commands as a user runs them: exit codes, output, imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hookpipe.cli import main
+from hookpipe.compiler import compile_file
+from hookpipe.compiler.schedule import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").rglob("*.pipe"))
+BAD = """trainer {
+    max_step = 10
+}
+hook clip = grad_clip(max_norm = 1.0)
+hook optimize = optimizer()
+loop {
+    epoch {
+        step {
+            after {
+                optimize
+                clip
+            }
+        }
+    }
+}
+"""
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hookpipe.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
+def test_every_example_checks_cleanly(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(example)]) == 0
+    assert "ok (plan" in capsys.readouterr().out
+
+
+def test_optimizer_before_clip_fails_pointing_at_both_lines(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pipe"
+    bad.write_text(BAD)
+    result = run("check", str(bad))
+    assert result.returncode == 1
+    assert "bad.pipe:11:17: HP005 error:" in result.stderr
+    assert "bad.pipe:10:17: `optimize` consumes `grads` here" in result.stderr
+    assert "effect rule: grads (write < consume)" in result.stderr
+    assert "11 |                 clip\n   |                 ^^^^\n" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("check", "no/such/file.pipe").returncode == 2
+    assert run("check").returncode == 2
+    assert run("frobnicate").returncode == 2
+
+
+def test_a_file_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.pipe"
+    bad.write_bytes(b"hook a = t(x = \"\xe9\")\n")
+    result = run("check", str(bad))
+    assert result.returncode == 1 and "HP001" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_several_files_mixed(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pipe"
+    bad.write_text(BAD)
+    result = run("check", str(EXAMPLES[0]), str(bad))
+    assert result.returncode == 1
+    assert "ok (plan" in result.stdout and "HP005" in result.stderr
+
+
+def test_explain_prints_nested_pseudo_code() -> None:
+    result = run("explain", "examples/digits/train.pipe")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "# pipeline digits: max_epoch=5, grad_accumulation=1"
+    order = [i for i, line in enumerate(lines) for key in ("with on_loop:", "with on_epoch:", "with on_step:",
+                                                         "with on_batch:") if line.strip() == key]
+    assert order == sorted(order) and len(order) == 4
+    text = result.stdout
+    assert "save      checkpoint" in text and "every 500 steps and at end" in text
+    assert "every 50 steps, on main  # examples/digits/train.pipe:33" in text
+    # Hooks appear in plan order.
+    step_after = [line.split()[0] for line in lines[lines.index(next(x for x in lines if "# step.after" in x)) + 1:][:5]]
+    assert step_after == ["clip", "optimize", "evaluate", "save", "speed"]
+
+
+def test_explain_steps_matches_the_schedule() -> None:
+    result = run("explain", "examples/digits/train.pipe", "--steps", "450", "--steps-per-epoch", "45", "--json")
+    assert result.returncode == 0
+    events = json.loads(result.stdout)
+    plan = compile_file(ROOT / "examples/digits/train.pipe")
+    assert events == [f.to_json() for f in simulate(plan, 450, 45)]
+    saves = [e["step"] for e in events if e["hook"] == "save"]
+    evaluations = [(e["step"], e["epoch"], e["phase"]) for e in events if e["hook"] == "evaluate"]
+    assert saves == [449]  # never every 500 within 450 steps, but `and at end`
+    assert evaluations[0] == (None, None, "loop.before")
+    assert (199, 4, "step.after") in evaluations and (399, 8, "step.after") in evaluations
+    assert sum(1 for e in evaluations if e[2] == "epoch.after") == 10
+    table = run("explain", "examples/digits/train.pipe", "--steps", "60", "--steps-per-epoch", "45").stdout
+    assert "    49      1  step.after        clip, optimize, speed (main)" in table
+
+
+def test_check_and_explain_never_import_heavy_or_user_modules() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from hookpipe.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check', 'examples/digits/train.pipe', 'examples/all_scopes.pipe'])\n"
+        "    main(['explain', 'examples/digits/train.pipe', '--steps', '10'])\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'accelerate', 'robo_orchard_core', 'examples', 'numpy', 'graphviz')]\n"
+        "print(bad)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_importing_dsl_and_compiler_stays_light() -> None:
+    code = "import sys, hookpipe, hookpipe.dsl, hookpipe.compiler; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch','accelerate','robo_orchard_core')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]"

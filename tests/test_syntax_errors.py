@@ -1,0 +1,50 @@
+"""HP001: positions, words a person understands, help lines, several errors at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookpipe.dsl.parser import parse_text
+from hookpipe.dsl.syntax_errors import EXAMPLES
+
+CASES = [(label, snippet) for label, snippets in EXAMPLES.items() for snippet in snippets]
+
+
+@pytest.mark.parametrize("label,snippet", CASES)
+def test_every_example_gets_its_help(label: str, snippet: str) -> None:
+    result = parse_text(snippet, "t.pipe")
+    assert result.file is None
+    assert result.diagnostics[0].code == "HP001"
+    assert result.diagnostics[0].help == label
+
+
+def test_help_matches_when_nested_deeper_than_the_example() -> None:
+    text = "loop {\n    epoch {\n        step {\n            after { clip, optimize }\n        }\n    }\n}\n"
+    (d,) = parse_text(text, "t.pipe").diagnostics
+    assert (d.span.line, d.span.column) == (4, 25)
+    assert d.help == "attach one hook per line, or chain them in order with `->` (`a -> b`)"
+
+
+def test_messages_use_words_not_token_names() -> None:
+    (d,) = parse_text("hook a = t(x = )\n", "t.pipe").diagnostics
+    assert d.message == "unexpected `)`; expected a value"
+    for d in parse_text("loop {\n after { a, b }\n}", "t.pipe").diagnostics:
+        assert "_NL" not in d.message and "RBRACE" not in d.message and "NAME" not in d.message
+
+
+def test_independent_errors_are_all_reported() -> None:
+    text = "hook a = t(x = )\nhook b = optimizer()\norder a then b\nuse m = pkg\nhook c = u()\n"
+    diagnostics = parse_text(text, "t.pipe").diagnostics
+    assert [(d.span.line, d.span.column) for d in diagnostics] == [(1, 16), (3, 9), (4, 9)]
+
+
+def test_unclosed_block_points_at_its_opening() -> None:
+    (d,) = parse_text("loop {\n    epoch {\n        after { a }\n", "t.pipe").diagnostics
+    assert "end of file" in d.message
+    assert d.notes and d.notes[0].span is not None
+    assert (d.notes[0].span.line, d.notes[0].span.column) == (2, 11)
+
+
+def test_single_quotes_get_a_hint() -> None:
+    (d,) = parse_text("use m = 'pkg'\n", "t.pipe").diagnostics
+    assert (d.span.line, d.span.column, d.help) == (1, 9, "strings use double quotes")
