@@ -64,7 +64,8 @@ class Counters:
     ``counts[unit]`` is the 1-based occurrence a guard of that unit tests
     (index 1: step = global_step_id + 1; 2: update = optimizer updates so far, the
     current one included, and 0 on steps that do not synchronise gradients; 3: epoch
-    = epoch_id + 1). ``lasts[unit]`` says whether it is the run's last step/epoch.
+    = epoch_id + 1). ``lasts[unit]`` says whether it is the run's last step, last
+    optimizer update, or last epoch.
     """
 
     __slots__ = ("counts", "lasts", "global_step")

@@ -210,6 +210,7 @@ class HookBasedTrainer:
         hooks, counters = self.hooks, self.counters
         max_step, max_epoch = self.max_step, self.max_epoch
         per_epoch = len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
+        self._total_updates = self._count_updates(per_epoch)
         self.model.train()
         try:
             with hooks.begin("on_loop", self._get_hook_args()) as loop_args:
@@ -252,7 +253,13 @@ class HookBasedTrainer:
         last = (self.max_step is not None and gstep + 1 >= self.max_step) or (
             self.max_epoch is not None and state.epoch_id + 1 >= self.max_epoch and self._last_batch(per_epoch)
         )
-        counters.lasts[1] = counters.lasts[2] = last
+        counters.lasts[1] = last
+        # `at end` of an update guard: the run's last optimizer update (which may come
+        # before the last step when the run stops inside an accumulation window).
+        if self._total_updates is not None:
+            counters.lasts[2] = counters.counts[2] == self._total_updates
+        else:
+            counters.lasts[2] = last and counters.counts[2] > 0
         step_args = self._get_hook_args()
         with hooks.begin("on_step", step_args):
             batch_args = self._get_hook_args(batch=batch)
@@ -263,6 +270,15 @@ class HookBasedTrainer:
             state.step_done = True
         loss = step_args.reduce_loss
         self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
+
+    def _count_updates(self, per_epoch: int | None) -> int | None:
+        """Optimizer updates in the whole run, when the run's length is known."""
+        if per_epoch is None or per_epoch <= 0:
+            return None
+        limits = [n for n in (self.max_step, self.max_epoch * per_epoch if self.max_epoch else None) if n]
+        accumulation = max(1, self.accelerator.gradient_accumulation_steps)
+        full, rest = divmod(min(limits), per_epoch)
+        return full * -(-per_epoch // accumulation) + rest // accumulation
 
     def _last_batch(self, per_epoch: int | None) -> bool:
         if per_epoch is not None:

@@ -49,3 +49,17 @@ def test_run_file_reports_user_mistakes_in_one_paragraph(tmp_path: Path, capsys)
     assert "--set expects key=value" in capsys.readouterr().err
     assert run_file(str(plan_file), [], "latest") == 1
     assert "no complete checkpoint" in capsys.readouterr().err
+
+
+def test_the_example_file_compiles_and_trains_through_from_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    trainer = HookBasedTrainer.from_file(
+        "examples/digits/train.pipe",
+        {"trainer.max_step": "20", "hook.save.dir": str(tmp_path / "ckpt"), "hook.speed.window": "10"},
+    )
+    assert list(trainer.hook_instances) == ["clip", "optimize", "evaluate", "save", "speed"]
+    assert [c.hook for c in trainer.hooks.hooks["on_step"].afters] == ["clip", "optimize", "evaluate", "save", "speed"]
+    trainer()
+    assert trainer.trainer_progress_state.global_step_id == 20
+    assert trainer.hook_instances["speed"].window == 10
+    assert (tmp_path / "ckpt" / "step-00000020").is_dir()

@@ -9,6 +9,7 @@ import torch
 from accelerate import Accelerator
 
 from hookpipe.compiler.plan import Guard, Plan, callback_name, phase_order
+from hookpipe.compiler.schedule import simulate
 from hookpipe.runtime import HookBasedTrainer, HookFailure, PlanResolveError, ScopeFailure
 from hookpipe.runtime.overrides import apply_overrides, parse_override_value
 from hookpipe.runtime.plan_hooks import build_plan_hooks
@@ -62,6 +63,7 @@ def predict(p: Plan, *, per_epoch: int, max_step: int | None, max_epoch: int | N
                 break
         e += 1
     last_epoch = steps[-1][1]
+    total_updates = sum(sync for _, _, sync in steps)
     out = []
     for ph in p.phases:
         for en in ph.entries:
@@ -80,11 +82,21 @@ def predict(p: Plan, *, per_epoch: int, max_step: int | None, max_epoch: int | N
                     updates += sync
                     is_last = gid == steps[-1][0]
                     if en.guard.unit == "update":
-                        fired = en.guard.fires(updates, is_last=is_last) if sync else (en.guard.at_end and is_last)
+                        fired = sync and en.guard.fires(updates, is_last=updates == total_updates)
                     else:
                         fired = en.guard.fires(gid + 1, is_last=is_last)
                     if fired:
                         out.append((tag, en.callback, gid))
+    return out
+
+
+def scheduled(p: Plan, *, steps: int, per_epoch: int) -> list[tuple[str, str, int | None]]:
+    """The compiler's reference (`hookpipe explain --steps`), in the same shape."""
+    out = []
+    for f in simulate(p, steps, per_epoch):
+        tag = p.hook(f.hook).args["tag"]
+        ident = None if f.scope == "loop" else f.epoch if f.scope == "epoch" else f.step
+        out.append((tag, callback_name(f.scope, f.phase), ident))
     return out
 
 
@@ -124,6 +136,7 @@ def test_every_frequency_form_fires_exactly_where_the_guards_predict() -> None:
     for tag in [h.name for h in hooks]:
         assert [x for x in got if x[0] == tag] == [x for x in want if x[0] == tag], tag
     assert sorted(got, key=repr) == sorted(want, key=repr)
+    assert sorted(got, key=repr) == sorted(scheduled(p, steps=15, per_epoch=5), key=repr)
     # Spot checks of the semantics themselves (5 batches per epoch, accumulation 2:
     # updates at global ids 1, 3, 4 | 6, 8, 9 | 11, 13, 14).
     assert [g for t, _, g in got if t == "u2"] == [3, 6, 9, 13]
@@ -143,6 +156,7 @@ def test_max_step_end_and_step_limits_agree_with_the_prediction() -> None:
     run(p)
     got, want = observed(p), predict(p, per_epoch=5, max_step=7, max_epoch=None, accumulation=1)
     assert sorted(got, key=repr) == sorted(want, key=repr)
+    assert sorted(got, key=repr) == sorted(scheduled(p, steps=7, per_epoch=5), key=repr)
     assert [g for t, _, g in observed(p) if t == "a"] == [3, 6]
 
 
