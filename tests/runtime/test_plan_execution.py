@@ -313,3 +313,22 @@ def test_accelerator_passed_in_is_used() -> None:
     acc = Accelerator(cpu=True)
     p = plan(trainer_block(max_step=1), [], [])
     assert HookBasedTrainer.from_plan(p, acc).accelerator is acc
+
+
+def test_loss_log_and_throughput_builtins_report(capsys) -> None:
+    p = plan(
+        trainer_block(max_step=4),
+        [
+            hook("optimize", "optimizer", {}, builtin=True),
+            hook("loss", "loss_log", {"window": 2}, builtin=True),
+            hook("speed", "throughput", {"window": 2}, builtin=True),
+        ],
+        [entry("optimize", "step", "after"), entry("loss", "step", "after"), entry("speed", "step", "after", main=True)],
+    )
+    trainer = run(p)
+    loss, speed = trainer.hook_instances["loss"], trainer.hook_instances["speed"]
+    assert loss.last_mean is not None and loss.last_mean > 0
+    assert speed.rate is not None and speed.rate > 0 and speed._bar is None  # closed at the end
+    out = capsys.readouterr()
+    assert "step 2: loss" in out.out and "step 4: loss" in out.out
+    assert "4/4" in out.err  # the tqdm bar reached the run's length
