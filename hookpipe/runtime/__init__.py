@@ -1,0 +1,51 @@
+"""The hookpipe runtime: the seed's ``HookBasedTrainer`` API plus Plan execution.
+
+Importing this package imports torch and accelerate; ``hookpipe`` itself, the DSL
+and the compiler never do.
+"""
+
+from robo_orchard_core.utils.hook import HookContext
+
+from hookpipe.runtime.args import ModelOutput, PipelineHookArgs
+from hookpipe.runtime.batch_processor import (
+    BatchProcessorFromCallable,
+    BatchProcessorMixin,
+    LossNotProvidedError,
+    SimpleBatchProcessor,
+)
+from hookpipe.runtime.channels import always
+from hookpipe.runtime.errors import HookFailure, HookpipeRuntimeError, PlanResolveError, RunFailure, ScopeFailure
+from hookpipe.runtime.hooks.grad_clip import GradientClippingHook, GradientClippingHookConfig
+from hookpipe.runtime.hooks.optimizer import OptimizerHook, OptimizerHookConfig
+from hookpipe.runtime.hooks.validation import ValidationHook, ValidationHookConfig
+from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.trainer import HookBasedTrainer, PipelineHookOrConfigType
+
+__all__ = [
+    "BatchProcessorFromCallable",
+    "BatchProcessorMixin",
+    "GradientClippingHook",
+    "GradientClippingHookConfig",
+    "HookBasedTrainer",
+    "HookContext",
+    "HookFailure",
+    "HookpipeRuntimeError",
+    "LossNotProvidedError",
+    "ModelOutput",
+    "OptimizerHook",
+    "OptimizerHookConfig",
+    "PipelineHookArgs",
+    "PipelineHookChanelType",
+    "PipelineHookOrConfigType",
+    "PipelineHooks",
+    "PipelineHooksConfig",
+    "PlanResolveError",
+    "ResumeCheckpointConfig",
+    "RunFailure",
+    "ScopeFailure",
+    "SimpleBatchProcessor",
+    "ValidationHook",
+    "ValidationHookConfig",
+    "always",
+]

@@ -1,0 +1,1 @@
+"""The digits example: a small MLP on the UCI handwritten digits (see README.md)."""

@@ -1,0 +1,65 @@
+"""The argument every hook callback receives, with the seed's fields.
+
+Kept field-for-field compatible with RoboOrchard Lab's ``PipelineHookArgs`` so hooks
+written against the seed read the same attributes here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Protocol, runtime_checkable
+
+import torch
+from accelerate import Accelerator
+
+__all__ = ["ModelOutput", "PipelineHookArgs"]
+
+
+@runtime_checkable
+class ModelOutput(Protocol):
+    """A mapping-like model output (what a batch processor may return)."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+    def keys(self) -> Iterable[Any]: ...
+
+
+@dataclass
+class PipelineHookArgs:
+    """State passed to hook callbacks at one scope.
+
+    Ids are 0-based: ``epoch_id`` is the current epoch, ``step_id`` the batch index
+    in the epoch and ``global_step_id`` the batch index across epochs (the step being
+    run, inside ``on_step``/``on_batch``; the number of steps done, once synced at an
+    epoch or loop end, as in the seed).
+    """
+
+    accelerator: Accelerator
+    epoch_id: int = 0
+    step_id: int = 0
+    global_step_id: int = 0
+    max_epoch: Optional[int] = None
+    max_step: Optional[int] = None
+    start_epoch: int = 0
+    start_step: int = 0
+    dataloader: Optional[Iterable] = None
+    model: Optional[torch.nn.Module] = None
+    optimizer: Optional[Any] = None
+    lr_scheduler: Optional[Any] = None
+    batch: Optional[Any] = None
+    model_outputs: Optional[Any] = None
+    reduce_loss: Optional[torch.Tensor] = None
+    """The loss returned by the batch processor (already reduced over the batch)."""
+
+    def copy_with_updates(self, **kwargs: Any) -> "PipelineHookArgs":
+        """A shallow copy with some attributes replaced (unknown names are an error).
+
+        Example:
+            >>> args.copy_with_updates(batch=new_batch)  # doctest: +SKIP
+        """
+        instance = self.__class__(**self.__dict__)
+        for key, value in kwargs.items():
+            if not hasattr(instance, key):
+                raise AttributeError(f"{key} is not a valid attribute")
+            setattr(instance, key, value)
+        return instance

@@ -1,0 +1,124 @@
+"""Batch processors: what runs inside the ``batch`` scope.
+
+As in the seed, the processor owns forward and backward and opens the
+``on_model_forward`` / ``on_model_backward`` channels itself; the trainer only opens
+``on_step`` and ``on_batch``. Subclass :class:`SimpleBatchProcessor` and implement
+``forward(model, batch) -> (outputs, loss)``, or wrap a function with
+:meth:`SimpleBatchProcessor.from_callable`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+from accelerate import Accelerator
+
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.pipeline_hooks import PipelineHooks
+
+__all__ = ["BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor"]
+
+ForwardFn = Callable[[Callable[..., Any], Any], "tuple[Any, Optional[torch.Tensor]]"]
+
+
+class LossNotProvidedError(Exception):
+    """``forward`` returned no loss although the processor must run backward."""
+
+
+class BatchProcessorMixin(ABC):
+    """The seed's batch processor interface."""
+
+    @abstractmethod
+    def __call__(self, pipeline_hooks: PipelineHooks, on_batch_hook_args: PipelineHookArgs, model: Callable) -> None:
+        """Process ``on_batch_hook_args.batch``; set ``model_outputs`` and ``reduce_loss`` on it."""
+
+
+def _compose(transforms: Optional[Callable | Sequence[Callable]]) -> Callable[[Any], Any]:
+    if transforms is None:
+        return lambda batch: batch
+    fns = tuple(transforms) if isinstance(transforms, Sequence) else (transforms,)
+
+    def apply(batch: Any) -> Any:
+        for fn in fns:
+            batch = fn(batch)
+        return batch
+
+    return apply
+
+
+class SimpleBatchProcessor(BatchProcessorMixin):
+    """Transform, forward (in ``on_model_forward``), backward (in ``on_model_backward``).
+
+    Args:
+        need_backward: Whether to back-propagate the loss ``forward`` returns.
+        transforms: A callable or sequence of callables applied to each batch first.
+    """
+
+    def __init__(self, need_backward: bool = True, transforms: Optional[Callable | Sequence[Callable]] = None) -> None:
+        self.need_backward = need_backward
+        self.transform = _compose(transforms)
+        self.accelerator: Optional[Accelerator] = None
+        self._is_prepared = False
+
+    @staticmethod
+    def from_callable(
+        forward_fn: ForwardFn,
+        need_backward: bool = True,
+        transforms: Optional[Callable | Sequence[Callable]] = None,
+    ) -> "BatchProcessorFromCallable":
+        """A processor whose ``forward`` is ``forward_fn(model, batch)``.
+
+        Example:
+            >>> proc = SimpleBatchProcessor.from_callable(lambda m, b: (m(b[0]), m(b[0]).sum()))
+        """
+        return BatchProcessorFromCallable(forward_fn, need_backward=need_backward, transforms=transforms)
+
+    def _initialize(self, accelerator: Accelerator) -> None:
+        # Modules held by the processor (e.g. a loss with weights) go through prepare once.
+        if self._is_prepared:
+            return
+        for key, obj in list(vars(self).items()):
+            if isinstance(obj, torch.nn.Module):
+                setattr(self, key, accelerator.prepare(obj))
+        self.accelerator = accelerator
+        self._is_prepared = True
+
+    @abstractmethod
+    def forward(self, model: Callable, batch: Any) -> tuple[Any, Optional[torch.Tensor]]:
+        """Run the model on ``batch``; return ``(outputs, loss or None)``."""
+
+    def __call__(self, pipeline_hooks: PipelineHooks, on_batch_hook_args: PipelineHookArgs, model: Callable) -> None:
+        self._initialize(on_batch_hook_args.accelerator)
+        batch = self.transform(on_batch_hook_args.batch)
+        with pipeline_hooks.begin("on_model_forward", on_batch_hook_args.copy_with_updates(batch=batch)) as fwd:
+            outputs, loss = self.forward(model, batch)
+            fwd.model_outputs = outputs
+            fwd.reduce_loss = loss
+        if self.need_backward:
+            if loss is None:
+                raise LossNotProvidedError("forward returned no loss but need_backward is True")
+            with pipeline_hooks.begin(
+                "on_model_backward",
+                on_batch_hook_args.copy_with_updates(batch=batch, model_outputs=outputs, reduce_loss=loss),
+            ) as bwd:
+                bwd.accelerator.backward(loss)
+        on_batch_hook_args.model_outputs = outputs
+        on_batch_hook_args.reduce_loss = loss
+
+
+class BatchProcessorFromCallable(SimpleBatchProcessor):
+    """A :class:`SimpleBatchProcessor` whose forward is a plain function."""
+
+    def __init__(
+        self,
+        forward_fn: ForwardFn,
+        need_backward: bool = True,
+        transforms: Optional[Callable | Sequence[Callable]] = None,
+    ) -> None:
+        super().__init__(need_backward=need_backward, transforms=transforms)
+        self._forward_fn = forward_fn
+
+    def forward(self, model: Callable, batch: Any) -> tuple[Any, Optional[torch.Tensor]]:
+        return self._forward_fn(model, batch)

@@ -1,0 +1,140 @@
+"""From a Plan to a ready trainer: accelerator, seed, factories, hooks.
+
+Trainer values resolve as follows (``$ref``/``$call`` as in :mod:`.resolve`):
+
+* ``model``, ``dataloader``, ``batch_processor``: a ``$call`` is called; a ``$ref``
+  or import-path string naming a class is instantiated with no arguments, any other
+  object is used as it is;
+* ``optimizer``: called with the model's parameters first, then its arguments;
+* ``lr_scheduler``: called with the optimizer first (optional).
+
+``from_plan`` keyword overrides replace trainer values with live Python objects
+(``model=``, ``dataloader=``, ``batch_processor=``, ``optimizer=``,
+``lr_scheduler=``, ``max_step=``, ``max_epoch=``), and accept ``resume_from=`` (a
+:class:`ResumeCheckpointConfig`) and ``hook_instances=`` (pre-built hooks by name).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, set_seed
+
+from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.settings import TrainerSettings
+from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
+from hookpipe.runtime.plan_hooks import build_plan_hooks
+from hookpipe.runtime.resolve import call_factory, resolve_value
+
+if TYPE_CHECKING:
+    from hookpipe.runtime.trainer import HookBasedTrainer
+
+__all__ = ["OVERRIDABLE", "load_plan", "make_accelerator", "settings_of", "trainer_from_plan"]
+
+OVERRIDABLE = frozenset(
+    {"model", "dataloader", "batch_processor", "optimizer", "lr_scheduler", "max_step", "max_epoch"}
+    | {"resume_from", "hook_instances"}
+)
+
+
+def load_plan(path: str) -> Plan:
+    """The Plan of a ``.pipe`` file (compiled) or of a saved plan (``.json``)."""
+    if path.endswith(".json"):
+        try:
+            return Plan.from_json(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError) as exc:
+            raise PlanResolveError(f"cannot read plan {path}: {exc}") from None
+    try:
+        from hookpipe import compile_file  # type: ignore[attr-defined]
+    except ImportError:
+        raise PlanResolveError("the hookpipe compiler (hookpipe.compile_file) is not available") from None
+    return compile_file(path)
+
+
+def settings_of(plan: Plan) -> TrainerSettings:
+    """The Plan's trainer block, validated (after overrides)."""
+    try:
+        return TrainerSettings.model_validate(plan.trainer)
+    except pydantic.ValidationError as exc:
+        raise PlanResolveError(f"invalid trainer settings in {plan.source}: {describe_validation_error(exc)}") from None
+
+
+def make_accelerator(settings: TrainerSettings) -> Accelerator:
+    """An Accelerator for the Plan's run settings.
+
+    The seedable sampler makes each epoch's shuffle order depend only on the seed
+    and the epoch, which is what lets a resumed run continue exactly.
+    """
+    return Accelerator(
+        gradient_accumulation_steps=settings.grad_accumulation,
+        mixed_precision=settings.mixed_precision,
+        cpu=settings.cpu or not _has_accelerator_device(),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=settings.seed),
+    )
+
+
+def _has_accelerator_device() -> bool:
+    # On a CPU-only machine, ask for the CPU explicitly: under a torchrun-style
+    # launcher (`accelerate launch --multi_gpu`) accelerate only sets up gloo
+    # (MULTI_CPU) when cpu=True, and would otherwise run N unconnected processes.
+    import torch
+
+    xpu = getattr(torch, "xpu", None)
+    return (
+        torch.cuda.is_available()
+        or torch.backends.mps.is_available()
+        or bool(xpu is not None and xpu.is_available())
+    )
+
+
+def _object(value: Any, what: str) -> Any:
+    if isinstance(value, dict) and "$call" in value:
+        return call_factory(value, what=what)
+    obj = resolve_value(value, strings_are_paths=True)
+    return obj() if isinstance(obj, type) else obj
+
+
+def trainer_from_plan(
+    cls: "type[HookBasedTrainer]", plan: Plan, accelerator: Accelerator | None = None, **overrides: Any
+) -> "HookBasedTrainer":
+    """Build a ``cls`` trainer that executes ``plan`` (see the module docstring)."""
+    unknown = set(overrides) - OVERRIDABLE
+    if unknown:
+        raise TypeError(f"from_plan() got unexpected overrides: {', '.join(sorted(unknown))}")
+    settings = settings_of(plan)
+    max_step = overrides.get("max_step", settings.max_step)
+    max_epoch = overrides.get("max_epoch", settings.max_epoch)
+    if max_step is None and max_epoch is None:
+        raise PlanResolveError(f"{plan.source}: the trainer needs max_step or max_epoch")
+    for key in ("model", "dataloader", "batch_processor", "optimizer"):
+        if key not in overrides and getattr(settings, key) is None:
+            raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
+    accelerator = accelerator if accelerator is not None else make_accelerator(settings)
+    if settings.seed is not None:
+        set_seed(settings.seed)
+    model = overrides["model"] if "model" in overrides else _object(settings.model, "trainer.model")
+    dataloader = overrides["dataloader"] if "dataloader" in overrides else _object(settings.dataloader, "trainer.dataloader")
+    if "optimizer" in overrides:
+        optimizer = overrides["optimizer"]
+    else:
+        optimizer = call_factory(settings.optimizer, model.parameters(), what="trainer.optimizer")
+    if "lr_scheduler" in overrides:
+        lr_scheduler = overrides["lr_scheduler"]
+    elif settings.lr_scheduler is not None:
+        lr_scheduler = call_factory(settings.lr_scheduler, optimizer, what="trainer.lr_scheduler")
+    else:
+        lr_scheduler = None
+    processor = (
+        overrides["batch_processor"]
+        if "batch_processor" in overrides
+        else _object(settings.batch_processor, "trainer.batch_processor")
+    )
+    trainer = cls.__new__(cls)
+    trainer._prepare(accelerator, model, dataloader, processor, optimizer, lr_scheduler, max_step, max_epoch)
+    hooks = build_plan_hooks(plan, is_main=accelerator.is_main_process, instances=overrides.get("hook_instances"))
+    trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances)
+    trainer._resume(overrides.get("resume_from"))
+    return trainer

@@ -1,0 +1,269 @@
+"""Hook channels: the per-scope dispatchers the trainer enters with ``with``.
+
+Two kinds share one failure rule (SPEC 4): when a scope's body (or one of its
+``before`` callbacks) raises, its ordinary ``after`` callbacks do not run, only the
+callbacks marked :func:`always`, and the error goes on outwards. RoboOrchard's own
+channels run every ``after`` in a ``finally``, which would step the optimizer on a
+failed batch; this is the one deliberate behavioural difference from the seed.
+
+* :class:`Channel` is the seed's registration-order channel (a robo_orchard_core
+  ``HookContextChannel``), used by a trainer built in Python.
+* :class:`PlanChannel` runs one (scope, phase) pair of a Plan from calls compiled at
+  load time: no name lookups, no argument objects and a few integer operations per
+  guarded call per step.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, TypeVar
+
+from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable
+
+from hookpipe.dsl.span import Span
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.errors import HookFailure, RunFailure, ScopeFailure
+
+__all__ = ["Call", "Channel", "Counters", "PlanChannel", "UNIT_INDEX", "always", "is_always"]
+
+_log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Guard units as indexes into :attr:`Counters.counts`; 0 means "no frequency".
+UNIT_INDEX: dict[str | None, int] = {None: 0, "step": 1, "update": 2, "epoch": 3}
+
+
+def always(fn: F) -> F:
+    """Mark a callback to run even when its scope failed (cleanup).
+
+    Example:
+        >>> class Timer:
+        ...     @always
+        ...     def on_loop_end(self, args): ...
+    """
+    fn.__hookpipe_always__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+def is_always(fn: Callable[..., Any] | None) -> bool:
+    """Whether ``fn`` (a function, bound method or HookContext) is marked :func:`always`."""
+    if fn is None:
+        return False
+    if isinstance(fn, HookContextFromCallable):
+        fn = fn._after
+    elif isinstance(fn, HookContext):
+        fn = fn.after
+    target = getattr(fn, "__func__", fn)
+    return bool(getattr(target, "__hookpipe_always__", False))
+
+
+class Counters:
+    """The run's frequency counters, written by the trainer, read by guards.
+
+    ``counts[unit]`` is the 1-based occurrence a guard of that unit tests
+    (index 1: step = global_step_id + 1; 2: update = optimizer updates so far, the
+    current one included, and 0 on steps that do not synchronise gradients; 3: epoch
+    = epoch_id + 1). ``lasts[unit]`` says whether it is the run's last step, last
+    optimizer update, or last epoch.
+    """
+
+    __slots__ = ("counts", "lasts", "global_step")
+
+    def __init__(self) -> None:
+        self.counts: list[int] = [0, 0, 0, 0]
+        self.lasts: list[bool] = [False, False, False, False]
+        self.global_step = 0
+
+
+class Call:
+    """One compiled plan entry: a bound callback and its guard as plain ints."""
+
+    __slots__ = ("fn", "unit", "start", "every", "at_end", "always", "hook", "callback", "span")
+
+    def __init__(
+        self,
+        fn: Callable[[PipelineHookArgs], Any],
+        *,
+        unit: int,
+        start: int,
+        every: int,
+        at_end: bool,
+        always: bool,
+        hook: str,
+        callback: str,
+        span: Span | None,
+    ) -> None:
+        self.fn = fn
+        self.unit = unit
+        self.start = start
+        self.every = every
+        self.at_end = at_end
+        self.always = always
+        self.hook = hook
+        self.callback = callback
+        self.span = span
+
+    def fires(self, counters: Counters) -> bool:
+        """The guard, as :meth:`hookpipe.compiler.plan.Guard.fires` defines it."""
+        u = self.unit
+        if not u:
+            return True
+        n = counters.counts[u]
+        return (n >= self.start and (n - self.start) % self.every == 0) or (self.at_end and counters.lasts[u])
+
+
+def _run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
+    # The hot loop: inlined guard, zero-cost try (3.11), no allocation unless it fires.
+    counts = counters.counts
+    for c in calls:
+        u = c.unit
+        if u:
+            n = counts[u]
+            if not ((n >= c.start and (n - c.start) % c.every == 0) or (c.at_end and counters.lasts[u])):
+                continue
+        try:
+            c.fn(arg)
+        except RunFailure:
+            raise
+        except Exception as exc:
+            raise HookFailure(c.hook, c.callback, global_step=counters.global_step, span=c.span) from exc
+
+
+def _run_cleanup(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters, error: BaseException) -> None:
+    """Run the ``always`` calls after a failure; their own errors become notes."""
+    for c in calls:
+        if not c.always or not c.fires(counters):
+            continue
+        try:
+            c.fn(arg)
+        except Exception as exc:  # the original failure matters more
+            error.add_note(f"cleanup hook '{c.hook}' ({c.callback}) also failed: {type(exc).__name__}: {exc}")
+            _log.warning("cleanup hook %r failed during error handling", c.hook, exc_info=exc)
+
+
+class PlanChannel(HookContextChannel[PipelineHookArgs]):
+    """A channel that runs one scope's two plan phases; it accepts no registrations."""
+
+    def __init__(
+        self,
+        name: str,
+        scope: str,
+        befores: tuple[Call, ...],
+        afters: tuple[Call, ...],
+        counters: Counters,
+        source: str | None,
+    ) -> None:
+        super().__init__(name)
+        self.scope = scope
+        self.befores = befores
+        self.afters = afters
+        self.counters = counters
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.befores) + len(self.afters)
+
+    def register(self, hook: HookContext[PipelineHookArgs]) -> Any:
+        raise TypeError(
+            f"channel {self.name!r} runs a compiled Plan; attach hooks in the .pipe file instead of registering them"
+        )
+
+    def begin(self, arg: PipelineHookArgs) -> "_PlanScope":  # type: ignore[override]
+        return _PlanScope(self, arg)
+
+    def unregister_all(self) -> None:
+        self.befores = ()
+        self.afters = ()
+
+    def failure(self, exc: BaseException) -> BaseException:
+        """The error to propagate for a failure in this scope's body.
+
+        A foreign exception becomes a :class:`ScopeFailure`; either way the ordinary
+        ``after`` callbacks this failure skips here are added to it.
+        """
+        if not isinstance(exc, Exception):
+            return exc  # KeyboardInterrupt and friends pass through untouched
+        counters = self.counters
+        err = exc
+        if not isinstance(exc, RunFailure):
+            err = ScopeFailure(self.scope, global_step=counters.global_step, source=self.source)
+            err.__cause__ = exc
+        for c in self.afters:
+            if not c.always and c.fires(counters):
+                err.skipped.append((f"{c.hook}.{c.callback}", c.span))
+                if err.span is None:
+                    err.span = c.span
+        return err
+
+
+class _PlanScope:
+    __slots__ = ("channel", "arg")
+
+    def __init__(self, channel: PlanChannel, arg: PipelineHookArgs) -> None:
+        self.channel = channel
+        self.arg = arg
+
+    def __enter__(self) -> PipelineHookArgs:
+        ch = self.channel
+        if ch.befores:
+            try:
+                _run_calls(ch.befores, self.arg, ch.counters)
+            except BaseException as exc:
+                wrapped = ch.failure(exc)
+                _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
+                raise
+        return self.arg
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        ch = self.channel
+        if exc is None:
+            if ch.afters:
+                _run_calls(ch.afters, self.arg, ch.counters)
+            return False
+        wrapped = ch.failure(exc)
+        _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
+        if wrapped is not exc:
+            raise wrapped from exc
+        return False
+
+
+class Channel(HookContextChannel[PipelineHookArgs]):
+    """The seed's channel: contexts run in registration order, ``after`` skipped on failure."""
+
+    def begin(self, arg: PipelineHookArgs) -> "_SeedScope":  # type: ignore[override]
+        return _SeedScope(self, arg)
+
+
+class _SeedScope:
+    __slots__ = ("channel", "arg")
+
+    def __init__(self, channel: Channel, arg: PipelineHookArgs) -> None:
+        self.channel = channel
+        self.arg = arg
+
+    def __enter__(self) -> PipelineHookArgs:
+        handlers = self.channel._context_handlers
+        try:
+            for ctx in handlers:
+                ctx.before(self.arg)
+        except BaseException as exc:
+            self._cleanup(exc)
+            raise
+        return self.arg
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            for ctx in self.channel._context_handlers:
+                ctx.after(self.arg)
+        else:
+            self._cleanup(exc)
+        return False
+
+    def _cleanup(self, error: BaseException) -> None:
+        for ctx in self.channel._context_handlers:
+            if is_always(ctx):
+                try:
+                    ctx.after(self.arg)
+                except Exception as exc:
+                    error.add_note(f"cleanup hook {ctx!r} also failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,95 @@
+"""Runtime errors: where a run failed, in the words of the ``.pipe`` file.
+
+A failure deep in a training loop is only useful if it says which hook (or which
+scope's body) raised, at which global step, and which attachment in which file put
+it there. The exceptions below carry those as attributes, so the command line can
+print one paragraph and tests can assert on fields instead of parsing text.
+"""
+
+from __future__ import annotations
+
+from hookpipe.dsl.span import Span
+
+
+class HookpipeRuntimeError(Exception):
+    """Root of every error the runtime raises on purpose."""
+
+
+class PlanResolveError(HookpipeRuntimeError):
+    """A Plan could not be turned into live objects: a user mistake, not a crash.
+
+    Raised for unimportable paths, factories that fail, bad ``--set`` overrides and
+    missing checkpoints. The command line prints it without a traceback.
+    """
+
+
+def describe_validation_error(exc: Exception) -> str:
+    """A pydantic ValidationError as one line: ``field: message (got value); ...``."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = []
+    for err in errors():
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "value"
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}{got}")
+    return "; ".join(parts)
+
+
+class RunFailure(HookpipeRuntimeError):
+    """Base of the failures of a running loop; ``global_step`` is 0-based."""
+
+    def __init__(self, message: str, *, global_step: int, span: Span | None, source: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.global_step = global_step
+        self.span = span
+        #: The ``.pipe`` file, for failures that belong to no single attachment.
+        self.source = source
+        #: Attachments whose ordinary ``after`` callbacks did not run because of this
+        #: failure, innermost scope first: ``("hook.callback", span)``.
+        self.skipped: list[tuple[str, Span | None]] = []
+
+    @property
+    def path(self) -> str | None:
+        return self.span.file if self.span is not None else self.source
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line if self.span is not None else None
+
+    def __str__(self) -> str:
+        if self.span is not None:
+            where = f" ({self.span.file}:{self.span.line})"
+        else:
+            where = f" ({self.source})" if self.source else ""
+        cause = self.__cause__
+        detail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
+        text = f"{self.message} at global step {self.global_step}{where}{detail}"
+        if self.skipped:
+            names = ", ".join(
+                f"{name} ({span.file}:{span.line})" if span is not None else name for name, span in self.skipped
+            )
+            text += f"; not run: {names}"
+        return text
+
+
+class HookFailure(RunFailure):
+    """A hook callback raised. ``hook`` is the ``.pipe`` hook name."""
+
+    def __init__(self, hook: str, callback: str, *, global_step: int, span: Span | None) -> None:
+        super().__init__(f"hook '{hook}' failed in {callback}", global_step=global_step, span=span)
+        self.hook = hook
+        self.callback = callback
+
+
+class ScopeFailure(RunFailure):
+    """The body of a scope raised (for ``forward``: the model; ``batch``: the processor).
+
+    Its span is the first skipped attachment's (the nearest place in the ``.pipe``
+    file the failure affected); ``source`` names the file when nothing was skipped.
+    """
+
+    def __init__(self, scope: str, *, global_step: int, source: str | None = None) -> None:
+        super().__init__(f"scope '{scope}' failed", global_step=global_step, span=None, source=source)
+        self.scope = scope

@@ -1,0 +1,1 @@
+"""Built-in hooks (SPEC section 5), at the import paths the compiler's catalog names."""

@@ -1,0 +1,97 @@
+"""Gradient clipping: the ``grad_clip`` built-in and the seed's GradientClippingHook.
+
+Clipping only happens on steps that synchronise gradients: with gradient
+accumulation the gradients of a partial window are not final, and clipping them
+would change what the optimizer sees.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from robo_orchard_core.utils.config import ClassType
+
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+
+__all__ = ["GradClipHook", "GradientClippingHook", "GradientClippingHookConfig"]
+
+
+class GradClipHook:
+    """Clip the optimizer's gradients by norm or value (built-in ``grad_clip``).
+
+    Args:
+        mode: ``"norm"`` (needs ``max_norm``) or ``"value"`` (needs ``clip_value``).
+        max_norm: Largest total gradient norm allowed.
+        clip_value: Largest absolute gradient value allowed.
+        norm_type: The p of the p-norm.
+    """
+
+    effects = {"writes": ("grads",)}
+
+    def __init__(
+        self,
+        mode: Literal["norm", "value"] = "norm",
+        max_norm: float | None = None,
+        clip_value: float | None = None,
+        norm_type: float = 2.0,
+    ) -> None:
+        if mode == "norm" and (max_norm is None or max_norm < 0):
+            raise ValueError("max_norm must be a non-negative number when clip mode is 'norm'")
+        if mode == "value" and (clip_value is None or clip_value < 0):
+            raise ValueError("clip_value must be a non-negative number when clip mode is 'value'")
+        self.mode = mode
+        self.max_norm = max_norm
+        self.clip_value = clip_value
+        self.norm_type = norm_type
+        #: Total gradient norm before the last clip by norm (a tensor), for loggers.
+        self.last_norm: torch.Tensor | None = None
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        optimizer = args.optimizer
+        if optimizer is None:
+            raise ValueError("grad_clip needs the optimizer in the hook arguments")
+        accelerator = args.accelerator
+        if not accelerator.sync_gradients:
+            return
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad and p.grad is not None]
+        if not params:
+            return
+        if self.mode == "value":
+            accelerator.clip_grad_value_(params, self.clip_value)
+        else:
+            self.last_norm = accelerator.clip_grad_norm_(params, self.max_norm, self.norm_type)
+
+
+class GradientClippingHook(PipelineHooks):
+    """The seed's clipping hook: :class:`GradClipHook` registered on ``on_step`` after.
+
+    Register it before the optimizer hook (the trainer does, for ``grad_clip=``).
+    """
+
+    def __init__(self, cfg: "GradientClippingHookConfig") -> None:
+        super().__init__()
+        self.clip = GradClipHook(cfg.clip_mode, cfg.max_norm, cfg.clip_value, cfg.norm_type)
+        self.register_hook("on_step", HookContext.from_callable(after=self.clip.on_step_end))
+
+
+class GradientClippingHookConfig(PipelineHooksConfig[GradientClippingHook]):
+    """Configuration of :class:`GradientClippingHook` (the seed's fields)."""
+
+    class_type: ClassType[GradientClippingHook] = GradientClippingHook
+    clip_mode: Literal["norm", "value"]
+    """``"norm"``: clip the total norm; ``"value"``: clip each value."""
+    clip_value: float | None = None
+    """The largest absolute value, used when ``clip_mode`` is ``"value"``."""
+    max_norm: float | None = None
+    """The largest total norm, used when ``clip_mode`` is ``"norm"``."""
+    norm_type: float = 2.0
+    """The type of norm (2.0: L2)."""
+
+    def __post_init__(self) -> None:
+        if self.clip_mode == "value" and (self.clip_value is None or self.clip_value < 0):
+            raise ValueError("clip_value must be specified and non-negative when clip_mode is 'value'.")
+        if self.clip_mode == "norm" and (self.max_norm is None or self.max_norm < 0):
+            raise ValueError("max_norm must be specified and non-negative when clip_mode is 'norm'.")

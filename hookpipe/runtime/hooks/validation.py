@@ -1,0 +1,169 @@
+"""Validation: the ``validation`` built-in and the seed's ValidationHook.
+
+Callback protocol (decided once, when the hook is built, from the signature):
+
+* ``callback()`` when it takes no required positional parameter (the seed's
+  closure style), or
+* ``callback(args)`` when it takes one: ``args`` is the :class:`PipelineHookArgs`
+  of the phase it runs in, so ``args.model``, ``args.accelerator`` and the ids are
+  at hand.
+
+It may return metrics (a mapping of names to numbers, or one number, logged as
+``metric``) or None. Metrics are printed on the main process, sent to
+``accelerator.log`` and kept in :attr:`ValidationHook.history`. The model is put in
+eval mode for the call and restored after, even if the callback raises.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from typing import Any, Callable, Mapping
+
+from robo_orchard_core.utils.config import CallableType
+
+from hookpipe.compiler.catalog import ValidationArgs
+from robo_orchard_core.utils.config import ClassType
+
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+
+__all__ = ["ValidationHook", "ValidationHookConfig", "wants_args"]
+
+
+def wants_args(callback: Callable[..., Any]) -> bool:
+    """Whether ``callback`` takes the hook arguments (one required positional parameter)."""
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(p.kind in positional and p.default is inspect.Parameter.empty for p in params)
+
+
+def _as_metrics(value: Any) -> dict[str, float] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): float(v) for k, v in value.items() if isinstance(v, numbers.Number)}
+    if isinstance(value, numbers.Number):
+        return {"metric": float(value)}
+    if hasattr(value, "item"):
+        return {"metric": float(value.item())}
+    return None
+
+
+class ValidationHook(PipelineHooks):
+    """Run an evaluation callback with the model in eval mode.
+
+    Built from a :class:`ValidationHookConfig` (seed style: its own step/epoch
+    frequencies, on ``on_step``/``on_epoch`` after) or, in a Plan, from the
+    ``validation`` built-in's arguments (the Plan's guards decide when; every
+    ``on_*`` callback runs it).
+    """
+
+    effects = {"reads": ("params",), "writes": ("metrics",)}
+
+    def __init__(self, cfg: "ValidationHookConfig") -> None:
+        super().__init__()
+        self._setup(cfg.eval_callback, model_eval=True)
+        self.step_eval_freq = cfg.step_eval_freq
+        self.epoch_eval_freq = cfg.epoch_eval_freq
+        if cfg.epoch_eval_freq is not None:
+            self.register_hook("on_epoch", HookContext.from_callable(after=self._seed_epoch_end))
+        if cfg.step_eval_freq is not None:
+            self.register_hook("on_step", HookContext.from_callable(after=self._seed_step_end))
+
+    @classmethod
+    def from_plan_args(cls, args: ValidationArgs) -> "ValidationHook":
+        self = cls.__new__(cls)
+        PipelineHooks.__init__(self)
+        self.step_eval_freq = self.epoch_eval_freq = None
+        callback = args.callback
+        if not callable(callback):
+            raise TypeError(f"validation callback must be callable, got {callback!r}")
+        self._setup(callback, model_eval=args.model_eval)
+        return self
+
+    def _setup(self, callback: Callable[..., Any], *, model_eval: bool) -> None:
+        self.eval_callback = callback
+        self.model_eval = model_eval
+        self._pass_args = wants_args(callback)
+        #: ``(completed steps, metrics)`` of every evaluation, oldest first.
+        self.history: list[tuple[int, dict[str, float] | None]] = []
+
+    @property
+    def last_metrics(self) -> dict[str, float] | None:
+        return self.history[-1][1] if self.history else None
+
+    def evaluate(self, args: PipelineHookArgs, completed_steps: int | None = None) -> dict[str, float] | None:
+        """Run the callback once; return (and log) its metrics.
+
+        ``completed_steps`` labels the result (defaults to ``global_step_id``, which
+        is the count of finished steps at epoch and loop boundaries).
+        """
+        done = args.global_step_id if completed_steps is None else completed_steps
+        model = args.model
+        was_training = bool(model is not None and model.training)
+        if model is not None and self.model_eval:
+            model.eval()
+        try:
+            result = self.eval_callback(args) if self._pass_args else self.eval_callback()
+        finally:
+            if model is not None and self.model_eval:
+                model.train(was_training)
+        metrics = _as_metrics(result)
+        self.history.append((done, metrics))
+        if metrics:
+            accelerator = args.accelerator
+            text = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+            accelerator.print(f"validation after {done} steps (epoch {args.epoch_id}): {text}")
+            accelerator.log(metrics, step=done)
+        return metrics
+
+    def need_eval(self, hook_args: PipelineHookArgs) -> bool:
+        """The seed's frequency rule (used only when built from a config)."""
+        if self.step_eval_freq is not None and (hook_args.global_step_id + 1) % self.step_eval_freq == 0:
+            return True
+        return self.epoch_eval_freq is not None and (hook_args.epoch_id + 1) % self.epoch_eval_freq == 0
+
+    def _seed_step_end(self, args: PipelineHookArgs) -> None:
+        if self.step_eval_freq is not None and (args.global_step_id + 1) % self.step_eval_freq == 0:
+            self.evaluate(args, args.global_step_id + 1)
+
+    def _seed_epoch_end(self, args: PipelineHookArgs) -> None:
+        if self.epoch_eval_freq is not None and (args.epoch_id + 1) % self.epoch_eval_freq == 0:
+            self.evaluate(args)
+
+    # A Plan may attach validation to any phase; each callback evaluates once.
+    # Inside a step the step is still running, so it counts as completed after it.
+    def _at_boundary(self, args: PipelineHookArgs) -> None:
+        self.evaluate(args)
+
+    def _in_step(self, args: PipelineHookArgs) -> None:
+        self.evaluate(args, args.global_step_id + 1)
+
+    on_loop_begin = on_loop_end = on_epoch_begin = on_epoch_end = _at_boundary
+    on_step_begin = on_step_end = on_batch_begin = on_batch_end = _in_step
+    on_model_forward_begin = on_model_forward_end = _in_step
+    on_model_backward_begin = on_model_backward_end = _in_step
+
+
+class ValidationHookConfig(PipelineHooksConfig[ValidationHook]):
+    """Configuration of :class:`ValidationHook` (the seed's fields)."""
+
+    class_type: ClassType[ValidationHook] = ValidationHook
+    eval_callback: CallableType[..., Any]
+    """The evaluation callback (see the module docstring for what it is passed)."""
+    step_eval_freq: int | None = None
+    """Evaluate when ``(global_step_id + 1) % step_eval_freq == 0``."""
+    epoch_eval_freq: int | None = None
+    """Evaluate when ``(epoch_id + 1) % epoch_eval_freq == 0``."""
+
+    def __post_init__(self) -> None:
+        if self.step_eval_freq is None and self.epoch_eval_freq is None:
+            raise ValueError("Either `step_eval_freq` or `epoch_eval_freq` must be specified.")
+        for name in ("step_eval_freq", "epoch_eval_freq"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} = {value} < 1 is not allowed")

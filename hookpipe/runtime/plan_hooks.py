@@ -1,0 +1,218 @@
+"""Load a Plan's hooks: build each instance and compile each phase's call list.
+
+Hook types, by what ``HookSpec.type`` names:
+
+* a built-in (``builtin=True``): the catalog's ``implementation`` class, its
+  arguments validated by the catalog schema; ``Impl.from_plan_args(validated)`` when
+  the class defines it, else ``Impl(**validated)``;
+* a ``PipelineHooksConfig`` subclass: ``Config(**args)()``;
+* a ``PipelineHooks`` subclass: ``Cls(ConfigOfItsCfgParameter(**args))`` when its
+  ``__init__`` takes one ``cfg``, else ``Cls(**args)``;
+* anything else (a hookpipe hook class, see ``docs/runtime.md``): ``Cls(**args)``.
+
+A plan entry ``(hook, callback)`` calls the instance's method named ``callback``
+(``on_step_end``...) when it has one; otherwise, for RoboOrchard-style containers,
+the contexts the instance registered on that scope's channel (``before`` for a
+``before`` phase, ``after`` for an ``after`` phase), in registration order.
+Everything is decided here, once; ``main_only`` entries are dropped on other ranks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import typing
+from typing import Any, Callable
+
+import pydantic
+
+from hookpipe.compiler.catalog import BUILTINS, ObjectRef
+from hookpipe.compiler.plan import HookSpec, Plan, PlanEntry
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.channels import UNIT_INDEX, Call, Counters, PlanChannel, is_always
+from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
+from hookpipe.runtime.pipeline_hooks import SCOPE_CHANNEL, PipelineHooks, PipelineHooksConfig, channel_contexts
+from hookpipe.runtime.resolve import import_path, resolve_value
+
+__all__ = ["PlanHooks", "build_hook", "build_plan_hooks"]
+
+_log = logging.getLogger(__name__)
+
+
+class PlanHooks(PipelineHooks):
+    """A :class:`PipelineHooks` whose channels run a compiled Plan.
+
+    Batch processors written for the seed open ``on_model_forward`` /
+    ``on_model_backward`` through :meth:`begin` as usual and get the Plan's phases.
+    """
+
+    def __init__(self, channels: dict[str, PlanChannel], instances: dict[str, Any], counters: Counters) -> None:
+        self.hooks = dict(channels)  # type: ignore[assignment]
+        #: Hook instances by ``.pipe`` name, in declaration order.
+        self.instances = instances
+        self.counters = counters
+
+
+def _where(spec: HookSpec) -> str:
+    return f"hook '{spec.name}' ({spec.span.file}:{spec.span.line})"
+
+
+def _cfg_class(cls: type) -> type | None:
+    """The config class a seed-style ``__init__(self, cfg)`` expects, if any."""
+    try:
+        params = [p for p in inspect.signature(cls.__init__).parameters.values()][1:]
+    except (TypeError, ValueError):
+        return None
+    if len(params) != 1 or params[0].name != "cfg":
+        return None
+    try:
+        hint = typing.get_type_hints(cls.__init__).get("cfg")
+    except Exception:
+        return None
+    for candidate in typing.get_args(hint) or (hint,):
+        if isinstance(candidate, type) and issubclass(candidate, pydantic.BaseModel):
+            return candidate
+    return None
+
+
+def _is_container(obj: Any) -> bool:
+    hooks = getattr(obj, "hooks", None)
+    return isinstance(obj, PipelineHooks) or (
+        isinstance(hooks, dict) and all(hasattr(ch, "_context_handlers") for ch in hooks.values())
+    )
+
+
+def _build_builtin(spec: HookSpec) -> Any:
+    hook_type = BUILTINS.get(spec.type)
+    if hook_type is None:
+        raise PlanResolveError(f"{_where(spec)}: unknown built-in hook type {spec.type!r}")
+    try:
+        validated = hook_type.schema.model_validate(spec.args)
+    except pydantic.ValidationError as exc:
+        raise PlanResolveError(f"{_where(spec)}: invalid arguments for {spec.type}: {describe_validation_error(exc)}") from None
+    # Fields typed as object references become the objects they name.
+    objects = {
+        name: resolve_value(getattr(validated, name), strings_are_paths=True)
+        for name, field in hook_type.schema.model_fields.items()
+        if field.annotation == ObjectRef and getattr(validated, name) is not None
+    }
+    impl = import_path(hook_type.implementation)
+    if hasattr(impl, "from_plan_args"):
+        return impl.from_plan_args(validated.model_copy(update=objects))
+    return impl(**{**validated.model_dump(), **objects})
+
+
+def build_hook(spec: HookSpec) -> Any:
+    """One hook instance from its spec (see the module docstring for the rules)."""
+    try:
+        if spec.builtin:
+            return _build_builtin(spec)
+        target = import_path(spec.type)
+        args = resolve_value(spec.args)
+        if isinstance(target, type) and issubclass(target, PipelineHooksConfig):
+            return target(**args)()
+        if isinstance(target, type) and issubclass(target, PipelineHooks):
+            cfg_cls = _cfg_class(target)
+            return target(cfg_cls(**args)) if cfg_cls is not None else target(**args)
+        if not callable(target):
+            raise PlanResolveError(f"{_where(spec)}: {spec.type!r} is not a class")
+        return target(**args)
+    except PlanResolveError as exc:
+        if _where(spec) in str(exc):
+            raise
+        raise PlanResolveError(f"{_where(spec)}: {exc}") from None
+    except (TypeError, ValueError) as exc:  # bad arguments: a user mistake
+        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {describe_validation_error(exc)}") from None
+
+
+def _callables(instance: Any, spec: HookSpec, scope: str, phase: str, entry: PlanEntry) -> list[tuple[Callable[..., Any], bool]]:
+    """The functions one entry runs, each with its ``always`` (cleanup) flag."""
+    method = getattr(instance, entry.callback, None)
+    if callable(method):
+        return [(method, is_always(method))]
+    if _is_container(instance):
+        contexts = channel_contexts(instance, SCOPE_CHANNEL[scope])
+        if phase == "before":
+            return [(ctx.before, False) for ctx in contexts]
+        return [(ctx.after, is_always(ctx)) for ctx in contexts]
+    raise PlanResolveError(
+        f"{_where(spec)}: {type(instance).__name__} has no method {entry.callback} "
+        f"(attached at {entry.span.file}:{entry.span.line})"
+    )
+
+
+def _call(fn: Callable[[PipelineHookArgs], Any], always: bool, entry: PlanEntry) -> Call:
+    guard = entry.guard
+    if guard.unit not in UNIT_INDEX:
+        raise PlanResolveError(f"unknown frequency unit {guard.unit!r} at {entry.span.file}:{entry.span.line}")
+    return Call(
+        fn,
+        unit=UNIT_INDEX[guard.unit],
+        start=guard.start,
+        every=guard.every,
+        at_end=guard.at_end,
+        always=always,
+        hook=entry.hook,
+        callback=entry.callback,
+        span=entry.span,
+    )
+
+
+def build_plan_hooks(plan: Plan, *, is_main: bool, instances: dict[str, Any] | None = None) -> PlanHooks:
+    """Instantiate ``plan``'s hooks (unless given) and compile its twelve phases.
+
+    Args:
+        plan: The Plan to execute.
+        is_main: Whether this process is the main one (``on main`` entries run only there).
+        instances: Pre-built hook instances by name (tests, or a caller's overrides).
+    """
+    specs = {h.name: h for h in plan.hooks}
+    built = dict(instances or {})
+    for name, spec in specs.items():
+        if name not in built:
+            built[name] = build_hook(spec)
+    counters = Counters()
+    calls: dict[tuple[str, str], list[Call]] = {}
+    attached: set[tuple[str, str]] = set()
+    by_method: set[str] = set()
+    for phase_plan in plan.phases:
+        key = (phase_plan.scope, phase_plan.phase)
+        out = calls.setdefault(key, [])
+        for entry in phase_plan.entries:
+            spec = specs.get(entry.hook)
+            if spec is None:
+                raise PlanResolveError(f"plan entry names unknown hook {entry.hook!r}")
+            attached.add((entry.hook, SCOPE_CHANNEL[phase_plan.scope]))
+            if callable(getattr(built[entry.hook], entry.callback, None)):
+                by_method.add(entry.hook)
+            if entry.main_only and not is_main:
+                continue
+            for fn, always in _callables(built[entry.hook], spec, phase_plan.scope, phase_plan.phase, entry):
+                out.append(_call(fn, always, entry))
+    _warn_unattached_channels({k: v for k, v in built.items() if k not in by_method}, attached)
+    channels = {
+        channel: PlanChannel(
+            channel,
+            scope,
+            tuple(calls.get((scope, "before"), ())),
+            tuple(calls.get((scope, "after"), ())),
+            counters,
+            plan.source,
+        )
+        for scope, channel in SCOPE_CHANNEL.items()
+    }
+    return PlanHooks(channels, built, counters)
+
+
+def _warn_unattached_channels(instances: dict[str, Any], attached: set[tuple[str, str]]) -> None:
+    # A RoboOrchard container runs only where the .pipe file attaches it; say so once.
+    for name, inst in instances.items():
+        if not _is_container(inst):
+            continue
+        for channel, ch in inst.hooks.items():
+            if len(ch) and (name, channel) not in attached:
+                _log.warning(
+                    "hook %r registers callbacks on %s but is not attached in that scope; they will not run",
+                    name,
+                    channel,
+                )

@@ -1,0 +1,90 @@
+"""Checkpoint layout and resuming.
+
+A checkpoint is ``<dir>/step-<completed steps, 8 digits>/``: an accelerate
+``save_state`` folder plus ``hookpipe-checkpoint.json``, written into a hidden
+temporary folder and renamed into place, so a folder with that name is complete by
+construction (the marker is a second check). Resuming loads the state, which brings
+back the trainer's progress (epoch, step, update count) and the RNG and
+gradient-accumulation counters; the trainer then skips the batches the interrupted
+epoch had already used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from accelerate import Accelerator
+from robo_orchard_core.utils.config import Config
+
+from hookpipe.runtime.errors import PlanResolveError
+
+__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "latest_checkpoint", "read_marker"]
+
+MARKER = "hookpipe-checkpoint.json"
+_NAME = re.compile(r"^step-(\d+)$")
+
+
+def checkpoint_name(completed_steps: int) -> str:
+    """The folder name of a checkpoint taken after ``completed_steps`` steps."""
+    return f"step-{completed_steps:08d}"
+
+
+def read_marker(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The marker of a complete checkpoint folder, or None if it is not one."""
+    try:
+        return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
+    """The complete checkpoint with the most steps under ``directory``, if any.
+
+    Example:
+        >>> latest_checkpoint("runs/digits")  # doctest: +SKIP
+        PosixPath('runs/digits/step-00000225')
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        return None
+    found = [
+        (int(m.group(1)), p)
+        for p in root.iterdir()
+        if (m := _NAME.match(p.name)) and p.is_dir() and read_marker(p) is not None
+    ]
+    return max(found)[1] if found else None
+
+
+class ResumeCheckpointConfig(Config):
+    """Where to resume from (the seed's fields)."""
+
+    resume_from: str
+    """The checkpoint folder (local, or an fsspec URL copied into ``cache_dir``)."""
+    cache_dir: str | None = None
+    """Where a remote checkpoint is copied before loading."""
+    safe_serialization: bool = True
+    """Whether the checkpoint's weights are safetensors (names depend on it)."""
+
+    def local_dir(self) -> str:
+        """The checkpoint as a local folder, downloading a remote one first."""
+        if "://" not in self.resume_from or self.resume_from.startswith("file://"):
+            path = self.resume_from.removeprefix("file://")
+            if not os.path.isdir(path):
+                raise PlanResolveError(f"checkpoint folder not found: {path}")
+            return path
+        import fsspec  # only remote checkpoints need it
+
+        if self.cache_dir is None:
+            raise PlanResolveError(f"resuming from {self.resume_from} needs cache_dir")
+        target = os.path.join(self.cache_dir, os.path.basename(self.resume_from.rstrip("/")))
+        fs, _, paths = fsspec.get_fs_token_paths(self.resume_from)
+        fs.get(paths[0], target, recursive=True)
+        return target
+
+    def load_state(self, accelerator: Accelerator, **kwargs: Any) -> None:
+        """Load the accelerator state (models, optimizers, RNG, registered objects)."""
+        accelerator.load_state(self.local_dir(), **kwargs)

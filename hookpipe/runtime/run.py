@@ -1,0 +1,181 @@
+"""``hookpipe run``: train from a ``.pipe`` file and report in one paragraph.
+
+Exit codes: 0 done, 1 failed, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+Mistakes in the file or the command line (bad paths, overrides, settings, missing
+checkpoints) print one paragraph and no traceback; a hook or the model raising
+prints the failing code's traceback, then the paragraph naming the hook or scope,
+the step and the ``.pipe`` location. Works the same under ``accelerate launch``
+(summary and messages from the main process; failures from every rank that fails).
+
+``python -m hookpipe.runtime.run FILE [--set k=v]... [--resume DIR|latest]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["main", "resolve_resume", "run_file"]
+
+
+class _Terminated(BaseException):
+    """SIGTERM, turned into an exception so hooks' cleanup still runs."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def resolve_resume(plan: Any, resume: str) -> str:
+    """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
+    checkpoint of the Plan's (single) checkpoint hook."""
+    from hookpipe.runtime.errors import PlanResolveError
+    from hookpipe.runtime.resume import latest_checkpoint
+
+    if resume != "latest":
+        return resume
+    dirs = [h.args.get("dir") for h in plan.hooks if h.builtin and h.type == "checkpoint"]
+    if not dirs:
+        raise PlanResolveError(f"--resume latest: {plan.source} has no checkpoint hook")
+    if len(set(dirs)) > 1:
+        raise PlanResolveError(f"--resume latest: {plan.source} saves checkpoints to several folders; name one")
+    found = latest_checkpoint(dirs[0])
+    if found is None:
+        raise PlanResolveError(f"--resume latest: no complete checkpoint in {dirs[0]}")
+    return str(found)
+
+
+def run_file(path: str, sets: list[str], resume: str | None) -> int:
+    """Train the pipeline in ``path``; print a summary; return the exit code.
+
+    Args:
+        path: A ``.pipe`` file (or a saved plan ``.json``).
+        sets: ``--set`` overrides, ``trainer.KEY=VALUE`` / ``hook.NAME.ARG=VALUE``.
+        resume: A checkpoint folder, ``"latest"``, or None.
+
+    Example:
+        >>> run_file("examples/digits/train.pipe", ["trainer.max_epoch=1"], None)  # doctest: +SKIP
+        0
+    """
+    # The project root must be importable for `use x = "examples.x"`.
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
+    trainer = None
+    started = time.perf_counter()
+    try:
+        from hookpipe.runtime.build import load_plan
+        from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError, RunFailure
+        from hookpipe.runtime.overrides import apply_overrides, parse_sets
+        from hookpipe.runtime.resume import ResumeCheckpointConfig
+        from hookpipe.runtime.trainer import HookBasedTrainer
+
+        try:
+            plan = apply_overrides(load_plan(path), parse_sets(sets))
+            extra: dict[str, Any] = {}
+            if resume is not None:
+                extra["resume_from"] = ResumeCheckpointConfig(resume_from=resolve_resume(plan, resume))
+            trainer = HookBasedTrainer.from_plan(plan, **extra)
+            _set_threads(trainer.accelerator.num_processes)
+            started = time.perf_counter()
+            trainer()
+        except RunFailure as exc:
+            cause = exc.__cause__
+            if cause is not None:
+                traceback.print_exception(cause, file=sys.stderr)
+            _say_error(trainer, f"hookpipe run: {path}: {exc}")
+            return 1
+        except (PlanResolveError, HookpipeRuntimeError) as exc:
+            _say_error(trainer, f"hookpipe run: {path}: {exc}")
+            return 1
+        except Exception as exc:
+            if _is_compile_error(exc):
+                _say_error(trainer, str(exc))
+                return 1
+            raise
+    except KeyboardInterrupt:
+        _say_error(trainer, f"hookpipe run: interrupted{_at_step(trainer)}")
+        return 130
+    except _Terminated:
+        _say_error(trainer, f"hookpipe run: terminated{_at_step(trainer)}")
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    _summary(trainer, path, time.perf_counter() - started)
+    return 0
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _set_threads(num_processes: int) -> None:
+    # Share the cores between processes unless the user chose (OMP_NUM_THREADS).
+    import torch
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, num_processes)))
+
+
+def _is_compile_error(exc: Exception) -> bool:
+    # The compiler's errors (hookpipe's HookpipeError family) are user mistakes.
+    return any(cls.__name__ in ("HookpipeError", "CompileError") for cls in type(exc).__mro__)
+
+
+def _at_step(trainer: Any) -> str:
+    if trainer is None:
+        return ""
+    return f" at global step {trainer.trainer_progress_state.global_step_id}"
+
+
+def _say_error(trainer: Any, message: str) -> None:
+    rank = ""
+    if trainer is not None and trainer.accelerator.num_processes > 1:
+        rank = f"[rank {trainer.accelerator.process_index}] "
+    print(rank + message, file=sys.stderr, flush=True)
+
+
+def _summary(trainer: Any, path: str, seconds: float) -> None:
+    if not trainer.accelerator.is_main_process:
+        return
+    state = trainer.trainer_progress_state
+    loss = trainer.last_loss
+    loss_text = f"{float(loss):.4f}" if loss is not None else "n/a"
+    checkpoints = [
+        str(inst.last_path) for inst in trainer.hook_instances.values() if getattr(inst, "last_path", None) is not None
+    ]
+    metrics = [
+        m for inst in trainer.hook_instances.values() if (m := getattr(inst, "last_metrics", None)) is not None
+    ]
+    parts = [
+        f"{Path(path).name}: {state.global_step_id} steps, {state.epoch_id} epochs in {seconds:.1f} s",
+        f"final loss {loss_text}",
+    ]
+    if metrics:
+        parts.append("last validation " + ", ".join(f"{k}={v:.4f}" for k, v in metrics[-1].items()))
+    parts.append(f"checkpoint {checkpoints[-1]}" if checkpoints else "no checkpoint")
+    print("; ".join(parts), flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry for ``python -m hookpipe.runtime.run``."""
+    parser = argparse.ArgumentParser(prog="hookpipe run", description="Train the pipeline in FILE.")
+    parser.add_argument("file")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--resume", default=None, metavar="DIR|latest")
+    ns = parser.parse_args(argv)
+    return run_file(ns.file, ns.sets, ns.resume)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

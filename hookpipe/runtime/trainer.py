@@ -1,0 +1,331 @@
+"""``HookBasedTrainer``: the seed's trainer, driven by hooks or by a compiled Plan.
+
+The loop is the seed's::
+
+    with on_loop:
+        while not done:
+            with on_epoch:
+                for batch in dataloader:
+                    with accelerator.accumulate(model):
+                        with on_step:
+                            with on_batch:
+                                batch_processor(...)   # opens on_model_forward/backward
+                    update step id
+            update epoch id
+
+Built in Python (the seed's constructor) the channels hold registered hooks: the
+defaults (gradient clipping, optimizer, validation) first, in that order, then the
+user's. Built from a Plan (:meth:`from_plan`, :meth:`from_file`) the channels run the
+Plan's compiled phases and nothing else. Either way the trainer keeps the frequency
+counters the Plan's guards read (see :class:`~hookpipe.runtime.channels.Counters`).
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any, Iterable, Iterator, Mapping
+
+import torch
+from accelerate import Accelerator
+from accelerate.optimizer import AcceleratedOptimizer
+from accelerate.scheduler import AcceleratedScheduler
+from torch.utils.data import DataLoader
+
+from hookpipe.compiler.plan import Plan
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.batch_processor import BatchProcessorMixin
+from hookpipe.runtime.channels import Counters
+from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
+from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
+from hookpipe.runtime.hooks.validation import ValidationHookConfig
+from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.progress import TrainerProgressState
+from hookpipe.runtime.resume import ResumeCheckpointConfig
+
+__all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
+
+PipelineHookOrConfigType = PipelineHooksConfig | PipelineHooks
+
+
+def _check_limits(max_step: int | None, max_epoch: int | None) -> None:
+    if max_step is None and max_epoch is None:
+        raise ValueError("Either `max_step` or `max_epoch` must be specified.")
+    if max_step is not None and max_step < 1:
+        raise ValueError(f"max_step = {max_step} < 1 is not allowed")
+    if max_epoch is not None and max_epoch < 1:
+        raise ValueError(f"max_epoch = {max_epoch} < 1 is not allowed")
+
+
+class HookBasedTrainer:
+    """A trainer whose loop is shaped by hooks (the seed's API).
+
+    Args:
+        accelerator: The ``Accelerator`` that prepares everything and runs the loop.
+        model: The model to train.
+        dataloader: Batches for training (a ``DataLoader`` or any iterable).
+        batch_processor: Runs forward and backward for one batch.
+        optimizer: The optimizer.
+        lr_scheduler: The learning-rate scheduler.
+        hooks: User hooks (instances or configs), registered after the defaults.
+        max_step: Stop after this many steps (batches). One of max_step/max_epoch is required.
+        max_epoch: Stop after this many epochs.
+        grad_clip: Registers a GradientClippingHook first, if given.
+        validation: Registers a ValidationHook after the OptimizerHook, if given.
+        resume_from: Restore a checkpoint before training.
+
+    Example:
+        >>> trainer = HookBasedTrainer(acc, model, loader, proc, opt, sched, max_epoch=2)  # doctest: +SKIP
+        >>> trainer()  # doctest: +SKIP
+    """
+
+    hooks: PipelineHooks
+    accelerator: Accelerator
+    dataloader: DataLoader
+    model: torch.nn.Module
+    optimizer: AcceleratedOptimizer
+    lr_scheduler: AcceleratedScheduler
+
+    def __init__(
+        self,
+        accelerator: Accelerator,
+        model: torch.nn.Module,
+        dataloader: DataLoader | Iterable,
+        batch_processor: BatchProcessorMixin,
+        optimizer: torch.optim.Optimizer,
+        lr_scheduler: torch.optim.lr_scheduler.LRScheduler,
+        hooks: PipelineHookOrConfigType | Iterable[PipelineHookOrConfigType] | None = None,
+        max_step: int | None = None,
+        max_epoch: int | None = None,
+        grad_clip: GradientClippingHookConfig | None = None,
+        validation: ValidationHookConfig | None = None,
+        resume_from: ResumeCheckpointConfig | None = None,
+    ) -> None:
+        _check_limits(max_step, max_epoch)
+        user_hooks = PipelineHooks.from_hooks(hooks)
+        self._prepare(accelerator, model, dataloader, batch_processor, optimizer, lr_scheduler, max_step, max_epoch)
+        self.hooks = PipelineHooks()
+        if grad_clip is not None:
+            self.hooks += grad_clip()
+        self.hooks += OptimizerHookConfig()()
+        if validation is not None:
+            self.hooks += validation()
+        self.hooks += user_hooks
+        self.counters = Counters()
+        self.plan: Plan | None = None
+        self.hook_instances: Mapping[str, Any] = {}
+        self._resume(resume_from)
+
+    # -- construction -------------------------------------------------------------
+
+    def _prepare(
+        self,
+        accelerator: Accelerator,
+        model: torch.nn.Module,
+        dataloader: DataLoader | Iterable,
+        batch_processor: BatchProcessorMixin,
+        optimizer: torch.optim.Optimizer,
+        lr_scheduler: torch.optim.lr_scheduler.LRScheduler,
+        max_step: int | None,
+        max_epoch: int | None,
+    ) -> None:
+        self.accelerator = accelerator
+        self.max_step = max_step
+        self.max_epoch = max_epoch
+        self.dataloader, self.model, self.optimizer, self.lr_scheduler = accelerator.prepare(
+            dataloader, model, optimizer, lr_scheduler
+        )
+        self.batch_processor = batch_processor
+        self.trainer_progress_state = TrainerProgressState()
+        accelerator.register_for_checkpointing(self.trainer_progress_state)
+        self._start_epoch = 0
+        self._start_step = 0
+        #: The loss of the last step (detached), for summaries.
+        self.last_loss: torch.Tensor | None = None
+
+    def _resume(self, resume_from: ResumeCheckpointConfig | None) -> None:
+        if resume_from is None:
+            return
+        self.accelerator.print(f"Resume from: {resume_from.resume_from}")
+        resume_from.load_state(accelerator=self.accelerator)
+        self._start_epoch = self.trainer_progress_state.epoch_id
+        self._start_step = self.trainer_progress_state.step_id
+
+    @classmethod
+    def from_plan(cls, plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> "HookBasedTrainer":
+        """A trainer that executes ``plan`` (see :func:`hookpipe.runtime.build.trainer_from_plan`)."""
+        from hookpipe.runtime.build import trainer_from_plan
+
+        return trainer_from_plan(cls, plan, accelerator, **overrides)
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str,
+        overrides: Mapping[str, str] | None = None,
+        accelerator: Accelerator | None = None,
+        **kwargs: Any,
+    ) -> "HookBasedTrainer":
+        """Compile ``path``, apply ``--set``-style ``overrides``, and build the trainer.
+
+        Example:
+            >>> HookBasedTrainer.from_file("examples/digits/train.pipe", {"trainer.max_epoch": "1"})  # doctest: +SKIP
+        """
+        from hookpipe.runtime.build import load_plan
+        from hookpipe.runtime.overrides import apply_overrides
+
+        plan = apply_overrides(load_plan(path), overrides or {})
+        return cls.from_plan(plan, accelerator, **kwargs)
+
+    def _install_plan_hooks(self, plan: Plan, hooks: PipelineHooks, counters: Counters, instances: Mapping[str, Any]) -> None:
+        self.plan = plan
+        self.hooks = hooks
+        self.counters = counters
+        self.hook_instances = instances
+
+    # -- the loop -----------------------------------------------------------------
+
+    def _get_hook_args(self, **kwargs: Any) -> PipelineHookArgs:
+        state = self.trainer_progress_state
+        args = PipelineHookArgs(
+            accelerator=self.accelerator,
+            max_step=self.max_step,
+            max_epoch=self.max_epoch,
+            epoch_id=state.epoch_id,
+            step_id=state.step_id,
+            global_step_id=state.global_step_id,
+            dataloader=self.dataloader,
+            model=self.model,
+            optimizer=self.optimizer,
+            lr_scheduler=self.lr_scheduler,
+            start_epoch=self._start_epoch,
+            start_step=self._start_step,
+        )
+        for key, value in kwargs.items():
+            setattr(args, key, value)
+        return args
+
+    def __call__(self) -> None:
+        """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end."""
+        state = self.trainer_progress_state
+        hooks, counters = self.hooks, self.counters
+        max_step, max_epoch = self.max_step, self.max_epoch
+        per_epoch = len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
+        self._total_updates = self._count_updates(per_epoch)
+        self.model.train()
+        try:
+            with hooks.begin("on_loop", self._get_hook_args()) as loop_args:
+                done = state.is_training_end(max_step, max_epoch)
+                while not done:
+                    epoch_args = self._get_hook_args()
+                    counters.counts[3] = state.epoch_id + 1
+                    counters.lasts[3] = self._epoch_may_be_last(per_epoch)
+                    ran = 0
+                    with hooks.begin("on_epoch", epoch_args):
+                        for batch in self._epoch_batches():
+                            with self.accelerator.accumulate(self.model):
+                                self._step(batch, per_epoch)
+                            ran += 1
+                            state.update_step()
+                            state.sync_pipeline_hook_arg(epoch_args)
+                            if state.is_training_end(max_step, max_epoch):
+                                done = True
+                                break
+                        if ran == 0 and state.step_id == 0:
+                            raise RuntimeError("the dataloader yielded no batches")
+                        counters.lasts[3] = done or (max_epoch is not None and state.epoch_id + 1 >= max_epoch)
+                        state.epoch_done = True
+                    state.update_epoch()
+                    state.sync_pipeline_hook_arg(loop_args)
+                    done = done or state.is_training_end(max_step, max_epoch)
+        finally:
+            self._close_hooks()
+
+    def _step(self, batch: Any, per_epoch: int | None) -> None:
+        state, counters, hooks = self.trainer_progress_state, self.counters, self.hooks
+        gstep = state.global_step_id
+        counters.global_step = gstep
+        counters.counts[1] = gstep + 1
+        if self.accelerator.sync_gradients:
+            state.update_count += 1
+            counters.counts[2] = state.update_count
+        else:
+            counters.counts[2] = 0
+        last = (self.max_step is not None and gstep + 1 >= self.max_step) or (
+            self.max_epoch is not None and state.epoch_id + 1 >= self.max_epoch and self._last_batch(per_epoch)
+        )
+        counters.lasts[1] = last
+        # `at end` of an update guard: the run's last optimizer update (which may come
+        # before the last step when the run stops inside an accumulation window).
+        if self._total_updates is not None:
+            counters.lasts[2] = counters.counts[2] == self._total_updates
+        else:
+            counters.lasts[2] = last and counters.counts[2] > 0
+        step_args = self._get_hook_args()
+        with hooks.begin("on_step", step_args):
+            batch_args = self._get_hook_args(batch=batch)
+            with hooks.begin("on_batch", batch_args):
+                self.batch_processor(pipeline_hooks=hooks, on_batch_hook_args=batch_args, model=self.model)
+                step_args.model_outputs = batch_args.model_outputs
+                step_args.reduce_loss = batch_args.reduce_loss
+            state.step_done = True
+        loss = step_args.reduce_loss
+        self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
+
+    def _count_updates(self, per_epoch: int | None) -> int | None:
+        """Optimizer updates in the whole run, when the run's length is known."""
+        if per_epoch is None or per_epoch <= 0:
+            return None
+        limits = [n for n in (self.max_step, self.max_epoch * per_epoch if self.max_epoch else None) if n]
+        accumulation = max(1, self.accelerator.gradient_accumulation_steps)
+        full, rest = divmod(min(limits), per_epoch)
+        return full * -(-per_epoch // accumulation) + rest // accumulation
+
+    def _last_batch(self, per_epoch: int | None) -> bool:
+        if per_epoch is not None:
+            return self.trainer_progress_state.step_id + 1 >= per_epoch
+        return bool(self.accelerator.gradient_state.end_of_dataloader)
+
+    def _epoch_may_be_last(self, per_epoch: int | None) -> bool:
+        state = self.trainer_progress_state
+        if self.max_epoch is not None and state.epoch_id + 1 >= self.max_epoch:
+            return True
+        if self.max_step is not None and per_epoch is not None:
+            return state.global_step_id + (per_epoch - state.step_id) >= self.max_step
+        return False
+
+    def _epoch_batches(self) -> Iterator[Any]:
+        """This epoch's batches; after a resume, without those already trained on.
+
+        ``set_epoch`` makes the shuffle order a function of the epoch (accelerate's
+        seedable sampler), so an interrupted epoch replays the same order.
+        """
+        state = self.trainer_progress_state
+        loader = self.dataloader
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(state.epoch_id)
+        skip = state.step_id
+        if not skip:
+            return iter(loader)
+        if isinstance(loader, DataLoader):
+            loader = self.accelerator.skip_first_batches(loader, skip)
+            return _without_rng_draws(iter(loader))
+        return _without_rng_draws(islice(iter(loader), skip, None))
+
+    def _close_hooks(self) -> None:
+        for inst in self.hook_instances.values():
+            close = getattr(inst, "close", None)
+            if callable(close):
+                close()
+
+
+def _without_rng_draws(it: Iterator[Any]) -> Iterator[Any]:
+    # Starting an epoch's iterator draws a seed from the global RNG. The uninterrupted
+    # run drew it before the checkpoint, so the resumed run must not draw again.
+    devices: list[int] = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            first = next(it)
+        except StopIteration:
+            return
+    yield first
+    yield from it

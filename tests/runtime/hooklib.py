@@ -1,0 +1,140 @@
+"""Hooks, factories and processors the runtime tests name by import path."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from hookpipe.runtime import (
+    HookContext,
+    PipelineHookArgs,
+    PipelineHooks,
+    PipelineHooksConfig,
+    SimpleBatchProcessor,
+    always,
+)
+
+#: (tag, callback, global_step_id, epoch_id) of every recorded call, in order.
+LOG: list[tuple[str, str, int, int]] = []
+
+CALLBACKS = tuple(
+    f"on_{c}_{p}" for c in ("loop", "epoch", "step", "batch", "model_forward", "model_backward") for p in ("begin", "end")
+)
+
+
+class Recorder:
+    """A hookpipe hook class with all twelve callbacks; appends to :data:`LOG`."""
+
+    effects = {"reads": ("time",)}
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    def _record(self, callback: str, args: PipelineHookArgs) -> None:
+        LOG.append((self.tag, callback, args.global_step_id, args.epoch_id))
+
+
+def _make(name: str) -> Any:
+    def method(self: Recorder, args: PipelineHookArgs) -> None:
+        self._record(name, args)
+
+    method.__name__ = name
+    return method
+
+
+for _name in CALLBACKS:
+    setattr(Recorder, _name, _make(_name))
+
+
+class Cleanup:
+    """A hook whose step-end callback runs even when the step failed."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    @always
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        LOG.append((self.tag, "on_step_end", args.global_step_id, args.epoch_id))
+
+    @always
+    def on_batch_end(self, args: PipelineHookArgs) -> None:
+        LOG.append((self.tag, "on_batch_end", args.global_step_id, args.epoch_id))
+
+
+class Boom:
+    """A hook that raises at one global step."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        if args.global_step_id == self.at:
+            raise RuntimeError("boom")
+
+
+class SeedStyleHooks(PipelineHooks):
+    """A RoboOrchard-style container taking its config, registered on on_step."""
+
+    def __init__(self, cfg: "SeedStyleHooksConfig") -> None:
+        super().__init__()
+        self.tag = cfg.tag
+        self.register_hook(
+            "on_step",
+            HookContext.from_callable(
+                before=lambda a: LOG.append((self.tag, "on_step_begin", a.global_step_id, a.epoch_id)),
+                after=lambda a: LOG.append((self.tag, "on_step_end", a.global_step_id, a.epoch_id)),
+            ),
+        )
+
+
+class SeedStyleHooksConfig(PipelineHooksConfig[SeedStyleHooks]):
+    class_type: type[SeedStyleHooks] = SeedStyleHooks
+    tag: str
+
+
+class FileRecorder:
+    """Appends ``callback global_step`` lines to ``<path>.<rank>`` (multi-process tests)."""
+
+    def __init__(self, path: str, tag: str) -> None:
+        self.path = path
+        self.tag = tag
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        rank = args.accelerator.process_index
+        with open(f"{self.path}.{rank}", "a", encoding="utf-8") as fh:
+            fh.write(f"{self.tag} {args.global_step_id}\n")
+
+
+def tiny_model(dropout: float = 0.0) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Dropout(dropout), nn.ReLU(), nn.Linear(8, 1))
+
+
+def tiny_loader(n: int = 10, batch_size: int = 2, shuffle: bool = False) -> DataLoader:
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(n, 4, generator=g)
+    y = x.sum(dim=1, keepdim=True)
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+
+
+class MSE(SimpleBatchProcessor):
+    """Mean squared error; raises at ``fail_at`` (a global batch count) if given."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+        self.calls = 0
+
+    def forward(self, model: Any, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        self.calls += 1
+        if self.fail_at is not None and self.calls - 1 == self.fail_at:
+            raise ValueError("bad batch")
+        x, y = batch
+        out = model(x)
+        return out, ((out - y) ** 2).mean()
+
+

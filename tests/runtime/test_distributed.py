@@ -1,0 +1,55 @@
+"""Two CPU processes under ``accelerate launch``: `on main` runs once, the rest everywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.runtime.planbuild import entry, hook, plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
+    record = tmp_path / "calls"
+    p = plan(
+        {
+            "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
+            "dataloader": {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 16, "batch_size": 2}},
+            "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
+            "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
+            "max_step": 3,
+        },
+        [
+            hook("optimize", "optimizer", {}, builtin=True),
+            hook("everyone", "tests.runtime.hooklib:FileRecorder", {"path": str(record), "tag": "everyone"}),
+            hook("chief", "tests.runtime.hooklib:FileRecorder", {"path": str(record), "tag": "chief"}),
+            hook("save", "checkpoint", {"dir": str(tmp_path / "ckpt")}, builtin=True),
+        ],
+        [
+            entry("optimize", "step", "after"),
+            entry("everyone", "step", "after"),
+            entry("chief", "step", "after", main=True),
+            entry("save", "step", "after", unit="step", every=2, at_end=True),
+        ],
+    )
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(p.to_json(), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # accelerate 1.x: `--cpu --num_processes 2` starts ONE process unless mpirun is
+    # configured; the torchrun launcher (`--multi_gpu`) gives two gloo CPU processes.
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "-m", "hookpipe.runtime.run", str(plan_file), "--set", "trainer.max_step=4"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rank0 = (tmp_path / "calls.0").read_text().split("\n")
+    rank1 = (tmp_path / "calls.1").read_text().split("\n")
+    assert [x for x in rank0 if x.startswith("everyone")] == [f"everyone {i}" for i in range(4)]
+    assert [x for x in rank1 if x.startswith("everyone")] == [f"everyone {i}" for i in range(4)]
+    assert [x for x in rank0 if x.startswith("chief")] == [f"chief {i}" for i in range(4)]
+    assert not any(x.startswith("chief") for x in rank1)
+    assert sorted(x.name for x in (tmp_path / "ckpt").iterdir()) == ["step-00000002", "step-00000004"]
+    assert done.stdout.count("plan.json: 4 steps") == 1  # the summary comes from the main process only
