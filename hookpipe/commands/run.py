@@ -14,10 +14,12 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value after merging, e.g. trainer.max_step=100 or hook.clip.max_norm=0.5")
     p.add_argument("--resume", metavar="DIR|latest", help="resume from a checkpoint folder, or the newest one")
+    p.add_argument("--check-effects", action="store_true",
+                   help="stop at the first callback that writes a resource its hook does not declare (slower)")
     p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     from hookpipe.runtime.run import run_file  # heavy: torch, accelerate
 
-    return int(run_file(args.file, args.sets, args.resume))
+    return int(run_file(args.file, args.sets, args.resume, args.check_effects))

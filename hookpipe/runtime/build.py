@@ -11,7 +11,10 @@ Trainer values resolve as follows (``$ref``/``$call`` as in :mod:`.resolve`):
 ``from_plan`` keyword overrides replace trainer values with live Python objects
 (``model=``, ``dataloader=``, ``batch_processor=``, ``optimizer=``,
 ``lr_scheduler=``, ``max_step=``, ``max_epoch=``), and accept ``resume_from=`` (a
-:class:`ResumeCheckpointConfig`) and ``hook_instances=`` (pre-built hooks by name).
+:class:`ResumeCheckpointConfig`), ``hook_instances=`` (pre-built hooks by name) and
+``check_effects=True`` (verify each callback's declared effects, see
+:mod:`.effect_check`). Before anything is built, all processes must agree on the
+Plan (:mod:`.agreement`).
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from accelerate.utils import DataLoaderConfiguration, set_seed
 
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.settings import TrainerSettings
+from hookpipe.runtime.agreement import check_agreement
+from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
+from hookpipe.runtime.trace import tracer_from_env
 
 if TYPE_CHECKING:
     from hookpipe.runtime.trainer import HookBasedTrainer
@@ -36,7 +42,7 @@ __all__ = ["OVERRIDABLE", "load_plan", "make_accelerator", "settings_of", "train
 
 OVERRIDABLE = frozenset(
     {"model", "dataloader", "batch_processor", "optimizer", "lr_scheduler", "max_step", "max_epoch"}
-    | {"resume_from", "hook_instances"}
+    | {"resume_from", "hook_instances", "check_effects"}
 )
 
 
@@ -113,6 +119,7 @@ def trainer_from_plan(
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
     accelerator = accelerator if accelerator is not None else make_accelerator(settings)
+    check_agreement(accelerator, plan)
     if settings.seed is not None:
         set_seed(settings.seed)
     model = overrides["model"] if "model" in overrides else _object(settings.model, "trainer.model")
@@ -134,7 +141,19 @@ def trainer_from_plan(
     )
     trainer = cls.__new__(cls)
     trainer._prepare(accelerator, model, dataloader, processor, optimizer, lr_scheduler, max_step, max_epoch)
-    hooks = build_plan_hooks(plan, is_main=accelerator.is_main_process, instances=overrides.get("hook_instances"))
-    trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances)
+    tracer = tracer_from_env(accelerator.process_index, accelerator.num_processes)
+    wrappers = []
+    if overrides.get("check_effects"):
+        wrappers.append(EffectChecker(model, optimizer, lr_scheduler).wrap)
+    if tracer is not None:
+        wrappers.append(tracer.wrap_entry)
+    hooks = build_plan_hooks(
+        plan,
+        is_main=accelerator.is_main_process,
+        instances=overrides.get("hook_instances"),
+        num_processes=accelerator.num_processes,
+        wrappers=tuple(wrappers),
+    )
+    trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances, tracer)
     trainer._resume(overrides.get("resume_from"))
     return trainer

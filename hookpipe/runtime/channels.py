@@ -22,9 +22,9 @@ from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookCo
 
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.errors import HookFailure, RunFailure, ScopeFailure
+from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure
 
-__all__ = ["Call", "Channel", "Counters", "PlanChannel", "UNIT_INDEX", "always", "is_always"]
+__all__ = ["Call", "Channel", "Counters", "PlanChannel", "UNIT_INDEX", "always", "is_always", "run_calls"]
 
 _log = logging.getLogger(__name__)
 
@@ -68,12 +68,25 @@ class Counters:
     optimizer update, or last epoch.
     """
 
-    __slots__ = ("counts", "lasts", "global_step")
+    __slots__ = ("counts", "lasts", "global_step", "current")
 
     def __init__(self) -> None:
         self.counts: list[int] = [0, 0, 0, 0]
         self.lasts: list[bool] = [False, False, False, False]
         self.global_step = 0
+        #: The call running now: a checkpoint taken by it records where in its phase
+        #: the run stopped, so a resumed run runs the rest of that phase exactly once.
+        self.current: "Call | None" = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counters as JSON (stored in checkpoints)."""
+        return {"counts": list(self.counts), "lasts": list(self.lasts), "global_step": self.global_step}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Set the counters from :meth:`snapshot`."""
+        self.counts[:] = [int(x) for x in data["counts"]]
+        self.lasts[:] = [bool(x) for x in data["lasts"]]
+        self.global_step = int(data["global_step"])
 
 
 class Call:
@@ -122,6 +135,7 @@ def _run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counter
             n = counts[u]
             if not ((n >= c.start and (n - c.start) % c.every == 0) or (c.at_end and counters.lasts[u])):
                 continue
+        counters.current = c
         try:
             c.fn(arg)
         except RunFailure:
@@ -169,8 +183,9 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
             f"channel {self.name!r} runs a compiled Plan; attach hooks in the .pipe file instead of registering them"
         )
 
-    def begin(self, arg: PipelineHookArgs) -> "_PlanScope":  # type: ignore[override]
-        return _PlanScope(self, arg)
+    def begin(self, arg: PipelineHookArgs, skip_before: bool = False) -> "_PlanScope":  # type: ignore[override]
+        """Enter the scope; ``skip_before`` re-enters one a resumed run was already inside."""
+        return _PlanScope(self, arg, skip_before)
 
     def unregister_all(self) -> None:
         self.befores = ()
@@ -182,8 +197,8 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         A foreign exception becomes a :class:`ScopeFailure`; either way the ordinary
         ``after`` callbacks this failure skips here are added to it.
         """
-        if not isinstance(exc, Exception):
-            return exc  # KeyboardInterrupt and friends pass through untouched
+        if not isinstance(exc, Exception) or isinstance(exc, RunInterrupted):
+            return exc  # KeyboardInterrupt, graceful stops and friends pass through untouched
         counters = self.counters
         err = exc
         if not isinstance(exc, RunFailure):
@@ -197,16 +212,22 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         return err
 
 
-class _PlanScope:
-    __slots__ = ("channel", "arg")
+def run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
+    """Run ``calls`` with their guards, as a phase does (a resumed run's unfinished phase)."""
+    _run_calls(calls, arg, counters)
 
-    def __init__(self, channel: PlanChannel, arg: PipelineHookArgs) -> None:
+
+class _PlanScope:
+    __slots__ = ("channel", "arg", "skip_before")
+
+    def __init__(self, channel: PlanChannel, arg: PipelineHookArgs, skip_before: bool = False) -> None:
         self.channel = channel
         self.arg = arg
+        self.skip_before = skip_before
 
     def __enter__(self) -> PipelineHookArgs:
         ch = self.channel
-        if ch.befores:
+        if ch.befores and not self.skip_before:
             try:
                 _run_calls(ch.befores, self.arg, ch.counters)
             except BaseException as exc:

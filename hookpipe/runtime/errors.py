@@ -93,3 +93,19 @@ class ScopeFailure(RunFailure):
     def __init__(self, scope: str, *, global_step: int, source: str | None = None) -> None:
         super().__init__(f"scope '{scope}' failed", global_step=global_step, span=None, source=source)
         self.scope = scope
+
+
+class RunInterrupted(HookpipeRuntimeError):
+    """The run stopped between steps (a signal, or a hook's stop request such as nan_guard's).
+
+    Not a failure of a scope: channels let it pass unwrapped, and ``hookpipe run``
+    exits with :attr:`exit_code` (130 SIGINT, 143 SIGTERM, 1 for a hook's request).
+    """
+
+    def __init__(self, reason: str, exit_code: int, global_step: int, checkpoint: object | None) -> None:
+        where = f"; checkpoint {checkpoint} (resume with --resume latest)" if checkpoint else "; no checkpoint hook, nothing saved"
+        super().__init__(f"{reason} after global step {global_step}{where}")
+        self.reason = reason
+        self.exit_code = exit_code
+        self.global_step = global_step
+        self.checkpoint = checkpoint

@@ -34,7 +34,7 @@ from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.pipeline_hooks import SCOPE_CHANNEL, PipelineHooks, PipelineHooksConfig, channel_contexts
 from hookpipe.runtime.resolve import import_path, resolve_value
 
-__all__ = ["PlanHooks", "build_hook", "build_plan_hooks"]
+__all__ = ["PlanHooks", "Wrapper", "build_hook", "build_plan_hooks", "check_main_only_collectives", "needs_every_process"]
 
 _log = logging.getLogger(__name__)
 
@@ -158,19 +158,59 @@ def _call(fn: Callable[[PipelineHookArgs], Any], always: bool, entry: PlanEntry)
     )
 
 
-def build_plan_hooks(plan: Plan, *, is_main: bool, instances: dict[str, Any] | None = None) -> PlanHooks:
+#: Wraps one compiled callback: ``(fn, counters, scope, phase, spec, entry) -> fn``.
+Wrapper = Callable[[Callable[..., Any], Counters, str, str, HookSpec, PlanEntry], Callable[..., Any]]
+
+
+def needs_every_process(spec: HookSpec, instance: Any) -> bool:
+    """Whether a hook runs a collective (a built-in marked so, or ``collective = True`` on its class)."""
+    if spec.builtin:
+        hook_type = BUILTINS.get(spec.type)
+        return bool(hook_type is not None and hook_type.collective)
+    return bool(getattr(instance, "collective", False))
+
+
+def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes: int) -> None:
+    """HP109 at run time: an ``on main`` hook that needs every process would hang the others."""
+    if num_processes <= 1:
+        return
+    specs = {h.name: h for h in plan.hooks}
+    for phase_plan in plan.phases:
+        for entry in phase_plan.entries:
+            spec = specs[entry.hook]
+            if entry.main_only and needs_every_process(spec, built.get(entry.hook)):
+                raise PlanResolveError(
+                    f"HP109: hook '{entry.hook}' ({spec.type}) is attached `on main` at {entry.span.file}:{entry.span.line}, "
+                    f"but it needs every process (a collective); with {num_processes} processes the others would hang. "
+                    "Remove `on main` (the hook already writes from the main process only)"
+                )
+
+
+def build_plan_hooks(
+    plan: Plan,
+    *,
+    is_main: bool,
+    instances: dict[str, Any] | None = None,
+    num_processes: int = 1,
+    wrappers: tuple[Wrapper, ...] = (),
+) -> PlanHooks:
     """Instantiate ``plan``'s hooks (unless given) and compile its twelve phases.
 
     Args:
         plan: The Plan to execute.
         is_main: Whether this process is the main one (``on main`` entries run only there).
         instances: Pre-built hook instances by name (tests, or a caller's overrides).
+        num_processes: Processes in the run; with more than one, an ``on main``
+            collective is refused before training (HP109).
+        wrappers: Applied to every compiled callback, first innermost (tracing,
+            ``--check-effects``); none by default, so the hot path stays bare.
     """
     specs = {h.name: h for h in plan.hooks}
     built = dict(instances or {})
     for name, spec in specs.items():
         if name not in built:
             built[name] = build_hook(spec)
+    check_main_only_collectives(plan, built, num_processes)
     counters = Counters()
     calls: dict[tuple[str, str], list[Call]] = {}
     attached: set[tuple[str, str]] = set()
@@ -188,6 +228,8 @@ def build_plan_hooks(plan: Plan, *, is_main: bool, instances: dict[str, Any] | N
             if entry.main_only and not is_main:
                 continue
             for fn, always in _callables(built[entry.hook], spec, phase_plan.scope, phase_plan.phase, entry):
+                for wrap in wrappers:
+                    fn = wrap(fn, counters, phase_plan.scope, phase_plan.phase, spec, entry)
                 out.append(_call(fn, always, entry))
     _warn_unattached_channels({k: v for k, v in built.items() if k not in by_method}, attached)
     channels = {

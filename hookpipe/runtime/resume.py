@@ -85,6 +85,14 @@ class ResumeCheckpointConfig(Config):
         fs.get(paths[0], target, recursive=True)
         return target
 
-    def load_state(self, accelerator: Accelerator, **kwargs: Any) -> None:
-        """Load the accelerator state (models, optimizers, RNG, registered objects)."""
-        accelerator.load_state(self.local_dir(), **kwargs)
+    def load_state(self, accelerator: Accelerator, **kwargs: Any) -> str:
+        """Load the accelerator state (models, optimizers, RNG, registered objects); return the folder.
+
+        Every file is loaded without unpickling arbitrary objects (``weights_only=True``),
+        so a checkpoint from an untrusted source cannot run code.
+        """
+        from hookpipe.runtime.checkpoint_state import load_accelerate_state
+
+        folder = self.local_dir()
+        load_accelerate_state(accelerator, folder, **kwargs)
+        return folder

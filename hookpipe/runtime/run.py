@@ -1,6 +1,9 @@
 """``hookpipe run``: train from a ``.pipe`` file and report in one paragraph.
 
 Exit codes: 0 done, 1 failed, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+Once training has started, the first SIGTERM or SIGINT finishes the current step,
+writes a checkpoint when the Plan has a checkpoint hook, and says where it is; a
+second one stops at once.
 Mistakes in the file or the command line (bad paths, overrides, settings, missing
 checkpoints) print one paragraph and no traceback; a hook or the model raising
 prints the failing code's traceback, then the paragraph naming the hook or scope,
@@ -51,13 +54,15 @@ def resolve_resume(plan: Any, resume: str) -> str:
     return str(found)
 
 
-def run_file(path: str, sets: list[str], resume: str | None) -> int:
+def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool = False) -> int:
     """Train the pipeline in ``path``; print a summary; return the exit code.
 
     Args:
         path: A ``.pipe`` file (or a saved plan ``.json``).
         sets: ``--set`` overrides, ``trainer.KEY=VALUE`` / ``hook.NAME.ARG=VALUE``.
         resume: A checkpoint folder, ``"latest"``, or None.
+        check_effects: Verify at run time that each callback writes only what its
+            hook declares (see :mod:`hookpipe.runtime.effect_check`).
 
     Example:
         >>> run_file("examples/digits/train.pipe", ["trainer.max_epoch=1"], None)  # doctest: +SKIP
@@ -72,20 +77,27 @@ def run_file(path: str, sets: list[str], resume: str | None) -> int:
     started = time.perf_counter()
     try:
         from hookpipe.runtime.build import load_plan
-        from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError, RunFailure
+        from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
             plan = apply_overrides(load_plan(path), parse_sets(sets))
-            extra: dict[str, Any] = {}
+            extra: dict[str, Any] = {"check_effects": True} if check_effects else {}
             if resume is not None:
                 extra["resume_from"] = ResumeCheckpointConfig(resume_from=resolve_resume(plan, resume))
             trainer = HookBasedTrainer.from_plan(plan, **extra)
             _set_threads(trainer.accelerator.num_processes)
             started = time.perf_counter()
-            trainer()
+            trainer.stop.install()  # SIGTERM/SIGINT now finish the step and checkpoint
+            try:
+                trainer()
+            finally:
+                trainer.stop.uninstall()
+        except RunInterrupted as exc:
+            _say_error(trainer, f"hookpipe run: {path}: {exc}")
+            return exc.exit_code
         except RunFailure as exc:
             cause = exc.__cause__
             if cause is not None:
@@ -173,8 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("file")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--resume", default=None, metavar="DIR|latest")
+    parser.add_argument("--check-effects", action="store_true")
     ns = parser.parse_args(argv)
-    return run_file(ns.file, ns.sets, ns.resume)
+    return run_file(ns.file, ns.sets, ns.resume, ns.check_effects)
 
 
 if __name__ == "__main__":

@@ -34,13 +34,16 @@ from torch.utils.data import DataLoader
 from hookpipe.compiler.plan import Plan
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
-from hookpipe.runtime.channels import Counters
+from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
+from hookpipe.runtime.errors import RunInterrupted
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.signals import StopRequest
+from hookpipe.runtime.trace import Tracer
 
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
 
@@ -141,12 +144,35 @@ class HookBasedTrainer:
         self._start_step = 0
         #: The loss of the last step (detached), for summaries.
         self.last_loss: torch.Tensor | None = None
+        #: The running step's loss, stored in a checkpoint written inside the step.
+        self.pending_loss: Any = None
+        #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
+        self.stop = StopRequest()
+        self.tracer: Tracer | None = None
+        # A loaded checkpoint's hookpipe state, consumed by the first __call__.
+        self._resumed: dict[str, Any] | None = None
 
     def _resume(self, resume_from: ResumeCheckpointConfig | None) -> None:
         if resume_from is None:
             return
+        from pathlib import Path
+
+        from hookpipe.runtime.checkpoint_state import read_state, restore_grads
+
         self.accelerator.print(f"Resume from: {resume_from.resume_from}")
-        resume_from.load_state(accelerator=self.accelerator)
+        folder = Path(resume_from.load_state(accelerator=self.accelerator))
+        rank = self.accelerator.process_index
+        state = read_state(folder, rank)
+        if state is not None:
+            self.trainer_progress_state.load_state_dict(state["progress"])
+            for name, hook_state in state["hooks"].items():
+                inst = self.hook_instances.get(name)
+                if inst is not None and callable(getattr(inst, "load_state_dict", None)):
+                    inst.load_state_dict(hook_state)
+            if self.tracer is not None and state.get("trace") is not None:
+                self.tracer.truncate(int(state["trace"]))
+            restore_grads(folder, rank, self.accelerator.unwrap_model(self.model))
+            self._resumed = state if self.plan is not None else None
         self._start_epoch = self.trainer_progress_state.epoch_id
         self._start_step = self.trainer_progress_state.step_id
 
@@ -176,11 +202,18 @@ class HookBasedTrainer:
         plan = apply_overrides(load_plan(path), overrides or {})
         return cls.from_plan(plan, accelerator, **kwargs)
 
-    def _install_plan_hooks(self, plan: Plan, hooks: PipelineHooks, counters: Counters, instances: Mapping[str, Any]) -> None:
+    def _install_plan_hooks(
+        self, plan: Plan, hooks: PipelineHooks, counters: Counters, instances: Mapping[str, Any], tracer: Tracer | None = None
+    ) -> None:
         self.plan = plan
         self.hooks = hooks
         self.counters = counters
         self.hook_instances = instances
+        self.tracer = tracer
+        for inst in instances.values():
+            bind = getattr(inst, "bind_trainer", None)
+            if callable(bind):
+                bind(self)
 
     # -- the loop -----------------------------------------------------------------
 
@@ -205,28 +238,44 @@ class HookBasedTrainer:
         return args
 
     def __call__(self) -> None:
-        """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end."""
+        """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end.
+
+        After a resume from a Plan checkpoint, the rest of the phase that wrote the
+        checkpoint runs first, and ``before`` phases of the scopes the run was
+        inside (the loop; the epoch when resumed mid-epoch) do not run again: the
+        hooks that fire are exactly those an uninterrupted run fires from there.
+        """
         state = self.trainer_progress_state
         hooks, counters = self.hooks, self.counters
         max_step, max_epoch = self.max_step, self.max_epoch
         per_epoch = len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
         self._total_updates = self._count_updates(per_epoch)
+        resumed, self._resumed = self._resumed, None
         self.model.train()
         try:
-            with hooks.begin("on_loop", self._get_hook_args()) as loop_args:
+            if resumed is not None and resumed["cursor"]["scope"] == "loop":
+                self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
+                return
+            with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
+                if resumed is not None:
+                    self._finish_phase(resumed)
                 done = state.is_training_end(max_step, max_epoch)
-                while not done:
+                inside = resumed is not None and state.step_id > 0
+                while not done or inside:
+                    skip_before, inside = inside, False
                     epoch_args = self._get_hook_args()
                     counters.counts[3] = state.epoch_id + 1
                     counters.lasts[3] = self._epoch_may_be_last(per_epoch)
                     ran = 0
-                    with hooks.begin("on_epoch", epoch_args):
-                        for batch in self._epoch_batches():
+                    with self._begin("on_epoch", epoch_args, skip_before):
+                        for batch in () if done else self._epoch_batches():
                             with self.accelerator.accumulate(self.model):
                                 self._step(batch, per_epoch)
                             ran += 1
                             state.update_step()
                             state.sync_pipeline_hook_arg(epoch_args)
+                            if self._stop_requested():
+                                self._stop_now(epoch_args)
                             if state.is_training_end(max_step, max_epoch):
                                 done = True
                                 break
@@ -239,6 +288,50 @@ class HookBasedTrainer:
                     done = done or state.is_training_end(max_step, max_epoch)
         finally:
             self._close_hooks()
+
+    def _begin(self, channel: str, args: PipelineHookArgs, skip_before: bool) -> Any:
+        ch = self.hooks.hooks.get(channel)
+        if skip_before and isinstance(ch, PlanChannel):
+            return ch.begin(args, skip_before=True)
+        return self.hooks.begin(channel, args)
+
+    def _finish_phase(self, resumed: dict[str, Any]) -> None:
+        """Run the calls after the one that wrote the checkpoint, in its phase, as it would have."""
+        cursor = resumed["cursor"]
+        if cursor["stop"] or cursor["index"] is None:
+            return
+        channel = self.hooks.hooks.get(f"on_{cursor['scope']}")
+        rest = tuple(getattr(channel, "afters", ())[cursor["index"] + 1 :])
+        if not rest:
+            return
+        self.counters.restore(resumed["counters"])
+        args = self._get_hook_args()
+        args.epoch_id, args.step_id, args.global_step_id = cursor["ids"]
+        if cursor["scope"] == "step":
+            self.accelerator.gradient_state._set_sync_gradients(self.counters.counts[2] > 0)
+            if resumed.get("loss") is not None:
+                args.reduce_loss = torch.tensor(resumed["loss"])
+        run_calls(rest, args, self.counters)
+
+    def _stop_requested(self) -> bool:
+        """Whether any process was asked to stop (all must stop at the same step)."""
+        requested = self.stop.requested
+        if self.accelerator.num_processes == 1:
+            return requested
+        import torch.distributed as dist
+
+        flag = torch.tensor([1 if requested else 0], device=self.accelerator.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if flag.item() and not requested:
+            self.stop.request("stopped because another process was asked to", 1)
+        return bool(flag.item())
+
+    def _stop_now(self, args: PipelineHookArgs) -> None:
+        """Checkpoint (if the Plan has a checkpoint hook) and raise :class:`RunInterrupted`."""
+        savers = [inst for inst in self.hook_instances.values() if callable(getattr(inst, "save_on_stop", None))]
+        path = savers[0].save_on_stop(args) if savers else None
+        reason, code = self.stop.describe()
+        raise RunInterrupted(reason, code, self.trainer_progress_state.global_step_id, path)
 
     def _step(self, batch: Any, per_epoch: int | None) -> None:
         state, counters, hooks = self.trainer_progress_state, self.counters, self.hooks
@@ -267,6 +360,7 @@ class HookBasedTrainer:
                 self.batch_processor(pipeline_hooks=hooks, on_batch_hook_args=batch_args, model=self.model)
                 step_args.model_outputs = batch_args.model_outputs
                 step_args.reduce_loss = batch_args.reduce_loss
+            self.pending_loss = step_args.reduce_loss
             state.step_done = True
         loss = step_args.reduce_loss
         self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss

@@ -1,9 +1,13 @@
 """The ``checkpoint`` built-in: atomic, step-named, resumable accelerate states.
 
-Every process calls ``save_state`` (each writes its own RNG state) into a hidden
-temporary folder; the main process then writes the marker and renames the folder
-to ``step-<completed steps>``, so a reader never sees half a checkpoint. Resuming
-is :class:`~hookpipe.runtime.resume.ResumeCheckpointConfig` (``--resume``).
+Every process calls ``save_state`` (each writes its own RNG state) and its
+hookpipe state (:mod:`hookpipe.runtime.checkpoint_state`) into a hidden temporary
+folder; the main process then writes the marker and renames the folder to
+``step-<completed steps>``, so a reader never sees half a checkpoint: a process
+killed at any moment leaves either the previous complete checkpoints or the new
+one, plus perhaps a hidden ``.tmp-*``/``.old-*`` folder that ``--resume latest``
+ignores and the next save removes. Resuming is
+:class:`~hookpipe.runtime.resume.ResumeCheckpointConfig` (``--resume``).
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
 from hookpipe.runtime.resume import MARKER, checkpoint_name, latest_checkpoint, read_marker
 
 __all__ = ["CheckpointHook"]
@@ -39,17 +45,30 @@ class CheckpointHook:
         self.safe_serialization = safe_serialization
         #: The folder of the newest checkpoint this hook wrote.
         self.last_path: Path | None = None
+        self._trainer: Any = None
 
-    def save(self, args: PipelineHookArgs, completed_steps: int) -> Path:
-        """Write a checkpoint after ``completed_steps`` steps; return its folder."""
+    def bind_trainer(self, trainer: Any) -> None:
+        """Called by the trainer: the checkpoint also stores the trainer's hookpipe state."""
+        self._trainer = trainer
+
+    def save(self, args: PipelineHookArgs, completed_steps: int, callback: str | None = None) -> Path:
+        """Write a checkpoint after ``completed_steps`` steps; return its folder.
+
+        ``callback`` is the phase callback writing it (None: a stop between steps).
+        """
         acc = args.accelerator
         name = checkpoint_name(completed_steps)
         final, tmp = self.dir / name, self.dir / f".tmp-{name}"
         if acc.is_main_process:
             self.dir.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove_leftovers(self.dir)
         acc.wait_for_everyone()
         acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
+        if self._trainer is not None:
+            trainer, rank = self._trainer, acc.process_index
+            ids = (args.epoch_id, args.step_id, args.global_step_id)
+            write_state(tmp, rank, snapshot(trainer, callback, ids))
+            save_grads(tmp, rank, acc.unwrap_model(trainer.model))
         acc.wait_for_everyone()
         if acc.is_main_process:
             marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id, "time": time.time()}
@@ -65,21 +84,43 @@ class CheckpointHook:
             return
         complete = sorted(p for p in self.dir.glob("step-*") if p.is_dir() and read_marker(p) is not None)
         for old in complete[: -self.keep_last]:
-            shutil.rmtree(old, ignore_errors=True)
+            # Renamed first (atomic), so a kill during the removal leaves no step-* folder
+            # with a marker but missing files.
+            hidden = old.with_name(f".old-{old.name}-{os.getpid()}")
+            os.replace(old, hidden)
+            shutil.rmtree(hidden, ignore_errors=True)
 
     def latest(self) -> Path | None:
         """The newest complete checkpoint in :attr:`dir` (what ``--resume latest`` uses)."""
         return latest_checkpoint(self.dir)
 
+    def save_on_stop(self, args: PipelineHookArgs) -> Path:
+        """The checkpoint of a graceful stop, between steps (ids already count the step)."""
+        return self.save(args, args.global_step_id, None)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_path": None if self.last_path is None else str(self.last_path)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.last_path = Path(state["last_path"]) if state.get("last_path") else None
+
     # Inside a step the step is not counted yet; at epoch/loop end the ids are synced.
     def on_step_end(self, args: PipelineHookArgs) -> None:
-        self.save(args, args.global_step_id + 1)
+        self.save(args, args.global_step_id + 1, "on_step_end")
 
     def on_epoch_end(self, args: PipelineHookArgs) -> None:
-        self.save(args, args.global_step_id)
+        self.save(args, args.global_step_id, "on_epoch_end")
 
     def on_loop_end(self, args: PipelineHookArgs) -> None:
-        self.save(args, args.global_step_id)
+        self.save(args, args.global_step_id, "on_loop_end")
+
+
+def _remove_leftovers(directory: Path) -> None:
+    # Hidden folders of saves that a kill interrupted: never complete, never resumed from.
+    for stale in directory.glob(".tmp-step-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in directory.glob(".old-step-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _replace_dir(src: Path, dst: Path) -> None:

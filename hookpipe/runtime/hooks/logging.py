@@ -37,6 +37,17 @@ class LossLogHook:
             args.accelerator.print(f"step {args.global_step_id + 1}: loss {self.last_mean:.4f}")
             args.accelerator.log({"loss": self.last_mean}, step=args.global_step_id)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The window and counts, checkpointed so a resumed run prints the same means."""
+        return {"losses": [float(x) for x in self._losses], "fired": self._fired, "last_mean": self.last_mean}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        import torch
+
+        self._losses = deque((torch.tensor(x) for x in state["losses"]), maxlen=self.window)
+        self._fired = int(state["fired"])
+        self.last_mean = state["last_mean"]
+
 
 class ThroughputHook:
     """Steps per second over a window, shown as a tqdm bar on the main process."""
@@ -70,6 +81,13 @@ class ThroughputHook:
             self._shown = done
             if self.rate is not None:
                 self._bar.set_postfix(steps_per_s=f"{self.rate:.1f}", refresh=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The last rate; the clock readings of another process mean nothing, so the window restarts."""
+        return {"rate": self.rate}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rate = state["rate"]
 
     def close(self) -> None:
         """Called once when the run ends (also on failure): close the bar."""

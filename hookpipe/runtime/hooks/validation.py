@@ -92,6 +92,13 @@ class ValidationHook(PipelineHooks):
         #: ``(completed steps, metrics)`` of every evaluation, oldest first.
         self.history: list[tuple[int, dict[str, float] | None]] = []
 
+    def state_dict(self) -> dict[str, Any]:
+        """The history (best-so-far and last metrics derive from it), checkpointed."""
+        return {"history": [[done, metrics] for done, metrics in self.history]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.history = [(int(done), metrics) for done, metrics in state["history"]]
+
     @property
     def last_metrics(self) -> dict[str, float] | None:
         return self.history[-1][1] if self.history else None

@@ -1,0 +1,40 @@
+"""Every process runs the same Plan: checked before any factory or step runs.
+
+Ranks that compiled different files (a stale checkout on one node, an edited
+``.pipe`` file, a different ``--set``) would otherwise hang in the first
+collective or, worse, train different loops. Each rank sends its Plan's content
+hash and hookpipe's version to all; any difference from the main process stops
+every rank with an error naming the ranks that differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookpipe.compiler.plan import Plan
+from hookpipe.runtime.errors import PlanResolveError
+
+__all__ = ["check_agreement"]
+
+
+def check_agreement(accelerator: Any, plan: Plan) -> None:
+    """Raise :class:`PlanResolveError` on every rank unless all ranks hold the main process's Plan."""
+    if accelerator.num_processes <= 1:
+        return
+    from accelerate.utils import gather_object
+
+    from hookpipe import __version__
+
+    mine = (plan.content_hash, __version__)
+    everyone = gather_object([mine])
+    main = everyone[0]
+    differ = [rank for rank, theirs in enumerate(everyone) if theirs != main]
+    if differ:
+        details = "; ".join(
+            f"rank {rank}: plan {everyone[rank][0][:12]}, hookpipe {everyone[rank][1]}" for rank in differ
+        )
+        raise PlanResolveError(
+            f"the processes do not run the same pipeline: rank(s) {', '.join(map(str, differ))} differ from the main "
+            f"process (plan {main[0][:12]}, hookpipe {main[1]}): {details}; "
+            "give every process the same .pipe file, --set values and hookpipe version"
+        )
