@@ -138,3 +138,33 @@ class MSE(SimpleBatchProcessor):
         return out, ((out - y) ** 2).mean()
 
 
+
+
+def held_out_error(args: PipelineHookArgs) -> dict[str, float]:
+    """A validation callback: mean squared error of the model on fixed inputs."""
+    x = torch.linspace(-1, 1, 16).reshape(4, 4)
+    with torch.no_grad():
+        return {"mse": float(((args.model(x) - x.sum(dim=1, keepdim=True)) ** 2).mean())}
+
+
+class SneakyNormLogger:
+    """Declares only `reads grads` but clips them: what --check-effects must catch."""
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        params = [p for p in args.model.parameters() if p.grad is not None]
+        if params:
+            torch.nn.utils.clip_grad_norm_(params, 0.01)
+
+
+class SignalAt:
+    """Sends a signal to its own process at one global step (a deterministic SIGTERM)."""
+
+    def __init__(self, step: int, signal: str = "SIGTERM") -> None:
+        self.step = step
+        self.signal = signal
+
+    def on_step_begin(self, args: PipelineHookArgs) -> None:
+        import signal as signals
+
+        if args.global_step_id == self.step:
+            os.kill(os.getpid(), getattr(signals, self.signal))

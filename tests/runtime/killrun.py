@@ -1,0 +1,88 @@
+"""Run ``hookpipe run`` and SIGKILL the process at a chosen point (kill tests).
+
+``python -m tests.runtime.killrun POINT STEP -- RUN-ARGS...``: POINT is where the
+process kills itself at global step STEP (0-based, counted as the run sees it):
+
+* ``step``: as the step starts (nothing of it done);
+* ``forward``: inside the model's forward;
+* ``after-step``: after the step and all its hooks (checkpoint included);
+* ``in-save``: inside a checkpoint write at that step, after accelerate wrote its
+  files and with the weights file cut in half (a torn write);
+* ``before-rename``: with the checkpoint complete in its temporary folder, before
+  it is renamed into place;
+* ``none``: no kill.
+
+Killing from inside makes the points exact and the tests deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install(point: str, step: int) -> None:
+    from hookpipe.runtime import trainer as trainer_module
+    from hookpipe.runtime.hooks import checkpoint as checkpoint_module
+
+    if point in ("step", "forward", "after-step"):
+        original_step = trainer_module.HookBasedTrainer._step
+
+        def step_with_kill(self: Any, batch: Any, per_epoch: Any) -> None:
+            hit = self.trainer_progress_state.global_step_id == step
+            if hit and point == "step":
+                _die()
+            if hit and point == "forward":
+                model = self.accelerator.unwrap_model(self.model)
+                model.register_forward_hook(lambda *a: _die())
+            original_step(self, batch, per_epoch)
+            if hit and point == "after-step":
+                _die()
+
+        trainer_module.HookBasedTrainer._step = step_with_kill  # type: ignore[method-assign]
+    elif point == "in-save":
+        from accelerate import Accelerator
+
+        original_save = Accelerator.save_state
+
+        def save_with_kill(self: Any, output_dir: str, **kwargs: Any) -> Any:
+            result = original_save(self, output_dir, **kwargs)
+            if output_dir.endswith(f"step-{step + 1:08d}"):
+                weights = next(Path(output_dir).glob("model*.safetensors"))
+                data = weights.read_bytes()
+                weights.write_bytes(data[: len(data) // 2])
+                _die()
+            return result
+
+        Accelerator.save_state = save_with_kill  # type: ignore[method-assign]
+    elif point == "before-rename":
+        original_replace = checkpoint_module._replace_dir
+
+        def replace_with_kill(src: Path, dst: Path) -> None:
+            if dst.name == f"step-{step + 1:08d}":
+                _die()
+            original_replace(src, dst)
+
+        checkpoint_module._replace_dir = replace_with_kill
+    elif point != "none":
+        raise SystemExit(f"unknown kill point {point!r}")
+
+
+def main(argv: list[str]) -> int:
+    point, step, sep, *rest = argv
+    assert sep == "--"
+    install(point, int(step))
+    from hookpipe.runtime.run import main as run_main
+
+    return run_main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,169 @@
+"""Crash safety: runs SIGKILLed at chosen points, then resumed, end exactly like an uninterrupted run.
+
+Each scenario kills a subprocess run (``tests/runtime/killrun.py``) at one or two
+points (a fixed seed picks them: mid-forward, between steps, inside a torn
+checkpoint write, before the rename), resumes with ``--resume latest`` until the
+run completes, and compares with an uninterrupted run: the final parameters
+bitwise, and the hooks fired (``HOOKPIPE_TRACE``) with
+``hookpipe.compiler.schedule.simulate``. SIGTERM stops gracefully with 143.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hookpipe.compiler import compile_file
+from hookpipe.compiler.schedule import simulate
+from hookpipe.runtime.resume import latest_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_STEP = 14
+PER_EPOCH = 5
+
+PIPE = """pipeline "kill"
+use h = "tests.runtime.hooklib"
+
+trainer {
+    max_step          = 14
+    grad_accumulation = 2
+    seed              = 3
+    model             = h.tiny_model(dropout = 0.2)
+    dataloader        = h.tiny_loader(n = 10, batch_size = 2, shuffle = true)
+    optimizer         = "torch.optim.AdamW"(lr = 0.01)
+    lr_scheduler      = "torch.optim.lr_scheduler.StepLR"(step_size = 3, gamma = 0.5)
+    batch_processor   = h.MSE()
+}
+
+hook clip     = grad_clip(mode = "norm", max_norm = 0.5)
+hook optimize = optimizer()
+hook evaluate = validation(callback = h.held_out_error)
+hook save     = checkpoint(dir = "ckpt")
+hook losses   = loss_log(window = 3)
+EXTRA_HOOKS
+
+loop {
+    before { evaluate }
+    epoch {
+        step {
+            after {
+                clip -> optimize
+                save every 3 steps
+                losses
+            }
+        }
+        after {
+            evaluate
+            save every 2 epochs
+        }
+    }
+    after { save }
+}
+"""
+
+#: Global steps (0-based) whose step.after saves a checkpoint; epoch 2 ends after step 9.
+SAVE_STEPS = (2, 5, 8, 11)
+EPOCH_SAVE_STEP = 9
+
+
+def project(tmp: Path, extra_hooks: str = "", attach: str = "") -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "pyproject.toml").write_text("")
+    text = PIPE.replace("EXTRA_HOOKS", extra_hooks)
+    if attach:
+        text = text.replace("        step {\n", "        step {\n" + attach, 1)
+    (tmp / "train.pipe").write_text(text)
+    return tmp / "train.pipe"
+
+
+def launch(pipe: Path, point: str = "none", step: int = -1, resume: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HOOKPIPE_TRACE": str(pipe.parent / "trace")}
+    args = ["train.pipe"] + (["--resume", "latest"] if resume else [])
+    cmd = [sys.executable, "-m", "tests.runtime.killrun", point, str(step), "--", *args]
+    return subprocess.run(cmd, cwd=pipe.parent, env=env, capture_output=True, text=True, timeout=120)
+
+
+def final_params(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "ckpt" / f"step-{MAX_STEP:08d}" / "model.safetensors"))
+
+
+def trace(folder: Path) -> list[list[object]]:
+    return [json.loads(line) for line in (folder / "trace").read_text().splitlines()]
+
+
+def expected_trace(pipe: Path) -> list[list[object]]:
+    firings = simulate(compile_file(pipe), MAX_STEP, PER_EPOCH)
+    return [[f.step, f.epoch, f.scope, f.phase, f.hook] for f in firings]
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor]:
+    folder = tmp_path_factory.mktemp("baseline")
+    pipe = project(folder)
+    done = launch(pipe)
+    assert done.returncode == 0, done.stderr
+    assert trace(folder) == expected_trace(pipe)
+    return final_params(folder)
+
+
+#: Per seed: the kind of checkpoint-write kill and the kind of step kill (the seed picks the steps).
+KINDS = {1: ("in-save", "forward"), 2: ("before-rename", "step"), 3: ("in-save", "after-step")}
+
+
+def scenario(seed: int) -> list[tuple[str, int]]:
+    """Two kills per seed: one inside a checkpoint write, one at a step, steps drawn from the seed."""
+    rng = random.Random(seed)
+    write_kind, step_kind = KINDS[seed]
+    first = (write_kind, rng.choice(SAVE_STEPS[1:3] + (EPOCH_SAVE_STEP,)))
+    second = (step_kind, rng.randrange(first[1] + 1, MAX_STEP))
+    return [first, second]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_anywhere_then_resume_matches_the_uninterrupted_run(
+    tmp_path: Path, baseline: dict[str, torch.Tensor], seed: int
+) -> None:
+    pipe = project(tmp_path)
+    kills = scenario(seed)
+    resume = False
+    for point, step in kills:
+        killed = launch(pipe, point, step, resume)
+        assert killed.returncode == -9, (point, step, killed.stderr[-3000:])
+        # No half-written folder is ever a candidate: only complete step-* folders count.
+        latest = latest_checkpoint(tmp_path / "ckpt")
+        for folder in (tmp_path / "ckpt").glob("step-*"):
+            assert (folder / "hookpipe-checkpoint.json").is_file(), folder
+        if latest is None:  # killed before the first checkpoint: start again
+            (tmp_path / "trace").unlink()
+        resume = latest is not None
+    done = launch(pipe, resume=resume)
+    assert done.returncode == 0, (kills, done.stderr[-3000:])
+    got = final_params(tmp_path)
+    assert got.keys() == baseline.keys()
+    assert all(torch.equal(got[k], baseline[k]) for k in got), kills
+    assert trace(tmp_path) == expected_trace(pipe), kills
+
+
+def test_sigterm_finishes_the_step_checkpoints_and_resumes_exactly(
+    tmp_path: Path, baseline: dict[str, torch.Tensor]
+) -> None:
+    pipe = project(tmp_path, 'hook term = h.SignalAt(step = 6, signal = "SIGTERM")\n', "            before { term }\n")
+    stopped = launch(pipe)
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    # Step 6 (0-based) finished: the checkpoint holds 7 completed steps, mid-window.
+    assert latest_checkpoint(tmp_path / "ckpt") == tmp_path / "ckpt" / "step-00000007"
+    assert "stopped by SIGTERM after global step 7; checkpoint" in stopped.stderr
+    assert "step-00000007" in stopped.stderr
+    done = launch(pipe, resume=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = final_params(tmp_path)
+    assert all(torch.equal(got[k], baseline[k]) for k in got)
+    assert [f for f in trace(tmp_path) if f[4] != "term"] == expected_trace(project(tmp_path / "plain"))
