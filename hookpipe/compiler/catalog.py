@@ -66,6 +66,11 @@ class ThroughputArgs(_Args):
     progress: bool = True
 
 
+class NanGuardArgs(_Args):
+    max_consecutive: int = Field(default=3, ge=1)
+    check_grads: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class HookType:
     """One built-in hook type."""
@@ -139,6 +144,14 @@ BUILTINS: dict[str, HookType] = {
             ("step.after",),
             "hookpipe.runtime.hooks.logging:ThroughputHook",
             summary="steps per second and a progress bar on the main process",
+        ),
+        HookType(
+            "nan_guard",
+            NanGuardArgs,
+            Effects(reads=("loss",), writes=("grads",)),
+            ("step.after",),
+            "hookpipe.runtime.hooks.nan_guard:NanGuardHook",
+            summary="skip updates with a non-finite loss or gradient; stop with a checkpoint after N in a row",
         ),
     )
 }

@@ -168,3 +168,15 @@ class SignalAt:
 
         if args.global_step_id == self.step:
             os.kill(os.getpid(), getattr(signals, self.signal))
+
+
+class NanAt(MSE):
+    """MSE whose loss is NaN at the given global batch counts."""
+
+    def __init__(self, steps: list[int]) -> None:
+        super().__init__()
+        self.steps = set(steps)
+
+    def forward(self, model: Any, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        out, loss = super().forward(model, batch)
+        return out, loss * float("nan") if self.calls - 1 in self.steps else loss

@@ -1,0 +1,46 @@
+"""Untrusted input: no command reads outside the project root (HP010) unless allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.test_frontend_fuzz import run_cli
+
+BASE = "trainer {\n    max_step = 2\n}\nhook o = optimizer()\nloop { epoch { step { after { o } } } }\n"
+#: Commands that read a .pipe file (lint, render and fmt join this list as they land).
+READERS: tuple[tuple[str, ...], ...] = (("check",), ("explain",))
+
+
+def layout(tmp_path: Path) -> Path:
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "x.pipe").write_text("hook l = loss_log()\n")
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    (project / "link").symlink_to(tmp_path / "secret", target_is_directory=True)
+    (project / "escape.pipe").write_text('include "../secret/x.pipe"\n' + BASE)
+    (project / "symlink.pipe").write_text('include "link/x.pipe"\n' + BASE)
+    (project / "sub" / "up.pipe").write_text('include "../ok.pipe"\n' + BASE)
+    (project / "ok.pipe").write_text("hook l = loss_log()\n")
+    return project
+
+
+@pytest.mark.parametrize("command", READERS)
+@pytest.mark.parametrize("name", ["escape.pipe", "symlink.pipe"])
+def test_includes_leaving_the_root_are_refused_by_every_reader(tmp_path: Path, command: tuple[str, ...], name: str) -> None:
+    project = layout(tmp_path)
+    code, text = run_cli([*command, str(project / name)])
+    assert code == 1 and "HP010 error: include" in text and "leaves the project root" in text, text
+    code, text = run_cli([*command, str(project / name), "--allow-outside-root"])
+    assert code == 0, text
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_root_option_narrows_the_root(tmp_path: Path, command: tuple[str, ...]) -> None:
+    project = layout(tmp_path)
+    # Inside the project, but outside an explicit --root of sub/.
+    assert run_cli([*command, str(project / "sub" / "up.pipe")])[0] == 0
+    code, text = run_cli([*command, str(project / "sub" / "up.pipe"), "--root", str(project / "sub")])
+    assert code == 1 and "leaves the project root" in text, text
