@@ -16,6 +16,8 @@ COMMANDS: tuple[str, ...] = (
     "hookpipe.commands.check",
     "hookpipe.commands.explain",
     "hookpipe.commands.run",
+    "hookpipe.commands.fmt",
+    "hookpipe.commands.render",
 )
 
 
