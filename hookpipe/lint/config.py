@@ -9,6 +9,7 @@ because a file that ``hookpipe check`` rejects must never pass the lint.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,6 +121,11 @@ def _selection(pyproject: Path | None, overrides: Overrides) -> Selection:
     return Selection(frozenset(enabled), strict)
 
 
+@lru_cache(maxsize=None)
+def _pyproject_of(folder: str) -> Path | None:
+    return nearest_pyproject(Path(folder).resolve())
+
+
 def selection_for(file: str, overrides: Overrides) -> Selection:
-    """The selection that applies to ``file`` (cached per pyproject.toml)."""
-    return _selection(nearest_pyproject(Path(file).resolve().parent), overrides)
+    """The selection that applies to ``file`` (cached per folder and per pyproject.toml)."""
+    return _selection(_pyproject_of(os.path.dirname(file) or "."), overrides)
