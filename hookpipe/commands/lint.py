@@ -29,6 +29,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="report warnings as errors (and fail on them)")
     p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per CPU for large runs)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour the text report (auto: only on a terminal, and not when NO_COLOR is set)")
     p.set_defaults(handler=main)
@@ -66,7 +67,7 @@ def _lint(args: argparse.Namespace) -> int:
 
     try:
         overrides = Overrides(split(args.select), split(args.ignore), args.warnings_as_errors)
-        result = lint_paths(args.paths, overrides)
+        result = lint_paths(args.paths, overrides, jobs=args.jobs)
     except (ConfigError, MissingPath) as exc:
         return usage_error(str(exc))
     except OSError as exc:

@@ -40,9 +40,10 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
             where = _first_stale(ctx, _guard(ctx, c), c.scope, [_guard(ctx, v) for v in before])
         if where is None:
             continue
+        nearby = [v for v in writers if v.key == c.key] or writers
         notes = tuple(
             Note(f"`{v.hook}` writes metrics {_guard(ctx, v).describe() or 'every time'} in {v.scope}.{v.phase}", v.span)
-            for v in writers
+            for v in nearby
         )
         yield warning(
             CODE,
