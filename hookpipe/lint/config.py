@@ -128,4 +128,10 @@ def _pyproject_of(folder: str) -> Path | None:
 
 def selection_for(file: str, overrides: Overrides) -> Selection:
     """The selection that applies to ``file`` (cached per folder and per pyproject.toml)."""
-    return _selection(_pyproject_of(os.path.dirname(file) or "."), overrides)
+    return _selection(_pyproject_of(os.path.abspath(os.path.dirname(file) or ".")), overrides)
+
+
+def clear_caches() -> None:
+    """Forget read configuration: each lint run reads pyproject.toml files afresh."""
+    for cached in (_table, _selection, _pyproject_of):
+        cached.cache_clear()

@@ -26,7 +26,7 @@ from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
 from hookpipe.dsl.span import Span
-from hookpipe.lint.config import Overrides, Selection, selection_for
+from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
 from hookpipe.lint.rules import run_rules
 from hookpipe.lint.suppress import Suppression, suppressions, unused
@@ -83,6 +83,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
         >>> [(d.code, d.severity, d.span.line) for d in result.diagnostics]
         [('HP108', 'warning', 32)]
     """
+    clear_caches()
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
