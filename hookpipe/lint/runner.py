@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -124,6 +123,8 @@ def _run(targets: list[Target], overrides: Overrides, jobs: int | None) -> list[
     workers = _workers(len(targets)) if jobs is None else max(1, jobs)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_lint_one(t, overrides) for t in targets]
+    from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing it
+
     parser()  # build the grammar once; forked workers inherit it
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
