@@ -156,6 +156,35 @@ def test_include_fragments_are_linted_through_their_includer(project, capsys):
     assert [(d["file"], d["code"], d["line"]) for d in report["diagnostics"]] == [("parts/hooks.pipe", "HP103", 1)]
 
 
+def test_a_named_fragment_is_linted_through_its_named_includer(project, capsys):
+    Path("hooks.pipe").write_text('hook save = checkpoint(dir = "runs/x")\n', encoding="utf-8")
+    Path("main.pipe").write_text('include "hooks.pipe"\ntrainer { max_step = 10 }\n'
+                                 'hook o = optimizer()\nloop { epoch { step { after { o } } } }\n', encoding="utf-8")
+    status = main(["lint", "--format", "json", "hooks.pipe", "main.pipe"])
+    report = json.loads(capsys.readouterr().out)
+    assert (status, report["files"]) == (0, ["main.pipe"])
+    assert [(d["file"], d["code"]) for d in report["diagnostics"]] == [("hooks.pipe", "HP103")]
+
+
+def test_files_that_include_each_other_are_both_linted(project, capsys):
+    Path("a.pipe").write_text('include "b.pipe"\n', encoding="utf-8")
+    Path("b.pipe").write_text('include "a.pipe"\n', encoding="utf-8")
+    Path("train.pipe").unlink()
+    status = main(["lint", "--format", "json", "--select", "HP010", "."])
+    report = json.loads(capsys.readouterr().out)
+    assert (status, report["files"]) == (1, ["a.pipe", "b.pipe"])
+    assert [(d["file"], d["code"]) for d in report["diagnostics"] if d["code"] == "HP010"] == [
+        ("a.pipe", "HP010"), ("b.pipe", "HP010")]
+
+
+def test_a_folder_without_pipelines_says_so(project, capsys):
+    Path("empty").mkdir()
+    assert main(["lint", "empty"]) == 0
+    captured = capsys.readouterr()
+    assert "no .pipe files found" in captured.err
+    assert "0 files checked, no findings" in captured.out
+
+
 def test_explain_prints_the_page(capsys):
     assert main(["lint", "--explain", "hp104"]) == 0
     out = capsys.readouterr().out

@@ -35,6 +35,7 @@ def test_the_shipped_hook_manifest_is_valid():
     assert hook["id"] == "hookpipe-lint"
     assert hook["entry"] == "hookpipe lint"
     assert hook["files"] == r"\.pipe$"
+    assert hook["args"] == ["."] and hook["pass_filenames"] is False
 
 
 def test_pre_commit_fails_on_a_bad_pipe_file_and_names_the_code(tmp_path):
@@ -48,8 +49,10 @@ def test_pre_commit_fails_on_a_bad_pipe_file_and_names_the_code(tmp_path):
         "      - id: hookpipe-lint\n"
         "        name: hookpipe lint\n"
         f"        entry: {sys.executable} -m hookpipe.cli lint\n"
+        "        args: ['.']\n"
         "        language: system\n"
-        "        files: \\.pipe$\n",
+        "        files: \\.pipe$\n"
+        "        pass_filenames: false\n",
         encoding="utf-8",
     )
     (repo / "train.pipe").write_text(BAD, encoding="utf-8")

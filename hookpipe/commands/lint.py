@@ -72,6 +72,8 @@ def _lint(args: argparse.Namespace) -> int:
         return usage_error(str(exc))
     except OSError as exc:
         return usage_error(f"{exc.filename}: {exc.strerror or exc}")
+    if not result.files:
+        print(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}", file=sys.stderr)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(FORMATS[args.format](result, False))

@@ -17,10 +17,9 @@ class MissingPath(FileNotFoundError):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A file to lint; ``explicit`` when the user named it rather than a folder above it."""
+    """A file to lint, by the path the user will recognise (as given, or found under a folder)."""
 
     path: str
-    explicit: bool
 
 
 def discover(paths: Sequence[str]) -> list[Target]:
@@ -35,9 +34,9 @@ def discover(paths: Sequence[str]) -> list[Target]:
         path = Path(raw)
         if path.is_dir():
             for file in _walk(path):
-                found.setdefault(file, Target(file, False))
+                found.setdefault(file, Target(file))
         elif path.is_file():
-            found[raw] = Target(raw, True)
+            found.setdefault(raw, Target(raw))
         else:
             raise MissingPath(f"{raw}: no such file or directory")
     return list(found.values())

@@ -1,9 +1,10 @@
 """A lint run: compile each file, run the rules, apply selections and suppressions.
 
-Files found under a folder that another linted file includes are not linted on
-their own: an include fragment (hooks without a trainer, say) is not a whole
-pipeline, and its findings already come through the file that includes it, with
-spans in the fragment. Files named explicitly are always linted on their own.
+A file that another linted file includes is not linted on its own: an include
+fragment (hooks without a trainer, say) is not a whole pipeline, and its
+findings already come through the file that includes it, with spans in the
+fragment. (Two files that include each other are both linted, so the include
+cycle is reported.)
 
 Parsing dominates the time (lark's LALR parser in pure Python), so with many
 files the per-file work runs in forked worker processes, one per CPU; results
@@ -87,8 +88,8 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
     outcomes = _run(targets, overrides, jobs)
-    included = {p for o in outcomes for p in o.included}
-    roots = [o for o in outcomes if o.target.explicit or str(_key(o.target.path)) not in included]
+    includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
+    roots = [o for o in outcomes if not _fragment(str(_key(o.target.path)), includes)]
     sources = Sources()
     found: list[Diagnostic] = []
     marks: dict[str, dict[int, Suppression]] = {}
@@ -157,6 +158,11 @@ def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
         marks={f.path: suppressions(f) for f, _ in ctx.files},
         clean=clean,
     )
+
+
+def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
+    """Included by another linted file that it does not include back."""
+    return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
 
 
 def _compile(target: Target) -> Compilation:
