@@ -100,6 +100,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--files", type=int, default=200)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--jobs", help="passed to `hookpipe lint --jobs` (default: the lint's own choice)")
     p.add_argument("--budget", type=float, default=1.0, help="seconds the median may take")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,7 +113,8 @@ def main() -> int:
         for _ in range(args.runs):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", _PROBE, "lint", "--format", "json", str(folder)],
+            jobs = ["--jobs", args.jobs] if args.jobs else []
+            proc = subprocess.run([sys.executable, "-c", _PROBE, "lint", "--format", "json", *jobs, str(folder)],
                                   capture_output=True, text=True)
             times.append(time.perf_counter() - start)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
