@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES
+from tests.helpers import FIXTURES
 
 from hookpipe.cli import main
 

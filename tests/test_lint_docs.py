@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES
+from tests.helpers import FIXTURES
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import load_fixtures
+from tests.helpers import load_fixtures
 
 from hookpipe.cli import main
 from hookpipe.lint.codes import CODES

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import FIXTURES
+from tests.helpers import FIXTURES
 
 from hookpipe.cli import main
 from hookpipe.diagnostics import Diagnostic, Note

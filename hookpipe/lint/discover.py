@@ -26,8 +26,8 @@ def discover(paths: Sequence[str]) -> list[Target]:
     """Files named, and ``*.pipe`` files below named folders (sorted, hidden folders skipped).
 
     Example:
-        >>> [t.path for t in discover(["examples"])]
-        ['examples/digits/train.pipe']
+        >>> [t.path for t in discover(["examples/digits", "examples/finetune.pipe"])]
+        ['examples/digits/train.pipe', 'examples/finetune.pipe']
     """
     found: dict[str, Target] = {}
     for raw in paths:
