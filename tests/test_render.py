@@ -110,7 +110,7 @@ def test_digits_dot_matches_golden_and_is_stable(tmp_path: Path) -> None:
 def test_digits_picture_shows_hooks_types_frequencies_and_origins(tmp_path: Path) -> None:
     render_compilation(compile_path(DIGITS), tmp_path / "d.dot")
     dot = (tmp_path / "d.dot").read_text()
-    assert "<b>save</b><br/>" in dot and "checkpoint" in dot and "every 500 steps and at end" in dot
+    assert "<b>save</b><br/>" in dot and "checkpoint" in dot and "every 400 steps" in dot
     assert re.search(r"a5 \[label=<<b>speed</b>.*every 50 steps.*on main", dot)
     # one edge per kind of origin: evaluate -> save is written, `order`, and the metrics effect
     between = re.findall(r"^\s*a3 -> a4 \[(.*)\]$", dot, re.M)
