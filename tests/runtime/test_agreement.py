@@ -15,6 +15,15 @@ from tests.runtime.planbuild import entry, hook, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
+def free_port() -> int:
+    """A free TCP port: the default 29500 clashes with other launches on a shared machine."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
 PIPE = """use h = "tests.runtime.hooklib"
 trainer {
     max_step        = 4
@@ -38,7 +47,7 @@ def test_a_rank_with_a_different_pipe_file_stops_before_the_first_step(tmp_path:
     (tmp_path / "b.pipe").write_text(PIPE.replace(" EVERY", " every 2 steps"))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
            "-m", "tests.runtime.rankrun", "a.pipe", "b.pipe"]
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0

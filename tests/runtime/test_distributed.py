@@ -12,6 +12,15 @@ from tests.runtime.planbuild import entry, hook, plan
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def free_port() -> int:
+    """A free TCP port: the default 29500 clashes with other launches on a shared machine."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
     record = tmp_path / "calls"
     p = plan(
@@ -41,7 +50,7 @@ def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
     # accelerate 1.x: `--cpu --num_processes 2` starts ONE process unless mpirun is
     # configured; the torchrun launcher (`--multi_gpu`) gives two gloo CPU processes.
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
            "-m", "hookpipe.runtime.run", str(plan_file), "--set", "trainer.max_step=4"]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
