@@ -8,9 +8,9 @@ failed batch; this is the one deliberate behavioural difference from the seed.
 
 * :class:`Channel` is the seed's registration-order channel (a robo_orchard_core
   ``HookContextChannel``), used by a trainer built in Python.
-* :class:`PlanChannel` runs one (scope, phase) pair of a Plan from calls compiled at
-  load time: no name lookups, no argument objects and a few integer operations per
-  guarded call per step.
+* :class:`PlanChannel` runs one scope's two Plan phases through functions compiled at
+  load time (:mod:`hookpipe.runtime.dispatch`): no name lookups, no argument
+  objects, and one integer test per run of consecutive calls sharing a guard.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from typing import Any, Callable, TypeVar
 from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable
 
 from hookpipe.dsl.span import Span
+from hookpipe.runtime.dispatch import compile_phase
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.errors import HookFailure, RunFailure, ScopeFailure
+from hookpipe.runtime.errors import RunFailure, ScopeFailure
 
 __all__ = ["Call", "Channel", "Counters", "PlanChannel", "UNIT_INDEX", "always", "is_always"]
 
@@ -75,6 +76,9 @@ class Counters:
         self.lasts: list[bool] = [False, False, False, False]
         self.global_step = 0
 
+    def current_step(self) -> int:
+        return self.global_step
+
 
 class Call:
     """One compiled plan entry: a bound callback and its guard as plain ints."""
@@ -113,23 +117,6 @@ class Call:
         return (n >= self.start and (n - self.start) % self.every == 0) or (self.at_end and counters.lasts[u])
 
 
-def _run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
-    # The hot loop: inlined guard, zero-cost try (3.11), no allocation unless it fires.
-    counts = counters.counts
-    for c in calls:
-        u = c.unit
-        if u:
-            n = counts[u]
-            if not ((n >= c.start and (n - c.start) % c.every == 0) or (c.at_end and counters.lasts[u])):
-                continue
-        try:
-            c.fn(arg)
-        except RunFailure:
-            raise
-        except Exception as exc:
-            raise HookFailure(c.hook, c.callback, global_step=counters.global_step, span=c.span) from exc
-
-
 def _run_cleanup(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters, error: BaseException) -> None:
     """Run the ``always`` calls after a failure; their own errors become notes."""
     for c in calls:
@@ -156,10 +143,16 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
     ) -> None:
         super().__init__(name)
         self.scope = scope
-        self.befores = befores
-        self.afters = afters
         self.counters = counters
         self.source = source
+        self._set_calls(befores, afters)
+
+    def _set_calls(self, befores: tuple[Call, ...], afters: tuple[Call, ...]) -> None:
+        self.befores = befores
+        self.afters = afters
+        c = self.counters
+        self.run_befores = compile_phase(befores, c.counts, c.lasts, c.current_step, f"{self.scope}.before")
+        self.run_afters = compile_phase(afters, c.counts, c.lasts, c.current_step, f"{self.scope}.after")
 
     def __len__(self) -> int:
         return len(self.befores) + len(self.afters)
@@ -173,8 +166,7 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         return _PlanScope(self, arg)
 
     def unregister_all(self) -> None:
-        self.befores = ()
-        self.afters = ()
+        self._set_calls((), ())
 
     def failure(self, exc: BaseException) -> BaseException:
         """The error to propagate for a failure in this scope's body.
@@ -208,7 +200,7 @@ class _PlanScope:
         ch = self.channel
         if ch.befores:
             try:
-                _run_calls(ch.befores, self.arg, ch.counters)
+                ch.run_befores(self.arg)
             except BaseException as exc:
                 wrapped = ch.failure(exc)
                 _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
@@ -218,8 +210,7 @@ class _PlanScope:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         ch = self.channel
         if exc is None:
-            if ch.afters:
-                _run_calls(ch.afters, self.arg, ch.counters)
+            ch.run_afters(self.arg)
             return False
         wrapped = ch.failure(exc)
         _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
@@ -229,10 +220,40 @@ class _PlanScope:
 
 
 class Channel(HookContextChannel[PipelineHookArgs]):
-    """The seed's channel: contexts run in registration order, ``after`` skipped on failure."""
+    """The seed's channel: contexts run in registration order, ``after`` skipped on failure.
+
+    Entering it runs plain tuples of callables, rebuilt only when the registered
+    contexts change (checked by identity, one C-level tuple comparison): a context
+    made with ``HookContext.from_callable`` contributes its functions directly, so
+    a registered hook costs one call per step, not two.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._seen: tuple[HookContext[PipelineHookArgs], ...] = ()
+        self._calls: tuple[tuple[Callable[[PipelineHookArgs], Any], ...], tuple[Callable[[PipelineHookArgs], Any], ...]]
+        self._calls = ((), ())
 
     def begin(self, arg: PipelineHookArgs) -> "_SeedScope":  # type: ignore[override]
         return _SeedScope(self, arg)
+
+    def calls(self) -> tuple[tuple[Callable[[PipelineHookArgs], Any], ...], tuple[Callable[[PipelineHookArgs], Any], ...]]:
+        """``(befores, afters)``: the functions the registered contexts run, in order."""
+        handlers = tuple(self._context_handlers)
+        if handlers != self._seen:
+            befores: list[Callable[[PipelineHookArgs], Any]] = []
+            afters: list[Callable[[PipelineHookArgs], Any]] = []
+            for ctx in handlers:
+                if type(ctx) is HookContextFromCallable:
+                    if ctx._before is not None:
+                        befores.append(ctx._before)
+                    if ctx._after is not None:
+                        afters.append(ctx._after)
+                else:
+                    befores.append(ctx.before)
+                    afters.append(ctx.after)
+            self._seen, self._calls = handlers, (tuple(befores), tuple(afters))
+        return self._calls
 
 
 class _SeedScope:
@@ -243,19 +264,20 @@ class _SeedScope:
         self.arg = arg
 
     def __enter__(self) -> PipelineHookArgs:
-        handlers = self.channel._context_handlers
+        arg = self.arg
         try:
-            for ctx in handlers:
-                ctx.before(self.arg)
+            for fn in self.channel.calls()[0]:
+                fn(arg)
         except BaseException as exc:
             self._cleanup(exc)
             raise
-        return self.arg
+        return arg
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         if exc is None:
-            for ctx in self.channel._context_handlers:
-                ctx.after(self.arg)
+            arg = self.arg
+            for fn in self.channel.calls()[1]:
+                fn(arg)
         else:
             self._cleanup(exc)
         return False

@@ -35,6 +35,7 @@ from hookpipe.compiler.plan import Plan
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.channels import Counters
+from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
@@ -141,6 +142,7 @@ class HookBasedTrainer:
         self._start_step = 0
         #: The loss of the last step (detached), for summaries.
         self.last_loss: torch.Tensor | None = None
+        self._base_args: dict[str, Any] | None = None
 
     def _resume(self, resume_from: ResumeCheckpointConfig | None) -> None:
         if resume_from is None:
@@ -185,24 +187,37 @@ class HookBasedTrainer:
     # -- the loop -----------------------------------------------------------------
 
     def _get_hook_args(self, **kwargs: Any) -> PipelineHookArgs:
+        """A fresh argument object for one scope (hooks may keep it; it is never reused).
+
+        Built from a per-run dict of the fields that do not change (see
+        :meth:`_args_base`) rather than through the dataclass ``__init__``: this runs
+        twice per step.
+        """
         state = self.trainer_progress_state
-        args = PipelineHookArgs(
-            accelerator=self.accelerator,
-            max_step=self.max_step,
-            max_epoch=self.max_epoch,
-            epoch_id=state.epoch_id,
-            step_id=state.step_id,
-            global_step_id=state.global_step_id,
-            dataloader=self.dataloader,
-            model=self.model,
-            optimizer=self.optimizer,
-            lr_scheduler=self.lr_scheduler,
-            start_epoch=self._start_epoch,
-            start_step=self._start_step,
-        )
-        for key, value in kwargs.items():
-            setattr(args, key, value)
+        fields = (self._base_args or self._args_base()).copy()
+        fields["epoch_id"] = state.epoch_id
+        fields["step_id"] = state.step_id
+        fields["global_step_id"] = state.global_step_id
+        if kwargs:
+            fields.update(kwargs)
+        args = object.__new__(PipelineHookArgs)
+        args.__dict__ = fields
         return args
+
+    def _args_base(self) -> dict[str, Any]:
+        return vars(
+            PipelineHookArgs(
+                accelerator=self.accelerator,
+                max_step=self.max_step,
+                max_epoch=self.max_epoch,
+                dataloader=self.dataloader,
+                model=self.model,
+                optimizer=self.optimizer,
+                lr_scheduler=self.lr_scheduler,
+                start_epoch=self._start_epoch,
+                start_step=self._start_step,
+            )
+        )
 
     def __call__(self) -> None:
         """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end."""
@@ -211,8 +226,10 @@ class HookBasedTrainer:
         max_step, max_epoch = self.max_step, self.max_epoch
         per_epoch = len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
         self._total_updates = self._count_updates(per_epoch)
+        self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
         self.model.train()
         try:
+            sync, model = fast_path(self.accelerator).sync, self.model
             with hooks.begin("on_loop", self._get_hook_args()) as loop_args:
                 done = state.is_training_end(max_step, max_epoch)
                 while not done:
@@ -222,7 +239,7 @@ class HookBasedTrainer:
                     ran = 0
                     with hooks.begin("on_epoch", epoch_args):
                         for batch in self._epoch_batches():
-                            with self.accelerator.accumulate(self.model):
+                            with sync(model):  # accelerator.accumulate(model), see fastpath
                                 self._step(batch, per_epoch)
                             ran += 1
                             state.update_step()
@@ -238,6 +255,7 @@ class HookBasedTrainer:
                     state.sync_pipeline_hook_arg(loop_args)
                     done = done or state.is_training_end(max_step, max_epoch)
         finally:
+            self._base_args = None
             self._close_hooks()
 
     def _step(self, batch: Any, per_epoch: int | None) -> None:
