@@ -15,7 +15,10 @@ from typing import Sequence
 COMMANDS: tuple[str, ...] = (
     "hookpipe.commands.check",
     "hookpipe.commands.explain",
+    "hookpipe.commands.lint",
     "hookpipe.commands.run",
+    "hookpipe.commands.fmt",
+    "hookpipe.commands.render",
 )
 
 

@@ -1,19 +1,31 @@
-"""Fixture pairs: ``tests/fixtures/<area>/<name>.pipe`` with ``<name>.expected`` beside it.
+"""Shared test helpers: fixture pairs, the repository's examples, the available renderers.
 
-``.expected`` holds one line per diagnostic, ``LINE:COL CODE severity: message``,
-then indented ``note:``/``help:`` lines. Set ``HOOKPIPE_UPDATE_GOLDEN=1`` to
-rewrite them from the current output (then review the diff).
+Fixture pairs are ``tests/fixtures/<area>/<name>.pipe`` with ``<name>.expected``
+beside it: one line per diagnostic, ``LINE:COL CODE severity: message``, then
+indented ``note:``/``help:`` lines. Set ``HOOKPIPE_UPDATE_GOLDEN=1`` to rewrite
+golden files from the current output (then review the diff).
+
+Lint fixtures (``tests/fixtures/lint``) state their expectations in leading
+``# expect:`` comments, ``CODE severity line:column`` or ``# expect: clean``;
+failing fixtures are named ``HPxxx_fail.pipe`` and their passing twins
+``HPxxx_pass.pipe``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from hookpipe.compiler import compile_path
 from hookpipe.diagnostics import Diagnostic, sort_diagnostics
+from hookpipe.render.engine import PURE, _in_scripts
 
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+UPDATE = os.environ.get("HOOKPIPE_UPDATE_GOLDEN") == "1"
 
 
 def fixtures(area: str) -> list[Path]:
@@ -34,10 +46,7 @@ def describe(diagnostics: list[Diagnostic]) -> str:
 
 def check_golden(pipe: Path, actual: str) -> None:
     expected_path = pipe.with_suffix(".expected")
-    if os.environ.get("HOOKPIPE_UPDATE_GOLDEN"):
-        expected_path.write_text(actual, encoding="utf-8")
-    assert expected_path.exists(), f"{expected_path.name} is missing (HOOKPIPE_UPDATE_GOLDEN=1 writes it)"
-    assert actual == expected_path.read_text(encoding="utf-8")
+    assert actual == golden(expected_path, actual)
 
 
 def compile_fixture(pipe: Path) -> str:
@@ -49,3 +58,76 @@ def compile_fixture(pipe: Path) -> str:
     finally:
         os.chdir(cwd)
     return describe(ctx.diagnostics)
+
+
+def examples() -> list[Path]:
+    """Every example pipeline, found anew each run so examples added later are covered."""
+    found = sorted((ROOT / "examples").rglob("*.pipe"))
+    assert found, "no examples found under examples/"
+    return found
+
+
+def pure_renderer() -> str:
+    """The PyPI renderer; a missing one fails the test run (it is a hard dependency)."""
+    path = shutil.which(PURE) or _in_scripts(PURE)
+    assert path, "graphviz-pure is not installed: `pip install -e .` installs it"
+    return path
+
+
+def renderers() -> list[str]:
+    """graphviz-pure always, plus Graphviz's dot where it is installed."""
+    found = [PURE]
+    if shutil.which("dot"):
+        found.append("dot")
+    return found
+
+
+def resolve(name: str) -> str:
+    return pure_renderer() if name == PURE else str(shutil.which(name))
+
+
+def golden(path: Path, actual: str) -> str:
+    """The expected text of a golden file (rewritten first when HOOKPIPE_UPDATE_GOLDEN=1)."""
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path.name} is missing (HOOKPIPE_UPDATE_GOLDEN=1 writes it)"
+    return path.read_text(encoding="utf-8")
+
+
+_EXPECT = re.compile(r"^# expect: (?:(?P<clean>clean)|(?P<code>HP\d{3}) (?P<severity>error|warning) (?P<line>\d+):(?P<column>\d+))\s*$")
+
+Expected = tuple[str, str, int, int]  # (code, severity, line, column)
+
+
+@dataclass(frozen=True)
+class Fixture:
+    path: Path
+    expected: tuple[Expected, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def code(self) -> str:
+        return self.path.stem.split("_")[0]
+
+
+def load_fixtures(area: str) -> list[Fixture]:
+    """Every fixture of an area (top-level ``*.pipe`` files only; sub-folders hold included parts)."""
+    out = []
+    for path in sorted((FIXTURES / area).glob("*.pipe")):
+        expected: list[Expected] = []
+        clean = False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = _EXPECT.match(line)
+            if m is None:
+                break
+            if m["clean"]:
+                clean = True
+            else:
+                expected.append((m["code"], m["severity"], int(m["line"]), int(m["column"])))
+        if not expected and not clean:
+            raise ValueError(f"{path}: no `# expect:` header")
+        out.append(Fixture(path, tuple(expected)))
+    return out

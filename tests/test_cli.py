@@ -85,7 +85,7 @@ def test_explain_prints_nested_pseudo_code() -> None:
                                                          "with on_batch:") if line.strip() == key]
     assert order == sorted(order) and len(order) == 4
     text = result.stdout
-    assert "save      checkpoint" in text and "every 500 steps and at end" in text
+    assert "save      checkpoint" in text and "every 400 steps  # examples/digits/train.pipe:32" in text
     assert "every 50 steps, on main  # examples/digits/train.pipe:33" in text
     # Hooks appear in plan order.
     step_after = [line.split()[0] for line in lines[lines.index(next(x for x in lines if "# step.after" in x)) + 1:][:5]]
@@ -98,9 +98,9 @@ def test_explain_steps_matches_the_schedule() -> None:
     events = json.loads(result.stdout)
     plan = compile_file(ROOT / "examples/digits/train.pipe")
     assert events == [f.to_json() for f in simulate(plan, 450, 45)]
-    saves = [e["step"] for e in events if e["hook"] == "save"]
+    saves = [(e["step"], e["phase"]) for e in events if e["hook"] == "save"]
     evaluations = [(e["step"], e["epoch"], e["phase"]) for e in events if e["hook"] == "evaluate"]
-    assert saves == [449]  # never every 500 within 450 steps, but `and at end`
+    assert saves == [(399, "step.after"), (None, "loop.after")]  # every 400 steps, and once at the end
     assert evaluations[0] == (None, None, "loop.before")
     assert (199, 4, "step.after") in evaluations and (399, 8, "step.after") in evaluations
     assert sum(1 for e in evaluations if e[2] == "epoch.after") == 10

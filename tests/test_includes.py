@@ -118,3 +118,14 @@ def test_compile_text_refuses_includes() -> None:
     with pytest.raises(CompileError) as info:
         compile_text('include "x.pipe"\n' + BASE, "mem.pipe")
     assert [d.code for d in info.value.diagnostics] == ["HP010"]
+
+
+def test_a_missing_include_does_not_cascade_into_unknown_names(tmp_path: Path) -> None:
+    write(tmp_path, {"main.pipe": 'include "parts/hooks.pipe"\nloop { epoch { step { after {\n    clip -> optimize\n} } } }\n'})
+    assert codes(tmp_path / "main.pipe") == [("HP010", "main.pipe", 1)]
+
+
+def test_an_include_with_syntax_errors_does_not_cascade(tmp_path: Path) -> None:
+    write(tmp_path, {"base.pipe": BASE.replace("hook optimize = optimizer()", "hook optimize = optimizer("),
+                     "main.pipe": 'include "base.pipe"\nloop { epoch { step { after {\n    optimize\n} } } }\n'})
+    assert codes(tmp_path / "main.pipe") == [("HP001", "base.pipe", 7)]

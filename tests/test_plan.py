@@ -42,10 +42,11 @@ def test_plan_content_of_the_digits_example() -> None:
         ("clip", "on_step_end", "", False, 30),
         ("optimize", "on_step_end", "", False, 30),
         ("evaluate", "on_step_end", "every 200 steps", False, 31),
-        ("save", "on_step_end", "every 500 steps and at end", False, 32),
+        ("save", "on_step_end", "every 400 steps", False, 32),
         ("speed", "on_step_end", "every 50 steps", True, 33),
     ]
     assert [e.hook for e in plan.phase("loop", "before").entries] == ["evaluate"]
+    assert [(e.hook, e.guard.unit, e.span.line) for e in plan.phase("loop", "after").entries] == [("save", None, 38)]
     assert [(e.hook, e.guard.unit, e.guard.every) for e in plan.phase("epoch", "after").entries] == [
         ("evaluate", "epoch", 1)]
     assert [p.key for p in plan.phases][:3] == ["loop.before", "epoch.before", "step.before"]

@@ -43,7 +43,7 @@ def _trainer(ctx: Compilation) -> None:
     validated = _check(ctx, TrainerSettings, values, spans, anchor, "the trainer", "HP003")
     if validated is None:
         return
-    if validated["max_step"] is None and validated["max_epoch"] is None:
+    if validated["max_step"] is None and validated["max_epoch"] is None and not ctx.incomplete:
         ctx.error("HP008", "the run has no length: set max_step and/or max_epoch", anchor,
                   help="add `max_epoch = 10` (or `max_step = 1000`) to the trainer block")
     ctx.trainer = validated
@@ -67,7 +67,8 @@ def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], sp
             span = spans.get(field, anchor) if field else anchor
             this_code = "HP008" if (field in _RUN_LENGTH and what == "the trainer") else code
             if err["type"] == "extra_forbidden":
-                ctx.error(this_code, f"unknown argument `{field}` for {what}", span,
+                unknown = f"unknown trainer setting `{field}`" if what == "the trainer" else f"unknown argument `{field}` for {what}"
+                ctx.error(this_code, unknown, span,
                           help=did_you_mean(str(field), schema.model_fields) or
                           f"accepted: {', '.join(schema.model_fields)}")
             elif err["type"] == "missing":

@@ -84,9 +84,21 @@ class Compilation:
     guards: dict[int, Guard] = field(default_factory=dict)
     graphs: dict[PhaseKey, "nx.DiGraph[int]"] = field(default_factory=dict)
     plan: Plan | None = None
+    #: An include failed (HP010 or a syntax error): what it declares is unknown.
+    incomplete: bool = False
 
     def error(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(code, "error", message, span, **kw))
+
+    def unknown(self, code: str, message: str, span: Span, **kw: Any) -> None:
+        """Report a name that is not declared, unless an include failed to load.
+
+        The name may well be declared in the file that could not be read; the
+        HP010 or HP001 already reported says what to fix, and a cascade of
+        unknown names would bury it.
+        """
+        if not self.incomplete:
+            self.error(code, message, span, **kw)
 
     def warn(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(code, "warning", message, span, **kw))

@@ -81,7 +81,7 @@ def _requires(ctx: Compilation) -> None:
     for stmt in hard:
         for node in ctx.nodes:
             if node.hook == stmt.first and stmt.second not in attached[node.key]:
-                ctx.error("HP011", f"`{stmt.first}` requires `{stmt.second}` {stmt.relation} it in "
+                ctx.error("HP011", f"`{stmt.first}` must run {stmt.relation} `{stmt.second}` in "
                           f"{node.scope}.{node.phase}, but `{stmt.second}` is not attached there", node.span,
                           notes=(Note("required here", stmt.span),),
                           help=f"attach `{stmt.second}` in the same phase block")

@@ -70,7 +70,8 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
         allowed = ALLOWED[node.scope]
         reason = ("the loop phases run once" if not allowed
                   else f"phases of `{node.scope}` count {' or '.join(u + 's' for u in allowed)}")
-        ctx.error("HP007", f"`every {unit}` makes no sense in {node.scope}.{node.phase}: {reason}",
+        written = f"every {a.every.unit}" if a.every.count is None else f"every {a.every.count} {a.every.unit}"
+        ctx.error("HP007", f"`{written}` makes no sense in {node.scope}.{node.phase}: {reason}",
                   a.every.span, help=_move_help(unit))
         ok = False
     if not ok:

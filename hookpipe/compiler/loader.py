@@ -33,6 +33,8 @@ class Loaded:
     files: list[tuple[ast.File, int]] = field(default_factory=list)
     sources: Sources = field(default_factory=Sources)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: An included file could not be read or parsed: names it declares are missing.
+    incomplete: bool = False
 
 
 def find_root(path: Path) -> Path:
@@ -89,6 +91,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
         if origin is None:
             raise
         reason = "is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "was not found"
+        loaded.incomplete = True
         loaded.diagnostics.append(Diagnostic("HP010", "error", f"included file `{origin.path}` {reason}", origin.span,
                                              help=f"the path is relative to the including file's folder (looked for {display})"))
         return
@@ -97,6 +100,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
     result = parse_text(text, display)
     loaded.diagnostics += result.diagnostics
     if result.file is None:
+        loaded.incomplete = True
         return
     for item in result.file.items:
         if isinstance(item, ast.Include):
@@ -109,6 +113,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
                                                      help="remove one of the includes; shared parts belong in a third file"))
                 continue
             if not allow_outside and not target_real.is_relative_to(root):
+                loaded.incomplete = True
                 loaded.diagnostics.append(Diagnostic(
                     "HP010", "error", f"include `{item.path}` leaves the project root", item.span,
                     notes=(Note(f"it resolves outside the project root `{root.name}`"),),
@@ -117,6 +122,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
             if target_real in seen:
                 continue
             if depth + 1 > MAX_INCLUDE_DEPTH:
+                loaded.incomplete = True
                 loaded.diagnostics.append(Diagnostic(
                     "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
                     help="flatten the include chain: include the shared files from one place"))

@@ -41,7 +41,8 @@ PASSES: tuple[tuple[Pass, bool], ...] = (
 
 def run_passes(loaded: Loaded, main: str) -> Compilation:
     """Run every pass that can run; the result holds diagnostics and, if clean, the plan."""
-    ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics))
+    ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics),
+                      incomplete=loaded.incomplete)
     if not loaded.files:
         return ctx
     with gc_paused():

@@ -268,8 +268,15 @@ class Plan:
             object.__setattr__(self, "_hash", _hash_of(self))
         return self._hash
 
-    def render(self, path: str) -> None:  # pragma: no cover - implemented by the renderer issue
-        raise NotImplementedError("rendering arrives with `hookpipe render`")
+    def render(self, path: str, renderer: str | None = None) -> None:
+        """Draw the hook graph to ``path`` (.svg, .png, .pdf, .dot, .mmd); see docs/render.md.
+
+        The source file is recompiled for the edges' origins when it still yields
+        this plan; otherwise the lowered order alone is drawn.
+        """
+        from hookpipe.render import render_plan  # lazy: drawing is optional work
+
+        render_plan(self, path, renderer)
 
 
 def _strip_spans(value: Any) -> Any:

@@ -27,7 +27,7 @@ def resolve_names(ctx: Compilation) -> None:
     for stmt in ctx.orders:
         for name, span in ((stmt.first, stmt.first_span), (stmt.second, stmt.second_span)):
             if name not in ctx.hooks:
-                ctx.error("HP002", f"unknown hook `{name}` in `{'require' if stmt.hard else 'order'}`", span,
+                ctx.unknown("HP002", f"unknown hook `{name}` in `{'require' if stmt.hard else 'order'}`", span,
                           help=did_you_mean(name, ctx.hooks) or "declare it with `hook NAME = TYPE(...)`")
 
 

@@ -46,7 +46,7 @@ def _scope(ctx: Compilation, block: ast.ScopeBlock, parent: str | None, block_id
 def _attach(ctx: Compilation, scope: str, phase: str, block: int, attachment: ast.Attachment) -> None:
     info = ctx.hooks.get(attachment.hook)
     if info is None:
-        ctx.error("HP002", f"unknown hook `{attachment.hook}`", attachment.name_span,
+        ctx.unknown("HP002", f"unknown hook `{attachment.hook}`", attachment.name_span,
                   help=did_you_mean(attachment.hook, ctx.hooks) or "declare it with `hook NAME = TYPE(...)`")
         return
     if info.builtin is not None and not info.builtin.allows(scope, phase):

@@ -27,7 +27,7 @@ def object_path(ctx: Compilation, callee: ast.Ref | ast.Str) -> str | None:
         return callee.value
     alias, *rest = callee.parts
     if alias not in ctx.uses:
-        ctx.error("HP002", f"unknown alias `{alias}`", callee.span,
+        ctx.unknown("HP002", f"unknown alias `{alias}`", callee.span,
                   help=did_you_mean(alias, ctx.uses) or f'declare it: use {alias} = "package.module"')
         return None
     module = ctx.uses[alias].module
@@ -46,7 +46,7 @@ def to_json(ctx: Compilation, value: ast.Value) -> Any:
         return {a.name: to_json(ctx, a.value) for a in value.items}
     if isinstance(value, ast.Ref):
         if len(value.parts) == 1 and value.parts[0] not in ctx.uses:
-            ctx.error("HP002", f"unknown name `{value.parts[0]}`", value.span,
+            ctx.unknown("HP002", f"unknown name `{value.parts[0]}`", value.span,
                       help=did_you_mean(value.parts[0], ctx.uses) or "quote strings: \"text\"")
             return None
         path = object_path(ctx, value)

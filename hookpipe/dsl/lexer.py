@@ -76,7 +76,7 @@ def tokens(text: str, parser_state: Any = None) -> Iterator[Token]:
         m = match(text, pos)
         if m is None:
             raise UnexpectedCharacters(text, pos, line, pos - line_start + 1, allowed=None, state=parser_state)
-        kind = m.lastgroup
+        kind: str = m.lastgroup  # type: ignore[assignment]  # every alternative is a named group
         value = m.group()
         start, pos = pos, m.end()
         if kind == "WS" or kind == "COMMENT":

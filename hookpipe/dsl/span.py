@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class Span:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "line": self.line,
@@ -32,11 +33,11 @@ class Span:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> "Span":
+    def from_json(cls, data: dict[str, Any]) -> "Span":
         return cls(
             file=str(data["file"]),
-            line=int(data["line"]),  # type: ignore[arg-type]
-            column=int(data["column"]),  # type: ignore[arg-type]
-            end_line=int(data["end_line"]),  # type: ignore[arg-type]
-            end_column=int(data["end_column"]),  # type: ignore[arg-type]
+            line=int(data["line"]),
+            column=int(data["column"]),
+            end_line=int(data["end_line"]),
+            end_column=int(data["end_column"]),
         )

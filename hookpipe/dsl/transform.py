@@ -138,10 +138,10 @@ class ToAst:
         return ast.OrderStmt(str(c[1]), str(c[2]), str(c[3]), True, self._span(c), self._tok(c[1]), self._tok(c[3]))
 
     # --- values
-    def int(self, c: list[Token]) -> ast.Int:
+    def integer(self, c: list[Token]) -> ast.Int:
         return ast.Int(_int(c[0]), self._tok(c[0]))
 
-    def float(self, c: list[Token]) -> ast.Float:
+    def decimal(self, c: list[Token]) -> ast.Float:
         return ast.Float(float(str(c[0]).replace("_", "")), str(c[0]), self._tok(c[0]))
 
     def string(self, c: list[Token]) -> ast.Str:
@@ -156,7 +156,7 @@ class ToAst:
     def none(self, c: list[Token]) -> ast.NoneValue:
         return ast.NoneValue(self._tok(c[0]))
 
-    def list(self, c: list[Any]) -> ast.ListValue:
+    def sequence(self, c: list[Any]) -> ast.ListValue:
         return ast.ListValue(tuple(_data(c)), self._span(c))
 
     def table(self, c: list[Any]) -> ast.Table:

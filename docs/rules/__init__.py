@@ -1,0 +1,1 @@
+"""The rule pages (HPxxx.md), installed as package data ``hookpipe.rule_docs``."""

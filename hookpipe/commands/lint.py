@@ -1,0 +1,88 @@
+"""``hookpipe lint PATH...``: every compiler check plus the HP1xx warnings.
+
+Exit 0 when nothing is at or above the failing level (errors, or warnings too
+with --warnings-as-errors), 1 when something is, 2 for usage or internal errors.
+Never imports torch, accelerate or user code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from typing import TextIO
+
+from hookpipe.commands.common import usage_error
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("lint", help="check .pipe files and report lint warnings (HP101-HP110)",
+                       description="Lint .pipe files: every compiler check plus the HP1xx warnings. "
+                       "Exit 0 clean, 1 findings at the failing level, 2 usage error.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files, or folders searched recursively for *.pipe")
+    p.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
+    p.add_argument("--select", action="append", metavar="CODES",
+                   help="comma-separated codes or prefixes of the warnings to report (default: ALL)")
+    p.add_argument("--ignore", action="append", metavar="CODES", help="comma-separated codes or prefixes to skip")
+    p.add_argument("--warnings-as-errors", action="store_true", default=None,
+                   help="report warnings as errors (and fail on them)")
+    p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per CPU for large runs)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the text report (auto: only on a terminal, and not when NO_COLOR is set)")
+    p.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.explain is not None:
+        return _explain(args.explain)
+    if not args.paths:
+        return usage_error("lint needs at least one PATH (or --explain CODE)")
+    try:
+        return _lint(args)
+    except Exception:  # noqa: BLE001 - an internal error must say so and exit 2, not 1
+        print("hookpipe: internal error while linting; please report it with this trace:", file=sys.stderr)
+        traceback.print_exc()
+        return 2
+
+
+def _explain(code: str) -> int:
+    from hookpipe.lint.pages import page
+
+    try:
+        text = page(code.strip().upper())
+    except FileNotFoundError:
+        return usage_error(f"no such code `{code}` (see `hookpipe lint --help`)")
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from hookpipe.lint.config import ConfigError, Overrides, split
+    from hookpipe.lint.discover import MissingPath
+    from hookpipe.lint.formats import FORMATS
+    from hookpipe.lint.runner import lint_paths
+
+    try:
+        overrides = Overrides(split(args.select), split(args.ignore), args.warnings_as_errors)
+        result = lint_paths(args.paths, overrides, jobs=args.jobs)
+    except (ConfigError, MissingPath) as exc:
+        return usage_error(str(exc))
+    except OSError as exc:
+        return usage_error(f"{exc.filename}: {exc.strerror or exc}")
+    if not result.files:
+        print(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}", file=sys.stderr)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(FORMATS[args.format](result, False))
+    else:
+        sys.stdout.write(FORMATS[args.format](result, _colour(args.color, sys.stdout)))
+    return 1 if result.failed else 0
+
+
+def _colour(mode: str, stream: TextIO) -> bool:
+    if mode != "auto":
+        return mode == "always"
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"

@@ -1,0 +1,53 @@
+"""``hookpipe render FILE -o OUT.{svg,png,pdf,dot,mmd} [--renderer EXE]``.
+
+A pipeline with errors is still drawn (the edges of a cycle in red), since the
+picture explains the error; its diagnostics are printed and the exit status is 1
+so scripts notice. Only a file that cannot be parsed at all draws nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
+from hookpipe.diagnostics import has_errors
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("render", help="draw the hook graph (.svg, .png, .pdf, .dot, .mmd)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file; its extension picks the format: .svg .png .pdf .dot .mmd")
+    p.add_argument("--renderer", metavar="EXE",
+                   help="Graphviz executable to lay out images (default: $HOOKPIPE_DOT, dot, graphviz-pure)")
+    p.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from hookpipe.render import RenderError, format_of, render_compilation
+
+    try:
+        format_of(args.output)
+    except RenderError as exc:
+        return usage_error(str(exc))
+    ctx = compile_or_usage(args.file)
+    if isinstance(ctx, int):
+        return ctx
+    if not ctx.files:
+        print_diagnostics([d for d in ctx.diagnostics if d.severity == "error"], ctx.sources)
+        print(f"hookpipe: {args.file}: nothing drawn (syntax errors)", file=sys.stderr)
+        return 1
+    try:
+        result = render_compilation(ctx, args.output, args.renderer)
+    except RenderError as exc:
+        print(f"hookpipe: error: {exc}", file=sys.stderr)
+        return 1
+    errors = [d for d in ctx.diagnostics if d.severity == "error"]  # rendering may add cycle errors
+    if errors:
+        print_diagnostics(errors, ctx.sources)
+    for note in result.notes:
+        print(f"hookpipe: note: {note}", file=sys.stderr)
+    state = f" with {len(errors)} error{'s' if len(errors) != 1 else ''}" if has_errors(ctx.diagnostics) else ""
+    print(f"{args.file}: drawn to {args.output}{state}", file=sys.stderr)
+    return 1 if errors else 0

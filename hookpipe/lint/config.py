@@ -1,0 +1,137 @@
+"""Which codes a lint run reports, from the command line and ``[tool.hookpipe.lint]``.
+
+The nearest ``pyproject.toml`` above each linted file supplies ``select``,
+``ignore`` and ``warnings-as-errors``; a flag given on the command line replaces
+the file's value for that key. Selectors are code prefixes (``HP1``, ``HP101``) or
+``ALL``. They choose among warnings only: compiler errors are always reported,
+because a file that ``hookpipe check`` rejects must never pass the lint.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from hookpipe.lint.codes import CODES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+_KEYS = {"select", "ignore", "warnings-as-errors"}
+
+
+class ConfigError(ValueError):
+    """A bad selector or ``[tool.hookpipe.lint]`` table: a usage error (exit 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The warnings enabled for one file and whether they fail the run."""
+
+    enabled: frozenset[str]
+    warnings_as_errors: bool
+
+    def reports(self, code: str, severity: str) -> bool:
+        return severity == "error" or code in self.enabled
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What the command line said; None means "not given, use the file's value"."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    warnings_as_errors: bool | None = None
+
+
+def expand(selectors: Sequence[str], where: str) -> frozenset[str]:
+    """The warning codes a list of selectors names; an unknown selector is a ConfigError.
+
+    Example:
+        >>> sorted(expand(["HP10"], "--select"))[:2]
+        ['HP101', 'HP102']
+    """
+    found: set[str] = set()
+    for raw in selectors:
+        selector = raw.strip().upper()
+        if not selector:
+            continue
+        matched = [c.code for c in CODES if selector == "ALL" or c.code.startswith(selector)]
+        if not matched:
+            raise ConfigError(f"{where}: unknown code `{raw}` (codes are HP001-HP011 and HP101-HP110)")
+        found.update(c for c in matched if c.startswith("HP1"))
+    return frozenset(found)
+
+
+def split(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``--select HP101,HP102 --select HP103`` -> ("HP101", "HP102", "HP103")."""
+    if values is None:
+        return None
+    return tuple(part for value in values for part in value.split(",") if part.strip())
+
+
+def nearest_pyproject(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        path = candidate / "pyproject.toml"
+        if path.is_file():
+            return path
+    return None
+
+
+@lru_cache(maxsize=None)
+def _table(pyproject: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read it: {exc}") from exc
+    table = data.get("tool", {}).get("hookpipe", {}).get("lint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.hookpipe.lint] must be a table")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{pyproject}: unknown key `{unknown[0]}` in [tool.hookpipe.lint] "
+                          f"(known: {', '.join(sorted(_KEYS))})")
+    for key in ("select", "ignore"):
+        value = table.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{pyproject}: `{key}` in [tool.hookpipe.lint] must be a list of codes")
+    if not isinstance(table.get("warnings-as-errors", False), bool):
+        raise ConfigError(f"{pyproject}: `warnings-as-errors` in [tool.hookpipe.lint] must be true or false")
+    return table
+
+
+@lru_cache(maxsize=None)
+def _selection(pyproject: Path | None, overrides: Overrides) -> Selection:
+    table = _table(pyproject) if pyproject is not None else {}
+    where = f"{pyproject} [tool.hookpipe.lint]" if pyproject is not None else "--select"
+    select = overrides.select if overrides.select is not None else table.get("select")
+    ignore = overrides.ignore if overrides.ignore is not None else table.get("ignore")
+    enabled = expand(select if select is not None else ["ALL"],
+                     "--select" if overrides.select is not None else where)
+    enabled -= expand(ignore or [], "--ignore" if overrides.ignore is not None else where)
+    strict = overrides.warnings_as_errors
+    if strict is None:
+        strict = bool(table.get("warnings-as-errors", False))
+    return Selection(frozenset(enabled), strict)
+
+
+@lru_cache(maxsize=None)
+def _pyproject_of(folder: str) -> Path | None:
+    return nearest_pyproject(Path(folder).resolve())
+
+
+def selection_for(file: str, overrides: Overrides) -> Selection:
+    """The selection that applies to ``file`` (cached per folder and per pyproject.toml)."""
+    return _selection(_pyproject_of(os.path.abspath(os.path.dirname(file) or ".")), overrides)
+
+
+def clear_caches() -> None:
+    """Forget read configuration: each lint run reads pyproject.toml files afresh."""
+    for cached in (_table, _selection, _pyproject_of):
+        cached.cache_clear()

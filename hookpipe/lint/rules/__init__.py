@@ -1,0 +1,55 @@
+"""The lint rules: one module per warning code, listed once in ``RULES``.
+
+A rule is a module with ``CODE`` and ``check(ctx) -> Iterator[Diagnostic]``; it
+receives a compilation that passed every compiler check (graphs built, plan
+lowered) and yields warnings. The tuple below is the registry, in code order, so
+what runs and in which order never depends on import or registration order.
+Rules only read the compilation; none imports torch or user code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable, Iterable
+
+from hookpipe.compiler.context import Compilation
+from hookpipe.diagnostics import Diagnostic
+from hookpipe.lint.codes import BY_CODE, Code
+from hookpipe.lint.rules import hp101, hp102, hp103, hp104, hp105, hp106, hp107, hp108, hp109
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One lint rule: its code and the function that checks a compilation."""
+
+    code: str
+    check: Callable[[Compilation], Iterable[Diagnostic]]
+
+    @property
+    def info(self) -> Code:
+        return BY_CODE[self.code]
+
+
+def _rule(module: ModuleType) -> Rule:
+    return Rule(module.CODE, module.check)
+
+
+RULES: tuple[Rule, ...] = tuple(_rule(m) for m in (hp101, hp102, hp103, hp104, hp105, hp106, hp107, hp108, hp109))
+
+
+def run_rules(ctx: Compilation, enabled: Callable[[str], bool] = lambda code: True) -> list[Diagnostic]:
+    """Every enabled rule's findings on one error-free compilation.
+
+    Example:
+        >>> from hookpipe.compiler.pipeline import run_passes
+        >>> from hookpipe.compiler.loader import load_text
+        >>> ctx = run_passes(load_text("trainer { max_step = 10 }\\nhook o = optimizer()", "x.pipe"), "x.pipe")
+        >>> [d.code for d in run_rules(ctx)]
+        ['HP103', 'HP104']
+    """
+    found: list[Diagnostic] = []
+    for rule in RULES:
+        if enabled(rule.code):
+            found.extend(rule.check(ctx))
+    return found

@@ -1,0 +1,191 @@
+"""A lint run: compile each file, run the rules, apply selections and suppressions.
+
+A file that another linted file includes is not linted on its own: an include
+fragment (hooks without a trainer, say) is not a whole pipeline, and its
+findings already come through the file that includes it, with spans in the
+fragment. (Two files that include each other are both linted, so the include
+cycle is reported.)
+
+Parsing dominates the time (lark's LALR parser in pure Python), so with many
+files the per-file work runs in forked worker processes, one per CPU; results
+come back as plain diagnostics and are merged in file order, so the output does
+not depend on how the work was split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.pipeline import compile_path
+from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
+from hookpipe.dsl.grammar import parser
+from hookpipe.dsl.span import Span
+from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
+from hookpipe.lint.discover import Target, discover
+from hookpipe.lint.rules import run_rules
+from hookpipe.lint.suppress import Suppression, suppressions, unused
+
+#: Below this many files a process pool costs more than it saves.
+PARALLEL_FROM = 24
+
+
+@dataclass
+class LintResult:
+    """What a run found: diagnostics sorted by (file, line, column, code), severities as reported."""
+
+    files: list[str]
+    diagnostics: list[Diagnostic]
+    sources: Sources = field(default_factory=Sources)
+
+    @property
+    def errors(self) -> int:
+        return sum(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def warnings(self) -> int:
+        return sum(d.severity == "warning" for d in self.diagnostics)
+
+    @property
+    def failed(self) -> bool:
+        """Exit 1: an error, or a warning promoted by warnings-as-errors (already an error here)."""
+        return self.errors > 0
+
+
+@dataclass
+class _Outcome:
+    """One file's lint, before selection and suppression: small and picklable."""
+
+    target: Target
+    included: list[str]  # resolved paths of the files it includes
+    files: list[str]  # display paths of every file read
+    texts: dict[str, str]
+    diagnostics: list[Diagnostic]
+    marks: dict[str, dict[int, Suppression]]
+    clean: bool  # compiled without errors, so the rules ran
+
+
+def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: int | None = None) -> LintResult:
+    """Lint files and folders (raises MissingPath, ConfigError for usage errors).
+
+    Args:
+        paths: files, or folders searched recursively for ``*.pipe``.
+        overrides: command-line selection, replacing pyproject.toml's keys it sets.
+        jobs: worker processes; None picks one per CPU for large runs, 1 runs in-process.
+
+    Example:
+        >>> result = lint_paths(["examples/digits/train.pipe"])
+        >>> [(d.code, d.severity, d.span.line) for d in result.diagnostics]
+        []
+    """
+    clear_caches()
+    targets = discover(paths)
+    for target in targets:  # config errors are usage errors: raise them before any work
+        selection_for(target.path, overrides)
+    outcomes = _run(targets, overrides, jobs)
+    includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
+    roots = [o for o in outcomes if not _fragment(str(_key(o.target.path)), includes)]
+    sources = Sources()
+    found: list[Diagnostic] = []
+    marks: dict[str, dict[int, Suppression]] = {}
+    clean_files: set[str] = set()
+    for outcome in roots:
+        sources.texts.update(outcome.texts)
+        found += outcome.diagnostics
+        for file, by_line in outcome.marks.items():
+            marks.setdefault(file, by_line)
+        if outcome.clean:
+            clean_files.update(outcome.files)
+    kept: list[Diagnostic] = []
+    for d in sort_diagnostics(found):
+        selection = selection_for(d.span.file, overrides)
+        if not selection.reports(d.code, d.severity):
+            continue
+        mark = marks.get(d.span.file, {}).get(d.span.line)
+        if d.severity == "warning" and mark is not None and d.code in mark.codes:
+            mark.used.add(d.code)
+            continue
+        kept.append(d)
+    for file in sorted(clean_files):
+        selection = selection_for(file, overrides)
+        if "HP110" in selection.enabled:
+            for line in sorted(marks.get(file, {})):
+                kept += unused(marks[file][line], selection.enabled)
+    final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
+    return LintResult([o.target.path for o in roots], final, sources)
+
+
+def _run(targets: list[Target], overrides: Overrides, jobs: int | None) -> list[_Outcome]:
+    workers = _workers(len(targets)) if jobs is None else max(1, jobs)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_lint_one(t, overrides) for t in targets]
+    from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing it
+
+    parser()  # build the grammar once; forked workers inherit it
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        chunk = max(1, len(targets) // (workers * 4))
+        return list(pool.map(_lint_one, targets, [overrides] * len(targets), chunksize=chunk))
+
+
+def _workers(files: int) -> int:
+    if files < PARALLEL_FROM:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return min(cpus, files // (PARALLEL_FROM // 2))
+
+
+def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
+    ctx = _compile(target)
+    found = list(ctx.diagnostics)
+    clean = not has_errors(ctx.diagnostics)
+    if clean:
+        found += run_rules(ctx, lambda code: _enabled_somewhere(ctx, code, overrides))
+    return _Outcome(
+        target=target,
+        included=[str(_key(f.path)) for f, depth in ctx.files if depth > 0],
+        files=[f.path for f, _ in ctx.files],
+        texts=dict(ctx.sources.texts),
+        diagnostics=found,
+        marks={f.path: suppressions(f) for f, _ in ctx.files},
+        clean=clean,
+    )
+
+
+def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
+    """Included by another linted file that it does not include back."""
+    return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
+
+
+def _compile(target: Target) -> Compilation:
+    """Compile one file; undecodable text is a finding (HP001), not a crash."""
+    try:
+        return compile_path(target.path)
+    except UnicodeDecodeError as exc:
+        span = Span(target.path, 1, 1, 1, 1)
+        message = f"the file is not valid UTF-8 (byte {exc.start})"
+        return Compilation(files=[], sources=Sources(), main=target.path,
+                           diagnostics=[Diagnostic("HP001", "error", message, span)])
+
+
+def _key(path: str) -> Path:
+    return Path(path).resolve()
+
+
+def _enabled_somewhere(ctx: Compilation, code: str, overrides: Overrides) -> bool:
+    """Run a rule if any file of the compilation enables it; filtering per file comes later."""
+    return any(code in selection_for(f.path, overrides).enabled for f, _ in ctx.files)
+
+
+def _promote(d: Diagnostic, selection: Selection) -> Diagnostic:
+    if d.severity == "warning" and selection.warnings_as_errors:
+        return dataclasses.replace(d, severity="error")
+    return d

@@ -1,0 +1,84 @@
+"""Drawing a pipeline's hook graph: ``.svg``, ``.png``, ``.pdf``, ``.dot`` and ``.mmd``.
+
+The format comes from the output's extension. ``.dot`` (Graphviz source) and
+``.mmd`` (Mermaid) are text and need no binary; the images are laid out by a
+Graphviz renderer found by ``engine.find_renderer``. Every output is written
+atomically. See docs/render.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.pipeline import compile_path
+from hookpipe.compiler.plan import Plan
+from hookpipe.fileio import write_atomic
+from hookpipe.render.engine import RenderError, find_renderer, run_renderer
+from hookpipe.render.model import GraphModel, from_compilation, from_plan
+
+#: Extension -> format; text formats are written without a renderer.
+FORMATS: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".mmd": "mermaid"}
+
+__all__ = ["FORMATS", "RenderError", "RenderResult", "render_compilation", "render_model", "render_plan",
+           "format_of"]
+
+
+@dataclass
+class RenderResult:
+    """What was drawn: the output, the format, and notes for the user (e.g. a PNG scaled down)."""
+
+    path: Path
+    format: str
+    notes: list[str] = field(default_factory=list)
+
+
+def format_of(out: str | os.PathLike[str]) -> str:
+    """The output format named by ``out``'s extension; a RenderError lists the known ones."""
+    suffix = Path(out).suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(FORMATS)
+        raise RenderError(f"cannot tell the format of `{out}`: use one of the extensions {known}")
+    return FORMATS[suffix]
+
+
+def render_model(model: GraphModel, out: str | os.PathLike[str], renderer: str | None = None) -> RenderResult:
+    """Write ``model`` to ``out`` in the format its extension names."""
+    fmt = format_of(out)
+    if fmt == "mermaid":
+        from hookpipe.render.mermaid import to_mermaid
+
+        write_atomic(out, to_mermaid(model))
+        return RenderResult(Path(out), fmt)
+    from hookpipe.render.dot import to_dot
+
+    source = to_dot(model)
+    if fmt == "dot":
+        write_atomic(out, source)
+        return RenderResult(Path(out), fmt)
+    return RenderResult(Path(out), fmt, run_renderer(find_renderer(renderer), source, fmt, out))
+
+
+def render_compilation(ctx: Compilation, out: str | os.PathLike[str], renderer: str | None = None) -> RenderResult:
+    """Draw a compilation, even one with errors (cycle edges are red)."""
+    return render_model(from_compilation(ctx), out, renderer)
+
+
+def render_plan(plan: Plan, out: str | os.PathLike[str], renderer: str | None = None) -> RenderResult:
+    """Draw a Plan (``Plan.render``).
+
+    A Plan keeps no edge origins, so the source file is recompiled when it still
+    exists and still compiles to this very plan (same content hash): then the
+    picture is exactly what ``hookpipe render`` draws. Otherwise the plan is drawn
+    on its own, each phase's hooks joined in their lowered order.
+    """
+    if plan.source and os.path.isfile(plan.source):
+        try:
+            ctx = compile_path(plan.source)
+        except (OSError, UnicodeDecodeError):
+            ctx = None
+        if ctx is not None and ctx.plan is not None and ctx.plan.content_hash == plan.content_hash:
+            return render_compilation(ctx, out, renderer)
+    return render_model(from_plan(plan), out, renderer)

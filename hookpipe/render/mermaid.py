@@ -1,0 +1,79 @@
+"""The graph model as a Mermaid flowchart, so it shows inside Markdown on GitHub.
+
+Same picture as the DOT output (see ``hookpipe.render.dot``), in Mermaid's terms:
+scopes and phases are nested ``subgraph``s, written order is a solid arrow,
+``order``/``require`` a thick arrow, an effect rule a dotted arrow labelled with
+its resources, and ``linkStyle`` colours them (red for edges of a cycle). No
+binary is needed to produce it.
+"""
+
+from __future__ import annotations
+
+from hookpipe.dsl.visitor import NodeVisitor
+from hookpipe.render.model import GraphEdge, GraphModel, GraphNode, PhaseCluster, ScopeCluster
+
+ARROWS = {"written": "-->", "order": "==>", "require": "==>", "effect": "-.->", "plan": "-->"}
+COLORS = {"written": "#333333", "order": "#1f5fbf", "require": "#7b2fbf", "effect": "#2e8b57", "plan": "#999999"}
+RED = "#d62728"
+
+
+def to_mermaid(model: GraphModel) -> str:
+    """Mermaid source for ``model``; the same model always gives the same text."""
+    writer = MermaidWriter()
+    writer.lines += [f"%% {_text(model.title)}: drawn by hookpipe render", "flowchart TB"]
+    writer.visit(model.root, 1)
+    for index, edge in enumerate(model.edges):
+        writer.visit(edge, index)
+    writer.lines += [
+        "    classDef empty fill:none,stroke:none,color:#999999",
+        f"    classDef error fill:#fde8e8,stroke:{RED},stroke-width:2px",
+    ]
+    return "\n".join(writer.lines) + "\n"
+
+
+class MermaidWriter(NodeVisitor):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _add(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+    def visit_ScopeCluster(self, node: ScopeCluster, depth: int) -> None:
+        self._add(depth, f'subgraph s_{node.name}["{node.name}"]')
+        self._add(depth + 1, "direction TB")
+        self.visit(node.before, depth + 1)
+        for child in node.children:
+            self.visit(child, depth + 1)
+        self.visit(node.after, depth + 1)
+        self._add(depth, "end")
+
+    def visit_PhaseCluster(self, node: PhaseCluster, depth: int) -> None:
+        self._add(depth, f'subgraph s_{node.scope}_{node.phase}["{node.phase}"]')
+        if not node.nodes:
+            self._add(depth + 1, f'empty_{node.scope}_{node.phase}["(nothing)"]:::empty')
+        for attachment in node.nodes:
+            self.visit(attachment, depth + 1)
+        self._add(depth, "end")
+
+    def visit_GraphNode(self, node: GraphNode, depth: int) -> None:
+        parts = [f"<b>{_text(node.hook)}</b>", _text(node.type)]
+        if node.frequency:
+            parts.append(_text(node.frequency))
+        if node.main_only:
+            parts.append("on main")
+        suffix = ":::error" if node.error else ""
+        self._add(depth, f'a{node.id}["{"<br/>".join(parts)}"]{suffix}')
+
+    def visit_GraphEdge(self, edge: GraphEdge, index: int) -> None:
+        arrow = ARROWS[edge.kind]
+        label = f'|"{_text(edge.label)}"|' if edge.label else ""
+        self._add(1, f"a{edge.source} {arrow}{label} a{edge.target}")
+        color = RED if edge.bad else COLORS[edge.kind]
+        width = "3px" if edge.bad else "1.5px"
+        self._add(1, f"linkStyle {index} stroke:{color},stroke-width:{width}")
+
+
+def _text(value: str) -> str:
+    """Text safe inside a quoted Mermaid label."""
+    return (value.replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
+            .replace(">", "#gt;").replace("\n", " "))

@@ -1,0 +1,204 @@
+"""What a picture of a pipeline shows, independent of the drawing language.
+
+The compilation is turned into a small tree (scope clusters holding phase
+clusters holding attachment nodes) plus a list of edges, each edge one *kind*
+of origin between two attachments. The DOT and Mermaid writers are visitors
+over this tree, so both draw exactly the same thing, and everything here is in
+a fixed order (loop order of scopes, declaration order of attachments, sorted
+edges): the same file always gives the same text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Iterator
+
+import networkx as nx
+
+from hookpipe.compiler.context import Compilation, Node, Origin
+from hookpipe.compiler.cycles import check_order
+from hookpipe.compiler.graph import build_graphs
+from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
+from hookpipe.dsl.formatter import ValuePrinter
+
+#: Edge kinds, in the order parallel edges are drawn.
+EDGE_KINDS: tuple[str, ...] = ("written", "order", "require", "effect", "plan")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """One attachment: ``id`` is its declaration index (the DOT node is ``a<id>``)."""
+
+    id: int
+    hook: str
+    type: str
+    frequency: str  # "every 200 steps", "" when it runs every time
+    main_only: bool
+    error: bool = False  # an error diagnostic points at this attachment
+
+
+@dataclass
+class PhaseCluster:
+    scope: str
+    phase: str
+    nodes: list[GraphNode] = field(default_factory=list)
+
+
+@dataclass
+class ScopeCluster:
+    """A scope drawn as a box: its ``before`` phase, nested scopes, then its ``after`` phase."""
+
+    name: str
+    before: PhaseCluster
+    children: list["ScopeCluster"]
+    after: PhaseCluster
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    """All origins of one kind between two attachments; ``label`` names resources or the statement."""
+
+    source: int
+    target: int
+    kind: str  # one of EDGE_KINDS
+    label: str
+    bad: bool  # part of an ordering cycle: the edges that explain HP004 / HP005
+
+
+@dataclass
+class GraphModel:
+    title: str
+    root: ScopeCluster
+    edges: list[GraphEdge]
+    errors: int = 0
+
+    @property
+    def node_count(self) -> int:
+        return len(list(iter_nodes(self.root)))
+
+
+def iter_nodes(cluster: ScopeCluster) -> Iterator[GraphNode]:
+    """Every attachment node under ``cluster``, in drawing order."""
+    yield from cluster.before.nodes
+    for child in cluster.children:
+        yield from iter_nodes(child)
+    yield from cluster.after.nodes
+
+
+def from_compilation(ctx: Compilation) -> GraphModel:
+    """The picture of a compilation, errors included.
+
+    When earlier passes stopped before the graphs were built (they skip that on
+    errors), the graphs are built (and checked for cycles) here: a drawing of a broken
+    pipeline is what explains the error. Edges inside a strongly connected component are marked
+    ``bad``: they form the cycle the error is about.
+    """
+    if not ctx.graphs and ctx.nodes:
+        build_graphs(ctx)
+        check_order(ctx)  # the cycle diagnostics the drawing is about
+    printer = ValuePrinter(())
+    error_spans = {d.span for d in ctx.diagnostics if d.severity == "error"}
+    nodes = [
+        GraphNode(
+            id=n.id,
+            hook=n.hook,
+            type=ctx.hooks[n.hook].type_name if n.hook in ctx.hooks else "?",
+            frequency=_frequency(printer, n),
+            main_only=n.attachment.on == "main",
+            error=n.span in error_spans or n.attachment.name_span in error_spans,
+        )
+        for n in ctx.nodes
+    ]
+    by_phase: dict[tuple[str, str], list[GraphNode]] = defaultdict(list)
+    for node, graph_node in zip(ctx.nodes, nodes):
+        by_phase[node.key].append(graph_node)
+    edges: list[GraphEdge] = []
+    for key in sorted(ctx.graphs, key=_phase_rank):
+        edges.extend(_edges(ctx.graphs[key]))
+    errors = sum(1 for d in ctx.diagnostics if d.severity == "error")
+    title = _title(ctx.name, ctx.main) + (f"  ({errors} error{'s' if errors != 1 else ''})" if errors else "")
+    return GraphModel(title, _tree(by_phase), edges, errors)
+
+
+def from_plan(plan: Plan) -> GraphModel:
+    """A picture from the Plan alone: no origins are known, so edges follow the lowered order."""
+    by_phase: dict[tuple[str, str], list[GraphNode]] = defaultdict(list)
+    edges: list[GraphEdge] = []
+    index = 0
+    for phase_plan, entry in plan.entries():
+        spec = plan.hook(entry.hook)
+        freq = entry.guard.describe()
+        node = GraphNode(index, entry.hook, spec.type, freq, entry.main_only)
+        phase_nodes = by_phase[(phase_plan.scope, phase_plan.phase)]
+        if phase_nodes:
+            edges.append(GraphEdge(phase_nodes[-1].id, index, "plan", "", False))
+        phase_nodes.append(node)
+        index += 1
+    return GraphModel(_title(plan.name, plan.source), _tree(by_phase), edges)
+
+
+def _frequency(printer: ValuePrinter, node: Node) -> str:
+    """The attachment's modifiers as written, less ``on main`` (shown on its own line)."""
+    a = node.attachment
+    text = printer.visit_Attachment(a)[len(a.hook):].strip()
+    if a.on is not None:
+        text = text[: -len(f"on {a.on}")].strip()
+        if a.on != "main":
+            text = f"{text} on {a.on}".strip()
+    return text
+
+
+def _title(name: str | None, source: str) -> str:
+    file = PurePath(source).name if source else ""
+    if name and file:
+        return f"{name} ({file})"
+    return name or file or "pipeline"
+
+
+def _phase_rank(key: tuple[str, str]) -> tuple[int, int]:
+    return (SCOPES.index(key[0]), PHASES.index(key[1]))
+
+
+def _tree(by_phase: dict[tuple[str, str], list[GraphNode]]) -> ScopeCluster:
+    """Scope clusters for every scope that holds an attachment, with their ancestors; loop always."""
+    drawn = {"loop"}
+    for scope, _ in by_phase:
+        while scope is not None:
+            drawn.add(scope)
+            scope = PARENT[scope]  # type: ignore[assignment]
+
+    def build(scope: str) -> ScopeCluster:
+        children = [build(s) for s in SCOPES if PARENT[s] == scope and s in drawn]
+        return ScopeCluster(scope, PhaseCluster(scope, "before", by_phase.get((scope, "before"), [])),
+                            children, PhaseCluster(scope, "after", by_phase.get((scope, "after"), [])))
+
+    return build("loop")
+
+
+def _edges(graph: "nx.DiGraph[int]") -> list[GraphEdge]:
+    in_cycle: set[int] = set()
+    component_of: dict[int, int] = {}
+    for number, component in enumerate(nx.strongly_connected_components(graph)):
+        for n in component:
+            component_of[n] = number
+        if len(component) > 1:
+            in_cycle |= component
+    found: list[GraphEdge] = []
+    for u, v in sorted(graph.edges()):
+        origins: list[Origin] = graph.edges[u, v]["origins"]
+        bad = u in in_cycle and component_of[u] == component_of[v]
+        for kind in EDGE_KINDS:
+            of_kind = [o for o in origins if o.kind == kind]
+            if of_kind:
+                found.append(GraphEdge(u, v, kind, _label(kind, of_kind), bad))
+    return found
+
+
+def _label(kind: str, origins: list[Origin]) -> str:
+    if kind == "effect":
+        return ", ".join(sorted({o.resource or "?" for o in origins}))
+    if kind in ("order", "require"):
+        return kind
+    return ""

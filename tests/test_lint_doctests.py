@@ -1,0 +1,21 @@
+"""The ``Example:`` sections of the lint's public functions run as written."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+MODULES = ["hookpipe.lint.config", "hookpipe.lint.discover", "hookpipe.lint.pages", "hookpipe.lint.rules",
+           "hookpipe.lint.runner"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -1,0 +1,69 @@
+"""pre-commit runs the lint and fails on a bad file, naming the code (offline: a local hook)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pre_commit.clientlib import load_manifest
+
+ROOT = Path(__file__).parent.parent
+BAD = """\
+trainer { max_step = 100 }
+hook clip = grad_clip(max_norm = 1.0)
+hook optimize = optimizer()
+
+loop { epoch { step { after { optimize -> clip } } } }
+"""
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def _pre_commit(repo: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp / "cache"), "GIT_CONFIG_GLOBAL": os.devnull,
+           "PRE_COMMIT_COLOR": "never"}
+    return subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_shipped_hook_manifest_is_valid():
+    (hook,) = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    assert hook["id"] == "hookpipe-lint"
+    assert hook["entry"] == "hookpipe lint"
+    assert hook["files"] == r"\.pipe$"
+    assert hook["args"] == ["."] and hook["pass_filenames"] is False
+
+
+def test_pre_commit_fails_on_a_bad_pipe_file_and_names_the_code(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n"
+        "  - repo: local\n"
+        "    hooks:\n"
+        "      - id: hookpipe-lint\n"
+        "        name: hookpipe lint\n"
+        f"        entry: {sys.executable} -m hookpipe.cli lint\n"
+        "        args: ['.']\n"
+        "        language: system\n"
+        "        files: \\.pipe$\n"
+        "        pass_filenames: false\n",
+        encoding="utf-8",
+    )
+    (repo / "train.pipe").write_text(BAD, encoding="utf-8")
+    _git(repo, "add", ".")
+    failed = _pre_commit(repo, tmp_path)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "hookpipe lint" in failed.stdout and "Failed" in failed.stdout
+    assert "train.pipe:5:43: HP005 error: effect order violated" in failed.stdout
+
+    (repo / "train.pipe").write_text(BAD.replace("optimize -> clip", "clip -> optimize"), encoding="utf-8")
+    _git(repo, "add", ".")
+    passed = _pre_commit(repo, tmp_path)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "Passed" in passed.stdout

@@ -1,0 +1,95 @@
+"""The judgement of each rule at its edges, beyond the fixture pairs."""
+
+from __future__ import annotations
+
+from hookpipe.compiler.loader import load_text
+from hookpipe.compiler.pipeline import run_passes
+from hookpipe.diagnostics import has_errors
+from hookpipe.lint.rules import run_rules
+
+HEAD = 'use my = "project.eval"\nhook optimize = optimizer()\n'
+
+
+def findings(trainer: str, body: str, extra: str = "") -> list[tuple[str, int]]:
+    """(code, line) of every rule finding; ``body`` goes inside ``step { after { optimize ... } }``."""
+    text = f"trainer {{ {trainer} }}\n{HEAD}{extra}\nloop {{ epoch {{ step {{ after {{\n    optimize\n{body}\n}} }} }} }}\n"
+    ctx = run_passes(load_text(text, "t.pipe"), "t.pipe")
+    assert not has_errors(ctx.diagnostics), ctx.diagnostics
+    return [(d.code, d.span.line) for d in run_rules(ctx)]
+
+
+SAVE = 'hook save = checkpoint(dir = "runs")\n'
+EVAL = "hook evaluate = validation(callback = my.evaluate)\n"
+
+
+def test_hp101_only_judges_units_the_settings_bound():
+    assert findings("max_epoch = 3", "    save every 5000 steps", SAVE) == []  # steps unknown
+    text = f"trainer {{ max_epoch = 3 }}\n{HEAD}{SAVE}loop {{ epoch {{ step {{ after {{ optimize }} }}\n" \
+           "after { save every 4 epochs }\n} }\n"
+    ctx = run_passes(load_text(text, "t.pipe"), "t.pipe")
+    assert [(d.code, d.span.line) for d in run_rules(ctx)] == [("HP101", 6)]
+    assert findings("max_step = 100", "    save every 10 steps from 101", SAVE) == [("HP101", 8)]
+    assert findings("max_step = 100", "    save every 10 steps from 100", SAVE) == []
+    assert findings("max_step = 100", "    save every 200 updates", SAVE) == [("HP101", 8)]
+
+
+def test_hp102_every_step_is_on_purpose_and_from_counts():
+    g = "max_step = 100\n grad_accumulation = 4"
+    assert findings(g, "    save every step", SAVE) == []
+    assert findings(g, "    save every 8 steps", SAVE) == []
+    assert findings(g, "    save every 8 steps from 6", SAVE) == [("HP102", 9)]
+    assert findings("max_step = 100", "    save every 7 steps", SAVE) == []  # no accumulation
+
+
+def test_hp104_names_custom_hooks_without_declared_effects():
+    text = ('use my = "p"\ntrainer { max_step = 10 }\nhook step = my.Stepper()\n'
+            "loop { epoch { step { after { step } } } }\n")
+    ctx = run_passes(load_text(text, "t.pipe"), "t.pipe")
+    (d,) = run_rules(ctx)
+    assert (d.code, d.span.line, d.span.column) == ("HP104", 2, 1)
+    assert [n.message for n in d.notes] == [
+        "`step` declares no effects here; if it steps the optimizer, declare `writes params`"]
+    declared = text.replace("my.Stepper()", "my.Stepper() { writes params }")
+    assert run_rules(run_passes(load_text(declared, "t.pipe"), "t.pipe")) == []
+
+
+def test_hp108_compares_frequencies_and_the_end_of_the_run():
+    both = SAVE + EVAL
+    assert findings("max_step = 1000", "    evaluate every 100 steps\n    save every 300 steps", both) == []
+    assert findings("max_step = 1000", "    evaluate every 100 steps from 50\n    save every 300 steps", both) == \
+        [("HP108", 10)]
+    # `and at end` needs validation at the last step: known with max_step alone
+    assert findings("max_step = 1000", "    evaluate every 100 steps\n    save every 300 steps and at end", both) == []
+    assert findings("max_step = 1050", "    evaluate every 100 steps\n    save every 300 steps and at end", both) == \
+        [("HP108", 10)]
+    assert findings("max_epoch = 2", "    evaluate every 100 steps and at end\n    save every 300 steps and at end",
+                    both) == []
+    # updates are steps when nothing accumulates
+    assert findings("max_step = 1000", "    evaluate every 100 updates\n    save every 300 steps", both) == []
+    # nothing writes metrics: nothing can be stale
+    assert findings("max_step = 1000", "    save every 300 steps", SAVE) == []
+
+
+def test_hp108_a_final_checkpoint_is_covered_by_validation_of_the_last_epoch():
+    def lint(validation: str) -> list[str]:
+        text = (f"trainer {{ max_epoch = 4 }}\n{HEAD}{SAVE}{EVAL}"
+                f"loop {{\n epoch {{ step {{ after {{ optimize }} }}\n after {{ {validation} }} }}\n"
+                " after { save }\n}\n")
+        return [d.code for d in run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))]
+
+    assert lint("evaluate") == []
+    assert lint("evaluate every 2 epochs") == []  # fires at epoch 4, the last
+    assert lint("evaluate every 3 epochs") == ["HP108"]
+    assert lint("evaluate every 3 epochs and at end") == []
+
+
+def test_hp109_covers_validation_too():
+    assert findings("max_step = 10", "    evaluate on main", EVAL) == [("HP109", 8)]
+
+
+def test_hp105_and_hp106_accept_ordered_writers_and_nested_wrappers():
+    extra = "hook a = my.A() { writes ema }\nhook b = my.B() { writes ema }\n"
+    assert findings("max_step = 10", "    a -> b", extra) == []
+    text = (f"trainer {{ max_step = 10 }}\n{HEAD}hook t = my.T()\nhook p = my.P()\n"
+            "loop { before { t -> p }\n after { p -> t }\n epoch { step { after { optimize } } } }\n")
+    assert run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe")) == []
