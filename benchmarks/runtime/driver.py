@@ -93,7 +93,7 @@ def _stop(c: Contender) -> None:
         c.proc = None
 
 
-def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int) -> float | None:
+def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record: bool = True) -> float | None:
     assert c.proc is not None and c.proc.stdin is not None
     c.proc.stdin.write(json.dumps({"k": k, "gated": gated, "warmup": warmup, "steps": steps}) + "\n")
     c.proc.stdin.flush()
@@ -102,14 +102,15 @@ def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int) -> floa
         c.unavailable = f"failed while running: {answer['error']}"
         _stop(c)
         return None
-    c.checksums.add(f"{k}:{answer['checksum']}")
+    if record:
+        c.checksums.add(f"{k}:{answer['checksum']}")
     return answer["seconds"] / steps
 
 
 def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = True,
-        log: Any = sys.stderr) -> list[Contender]:
-    """Measure every contender; returns them with their per-round times."""
-    field_ = contenders()
+        log: Any = sys.stderr, only: set[str] | None = None) -> list[Contender]:
+    """Measure every contender (or those keyed in ``only``); returns them with their per-round times."""
+    field_ = [c for c in contenders() if only is None or c.key in only]
     for c in field_:
         _start(c, install)
         state = c.unavailable or "ready"
@@ -118,7 +119,7 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
         for c in field_:  # a discarded warm-up pass: a worker's first run pays one-off costs
             for _label, k, gated in CONFIGS:
                 if c.proc is not None:
-                    _measure(c, k, gated, warmup, max(warmup, 100))
+                    _measure(c, k, gated, warmup, max(warmup, 100), record=False)
         for r in range(rounds):
             for label, k, gated in CONFIGS:
                 for c in field_:
@@ -127,7 +128,11 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
                     t = _measure(c, k, gated, warmup, steps)
                     if t is not None:
                         c.times.setdefault(label, []).append(t)
-            print(f"  round {r + 1}/{rounds} done", file=log, flush=True)
+            done = ", ".join(
+                f"({c.key}) " + "/".join(f"{c.times[label][-1] * 1e6:.0f}" for label, _, _ in CONFIGS if c.times.get(label))
+                for c in field_ if c.times
+            )
+            print(f"  round {r + 1}/{rounds} (µs/step, {'/'.join(l for l, _, _ in CONFIGS)}): {done}", file=log, flush=True)
     finally:
         for c in field_:
             _stop(c)
