@@ -31,11 +31,13 @@ def _pre_commit(repo: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_shipped_hook_manifest_is_valid():
-    (hook,) = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
-    assert hook["id"] == "hookpipe-lint"
-    assert hook["entry"] == "hookpipe lint"
-    assert hook["files"] == r"\.pipe$"
-    assert hook["args"] == ["."] and hook["pass_filenames"] is False
+    lint, fmt = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    assert lint["id"] == "hookpipe-lint"
+    assert lint["entry"] == "hookpipe lint"
+    assert lint["files"] == r"\.pipe$"
+    assert lint["args"] == ["."] and lint["pass_filenames"] is False
+    assert (fmt["id"], fmt["entry"], fmt["files"]) == ("hookpipe-fmt", "hookpipe fmt --check", r"\.pipe$")
+    assert fmt["pass_filenames"] is True
 
 
 def test_pre_commit_fails_on_a_bad_pipe_file_and_names_the_code(tmp_path):

@@ -14,6 +14,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--resolve", action="store_true",
+                   help="also import the factories, callbacks and hook classes the file names (runs user code)")
     p.set_defaults(handler=main)
 
 
@@ -26,6 +28,10 @@ def main(args: argparse.Namespace) -> int:
             status = max(status, ctx)
             continue
         found = [d for d in ctx.diagnostics if d.severity == "error"]
+        if args.resolve and not found:
+            from hookpipe.runtime.verify import resolve_diagnostics  # imports torch and user code
+
+            found = resolve_diagnostics(ctx)
         if found:
             print_diagnostics(found, ctx.sources)
             errors += len(found)

@@ -1,0 +1,72 @@
+"""``hookpipe check --resolve``: import what a pipeline names, without training.
+
+``check`` never imports user code; with ``--resolve`` it does what ``run`` would do
+first: import every factory, callback and hook class the file names, and make
+sure the factories ``run`` needs are there. Failures become diagnostics at the
+setting or argument that names the object, so a typo in a module path is found
+before a job is queued, not when it starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Iterator
+
+from hookpipe.compiler.context import Compilation
+from hookpipe.diagnostics import Diagnostic
+from hookpipe.dsl.span import Span
+from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.resolve import import_path
+
+#: Factories ``run`` cannot do without (lr_scheduler is optional).
+REQUIRED = ("model", "dataloader", "optimizer", "batch_processor")
+
+
+def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
+    """HP002 for every name that does not import, HP003 for a missing required factory."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:  # as `hookpipe run` does: the project folder is importable
+        sys.path.insert(0, cwd)
+    found: list[Diagnostic] = []
+    for key, setting in ctx.settings.items():
+        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`")
+    anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
+    for key in REQUIRED:
+        if ctx.trainer.get(key) is None:
+            found.append(Diagnostic("HP003", "error", f"`hookpipe run` needs the trainer setting `{key}`", anchor,
+                                    help=f"add `{key} = module.factory(...)` to the trainer block"))
+    for name, info in ctx.hooks.items():
+        if info.builtin is None:
+            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`")
+        spans = {a.name: a.span for a in info.decl.args}
+        for arg, value in info.args.items():
+            strings_are_paths = info.builtin is not None and arg == "callback"
+            found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", strings_are_paths)
+    return found
+
+
+def _check(value: Any, span: Span, what: str, strings_are_paths: bool = False) -> list[Diagnostic]:
+    out = []
+    for path in _paths(value, strings_are_paths):
+        try:
+            import_path(path)
+        except PlanResolveError as exc:
+            out.append(Diagnostic("HP002", "error", f"{what}: {exc}", span,
+                                  help="check the module path, and that the project folder is the current directory"))
+    return out
+
+
+def _paths(value: Any, strings_are_paths: bool) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key in ("$ref", "$call"):
+            if isinstance(value.get(key), str):
+                yield value[key]
+        for key, item in value.items():
+            if key not in ("$ref", "$call"):
+                yield from _paths(item, False)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _paths(item, False)
+    elif strings_are_paths and isinstance(value, str):
+        yield value
