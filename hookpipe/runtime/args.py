@@ -57,9 +57,12 @@ class PipelineHookArgs:
         Example:
             >>> args.copy_with_updates(batch=new_batch)  # doctest: +SKIP
         """
-        instance = self.__class__(**self.__dict__)
-        for key, value in kwargs.items():
-            if not hasattr(instance, key):
+        for key in kwargs:
+            if not hasattr(self, key):
                 raise AttributeError(f"{key} is not a valid attribute")
-            setattr(instance, key, value)
+        # A dict copy, not __init__ with every field: this runs twice per training step.
+        instance = object.__new__(self.__class__)
+        fields = self.__dict__.copy()
+        fields.update(kwargs)
+        instance.__dict__ = fields
         return instance

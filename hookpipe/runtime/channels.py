@@ -8,9 +8,9 @@ failed batch; this is the one deliberate behavioural difference from the seed.
 
 * :class:`Channel` is the seed's registration-order channel (a robo_orchard_core
   ``HookContextChannel``), used by a trainer built in Python.
-* :class:`PlanChannel` runs one (scope, phase) pair of a Plan from calls compiled at
-  load time: no name lookups, no argument objects and a few integer operations per
-  guarded call per step.
+* :class:`PlanChannel` runs one scope's two Plan phases through functions compiled at
+  load time (:mod:`hookpipe.runtime.dispatch`): no name lookups, no argument
+  objects, and one integer test per run of consecutive calls sharing a guard.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, Callable, TypeVar
 from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable
 
 from hookpipe.dsl.span import Span
+from hookpipe.runtime.dispatch import compile_phase
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure
 
@@ -88,6 +89,9 @@ class Counters:
         self.lasts[:] = [bool(x) for x in data["lasts"]]
         self.global_step = int(data["global_step"])
 
+    def current_step(self) -> int:
+        return self.global_step
+
 
 class Call:
     """One compiled plan entry: a bound callback and its guard as plain ints."""
@@ -127,7 +131,8 @@ class Call:
 
 
 def _run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
-    # The hot loop: inlined guard, zero-cost try (3.11), no allocation unless it fires.
+    # The uncompiled form of a phase (see dispatch.compile_phase), used once to finish
+    # the phase a resumed run was inside.
     counts = counters.counts
     for c in calls:
         u = c.unit
@@ -170,10 +175,16 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
     ) -> None:
         super().__init__(name)
         self.scope = scope
-        self.befores = befores
-        self.afters = afters
         self.counters = counters
         self.source = source
+        self._set_calls(befores, afters)
+
+    def _set_calls(self, befores: tuple[Call, ...], afters: tuple[Call, ...]) -> None:
+        self.befores = befores
+        self.afters = afters
+        c = self.counters
+        self.run_befores = compile_phase(befores, c.counts, c.lasts, c.current_step, f"{self.scope}.before", track=c)
+        self.run_afters = compile_phase(afters, c.counts, c.lasts, c.current_step, f"{self.scope}.after", track=c)
 
     def __len__(self) -> int:
         return len(self.befores) + len(self.afters)
@@ -188,8 +199,7 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         return _PlanScope(self, arg, skip_before)
 
     def unregister_all(self) -> None:
-        self.befores = ()
-        self.afters = ()
+        self._set_calls((), ())
 
     def failure(self, exc: BaseException) -> BaseException:
         """The error to propagate for a failure in this scope's body.
@@ -229,7 +239,7 @@ class _PlanScope:
         ch = self.channel
         if ch.befores and not self.skip_before:
             try:
-                _run_calls(ch.befores, self.arg, ch.counters)
+                ch.run_befores(self.arg)
             except BaseException as exc:
                 wrapped = ch.failure(exc)
                 _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
@@ -239,8 +249,7 @@ class _PlanScope:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         ch = self.channel
         if exc is None:
-            if ch.afters:
-                _run_calls(ch.afters, self.arg, ch.counters)
+            ch.run_afters(self.arg)
             return False
         wrapped = ch.failure(exc)
         _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
@@ -250,10 +259,40 @@ class _PlanScope:
 
 
 class Channel(HookContextChannel[PipelineHookArgs]):
-    """The seed's channel: contexts run in registration order, ``after`` skipped on failure."""
+    """The seed's channel: contexts run in registration order, ``after`` skipped on failure.
+
+    Entering it runs plain tuples of callables, rebuilt only when the registered
+    contexts change (checked by identity, one C-level tuple comparison): a context
+    made with ``HookContext.from_callable`` contributes its functions directly, so
+    a registered hook costs one call per step, not two.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._seen: tuple[HookContext[PipelineHookArgs], ...] = ()
+        self._calls: tuple[tuple[Callable[[PipelineHookArgs], Any], ...], tuple[Callable[[PipelineHookArgs], Any], ...]]
+        self._calls = ((), ())
 
     def begin(self, arg: PipelineHookArgs) -> "_SeedScope":  # type: ignore[override]
         return _SeedScope(self, arg)
+
+    def calls(self) -> tuple[tuple[Callable[[PipelineHookArgs], Any], ...], tuple[Callable[[PipelineHookArgs], Any], ...]]:
+        """``(befores, afters)``: the functions the registered contexts run, in order."""
+        handlers = tuple(self._context_handlers)
+        if handlers != self._seen:
+            befores: list[Callable[[PipelineHookArgs], Any]] = []
+            afters: list[Callable[[PipelineHookArgs], Any]] = []
+            for ctx in handlers:
+                if type(ctx) is HookContextFromCallable:
+                    if ctx._before is not None:
+                        befores.append(ctx._before)
+                    if ctx._after is not None:
+                        afters.append(ctx._after)
+                else:
+                    befores.append(ctx.before)
+                    afters.append(ctx.after)
+            self._seen, self._calls = handlers, (tuple(befores), tuple(afters))
+        return self._calls
 
 
 class _SeedScope:
@@ -264,19 +303,20 @@ class _SeedScope:
         self.arg = arg
 
     def __enter__(self) -> PipelineHookArgs:
-        handlers = self.channel._context_handlers
+        arg = self.arg
         try:
-            for ctx in handlers:
-                ctx.before(self.arg)
+            for fn in self.channel.calls()[0]:
+                fn(arg)
         except BaseException as exc:
             self._cleanup(exc)
             raise
-        return self.arg
+        return arg
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         if exc is None:
-            for ctx in self.channel._context_handlers:
-                ctx.after(self.arg)
+            arg = self.arg
+            for fn in self.channel.calls()[1]:
+                fn(arg)
         else:
             self._cleanup(exc)
         return False

@@ -36,6 +36,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
 from hookpipe.runtime.errors import RunInterrupted
+from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
@@ -151,6 +152,7 @@ class HookBasedTrainer:
         self.tracer: Tracer | None = None
         # A loaded checkpoint's hookpipe state, consumed by the first __call__.
         self._resumed: dict[str, Any] | None = None
+        self._base_args: dict[str, Any] | None = None
 
     def _resume(self, resume_from: ResumeCheckpointConfig | None) -> None:
         if resume_from is None:
@@ -218,24 +220,37 @@ class HookBasedTrainer:
     # -- the loop -----------------------------------------------------------------
 
     def _get_hook_args(self, **kwargs: Any) -> PipelineHookArgs:
+        """A fresh argument object for one scope (hooks may keep it; it is never reused).
+
+        Built from a per-run dict of the fields that do not change (see
+        :meth:`_args_base`) rather than through the dataclass ``__init__``: this runs
+        twice per step.
+        """
         state = self.trainer_progress_state
-        args = PipelineHookArgs(
-            accelerator=self.accelerator,
-            max_step=self.max_step,
-            max_epoch=self.max_epoch,
-            epoch_id=state.epoch_id,
-            step_id=state.step_id,
-            global_step_id=state.global_step_id,
-            dataloader=self.dataloader,
-            model=self.model,
-            optimizer=self.optimizer,
-            lr_scheduler=self.lr_scheduler,
-            start_epoch=self._start_epoch,
-            start_step=self._start_step,
-        )
-        for key, value in kwargs.items():
-            setattr(args, key, value)
+        fields = (self._base_args or self._args_base()).copy()
+        fields["epoch_id"] = state.epoch_id
+        fields["step_id"] = state.step_id
+        fields["global_step_id"] = state.global_step_id
+        if kwargs:
+            fields.update(kwargs)
+        args = object.__new__(PipelineHookArgs)
+        args.__dict__ = fields
         return args
+
+    def _args_base(self) -> dict[str, Any]:
+        return vars(
+            PipelineHookArgs(
+                accelerator=self.accelerator,
+                max_step=self.max_step,
+                max_epoch=self.max_epoch,
+                dataloader=self.dataloader,
+                model=self.model,
+                optimizer=self.optimizer,
+                lr_scheduler=self.lr_scheduler,
+                start_epoch=self._start_epoch,
+                start_step=self._start_step,
+            )
+        )
 
     def __call__(self) -> None:
         """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end.
@@ -251,8 +266,10 @@ class HookBasedTrainer:
         per_epoch = len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
         self._total_updates = self._count_updates(per_epoch)
         resumed, self._resumed = self._resumed, None
+        self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
         self.model.train()
         try:
+            sync, model = fast_path(self.accelerator).sync, self.model
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
                 self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
                 return
@@ -269,7 +286,7 @@ class HookBasedTrainer:
                     ran = 0
                     with self._begin("on_epoch", epoch_args, skip_before):
                         for batch in () if done else self._epoch_batches():
-                            with self.accelerator.accumulate(self.model):
+                            with sync(model):  # accelerator.accumulate(model), see fastpath
                                 self._step(batch, per_epoch)
                             ran += 1
                             state.update_step()
@@ -287,6 +304,7 @@ class HookBasedTrainer:
                     state.sync_pipeline_hook_arg(loop_args)
                     done = done or state.is_training_end(max_step, max_epoch)
         finally:
+            self._base_args = None
             self._close_hooks()
 
     def _begin(self, channel: str, args: PipelineHookArgs, skip_before: bool) -> Any:

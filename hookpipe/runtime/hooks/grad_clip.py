@@ -14,6 +14,7 @@ import torch
 from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.fastpath import AcceleratePath, fast_path
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["GradClipHook", "GradientClippingHook", "GradientClippingHookConfig"]
@@ -48,21 +49,25 @@ class GradClipHook:
         self.norm_type = norm_type
         #: Total gradient norm before the last clip by norm (a tensor), for loggers.
         self.last_norm: torch.Tensor | None = None
+        self._accelerator: object = None
+        self._path: AcceleratePath | None = None
 
     def on_step_end(self, args: PipelineHookArgs) -> None:
         optimizer = args.optimizer
         if optimizer is None:
             raise ValueError("grad_clip needs the optimizer in the hook arguments")
         accelerator = args.accelerator
+        if accelerator is not self._accelerator:  # once per run (see fastpath)
+            self._accelerator, self._path = accelerator, fast_path(accelerator)
         if not accelerator.sync_gradients:
             return
         params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad and p.grad is not None]
         if not params:
             return
         if self.mode == "value":
-            accelerator.clip_grad_value_(params, self.clip_value)
+            self._path.clip_grad_value_(params, self.clip_value)  # type: ignore[arg-type]
         else:
-            self.last_norm = accelerator.clip_grad_norm_(params, self.max_norm, self.norm_type)
+            self.last_norm = self._path.clip_grad_norm_(params, self.max_norm, self.norm_type)  # type: ignore[arg-type]
 
 
 class GradientClippingHook(PipelineHooks):

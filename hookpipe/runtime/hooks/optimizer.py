@@ -2,18 +2,27 @@
 
 The prepared (accelerate) optimizer and scheduler only act on steps that
 synchronise gradients, so calling them every step is correct under gradient
-accumulation.
+accumulation. On a plain single-process run the hook steps the wrapped optimizer
+the way accelerate would, without its per-call look-ups
+(:func:`hookpipe.runtime.fastpath.optimizer_calls`).
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from hookpipe.compiler.catalog import OptimizerArgs
 from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.fastpath import optimizer_calls
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["OptimizerHook", "OptimizerHookConfig"]
+
+
+def _unset() -> None:
+    raise AssertionError("unreachable: set on the first step")
 
 
 class OptimizerHook(PipelineHooks):
@@ -24,6 +33,10 @@ class OptimizerHook(PipelineHooks):
     def __init__(self, cfg: "OptimizerHookConfig | None" = None) -> None:
         super().__init__()
         self.set_to_none = True if cfg is None else cfg.set_to_none
+        # optimizer.step / zero_grad as accelerate runs them, decided on first use (see fastpath).
+        self._optimizer: object = None
+        self._step: Callable[[], None] = _unset
+        self._zero_grad: Callable[[], None] = _unset
         self.register_hook("on_step", HookContext.from_callable(after=self.on_step_end))
 
     @classmethod
@@ -31,12 +44,16 @@ class OptimizerHook(PipelineHooks):
         return cls(OptimizerHookConfig(set_to_none=args.set_to_none))
 
     def on_step_end(self, args: PipelineHookArgs) -> None:
-        if args.optimizer is None:
-            raise ValueError("the optimizer hook needs an optimizer in the hook arguments")
-        args.optimizer.step()
+        optimizer = args.optimizer
+        if optimizer is not self._optimizer:  # once per run: decide how to step it
+            if optimizer is None:
+                raise ValueError("the optimizer hook needs an optimizer in the hook arguments")
+            self._optimizer = optimizer
+            self._step, self._zero_grad = optimizer_calls(optimizer, self.set_to_none)
+        self._step()
         if args.lr_scheduler is not None:
             args.lr_scheduler.step()
-        args.optimizer.zero_grad(set_to_none=self.set_to_none)
+        self._zero_grad()
 
 
 class OptimizerHookConfig(PipelineHooksConfig[OptimizerHook]):

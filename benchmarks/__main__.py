@@ -1,0 +1,47 @@
+"""``python -m benchmarks [all|runtime|compiler] [--rounds N] [--steps N]``.
+
+Prints markdown tables and, for ``all``, writes ``benchmarks/RESULTS.md`` with the
+machine, versions, date and method. Peers (RoboOrchard Lab, Ignite) are installed
+into ``benchmarks/.venvs/`` on first use (see :mod:`benchmarks.peers`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks import report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks")
+    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "compiler"))
+    p.add_argument("--rounds", type=int, default=7, help="interleaved repetitions (medians over them; at least 5)")
+    p.add_argument("--steps", type=int, default=3000, help="timed training steps per run")
+    p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
+    p.add_argument("--no-install", action="store_true", help="do not install missing peers")
+    p.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
+    args = p.parse_args(argv)
+    sections = []
+    if args.what in ("all", "runtime"):
+        from benchmarks.runtime import driver
+
+        print("runtime benchmark (interleaved; progress on stderr)", file=sys.stderr)
+        field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install)
+        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps))
+    if args.what in ("all", "compiler"):
+        from benchmarks import compiler
+
+        print("compiler benchmark", file=sys.stderr)
+        sections.append(report.compiler_section(compiler.run(rounds=args.rounds), args.rounds))
+    text = report.document(sections, " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]))
+    print(text)
+    if args.what == "all":
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The compiler benchmark: compile time at scale, ``hookpipe lint`` cold start and bulk.
+
+Every figure is a whole separate process, so peak memory (the process's maximum
+resident set, from ``wait4``) belongs to that measurement alone. Sizes are
+interleaved (1k 10k 50k 1k 10k 50k ...). Compile time is measured inside the
+process around ``compile_text`` (parse, every pass, lowering) after the parser is
+built; lint figures are the wall time of the whole ``hookpipe lint`` process.
+Before measuring, one lint process runs with bytecode writing on, so the modules'
+``.pyc`` files and the lark parser cache exist, as after ``pip install`` and a
+first run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.generate import generate
+from benchmarks.lint_200 import pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (1_000, 10_000, 50_000)
+EXAMPLE = "examples/digits/train.pipe"
+
+_COMPILE = (
+    "import json, resource, sys, time\n"
+    "from hookpipe.compiler import compile_text\n"
+    "from hookpipe.dsl.grammar import parser\n"
+    "parser()\n"
+    "text = open(sys.argv[1], encoding='utf-8').read()\n"
+    "start = time.perf_counter()\n"
+    "plan = compile_text(text, 'generated.pipe')\n"
+    "seconds = time.perf_counter() - start\n"
+    "assert sum(len(p.entries) for p in plan.phases) == int(sys.argv[2])\n"
+    "print(json.dumps({'seconds': seconds}))\n"
+)
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_mb: float
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _process(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd``; return (wall seconds, peak RSS in MB, stdout)."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode not in (0, 1):  # lint exits 1 on findings; anything else is a failure
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024, text
+
+
+def _hookpipe() -> list[str]:
+    script = Path(sys.executable).with_name("hookpipe")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hookpipe.cli"]
+
+
+def run(sizes: tuple[int, ...] = SIZES, rounds: int = 5, lint_files: int = 200) -> dict[str, list[Sample]]:
+    """Measure; returns samples by measurement name."""
+    results: dict[str, list[Sample]] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="hookpipe-bench-"))
+    try:
+        inputs = {}
+        for size in sizes:
+            inputs[size] = tmp / f"generated_{size}.pipe"
+            inputs[size].write_text(generate(size), encoding="utf-8")
+        many = tmp / "many"
+        many.mkdir()
+        for i in range(lint_files):
+            (many / f"pipeline_{i:03d}.pipe").write_text(pipeline(i), encoding="utf-8")
+        lint = _hookpipe() + ["lint"]
+        _process(lint + [EXAMPLE])  # writes .pyc files and the parser cache
+        for _ in range(rounds):
+            for size in sizes:
+                _, peak, out = _process([sys.executable, "-c", _COMPILE, str(inputs[size]), str(size)])
+                results.setdefault(f"compile {size}", []).append(Sample(json.loads(out)["seconds"], peak))
+            wall, peak, _ = _process(lint + [EXAMPLE])
+            results.setdefault("lint one file", []).append(Sample(wall, peak))
+            wall, peak, _ = _process(lint + [str(many)])
+            results.setdefault(f"lint {lint_files} files", []).append(Sample(wall, peak))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def median(samples: list[Sample]) -> Sample:
+    return Sample(statistics.median(s.seconds for s in samples), max(s.peak_mb for s in samples))

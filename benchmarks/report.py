@@ -1,0 +1,120 @@
+"""Markdown for the benchmark results: the tables and the machine they came from."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from benchmarks.runtime.driver import CONFIGS, Contender, median_us, paired_ratio, slope_us
+
+
+def _cpu() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def runtime_section(field: list[Contender], rounds: int, warmup: int, steps: int) -> str:
+    base = field[0]
+    labels = [label for label, _, _ in CONFIGS]
+    out = [
+        "## Runtime: µs per training step",
+        "",
+        f"MLP 32->64->1, batch 16, SGD, MSE, clip by norm 1.0; {steps:,} timed steps after {warmup} warm-up steps; "
+        f"K extra no-op hooks at the end of each step (gated: `every 1000 steps`). Median of {rounds} interleaved "
+        "rounds; the ratio is the median over rounds of the contender's time over (a)'s in the same round.",
+        "",
+        "| contender | " + " | ".join(labels) + " | ratio to (a), " + " / ".join(labels) + " |",
+        "|---|" + "---:|" * (len(labels) + 1),
+    ]
+    for c in field:
+        if c.unavailable and not c.times:
+            out.append(f"| ({c.key}) {c.label} | " + " | ".join("—" for _ in labels) + f" | not measured: {c.unavailable} |")
+            continue
+        cells = [_fmt(median_us(c, label), ".1f") for label in labels]
+        ratios = " / ".join(_fmt(paired_ratio(c, base, label), ".3f") for label in labels)
+        out.append(f"| ({c.key}) {c.label} | " + " | ".join(cells) + f" | {ratios} |")
+    out += [
+        "",
+        "Cost per extra hook (median over rounds of (time at K=100 − time at K=0) / 100):",
+        "",
+        "| contender | firing hook (µs/step) | gated, not firing (µs/step) |",
+        "|---|---:|---:|",
+    ]
+    for c in field:
+        if c.times:
+            out.append(f"| ({c.key}) | {_fmt(slope_us(c, 'K=100'), '.3f')} | {_fmt(slope_us(c, 'K=100 gated'), '.3f')} |")
+    same = {d.split(":", 1)[1] for c in field for d in c.checksums}
+    out += [
+        "",
+        f"Final parameters agree bit for bit across contenders: {'yes' if len(same) == 1 else 'NO'} "
+        f"({', '.join(sorted(same))}).",
+        "",
+        "(c) and (e) have no frequency guards in their API: their gated hooks test the step themselves. "
+        "(e) requires an LR scheduler; it gets an object whose `step()` does nothing.",
+    ]
+    notes = [f"- ({c.key}) {c.label}: not measured: {c.unavailable}" for c in field if c.unavailable]
+    if notes:
+        out += ["", *notes]
+    versions = sorted({f"{k} {v}" for c in field for k, v in c.versions.items()})
+    out += ["", "Contender versions: " + ", ".join(versions) + "."]
+    return "\n".join(out)
+
+
+def compiler_section(results: dict[str, list[Any]], rounds: int) -> str:
+    from benchmarks.compiler import median
+
+    out = [
+        "## Compiler",
+        "",
+        f"Median of {rounds} interleaved runs, each its own process; peak memory is the process's maximum RSS.",
+        "",
+        "| measurement | time (s) | µs per attachment | peak memory (MB) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, samples in results.items():
+        m = median(samples)
+        per = ""
+        if name.startswith("compile "):
+            per = f"{m.seconds / int(name.split()[1]) * 1e6:.1f}"
+        out.append(f"| {name} | {m.seconds:.3f} | {per} | {m.peak_mb:.1f} |")
+    return "\n".join(out)
+
+
+def document(sections: list[str], command: str) -> str:
+    head = [
+        "# Benchmark results",
+        "",
+        f"Produced by `{command}` on {datetime.date.today().isoformat()} at commit {_commit()}.",
+        "",
+        f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        "shared with other work, so figures are noisy: every comparison is interleaved and reported as medians.",
+        f"- Python {platform.python_version()}, torch {_version('torch')} (one thread), accelerate "
+        f"{_version('accelerate')}, lark {_version('lark')}, pydantic {_version('pydantic')}, networkx {_version('networkx')}.",
+        "",
+    ]
+    return "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"

@@ -1,0 +1,160 @@
+"""The runtime benchmark's parent: starts one worker per contender and interleaves them.
+
+Every round runs each configuration (K = 0, 10, 100 no-op hooks, and 100 gated
+hooks) once per contender, contender after contender (A B C ... A B C ...), so
+slow drifts of a shared machine hit every contender alike. Reported per
+contender and configuration: the median µs/step over rounds, and the median over
+rounds of its ratio to the hand-written loop (a) of the same round.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.peers import PEERS, Peer, ensure, python_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: (label, K, gated)
+CONFIGS: tuple[tuple[str, int, bool], ...] = (
+    ("K=0", 0, False),
+    ("K=10", 10, False),
+    ("K=100", 100, False),
+    ("K=100 gated", 100, True),
+)
+
+
+@dataclass
+class Contender:
+    key: str
+    label: str
+    target: str
+    peer: Peer | None = None
+    proc: subprocess.Popen[str] | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    unavailable: str = ""
+    #: config label -> list of (seconds per step) per round
+    times: dict[str, list[float]] = field(default_factory=dict)
+    checksums: set[str] = field(default_factory=set)
+
+
+def contenders() -> list[Contender]:
+    c = "benchmarks.runtime.contenders"
+    return [
+        Contender("a", "hand-written PyTorch loop", f"{c}:run_plain"),
+        Contender("b", "hand-written loop through accelerate", f"{c}:run_accelerate"),
+        Contender("c", "hookpipe HookBasedTrainer (Python, seed API)", f"{c}:run_hookpipe_seed"),
+        Contender("d", "hookpipe HookBasedTrainer (.pipe file)", f"{c}:run_hookpipe_pipe"),
+        Contender("e", PEERS["robo_orchard_lab"].label + " HookBasedTrainer", "benchmarks.runtime.peer_robo:run",
+                  PEERS["robo_orchard_lab"]),
+        Contender("f", PEERS["ignite"].label + " Engine", "benchmarks.runtime.peer_ignite:run", PEERS["ignite"]),
+    ]
+
+
+def _start(c: Contender, install: bool) -> None:
+    python = sys.executable
+    if c.peer is not None:
+        ok, why = ensure(c.peer) if install else (python_of(c.peer).exists(), "not installed (run without --no-install)")
+        if not ok:
+            c.unavailable = why
+            return
+        python = str(python_of(c.peer))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    c.proc = subprocess.Popen([python, "-m", "benchmarks.runtime.worker", c.target], cwd=ROOT, env=env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    first = _read(c)
+    if "error" in first:
+        c.unavailable = first["error"]
+        _stop(c)
+    else:
+        c.versions = first["versions"]
+
+
+def _read(c: Contender) -> dict[str, Any]:
+    assert c.proc is not None and c.proc.stdout is not None
+    line = c.proc.stdout.readline()
+    if not line:
+        return {"error": f"worker exited (code {c.proc.wait()})"}
+    return json.loads(line)
+
+
+def _stop(c: Contender) -> None:
+    if c.proc is not None:
+        if c.proc.stdin:
+            c.proc.stdin.close()
+        c.proc.wait(timeout=60)
+        c.proc = None
+
+
+def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record: bool = True) -> float | None:
+    assert c.proc is not None and c.proc.stdin is not None
+    c.proc.stdin.write(json.dumps({"k": k, "gated": gated, "warmup": warmup, "steps": steps}) + "\n")
+    c.proc.stdin.flush()
+    answer = _read(c)
+    if "error" in answer:
+        c.unavailable = f"failed while running: {answer['error']}"
+        _stop(c)
+        return None
+    if record:
+        c.checksums.add(f"{k}:{answer['checksum']}")
+    return answer["seconds"] / steps
+
+
+def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = True,
+        log: Any = sys.stderr, only: set[str] | None = None) -> list[Contender]:
+    """Measure every contender (or those keyed in ``only``); returns them with their per-round times."""
+    field_ = [c for c in contenders() if only is None or c.key in only]
+    for c in field_:
+        _start(c, install)
+        state = c.unavailable or "ready"
+        print(f"  ({c.key}) {c.label}: {state}", file=log, flush=True)
+    try:
+        for c in field_:  # a discarded warm-up pass: a worker's first run pays one-off costs
+            for _label, k, gated in CONFIGS:
+                if c.proc is not None:
+                    _measure(c, k, gated, warmup, max(warmup, 100), record=False)
+        for r in range(rounds):
+            for label, k, gated in CONFIGS:
+                for c in field_:
+                    if c.proc is None:
+                        continue
+                    t = _measure(c, k, gated, warmup, steps)
+                    if t is not None:
+                        c.times.setdefault(label, []).append(t)
+            done = ", ".join(
+                f"({c.key}) " + "/".join(f"{c.times[label][-1] * 1e6:.0f}" for label, _, _ in CONFIGS if c.times.get(label))
+                for c in field_ if c.times
+            )
+            print(f"  round {r + 1}/{rounds} (µs/step, {'/'.join(l for l, _, _ in CONFIGS)}): {done}", file=log, flush=True)
+    finally:
+        for c in field_:
+            _stop(c)
+    return field_
+
+
+def median_us(c: Contender, label: str) -> float | None:
+    ts = c.times.get(label)
+    return statistics.median(ts) * 1e6 if ts else None
+
+
+def paired_ratio(c: Contender, base: Contender, label: str) -> float | None:
+    """Median over rounds of this contender's time over the base's in the same round."""
+    a, b = c.times.get(label), base.times.get(label)
+    if not a or not b or len(a) != len(b):
+        return None
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
+def slope_us(c: Contender, to: str, k: int = 100) -> float | None:
+    """Median over rounds of (time at ``to`` - time at K=0) / k, in µs per hook per step."""
+    a, b = c.times.get(to), c.times.get("K=0")
+    if not a or not b or len(a) != len(b):
+        return None
+    return statistics.median((x - y) / k for x, y in zip(a, b)) * 1e6

@@ -1,0 +1,55 @@
+"""A contender's worker: ``python -m benchmarks.runtime.worker MODULE:FUNCTION``.
+
+Runs in the contender's own interpreter with one torch thread. It prints one JSON
+line when ready (with the versions it runs), then answers each request line
+``{"k", "gated", "warmup", "steps"}`` with ``{"seconds", "checksum"}``.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import platform
+import sys
+from typing import Any
+
+
+def _versions(module: Any) -> dict[str, str]:
+    import torch
+
+    found = {"python": platform.python_version(), "torch": torch.__version__}
+    extra = getattr(module, "versions", None)
+    if callable(extra):
+        found.update(extra())
+    return found
+
+
+def main() -> int:
+    target = sys.argv[1]
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        name, _, attr = target.partition(":")
+        module = importlib.import_module(name)
+        run = getattr(module, attr)
+        versions = _versions(module)
+    except Exception as exc:  # reported to the parent, which prints it in the table
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return 1
+    print(json.dumps({"ready": True, "versions": versions}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        gc.collect()
+        try:
+            seconds, digest = run(req["k"], req["gated"], req["warmup"], req["steps"])
+        except Exception as exc:
+            print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+            continue
+        print(json.dumps({"seconds": seconds, "checksum": digest}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The workload every contender trains, and the helpers they share.
+
+Pure torch (no hookpipe import): the peers' workers run in other venvs.
+
+MLP 32 -> 64 -> 1 on pre-batched in-memory tensors (batch 16), SGD, MSE, gradient
+clipping by norm 1.0. The timed window starts when the batch after the warm-up is
+drawn and ends when the contender returns, so every contender pays the same
+iteration cost and nothing else of ours.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import torch
+
+__all__ = [
+    "BATCH", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "checksum", "make_batches", "make_model", "noop",
+]
+
+BATCH = 16
+LR = 0.01
+MAX_NORM = 1.0
+GATE_EVERY = 1000
+
+
+def make_model(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
+
+
+def make_batches(count: int, seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(count, BATCH, 32, generator=g)
+    y = torch.randn(count, BATCH, 1, generator=g)
+    return [(x[i], y[i]) for i in range(count)]
+
+
+class TimedBatches:
+    """An in-memory list of batches that notes the time the first timed batch is drawn.
+
+    Not a ``DataLoader``, so ``accelerator.prepare`` leaves it as it is; it has a
+    length so trainers know the epoch's last batch.
+    """
+
+    def __init__(self, batches: list[Any], warmup: int) -> None:
+        self.batches = batches
+        self.warmup = warmup
+        self.start: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[Any]:
+        batches, warmup = self.batches, self.warmup
+        for i in range(len(batches)):
+            if i == warmup:
+                self.start = time.perf_counter()
+            yield batches[i]
+
+    def elapsed(self) -> float:
+        """Seconds since the first timed batch was drawn."""
+        assert self.start is not None, "the timed window never started"
+        return time.perf_counter() - self.start
+
+
+def checksum(model: torch.nn.Module) -> str:
+    """The final parameters, bit for bit, as a short hex digest (no numpy needed)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in model.parameters():
+        h.update(bytes(p.detach().cpu().contiguous().flatten().view(torch.uint8).tolist()))
+    return h.hexdigest()[:16]
+
+
+def noop(args: Any) -> None:
+    """A hook that does nothing."""
+
+
+class Noop:
+    """A hookpipe hook class that does nothing at the end of a step."""
+
+    def on_step_end(self, args: Any) -> None:
+        pass

@@ -1,0 +1,182 @@
+"""accelerate's per-step operations, with the answers that cannot change hoisted out.
+
+On a single process accelerate's step-time calls mostly re-ask questions whose
+answer was fixed when the run was prepared: ``AcceleratedOptimizer.step`` looks
+the ``lomo_optim`` package up with ``importlib`` twice per call, ``zero_grad``
+calls ``inspect.signature`` every time, ``clip_grad_norm_`` asks for the torch
+version to decide whether DTensors may exist, and ``accumulate`` builds a
+generator context and an ``ExitStack`` around nothing. On the 32->64->1 MLP of
+``benchmarks/`` that tax makes a prepared loop about 1.5x a plain one.
+
+:func:`fast_path` decides, once per accelerator, whether the run is one where each
+of those calls provably reduces to its plain PyTorch core:
+
+* ``DistributedType.NO`` (so no DDP ``no_sync``, DeepSpeed, FSDP, XLA, Megatron);
+* no gradient scaler and no fp16/fp8 (``"no"`` or ``"bf16"``: ``unscale_gradients``
+  is then a no-op);
+* no LOMO optimizer.
+
+Then :class:`PlainPath` runs exactly what accelerate's methods run on that branch
+(gradient-accumulation division and ``sync_gradients`` tests included), reading the
+values that can change per step (``sync_gradients``, the accumulation steps) each
+time. Anything else gets :class:`AcceleratePath`, which calls accelerate itself.
+``tests/runtime/test_fastpath.py`` checks that both give bitwise-equal parameters.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from typing import Any, Callable
+
+import torch
+from accelerate import Accelerator
+from accelerate.optimizer import AcceleratedOptimizer
+from accelerate.utils import DistributedType, is_lomo_available
+
+__all__ = ["AcceleratePath", "PlainPath", "fast_path", "optimizer_calls"]
+
+_PATHS: "weakref.WeakKeyDictionary[Accelerator, AcceleratePath]" = weakref.WeakKeyDictionary()
+
+
+class AcceleratePath:
+    """The per-step operations through accelerate's own methods (always correct)."""
+
+    plain = False
+
+    def __init__(self, accelerator: Accelerator) -> None:
+        self.accelerator = accelerator
+
+    def sync(self, model: torch.nn.Module) -> Any:
+        """The context to run one step in (``accelerator.accumulate(model)``)."""
+        return self.accelerator.accumulate(model)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self.accelerator.backward(loss)
+
+    def clip_grad_norm_(self, params: list[torch.Tensor], max_norm: float, norm_type: float) -> torch.Tensor:
+        return self.accelerator.clip_grad_norm_(params, max_norm, norm_type)
+
+    def clip_grad_value_(self, params: list[torch.Tensor], clip_value: float) -> None:
+        self.accelerator.clip_grad_value_(params, clip_value)
+
+
+class _NoContext:
+    """A reusable ``with`` target that does nothing (``accumulate``'s body on this path)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> bool:
+        return False
+
+
+_NO_CONTEXT = _NoContext()
+
+
+class PlainPath(AcceleratePath):
+    """accelerate's ``DistributedType.NO`` branches, without their per-call look-ups."""
+
+    plain = True
+
+    def __init__(self, accelerator: Accelerator) -> None:
+        super().__init__(accelerator)
+        self.gradient_state = accelerator.gradient_state
+        self._do_sync = accelerator._do_sync
+
+    def sync(self, model: torch.nn.Module) -> Any:
+        # accumulate() = _do_sync() + a nullcontext per model when not distributed.
+        self._do_sync()
+        return _NO_CONTEXT
+
+    def backward(self, loss: torch.Tensor) -> None:
+        steps = self.gradient_state.num_steps
+        if steps != 1:  # x / 1 is x, bit for bit; skipping it saves a tensor op
+            loss = loss / steps
+        loss.backward()
+
+    def clip_grad_norm_(self, params: list[torch.Tensor], max_norm: float, norm_type: float) -> torch.Tensor:
+        # unscale_gradients() is a no-op without fp16; with no DTensor parameters
+        # (checked by fast_path) the DTensor-aware clip is torch's.
+        return torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type=norm_type)
+
+    def clip_grad_value_(self, params: list[torch.Tensor], clip_value: float) -> None:
+        torch.nn.utils.clip_grad_value_(params, clip_value)
+
+
+def _plain_ok(accelerator: Accelerator) -> bool:
+    if accelerator.distributed_type != DistributedType.NO or accelerator.scaler is not None:
+        return False
+    if str(accelerator.mixed_precision) not in ("no", "bf16"):
+        return False
+    if getattr(accelerator, "has_lomo_optimizer", False) or not hasattr(accelerator, "_do_sync"):
+        return False
+    return not any(_is_dtensor(p) for m in getattr(accelerator, "_models", ()) for p in m.parameters())
+
+
+def _is_dtensor(t: torch.Tensor) -> bool:
+    # By name: importing torch.distributed.tensor just to ask would cost start-up time.
+    return any(c.__name__ == "DTensor" for c in type(t).__mro__)
+
+
+def fast_path(accelerator: Accelerator) -> AcceleratePath:
+    """The per-step operations for ``accelerator``: plain where provably equal, else accelerate's.
+
+    Decided once per accelerator (the conditions are fixed by ``Accelerator()`` and
+    ``prepare``) and cached.
+
+    Example:
+        >>> path = fast_path(Accelerator(cpu=True))  # doctest: +SKIP
+        >>> path.plain  # doctest: +SKIP
+        True
+    """
+    path = _PATHS.get(accelerator)
+    if path is None:
+        path = PlainPath(accelerator) if _plain_ok(accelerator) else AcceleratePath(accelerator)
+        _PATHS[accelerator] = path
+    return path
+
+
+def optimizer_calls(optimizer: Any, set_to_none: bool) -> tuple[Callable[[], None], Callable[[], None]]:
+    """``(step, zero_grad)`` for ``optimizer``, exactly as its own methods behave.
+
+    For an :class:`AcceleratedOptimizer` on a plain single-process run these are
+    its ``sync_gradients`` test around the wrapped optimizer's ``step()`` and
+    ``zero_grad(set_to_none=...)``, without the per-call ``importlib`` and
+    ``inspect`` work. Other optimizers get their bound methods.
+    """
+    if isinstance(optimizer, AcceleratedOptimizer) and _plain_optimizer(optimizer):
+        inner = optimizer.optimizer
+        state = optimizer.gradient_state
+
+        def step() -> None:
+            if state.sync_gradients:
+                inner.step()  # looked up each call: LR schedulers re-wrap `step`
+
+        def zero_grad() -> None:
+            if state.sync_gradients:
+                inner.zero_grad(set_to_none=set_to_none)
+
+        return step, zero_grad
+
+    def zero() -> None:
+        optimizer.zero_grad(set_to_none=set_to_none)
+
+    return optimizer.step, zero
+
+
+def _plain_optimizer(optimizer: AcceleratedOptimizer) -> bool:
+    if optimizer.scaler is not None or optimizer.accelerator_state.distributed_type != DistributedType.NO:
+        return False
+    inner = optimizer.optimizer
+    if is_lomo_available():
+        from lomo_optim import AdaLomo, Lomo
+
+        if isinstance(inner, (Lomo, AdaLomo)):
+            return False
+    try:
+        return "set_to_none" in inspect.signature(inner.zero_grad).parameters
+    except (TypeError, ValueError):
+        return False

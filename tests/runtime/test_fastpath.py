@@ -1,0 +1,86 @@
+"""The fast path: bitwise the same training as accelerate's own calls, and chosen only where it may be."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+
+from hookpipe.runtime import GradientClippingHookConfig, HookBasedTrainer, SimpleBatchProcessor
+from hookpipe.runtime import fastpath
+from hookpipe.runtime.fastpath import AcceleratePath, PlainPath, fast_path, optimizer_calls
+
+
+class _MSE(SimpleBatchProcessor):
+    def forward(self, model: Any, batch: Any) -> tuple[Any, torch.Tensor]:
+        x, y = batch
+        out = model(x)
+        return out, F.mse_loss(out, y)
+
+
+def _train(force_accelerate: bool, monkeypatch: pytest.MonkeyPatch, accumulation: int, clip: str) -> list[torch.Tensor]:
+    if force_accelerate:
+        monkeypatch.setattr(fastpath, "_plain_ok", lambda acc: False)
+        monkeypatch.setattr(fastpath, "_plain_optimizer", lambda opt: False)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    g = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(4, 8, generator=g) * 3, torch.randn(4, 1, generator=g)) for _ in range(23)]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    accelerator = Accelerator(cpu=True, gradient_accumulation_steps=accumulation)
+    clip_cfg = (
+        GradientClippingHookConfig(clip_mode="norm", max_norm=0.5)
+        if clip == "norm"
+        else GradientClippingHookConfig(clip_mode="value", clip_value=0.01)
+    )
+    trainer = HookBasedTrainer(
+        accelerator, model, batches, _MSE(), optimizer,
+        torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.5),
+        max_epoch=2, grad_clip=clip_cfg,
+    )
+    assert fast_path(accelerator).plain is not force_accelerate
+    trainer()
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("accumulation", [1, 3])
+@pytest.mark.parametrize("clip", ["norm", "value"])
+def test_fast_path_trains_bitwise_like_accelerate(monkeypatch: pytest.MonkeyPatch, accumulation: int, clip: str) -> None:
+    from accelerate.state import AcceleratorState, GradientState
+
+    fast = _train(False, monkeypatch, accumulation, clip)
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+    slow = _train(True, monkeypatch, accumulation, clip)
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow):
+        assert torch.equal(a, b)
+    assert any(not torch.equal(a, torch.zeros_like(a)) for a in fast)
+
+
+def test_plain_path_only_without_scaler_or_fp16(monkeypatch: pytest.MonkeyPatch) -> None:
+    acc = Accelerator(cpu=True)
+    assert isinstance(fast_path(acc), PlainPath)
+    assert fast_path(acc) is fast_path(acc)  # decided once
+    other = Accelerator(cpu=True)
+    other.scaler = object()  # as with fp16: unscaling and scaler.step need accelerate
+    assert type(fast_path(other)) is AcceleratePath
+
+
+def test_optimizer_calls_step_only_when_gradients_are_synchronised() -> None:
+    acc = Accelerator(cpu=True, gradient_accumulation_steps=2)
+    param = torch.nn.Parameter(torch.ones(2))
+    opt = acc.prepare(torch.optim.SGD([param], lr=1.0))
+    step, zero_grad = optimizer_calls(opt, set_to_none=True)
+    param.grad = torch.ones(2)
+    acc.gradient_state._set_sync_gradients(False)
+    step()
+    zero_grad()
+    assert torch.equal(param.detach(), torch.ones(2)) and param.grad is not None  # as accelerate: nothing happens
+    acc.gradient_state._set_sync_gradients(True)
+    step()
+    zero_grad()
+    assert torch.equal(param.detach(), torch.zeros(2)) and param.grad is None
