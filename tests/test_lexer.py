@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from lark import Lark
-from lark.exceptions import UnexpectedCharacters
 
 from benchmarks.generate import generate
 from hookpipe.dsl.grammar import grammar_text
 from hookpipe.dsl.lexer import KEYWORDS, tokens
+from hookpipe.dsl.problems import BadCharacter
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = [p.read_text() for p in sorted((ROOT / "examples").rglob("*.pipe"))] + [
@@ -27,7 +27,7 @@ def reference(text: str) -> list[tuple[str, str, int, int]]:
 
 @pytest.mark.parametrize("text", SAMPLES)
 def test_same_tokens_as_lark(text: str) -> None:
-    ours = [(t.type, str(t), t.line or 0, t.column or 0) for t in tokens(text) if t.type != "_NL"]
+    ours = [(t.type, t.value, t.line, t.column) for t in tokens(text) if t.type != "_NL"]
     assert ours == reference(text)
 
 
@@ -47,6 +47,6 @@ def test_newlines_only_where_they_separate_items() -> None:
 
 
 def test_stray_character_is_reported_with_position() -> None:
-    with pytest.raises(UnexpectedCharacters) as info:
+    with pytest.raises(BadCharacter) as info:
         list(tokens("hook a = t()\nhook b = $\n"))
-    assert (info.value.line, info.value.column) == (2, 10)
+    assert (info.value.line, info.value.column, info.value.char) == (2, 10, "$")

@@ -20,7 +20,8 @@ from typing import Any
 import lark as _lark
 from lark import Lark
 
-from hookpipe.dsl.lexer import PipeLexer
+from hookpipe.dsl.lalr import Driver
+from hookpipe.dsl.lexer import tokens
 from hookpipe.dsl.transform import ToAst
 
 _LOCK = threading.Lock()
@@ -46,13 +47,18 @@ def cache_file() -> str | bool:
 
 
 @lru_cache(maxsize=1)
+def _driver() -> Driver:
+    return Driver(_parser()[0])
+
+
+@lru_cache(maxsize=1)
 def _parser() -> tuple[Lark, ToAst]:
     transformer = ToAst()
     lark = Lark(
         grammar_text(),
         cache=cache_file(),
         parser="lalr",
-        lexer=PipeLexer,
+        lexer="basic",  # only the tables are used: hookpipe.dsl.lexer feeds the driver
         keep_all_tokens=True,
         maybe_placeholders=False,
         transformer=transformer,
@@ -61,13 +67,18 @@ def _parser() -> tuple[Lark, ToAst]:
 
 
 def parser() -> Lark:
-    """The LALR parser; built lazily so importing hookpipe costs nothing."""
+    """The lark instance holding the LALR tables; built lazily so importing hookpipe costs nothing."""
     return _parser()[0]
 
 
 def parse(text: str, path: str) -> Any:
-    """Parse ``text``, building AST nodes for ``path`` during the parse itself."""
-    lark, transformer = _parser()
+    """Parse ``text``, building AST nodes for ``path`` during the parse itself.
+
+    Raises a ``problems.SyntaxProblem`` (BadCharacter, NestingTooDeep, ParseError)
+    for text that is not a pipeline.
+    """
+    transformer = _parser()[1]
+    driver = _driver()
     with _LOCK:  # the transformer holds the path of the parse in progress
         transformer.path = path
-        return lark.parse(text)
+        return driver.parse(tokens(text))

@@ -1,22 +1,19 @@
 """A fast lexer for the .pipe grammar, with the layout rules folded in.
 
-lark's generic lexer spends most of its time per token on bookkeeping this
-small language does not need; one compiled regex over the whole text is several
-times faster. It emits exactly the terminals ``grammars/pipe.lark`` defines (a
-test compares it with lark's own lexer), and applies the newline rules in the
-same loop: newlines inside ``()``, ``[]`` and value tables, right after ``->``,
-and repeated ones carry no meaning and are dropped. That keeps the grammar
-LALR(1) without allowing newlines everywhere.
+One compiled regex over the whole text, and plain slotted tokens, cost a fraction
+of a generic lexer's per-token bookkeeping. It emits exactly the terminals
+``grammars/pipe.lark`` defines (a test compares it with lark's own lexer), and
+applies the newline rules in the same loop: newlines inside ``()``, ``[]`` and
+value tables, right after ``->``, and repeated ones carry no meaning and are
+dropped. That keeps the grammar LALR(1) without allowing newlines everywhere.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Iterator
 
-from lark import Token
-from lark.exceptions import UnexpectedCharacters
-from lark.lexer import Lexer, LexerState
+from hookpipe.dsl.problems import BadCharacter, NestingTooDeep
 
 _TOKEN = re.compile(
     r"""
@@ -49,25 +46,24 @@ _VALUE_CONTEXT = frozenset({"EQUAL", "COMMA", "LPAR", "LSQB"})
 MAX_DEPTH = 100
 
 
-class NestingTooDeep(UnexpectedCharacters):
-    """Brackets nested deeper than MAX_DEPTH (a syntax error with its own message)."""
+class Tok:
+    """One token: its terminal name, text and 1-based position (tokens never span lines)."""
+
+    __slots__ = ("type", "value", "line", "column", "end_column")
+
+    def __init__(self, type: str, value: str, line: int, column: int, end_column: int) -> None:
+        self.type = type
+        self.value = value
+        self.line = line
+        self.column = column
+        self.end_column = end_column
+
+    def __repr__(self) -> str:
+        return f"Tok({self.type}, {self.value!r}, {self.line}:{self.column})"
 
 
-class PipeLexer(Lexer):
-    """lark custom lexer (interface 2): ``lex(lexer_state, parser_state)``."""
-
-    __future_interface__ = 2
-
-    def __init__(self, lexer_conf: Any) -> None:
-        self.conf = lexer_conf
-
-    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
-        text = lexer_state.text.text
-        return tokens(text, parser_state)
-
-
-def tokens(text: str, parser_state: Any = None) -> Iterator[Token]:
-    """The significant tokens of ``text``; raises UnexpectedCharacters on a stray character."""
+def tokens(text: str) -> Iterator[Tok]:
+    """The significant tokens of ``text``; raises BadCharacter or NestingTooDeep."""
     match = _TOKEN.match
     stack: list[str] = []  # what closes each open bracket; "BLOCK" for blocks
     previous = None
@@ -75,7 +71,7 @@ def tokens(text: str, parser_state: Any = None) -> Iterator[Token]:
     while pos < end:
         m = match(text, pos)
         if m is None:
-            raise UnexpectedCharacters(text, pos, line, pos - line_start + 1, allowed=None, state=parser_state)
+            raise BadCharacter(line, pos - line_start + 1, text[pos])
         kind: str = m.lastgroup  # type: ignore[assignment]  # every alternative is a named group
         value = m.group()
         start, pos = pos, m.end()
@@ -85,7 +81,7 @@ def tokens(text: str, parser_state: Any = None) -> Iterator[Token]:
         if kind == "NL":
             drop = previous in (None, "_NL", "_ARROW") or (stack and stack[-1] != "BLOCK")
             if not drop:
-                yield Token("_NL", value, start, line, column, line + 1, 1, pos)
+                yield Tok("_NL", value, line, column, column + 1)
                 previous = "_NL"
             line += len(value)
             line_start = pos
@@ -98,13 +94,13 @@ def tokens(text: str, parser_state: Any = None) -> Iterator[Token]:
                 stack.append(_CLOSE[kind])
             elif kind == "LBRACE":
                 stack.append("RBRACE" if previous in _VALUE_CONTEXT else "BLOCK")
-            if len(stack) > MAX_DEPTH:
-                raise NestingTooDeep(text, start, line, column, allowed=None, state=parser_state)
             elif stack and kind in ("RPAR", "RSQB", "RBRACE"):
                 top = stack[-1]
                 if top == kind or (kind == "RBRACE" and top == "BLOCK"):
                     stack.pop()
+            if len(stack) > MAX_DEPTH:
+                raise NestingTooDeep(line, column, MAX_DEPTH)
         elif kind == "ARROW":
             kind = "_ARROW"
         previous = kind
-        yield Token(kind, value, start, line, column, line, column + len(value), pos)
+        yield Tok(kind, value, line, column, column + len(value))

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lark.exceptions import UnexpectedInput
 
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl import ast
-from hookpipe.dsl.grammar import parse as lark_parse
+from hookpipe.dsl.grammar import parse as parse_source
+from hookpipe.dsl.problems import SyntaxProblem
 from hookpipe.dsl.span import Span
 from hookpipe.dsl.syntax_errors import to_diagnostic
 from hookpipe.perf import gc_paused
@@ -45,8 +45,8 @@ def parse_text(text: str, path: str) -> ParseResult:
         return ParseResult(None, [too_big])
     try:
         with gc_paused():
-            items = lark_parse(text, path)
-    except UnexpectedInput:
+            items = parse_source(text, path)
+    except SyntaxProblem:
         return ParseResult(None, _collect_errors(text, path))
     return ParseResult(ast.File(path, tuple(items), _comments(text, path) if "#" in text else ()))
 
@@ -115,18 +115,18 @@ def _collect_errors(text: str, path: str) -> list[Diagnostic]:
     for begin, end, first_line in chunks:
         piece = "\n" * (first_line - 1) + text[begin:end]
         try:
-            lark_parse(piece, path)
-        except UnexpectedInput as error:
+            parse_source(piece, path)
+        except SyntaxProblem as error:
             found.append(to_diagnostic(error, path, text, _example_parse, unclosed))
             if len(found) >= MAX_SYNTAX_ERRORS:
                 break
     if not found:  # the pieces parse alone but not together; report the whole-file error
         try:
-            lark_parse(text, path)
-        except UnexpectedInput as error:
+            parse_source(text, path)
+        except SyntaxProblem as error:
             found.append(to_diagnostic(error, path, text, _example_parse, unclosed))
     return found
 
 
 def _example_parse(text: str) -> object:
-    return lark_parse(text, "<example>")
+    return parse_source(text, "<example>")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
 from hookpipe.diagnostics import Diagnostic, Note
-from hookpipe.dsl.lexer import MAX_DEPTH, NestingTooDeep
+from hookpipe.dsl.problems import BadCharacter, NestingTooDeep, ParseError, SyntaxProblem
 from hookpipe.dsl.span import Span
 
 _WORDS: dict[str, str] = {
@@ -142,82 +140,63 @@ def describe_expected(expected: set[str]) -> str:
 
 
 def to_diagnostic(
-    error: UnexpectedInput,
+    error: SyntaxProblem,
     path: str,
     text: str,
     parse: Callable[[str], object],
     unclosed: Span | None,
 ) -> Diagnostic:
-    """One HP001 diagnostic for one lark error."""
-    line, column = error.line or 1, error.column or 1
-    notes: tuple[Note, ...] = ()
+    """One HP001 diagnostic for one lexer or parser error."""
     if isinstance(error, NestingTooDeep):
-        span = Span(path, line, column, line, column + 1)
-        return Diagnostic("HP001", "error", f"brackets nested more than {MAX_DEPTH} levels deep", span,
+        span = Span(path, error.line, error.column, error.line, error.column + 1)
+        return Diagnostic("HP001", "error", f"brackets nested more than {error.limit} levels deep", span,
                           help="flatten the structure; no pipeline needs this depth")
-    if isinstance(error, UnexpectedCharacters):
-        char = error.char
-        message = f"unexpected character `{char}`"
-        help_text = "strings use double quotes" if char == "'" else None
-        if char == "-":
-            help_text = "a chain is written `a -> b`"
-        span = Span(path, line, column, line, column + 1)
-        return Diagnostic("HP001", "error", message, span, notes, help_text)
-    assert isinstance(error, (UnexpectedToken, UnexpectedEOF))
-    token = getattr(error, "token", None)
-    kind = token.type if token is not None else "$END"
-    value = str(token) if token is not None else ""
-    expected = set(getattr(error, "expected", ()) or ())
-    if isinstance(error, UnexpectedToken):
-        expected = set(error.accepts or error.expected)
-    message = f"unexpected {_describe_token(kind, value)}; expected {describe_expected(expected)}"
-    if kind == "$END" or token is None or token.line is None:
+    if isinstance(error, BadCharacter):
+        help_text = {"'": "strings use double quotes", "-": "a chain is written `a -> b`"}.get(error.char)
+        span = Span(path, error.line, error.column, error.line, error.column + 1)
+        return Diagnostic("HP001", "error", f"unexpected character `{error.char}`", span, help=help_text)
+    assert isinstance(error, ParseError)
+    token = error.token
+    notes: tuple[Note, ...] = ()
+    if token is None:
         lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        line, column, end_column = len(lines), len(lines[-1]) + 1, len(lines[-1]) + 2
         if unclosed is not None:
             notes = (Note("this block is never closed", unclosed),)
+        found = "end of file"
     else:
-        line, column = token.line, token.column or 1
-    end_column = column + max(len(value), 1) if kind not in ("_NL", "$END") else column + 1
-    span = Span(path, line, column, line, end_column)
-    states, token_type = _state_key(error)
+        line, column = token.line, token.column
+        end_column = token.end_column if token.type != "_NL" else column + 1
+        found = _describe_token(token.type, token.value)
+    message = f"unexpected {found}; expected {describe_expected(set(error.accepts))}"
     index = _example_index(parse)
     help_text = None
     for depth in (3, 2, 1):  # the most specific context first
-        help_text = index.get((states[-depth:], token_type)) or index.get((states[-depth:], None))
+        help_text = index.get((error.states[-depth:], error.kind)) or index.get((error.states[-depth:], None))
         if help_text:
             break
-    return Diagnostic("HP001", "error", message, span, notes, help_text)
-
-
-def _state_key(error: UnexpectedInput) -> tuple[tuple[int, ...], str | None]:
-    """The parser state an error happened in, and the offending token's type.
-
-    lark's own ``match_examples`` compares whole parser stacks, so a mistake nested
-    one scope deeper than its example would not match; the top few states are
-    what decide what may come next.
-    """
-    interactive = getattr(error, "interactive_parser", None)
-    states = tuple(interactive.parser_state.state_stack) if interactive is not None else ()
-    token = getattr(error, "token", None)
-    return states, (token.type if token is not None else "$END")
+    return Diagnostic("HP001", "error", message, Span(path, line, column, line, end_column), notes, help_text)
 
 
 _INDEX: dict[tuple[tuple[int, ...], str | None], str] = {}
 
 
 def _example_index(parse: Callable[[str], object]) -> dict[tuple[tuple[int, ...], str | None], str]:
-    """(state, token) -> help line, built once from ``EXAMPLES`` on the first syntax error."""
+    """(top parser states, token) -> help line, built once from ``EXAMPLES`` on the first syntax error.
+
+    lark's ``match_examples`` compares whole parser stacks, so a mistake nested one
+    scope deeper than its example would not match; the top few states are what
+    decide what may come next, so the index keys on the top three, two and one.
+    """
     if not _INDEX:
         for label, snippets in EXAMPLES.items():
             for snippet in snippets:
                 try:
                     parse(snippet)
-                except UnexpectedToken as error:
-                    states, token_type = _state_key(error)
+                except ParseError as error:
                     for depth in (3, 2, 1):
-                        _INDEX.setdefault((states[-depth:], token_type), label)
-                        _INDEX.setdefault((states[-depth:], None), label)
-                except UnexpectedInput:
+                        _INDEX.setdefault((error.states[-depth:], error.kind), label)
+                        _INDEX.setdefault((error.states[-depth:], None), label)
+                except SyntaxProblem:
                     continue
     return _INDEX
