@@ -47,10 +47,9 @@ class Driver:
 
     def parse(self, tokens: Iterable[Any]) -> Any:
         """The start rule's value; raises ParseError at the first token that does not fit."""
-        table = self.table
+        table, reduce = self.table, self._reduce
         states = [self.start]
         values: list[Any] = []
-        push_state, push_value = states.append, values.append
         for token in tokens:
             kind = token.type
             while True:
@@ -58,32 +57,28 @@ class Driver:
                 if action is None:
                     raise ParseError(token, self.accepts(states), tuple(states))
                 if action[0]:
-                    push_state(action[1])
-                    push_value(token)
+                    states.append(action[1])
+                    values.append(token)
                     break
-                size, origin, callback = action[1]
-                if size:
-                    children = values[-size:]
-                    del states[-size:]
-                    del values[-size:]
-                else:
-                    children = []
-                push_value(callback(children))
-                push_state(table[states[-1]][origin][1])
+                reduce(states, values, action[1])
         while states[-1] != self.end:
             action = table[states[-1]].get("$END")
             if action is None or action[0]:
                 raise ParseError(None, self.accepts(states), tuple(states))
-            size, origin, callback = action[1]
-            if size:
-                children = values[-size:]
-                del states[-size:]
-                del values[-size:]
-            else:
-                children = []
-            push_value(callback(children))
-            push_state(table[states[-1]][origin][1])
+            reduce(states, values, action[1])
         return values[-1]
+
+    def _reduce(self, states: list[int], values: list[Any], info: tuple[int, str, Callable[[list[Any]], Any]]) -> None:
+        """Replace a rule's symbols on both stacks by the callback's value and the goto state."""
+        size, origin, callback = info
+        if size:
+            children = values[-size:]
+            del states[-size:]
+            del values[-size:]
+        else:
+            children = []
+        values.append(callback(children))
+        states.append(self.table[states[-1]][origin][1])
 
     def accepts(self, states: list[int]) -> frozenset[str]:
         """The terminals that would be shifted after the reductions they trigger.
