@@ -122,7 +122,23 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     _summary(trainer, path, time.perf_counter() - started)
+    _close_process_group()
     return 0
+
+
+def _close_process_group() -> None:
+    """After a successful run, wait for every rank, then tear the process group down.
+
+    Left to interpreter shutdown, a rank that finishes first can close its gloo
+    connections while another still uses them, and that rank aborts with
+    "terminate called without an active exception" (exit -6), failing the whole
+    launch. (After a failure the ranks may be stuck, so there is nothing to wait for.)
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _main_thread() -> bool:
