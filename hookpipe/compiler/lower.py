@@ -6,6 +6,8 @@ declaration order, so the same input always yields the same plan, byte for byte.
 
 from __future__ import annotations
 
+import heapq
+
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation
@@ -16,7 +18,7 @@ def lower(ctx: Compilation) -> None:
     phases = []
     for scope, phase in phase_order():
         graph = ctx.graphs.get((scope, phase))
-        order = list(nx.lexicographical_topological_sort(graph)) if graph is not None else []
+        order = declaration_order(graph) if graph is not None else []
         entries = tuple(
             PlanEntry(
                 hook=ctx.nodes[i].hook,
@@ -33,3 +35,27 @@ def lower(ctx: Compilation) -> None:
         for name, info in ctx.hooks.items()
     )
     ctx.plan = Plan(name=ctx.name, source=ctx.main, trainer=ctx.trainer, hooks=hooks, phases=tuple(phases))
+
+
+def declaration_order(graph: "nx.DiGraph[int]") -> list[int]:
+    """Topological order, ties broken by the smallest node id (= first declaration).
+
+    The same order as ``nx.lexicographical_topological_sort(graph)`` (a test holds
+    them equal), without its per-node key calls and checks: nodes are ints
+    already, so Kahn's algorithm over a heap of ready ids is all it takes.
+    """
+    indegree = dict(graph.in_degree())
+    ready = [node for node, degree in indegree.items() if degree == 0]
+    heapq.heapify(ready)
+    successors = graph.succ
+    order: list[int] = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for nxt in successors[node]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    if len(order) != len(indegree):
+        raise ValueError("the graph has a cycle (check_order reports it before lowering)")
+    return order

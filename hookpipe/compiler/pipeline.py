@@ -56,8 +56,9 @@ def run_passes(loaded: Loaded, main: str) -> Compilation:
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
                  allow_outside_root: bool = False) -> Compilation:
     """Compile a file, returning the whole compilation (diagnostics included) without raising."""
-    loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
-    return run_passes(loaded, str(path))
+    with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
+        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
+        return run_passes(loaded, str(path))
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
@@ -75,7 +76,8 @@ def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
 
 def compile_text(text: str, filename: str = "<text>") -> Plan:
     """Compile pipeline source given as a string (includes are not available)."""
-    return _plan_or_raise(run_passes(load_text(text, filename), filename))
+    with gc_paused():
+        return _plan_or_raise(run_passes(load_text(text, filename), filename))
 
 
 def _plan_or_raise(ctx: Compilation) -> Plan:
