@@ -79,7 +79,7 @@ def _comments(text: str, path: str) -> tuple[ast.Comment, ...]:
     return tuple(found)
 
 
-def _chunks(text: str) -> tuple[list[tuple[int, int, int]], Span | None, str]:
+def _chunks(text: str) -> tuple[list[tuple[int, int, int]], Span | None]:
     """Top-level items as (start offset, end offset, first line), plus the innermost unclosed bracket."""
     chunks: list[tuple[int, int, int]] = []
     stack: list[tuple[int, int]] = []  # (line, column) of open brackets
@@ -104,11 +104,11 @@ def _chunks(text: str) -> tuple[list[tuple[int, int, int]], Span | None, str]:
     if stack:
         first_line, first_col = stack[-1]
         unclosed = Span("", first_line, first_col, first_line, first_col + 1)
-    return chunks, unclosed, text
+    return chunks, unclosed
 
 
 def _collect_errors(text: str, path: str) -> list[Diagnostic]:
-    chunks, unclosed, _ = _chunks(text)
+    chunks, unclosed = _chunks(text)
     if unclosed is not None:
         unclosed = Span(path, unclosed.line, unclosed.column, unclosed.end_line, unclosed.end_column)
     found: list[Diagnostic] = []
