@@ -9,10 +9,11 @@ print one paragraph and tests can assert on fields instead of parsing text.
 from __future__ import annotations
 
 from hookpipe.dsl.span import Span
+from hookpipe.errors import HookpipeError
 
 
-class HookpipeRuntimeError(Exception):
-    """Root of every error the runtime raises on purpose."""
+class HookpipeRuntimeError(HookpipeError):
+    """Root of every error the runtime raises on purpose (under hookpipe's one root)."""
 
 
 class PlanResolveError(HookpipeRuntimeError):
