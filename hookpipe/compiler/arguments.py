@@ -16,14 +16,15 @@ from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.compiler.values import to_json
 from hookpipe.dsl.span import Span
 
-_RUN_LENGTH = {"max_step", "max_epoch", "grad_accumulation"}
+_RUN_LENGTH = frozenset({"max_step", "max_epoch", "grad_accumulation"})
 
 
 def validate_arguments(ctx: Compilation) -> None:
     for name, info in list(ctx.hooks.items()):
         if info.builtin is not None and info.args_ok:
+            what = f"`{info.builtin.name}`"
             validated = _check(ctx, info.builtin.schema, info.args, _arg_spans(info), info.decl.span,
-                               f"`{info.builtin.name}`", "HP003")
+                               what, f"argument `{{}}` for {what}")
             if validated is not None:
                 ctx.hooks[name] = HookInfo(info.decl, info.type_name, info.builtin, info.effects, validated, True)
     _trainer(ctx)
@@ -40,7 +41,8 @@ def _trainer(ctx: Compilation) -> None:
         values = {k: v for k, v in values.items() if v is not None}
     spans = {key: s.span for key, s in ctx.settings.items()}
     anchor = ctx.trainer_span or _file_start(ctx)
-    validated = _check(ctx, TrainerSettings, values, spans, anchor, "the trainer", "HP003")
+    validated = _check(ctx, TrainerSettings, values, spans, anchor, "the trainer", "trainer setting `{}`",
+                       run_length=_RUN_LENGTH)
     if validated is None:
         return
     if validated["max_step"] is None and validated["max_epoch"] is None and not ctx.incomplete:
@@ -54,7 +56,11 @@ def _file_start(ctx: Compilation) -> Span:
 
 
 def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], spans: dict[str, Span],
-           anchor: Span, what: str, code: str) -> dict[str, Any] | None:
+           anchor: Span, what: str, unknown: str, run_length: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """Validate ``values``; report each failing field once at its span (HP003, HP008 for ``run_length``).
+
+    ``unknown`` names an unexpected field, with ``{}`` for its name.
+    """
     try:
         return schema.model_validate(values).model_dump(mode="json")
     except ValidationError as exc:
@@ -65,10 +71,9 @@ def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], sp
                 continue
             reported.add(field)
             span = spans.get(field, anchor) if field else anchor
-            this_code = "HP008" if (field in _RUN_LENGTH and what == "the trainer") else code
+            this_code = "HP008" if field in run_length else "HP003"
             if err["type"] == "extra_forbidden":
-                unknown = f"unknown trainer setting `{field}`" if what == "the trainer" else f"unknown argument `{field}` for {what}"
-                ctx.error(this_code, unknown, span,
+                ctx.error(this_code, "unknown " + unknown.format(field), span,
                           help=did_you_mean(str(field), schema.model_fields) or
                           f"accepted: {', '.join(schema.model_fields)}")
             elif err["type"] == "missing":

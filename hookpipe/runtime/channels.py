@@ -130,16 +130,15 @@ class Call:
         return (n >= self.start and (n - self.start) % self.every == 0) or (self.at_end and counters.lasts[u])
 
 
-def _run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
-    # The uncompiled form of a phase (see dispatch.compile_phase), used once to finish
-    # the phase a resumed run was inside.
-    counts = counters.counts
+def run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
+    """Run ``calls`` with their guards, as a phase does (a resumed run's unfinished phase).
+
+    The uncompiled form of :func:`hookpipe.runtime.dispatch.compile_phase`, used
+    once per resume, so it reads the guards through :meth:`Call.fires`.
+    """
     for c in calls:
-        u = c.unit
-        if u:
-            n = counts[u]
-            if not ((n >= c.start and (n - c.start) % c.every == 0) or (c.at_end and counters.lasts[u])):
-                continue
+        if not c.fires(counters):
+            continue
         counters.current = c
         try:
             c.fn(arg)
@@ -220,11 +219,6 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
                 if err.span is None:
                     err.span = c.span
         return err
-
-
-def run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
-    """Run ``calls`` with their guards, as a phase does (a resumed run's unfinished phase)."""
-    _run_calls(calls, arg, counters)
 
 
 class _PlanScope:
