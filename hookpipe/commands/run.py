@@ -6,6 +6,7 @@ The only command that imports torch, and only once it is asked to run.
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -19,7 +20,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.set_defaults(handler=main)
 
 
-def main(args: argparse.Namespace) -> int:
-    from hookpipe.runtime.run import run_file  # heavy: torch, accelerate
+def main(args: argparse.Namespace) -> NoReturn:
+    from hookpipe.runtime.run import exit_process, run_file  # heavy: torch, accelerate
 
-    return int(run_file(args.file, args.sets, args.resume, args.check_effects))
+    exit_process(int(run_file(args.file, args.sets, args.resume, args.check_effects)))

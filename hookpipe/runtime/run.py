@@ -16,13 +16,14 @@ the step and the ``.pipe`` location. Works the same under ``accelerate launch``
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 __all__ = ["main", "resolve_resume", "run_file"]
 
@@ -77,7 +78,8 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     started = time.perf_counter()
     try:
         from hookpipe.runtime.build import load_plan
-        from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError, RunFailure, RunInterrupted
+        from hookpipe.errors import HookpipeError
+        from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
         from hookpipe.runtime.trainer import HookBasedTrainer
@@ -104,14 +106,12 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
                 traceback.print_exception(cause, file=sys.stderr)
             _say_error(trainer, f"hookpipe run: {path}: {exc}")
             return 1
-        except (PlanResolveError, HookpipeRuntimeError) as exc:
+        except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
             _say_error(trainer, f"hookpipe run: {path}: {exc}")
             return 1
-        except Exception as exc:
-            if _is_compile_error(exc):
-                _say_error(trainer, str(exc))
-                return 1
-            raise
+        except HookpipeError as exc:  # CompileError: the diagnostics say it all
+            _say_error(trainer, str(exc))
+            return 1
     except KeyboardInterrupt:
         _say_error(trainer, f"hookpipe run: interrupted{_at_step(trainer)}")
         return 130
@@ -122,23 +122,33 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     _summary(trainer, path, time.perf_counter() - started)
-    _close_process_group()
     return 0
 
 
-def _close_process_group() -> None:
-    """After a successful run, wait for every rank, then tear the process group down.
+def exit_process(code: int) -> NoReturn:
+    """End a ``hookpipe run`` process with ``code``.
 
-    Left to interpreter shutdown, a rank that finishes first can close its gloo
-    connections while another still uses them, and that rank aborts with
-    "terminate called without an active exception" (exit -6), failing the whole
-    launch. (After a failure the ranks may be stuck, so there is nothing to wait for.)
+    A distributed run must not be left to interpreter shutdown: gloo's C++ worker
+    threads can still hold objects with Python references while the interpreter
+    is torn down, and that rank then aborts ("terminate called without an active
+    exception", exit -6, about one two-process run in twenty here), failing the
+    whole launch after its work was done. So after a successful run every rank
+    waits for the others, the process group is destroyed, output is flushed, and
+    the process ends without finalisation (``os._exit``). Checkpoints are already
+    closed and renamed by then. (After a failure ranks may be stuck, so there is
+    nothing to wait for.)
     """
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        if code == 0:
+            dist.barrier()
         dist.destroy_process_group()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _main_thread() -> bool:
@@ -153,11 +163,6 @@ def _set_threads(num_processes: int) -> None:
 
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, num_processes)))
-
-
-def _is_compile_error(exc: Exception) -> bool:
-    # The compiler's errors (hookpipe's HookpipeError family) are user mistakes.
-    return any(cls.__name__ in ("HookpipeError", "CompileError") for cls in type(exc).__mro__)
 
 
 def _at_step(trainer: Any) -> str:
@@ -207,4 +212,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())
