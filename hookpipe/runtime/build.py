@@ -34,6 +34,7 @@ from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
+from hookpipe.runtime.threads import apply_threads
 from hookpipe.runtime.trace import tracer_from_env
 
 if TYPE_CHECKING:
@@ -133,6 +134,8 @@ def trainer_from_plan(
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
     accelerator = accelerator if accelerator is not None else make_accelerator(settings)
     check_agreement(accelerator, plan)
+    if settings.threads is not None:  # the default share is `hookpipe run`'s: it owns the process
+        apply_threads(settings.threads, accelerator.num_processes)
     if settings.seed is not None:
         set_seed(settings.seed)
     # Run-time values: the process count is known now; the rest once the dataloader is prepared.
