@@ -34,6 +34,7 @@ from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
+from hookpipe.runtime.run_context import loader_length
 from hookpipe.runtime.threads import apply_threads
 from hookpipe.runtime.trace import tracer_from_env
 
@@ -154,8 +155,7 @@ def trainer_from_plan(
     # Prepared first (accelerate prepares an object once; `_prepare` gets it back as it is),
     # so that the run's size is the sharded loader's.
     dataloader = accelerator.prepare(dataloader)
-    per_epoch = len(dataloader) if hasattr(dataloader, "__len__") else None
-    size = RunSize.of(max_step, max_epoch, per_epoch, accelerator.gradient_accumulation_steps, accelerator.num_processes)
+    size = RunSize.of(max_step, max_epoch, loader_length(dataloader), accelerator.gradient_accumulation_steps, accelerator.num_processes)
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:

@@ -44,7 +44,7 @@ from hookpipe.runtime.hooks.validation import ValidationHookConfig
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
-from hookpipe.runtime.run_context import RunContext
+from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.trace import Tracer
 
@@ -263,7 +263,7 @@ class HookBasedTrainer:
         )
 
     def _steps_per_epoch(self) -> int | None:
-        return len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
+        return loader_length(self.dataloader)
 
     def _run_size(self) -> RunSize:
         return RunSize.of(self.max_step, self.max_epoch, self._steps_per_epoch(),

@@ -152,3 +152,12 @@ def test_run_values_on_two_processes_count_each_process_s_share(tmp_path: Path) 
         # 20 samples on 2 processes: 5 batches each per epoch; updates after batches 4 and 5.
         assert got["seen"] == {"updates": 6, "steps": 15, "steps_per_epoch": 5, "num_processes": 2}
         assert got["given"] == {"updates": 6, "steps": 15, "per_epoch": 5, "processes": 2, "listed": [6]}
+
+
+def test_a_set_override_may_name_a_run_value() -> None:
+    from hookpipe.runtime.overrides import apply_overrides
+
+    plan = apply_overrides(compile_text(SIZED, "sized.pipe"), {"hook.sized.steps": "run.updates"})
+    assert plan.hook("sized").args["steps"] == {"$run": "updates"}
+    trainer = HookBasedTrainer.from_plan(plan)
+    assert trainer.hook_instances["sized"].given["steps"] == 9
