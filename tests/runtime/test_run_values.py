@@ -135,6 +135,15 @@ def test_the_learning_rate_at_each_update_is_the_same_on_one_and_two_processes(t
     assert single[:3] == sorted(single[:3]) and single[2:] == sorted(single[2:], reverse=True)
     assert rates(Path(f"{two}.0")) == single
     assert rates(Path(f"{two}.1")) == single
+    # The seed's stepping (accelerate's default, once per process per update) runs the
+    # same schedule twice as fast on 2 processes: what the per-update stepping fixes.
+    seed = tmp_path / "seed"
+    (tmp_path / "seed.pipe").write_text(LR_PIPE.replace("PATH", str(seed)), encoding="utf-8")
+    cmd = [*cmd[: cmd.index("-m", 3)], "-m", "tests.runtime.seed_lr", str(tmp_path / "seed.pipe")]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doubled = rates(Path(f"{seed}.0"))
+    assert doubled[:2] == [single[0], single[2]]  # update 2 already uses update 3's rate
 
 
 @pytest.mark.slow
