@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.helpers import FIXTURES
 
 from hookpipe.cli import main
+from tests.helpers import FIXTURES
 
 LINT = FIXTURES / "lint"
 #: HP103 (save unattached) and HP101 (check every 5000 steps in a 1000-step run).

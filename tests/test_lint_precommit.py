@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pre_commit.clientlib import load_manifest
 
-ROOT = Path(__file__).parent.parent
+from tests.helpers import ROOT
+
 BAD = """\
 trainer { max_step = 100 }
 hook clip = grad_clip(max_norm = 1.0)

@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from hookpipe.compiler import Plan, compile_file, compile_text
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits" / "train.pipe"
 
 

@@ -39,8 +39,18 @@ PASSES: tuple[tuple[Pass, bool], ...] = (
 )
 
 
-def run_passes(loaded: Loaded, main: str) -> Compilation:
-    """Run every pass that can run; the result holds diagnostics and, if clean, the plan."""
+#: The passes a drawing needs even when earlier errors stopped the others: the
+#: picture of a broken pipeline is what explains its error (``hookpipe render``).
+DRAWING_PASSES: tuple[Pass, ...] = (build_graphs, check_order)
+
+
+def run_passes(loaded: Loaded, main: str, for_drawing: bool = False) -> Compilation:
+    """Run every pass that can run; the result holds diagnostics and, if clean, the plan.
+
+    With ``for_drawing``, the ordering graphs are built (and checked for cycles)
+    even when errors stopped the passes before them, as long as there are
+    attachments to draw; the Plan is still only lowered from a clean compilation.
+    """
     ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics),
                       incomplete=loaded.incomplete)
     if not loaded.files:
@@ -50,15 +60,21 @@ def run_passes(loaded: Loaded, main: str) -> Compilation:
             if needs_clean and has_errors(ctx.diagnostics):
                 break
             compiler_pass(ctx)
+        if for_drawing and not ctx.graphs and ctx.nodes:
+            for drawing_pass in DRAWING_PASSES:
+                drawing_pass(ctx)
     return ctx
 
 
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-                 allow_outside_root: bool = False) -> Compilation:
-    """Compile a file, returning the whole compilation (diagnostics included) without raising."""
+                 allow_outside_root: bool = False, for_drawing: bool = False) -> Compilation:
+    """Compile a file, returning the whole compilation (diagnostics included) without raising.
+
+    ``for_drawing`` as in :func:`run_passes`: what ``hookpipe render`` draws from.
+    """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
         loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
-        return run_passes(loaded, str(path))
+        return run_passes(loaded, str(path), for_drawing)
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,

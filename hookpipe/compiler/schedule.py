@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from hookpipe.compiler.loop import step_phase_order
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
 
-_STEP_SCOPES = ("step", "batch", "forward", "backward")
-_INNER = (
-    ("step", "before"), ("batch", "before"), ("forward", "before"), ("forward", "after"),
-    ("backward", "before"), ("backward", "after"), ("batch", "after"), ("step", "after"),
-)
+__all__ = ["Firing", "count_updates", "run_steps", "simulate"]
+
+_INNER = step_phase_order()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     epochs = -(-steps // steps_per_epoch)
     out: list[Firing] = []
     out += _fire(phases["loop", "before"], None, None, 1, False, main)
-    total_updates = _count_updates(steps, steps_per_epoch, accumulation)
+    total_updates = count_updates(steps, steps_per_epoch, accumulation)
     updates = 0
     for epoch in range(epochs):
         last_epoch = epoch == epochs - 1
@@ -76,7 +75,32 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     return out
 
 
-def _count_updates(steps: int, per_epoch: int, accumulation: int) -> int:
+def run_steps(max_step: int | None, max_epoch: int | None, per_epoch: int) -> int:
+    """The steps a run takes: ``max_step``, or ``max_epoch`` epochs of ``per_epoch`` batches, whichever is fewer.
+
+    Example:
+        >>> run_steps(100, 2, 45)
+        90
+    """
+    limits = [n for n in (max_step, max_epoch * per_epoch if max_epoch else None) if n]
+    if not limits:
+        raise ValueError("a run needs max_step or max_epoch")
+    return min(limits)
+
+
+def count_updates(steps: int, per_epoch: int | None, accumulation: int) -> int:
+    """Optimizer updates in a run of ``steps`` batches, ``per_epoch`` to an epoch.
+
+    Inside an epoch gradients sync every ``accumulation`` batches and on its last
+    batch. With ``per_epoch`` unknown (None), the most a run can have: every step an
+    update (each epoch could be one batch long).
+
+    Example:
+        >>> count_updates(90, 45, 4)   # 12 per epoch: 11 full windows and the last batch
+        24
+    """
+    if per_epoch is None:
+        return steps
     full, rest = divmod(steps, per_epoch)
     per_full = -(-per_epoch // accumulation)
     return full * per_full + rest // accumulation

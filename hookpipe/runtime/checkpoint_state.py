@@ -22,19 +22,32 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, Mapping, Protocol
 
 import torch
 
+from hookpipe.compiler.loop import SCOPE_CHANNEL, callback_name
+from hookpipe.compiler.plan import Plan
+from hookpipe.runtime.channels import Counters
 from hookpipe.runtime.errors import PlanResolveError
-
-if TYPE_CHECKING:
-    from hookpipe.runtime.trainer import HookBasedTrainer
+from hookpipe.runtime.trace import Tracer
 
 __all__ = ["STATE_FORMAT", "load_accelerate_state", "read_state", "restore_grads", "save_grads", "write_state"]
 
 STATE_FORMAT = 1
-_CALLBACK_SCOPE = {"on_step_end": "step", "on_epoch_end": "epoch", "on_loop_end": "loop"}
+#: The phases a checkpoint hook may run in (the catalog's placement of ``checkpoint``), by callback.
+_CALLBACK_SCOPE = {callback_name(scope, "after"): scope for scope in ("step", "epoch", "loop")}
+
+
+class Checkpointed(Protocol):
+    """What a checkpoint records of a trainer (``TrainingLoop`` has it all)."""
+
+    counters: Counters
+    plan: Plan | None
+    pending_loss: Any
+    trainer_progress_state: Any
+    hook_instances: Mapping[str, Any]
+    tracer: Tracer | None
 
 
 def state_path(folder: Path, rank: int) -> Path:
@@ -45,7 +58,7 @@ def grads_path(folder: Path, rank: int) -> Path:
     return folder / f"hookpipe-grads-{rank}.safetensors"
 
 
-def snapshot(trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, int, int]) -> dict[str, Any]:
+def snapshot(trainer: Checkpointed, callback: str | None, ids: tuple[int, int, int]) -> dict[str, Any]:
     """The trainer's hookpipe state as JSON; ``callback`` names the phase the checkpoint runs in.
 
     ``None`` means a stop between steps: nothing of the step remains to run.
@@ -55,7 +68,7 @@ def snapshot(trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, 
     index = None
     hooks = getattr(trainer, "hooks", None)
     if callback is not None and trainer.plan is not None:
-        channel = hooks.hooks.get(_channel(scope)) if hooks is not None else None
+        channel = hooks.hooks.get(SCOPE_CHANNEL[scope]) if hooks is not None else None
         afters = getattr(channel, "afters", ())
         current = counters.current
         index = next((i for i, c in enumerate(afters) if c is current), None)
@@ -72,10 +85,6 @@ def snapshot(trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, 
     }
 
 
-def _channel(scope: str) -> str:
-    return f"on_{scope}"
-
-
 def _stateful(inst: Any) -> bool:
     return callable(getattr(inst, "state_dict", None)) and callable(getattr(inst, "load_state_dict", None))
 
@@ -84,7 +93,9 @@ def _jsonable(value: Any, name: str) -> Any:
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
-        raise PlanResolveError(f"hook '{name}': state_dict() must return JSON values to be checkpointed: {exc}") from None
+        raise PlanResolveError(
+            f"hook '{name}': state_dict() must return JSON values to be checkpointed: {exc}"
+        ) from None
     return value
 
 

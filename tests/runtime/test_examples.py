@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import examples
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, examples
 
 
 @pytest.mark.parametrize("example", examples(), ids=lambda p: p.relative_to(ROOT).as_posix())
