@@ -13,8 +13,9 @@ from typing import Iterator
 
 from hookpipe.compiler.loop import step_phase_order
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
+from hookpipe.compiler.run_values import count_updates
 
-__all__ = ["Firing", "count_updates", "run_steps", "simulate"]
+__all__ = ["Firing", "simulate"]
 
 _INNER = step_phase_order()
 
@@ -54,7 +55,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     epochs = -(-steps // steps_per_epoch)
     out: list[Firing] = []
     out += _fire(phases["loop", "before"], None, None, 1, False, main)
-    total_updates = count_updates(steps, steps_per_epoch, accumulation)
+    total_updates = count_updates(steps, steps_per_epoch, accumulation)  # known: both lengths are given
     updates = 0
     for epoch in range(epochs):
         last_epoch = epoch == epochs - 1
@@ -75,38 +76,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     return out
 
 
-def run_steps(max_step: int | None, max_epoch: int | None, per_epoch: int) -> int:
-    """The steps a run takes: ``max_step``, or ``max_epoch`` epochs of ``per_epoch`` batches, whichever is fewer.
-
-    Example:
-        >>> run_steps(100, 2, 45)
-        90
-    """
-    limits = [n for n in (max_step, max_epoch * per_epoch if max_epoch else None) if n]
-    if not limits:
-        raise ValueError("a run needs max_step or max_epoch")
-    return min(limits)
-
-
-def count_updates(steps: int, per_epoch: int | None, accumulation: int) -> int:
-    """Optimizer updates in a run of ``steps`` batches, ``per_epoch`` to an epoch.
-
-    Inside an epoch gradients sync every ``accumulation`` batches and on its last
-    batch. With ``per_epoch`` unknown (None), the most a run can have: every step an
-    update (each epoch could be one batch long).
-
-    Example:
-        >>> count_updates(90, 45, 4)   # 12 per epoch: 11 full windows and the last batch
-        24
-    """
-    if per_epoch is None:
-        return steps
-    full, rest = divmod(steps, per_epoch)
-    per_full = -(-per_epoch // accumulation)
-    return full * per_full + rest // accumulation
-
-
-def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int) -> bool:
+def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int | None) -> bool:
     guard = entry.guard
     if guard.unit == "update":
         return sync and guard.fires(updates, is_last=updates == total_updates)

@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.schedule import count_updates
 from hookpipe.diagnostics import Diagnostic
-from hookpipe.lint.rules._common import grad_accumulation, setting, setting_note, warning
+from hookpipe.lint.rules._common import most_updates, setting, setting_note, warning
 
 CODE = "HP101"
 
@@ -27,7 +26,7 @@ def _bound(ctx: Compilation, unit: str) -> tuple[int, str] | None:
         return int(max_epoch), "max_epoch"
     if max_step is not None:
         if unit == "update":  # the epoch length is unknown here: the most updates max_step allows
-            return count_updates(int(max_step), None, grad_accumulation(ctx)), "max_step"
+            return most_updates(ctx, int(max_step)), "max_step"
         return int(max_step), "max_step"
     return None
 

@@ -16,9 +16,8 @@ from typing import Iterator
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.loop import STEP_SCOPES
 from hookpipe.compiler.plan import Guard
-from hookpipe.compiler.schedule import count_updates
 from hookpipe.diagnostics import Diagnostic, Note
-from hookpipe.lint.rules._common import grad_accumulation, setting, warning
+from hookpipe.lint.rules._common import grad_accumulation, most_updates, setting, warning
 
 CODE = "HP108"
 _MAX_FIRINGS = 10_000  # how far to look for the first stale firing
@@ -86,7 +85,7 @@ def _bound(ctx: Compilation, unit: str) -> int | None:
         return setting(ctx, "max_epoch") or setting(ctx, "max_step")
     max_step = setting(ctx, "max_step")
     if unit == "update" and max_step is not None:  # the epoch length is unknown: a loose but safe bound
-        return count_updates(int(max_step), None, grad_accumulation(ctx))
+        return most_updates(ctx, int(max_step))
     return max_step
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sized
 from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
-from hookpipe.compiler.schedule import run_steps
+from hookpipe.compiler.run_values import run_steps
 from hookpipe.runtime.args import PipelineHookArgs
 
 __all__ = ["LossLogHook", "ThroughputHook"]
@@ -103,7 +103,6 @@ class ThroughputHook:
 
 def _total_steps(args: PipelineHookArgs) -> int | None:
     loader = args.dataloader
-    per_epoch = len(loader) if isinstance(loader, Sized) else None
-    if per_epoch:
-        return run_steps(args.max_step, args.max_epoch, per_epoch) if (args.max_step or args.max_epoch) else None
-    return args.max_step or None
+    if not isinstance(loader, Sized) or not len(loader):
+        return args.max_step or None  # the bar's total: at most max_step
+    return run_steps(args.max_step, args.max_epoch, len(loader)) or None
