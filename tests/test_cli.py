@@ -39,6 +39,7 @@ def test_every_example_checks_cleanly(example: Path, capsys: pytest.CaptureFixtu
     assert "ok (plan" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_optimizer_before_clip_fails_pointing_at_both_lines(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pipe"
     bad.write_text(BAD)
@@ -51,12 +52,18 @@ def test_optimizer_before_clip_fails_pointing_at_both_lines(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2() -> None:
-    assert run_cli_process("check", "no/such/file.pipe").returncode == 2
-    assert run_cli_process("check").returncode == 2
-    assert run_cli_process("frobnicate").returncode == 2
+    missing = run_cli_process("check", "no/such/file.pipe")
+    assert (missing.returncode, missing.stderr.strip()) == (2, "hookpipe: error: no/such/file.pipe: no such file")
+    no_file = run_cli_process("check")
+    assert no_file.returncode == 2 and "the following arguments are required: FILE" in no_file.stderr
+    unknown = run_cli_process("frobnicate")
+    assert unknown.returncode == 2 and "invalid choice: 'frobnicate'" in unknown.stderr
+    assert "Traceback" not in missing.stderr + no_file.stderr + unknown.stderr
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:
     bad = tmp_path / "latin1.pipe"
     bad.write_bytes(b"hook a = t(x = \"\xe9\")\n")
@@ -64,6 +71,7 @@ def test_a_file_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:
     assert result.returncode == 1 and "HP001" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_several_files_mixed(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pipe"
     bad.write_text(BAD)
@@ -72,6 +80,7 @@ def test_several_files_mixed(tmp_path: Path) -> None:
     assert "ok (plan" in result.stdout and "HP005" in result.stderr
 
 
+@pytest.mark.slow
 def test_explain_prints_nested_pseudo_code() -> None:
     result = run_cli_process("explain", "examples/digits/train.pipe")
     assert result.returncode == 0
@@ -88,6 +97,7 @@ def test_explain_prints_nested_pseudo_code() -> None:
     assert step_after == ["clip", "optimize", "evaluate", "save", "speed"]
 
 
+@pytest.mark.slow
 def test_explain_steps_matches_the_schedule() -> None:
     result = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "450", "--steps-per-epoch", "45", "--json")
     assert result.returncode == 0
@@ -104,6 +114,7 @@ def test_explain_steps_matches_the_schedule() -> None:
     assert "    49      1  step.after        clip, optimize, speed (main)" in table
 
 
+@pytest.mark.slow
 def test_check_and_explain_never_import_heavy_or_user_modules() -> None:
     code = (
         "import sys, io, contextlib\n"
@@ -118,6 +129,7 @@ def test_check_and_explain_never_import_heavy_or_user_modules() -> None:
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_importing_dsl_and_compiler_stays_light() -> None:
     code = "import sys, hookpipe, hookpipe.dsl, hookpipe.compiler; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch','accelerate','robo_orchard_core')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -230,6 +230,7 @@ def test_large_graphs_use_external_labels(tmp_path: Path) -> None:
     assert "xlabel=" in dot and " label=\" " not in dot and "mclimit=0.1" in dot
 
 
+@pytest.mark.slow
 def test_check_and_the_compiler_never_import_graphviz() -> None:
     code = ("import sys, hookpipe, hookpipe.cli, hookpipe.compiler, hookpipe.dsl.formatter;"
             "hookpipe.cli.build_parser();"

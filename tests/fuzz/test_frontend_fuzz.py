@@ -18,6 +18,8 @@ from tests.fuzz.budget import examples
 from tests.fuzz.pipes import mutated, pipelines
 from tests.helpers import run_cli
 
+pytestmark = pytest.mark.slow  # fuzzing
+
 COMMANDS: tuple[tuple[str, ...], ...] = (("check",), ("lint",))
 
 

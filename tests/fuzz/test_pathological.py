@@ -12,6 +12,8 @@ import pytest
 
 from tests.helpers import run_cli
 
+pytestmark = pytest.mark.slow  # huge generated inputs, timed
+
 HEAD = "trainer {\n    max_step = 1\n}\n"
 LIMIT_S = 5.0
 

@@ -31,6 +31,7 @@ loop { epoch { step { after {
 """
 
 
+@pytest.mark.slow
 def test_a_rank_with_a_different_pipe_file_stops_before_the_first_step(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "a.pipe").write_text(PIPE.replace(" EVERY", ""))

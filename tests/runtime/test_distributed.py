@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ROOT, free_port
 from tests.runtime.planbuild import entry, hook, plan
 
 
+@pytest.mark.slow
 def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
     record = tmp_path / "calls"
     p = plan(

@@ -26,6 +26,8 @@ from hookpipe.compiler.schedule import simulate
 from hookpipe.runtime.resume import latest_checkpoint
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.slow  # kills training processes
+
 MAX_STEP = 14
 PER_EPOCH = 5
 
