@@ -5,6 +5,10 @@ included twice contributes once), and may not form a cycle or leave the project
 root: the folder holding pyproject.toml or .git above the main file, unless the
 caller allows it. Symlinks are resolved before that check, so a link cannot
 smuggle a file in from outside.
+
+An editor has files whose text is not on disk yet: ``overlay`` maps resolved
+paths to that text, which is read instead of the file (the language server
+passes every open document).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
@@ -72,21 +77,29 @@ def load_text(text: str, display: str) -> Loaded:
     return loaded
 
 
+#: Resolved path -> text to read instead of the file (an editor's unsaved buffers).
+Overlay = Mapping[Path, str]
+
+
 def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-              allow_outside_root: bool = False) -> Loaded:
-    """Read ``path`` and its includes. Raises OSError only for the main file itself."""
+              allow_outside_root: bool = False, overlay: Overlay | None = None) -> Loaded:
+    """Read ``path`` and its includes. Raises OSError only for the main file itself.
+
+    Args:
+        overlay: text for some files, by resolved path, read instead of the disk.
+    """
     main = Path(path)
     loaded = Loaded()
     root_dir = Path(root).resolve() if root is not None else find_root(main)
-    _load(main, str(path), 0, [], set(), loaded, root_dir, allow_outside_root, None)
+    _load(main, str(path), 0, [], set(), loaded, root_dir, allow_outside_root, None, overlay or {})
     return loaded
 
 
 def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Path], loaded: Loaded,
-          root: Path, allow_outside: bool, origin: ast.Include | None) -> None:
+          root: Path, allow_outside: bool, origin: ast.Include | None, overlay: Overlay) -> None:
     real = path.resolve()
     try:
-        text = read_source(path)
+        text = overlay[real] if real in overlay else read_source(path)
     except (OSError, UnicodeDecodeError) as exc:
         if origin is None:
             raise
@@ -127,5 +140,6 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
                     "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
                     help="flatten the include chain: include the shared files from one place"))
                 continue
-            _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item)
+            _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item,
+                  overlay)
     loaded.files.append((result.file, depth))

@@ -16,7 +16,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.cycles import check_order
 from hookpipe.compiler.frequency import check_frequencies
 from hookpipe.compiler.graph import build_graphs
-from hookpipe.compiler.loader import Loaded, load_file, load_text
+from hookpipe.compiler.loader import Loaded, Overlay, load_file, load_text
 from hookpipe.compiler.lower import lower
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.resolve import resolve_names
@@ -54,10 +54,14 @@ def run_passes(loaded: Loaded, main: str) -> Compilation:
 
 
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-                 allow_outside_root: bool = False) -> Compilation:
-    """Compile a file, returning the whole compilation (diagnostics included) without raising."""
+                 allow_outside_root: bool = False, overlay: Overlay | None = None) -> Compilation:
+    """Compile a file, returning the whole compilation (diagnostics included) without raising.
+
+    ``overlay`` gives text (by resolved path) to use instead of the disk's: an
+    editor's unsaved buffers, for the main file and its includes alike.
+    """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
-        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
+        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay)
         return run_passes(loaded, str(path))
 
 
