@@ -12,6 +12,7 @@ does not convert.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from lsprotocol import types
@@ -20,6 +21,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from hookpipe.dsl.span import Span
 
 
+@lru_cache(maxsize=4096)
 def uri_of(path: str) -> str:
     return from_fs_path(os.path.abspath(path)) or path
 

@@ -16,6 +16,8 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from hookpipe import __version__
+from hookpipe.compiler.context import Compilation
+from hookpipe.diagnostics import Diagnostic
 from hookpipe.lsp.convert import path_of, span_range, uri_of
 from hookpipe.lsp.state import Project
 
@@ -31,6 +33,7 @@ class PipeServer(LanguageServer):
         self.pending: dict[Path, asyncio.TimerHandle] = {}
         self.published: dict[Path, list[types.Diagnostic]] = {}
         self.shown_errors: set[str] = set()
+        self.converted: dict[tuple[object, ...], types.Diagnostic] = {}
 
     def overlay(self) -> dict[Path, str]:
         out: dict[Path, str] = {}
@@ -61,15 +64,15 @@ class PipeServer(LanguageServer):
 
     def publish(self, changed: Path | None = None) -> None:
         """Publish the findings of every file that changed since last time, and always ``changed``'s."""
-        from hookpipe.lsp.diagnostics import to_lsp
-
         current = self.project.diagnostics()
+        if len(self.converted) > 4 * sum(len(found) for found in current.values()) + 1000:
+            self.converted.clear()
         for file in sorted(set(self.published) - set(current)):
             del self.published[file]
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri_of(str(file)),
                                                                                   diagnostics=[]))
         for file, found in current.items():
-            converted = [to_lsp(d, ctx) for d, ctx in found]
+            converted = [self.convert(d, ctx) for d, ctx in found]
             if file != changed and self.published.get(file) == converted:
                 continue
             self.published[file] = converted
@@ -80,6 +83,21 @@ class PipeServer(LanguageServer):
                 self.shown_errors.add(analysis.config_error)
                 self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error,
                                                                  message=f"hookpipe: {analysis.config_error}"))
+
+    def convert(self, d: Diagnostic, ctx: Compilation) -> types.Diagnostic:
+        """``to_lsp``, remembered: most findings survive a keystroke unchanged.
+
+        The key holds the source lines the finding and its fixes read (its own
+        and its notes'), so a fix is never stale.
+        """
+        from hookpipe.lsp.diagnostics import to_lsp
+
+        lines = tuple(ctx.sources.line(s.file, s.line) for s in (d.span, *(n.span for n in d.notes if n.span)))
+        key = (d, lines)
+        found = self.converted.get(key)
+        if found is None:
+            found = self.converted[key] = to_lsp(d, ctx)
+        return found
 
     def locate(self, uri: str, position: types.Position) -> tuple[Any, Any] | None:
         """The analysis for ``uri`` and the occurrence at ``position``."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.diagnostics import Diagnostic
+from hookpipe.dsl.incremental import ParseCache
 from hookpipe.lsp.analysis import Analysis, analyse
 
 
@@ -24,6 +25,7 @@ class Project:
     analyses: dict[Path, Analysis] = field(default_factory=dict)
     #: The last analysis of each document whose files all parsed: names for completion while typing.
     last_parsed: dict[Path, Analysis] = field(default_factory=dict)
+    cache: ParseCache = field(default_factory=ParseCache)
 
     def update(self, changed: Path, overlay: dict[Path, str]) -> list[Path]:
         """Re-analyse ``changed`` (if open) and every open pipeline that reads it; the roots redone."""
@@ -36,7 +38,7 @@ class Project:
 
     def reanalyse(self, root: Path, overlay: dict[Path, str]) -> Analysis | None:
         try:
-            analysis = analyse(root, overlay)
+            analysis = analyse(root, overlay, self.cache.parse)
         except (OSError, UnicodeDecodeError):
             self.forget(root)
             return None
