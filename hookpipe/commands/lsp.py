@@ -1,15 +1,15 @@
 """``hookpipe lsp``: the language server for editors, over stdio.
 
 Needs the ``lsp`` extra (``pip install 'hookpipe[lsp]'``); without it the
-command says so and exits 2 instead of failing with a traceback.
+command says so and exits 2 instead of failing with a traceback. Imports
+nothing of the compiler itself: the server loads it after answering
+``initialize``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-
-from hookpipe.commands.common import usage_error
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -24,7 +24,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         from hookpipe.lsp.server import serve
     except ImportError as exc:
-        return usage_error(f"`hookpipe lsp` needs the lsp extra: pip install 'hookpipe[lsp]' ({exc})")
+        print(f"hookpipe: error: `hookpipe lsp` needs the lsp extra: pip install 'hookpipe[lsp]' ({exc})",
+              file=sys.stderr)
+        return 2
     if sys.stdin.isatty():
         print("hookpipe lsp: a language server talks to an editor over stdin/stdout; "
               "start it from your editor (see editors/vscode/README.md)", file=sys.stderr)

@@ -4,22 +4,28 @@ Handlers stay thin: find the document's analysis, ask a feature module, convert.
 Diagnostics are published after a short debounce following each change (a burst
 of keystrokes compiles once), and at once on open; hover, completion and the
 rest answer from the latest analysis without compiling.
+
+The compiler (pydantic, networkx, the grammar) is imported only once the client
+has its ``initialize`` answer: on ``initialized`` the server loads it and
+builds the parser, before the first document arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from hookpipe import __version__
-from hookpipe.compiler.context import Compilation
-from hookpipe.diagnostics import Diagnostic
 from hookpipe.lsp.convert import path_of, span_range, uri_of
-from hookpipe.lsp.state import Project
+
+if TYPE_CHECKING:
+    from hookpipe.compiler.context import Compilation
+    from hookpipe.diagnostics import Diagnostic
+    from hookpipe.lsp.state import Project
 
 #: Seconds of quiet after a change before it is compiled.
 DEBOUNCE_S = 0.015
@@ -29,11 +35,21 @@ RENDER_COMMAND = "hookpipe.renderGraph"
 class PipeServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("hookpipe", __version__)
-        self.project = Project()
+        self._project: Project | None = None
         self.pending: dict[Path, asyncio.TimerHandle] = {}
         self.published: dict[Path, list[types.Diagnostic]] = {}
         self.shown_errors: set[str] = set()
         self.converted: dict[tuple[object, ...], types.Diagnostic] = {}
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            from hookpipe.dsl.grammar import parser
+            from hookpipe.lsp.state import Project
+
+            parser()  # build (or load) the LALR tables now, not on the first keystroke
+            self._project = Project()
+        return self._project
 
     def overlay(self) -> dict[Path, str]:
         out: dict[Path, str] = {}
@@ -121,6 +137,10 @@ def _display(analysis: Any, path: Path | None) -> str | None:
 def build_server() -> PipeServer:
     """A server with every feature registered; ``start_io()`` runs it."""
     server = PipeServer()
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: PipeServer, params: types.InitializedParams) -> None:
+        ls.project  # noqa: B018 - load the compiler while the editor is still opening files
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: PipeServer, params: types.DidOpenTextDocumentParams) -> None:
