@@ -26,10 +26,9 @@ _RESERVED = frozenset("pipeline use include trainer hook order require before af
 
 
 def definition(occ: Occurrence, index: Index) -> types.Location | None:
-    if occ.kind == "include" and isinstance(occ.node, ast.Include):
-        target = os.path.normpath(os.path.join(os.path.dirname(occ.span.file), occ.name))
+    if occ.kind == "include":
         start = types.Position(line=0, character=0)
-        return types.Location(uri=uri_of(target), range=types.Range(start=start, end=start))
+        return types.Location(uri=uri_of(_included(occ)), range=types.Range(start=start, end=start))
     if occ.kind not in NAMED:
         return None
     found = index.definition(occ.kind, occ.name)
@@ -37,10 +36,20 @@ def definition(occ: Occurrence, index: Index) -> types.Location | None:
 
 
 def references(occ: Occurrence, index: Index, include_declaration: bool) -> list[types.Location]:
+    """Every use of a hook or alias; for an ``include`` path, every include of that same file."""
+    if occ.kind == "include":
+        target = _included(occ)
+        return [types.Location(uri=uri_of(o.span.file), range=span_range(o.span))
+                for o in index.all() if o.kind == "include" and _included(o) == target]
     if occ.kind not in NAMED:
         return []
     return [types.Location(uri=uri_of(o.span.file), range=span_range(o.span))
             for o in index.named(occ.kind, occ.name) if include_declaration or not o.definition]
+
+
+def _included(occ: Occurrence) -> str:
+    """The file an include names, as the loader finds it (relative to the including file)."""
+    return os.path.realpath(os.path.join(os.path.dirname(occ.span.file), occ.name))
 
 
 def rename(occ: Occurrence, index: Index, new_name: str) -> types.WorkspaceEdit | None:

@@ -111,6 +111,13 @@ async def test_composed_file_navigation_rename_and_include_rechecks(client: Lang
     include = await client.text_document_definition_async(types.DefinitionParams(
         text_document=doc(FINETUNE), position=pos(4, column(FINETUNE, 4, "compose") + 2)))
     assert isinstance(include, types.Location) and include.uri == uri(BASE)
+    included_by = await client.text_document_references_async(types.ReferenceParams(
+        text_document=doc(FINETUNE), position=pos(4, column(FINETUNE, 4, "compose") + 2),
+        context=types.ReferenceContext(include_declaration=True)))
+    assert [(r.uri, r.range) for r in included_by] == [(uri(FINETUNE), span_of(FINETUNE, 4, "compose/base.pipe"))]
+    prepared = await client.text_document_prepare_rename_async(types.PrepareRenameParams(
+        text_document=doc(FINETUNE), position=at))
+    assert prepared == span_of(FINETUNE, order_line, "optimize")
     refs = await client.text_document_references_async(types.ReferenceParams(
         text_document=doc(FINETUNE), position=at, context=types.ReferenceContext(include_declaration=True)))
     assert sorted((r.uri == uri(BASE), r.range.start.line + 1) for r in refs) == [
@@ -160,6 +167,13 @@ async def test_hover(client: LanguageClient) -> None:
     assert "Fires at epoch_id 0, 1, 2, 3, 4: 5 times in this run (max_epoch = 5)." in epochs
     alias = (await hover(19, "digits")).contents.value
     assert 'use digits = "examples.digits.train"' in alias
+    to_use = await client.text_document_definition_async(types.DefinitionParams(
+        text_document=doc(DIGITS), position=pos(19, column(DIGITS, 19, "digits") + 1)))
+    assert isinstance(to_use, types.Location) and to_use.range == span_of(DIGITS, 3, "digits")
+    uses = await client.text_document_references_async(types.ReferenceParams(
+        text_document=doc(DIGITS), position=pos(3, column(DIGITS, 3, "digits")),
+        context=types.ReferenceContext(include_declaration=False)))
+    assert sorted(r.range.start.line + 1 for r in uses) == [10, 11, 14, 19, 21]
 
 
 async def test_document_symbols(client: LanguageClient) -> None:
