@@ -70,7 +70,13 @@ def _lint(args: argparse.Namespace) -> int:
 
     try:
         overrides = Overrides(split(args.select), split(args.ignore), args.warnings_as_errors)
-        result = lint_paths(args.paths, overrides, jobs=args.jobs, resolve=args.resolve)
+        resolver = None
+        if args.resolve:  # imports torch and user code
+            from hookpipe.lint.runner import Resolver
+            from hookpipe.runtime.verify import class_lookup, resolve_diagnostics
+
+            resolver = Resolver(class_lookup, resolve_diagnostics)
+        result = lint_paths(args.paths, overrides, jobs=args.jobs, resolver=resolver)
     except (ConfigError, MissingPath) as exc:
         return usage_error(str(exc))
     except OSError as exc:

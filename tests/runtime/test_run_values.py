@@ -13,8 +13,7 @@ import pytest
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer, PlanResolveError
 from hookpipe.runtime.run import run_file
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, free_port
 
 SIZED = """use h = "tests.runtime.hooklib"
 use r = "tests.runtime.runlib"
@@ -102,13 +101,6 @@ loop { epoch { step { after {
 } } } }
 """
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rates(path: Path) -> list[float]:
