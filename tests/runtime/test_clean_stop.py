@@ -120,7 +120,6 @@ def test_request_stop_keeps_the_first_reason() -> None:
     assert run.stop_reason == "first" and run.stopping
 
 
-
 @pytest.mark.slow
 def test_a_stop_asked_on_one_rank_stops_both_at_the_same_step(tmp_path: Path) -> None:
     record = tmp_path / "calls"

@@ -91,7 +91,6 @@ def test_resume_restores_tensor_state_bitwise(tmp_path: Path, at: int) -> None:
         assert torch.equal(p, q)
 
 
-
 def launch(path: Path, *extra: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **env_extra}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
