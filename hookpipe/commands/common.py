@@ -8,6 +8,7 @@ from typing import Iterable, TextIO
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
+from hookpipe.fileaccess import display_name
 from hookpipe.diagnostics import Diagnostic, Sources, format_diagnostic, sort_diagnostics
 
 
@@ -17,16 +18,10 @@ def usage_error(message: str) -> int:
 
 
 def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False) -> Compilation | int:
-    """Compile ``path``; a file that cannot be read is a usage error (exit 2), not a traceback."""
-    if not os.path.isfile(path):
-        return usage_error(f"{path}: no such file")
-    try:
-        return compile_path(path, root=root, allow_outside_root=allow_outside_root)
-    except UnicodeDecodeError as exc:
-        print(f"{path}:1:1: HP001 error: the file is not valid UTF-8 (byte {exc.start})", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        return usage_error(f"{path}: {exc.strerror or exc}")
+    """Compile ``path``; a missing file is a usage error (exit 2), one hookpipe refuses to read a diagnostic."""
+    if "\0" in path or not os.path.lexists(path):
+        return usage_error(f"{display_name(path)}: no such file")
+    return compile_path(path, root=root, allow_outside_root=allow_outside_root)
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], sources: Sources, stream: TextIO | None = None) -> None:

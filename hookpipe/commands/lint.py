@@ -75,8 +75,12 @@ def _lint(args: argparse.Namespace) -> int:
     if not result.files:
         print(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}", file=sys.stderr)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(FORMATS[args.format](result, False))
+        from hookpipe.fileio import OutputError, write_atomic
+
+        try:
+            write_atomic(args.output, FORMATS[args.format](result, False))
+        except OutputError as exc:
+            return usage_error(str(exc))
     else:
         sys.stdout.write(FORMATS[args.format](result, _colour(args.color, sys.stdout)))
     return 1 if result.failed else 0

@@ -17,6 +17,7 @@ from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
 from hookpipe.dsl.parser import parse_text
 from hookpipe.dsl.span import Span
+from hookpipe.fileaccess import Refused, display_name, inside, project_root, read_source, resolve
 
 #: Includes nested deeper than this are refused (HP010); real projects use two or three.
 MAX_INCLUDE_DEPTH = 64
@@ -38,21 +39,8 @@ class Loaded:
 
 
 def find_root(path: Path) -> Path:
-    """The nearest folder above ``path`` holding pyproject.toml or .git, else its folder."""
-    start = path.resolve().parent
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
-            return folder
-    return start
-
-
-def read_source(path: Path) -> str:
-    """Text as the parser sees it: UTF-8, a BOM dropped, newlines normalised."""
-    data = path.read_bytes()
-    text = data.decode("utf-8")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """The project root of ``path``: see ``hookpipe.fileaccess.project_root``."""
+    return project_root(path)
 
 
 def load_text(text: str, display: str) -> Loaded:
@@ -74,26 +62,26 @@ def load_text(text: str, display: str) -> Loaded:
 
 def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
               allow_outside_root: bool = False) -> Loaded:
-    """Read ``path`` and its includes. Raises OSError only for the main file itself."""
+    """Read ``path`` and its includes; a file that cannot be read is a diagnostic, never an exception.
+
+    Every file, the main one included, is read through ``hookpipe.fileaccess``:
+    inside the root (unless allowed), regular, within the size limit.
+    """
     main = Path(path)
     loaded = Loaded()
     root_dir = Path(root).resolve() if root is not None else find_root(main)
-    _load(main, str(path), 0, [], set(), loaded, root_dir, allow_outside_root, None)
+    _load(main, display_name(path), 0, [], set(), loaded, root_dir, allow_outside_root, None)
     return loaded
 
 
 def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Path], loaded: Loaded,
           root: Path, allow_outside: bool, origin: ast.Include | None) -> None:
-    real = path.resolve()
     try:
-        text = read_source(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        if origin is None:
-            raise
-        reason = "is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "was not found"
+        real = resolve(path)
+        text = read_source(real if allow_outside else path, None if allow_outside else root)
+    except Refused as refused:
         loaded.incomplete = True
-        loaded.diagnostics.append(Diagnostic("HP010", "error", f"included file `{origin.path}` {reason}", origin.span,
-                                             help=f"the path is relative to the including file's folder (looked for {display})"))
+        loaded.diagnostics.append(_refusal(refused, display, root, origin))
         return
     seen.add(real)
     loaded.sources.texts[display] = text
@@ -105,19 +93,21 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
     for item in result.file.items:
         if isinstance(item, ast.Include):
             target = path.parent / item.path
-            target_display = os.path.normpath(os.path.join(os.path.dirname(display), item.path))
-            target_real = target.resolve()
+            target_display = display_name(os.path.normpath(os.path.join(os.path.dirname(display), item.path)))
+            try:
+                target_real = resolve(target)
+            except Refused as refused:
+                loaded.incomplete = True
+                loaded.diagnostics.append(_refusal(refused, target_display, root, item))
+                continue
             if target_real in (*stack, real):
-                chain = " -> ".join(p.name for p in (*stack, real, target_real))
+                chain = " -> ".join(display_name(p.name) for p in (*stack, real, target_real))
                 loaded.diagnostics.append(Diagnostic("HP010", "error", f"include cycle: {chain}", item.span,
                                                      help="remove one of the includes; shared parts belong in a third file"))
                 continue
-            if not allow_outside and not target_real.is_relative_to(root):
+            if not allow_outside and not inside(target_real, root):
                 loaded.incomplete = True
-                loaded.diagnostics.append(Diagnostic(
-                    "HP010", "error", f"include `{item.path}` leaves the project root", item.span,
-                    notes=(Note(f"it resolves outside the project root `{root.name}`"),),
-                    help="keep included files inside the project (or pass --allow-outside-root for trusted input)"))
+                loaded.diagnostics.append(_refusal(Refused("outside", "", "outside"), target_display, root, item))
                 continue
             if target_real in seen:
                 continue
@@ -129,3 +119,20 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
                 continue
             _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item)
     loaded.files.append((result.file, depth))
+
+
+def _refusal(refused: Refused, display: str, root: Path, origin: ast.Include | None) -> Diagnostic:
+    """The diagnostic for a file that was not read: at the include, or at line 1 of a named file."""
+    if origin is None:
+        code = "HP001" if refused.kind in ("encoding", "size") else "HP010"
+        return Diagnostic(code, "error", f"the file {refused.reason}", Span(display, 1, 1, 1, 1), help=refused.help)
+    shown = display_name(origin.path)
+    if refused.kind == "outside":
+        return Diagnostic(
+            "HP010", "error", f"include `{shown}` leaves the project root", origin.span,
+            notes=(Note(f"it resolves outside the project root `{display_name(root.name)}`"),),
+            help="keep included files inside the project (or pass --allow-outside-root for trusted input)")
+    if refused.kind == "missing":
+        return Diagnostic("HP010", "error", f"included file `{shown}` was not found", origin.span,
+                          help=f"the path is relative to the including file's folder (looked for {display})")
+    return Diagnostic("HP010", "error", f"included file `{shown}` {refused.reason}", origin.span, help=refused.help)

@@ -25,7 +25,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
-from hookpipe.dsl.span import Span
+from hookpipe.fileaccess import display_name
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
 from hookpipe.lint.rules import run_rules
@@ -117,7 +117,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
             for line in sorted(marks.get(file, {})):
                 kept += unused(marks[file][line], selection.enabled)
     final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
-    return LintResult([o.target.path for o in roots], final, sources)
+    return LintResult([display_name(o.target.path) for o in roots], final, sources)
 
 
 def _run(targets: list[Target], overrides: Overrides, jobs: int | None) -> list[_Outcome]:
@@ -166,14 +166,8 @@ def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
 
 
 def _compile(target: Target) -> Compilation:
-    """Compile one file; undecodable text is a finding (HP001), not a crash."""
-    try:
-        return compile_path(target.path)
-    except UnicodeDecodeError as exc:
-        span = Span(target.path, 1, 1, 1, 1)
-        message = f"the file is not valid UTF-8 (byte {exc.start})"
-        return Compilation(files=[], sources=Sources(), main=target.path,
-                           diagnostics=[Diagnostic("HP001", "error", message, span)])
+    """Compile one file; one that cannot be read is a finding (HP001, HP010), not a crash."""
+    return compile_path(target.path)
 
 
 def _key(path: str) -> Path:
