@@ -127,7 +127,7 @@ def read_bytes(path: str | os.PathLike[str], root: Path | None, limit: int = MAX
     return data
 
 
-def read_source(path: str | os.PathLike[str], root: Path | None, limit: int = MAX_SOURCE_BYTES) -> str:
+def read_source(path: str | os.PathLike[str], root: Path | None = None, limit: int = MAX_SOURCE_BYTES) -> str:
     """Text as the parser sees it: UTF-8, a BOM dropped, newlines normalised."""
     data = read_bytes(path, root, limit)
     try:

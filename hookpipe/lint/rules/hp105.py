@@ -23,7 +23,7 @@ CODE = "HP105"
 def check(ctx: Compilation) -> Iterator[Diagnostic]:
     for (scope, phase), graph in ctx.graphs.items():
         writers: dict[str, list[int]] = defaultdict(list)
-        for node_id in sorted(graph.nodes):
+        for node_id in sorted(n for n in graph.nodes if n >= 0):  # negative ids are hubs
             for resource in ctx.hooks[ctx.nodes[node_id].hook].effects.writes:
                 writers[resource].append(node_id)
         shared: dict[tuple[int, int], list[str]] = defaultdict(list)
