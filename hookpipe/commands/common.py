@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from typing import Iterable, TextIO
+from typing import Callable, Iterable, TextIO
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
-from hookpipe.fileaccess import display_name
 from hookpipe.diagnostics import Diagnostic, Sources, format_diagnostic, sort_diagnostics
+from hookpipe.fileaccess import display_name
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type`` for an integer flag in [low, high]: a huge or negative value is a usage error.
+
+    ``explain --steps 10**12`` would simulate for hours, ``--jobs 100000`` fork a
+    process each; the bounds say what makes sense and argparse prints them.
+    """
+    def parse(text: str) -> int:
+        digits = text.strip().replace("_", "")
+        try:
+            value = int(digits) if len(digits.lstrip("+-")) <= 19 else high + 1
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:,} and {high:,}, got {text[:40]}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
 
 
 def usage_error(message: str) -> int:

@@ -25,7 +25,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
-from hookpipe.fileaccess import display_name
+from hookpipe.fileaccess import Refused, display_name, resolve
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
 from hookpipe.lint.rules import run_rules
@@ -171,7 +171,11 @@ def _compile(target: Target) -> Compilation:
 
 
 def _key(path: str) -> Path:
-    return Path(path).resolve()
+    """Which file ``path`` is, to match includes; a path that cannot be resolved stands for itself."""
+    try:
+        return resolve(path)
+    except Refused:
+        return Path(os.path.abspath(path))
 
 
 def _enabled_somewhere(ctx: Compilation, code: str, overrides: Overrides) -> bool:
