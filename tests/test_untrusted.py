@@ -261,7 +261,7 @@ def test_a_file_name_that_is_not_utf8_with_sarif_and_json(project: Path) -> None
         elif fmt == "sarif":
             assert "bad%5Cxff.pipe" in json.dumps(json.loads(text))
         else:
-            assert f"{project}/bad\\xff.pipe:5:19: HP003 error" in text
+            assert f"{project}/bad\\xff.pipe:6:19: HP003 error" in text
 
 
 @pytest.mark.parametrize("name", ["x\n::error file=forged.pipe,line=1::forged", "::error title=forged::y"])
