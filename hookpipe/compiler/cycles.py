@@ -44,8 +44,9 @@ def _report_cycle(ctx: Compilation, graph: "nx.DiGraph[int]", component: set[int
     else:
         u = members[0]
         v = min(hook_successors(graph, u, component))
-    path = [*nx.shortest_path(sub, u, v), *nx.shortest_path(sub, v, u)[1:]]
+    path = [*_first_leg(graph, u, v, component), *nx.shortest_path(sub, v, u)[1:]]
     steps = _steps(graph, path)
+    steps[0] = (u, v, hook_successors(graph, u, component)[v])  # every relation of the pair, hubs included
     cycle = [u, *(b for _, b, _ in steps)]
     notes = tuple(_edge_notes(ctx, steps))
     nu, nv = ctx.nodes[u], ctx.nodes[v]
@@ -65,6 +66,28 @@ def _report_cycle(ctx: Compilation, graph: "nx.DiGraph[int]", component: set[int
         names = " -> ".join(ctx.nodes[n].hook for n in cycle)
         ctx.error("HP004", f"ordering cycle in {phase}: {names}", nu.span, notes=notes,
                   help="remove or reverse one of the constraints listed above")
+
+
+def _first_leg(graph: "nx.DiGraph[int]", u: int, v: int, component: set[int]) -> list[int]:
+    """``u`` to ``v`` by their edge, or else through hubs only (so the step is the relation itself)."""
+    if graph.has_edge(u, v):
+        return [u, v]
+    parent: dict[int, int] = {}
+    frontier = [u]
+    while frontier:
+        nxt = []
+        for node in frontier:
+            for w in graph.succ[node]:
+                if w == v:
+                    path = [v, node]
+                    while path[-1] != u:
+                        path.append(parent[path[-1]])
+                    return path[::-1]
+                if is_hub(w) and w in component and w not in parent:
+                    parent[w] = node
+                    nxt.append(w)
+        frontier = nxt
+    raise ValueError(f"{v} does not follow {u}")  # pragma: no cover - v came from hook_successors(u)
 
 
 def _steps(graph: "nx.DiGraph[int]", path: list[int]) -> list[tuple[int, int, dict[Origin, None]]]:

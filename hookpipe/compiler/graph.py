@@ -171,23 +171,30 @@ def hook_successors(graph: "nx.DiGraph[int]", u: int, within: "set[int] | None" 
 
     ``within`` limits the walk to those nodes (a strongly connected component).
     """
-    out: dict[int, dict[Origin, None]] = {}
+    direct: dict[int, dict[Origin, None]] = {}
+    through: dict[int, list[tuple[int, Origin]]] = {}
     seen: set[int] = set()
-    stack: list[tuple[int, Origin | None]] = [(u, None)]
+    stack: list[tuple[int, int]] = [(u, 0)]  # (node, the hub the walk entered by; 0: none yet)
     while stack:
-        node, via = stack.pop()
+        node, entry = stack.pop()
         for v, data in graph.succ[node].items():
             if within is not None and v not in within:
                 continue
             if v >= 0:
-                origins = out.setdefault(v, {})
-                if via is None:
-                    origins.update(data["origins"])
+                if entry == 0:
+                    direct.setdefault(v, {}).update(data["origins"])
                 else:
-                    origins.setdefault(via, None)
+                    direct.setdefault(v, {})
+                    through.setdefault(v, []).append((entry, graph.nodes[entry]["origin"]))
             elif v not in seen:
                 seen.add(v)
-                stack.append((v, graph.nodes[v]["origin"] if via is None else via))
+                stack.append((v, v if entry == 0 else entry))
+    out: dict[int, dict[Origin, None]] = {}
+    for v, origins in direct.items():
+        merged = dict(origins)
+        for _, origin in sorted(through.get(v, ()), reverse=True):  # hubs in the order they were made
+            merged.setdefault(origin, None)
+        out[v] = merged
     return out
 
 
