@@ -99,3 +99,18 @@ def test_the_examples_build_no_hubs() -> None:
     for path in sorted(Path("examples").rglob("*.pipe")):
         ctx = compile_path(path)
         assert all(node >= 0 for g in ctx.graphs.values() for node in g.nodes), path
+
+
+def test_unordered_writers_are_counted_past_the_cap() -> None:
+    from hookpipe.lint.rules import hp105
+
+    n = 300
+    text = ['use probes = "x.probes"\ntrainer {\n    max_step = 1\n}\n']
+    text += [f"hook w{i} = probes.W() {{ writes x }}\n" for i in range(n)]
+    text.append("loop { epoch { step {\n" + "".join(f"after {{ w{i} }}\n" for i in range(n)) + "} } }\n")
+    ctx = run_passes(load_text("".join(text), "w.pipe"), "w.pipe")
+    found = list(hp105.check(ctx))
+    assert len(found) == hp105.MAX_PAIRS + 1
+    assert found[0].message == "`w0` and `w1` both write `x` in step.after with no order between them"
+    assert found[-1].message == (f"{n * (n - 1) // 2 - hp105.MAX_PAIRS:,} more pairs of hooks write the same "
+                                 "resource in step.after with no order between them")
