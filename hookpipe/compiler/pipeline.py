@@ -23,6 +23,7 @@ from hookpipe.compiler.resolve import resolve_names
 from hookpipe.compiler.scopes import collect_attachments
 from hookpipe.diagnostics import has_errors
 from hookpipe.errors import CompileError
+from hookpipe.fileaccess import display_name
 from hookpipe.perf import gc_paused
 
 Pass = Callable[[Compilation], None]
@@ -58,7 +59,7 @@ def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
     """Compile a file, returning the whole compilation (diagnostics included) without raising."""
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
         loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
-        return run_passes(loaded, str(path))
+        return run_passes(loaded, display_name(path))  # the name diagnostics print: see hookpipe.fileaccess
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
