@@ -45,6 +45,7 @@ from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.run_context import RunContext
+from hookpipe.runtime.agreement import check_batches
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.trace import Tracer
 
@@ -281,6 +282,7 @@ class HookBasedTrainer:
         hooks, counters = self.hooks, self.counters
         max_step, max_epoch = self.max_step, self.max_epoch
         per_epoch = self._steps_per_epoch()
+        check_batches(self.accelerator, per_epoch)  # ranks that disagree would hang in the last step's collectives
         self._total_updates = self.run.updates
         resumed, self._resumed = self._resumed, None
         self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
