@@ -38,11 +38,12 @@ def usage_error(message: str) -> int:
     return 2
 
 
-def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False) -> Compilation | int:
+def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,
+                     for_drawing: bool = False) -> Compilation | int:
     """Compile ``path``; a missing file is a usage error (exit 2), one hookpipe refuses to read a diagnostic."""
     if "\0" in path or not os.path.lexists(path):
         return usage_error(f"{display_name(path)}: no such file")
-    return compile_path(path, root=root, allow_outside_root=allow_outside_root)
+    return compile_path(path, root=root, allow_outside_root=allow_outside_root, for_drawing=for_drawing)
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], sources: Sources, stream: TextIO | None = None) -> None:

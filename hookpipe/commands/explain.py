@@ -10,7 +10,6 @@ from hookpipe.compiler.explain import explain_plan, schedule_table
 from hookpipe.compiler.schedule import simulate
 from hookpipe.diagnostics import has_errors
 
-
 #: A schedule is printed one line per firing: past a million steps it is no longer read.
 MAX_STEPS = 1_000_000
 
@@ -23,7 +22,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="batches per epoch for --steps (default: all N in one epoch)")
     p.add_argument("--rank", choices=("main", "other"), default="main", help="simulate the main or another process")
     p.add_argument("--json", action="store_true", help="print the --steps schedule as JSON")
-    p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    p.add_argument("--root",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.set_defaults(handler=main)
 

@@ -29,7 +29,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="report warnings as errors (and fail on them)")
     p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
-    p.add_argument("--jobs", type=bounded_int(1, 256), metavar="N", help="worker processes (default: one per CPU for large runs)")
+    p.add_argument("--jobs", type=bounded_int(1, 256), metavar="N",
+                   help="worker processes (default: one per CPU for large runs)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour the text report (auto: only on a terminal, and not when NO_COLOR is set)")
     p.set_defaults(handler=main)

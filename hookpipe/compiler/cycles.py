@@ -17,7 +17,7 @@ from hookpipe.diagnostics import Note
 
 
 def check_order(ctx: Compilation) -> None:
-    for key, graph in ctx.graphs.items():
+    for graph in ctx.graphs.values():
         cyclic = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
         for component in sorted(cyclic, key=lambda c: min(n for n in c if n >= 0)):
             _report_cycle(ctx, graph, component)

@@ -152,10 +152,11 @@ def _through_hubs(graph: "nx.DiGraph[int]", early: list[Node], late: list[Node],
             add_edge(graph, node.id, suffix[i], origin)  # type: ignore[arg-type]
     index = {hook: i for i, hook in enumerate(groups, 1)}
     for node in late:
-        i = index.get(node.hook)
-        if i is None:
+        group = index.get(node.hook)
+        if group is None:
             add_edge(graph, prefix[-1], node.id, origin)
             continue
+        i = group
         add_edge(graph, prefix[i - 1], node.id, origin)
         after = suffix[i + 1]
         if after is not None:
@@ -166,7 +167,8 @@ def is_hub(node: int) -> bool:
     return node < 0
 
 
-def hook_successors(graph: "nx.DiGraph[int]", u: int, within: "set[int] | None" = None) -> dict[int, dict[Origin, None]]:
+def hook_successors(graph: "nx.DiGraph[int]", u: int,
+                    within: "set[int] | None" = None) -> dict[int, dict[Origin, None]]:
     """The attachments right after ``u``, directly or through hubs, each with the origins relating them.
 
     ``within`` limits the walk to those nodes (a strongly connected component).

@@ -28,8 +28,8 @@ from hookpipe.dsl.grammar import parser
 from hookpipe.fileaccess import Refused, display_name, resolve
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
-from hookpipe.lint.rules import run_rules
-from hookpipe.lint.suppress import Suppression, suppressions, unused
+from hookpipe.lint.rules import check_suppressions, run_rules
+from hookpipe.lint.suppress import Suppression, suppressions
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_FROM = 24
@@ -70,7 +70,7 @@ class _Outcome:
     clean: bool  # compiled without errors, so the rules ran
 
 
-def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: int | None = None) -> LintResult:
+def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: int | None = None) -> LintResult:
     """Lint files and folders (raises MissingPath, ConfigError for usage errors).
 
     Args:
@@ -83,11 +83,34 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
         >>> [(d.code, d.severity, d.span.line) for d in result.diagnostics]
         []
     """
+    overrides = overrides if overrides is not None else Overrides()
     clear_caches()
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
-    outcomes = _run(targets, overrides, jobs)
+    return _report(_run(targets, overrides, jobs), overrides)
+
+
+def lint_compilation(ctx: Compilation, overrides: Overrides | None = None) -> LintResult:
+    """Lint one compilation made by the caller (the language server's, from unsaved text).
+
+    The same rules, selection, suppressions and promotion as ``lint_paths``,
+    with the configuration read so far kept (``clear_caches`` forgets it);
+    raises ConfigError for a bad ``[tool.hookpipe.lint]`` table.
+
+    Example:
+        >>> from hookpipe.compiler.pipeline import compile_path
+        >>> lint_compilation(compile_path("examples/digits/train.pipe")).diagnostics
+        []
+    """
+    overrides = overrides if overrides is not None else Overrides()
+    for file, _ in ctx.files:
+        selection_for(file.path, overrides)
+    return _report([_outcome(Target(ctx.main), ctx, overrides)], overrides)
+
+
+def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
+    """Merge per-file outcomes: drop fragments, select, suppress, add HP110, promote."""
     includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
     roots = [o for o in outcomes if not _fragment(str(_key(o.target.path)), includes)]
     sources = Sources()
@@ -112,10 +135,8 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
             continue
         kept.append(d)
     for file in sorted(clean_files):
-        selection = selection_for(file, overrides)
-        if "HP110" in selection.enabled:
-            for line in sorted(marks.get(file, {})):
-                kept += unused(marks[file][line], selection.enabled)
+        by_line = marks.get(file, {})
+        kept += check_suppressions([by_line[line] for line in sorted(by_line)], selection_for(file, overrides).enabled)
     final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
     return LintResult([display_name(o.target.path) for o in roots], final, sources)
 
@@ -144,7 +165,10 @@ def _workers(files: int) -> int:
 
 
 def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
-    ctx = _compile(target)
+    return _outcome(target, _compile(target), overrides)
+
+
+def _outcome(target: Target, ctx: Compilation, overrides: Overrides) -> _Outcome:
     found = list(ctx.diagnostics)
     clean = not has_errors(ctx.diagnostics)
     if clean:

@@ -21,9 +21,9 @@ import math
 import re
 from typing import Any, Iterable, Mapping
 
-from hookpipe.compiler.catalog import BUILTINS, ObjectRef
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.plan import HookSpec, Plan
-from hookpipe.compiler.settings import FACTORY_KEYS
+from hookpipe.compiler.settings import FACTORY_KEYS, ObjectRef
 from hookpipe.runtime.errors import PlanResolveError
 
 __all__ = ["apply_overrides", "parse_override_value", "parse_sets"]

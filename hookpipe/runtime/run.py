@@ -43,7 +43,7 @@ def resolve_resume(plan: Any, resume: str) -> str:
     from hookpipe.runtime.resume import MARKER, checkpoint_problem, newest_verified
 
     if resume != "latest":
-        if (Path(resume) / MARKER).exists():  # a hookpipe checkpoint: it must verify (a plain accelerate folder may not)
+        if (Path(resume) / MARKER).exists():  # hookpipe's checkpoint must verify; a plain accelerate folder cannot
             reason = checkpoint_problem(resume)
             if reason is not None:
                 raise PlanResolveError(f"--resume {resume}: the checkpoint is damaged: {reason}; resume from an "
@@ -84,8 +84,8 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     trainer = None
     started = time.perf_counter()
     try:
-        from hookpipe.runtime.build import load_plan
         from hookpipe.errors import HookpipeError
+        from hookpipe.runtime.build import load_plan
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig

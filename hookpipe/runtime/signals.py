@@ -91,7 +91,7 @@ class StopRequest:
             reader.close()
             writer.close()
             return
-        self._wakeup = (reader, writer)
+        self._wakeup: tuple[socket.socket, socket.socket] | None = (reader, writer)
         self._done = threading.Event()
         threading.Thread(target=self._watch, args=(reader, grace, self._done), name="hookpipe-stop-watchdog",
                          daemon=True).start()
