@@ -25,6 +25,7 @@ from hookpipe.compiler.scopes import collect_attachments
 from hookpipe.diagnostics import has_errors
 from hookpipe.dsl.parser import parse_text
 from hookpipe.errors import CompileError
+from hookpipe.fileaccess import display_name
 from hookpipe.perf import gc_paused
 
 Pass = Callable[[Compilation], None]
@@ -84,7 +85,8 @@ def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
     """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
         loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay, parse=parse)
-        return run_passes(loaded, str(path), for_drawing, classes)
+        # display_name: the name diagnostics print (see hookpipe.fileaccess)
+        return run_passes(loaded, display_name(path), for_drawing, classes)
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,

@@ -26,7 +26,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
-from hookpipe.dsl.span import Span
+from hookpipe.fileaccess import Refused, display_name, resolve
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
 from hookpipe.lint.rules import check_suppressions, run_rules
@@ -140,7 +140,7 @@ def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
         by_line = marks.get(file, {})
         kept += check_suppressions([by_line[line] for line in sorted(by_line)], selection_for(file, overrides).enabled)
     final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
-    return LintResult([o.target.path for o in roots], final, sources)
+    return LintResult([display_name(o.target.path) for o in roots], final, sources)
 
 
 def _run(targets: list[Target], overrides: Overrides, jobs: int | None,
@@ -210,21 +210,19 @@ def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
 
 
 def _compile(target: Target, resolver: Resolver | None = None) -> Compilation:
-    """Compile one file; undecodable text is a finding (HP001), not a crash.
+    """Compile one file; one that cannot be read is a finding (HP001, HP010), not a crash.
 
     With a ``resolver`` custom hook classes are read for their own declarations.
     """
-    try:
-        return compile_path(target.path, classes=resolver.classes if resolver is not None else None)
-    except UnicodeDecodeError as exc:
-        span = Span(target.path, 1, 1, 1, 1)
-        message = f"the file is not valid UTF-8 (byte {exc.start})"
-        return Compilation(files=[], sources=Sources(), main=target.path,
-                           diagnostics=[Diagnostic("HP001", "error", message, span)])
+    return compile_path(target.path, classes=resolver.classes if resolver is not None else None)
 
 
 def _key(path: str) -> Path:
-    return Path(path).resolve()
+    """Which file ``path`` is, to match includes; a path that cannot be resolved stands for itself."""
+    try:
+        return resolve(path)
+    except Refused:
+        return Path(os.path.abspath(path))
 
 
 def _enabled_somewhere(ctx: Compilation, code: str, overrides: Overrides) -> bool:

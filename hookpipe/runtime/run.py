@@ -40,16 +40,23 @@ def resolve_resume(plan: Any, resume: str) -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
     checkpoint of the Plan's (single) checkpoint hook."""
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import latest_checkpoint
+    from hookpipe.runtime.resume import MARKER, checkpoint_problem, newest_verified
 
     if resume != "latest":
+        if (Path(resume) / MARKER).exists():  # hookpipe's checkpoint must verify; a plain accelerate folder cannot
+            reason = checkpoint_problem(resume)
+            if reason is not None:
+                raise PlanResolveError(f"--resume {resume}: the checkpoint is damaged: {reason}; resume from an "
+                                       "earlier checkpoint (--resume latest picks the newest intact one)")
         return resume
     dirs = [h.args.get("dir") for h in plan.hooks if h.builtin and h.type == "checkpoint"]
     if not dirs:
         raise PlanResolveError(f"--resume latest: {plan.source} has no checkpoint hook")
     if len(set(dirs)) > 1:
         raise PlanResolveError(f"--resume latest: {plan.source} saves checkpoints to several folders; name one")
-    found = latest_checkpoint(dirs[0])
+    found, skipped = newest_verified(dirs[0])
+    for folder, reason in skipped:
+        print(f"hookpipe: --resume latest: skipping {folder}: {reason}", file=sys.stderr)
     if found is None:
         raise PlanResolveError(f"--resume latest: no complete checkpoint in {dirs[0]}")
     return str(found)
