@@ -28,19 +28,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"hookpipe: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only`` (a subcommand's name), just that subcommand's.
+
+    Importing a subcommand's module imports what it needs up front (``lint`` the
+    whole compiler), so ``main`` registers only the one being run: ``hookpipe lint``
+    then does not load ``render``'s or ``fmt``'s code. ``--help`` and mistakes get
+    the full parser.
+    """
     from hookpipe import __version__
 
     parser = _Parser(prog="hookpipe", description="Declare, check and run the hook order of PyTorch training loops.")
     parser.add_argument("--version", action="version", version=f"hookpipe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
-        importlib.import_module(name).add_parser(sub)
+        if only is None or name.rsplit(".", 1)[1] == only:
+            importlib.import_module(name).add_parser(sub)
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when it starts with one (None: build every parser)."""
+    known = {name.rsplit(".", 1)[1] for name in COMMANDS}
+    return argv[0] if argv and argv[0] in known else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

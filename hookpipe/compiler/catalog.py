@@ -20,7 +20,7 @@ ObjectRef = str | dict[str, Any]
 
 
 class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, defer_build=True)
 
 
 class GradClipArgs(_Args):

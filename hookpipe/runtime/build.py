@@ -13,7 +13,8 @@ Trainer values resolve as follows (``$ref``/``$call`` as in :mod:`.resolve`):
 ``lr_scheduler=``, ``max_step=``, ``max_epoch=``), and accept ``resume_from=`` (a
 :class:`ResumeCheckpointConfig`), ``hook_instances=`` (pre-built hooks by name) and
 ``check_effects=True`` (verify each callback's declared effects, see
-:mod:`.effect_check`). Before anything is built, all processes must agree on the
+:mod:`.effect_check`) and ``profile=True`` (time every Plan entry, see
+:mod:`.profiler`; the trainer's ``profiler`` then holds the measurements). Before anything is built, all processes must agree on the
 Plan (:mod:`.agreement`).
 """
 
@@ -32,6 +33,7 @@ from hookpipe.runtime.agreement import check_agreement
 from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import build_plan_hooks
+from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.resolve import call_factory, resolve_value
 from hookpipe.runtime.trace import tracer_from_env
 
@@ -42,7 +44,7 @@ __all__ = ["OVERRIDABLE", "load_plan", "make_accelerator", "settings_of", "train
 
 OVERRIDABLE = frozenset(
     {"model", "dataloader", "batch_processor", "optimizer", "lr_scheduler", "max_step", "max_epoch"}
-    | {"resume_from", "hook_instances", "check_effects"}
+    | {"resume_from", "hook_instances", "check_effects", "profile"}
 )
 
 
@@ -143,6 +145,9 @@ def trainer_from_plan(
     trainer._prepare(accelerator, model, dataloader, processor, optimizer, lr_scheduler, max_step, max_epoch)
     tracer = tracer_from_env(accelerator.process_index, accelerator.num_processes)
     wrappers = []
+    profiler = Profiler(plan) if overrides.get("profile") else None
+    if profiler is not None:  # innermost: it times the hook alone
+        wrappers.append(profiler.wrap)
     if overrides.get("check_effects"):
         wrappers.append(EffectChecker(model, optimizer, lr_scheduler).wrap)
     if tracer is not None:
@@ -155,5 +160,6 @@ def trainer_from_plan(
         wrappers=tuple(wrappers),
     )
     trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances, tracer)
+    trainer.profiler = profiler
     trainer._resume(overrides.get("resume_from"))
     return trainer

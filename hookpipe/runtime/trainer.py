@@ -41,6 +41,7 @@ from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.signals import StopRequest
@@ -88,6 +89,8 @@ class HookBasedTrainer:
     model: torch.nn.Module
     optimizer: AcceleratedOptimizer
     lr_scheduler: AcceleratedScheduler
+    #: Per-entry hook times when built with ``profile=True`` (``hookpipe run --profile``).
+    profiler: "Profiler | None" = None
 
     def __init__(
         self,
