@@ -1,4 +1,4 @@
-"""``python -m benchmarks [all|runtime|compiler] [--rounds N] [--steps N]``.
+"""``python -m benchmarks [all|runtime|distributed|compiler] [--rounds N] [--steps N] [--device cpu|cuda]``.
 
 Prints markdown tables and, for ``all``, writes ``benchmarks/RESULTS.md`` with the
 machine, versions, date and method. Peers (RoboOrchard Lab, Ignite) are installed
@@ -16,7 +16,7 @@ from benchmarks import report
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "compiler"))
+    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "distributed", "compiler"))
     p.add_argument("--rounds", type=int, default=7, help="interleaved repetitions (medians over them; at least 5)")
     p.add_argument("--steps", type=int, default=3000, help="timed training steps per run")
     p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
@@ -30,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
         print("runtime benchmark (interleaved; progress on stderr)", file=sys.stderr)
         field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install)
         sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps))
+    if args.what in ("all", "distributed"):
+        from benchmarks import distributed
+
+        print("distributed benchmark (2 processes, interleaved)", file=sys.stderr)
+        dsteps, dwarm = max(200, args.steps // 3), max(50, args.warmup // 3)
+        sections.append(distributed.section(distributed.run(rounds=args.rounds, warmup=dwarm, steps=dsteps),
+                                            args.rounds, dwarm, dsteps))
     if args.what in ("all", "compiler"):
         from benchmarks import compiler
 

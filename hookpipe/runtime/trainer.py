@@ -45,6 +45,7 @@ from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.signals import StopRequest
+from hookpipe.runtime.stop_agreement import StopAgreement
 from hookpipe.runtime.trace import Tracer
 
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
@@ -152,6 +153,7 @@ class HookBasedTrainer:
         self.pending_loss: Any = None
         #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
         self.stop = StopRequest()
+        self._stop_agreement = StopAgreement(accelerator.num_processes)
         self.tracer: Tracer | None = None
         # A loaded checkpoint's hookpipe state, consumed by the first __call__.
         self._resumed: dict[str, Any] | None = None
@@ -308,6 +310,7 @@ class HookBasedTrainer:
                     done = done or state.is_training_end(max_step, max_epoch)
         finally:
             self._base_args = None
+            self._stop_agreement.close()
             self._close_hooks()
 
     def _begin(self, channel: str, args: PipelineHookArgs, skip_before: bool) -> Any:
@@ -335,17 +338,18 @@ class HookBasedTrainer:
         run_calls(rest, args, self.counters)
 
     def _stop_requested(self) -> bool:
-        """Whether any process was asked to stop (all must stop at the same step)."""
-        requested = self.stop.requested
-        if self.accelerator.num_processes == 1:
-            return requested
-        import torch.distributed as dist
+        """Whether every process stops after this step (all must stop at the same one).
 
-        flag = torch.tensor([1 if requested else 0], device=self.accelerator.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        if flag.item() and not requested:
-            self.stop.request("stopped because another process was asked to", 1)
-        return bool(flag.item())
+        Agreed asynchronously every few steps, not by a blocking collective per step
+        (see :mod:`.stop_agreement` for the latency).
+        """
+        stop = self.stop
+        if stop.everywhere:
+            return True
+        agreed = self._stop_agreement.poll(stop.requested, self.trainer_progress_state.global_step_id)
+        if agreed and not stop.requested:
+            stop.request("stopped because another process was asked to", 1)
+        return agreed
 
     def _stop_now(self, args: PipelineHookArgs) -> None:
         """Checkpoint (if the Plan has a checkpoint hook) and raise :class:`RunInterrupted`."""

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.runtime.planbuild import entry, hook, plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +23,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
     record = tmp_path / "calls"
     p = plan(
