@@ -15,12 +15,17 @@ run uses gloo; a dedicated gloo group beside NCCL), so it never touches a CUDA
 stream. Reading is deterministic in the step count, so all ranks see the same
 answer after the same step and stop together.
 
+What is reduced is a level (0 go on, 1 finish cleanly, 2 interrupted), so the
+most urgent request wins. Between epochs (once per epoch, not per step) the
+trainer agrees at once with :meth:`StopAgreement.now`.
+
 Stop latency: a request made during step ``t`` is sent at the first check step
 at or after ``t`` and read ``every`` steps later, so the run stops after between
-``every`` and ``2 * every - 1`` further steps (a single process stops after the
-current step, as before). ``every`` is :data:`DEFAULT_EVERY` unless
-``HOOKPIPE_STOP_CHECK_EVERY`` sets it (1 restores a check, still asynchronous,
-after every step with a latency of one step).
+``every`` and ``2 * every - 1`` further steps, or at the end of the epoch if that
+comes first, on every rank after the same step (a single process stops after the current step, as before; a request made in an
+epoch phase is agreed at that epoch's end). ``every`` is :data:`DEFAULT_EVERY`
+unless ``HOOKPIPE_STOP_CHECK_EVERY`` sets it; ``0`` there means a blocking check
+after every step (latency 0, at the cost the default avoids).
 """
 
 from __future__ import annotations
@@ -37,16 +42,16 @@ DEFAULT_EVERY = 8
 
 
 def check_interval() -> int:
-    """The interval ``HOOKPIPE_STOP_CHECK_EVERY`` asks for (a positive integer), else the default."""
+    """The interval ``HOOKPIPE_STOP_CHECK_EVERY`` asks for (0: blocking, every step), else the default."""
     raw = os.environ.get("HOOKPIPE_STOP_CHECK_EVERY", "").strip()
     if not raw:
         return DEFAULT_EVERY
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"HOOKPIPE_STOP_CHECK_EVERY={raw!r}: give a positive number of steps")
+        value = -1
+    if value < 0:
+        raise ValueError(f"HOOKPIPE_STOP_CHECK_EVERY={raw!r}: give a number of steps (0: check every step, blocking)")
     return value
 
 
@@ -59,22 +64,32 @@ class StopAgreement:
         self._group: Any = None
         self._pending: tuple[Any, torch.Tensor] | None = None
 
-    def poll(self, requested: bool, steps_done: int) -> bool:
-        """Whether every rank must stop now, after this rank's ``steps_done``-th step.
+    def poll(self, level: int, steps_done: int) -> int:
+        """The level every rank acts on after this rank's ``steps_done``-th step (0: go on).
 
-        ``requested`` is this rank's own flag. On one process that is the answer.
+        ``level`` is this rank's own. On one process that is the answer.
         """
         if self.num_processes <= 1:
-            return requested
+            return level
+        if self.every == 0:
+            return self.now(level)
         if steps_done % self.every:
-            return False
-        agreed = False
+            return 0
+        agreed = 0
         if self._pending is not None:
             work, flag = self._pending
             work.wait()  # started `every` steps ago: already done, in practice
-            agreed = bool(flag[0])
-        self._pending = self._start(requested)
+            agreed = int(flag[0])
+        self._pending = self._start(level)
         return agreed
+
+    def now(self, level: int) -> int:
+        """The highest level of all ranks, waited for (between epochs, or ``every == 0``)."""
+        if self.num_processes <= 1:
+            return level
+        work, flag = self._start(level)
+        work.wait()
+        return int(flag[0])
 
     def close(self) -> None:
         """Wait for the reduction in flight, so no collective outlives the run."""
@@ -82,12 +97,12 @@ class StopAgreement:
             self._pending[0].wait()
             self._pending = None
 
-    def _start(self, requested: bool) -> tuple[Any, torch.Tensor]:
+    def _start(self, level: int) -> tuple[Any, torch.Tensor]:
         import torch.distributed as dist
 
         if self._group is None:
             self._group = _cpu_group()
-        flag = torch.tensor([1 if requested else 0], dtype=torch.int32, device=self._group[1])
+        flag = torch.tensor([level], dtype=torch.int32, device=self._group[1])
         work = dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self._group[0], async_op=True)
         return work, flag
 
@@ -95,7 +110,7 @@ class StopAgreement:
 def _cpu_group() -> tuple[Any, torch.device]:
     """A process group whose collectives run on the CPU, and the device of its tensors.
 
-    Every rank calls this at the same step (the first check), as ``new_group`` requires.
+    Every rank calls this at the same point (the first check), as ``new_group`` requires.
     """
     import torch.distributed as dist
 
