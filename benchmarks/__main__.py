@@ -20,16 +20,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=7, help="interleaved repetitions (medians over them; at least 5)")
     p.add_argument("--steps", type=int, default=3000, help="timed training steps per run")
     p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the runtime contenders train (cuda: bf16 autocast; needs a GPU build of torch)")
     p.add_argument("--no-install", action="store_true", help="do not install missing peers")
     p.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
     args = p.parse_args(argv)
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            p.error("--device cuda: torch sees no CUDA device here (a CPU build, or no GPU)")
     sections = []
     if args.what in ("all", "runtime"):
         from benchmarks.runtime import driver
 
         print("runtime benchmark (interleaved; progress on stderr)", file=sys.stderr)
-        field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install)
-        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps))
+        field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install,
+                           device=args.device)
+        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device))
     if args.what in ("all", "distributed"):
         from benchmarks import distributed
 
