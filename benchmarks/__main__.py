@@ -22,9 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="where the runtime contenders train (cuda: bf16 autocast; needs a GPU build of torch)")
+    p.add_argument("--clock", choices=("wall", "process"), default="wall",
+                   help="time steps by wall clock, or by the worker's CPU time (for a machine shared with other work)")
     p.add_argument("--no-install", action="store_true", help="do not install missing peers")
     p.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
     args = p.parse_args(argv)
+    if args.device == "cuda" and args.clock == "process":
+        p.error("--clock process measures nothing of a GPU's work; use the wall clock with --device cuda")
     if args.device == "cuda":
         import torch
 
@@ -36,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print("runtime benchmark (interleaved; progress on stderr)", file=sys.stderr)
         field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install,
-                           device=args.device)
-        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device))
+                           device=args.device, clock=args.clock)
+        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device, args.clock))
     if args.what in ("all", "distributed"):
         from benchmarks import distributed
 
