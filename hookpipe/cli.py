@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "hookpipe.commands.run",
     "hookpipe.commands.fmt",
     "hookpipe.commands.render",
+    "hookpipe.commands.lsp",
 )
 
 
@@ -29,33 +30,26 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``only`` (a subcommand's name), just that subcommand's.
+    """The parser of every subcommand, or of ``only`` when it names one.
 
-    Importing a subcommand's module imports what it needs up front (``lint`` the
-    whole compiler), so ``main`` registers only the one being run: ``hookpipe lint``
-    then does not load ``render``'s or ``fmt``'s code. ``--help`` and mistakes get
-    the full parser.
+    Each subcommand module imports what it needs; building just the one being
+    run keeps the others' imports out of its start-up (``hookpipe lsp`` must
+    answer an editor quickly).
     """
     from hookpipe import __version__
 
     parser = _Parser(prog="hookpipe", description="Declare, check and run the hook order of PyTorch training loops.")
     parser.add_argument("--version", action="version", version=f"hookpipe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMANDS:
-        if only is None or name.rsplit(".", 1)[1] == only:
-            importlib.import_module(name).add_parser(sub)
+    chosen = f"hookpipe.commands.{only}"
+    for name in (chosen,) if chosen in COMMANDS else COMMANDS:
+        importlib.import_module(name).add_parser(sub)
     return parser
-
-
-def _command_of(argv: Sequence[str]) -> str | None:
-    """The subcommand ``argv`` names, when it starts with one (None: build every parser)."""
-    known = {name.rsplit(".", 1)[1] for name in COMMANDS}
-    return argv[0] if argv and argv[0] in known else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(_command_of(argv)).parse_args(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
