@@ -1,4 +1,4 @@
-"""``hookpipe render FILE -o OUT.{svg,png,pdf,dot,mmd} [--renderer EXE] [--profile FILE.json]``.
+"""``hookpipe render FILE -o OUT.{svg,png,pdf,dot,mmd} [--renderer EXE]``.
 
 A pipeline with errors is still drawn (the edges of a cycle in red), since the
 picture explains the error; its diagnostics are printed and the exit status is 1
@@ -23,7 +23,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="Graphviz executable to lay out images (default: $HOOKPIPE_DOT, dot, graphviz-pure)")
     p.add_argument("--profile", metavar="FILE.json",
                    help="colour the hooks by the time they took in a run (written by `hookpipe run --profile`)")
-    p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    p.add_argument("--root",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.set_defaults(handler=main)
 
@@ -43,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
             profile = read_profile(args.profile)
         except ProfileError as exc:
             return usage_error(str(exc))
-    ctx = compile_or_usage(args.file, args.root, args.allow_outside_root)
+    ctx = compile_or_usage(args.file, args.root, args.allow_outside_root, for_drawing=True)
     if isinstance(ctx, int):
         return ctx
     if not ctx.files:
@@ -55,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     except RenderError as exc:
         print(f"hookpipe: error: {exc}", file=sys.stderr)
         return 1
-    errors = [d for d in ctx.diagnostics if d.severity == "error"]  # rendering may add cycle errors
+    errors = [d for d in ctx.diagnostics if d.severity == "error"]
     if errors:
         print_diagnostics(errors, ctx.sources)
     for note in result.notes:

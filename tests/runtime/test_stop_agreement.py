@@ -11,7 +11,7 @@ import pytest
 
 from hookpipe.runtime.stop_agreement import DEFAULT_EVERY, StopAgreement, check_interval
 from tests.runtime.planbuild import entry, hook, plan
-from tests.runtime.test_distributed import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 
 def test_one_process_stops_after_the_step_it_was_asked_in() -> None:
