@@ -104,7 +104,7 @@ def _rank(rank: int, world: int, port: int, rounds: int, warmup: int, steps: int
     PartialState(cpu=True)  # the gloo process group, as `accelerate launch` sets it up
     times: dict[str, list[float]] = {k: [] for k in CONTENDERS}
     sums: dict[str, set[str]] = {k: set() for k in CONTENDERS}
-    for key, (_, fn) in CONTENDERS.items():  # warm-up pass, discarded
+    for _, fn in CONTENDERS.values():  # warm-up pass, discarded
         dist.barrier()
         fn(warmup, max(100, warmup))
     for r in range(rounds):

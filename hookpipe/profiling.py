@@ -108,9 +108,10 @@ class Profile:
             for e in self.entries
         ]
         rest = max(0.0, self.wall_s - self.hooks_s)
-        rows.append(("(outside hooks: forward, backward, data)", "", "", format_duration(rest), f"{100 * self.share(rest):.2f}%"))
-        rows.append(("training loop", str(self.steps) + " steps", format_duration(self.wall_s / max(1, self.steps)) + "/step",
-                     format_duration(self.wall_s), "100.00%"))
+        rows.append(("(outside hooks: forward, backward, data)", "", "", format_duration(rest),
+                     f"{100 * self.share(rest):.2f}%"))
+        per_step = format_duration(self.wall_s / max(1, self.steps)) + "/step"
+        rows.append(("training loop", f"{self.steps} steps", per_step, format_duration(self.wall_s), "100.00%"))
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
         def line(r: tuple[str, ...]) -> str:
@@ -121,7 +122,8 @@ class Profile:
         out += [line(r) for r in rows[:-2]] + [rule] + [line(r) for r in rows[-2:]]
         hooks = self.by_hook()
         if hooks:
-            out += ["", "per hook: " + ", ".join(f"{h} {format_duration(t)} ({100 * self.share(t):.1f}%)" for h, _, t in hooks)]
+            out += ["", "per hook: " + ", ".join(
+                f"{h} {format_duration(t)} ({100 * self.share(t):.1f}%)" for h, _, t in hooks)]
         return "\n".join(out) + "\n"
 
 
@@ -143,7 +145,8 @@ def read_profile(path: str) -> Profile:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProfileError(f"{path}: not a JSON file ({exc})") from None
     if not isinstance(data, dict) or data.get("tool") != "hookpipe" or data.get("version") != VERSION:
-        raise ProfileError(f"{path}: not a hookpipe profile (version {VERSION}); write one with `hookpipe run --profile`")
+        raise ProfileError(
+            f"{path}: not a hookpipe profile (version {VERSION}); write one with `hookpipe run --profile`")
     try:
         return Profile(
             source=str(data["source"]),

@@ -16,8 +16,18 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.runtime.workload import (
-    GATE_EVERY, LR, MAX_NORM, TimedBatches, accelerator_kwargs, autocast, checksum, device, make_batches, make_model,
-    mixed_precision, noop,
+    GATE_EVERY,
+    LR,
+    MAX_NORM,
+    TimedBatches,
+    accelerator_kwargs,
+    autocast,
+    checksum,
+    device,
+    make_batches,
+    make_model,
+    mixed_precision,
+    noop,
 )
 
 __all__ = ["CONTENDERS", "pipe_text"]

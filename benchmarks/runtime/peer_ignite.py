@@ -13,7 +13,15 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.runtime.workload import (
-    GATE_EVERY, LR, MAX_NORM, TimedBatches, autocast, checksum, make_batches, make_model, noop,
+    GATE_EVERY,
+    LR,
+    MAX_NORM,
+    TimedBatches,
+    autocast,
+    checksum,
+    make_batches,
+    make_model,
+    noop,
 )
 
 

@@ -14,7 +14,15 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.runtime.workload import (
-    GATE_EVERY, LR, MAX_NORM, TimedBatches, accelerator_kwargs, checksum, make_batches, make_model, noop,
+    GATE_EVERY,
+    LR,
+    MAX_NORM,
+    TimedBatches,
+    accelerator_kwargs,
+    checksum,
+    make_batches,
+    make_model,
+    noop,
 )
 
 

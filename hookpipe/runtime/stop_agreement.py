@@ -22,7 +22,8 @@ trainer agrees at once with :meth:`StopAgreement.now`.
 Stop latency: a request made during step ``t`` is sent at the first check step
 at or after ``t`` and read ``every`` steps later, so the run stops after between
 ``every`` and ``2 * every - 1`` further steps, or at the end of the epoch if that
-comes first, on every rank after the same step (a single process stops after the current step, as before; a request made in an
+comes first, on every rank after the same step (a single process stops after
+the current step, as before; a request made in an
 epoch phase is agreed at that epoch's end). ``every`` is :data:`DEFAULT_EVERY`
 unless ``HOOKPIPE_STOP_CHECK_EVERY`` sets it; ``0`` there means a blocking check
 after every step (latency 0, at the cost the default avoids).
@@ -51,7 +52,8 @@ def check_interval() -> int:
     except ValueError:
         value = -1
     if value < 0:
-        raise ValueError(f"HOOKPIPE_STOP_CHECK_EVERY={raw!r}: give a number of steps (0: check every step, blocking)")
+        raise ValueError(
+            f"HOOKPIPE_STOP_CHECK_EVERY={raw!r}: give a number of steps (0: check every step, blocking)")
     return value
 
 
@@ -119,5 +121,5 @@ def _cpu_group() -> tuple[Any, torch.device]:
     try:
         return dist.new_group(backend="gloo"), torch.device("cpu")
     except (RuntimeError, ValueError):  # no gloo in this build: the default group, on its device
-        device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
-        return None, device
+        on_gpu = torch.cuda.is_available()
+        return None, torch.device("cuda", torch.cuda.current_device()) if on_gpu else torch.device("cpu")

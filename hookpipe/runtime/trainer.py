@@ -22,12 +22,12 @@ from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.settings import check_run_length
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.build import PlanParts, load_plan, plan_parts
-from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
 from hookpipe.runtime.overrides import apply_overrides
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.training_loop import TrainingLoop, prepare
 

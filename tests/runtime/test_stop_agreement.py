@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hookpipe.runtime.stop_agreement import DEFAULT_EVERY, StopAgreement, check_interval
-from tests.runtime.planbuild import entry, hook, plan
 from tests.helpers import ROOT, free_port
+from tests.runtime.planbuild import entry, hook, plan
 
 
 def test_one_process_stops_after_the_step_it_was_asked_in() -> None:
