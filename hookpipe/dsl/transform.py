@@ -17,6 +17,8 @@ from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
 from hookpipe.dsl.tokens import Tok
 
+#: The first name of a run-time value (``run.updates``); see :class:`ast.RunValue`.
+RUN_PREFIX = "run"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(.)")
 
@@ -189,8 +191,11 @@ class ToAst:
         callee, arguments = c
         return ast.Call(callee, arguments.items, self._span(c))
 
-    def ref(self, c: list[ast.Ref]) -> ast.Ref:
-        return c[0]
+    def ref(self, c: list[ast.Ref]) -> ast.Ref | ast.RunValue:
+        ref = c[0]
+        if len(ref.parts) > 1 and ref.parts[0] == RUN_PREFIX:
+            return ast.RunValue(".".join(ref.parts[1:]), ref.span)
+        return ref
 
     def callee(self, c: list[Any]) -> ast.Ref | ast.Str:
         if type(c[0]) is Tok:

@@ -3,7 +3,8 @@
 Keys are ``trainer.<key>`` or ``hook.<name>.<arg>`` (nested table keys may follow:
 ``hook.h.opts.depth``). Values are read like ``.pipe`` literals: integers (``10_000``),
 floats, ``true``/``false``/``none``, JSON lists/tables/quoted strings; anything else
-is a plain string (so ``trainer.optimizer=torch.optim.SGD`` is an import path).
+is a plain string (so ``trainer.optimizer=torch.optim.SGD`` is an import path);
+``run.updates`` and the other run-time values stand for themselves.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
 from hookpipe.runtime.errors import PlanResolveError
 
 __all__ = ["apply_overrides", "parse_override_value", "parse_sets"]
@@ -40,6 +42,8 @@ def parse_override_value(text: str) -> Any:
         return int(s.replace("_", ""))
     if _FLOAT.match(s) and any(ch.isdigit() for ch in s):
         return float(s.replace("_", ""))
+    if s.startswith("run.") and s[4:] in RUN_VALUES:  # a run-time value, as in the .pipe file
+        return {RUN_KEY: s[4:]}
     if s[:1] in "[{\"":
         try:
             return json.loads(s)

@@ -48,7 +48,7 @@ from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHook
 from hookpipe.runtime.plan_hooks import PlanHooks
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
-from hookpipe.runtime.run_context import RunContext
+from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.stop_agreement import StopAgreement
 from hookpipe.runtime.trace import Tracer
@@ -216,7 +216,7 @@ class TrainingLoop:
         )
 
     def _steps_per_epoch(self) -> int | None:
-        return len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
+        return loader_length(self.dataloader)
 
     def _run_size(self) -> RunSize:
         return RunSize.of(self.max_step, self.max_epoch, self._steps_per_epoch(),
