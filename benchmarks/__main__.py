@@ -1,4 +1,4 @@
-"""``python -m benchmarks [all|runtime|compiler] [--rounds N] [--steps N]``.
+"""``python -m benchmarks [all|runtime|distributed|compiler] [--rounds N] [--steps N] [--device cpu|cuda]``.
 
 Prints markdown tables and, for ``all``, writes ``benchmarks/RESULTS.md`` with the
 machine, versions, date and method. Peers (RoboOrchard Lab, Ignite) are installed
@@ -16,20 +16,39 @@ from benchmarks import report
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "compiler"))
+    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "distributed", "compiler"))
     p.add_argument("--rounds", type=int, default=7, help="interleaved repetitions (medians over them; at least 5)")
     p.add_argument("--steps", type=int, default=3000, help="timed training steps per run")
     p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the runtime contenders train (cuda: bf16 autocast; needs a GPU build of torch)")
+    p.add_argument("--clock", choices=("wall", "process"), default="wall",
+                   help="time steps by wall clock, or by the worker's CPU time (for a machine shared with other work)")
     p.add_argument("--no-install", action="store_true", help="do not install missing peers")
     p.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
     args = p.parse_args(argv)
+    if args.device == "cuda" and args.clock == "process":
+        p.error("--clock process measures nothing of a GPU's work; use the wall clock with --device cuda")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            p.error("--device cuda: torch sees no CUDA device here (a CPU build, or no GPU)")
     sections = []
     if args.what in ("all", "runtime"):
         from benchmarks.runtime import driver
 
         print("runtime benchmark (interleaved; progress on stderr)", file=sys.stderr)
-        field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install)
-        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps))
+        field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install,
+                           device=args.device, clock=args.clock)
+        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device, args.clock))
+    if args.what in ("all", "distributed"):
+        from benchmarks import distributed
+
+        print("distributed benchmark (2 processes, interleaved)", file=sys.stderr)
+        dsteps, dwarm = max(200, args.steps // 3), max(50, args.warmup // 3)
+        sections.append(distributed.section(distributed.run(rounds=args.rounds, warmup=dwarm, steps=dsteps),
+                                            args.rounds, dwarm, dsteps))
     if args.what in ("all", "compiler"):
         from benchmarks import compiler
 

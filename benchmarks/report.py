@@ -38,15 +38,19 @@ def _fmt(x: float | None, spec: str) -> str:
     return "n/a" if x is None else format(x, spec)
 
 
-def runtime_section(field: list[Contender], rounds: int, warmup: int, steps: int) -> str:
+def runtime_section(field: list[Contender], rounds: int, warmup: int, steps: int, device: str = "cpu",
+                    clock: str = "wall") -> str:
     base = field[0]
     labels = [label for label, _, _ in CONFIGS]
+    where = "on the GPU (CUDA, bf16 autocast)" if device == "cuda" else "on the CPU (one torch thread)"
     out = [
-        "## Runtime: µs per training step",
+        f"## Runtime: µs per training step, {where}",
         "",
         f"MLP 32->64->1, batch 16, SGD, MSE, clip by norm 1.0; {steps:,} timed steps after {warmup} warm-up steps; "
         f"K extra no-op hooks at the end of each step (gated: `every 1000 steps`). Median of {rounds} interleaved "
-        "rounds; the ratio is the median over rounds of the contender's time over (a)'s in the same round.",
+        "rounds; the ratio is the median over rounds of the contender's time over (a)'s in the same round. "
+        + ("Clock: each worker's CPU time (`--clock process`), since the machine was shared."
+           if clock == "process" else "Clock: wall time."),
         "",
         "| contender | " + " | ".join(labels) + " | ratio to (a), " + " / ".join(labels) + " |",
         "|---|" + "---:|" * (len(labels) + 1),

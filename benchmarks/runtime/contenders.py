@@ -15,7 +15,20 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from benchmarks.runtime.workload import GATE_EVERY, LR, MAX_NORM, TimedBatches, checksum, make_batches, make_model, noop
+from benchmarks.runtime.workload import (
+    GATE_EVERY,
+    LR,
+    MAX_NORM,
+    TimedBatches,
+    accelerator_kwargs,
+    autocast,
+    checksum,
+    device,
+    make_batches,
+    make_model,
+    mixed_precision,
+    noop,
+)
 
 __all__ = ["CONTENDERS", "pipe_text"]
 
@@ -37,7 +50,9 @@ def run_plain(k: int, gated: bool, warmup: int, steps: int) -> Result:
     model.train()
     step = 0
     for x, y in data:
-        loss = F.mse_loss(model(x), y)
+        with autocast():
+            out = model(x)
+        loss = F.mse_loss(out.float(), y)
         loss.backward()
         clip(params, MAX_NORM)
         opt.step()
@@ -53,7 +68,7 @@ def run_accelerate(k: int, gated: bool, warmup: int, steps: int) -> Result:
     """(b) The same loop through accelerate, as its documentation writes it."""
     from accelerate import Accelerator
 
-    accelerator = Accelerator()
+    accelerator = Accelerator(**accelerator_kwargs())
     model = make_model()
     data = TimedBatches(make_batches(warmup + steps), warmup)
     model, opt, data = accelerator.prepare(model, torch.optim.SGD(model.parameters(), lr=LR), data)
@@ -63,7 +78,7 @@ def run_accelerate(k: int, gated: bool, warmup: int, steps: int) -> Result:
     step = 0
     for x, y in data:
         with accelerator.accumulate(model):
-            loss = F.mse_loss(model(x), y)
+            loss = F.mse_loss(model(x), y)  # accelerate autocasts the forward and returns float32
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(params, MAX_NORM)
             opt.step()
@@ -98,7 +113,7 @@ def run_hookpipe_seed(k: int, gated: bool, warmup: int, steps: int) -> Result:
     model = make_model()
     data = TimedBatches(make_batches(warmup + steps), warmup)
     trainer = HookBasedTrainer(
-        accelerator=Accelerator(),
+        accelerator=Accelerator(**accelerator_kwargs()),
         model=model,
         dataloader=data,
         batch_processor=_processor(),
@@ -118,7 +133,8 @@ def pipe_text(k: int, gated: bool, max_step: int) -> str:
     lines = [
         'pipeline "runtime-benchmark"',
         'use bench = "benchmarks.runtime.workload"',
-        f"trainer {{\n    max_step = {max_step}\n    grad_accumulation = 1\n    mixed_precision = \"no\"\n}}",
+        f"trainer {{\n    max_step = {max_step}\n    grad_accumulation = 1\n    mixed_precision = \"{mixed_precision()}\"\n"
+        f"    cpu = {'false' if device().type == 'cuda' else 'true'}\n}}",
         'hook clip = grad_clip(mode = "norm", max_norm = 1.0)',
         "hook optimize = optimizer()",
         *(f"hook n{i} = bench.Noop()" for i in range(k)),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.peers import PEERS, Peer, ensure, python_of
+from benchmarks.runtime.workload import CLOCK_ENV, DEVICE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +59,7 @@ def contenders() -> list[Contender]:
     ]
 
 
-def _start(c: Contender, install: bool) -> None:
+def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall") -> None:
     python = sys.executable
     if c.peer is not None:
         ok, why = ensure(c.peer) if install else (python_of(c.peer).exists(), "not installed (run without --no-install)")
@@ -66,7 +67,8 @@ def _start(c: Contender, install: bool) -> None:
             c.unavailable = why
             return
         python = str(python_of(c.peer))
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT),
+               **{DEVICE_ENV: device, CLOCK_ENV: clock})
     c.proc = subprocess.Popen([python, "-m", "benchmarks.runtime.worker", c.target], cwd=ROOT, env=env, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     first = _read(c)
@@ -108,11 +110,12 @@ def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record:
 
 
 def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = True,
-        log: Any = sys.stderr, only: set[str] | None = None) -> list[Contender]:
-    """Measure every contender (or those keyed in ``only``); returns them with their per-round times."""
+        log: Any = sys.stderr, only: set[str] | None = None, device: str = "cpu",
+        clock: str = "wall") -> list[Contender]:
+    """Measure every contender (or those keyed in ``only``) on ``device``; returns them with their per-round times."""
     field_ = [c for c in contenders() if only is None or c.key in only]
     for c in field_:
-        _start(c, install)
+        _start(c, install, device, clock)
         state = c.unavailable or "ready"
         print(f"  ({c.key}) {c.label}: {state}", file=log, flush=True)
     try:

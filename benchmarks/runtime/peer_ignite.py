@@ -12,7 +12,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from benchmarks.runtime.workload import GATE_EVERY, LR, MAX_NORM, TimedBatches, checksum, make_batches, make_model, noop
+from benchmarks.runtime.workload import (
+    GATE_EVERY,
+    LR,
+    MAX_NORM,
+    TimedBatches,
+    autocast,
+    checksum,
+    make_batches,
+    make_model,
+    noop,
+)
 
 
 def run(k: int, gated: bool, warmup: int, steps: int) -> tuple[float, str]:
@@ -26,7 +36,9 @@ def run(k: int, gated: bool, warmup: int, steps: int) -> tuple[float, str]:
 
     def update(engine: Any, batch: Any) -> torch.Tensor:
         x, y = batch
-        loss = F.mse_loss(model(x), y)
+        with autocast():
+            out = model(x)
+        loss = F.mse_loss(out.float(), y)
         loss.backward()
         clip(params, MAX_NORM)
         opt.step()

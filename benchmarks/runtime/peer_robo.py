@@ -13,7 +13,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from benchmarks.runtime.workload import GATE_EVERY, LR, MAX_NORM, TimedBatches, checksum, make_batches, make_model, noop
+from benchmarks.runtime.workload import (
+    GATE_EVERY,
+    LR,
+    MAX_NORM,
+    TimedBatches,
+    accelerator_kwargs,
+    checksum,
+    make_batches,
+    make_model,
+    noop,
+)
 
 
 class _NoScheduler:
@@ -46,7 +56,7 @@ def run(k: int, gated: bool, warmup: int, steps: int) -> tuple[float, str]:
     model = make_model()
     data = TimedBatches(make_batches(warmup + steps), warmup)
     trainer = HookBasedTrainer(
-        accelerator=Accelerator(),
+        accelerator=Accelerator(**accelerator_kwargs()),
         model=model,
         dataloader=data,
         batch_processor=MSE(),

@@ -3,37 +3,75 @@
 Pure torch (no hookpipe import): the peers' workers run in other venvs.
 
 MLP 32 -> 64 -> 1 on pre-batched in-memory tensors (batch 16), SGD, MSE, gradient
-clipping by norm 1.0. The timed window starts when the batch after the warm-up is
+clipping by norm 1.0. On ``--device cuda`` (``HOOKPIPE_BENCH_DEVICE=cuda`` in the
+workers) model and batches live on the GPU and the forward pass runs under bf16
+autocast, its output cast back to float32 before the loss, as accelerate's
+``mixed_precision="bf16"`` does; the timed window ends with a
+``torch.cuda.synchronize()``, so queued kernels are paid for. The timed window starts when the batch after the warm-up is
 drawn and ends when the contender returns, so every contender pays the same
 iteration cost and nothing else of ours.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 import torch
 
 __all__ = [
-    "BATCH", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "checksum", "make_batches", "make_model", "noop",
+    "BATCH", "CLOCK_ENV", "DEVICE_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
+    "checksum", "clock", "device", "make_batches", "make_model", "mixed_precision", "noop",
 ]
 
 BATCH = 16
 LR = 0.01
 MAX_NORM = 1.0
 GATE_EVERY = 1000
+#: The device the workers train on: "cpu" (default) or "cuda".
+DEVICE_ENV = "HOOKPIPE_BENCH_DEVICE"
+#: The clock of the timed window: "wall" (default) or "process" (CPU time of the
+#: worker: on a machine shared with other work it leaves out the time the worker
+#: waited for a core; meaningless on a GPU, where work happens off the process).
+CLOCK_ENV = "HOOKPIPE_BENCH_CLOCK"
+
+
+def clock() -> Callable[[], float]:
+    return time.process_time if os.environ.get(CLOCK_ENV) == "process" else time.perf_counter
+
+
+def device() -> torch.device:
+    return torch.device(os.environ.get(DEVICE_ENV, "cpu"))
+
+
+def mixed_precision() -> str:
+    """accelerate's ``mixed_precision`` for the device: bf16 on CUDA, none on the CPU."""
+    return "bf16" if device().type == "cuda" else "no"
+
+
+def accelerator_kwargs() -> dict[str, Any]:
+    """``Accelerator(**...)`` for the device (so a GPU machine's CPU run stays on the CPU)."""
+    return {"mixed_precision": "bf16"} if device().type == "cuda" else {"cpu": True}
+
+
+def autocast() -> ContextManager[Any]:
+    """The hand-written loops' forward context: bf16 autocast on CUDA, nothing on the CPU."""
+    if device().type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def make_model(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
+    return torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1)).to(device())
 
 
 def make_batches(count: int, seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(count, BATCH, 32, generator=g)
-    y = torch.randn(count, BATCH, 1, generator=g)
+    x = torch.randn(count, BATCH, 32, generator=g).to(device())
+    y = torch.randn(count, BATCH, 1, generator=g).to(device())
     return [(x[i], y[i]) for i in range(count)]
 
 
@@ -48,6 +86,7 @@ class TimedBatches:
         self.batches = batches
         self.warmup = warmup
         self.start: float | None = None
+        self.clock = clock()
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -56,13 +95,15 @@ class TimedBatches:
         batches, warmup = self.batches, self.warmup
         for i in range(len(batches)):
             if i == warmup:
-                self.start = time.perf_counter()
+                self.start = self.clock()
             yield batches[i]
 
     def elapsed(self) -> float:
         """Seconds since the first timed batch was drawn."""
         assert self.start is not None, "the timed window never started"
-        return time.perf_counter() - self.start
+        if device().type == "cuda":
+            torch.cuda.synchronize()
+        return self.clock() - self.start
 
 
 def checksum(model: torch.nn.Module) -> str:

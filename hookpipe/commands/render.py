@@ -22,6 +22,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="output file; its extension picks the format: .svg .png .pdf .dot .mmd")
     p.add_argument("--renderer", metavar="EXE",
                    help="Graphviz executable to lay out images (default: $HOOKPIPE_DOT, dot, graphviz-pure)")
+    p.add_argument("--profile", metavar="FILE.json",
+                   help="colour the hooks by the time they took in a run (written by `hookpipe run --profile`)")
     p.add_argument("--root",
                    help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
@@ -35,6 +37,14 @@ def main(args: argparse.Namespace) -> int:
         format_of(args.output)
     except RenderError as exc:
         return usage_error(str(exc))
+    profile = None
+    if args.profile is not None:
+        from hookpipe.profiling import ProfileError, read_profile
+
+        try:
+            profile = read_profile(args.profile)
+        except ProfileError as exc:
+            return usage_error(str(exc))
     ctx = compile_or_usage(args.file, args.root, args.allow_outside_root, for_drawing=True)
     if isinstance(ctx, int):
         return ctx
@@ -43,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"hookpipe: {args.file}: nothing drawn (syntax errors)", file=sys.stderr)
         return 1
     try:
-        result = render_compilation(ctx, args.output, args.renderer)
+        result = render_compilation(ctx, args.output, args.renderer, profile)
     except (RenderError, OutputError) as exc:
         print(f"hookpipe: error: {exc}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ from hookpipe.compiler.settings import ObjectRef
 
 
 class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, defer_build=True)
 
 
 class GradClipArgs(_Args):

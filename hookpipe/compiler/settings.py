@@ -13,7 +13,7 @@ ObjectRef = str | dict[str, Any]
 class TrainerSettings(BaseModel):
     """Run settings. Factories are optional for check/lint; ``run`` requires them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     max_step: int | None = Field(default=None, ge=1)
     max_epoch: int | None = Field(default=None, ge=1)

@@ -15,7 +15,6 @@ not depend on how the work was split.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,9 +147,13 @@ def _run(targets: list[Target], overrides: Overrides, jobs: int | None,
     workers = _workers(len(targets)) if jobs is None else max(1, jobs)
     if resolver is not None:  # imports user code: once, in this process
         return [_lint_one(t, overrides, resolver) for t in targets]
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1:
         return [_lint_one(t, overrides) for t in targets]
-    from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing it
+    import multiprocessing  # only large runs pay for importing it
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [_lint_one(t, overrides) for t in targets]
 
     parser()  # build the grammar once; forked workers inherit it
     context = multiprocessing.get_context("fork")

@@ -16,6 +16,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.compiler.plan import Plan
 from hookpipe.fileio import write_atomic
+from hookpipe.profiling import Profile
 from hookpipe.render.engine import RenderError, find_renderer, run_renderer
 from hookpipe.render.model import GraphModel, from_compilation, from_plan
 
@@ -61,9 +62,22 @@ def render_model(model: GraphModel, out: str | os.PathLike[str], renderer: str |
     return RenderResult(Path(out), fmt, run_renderer(find_renderer(renderer), source, fmt, out))
 
 
-def render_compilation(ctx: Compilation, out: str | os.PathLike[str], renderer: str | None = None) -> RenderResult:
-    """Draw a compilation, even one with errors (cycle edges are red)."""
-    return render_model(from_compilation(ctx), out, renderer)
+def render_compilation(ctx: Compilation, out: str | os.PathLike[str], renderer: str | None = None,
+                       profile: Profile | None = None) -> RenderResult:
+    """Draw a compilation, even one with errors (cycle edges are red).
+
+    With ``profile`` (from ``hookpipe run --profile``) nodes are coloured by the
+    time their hook took (see :mod:`hookpipe.render.heat`).
+    """
+    model = from_compilation(ctx)
+    notes = []
+    if profile is not None:
+        from hookpipe.render.heat import apply_profile
+
+        notes = apply_profile(model, profile)
+    result = render_model(model, out, renderer)
+    result.notes[:0] = notes
+    return result
 
 
 def render_plan(plan: Plan, out: str | os.PathLike[str], renderer: str | None = None) -> RenderResult:

@@ -22,6 +22,7 @@ from html import escape
 from typing import Any
 
 from hookpipe.dsl.visitor import NodeVisitor
+from hookpipe.render.heat import node_fill
 from hookpipe.render.model import GraphEdge, GraphModel, GraphNode, PhaseCluster, ScopeCluster
 
 FONT = "Helvetica"
@@ -114,7 +115,12 @@ class DotWriter(NodeVisitor):
             lines.append(f'<font point-size="10">{escape(node.frequency)}</font>')
         if node.main_only:
             lines.append('<font point-size="10">on main</font>')
-        attrs = {"color": RED, "penwidth": "2", "fillcolor": "#fde8e8"} if node.error else {}
+        if node.timing:
+            lines.append(f'<font point-size="10"><b>{escape(node.timing)}</b></font>')
+        fill = node_fill(node)
+        attrs = {"fillcolor": fill} if fill else {}
+        if node.error:
+            attrs = {"color": RED, "penwidth": "2", "fillcolor": "#fde8e8"}
         parent.node(f"a{node.id}", label="<" + "<br/>".join(lines) + ">", **attrs)
 
     def visit_GraphEdge(self, edge: GraphEdge, parent: Any) -> None:

@@ -10,6 +10,7 @@ binary is needed to produce it.
 from __future__ import annotations
 
 from hookpipe.dsl.visitor import NodeVisitor
+from hookpipe.render.heat import node_fill
 from hookpipe.render.model import GraphEdge, GraphModel, GraphNode, PhaseCluster, ScopeCluster
 
 ARROWS = {"written": "-->", "order": "==>", "require": "==>", "effect": "-.->", "plan": "-->"}
@@ -61,8 +62,13 @@ class MermaidWriter(NodeVisitor):
             parts.append(_text(node.frequency))
         if node.main_only:
             parts.append("on main")
+        if node.timing:
+            parts.append(_text(node.timing))
         suffix = ":::error" if node.error else ""
         self._add(depth, f'a{node.id}["{"<br/>".join(parts)}"]{suffix}')
+        fill = node_fill(node)
+        if fill and not node.error:
+            self._add(depth, f"style a{node.id} fill:{fill}")
 
     def visit_GraphEdge(self, edge: GraphEdge, index: int) -> None:
         arrow = ARROWS[edge.kind]

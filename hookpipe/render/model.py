@@ -36,6 +36,10 @@ class GraphNode:
     frequency: str  # "every 200 steps", "" when it runs every time
     main_only: bool
     error: bool = False  # an error diagnostic points at this attachment
+    #: From ``render --profile`` (see :mod:`hookpipe.render.heat`): a label line, and
+    #: the node's time relative to the slowest node (None: no profile applied).
+    timing: str = ""
+    heat: float | None = None
 
 
 @dataclass

@@ -41,6 +41,7 @@ from hookpipe.runtime.agreement import check_agreement
 from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import PlanHooks, build_plan_hooks
+from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.resolve import call_factory, resolve_value
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.run_context import loader_length
@@ -52,7 +53,7 @@ from hookpipe.runtime.verify import class_lookup
 __all__ = ["OVERRIDABLE", "PlanParts", "load_plan", "make_accelerator", "plan_parts", "settings_of"]
 
 OVERRIDABLE = frozenset(
-    {*FACTORY_KEYS, *RUN_LENGTH_KEYS} | {"resume_from", "hook_instances", "check_effects"}
+    {*FACTORY_KEYS, *RUN_LENGTH_KEYS} | {"resume_from", "hook_instances", "check_effects", "profile"}
 )
 
 
@@ -66,6 +67,8 @@ class PlanParts:
     max_step: int | None
     max_epoch: int | None
     resume_from: ResumeCheckpointConfig | None
+    #: Per-entry hook times, when built with ``profile=True`` (``hookpipe run --profile``).
+    profiler: Profiler | None = None
 
 
 def load_plan(path: str) -> Plan:
@@ -190,11 +193,14 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         what = "trainer.batch_processor"
         processor = _object(_filled(settings.batch_processor, size, what), what)
     prepared = prepare(accelerator, model, dataloader, optimizer, lr_scheduler)
-    wrappers = (EffectChecker(model, optimizer, lr_scheduler).wrap,) if overrides.get("check_effects") else ()
     try:
         plan = with_run_values(plan, size)
     except ValueError as exc:
         raise PlanResolveError(str(exc)) from None
+    profiler = Profiler(plan) if overrides.get("profile") else None  # the very plan whose entries it times
+    wrappers: tuple[Any, ...] = (profiler.wrap,) if profiler is not None else ()  # innermost: it times the hook alone
+    if overrides.get("check_effects"):
+        wrappers += (EffectChecker(model, optimizer, lr_scheduler).wrap,)
     hooks = build_plan_hooks(
         plan,
         is_main=accelerator.is_main_process,
@@ -203,4 +209,4 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         wrappers=wrappers,
         tracer=tracer_from_env(accelerator.process_index, accelerator.num_processes),
     )
-    return PlanParts(prepared, processor, hooks, max_step, max_epoch, overrides.get("resume_from"))
+    return PlanParts(prepared, processor, hooks, max_step, max_epoch, overrides.get("resume_from"), profiler)

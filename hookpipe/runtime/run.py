@@ -10,7 +10,7 @@ prints the failing code's traceback, then the paragraph naming the hook or scope
 the step and the ``.pipe`` location. Works the same under ``accelerate launch``
 (summary and messages from the main process; failures from every rank that fails).
 
-``python -m hookpipe.runtime.run FILE [--set k=v]... [--resume DIR|latest]``
+``python -m hookpipe.runtime.run FILE [--set k=v]... [--resume DIR|latest] [--profile]``
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def resolve_resume(plan: Any, resume: str) -> str:
     return str(found)
 
 
-def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool = False) -> int:
+def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool = False,
+             profile: str | None = None) -> int:
     """Train the pipeline in ``path``; print a summary; return the exit code.
 
     Args:
@@ -71,6 +72,8 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         resume: A checkpoint folder, ``"latest"``, or None.
         check_effects: Verify at run time that each callback writes only what its
             hook declares (see :mod:`hookpipe.runtime.effect_check`).
+        profile: Time every Plan entry; the table is printed after the summary and
+            the JSON written to this path (see :mod:`hookpipe.runtime.profiler`).
 
     Example:
         >>> run_file("examples/digits/train.pipe", ["trainer.max_epoch=1"], None)  # doctest: +SKIP
@@ -95,6 +98,8 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         try:
             plan = apply_overrides(load_plan(path), parse_sets(sets))
             extra: dict[str, Any] = {"check_effects": True} if check_effects else {}
+            if profile is not None:
+                extra["profile"] = True
             if resume is not None:
                 extra["resume_from"] = ResumeCheckpointConfig(resume_from=resolve_resume(plan, resume))
             trainer = HookBasedTrainer.from_plan(plan, **extra)
@@ -129,7 +134,34 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    _summary(trainer, path, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    _summary(trainer, path, seconds)
+    if profile is not None and trainer.profiler is not None:
+        return _write_profile(trainer, profile, seconds)
+    return 0
+
+
+def default_profile_path(path: str) -> str:
+    """Where ``--profile`` writes without ``--profile-out``: ``STEM.profile.json`` here."""
+    return f"{Path(path).stem}.profile.json"
+
+
+def _write_profile(trainer: Any, out: str, seconds: float) -> int:
+    """Print the per-entry table and write the JSON (main process only); 1 if it cannot be written."""
+    if not trainer.accelerator.is_main_process:
+        return 0
+    from hookpipe.fileio import write_atomic
+
+    state = trainer.trainer_progress_state
+    report = trainer.profiler.report(seconds, state.global_step_id, state.epoch_id)
+    print(report.table(), end="", flush=True)
+    try:
+        write_atomic(out, report.to_json())
+    except OSError as exc:
+        print(f"hookpipe run: cannot write the profile to {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"profile written to {out} (draw it: hookpipe render {trainer.plan.source} --profile {out} -o OUT.svg)",
+          flush=True)
     return 0
 
 
@@ -209,8 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--resume", default=None, metavar="DIR|latest")
     parser.add_argument("--check-effects", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-out", metavar="FILE")
     ns = parser.parse_args(argv)
-    return run_file(ns.file, ns.sets, ns.resume, ns.check_effects)
+    return run_file(ns.file, ns.sets, ns.resume, ns.check_effects, profile_path(ns.file, ns.profile, ns.profile_out))
+
+
+def profile_path(path: str, profile: bool, out: str | None) -> str | None:
+    """The profile's output path for ``--profile``/``--profile-out`` (None: not profiling)."""
+    if out:
+        return out
+    return default_profile_path(path) if profile else None
 
 
 if __name__ == "__main__":

@@ -38,16 +38,24 @@ class StopRequest:
         #: A hook's reason to stop (e.g. nan_guard), with the exit code to use.
         self.reason: str | None = None
         self.exit_code = 0
+        #: The request was made on every process at the same step (a collective
+        #: decision, like nan_guard's), so no agreement is needed to act on it.
+        self.everywhere = False
         self._previous: dict[int, Any] = {}
 
     @property
     def requested(self) -> bool:
         return self.signum is not None or self.reason is not None
 
-    def request(self, reason: str, exit_code: int) -> None:
-        """Ask the trainer to stop after the current step (a hook's request)."""
+    def request(self, reason: str, exit_code: int, everywhere: bool = False) -> None:
+        """Ask the trainer to stop after the current step (a hook's request).
+
+        ``everywhere``: every process makes this request after the same step (its
+        reason was all-reduced), so the run stops right after it; otherwise other
+        processes learn of it within the interval of :mod:`.stop_agreement`.
+        """
         if not self.requested:
-            self.reason, self.exit_code = reason, exit_code
+            self.reason, self.exit_code, self.everywhere = reason, exit_code, everywhere
 
     def describe(self) -> tuple[str, int]:
         """The reason to print and the exit code."""

@@ -27,6 +27,7 @@ from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
 from hookpipe.runtime.overrides import apply_overrides
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.training_loop import TrainingLoop, prepare
 
@@ -56,6 +57,9 @@ class HookBasedTrainer(TrainingLoop):
         >>> trainer = HookBasedTrainer(acc, model, loader, proc, opt, sched, max_epoch=2)  # doctest: +SKIP
         >>> trainer()  # doctest: +SKIP
     """
+
+    #: Per-entry hook times when built with ``profile=True`` (``hookpipe run --profile``).
+    profiler: "Profiler | None" = None
 
     def __init__(
         self,
@@ -95,6 +99,7 @@ class HookBasedTrainer(TrainingLoop):
         trainer = cls.__new__(cls)
         TrainingLoop.__init__(trainer, parts.prepared, parts.batch_processor, parts.hooks, max_step=parts.max_step,
                               max_epoch=parts.max_epoch, resume_from=parts.resume_from)
+        trainer.profiler = parts.profiler
         return trainer
 
     @classmethod

@@ -51,6 +51,7 @@ from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
+from hookpipe.runtime.stop_agreement import StopAgreement
 from hookpipe.runtime.trace import Tracer
 
 __all__ = ["Prepared", "TrainingLoop", "prepare"]
@@ -136,6 +137,8 @@ class TrainingLoop:
         self.pending_loss: Any = None
         #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
         self.stop = StopRequest()
+        #: How the processes agree on a stop without a blocking collective per step.
+        self._stop_agreement = StopAgreement(self.accelerator.num_processes)
         #: What hooks see as ``args.run``: the run's size and the clean-stop request.
         self.run = RunContext(self._run_size())
         # A loaded checkpoint's hookpipe state, consumed by the first __call__.
@@ -275,6 +278,7 @@ class TrainingLoop:
                     done = done or state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
         finally:
             self._base_args = None
+            self._stop_agreement.close()
             self._close_hooks()
 
     def _begin(self, channel: PipelineHookChanelType, args: PipelineHookArgs, skip_before: bool) -> Any:
@@ -301,24 +305,26 @@ class TrainingLoop:
                 args.reduce_loss = torch.tensor(resumed["loss"])
         run_calls(rest, args, self.counters)
 
-    def _stop_level(self) -> int:
+    def _stop_level(self, between: bool = False) -> int:
         """What every process agrees to do now: go on, finish cleanly, or be interrupted.
 
         All processes must stop at the same step, so with several the levels are
-        all-reduced (one integer per step), and only when one process asked do they
-        exchange reasons, so each summary says why, not just that another rank asked.
+        MAX-reduced: after steps asynchronously every few steps, between epochs at
+        once (see :mod:`.stop_agreement`, which also gives the latency). Only when a
+        process asked do they exchange reasons, so each summary says why, not just
+        that another rank asked. A stop every process decided together (nan_guard's)
+        needs no agreement.
         """
         stop, run = self.stop, self.run
         level = _INTERRUPT if stop.requested else _FINISH if run.stopping else _GO_ON
-        if self.accelerator.num_processes == 1:
+        if self.accelerator.num_processes == 1 or stop.everywhere:
             return level
-        import torch.distributed as dist
-
-        flag = torch.tensor([level], device=self.accelerator.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        agreed = int(flag.item())
+        agreement = self._stop_agreement
+        agreed = agreement.now(level) if between else agreement.poll(level, self.trainer_progress_state.global_step_id)
         if agreed == _GO_ON:
             return agreed
+        import torch.distributed as dist
+
         mine = (stop.describe() if stop.requested else None, run.stop_reason)
         everyone: list[Any] = [None] * self.accelerator.num_processes
         dist.all_gather_object(everyone, mine)
@@ -331,7 +337,7 @@ class TrainingLoop:
 
     def _stop_between(self, args: PipelineHookArgs) -> bool:
         """A stop asked for outside a step (in an epoch or loop phase): True to end the run."""
-        level = self._stop_level()
+        level = self._stop_level(between=True)
         if level == _INTERRUPT:
             self._stop_now(args)
         return level == _FINISH

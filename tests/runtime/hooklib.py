@@ -109,6 +109,22 @@ class FileRecorder:
             fh.write(f"{self.tag} {args.global_step_id}\n")
 
 
+class StopOnRank:
+    """Asks the trainer to stop on one rank only, after its ``at``-th step (0-based global step)."""
+
+    def __init__(self, rank: int, at: int) -> None:
+        self.rank = rank
+        self.at = at
+        self._trainer: Any = None
+
+    def bind_trainer(self, trainer: Any) -> None:
+        self._trainer = trainer
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        if args.accelerator.process_index == self.rank and args.global_step_id == self.at:
+            self._trainer.stop.request(f"asked on rank {self.rank}", 1)
+
+
 def tiny_model(dropout: float = 0.0) -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(4, 8), nn.Dropout(dropout), nn.ReLU(), nn.Linear(8, 1))

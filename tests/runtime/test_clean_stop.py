@@ -126,7 +126,9 @@ def test_a_stop_asked_on_one_rank_stops_both_at_the_same_step(tmp_path: Path) ->
     text = pipe(tmp_path, "step = 2, rank = 1").replace('s.Note(tag = "note")', f's.Note(tag = "note", path = "{record}")')
     path = tmp_path / "stop.pipe"
     path.write_text(text, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # A blocking agreement after every step (HOOKPIPE_STOP_CHECK_EVERY=0) stops at the
+    # asking step itself; the default's latency is tested in test_stop_agreement.py.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HOOKPIPE_STOP_CHECK_EVERY": "0"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
            "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(path)]

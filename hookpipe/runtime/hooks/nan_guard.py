@@ -83,4 +83,4 @@ class NanGuardHook:
         if self.consecutive >= self.max_consecutive and self._trainer is not None:
             self._trainer.stop.request(
                 f"nan_guard: {self.consecutive} consecutive steps with a non-finite loss or gradient "
-                f"(the last at global step {args.global_step_id}); stopped", 1)
+                f"(the last at global step {args.global_step_id}); stopped", 1, everywhere=True)
