@@ -12,16 +12,27 @@ from typing import Any, Iterable, Optional, Protocol, runtime_checkable
 import torch
 from accelerate import Accelerator
 
-__all__ = ["ModelOutput", "PipelineHookArgs"]
+__all__ = ["ModelOutput", "ModelOutputHasLossKeys", "PipelineHookArgs"]
 
 
 @runtime_checkable
 class ModelOutput(Protocol):
-    """A mapping-like model output (what a batch processor may return)."""
+    """A mapping-like model output (what a batch processor may return; a dict is one)."""
 
     def __getitem__(self, key: str) -> Any: ...
 
     def keys(self) -> Iterable[Any]: ...
+
+    def items(self) -> Iterable[tuple[Any, Any]]: ...
+
+    def values(self) -> Iterable[Any]: ...
+
+
+@runtime_checkable
+class ModelOutputHasLossKeys(ModelOutput, Protocol):
+    """A model output that says which of its keys are losses (``LossTracker`` asks it)."""
+
+    def loss_keys(self) -> Iterable[str]: ...
 
 
 @dataclass
@@ -49,7 +60,11 @@ class PipelineHookArgs:
     batch: Optional[Any] = None
     model_outputs: Optional[Any] = None
     reduce_loss: Optional[torch.Tensor] = None
-    """The loss returned by the batch processor (already reduced over the batch)."""
+    """The loss averaged across processes (the process's own loss when there is one).
+
+    The batch processor back-propagates its own process's loss; this is the value
+    to log.
+    """
 
     def copy_with_updates(self, **kwargs: Any) -> "PipelineHookArgs":
         """A shallow copy with some attributes replaced (unknown names are an error).

@@ -98,17 +98,20 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         with pipeline_hooks.begin("on_model_forward", on_batch_hook_args.copy_with_updates(batch=batch)) as fwd:
             outputs, loss = self.forward(model, batch)
             fwd.model_outputs = outputs
-            fwd.reduce_loss = loss
+            reduce_loss = loss
+            if loss is not None and self.accelerator.num_processes > 1:  # type: ignore[union-attr]
+                reduce_loss = self.accelerator.reduce(loss, reduction="mean")  # type: ignore[union-attr]
+            fwd.reduce_loss = reduce_loss
         if self.need_backward:
             if loss is None:
                 raise LossNotProvidedError("forward returned no loss but need_backward is True")
             with pipeline_hooks.begin(
                 "on_model_backward",
-                on_batch_hook_args.copy_with_updates(batch=batch, model_outputs=outputs, reduce_loss=loss),
+                on_batch_hook_args.copy_with_updates(batch=batch, model_outputs=outputs, reduce_loss=reduce_loss),
             ) as bwd:
                 self._backward(loss)  # type: ignore[misc]  # accelerator.backward, without its per-step tax (see fastpath)
         on_batch_hook_args.model_outputs = outputs
-        on_batch_hook_args.reduce_loss = loss
+        on_batch_hook_args.reduce_loss = reduce_loss
 
 
 class BatchProcessorFromCallable(SimpleBatchProcessor):

@@ -8,6 +8,9 @@ Exact resumption needs more, written by each process next to them:
   resumed run first runs the rest of that phase, then goes on without re-running a
   ``before`` phase the run was already inside), the step's loss, the state of every
   hook that has ``state_dict``/``load_state_dict`` (JSON values), and the trace length;
+* ``hookpipe-progress.json``: the position of the next step and the update count,
+  written into every ``save_state`` folder (a RoboOrchard Lab ``SaveCheckpoint``
+  under hookpipe's trainer too), beside the seed's own progress record;
 * ``hookpipe-grads-<rank>.safetensors``: gradients accumulated inside an
   accumulation window (absent on update boundaries, where they are None).
 
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["STATE_FORMAT", "load_accelerate_state", "read_state", "restore_grads", "save_grads", "write_state"]
 
 STATE_FORMAT = 1
+#: hookpipe's progress record (the next step's position), beside accelerate's files.
+PROGRESS_FILE = "hookpipe-progress.json"
 _CALLBACK_SCOPE = {"on_step_end": "step", "on_epoch_end": "epoch", "on_loop_end": "loop"}
 
 
@@ -62,7 +67,7 @@ def snapshot(trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, 
     loss = trainer.pending_loss
     return {
         "format": STATE_FORMAT,
-        "progress": trainer.trainer_progress_state.state_dict(),
+        "progress": trainer.trainer_progress_state.position(),
         "counters": counters.snapshot(),
         "cursor": {"scope": scope, "index": index, "ids": list(ids), "stop": callback is None},
         "loss": None if loss is None else float(loss.detach() if isinstance(loss, torch.Tensor) else loss),
@@ -86,6 +91,26 @@ def _jsonable(value: Any, name: str) -> Any:
     except (TypeError, ValueError) as exc:
         raise PlanResolveError(f"hook '{name}': state_dict() must return JSON values to be checkpointed: {exc}") from None
     return value
+
+
+def progress_path(folder: Path) -> Path:
+    return folder / PROGRESS_FILE
+
+
+def write_progress(folder: Path, position: dict[str, Any]) -> None:
+    """hookpipe's progress record beside the seed's (written into every ``save_state`` folder)."""
+    progress_path(folder).write_text(json.dumps(position), encoding="utf-8")
+
+
+def read_progress(folder: Path) -> dict[str, Any] | None:
+    """hookpipe's progress record in a checkpoint, or None (a RoboOrchard Lab checkpoint)."""
+    path = progress_path(folder)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PlanResolveError(f"unreadable checkpoint progress {path}: {exc}") from None
 
 
 def write_state(folder: Path, rank: int, state: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import pydantic
 
-from hookpipe.compiler.catalog import BUILTINS, ObjectRef
+from hookpipe.compiler.catalog import BUILTINS, ObjectRef, seed_hook_type
 from hookpipe.compiler.plan import HookSpec, Plan, PlanEntry
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.channels import UNIT_INDEX, Call, Counters, PlanChannel, is_always
@@ -164,9 +164,9 @@ Wrapper = Callable[[Callable[..., Any], Counters, str, str, HookSpec, PlanEntry]
 
 def needs_every_process(spec: HookSpec, instance: Any) -> bool:
     """Whether a hook runs a collective (a built-in marked so, or ``collective = True`` on its class)."""
-    if spec.builtin:
-        hook_type = BUILTINS.get(spec.type)
-        return bool(hook_type is not None and hook_type.collective)
+    hook_type = BUILTINS.get(spec.type) if spec.builtin else seed_hook_type(spec.type)
+    if hook_type is not None:
+        return hook_type.collective
     return bool(getattr(instance, "collective", False))
 
 

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import torch
 from accelerate import Accelerator
+from accelerate.logging import get_logger
 from accelerate.optimizer import AcceleratedOptimizer
 from accelerate.scheduler import AcceleratedScheduler
 from torch.utils.data import DataLoader
@@ -49,6 +50,9 @@ from hookpipe.runtime.trace import Tracer
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
 
 PipelineHookOrConfigType = PipelineHooksConfig | PipelineHooks
+
+#: The seed's logger name, so its training-start lines reach the same handlers.
+logger = get_logger("robo_orchard_lab.pipeline.hook_based_trainer")
 
 
 def _check_limits(max_step: int | None, max_epoch: int | None) -> None:
@@ -141,6 +145,9 @@ class HookBasedTrainer:
         self.batch_processor = batch_processor
         self.trainer_progress_state = TrainerProgressState()
         accelerator.register_for_checkpointing(self.trainer_progress_state)
+        accelerator.register_save_state_pre_hook(self._write_progress)
+        #: Batches of the first epoch to skip after a resume (0: start it from its first).
+        self._skip_batches = 0
         self._start_epoch = 0
         self._start_step = 0
         #: The loss of the last step (detached), for summaries.
@@ -154,19 +161,40 @@ class HookBasedTrainer:
         self._resumed: dict[str, Any] | None = None
         self._base_args: dict[str, Any] | None = None
 
+    def _write_progress(self, models: Any, weights: Any, output_dir: str) -> None:
+        # accelerate's save_state pre-hook: hookpipe's position beside the seed's record.
+        if self.accelerator.is_main_process:
+            from pathlib import Path
+
+            from hookpipe.runtime.checkpoint_state import write_progress
+
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+            write_progress(Path(output_dir), self.trainer_progress_state.position())
+
     def _resume(self, resume_from: ResumeCheckpointConfig | None) -> None:
         if resume_from is None:
             return
         from pathlib import Path
 
-        from hookpipe.runtime.checkpoint_state import read_state, restore_grads
+        from hookpipe.runtime.checkpoint_state import read_progress, read_state, restore_grads
 
-        self.accelerator.print(f"Resume from: {resume_from.resume_from}")
+        logger.info(f"Resume from: {resume_from}", main_process_only=True)
         folder = Path(resume_from.load_state(accelerator=self.accelerator))
         rank = self.accelerator.process_index
         state = read_state(folder, rank)
-        if state is not None:
-            self.trainer_progress_state.load_state_dict(state["progress"])
+        progress = self.trainer_progress_state
+        if resume_from.seed_resume:
+            pass  # the seed's ids as loaded; the epoch restarts (see ResumeCheckpointConfig)
+        elif state is not None:
+            progress.load_position(state["progress"])
+        elif (position := read_progress(folder)) is not None:
+            progress.load_position(position)
+        elif not progress.loaded_position:  # written by RoboOrchard Lab
+            per_epoch = len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
+            progress.infer_position(self.accelerator.step, per_epoch, self.accelerator.gradient_accumulation_steps)
+        if not resume_from.seed_resume:
+            self._skip_batches = progress.step_id
+        if state is not None and not resume_from.seed_resume:
             for name, hook_state in state["hooks"].items():
                 inst = self.hook_instances.get(name)
                 if inst is not None and callable(getattr(inst, "load_state_dict", None)):
@@ -267,6 +295,9 @@ class HookBasedTrainer:
         self._total_updates = self._count_updates(per_epoch)
         resumed, self._resumed = self._resumed, None
         self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
+        logger.info("\n" + "=" * 50 + "BEGIN TRAINING" + "=" * 50, main_process_only=True)
+        logger.info(f"Start training loop from epoch {self._start_epoch} and step {self._start_step}",
+                    main_process_only=True)
         self.model.train()
         try:
             sync, model = fast_path(self.accelerator).sync, self.model
@@ -296,8 +327,10 @@ class HookBasedTrainer:
                             if state.is_training_end(max_step, max_epoch):
                                 done = True
                                 break
-                        if ran == 0 and state.step_id == 0:
-                            raise RuntimeError("the dataloader yielded no batches")
+                        if ran == 0 and state.step_id == 0 and max_epoch is None:
+                            # The seed would loop forever; under max_epoch it runs empty epochs.
+                            raise RuntimeError("the dataloader yielded no batches and the run has no max_epoch, "
+                                               "so it would never end: check the dataset, or set max_epoch")
                         counters.lasts[3] = done or (max_epoch is not None and state.epoch_id + 1 >= max_epoch)
                         state.epoch_done = True
                     state.update_epoch()
@@ -306,6 +339,7 @@ class HookBasedTrainer:
         finally:
             self._base_args = None
             self._close_hooks()
+        logger.info("\n" + "=" * 50 + "FINISH TRAINING" + "=" * 50, main_process_only=True)
 
     def _begin(self, channel: str, args: PipelineHookArgs, skip_before: bool) -> Any:
         ch = self.hooks.hooks.get(channel)
@@ -415,7 +449,7 @@ class HookBasedTrainer:
         loader = self.dataloader
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(state.epoch_id)
-        skip = state.step_id
+        skip, self._skip_batches = self._skip_batches, 0
         if not skip:
             return iter(loader)
         if isinstance(loader, DataLoader):
