@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from pydantic import Field
 from robo_orchard_core.utils.config import Config
 
 from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
@@ -68,7 +69,7 @@ class ResumeCheckpointConfig(Config):
     """Where a remote checkpoint is copied before loading."""
     safe_serialization: bool = True
     """Whether the checkpoint's weights are safetensors (names depend on it)."""
-    seed_resume: bool = False
+    seed_resume: bool = Field(default=False, repr=False)
     """Resume as RoboOrchard Lab 0.4.0 does (hookpipe only; the seed ignores it).
 
     The saved ids are taken as they are and the interrupted epoch starts again from

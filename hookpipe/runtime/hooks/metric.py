@@ -94,7 +94,7 @@ class MetricTracker(PipelineHooks):
         msg = prefix
         for entry in self.metric_entrys:
             for name, value in entry.get():
-                msg += "%s[%.4f] " % (name, value) if isinstance(value, (int, float)) else f"{name}[{value}] "
+                msg += "%s[%.4f] " % (name, value) if isinstance(value, (int, float)) else f"{name}[{value!s}] "
         if self.log_main_process_only and not is_main_process:
             return
         logger.info(msg)
