@@ -170,11 +170,25 @@ def _weights_only_custom_states() -> Iterator[None]:
         module.load_custom_state = original
 
 
+def _numpy1_names() -> list[Any]:
+    """numpy 1's name of the array rebuilder, for RNG states pickled under numpy 1.
+
+    RoboOrchard Lab pins numpy below 2; its checkpoints name
+    ``numpy.core.multiarray._reconstruct``, which numpy 2 keeps as an alias of the
+    function accelerate already allows. Without it accelerate skips the RNG file
+    (logging "Could not load random states"), and with it the accumulation counter.
+    """
+    import numpy
+
+    rebuild = getattr(getattr(numpy, "_core", numpy.core), "multiarray")._reconstruct
+    return [(rebuild, "numpy.core.multiarray._reconstruct")]
+
+
 def load_accelerate_state(accelerator: Any, folder: str | os.PathLike[str], **kwargs: Any) -> None:
     """``accelerator.load_state`` with every ``torch.load`` restricted to ``weights_only=True``."""
     load_kwargs = {**kwargs.pop("load_kwargs", {}), "weights_only": True}
     try:
-        with _weights_only_custom_states():
+        with _weights_only_custom_states(), torch.serialization.safe_globals(_numpy1_names()):
             accelerator.load_state(str(folder), load_kwargs=load_kwargs, **kwargs)
     except __import__("pickle").UnpicklingError as exc:
         raise PlanResolveError(f"checkpoint {folder} holds objects that are not plain data; refusing to unpickle them: "
