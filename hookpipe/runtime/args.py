@@ -7,10 +7,13 @@ written against the seed read the same attributes here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Protocol, runtime_checkable
 
 import torch
 from accelerate import Accelerator
+
+if TYPE_CHECKING:
+    from hookpipe.runtime.run_context import RunContext
 
 __all__ = ["ModelOutput", "ModelOutputHasLossKeys", "PipelineHookArgs"]
 
@@ -65,6 +68,9 @@ class PipelineHookArgs:
     The batch processor back-propagates its own process's loss; this is the value
     to log.
     """
+    run: Optional["RunContext"] = None
+    """hookpipe's addition: the run's size and :meth:`RunContext.request_stop`
+    (see :mod:`hookpipe.runtime.run_context`); the trainer always sets it."""
 
     def copy_with_updates(self, **kwargs: Any) -> "PipelineHookArgs":
         """A shallow copy with some attributes replaced (unknown names are an error).
