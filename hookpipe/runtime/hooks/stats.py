@@ -16,6 +16,7 @@ from typing import Any, Iterable, Optional
 
 from accelerate import Accelerator
 from accelerate.data_loader import DataLoaderShard
+from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import StatsMonitorFields
 from hookpipe.runtime.args import PipelineHookArgs
@@ -183,4 +184,4 @@ class StatsMonitor(PipelineHooks):
 class StatsMonitorConfig(PipelineHooksConfig[StatsMonitor], StatsMonitorFields):
     """Configuration of :class:`StatsMonitor` (fields: :class:`~hookpipe.compiler.seed_fields.StatsMonitorFields`)."""
 
-    class_type: type[StatsMonitor] = StatsMonitor
+    class_type: ClassType[StatsMonitor] = StatsMonitor
