@@ -223,3 +223,16 @@ def test_configs_serialise_with_the_config_type_and_validate_like_the_seed() -> 
     with pytest.raises(ValueError):
         LossTrackerConfig(step_log_freq=0)
     assert SaveCheckpointConfig(save_root="r", not_a_field=1).save_root == "r"  # unknown fields ignored, as in the seed
+
+
+def test_every_catalog_entry_names_a_seed_config_built_on_its_fields() -> None:
+    from hookpipe.compiler.catalog import SEED_HOOK_TYPES
+    from hookpipe.runtime import PipelineHooksConfig
+    from hookpipe.runtime import hooks as seed_hooks
+    from hookpipe.runtime.resolve import import_path
+
+    for hook_type in SEED_HOOK_TYPES:
+        config = import_path(hook_type.implementation)
+        assert issubclass(config, PipelineHooksConfig)
+        assert issubclass(config, hook_type.schema.__mro__[1])  # the fields the compiler checks with
+        assert getattr(seed_hooks, f"{hook_type.name}Config") is config
