@@ -23,9 +23,7 @@ from hookpipe.compiler.seed_fields import (
     StatsMonitorFields,
     strict,
 )
-
-#: A value naming a Python object: ``{"$ref": ...}`` / ``{"$call": ...}`` or an import-path string.
-ObjectRef = str | dict[str, Any]
+from hookpipe.compiler.settings import ObjectRef
 
 
 class _Args(BaseModel):
@@ -85,7 +83,7 @@ class HookType:
     """One built-in hook type."""
 
     name: str
-    schema: type[_Args]
+    schema: type[BaseModel]
     effects: Effects
     #: Phases it may attach to, as "scope.phase"; "*" allows any.
     phases: tuple[str, ...]

@@ -50,9 +50,10 @@ class LossTracker(PipelineHooks):
             loss = model_outputs[key]
             if not isinstance(loss, torch.Tensor):
                 raise AssertionError(f"Loss {key} is not a tensor.")
-            reduced: torch.Tensor = accelerator.reduce(loss, reduction="mean")  # type: ignore[assignment]
+            reduced: torch.Tensor = accelerator.reduce(loss, reduction="mean")
             if reduced.numel() != 1:
-                logger.warning(f"The loss {key} is not a scalar, got shape {reduced.shape}. Using mean value as the loss.")
+                logger.warning(f"The loss {key} is not a scalar, got shape {reduced.shape}. "
+                               "Using mean value as the loss.")
                 reduced = reduced.mean()
             value = reduced.item()
             if key not in self.cached_loss:
@@ -71,7 +72,8 @@ class LossTracker(PipelineHooks):
         if args.accelerator.is_main_process:
             max_epoch = args.max_epoch - 1 if args.max_epoch is not None else "NA"
             max_step = args.max_step - 1 if args.max_step is not None else "NA"
-            msg = f"Epoch[{args.epoch_id}/{max_epoch}] Step[{args.step_id}] GlobalStep[{args.global_step_id}/{max_step}]: "
+            msg = (f"Epoch[{args.epoch_id}/{max_epoch}] Step[{args.step_id}] "
+                   f"GlobalStep[{args.global_step_id}/{max_step}]: ")
             total = 0.0
             for key, value in self.cached_loss.items():
                 msg += f"{key}[{value:.4f}]\t"

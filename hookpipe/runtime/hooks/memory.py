@@ -33,6 +33,6 @@ class ClearCacheHook(PipelineHooks):
 
 
 class ClearCacheHookConfig(PipelineHooksConfig[ClearCacheHook], ClearCacheHookFields):
-    """Configuration of :class:`ClearCacheHook` (fields: :class:`~hookpipe.compiler.seed_fields.ClearCacheHookFields`)."""
+    """Configuration of :class:`ClearCacheHook` (fields: ``ClearCacheHookFields`` in ``compiler.seed_fields``)."""
 
     class_type: ClassType[ClearCacheHook] = ClearCacheHook

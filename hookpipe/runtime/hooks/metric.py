@@ -48,7 +48,7 @@ def as_sequence(value: Any) -> list[Any]:
 class MetricEntry:
     """A metric and the name(s) of the value(s) its ``compute()`` returns."""
 
-    names: Sequence[str] | str  # type: ignore[assignment]
+    names: Sequence[str] | str
     metric: MetricProtocol
 
     def __post_init__(self) -> None:

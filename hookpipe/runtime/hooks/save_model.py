@@ -50,7 +50,7 @@ class SaveModel(PipelineHooks):
             folder = os.path.join(root, str(idx))
             accelerator.save_model(model, folder)
             cfg = getattr(accelerator.unwrap_model(model), "cfg", None)
-            if callable(getattr(cfg, "model_dump_json", None)):
+            if cfg is not None and callable(getattr(cfg, "model_dump_json", None)):
                 with open(os.path.join(folder, "model.config.json"), "w", encoding="utf-8") as f:
                     f.write(cfg.model_dump_json(indent=4))
         return root

@@ -97,7 +97,7 @@ class StatsMonitor(PipelineHooks):
             self.batch_size = int(dataloader.total_batch_size / processes)
         elif getattr(dataloader, "batch_size", None) is not None:
             self.batch_size = dataloader.batch_size  # type: ignore[union-attr]
-            self.total_batch_size = self.batch_size * processes  # type: ignore[operator]
+            self.total_batch_size = self.batch_size * processes
         if self.batch_size is None:
             raise ValueError("cannot estimate batch_size from dataloader, please provide it")
         if self.steps_per_epoch is None:

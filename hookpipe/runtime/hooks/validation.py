@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, SupportsFloat, cast
 
-from robo_orchard_core.utils.config import CallableType
+from robo_orchard_core.utils.config import CallableType, ClassType
 
-from hookpipe.compiler.catalog import ValidationArgs
-from robo_orchard_core.utils.config import ClassType
-
+from hookpipe.compiler.catalog import BUILTINS, ValidationArgs
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
 
@@ -46,9 +44,9 @@ def _as_metrics(value: Any) -> dict[str, float] | None:
     if value is None:
         return None
     if isinstance(value, Mapping):
-        return {str(k): float(v) for k, v in value.items() if isinstance(v, numbers.Number)}
+        return {str(k): float(cast(SupportsFloat, v)) for k, v in value.items() if isinstance(v, numbers.Number)}
     if isinstance(value, numbers.Number):
-        return {"metric": float(value)}
+        return {"metric": float(cast(SupportsFloat, value))}
     if hasattr(value, "item"):
         return {"metric": float(value.item())}
     return None
@@ -63,14 +61,16 @@ class ValidationHook(PipelineHooks):
     ``on_*`` callback runs it).
     """
 
-    effects = {"reads": ("params",), "writes": ("metrics",)}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["validation"].effects.to_json()
 
     def __init__(self, cfg: "ValidationHookConfig") -> None:
         super().__init__()
         self.cfg = cfg
         self._setup(cfg.eval_callback, model_eval=True)
         # The seed calls eval_callback(model); a callback without parameters is called bare.
-        self._pass_model, self._pass_args = self._pass_args, False
+        self._pass_model: bool = wants_args(cfg.eval_callback)
+        self._pass_args = False
         self.step_eval_freq = cfg.step_eval_freq
         self.epoch_eval_freq = cfg.epoch_eval_freq
         if cfg.epoch_eval_freq is not None:
