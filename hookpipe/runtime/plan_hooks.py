@@ -180,7 +180,7 @@ def needs_every_process(spec: HookSpec, instance: Any) -> bool:
     hook_type = BUILTINS.get(spec.type) if spec.builtin else seed_hook_type(spec.type)
     if hook_type is not None:
         return hook_type.collective
-    return bool(getattr(instance, "collective", False))
+    return spec.collective or bool(getattr(instance, "collective", False))
 
 
 def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes: int) -> None:

@@ -40,16 +40,23 @@ def resolve_resume(plan: Any, resume: str) -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
     checkpoint of the Plan's (single) checkpoint hook."""
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import latest_checkpoint
+    from hookpipe.runtime.resume import MARKER, checkpoint_problem, newest_verified
 
     if resume != "latest":
+        if (Path(resume) / MARKER).exists():  # hookpipe's checkpoint must verify; a plain accelerate folder cannot
+            reason = checkpoint_problem(resume)
+            if reason is not None:
+                raise PlanResolveError(f"--resume {resume}: the checkpoint is damaged: {reason}; resume from an "
+                                       "earlier checkpoint (--resume latest picks the newest intact one)")
         return resume
     dirs = [h.args.get("dir") for h in plan.hooks if h.builtin and h.type == "checkpoint"]
     if not dirs:
         raise PlanResolveError(f"--resume latest: {plan.source} has no checkpoint hook")
     if len(set(dirs)) > 1:
         raise PlanResolveError(f"--resume latest: {plan.source} saves checkpoints to several folders; name one")
-    found = latest_checkpoint(dirs[0])
+    found, skipped = newest_verified(dirs[0])
+    for folder, reason in skipped:
+        print(f"hookpipe: --resume latest: skipping {folder}: {reason}", file=sys.stderr)
     if found is None:
         raise PlanResolveError(f"--resume latest: no complete checkpoint in {dirs[0]}")
     return str(found)
@@ -82,6 +89,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
+        from hookpipe.runtime.threads import apply_threads
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
@@ -90,7 +98,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             if resume is not None:
                 extra["resume_from"] = ResumeCheckpointConfig(resume_from=resolve_resume(plan, resume))
             trainer = HookBasedTrainer.from_plan(plan, **extra)
-            _set_threads(trainer.accelerator.num_processes)
+            apply_threads(plan.trainer.get("threads"), trainer.accelerator.num_processes)
             started = time.perf_counter()
             trainer.stop.install()  # SIGTERM/SIGINT now finish the step and checkpoint
             try:
@@ -155,14 +163,6 @@ def _main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
-
-
-def _set_threads(num_processes: int) -> None:
-    # Share the cores between processes unless the user chose (OMP_NUM_THREADS).
-    import torch
-
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, num_processes)))
 
 
 def _at_step(trainer: Any) -> str:
