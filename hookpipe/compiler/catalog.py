@@ -9,11 +9,20 @@ its implementation in ``hookpipe.runtime.hooks``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hookpipe.compiler.plan import Effects
+from hookpipe.compiler.seed_fields import (
+    ClearCacheHookFields,
+    LossMovingAverageTrackerFields,
+    LossTrackerFields,
+    MetricTrackerFields,
+    SaveHookFields,
+    StatsMonitorFields,
+    strict,
+)
 from hookpipe.compiler.settings import ObjectRef
 
 
@@ -74,7 +83,7 @@ class HookType:
     """One built-in hook type."""
 
     name: str
-    schema: type[_Args]
+    schema: type[BaseModel]
     effects: Effects
     #: Phases it may attach to, as "scope.phase"; "*" allows any.
     phases: tuple[str, ...]
@@ -83,6 +92,14 @@ class HookType:
     #: Needs every process (a collective): never ``on main``.
     collective: bool = False
     summary: str = ""
+    #: Writes a checkpoint (HP108 compares it with the metrics writers).
+    saves_checkpoint: bool = False
+    #: A RoboOrchard-style config class named by its import path (``implementation``),
+    #: not a built-in name: the Plan records it as a class hook.
+    seed_class: bool = False
+    #: Arguments that count steps, as ``{phase key: argument}``: the hook fires in that
+    #: phase only when ``(global_step_id + 1) % value == 0`` (HP102, HP108 read it).
+    step_frequency: tuple[tuple[str, str], ...] = ()
 
     def allows(self, scope: str, phase: str) -> bool:
         return "*" in self.phases or f"{scope}.{phase}" in self.phases or f"*.{phase}" in self.phases
@@ -125,6 +142,7 @@ BUILTINS: dict[str, HookType] = {
             _CHECKPOINT_PHASES,
             "hookpipe.runtime.hooks.checkpoint:CheckpointHook",
             collective=True,
+            saves_checkpoint=True,
             summary="accelerate save_state into an atomic, step-named folder",
         ),
         HookType(
@@ -156,3 +174,56 @@ BUILTINS: dict[str, HookType] = {
 
 #: The standard resources of SPEC section 4; custom names are allowed too.
 RESOURCES: tuple[str, ...] = ("grads", "params", "optimizer_state", "lr", "loss", "metrics", "time")
+
+
+def _seed(
+    name: str,
+    fields: type[BaseModel],
+    effects: Effects,
+    phases: tuple[str, ...],
+    module: str,
+    summary: str,
+    **kw: Any,
+) -> HookType:
+    return HookType(name, strict(fields), effects, phases, f"hookpipe.runtime.hooks.{module}:{name}Config",
+                    summary=summary, seed_class=True, **kw)
+
+
+_SAVE_READS = Effects(reads=("params", "optimizer_state", "lr", "metrics"))
+
+#: RoboOrchard Lab's hooks (``robo_orchard_lab.pipeline.hooks`` 0.4.0), as hook types a
+#: ``.pipe`` file names by the import path of their config class. Each registers its
+#: callbacks on the channels its ``phases`` list; attach it in those phases.
+SEED_HOOK_TYPES: tuple[HookType, ...] = (
+    _seed("SaveCheckpoint", SaveHookFields, _SAVE_READS, _CHECKPOINT_PHASES, "save_checkpoint",
+          "the seed's checkpoint: accelerate save_state into save_root, plus the model's weights",
+          collective=True, saves_checkpoint=True,
+          step_frequency=(("step.after", "save_step_freq"),)),
+    _seed("SaveModel", SaveHookFields, Effects(reads=("params",)), _CHECKPOINT_PHASES, "save_model",
+          "the seed's model export: save_root/model_epoch_E_step_S/<i>/ on the main process",
+          collective=True, step_frequency=(("step.after", "save_step_freq"),)),
+    _seed("MetricTracker", MetricTrackerFields, Effects(reads=("loss",), writes=("metrics",)),
+          ("loop.before", "batch.after", "step.after", "epoch.after"), "metric",
+          "update metric entries after each batch, log and reset them by step or epoch", collective=True),
+    _seed("StatsMonitor", StatsMonitorFields, Effects(reads=("time", "lr")),
+          ("loop.before", "step.after", "epoch.before", "epoch.after"), "stats",
+          "training speed, remaining time and learning rates, logged on the main process"),
+    _seed("LossTracker", LossTrackerFields, Effects(reads=("loss",)), ("step.after",), "loss_tracker",
+          "losses averaged across processes and over a window, logged on the main process", collective=True),
+    _seed("LossMovingAverageTracker", LossMovingAverageTrackerFields, Effects(reads=("loss",)), ("step.after",),
+          "loss_tracker", "LossTracker with the deprecated class's defaults", collective=True),
+    _seed("ClearCacheHook", ClearCacheHookFields, Effects(), ("step.after", "epoch.after"), "memory",
+          "release cached device memory every N steps or epochs"),
+)
+
+#: The seed hook types by every import path that names their config class.
+SEED_HOOKS: dict[str, HookType] = {
+    f"{package}.{h.name}Config": h
+    for h in SEED_HOOK_TYPES
+    for package in ("hookpipe.runtime", "hookpipe.runtime.hooks", h.implementation.split(":")[0])
+}
+
+
+def seed_hook_type(path: str) -> HookType | None:
+    """The seed hook type an import path (``pkg.mod.Cls`` or ``pkg.mod:Cls``) names, if any."""
+    return SEED_HOOKS.get(path.replace(":", "."))

@@ -7,7 +7,7 @@ definitions are HP009; unknown names HP002 with a suggestion.
 
 from __future__ import annotations
 
-from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.class_effects import merge
 from hookpipe.compiler.context import Compilation, HookInfo
 from hookpipe.compiler.plan import Effects
@@ -91,6 +91,8 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
             type_name = name
     else:
         type_name = object_path(ctx, decl.type)
+        # RoboOrchard Lab's hooks are known by path: their effects, placement and arguments.
+        builtin = seed_hook_type(type_name) if type_name is not None else None
     errors_before = len(ctx.diagnostics)
     args = arguments(ctx, decl.args)
     args_ok = len(ctx.diagnostics) == errors_before

@@ -6,7 +6,7 @@ and the compiler never do.
 
 from robo_orchard_core.utils.hook import HookContext
 
-from hookpipe.runtime.args import ModelOutput, PipelineHookArgs
+from hookpipe.runtime.args import ModelOutput, ModelOutputHasLossKeys, PipelineHookArgs
 from hookpipe.runtime.batch_processor import (
     BatchProcessorFromCallable,
     BatchProcessorMixin,
@@ -16,7 +16,18 @@ from hookpipe.runtime.batch_processor import (
 from hookpipe.runtime.channels import always
 from hookpipe.runtime.errors import HookFailure, HookpipeRuntimeError, PlanResolveError, RunFailure, ScopeFailure
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHook, GradientClippingHookConfig
+from hookpipe.runtime.hooks.loss_tracker import (
+    LossMovingAverageTracker,
+    LossMovingAverageTrackerConfig,
+    LossTracker,
+    LossTrackerConfig,
+)
+from hookpipe.runtime.hooks.memory import ClearCacheHook, ClearCacheHookConfig
+from hookpipe.runtime.hooks.metric import MetricEntry, MetricTracker, MetricTrackerConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHook, OptimizerHookConfig
+from hookpipe.runtime.hooks.save_checkpoint import SaveCheckpoint, SaveCheckpointConfig
+from hookpipe.runtime.hooks.save_model import SaveModel, SaveModelConfig
+from hookpipe.runtime.hooks.stats import StatsMonitor, StatsMonitorConfig
 from hookpipe.runtime.hooks.validation import ValidationHook, ValidationHookConfig
 from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.resume import ResumeCheckpointConfig
@@ -25,14 +36,24 @@ from hookpipe.runtime.trainer import HookBasedTrainer, PipelineHookOrConfigType
 __all__ = [
     "BatchProcessorFromCallable",
     "BatchProcessorMixin",
+    "ClearCacheHook",
+    "ClearCacheHookConfig",
     "GradientClippingHook",
     "GradientClippingHookConfig",
     "HookBasedTrainer",
     "HookContext",
     "HookFailure",
     "HookpipeRuntimeError",
+    "LossMovingAverageTracker",
+    "LossMovingAverageTrackerConfig",
     "LossNotProvidedError",
+    "LossTracker",
+    "LossTrackerConfig",
+    "MetricEntry",
+    "MetricTracker",
+    "MetricTrackerConfig",
     "ModelOutput",
+    "ModelOutputHasLossKeys",
     "OptimizerHook",
     "OptimizerHookConfig",
     "PipelineHookArgs",
@@ -43,8 +64,14 @@ __all__ = [
     "PlanResolveError",
     "ResumeCheckpointConfig",
     "RunFailure",
+    "SaveCheckpoint",
+    "SaveCheckpointConfig",
+    "SaveModel",
+    "SaveModelConfig",
     "ScopeFailure",
     "SimpleBatchProcessor",
+    "StatsMonitor",
+    "StatsMonitorConfig",
     "ValidationHook",
     "ValidationHookConfig",
     "always",

@@ -15,16 +15,27 @@ from accelerate import Accelerator
 if TYPE_CHECKING:
     from hookpipe.runtime.run_context import RunContext
 
-__all__ = ["ModelOutput", "PipelineHookArgs"]
+__all__ = ["ModelOutput", "ModelOutputHasLossKeys", "PipelineHookArgs"]
 
 
 @runtime_checkable
 class ModelOutput(Protocol):
-    """A mapping-like model output (what a batch processor may return)."""
+    """A mapping-like model output (what a batch processor may return; a dict is one)."""
 
     def __getitem__(self, key: str) -> Any: ...
 
     def keys(self) -> Iterable[Any]: ...
+
+    def items(self) -> Iterable[tuple[Any, Any]]: ...
+
+    def values(self) -> Iterable[Any]: ...
+
+
+@runtime_checkable
+class ModelOutputHasLossKeys(ModelOutput, Protocol):
+    """A model output that says which of its keys are losses (``LossTracker`` asks it)."""
+
+    def loss_keys(self) -> Iterable[str]: ...
 
 
 @dataclass
@@ -52,7 +63,11 @@ class PipelineHookArgs:
     batch: Optional[Any] = None
     model_outputs: Optional[Any] = None
     reduce_loss: Optional[torch.Tensor] = None
-    """The loss returned by the batch processor (already reduced over the batch)."""
+    """The loss averaged across processes (the process's own loss when there is one).
+
+    The batch processor back-propagates its own process's loss; this is the value
+    to log.
+    """
     run: Optional["RunContext"] = None
     """hookpipe's addition: the run's size and :meth:`RunContext.request_stop`
     (see :mod:`hookpipe.runtime.run_context`); the trainer always sets it."""

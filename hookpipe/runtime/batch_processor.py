@@ -63,6 +63,7 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         self.accelerator: Optional[Accelerator] = None
         self._is_prepared = False
         self._backward: Callable[[torch.Tensor], None] | None = None  # set by _initialize
+        self._average_loss = False
 
     @staticmethod
     def from_callable(
@@ -86,6 +87,8 @@ class SimpleBatchProcessor(BatchProcessorMixin):
                 setattr(self, key, accelerator.prepare(obj))
         self.accelerator = accelerator
         self._backward = fast_path(accelerator).backward
+        # The seed logs the mean over processes (a collective), back-propagating its own loss.
+        self._average_loss = accelerator.num_processes > 1
         self._is_prepared = True
 
     @abstractmethod
@@ -98,17 +101,20 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         with pipeline_hooks.begin("on_model_forward", on_batch_hook_args.copy_with_updates(batch=batch)) as fwd:
             outputs, loss = self.forward(model, batch)
             fwd.model_outputs = outputs
-            fwd.reduce_loss = loss
+            reduce_loss = loss
+            if loss is not None and self._average_loss:
+                reduce_loss = self.accelerator.reduce(loss, reduction="mean")  # type: ignore[union-attr]
+            fwd.reduce_loss = reduce_loss
         if self.need_backward:
             if loss is None:
                 raise LossNotProvidedError("forward returned no loss but need_backward is True")
             with pipeline_hooks.begin(
                 "on_model_backward",
-                on_batch_hook_args.copy_with_updates(batch=batch, model_outputs=outputs, reduce_loss=loss),
+                on_batch_hook_args.copy_with_updates(batch=batch, model_outputs=outputs, reduce_loss=reduce_loss),
             ):
                 self._backward(loss)  # type: ignore[misc]  # accelerator.backward, without its per-step tax (see fastpath)
         on_batch_hook_args.model_outputs = outputs
-        on_batch_hook_args.reduce_loss = loss
+        on_batch_hook_args.reduce_loss = reduce_loss
 
 
 class BatchProcessorFromCallable(SimpleBatchProcessor):

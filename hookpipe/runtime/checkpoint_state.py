@@ -9,6 +9,9 @@ Exact resumption needs more, written by each process next to them:
   ``before`` phase the run was already inside), the step's loss, the state of every
   hook that has ``state_dict``/``load_state_dict`` (JSON values, with tensors
   stored beside it by :mod:`.hook_state`), and the trace length;
+* ``hookpipe-progress.json``: the position of the next step and the update count,
+  written into every ``save_state`` folder (a RoboOrchard Lab ``SaveCheckpoint``
+  under hookpipe's trainer too), beside the seed's own progress record;
 * ``hookpipe-grads-<rank>.safetensors``: gradients accumulated inside an
   accumulation window (absent on update boundaries, where they are None).
 
@@ -38,6 +41,8 @@ from hookpipe.runtime.trace import Tracer
 __all__ = ["STATE_FORMAT", "load_accelerate_state", "read_state", "restore_grads", "save_grads", "write_state"]
 
 STATE_FORMAT = 1
+#: hookpipe's progress record (the next step's position), beside accelerate's files.
+PROGRESS_FILE = "hookpipe-progress.json"
 #: The phases a checkpoint hook may run in (the catalog's placement of ``checkpoint``), by callback.
 _CALLBACK_SCOPE = {callback_name(scope, "after"): scope for scope in ("step", "epoch", "loop")}
 
@@ -85,7 +90,7 @@ def snapshot(
                    for name, inst in trainer.hook_instances.items() if _stateful(inst)}
     return {
         "format": STATE_FORMAT,
-        "progress": trainer.trainer_progress_state.state_dict(),
+        "progress": trainer.trainer_progress_state.position(),
         "counters": counters.snapshot(),
         "cursor": {"scope": scope, "index": index, "ids": list(ids), "stop": callback is None},
         "loss": None if loss is None else float(loss.detach() if isinstance(loss, torch.Tensor) else loss),
@@ -98,6 +103,26 @@ def snapshot(
 
 def _stateful(inst: Any) -> bool:
     return callable(getattr(inst, "state_dict", None)) and callable(getattr(inst, "load_state_dict", None))
+
+
+def progress_path(folder: Path) -> Path:
+    return folder / PROGRESS_FILE
+
+
+def write_progress(folder: Path, position: dict[str, Any]) -> None:
+    """hookpipe's progress record beside the seed's (written into every ``save_state`` folder)."""
+    progress_path(folder).write_text(json.dumps(position), encoding="utf-8")
+
+
+def read_progress(folder: Path) -> dict[str, Any] | None:
+    """hookpipe's progress record in a checkpoint, or None (a RoboOrchard Lab checkpoint)."""
+    path = progress_path(folder)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PlanResolveError(f"unreadable checkpoint progress {path}: {exc}") from None
 
 
 def write_state(folder: Path, rank: int, state: dict[str, Any], tensors: dict[str, torch.Tensor],
@@ -216,12 +241,26 @@ def _weights_only_custom_states() -> Iterator[None]:
         module.load_custom_state = original
 
 
+def _numpy1_names() -> list[Any]:
+    """numpy 1's name of the array rebuilder, for RNG states pickled under numpy 1.
+
+    RoboOrchard Lab pins numpy below 2; its checkpoints name
+    ``numpy.core.multiarray._reconstruct``, which numpy 2 keeps as an alias of the
+    function accelerate already allows. Without it accelerate skips the RNG file
+    (logging "Could not load random states"), and with it the accumulation counter.
+    """
+    import numpy
+
+    rebuild = getattr(numpy, "_core", numpy.core).multiarray._reconstruct
+    return [(rebuild, "numpy.core.multiarray._reconstruct")]
+
+
 def load_accelerate_state(accelerator: Any, folder: str | os.PathLike[str], **kwargs: Any) -> None:
     """``accelerator.load_state`` with every ``torch.load`` restricted to ``weights_only=True``."""
     load_kwargs = {**kwargs.pop("load_kwargs", {}), "weights_only": True}
     _check_random_state(Path(folder), accelerator.process_index)
     try:
-        with _weights_only_custom_states():
+        with _weights_only_custom_states(), torch.serialization.safe_globals(_numpy1_names()):
             accelerator.load_state(str(folder), load_kwargs=load_kwargs, **kwargs)
     except __import__("pickle").UnpicklingError as exc:
         raise PlanResolveError(f"checkpoint {folder} holds objects that are not plain data; refusing to unpickle them: "

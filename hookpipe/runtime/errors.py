@@ -24,6 +24,14 @@ class PlanResolveError(HookpipeRuntimeError):
     """
 
 
+class CheckpointNotFoundError(PlanResolveError, ValueError):
+    """The folder to resume from does not exist.
+
+    A ``ValueError`` too, as accelerate's (and so RoboOrchard Lab's) is, so code that
+    catches the seed's error keeps working.
+    """
+
+
 def describe_validation_error(exc: Exception) -> str:
     """A pydantic ValidationError as one line: ``field: message (got value); ...``."""
     errors = getattr(exc, "errors", None)

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import pydantic
 
-from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.loop import SCOPE_CHANNEL
 from hookpipe.compiler.plan import UNITS, HookSpec, Plan, PlanEntry
 from hookpipe.compiler.settings import ObjectRef
@@ -177,9 +177,9 @@ Wrapper = Callable[[Callable[..., Any], Counters, str, str, HookSpec, PlanEntry]
 
 def needs_every_process(spec: HookSpec, instance: Any) -> bool:
     """Whether a hook runs a collective (a built-in marked so, or ``collective = True`` on its class)."""
-    if spec.builtin:
-        hook_type = BUILTINS.get(spec.type)
-        return bool(hook_type is not None and hook_type.collective)
+    hook_type = BUILTINS.get(spec.type) if spec.builtin else seed_hook_type(spec.type)
+    if hook_type is not None:
+        return hook_type.collective
     return spec.collective or bool(getattr(instance, "collective", False))
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from pydantic import Field
 from robo_orchard_core.utils.config import Config
 
-from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
 
 __all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem", "latest_checkpoint",
            "newest_verified", "read_marker"]
@@ -93,13 +94,20 @@ class ResumeCheckpointConfig(Config):
     """Where a remote checkpoint is copied before loading."""
     safe_serialization: bool = True
     """Whether the checkpoint's weights are safetensors (names depend on it)."""
+    seed_resume: bool = Field(default=False, repr=False)
+    """Resume as RoboOrchard Lab 0.4.0 does (hookpipe only; the seed ignores it).
+
+    The saved ids are taken as they are and the interrupted epoch starts again from
+    its first batch, instead of going on at the next batch. For reproducing a run
+    made with the seed.
+    """
 
     def local_dir(self) -> str:
         """The checkpoint as a local folder, downloading a remote one first."""
         if "://" not in self.resume_from or self.resume_from.startswith("file://"):
             path = self.resume_from.removeprefix("file://")
             if not os.path.isdir(path):
-                raise PlanResolveError(f"checkpoint folder not found: {path}")
+                raise CheckpointNotFoundError(f"checkpoint folder not found: {path}")
             return path
         import fsspec  # only remote checkpoints need it
 

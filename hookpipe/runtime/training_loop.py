@@ -31,6 +31,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import torch
 from accelerate import Accelerator
+from accelerate.logging import get_logger
 from accelerate.optimizer import AcceleratedOptimizer
 from accelerate.scheduler import AcceleratedScheduler
 from torch.utils.data import DataLoader
@@ -42,7 +43,7 @@ from hookpipe.runtime.agreement import check_batches
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
-from hookpipe.runtime.checkpoint_state import read_state, restore_grads
+from hookpipe.runtime.checkpoint_state import read_progress, read_state, restore_grads, write_progress
 from hookpipe.runtime.errors import RunInterrupted
 from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHooks
@@ -53,6 +54,9 @@ from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.stop_agreement import StopAgreement
 from hookpipe.runtime.trace import Tracer
+
+#: The seed's logger name, so its training-start lines reach the same handlers.
+logger = get_logger("robo_orchard_lab.pipeline.hook_based_trainer")
 
 __all__ = ["Prepared", "TrainingLoop", "prepare"]
 
@@ -88,6 +92,14 @@ def prepare(
     dataloader, model, optimizer, lr_scheduler = accelerator.prepare(dataloader, model, optimizer, lr_scheduler)
     progress = TrainerProgressState()
     accelerator.register_for_checkpointing(progress)
+
+    def write_position(models: Any, weights: Any, output_dir: str) -> None:
+        # accelerate's save_state pre-hook: hookpipe's position beside the seed's record.
+        if accelerator.is_main_process:
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+            write_progress(Path(output_dir), progress.position())
+
+    accelerator.register_save_state_pre_hook(write_position)
     return Prepared(accelerator, model, dataloader, optimizer, lr_scheduler, progress)
 
 
@@ -131,6 +143,8 @@ class TrainingLoop:
         self.max_epoch = max_epoch
         self._start_epoch = 0
         self._start_step = 0
+        #: Batches of the first epoch to skip after a resume (0: start it from its first).
+        self._skip_batches = 0
         #: The loss of the last step (detached), for summaries.
         self.last_loss: torch.Tensor | None = None
         #: The running step's loss, stored in a checkpoint written inside the step.
@@ -163,12 +177,23 @@ class TrainingLoop:
     def _resume(self, resume_from: ResumeCheckpointConfig | None) -> None:
         if resume_from is None:
             return
-        self.accelerator.print(f"Resume from: {resume_from.resume_from}")
+        logger.info(f"Resume from: {resume_from}", main_process_only=True)
         folder = Path(resume_from.load_state(accelerator=self.accelerator))
         rank = self.accelerator.process_index
         state = read_state(folder, rank)
-        if state is not None:
-            self.trainer_progress_state.load_state_dict(state["progress"])
+        progress = self.trainer_progress_state
+        if resume_from.seed_resume:
+            pass  # the seed's ids as loaded; the epoch restarts (see ResumeCheckpointConfig)
+        elif state is not None:
+            progress.load_position(state["progress"])
+        elif (position := read_progress(folder)) is not None:
+            progress.load_position(position)
+        elif not progress.loaded_position:  # written by RoboOrchard Lab
+            progress.infer_position(self.accelerator.step, self._steps_per_epoch(),
+                                    self.accelerator.gradient_accumulation_steps)
+        if not resume_from.seed_resume:
+            self._skip_batches = progress.step_id
+        if state is not None and not resume_from.seed_resume:
             if state.get("stopping") is not None:  # the run was already ending cleanly
                 self.run.request_stop(state["stopping"])
             for name, hook_state in state["hooks"].items():
@@ -239,6 +264,9 @@ class TrainingLoop:
         self._total_updates = self.run.updates
         resumed, self._resumed = self._resumed, None
         self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
+        logger.info("\n" + "=" * 50 + "BEGIN TRAINING" + "=" * 50, main_process_only=True)
+        logger.info(f"Start training loop from epoch {self._start_epoch} and step {self._start_step}",
+                    main_process_only=True)
         self.model.train()
         try:
             sync, model = fast_path(self.accelerator).sync, self.model
@@ -269,8 +297,10 @@ class TrainingLoop:
                             if level == _FINISH or state.is_training_end(max_step, max_epoch):
                                 done = True
                                 break
-                        if ran == 0 and state.step_id == 0:
-                            raise RuntimeError("the dataloader yielded no batches")
+                        if ran == 0 and state.step_id == 0 and max_epoch is None:
+                            # The seed would loop forever; under max_epoch it runs empty epochs.
+                            raise RuntimeError("the dataloader yielded no batches and the run has no max_epoch, "
+                                               "so it would never end: check the dataset, or set max_epoch")
                         counters.last_epoch = done or (max_epoch is not None and state.epoch_id + 1 >= max_epoch)
                         state.epoch_done = True
                     state.update_epoch()
@@ -280,6 +310,7 @@ class TrainingLoop:
             self._base_args = None
             self._stop_agreement.close()
             self._close_hooks()
+        logger.info("\n" + "=" * 50 + "FINISH TRAINING" + "=" * 50, main_process_only=True)
 
     def _begin(self, channel: PipelineHookChanelType, args: PipelineHookArgs, skip_before: bool) -> Any:
         ch = self.hooks.hooks.get(channel)
@@ -404,7 +435,7 @@ class TrainingLoop:
         loader = self.dataloader
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(state.epoch_id)
-        skip = state.step_id
+        skip, self._skip_batches = self._skip_batches, 0
         if not skip:
             return iter(loader)
         if isinstance(loader, DataLoader):

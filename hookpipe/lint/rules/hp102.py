@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.context import Compilation, Node
+from hookpipe.compiler.internal_frequency import effective_guard
 from hookpipe.diagnostics import Diagnostic
+from hookpipe.dsl.span import Span
 from hookpipe.lint.rules._common import grad_accumulation, setting_note, warning
 
 CODE = "HP102"
@@ -23,25 +25,34 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
     if g <= 1:
         return
     for node in ctx.nodes:
-        guard = ctx.guards.get(node.id)
-        if guard is None or guard.unit != "step" or (guard.every == 1 and guard.start == 1):
+        guard = effective_guard(ctx, node)
+        if guard.unit != "step" or (guard.every == 1 and guard.start == 1):
             continue
         if guard.every % g == 0 and guard.start % g == 0:
             continue
-        every = node.attachment.every
-        assert every is not None
+        # Where the frequency is written: the attachment's `every`, or the seed hook's argument.
+        written = node.attachment.every
+        where = written.span if written is not None else _argument_span(ctx, node)
         updates = max(1, round(guard.every / g))
+        fix = (f"count in updates (`every {updates} update{'s' if updates != 1 else ''}`), "
+               f"or use a multiple of {g} steps (`every {updates * g} steps`)") if written is not None else (
+               f"make it a multiple of {g} (e.g. {updates * g})")
         yield warning(
             CODE,
             f"`{node.hook}` fires every {guard.every} steps"
             f"{f' from step {guard.start}' if guard.start != guard.every else ''}, "
             f"but with grad_accumulation = {g} the optimizer updates every {g} steps: "
             f"it fires between updates (first at step {_first_between(guard.start, guard.every, g)})",
-            every.span,
+            where,
             setting_note(ctx, "grad_accumulation"),
-            help=f"count in updates (`every {updates} update{'s' if updates != 1 else ''}`), "
-            f"or use a multiple of {g} steps (`every {updates * g} steps`)",
+            help=fix,
         )
+
+
+def _argument_span(ctx: Compilation, node: Node) -> Span:
+    info = ctx.hooks[node.hook]
+    names = {arg for _, arg in info.builtin.step_frequency} if info.builtin is not None else set()
+    return next((a.span for a in info.decl.args if a.name in names), node.span)
 
 
 def _first_between(start: int, every: int, g: int) -> int:

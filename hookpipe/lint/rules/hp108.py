@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node
+from hookpipe.compiler.internal_frequency import effective_guard
 from hookpipe.compiler.loop import STEP_SCOPES
 from hookpipe.compiler.plan import Guard
 from hookpipe.diagnostics import Diagnostic, Note
@@ -30,7 +31,7 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
     position = _positions(ctx)
     for c in ctx.nodes:
         info = ctx.hooks[c.hook]
-        if info.builtin is None or info.builtin.name != "checkpoint" or "metrics" not in info.effects.reads:
+        if info.builtin is None or not info.builtin.saves_checkpoint or "metrics" not in info.effects.reads:
             continue
         before = [v for v in writers if v.key == c.key and position[v.id] < position[c.id]]
         if c.scope == "loop":
@@ -57,7 +58,7 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
 
 
 def _guard(ctx: Compilation, node: Node) -> Guard:
-    guard = ctx.guards.get(node.id, Guard())
+    guard = effective_guard(ctx, node)
     if guard.unit == "update" and grad_accumulation(ctx) == 1:
         return Guard("step", guard.every, guard.start, guard.at_end)  # every step is an update
     return guard

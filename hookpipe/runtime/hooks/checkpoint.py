@@ -138,3 +138,10 @@ def _replace_dir(src: Path, dst: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(src, dst)
+
+
+# The seed's ``pipeline.hooks.checkpoint`` module holds these; so does this one.
+from hookpipe.runtime.hooks.save_checkpoint import SaveCheckpoint, SaveCheckpointConfig  # noqa: E402
+from hookpipe.runtime.hooks.save_model import SaveModel, SaveModelConfig  # noqa: E402
+
+__all__ += ["SaveCheckpoint", "SaveCheckpointConfig", "SaveModel", "SaveModelConfig"]

@@ -84,6 +84,39 @@ class GradientClippingHook(PipelineHooks):
         self.clip = GradClipHook(cfg.clip_mode, cfg.max_norm, cfg.clip_value, cfg.norm_type)
         self.register_hook("on_step", HookContext.from_callable(after=self.clip.on_step_end))
 
+    # The seed's public attributes, read from (and written to) the clipper that runs.
+    @property
+    def clip_mode(self) -> Literal["norm", "value"]:
+        return self.clip.mode
+
+    @clip_mode.setter
+    def clip_mode(self, value: Literal["norm", "value"]) -> None:
+        self.clip.mode = value
+
+    @property
+    def clip_value(self) -> float | None:
+        return self.clip.clip_value
+
+    @clip_value.setter
+    def clip_value(self, value: float | None) -> None:
+        self.clip.clip_value = value
+
+    @property
+    def max_norm(self) -> float | None:
+        return self.clip.max_norm
+
+    @max_norm.setter
+    def max_norm(self, value: float | None) -> None:
+        self.clip.max_norm = value
+
+    @property
+    def norm_type(self) -> float:
+        return self.clip.norm_type
+
+    @norm_type.setter
+    def norm_type(self, value: float) -> None:
+        self.clip.norm_type = value
+
 
 class GradientClippingHookConfig(PipelineHooksConfig[GradientClippingHook]):
     """Configuration of :class:`GradientClippingHook` (the seed's fields)."""

@@ -2,11 +2,12 @@
 
 Callback protocol (decided once, when the hook is built, from the signature):
 
-* ``callback()`` when it takes no required positional parameter (the seed's
-  closure style), or
-* ``callback(args)`` when it takes one: ``args`` is the :class:`PipelineHookArgs`
-  of the phase it runs in, so ``args.model``, ``args.accelerator`` and the ids are
-  at hand.
+* ``callback()`` when it takes no required positional parameter (a closure), or
+* with one: ``callback(model)`` when the hook comes from a
+  :class:`ValidationHookConfig` (the seed's ``eval_callback(model)``), and
+  ``callback(args)`` in a Plan's ``validation`` built-in, where ``args`` is the
+  :class:`PipelineHookArgs` of the phase it runs in (``args.model``,
+  ``args.accelerator`` and the ids at hand).
 
 It may return metrics (a mapping of names to numbers, or one number, logged as
 ``metric``) or None. Metrics are printed on the main process, sent to
@@ -65,13 +66,19 @@ class ValidationHook(PipelineHooks):
 
     def __init__(self, cfg: "ValidationHookConfig") -> None:
         super().__init__()
+        self.cfg = cfg
         self._setup(cfg.eval_callback, model_eval=True)
+        # The seed calls eval_callback(model); a callback without parameters is called bare.
+        self._pass_model: bool = wants_args(cfg.eval_callback)
+        self._pass_args = False
         self.step_eval_freq = cfg.step_eval_freq
         self.epoch_eval_freq = cfg.epoch_eval_freq
         if cfg.epoch_eval_freq is not None:
             self.register_hook("on_epoch", HookContext.from_callable(after=self._seed_epoch_end))
         if cfg.step_eval_freq is not None:
             self.register_hook("on_step", HookContext.from_callable(after=self._seed_step_end))
+        if cfg.eval_at_begin:
+            self.register_hook("on_loop", HookContext.from_callable(before=self._seed_loop_begin))
 
     @classmethod
     def from_plan_args(cls, args: ValidationArgs) -> "ValidationHook":
@@ -88,6 +95,7 @@ class ValidationHook(PipelineHooks):
         self.eval_callback = callback
         self.model_eval = model_eval
         self._pass_args = wants_args(callback)
+        self._pass_model = False
         #: ``(completed steps, metrics)`` of every evaluation, oldest first.
         self.history: list[tuple[int, dict[str, float] | None]] = []
 
@@ -114,7 +122,10 @@ class ValidationHook(PipelineHooks):
         if model is not None and self.model_eval:
             model.eval()
         try:
-            result = self.eval_callback(args) if self._pass_args else self.eval_callback()
+            if self._pass_model:
+                result = self.eval_callback(model)
+            else:
+                result = self.eval_callback(args) if self._pass_args else self.eval_callback()
         finally:
             if model is not None and self.model_eval:
                 model.train(was_training)
@@ -132,6 +143,9 @@ class ValidationHook(PipelineHooks):
         if self.step_eval_freq is not None and (hook_args.global_step_id + 1) % self.step_eval_freq == 0:
             return True
         return self.epoch_eval_freq is not None and (hook_args.epoch_id + 1) % self.epoch_eval_freq == 0
+
+    def _seed_loop_begin(self, args: PipelineHookArgs) -> None:
+        self.evaluate(args)
 
     def _seed_step_end(self, args: PipelineHookArgs) -> None:
         if self.step_eval_freq is not None and (args.global_step_id + 1) % self.step_eval_freq == 0:
@@ -165,6 +179,8 @@ class ValidationHookConfig(PipelineHooksConfig[ValidationHook]):
     """Evaluate when ``(global_step_id + 1) % step_eval_freq == 0``."""
     epoch_eval_freq: int | None = None
     """Evaluate when ``(epoch_id + 1) % epoch_eval_freq == 0``."""
+    eval_at_begin: bool = False
+    """Also evaluate once before training starts (in ``on_loop`` before)."""
 
     def __post_init__(self) -> None:
         if self.step_eval_freq is None and self.epoch_eval_freq is None:

@@ -1,0 +1,122 @@
+"""The fields of RoboOrchard Lab's hook configs, shared by compiler and runtime.
+
+``hookpipe.runtime.hooks`` builds each seed config class from one of these models
+(``class SaveCheckpointConfig(PipelineHooksConfig[SaveCheckpoint], SaveHookFields)``),
+so names, defaults and validation are written once, and the compiler checks a
+``.pipe`` file's arguments against the same definitions without importing torch.
+They ignore unknown fields, as the seed's configs do; the compiler checks through
+:func:`strict`, which refuses them (a typo in a ``.pipe`` file is an error there).
+Validation errors say what the seed's ``__post_init__`` says.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "ClearCacheHookFields",
+    "LossMovingAverageTrackerFields",
+    "LossTrackerFields",
+    "MetricTrackerFields",
+    "SaveHookFields",
+    "StatsMonitorFields",
+    "strict",
+]
+
+
+def _at_least_one(name: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ValueError(f"{name} = {value} < 1 is not allowed")
+
+
+class SaveHookFields(BaseModel):
+    """``SaveCheckpointConfig`` and ``SaveModelConfig``."""
+
+    save_root: str | None = None
+    """Where checkpoints go (required unless accelerate names checkpoints itself)."""
+    save_epoch_freq: Optional[int] = 1
+    """Save when ``(epoch_id + 1) % save_epoch_freq == 0``."""
+    save_step_freq: Optional[int] = None
+    """Save when ``(global_step_id + 1) % save_step_freq == 0``."""
+    save_when_loop_end: bool = True
+    """Save once more when the loop ends."""
+    save_model: bool = True
+    """Also write the model's weights (``model/`` or ``model_<i>/``) into the checkpoint."""
+
+    @model_validator(mode="after")
+    def _frequencies(self) -> "SaveHookFields":
+        if self.save_epoch_freq is None and self.save_step_freq is None:
+            raise ValueError("Either `save_epoch_freq` or `save_step_freq` must be specified. Both cannot be None.")
+        _at_least_one("save_epoch_freq", self.save_epoch_freq)
+        _at_least_one("save_step_freq", self.save_step_freq)
+        return self
+
+
+class MetricTrackerFields(BaseModel):
+    """``MetricTrackerConfig`` (``metric_entrys`` is typed by the runtime class)."""
+
+    metric_entrys: Any
+    """One ``MetricEntry`` or a sequence of them (the seed's spelling)."""
+    reset_by: Literal["epoch", "step"] = "epoch"
+    """Whether ``reset_freq`` counts epochs or steps."""
+    reset_freq: int = 1
+    """Reset the metrics every this many epochs or steps."""
+    step_log_freq: int = 512
+    """Log when ``(step_id + 1) % step_log_freq == 0`` (step in the epoch); 0 turns it off."""
+    epoch_log_freq: int = 1
+    """Log when ``(epoch_id + 1) % epoch_log_freq == 0``; 0 turns it off."""
+    log_main_process_only: bool = True
+    """Log on the main process only."""
+
+
+class StatsMonitorFields(BaseModel):
+    """``StatsMonitorConfig``."""
+
+    batch_size: Optional[int] = None
+    """Batch size per process; read from the dataloader when None."""
+    steps_per_epoch: Optional[int] = None
+    """Steps per epoch; ``len(dataloader)`` when None."""
+    step_log_freq: int = 512
+    """Log speed and remaining time when ``(global_step_id + 1) % step_log_freq == 0``."""
+    epoch_log_freq: int = 1
+    """Log the epoch's time when ``(epoch_id + 1) % epoch_log_freq == 0``."""
+    window_size: int = 128
+    """Steps in the moving window of step times."""
+
+
+class LossTrackerFields(BaseModel):
+    """``LossTrackerConfig``."""
+
+    step_log_freq: int = Field(ge=1, default=5)
+    """Log (and restart the average) when ``(step_id + 1) % step_log_freq == 0``."""
+    log_total_loss: bool = False
+    """Also log the sum of all losses."""
+    moving_average: bool = True
+    """Average over the window; when False, keep the last value."""
+
+
+class LossMovingAverageTrackerFields(LossTrackerFields):
+    """``LossMovingAverageTrackerConfig`` (deprecated in the seed): other defaults."""
+
+    step_log_freq: int = Field(ge=1, default=25)
+    log_total_loss: bool = True
+
+
+class ClearCacheHookFields(BaseModel):
+    """``ClearCacheHookConfig``."""
+
+    empty_cache_at: Literal["step", "epoch"] = "epoch"
+    """Clear after steps or after epochs."""
+    empty_cache_freq: int = 1
+    """Every this many steps or epochs."""
+    garbage_collection: bool = False
+    """Run ``gc.collect()`` first."""
+
+
+@cache
+def strict(fields: type[BaseModel]) -> type[BaseModel]:
+    """``fields`` refusing unknown names: what a ``.pipe`` file's arguments are checked with."""
+    return type(fields.__name__, (fields,), {"model_config": ConfigDict(extra="forbid"), "__module__": __name__})

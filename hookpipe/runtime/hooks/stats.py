@@ -1,0 +1,187 @@
+"""``StatsMonitor``: RoboOrchard Lab's speed, remaining-time and learning-rate log.
+
+Step times are the gaps between consecutive ``on_step`` ends, smoothed over the
+last ``window_size`` steps; the remaining time counts the steps left to
+``max_step`` / ``max_epoch`` (the latter needs ``steps_per_epoch``, from the config,
+``len(dataloader)`` or, failing both, the first epoch). Only the main process logs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections import deque
+from typing import Any, Iterable, Optional
+
+from accelerate import Accelerator
+from accelerate.data_loader import DataLoaderShard
+from robo_orchard_core.utils.config import ClassType
+
+from hookpipe.compiler.seed_fields import StatsMonitorFields
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+
+__all__ = ["StatsMonitor", "StatsMonitorConfig", "remaining_steps"]
+
+logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.stats")
+
+
+def remaining_steps(
+    current_step: int,
+    start_step: int,
+    start_epoch: int,
+    max_step: Optional[int],
+    max_epoch: Optional[int],
+    steps_per_epoch: Optional[int],
+) -> float | None:
+    """Steps left after ``current_step`` (0-based), or None when the run's length is unknown.
+
+    The seed's arithmetic, including its use of ``start_step`` (the step in the
+    resumed epoch) in both limits.
+    """
+    if max_step is None and max_epoch is None:
+        raise ValueError("At least one of `max_step` or `max_epoch` must be specified.")
+    if max_epoch is not None and steps_per_epoch is None:
+        return None
+    total: float = float("inf") if max_step is None else max_step - start_step
+    if max_epoch is not None:
+        total = min(steps_per_epoch * (max_epoch - start_epoch) - start_step, total)  # type: ignore[operator]
+    return max(0.0, total - current_step - 1)
+
+
+def _duration(seconds: float | None) -> str:
+    return "N/A" if seconds is None else str(datetime.timedelta(seconds=int(seconds)))
+
+
+def _learning_rates(args: PipelineHookArgs, log: bool) -> str:
+    text = ""
+    if args.optimizer is None:
+        return text
+    for idx, group in enumerate(args.optimizer.param_groups):
+        text += "Learning Rate Group {}: {:.5e}.\t".format(idx, group["lr"])
+        if log:
+            args.accelerator.log({f"LR/group{idx}": group["lr"]}, step=args.global_step_id)
+    return text
+
+
+class StatsMonitor(PipelineHooks):
+    """Log training speed, estimated remaining time and learning rates."""
+
+    def __init__(self, cfg: "StatsMonitorConfig") -> None:
+        super().__init__()
+        self.batch_size = cfg.batch_size
+        self.steps_per_epoch = cfg.steps_per_epoch
+        self.step_log_freq = cfg.step_log_freq
+        self.epoch_log_freq = cfg.epoch_log_freq
+        self.total_batch_size: int | None = None
+        self._data_stats_estimated = False
+        self._start_time: float | None = None
+        self._step_times: deque[float] = deque(maxlen=cfg.window_size)
+        self._last_step_end_time = 0.0
+        self._epoch_start_time: float | None = None
+        self._last_epoch_id = 0
+        self._epoch_start_step_id = 0
+        self.register_hook("on_loop", HookContext.from_callable(before=self._on_loop_begin))
+        self.register_hook("on_step", HookContext.from_callable(after=self._on_step_end))
+        self.register_hook("on_epoch", HookContext.from_callable(before=self._on_epoch_begin, after=self._on_epoch_end))
+
+    def _estimate_data_stats(self, accelerator: Accelerator, dataloader: Iterable[Any] | None) -> None:
+        if self._data_stats_estimated:
+            return
+        processes = accelerator.num_processes
+        if self.batch_size is not None:
+            self.total_batch_size = self.batch_size * processes
+        elif isinstance(dataloader, DataLoaderShard):
+            self.total_batch_size = dataloader.total_batch_size
+            self.batch_size = int(dataloader.total_batch_size / processes)
+        elif getattr(dataloader, "batch_size", None) is not None:
+            self.batch_size = dataloader.batch_size  # type: ignore[union-attr]
+            self.total_batch_size = self.batch_size * processes
+        if self.batch_size is None:
+            raise ValueError("cannot estimate batch_size from dataloader, please provide it")
+        if self.steps_per_epoch is None:
+            if hasattr(dataloader, "__len__"):
+                self.steps_per_epoch = len(dataloader)  # type: ignore[arg-type]
+            elif accelerator.is_main_process:
+                logger.warning(
+                    "Cannot estimate 'steps_per_epoch' before the first epoch is completed when 'max_epoch' is "
+                    "specified. As a result, the estimation of remaining training time will not be possible until "
+                    "after the first epoch. Please ensure that 'steps_per_epoch' is provided or the dataloader "
+                    "implements '__len__'."
+                )
+        self._data_stats_estimated = True
+
+    def _remaining(self, avg_step_time: float, current_step: int, args: PipelineHookArgs) -> str:
+        steps = remaining_steps(current_step, args.start_step, args.start_epoch, args.max_step, args.max_epoch,
+                                self.steps_per_epoch)
+        return _duration(None if steps is None else steps * avg_step_time)
+
+    def _on_loop_begin(self, args: PipelineHookArgs) -> None:
+        self._start_time = time.time()
+        self._estimate_data_stats(args.accelerator, args.dataloader)
+        self._last_step_end_time = time.time()
+
+    def _on_step_end(self, args: PipelineHookArgs) -> None:
+        if self._start_time is None or self.total_batch_size is None:
+            raise AssertionError("Please call `on_loop_begin` first.")
+        if not args.accelerator.is_main_process:
+            return
+        now = time.time()
+        self._step_times.append(now - self._last_step_end_time)
+        self._last_step_end_time = now
+        if self.step_log_freq <= 0 or (args.global_step_id + 1) % self.step_log_freq != 0:
+            return
+        avg = sum(self._step_times) / len(self._step_times)
+        msg = f"Epoch[{args.epoch_id}] Step[{args.step_id}] GlobalStep[{args.global_step_id}] "
+        msg += f"Training Speed: {self.total_batch_size / avg:.2f} samples/sec across all devices.\t"
+        msg += f"Average Step Time: {avg:.2f} sec.\t"
+        msg += f"Estimated Remaining Time: {self._remaining(avg, args.global_step_id, args)}.\t"
+        msg += _learning_rates(args, log=True)
+        logger.info(msg)
+
+    def _on_epoch_begin(self, args: PipelineHookArgs) -> None:
+        if self._epoch_start_time is None:
+            self._epoch_start_time = time.time()
+            self._last_epoch_id = args.epoch_id
+            self._epoch_start_step_id = args.global_step_id
+
+    def _on_epoch_end(self, args: PipelineHookArgs) -> None:
+        if self._start_time is None:
+            raise AssertionError("Please call `on_loop_begin` first.")
+        if self._epoch_start_time is None or self.total_batch_size is None:
+            raise AssertionError("Please call `on_epoch_begin` first.")
+        if not args.accelerator.is_main_process:
+            return
+        if self.steps_per_epoch is None:  # learnt from the first epoch
+            self.steps_per_epoch = args.start_step + args.step_id + 1
+        if self.epoch_log_freq <= 0 or (args.epoch_id + 1) % self.epoch_log_freq != 0:
+            return
+        duration = time.time() - self._epoch_start_time
+        avg_epoch = duration / (args.epoch_id - self._last_epoch_id + 1)
+        steps = args.global_step_id - self._epoch_start_step_id
+        # The seed divides by the step count before testing it; an epoch of no steps
+        # is logged here with N/A instead of raising ZeroDivisionError.
+        avg_step = duration / steps if steps > 0 else float("nan")
+        speed = f"{self.total_batch_size / avg_step:.2f}" if steps > 0 else "N/A"
+        remaining = "N/A"
+        if self._step_times:
+            smooth = sum(self._step_times) / len(self._step_times)
+            remaining = self._remaining(smooth, args.global_step_id - 1, args)
+        self._epoch_start_time = time.time()
+        self._last_epoch_id = args.epoch_id
+        self._epoch_start_step_id = args.global_step_id
+        msg = f"Epoch[{args.epoch_id}] completed. "
+        msg += f"Epoch Time: {duration:.2f} sec.\t"
+        msg += f"Average Training Speed: {speed} samples/sec across all devices.\t"
+        msg += f"Average Epoch Time: {avg_epoch:.2f} sec.\t"
+        msg += f"Average Step Time: {avg_step:.2f} sec.\t"
+        msg += f"Estimated Remaining Time: {remaining}.\t"
+        msg += _learning_rates(args, log=False)
+        logger.info(msg)
+
+
+class StatsMonitorConfig(PipelineHooksConfig[StatsMonitor], StatsMonitorFields):
+    """Configuration of :class:`StatsMonitor` (fields: :class:`~hookpipe.compiler.seed_fields.StatsMonitorFields`)."""
+
+    class_type: ClassType[StatsMonitor] = StatsMonitor
