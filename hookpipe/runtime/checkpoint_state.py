@@ -258,7 +258,8 @@ def _numpy1_names() -> list[Any]:
 def load_accelerate_state(accelerator: Any, folder: str | os.PathLike[str], **kwargs: Any) -> None:
     """``accelerator.load_state`` with every ``torch.load`` restricted to ``weights_only=True``."""
     load_kwargs = {**kwargs.pop("load_kwargs", {}), "weights_only": True}
-    _check_random_state(Path(folder), accelerator.process_index)
+    with torch.serialization.safe_globals(_numpy1_names()):
+        _check_random_state(Path(folder), accelerator.process_index)
     try:
         with _weights_only_custom_states(), torch.serialization.safe_globals(_numpy1_names()):
             accelerator.load_state(str(folder), load_kwargs=load_kwargs, **kwargs)
