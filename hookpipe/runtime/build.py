@@ -31,6 +31,7 @@ from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.runtime.agreement import check_agreement
 from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
+from hookpipe.runtime.import_roots import use_import_roots
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
 from hookpipe.runtime.trace import tracer_from_env
@@ -110,6 +111,7 @@ def trainer_from_plan(
     unknown = set(overrides) - OVERRIDABLE
     if unknown:
         raise TypeError(f"from_plan() got unexpected overrides: {', '.join(sorted(unknown))}")
+    use_import_roots(plan.source)  # the same module search rule as `hookpipe run`
     settings = settings_of(plan)
     max_step = overrides.get("max_step", settings.max_step)
     max_epoch = overrides.get("max_epoch", settings.max_epoch)
@@ -155,5 +157,10 @@ def trainer_from_plan(
         wrappers=tuple(wrappers),
     )
     trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances, tracer)
-    trainer._resume(overrides.get("resume_from"))
+    resume_from = overrides.get("resume_from")
+    if resume_from is not None and "://" not in resume_from.resume_from:
+        from hookpipe.runtime.resume_changes import check_model_fits
+
+        check_model_fits(accelerator.unwrap_model(trainer.model), resume_from.resume_from, "--weights-from")
+    trainer._resume(resume_from)
     return trainer

@@ -22,10 +22,13 @@ import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-__all__ = ["main", "resolve_resume", "run_file"]
+from hookpipe.runtime.import_roots import use_import_roots
+
+__all__ = ["RunOptions", "main", "resolve_resume", "run_file"]
 
 
 class _Terminated(BaseException):
@@ -36,60 +39,115 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-def resolve_resume(plan: Any, resume: str) -> str:
+def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
     checkpoint of the Plan's (single) checkpoint hook."""
     from hookpipe.runtime.errors import PlanResolveError
     from hookpipe.runtime.resume import latest_checkpoint
 
     if resume != "latest":
-        return resume
+        return _checkpoint_folder(resume, flag)
     dirs = [h.args.get("dir") for h in plan.hooks if h.builtin and h.type == "checkpoint"]
     if not dirs:
-        raise PlanResolveError(f"--resume latest: {plan.source} has no checkpoint hook")
+        raise PlanResolveError(f"{flag} latest: {plan.source} has no checkpoint hook")
     if len(set(dirs)) > 1:
-        raise PlanResolveError(f"--resume latest: {plan.source} saves checkpoints to several folders; name one")
+        raise PlanResolveError(f"{flag} latest: {plan.source} saves checkpoints to several folders; name one")
     found = latest_checkpoint(dirs[0])
     if found is None:
-        raise PlanResolveError(f"--resume latest: no complete checkpoint in {dirs[0]}")
+        raise PlanResolveError(f"{flag} latest: no complete checkpoint in {dirs[0]}; start without {flag}")
     return str(found)
 
 
-def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool = False) -> int:
+def _checkpoint_folder(folder: str, flag: str) -> str:
+    """``folder`` when it is a checkpoint (hookpipe's, or a plain accelerate ``save_state``)."""
+    from hookpipe.runtime.errors import PlanResolveError
+    from hookpipe.runtime.resume import MARKER, latest_checkpoint
+
+    if "://" in folder and not folder.startswith("file://"):
+        return folder  # remote: checked once copied
+    p = Path(folder.removeprefix("file://"))
+    if not p.is_dir():
+        where = f"{p}: no such folder" if not p.exists() else f"{p}: not a folder"
+        raise PlanResolveError(f"{flag} {folder}: {where}{_checkpoints_near(p)}")
+    if (p / MARKER).is_file() or any(p.glob("random_states_*.pkl")):
+        return folder
+    newest = latest_checkpoint(p)
+    hint = f"; the newest checkpoint in it is {newest}" if newest is not None else _checkpoints_near(p)
+    raise PlanResolveError(f"{flag} {folder}: not a checkpoint (no {MARKER}){hint}")
+
+
+def _checkpoints_near(p: Path) -> str:
+    from hookpipe.runtime.resume import latest_checkpoint
+
+    newest = latest_checkpoint(p.parent)
+    return f"; the newest checkpoint beside it is {newest} (`--resume latest` picks it)" if newest is not None else ""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``hookpipe run`` runs, beyond the file, the overrides and ``--resume``.
+
+    Attributes:
+        check_effects: Verify at run time that each callback writes only what its
+            hook declares (see :mod:`hookpipe.runtime.effect_check`).
+        lint: Run the lint rules before the first step (:mod:`hookpipe.lint.before_run`).
+        weights_from: A checkpoint folder (or ``latest``) whose model weights a new
+            run starts from.
+    """
+
+    check_effects: bool = False
+    lint: bool = True
+    weights_from: str | None = None
+
+
+def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool = False,
+             options: RunOptions | None = None) -> int:
     """Train the pipeline in ``path``; print a summary; return the exit code.
 
     Args:
         path: A ``.pipe`` file (or a saved plan ``.json``).
         sets: ``--set`` overrides, ``trainer.KEY=VALUE`` / ``hook.NAME.ARG=VALUE``.
         resume: A checkpoint folder, ``"latest"``, or None.
-        check_effects: Verify at run time that each callback writes only what its
-            hook declares (see :mod:`hookpipe.runtime.effect_check`).
+        check_effects: Same as ``options.check_effects`` (kept for callers of the old signature).
+        options: Everything else (:class:`RunOptions`).
 
     Example:
         >>> run_file("examples/digits/train.pipe", ["trainer.max_epoch=1"], None)  # doctest: +SKIP
         0
     """
-    # The project root must be importable for `use x = "examples.x"`.
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+    options = options or RunOptions(check_effects=check_effects)
+    use_import_roots(path)
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     trainer = None
     started = time.perf_counter()
+    resumed_from: str | None = None
     try:
-        from hookpipe.runtime.build import load_plan
         from hookpipe.errors import HookpipeError
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
+        from hookpipe.runtime.resume_changes import apply, examine, load_weights
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
             plan = apply_overrides(load_plan(path), parse_sets(sets))
-            extra: dict[str, Any] = {"check_effects": True} if check_effects else {}
+            if not _preflight(path, plan, options):
+                return 1
+            extra: dict[str, Any] = {"check_effects": True} if options.check_effects else {}
+            report = None
             if resume is not None:
-                extra["resume_from"] = ResumeCheckpointConfig(resume_from=resolve_resume(plan, resume))
+                resumed_from = resolve_resume(plan, resume)
+                report = examine(plan, resumed_from, WEIGHTS_FLAG)
+                _say_main("\n".join(report.lines))
+                extra["resume_from"] = ResumeCheckpointConfig(resume_from=resumed_from)
             trainer = HookBasedTrainer.from_plan(plan, **extra)
+            if report is not None:
+                for line in apply(report, trainer):
+                    _say_main(f"  applied: {line}")
+            if options.weights_from is not None:
+                folder = resolve_resume(plan, options.weights_from, WEIGHTS_FLAG)
+                load_weights(trainer, folder, WEIGHTS_FLAG)
+                _say_main(f"starting a new run from the weights of {folder}")
             _set_threads(trainer.accelerator.num_processes)
             started = time.perf_counter()
             trainer.stop.install()  # SIGTERM/SIGINT now finish the step and checkpoint
@@ -121,8 +179,67 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    _summary(trainer, path, time.perf_counter() - started)
+    _summary(trainer, path, time.perf_counter() - started, resumed_from)
     return 0
+
+
+#: The flag that starts a new run from a checkpoint's weights (named in refusals).
+WEIGHTS_FLAG = "--weights-from"
+
+
+def load_plan(path: str) -> Any:
+    """The Plan of ``path``; a ``.pipe`` file's compile errors raise CompileError."""
+    from hookpipe.runtime.build import load_plan as load
+
+    return load(path)
+
+
+def _preflight(path: str, plan: Any, options: RunOptions) -> bool:
+    """Lint (unless turned off) and import what the file names; False when the run must not start.
+
+    Both report in the compiler's format with file:line:col, on the main process only.
+    """
+    if not path.endswith(".pipe"):
+        return True
+    processes = _processes()
+    if options.lint:
+        from hookpipe.lint.before_run import lint_before_run
+
+        result, text = lint_before_run(path, processes)
+        if text:
+            _say_main(text.rstrip("\n"))
+        if result.failed:
+            return False
+    from hookpipe.compiler.pipeline import compile_path
+    from hookpipe.commands.common import print_diagnostics
+    from hookpipe.runtime.verify import resolve_diagnostics
+
+    ctx = compile_path(path)
+    found = resolve_diagnostics(ctx)
+    if found:
+        if _is_main():
+            print_diagnostics(found, ctx.sources)
+            print(f"hookpipe run: {path}: {len(found)} name{'s' if len(found) != 1 else ''} could not be imported",
+                  file=sys.stderr)
+        return False
+    return True
+
+
+def _processes() -> int:
+    # Known before accelerate starts: every launcher (accelerate, torchrun) sets WORLD_SIZE.
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
+def _is_main() -> bool:
+    return os.environ.get("RANK", "0") in ("0", "")
+
+
+def _say_main(message: str) -> None:
+    if _is_main():
+        print(message, file=sys.stderr, flush=True)
 
 
 def exit_process(code: int) -> NoReturn:
@@ -178,7 +295,7 @@ def _say_error(trainer: Any, message: str) -> None:
     print(rank + message, file=sys.stderr, flush=True)
 
 
-def _summary(trainer: Any, path: str, seconds: float) -> None:
+def _summary(trainer: Any, path: str, seconds: float, resumed_from: str | None = None) -> None:
     if not trainer.accelerator.is_main_process:
         return
     state = trainer.trainer_progress_state
@@ -190,14 +307,20 @@ def _summary(trainer: Any, path: str, seconds: float) -> None:
     metrics = [
         m for inst in trainer.hook_instances.values() if (m := getattr(inst, "last_metrics", None)) is not None
     ]
+    steps, epochs = state.global_step_id, state.epoch_id
     parts = [
-        f"{Path(path).name}: {state.global_step_id} steps, {state.epoch_id} epochs in {seconds:.1f} s",
+        f"{Path(path).name}: {_count(steps, 'step')}, {_count(epochs, 'epoch')} in {seconds:.1f} s"
+        + (f" (resumed from {resumed_from})" if resumed_from else ""),
         f"final loss {loss_text}",
     ]
     if metrics:
         parts.append("last validation " + ", ".join(f"{k}={v:.4f}" for k, v in metrics[-1].items()))
     parts.append(f"checkpoint {checkpoints[-1]}" if checkpoints else "no checkpoint")
     print("; ".join(parts), flush=True)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,8 +330,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--resume", default=None, metavar="DIR|latest")
     parser.add_argument("--check-effects", action="store_true")
+    parser.add_argument("--no-lint", action="store_true")
+    parser.add_argument("--weights-from", default=None, metavar="DIR|latest")
     ns = parser.parse_args(argv)
-    return run_file(ns.file, ns.sets, ns.resume, ns.check_effects)
+    options = RunOptions(check_effects=ns.check_effects, lint=not ns.no_lint, weights_from=ns.weights_from)
+    return run_file(ns.file, ns.sets, ns.resume, options=options)
 
 
 if __name__ == "__main__":

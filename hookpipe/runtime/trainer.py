@@ -272,7 +272,10 @@ class HookBasedTrainer:
             sync, model = fast_path(self.accelerator).sync, self.model
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
                 self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
-                return
+                if state.is_training_end(max_step, max_epoch):
+                    return
+                # Resumed with higher limits: the loop goes on (its `before` phase already ran).
+                resumed = {**resumed, "cursor": {**resumed["cursor"], "index": None}}
             with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
                 if resumed is not None:
                     self._finish_phase(resumed)

@@ -9,14 +9,13 @@ before a job is queued, not when it starts.
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any, Iterator
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.import_roots import import_help, use_import_roots
 from hookpipe.runtime.resolve import import_path
 
 #: Factories ``run`` cannot do without (lr_scheduler is optional).
@@ -25,12 +24,11 @@ REQUIRED = ("model", "dataloader", "optimizer", "batch_processor")
 
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     """HP002 for every name that does not import, HP003 for a missing required factory."""
-    cwd = os.getcwd()
-    if cwd not in sys.path:  # as `hookpipe run` does: the project folder is importable
-        sys.path.insert(0, cwd)
+    use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
+    help_line = import_help(ctx.main)
     found: list[Diagnostic] = []
     for key, setting in ctx.settings.items():
-        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`")
+        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", help_line)
     anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
     for key in REQUIRED:
         if ctx.trainer.get(key) is None:
@@ -38,22 +36,23 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
                                     help=f"add `{key} = module.factory(...)` to the trainer block"))
     for name, info in ctx.hooks.items():
         if info.builtin is None:
-            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`")
+            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`", help_line)
         spans = {a.name: a.span for a in info.decl.args}
         for arg, value in info.args.items():
             strings_are_paths = info.builtin is not None and arg == "callback"
-            found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", strings_are_paths)
+            found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", help_line,
+                            strings_are_paths)
     return found
 
 
-def _check(value: Any, span: Span, what: str, strings_are_paths: bool = False) -> list[Diagnostic]:
+def _check(value: Any, span: Span, what: str, help_line: str, strings_are_paths: bool = False) -> list[Diagnostic]:
     out = []
     for path in _paths(value, strings_are_paths):
         try:
             import_path(path)
         except PlanResolveError as exc:
             out.append(Diagnostic("HP002", "error", f"{what}: {exc}", span,
-                                  help="check the module path, and that the project folder is the current directory"))
+                                  help=help_line))
     return out
 
 
