@@ -86,6 +86,9 @@ class Compilation:
     plan: Plan | None = None
     #: An include failed (HP010 or a syntax error): what it declares is unknown.
     incomplete: bool = False
+    #: Unknown names not reported because an include failed: values built from them are
+    #: None, and checking those values would report a cascade of misleading errors.
+    unresolved: int = 0
 
     def error(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(code, "error", message, span, **kw))
@@ -99,6 +102,8 @@ class Compilation:
         """
         if not self.incomplete:
             self.error(code, message, span, **kw)
+        else:
+            self.unresolved += 1
 
     def warn(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(code, "warning", message, span, **kw))

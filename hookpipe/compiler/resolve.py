@@ -84,9 +84,9 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
             type_name = name
     else:
         type_name = object_path(ctx, decl.type)
-    errors_before = len(ctx.diagnostics)
+    before = (len(ctx.diagnostics), ctx.unresolved)
     args = arguments(ctx, decl.args)
-    args_ok = len(ctx.diagnostics) == errors_before
+    args_ok = (len(ctx.diagnostics), ctx.unresolved) == before
     declared = _declared_effects(decl)
     effects = declared
     if builtin is not None:

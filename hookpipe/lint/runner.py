@@ -89,7 +89,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
         selection_for(target.path, overrides)
     outcomes = _run(targets, overrides, jobs)
     includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
-    roots = [o for o in outcomes if not _fragment(str(_key(o.target.path)), includes)]
+    roots = [o for o in outcomes if not is_fragment(str(_key(o.target.path)), includes)]
     sources = Sources()
     found: list[Diagnostic] = []
     marks: dict[str, dict[int, Suppression]] = {}
@@ -151,7 +151,7 @@ def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
         found += run_rules(ctx, lambda code: _enabled_somewhere(ctx, code, overrides))
     return _Outcome(
         target=target,
-        included=[str(_key(f.path)) for f, depth in ctx.files if depth > 0],
+        included=included_by(ctx),
         files=[f.path for f, _ in ctx.files],
         texts=dict(ctx.sources.texts),
         diagnostics=found,
@@ -160,7 +160,7 @@ def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
     )
 
 
-def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
+def is_fragment(key: str, includes: dict[str, set[str]]) -> bool:
     """Included by another linted file that it does not include back."""
     return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
 
@@ -174,6 +174,16 @@ def _compile(target: Target) -> Compilation:
         message = f"the file is not valid UTF-8 (byte {exc.start})"
         return Compilation(files=[], sources=Sources(), main=target.path,
                            diagnostics=[Diagnostic("HP001", "error", message, span)])
+
+
+def included_by(ctx: Compilation) -> list[str]:
+    """The resolved paths of the files ``ctx``'s main file includes (the keys :func:`is_fragment` reads)."""
+    return [str(_key(f.path)) for f, depth in ctx.files if depth > 0]
+
+
+def file_key(path: str) -> str:
+    """The key of a file in :func:`is_fragment`'s table."""
+    return str(_key(path))
 
 
 def _key(path: str) -> Path:
