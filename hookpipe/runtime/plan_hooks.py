@@ -32,7 +32,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.channels import UNIT_INDEX, Call, Counters, PlanChannel, is_always
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.pipeline_hooks import SCOPE_CHANNEL, PipelineHooks, PipelineHooksConfig, channel_contexts
-from hookpipe.runtime.resolve import import_path, resolve_value
+from hookpipe.runtime.resolve import import_path, keyword_hint, resolve_value
 
 __all__ = ["PlanHooks", "Wrapper", "build_hook", "build_plan_hooks", "check_main_only_collectives", "needs_every_process"]
 
@@ -122,7 +122,9 @@ def build_hook(spec: HookSpec) -> Any:
             raise
         raise PlanResolveError(f"{_where(spec)}: {exc}") from None
     except (TypeError, ValueError) as exc:  # bad arguments: a user mistake
-        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {describe_validation_error(exc)}") from None
+        hint = "" if spec.builtin else keyword_hint(import_path(spec.type), exc)
+        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {describe_validation_error(exc)}{hint}"
+                               ) from None
 
 
 def _callables(instance: Any, spec: HookSpec, scope: str, phase: str, entry: PlanEntry) -> list[tuple[Callable[..., Any], bool]]:

@@ -86,6 +86,21 @@ def test_set_keys_and_hook_arguments_suggest_the_nearest_name(tmp_path: Path) ->
         in done.stderr
 
 
+def test_arguments_of_factories_and_custom_hooks_suggest_the_nearest_name(tmp_path: Path) -> None:
+    done = digits(tmp_path, "--no-lint", "--set", "trainer.model.hiddn=3")
+    assert done.returncode == 1
+    assert ("trainer.model: calling examples.digits.train:build_model(hidden=64, hiddn=3) failed: build_model() got an "
+            "unexpected keyword argument 'hiddn'; did you mean `hidden`?") in done.stderr
+    done = digits(tmp_path, "--no-lint", "--set", "hook.speed.windw=3")
+    assert done.returncode == 1
+    assert ("building examples.digits.train:Throughput failed: Throughput.__init__() got an unexpected keyword "
+            "argument 'windw'; did you mean `window`?") in done.stderr
+    done = digits(tmp_path, "--no-lint", "--set", "trainer.optimizer=torch.optim.AdamQ")
+    assert done.returncode == 1
+    assert "cannot resolve 'torch.optim.AdamQ': `torch.optim` has no attribute 'AdamQ'; did you mean `Adam`?" \
+        in done.stderr
+
+
 def test_resume_continues_to_raised_limits_and_says_when_nothing_is_left(tmp_path: Path) -> None:
     first = digits(tmp_path, "--set", "trainer.max_epoch=1")
     assert first.returncode == 0, first.stderr
