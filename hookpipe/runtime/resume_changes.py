@@ -94,6 +94,10 @@ def examine(plan: Plan, folder: str | Path, fix: str) -> ResumeReport:
             f"nothing to train: {folder} ends a run at global step {step} (epoch {epoch}), and {limits} ends there "
             f"too; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "
             f"or --set trainer.max_step=N with N > {step}")
+    if state is not None and state.get("stopping") is not None and cursor.get("scope") == "loop":
+        raise NothingToResume(
+            f"nothing to train: {folder} ends a run that stopped early ({state['stopping']}); to train on from its "
+            f"weights, start a new run: {fix} {folder}")
     old = report.old
     if old is None:
         return report

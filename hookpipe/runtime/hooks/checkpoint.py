@@ -72,7 +72,7 @@ class CheckpointHook:
             ids = (args.epoch_id, args.step_id, args.global_step_id)
             self._writing = final
             try:
-                write_state(tmp, rank, snapshot(trainer, callback, ids))
+                write_state(tmp, rank, *snapshot(trainer, callback, ids), acc.num_processes)
             finally:
                 self._writing = None
             save_grads(tmp, rank, acc.unwrap_model(trainer.model))
