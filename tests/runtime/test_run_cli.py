@@ -220,3 +220,18 @@ def test_the_python_api_finds_modules_by_the_same_rule_from_another_folder(tmp_p
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "steps 2" in done.stdout
+
+
+def test_resuming_the_end_of_a_run_that_stopped_early_says_so(tmp_path: Path) -> None:
+    from tests.runtime.test_clean_stop import pipe
+
+    path = tmp_path / "stop.pipe"
+    path.write_text(pipe(tmp_path, "step = 1"))
+    first = hookpipe("run", str(path), "--no-lint")
+    assert first.returncode == 0, first.stderr
+    assert "stopped early: asked at step 1" in first.stdout
+    again = hookpipe("run", str(path), "--no-lint", "--resume", "latest")
+    assert again.returncode == 1
+    assert (f"nothing to train: {tmp_path / 'ckpt' / 'step-00000002'} ends a run that stopped early (asked at step 1); "
+            f"to train on from its weights, start a new run: --weights-from {tmp_path / 'ckpt' / 'step-00000002'}"
+            in again.stderr)
