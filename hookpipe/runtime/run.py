@@ -130,8 +130,9 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
-            plan = apply_overrides(load_plan(path), parse_sets(sets))
-            if not _preflight(path, plan, options):
+            ctx, plan = _compile(path)
+            plan = apply_overrides(plan, parse_sets(sets))
+            if ctx is not None and not _preflight(ctx, options):
                 return 1
             extra: dict[str, Any] = {"check_effects": True} if options.check_effects else {}
             report = None
@@ -187,38 +188,43 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
 WEIGHTS_FLAG = "--weights-from"
 
 
-def load_plan(path: str) -> Any:
-    """The Plan of ``path``; a ``.pipe`` file's compile errors raise CompileError."""
-    from hookpipe.runtime.build import load_plan as load
+def _compile(path: str) -> tuple[Any, Any]:
+    """(the compilation or None for a saved plan, the Plan); compile errors raise CompileError."""
+    if not path.endswith(".pipe"):
+        from hookpipe.runtime.build import load_plan
 
-    return load(path)
+        return None, load_plan(path)
+    from hookpipe.compiler.pipeline import compile_path
+    from hookpipe.diagnostics import has_errors
+    from hookpipe.errors import CompileError
+
+    ctx = compile_path(path)
+    if has_errors(ctx.diagnostics) or ctx.plan is None:
+        raise CompileError(ctx.diagnostics, ctx.sources)
+    return ctx, ctx.plan
 
 
-def _preflight(path: str, plan: Any, options: RunOptions) -> bool:
+def _preflight(ctx: Any, options: RunOptions) -> bool:
     """Lint (unless turned off) and import what the file names; False when the run must not start.
 
     Both report in the compiler's format with file:line:col, on the main process only.
     """
-    if not path.endswith(".pipe"):
-        return True
-    processes = _processes()
+    from hookpipe.errors import CompileError
+    from hookpipe.runtime.verify import resolve_diagnostics
+
+    path = ctx.main
     if options.lint:
         from hookpipe.lint.before_run import lint_before_run
 
-        result, text = lint_before_run(path, processes)
+        result, text = lint_before_run(path, _processes())
         if text:
             _say_main(text.rstrip("\n"))
         if result.failed:
             return False
-    from hookpipe.compiler.pipeline import compile_path
-    from hookpipe.commands.common import print_diagnostics
-    from hookpipe.runtime.verify import resolve_diagnostics
-
-    ctx = compile_path(path)
     found = resolve_diagnostics(ctx)
     if found:
         if _is_main():
-            print_diagnostics(found, ctx.sources)
+            print(f"{CompileError(found, ctx.sources)}\n", file=sys.stderr)
             print(f"hookpipe run: {path}: {len(found)} name{'s' if len(found) != 1 else ''} could not be imported",
                   file=sys.stderr)
         return False
