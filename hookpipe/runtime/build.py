@@ -34,6 +34,7 @@ from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.import_roots import use_import_roots
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
+from hookpipe.runtime.resume_changes import ResumeRefused, apply, check_model_fits, examine
 from hookpipe.runtime.trace import tracer_from_env
 
 if TYPE_CHECKING:
@@ -120,6 +121,10 @@ def trainer_from_plan(
     for key in ("model", "dataloader", "batch_processor", "optimizer"):
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
+    resume_from = overrides.get("resume_from")
+    # A local checkpoint is compared with the plan before anything is built (see resume_changes).
+    local = resume_from is not None and "://" not in resume_from.resume_from
+    report = examine(plan, resume_from.resume_from.removeprefix("file://")) if local else None
     accelerator = accelerator if accelerator is not None else make_accelerator(settings)
     check_agreement(accelerator, plan)
     if settings.seed is not None:
@@ -157,10 +162,14 @@ def trainer_from_plan(
         wrappers=tuple(wrappers),
     )
     trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances, tracer)
-    resume_from = overrides.get("resume_from")
-    if resume_from is not None and "://" not in resume_from.resume_from:
-        from hookpipe.runtime.resume_changes import check_model_fits
-
-        check_model_fits(accelerator.unwrap_model(trainer.model), resume_from.resume_from, "--weights-from")
+    if report is not None:
+        try:
+            check_model_fits(accelerator.unwrap_model(trainer.model), report.folder)
+        except ResumeRefused as exc:
+            exc.report = report
+            raise
     trainer._resume(resume_from)
+    if report is not None:
+        apply(report, trainer)
+    trainer.resume_report = report
     return trainer

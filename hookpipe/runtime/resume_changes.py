@@ -27,13 +27,24 @@ from typing import Any
 from hookpipe.compiler.plan import Plan
 from hookpipe.runtime.errors import PlanResolveError
 
-__all__ = ["PLAN_FILE", "NothingToResume", "ResumeReport", "apply", "check_model_fits", "examine", "write_plan"]
+__all__ = ["FRESH_FROM_WEIGHTS", "PLAN_FILE", "NothingToResume", "ResumeRefused", "ResumeReport", "apply",
+           "check_model_fits", "examine", "load_weights", "write_plan"]
 
 PLAN_FILE = "hookpipe-plan.json"
+#: How refusals name the way out: ``hookpipe run``'s flag (in Python: :func:`load_weights`).
+FRESH_FROM_WEIGHTS = "--weights-from"
 
 
 class NothingToResume(PlanResolveError):
     """The checkpoint already ends where the limits end."""
+
+
+class ResumeRefused(PlanResolveError):
+    """A change since the checkpoint that cannot be resumed; ``report`` lists every change."""
+
+    def __init__(self, message: str, report: "ResumeReport | None" = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass
@@ -46,6 +57,8 @@ class ResumeReport:
     changes: list[str] = field(default_factory=list)
     #: Optimizer arguments whose new values :func:`apply` writes into the restored state.
     optimizer_args: dict[str, Any] = field(default_factory=dict)
+    #: What :func:`apply` did.
+    applied: list[str] = field(default_factory=list)
 
     @property
     def lines(self) -> list[str]:
@@ -55,7 +68,8 @@ class ResumeReport:
             return [head + "; the checkpoint does not record its plan, so changes cannot be listed"]
         if not self.changes:
             return [head + "; the pipeline is unchanged"]
-        return [head + "; changed since the checkpoint:"] + [f"  {c}" for c in self.changes]
+        return ([head + "; changed since the checkpoint:"] + [f"  {c}" for c in self.changes]
+                + [f"  applied: {a}" for a in self.applied])
 
 
 def write_plan(folder: Path, plan: Plan) -> None:
@@ -73,10 +87,10 @@ def read_plan(folder: Path) -> Plan | None:
         raise PlanResolveError(f"unreadable plan record {path}: {exc}") from None
 
 
-def examine(plan: Plan, folder: str | Path, fix: str) -> ResumeReport:
+def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> ResumeReport:
     """Compare the checkpoint in ``folder`` with ``plan``; raise for what cannot resume.
 
-    ``fix`` is the flag that starts fresh from the weights (named in refusals).
+    ``fix`` is how to start fresh from the weights (named in refusals).
     """
     folder = Path(folder)
     state = _read_json(folder / "hookpipe-state-0.json")
@@ -103,26 +117,27 @@ def examine(plan: Plan, folder: str | Path, fix: str) -> ResumeReport:
         return report
     _compare_trainer(old.trainer, new, report)
     _compare_hooks(old, plan, report)
-    _refuse(old.trainer, new, folder, fix)
+    refusal = _refusal(old.trainer, new, folder, fix)
+    if refusal is not None:
+        raise ResumeRefused(refusal, report)
     return report
 
 
-def _refuse(old: dict[str, Any], new: dict[str, Any], folder: Path, fix: str) -> None:
+def _refusal(old: dict[str, Any], new: dict[str, Any], folder: Path, fix: str) -> str | None:
     fresh = f"to start a new run from its weights (step 0, a fresh optimizer): {fix} {folder}"
     was, now = _target(old.get("optimizer")), _target(new.get("optimizer"))
     if was != now:
-        raise PlanResolveError(
-            f"cannot resume {folder}: trainer.optimizer changed from {was} to {now}, and an optimizer's state does "
-            f"not carry over to another type; change it back, or, {fresh}")
+        return (f"cannot resume {folder}: trainer.optimizer changed from {was} to {now}, and an optimizer's state "
+                f"does not carry over to another type; change it back, or, {fresh}")
     if old.get("grad_accumulation", 1) != new.get("grad_accumulation", 1) and any(folder.glob("hookpipe-grads-*")):
-        raise PlanResolveError(
-            f"cannot resume {folder}: trainer.grad_accumulation changed from {old.get('grad_accumulation', 1)} to "
-            f"{new.get('grad_accumulation', 1)}, and the checkpoint was written inside an accumulation window "
-            f"(its gradients belong to the old window); resume with the old value, resume from a checkpoint on an "
-            f"update boundary, or, {fresh}")
+        return (f"cannot resume {folder}: trainer.grad_accumulation changed from {old.get('grad_accumulation', 1)} "
+                f"to {new.get('grad_accumulation', 1)}, and the checkpoint was written inside an accumulation window "
+                f"(its gradients belong to the old window); resume with the old value, resume from a checkpoint on "
+                f"an update boundary, or, {fresh}")
+    return None
 
 
-def check_model_fits(model: Any, folder: str | Path, fix: str) -> None:
+def check_model_fits(model: Any, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> None:
     """Refuse a checkpoint whose saved weights do not fit ``model`` (names and shapes).
 
     Reads only the safetensors header, before anything loads, so the answer is a
@@ -145,15 +160,15 @@ def check_model_fits(model: Any, folder: str | Path, fix: str) -> None:
     diffs += [f"{k}: in the model now, not saved" for k in sorted(current.keys() - saved.keys())]
     if diffs:
         shown = "; ".join(diffs[:5]) + (f"; and {len(diffs) - 5} more" if len(diffs) > 5 else "")
-        raise PlanResolveError(
+        raise ResumeRefused(
             f"cannot resume {folder}: the model's parameters changed ({shown}); a checkpoint resumes only the model "
             f"it was written for: change the model back, or start a new run without --resume "
             f"({fix} needs the same shapes too)")
 
 
 def apply(report: ResumeReport, trainer: Any) -> list[str]:
-    """Write changed optimizer arguments into the restored optimizer; return what was done."""
-    done: list[str] = []
+    """Write changed optimizer arguments into the restored optimizer; record and return what was done."""
+    done = report.applied
     if not report.optimizer_args:
         return done
     optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)
@@ -161,7 +176,7 @@ def apply(report: ResumeReport, trainer: Any) -> list[str]:
     for key, value in report.optimizer_args.items():
         for group in optimizer.param_groups:
             if key == "lr":
-                base = group.get("initial_lr", report_old_lr(report))
+                base = group.get("initial_lr", _old_lr(report))
                 factor = group["lr"] / base if base else 1.0
                 group["lr"] = value * factor
                 if "initial_lr" in group:
@@ -178,7 +193,7 @@ def apply(report: ResumeReport, trainer: Any) -> list[str]:
     return done
 
 
-def report_old_lr(report: ResumeReport) -> float | None:
+def _old_lr(report: ResumeReport) -> float | None:
     old = report.old.trainer.get("optimizer") if report.old is not None else None
     value = old.get("args", {}).get("lr") if isinstance(old, dict) else None
     return float(value) if isinstance(value, (int, float)) else None
@@ -259,7 +274,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def load_weights(trainer: Any, folder: str | Path, fix: str) -> None:
+def load_weights(trainer: Any, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> None:
     """``--weights-from``: the checkpoint's model weights into a trainer that starts at step 0."""
     path = Path(folder) / "model.safetensors"
     if not path.is_file():

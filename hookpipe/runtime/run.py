@@ -126,7 +126,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
-        from hookpipe.runtime.resume_changes import apply, examine, load_weights
+        from hookpipe.runtime.resume_changes import FRESH_FROM_WEIGHTS, ResumeRefused, load_weights
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
@@ -135,19 +135,20 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             if ctx is not None and not _preflight(ctx, options):
                 return 1
             extra: dict[str, Any] = {"check_effects": True} if options.check_effects else {}
-            report = None
             if resume is not None:
                 resumed_from = resolve_resume(plan, resume)
-                report = examine(plan, resumed_from, WEIGHTS_FLAG)
-                _say_main("\n".join(report.lines))
                 extra["resume_from"] = ResumeCheckpointConfig(resume_from=resumed_from)
-            trainer = HookBasedTrainer.from_plan(plan, **extra)
-            if report is not None:
-                for line in apply(report, trainer):
-                    _say_main(f"  applied: {line}")
+            try:
+                trainer = HookBasedTrainer.from_plan(plan, **extra)
+            except ResumeRefused as exc:
+                if exc.report is not None:
+                    _say_main("\n".join(exc.report.lines))
+                raise
+            if trainer.resume_report is not None:
+                _say_main("\n".join(trainer.resume_report.lines))
             if options.weights_from is not None:
-                folder = resolve_resume(plan, options.weights_from, WEIGHTS_FLAG)
-                load_weights(trainer, folder, WEIGHTS_FLAG)
+                folder = resolve_resume(plan, options.weights_from, FRESH_FROM_WEIGHTS)
+                load_weights(trainer, folder)
                 _say_main(f"starting a new run from the weights of {folder}")
             _set_threads(trainer.accelerator.num_processes)
             started = time.perf_counter()
@@ -182,10 +183,6 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             signal.signal(signal.SIGTERM, previous)
     _summary(trainer, path, time.perf_counter() - started, resumed_from)
     return 0
-
-
-#: The flag that starts a new run from a checkpoint's weights (named in refusals).
-WEIGHTS_FLAG = "--weights-from"
 
 
 def _compile(path: str) -> tuple[Any, Any]:

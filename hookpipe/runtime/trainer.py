@@ -44,6 +44,7 @@ from hookpipe.runtime.hooks.validation import ValidationHookConfig
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.resume_changes import ResumeReport
 from hookpipe.runtime.run_context import RunContext
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.trace import Tracer
@@ -154,6 +155,8 @@ class HookBasedTrainer:
         self.pending_loss: Any = None
         #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
         self.stop = StopRequest()
+        #: What changed since the checkpoint a Plan run resumed from (set by build).
+        self.resume_report: ResumeReport | None = None
         #: What hooks see as ``args.run``: the run's size and the clean-stop request.
         self.run = RunContext(self._run_size())
         self.tracer: Tracer | None = None

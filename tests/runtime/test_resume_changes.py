@@ -1,0 +1,40 @@
+"""Resuming a changed Plan from Python: the report, and a changed lr that takes effect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hookpipe.runtime import HookBasedTrainer, ResumeCheckpointConfig
+from hookpipe.runtime.overrides import apply_overrides
+from hookpipe.runtime.resume_changes import ResumeRefused
+from tests.runtime.test_resume import resume_plan
+
+
+def resume(plan, folder: Path) -> HookBasedTrainer:
+    return HookBasedTrainer.from_plan(plan, resume_from=ResumeCheckpointConfig(resume_from=str(folder)))
+
+
+def test_a_changed_lr_keeps_the_schedule_factor_and_is_reported(tmp_path: Path) -> None:
+    HookBasedTrainer.from_plan(resume_plan(tmp_path / "a", max_step=8))()
+    # StepLR(step_size=3, gamma=0.5) after 4 updates: lr = 0.01 * 0.5.
+    changed = apply_overrides(resume_plan(tmp_path / "a", max_step=12), {"trainer.optimizer.lr": "0.1"})
+    trainer = resume(changed, tmp_path / "a" / "step-00000008")
+    report = trainer.resume_report
+    assert report is not None
+    assert report.changes == ["trainer.max_step: 8 -> 12", "trainer.optimizer.lr: 0.01 -> 0.1"]
+    assert report.applied == ["the optimizer's lr is now 0.05"]
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
+    assert trainer.lr_scheduler.scheduler.base_lrs == [0.1]
+    trainer()
+    assert trainer.trainer_progress_state.global_step_id == 12
+
+
+def test_a_refusal_raises_before_anything_is_built_and_carries_every_change(tmp_path: Path) -> None:
+    HookBasedTrainer.from_plan(resume_plan(tmp_path / "b", max_step=8))()
+    sgd = apply_overrides(resume_plan(tmp_path / "b", max_step=12), {"trainer.optimizer": "torch.optim.SGD"})
+    with pytest.raises(ResumeRefused, match="trainer.optimizer changed from torch.optim.AdamW to torch.optim.SGD") as exc:
+        resume(sgd, tmp_path / "b" / "step-00000008")
+    assert exc.value.report is not None and "trainer.optimizer: \"torch.optim.AdamW\" -> \"torch.optim.SGD\"" \
+        in exc.value.report.changes
