@@ -5,6 +5,10 @@ included twice contributes once), and may not form a cycle or leave the project
 root: the folder holding pyproject.toml or .git above the main file, unless the
 caller allows it. Symlinks are resolved before that check, so a link cannot
 smuggle a file in from outside.
+
+An editor has files whose text is not on disk yet: ``overlay`` maps resolved
+paths to that text, which is read instead of the file (the language server
+passes every open document).
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Mapping
 
 from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
-from hookpipe.dsl.parser import parse_text
+from hookpipe.dsl.parser import ParseResult, parse_text
 from hookpipe.dsl.span import Span
 
 #: Includes nested deeper than this are refused (HP010); real projects use two or three.
@@ -72,21 +77,33 @@ def load_text(text: str, display: str) -> Loaded:
     return loaded
 
 
+#: Resolved path -> text to read instead of the file (an editor's unsaved buffers).
+Overlay = Mapping[Path, str]
+#: ``parse_text`` or a drop-in for it (``ParseCache.parse``, which re-parses only changed items).
+Parse = Callable[[str, str], ParseResult]
+
+
 def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-              allow_outside_root: bool = False) -> Loaded:
-    """Read ``path`` and its includes. Raises OSError only for the main file itself."""
+              allow_outside_root: bool = False, overlay: Overlay | None = None,
+              parse: Parse = parse_text) -> Loaded:
+    """Read ``path`` and its includes. Raises OSError only for the main file itself.
+
+    Args:
+        overlay: text for some files, by resolved path, read instead of the disk.
+        parse: the parser to use, e.g. a ``ParseCache``'s ``parse`` for an editor.
+    """
     main = Path(path)
     loaded = Loaded()
     root_dir = Path(root).resolve() if root is not None else find_root(main)
-    _load(main, str(path), 0, [], set(), loaded, root_dir, allow_outside_root, None)
+    _load(main, str(path), 0, [], set(), loaded, root_dir, allow_outside_root, None, overlay or {}, parse)
     return loaded
 
 
 def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Path], loaded: Loaded,
-          root: Path, allow_outside: bool, origin: ast.Include | None) -> None:
+          root: Path, allow_outside: bool, origin: ast.Include | None, overlay: Overlay, parse: Parse) -> None:
     real = path.resolve()
     try:
-        text = read_source(path)
+        text = overlay[real] if real in overlay else read_source(path)
     except (OSError, UnicodeDecodeError) as exc:
         if origin is None:
             raise
@@ -97,7 +114,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
         return
     seen.add(real)
     loaded.sources.texts[display] = text
-    result = parse_text(text, display)
+    result = parse(text, display)
     loaded.diagnostics += result.diagnostics
     if result.file is None:
         loaded.incomplete = True
@@ -127,5 +144,6 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
                     "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
                     help="flatten the include chain: include the shared files from one place"))
                 continue
-            _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item)
+            _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item,
+                  overlay, parse)
     loaded.files.append((result.file, depth))

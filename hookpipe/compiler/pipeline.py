@@ -16,12 +16,13 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.cycles import check_order
 from hookpipe.compiler.frequency import check_frequencies
 from hookpipe.compiler.graph import build_graphs
-from hookpipe.compiler.loader import Loaded, load_file, load_text
+from hookpipe.compiler.loader import Loaded, Overlay, Parse, load_file, load_text
 from hookpipe.compiler.lower import lower
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.resolve import resolve_names
 from hookpipe.compiler.scopes import collect_attachments
 from hookpipe.diagnostics import has_errors
+from hookpipe.dsl.parser import parse_text
 from hookpipe.errors import CompileError
 from hookpipe.perf import gc_paused
 
@@ -54,10 +55,17 @@ def run_passes(loaded: Loaded, main: str) -> Compilation:
 
 
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-                 allow_outside_root: bool = False) -> Compilation:
-    """Compile a file, returning the whole compilation (diagnostics included) without raising."""
+                 allow_outside_root: bool = False, overlay: Overlay | None = None,
+                 parse: Parse = parse_text) -> Compilation:
+    """Compile a file, returning the whole compilation (diagnostics included) without raising.
+
+    ``overlay`` gives text (by resolved path) to use instead of the disk's: an
+    editor's unsaved buffers, for the main file and its includes alike. ``parse``
+    replaces the parser, e.g. with ``hookpipe.dsl.incremental.ParseCache().parse``
+    to re-parse only the items an edit changed.
+    """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
-        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
+        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay, parse=parse)
         return run_passes(loaded, str(path))
 
 

@@ -87,7 +87,28 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
-    outcomes = _run(targets, overrides, jobs)
+    return _report(_run(targets, overrides, jobs), overrides)
+
+
+def lint_compilation(ctx: Compilation, overrides: Overrides = Overrides()) -> LintResult:
+    """Lint one compilation made by the caller (the language server's, from unsaved text).
+
+    The same rules, selection, suppressions and promotion as ``lint_paths``,
+    with the configuration read so far kept (``clear_caches`` forgets it);
+    raises ConfigError for a bad ``[tool.hookpipe.lint]`` table.
+
+    Example:
+        >>> from hookpipe.compiler.pipeline import compile_path
+        >>> lint_compilation(compile_path("examples/digits/train.pipe")).diagnostics
+        []
+    """
+    for file, _ in ctx.files:
+        selection_for(file.path, overrides)
+    return _report([_outcome(Target(ctx.main), ctx, overrides)], overrides)
+
+
+def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
+    """Merge per-file outcomes: drop fragments, select, suppress, add HP110, promote."""
     includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
     roots = [o for o in outcomes if not is_fragment(str(_key(o.target.path)), includes)]
     sources = Sources()
@@ -144,7 +165,10 @@ def _workers(files: int) -> int:
 
 
 def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
-    ctx = _compile(target)
+    return _outcome(target, _compile(target), overrides)
+
+
+def _outcome(target: Target, ctx: Compilation, overrides: Overrides) -> _Outcome:
     found = list(ctx.diagnostics)
     clean = not has_errors(ctx.diagnostics)
     if clean:
