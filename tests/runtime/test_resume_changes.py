@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,14 @@ def test_a_changed_lr_keeps_the_schedule_factor_and_is_reported(tmp_path: Path) 
     assert trainer.lr_scheduler.scheduler.base_lrs == [0.1]
     trainer()
     assert trainer.trainer_progress_state.global_step_id == 12
+
+
+def test_a_checkpoint_names_itself_as_the_newest_so_a_resumed_summary_is_not_stale(tmp_path: Path) -> None:
+    HookBasedTrainer.from_plan(resume_plan(tmp_path / "c", max_step=8))()
+    state = json.loads((tmp_path / "c" / "step-00000008" / "hookpipe-state-0.json").read_text())
+    assert state["hooks"]["save"]["last_path"] == str(tmp_path / "c" / "step-00000008")
+    trainer = resume(resume_plan(tmp_path / "c", max_step=8), tmp_path / "c" / "step-00000008")
+    assert trainer.hook_instances["save"].last_path == tmp_path / "c" / "step-00000008"
 
 
 def test_a_refusal_raises_before_anything_is_built_and_carries_every_change(tmp_path: Path) -> None:
