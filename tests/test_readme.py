@@ -44,7 +44,6 @@ def test_quick_start_installs_the_exact_versions_of_the_constraints_file() -> No
 
 def test_the_constraints_pin_versions_inside_the_declared_ranges() -> None:
     import tomllib
-
     from packaging.requirements import Requirement
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
 
 from hookpipe.commands.run_input import file_problem, runtime_problem
 
@@ -28,7 +27,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.set_defaults(handler=main)
 
 
-def main(args: argparse.Namespace) -> int | NoReturn:
+def main(args: argparse.Namespace) -> int:
     problem = file_problem(args.file)
     if problem is None and args.resume is not None and args.weights_from is not None:
         problem = "--resume and --weights-from exclude each other: resume continues a run, --weights-from starts one"

@@ -154,7 +154,7 @@ def check_model_fits(model: Any, folder: str | Path, fix: str = FRESH_FROM_WEIGH
     except Exception:  # noqa: BLE001 - a damaged file is reported by the load itself
         return
     current = {k: list(v.shape) for k, v in model.state_dict().items()}
-    diffs = [f"{k}: {saved[k]} saved, {current[k]} now" for k in sorted(saved.keys() & current.keys())
+    diffs = [f"{k}: {saved[k]} saved, {current[k]} now" for k in sorted(saved.keys() & current)
              if saved[k] != current[k]]
     diffs += [f"{k}: saved, not in the model now" for k in sorted(saved.keys() - current.keys())]
     diffs += [f"{k}: in the model now, not saved" for k in sorted(current.keys() - saved.keys())]

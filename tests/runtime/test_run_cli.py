@@ -104,7 +104,7 @@ def test_arguments_of_factories_and_custom_hooks_suggest_the_nearest_name(tmp_pa
 def test_resume_continues_to_raised_limits_and_says_when_nothing_is_left(tmp_path: Path) -> None:
     first = digits(tmp_path, "--set", "trainer.max_epoch=1")
     assert first.returncode == 0, first.stderr
-    assert f"train.pipe: 45 steps, 1 epoch in" in first.stdout
+    assert "train.pipe: 45 steps, 1 epoch in" in first.stdout
     assert (tmp_path / "step-00000045" / "hookpipe-plan.json").is_file()
 
     same = digits(tmp_path, "--set", "trainer.max_epoch=1", "--resume", "latest")
@@ -121,7 +121,7 @@ def test_resume_continues_to_raised_limits_and_says_when_nothing_is_left(tmp_pat
     assert "  trainer.max_epoch: 1 -> 2\n" in more.stderr
     assert "  trainer.optimizer.lr: 0.001 -> 0.002\n" in more.stderr
     assert "  applied: the optimizer's lr is now 0.002" in more.stderr
-    assert f"train.pipe: 90 steps, 2 epochs in" in more.stdout
+    assert "train.pipe: 90 steps, 2 epochs in" in more.stdout
     assert f"(resumed from {tmp_path / 'step-00000045'})" in more.stdout
     assert f"checkpoint {tmp_path / 'step-00000090'}" in more.stdout
 
