@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
-from hookpipe.dsl.span import Span
+from hookpipe.span import Span
 
 Severity = Literal["error", "warning"]
 

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.helpers import FIXTURES
 
 from hookpipe.cli import main
+from tests.helpers import FIXTURES
 
 LINT = FIXTURES / "lint"
 #: HP103 (save unattached) and HP101 (check every 5000 steps in a 1000-step run).
@@ -112,6 +112,7 @@ def test_bad_flag_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["lint", "--format", "xml", "x.pipe"])
     assert exc.value.code == 2
+    assert "argument --format: invalid choice: 'xml'" in capsys.readouterr().err
 
 
 def test_suppressions_apply_to_their_line_only(project, capsys):

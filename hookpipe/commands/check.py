@@ -17,7 +17,8 @@ from hookpipe.compiler.context import Compilation
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("check", help="check .pipe files (exit 1 on any error)")
     p.add_argument("files", nargs="+", metavar="PATH", help="files, or folders searched recursively for *.pipe")
-    p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    p.add_argument("--root",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--resolve", action="store_true",

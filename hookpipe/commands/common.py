@@ -16,12 +16,13 @@ def usage_error(message: str) -> int:
     return 2
 
 
-def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False) -> Compilation | int:
+def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,
+                     for_drawing: bool = False) -> Compilation | int:
     """Compile ``path``; a file that cannot be read is a usage error (exit 2), not a traceback."""
     if not os.path.isfile(path):
         return usage_error(f"{path}: no such file")
     try:
-        return compile_path(path, root=root, allow_outside_root=allow_outside_root)
+        return compile_path(path, root=root, allow_outside_root=allow_outside_root, for_drawing=for_drawing)
     except UnicodeDecodeError as exc:
         print(f"{path}:1:1: HP001 error: the file is not valid UTF-8 (byte {exc.start})", file=sys.stderr)
         return 1

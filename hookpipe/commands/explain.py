@@ -18,7 +18,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--steps-per-epoch", type=int, help="batches per epoch for --steps (default: all N in one epoch)")
     p.add_argument("--rank", choices=("main", "other"), default="main", help="simulate the main or another process")
     p.add_argument("--json", action="store_true", help="print the --steps schedule as JSON")
-    p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    p.add_argument("--root",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.set_defaults(handler=main)
 

@@ -9,14 +9,12 @@ its implementation in ``hookpipe.runtime.hooks``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hookpipe.compiler.plan import Effects
-
-#: A value naming a Python object: ``{"$ref": ...}`` / ``{"$call": ...}`` or an import-path string.
-ObjectRef = str | dict[str, Any]
+from hookpipe.compiler.settings import ObjectRef
 
 
 class _Args(BaseModel):

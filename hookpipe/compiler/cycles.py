@@ -16,7 +16,7 @@ from hookpipe.diagnostics import Note
 
 
 def check_order(ctx: Compilation) -> None:
-    for key, graph in ctx.graphs.items():
+    for graph in ctx.graphs.values():
         for component in sorted(nx.strongly_connected_components(graph), key=min):
             if len(component) > 1:
                 _report_cycle(ctx, graph, component)

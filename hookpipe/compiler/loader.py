@@ -21,7 +21,6 @@ from typing import Callable, Mapping
 from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
 from hookpipe.dsl.parser import ParseResult, parse_text
-from hookpipe.dsl.span import Span
 
 #: Includes nested deeper than this are refused (HP010); real projects use two or three.
 MAX_INCLUDE_DEPTH = 64
@@ -109,8 +108,9 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
             raise
         reason = "is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "was not found"
         loaded.incomplete = True
-        loaded.diagnostics.append(Diagnostic("HP010", "error", f"included file `{origin.path}` {reason}", origin.span,
-                                             help=f"the path is relative to the including file's folder (looked for {display})"))
+        loaded.diagnostics.append(Diagnostic(
+            "HP010", "error", f"included file `{origin.path}` {reason}", origin.span,
+            help=f"the path is relative to the including file's folder (looked for {display})"))
         return
     seen.add(real)
     loaded.sources.texts[display] = text
@@ -126,8 +126,9 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
             target_real = target.resolve()
             if target_real in (*stack, real):
                 chain = " -> ".join(p.name for p in (*stack, real, target_real))
-                loaded.diagnostics.append(Diagnostic("HP010", "error", f"include cycle: {chain}", item.span,
-                                                     help="remove one of the includes; shared parts belong in a third file"))
+                loaded.diagnostics.append(Diagnostic(
+                    "HP010", "error", f"include cycle: {chain}", item.span,
+                    help="remove one of the includes; shared parts belong in a third file"))
                 continue
             if not allow_outside and not target_real.is_relative_to(root):
                 loaded.incomplete = True

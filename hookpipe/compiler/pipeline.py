@@ -40,8 +40,18 @@ PASSES: tuple[tuple[Pass, bool], ...] = (
 )
 
 
-def run_passes(loaded: Loaded, main: str) -> Compilation:
-    """Run every pass that can run; the result holds diagnostics and, if clean, the plan."""
+#: The passes a drawing needs even when earlier errors stopped the others: the
+#: picture of a broken pipeline is what explains its error (``hookpipe render``).
+DRAWING_PASSES: tuple[Pass, ...] = (build_graphs, check_order)
+
+
+def run_passes(loaded: Loaded, main: str, for_drawing: bool = False) -> Compilation:
+    """Run every pass that can run; the result holds diagnostics and, if clean, the plan.
+
+    With ``for_drawing``, the ordering graphs are built (and checked for cycles)
+    even when errors stopped the passes before them, as long as there are
+    attachments to draw; the Plan is still only lowered from a clean compilation.
+    """
     ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics),
                       incomplete=loaded.incomplete)
     if not loaded.files:
@@ -51,22 +61,26 @@ def run_passes(loaded: Loaded, main: str) -> Compilation:
             if needs_clean and has_errors(ctx.diagnostics):
                 break
             compiler_pass(ctx)
+        if for_drawing and not ctx.graphs and ctx.nodes:
+            for drawing_pass in DRAWING_PASSES:
+                drawing_pass(ctx)
     return ctx
 
 
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
                  allow_outside_root: bool = False, overlay: Overlay | None = None,
-                 parse: Parse = parse_text) -> Compilation:
+                 parse: Parse = parse_text, for_drawing: bool = False) -> Compilation:
     """Compile a file, returning the whole compilation (diagnostics included) without raising.
 
     ``overlay`` gives text (by resolved path) to use instead of the disk's: an
     editor's unsaved buffers, for the main file and its includes alike. ``parse``
     replaces the parser, e.g. with ``hookpipe.dsl.incremental.ParseCache().parse``
-    to re-parse only the items an edit changed.
+    to re-parse only the items an edit changed. ``for_drawing`` as in
+    :func:`run_passes`: what ``hookpipe render`` draws from.
     """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
         loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay, parse=parse)
-        return run_passes(loaded, str(path))
+        return run_passes(loaded, str(path), for_drawing)
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,

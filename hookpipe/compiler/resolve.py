@@ -78,7 +78,8 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
         if builtin is None:
             ctx.error("HP002", f"unknown hook type `{name}`", decl.type.span,
                       help=did_you_mean(name, BUILTINS) or
-                      f"built-in types: {', '.join(sorted(BUILTINS))}; a Python class needs a `use` alias or a quoted path")
+                      f"built-in types: {', '.join(sorted(BUILTINS))}; "
+                      "a Python class needs a `use` alias or a quoted path")
             type_name = None
         else:
             type_name = name

@@ -28,8 +28,8 @@ from hookpipe.dsl.grammar import parser
 from hookpipe.dsl.span import Span
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
-from hookpipe.lint.rules import run_rules
-from hookpipe.lint.suppress import Suppression, suppressions, unused
+from hookpipe.lint.rules import check_suppressions, run_rules
+from hookpipe.lint.suppress import Suppression, suppressions
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_FROM = 24
@@ -70,7 +70,7 @@ class _Outcome:
     clean: bool  # compiled without errors, so the rules ran
 
 
-def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: int | None = None) -> LintResult:
+def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: int | None = None) -> LintResult:
     """Lint files and folders (raises MissingPath, ConfigError for usage errors).
 
     Args:
@@ -83,6 +83,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
         >>> [(d.code, d.severity, d.span.line) for d in result.diagnostics]
         []
     """
+    overrides = overrides if overrides is not None else Overrides()
     clear_caches()
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
@@ -90,7 +91,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
     return _report(_run(targets, overrides, jobs), overrides)
 
 
-def lint_compilation(ctx: Compilation, overrides: Overrides = Overrides()) -> LintResult:
+def lint_compilation(ctx: Compilation, overrides: Overrides | None = None) -> LintResult:
     """Lint one compilation made by the caller (the language server's, from unsaved text).
 
     The same rules, selection, suppressions and promotion as ``lint_paths``,
@@ -102,6 +103,7 @@ def lint_compilation(ctx: Compilation, overrides: Overrides = Overrides()) -> Li
         >>> lint_compilation(compile_path("examples/digits/train.pipe")).diagnostics
         []
     """
+    overrides = overrides if overrides is not None else Overrides()
     for file, _ in ctx.files:
         selection_for(file.path, overrides)
     return _report([_outcome(Target(ctx.main), ctx, overrides)], overrides)
@@ -133,10 +135,8 @@ def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
             continue
         kept.append(d)
     for file in sorted(clean_files):
-        selection = selection_for(file, overrides)
-        if "HP110" in selection.enabled:
-            for line in sorted(marks.get(file, {})):
-                kept += unused(marks[file][line], selection.enabled)
+        by_line = marks.get(file, {})
+        kept += check_suppressions([by_line[line] for line in sorted(by_line)], selection_for(file, overrides).enabled)
     final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
     return LintResult([o.target.path for o in roots], final, sources)
 

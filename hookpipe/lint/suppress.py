@@ -1,8 +1,9 @@
 """Inline suppressions: ``# hookpipe: ignore[HP101, HP103]`` on the offending line.
 
 Only warnings can be suppressed (an error means the plan cannot be built). A
-suppression that suppresses nothing is itself reported (HP110), so stale ones do
-not pile up and hide the next real finding on that line.
+suppression that suppresses nothing is itself reported (HP110, the rule
+``hookpipe.lint.rules.hp110``), so stale ones do not pile up and hide the next
+real finding on that line.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
-from hookpipe.lint.codes import BY_CODE
 
 _PATTERN = re.compile(r"hookpipe\s*:\s*ignore\s*\[([^\]]*)\]")
 
@@ -39,23 +38,3 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
         span = Span(comment.span.file, comment.span.line, start, comment.span.line, comment.span.column + m.end())
         found[comment.span.line] = Suppression(span, codes)
     return found
-
-
-def unused(suppression: Suppression, enabled: frozenset[str]) -> list[Diagnostic]:
-    """HP110 for each code of ``suppression`` that suppressed nothing (deselected codes excepted)."""
-    out: list[Diagnostic] = []
-    for code in suppression.codes:
-        if code in suppression.used:
-            continue
-        info = BY_CODE.get(code)
-        if info is None:
-            reason = f"`{code}` is not a hookpipe code"
-        elif info.severity == "error":
-            reason = f"{code} is an error, and errors cannot be suppressed"
-        elif code not in enabled:
-            continue
-        else:
-            reason = f"there is no {code} on this line"
-        out.append(Diagnostic("HP110", "warning", f"unused suppression: {reason}", suppression.span,
-                              help="remove the code from the comment (or the whole comment)"))
-    return out

@@ -34,7 +34,8 @@ def describe_type(hook_type: HookType) -> str:
         default = "required" if info.is_required() else f"default `{info.default!r}`"
         lines.append(f"- `{name}`: `{_type_name(info.annotation)}`, {default}")
     lines += ["", f"Effects: {_effects(hook_type.effects)}", "",
-              f"Attaches to: {', '.join(f'`{p}`' for p in hook_type.phases) if '*' not in hook_type.phases else 'any phase'}"]
+              "Attaches to: " + (", ".join(f"`{p}`" for p in hook_type.phases)
+                                 if "*" not in hook_type.phases else "any phase")]
     if hook_type.collective:
         lines += ["", "Needs every process (a collective): never `on main`."]
     return "\n".join(lines)
@@ -92,7 +93,8 @@ def _alias(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
 
 
 def _include(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
-    return f"Includes `{occ.name}` (relative to this file): its hooks, blocks and trainer settings merge into this pipeline."
+    return (f"Includes `{occ.name}` (relative to this file): its hooks, blocks and trainer settings "
+            "merge into this pipeline.")
 
 
 def _frequency(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
@@ -132,7 +134,8 @@ def firings(guard: Guard, trainer: dict[str, Any]) -> str:
     total = 0 if bound < guard.start else (bound - guard.start) // guard.every + 1
     total += bool(at_end)
     if not ids and not at_end:
-        return f"Never fires in this run: the first firing is {guard.unit} {guard.start}, beyond {key} = {bound} (HP101)."
+        return (f"Never fires in this run: the first firing is {guard.unit} {guard.start}, "
+                f"beyond {key} = {bound} (HP101).")
     where = ", ".join(ids) + more
     return (f"Fires at {label} {where}{at_end}: {total} time{'s' if total != 1 else ''} in this run ({key} = {bound}).")
 

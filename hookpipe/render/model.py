@@ -18,8 +18,6 @@ from typing import Iterator
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation, Node, Origin
-from hookpipe.compiler.cycles import check_order
-from hookpipe.compiler.graph import build_graphs
 from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
 
@@ -90,14 +88,11 @@ def iter_nodes(cluster: ScopeCluster) -> Iterator[GraphNode]:
 def from_compilation(ctx: Compilation) -> GraphModel:
     """The picture of a compilation, errors included.
 
-    When earlier passes stopped before the graphs were built (they skip that on
-    errors), the graphs are built (and checked for cycles) here: a drawing of a broken
-    pipeline is what explains the error. Edges inside a strongly connected component are marked
-    ``bad``: they form the cycle the error is about.
+    Drawn from what the compiler returned, passes are never run here: compile with
+    ``for_drawing=True`` (``compile_path``) to have the ordering graphs of a
+    pipeline whose errors stopped the compiler early. Edges inside a strongly
+    connected component are marked ``bad``: they form the cycle the error is about.
     """
-    if not ctx.graphs and ctx.nodes:
-        build_graphs(ctx)
-        check_order(ctx)  # the cycle diagnostics the drawing is about
     printer = ValuePrinter(())
     error_spans = {d.span for d in ctx.diagnostics if d.severity == "error"}
     nodes = [

@@ -19,33 +19,53 @@ Plan (:mod:`.agreement`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 
+from hookpipe.compiler.pipeline import compile_file
 from hookpipe.compiler.plan import Plan
-from hookpipe.compiler.settings import TrainerSettings
+from hookpipe.compiler.settings import (
+    FACTORY_KEYS,
+    REQUIRED_FACTORIES,
+    RUN_LENGTH_KEYS,
+    TrainerSettings,
+    has_run_length,
+)
 from hookpipe.runtime.agreement import check_agreement
 from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.import_roots import use_import_roots
-from hookpipe.runtime.plan_hooks import build_plan_hooks
+from hookpipe.runtime.plan_hooks import PlanHooks, build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
-from hookpipe.runtime.resume_changes import ResumeRefused, apply, check_model_fits, examine
+from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
 from hookpipe.runtime.trace import tracer_from_env
+from hookpipe.runtime.training_loop import Prepared, prepare
 
-if TYPE_CHECKING:
-    from hookpipe.runtime.trainer import HookBasedTrainer
-
-__all__ = ["OVERRIDABLE", "load_plan", "make_accelerator", "settings_of", "trainer_from_plan"]
+__all__ = ["OVERRIDABLE", "PlanParts", "load_plan", "make_accelerator", "plan_parts", "settings_of"]
 
 OVERRIDABLE = frozenset(
-    {"model", "dataloader", "batch_processor", "optimizer", "lr_scheduler", "max_step", "max_epoch"}
-    | {"resume_from", "hook_instances", "check_effects"}
+    {*FACTORY_KEYS, *RUN_LENGTH_KEYS} | {"resume_from", "hook_instances", "check_effects"}
 )
+
+
+@dataclass(frozen=True)
+class PlanParts:
+    """Everything a trainer that runs a Plan is made of (``HookBasedTrainer.from_parts``)."""
+
+    prepared: Prepared
+    batch_processor: Any
+    hooks: PlanHooks
+    max_step: int | None
+    max_epoch: int | None
+    resume_from: ResumeCheckpointConfig | None
+    #: What changed since the checkpoint ``resume_from`` names (see :mod:`.resume_changes`).
+    resume_report: ResumeReport | None = None
 
 
 def load_plan(path: str) -> Plan:
@@ -55,10 +75,6 @@ def load_plan(path: str) -> Plan:
             return Plan.from_json(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise PlanResolveError(f"cannot read plan {path}: {exc}") from None
-    try:
-        from hookpipe import compile_file  # type: ignore[attr-defined]
-    except ImportError:
-        raise PlanResolveError("the hookpipe compiler (hookpipe.compile_file) is not available") from None
     return compile_file(path)
 
 
@@ -105,10 +121,12 @@ def _object(value: Any, what: str) -> Any:
     return obj() if isinstance(obj, type) else obj
 
 
-def trainer_from_plan(
-    cls: "type[HookBasedTrainer]", plan: Plan, accelerator: Accelerator | None = None, **overrides: Any
-) -> "HookBasedTrainer":
-    """Build a ``cls`` trainer that executes ``plan`` (see the module docstring)."""
+def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> PlanParts:
+    """Build what a trainer executing ``plan`` needs (see the module docstring).
+
+    In the order a run depends on: agreement between processes, the seed, the
+    factories, ``accelerator.prepare``, then the hooks.
+    """
     unknown = set(overrides) - OVERRIDABLE
     if unknown:
         raise TypeError(f"from_plan() got unexpected overrides: {', '.join(sorted(unknown))}")
@@ -116,9 +134,9 @@ def trainer_from_plan(
     settings = settings_of(plan)
     max_step = overrides.get("max_step", settings.max_step)
     max_epoch = overrides.get("max_epoch", settings.max_epoch)
-    if max_step is None and max_epoch is None:
+    if not has_run_length(max_step, max_epoch):
         raise PlanResolveError(f"{plan.source}: the trainer needs max_step or max_epoch")
-    for key in ("model", "dataloader", "batch_processor", "optimizer"):
+    for key in REQUIRED_FACTORIES:
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
     resume_from = overrides.get("resume_from")
@@ -130,7 +148,15 @@ def trainer_from_plan(
     if settings.seed is not None:
         set_seed(settings.seed)
     model = overrides["model"] if "model" in overrides else _object(settings.model, "trainer.model")
-    dataloader = overrides["dataloader"] if "dataloader" in overrides else _object(settings.dataloader, "trainer.dataloader")
+    dataloader = (
+        overrides["dataloader"] if "dataloader" in overrides else _object(settings.dataloader, "trainer.dataloader")
+    )
+    if report is not None:  # the saved weights must fit before anything loads them
+        try:
+            check_model_fits(model, report.folder)
+        except ResumeRefused as exc:
+            exc.report = report
+            raise
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:
@@ -146,30 +172,14 @@ def trainer_from_plan(
         if "batch_processor" in overrides
         else _object(settings.batch_processor, "trainer.batch_processor")
     )
-    trainer = cls.__new__(cls)
-    trainer._prepare(accelerator, model, dataloader, processor, optimizer, lr_scheduler, max_step, max_epoch)
-    tracer = tracer_from_env(accelerator.process_index, accelerator.num_processes)
-    wrappers = []
-    if overrides.get("check_effects"):
-        wrappers.append(EffectChecker(model, optimizer, lr_scheduler).wrap)
-    if tracer is not None:
-        wrappers.append(tracer.wrap_entry)
+    prepared = prepare(accelerator, model, dataloader, optimizer, lr_scheduler)
+    wrappers = (EffectChecker(model, optimizer, lr_scheduler).wrap,) if overrides.get("check_effects") else ()
     hooks = build_plan_hooks(
         plan,
         is_main=accelerator.is_main_process,
         instances=overrides.get("hook_instances"),
         num_processes=accelerator.num_processes,
-        wrappers=tuple(wrappers),
+        wrappers=wrappers,
+        tracer=tracer_from_env(accelerator.process_index, accelerator.num_processes),
     )
-    trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances, tracer)
-    if report is not None:
-        try:
-            check_model_fits(accelerator.unwrap_model(trainer.model), report.folder)
-        except ResumeRefused as exc:
-            exc.report = report
-            raise
-    trainer._resume(resume_from)
-    if report is not None:
-        apply(report, trainer)
-    trainer.resume_report = report
-    return trainer
+    return PlanParts(prepared, processor, hooks, max_step, max_epoch, resume_from, report)

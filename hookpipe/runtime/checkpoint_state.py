@@ -23,20 +23,35 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, Mapping, Protocol
 
 import torch
 
+from hookpipe.compiler.loop import SCOPE_CHANNEL, callback_name
+from hookpipe.compiler.plan import Plan
+from hookpipe.runtime.channels import Counters
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.hook_state import join_tensors, load_hook_tensors, save_hook_tensors, split_tensors
-
-if TYPE_CHECKING:
-    from hookpipe.runtime.trainer import HookBasedTrainer
+from hookpipe.runtime.run_context import RunContext
+from hookpipe.runtime.trace import Tracer
 
 __all__ = ["STATE_FORMAT", "load_accelerate_state", "read_state", "restore_grads", "save_grads", "write_state"]
 
 STATE_FORMAT = 1
-_CALLBACK_SCOPE = {"on_step_end": "step", "on_epoch_end": "epoch", "on_loop_end": "loop"}
+#: The phases a checkpoint hook may run in (the catalog's placement of ``checkpoint``), by callback.
+_CALLBACK_SCOPE = {callback_name(scope, "after"): scope for scope in ("step", "epoch", "loop")}
+
+
+class Checkpointed(Protocol):
+    """What a checkpoint records of a trainer (``TrainingLoop`` has it all)."""
+
+    counters: Counters
+    plan: Plan | None
+    pending_loss: Any
+    trainer_progress_state: Any
+    hook_instances: Mapping[str, Any]
+    tracer: Tracer | None
+    run: RunContext
 
 
 def state_path(folder: Path, rank: int) -> Path:
@@ -48,7 +63,7 @@ def grads_path(folder: Path, rank: int) -> Path:
 
 
 def snapshot(
-    trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, int, int]
+    trainer: Checkpointed, callback: str | None, ids: tuple[int, int, int]
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The trainer's hookpipe state as JSON, and the tensors of hook states beside it.
 
@@ -60,7 +75,7 @@ def snapshot(
     index = None
     hooks = getattr(trainer, "hooks", None)
     if callback is not None and trainer.plan is not None:
-        channel = hooks.hooks.get(_channel(scope)) if hooks is not None else None
+        channel = hooks.hooks.get(SCOPE_CHANNEL[scope]) if hooks is not None else None
         afters = getattr(channel, "afters", ())
         current = counters.current
         index = next((i for i, c in enumerate(afters) if c is current), None)
@@ -79,10 +94,6 @@ def snapshot(
         # A clean stop already asked for (run.request_stop): the resumed run ends there too.
         "stopping": trainer.run.stop_reason,
     }, tensors
-
-
-def _channel(scope: str) -> str:
-    return f"on_{scope}"
 
 
 def _stateful(inst: Any) -> bool:

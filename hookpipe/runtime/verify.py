@@ -12,14 +12,12 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.settings import REQUIRED_FACTORIES
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.import_roots import import_help, use_import_roots
 from hookpipe.runtime.resolve import import_path
-
-#: Factories ``run`` cannot do without (lr_scheduler is optional).
-REQUIRED = ("model", "dataloader", "optimizer", "batch_processor")
 
 
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
@@ -30,7 +28,7 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     for key, setting in ctx.settings.items():
         found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", help_line)
     anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
-    for key in REQUIRED:
+    for key in REQUIRED_FACTORIES:
         if ctx.trainer.get(key) is None:
             found.append(Diagnostic("HP003", "error", f"`hookpipe run` needs the trainer setting `{key}`", anchor,
                                     help=f"add `{key} = module.factory(...)` to the trainer block"))

@@ -9,16 +9,16 @@ budget is fixed by the hypothesis profile (tests/conftest.py): 2,000 inputs per
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 
-from hookpipe.cli import main as cli_main
 from tests.fuzz.budget import examples
 from tests.fuzz.pipes import mutated, pipelines
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow  # fuzzing
 
 COMMANDS: tuple[tuple[str, ...], ...] = (("check",), ("lint",))
 
@@ -30,21 +30,11 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_cli(args: list[str]) -> tuple[int, str]:
-    """Run ``hookpipe ARGS`` in-process; any exception escaping it fails the test."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli_main(args)
-        except SystemExit as exc:  # argparse usage errors only
-            code = int(exc.code or 0)
-    return code, out.getvalue() + err.getvalue()
-
-
 def assert_clean_outcome(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     for command in COMMANDS:
-        code, text = run_cli([*command, str(path)])
+        result = run_cli(*command, str(path))
+        code, text = result.code, result.output
         assert code in (0, 1), (command, code, text, data)  # lint: 1 for findings, 2 would be an internal error
         assert "Traceback" not in text, (command, text, data)
         if code == 1:

@@ -13,7 +13,7 @@ from hookpipe.compiler.pipeline import compile_path
 from hookpipe.dsl.formatter import format_text
 from hookpipe.lint.runner import lint_paths
 from tests.lsp.conftest import REPO
-from tests.lsp.helpers import apply, change, close, column, doc, open_file, pos, published, span_of, uri
+from tests.lsp.helpers import apply, change, close, column, doc, open_file, pos, span_of, uri
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 

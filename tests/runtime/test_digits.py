@@ -9,9 +9,8 @@ import pytest
 from examples.digits import train as digits
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.run import run_file
+from tests.helpers import ROOT
 from tests.runtime.planbuild import digits_plan
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_one_epoch_of_digits_reaches_a_plausible_accuracy(tmp_path: Path) -> None:

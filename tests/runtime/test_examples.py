@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import examples
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, examples
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", examples(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_check_resolve_imports_everything_an_example_names(example: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "check", "--resolve", str(example.relative_to(ROOT))],
@@ -20,6 +19,7 @@ def test_check_resolve_imports_everything_an_example_names(example: Path) -> Non
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_check_resolve_reports_what_does_not_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pipe"
     bad.write_text('use m = "examples.nope"\ntrainer {\n    max_step = 1\n    model = m.build()\n}\n'
@@ -33,6 +33,7 @@ def test_check_resolve_reports_what_does_not_import(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_all_scopes_example_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", "examples/all_scopes.pipe",
                            "--set", "trainer.max_epoch=1", "--set", f"hook.save.dir={tmp_path / 'ckpt'}"],

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
 from hookpipe.runtime.resume import MARKER, checkpoint_name, latest_checkpoint, read_marker
@@ -36,7 +37,8 @@ class CheckpointHook:
         safe_serialization: Write weights as safetensors.
     """
 
-    effects = {"reads": ("params", "optimizer_state", "lr", "metrics")}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["checkpoint"].effects.to_json()
 
     def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True) -> None:
         if keep_last is not None and keep_last < 1:
