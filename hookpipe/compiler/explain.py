@@ -99,8 +99,8 @@ def schedule_table(firings: list[Firing]) -> str:
              for first, final, epoch, phase, hooks in runs]
     width = max([6] + [len(c[0]) for c in cells])
     out = [f"{'step':>{width}}  {'epoch':>5}  {'phase':<16}  hooks"]
-    for step, epoch, phase, hooks in cells:
-        out.append(f"{step:>{width}}  {epoch:>5}  {phase:<16}  {', '.join(hooks)}")
+    for steps, epoch_text, phase, hooks in cells:
+        out.append(f"{steps:>{width}}  {epoch_text:>5}  {phase:<16}  {', '.join(hooks)}")
     return "\n".join(out)
 
 

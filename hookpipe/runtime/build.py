@@ -139,10 +139,11 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     for key in REQUIRED_FACTORIES:
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
-    resume_from = overrides.get("resume_from")
-    # A local checkpoint is compared with the plan before anything is built (see resume_changes).
-    local = resume_from is not None and "://" not in resume_from.resume_from
-    report = examine(plan, resume_from.resume_from.removeprefix("file://")) if local else None
+    resume_from: ResumeCheckpointConfig | None = overrides.get("resume_from")
+    report = None
+    if resume_from is not None and "://" not in resume_from.resume_from.removeprefix("file://"):
+        # A local checkpoint is compared with the plan before anything is built (see resume_changes).
+        report = examine(plan, resume_from.resume_from.removeprefix("file://"))
     accelerator = accelerator if accelerator is not None else make_accelerator(settings)
     check_agreement(accelerator, plan)
     if settings.seed is not None:

@@ -123,7 +123,6 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     resumed_from: str | None = None
     try:
         from hookpipe.errors import HookpipeError
-        from hookpipe.runtime.build import load_plan
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
