@@ -8,8 +8,9 @@ import pytest
 
 from hookpipe.dsl.incremental import ParseCache
 from hookpipe.dsl.parser import parse_text
+from tests.helpers import ROOT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT
 FILES = sorted([*REPO.glob("examples/**/*.pipe"), *REPO.glob("tests/fixtures/**/*.pipe")])
 
 

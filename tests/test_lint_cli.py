@@ -85,6 +85,9 @@ def test_the_nearest_pyproject_applies_per_file(project, capsys):
     ("[tool.hookpipe.lint]\nselect = 'HP101'\n", "must be a list of codes"),
     ("[tool.hookpipe.lint]\nwarnings-as-errors = 'yes'\n", "must be true or false"),
     ("[tool.hookpipe.lint\n", "cannot read it"),
+    ('tool = "x"\n', "[tool] must be a table, not a string"),
+    ("[tool]\nhookpipe = 1\n", "[tool.hookpipe] must be a table, not an integer"),
+    ("[tool.hookpipe]\nlint = [1]\n", "[tool.hookpipe.lint] must be a table, not an array"),
 ])
 def test_bad_configuration_is_a_usage_error(project, capsys, table, message):
     Path("pyproject.toml").write_text(table, encoding="utf-8")

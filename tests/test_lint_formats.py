@@ -51,8 +51,11 @@ def sarif_validator() -> jsonschema.Draft4Validator:
 def test_github_annotations_parse_back_and_the_text_report_follows(capsys):
     status, out = run("--format", "github", str(LINT / "HP108_fail.pipe"), str(LINT / "HP002_fail.pipe"))
     assert status == 1
-    commands = [line for line in out.splitlines() if line.startswith("::")]
-    parsed = [parse_command(line) for line in commands]
+    head, stop, report = out.partition("::stop-commands::")
+    token, _, report = report.partition("\n")
+    parsed = [parse_command(line) for line in head.splitlines()]
+    # the text report quotes untrusted text: the runner reads no command inside it
+    assert stop and report.endswith(f"::{token}::\n") and token not in report[: -len(token) - 5]
     assert [(level, p["title"], p["line"], p["col"]) for level, p, _ in parsed] == [
         ("error", "HP002", "5", "16"),
         ("warning", "HP108", "10", "5"),
@@ -64,7 +67,7 @@ def test_github_annotations_parse_back_and_the_text_report_follows(capsys):
     assert "\nhelp: " in message
     # the full text report, for the annotations GitHub does not show
     assert f"{LINT / 'HP108_fail.pipe'}:10:5: HP108 warning:" in out
-    assert out.rstrip().endswith("1 error, 1 warning")
+    assert report.rstrip().splitlines()[-2].endswith("1 error, 1 warning")
 
 
 def test_github_escapes_percent_newlines_and_property_separators():

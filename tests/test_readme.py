@@ -57,3 +57,17 @@ def test_the_constraints_pin_versions_inside_the_declared_ranges() -> None:
     # The runtime extra declares a range for torch, never one exact version.
     torch = next(r for r in declared if r.name == "torch")
     assert not any(s.operator == "==" for s in torch.specifier)
+
+
+def test_readme_and_constraints_state_the_declared_torch_range() -> None:
+    import tomllib
+    from packaging.requirements import Requirement
+
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["runtime"]
+    torch = next(Requirement(r) for r in runtime if Requirement(r).name == "torch")
+    spec = ",".join(sorted(str(s) for s in torch.specifier))  # ">=2.13,<2.14" sorts as "<2.14,>=2.13"
+    readme = (ROOT / "README.md").read_text()
+    stated = re.findall(r"`torch(>=[\d.]+,<[\d.]+)`", readme)
+    assert stated and all(",".join(sorted(s.split(","))) == spec for s in stated), (stated, spec)
+    comment = re.search(r"torch (>=[\d.]+,<[\d.]+)", (ROOT / "constraints.txt").read_text())
+    assert comment is not None and ",".join(sorted(comment.group(1).split(","))) == spec

@@ -11,6 +11,7 @@ import os
 import sys
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics
+from hookpipe.compiler.class_effects import ClassLookup
 from hookpipe.compiler.context import Compilation
 
 
@@ -22,7 +23,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--resolve", action="store_true",
-                   help="also import the factories, callbacks and hook classes the file names (runs user code)")
+                   help="also import the factories, callbacks and hook classes the file names (runs user code) "
+                   "and check the classes' own effects and `collective`")
     p.set_defaults(handler=main)
 
 
@@ -31,7 +33,12 @@ def main(args: argparse.Namespace) -> int:
     errors = 0
     compiled: list[tuple[str, Compilation | int]] = []
     for path in _expand(args.files):
-        compiled.append((path, compile_or_usage(path, args.root, args.allow_outside_root)))
+        classes: ClassLookup | None = None
+        if args.resolve:
+            from hookpipe.runtime.verify import class_lookup_for  # imports torch and, per class, user code
+
+            classes = class_lookup_for(path)
+        compiled.append((path, compile_or_usage(path, args.root, args.allow_outside_root, classes=classes)))
     fragments = _fragments(compiled, set(args.files))
     for path, ctx in compiled:
         if isinstance(ctx, int):
@@ -41,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
             continue
         found = [d for d in ctx.diagnostics if d.severity == "error"]
         if args.resolve and not found:
-            from hookpipe.runtime.verify import resolve_diagnostics  # imports torch and user code
+            from hookpipe.runtime.verify import resolve_diagnostics
 
             found = resolve_diagnostics(ctx)
         if found:

@@ -12,6 +12,7 @@ import sys
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
 from hookpipe.diagnostics import has_errors
+from hookpipe.fileio import OutputError
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -43,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     try:
         result = render_compilation(ctx, args.output, args.renderer)
-    except RenderError as exc:
+    except (RenderError, OutputError) as exc:
         print(f"hookpipe: error: {exc}", file=sys.stderr)
         return 1
     errors = [d for d in ctx.diagnostics if d.severity == "error"]

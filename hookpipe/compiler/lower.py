@@ -31,7 +31,8 @@ def lower(ctx: Compilation) -> None:
         )
         phases.append(PhasePlan(scope, phase, entries))
     hooks = tuple(
-        HookSpec(name, info.type_name, info.builtin is not None, info.args, info.effects, info.decl.span)
+        HookSpec(name, info.type_name, info.builtin is not None, info.args, info.all_effects, info.decl.span,
+                 collective=info.collective and info.builtin is None)
         for name, info in ctx.hooks.items()
     )
     ctx.plan = Plan(name=ctx.name, source=ctx.main, trainer=ctx.trainer, hooks=hooks, phases=tuple(phases))
@@ -39,6 +40,10 @@ def lower(ctx: Compilation) -> None:
 
 def declaration_order(graph: "nx.DiGraph[int]") -> list[int]:
     """Topological order, ties broken by the smallest node id (= first declaration).
+
+    Hubs (negative ids, see ``hookpipe.compiler.graph``) sort first, so each is
+    passed the moment it is ready and releases its attachments exactly when the
+    direct edges would have: the order is the one without hubs. They are left out.
 
     The same order as ``nx.lexicographical_topological_sort(graph)`` (a test holds
     them equal), without its per-node key calls and checks: nodes are ints
@@ -58,4 +63,4 @@ def declaration_order(graph: "nx.DiGraph[int]") -> list[int]:
                 heapq.heappush(ready, nxt)
     if len(order) != len(indegree):
         raise ValueError("the graph has a cycle (check_order reports it before lowering)")
-    return order
+    return [node for node in order if node >= 0]

@@ -12,6 +12,7 @@ import os
 from typing import Callable
 
 from hookpipe.compiler.arguments import validate_arguments
+from hookpipe.compiler.class_effects import ClassLookup
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.cycles import check_order
 from hookpipe.compiler.frequency import check_frequencies
@@ -24,6 +25,7 @@ from hookpipe.compiler.scopes import collect_attachments
 from hookpipe.diagnostics import has_errors
 from hookpipe.dsl.parser import parse_text
 from hookpipe.errors import CompileError
+from hookpipe.fileaccess import display_name
 from hookpipe.perf import gc_paused
 
 Pass = Callable[[Compilation], None]
@@ -45,15 +47,17 @@ PASSES: tuple[tuple[Pass, bool], ...] = (
 DRAWING_PASSES: tuple[Pass, ...] = (build_graphs, check_order)
 
 
-def run_passes(loaded: Loaded, main: str, for_drawing: bool = False) -> Compilation:
+def run_passes(loaded: Loaded, main: str, for_drawing: bool = False,
+               classes: ClassLookup | None = None) -> Compilation:
     """Run every pass that can run; the result holds diagnostics and, if clean, the plan.
 
     With ``for_drawing``, the ordering graphs are built (and checked for cycles)
     even when errors stopped the passes before them, as long as there are
     attachments to draw; the Plan is still only lowered from a clean compilation.
+    ``classes`` reads custom hook classes' own declarations (``--resolve``, ``run``).
     """
     ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics),
-                      incomplete=loaded.incomplete)
+                      incomplete=loaded.incomplete, classes=classes)
     if not loaded.files:
         return ctx
     with gc_paused():
@@ -69,7 +73,8 @@ def run_passes(loaded: Loaded, main: str, for_drawing: bool = False) -> Compilat
 
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
                  allow_outside_root: bool = False, overlay: Overlay | None = None,
-                 parse: Parse = parse_text, for_drawing: bool = False) -> Compilation:
+                 parse: Parse = parse_text, for_drawing: bool = False,
+                 classes: ClassLookup | None = None) -> Compilation:
     """Compile a file, returning the whole compilation (diagnostics included) without raising.
 
     ``overlay`` gives text (by resolved path) to use instead of the disk's: an
@@ -80,11 +85,12 @@ def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
     """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
         loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay, parse=parse)
-        return run_passes(loaded, str(path), for_drawing)
+        # display_name: the name diagnostics print (see hookpipe.fileaccess)
+        return run_passes(loaded, display_name(path), for_drawing, classes)
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-                 allow_outside_root: bool = False) -> Plan:
+                 allow_outside_root: bool = False, classes: ClassLookup | None = None) -> Plan:
     """Compile a ``.pipe`` file into a Plan; raise ``CompileError`` with every diagnostic on errors.
 
     Example:
@@ -92,7 +98,7 @@ def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
         >>> [e.hook for e in plan.phase("step", "after").entries]  # doctest: +SKIP
         ['clip', 'optimize', 'evaluate', 'save', 'speed']
     """
-    ctx = compile_path(path, root=root, allow_outside_root=allow_outside_root)
+    ctx = compile_path(path, root=root, allow_outside_root=allow_outside_root, classes=classes)
     return _plan_or_raise(ctx)
 
 

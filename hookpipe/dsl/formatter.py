@@ -102,6 +102,9 @@ class ValuePrinter(NodeVisitor):
     def visit_Ref(self, node: ast.Ref) -> str:
         return node.dotted
 
+    def visit_RunValue(self, node: ast.RunValue) -> str:
+        return node.dotted
+
     def visit_ListValue(self, node: ast.ListValue) -> str:
         return "[" + ", ".join(self.visit(v) for v in node.items) + "]"
 
@@ -137,7 +140,7 @@ class ValuePrinter(NodeVisitor):
         return " -> ".join(self.visit(a) for a in node.attachments)
 
     def visit_Effect(self, node: ast.Effect) -> str:
-        return f"{node.kind} {', '.join(node.resources)}"
+        return f"{node.kind} {', '.join(node.resources)}" if node.resources else node.kind
 
 
 Aligned = Union[ast.Use, ast.HookDecl, ast.Setting, ast.Chain]

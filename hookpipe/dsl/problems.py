@@ -35,6 +35,16 @@ class NestingTooDeep(SyntaxProblem):
 
 
 @dataclass
+class NumberOutOfRange(SyntaxProblem):
+    """A number literal beyond what a pipeline can mean (and what Python parses cheaply)."""
+
+    line: int
+    column: int
+    end_column: int
+    text: str
+
+
+@dataclass
 class ParseError(SyntaxProblem):
     """A token the grammar does not accept where it stands (``token`` None: end of file)."""
 

@@ -12,7 +12,7 @@ from typing import Callable
 
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.dsl.grammar import terminals
-from hookpipe.dsl.problems import BadCharacter, NestingTooDeep, ParseError, SyntaxProblem
+from hookpipe.dsl.problems import BadCharacter, NestingTooDeep, NumberOutOfRange, ParseError, SyntaxProblem
 from hookpipe.dsl.span import Span
 
 #: How HP001 names the token classes; symbols are quoted from the grammar (:func:`token_words`).
@@ -159,6 +159,11 @@ def to_diagnostic(
         help_text = {"'": "strings use double quotes", "-": "a chain is written `a -> b`"}.get(error.char)
         span = Span(path, error.line, error.column, error.line, error.column + 1)
         return Diagnostic("HP001", "error", f"unexpected character `{error.char}`", span, help=help_text)
+    if isinstance(error, NumberOutOfRange):
+        shown = error.text if len(error.text) <= 24 else f"{error.text[:20]}... ({len(error.text):,} characters)"
+        span = Span(path, error.line, error.column, error.line, error.end_column)
+        return Diagnostic("HP001", "error", f"the number `{shown}` is out of range", span,
+                          help="integers are 64-bit (at most 9223372036854775807); floats must be finite")
     assert isinstance(error, ParseError)
     token = error.token
     notes: tuple[Note, ...] = ()

@@ -10,13 +10,17 @@ and unpacks the rest into named parts, so a rule's shape is read in one line.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Iterable
 
 from hookpipe.dsl import ast
+from hookpipe.dsl.problems import NumberOutOfRange
 from hookpipe.dsl.span import Span
 from hookpipe.dsl.tokens import Tok
 
+#: The first name of a run-time value (``run.updates``); see :class:`ast.RunValue`.
+RUN_PREFIX = "run"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(.)")
 
@@ -165,7 +169,10 @@ class ToAst:
         return ast.Int(_int(c[0]), self._tok(c[0]))
 
     def decimal(self, c: list[Tok]) -> ast.Float:
-        return ast.Float(float(c[0].value.replace("_", "")), c[0].value, self._tok(c[0]))
+        value = float(c[0].value.replace("_", ""))
+        if math.isinf(value):
+            raise NumberOutOfRange(c[0].line, c[0].column, c[0].end_column, c[0].value)
+        return ast.Float(value, c[0].value, self._tok(c[0]))
 
     def string(self, c: list[Tok]) -> ast.Str:
         return ast.Str(unquote(c[0]), self._tok(c[0]))
@@ -189,8 +196,11 @@ class ToAst:
         callee, arguments = c
         return ast.Call(callee, arguments.items, self._span(c))
 
-    def ref(self, c: list[ast.Ref]) -> ast.Ref:
-        return c[0]
+    def ref(self, c: list[ast.Ref]) -> ast.Ref | ast.RunValue:
+        ref = c[0]
+        if len(ref.parts) > 1 and ref.parts[0] == RUN_PREFIX:
+            return ast.RunValue(".".join(ref.parts[1:]), ref.span)
+        return ref
 
     def callee(self, c: list[Any]) -> ast.Ref | ast.Str:
         if type(c[0]) is Tok:
@@ -210,5 +220,14 @@ class ToAst:
         return ast.Argument(name.value, value, self._span(c))
 
 
+#: Integer literals are 64-bit: steps, sizes and seeds fit, and a 100,000-digit literal
+#: (Python refuses over 4,300 digits) is a syntax error rather than a crash.
+MAX_INT = 2**63 - 1
+
+
 def _int(token: Tok) -> int:
-    return int(token.value.replace("_", ""))
+    digits = token.value.replace("_", "")
+    value = int(digits) if len(digits.lstrip("-+")) <= 19 else MAX_INT + 1
+    if abs(value) > MAX_INT:
+        raise NumberOutOfRange(token.line, token.column, token.end_column, token.value)
+    return value

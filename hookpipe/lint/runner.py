@@ -19,13 +19,14 @@ import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
+from hookpipe.compiler.class_effects import ClassLookup
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
-from hookpipe.dsl.span import Span
+from hookpipe.fileaccess import Refused, display_name, resolve
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
 from hookpipe.lint.rules import check_suppressions, run_rules
@@ -70,7 +71,8 @@ class _Outcome:
     clean: bool  # compiled without errors, so the rules ran
 
 
-def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: int | None = None) -> LintResult:
+def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: int | None = None,
+               resolver: Resolver | None = None) -> LintResult:
     """Lint files and folders (raises MissingPath, ConfigError for usage errors).
 
     Args:
@@ -88,7 +90,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: i
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
-    return _report(_run(targets, overrides, jobs), overrides)
+    return _report(_run(targets, overrides, jobs, resolver), overrides)
 
 
 def lint_compilation(ctx: Compilation, overrides: Overrides | None = None) -> LintResult:
@@ -138,11 +140,14 @@ def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
         by_line = marks.get(file, {})
         kept += check_suppressions([by_line[line] for line in sorted(by_line)], selection_for(file, overrides).enabled)
     final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
-    return LintResult([o.target.path for o in roots], final, sources)
+    return LintResult([display_name(o.target.path) for o in roots], final, sources)
 
 
-def _run(targets: list[Target], overrides: Overrides, jobs: int | None) -> list[_Outcome]:
+def _run(targets: list[Target], overrides: Overrides, jobs: int | None,
+         resolver: Resolver | None = None) -> list[_Outcome]:
     workers = _workers(len(targets)) if jobs is None else max(1, jobs)
+    if resolver is not None:  # imports user code: once, in this process
+        return [_lint_one(t, overrides, resolver) for t in targets]
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_lint_one(t, overrides) for t in targets]
     from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing it
@@ -164,13 +169,16 @@ def _workers(files: int) -> int:
     return min(cpus, files // (PARALLEL_FROM // 2))
 
 
-def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
-    return _outcome(target, _compile(target), overrides)
+def _lint_one(target: Target, overrides: Overrides, resolver: Resolver | None = None) -> _Outcome:
+    return _outcome(target, _compile(target, resolver), overrides, resolver)
 
 
-def _outcome(target: Target, ctx: Compilation, overrides: Overrides) -> _Outcome:
+def _outcome(target: Target, ctx: Compilation, overrides: Overrides, resolver: Resolver | None = None) -> _Outcome:
     found = list(ctx.diagnostics)
     clean = not has_errors(ctx.diagnostics)
+    if clean and resolver is not None:
+        found += resolver.check(ctx)
+        clean = not has_errors(found)
     if clean:
         found += run_rules(ctx, lambda code: _enabled_somewhere(ctx, code, overrides))
     return _Outcome(
@@ -184,20 +192,30 @@ def _outcome(target: Target, ctx: Compilation, overrides: Overrides) -> _Outcome
     )
 
 
+@dataclass(frozen=True)
+class Resolver:
+    """What ``lint --resolve`` adds, given by the command (the lint never imports the runtime).
+
+    ``classes_for`` gives, for one linted file, what reads hook classes' own effects
+    and ``collective`` (imported by that file's module search rule); ``check``
+    returns the diagnostics of importing what a clean compilation names.
+    """
+
+    classes_for: Callable[[str], ClassLookup]
+    check: Callable[[Compilation], list[Diagnostic]]
+
+
 def is_fragment(key: str, includes: dict[str, set[str]]) -> bool:
     """Included by another linted file that it does not include back."""
     return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
 
 
-def _compile(target: Target) -> Compilation:
-    """Compile one file; undecodable text is a finding (HP001), not a crash."""
-    try:
-        return compile_path(target.path)
-    except UnicodeDecodeError as exc:
-        span = Span(target.path, 1, 1, 1, 1)
-        message = f"the file is not valid UTF-8 (byte {exc.start})"
-        return Compilation(files=[], sources=Sources(), main=target.path,
-                           diagnostics=[Diagnostic("HP001", "error", message, span)])
+def _compile(target: Target, resolver: Resolver | None = None) -> Compilation:
+    """Compile one file; one that cannot be read is a finding (HP001, HP010), not a crash.
+
+    With a ``resolver`` custom hook classes are read for their own declarations.
+    """
+    return compile_path(target.path, classes=resolver.classes_for(target.path) if resolver is not None else None)
 
 
 def included_by(ctx: Compilation) -> list[str]:
@@ -211,7 +229,11 @@ def file_key(path: str) -> str:
 
 
 def _key(path: str) -> Path:
-    return Path(path).resolve()
+    """Which file ``path`` is, to match includes; a path that cannot be resolved stands for itself."""
+    try:
+        return resolve(path)
+    except Refused:
+        return Path(os.path.abspath(path))
 
 
 def _enabled_somewhere(ctx: Compilation, code: str, overrides: Overrides) -> bool:

@@ -33,8 +33,19 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
         m = _PATTERN.search(comment.text)
         if m is None:
             continue
-        codes = tuple(c.strip().upper() for c in m.group(1).split(",") if c.strip())
+        codes = _codes(m)
         start = comment.span.column + m.start()
         span = Span(comment.span.file, comment.span.line, start, comment.span.line, comment.span.column + m.end())
         found[comment.span.line] = Suppression(span, codes)
     return found
+
+
+def marked_codes(comment: str) -> tuple[str, ...] | None:
+    """The codes a comment's text suppresses (None: it is not a suppression)."""
+    m = _PATTERN.search(comment)
+    return None if m is None else _codes(m)
+
+
+def _codes(m: re.Match[str]) -> tuple[str, ...]:
+    return tuple(c.strip().upper() for c in m.group(1).split(",") if c.strip())
+

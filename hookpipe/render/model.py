@@ -18,6 +18,7 @@ from typing import Iterator
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation, Node, Origin
+from hookpipe.compiler.graph import hook_edges
 from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
 
@@ -181,8 +182,7 @@ def _edges(graph: "nx.DiGraph[int]") -> list[GraphEdge]:
         if len(component) > 1:
             in_cycle |= component
     found: list[GraphEdge] = []
-    for u, v in sorted(graph.edges()):
-        origins: list[Origin] = graph.edges[u, v]["origins"]
+    for u, v, origins in hook_edges(graph):  # hubs looked through: an edge joins two attachments
         bad = u in in_cycle and component_of[u] == component_of[v]
         for kind in EDGE_KINDS:
             of_kind = [o for o in origins if o.kind == kind]

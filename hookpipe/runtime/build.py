@@ -29,6 +29,7 @@ from accelerate.utils import DataLoaderConfiguration, set_seed
 
 from hookpipe.compiler.pipeline import compile_file
 from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.run_values import RunSize, substitute, with_run_values
 from hookpipe.compiler.settings import (
     FACTORY_KEYS,
     REQUIRED_FACTORIES,
@@ -44,8 +45,11 @@ from hookpipe.runtime.plan_hooks import PlanHooks, build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
+from hookpipe.runtime.run_context import loader_length
+from hookpipe.runtime.threads import apply_threads
 from hookpipe.runtime.trace import tracer_from_env
 from hookpipe.runtime.training_loop import Prepared, prepare
+from hookpipe.runtime.verify import class_lookup_for
 
 __all__ = ["OVERRIDABLE", "PlanParts", "load_plan", "make_accelerator", "plan_parts", "settings_of"]
 
@@ -69,13 +73,14 @@ class PlanParts:
 
 
 def load_plan(path: str) -> Plan:
-    """The Plan of a ``.pipe`` file (compiled) or of a saved plan (``.json``)."""
+    """The Plan of a ``.pipe`` file (compiled, reading custom classes' effects) or of a saved plan (``.json``)."""
     if path.endswith(".json"):
         try:
             return Plan.from_json(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise PlanResolveError(f"cannot read plan {path}: {exc}") from None
-    return compile_file(path)
+    # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
+    return compile_file(path, classes=class_lookup_for(path))
 
 
 def settings_of(plan: Plan) -> TrainerSettings:
@@ -90,10 +95,14 @@ def make_accelerator(settings: TrainerSettings) -> Accelerator:
     """An Accelerator for the Plan's run settings.
 
     The seedable sampler makes each epoch's shuffle order depend only on the seed
-    and the epoch, which is what lets a resumed run continue exactly.
+    and the epoch, which is what lets a resumed run continue exactly. The
+    scheduler is not stepped by accelerate (once per process per update) but by
+    the ``optimizer`` hook, once per update.
     """
     return Accelerator(
         gradient_accumulation_steps=settings.grad_accumulation,
+        # The optimizer hook steps the scheduler once per update (see hooks/optimizer.py).
+        step_scheduler_with_optimizer=False,
         mixed_precision=settings.mixed_precision,
         cpu=settings.cpu or not _has_accelerator_device(),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=settings.seed),
@@ -112,6 +121,14 @@ def _has_accelerator_device() -> bool:
         or torch.backends.mps.is_available()
         or bool(xpu is not None and xpu.is_available())
     )
+
+
+def _filled(value: Any, size: RunSize, what: str) -> Any:
+    """``value`` with its run-time values (``run.updates``...) replaced by this run's numbers."""
+    try:
+        return substitute(value, size, what)
+    except ValueError as exc:
+        raise PlanResolveError(str(exc)) from None
 
 
 def _object(value: Any, what: str) -> Any:
@@ -146,35 +163,54 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         report = examine(plan, resume_from.resume_from.removeprefix("file://"))
     accelerator = accelerator if accelerator is not None else make_accelerator(settings)
     check_agreement(accelerator, plan)
+    if settings.threads is not None:  # the default share is `hookpipe run`'s: it owns the process
+        apply_threads(settings.threads, accelerator.num_processes)
     if settings.seed is not None:
         set_seed(settings.seed)
-    model = overrides["model"] if "model" in overrides else _object(settings.model, "trainer.model")
-    dataloader = (
-        overrides["dataloader"] if "dataloader" in overrides else _object(settings.dataloader, "trainer.dataloader")
-    )
+    # Run-time values: the process count is known now; the rest once the dataloader is prepared.
+    early = RunSize(None, None, None, accelerator.num_processes)
+    if "model" in overrides:
+        model = overrides["model"]
+    else:
+        model = _object(_filled(settings.model, early, "trainer.model"), "trainer.model")
     if report is not None:  # the saved weights must fit before anything loads them
         try:
             check_model_fits(model, report.folder)
         except ResumeRefused as exc:
             exc.report = report
             raise
+    if "dataloader" in overrides:
+        dataloader = overrides["dataloader"]
+    else:
+        dataloader = _object(_filled(settings.dataloader, early, "trainer.dataloader"), "trainer.dataloader")
+    # Prepared first (accelerate prepares an object once; `prepare` gets it back as it is),
+    # so that the run's size is the sharded loader's.
+    dataloader = accelerator.prepare(dataloader)
+    size = RunSize.of(max_step, max_epoch, loader_length(dataloader), accelerator.gradient_accumulation_steps,
+                      accelerator.num_processes)
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:
-        optimizer = call_factory(settings.optimizer, model.parameters(), what="trainer.optimizer")
+        optimizer = call_factory(_filled(settings.optimizer, size, "trainer.optimizer"), model.parameters(),
+                                 what="trainer.optimizer")
     if "lr_scheduler" in overrides:
         lr_scheduler = overrides["lr_scheduler"]
     elif settings.lr_scheduler is not None:
-        lr_scheduler = call_factory(settings.lr_scheduler, optimizer, what="trainer.lr_scheduler")
+        lr_scheduler = call_factory(_filled(settings.lr_scheduler, size, "trainer.lr_scheduler"), optimizer,
+                                    what="trainer.lr_scheduler")
     else:
         lr_scheduler = None
-    processor = (
-        overrides["batch_processor"]
-        if "batch_processor" in overrides
-        else _object(settings.batch_processor, "trainer.batch_processor")
-    )
+    if "batch_processor" in overrides:
+        processor = overrides["batch_processor"]
+    else:
+        what = "trainer.batch_processor"
+        processor = _object(_filled(settings.batch_processor, size, what), what)
     prepared = prepare(accelerator, model, dataloader, optimizer, lr_scheduler)
     wrappers = (EffectChecker(model, optimizer, lr_scheduler).wrap,) if overrides.get("check_effects") else ()
+    try:
+        plan = with_run_values(plan, size)
+    except ValueError as exc:
+        raise PlanResolveError(str(exc)) from None
     hooks = build_plan_hooks(
         plan,
         is_main=accelerator.is_main_process,

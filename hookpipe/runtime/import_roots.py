@@ -1,6 +1,6 @@
 """Where the Python modules a ``.pipe`` file names (``use x = "pkg.mod"``) are imported from.
 
-One rule for ``hookpipe run``, ``check --resolve`` and the Python API
+One rule for ``hookpipe run``, ``check --resolve``, ``lint --resolve`` and the Python API
 (``HookBasedTrainer.from_file``/``from_plan``), so a pipeline that runs from the
 command line also runs from a script in another folder:
 

@@ -43,7 +43,7 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
     checkpoint of the Plan's (single) checkpoint hook."""
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import latest_checkpoint
+    from hookpipe.runtime.resume import newest_verified
 
     if resume != "latest":
         return _checkpoint_folder(resume, flag)
@@ -52,16 +52,23 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
         raise PlanResolveError(f"{flag} latest: {plan.source} has no checkpoint hook")
     if len(set(dirs)) > 1:
         raise PlanResolveError(f"{flag} latest: {plan.source} saves checkpoints to several folders; name one")
-    found = latest_checkpoint(dirs[0])
+    found, skipped = newest_verified(dirs[0])
+    for folder, reason in skipped:
+        _say_main(f"hookpipe: {flag} latest: skipping {folder}: {reason}")
     if found is None:
         raise PlanResolveError(f"{flag} latest: no complete checkpoint in {dirs[0]}; start without {flag}")
     return str(found)
 
 
 def _checkpoint_folder(folder: str, flag: str) -> str:
-    """``folder`` when it is a checkpoint (hookpipe's, or a plain accelerate ``save_state``)."""
+    """``folder`` when it is an intact checkpoint (hookpipe's, or a plain accelerate ``save_state``).
+
+    One check, in order: the folder exists, hookpipe's checkpoint verifies against its
+    marker (sizes and checksums), and a folder that is no checkpoint at all says so
+    and names the newest intact one in or beside it.
+    """
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import MARKER, latest_checkpoint
+    from hookpipe.runtime.resume import MARKER, checkpoint_problem, latest_checkpoint
 
     if "://" in folder and not folder.startswith("file://"):
         return folder  # remote: checked once copied
@@ -69,7 +76,13 @@ def _checkpoint_folder(folder: str, flag: str) -> str:
     if not p.is_dir():
         where = f"{p}: no such folder" if not p.exists() else f"{p}: not a folder"
         raise PlanResolveError(f"{flag} {folder}: {where}{_checkpoints_near(p)}")
-    if (p / MARKER).is_file() or any(p.glob("random_states_*.pkl")):
+    if (p / MARKER).exists():  # hookpipe's checkpoint must verify; a plain accelerate folder cannot
+        reason = checkpoint_problem(p)
+        if reason is not None:
+            raise PlanResolveError(f"{flag} {folder}: the checkpoint is damaged: {reason}; resume from an "
+                                   f"earlier checkpoint ({flag} latest picks the newest intact one)")
+        return folder
+    if any(p.glob("random_states_*.pkl")):
         return folder
     newest = latest_checkpoint(p)
     hint = f"; the newest checkpoint in it is {newest}" if newest is not None else _checkpoints_near(p)
@@ -127,6 +140,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
         from hookpipe.runtime.resume_changes import FRESH_FROM_WEIGHTS, ResumeRefused, load_weights
+        from hookpipe.runtime.threads import apply_threads
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
@@ -150,7 +164,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
                 folder = resolve_resume(plan, options.weights_from, FRESH_FROM_WEIGHTS)
                 load_weights(trainer, folder)
                 _say_main(f"starting a new run from the weights of {folder}")
-            _set_threads(trainer.accelerator.num_processes)
+            apply_threads(plan.trainer.get("threads"), trainer.accelerator.num_processes)
             started = time.perf_counter()
             trainer.stop.install()  # SIGTERM/SIGINT now finish the step and checkpoint
             try:
@@ -194,8 +208,10 @@ def _compile(path: str) -> tuple[Any, Any]:
     from hookpipe.compiler.pipeline import compile_path
     from hookpipe.diagnostics import has_errors
     from hookpipe.errors import CompileError
+    from hookpipe.runtime.verify import class_lookup_for
 
-    ctx = compile_path(path)
+    # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
+    ctx = compile_path(path, classes=class_lookup_for(path))
     if has_errors(ctx.diagnostics) or ctx.plan is None:
         raise CompileError(ctx.diagnostics, ctx.sources)
     return ctx, ctx.plan
@@ -275,14 +291,6 @@ def _main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
-
-
-def _set_threads(num_processes: int) -> None:
-    # Share the cores between processes unless the user chose (OMP_NUM_THREADS).
-    import torch
-
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, num_processes)))
 
 
 def _at_step(trainer: Any) -> str:

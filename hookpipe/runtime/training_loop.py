@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader
 from hookpipe.compiler.loop import SCOPE_CHANNEL
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize
+from hookpipe.runtime.agreement import check_batches
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
@@ -49,7 +50,7 @@ from hookpipe.runtime.plan_hooks import PlanHooks
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.resume_changes import ResumeReport
-from hookpipe.runtime.run_context import RunContext
+from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.trace import Tracer
 
@@ -216,7 +217,7 @@ class TrainingLoop:
         )
 
     def _steps_per_epoch(self) -> int | None:
-        return len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
+        return loader_length(self.dataloader)
 
     def _run_size(self) -> RunSize:
         return RunSize.of(self.max_step, self.max_epoch, self._steps_per_epoch(),
@@ -234,6 +235,7 @@ class TrainingLoop:
         counters = self.counters
         max_step, max_epoch = self.max_step, self.max_epoch
         per_epoch = self._steps_per_epoch()
+        check_batches(self.accelerator, per_epoch)  # ranks that disagree would hang in the last step's collectives
         self._total_updates = self.run.updates
         resumed, self._resumed = self._resumed, None
         self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits

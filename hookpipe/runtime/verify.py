@@ -1,8 +1,10 @@
 """``hookpipe check --resolve``: import what a pipeline names, without training.
 
 ``check`` never imports user code; with ``--resolve`` it does what ``run`` would do
-first: import every factory, callback and hook class the file names, and make
-sure the factories ``run`` needs are there. Failures become diagnostics at the
+first: import every factory, callback and hook class the file names, make sure
+the factories ``run`` needs are there, and compile with what custom classes
+declare themselves (``effects``, per callback, and ``collective``), so a class
+whose own effects put it in the wrong place is an HP005 before any job runs. Failures become diagnostics at the
 setting or argument that names the object, so a typo in a module path is found
 before a job is queued, not when it starts.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from hookpipe.compiler.class_effects import ClassInfo, ClassLookup, class_info
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.settings import REQUIRED_FACTORIES
 from hookpipe.diagnostics import Diagnostic
@@ -18,6 +21,27 @@ from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.import_roots import import_help, use_import_roots
 from hookpipe.runtime.resolve import import_path
+
+
+def class_lookup_for(pipe_file: str) -> ClassLookup:
+    """What hook classes named by ``pipe_file`` declare (effects per callback, ``collective``).
+
+    The classes are imported by the module search rule of ``pipe_file`` (its project
+    folder, then the working directory), as ``hookpipe run`` imports them. The lookup
+    returns None for a class that does not import (``resolve_diagnostics`` reports
+    that as HP002); a malformed ``effects`` attribute raises ``ValueError`` (HP003 at
+    the hook).
+    """
+    use_import_roots(pipe_file)
+
+    def lookup(path: str) -> ClassInfo | None:
+        try:
+            cls = import_path(path)
+        except PlanResolveError:
+            return None
+        return class_info(cls)
+
+    return lookup
 
 
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from tests.helpers import ROOT
 from tests.lsp.helpers import Publications
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = ROOT  # the repository: the workspace the server is started on
 
 
 @pytest_lsp.fixture(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -42,7 +43,10 @@ def test_a_checkpoint_names_itself_as_the_newest_so_a_resumed_summary_is_not_sta
 
 def test_a_refusal_raises_before_anything_is_built_and_carries_every_change(tmp_path: Path) -> None:
     HookBasedTrainer.from_plan(resume_plan(tmp_path / "b", max_step=8))()
-    sgd = apply_overrides(resume_plan(tmp_path / "b", max_step=12), {"trainer.optimizer": "torch.optim.SGD"})
+    # An edited .pipe file (--set never names code): the same arguments, another optimizer.
+    longer = resume_plan(tmp_path / "b", max_step=12)
+    sgd = dataclasses.replace(longer, trainer={**longer.trainer, "optimizer": {"$call": "torch.optim.SGD",
+                                                                               "args": {"lr": 0.01}}}, _hash="")
     with pytest.raises(ResumeRefused, match="trainer.optimizer changed from torch.optim.AdamW to torch.optim.SGD") as exc:
         resume(sgd, tmp_path / "b" / "step-00000008")
     assert exc.value.report is not None and "trainer.optimizer: \"torch.optim.AdamW\" -> \"torch.optim.SGD\"" \

@@ -27,9 +27,19 @@ def hookpipe(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) ->
     return done
 
 
-def digits(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def digits(tmp: Path, *args: str, pipe: str = DIGITS) -> subprocess.CompletedProcess[str]:
     """The digits example with its checkpoints in ``tmp``."""
-    return hookpipe("run", DIGITS, "--set", f"hook.save.dir={tmp}", *args)
+    return hookpipe("run", pipe, "--set", f"hook.save.dir={tmp}", *args)
+
+
+def edited_digits(tmp: Path, optimizer: str) -> str:
+    """The digits example with another optimizer, as a user edits it (``--set`` never names code)."""
+    text = (ROOT / DIGITS).read_text()
+    assert '"torch.optim.AdamW"' in text
+    folder = tmp / "edited"
+    folder.mkdir(exist_ok=True)
+    (folder / "train.pipe").write_text(text.replace('"torch.optim.AdamW"', f'"{optimizer}"'))
+    return str(folder / "train.pipe")
 
 
 def test_a_misspelt_file_is_named_with_the_nearest_pipeline() -> None:
@@ -95,7 +105,7 @@ def test_arguments_of_factories_and_custom_hooks_suggest_the_nearest_name(tmp_pa
     assert done.returncode == 1
     assert ("building examples.digits.train:Throughput failed: Throughput.__init__() got an unexpected keyword "
             "argument 'windw'; did you mean `window`?") in done.stderr
-    done = digits(tmp_path, "--no-lint", "--set", "trainer.optimizer=torch.optim.AdamQ")
+    done = digits(tmp_path, "--no-lint", pipe=edited_digits(tmp_path, "torch.optim.AdamQ"))
     assert done.returncode == 1
     assert "cannot resolve 'torch.optim.AdamQ': `torch.optim` has no attribute 'AdamQ'; did you mean `Adam`?" \
         in done.stderr
@@ -132,7 +142,7 @@ def test_changes_that_cannot_resume_are_refused_with_a_way_to_start_from_the_wei
     ckpt = tmp_path / "step-00000005"
 
     sgd = digits(tmp_path, "--set", "trainer.max_step=10", "--set", "trainer.grad_accumulation=2",
-                 "--set", "trainer.optimizer=torch.optim.SGD", "--resume", "latest")
+                 "--resume", "latest", pipe=edited_digits(tmp_path, "torch.optim.SGD"))
     assert sgd.returncode == 1
     assert (f"cannot resume {ckpt}: trainer.optimizer changed from torch.optim.AdamW to torch.optim.SGD, and an "
             "optimizer's state does not carry over to another type") in sgd.stderr
@@ -151,8 +161,8 @@ def test_changes_that_cannot_resume_are_refused_with_a_way_to_start_from_the_wei
     assert "  trainer.model.hidden: 64 -> 32\n" in shapes.stderr
     assert "size mismatch" not in shapes.stderr
 
-    fresh = digits(tmp_path, "--set", "trainer.max_step=3", "--set", "trainer.optimizer=torch.optim.SGD",
-                   "--weights-from", str(ckpt))
+    fresh = digits(tmp_path, "--set", "trainer.max_step=3", "--weights-from", str(ckpt),
+                   pipe=edited_digits(tmp_path, "torch.optim.SGD"))
     assert fresh.returncode == 0, fresh.stderr
     assert f"starting a new run from the weights of {ckpt}" in fresh.stderr
     assert "train.pipe: 3 steps, 1 epoch in" in fresh.stdout

@@ -21,6 +21,7 @@ from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoint_files import fsync_dir, fsync_tree, manifest
 from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
 from hookpipe.runtime.resume import MARKER, checkpoint_name, latest_checkpoint, read_marker
 from hookpipe.runtime.resume_changes import write_plan
@@ -82,9 +83,12 @@ class CheckpointHook:
                 write_plan(tmp, trainer.plan)
         acc.wait_for_everyone()
         if acc.is_main_process:
-            marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id, "time": time.time()}
+            marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id, "time": time.time(),
+                      "files": manifest(tmp, MARKER)}
             (tmp / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+            fsync_tree(tmp)  # on disk before it is published: durable against power loss too
             _replace_dir(tmp, final)
+            fsync_dir(self.dir)
             self._prune()
         acc.wait_for_everyone()
         self.last_path = final
