@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "hookpipe.commands.run",
     "hookpipe.commands.fmt",
     "hookpipe.commands.render",
+    "hookpipe.commands.init",
     "hookpipe.commands.lsp",
 )
 

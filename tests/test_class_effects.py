@@ -173,3 +173,27 @@ def test_fmt_keeps_the_collective_flag() -> None:
 
     text = 'hook g = "m.G"() {\n    collective\n    reads time\n}\nhook h = "m.H"() { collective }\n'
     assert format_text(text, "x.pipe").text == text
+
+
+def test_resolve_imports_hook_classes_from_the_project_folder_of_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # A project of its own (pyproject.toml marks it) with its hook class beside the .pipe file,
+    # checked from another working directory: the module search rule of `hookpipe run` applies.
+    project = tmp_path / "proj"
+    (project / "pipes").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'proj'\n")
+    (project / "projhooks_late.py").write_text(
+        "class LateClipper:\n"
+        "    effects = {'on_step_end': {'writes': ('grads',)}}\n"
+        "    def on_step_end(self, args): ...\n")
+    path = write(project / "pipes", LATE_CLIP.replace('"tests.hookclasses"', '"projhooks_late"'))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))  # the roots it adds go with the test
+    assert main(["check", "--resolve", path]) == 1
+    err = capsys.readouterr().err
+    assert "14:5: HP005 error: effect order violated in step.after: `clip` writes `grads`" in err, err
+    assert "HP002" not in err
+    assert main(["lint", "--resolve", path]) == 1
+    assert "14:5: HP005 error" in capsys.readouterr().out

@@ -57,7 +57,7 @@ def test_usage_errors_exit_2() -> None:
     missing = run_cli_process("check", "no/such/file.pipe")
     assert (missing.returncode, missing.stderr.strip()) == (2, "hookpipe: error: no/such/file.pipe: no such file")
     no_file = run_cli_process("check")
-    assert no_file.returncode == 2 and "the following arguments are required: FILE" in no_file.stderr
+    assert no_file.returncode == 2 and "the following arguments are required: PATH" in no_file.stderr
     unknown = run_cli_process("frobnicate")
     assert unknown.returncode == 2 and "invalid choice: 'frobnicate'" in unknown.stderr
     assert "Traceback" not in missing.stderr + no_file.stderr + unknown.stderr

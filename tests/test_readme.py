@@ -25,3 +25,49 @@ def test_quick_start_has_exactly_two_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert quick_start_commands()[1] in ci.splitlines()
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_quick_start_installs_the_exact_versions_of_the_constraints_file() -> None:
+    for command in quick_start_commands():
+        assert "pip install -e '.[" in command and "-c constraints.txt" in command, command
+
+
+def test_the_constraints_pin_versions_inside_the_declared_ranges() -> None:
+    import tomllib
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _pins()
+    declared = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["runtime"]]
+    for req in declared:
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        name = req.name.lower().replace("_", "-")
+        assert name in pins, f"constraints.txt does not pin {name}"
+        assert req.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} is outside {req.specifier}"
+    # The runtime extra declares a range for torch, never one exact version.
+    torch = next(r for r in declared if r.name == "torch")
+    assert not any(s.operator == "==" for s in torch.specifier)
+
+
+def test_readme_and_constraints_state_the_declared_torch_range() -> None:
+    import tomllib
+    from packaging.requirements import Requirement
+
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["runtime"]
+    torch = next(Requirement(r) for r in runtime if Requirement(r).name == "torch")
+    spec = ",".join(sorted(str(s) for s in torch.specifier))  # ">=2.13,<2.14" sorts as "<2.14,>=2.13"
+    readme = (ROOT / "README.md").read_text()
+    stated = re.findall(r"`torch(>=[\d.]+,<[\d.]+)`", readme)
+    assert stated and all(",".join(sorted(s.split(","))) == spec for s in stated), (stated, spec)
+    comment = re.search(r"torch (>=[\d.]+,<[\d.]+)", (ROOT / "constraints.txt").read_text())
+    assert comment is not None and ",".join(sorted(comment.group(1).split(","))) == spec

@@ -1,17 +1,23 @@
-"""``hookpipe check FILE...``: parse, resolve, validate, build the graphs, lower."""
+"""``hookpipe check PATH...``: parse, resolve, validate, build the graphs, lower.
+
+Folders are searched for ``*.pipe`` files as ``lint`` searches them, and a file
+that another found file includes is checked through its includer only.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics
 from hookpipe.compiler.class_effects import ClassLookup
+from hookpipe.compiler.context import Compilation
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("check", help="check .pipe files (exit 1 on any error)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="PATH", help="files, or folders searched recursively for *.pipe")
     p.add_argument("--root",
                    help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
@@ -25,15 +31,20 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 def main(args: argparse.Namespace) -> int:
     status = 0
     errors = 0
-    classes: ClassLookup | None = None
-    if args.resolve:
-        from hookpipe.runtime.verify import class_lookup  # imports torch and, per class, user code
+    compiled: list[tuple[str, Compilation | int]] = []
+    for path in _expand(args.files):
+        classes: ClassLookup | None = None
+        if args.resolve:
+            from hookpipe.runtime.verify import class_lookup_for  # imports torch and, per class, user code
 
-        classes = class_lookup
-    for path in args.files:
-        ctx = compile_or_usage(path, args.root, args.allow_outside_root, classes=classes)
+            classes = class_lookup_for(path)
+        compiled.append((path, compile_or_usage(path, args.root, args.allow_outside_root, classes=classes)))
+    fragments = _fragments(compiled, set(args.files))
+    for path, ctx in compiled:
         if isinstance(ctx, int):
             status = max(status, ctx)
+            continue
+        if path in fragments:
             continue
         found = [d for d in ctx.diagnostics if d.severity == "error"]
         if args.resolve and not found:
@@ -50,3 +61,30 @@ def main(args: argparse.Namespace) -> int:
     if errors:
         print(f"hookpipe: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
     return status
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Named files as given, folders as the ``*.pipe`` files below them (as ``lint`` finds them).
+
+    A missing path stays in the list: compiling it reports it as a usage error.
+    """
+    from hookpipe.lint.discover import MissingPath, discover
+
+    out: list[str] = []
+    for path in paths:
+        try:
+            found = [t.path for t in discover([path])]
+        except MissingPath:
+            found = [path]
+        if os.path.isdir(path) and not found:
+            print(f"hookpipe: warning: no .pipe files found in {path}", file=sys.stderr)
+        out += [f for f in found if f not in out]
+    return out
+
+
+def _fragments(compiled: list[tuple[str, Compilation | int]], named: set[str]) -> set[str]:
+    """Files found under a folder that another found file includes: checked through it, as lint does."""
+    from hookpipe.lint.runner import file_key, included_by, is_fragment
+
+    includes = {file_key(p): set(included_by(c)) for p, c in compiled if not isinstance(c, int)}
+    return {p for p, c in compiled if p not in named and not isinstance(c, int) and is_fragment(file_key(p), includes)}

@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     files = pipe_files(args.paths)
     if isinstance(files, str):
         return usage_error(f"{files}: no such file or folder")
-    status, changed = 0, 0
+    status, changed, unformattable = 0, 0, 0
     writing = not (args.check or args.diff)
     for path in files:
         display = display_name(path)
@@ -72,6 +72,7 @@ def main(args: argparse.Namespace) -> int:
             print_diagnostics(result.diagnostics, Sources({display: text}))
             print(f"{display}: not formatted (syntax errors)", file=sys.stderr)
             status = 1
+            unformattable += 1
             continue
         if result.text == text:
             continue
@@ -100,7 +101,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"reformatted {display}", file=sys.stderr)
     verb = "would reformat" if args.check or args.diff else "reformatted"
     plural = "s" if len(files) != 1 else ""
-    print(f"hookpipe fmt: {len(files)} file{plural}, {changed} {verb}", file=sys.stderr)
+    broken = f", {unformattable} not formatted (syntax errors: fix them first)" if unformattable else ""
+    print(f"hookpipe fmt: {len(files)} file{plural}, {changed} {verb}{broken}", file=sys.stderr)
     return status
 
 

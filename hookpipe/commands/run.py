@@ -1,12 +1,15 @@
 """``hookpipe run FILE [--set key=value]... [--resume DIR|latest] [--profile]``: train.
 
-The only command that imports torch, and only once it is asked to run.
+The only command that imports torch, and only once the file and the install have
+been checked (:mod:`hookpipe.commands.run_input`).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+import sys
+
+from hookpipe.commands.run_input import file_problem, runtime_problem
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -15,16 +18,31 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value after merging, e.g. trainer.max_step=100 or hook.clip.max_norm=0.5")
     p.add_argument("--resume", metavar="DIR|latest", help="resume from a checkpoint folder, or the newest one")
+    p.add_argument("--weights-from", metavar="DIR|latest",
+                   help="start a new run (step 0, fresh optimizer) from the model weights of a checkpoint")
     p.add_argument("--check-effects", action="store_true",
                    help="stop at the first callback that writes a resource its hook does not declare (slower)")
+    p.add_argument("--no-lint", action="store_true",
+                   help="do not run the lint rules (HP1xx) before the first step")
     p.add_argument("--profile", action="store_true",
                    help="time every plan entry; print a per-hook table and write STEM.profile.json")
     p.add_argument("--profile-out", metavar="FILE", help="write the profile JSON here (implies --profile)")
     p.set_defaults(handler=main)
 
 
-def main(args: argparse.Namespace) -> NoReturn:
-    from hookpipe.runtime.run import exit_process, profile_path, run_file  # heavy: torch, accelerate
+def main(args: argparse.Namespace) -> int:
+    problem = file_problem(args.file)
+    if problem is None and args.resume is not None and args.weights_from is not None:
+        problem = "--resume and --weights-from exclude each other: resume continues a run, --weights-from starts one"
+    if problem is not None:
+        print(f"hookpipe run: {problem}", file=sys.stderr)
+        return 2
+    problem = runtime_problem()
+    if problem is not None:
+        print(f"hookpipe run: {problem}", file=sys.stderr)
+        return 1
+    from hookpipe.runtime.run import RunOptions, exit_process, profile_path, run_file  # heavy: torch, accelerate
 
-    profile = profile_path(args.file, args.profile, args.profile_out)
-    exit_process(int(run_file(args.file, args.sets, args.resume, args.check_effects, profile)))
+    options = RunOptions(check_effects=args.check_effects, lint=not args.no_lint, weights_from=args.weights_from,
+                         profile=profile_path(args.file, args.profile, args.profile_out))
+    exit_process(int(run_file(args.file, args.sets, args.resume, options=options)))

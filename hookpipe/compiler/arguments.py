@@ -46,10 +46,10 @@ def _arg_spans(info: HookInfo) -> dict[str, Span]:
 
 
 def _trainer(ctx: Compilation) -> None:
-    errors_before = len(ctx.diagnostics)
+    before = (len(ctx.diagnostics), ctx.unresolved)
     literal = {key: s for key, s in ctx.settings.items() if _literal_setting(ctx, key, s.value)}
     values = {key: to_json(ctx, s.value) for key, s in literal.items()}
-    if len(ctx.diagnostics) != errors_before:
+    if (len(ctx.diagnostics), ctx.unresolved) != before:
         values = {k: v for k, v in values.items() if v is not None}
     spans = {key: s.span for key, s in ctx.settings.items()}
     anchor = ctx.trainer_span or _file_start(ctx)

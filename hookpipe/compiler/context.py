@@ -111,6 +111,9 @@ class Compilation:
     plan: Plan | None = None
     #: An include failed (HP010 or a syntax error): what it declares is unknown.
     incomplete: bool = False
+    #: Unknown names not reported because an include failed: values built from them are
+    #: None, and checking those values would report a cascade of misleading errors.
+    unresolved: int = 0
     #: With ``--resolve`` (and in ``hookpipe run``): what custom hook classes declare.
     classes: "ClassLookup | None" = None
 
@@ -126,6 +129,8 @@ class Compilation:
         """
         if not self.incomplete:
             self.error(code, message, span, **kw)
+        else:
+            self.unresolved += 1
 
     def warn(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(code, "warning", message, span, **kw))

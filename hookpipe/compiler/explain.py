@@ -7,6 +7,7 @@ with type, frequency, ``on main`` and the ``.pipe`` line they came from.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from hookpipe.compiler.plan import PhasePlan, Plan
 from hookpipe.compiler.schedule import Firing
@@ -75,18 +76,35 @@ def _phase(lines: list[str], phase: PhasePlan, depth: int, types: dict[str, str]
 
 
 def schedule_table(firings: list[Firing]) -> str:
-    """One row per (step, phase) that fires something."""
-    rows: list[tuple[str, str, str, list[str]]] = []
+    """One row per (step, phase) that fires something; consecutive steps that fire the
+    same hooks in the same epoch share one row (``0-48``), so a long simulation stays
+    as long as its pattern, not its step count (``--json`` keeps every firing)."""
+    rows: list[tuple[int | None, int | None, str, list[str]]] = []
     for f in firings:
-        step = "-" if f.step is None else str(f.step)
-        epoch = "-" if f.epoch is None else str(f.epoch)
         phase = f"{f.scope}.{f.phase}"
         name = f.hook + (" (main)" if f.main_only else "")
-        if rows and rows[-1][:3] == (step, epoch, phase):
+        if rows and rows[-1][:3] == (f.step, f.epoch, phase):
             rows[-1][3].append(name)
         else:
-            rows.append((step, epoch, phase, [name]))
-    out = [f"{'step':>6}  {'epoch':>5}  {'phase':<16}  hooks"]
+            rows.append((f.step, f.epoch, phase, [name]))
+    runs: list[list[Any]] = []  # [first step, last step, epoch, phase, hooks]
     for step, epoch, phase, hooks in rows:
-        out.append(f"{step:>6}  {epoch:>5}  {phase:<16}  {', '.join(hooks)}")
+        last = runs[-1] if runs else None
+        if (last is not None and step is not None and last[1] is not None and step == last[1] + 1
+                and (last[2], last[3], last[4]) == (epoch, phase, hooks)):
+            last[1] = step
+        else:
+            runs.append([step, step, epoch, phase, hooks])
+    cells = [(_span(first, final), "-" if epoch is None else str(epoch), phase, hooks)
+             for first, final, epoch, phase, hooks in runs]
+    width = max([6] + [len(c[0]) for c in cells])
+    out = [f"{'step':>{width}}  {'epoch':>5}  {'phase':<16}  hooks"]
+    for steps, epoch_text, phase, hooks in cells:
+        out.append(f"{steps:>{width}}  {epoch_text:>5}  {phase:<16}  {', '.join(hooks)}")
     return "\n".join(out)
+
+
+def _span(first: int | None, last: int | None) -> str:
+    if first is None:
+        return "-"
+    return str(first) if first == last else f"{first}-{last}"

@@ -93,9 +93,9 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
         type_name = object_path(ctx, decl.type)
         # RoboOrchard Lab's hooks are known by path: their effects, placement and arguments.
         builtin = seed_hook_type(type_name) if type_name is not None else None
-    errors_before = len(ctx.diagnostics)
+    before = (len(ctx.diagnostics), ctx.unresolved)
     args = arguments(ctx, decl.args)
-    args_ok = len(ctx.diagnostics) == errors_before
+    args_ok = (len(ctx.diagnostics), ctx.unresolved) == before
     declared = _declared_effects(decl)
     collective = _flags(ctx, decl, builtin is not None)
     effects, callbacks = declared, dict[str, Effects]()

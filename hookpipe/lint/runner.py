@@ -113,7 +113,7 @@ def lint_compilation(ctx: Compilation, overrides: Overrides | None = None) -> Li
 def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
     """Merge per-file outcomes: drop fragments, select, suppress, add HP110, promote."""
     includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
-    roots = [o for o in outcomes if not _fragment(str(_key(o.target.path)), includes)]
+    roots = [o for o in outcomes if not is_fragment(str(_key(o.target.path)), includes)]
     sources = Sources()
     found: list[Diagnostic] = []
     marks: dict[str, dict[int, Suppression]] = {}
@@ -186,7 +186,7 @@ def _outcome(target: Target, ctx: Compilation, overrides: Overrides, resolver: R
         found += run_rules(ctx, lambda code: _enabled_somewhere(ctx, code, overrides))
     return _Outcome(
         target=target,
-        included=[str(_key(f.path)) for f, depth in ctx.files if depth > 0],
+        included=included_by(ctx),
         files=[f.path for f, _ in ctx.files],
         texts=dict(ctx.sources.texts),
         diagnostics=found,
@@ -199,15 +199,16 @@ def _outcome(target: Target, ctx: Compilation, overrides: Overrides, resolver: R
 class Resolver:
     """What ``lint --resolve`` adds, given by the command (the lint never imports the runtime).
 
-    ``classes`` reads hook classes' own effects and ``collective``; ``check``
+    ``classes_for`` gives, for one linted file, what reads hook classes' own effects
+    and ``collective`` (imported by that file's module search rule); ``check``
     returns the diagnostics of importing what a clean compilation names.
     """
 
-    classes: ClassLookup
+    classes_for: Callable[[str], ClassLookup]
     check: Callable[[Compilation], list[Diagnostic]]
 
 
-def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
+def is_fragment(key: str, includes: dict[str, set[str]]) -> bool:
     """Included by another linted file that it does not include back."""
     return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
 
@@ -217,7 +218,17 @@ def _compile(target: Target, resolver: Resolver | None = None) -> Compilation:
 
     With a ``resolver`` custom hook classes are read for their own declarations.
     """
-    return compile_path(target.path, classes=resolver.classes if resolver is not None else None)
+    return compile_path(target.path, classes=resolver.classes_for(target.path) if resolver is not None else None)
+
+
+def included_by(ctx: Compilation) -> list[str]:
+    """The resolved paths of the files ``ctx``'s main file includes (the keys :func:`is_fragment` reads)."""
+    return [str(_key(f.path)) for f, depth in ctx.files if depth > 0]
+
+
+def file_key(path: str) -> str:
+    """The key of a file in :func:`is_fragment`'s table."""
+    return str(_key(path))
 
 
 def _key(path: str) -> Path:

@@ -40,15 +40,17 @@ from hookpipe.compiler.settings import (
 from hookpipe.runtime.agreement import check_agreement
 from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
+from hookpipe.runtime.import_roots import use_import_roots
 from hookpipe.runtime.plan_hooks import PlanHooks, build_plan_hooks
 from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.resolve import call_factory, resolve_value
 from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
 from hookpipe.runtime.run_context import loader_length
 from hookpipe.runtime.threads import apply_threads
 from hookpipe.runtime.trace import tracer_from_env
 from hookpipe.runtime.training_loop import Prepared, prepare
-from hookpipe.runtime.verify import class_lookup
+from hookpipe.runtime.verify import class_lookup_for
 
 __all__ = ["OVERRIDABLE", "PlanParts", "load_plan", "make_accelerator", "plan_parts", "settings_of"]
 
@@ -69,6 +71,8 @@ class PlanParts:
     resume_from: ResumeCheckpointConfig | None
     #: Per-entry hook times, when built with ``profile=True`` (``hookpipe run --profile``).
     profiler: Profiler | None = None
+    #: What changed since the checkpoint ``resume_from`` names (see :mod:`.resume_changes`).
+    resume_report: ResumeReport | None = None
 
 
 def load_plan(path: str) -> Plan:
@@ -79,7 +83,7 @@ def load_plan(path: str) -> Plan:
         except (OSError, ValueError, KeyError) as exc:
             raise PlanResolveError(f"cannot read plan {path}: {exc}") from None
     # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
-    return compile_file(path, classes=class_lookup)
+    return compile_file(path, classes=class_lookup_for(path))
 
 
 def settings_of(plan: Plan) -> TrainerSettings:
@@ -146,6 +150,7 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     unknown = set(overrides) - OVERRIDABLE
     if unknown:
         raise TypeError(f"from_plan() got unexpected overrides: {', '.join(sorted(unknown))}")
+    use_import_roots(plan.source)  # the same module search rule as `hookpipe run`
     settings = settings_of(plan)
     max_step = overrides.get("max_step", settings.max_step)
     max_epoch = overrides.get("max_epoch", settings.max_epoch)
@@ -154,6 +159,11 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     for key in REQUIRED_FACTORIES:
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
+    resume_from: ResumeCheckpointConfig | None = overrides.get("resume_from")
+    report = None
+    if resume_from is not None and "://" not in resume_from.resume_from.removeprefix("file://"):
+        # A local checkpoint is compared with the plan before anything is built (see resume_changes).
+        report = examine(plan, resume_from.resume_from.removeprefix("file://"))
     accelerator = accelerator if accelerator is not None else make_accelerator(settings)
     check_agreement(accelerator, plan)
     if settings.threads is not None:  # the default share is `hookpipe run`'s: it owns the process
@@ -166,6 +176,12 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         model = overrides["model"]
     else:
         model = _object(_filled(settings.model, early, "trainer.model"), "trainer.model")
+    if report is not None:  # the saved weights must fit before anything loads them
+        try:
+            check_model_fits(model, report.folder)
+        except ResumeRefused as exc:
+            exc.report = report
+            raise
     if "dataloader" in overrides:
         dataloader = overrides["dataloader"]
     else:
@@ -209,4 +225,5 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         wrappers=wrappers,
         tracer=tracer_from_env(accelerator.process_index, accelerator.num_processes),
     )
-    return PlanParts(prepared, processor, hooks, max_step, max_epoch, overrides.get("resume_from"), profiler)
+    return PlanParts(prepared, processor, hooks, max_step, max_epoch, resume_from, profiler=profiler,
+                     resume_report=report)

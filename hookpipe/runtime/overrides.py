@@ -1,7 +1,10 @@
 """``--set key=value`` overrides, applied to a Plan's data before anything resolves.
 
 Keys are ``trainer.<key>`` or ``hook.<name>.<arg>`` (nested table keys may follow:
-``hook.h.opts.depth``). Values are read like ``.pipe`` literals: integers (``10_000``),
+``hook.h.opts.depth``); below a call, a key names its argument
+(``trainer.optimizer.lr`` is the ``lr`` of ``optimizer = "torch.optim.AdamW"(lr = ...)``).
+Unknown trainer settings and built-in hook arguments are refused with the nearest
+known name. Values are read like ``.pipe`` literals: integers (``10_000``),
 floats, ``true``/``false``/``none``, JSON lists/tables/quoted strings; anything else
 is a plain string; ``run.updates`` and the other run-time values stand for
 themselves.
@@ -25,7 +28,8 @@ from typing import Any, Iterable, Mapping
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.plan import HookSpec, Plan
 from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
-from hookpipe.compiler.settings import FACTORY_KEYS, ObjectRef
+from hookpipe.compiler.settings import FACTORY_KEYS, ObjectRef, TrainerSettings
+from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.runtime.errors import PlanResolveError
 
 __all__ = ["apply_overrides", "parse_override_value", "parse_sets"]
@@ -129,20 +133,45 @@ def apply_overrides(plan: Plan, overrides: Mapping[str, str]) -> Plan:
                 raise PlanResolveError(f"--set {key}: this names code (a factory, or how it is called); --set "
                                        "takes plain data only: change the factory in the .pipe file (its "
                                        "arguments may be set: trainer.KEY.args.NAME=VALUE)")
+            _known(key, rest.split(".")[0], TrainerSettings.model_fields, "trainer setting", "trainer.")
             _set_path(trainer, rest.split("."), value, key)
         elif head == "hook" and rest.count(".") >= 1:
             name, _, path = rest.partition(".")
             if name not in hooks:
                 known = ", ".join(sorted(hooks)) or "none"
-                raise PlanResolveError(f"--set {key}: no hook named {name!r} (hooks: {known})")
+                hint = did_you_mean(name, hooks)
+                raise PlanResolveError(f"--set {key}: no hook named {name!r}"
+                                       + (f"; {_dotted(hint, 'hook.', '.' + path)}" if hint else "")
+                                       + f" (hooks: {known})")
             if _names_code(hooks[name], path) or any(part.startswith("$") for part in path.split(".")):
                 raise PlanResolveError(f"--set {key}: `{path}` of hook {name!r} names code; --set "
                                        "takes plain data only: change it in the .pipe file")
+            _check_hook_arg(key, hooks[name], path.split(".")[0], path)
             _set_path(new_args[name], path.split("."), value, key)
         else:
             raise PlanResolveError(f"--set {key}: keys look like trainer.KEY or hook.NAME.ARG")
     new_hooks = tuple(dataclasses.replace(h, args=new_args[h.name]) for h in plan.hooks)
     return dataclasses.replace(plan, trainer=trainer, hooks=new_hooks, _hash="")
+
+
+def _known(key: str, name: str, fields: Any, what: str, prefix: str, suffix: str = "") -> None:
+    if name in fields:
+        return
+    hint = did_you_mean(name, fields)
+    help_text = _dotted(hint, prefix, suffix) if hint else f"known: {', '.join(fields)}"
+    raise PlanResolveError(f"--set {key}: unknown {what} `{name}`; {help_text}")
+
+
+def _check_hook_arg(key: str, hook: HookSpec, arg: str, path: str) -> None:
+    builtin = BUILTINS.get(hook.type) if hook.builtin else None
+    if builtin is not None:  # a custom hook's arguments are checked when it is built
+        rest = path[len(arg):]
+        _known(key, arg, builtin.schema.model_fields, f"argument of {builtin.name}", f"hook.{hook.name}.", rest)
+
+
+def _dotted(hint: str, prefix: str, suffix: str) -> str:
+    """``did you mean `x`?`` with the whole key: ``did you mean `trainer.x`?``."""
+    return hint.replace("`", f"`{prefix}", 1).replace("`?", f"{suffix}`?")
 
 
 def _names_code(spec: HookSpec, arg: str) -> bool:
@@ -155,9 +184,16 @@ def _names_code(spec: HookSpec, arg: str) -> bool:
 
 def _set_path(target: dict[str, Any], path: list[str], value: Any, key: str) -> None:
     for part in path[:-1]:
-        nxt = target.get(part)
+        if "$call" in target and part == "args":
+            target = target.setdefault("args", {})
+            continue
+        nxt = _args_of(target).get(part)
         if not isinstance(nxt, dict):
             raise PlanResolveError(f"--set {key}: {part!r} is not a table")
         target = nxt
-    target[path[-1]] = value
+    _args_of(target)[path[-1]] = value
 
+
+def _args_of(table: dict[str, Any]) -> dict[str, Any]:
+    """Below a call (``{"$call": ..., "args": ...}``) a key names one of its arguments."""
+    return table.setdefault("args", {}) if "$call" in table else table

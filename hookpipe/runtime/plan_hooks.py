@@ -34,7 +34,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.channels import Call, Counters, PlanChannel, is_always
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig, channel_contexts
-from hookpipe.runtime.resolve import import_path, resolve_value
+from hookpipe.runtime.resolve import import_path, keyword_hint, resolve_value
 from hookpipe.runtime.trace import Tracer
 
 __all__ = [
@@ -136,7 +136,8 @@ def build_hook(spec: HookSpec) -> Any:
         raise PlanResolveError(f"{_where(spec)}: {exc}") from None
     except (TypeError, ValueError) as exc:  # bad arguments: a user mistake
         problem = describe_validation_error(exc)
-        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {problem}") from None
+        hint = "" if spec.builtin else keyword_hint(import_path(spec.type), exc)
+        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {problem}{hint}") from None
 
 
 def _callables(

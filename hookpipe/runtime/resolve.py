@@ -9,11 +9,16 @@ prefix and walking the rest as attributes. Nothing here runs at import time.
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 from typing import Any
 
+from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.runtime.errors import PlanResolveError
 
-__all__ = ["call_factory", "import_path", "is_object_value", "resolve_value"]
+__all__ = ["call_factory", "import_path", "is_object_value", "keyword_hint", "resolve_value"]
+
+_UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 
 
 def import_path(path: str) -> Any:
@@ -55,7 +60,10 @@ def _walk(obj: Any, attrs: list[str], path: str) -> Any:
         try:
             obj = getattr(obj, attr)
         except AttributeError:
-            raise PlanResolveError(f"cannot resolve {path!r}: {obj!r} has no attribute {attr!r}") from None
+            hint = did_you_mean(attr, (n for n in dir(obj) if not n.startswith("_")))
+            owner = getattr(obj, "__name__", None) or type(obj).__name__
+            raise PlanResolveError(f"cannot resolve {path!r}: `{owner}` has no attribute {attr!r}"
+                                   + (f"; {hint}" if hint else "")) from None
     return obj
 
 
@@ -108,7 +116,21 @@ def call_factory(value: Any, *leading: Any, what: str = "factory") -> Any:
     except PlanResolveError:
         raise
     except TypeError as exc:
-        raise PlanResolveError(f"{what}: calling {name}({_describe(kwargs)}) failed: {exc}") from exc
+        raise PlanResolveError(f"{what}: calling {name}({_describe(kwargs)}) failed: {exc}"
+                               f"{keyword_hint(target, exc)}") from exc
+
+
+def keyword_hint(target: Any, exc: BaseException) -> str:
+    """``"; did you mean `x`?"`` when ``exc`` is an unexpected keyword close to one of ``target``'s."""
+    m = _UNEXPECTED.search(str(exc))
+    if m is None:
+        return ""
+    try:
+        names = [p for p in inspect.signature(target).parameters if p not in ("self", "args", "kwargs")]
+    except (TypeError, ValueError):
+        return ""
+    hint = did_you_mean(m.group(1), names)
+    return f"; {hint}" if hint else (f"; it accepts: {', '.join(names)}" if names else "")
 
 
 def _describe(kwargs: dict[str, Any]) -> str:

@@ -22,10 +22,13 @@ import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-__all__ = ["main", "resolve_resume", "run_file"]
+from hookpipe.runtime.import_roots import use_import_roots
+
+__all__ = ["RunOptions", "main", "resolve_resume", "run_file"]
 
 
 class _Terminated(BaseException):
@@ -36,73 +39,136 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-def resolve_resume(plan: Any, resume: str) -> str:
+def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
     checkpoint of the Plan's (single) checkpoint hook."""
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import MARKER, checkpoint_problem, newest_verified
+    from hookpipe.runtime.resume import newest_verified
 
     if resume != "latest":
-        if (Path(resume) / MARKER).exists():  # hookpipe's checkpoint must verify; a plain accelerate folder cannot
-            reason = checkpoint_problem(resume)
-            if reason is not None:
-                raise PlanResolveError(f"--resume {resume}: the checkpoint is damaged: {reason}; resume from an "
-                                       "earlier checkpoint (--resume latest picks the newest intact one)")
-        return resume
+        return _checkpoint_folder(resume, flag)
     dirs = [h.args.get("dir") for h in plan.hooks if h.builtin and h.type == "checkpoint"]
     if not dirs:
-        raise PlanResolveError(f"--resume latest: {plan.source} has no checkpoint hook")
+        raise PlanResolveError(f"{flag} latest: {plan.source} has no checkpoint hook")
     if len(set(dirs)) > 1:
-        raise PlanResolveError(f"--resume latest: {plan.source} saves checkpoints to several folders; name one")
+        raise PlanResolveError(f"{flag} latest: {plan.source} saves checkpoints to several folders; name one")
     found, skipped = newest_verified(dirs[0])
     for folder, reason in skipped:
-        print(f"hookpipe: --resume latest: skipping {folder}: {reason}", file=sys.stderr)
+        _say_main(f"hookpipe: {flag} latest: skipping {folder}: {reason}")
     if found is None:
-        raise PlanResolveError(f"--resume latest: no complete checkpoint in {dirs[0]}")
+        raise PlanResolveError(f"{flag} latest: no complete checkpoint in {dirs[0]}; start without {flag}")
     return str(found)
 
 
+def _checkpoint_folder(folder: str, flag: str) -> str:
+    """``folder`` when it is an intact checkpoint (hookpipe's, or a plain accelerate ``save_state``).
+
+    One check, in order: the folder exists, hookpipe's checkpoint verifies against its
+    marker (sizes and checksums), and a folder that is no checkpoint at all says so
+    and names the newest intact one in or beside it.
+    """
+    from hookpipe.runtime.errors import PlanResolveError
+    from hookpipe.runtime.resume import MARKER, checkpoint_problem, latest_checkpoint
+
+    if "://" in folder and not folder.startswith("file://"):
+        return folder  # remote: checked once copied
+    p = Path(folder.removeprefix("file://"))
+    if not p.is_dir():
+        where = f"{p}: no such folder" if not p.exists() else f"{p}: not a folder"
+        raise PlanResolveError(f"{flag} {folder}: {where}{_checkpoints_near(p)}")
+    if (p / MARKER).exists():  # hookpipe's checkpoint must verify; a plain accelerate folder cannot
+        reason = checkpoint_problem(p)
+        if reason is not None:
+            raise PlanResolveError(f"{flag} {folder}: the checkpoint is damaged: {reason}; resume from an "
+                                   f"earlier checkpoint ({flag} latest picks the newest intact one)")
+        return folder
+    if any(p.glob("random_states_*.pkl")):
+        return folder
+    newest = latest_checkpoint(p)
+    hint = f"; the newest checkpoint in it is {newest}" if newest is not None else _checkpoints_near(p)
+    raise PlanResolveError(f"{flag} {folder}: not a checkpoint (no {MARKER}){hint}")
+
+
+def _checkpoints_near(p: Path) -> str:
+    from hookpipe.runtime.resume import latest_checkpoint
+
+    newest = latest_checkpoint(p.parent)
+    return f"; the newest checkpoint beside it is {newest} (`--resume latest` picks it)" if newest is not None else ""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``hookpipe run`` runs, beyond the file, the overrides and ``--resume``.
+
+    Attributes:
+        check_effects: Verify at run time that each callback writes only what its
+            hook declares (see :mod:`hookpipe.runtime.effect_check`).
+        lint: Run the lint rules before the first step (:mod:`hookpipe.lint.before_run`).
+        weights_from: A checkpoint folder (or ``latest``) whose model weights a new
+            run starts from.
+        profile: Time every Plan entry; the table is printed after the summary and
+            the JSON written to this path (see :mod:`hookpipe.runtime.profiler`).
+    """
+
+    check_effects: bool = False
+    lint: bool = True
+    weights_from: str | None = None
+    profile: str | None = None
+
+
 def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool = False,
-             profile: str | None = None) -> int:
+             options: RunOptions | None = None) -> int:
     """Train the pipeline in ``path``; print a summary; return the exit code.
 
     Args:
         path: A ``.pipe`` file (or a saved plan ``.json``).
         sets: ``--set`` overrides, ``trainer.KEY=VALUE`` / ``hook.NAME.ARG=VALUE``.
         resume: A checkpoint folder, ``"latest"``, or None.
-        check_effects: Verify at run time that each callback writes only what its
-            hook declares (see :mod:`hookpipe.runtime.effect_check`).
-        profile: Time every Plan entry; the table is printed after the summary and
-            the JSON written to this path (see :mod:`hookpipe.runtime.profiler`).
+        check_effects: Same as ``options.check_effects`` (kept for callers of the old signature).
+        options: Everything else (:class:`RunOptions`).
 
     Example:
         >>> run_file("examples/digits/train.pipe", ["trainer.max_epoch=1"], None)  # doctest: +SKIP
         0
     """
-    # The project root must be importable for `use x = "examples.x"`.
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+    options = options or RunOptions(check_effects=check_effects)
+    use_import_roots(path)
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     trainer = None
     started = time.perf_counter()
+    resumed_from: str | None = None
     try:
         from hookpipe.errors import HookpipeError
-        from hookpipe.runtime.build import load_plan
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
+        from hookpipe.runtime.resume_changes import FRESH_FROM_WEIGHTS, ResumeRefused, load_weights
         from hookpipe.runtime.threads import apply_threads
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
-            plan = apply_overrides(load_plan(path), parse_sets(sets))
-            extra: dict[str, Any] = {"check_effects": True} if check_effects else {}
-            if profile is not None:
+            ctx, plan = _compile(path)
+            plan = apply_overrides(plan, parse_sets(sets))
+            if ctx is not None and not _preflight(ctx, options):
+                return 1
+            extra: dict[str, Any] = {"check_effects": True} if options.check_effects else {}
+            if options.profile is not None:
                 extra["profile"] = True
             if resume is not None:
-                extra["resume_from"] = ResumeCheckpointConfig(resume_from=resolve_resume(plan, resume))
-            trainer = HookBasedTrainer.from_plan(plan, **extra)
+                resumed_from = resolve_resume(plan, resume)
+                extra["resume_from"] = ResumeCheckpointConfig(resume_from=resumed_from)
+            try:
+                trainer = HookBasedTrainer.from_plan(plan, **extra)
+            except ResumeRefused as exc:
+                if exc.report is not None:
+                    _say_main("\n".join(exc.report.lines))
+                raise
+            if trainer.resume_report is not None:
+                _say_main("\n".join(trainer.resume_report.lines))
+            if options.weights_from is not None:
+                folder = resolve_resume(plan, options.weights_from, FRESH_FROM_WEIGHTS)
+                load_weights(trainer, folder)
+                _say_main(f"starting a new run from the weights of {folder}")
             apply_threads(plan.trainer.get("threads"), trainer.accelerator.num_processes)
             started = time.perf_counter()
             trainer.stop.install()  # SIGTERM/SIGINT now finish the step and checkpoint
@@ -135,15 +201,22 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - started
-    _summary(trainer, path, seconds)
-    if profile is not None and trainer.profiler is not None:
-        return _write_profile(trainer, profile, seconds)
+    _summary(trainer, path, seconds, resumed_from)
+    if options.profile is not None and trainer.profiler is not None:
+        return _write_profile(trainer, options.profile, seconds)
     return 0
 
 
 def default_profile_path(path: str) -> str:
     """Where ``--profile`` writes without ``--profile-out``: ``STEM.profile.json`` here."""
     return f"{Path(path).stem}.profile.json"
+
+
+def profile_path(path: str, profile: bool, out: str | None) -> str | None:
+    """The profile's output path for ``--profile``/``--profile-out`` (None: not profiling)."""
+    if out:
+        return out
+    return default_profile_path(path) if profile else None
 
 
 def _write_profile(trainer: Any, out: str, seconds: float) -> int:
@@ -163,6 +236,68 @@ def _write_profile(trainer: Any, out: str, seconds: float) -> int:
     print(f"profile written to {out} (draw it: hookpipe render {trainer.plan.source} --profile {out} -o OUT.svg)",
           flush=True)
     return 0
+
+
+def _compile(path: str) -> tuple[Any, Any]:
+    """(the compilation or None for a saved plan, the Plan); compile errors raise CompileError."""
+    if not path.endswith(".pipe"):
+        from hookpipe.runtime.build import load_plan
+
+        return None, load_plan(path)
+    from hookpipe.compiler.pipeline import compile_path
+    from hookpipe.diagnostics import has_errors
+    from hookpipe.errors import CompileError
+    from hookpipe.runtime.verify import class_lookup_for
+
+    # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
+    ctx = compile_path(path, classes=class_lookup_for(path))
+    if has_errors(ctx.diagnostics) or ctx.plan is None:
+        raise CompileError(ctx.diagnostics, ctx.sources)
+    return ctx, ctx.plan
+
+
+def _preflight(ctx: Any, options: RunOptions) -> bool:
+    """Lint (unless turned off) and import what the file names; False when the run must not start.
+
+    Both report in the compiler's format with file:line:col, on the main process only.
+    """
+    from hookpipe.errors import CompileError
+    from hookpipe.runtime.verify import resolve_diagnostics
+
+    path = ctx.main
+    if options.lint:
+        from hookpipe.lint.before_run import lint_before_run
+
+        result, text = lint_before_run(path, _processes())
+        if text:
+            _say_main(text.rstrip("\n"))
+        if result.failed:
+            return False
+    found = resolve_diagnostics(ctx)
+    if found:
+        if _is_main():
+            print(f"{CompileError(found, ctx.sources)}\n", file=sys.stderr)
+            print(f"hookpipe run: {path}: {len(found)} name{'s' if len(found) != 1 else ''} could not be imported",
+                  file=sys.stderr)
+        return False
+    return True
+
+
+def _processes() -> int:
+    # Known before accelerate starts: every launcher (accelerate, torchrun) sets WORLD_SIZE.
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
+def _is_main() -> bool:
+    return os.environ.get("RANK", "0") in ("0", "")
+
+
+def _say_main(message: str) -> None:
+    if _is_main():
+        print(message, file=sys.stderr, flush=True)
 
 
 def exit_process(code: int) -> NoReturn:
@@ -210,7 +345,7 @@ def _say_error(trainer: Any, message: str) -> None:
     print(rank + message, file=sys.stderr, flush=True)
 
 
-def _summary(trainer: Any, path: str, seconds: float) -> None:
+def _summary(trainer: Any, path: str, seconds: float, resumed_from: str | None = None) -> None:
     if not trainer.accelerator.is_main_process:
         return
     state = trainer.trainer_progress_state
@@ -222,8 +357,10 @@ def _summary(trainer: Any, path: str, seconds: float) -> None:
     metrics = [
         m for inst in trainer.hook_instances.values() if (m := getattr(inst, "last_metrics", None)) is not None
     ]
+    steps, epochs = state.global_step_id, state.epoch_id
     parts = [
-        f"{Path(path).name}: {state.global_step_id} steps, {state.epoch_id} epochs in {seconds:.1f} s",
+        f"{Path(path).name}: {_count(steps, 'step')}, {_count(epochs, 'epoch')} in {seconds:.1f} s"
+        + (f" (resumed from {resumed_from})" if resumed_from else ""),
         f"final loss {loss_text}",
     ]
     if metrics:
@@ -234,6 +371,10 @@ def _summary(trainer: Any, path: str, seconds: float) -> None:
     print("; ".join(parts), flush=True)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry for ``python -m hookpipe.runtime.run``."""
     parser = argparse.ArgumentParser(prog="hookpipe run", description="Train the pipeline in FILE.")
@@ -241,17 +382,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--resume", default=None, metavar="DIR|latest")
     parser.add_argument("--check-effects", action="store_true")
+    parser.add_argument("--no-lint", action="store_true")
+    parser.add_argument("--weights-from", default=None, metavar="DIR|latest")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-out", metavar="FILE")
     ns = parser.parse_args(argv)
-    return run_file(ns.file, ns.sets, ns.resume, ns.check_effects, profile_path(ns.file, ns.profile, ns.profile_out))
-
-
-def profile_path(path: str, profile: bool, out: str | None) -> str | None:
-    """The profile's output path for ``--profile``/``--profile-out`` (None: not profiling)."""
-    if out:
-        return out
-    return default_profile_path(path) if profile else None
+    options = RunOptions(check_effects=ns.check_effects, lint=not ns.no_lint, weights_from=ns.weights_from,
+                         profile=profile_path(ns.file, ns.profile, ns.profile_out))
+    return run_file(ns.file, ns.sets, ns.resume, options=options)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from hookpipe.runtime.overrides import apply_overrides
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.resume_changes import apply
 from hookpipe.runtime.training_loop import TrainingLoop, prepare
 
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
@@ -100,6 +101,9 @@ class HookBasedTrainer(TrainingLoop):
         TrainingLoop.__init__(trainer, parts.prepared, parts.batch_processor, parts.hooks, max_step=parts.max_step,
                               max_epoch=parts.max_epoch, resume_from=parts.resume_from)
         trainer.profiler = parts.profiler
+        if parts.resume_report is not None:  # the restored optimizer takes the Plan's changed arguments
+            apply(parts.resume_report, trainer)
+            trainer.resume_report = parts.resume_report
         return trainer
 
     @classmethod

@@ -50,6 +50,7 @@ from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHook
 from hookpipe.runtime.plan_hooks import PlanHooks
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.resume_changes import ResumeReport
 from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.stop_agreement import StopAgreement
@@ -153,6 +154,8 @@ class TrainingLoop:
         self.stop = StopRequest()
         #: How the processes agree on a stop without a blocking collective per step.
         self._stop_agreement = StopAgreement(self.accelerator.num_processes)
+        #: What changed since the checkpoint a Plan run resumed from (set by ``from_parts``).
+        self.resume_report: ResumeReport | None = None
         #: What hooks see as ``args.run``: the run's size and the clean-stop request.
         self.run = RunContext(self._run_size())
         # A loaded checkpoint's hookpipe state, consumed by the first __call__.
@@ -272,7 +275,10 @@ class TrainingLoop:
             sync, model = fast_path(self.accelerator).sync, self.model
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
                 self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
-                return
+                if state.is_training_end(max_step, max_epoch):
+                    return
+                # Resumed with higher limits: the loop goes on (its `before` phase already ran).
+                resumed = {**resumed, "cursor": {**resumed["cursor"], "index": None}}
             with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
                 if resumed is not None:
                     self._finish_phase(resumed)

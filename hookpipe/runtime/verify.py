@@ -11,45 +11,46 @@ before a job is queued, not when it starts.
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any, Iterator
 
-from hookpipe.compiler.class_effects import ClassInfo, class_info
+from hookpipe.compiler.class_effects import ClassInfo, ClassLookup, class_info
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.settings import REQUIRED_FACTORIES
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.import_roots import import_help, use_import_roots
 from hookpipe.runtime.resolve import import_path
 
 
-def _project_importable() -> None:
-    cwd = os.getcwd()
-    if cwd not in sys.path:  # as `hookpipe run` does: the project folder is importable
-        sys.path.insert(0, cwd)
+def class_lookup_for(pipe_file: str) -> ClassLookup:
+    """What hook classes named by ``pipe_file`` declare (effects per callback, ``collective``).
 
-
-def class_lookup(path: str) -> ClassInfo | None:
-    """What the hook class at ``path`` declares (effects per callback, ``collective``).
-
-    None when it does not import (``resolve_diagnostics`` reports that as HP002);
-    a malformed ``effects`` attribute raises ``ValueError`` (HP003 at the hook).
+    The classes are imported by the module search rule of ``pipe_file`` (its project
+    folder, then the working directory), as ``hookpipe run`` imports them. The lookup
+    returns None for a class that does not import (``resolve_diagnostics`` reports
+    that as HP002); a malformed ``effects`` attribute raises ``ValueError`` (HP003 at
+    the hook).
     """
-    _project_importable()
-    try:
-        cls = import_path(path)
-    except PlanResolveError:
-        return None
-    return class_info(cls)
+    use_import_roots(pipe_file)
+
+    def lookup(path: str) -> ClassInfo | None:
+        try:
+            cls = import_path(path)
+        except PlanResolveError:
+            return None
+        return class_info(cls)
+
+    return lookup
 
 
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     """HP002 for every name that does not import, HP003 for a missing required factory."""
-    _project_importable()
+    use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
+    help_line = import_help(ctx.main)
     found: list[Diagnostic] = []
     for key, setting in ctx.settings.items():
-        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`")
+        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", help_line)
     anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
     for key in REQUIRED_FACTORIES:
         if ctx.trainer.get(key) is None:
@@ -57,22 +58,23 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
                                     help=f"add `{key} = module.factory(...)` to the trainer block"))
     for name, info in ctx.hooks.items():
         if info.builtin is None:
-            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`")
+            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`", help_line)
         spans = {a.name: a.span for a in info.decl.args}
         for arg, value in info.args.items():
             strings_are_paths = info.builtin is not None and arg == "callback"
-            found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", strings_are_paths)
+            found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", help_line,
+                            strings_are_paths)
     return found
 
 
-def _check(value: Any, span: Span, what: str, strings_are_paths: bool = False) -> list[Diagnostic]:
+def _check(value: Any, span: Span, what: str, help_line: str, strings_are_paths: bool = False) -> list[Diagnostic]:
     out = []
     for path in _paths(value, strings_are_paths):
         try:
             import_path(path)
         except PlanResolveError as exc:
             out.append(Diagnostic("HP002", "error", f"{what}: {exc}", span,
-                                  help="check the module path, and that the project folder is the current directory"))
+                                  help=help_line))
     return out
 
 

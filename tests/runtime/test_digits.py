@@ -33,7 +33,7 @@ def test_run_file_trains_from_a_saved_plan_and_summarises(tmp_path: Path, capsys
     plan_file.write_text(digits_plan(str(tmp_path / "ckpt")).to_json(), encoding="utf-8")
     assert run_file(str(plan_file), ["trainer.max_step=10"], None) == 0
     out = capsys.readouterr().out
-    assert "digits.json: 10 steps, 1 epochs" in out and "checkpoint " in out
+    assert "digits.json: 10 steps, 1 epoch" in out and "checkpoint " in out
     assert run_file(str(plan_file), ["trainer.max_step=12"], "latest") == 0
     assert "digits.json: 12 steps" in capsys.readouterr().out
 

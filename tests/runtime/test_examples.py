@@ -35,5 +35,5 @@ def test_all_scopes_example_runs(tmp_path: Path) -> None:
     done = run_cli_process("run", "examples/all_scopes.pipe", "--set", "trainer.max_epoch=1",
                            "--set", f"hook.save.dir={tmp_path / 'ckpt'}", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "all_scopes.pipe: 32 steps, 1 epochs" in done.stdout
+    assert "all_scopes.pipe: 32 steps, 1 epoch" in done.stdout
     assert (tmp_path / "ckpt" / "step-00000032").is_dir()

@@ -24,6 +24,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoint_files import fsync_dir, fsync_tree, manifest
 from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
 from hookpipe.runtime.resume import MARKER, checkpoint_name, latest_checkpoint, read_marker
+from hookpipe.runtime.resume_changes import write_plan
 
 __all__ = ["CheckpointHook"]
 
@@ -48,6 +49,8 @@ class CheckpointHook:
         self.safe_serialization = safe_serialization
         #: The folder of the newest checkpoint this hook wrote.
         self.last_path: Path | None = None
+        #: The folder being written: what the checkpoint's own state names as the newest.
+        self._writing: Path | None = None
         self._trainer: Any = None
 
     def bind_trainer(self, trainer: Any) -> None:
@@ -70,8 +73,14 @@ class CheckpointHook:
         if self._trainer is not None:
             trainer, rank = self._trainer, acc.process_index
             ids = (args.epoch_id, args.step_id, args.global_step_id)
-            write_state(tmp, rank, *snapshot(trainer, callback, ids), acc.num_processes)
+            self._writing = final
+            try:
+                write_state(tmp, rank, *snapshot(trainer, callback, ids), acc.num_processes)
+            finally:
+                self._writing = None
             save_grads(tmp, rank, acc.unwrap_model(trainer.model))
+            if acc.is_main_process and trainer.plan is not None:
+                write_plan(tmp, trainer.plan)
         acc.wait_for_everyone()
         if acc.is_main_process:
             marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id, "time": time.time(),
@@ -105,7 +114,8 @@ class CheckpointHook:
         return self.save(args, args.global_step_id, None)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"last_path": None if self.last_path is None else str(self.last_path)}
+        newest = self._writing or self.last_path
+        return {"last_path": None if newest is None else str(newest)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.last_path = Path(state["last_path"]) if state.get("last_path") else None

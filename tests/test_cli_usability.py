@@ -1,0 +1,69 @@
+"""The compile-side commands' small surprises for a new user, through the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def hookpipe(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "hookpipe.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+    assert "Traceback" not in done.stdout + done.stderr
+    return done
+
+
+def test_check_accepts_folders_like_lint() -> None:
+    done = hookpipe("check", "examples/")
+    assert done.returncode == 0, done.stderr
+    assert all(": ok (plan " in line for line in done.stdout.splitlines())
+    checked = [line.split(":")[0] for line in done.stdout.splitlines()]
+    # The included fragment is checked through finetune.pipe, as lint does.
+    assert checked == ["examples/all_scopes.pipe", "examples/digits/train.pipe", "examples/finetune.pipe"]
+
+
+def test_check_still_refuses_a_missing_path() -> None:
+    done = hookpipe("check", "examples/", "examples/nothere.pipe")
+    assert done.returncode == 2
+    assert "hookpipe: error: examples/nothere.pipe: no such file" in done.stderr
+
+
+def test_explain_steps_folds_identical_consecutive_steps() -> None:
+    done = hookpipe("explain", "examples/digits/train.pipe", "--steps", "90", "--steps-per-epoch", "45")
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [
+        "  step  epoch  phase             hooks",
+        "     -      -  loop.before       evaluate",
+        "  0-44      0  step.after        clip, optimize",
+        "     -      0  epoch.after       evaluate",
+        " 45-48      1  step.after        clip, optimize",
+        "    49      1  step.after        clip, optimize, speed (main)",
+        " 50-89      1  step.after        clip, optimize",
+        "     -      1  epoch.after       evaluate",
+        "     -      -  loop.after        save",
+    ]
+
+
+def test_fmt_check_counts_files_it_could_not_format(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pipe"
+    broken.write_text("trainer {\n    max_step = 1\n")
+    done = hookpipe("fmt", "--check", str(broken))
+    assert done.returncode == 1
+    assert "hookpipe fmt: 1 file, 0 would reformat, 1 not formatted (syntax errors: fix them first)" in done.stderr
+
+
+def test_a_missing_include_is_the_only_error(tmp_path: Path) -> None:
+    source = (ROOT / "examples" / "finetune.pipe").read_text()
+    pipe = tmp_path / "finetune.pipe"
+    pipe.write_text(source.replace("compose/base.pipe", "compose/bsae.pipe"))
+    done = hookpipe("check", str(pipe), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "finetune.pipe:4:1: HP010 error: included file `compose/bsae.pipe` was not found" in done.stderr
+    assert "HP003" not in done.stderr and "hookpipe: 1 error" in done.stderr
