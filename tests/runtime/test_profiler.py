@@ -13,7 +13,7 @@ from accelerate.state import AcceleratorState, GradientState
 from hookpipe.profiling import read_profile
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.profiler import Profiler
-from hookpipe.runtime.run import run_file
+from hookpipe.runtime.run import RunOptions, run_file
 from tests.helpers import ROOT
 
 PIPE = """use h = "tests.runtime.hooklib"
@@ -56,7 +56,7 @@ def pipe(tmp_path: Path) -> Path:
 def test_the_table_names_every_plan_entry_and_the_json_validates(pipe: Path, tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "p.json"
-    assert run_file(str(pipe), [], None, profile=str(out)) == 0
+    assert run_file(str(pipe), [], None, options=RunOptions(profile=str(out))) == 0
     _reset()
     printed = capsys.readouterr().out
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -85,7 +85,7 @@ def test_the_table_names_every_plan_entry_and_the_json_validates(pipe: Path, tmp
 
 def test_an_entry_that_never_fires_still_has_its_row(pipe: Path, tmp_path: Path) -> None:
     out = tmp_path / "p.json"
-    assert run_file(str(pipe), ["trainer.max_step=3"], None, profile=str(out)) == 0
+    assert run_file(str(pipe), ["trainer.max_step=3"], None, options=RunOptions(profile=str(out))) == 0
     _reset()
     data = json.loads(out.read_text(encoding="utf-8"))
     jsonschema.Draft7Validator(SCHEMA).validate(data)
@@ -118,7 +118,7 @@ def test_off_nothing_is_wrapped_and_on_the_parameters_are_the_same(pipe: Path) -
 def test_an_unwritable_profile_path_fails_with_a_message(pipe: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "missing-folder" / "p.json"
-    assert run_file(str(pipe), [], None, profile=str(out)) == 1
+    assert run_file(str(pipe), [], None, options=RunOptions(profile=str(out))) == 1
     _reset()
     assert f"cannot write the profile to {out}" in capsys.readouterr().err
     assert not out.exists()
