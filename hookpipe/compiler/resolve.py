@@ -90,10 +90,11 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
     declared = _declared_effects(decl)
     effects = declared
     if builtin is not None:
+        own = builtin.effects_for(args)
         effects = Effects(
-            reads=_union(builtin.effects.reads, declared.reads),
-            writes=_union(builtin.effects.writes, declared.writes),
-            consumes=_union(builtin.effects.consumes, declared.consumes),
+            reads=_union(own.reads, declared.reads),
+            writes=_union(own.writes, declared.writes),
+            consumes=_union(own.consumes, declared.consumes),
         )
     if type_name is None:
         type_name = "<unresolved>"
