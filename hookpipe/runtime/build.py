@@ -34,6 +34,7 @@ from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
 from hookpipe.runtime.trace import tracer_from_env
+from hookpipe.runtime.tracking import start_trackers, tracker_arguments
 
 if TYPE_CHECKING:
     from hookpipe.runtime.trainer import HookBasedTrainer
@@ -79,6 +80,7 @@ def make_accelerator(settings: TrainerSettings) -> Accelerator:
         mixed_precision=settings.mixed_precision,
         cpu=settings.cpu or not _has_accelerator_device(),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=settings.seed),
+        **tracker_arguments(settings),
     )
 
 
@@ -118,7 +120,8 @@ def trainer_from_plan(
     for key in ("model", "dataloader", "batch_processor", "optimizer"):
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
-    accelerator = accelerator if accelerator is not None else make_accelerator(settings)
+    own_accelerator = accelerator is None
+    accelerator = make_accelerator(settings) if accelerator is None else accelerator
     check_agreement(accelerator, plan)
     if settings.seed is not None:
         set_seed(settings.seed)
@@ -154,6 +157,9 @@ def trainer_from_plan(
         num_processes=accelerator.num_processes,
         wrappers=tuple(wrappers),
     )
+    trainer.show_progress = settings.progress
     trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances, tracer)
     trainer._resume(overrides.get("resume_from"))
+    if own_accelerator:
+        start_trackers(accelerator, settings)
     return trainer

@@ -22,7 +22,7 @@ from robo_orchard_core.utils.config import Config
 
 from hookpipe.runtime.errors import PlanResolveError
 
-__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "latest_checkpoint", "read_marker"]
+__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "complete_checkpoints", "latest_checkpoint", "read_marker"]
 
 MARKER = "hookpipe-checkpoint.json"
 _NAME = re.compile(r"^step-(\d+)$")
@@ -48,15 +48,21 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
         >>> latest_checkpoint("runs/digits")  # doctest: +SKIP
         PosixPath('runs/digits/step-00000225')
     """
+    found = complete_checkpoints(directory)
+    return found[-1][1] if found else None
+
+
+def complete_checkpoints(directory: str | os.PathLike[str]) -> list[tuple[int, Path, dict[str, Any]]]:
+    """``(completed steps, folder, marker)`` of every complete checkpoint, oldest first."""
     root = Path(directory)
     if not root.is_dir():
-        return None
-    found = [
-        (int(m.group(1)), p)
-        for p in root.iterdir()
-        if (m := _NAME.match(p.name)) and p.is_dir() and read_marker(p) is not None
-    ]
-    return max(found)[1] if found else None
+        return []
+    found = []
+    for p in root.iterdir():
+        m = _NAME.match(p.name)
+        if m and p.is_dir() and not p.is_symlink() and (marker := read_marker(p)) is not None:
+            found.append((int(m.group(1)), p, marker))
+    return sorted(found, key=lambda item: item[0])
 
 
 class ResumeCheckpointConfig(Config):

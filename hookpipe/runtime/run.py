@@ -38,20 +38,27 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 
 def resolve_resume(plan: Any, resume: str) -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
-    checkpoint of the Plan's (single) checkpoint hook."""
+    checkpoint of the Plan's (single) checkpoint hook, ``best`` the best-ranked one of
+    its (single) checkpoint hook with a ``monitor``."""
+    from hookpipe.runtime.best import best_checkpoint
     from hookpipe.runtime.errors import PlanResolveError
     from hookpipe.runtime.resume import latest_checkpoint
 
-    if resume != "latest":
+    if resume not in ("latest", "best"):
         return resume
-    dirs = [h.args.get("dir") for h in plan.hooks if h.builtin and h.type == "checkpoint"]
-    if not dirs:
-        raise PlanResolveError(f"--resume latest: {plan.source} has no checkpoint hook")
-    if len(set(dirs)) > 1:
-        raise PlanResolveError(f"--resume latest: {plan.source} saves checkpoints to several folders; name one")
-    found = latest_checkpoint(dirs[0])
+    hooks = [h for h in plan.hooks if h.builtin and h.type == "checkpoint"]
+    if resume == "best":
+        hooks = [h for h in hooks if h.args.get("monitor")]
+    if not hooks:
+        what = "checkpoint hook with a monitor" if resume == "best" else "checkpoint hook"
+        raise PlanResolveError(f"--resume {resume}: {plan.source} has no {what}")
+    if len({h.args.get("dir") for h in hooks}) > 1:
+        raise PlanResolveError(f"--resume {resume}: {plan.source} saves checkpoints to several folders; name one")
+    folder = hooks[0].args.get("dir")
+    found = best_checkpoint(folder, hooks[0].args["monitor"]) if resume == "best" else latest_checkpoint(folder)
     if found is None:
-        raise PlanResolveError(f"--resume latest: no complete checkpoint in {dirs[0]}")
+        what = f"ranked checkpoint (by {hooks[0].args['monitor']})" if resume == "best" else "complete checkpoint"
+        raise PlanResolveError(f"--resume {resume}: no {what} in {folder}")
     return str(found)
 
 
@@ -205,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hookpipe run", description="Train the pipeline in FILE.")
     parser.add_argument("file")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--resume", default=None, metavar="DIR|latest")
+    parser.add_argument("--resume", default=None, metavar="DIR|latest|best")
     parser.add_argument("--check-effects", action="store_true")
     ns = parser.parse_args(argv)
     return run_file(ns.file, ns.sets, ns.resume, ns.check_effects)

@@ -22,6 +22,7 @@ counters the Plan's guards read (see :class:`~hookpipe.runtime.channels.Counters
 
 from __future__ import annotations
 
+import time
 from itertools import islice
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -40,11 +41,14 @@ from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
+from hookpipe.runtime.loss_meter import LossMeter
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.progress import TrainerProgressState
+from hookpipe.runtime.progress_display import ProgressDisplay
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.trace import Tracer
+from hookpipe.runtime.tracking import finish_trackers
 
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
 
@@ -147,6 +151,12 @@ class HookBasedTrainer:
         self.last_loss: torch.Tensor | None = None
         #: The running step's loss, stored in a checkpoint written inside the step.
         self.pending_loss: Any = None
+        #: Sum the losses of every step, one per hook that asked (see :meth:`add_loss_meter`).
+        self._loss_meters: tuple[LossMeter, ...] = ()
+        #: ``(global step, perf_counter)`` when the loop started, for throughput.
+        self.run_started: tuple[int, float] | None = None
+        #: Show progress (a bar or plain lines) on the main process; Plan runs set it.
+        self.show_progress = False
         #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
         self.stop = StopRequest()
         self.tracer: Tracer | None = None
@@ -217,6 +227,12 @@ class HookBasedTrainer:
             if callable(bind):
                 bind(self)
 
+    def add_loss_meter(self) -> LossMeter:
+        """A running sum of every step's loss, from now on (``log()`` asks for one)."""
+        meter = LossMeter()
+        self._loss_meters += (meter,)
+        return meter
+
     # -- the loop -----------------------------------------------------------------
 
     def _get_hook_args(self, **kwargs: Any) -> PipelineHookArgs:
@@ -267,7 +283,9 @@ class HookBasedTrainer:
         self._total_updates = self._count_updates(per_epoch)
         resumed, self._resumed = self._resumed, None
         self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
+        self.run_started = (state.global_step_id, time.perf_counter())
         self.model.train()
+        display = self._progress_display(per_epoch)
         try:
             sync, model = fast_path(self.accelerator).sync, self.model
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
@@ -291,6 +309,8 @@ class HookBasedTrainer:
                             ran += 1
                             state.update_step()
                             state.sync_pipeline_hook_arg(epoch_args)
+                            if display is not None:
+                                display.update(state.global_step_id, self.pending_loss)
                             if self._stop_requested():
                                 self._stop_now(epoch_args)
                             if state.is_training_end(max_step, max_epoch):
@@ -305,6 +325,8 @@ class HookBasedTrainer:
                     done = done or state.is_training_end(max_step, max_epoch)
         finally:
             self._base_args = None
+            if display is not None:
+                display.close()
             self._close_hooks()
 
     def _begin(self, channel: str, args: PipelineHookArgs, skip_before: bool) -> Any:
@@ -379,9 +401,18 @@ class HookBasedTrainer:
                 step_args.model_outputs = batch_args.model_outputs
                 step_args.reduce_loss = batch_args.reduce_loss
             self.pending_loss = step_args.reduce_loss
+            for meter in self._loss_meters:
+                meter.add(step_args.reduce_loss)
             state.step_done = True
         loss = step_args.reduce_loss
         self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
+
+    def _progress_display(self, per_epoch: int | None) -> ProgressDisplay | None:
+        """The main process's progress output, when the Plan asks for it (``trainer.progress``)."""
+        if not self.show_progress or not self.accelerator.is_main_process:
+            return None
+        limits = [n for n in (self.max_step, self.max_epoch * per_epoch if self.max_epoch and per_epoch else None) if n]
+        return ProgressDisplay(min(limits) if limits else None, start=self.trainer_progress_state.global_step_id)
 
     def _count_updates(self, per_epoch: int | None) -> int | None:
         """Optimizer updates in the whole run, when the run's length is known."""
@@ -428,6 +459,7 @@ class HookBasedTrainer:
             close = getattr(inst, "close", None)
             if callable(close):
                 close()
+        finish_trackers(self.accelerator)
 
 
 def _without_rng_draws(it: Iterator[Any]) -> Iterator[Any]:

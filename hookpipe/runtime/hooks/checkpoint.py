@@ -21,7 +21,8 @@ from typing import Any
 
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
-from hookpipe.runtime.resume import MARKER, checkpoint_name, latest_checkpoint, read_marker
+from hookpipe.runtime.best import monitor_record, ranked, update_pointer
+from hookpipe.runtime.resume import MARKER, checkpoint_name, complete_checkpoints, latest_checkpoint
 
 __all__ = ["CheckpointHook"]
 
@@ -33,16 +34,23 @@ class CheckpointHook:
         dir: Parent folder of the checkpoints (relative to the working directory).
         keep_last: Keep only this many newest checkpoints (None keeps all).
         safe_serialization: Write weights as safetensors.
+        monitor: ``HOOK.METRIC`` that ranks checkpoints (see :mod:`hookpipe.runtime.best`).
+        mode: ``"min"`` or ``"max"``: which values are better.
+        keep_best: Also keep this many best-ranked checkpoints when pruning to ``keep_last``.
     """
 
     effects = {"reads": ("params", "optimizer_state", "lr", "metrics")}
 
-    def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True) -> None:
+    def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
+                 monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
         if keep_last is not None and keep_last < 1:
             raise ValueError("keep_last must be at least 1")
+        if keep_best is not None and monitor is None:
+            raise ValueError("keep_best needs monitor")
         self.dir = Path(dir)
         self.keep_last = keep_last
         self.safe_serialization = safe_serialization
+        self.monitor, self.mode, self.keep_best = monitor, mode, keep_best
         #: The folder of the newest checkpoint this hook wrote.
         self.last_path: Path | None = None
         self._trainer: Any = None
@@ -71,10 +79,17 @@ class CheckpointHook:
             save_grads(tmp, rank, acc.unwrap_model(trainer.model))
         acc.wait_for_everyone()
         if acc.is_main_process:
-            marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id, "time": time.time()}
+            marker: dict[str, Any] = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id,
+                                      "time": time.time()}
+            if self.monitor is not None and self._trainer is not None:
+                record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
+                if record is not None:
+                    marker["monitor"] = record
             (tmp / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
             _replace_dir(tmp, final)
             self._prune()
+            if self.monitor is not None:
+                update_pointer(self.dir, self.monitor)
         acc.wait_for_everyone()
         self.last_path = final
         return final
@@ -82,13 +97,22 @@ class CheckpointHook:
     def _prune(self) -> None:
         if self.keep_last is None:
             return
-        complete = sorted(p for p in self.dir.glob("step-*") if p.is_dir() and read_marker(p) is not None)
-        for old in complete[: -self.keep_last]:
+        complete = [path for _, path, _ in complete_checkpoints(self.dir)]
+        keep = set(complete[-self.keep_last:])
+        if self.keep_best is not None:
+            keep.update(ranked(self.dir, self.monitor)[: self.keep_best])
+        for old in (p for p in complete if p not in keep):
             # Renamed first (atomic), so a kill during the removal leaves no step-* folder
             # with a marker but missing files.
             hidden = old.with_name(f".old-{old.name}-{os.getpid()}")
             os.replace(old, hidden)
             shutil.rmtree(hidden, ignore_errors=True)
+
+    def best(self) -> Path | None:
+        """The best-ranked complete checkpoint in :attr:`dir` (what ``--resume best`` uses)."""
+        from hookpipe.runtime.best import best_checkpoint
+
+        return best_checkpoint(self.dir, self.monitor) if self.monitor is not None else None
 
     def latest(self) -> Path | None:
         """The newest complete checkpoint in :attr:`dir` (what ``--resume latest`` uses)."""
