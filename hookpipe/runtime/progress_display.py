@@ -31,7 +31,7 @@ def _loss(value: Any) -> float | None:
     if value is None:
         return None
     try:
-        return float(value)
+        return float(value.detach() if hasattr(value, "detach") else value)
     except (TypeError, ValueError):
         return None
 

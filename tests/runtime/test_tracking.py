@@ -1,0 +1,131 @@
+"""Trackers: ``log()`` read back with TensorBoard's own event reader and as CSV, one row per firing."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from hookpipe.compiler import compile_text
+from hookpipe.errors import CompileError
+from hookpipe.runtime import HookBasedTrainer
+from hookpipe.runtime.errors import PlanResolveError
+from tests.runtime import trackinglib
+
+PIPE = """pipeline "track"
+use h = "tests.runtime.hooklib"
+use t = "tests.runtime.trackinglib"
+
+trainer {
+    max_step        = 12
+    seed            = 0
+    cpu             = true
+    model           = h.tiny_model()
+    dataloader      = h.tiny_loader(n = 10, batch_size = 2)
+    optimizer       = "torch.optim.SGD"(lr = 0.01)
+    lr_scheduler    = "torch.optim.lr_scheduler.StepLR"(step_size = 4, gamma = 0.5)
+    batch_processor = h.MSE()
+    log_with        = TRACKERS
+    log_dir         = "LOGDIR"
+    progress        = false
+}
+
+hook optimize = optimizer()
+hook evaluate = validation(callback = h.held_out_error)
+hook losses   = t.LossRecorder()
+hook record   = log()
+
+loop {
+    epoch {
+        step {
+            after {
+                optimize
+                losses
+                record every 4 steps
+            }
+        }
+        after {
+            evaluate
+            record
+        }
+    }
+}
+"""
+
+# 5 steps per epoch, 12 steps: `record` fires in step.after after 4, 8, 12 completed
+# steps and in epoch.after after 5, 10, 12 (the last, partial epoch).
+FIRINGS = [4, 5, 8, 10, 12, 12]
+#: Steps (1-based) whose losses each firing averages; the second firing at 12 has none left.
+WINDOWS = [(1, 4), (5, 5), (6, 8), (9, 10), (11, 12), None]
+EVALUATED = [5, 10, 12]
+
+
+def train(tmp_path: Path, trackers: str = '["tensorboard", "csv"]') -> HookBasedTrainer:
+    logdir = tmp_path / "logs" / "run1"
+    plan = compile_text(PIPE.replace("TRACKERS", trackers).replace("LOGDIR", str(logdir)), "track.pipe")
+    trackinglib.LOSSES.clear()
+    trainer = HookBasedTrainer.from_plan(plan)
+    trainer()
+    return trainer
+
+
+def test_csv_has_one_row_per_firing_with_the_documented_values(tmp_path: Path) -> None:
+    train(tmp_path)
+    with (tmp_path / "logs" / "run1" / "metrics.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == FIRINGS
+    losses = trackinglib.LOSSES
+    assert len(losses) == 12
+    for row, window in zip(rows, WINDOWS):
+        if window is None:
+            assert row["loss"] == ""
+        else:
+            first, last = window
+            expected = sum(losses[first - 1:last]) / (last - first + 1)
+            assert float(row["loss"]) == pytest.approx(expected, rel=1e-6)
+    # StepLR(step_size=4, gamma=0.5) steps once per update: lr after N updates is 0.01 * 0.5 ** (N // 4).
+    assert [float(r["lr/0"]) for r in rows] == pytest.approx([0.01 * 0.5 ** (s // 4) for s in FIRINGS])
+    assert [int(float(r["epoch"])) for r in rows] == [0, 0, 1, 1, 2, 2]
+    evaluated = [int(r["step"]) for r in rows if r["evaluate/mse"] != ""]
+    assert evaluated == EVALUATED
+    assert all(float(r["steps_per_s"]) > 0 for r in rows[:-1])
+
+
+def test_tensorboard_events_read_back_with_tensorboards_reader(tmp_path: Path) -> None:
+    trainer = train(tmp_path)
+    acc = EventAccumulator(str(tmp_path / "logs" / "run1"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"loss", "lr/0", "epoch", "steps_per_s", "evaluate/mse"} <= tags
+    assert [e.step for e in acc.Scalars("loss")] == [s for s, w in zip(FIRINGS, WINDOWS) if w is not None]
+    assert [e.step for e in acc.Scalars("lr/0")] == FIRINGS
+    mse = acc.Scalars("evaluate/mse")
+    assert [e.step for e in mse] == EVALUATED
+    history = trainer.hook_instances["evaluate"].history
+    assert [done for done, _ in history] == EVALUATED
+    assert [e.value for e in mse] == pytest.approx([m["mse"] for _, m in history], rel=1e-6)
+
+
+def test_without_log_with_nothing_is_written(tmp_path: Path) -> None:
+    train(tmp_path, "[]")
+    assert not (tmp_path / "logs").exists()
+
+
+def test_a_tracker_whose_package_is_missing_names_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    with pytest.raises(PlanResolveError, match=r"'tensorboard' tracker needs the 'tensorboard' package.*pip install tensorboard"):
+        train(tmp_path)
+
+
+def test_an_unknown_tracker_is_hp003_at_its_line() -> None:
+    text = PIPE.replace("TRACKERS", '["tensorbord"]').replace("LOGDIR", "x")
+    with pytest.raises(CompileError) as err:
+        compile_text(text, "track.pipe")
+    (diag,) = err.value.diagnostics
+    assert (diag.code, diag.span.line) == ("HP003", 14)
+    assert "log_with" in diag.message and "tensorboard" in diag.message
