@@ -7,10 +7,13 @@ written against the seed read the same attributes here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Protocol, runtime_checkable
 
 import torch
 from accelerate import Accelerator
+
+if TYPE_CHECKING:
+    from hookpipe.runtime.run_context import RunContext
 
 __all__ = ["ModelOutput", "PipelineHookArgs"]
 
@@ -50,6 +53,9 @@ class PipelineHookArgs:
     model_outputs: Optional[Any] = None
     reduce_loss: Optional[torch.Tensor] = None
     """The loss returned by the batch processor (already reduced over the batch)."""
+    run: Optional["RunContext"] = None
+    """hookpipe's addition: the run's size and :meth:`RunContext.request_stop`
+    (see :mod:`hookpipe.runtime.run_context`); the trainer always sets it."""
 
     def copy_with_updates(self, **kwargs: Any) -> "PipelineHookArgs":
         """A shallow copy with some attributes replaced (unknown names are an error).

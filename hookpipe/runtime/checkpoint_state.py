@@ -7,7 +7,8 @@ Exact resumption needs more, written by each process next to them:
   counters, the *cursor* (which call of which phase wrote the checkpoint, so the
   resumed run first runs the rest of that phase, then goes on without re-running a
   ``before`` phase the run was already inside), the step's loss, the state of every
-  hook that has ``state_dict``/``load_state_dict`` (JSON values), and the trace length;
+  hook that has ``state_dict``/``load_state_dict`` (JSON values, with tensors
+  stored beside it by :mod:`.hook_state`), and the trace length;
 * ``hookpipe-grads-<rank>.safetensors``: gradients accumulated inside an
   accumulation window (absent on update boundaries, where they are None).
 
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import torch
 
 from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.hook_state import join_tensors, load_hook_tensors, save_hook_tensors, split_tensors
 
 if TYPE_CHECKING:
     from hookpipe.runtime.trainer import HookBasedTrainer
@@ -45,10 +47,13 @@ def grads_path(folder: Path, rank: int) -> Path:
     return folder / f"hookpipe-grads-{rank}.safetensors"
 
 
-def snapshot(trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, int, int]) -> dict[str, Any]:
-    """The trainer's hookpipe state as JSON; ``callback`` names the phase the checkpoint runs in.
+def snapshot(
+    trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, int, int]
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The trainer's hookpipe state as JSON, and the tensors of hook states beside it.
 
-    ``None`` means a stop between steps: nothing of the step remains to run.
+    ``callback`` names the phase the checkpoint runs in; ``None`` means a stop
+    between steps: nothing of the step remains to run.
     """
     counters = trainer.counters
     scope = _CALLBACK_SCOPE.get(callback or "", "step")
@@ -60,16 +65,20 @@ def snapshot(trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, 
         current = counters.current
         index = next((i for i, c in enumerate(afters) if c is current), None)
     loss = trainer.pending_loss
+    tensors: dict[str, torch.Tensor] = {}
+    hook_states = {name: split_tensors(inst.state_dict(), name, tensors)
+                   for name, inst in trainer.hook_instances.items() if _stateful(inst)}
     return {
         "format": STATE_FORMAT,
         "progress": trainer.trainer_progress_state.state_dict(),
         "counters": counters.snapshot(),
         "cursor": {"scope": scope, "index": index, "ids": list(ids), "stop": callback is None},
         "loss": None if loss is None else float(loss.detach() if isinstance(loss, torch.Tensor) else loss),
-        "hooks": {name: _jsonable(inst.state_dict(), name) for name, inst in trainer.hook_instances.items()
-                  if _stateful(inst)},
+        "hooks": hook_states,
         "trace": trainer.tracer.count if trainer.tracer is not None else None,
-    }
+        # A clean stop already asked for (run.request_stop): the resumed run ends there too.
+        "stopping": trainer.run.stop_reason,
+    }, tensors
 
 
 def _channel(scope: str) -> str:
@@ -80,15 +89,10 @@ def _stateful(inst: Any) -> bool:
     return callable(getattr(inst, "state_dict", None)) and callable(getattr(inst, "load_state_dict", None))
 
 
-def _jsonable(value: Any, name: str) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise PlanResolveError(f"hook '{name}': state_dict() must return JSON values to be checkpointed: {exc}") from None
-    return value
-
-
-def write_state(folder: Path, rank: int, state: dict[str, Any]) -> None:
+def write_state(folder: Path, rank: int, state: dict[str, Any], tensors: dict[str, torch.Tensor],
+                num_processes: int) -> None:
+    """Write this rank's state and its hook tensors (every process must call it)."""
+    state = {**state, "hook_tensors": save_hook_tensors(folder, rank, tensors, num_processes)}
     state_path(folder, rank).write_text(json.dumps(state, indent=1), encoding="utf-8")
 
 
@@ -103,6 +107,7 @@ def read_state(folder: Path, rank: int) -> dict[str, Any] | None:
         raise PlanResolveError(f"unreadable checkpoint state {path}: {exc}") from None
     if state.get("format") != STATE_FORMAT:
         raise PlanResolveError(f"{path}: unsupported checkpoint state format {state.get('format')!r}")
+    state["hooks"] = join_tensors(state["hooks"], load_hook_tensors(folder, state.get("hook_tensors")))
     return state
 
 

@@ -204,6 +204,8 @@ def _summary(trainer: Any, path: str, seconds: float) -> None:
     if metrics:
         parts.append("last validation " + ", ".join(f"{k}={v:.4f}" for k, v in metrics[-1].items()))
     parts.append(f"checkpoint {checkpoints[-1]}" if checkpoints else "no checkpoint")
+    if trainer.run.stop_reason is not None:
+        parts.append(f"stopped early: {trainer.run.stop_reason}")
     print("; ".join(parts), flush=True)
 
 

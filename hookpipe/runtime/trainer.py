@@ -33,6 +33,7 @@ from accelerate.scheduler import AcceleratedScheduler
 from torch.utils.data import DataLoader
 
 from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.run_values import RunSize
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
@@ -46,6 +47,7 @@ from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.progress import TrainerProgressState
 from hookpipe.runtime.progress_display import ProgressDisplay
 from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.run_context import RunContext
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.trace import Tracer
 from hookpipe.runtime.tracking import finish_trackers
@@ -53,6 +55,9 @@ from hookpipe.runtime.tracking import finish_trackers
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
 
 PipelineHookOrConfigType = PipelineHooksConfig | PipelineHooks
+
+# What the processes agree on between steps (see HookBasedTrainer._stop_level).
+_GO_ON, _FINISH, _INTERRUPT = 0, 1, 2
 
 
 def _check_limits(max_step: int | None, max_epoch: int | None) -> None:
@@ -159,6 +164,8 @@ class HookBasedTrainer:
         self.show_progress = False
         #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
         self.stop = StopRequest()
+        #: What hooks see as ``args.run``: the run's size and the clean-stop request.
+        self.run = RunContext(self._run_size())
         self.tracer: Tracer | None = None
         # A loaded checkpoint's hookpipe state, consumed by the first __call__.
         self._resumed: dict[str, Any] | None = None
@@ -177,6 +184,8 @@ class HookBasedTrainer:
         state = read_state(folder, rank)
         if state is not None:
             self.trainer_progress_state.load_state_dict(state["progress"])
+            if state.get("stopping") is not None:  # the run was already ending cleanly
+                self.run.request_stop(state["stopping"])
             for name, hook_state in state["hooks"].items():
                 inst = self.hook_instances.get(name)
                 if inst is not None and callable(getattr(inst, "load_state_dict", None)):
@@ -265,8 +274,16 @@ class HookBasedTrainer:
                 lr_scheduler=self.lr_scheduler,
                 start_epoch=self._start_epoch,
                 start_step=self._start_step,
+                run=self.run,
             )
         )
+
+    def _steps_per_epoch(self) -> int | None:
+        return len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
+
+    def _run_size(self) -> RunSize:
+        return RunSize.of(self.max_step, self.max_epoch, self._steps_per_epoch(),
+                          self.accelerator.gradient_accumulation_steps, self.accelerator.num_processes)
 
     def __call__(self) -> None:
         """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end.
@@ -279,13 +296,13 @@ class HookBasedTrainer:
         state = self.trainer_progress_state
         hooks, counters = self.hooks, self.counters
         max_step, max_epoch = self.max_step, self.max_epoch
-        per_epoch = len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
-        self._total_updates = self._count_updates(per_epoch)
+        per_epoch = self._steps_per_epoch()
+        self._total_updates = self.run.updates
         resumed, self._resumed = self._resumed, None
         self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
         self.run_started = (state.global_step_id, time.perf_counter())
         self.model.train()
-        display = self._progress_display(per_epoch)
+        display = self._progress_display()
         try:
             sync, model = fast_path(self.accelerator).sync, self.model
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
@@ -294,7 +311,7 @@ class HookBasedTrainer:
             with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
                 if resumed is not None:
                     self._finish_phase(resumed)
-                done = state.is_training_end(max_step, max_epoch)
+                done = state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
                 inside = resumed is not None and state.step_id > 0
                 while not done or inside:
                     skip_before, inside = inside, False
@@ -311,9 +328,10 @@ class HookBasedTrainer:
                             state.sync_pipeline_hook_arg(epoch_args)
                             if display is not None:
                                 display.update(state.global_step_id, self.pending_loss)
-                            if self._stop_requested():
+                            level = self._stop_level()
+                            if level == _INTERRUPT:
                                 self._stop_now(epoch_args)
-                            if state.is_training_end(max_step, max_epoch):
+                            if level == _FINISH or state.is_training_end(max_step, max_epoch):
                                 done = True
                                 break
                         if ran == 0 and state.step_id == 0:
@@ -322,7 +340,7 @@ class HookBasedTrainer:
                         state.epoch_done = True
                     state.update_epoch()
                     state.sync_pipeline_hook_arg(loop_args)
-                    done = done or state.is_training_end(max_step, max_epoch)
+                    done = done or state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
         finally:
             self._base_args = None
             if display is not None:
@@ -353,18 +371,40 @@ class HookBasedTrainer:
                 args.reduce_loss = torch.tensor(resumed["loss"])
         run_calls(rest, args, self.counters)
 
-    def _stop_requested(self) -> bool:
-        """Whether any process was asked to stop (all must stop at the same step)."""
-        requested = self.stop.requested
+    def _stop_level(self) -> int:
+        """What every process agrees to do now: go on, finish cleanly, or be interrupted.
+
+        All processes must stop at the same step, so with several the levels are
+        all-reduced (one integer per step), and only when one process asked do they
+        exchange reasons, so each summary says why, not just that another rank asked.
+        """
+        stop, run = self.stop, self.run
+        level = _INTERRUPT if stop.requested else _FINISH if run.stopping else _GO_ON
         if self.accelerator.num_processes == 1:
-            return requested
+            return level
         import torch.distributed as dist
 
-        flag = torch.tensor([1 if requested else 0], device=self.accelerator.device)
+        flag = torch.tensor([level], device=self.accelerator.device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        if flag.item() and not requested:
-            self.stop.request("stopped because another process was asked to", 1)
-        return bool(flag.item())
+        agreed = int(flag.item())
+        if agreed == _GO_ON:
+            return agreed
+        mine = (stop.describe() if stop.requested else None, run.stop_reason)
+        everyone: list[Any] = [None] * self.accelerator.num_processes
+        dist.all_gather_object(everyone, mine)
+        if agreed == _INTERRUPT and not stop.requested:
+            reason, code = next(i for i, _ in everyone if i is not None)
+            stop.request(reason, code)
+        if agreed == _FINISH and not run.stopping:
+            run.request_stop(next(f for _, f in everyone if f is not None))
+        return agreed
+
+    def _stop_between(self, args: PipelineHookArgs) -> bool:
+        """A stop asked for outside a step (in an epoch or loop phase): True to end the run."""
+        level = self._stop_level()
+        if level == _INTERRUPT:
+            self._stop_now(args)
+        return level == _FINISH
 
     def _stop_now(self, args: PipelineHookArgs) -> None:
         """Checkpoint (if the Plan has a checkpoint hook) and raise :class:`RunInterrupted`."""
@@ -407,21 +447,11 @@ class HookBasedTrainer:
         loss = step_args.reduce_loss
         self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
 
-    def _progress_display(self, per_epoch: int | None) -> ProgressDisplay | None:
+    def _progress_display(self) -> ProgressDisplay | None:
         """The main process's progress output, when the Plan asks for it (``trainer.progress``)."""
         if not self.show_progress or not self.accelerator.is_main_process:
             return None
-        limits = [n for n in (self.max_step, self.max_epoch * per_epoch if self.max_epoch and per_epoch else None) if n]
-        return ProgressDisplay(min(limits) if limits else None, start=self.trainer_progress_state.global_step_id)
-
-    def _count_updates(self, per_epoch: int | None) -> int | None:
-        """Optimizer updates in the whole run, when the run's length is known."""
-        if per_epoch is None or per_epoch <= 0:
-            return None
-        limits = [n for n in (self.max_step, self.max_epoch * per_epoch if self.max_epoch else None) if n]
-        accumulation = max(1, self.accelerator.gradient_accumulation_steps)
-        full, rest = divmod(min(limits), per_epoch)
-        return full * -(-per_epoch // accumulation) + rest // accumulation
+        return ProgressDisplay(self.run.steps, start=self.trainer_progress_state.global_step_id)
 
     def _last_batch(self, per_epoch: int | None) -> bool:
         if per_epoch is not None:

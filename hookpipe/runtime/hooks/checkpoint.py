@@ -75,7 +75,7 @@ class CheckpointHook:
         if self._trainer is not None:
             trainer, rank = self._trainer, acc.process_index
             ids = (args.epoch_id, args.step_id, args.global_step_id)
-            write_state(tmp, rank, snapshot(trainer, callback, ids))
+            write_state(tmp, rank, *snapshot(trainer, callback, ids), acc.num_processes)
             save_grads(tmp, rank, acc.unwrap_model(trainer.model))
         acc.wait_for_everyone()
         if acc.is_main_process:

@@ -1,0 +1,128 @@
+"""Run-time values: ``run.updates``, ``run.steps``, ``run.steps_per_epoch``, ``run.num_processes``.
+
+A schedule's length depends on the dataloader's length, the accumulation and the
+number of processes, none of which the ``.pipe`` file can know; written by hand it
+is wrong on the next machine. These names stand where an argument value is
+expected (``total_steps = run.updates``). The compiler keeps them as
+``{"$run": NAME}`` in the Plan (checked for spelling, HP002, never evaluated);
+the runtime replaces them once the dataloader is prepared, before any factory
+that takes them is called. This module is torch-free: the compiler, lint and
+the runtime share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["RUN_VALUES", "RunSize", "count_updates", "is_run_value", "run_steps", "substitute"]
+
+#: The value names after ``run.``, with what each means (for diagnostics and docs).
+RUN_VALUES: dict[str, str] = {
+    "updates": "optimizer updates in the whole run",
+    "steps": "batches each process trains on in the whole run",
+    "steps_per_epoch": "batches per epoch on each process",
+    "num_processes": "processes taking part in the run",
+}
+
+#: The key of a run-time value in a Plan's JSON values.
+RUN_KEY = "$run"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSize:
+    """The run's dimensions as the trainer runs them (per process).
+
+    ``None`` where the length is not known (a dataloader without ``len``).
+    """
+
+    steps: int | None
+    updates: int | None
+    steps_per_epoch: int | None
+    num_processes: int
+
+    @classmethod
+    def of(cls, max_step: int | None, max_epoch: int | None, steps_per_epoch: int | None,
+           accumulation: int, num_processes: int) -> "RunSize":
+        """The size of a run with these limits (see :func:`run_steps`, :func:`count_updates`).
+
+        Example:
+            >>> RunSize.of(None, 2, 45, 4, 1).updates
+            24
+        """
+        steps = run_steps(max_step, max_epoch, steps_per_epoch)
+        return cls(steps, count_updates(steps, steps_per_epoch, accumulation), steps_per_epoch, num_processes)
+
+    def get(self, name: str) -> int | None:
+        return {"updates": self.updates, "steps": self.steps, "steps_per_epoch": self.steps_per_epoch,
+                "num_processes": self.num_processes}[name]
+
+
+def run_steps(max_step: int | None, max_epoch: int | None, steps_per_epoch: int | None) -> int | None:
+    """Batches in the run: ``max_step``, or ``max_epoch`` epochs, whichever ends first.
+
+    Example:
+        >>> run_steps(100, 3, 45), run_steps(None, 3, 45), run_steps(None, 3, None)
+        (100, 135, None)
+    """
+    if max_epoch is None:
+        return max_step
+    if steps_per_epoch is None:
+        return None
+    epochs = max_epoch * steps_per_epoch
+    return epochs if max_step is None else min(max_step, epochs)
+
+
+def count_updates(steps: int | None, steps_per_epoch: int | None, accumulation: int) -> int | None:
+    """Optimizer updates in a run of ``steps`` batches (accelerate's rule).
+
+    Inside an epoch, batch ``i`` (0-based) ends with an update when
+    ``(i + 1) % accumulation == 0`` or it is the epoch's last batch; a run that
+    stops on ``max_step`` inside an accumulation window makes no partial update.
+
+    Example:
+        >>> count_updates(10, 5, 2)  # per epoch: after batches 2, 4 and 5
+        6
+    """
+    if steps is None or steps_per_epoch is None or steps_per_epoch <= 0:
+        return None
+    accumulation = max(1, accumulation)
+    full, rest = divmod(steps, steps_per_epoch)
+    return full * -(-steps_per_epoch // accumulation) + rest // accumulation
+
+
+def is_run_value(value: Any) -> bool:
+    """Whether ``value`` is a Plan's ``{"$run": NAME}``."""
+    return isinstance(value, dict) and RUN_KEY in value and len(value) == 1
+
+
+def contains_run_value(value: Any) -> bool:
+    """Whether a Plan value holds a run-time value anywhere inside it."""
+    if is_run_value(value):
+        return True
+    if isinstance(value, dict):
+        return any(contains_run_value(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_run_value(v) for v in value)
+    return False
+
+
+def substitute(value: Any, size: RunSize, where: str) -> Any:
+    """``value`` with every ``{"$run": NAME}`` replaced by the run's number.
+
+    Raises:
+        ValueError: a value the run cannot know (its dataloader has no length),
+            naming ``where`` and what to do.
+    """
+    if is_run_value(value):
+        name = value[RUN_KEY]
+        number = size.get(name)
+        if number is None:
+            raise ValueError(f"{where}: run.{name} is not known: the dataloader has no len(); "
+                             "give the dataloader a length or write the number")
+        return number
+    if isinstance(value, dict):
+        return {k: substitute(v, size, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, size, where) for v in value]
+    return value

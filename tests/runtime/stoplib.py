@@ -1,0 +1,94 @@
+"""Hooks for the clean-stop and tensor-state tests, named by import path in their ``.pipe`` text."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from hookpipe.runtime import PipelineHookArgs
+
+#: (tag, callback, global_step_id, epoch_id) of every recorded call, in order.
+CALLS: list[tuple[str, str, int, int]] = []
+
+
+class Stopper:
+    """Asks for a clean stop at one global step (step phase) or one epoch (epoch phase)."""
+
+    def __init__(self, step: int = -1, epoch: int = -1, rank: int | None = None) -> None:
+        self.step, self.epoch, self.rank = step, epoch, rank
+
+    def _mine(self, args: PipelineHookArgs) -> bool:
+        return self.rank is None or args.accelerator.process_index == self.rank
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        if args.global_step_id == self.step and self._mine(args):
+            assert args.run is not None
+            args.run.request_stop(f"asked at step {args.global_step_id}")
+
+    def on_epoch_end(self, args: PipelineHookArgs) -> None:
+        if args.epoch_id == self.epoch and self._mine(args):
+            assert args.run is not None
+            args.run.request_stop(f"asked after epoch {args.epoch_id}")
+
+
+class Note:
+    """Records its calls to :data:`CALLS` and, with ``path``, to ``path.<rank>``."""
+
+    def __init__(self, tag: str, path: str | None = None) -> None:
+        self.tag, self.path = tag, path
+
+    def _note(self, callback: str, args: PipelineHookArgs) -> None:
+        CALLS.append((self.tag, callback, args.global_step_id, args.epoch_id))
+        if self.path is not None:
+            with open(f"{self.path}.{args.accelerator.process_index}", "a", encoding="utf-8") as f:
+                f.write(f"{self.tag} {callback} {args.global_step_id} {args.epoch_id}\n")
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        self._note("on_step_end", args)
+
+    def on_epoch_end(self, args: PipelineHookArgs) -> None:
+        self._note("on_epoch_end", args)
+
+    def on_loop_end(self, args: PipelineHookArgs) -> None:
+        self._note("on_loop_end", args)
+
+
+class ParamAverage:
+    """An EMA-like hook whose state is tensors (plus a JSON count): what ``ema`` needs.
+
+    ``per_rank`` adds the process index, so each rank's state differs.
+    """
+
+    def __init__(self, decay: float = 0.5, per_rank: bool = False) -> None:
+        self.decay, self.per_rank = decay, per_rank
+        self.shadow: dict[str, torch.Tensor] = {}
+        self.updates = 0
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        assert args.model is not None
+        offset = float(args.accelerator.process_index) if self.per_rank else 0.0
+        with torch.no_grad():
+            for name, p in args.model.named_parameters():
+                value = p.detach() + offset
+                if name not in self.shadow:
+                    self.shadow[name] = value.clone()
+                else:
+                    self.shadow[name].mul_(self.decay).add_(value, alpha=1 - self.decay)
+        self.updates += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"updates": self.updates, "shadow": dict(self.shadow), "decay": torch.tensor(self.decay, dtype=torch.float64)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = int(state["updates"])
+        self.shadow = {k: v.clone() for k, v in state["shadow"].items()}
+        assert float(state["decay"]) == self.decay
+
+    def on_loop_end(self, args: PipelineHookArgs) -> None:
+        out = os.environ.get("HOOKPIPE_TEST_SHADOW")
+        if out:
+            from safetensors.torch import save_file
+
+            save_file({k: v.contiguous() for k, v in self.shadow.items()}, f"{out}.{args.accelerator.process_index}")
