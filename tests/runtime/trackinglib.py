@@ -44,3 +44,25 @@ class Constant:
 
 
 constant = Constant()
+
+
+#: Snapshots of the floating-point parameters after each optimizer update.
+UPDATES: list[list[torch.Tensor]] = []
+#: The parameters each ``seen_weights`` validation call saw.
+SEEN: list[list[torch.Tensor]] = []
+
+
+class ParamRecorder:
+    """Records the parameters after each optimizer update (attach after the optimizer)."""
+
+    effects = {"reads": ("params",)}
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        if args.accelerator.sync_gradients:
+            UPDATES.append([p.detach().clone() for p in args.accelerator.unwrap_model(args.model).parameters()])
+
+
+def seen_weights(args: PipelineHookArgs) -> dict[str, float]:
+    """A validation callback that records the weights it is evaluated with."""
+    SEEN.append([p.detach().clone() for p in args.accelerator.unwrap_model(args.model).parameters()])
+    return {"calls": float(len(SEEN))}
