@@ -2,6 +2,11 @@
 
 pydantic does the checking; this pass maps each failure back to the argument's
 source span (HP003), and run-length problems of the trainer to HP008.
+
+A run-time value (``run.updates``) in a built-in's arguments is checked as the
+number it will be (a positive integer), so a string field given one is HP003;
+the Plan keeps ``{"$run": NAME}``. Trainer settings themselves must be literal:
+the run's size is computed from them.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hookpipe.compiler.context import Compilation, HookInfo
+from hookpipe.compiler.run_values import PLACEHOLDER, RUN_VALUES, contains_run_value, substitute
 from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.compiler.values import to_json
+from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
 
 _RUN_LENGTH = frozenset({"max_step", "max_epoch", "grad_accumulation"})
@@ -23,9 +30,11 @@ def validate_arguments(ctx: Compilation) -> None:
     for name, info in list(ctx.hooks.items()):
         if info.builtin is not None and info.args_ok:
             what = f"`{info.builtin.name}`"
-            validated = _check(ctx, info.builtin.schema, info.args, _arg_spans(info), info.decl.span,
+            as_numbers = substitute(info.args, PLACEHOLDER, what)
+            validated = _check(ctx, info.builtin.schema, as_numbers, _arg_spans(info), info.decl.span,
                                what, f"argument `{{}}` for {what}")
             if validated is not None:
+                validated.update({k: v for k, v in info.args.items() if contains_run_value(v)})
                 ctx.hooks[name] = HookInfo(info.decl, info.type_name, info.builtin, info.effects, validated, True)
     _trainer(ctx)
 
@@ -36,7 +45,8 @@ def _arg_spans(info: HookInfo) -> dict[str, Span]:
 
 def _trainer(ctx: Compilation) -> None:
     errors_before = len(ctx.diagnostics)
-    values = {key: to_json(ctx, s.value) for key, s in ctx.settings.items()}
+    literal = {key: s for key, s in ctx.settings.items() if _literal_setting(ctx, key, s.value)}
+    values = {key: to_json(ctx, s.value) for key, s in literal.items()}
     if len(ctx.diagnostics) != errors_before:
         values = {k: v for k, v in values.items() if v is not None}
     spans = {key: s.span for key, s in ctx.settings.items()}
@@ -49,6 +59,47 @@ def _trainer(ctx: Compilation) -> None:
         ctx.error("HP008", "the run has no length: set max_step and/or max_epoch", anchor,
                   help="add `max_epoch = 10` (or `max_step = 1000`) to the trainer block")
     ctx.trainer = validated
+
+
+#: Factories built before the dataloader is prepared: only the process count is known then.
+_BEFORE_SIZE = ("model", "dataloader")
+_KNOWN_EARLY = frozenset({"num_processes"})
+
+
+def _run_values_in(value: ast.Value) -> list[ast.RunValue]:
+    if isinstance(value, ast.RunValue):
+        return [value]
+    if isinstance(value, ast.ListValue):
+        return [r for v in value.items for r in _run_values_in(v)]
+    if isinstance(value, (ast.Table, ast.Call)):
+        items = value.items if isinstance(value, ast.Table) else value.args
+        return [r for a in items for r in _run_values_in(a.value)]
+    return []
+
+
+def _literal_setting(ctx: Compilation, key: str, value: ast.Value) -> bool:
+    """Report run-time values where they cannot stand; False when the setting itself is one."""
+    if key in _BEFORE_SIZE:
+        for run in _run_values_in(value):
+            if run.name not in _KNOWN_EARLY and run.name in RUN_VALUES:
+                ctx.error("HP003", f"`{run.dotted}` is not known yet when trainer.{key} is built: the run's "
+                          "size comes from the prepared dataloader", run.span,
+                          help="only `run.num_processes` is available to trainer.model and trainer.dataloader")
+    return _setting_itself(ctx, key, value)
+
+
+def _setting_itself(ctx: Compilation, key: str, value: ast.Value) -> bool:
+    """HP003 for a run-time value standing as a setting (not inside a factory's arguments)."""
+    if isinstance(value, ast.RunValue):
+        ctx.error("HP003", f"trainer setting `{key}` cannot be `{value.dotted}`: the run's size is computed "
+                  "from the trainer settings", value.span,
+                  help="run-time values stand in factory and hook arguments, e.g. `total_steps = run.updates`")
+        return False
+    if isinstance(value, ast.ListValue):
+        return all([_setting_itself(ctx, key, item) for item in value.items])
+    if isinstance(value, ast.Table):
+        return all([_setting_itself(ctx, key, arg.value) for arg in value.items])
+    return True
 
 
 def _file_start(ctx: Compilation) -> Span:

@@ -14,6 +14,7 @@ from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.compiler.values import arguments, object_path
 from hookpipe.diagnostics import Note
 from hookpipe.dsl import ast
+from hookpipe.dsl.transform import RUN_PREFIX
 
 
 def resolve_names(ctx: Compilation) -> None:
@@ -38,6 +39,10 @@ def _headers_and_uses(ctx: Compilation) -> None:
             if isinstance(item, ast.Header) and (f is main_file or ctx.name is None):
                 ctx.name = item.name
             elif isinstance(item, ast.Use):
+                if item.alias == RUN_PREFIX:
+                    ctx.error("HP009", f"alias `{RUN_PREFIX}` is taken: `run.NAME` are the run-time values "
+                              "(run.updates, run.steps, ...)", item.alias_span, help="give the module another alias")
+                    continue
                 previous = ctx.uses.get(item.alias)
                 if previous is not None and previous.module != item.module:
                     ctx.error("HP009", f"alias `{item.alias}` is defined twice", item.alias_span,

@@ -12,10 +12,14 @@ the runtime share it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RUN_VALUES", "RunSize", "count_updates", "is_run_value", "run_steps", "substitute"]
+from hookpipe.compiler.plan import Plan
+
+__all__ = ["PLACEHOLDER", "RUN_KEY", "RUN_VALUES", "RunSize", "contains_run_value", "count_updates",
+           "is_run_value", "run_steps", "substitute", "with_run_values"]
 
 #: The value names after ``run.``, with what each means (for diagnostics and docs).
 RUN_VALUES: dict[str, str] = {
@@ -56,6 +60,10 @@ class RunSize:
     def get(self, name: str) -> int | None:
         return {"updates": self.updates, "steps": self.steps, "steps_per_epoch": self.steps_per_epoch,
                 "num_processes": self.num_processes}[name]
+
+
+#: What the compiler checks a run-time value as: a positive integer (every one is, in a real run).
+PLACEHOLDER = RunSize(1, 1, 1, 1)
 
 
 def run_steps(max_step: int | None, max_epoch: int | None, steps_per_epoch: int | None) -> int | None:
@@ -126,3 +134,15 @@ def substitute(value: Any, size: RunSize, where: str) -> Any:
     if isinstance(value, list):
         return [substitute(v, size, where) for v in value]
     return value
+
+
+def with_run_values(plan: Plan, size: RunSize) -> Plan:
+    """``plan`` with the run-time values of its hooks' arguments filled in.
+
+    The trainer settings are left as they are: the runtime fills each factory's
+    values as it builds it (some are known earlier than others).
+    """
+    if not any(contains_run_value(h.args) for h in plan.hooks):
+        return plan
+    hooks = tuple(dataclasses.replace(h, args=substitute(h.args, size, f"hook '{h.name}'")) for h in plan.hooks)
+    return dataclasses.replace(plan, hooks=hooks, _hash="")

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.diagnostics import Note
 from hookpipe.dsl import ast
@@ -40,6 +41,8 @@ def to_json(ctx: Compilation, value: ast.Value) -> Any:
         return value.value
     if isinstance(value, ast.NoneValue):
         return None
+    if isinstance(value, ast.RunValue):
+        return run_value(ctx, value)
     if isinstance(value, ast.ListValue):
         return [to_json(ctx, v) for v in value.items]
     if isinstance(value, ast.Table):
@@ -54,6 +57,16 @@ def to_json(ctx: Compilation, value: ast.Value) -> Any:
     assert isinstance(value, ast.Call)
     path = object_path(ctx, value.callee)
     return {"$call": path, "args": arguments(ctx, value.args)} if path else None
+
+
+def run_value(ctx: Compilation, value: ast.RunValue) -> Any:
+    """``{"$run": NAME}``, kept for the runtime to fill in; an unknown name is HP002."""
+    if value.name not in RUN_VALUES:
+        names = [f"run.{n}" for n in RUN_VALUES]
+        ctx.unknown("HP002", f"unknown run-time value `{value.dotted}`", value.span,
+                    help=did_you_mean(value.dotted, names) or f"run-time values: {', '.join(names)}")
+        return None
+    return {RUN_KEY: value.name}
 
 
 def arguments(ctx: Compilation, args: tuple[ast.Argument, ...]) -> dict[str, Any]:

@@ -58,6 +58,22 @@ class Ref:
 
 
 @dataclass(frozen=True, slots=True)
+class RunValue:
+    """``run.NAME``: a number known when the run starts (``run.updates``...).
+
+    Any dotted value starting with ``run`` parses to this; the compiler checks
+    ``name`` against :data:`hookpipe.compiler.run_values.RUN_VALUES`.
+    """
+
+    name: str
+    span: Span
+
+    @property
+    def dotted(self) -> str:
+        return f"run.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class ListValue:
     items: tuple["Value", ...]
     span: Span
@@ -85,7 +101,7 @@ class Call:
     span: Span
 
 
-Value = Union[Int, Float, Str, Bool, NoneValue, Ref, ListValue, Table, Call]
+Value = Union[Int, Float, Str, Bool, NoneValue, Ref, RunValue, ListValue, Table, Call]
 
 
 # --- declarations --------------------------------------------------------------------

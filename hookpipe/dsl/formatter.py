@@ -102,6 +102,9 @@ class ValuePrinter(NodeVisitor):
     def visit_Ref(self, node: ast.Ref) -> str:
         return node.dotted
 
+    def visit_RunValue(self, node: ast.RunValue) -> str:
+        return node.dotted
+
     def visit_ListValue(self, node: ast.ListValue) -> str:
         return "[" + ", ".join(self.visit(v) for v in node.items) + "]"
 

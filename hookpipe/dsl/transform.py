@@ -15,6 +15,8 @@ from hookpipe.dsl import ast
 from hookpipe.dsl.lexer import Tok
 from hookpipe.dsl.span import Span
 
+#: The first name of a run-time value (``run.updates``); see :class:`ast.RunValue`.
+RUN_PREFIX = "run"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(.)")
 #: Toks that only shape the syntax; never part of a node's data.
@@ -167,8 +169,11 @@ class ToAst:
     def call(self, c: list[Any]) -> ast.Call:
         return ast.Call(c[0], c[1].items, self._span(c))
 
-    def ref(self, c: list[ast.Ref]) -> ast.Ref:
-        return c[0]
+    def ref(self, c: list[ast.Ref]) -> ast.Ref | ast.RunValue:
+        ref = c[0]
+        if len(ref.parts) > 1 and ref.parts[0] == RUN_PREFIX:
+            return ast.RunValue(".".join(ref.parts[1:]), ref.span)
+        return ref
 
     def callee(self, c: list[Any]) -> ast.Ref | ast.Str:
         if type(c[0]) is Tok:

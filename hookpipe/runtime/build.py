@@ -27,12 +27,14 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 
 from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.run_values import RunSize, substitute, with_run_values
 from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.runtime.agreement import check_agreement
 from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
+from hookpipe.runtime.threads import apply_threads
 from hookpipe.runtime.trace import tracer_from_env
 from hookpipe.runtime.tracking import start_trackers, tracker_arguments
 
@@ -73,10 +75,14 @@ def make_accelerator(settings: TrainerSettings) -> Accelerator:
     """An Accelerator for the Plan's run settings.
 
     The seedable sampler makes each epoch's shuffle order depend only on the seed
-    and the epoch, which is what lets a resumed run continue exactly.
+    and the epoch, which is what lets a resumed run continue exactly. The
+    scheduler is not stepped by accelerate (once per process per update) but by
+    the ``optimizer`` hook, once per update.
     """
     return Accelerator(
         gradient_accumulation_steps=settings.grad_accumulation,
+        # The optimizer hook steps the scheduler once per update (see hooks/optimizer.py).
+        step_scheduler_with_optimizer=False,
         mixed_precision=settings.mixed_precision,
         cpu=settings.cpu or not _has_accelerator_device(),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=settings.seed),
@@ -96,6 +102,14 @@ def _has_accelerator_device() -> bool:
         or torch.backends.mps.is_available()
         or bool(xpu is not None and xpu.is_available())
     )
+
+
+def _filled(value: Any, size: RunSize, what: str) -> Any:
+    """``value`` with its run-time values (``run.updates``...) replaced by this run's numbers."""
+    try:
+        return substitute(value, size, what)
+    except ValueError as exc:
+        raise PlanResolveError(str(exc)) from None
 
 
 def _object(value: Any, what: str) -> Any:
@@ -123,25 +137,41 @@ def trainer_from_plan(
     own_accelerator = accelerator is None
     accelerator = make_accelerator(settings) if accelerator is None else accelerator
     check_agreement(accelerator, plan)
+    if settings.threads is not None:  # the default share is `hookpipe run`'s: it owns the process
+        apply_threads(settings.threads, accelerator.num_processes)
     if settings.seed is not None:
         set_seed(settings.seed)
-    model = overrides["model"] if "model" in overrides else _object(settings.model, "trainer.model")
-    dataloader = overrides["dataloader"] if "dataloader" in overrides else _object(settings.dataloader, "trainer.dataloader")
+    # Run-time values: the process count is known now; the rest once the dataloader is prepared.
+    early = RunSize(None, None, None, accelerator.num_processes)
+    if "model" in overrides:
+        model = overrides["model"]
+    else:
+        model = _object(_filled(settings.model, early, "trainer.model"), "trainer.model")
+    if "dataloader" in overrides:
+        dataloader = overrides["dataloader"]
+    else:
+        dataloader = _object(_filled(settings.dataloader, early, "trainer.dataloader"), "trainer.dataloader")
+    # Prepared first (accelerate prepares an object once; `_prepare` gets it back as it is),
+    # so that the run's size is the sharded loader's.
+    dataloader = accelerator.prepare(dataloader)
+    per_epoch = len(dataloader) if hasattr(dataloader, "__len__") else None
+    size = RunSize.of(max_step, max_epoch, per_epoch, accelerator.gradient_accumulation_steps, accelerator.num_processes)
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:
-        optimizer = call_factory(settings.optimizer, model.parameters(), what="trainer.optimizer")
+        optimizer = call_factory(_filled(settings.optimizer, size, "trainer.optimizer"), model.parameters(),
+                                 what="trainer.optimizer")
     if "lr_scheduler" in overrides:
         lr_scheduler = overrides["lr_scheduler"]
     elif settings.lr_scheduler is not None:
-        lr_scheduler = call_factory(settings.lr_scheduler, optimizer, what="trainer.lr_scheduler")
+        lr_scheduler = call_factory(_filled(settings.lr_scheduler, size, "trainer.lr_scheduler"), optimizer,
+                                    what="trainer.lr_scheduler")
     else:
         lr_scheduler = None
-    processor = (
-        overrides["batch_processor"]
-        if "batch_processor" in overrides
-        else _object(settings.batch_processor, "trainer.batch_processor")
-    )
+    if "batch_processor" in overrides:
+        processor = overrides["batch_processor"]
+    else:
+        processor = _object(_filled(settings.batch_processor, size, "trainer.batch_processor"), "trainer.batch_processor")
     trainer = cls.__new__(cls)
     trainer._prepare(accelerator, model, dataloader, processor, optimizer, lr_scheduler, max_step, max_epoch)
     tracer = tracer_from_env(accelerator.process_index, accelerator.num_processes)
@@ -150,6 +180,10 @@ def trainer_from_plan(
         wrappers.append(EffectChecker(model, optimizer, lr_scheduler).wrap)
     if tracer is not None:
         wrappers.append(tracer.wrap_entry)
+    try:
+        plan = with_run_values(plan, size)
+    except ValueError as exc:
+        raise PlanResolveError(str(exc)) from None
     hooks = build_plan_hooks(
         plan,
         is_main=accelerator.is_main_process,

@@ -89,6 +89,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig
+        from hookpipe.runtime.threads import apply_threads
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
@@ -97,7 +98,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             if resume is not None:
                 extra["resume_from"] = ResumeCheckpointConfig(resume_from=resolve_resume(plan, resume))
             trainer = HookBasedTrainer.from_plan(plan, **extra)
-            _set_threads(trainer.accelerator.num_processes)
+            apply_threads(plan.trainer.get("threads"), trainer.accelerator.num_processes)
             started = time.perf_counter()
             trainer.stop.install()  # SIGTERM/SIGINT now finish the step and checkpoint
             try:
@@ -162,14 +163,6 @@ def _main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
-
-
-def _set_threads(num_processes: int) -> None:
-    # Share the cores between processes unless the user chose (OMP_NUM_THREADS).
-    import torch
-
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, num_processes)))
 
 
 def _at_step(trainer: Any) -> str:

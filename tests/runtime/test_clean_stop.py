@@ -13,12 +13,12 @@ from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.resume import ResumeCheckpointConfig, latest_checkpoint
 from hookpipe.runtime.run import run_file
-from tests.runtime import stoplib
+from tests.runtime import runlib
 
 ROOT = Path(__file__).resolve().parents[2]
 
 PIPE = """use h = "tests.runtime.hooklib"
-use s = "tests.runtime.stoplib"
+use s = "tests.runtime.runlib"
 trainer {
     max_epoch       = 5
     model           = h.tiny_model()
@@ -55,7 +55,7 @@ def build(tmp_path: Path, stopper: str) -> HookBasedTrainer:
 
 @pytest.fixture(autouse=True)
 def _fresh_calls() -> None:
-    stoplib.CALLS.clear()
+    runlib.CALLS.clear()
 
 
 def test_a_stop_asked_in_a_step_ends_the_run_after_the_epoch_and_loop_after_phases(tmp_path: Path) -> None:
@@ -63,9 +63,9 @@ def test_a_stop_asked_in_a_step_ends_the_run_after_the_epoch_and_loop_after_phas
     trainer()
     assert trainer.run.stop_reason == "asked at step 5"
     assert trainer.trainer_progress_state.global_step_id == 6
-    steps = [c[2] for c in stoplib.CALLS if c[:2] == ("note", "on_step_end")]
+    steps = [c[2] for c in runlib.CALLS if c[:2] == ("note", "on_step_end")]
     assert steps == [0, 1, 2, 3, 4, 5]  # the asking step's own after phase finished
-    assert [c for c in stoplib.CALLS if c[1] != "on_step_end"] == [
+    assert [c for c in runlib.CALLS if c[1] != "on_step_end"] == [
         ("note", "on_epoch_end", 4, 0),
         ("note", "on_epoch_end", 6, 1),  # the interrupted epoch's after phase ran
         ("last", "on_epoch_end", 6, 1),  # ... with `at end` firing: this is the run's last epoch
@@ -79,7 +79,7 @@ def test_a_stop_asked_in_an_epoch_phase_runs_no_further_epoch(tmp_path: Path) ->
     trainer()
     assert trainer.run.stop_reason == "asked after epoch 0"
     assert trainer.trainer_progress_state.global_step_id == 4
-    assert [c for c in stoplib.CALLS if c[1] != "on_step_end"] == [
+    assert [c for c in runlib.CALLS if c[1] != "on_step_end"] == [
         ("note", "on_epoch_end", 4, 0),
         ("note", "on_loop_end", 4, 1),
     ]
@@ -99,16 +99,16 @@ def test_a_resumed_stopped_run_stops_where_the_original_did(tmp_path: Path) -> N
     text = pipe(tmp_path, "step = 1").replace("            note\n            last", "            note\n            save\n            last")
     text = text.replace("after { note -> save }", "after { note }")
     HookBasedTrainer.from_plan(compile_text(text, "stop.pipe"))()
-    first = list(stoplib.CALLS)
-    stoplib.CALLS.clear()
+    first = list(runlib.CALLS)
+    runlib.CALLS.clear()
     folder = tmp_path / "ckpt" / "step-00000002"
     resumed = HookBasedTrainer.from_plan(compile_text(text, "stop.pipe"), resume_from=ResumeCheckpointConfig(resume_from=str(folder)))
     assert resumed.run.stop_reason == "asked at step 1"
     resumed()
     assert resumed.trainer_progress_state.global_step_id == 2
     # Exactly what the first run did after its checkpoint: the rest of the epoch phase, then the loop's.
-    assert stoplib.CALLS == [("last", "on_epoch_end", 2, 0), ("note", "on_loop_end", 2, 1)]
-    assert first[-2:] == stoplib.CALLS
+    assert runlib.CALLS == [("last", "on_epoch_end", 2, 0), ("note", "on_loop_end", 2, 1)]
+    assert first[-2:] == runlib.CALLS
 
 
 def test_request_stop_keeps_the_first_reason() -> None:

@@ -20,7 +20,7 @@ from hookpipe.runtime.resume import ResumeCheckpointConfig
 ROOT = Path(__file__).resolve().parents[2]
 
 PIPE = """use h = "tests.runtime.hooklib"
-use s = "tests.runtime.stoplib"
+use s = "tests.runtime.runlib"
 trainer {
     max_step          = 12
     grad_accumulation = 2

@@ -1,8 +1,17 @@
 """The optimizer step: the ``optimizer`` built-in and the seed's OptimizerHook.
 
-The prepared (accelerate) optimizer and scheduler only act on steps that
-synchronise gradients, so calling them every step is correct under gradient
-accumulation. On a plain single-process run the hook steps the wrapped optimizer
+The prepared (accelerate) optimizer only acts on steps that synchronise
+gradients, so calling it every step is correct under gradient accumulation.
+
+The scheduler, in the seed's way (accelerate's default,
+``step_scheduler_with_optimizer=True``), is stepped by accelerate on those steps
+*once per process* (it assumes the schedule counts samples of a single-process
+run), so with 2 processes a warmup of 10 updates ends at update 5. A Plan's
+Accelerator is made with ``step_scheduler_with_optimizer=False`` instead, and this
+hook then steps the scheduler itself exactly once per optimizer update (steps
+that synchronise gradients and whose optimizer step was not skipped by the fp16
+scaler), whatever the number of processes: a schedule is written in updates
+(``total_steps = run.updates``). On a plain single-process run the hook steps the wrapped optimizer
 the way accelerate would, without its per-call look-ups
 (:func:`hookpipe.runtime.fastpath.optimizer_calls`).
 """
@@ -51,8 +60,12 @@ class OptimizerHook(PipelineHooks):
             self._optimizer = optimizer
             self._step, self._zero_grad = optimizer_calls(optimizer, self.set_to_none)
         self._step()
-        if args.lr_scheduler is not None:
-            args.lr_scheduler.step()
+        scheduler = args.lr_scheduler
+        if scheduler is not None:
+            if getattr(scheduler, "step_with_optimizer", True):
+                scheduler.step()  # the seed's way: accelerate decides (once per process)
+            elif args.accelerator.sync_gradients and not getattr(optimizer, "step_was_skipped", False):
+                scheduler.step()  # once per optimizer update
         self._zero_grad()
 
 

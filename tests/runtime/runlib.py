@@ -1,4 +1,4 @@
-"""Hooks for the clean-stop and tensor-state tests, named by import path in their ``.pipe`` text."""
+"""Hooks for the run-context tests (clean stop, tensor state, run-time values, schedules), by import path."""
 
 from __future__ import annotations
 
@@ -92,3 +92,50 @@ class ParamAverage:
             from safetensors.torch import save_file
 
             save_file({k: v.contiguous() for k, v in self.shadow.items()}, f"{out}.{args.accelerator.process_index}")
+
+
+class LearningRates:
+    """Writes the learning rate an optimizer update uses (attach it before the optimizer) to ``path.<rank>``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        assert args.optimizer is not None
+        with open(f"{self.path}.{args.accelerator.process_index}", "a", encoding="utf-8") as f:
+            f.write(f"{args.optimizer.param_groups[0]['lr']!r}\n")
+
+
+class Sized:
+    """Keeps the run-time values it was given and what ``args.run`` says, to compare them."""
+
+    def __init__(self, **given: int) -> None:
+        self.given = given
+        self.seen: dict[str, Any] = {}
+
+    def on_loop_begin(self, args: PipelineHookArgs) -> None:
+        assert args.run is not None
+        self.seen = {"updates": args.run.updates, "steps": args.run.steps,
+                     "steps_per_epoch": args.run.steps_per_epoch, "num_processes": args.run.num_processes}
+        path = os.environ.get("HOOKPIPE_TEST_SIZES")
+        if path:
+            import json
+
+            with open(f"{path}.{args.accelerator.process_index}", "w", encoding="utf-8") as f:
+                json.dump({"given": self.given, "seen": self.seen}, f)
+
+
+def sized_model(num_processes: int) -> torch.nn.Module:
+    """A model factory that takes ``run.num_processes`` (known before the dataloader)."""
+    assert num_processes >= 1
+    return torch.nn.Linear(4, 1)
+
+
+def endless() -> Any:
+    """A dataloader without ``len``: the run's size cannot be known."""
+    def batches() -> Any:
+        while True:
+            x = torch.randn(2, 4)
+            yield x, x.sum(dim=1, keepdim=True)
+
+    return batches()
