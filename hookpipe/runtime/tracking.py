@@ -27,7 +27,7 @@ from accelerate.tracking import GeneralTracker
 from hookpipe.compiler.settings import TRACKER_PACKAGES, TrainerSettings
 from hookpipe.runtime.errors import PlanResolveError
 
-__all__ = ["CSVTracker", "finish_trackers", "start_trackers", "tracker_arguments"]
+__all__ = ["CSVTracker", "csv_trackers", "finish_trackers", "start_trackers", "tracker_arguments"]
 
 CSV_NAME = "metrics.csv"
 
@@ -37,8 +37,9 @@ class CSVTracker(GeneralTracker):
 
     The file is rewritten whole (to a temporary file, then renamed) on each call, so
     it is never half written and a key that first appears late gets a column
-    without breaking earlier rows. After a resume, rows from the first new step on
-    are replaced: the resumed run logs them again.
+    without breaking earlier rows. :meth:`resume_at` says how many rows of an
+    existing file to keep: a resumed run keeps those its checkpoint had seen
+    (``log()`` stores the count) and logs the rest again; a new run keeps none.
     """
 
     name = "csv"
@@ -51,6 +52,17 @@ class CSVTracker(GeneralTracker):
         self._columns: list[str] = ["step"]
         self._rows: list[dict[str, Any]] = []
         self._fresh = True
+
+    @property
+    def rows(self) -> int:
+        """Rows in the file so far."""
+        return len(self._rows)
+
+    def resume_at(self, rows: int) -> None:
+        """Keep the first ``rows`` rows of the existing file; only before this process's first row."""
+        if self._fresh:
+            self._fresh = False
+            del self._rows[rows:]
 
     @property
     def tracker(self) -> Path:
@@ -68,10 +80,7 @@ class CSVTracker(GeneralTracker):
         """Hyperparameters are not a table row; the Plan's JSON records them."""
 
     def log(self, values: dict[str, Any], step: int | None = None, **kwargs: Any) -> None:
-        if self._fresh:  # the first row of this process: drop what a resumed run redoes
-            self._fresh = False
-            if step is not None:
-                self._rows = [r for r in self._rows if int(r.get("step", -1)) < step]
+        self.resume_at(0)  # no one said: a new run, not a continuation
         row: dict[str, Any] = {"step": "" if step is None else step}
         for key, value in values.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -122,6 +131,11 @@ def tracker_arguments(settings: TrainerSettings) -> dict[str, Any]:
     parent, run = _split(settings.log_dir)
     log_with: list[Any] = [CSVTracker(run, parent) if n == "csv" else n for n in dict.fromkeys(settings.log_with)]
     return {"log_with": log_with, "project_dir": parent}
+
+
+def csv_trackers(accelerator: Any) -> list[CSVTracker]:
+    """The accelerator's CSV trackers (started ones: the main process's)."""
+    return [t for t in getattr(accelerator, "trackers", ()) if isinstance(t, CSVTracker)]
 
 
 def start_trackers(accelerator: Any, settings: TrainerSettings) -> None:

@@ -129,3 +129,30 @@ def test_an_unknown_tracker_is_hp003_at_its_line() -> None:
     (diag,) = err.value.diagnostics
     assert (diag.code, diag.span.line) == ("HP003", 14)
     assert "log_with" in diag.message and "tensorboard" in diag.message
+
+
+def test_a_resumed_run_rewrites_the_csv_rows_after_its_checkpoint(tmp_path: Path) -> None:
+    from hookpipe.runtime import ResumeCheckpointConfig
+
+    logdir = tmp_path / "logs" / "run1"
+    text = PIPE.replace("TRACKERS", '["csv"]').replace("LOGDIR", str(logdir))
+    text = text.replace("hook record   = log()", f'hook record   = log()\nhook save     = checkpoint(dir = "{tmp_path / "ckpt"}")')
+    text = text.replace("            evaluate\n            record\n", "            evaluate\n            save\n            record\n")
+    plan = compile_text(text, "track.pipe")
+    HookBasedTrainer.from_plan(plan)()
+    path = logdir / "metrics.csv"
+    complete = path.read_text()
+    baseline = list(csv.DictReader(complete.splitlines()))
+    # Checkpoints after 10 steps (epoch 2) and 12 (the last epoch) were written before that
+    # epoch's `record`; at 12 the step's `record` had already written its row, which stays.
+    for checkpoint in ("step-00000010", "step-00000012"):
+        HookBasedTrainer.from_plan(plan, resume_from=ResumeCheckpointConfig(resume_from=str(tmp_path / "ckpt" / checkpoint)))()
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert [r["step"] for r in rows] == [r["step"] for r in baseline] == [str(s) for s in FIRINGS]
+        assert [r["loss"] for r in rows] == [r["loss"] for r in baseline]
+        assert [r["evaluate/mse"] for r in rows] == [r["evaluate/mse"] for r in baseline]
+    # A new (not resumed) run into the same folder starts the file again.
+    HookBasedTrainer.from_plan(plan)()
+    with path.open(newline="") as fh:
+        assert [r["step"] for r in csv.DictReader(fh)] == [str(s) for s in FIRINGS]

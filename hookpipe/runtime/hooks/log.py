@@ -24,6 +24,7 @@ import torch
 
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.loss_meter import LossMeter
+from hookpipe.runtime.tracking import csv_trackers
 
 __all__ = ["LogHook"]
 
@@ -39,6 +40,9 @@ class LogHook:
         self._last: tuple[int, float] | None = None
         #: The values of the latest firing (every process computes them).
         self.last_values: dict[str, float] = {}
+        #: CSV rows the checkpoint this run resumed from had seen (0: a new run).
+        self._csv_rows = 0
+        self._started = False
 
     def bind_trainer(self, trainer: Any) -> None:
         """The trainer sums each step's loss into this hook's meter."""
@@ -47,6 +51,10 @@ class LogHook:
 
     def _log(self, args: PipelineHookArgs, done: int) -> None:
         acc = args.accelerator
+        if not self._started:  # a resumed run rewrites the CSV rows after its checkpoint
+            self._started = True
+            for tracker in csv_trackers(acc):
+                tracker.resume_at(self._csv_rows)
         values: dict[str, float] = {"epoch": float(args.epoch_id)}
         total, count = self._meter.take(acc.device)
         if acc.num_processes > 1:
@@ -83,11 +91,13 @@ class LogHook:
 
     def state_dict(self) -> dict[str, Any]:
         """The loss sum since the last firing and what was logged; the clock restarts on resume."""
-        return {"meter": self._meter.state_dict(), "seen": dict(self._seen)}
+        rows = [t.rows for t in csv_trackers(self._trainer.accelerator)] if self._trainer is not None else []
+        return {"meter": self._meter.state_dict(), "seen": dict(self._seen), "csv_rows": max(rows, default=0)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._meter.load_state_dict(state["meter"])
         self._seen = {str(k): int(v) for k, v in state["seen"].items()}
+        self._csv_rows = int(state.get("csv_rows", 0))
 
     # Inside a step the running step counts as completed; at boundaries the ids are synced.
     def _at_boundary(self, args: PipelineHookArgs) -> None:
