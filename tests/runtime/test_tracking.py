@@ -156,3 +156,62 @@ def test_a_resumed_run_rewrites_the_csv_rows_after_its_checkpoint(tmp_path: Path
     HookBasedTrainer.from_plan(plan)()
     with path.open(newline="") as fh:
         assert [r["step"] for r in csv.DictReader(fh)] == [str(s) for s in FIRINGS]
+
+
+TWO = """pipeline "two"
+use h = "tests.runtime.hooklib"
+use t = "tests.runtime.trackinglib"
+
+trainer {
+    max_step        = 6
+    seed            = 0
+    model           = h.tiny_model()
+    dataloader      = h.tiny_loader(n = 24, batch_size = 2, shuffle = true)
+    optimizer       = "torch.optim.SGD"(lr = 0.01)
+    batch_processor = h.MSE()
+    log_with        = ["csv"]
+    log_dir         = "logs"
+}
+
+hook optimize = optimizer()
+hook losses   = t.LossFile(path = "losses")
+hook record   = log()
+
+loop {
+    epoch {
+        step {
+            after {
+                optimize
+                losses
+                record every 3 steps
+            }
+        }
+    }
+}
+"""
+
+
+@pytest.mark.slow
+def test_with_two_processes_the_loss_is_the_mean_over_both(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.runtime.test_distributed import free_port
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "two.pipe").write_text(TWO)
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
+           "-m", "hookpipe.runtime.run", "two.pipe"]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    per_rank = [[float(x) for x in (tmp_path / f"losses.{r}").read_text().split()] for r in (0, 1)]
+    assert len(per_rank[0]) == len(per_rank[1]) == 6 and per_rank[0] != per_rank[1]
+    with (tmp_path / "logs" / "metrics.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == [3, 6]
+    for row, (a, b) in zip(rows, ((0, 3), (3, 6))):
+        expected = (sum(per_rank[0][a:b]) + sum(per_rank[1][a:b])) / (2 * (b - a))
+        assert float(row["loss"]) == pytest.approx(expected, rel=1e-12)

@@ -66,3 +66,16 @@ def seen_weights(args: PipelineHookArgs) -> dict[str, float]:
     """A validation callback that records the weights it is evaluated with."""
     SEEN.append([p.detach().clone() for p in args.accelerator.unwrap_model(args.model).parameters()])
     return {"calls": float(len(SEEN))}
+
+
+class LossFile:
+    """Appends each step's loss (repr of the float) to ``<path>.<rank>``: what each process saw."""
+
+    effects = {"reads": ("loss",)}
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        with open(f"{self.path}.{args.accelerator.process_index}", "a", encoding="utf-8") as fh:
+            fh.write(f"{float(args.reduce_loss.detach())!r}\n")
