@@ -15,21 +15,27 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--resolve", action="store_true",
-                   help="also import the factories, callbacks and hook classes the file names (runs user code)")
+                   help="also import the factories, callbacks and hook classes the file names (runs user code) "
+                   "and check the classes' own effects and `collective`")
     p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     status = 0
     errors = 0
+    classes = None
+    if args.resolve:
+        from hookpipe.runtime.verify import class_lookup  # imports torch and, per class, user code
+
+        classes = class_lookup
     for path in args.files:
-        ctx = compile_or_usage(path, args.root, args.allow_outside_root)
+        ctx = compile_or_usage(path, args.root, args.allow_outside_root, classes)
         if isinstance(ctx, int):
             status = max(status, ctx)
             continue
         found = [d for d in ctx.diagnostics if d.severity == "error"]
         if args.resolve and not found:
-            from hookpipe.runtime.verify import resolve_diagnostics  # imports torch and user code
+            from hookpipe.runtime.verify import resolve_diagnostics
 
             found = resolve_diagnostics(ctx)
         if found:

@@ -2,7 +2,7 @@
 
 Exit 0 when nothing is at or above the failing level (errors, or warnings too
 with --warnings-as-errors), 1 when something is, 2 for usage or internal errors.
-Never imports torch, accelerate or user code.
+Never imports torch, accelerate or user code, unless ``--resolve`` is given.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per CPU for large runs)")
+    p.add_argument("--resolve", action="store_true",
+                   help="import the factories and hook classes the files name (runs user code) and check the "
+                   "classes' own effects and `collective`, as `check --resolve` does")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour the text report (auto: only on a terminal, and not when NO_COLOR is set)")
     p.set_defaults(handler=main)
@@ -67,7 +70,7 @@ def _lint(args: argparse.Namespace) -> int:
 
     try:
         overrides = Overrides(split(args.select), split(args.ignore), args.warnings_as_errors)
-        result = lint_paths(args.paths, overrides, jobs=args.jobs)
+        result = lint_paths(args.paths, overrides, jobs=args.jobs, resolve=args.resolve)
     except (ConfigError, MissingPath) as exc:
         return usage_error(str(exc))
     except OSError as exc:

@@ -11,6 +11,7 @@ the run's size is computed from them.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,7 +36,7 @@ def validate_arguments(ctx: Compilation) -> None:
                                what, f"argument `{{}}` for {what}")
             if validated is not None:
                 validated.update({k: v for k, v in info.args.items() if contains_run_value(v)})
-                ctx.hooks[name] = HookInfo(info.decl, info.type_name, info.builtin, info.effects, validated, True)
+                ctx.hooks[name] = dataclasses.replace(info, args=validated, args_ok=True)
     _trainer(ctx)
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import networkx as nx
 
 from hookpipe.compiler.catalog import HookType
-from hookpipe.compiler.plan import Effects, Guard, Plan
+from hookpipe.compiler.plan import Effects, Guard, Plan, callback_name
 from hookpipe.diagnostics import Diagnostic, Sources
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
+
+if TYPE_CHECKING:
+    from hookpipe.compiler.class_effects import ClassLookup
 
 PhaseKey = tuple[str, str]  # (scope, phase)
 
@@ -43,6 +46,24 @@ class HookInfo:
     args: dict[str, Any]
     #: False when an argument failed to resolve (already reported): skip schema checks.
     args_ok: bool = True
+    #: Callbacks with effects of their own (a class's per-callback ``effects``); the
+    #: others have :attr:`effects`.
+    callbacks: Mapping[str, Effects] = field(default_factory=dict)
+    #: Runs a collective (catalog, ``collective`` in the .pipe block, or the class): never `on main`.
+    collective: bool = False
+
+    def effects_at(self, callback: str) -> Effects:
+        """The effects of one callback (what ordering and per-phase rules use)."""
+        return self.callbacks.get(callback, self.effects)
+
+    @property
+    def all_effects(self) -> Effects:
+        """Everything any callback touches (what the Plan records)."""
+        if not self.callbacks:
+            return self.effects
+        kinds = ("reads", "writes", "consumes")
+        every = (self.effects, *self.callbacks.values())
+        return Effects(*(tuple(dict.fromkeys(r for e in every for r in getattr(e, k))) for k in kinds))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +84,10 @@ class Node:
     @property
     def span(self) -> Span:
         return self.attachment.span
+
+    @property
+    def callback(self) -> str:
+        return callback_name(self.scope, self.phase)
 
 
 @dataclass
@@ -86,6 +111,8 @@ class Compilation:
     plan: Plan | None = None
     #: An include failed (HP010 or a syntax error): what it declares is unknown.
     incomplete: bool = False
+    #: With ``--resolve`` (and in ``hookpipe run``): what custom hook classes declare.
+    classes: "ClassLookup | None" = None
 
     def error(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(code, "error", message, span, **kw))
@@ -105,6 +132,10 @@ class Compilation:
 
     def items(self) -> list[ast.Item]:
         return [item for f, _ in self.files for item in f.items]
+
+    def node_effects(self, node: Node) -> Effects:
+        """The effects of the callback an attachment runs."""
+        return self.hooks[node.hook].effects_at(node.callback)
 
     def node_label(self, node_id: int) -> str:
         return self.nodes[node_id].hook

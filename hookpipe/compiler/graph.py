@@ -76,9 +76,9 @@ _RELATIONS = (("writes", "reads", "write < read"), ("reads", "consumes", "read <
 def _effects(ctx: Compilation, graph: "nx.DiGraph[int]", nodes: list[Node]) -> None:
     roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {"writes": [], "reads": [], "consumes": []})
     for node in nodes:
-        info = ctx.hooks[node.hook]
+        effects = ctx.node_effects(node)
         for kind in ("writes", "reads", "consumes"):
-            for resource in getattr(info.effects, kind):
+            for resource in getattr(effects, kind):
                 roles[resource][kind].append(node)
     for resource in sorted(roles):
         role = roles[resource]

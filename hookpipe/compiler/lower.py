@@ -31,7 +31,8 @@ def lower(ctx: Compilation) -> None:
         )
         phases.append(PhasePlan(scope, phase, entries))
     hooks = tuple(
-        HookSpec(name, info.type_name, info.builtin is not None, info.args, info.effects, info.decl.span)
+        HookSpec(name, info.type_name, info.builtin is not None, info.args, info.all_effects, info.decl.span,
+                 collective=info.collective and info.builtin is None)
         for name, info in ctx.hooks.items()
     )
     ctx.plan = Plan(name=ctx.name, source=ctx.main, trainer=ctx.trainer, hooks=hooks, phases=tuple(phases))

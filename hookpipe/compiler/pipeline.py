@@ -12,6 +12,7 @@ import os
 from typing import Callable
 
 from hookpipe.compiler.arguments import validate_arguments
+from hookpipe.compiler.class_effects import ClassLookup
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.cycles import check_order
 from hookpipe.compiler.frequency import check_frequencies
@@ -41,10 +42,13 @@ PASSES: tuple[tuple[Pass, bool], ...] = (
 )
 
 
-def run_passes(loaded: Loaded, main: str) -> Compilation:
-    """Run every pass that can run; the result holds diagnostics and, if clean, the plan."""
+def run_passes(loaded: Loaded, main: str, classes: ClassLookup | None = None) -> Compilation:
+    """Run every pass that can run; the result holds diagnostics and, if clean, the plan.
+
+    ``classes`` reads custom hook classes' own declarations (``--resolve``, ``run``).
+    """
     ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics),
-                      incomplete=loaded.incomplete)
+                      incomplete=loaded.incomplete, classes=classes)
     if not loaded.files:
         return ctx
     with gc_paused():
@@ -56,15 +60,15 @@ def run_passes(loaded: Loaded, main: str) -> Compilation:
 
 
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-                 allow_outside_root: bool = False) -> Compilation:
+                 allow_outside_root: bool = False, classes: ClassLookup | None = None) -> Compilation:
     """Compile a file, returning the whole compilation (diagnostics included) without raising."""
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
         loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
-        return run_passes(loaded, str(path))
+        return run_passes(loaded, str(path), classes)
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-                 allow_outside_root: bool = False) -> Plan:
+                 allow_outside_root: bool = False, classes: ClassLookup | None = None) -> Plan:
     """Compile a ``.pipe`` file into a Plan; raise ``CompileError`` with every diagnostic on errors.
 
     Example:
@@ -72,7 +76,7 @@ def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
         >>> [e.hook for e in plan.phase("step", "after").entries]  # doctest: +SKIP
         ['clip', 'optimize', 'evaluate', 'save', 'speed']
     """
-    ctx = compile_path(path, root=root, allow_outside_root=allow_outside_root)
+    ctx = compile_path(path, root=root, allow_outside_root=allow_outside_root, classes=classes)
     return _plan_or_raise(ctx)
 
 

@@ -129,9 +129,12 @@ class HookSpec:
     args: dict[str, Any]
     effects: Effects
     span: Span
+    #: A custom hook declared ``collective`` (built-ins say so in the catalog). Written
+    #: to JSON only when true, so plans without it keep their form and hash.
+    collective: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "type": self.type,
             "builtin": self.builtin,
@@ -139,6 +142,9 @@ class HookSpec:
             "effects": self.effects.to_json(),
             "span": self.span.to_json(),
         }
+        if self.collective:
+            out["collective"] = True
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "HookSpec":
@@ -149,6 +155,7 @@ class HookSpec:
             dict(data["args"]),
             Effects.from_json(data["effects"]),
             Span.from_json(data["span"]),
+            bool(data.get("collective", False)),
         )
 
 

@@ -8,6 +8,7 @@ definitions are HP009; unknown names HP002 with a suggestion.
 from __future__ import annotations
 
 from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.class_effects import merge
 from hookpipe.compiler.context import Compilation, HookInfo
 from hookpipe.compiler.plan import Effects
 from hookpipe.compiler.suggest import did_you_mean
@@ -93,7 +94,8 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
     args = arguments(ctx, decl.args)
     args_ok = len(ctx.diagnostics) == errors_before
     declared = _declared_effects(decl)
-    effects = declared
+    collective = _flags(ctx, decl, builtin is not None)
+    effects, callbacks = declared, {}
     if builtin is not None:
         own = builtin.effects_for(args)
         effects = Effects(
@@ -101,14 +103,53 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
             writes=_union(own.writes, declared.writes),
             consumes=_union(own.consumes, declared.consumes),
         )
+        collective = builtin.collective
+    elif type_name is not None and ctx.classes is not None:
+        effects, callbacks, collective = _class_declarations(ctx, decl, type_name, declared, collective)
     if type_name is None:
         type_name = "<unresolved>"
-    ctx.hooks[decl.name] = HookInfo(decl, type_name, builtin, effects, args, args_ok)
+    ctx.hooks[decl.name] = HookInfo(decl, type_name, builtin, effects, args, args_ok, callbacks, collective)
+
+
+def _flags(ctx: Compilation, decl: ast.HookDecl, builtin: bool) -> bool:
+    """Whether the effect block says ``collective``; other bare names are HP002."""
+    collective = False
+    for effect in decl.effects or ():
+        if effect.kind in ("reads", "writes", "consumes"):
+            continue
+        if effect.kind != "collective":
+            ctx.error("HP002", f"unknown declaration `{effect.kind}` in the effects of `{decl.name}`", effect.span,
+                      help=did_you_mean(effect.kind, ("collective",)) or
+                      "an effect block holds `reads`/`writes`/`consumes` lines and the flag `collective`")
+        elif builtin:
+            ctx.error("HP003", f"`collective` cannot be declared for the built-in `{decl.name}`: the catalog says "
+                      "whether it is one", effect.span, help="remove the line")
+        else:
+            collective = True
+    return collective
+
+
+def _class_declarations(ctx: Compilation, decl: ast.HookDecl, type_name: str, declared: Effects,
+                        collective: bool) -> tuple[Effects, dict[str, Effects], bool]:
+    """A custom class's own ``effects``/``collective``, merged with the .pipe block's (``--resolve``)."""
+    assert ctx.classes is not None
+    try:
+        info = ctx.classes(type_name)
+    except ValueError as exc:
+        ctx.error("HP003", f"hook `{decl.name}` ({type_name}): {exc}", decl.type.span,
+                  help='e.g. effects = {"on_step_end": {"reads": ("params",)}}')
+        return declared, {}, collective
+    if info is None:  # not importable: `--resolve` reports it as HP002
+        return declared, {}, collective
+    effects, callbacks = merge(info, declared)
+    return effects, callbacks, collective or info.collective
 
 
 def _declared_effects(decl: ast.HookDecl) -> Effects:
     found: dict[str, list[str]] = {"reads": [], "writes": [], "consumes": []}
     for effect in decl.effects or ():
+        if effect.kind not in found:  # a flag (see _flags)
+            continue
         found[effect.kind] = _union(found[effect.kind], effect.resources)  # type: ignore[assignment]
     return Effects(tuple(found["reads"]), tuple(found["writes"]), tuple(found["consumes"]))
 

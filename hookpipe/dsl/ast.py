@@ -142,7 +142,7 @@ class Trainer:
 
 @dataclass(frozen=True, slots=True)
 class Effect:
-    kind: str  # "reads" | "writes" | "consumes"
+    kind: str  # "reads" | "writes" | "consumes", or a flag ("collective") with no resources
     resources: tuple[str, ...]
     span: Span
 

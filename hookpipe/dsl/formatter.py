@@ -140,7 +140,7 @@ class ValuePrinter(NodeVisitor):
         return " -> ".join(self.visit(a) for a in node.attachments)
 
     def visit_Effect(self, node: ast.Effect) -> str:
-        return f"{node.kind} {', '.join(node.resources)}"
+        return f"{node.kind} {', '.join(node.resources)}" if node.resources else node.kind
 
 
 Aligned = Union[ast.Use, ast.HookDecl, ast.Setting, ast.Chain]

@@ -95,6 +95,8 @@ class ToAst:
 
     def effect(self, c: list[Any]) -> ast.Effect:
         data = _data(c)
+        if data[0].type == "NAME":  # a flag (`collective`), checked by the compiler
+            return ast.Effect(data[0].value, (), self._span(c))
         return ast.Effect(data[0].value, tuple(t.value for t in data[1:]), self._span(c))
 
     # --- scopes

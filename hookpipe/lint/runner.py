@@ -70,7 +70,8 @@ class _Outcome:
     clean: bool  # compiled without errors, so the rules ran
 
 
-def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: int | None = None) -> LintResult:
+def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: int | None = None,
+               resolve: bool = False) -> LintResult:
     """Lint files and folders (raises MissingPath, ConfigError for usage errors).
 
     Args:
@@ -87,7 +88,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
-    outcomes = _run(targets, overrides, jobs)
+    outcomes = _run(targets, overrides, jobs, resolve)
     includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
     roots = [o for o in outcomes if not _fragment(str(_key(o.target.path)), includes)]
     sources = Sources()
@@ -120,8 +121,10 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
     return LintResult([o.target.path for o in roots], final, sources)
 
 
-def _run(targets: list[Target], overrides: Overrides, jobs: int | None) -> list[_Outcome]:
+def _run(targets: list[Target], overrides: Overrides, jobs: int | None, resolve: bool = False) -> list[_Outcome]:
     workers = _workers(len(targets)) if jobs is None else max(1, jobs)
+    if resolve:  # imports user code: once, in this process
+        return [_lint_one(t, overrides, True) for t in targets]
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_lint_one(t, overrides) for t in targets]
     from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing it
@@ -143,10 +146,15 @@ def _workers(files: int) -> int:
     return min(cpus, files // (PARALLEL_FROM // 2))
 
 
-def _lint_one(target: Target, overrides: Overrides) -> _Outcome:
-    ctx = _compile(target)
+def _lint_one(target: Target, overrides: Overrides, resolve: bool = False) -> _Outcome:
+    ctx = _compile(target, resolve)
     found = list(ctx.diagnostics)
     clean = not has_errors(ctx.diagnostics)
+    if clean and resolve:
+        from hookpipe.runtime.verify import resolve_diagnostics
+
+        found += resolve_diagnostics(ctx)
+        clean = not has_errors(found)
     if clean:
         found += run_rules(ctx, lambda code: _enabled_somewhere(ctx, code, overrides))
     return _Outcome(
@@ -165,10 +173,18 @@ def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
     return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
 
 
-def _compile(target: Target) -> Compilation:
-    """Compile one file; undecodable text is a finding (HP001), not a crash."""
+def _compile(target: Target, resolve: bool = False) -> Compilation:
+    """Compile one file; undecodable text is a finding (HP001), not a crash.
+
+    With ``resolve`` custom hook classes are imported for their own declarations.
+    """
+    classes = None
+    if resolve:
+        from hookpipe.runtime.verify import class_lookup  # imports torch and user code
+
+        classes = class_lookup
     try:
-        return compile_path(target.path)
+        return compile_path(target.path, classes=classes)
     except UnicodeDecodeError as exc:
         span = Span(target.path, 1, 1, 1, 1)
         message = f"the file is not valid UTF-8 (byte {exc.start})"

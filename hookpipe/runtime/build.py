@@ -50,7 +50,7 @@ OVERRIDABLE = frozenset(
 
 
 def load_plan(path: str) -> Plan:
-    """The Plan of a ``.pipe`` file (compiled) or of a saved plan (``.json``)."""
+    """The Plan of a ``.pipe`` file (compiled, reading custom classes' effects) or of a saved plan (``.json``)."""
     if path.endswith(".json"):
         try:
             return Plan.from_json(Path(path).read_text(encoding="utf-8"))
@@ -60,7 +60,10 @@ def load_plan(path: str) -> Plan:
         from hookpipe import compile_file  # type: ignore[attr-defined]
     except ImportError:
         raise PlanResolveError("the hookpipe compiler (hookpipe.compile_file) is not available") from None
-    return compile_file(path)
+    from hookpipe.runtime.verify import class_lookup
+
+    # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
+    return compile_file(path, classes=class_lookup)
 
 
 def settings_of(plan: Plan) -> TrainerSettings:

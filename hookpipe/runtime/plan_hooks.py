@@ -167,7 +167,7 @@ def needs_every_process(spec: HookSpec, instance: Any) -> bool:
     if spec.builtin:
         hook_type = BUILTINS.get(spec.type)
         return bool(hook_type is not None and hook_type.collective)
-    return bool(getattr(instance, "collective", False))
+    return spec.collective or bool(getattr(instance, "collective", False))
 
 
 def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes: int) -> None:

@@ -1,8 +1,10 @@
 """``hookpipe check --resolve``: import what a pipeline names, without training.
 
 ``check`` never imports user code; with ``--resolve`` it does what ``run`` would do
-first: import every factory, callback and hook class the file names, and make
-sure the factories ``run`` needs are there. Failures become diagnostics at the
+first: import every factory, callback and hook class the file names, make sure
+the factories ``run`` needs are there, and compile with what custom classes
+declare themselves (``effects``, per callback, and ``collective``), so a class
+whose own effects put it in the wrong place is an HP005 before any job runs. Failures become diagnostics at the
 setting or argument that names the object, so a typo in a module path is found
 before a job is queued, not when it starts.
 """
@@ -13,6 +15,7 @@ import os
 import sys
 from typing import Any, Iterator
 
+from hookpipe.compiler.class_effects import ClassInfo, class_info
 from hookpipe.compiler.context import Compilation
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
@@ -23,11 +26,29 @@ from hookpipe.runtime.resolve import import_path
 REQUIRED = ("model", "dataloader", "optimizer", "batch_processor")
 
 
-def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
-    """HP002 for every name that does not import, HP003 for a missing required factory."""
+def _project_importable() -> None:
     cwd = os.getcwd()
     if cwd not in sys.path:  # as `hookpipe run` does: the project folder is importable
         sys.path.insert(0, cwd)
+
+
+def class_lookup(path: str) -> ClassInfo | None:
+    """What the hook class at ``path`` declares (effects per callback, ``collective``).
+
+    None when it does not import (``resolve_diagnostics`` reports that as HP002);
+    a malformed ``effects`` attribute raises ``ValueError`` (HP003 at the hook).
+    """
+    _project_importable()
+    try:
+        cls = import_path(path)
+    except PlanResolveError:
+        return None
+    return class_info(cls)
+
+
+def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
+    """HP002 for every name that does not import, HP003 for a missing required factory."""
+    _project_importable()
     found: list[Diagnostic] = []
     for key, setting in ctx.settings.items():
         found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`")

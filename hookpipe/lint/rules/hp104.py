@@ -20,7 +20,7 @@ CODE = "HP104"
 
 def check(ctx: Compilation) -> Iterator[Diagnostic]:
     attached = list(dict.fromkeys(node.hook for node in ctx.nodes))
-    if any("params" in ctx.hooks[name].effects.writes for name in attached):
+    if any("params" in ctx.hooks[name].all_effects.writes for name in attached):
         return
     written = ctx.settings.get("optimizer")
     span = written.span if written is not None else anchor(ctx)

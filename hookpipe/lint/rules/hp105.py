@@ -24,7 +24,7 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
     for (scope, phase), graph in ctx.graphs.items():
         writers: dict[str, list[int]] = defaultdict(list)
         for node_id in sorted(graph.nodes):
-            for resource in ctx.hooks[ctx.nodes[node_id].hook].effects.writes:
+            for resource in ctx.node_effects(ctx.nodes[node_id]).writes:
                 writers[resource].append(node_id)
         shared: dict[tuple[int, int], list[str]] = defaultdict(list)
         for resource in sorted(writers):

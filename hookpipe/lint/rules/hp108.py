@@ -24,7 +24,7 @@ _MAX_FIRINGS = 10_000  # how far to look for the first stale firing
 
 
 def check(ctx: Compilation) -> Iterator[Diagnostic]:
-    writers = [n for n in ctx.nodes if "metrics" in ctx.hooks[n.hook].effects.writes]
+    writers = [n for n in ctx.nodes if "metrics" in ctx.node_effects(n).writes]
     if not writers or ctx.plan is None:
         return
     position = _positions(ctx)

@@ -3,7 +3,8 @@
 Built-ins marked ``collective`` in the catalog (validation gathers results,
 checkpoint's ``save_state`` is a collective under FSDP/DeepSpeed) must run on
 every rank; running one only on the main process leaves the others waiting
-forever. Custom hooks cannot be judged without importing them.
+forever. A custom hook is one when its ``.pipe`` block says ``collective`` (or,
+with ``--resolve``, its class has ``collective = True``).
 """
 
 from __future__ import annotations
@@ -19,15 +20,26 @@ CODE = "HP109"
 
 def check(ctx: Compilation) -> Iterator[Diagnostic]:
     for node in ctx.nodes:
-        builtin = ctx.hooks[node.hook].builtin
+        info = ctx.hooks[node.hook]
         a = node.attachment
-        if a.on != "main" or builtin is None or not builtin.collective:
+        if a.on != "main" or not info.collective:
+            continue
+        if info.builtin is not None:
+            name = info.builtin.name
+            yield warning(
+                CODE,
+                f"`{node.hook}` runs only on the main process, but {name} hooks need every process: "
+                "the other ranks would hang",
+                a.on_span or a.span,
+                (Note(f"`{node.hook}` is declared here as {name}", info.decl.span),),
+                help=f"remove `on main`; {name} already writes only from the main process where it must",
+            )
             continue
         yield warning(
             CODE,
-            f"`{node.hook}` runs only on the main process, but {builtin.name} hooks need every process: "
-            "the other ranks would hang",
+            f"`{node.hook}` runs only on the main process, but it is declared `collective` (it needs every "
+            "process): the other ranks would hang",
             a.on_span or a.span,
-            (Note(f"`{node.hook}` is declared here as {builtin.name}", ctx.hooks[node.hook].decl.span),),
-            help=f"remove `on main`; {builtin.name} already writes only from the main process where it must",
+            (Note(f"`{node.hook}` is declared collective here", info.decl.span),),
+            help="remove `on main` and let the hook decide which rank writes",
         )
