@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "hookpipe.commands.run",
     "hookpipe.commands.fmt",
     "hookpipe.commands.render",
+    "hookpipe.commands.lsp",
 )
 
 
@@ -28,19 +29,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"hookpipe: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``only`` when it names one.
+
+    Each subcommand module imports what it needs; building just the one being
+    run keeps the others' imports out of its start-up (``hookpipe lsp`` must
+    answer an editor quickly).
+    """
     from hookpipe import __version__
 
     parser = _Parser(prog="hookpipe", description="Declare, check and run the hook order of PyTorch training loops.")
     parser.add_argument("--version", action="version", version=f"hookpipe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMANDS:
+    chosen = f"hookpipe.commands.{only}"
+    for name in (chosen,) if chosen in COMMANDS else COMMANDS:
         importlib.import_module(name).add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

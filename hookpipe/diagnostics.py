@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
-from hookpipe.dsl.span import Span
+from hookpipe.span import Span
 
 Severity = Literal["error", "warning"]
 
@@ -51,17 +51,31 @@ class Diagnostic:
         }
 
 
+#: A quoted source line is cut to this many characters around the caret: a hostile
+#: file's 100,000-character line (or a secret on it) is never echoed whole.
+EXCERPT_CHARS = 160
+#: Control characters print as "?" (one for one, so columns stay right): a source
+#: line must not move the terminal's cursor or recolour the report.
+_CONTROLS = {c: "?" for c in (*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0))}
+
+
 @dataclass
 class Sources:
     """The text of every file read, so diagnostics can quote source lines."""
 
     texts: dict[str, str] = field(default_factory=dict)
+    #: file -> (the text split, the lines): split once per file, not once per diagnostic.
+    _lines: dict[str, tuple[str, list[str]]] = field(default_factory=dict, repr=False, compare=False)
 
     def line(self, file: str, line: int) -> str | None:
         text = self.texts.get(file)
         if text is None:
             return None
-        lines = text.splitlines()
+        cached = self._lines.get(file)
+        if cached is None or cached[0] is not text:
+            cached = (text, text.splitlines())
+            self._lines[file] = cached
+        lines = cached[1]
         if 1 <= line <= len(lines):
             return lines[line - 1]
         return None
@@ -87,12 +101,21 @@ def _excerpt(sources: Sources, span: Span, gutter: int, label: str = "") -> list
     src = sources.line(span.file, span.line)
     if src is None:
         return []
-    src = src.expandtabs(4) if "\t" not in src[: span.column] else src
+    column = span.column
     width = 1
     if span.end_line == span.line and span.end_column > span.column:
         width = span.end_column - span.column
+    if len(src) > EXCERPT_CHARS:
+        start = max(0, min(column - 1 - EXCERPT_CHARS // 3, len(src) - EXCERPT_CHARS))
+        head = "..." if start else ""
+        tail = "..." if start + EXCERPT_CHARS < len(src) else ""
+        src = head + src[start:start + EXCERPT_CHARS] + tail
+        column = column - start + len(head)
+        width = max(1, min(width, len(src) - column + 1))
+    src = src.translate(_CONTROLS)
+    src = src.expandtabs(4) if "\t" not in src[: column] else src
     pad = " " * gutter
-    caret = " " * (span.column - 1) + "^" * max(width, 1)
+    caret = " " * (column - 1) + "^" * max(width, 1)
     return [f"{pad} |", f"{span.line:>{gutter}} | {src}", f"{pad} | {caret}{(' ' + label) if label else ''}"]
 
 

@@ -7,11 +7,18 @@ any failure the temporary file is removed and the old target is left untouched.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from hookpipe.fileaccess import display_name
+
+
+class OutputError(OSError):
+    """An output that could not be written: the message names the file and what to do."""
 
 
 @contextmanager
@@ -19,6 +26,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path next to ``target``; on a clean exit it is renamed onto ``target``.
 
     Useful when another program (a Graphviz renderer) writes the file itself.
+    Raises ``OutputError`` (a missing folder, a folder in the way, no permission,
+    a full disk) and leaves no partial file behind.
 
     Example:
         >>> with atomic_path("out.svg") as tmp:  # doctest: +SKIP
@@ -26,7 +35,11 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    _check_target(target, folder)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _output_error(target, exc) from exc
     os.close(fd)
     tmp = Path(name)
     try:
@@ -36,14 +49,40 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise _output_error(target, exc) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
+def _check_target(target: Path, folder: Path) -> None:
+    if "\0" in str(target):
+        raise OutputError(f"cannot write {target!r}: the path has a NUL byte")
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise OutputError(f"cannot write {display_name(target)}: the folder {display_name(folder)} {what} "
+                          "(create it first)")
+    if target.is_dir():
+        raise OutputError(f"cannot write {display_name(target)}: it is a folder (name a file)")
+
+
+def _output_error(target: Path, exc: OSError) -> OutputError:
+    shown = display_name(target)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutputError(f"cannot write {shown}: the disk is full (nothing was written; free space and retry)")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"cannot write {shown}: permission denied (the folder is read-only)")
+    if exc.errno == errno.EISDIR:
+        return OutputError(f"cannot write {shown}: it is a folder (name a file)")
+    return OutputError(f"cannot write {shown}: {exc.strerror or exc}")
+
+
 def write_atomic(target: str | os.PathLike[str], data: bytes | str) -> None:
     """Write ``data`` (text is UTF-8 encoded) to ``target`` through a temporary file."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     with atomic_path(target) as tmp:
         tmp.write_bytes(payload)
 

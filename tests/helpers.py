@@ -1,4 +1,4 @@
-"""Shared test helpers: fixture pairs, the repository's examples, the available renderers.
+"""Shared test helpers: paths, the CLI runners, free ports, fixture pairs, examples, renderers.
 
 Fixture pairs are ``tests/fixtures/<area>/<name>.pipe`` with ``<name>.expected``
 beside it: one line per diagnostic, ``LINE:COL CODE severity: message``, then
@@ -13,19 +13,64 @@ failing fixtures are named ``HPxxx_fail.pipe`` and their passing twins
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+from hookpipe.cli import main as cli_main
 from hookpipe.compiler import compile_path
 from hookpipe.diagnostics import Diagnostic, sort_diagnostics
-from hookpipe.render.engine import PURE, _in_scripts
+from hookpipe.render.engine import PURE, which
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 UPDATE = os.environ.get("HOOKPIPE_UPDATE_GOLDEN") == "1"
+
+
+class CliResult(NamedTuple):
+    """What one ``hookpipe`` command did: its exit status and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        """stdout then stderr, for assertions that do not care which stream."""
+        return self.out + self.err
+
+
+def run_cli(*args: str) -> CliResult:
+    """Run ``hookpipe ARGS`` in this process; any exception escaping it fails the test."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(list(args))
+        except SystemExit as exc:  # argparse usage errors only
+            code = int(exc.code or 0)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
+                    timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m hookpipe.cli ARGS`` as its own process (what a user's shell runs)."""
+    return subprocess.run([sys.executable, "-m", "hookpipe.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=timeout)
+
+
+def free_port() -> int:
+    """A free TCP port: the default 29500 clashes with other launches on a shared machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def fixtures(area: str) -> list[Path]:
@@ -69,7 +114,7 @@ def examples() -> list[Path]:
 
 def pure_renderer() -> str:
     """The PyPI renderer; a missing one fails the test run (it is a hard dependency)."""
-    path = shutil.which(PURE) or _in_scripts(PURE)
+    path = which(PURE)
     assert path, "graphviz-pure is not installed: `pip install -e .` installs it"
     return path
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from benchmarks import report
 from benchmarks.runtime import driver
 
 
+@pytest.mark.slow  # starts one worker process per contender
 def test_runtime_harness_interleaves_workers_and_reports_every_contender() -> None:
     field = driver.run(rounds=1, warmup=2, steps=5, install=False, log=io.StringIO(), only={"a", "d"})
     assert [c.key for c in field] == ["a", "d"]

@@ -7,7 +7,6 @@ Without ``--resolve`` nothing is imported and only the ``.pipe`` file counts; wi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ from hookpipe.compiler import compile_text
 from hookpipe.compiler.class_effects import class_info
 from hookpipe.compiler.plan import Effects
 from tests import hookclasses
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 TRAINER = """use c = "tests.hookclasses"
 use h = "tests.runtime.hooklib"
@@ -70,8 +68,8 @@ def test_lint_resolve_reports_it_too(project: Path, capsys: pytest.CaptureFixtur
 
 
 def test_hookpipe_run_orders_by_the_class_effects(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from hookpipe.runtime.build import load_plan
     from hookpipe.errors import CompileError
+    from hookpipe.runtime.build import load_plan
 
     with pytest.raises(CompileError, match="HP005"):
         load_plan(write(project, LATE_CLIP))

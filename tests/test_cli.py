@@ -12,8 +12,8 @@ import pytest
 from hookpipe.cli import main
 from hookpipe.compiler import compile_file
 from hookpipe.compiler.schedule import simulate
+from tests.helpers import ROOT, run_cli_process
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.pipe"))
 BAD = """trainer {
     max_step = 10
@@ -33,20 +33,17 @@ loop {
 """
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hookpipe.cli", *args], capture_output=True, text=True, cwd=ROOT)
-
-
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
 def test_every_example_checks_cleanly(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(example)]) == 0
     assert "ok (plan" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_optimizer_before_clip_fails_pointing_at_both_lines(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pipe"
     bad.write_text(BAD)
-    result = run("check", str(bad))
+    result = run_cli_process("check", str(bad))
     assert result.returncode == 1
     assert "bad.pipe:11:17: HP005 error:" in result.stderr
     assert "bad.pipe:10:17: `optimize` consumes `grads` here" in result.stderr
@@ -55,29 +52,37 @@ def test_optimizer_before_clip_fails_pointing_at_both_lines(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2() -> None:
-    assert run("check", "no/such/file.pipe").returncode == 2
-    assert run("check").returncode == 2
-    assert run("frobnicate").returncode == 2
+    missing = run_cli_process("check", "no/such/file.pipe")
+    assert (missing.returncode, missing.stderr.strip()) == (2, "hookpipe: error: no/such/file.pipe: no such file")
+    no_file = run_cli_process("check")
+    assert no_file.returncode == 2 and "the following arguments are required: FILE" in no_file.stderr
+    unknown = run_cli_process("frobnicate")
+    assert unknown.returncode == 2 and "invalid choice: 'frobnicate'" in unknown.stderr
+    assert "Traceback" not in missing.stderr + no_file.stderr + unknown.stderr
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:
     bad = tmp_path / "latin1.pipe"
     bad.write_bytes(b"hook a = t(x = \"\xe9\")\n")
-    result = run("check", str(bad))
+    result = run_cli_process("check", str(bad))
     assert result.returncode == 1 and "HP001" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_several_files_mixed(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pipe"
     bad.write_text(BAD)
-    result = run("check", str(EXAMPLES[0]), str(bad))
+    result = run_cli_process("check", str(EXAMPLES[0]), str(bad))
     assert result.returncode == 1
     assert "ok (plan" in result.stdout and "HP005" in result.stderr
 
 
+@pytest.mark.slow
 def test_explain_prints_nested_pseudo_code() -> None:
-    result = run("explain", "examples/digits/train.pipe")
+    result = run_cli_process("explain", "examples/digits/train.pipe")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "# pipeline digits: max_epoch=5, grad_accumulation=1"
@@ -92,8 +97,9 @@ def test_explain_prints_nested_pseudo_code() -> None:
     assert step_after == ["clip", "optimize", "evaluate", "save", "speed"]
 
 
+@pytest.mark.slow
 def test_explain_steps_matches_the_schedule() -> None:
-    result = run("explain", "examples/digits/train.pipe", "--steps", "450", "--steps-per-epoch", "45", "--json")
+    result = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "450", "--steps-per-epoch", "45", "--json")
     assert result.returncode == 0
     events = json.loads(result.stdout)
     plan = compile_file(ROOT / "examples/digits/train.pipe")
@@ -104,10 +110,11 @@ def test_explain_steps_matches_the_schedule() -> None:
     assert evaluations[0] == (None, None, "loop.before")
     assert (199, 4, "step.after") in evaluations and (399, 8, "step.after") in evaluations
     assert sum(1 for e in evaluations if e[2] == "epoch.after") == 10
-    table = run("explain", "examples/digits/train.pipe", "--steps", "60", "--steps-per-epoch", "45").stdout
+    table = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "60", "--steps-per-epoch", "45").stdout
     assert "    49      1  step.after        clip, optimize, speed (main)" in table
 
 
+@pytest.mark.slow
 def test_check_and_explain_never_import_heavy_or_user_modules() -> None:
     code = (
         "import sys, io, contextlib\n"
@@ -122,6 +129,7 @@ def test_check_and_explain_never_import_heavy_or_user_modules() -> None:
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_importing_dsl_and_compiler_stays_light() -> None:
     code = "import sys, hookpipe, hookpipe.dsl, hookpipe.compiler; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch','accelerate','robo_orchard_core')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

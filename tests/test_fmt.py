@@ -166,6 +166,7 @@ def pipelines(draw: st.DrawFn) -> str:
     return "".join(out)
 
 
+@pytest.mark.slow  # a fuzz: 150 generated pipelines
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pipelines())
 def test_fmt_is_idempotent_and_keeps_meaning_and_comments(source: str) -> None:

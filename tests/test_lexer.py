@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from lark import Lark
 
 from benchmarks.generate import generate
-from hookpipe.dsl.grammar import grammar_text
-from hookpipe.dsl.lexer import KEYWORDS, tokens
+from hookpipe.dsl.grammar import grammar_text, lexer, terminals
 from hookpipe.dsl.problems import BadCharacter
+from hookpipe.dsl.tokens import Tok
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = [p.read_text() for p in sorted((ROOT / "examples").rglob("*.pipe"))] + [
     generate(300),
     'x = -1 -0.5 1e-3 1_000 2.5E+10 "a\\"b" a.b ->c beforehand before reads_x reads\n\n\n',
@@ -31,10 +29,28 @@ def test_same_tokens_as_lark(text: str) -> None:
     assert ours == reference(text)
 
 
-def test_keywords_match_the_grammar() -> None:
-    lark = Lark(grammar_text(), parser="lalr", lexer="basic")
-    literal_words = {t.name for t in lark.terminals if t.pattern.type == "str" and t.pattern.value.isalpha()}
-    assert set(KEYWORDS.values()) == literal_words
+def tokens(text: str) -> list[Tok]:
+    return list(lexer().tokens(text))
+
+
+def test_keywords_and_symbols_come_from_the_grammar() -> None:
+    table = terminals()
+    assert table.keywords["hook"] == "HOOK" and table.keywords["every"] == "EVERY" and table.keywords["at"] == "AT"
+    assert table.punctuation == {"{": "LBRACE", "}": "RBRACE", "(": "LPAR", ")": "RPAR", "[": "LSQB", "]": "RSQB",
+                                 ",": "COMMA", "=": "EQUAL", ".": "DOT", "->": "_ARROW"}
+    # data-carrying keywords (named in the grammar) stay; anonymous ones only shape the syntax
+    assert "BEFORE" not in table.syntax_only and "READS" not in table.syntax_only
+    assert {"HOOK", "LBRACE", "_ARROW", "_NL", "AT"} <= table.syntax_only
+
+
+def test_a_new_keyword_is_one_edit_in_the_grammar() -> None:
+    from hookpipe.dsl.lexer import Lexer
+    from hookpipe.dsl.terminals import Terminals
+
+    grammar = grammar_text().replace('order: "order"', 'order: "ordering"')
+    lark = Lark(grammar, parser="lalr", lexer="basic")
+    kinds = [t.type for t in Lexer(Terminals.from_grammar(lark.terminals, grammar)).tokens("ordering a before b")]
+    assert kinds == ["ORDERING", "NAME", "BEFORE", "NAME"]
 
 
 def test_newlines_only_where_they_separate_items() -> None:
@@ -48,5 +64,5 @@ def test_newlines_only_where_they_separate_items() -> None:
 
 def test_stray_character_is_reported_with_position() -> None:
     with pytest.raises(BadCharacter) as info:
-        list(tokens("hook a = t()\nhook b = $\n"))
+        tokens("hook a = t()\nhook b = $\n")
     assert (info.value.line, info.value.column, info.value.char) == (2, 10, "$")

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.helpers import FIXTURES
 
 from hookpipe.cli import main
+from tests.helpers import FIXTURES
 
 LINT = FIXTURES / "lint"
 #: HP103 (save unattached) and HP101 (check every 5000 steps in a 1000-step run).
@@ -85,6 +85,9 @@ def test_the_nearest_pyproject_applies_per_file(project, capsys):
     ("[tool.hookpipe.lint]\nselect = 'HP101'\n", "must be a list of codes"),
     ("[tool.hookpipe.lint]\nwarnings-as-errors = 'yes'\n", "must be true or false"),
     ("[tool.hookpipe.lint\n", "cannot read it"),
+    ('tool = "x"\n', "[tool] must be a table, not a string"),
+    ("[tool]\nhookpipe = 1\n", "[tool.hookpipe] must be a table, not an integer"),
+    ("[tool.hookpipe]\nlint = [1]\n", "[tool.hookpipe.lint] must be a table, not an array"),
 ])
 def test_bad_configuration_is_a_usage_error(project, capsys, table, message):
     Path("pyproject.toml").write_text(table, encoding="utf-8")
@@ -112,6 +115,7 @@ def test_bad_flag_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["lint", "--format", "xml", "x.pipe"])
     assert exc.value.code == 2
+    assert "argument --format: invalid choice: 'xml'" in capsys.readouterr().err
 
 
 def test_suppressions_apply_to_their_line_only(project, capsys):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import doctest
 import importlib
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+from tests.helpers import ROOT
+
 MODULES = ["hookpipe.lint.config", "hookpipe.lint.discover", "hookpipe.lint.pages", "hookpipe.lint.rules",
            "hookpipe.lint.runner"]
 

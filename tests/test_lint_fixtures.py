@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.helpers import load_fixtures
 
 from hookpipe.cli import main
 from hookpipe.lint.codes import CODES
+from tests.helpers import load_fixtures
 
 FIXTURES = load_fixtures("lint")
 

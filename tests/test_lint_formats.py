@@ -8,13 +8,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from tests.helpers import FIXTURES
 
 from hookpipe.cli import main
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.dsl.span import Span
 from hookpipe.lint.codes import CODES
 from hookpipe.lint.formats.github import annotation
+from tests.helpers import FIXTURES, run_cli
 
 DATA = Path(__file__).parent / "data"
 DOCS = Path(__file__).parent.parent / "docs"
@@ -35,9 +35,9 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
     return m["level"], {k: _unescape(v) for k, v in props.items()}, _unescape(m["message"])
 
 
-def run(capsys, *argv: str) -> tuple[int, str]:
-    status = main(["lint", *argv])
-    return status, capsys.readouterr().out
+def run(*argv: str) -> tuple[int, str]:
+    result = run_cli("lint", *argv)
+    return result.code, result.out
 
 
 def sarif_validator() -> jsonschema.Draft4Validator:
@@ -49,10 +49,13 @@ def sarif_validator() -> jsonschema.Draft4Validator:
 
 
 def test_github_annotations_parse_back_and_the_text_report_follows(capsys):
-    status, out = run(capsys, "--format", "github", str(LINT / "HP108_fail.pipe"), str(LINT / "HP002_fail.pipe"))
+    status, out = run("--format", "github", str(LINT / "HP108_fail.pipe"), str(LINT / "HP002_fail.pipe"))
     assert status == 1
-    commands = [line for line in out.splitlines() if line.startswith("::")]
-    parsed = [parse_command(line) for line in commands]
+    head, stop, report = out.partition("::stop-commands::")
+    token, _, report = report.partition("\n")
+    parsed = [parse_command(line) for line in head.splitlines()]
+    # the text report quotes untrusted text: the runner reads no command inside it
+    assert stop and report.endswith(f"::{token}::\n") and token not in report[: -len(token) - 5]
     assert [(level, p["title"], p["line"], p["col"]) for level, p, _ in parsed] == [
         ("error", "HP002", "5", "16"),
         ("warning", "HP108", "10", "5"),
@@ -64,7 +67,7 @@ def test_github_annotations_parse_back_and_the_text_report_follows(capsys):
     assert "\nhelp: " in message
     # the full text report, for the annotations GitHub does not show
     assert f"{LINT / 'HP108_fail.pipe'}:10:5: HP108 warning:" in out
-    assert out.rstrip().endswith("1 error, 1 warning")
+    assert report.rstrip().splitlines()[-2].endswith("1 error, 1 warning")
 
 
 def test_github_escapes_percent_newlines_and_property_separators():
@@ -86,7 +89,7 @@ def test_github_escapes_percent_newlines_and_property_separators():
 
 
 def test_sarif_log_validates_against_the_2_1_0_schema_with_formats_checked(capsys):
-    status, out = run(capsys, "--format", "sarif", str(LINT))
+    status, out = run("--format", "sarif", str(LINT))
     assert status == 1
     log = json.loads(out)
     errors = sorted(sarif_validator().iter_errors(log), key=str)
@@ -95,7 +98,7 @@ def test_sarif_log_validates_against_the_2_1_0_schema_with_formats_checked(capsy
 
 
 def test_the_schema_check_really_checks_uri_formats(capsys):
-    _, out = run(capsys, "--format", "sarif", str(LINT / "HP101_fail.pipe"))
+    _, out = run("--format", "sarif", str(LINT / "HP101_fail.pipe"))
     log = json.loads(out)
     log["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] = "not a uri"
     messages = [e.message for e in sarif_validator().iter_errors(log)]
@@ -103,7 +106,7 @@ def test_the_schema_check_really_checks_uri_formats(capsys):
 
 
 def test_sarif_carries_what_github_code_scanning_reads(capsys):
-    _, out = run(capsys, "--format", "sarif", str(LINT / "HP105_fail.pipe"))
+    _, out = run("--format", "sarif", str(LINT / "HP105_fail.pipe"))
     run_ = json.loads(out)["runs"][0]
     rules = run_["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == [c.code for c in CODES]
@@ -131,9 +134,9 @@ def test_sarif_fingerprints_survive_lines_moving(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     source = (LINT / "HP103_fail.pipe").read_text(encoding="utf-8")
     Path("a.pipe").write_text(source, encoding="utf-8")
-    _, first = run(capsys, "--format", "sarif", "a.pipe")
+    _, first = run("--format", "sarif", "a.pipe")
     Path("a.pipe").write_text("# a new first line\n\n" + source, encoding="utf-8")
-    _, second = run(capsys, "--format", "sarif", "a.pipe")
+    _, second = run("--format", "sarif", "a.pipe")
     one, two = (json.loads(o)["runs"][0]["results"][0] for o in (first, second))
     assert two["locations"][0]["physicalLocation"]["region"]["startLine"] == \
         one["locations"][0]["physicalLocation"]["region"]["startLine"] + 2
@@ -145,8 +148,8 @@ def test_sarif_fingerprints_survive_lines_moving(tmp_path, capsys, monkeypatch):
 
 def test_json_output_matches_its_documented_schema_and_is_deterministic(capsys):
     schema = json.loads((DOCS / "lint-json.schema.json").read_text(encoding="utf-8"))
-    _, first = run(capsys, "--format", "json", "--jobs", "1", str(LINT))
-    _, second = run(capsys, "--format", "json", "--jobs", "2", str(LINT))
+    _, first = run("--format", "json", "--jobs", "1", str(LINT))
+    _, second = run("--format", "json", "--jobs", "2", str(LINT))
     assert first == second
     report = json.loads(first)
     jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).validate(report)
@@ -156,8 +159,8 @@ def test_json_output_matches_its_documented_schema_and_is_deterministic(capsys):
 
 def test_text_output_is_coloured_only_when_asked(capsys):
     path = str(LINT / "HP107_fail.pipe")
-    _, plain = run(capsys, path)
-    _, coloured = run(capsys, "--color", "always", path)
+    _, plain = run(path)
+    _, coloured = run("--color", "always", path)
     assert "\033[" not in plain
     assert "\033[1;33mHP107 warning:" in coloured
     assert re.sub(r"\033\[[0-9;]*m", "", coloured) == plain

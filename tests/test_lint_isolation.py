@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+import pytest
+
+from tests.helpers import ROOT
 
 _PROBE = """
 import sys
@@ -17,6 +18,7 @@ print("HEAVY", heavy, "STATUS", status, file=sys.stderr)
 """
 
 
+@pytest.mark.slow
 def test_lint_imports_no_torch_and_no_user_code(tmp_path):
     # a module the pipeline names: importing it would leave a trace
     (tmp_path / "project").mkdir()

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pre_commit.clientlib import load_manifest
 
-ROOT = Path(__file__).parent.parent
+from tests.helpers import ROOT
+
 BAD = """\
 trainer { max_step = 100 }
 hook clip = grad_clip(max_norm = 1.0)
@@ -40,6 +42,7 @@ def test_the_shipped_hook_manifest_is_valid():
     assert fmt["pass_filenames"] is True
 
 
+@pytest.mark.slow
 def test_pre_commit_fails_on_a_bad_pipe_file_and_names_the_code(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hookpipe.compiler import compile_text
-from hookpipe.compiler.pipeline import PASSES, run_passes
 from hookpipe.compiler.loader import load_text
+from hookpipe.compiler.pipeline import PASSES, run_passes
 from hookpipe.errors import CompileError
 
 HEAD = "trainer {\n    max_step = 100\n}\n"

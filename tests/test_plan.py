@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+
+import pytest
 
 from hookpipe.compiler import Plan, compile_file, compile_text
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits" / "train.pipe"
 
 
@@ -60,6 +61,7 @@ def test_hash_ignores_layout_but_not_meaning() -> None:
     assert compile_text(text, "a.pipe").content_hash != compile_text(changed, "a.pipe").content_hash
 
 
+@pytest.mark.slow
 def test_identical_across_processes_with_different_hash_seeds() -> None:
     outputs = set()
     for seed in ("0", "1", "12345"):

@@ -13,7 +13,7 @@ import pytest
 
 from hookpipe.cli import main as cli
 from hookpipe.compiler.pipeline import compile_file, compile_path
-from hookpipe.render import RenderError, render_compilation, render_model, render_plan
+from hookpipe.render import RenderError, render_compilation, render_file, render_model, render_plan
 from hookpipe.render.engine import MAX_PNG_SIDE, png_size
 from hookpipe.render.model import ScopeCluster, from_compilation
 from tests.helpers import FIXTURES, ROOT, examples, golden, renderers, resolve
@@ -143,11 +143,16 @@ def test_a_broken_pipeline_is_drawn_with_its_cycle_in_red(renderer: str, tmp_pat
 def test_graphs_are_built_for_the_drawing_when_earlier_errors_stopped_the_compiler(tmp_path: Path) -> None:
     source = tmp_path / "nolength.pipe"
     source.write_text(CYCLE.replace("    max_step = 10\n", ""))  # HP008 stops the passes before the graphs
-    ctx = compile_path(source)
-    assert not ctx.graphs
+    assert not compile_path(source).graphs
+    ctx = compile_path(source, for_drawing=True)
+    assert ctx.graphs and ctx.plan is None
     model = from_compilation(ctx)
     assert sum(e.bad for e in model.edges) == 4
     assert {"HP004", "HP005", "HP008"} <= {d.code for d in ctx.diagnostics}
+    # drawing reads the compilation; it never runs a pass (no diagnostics appear)
+    before = list(ctx.diagnostics)
+    from_compilation(ctx)
+    assert ctx.diagnostics == before
 
 
 def test_syntax_errors_draw_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -190,15 +195,15 @@ def test_a_huge_png_is_capped_and_says_so(tmp_path: Path) -> None:
     assert result.notes and "scaled down" in result.notes[0] and ".svg" in result.notes[0]
 
 
-def test_plan_render_recompiles_its_source_for_the_origins(tmp_path: Path) -> None:
-    plan = compile_file(DIGITS)
-    plan.render(str(tmp_path / "plan.dot"))
+def test_render_file_draws_what_the_render_command_draws(tmp_path: Path) -> None:
+    render_file(DIGITS, tmp_path / "file.dot")
     direct = tmp_path / "direct.dot"
     render_compilation(compile_path(DIGITS), direct)
-    assert (tmp_path / "plan.dot").read_text() == direct.read_text()
+    assert (tmp_path / "file.dot").read_text() == direct.read_text()
+    assert 'a1 -> a2 [label=" grads "' in direct.read_text()  # an effect edge: its origin is drawn
 
 
-def test_plan_render_without_its_source_draws_the_lowered_order(tmp_path: Path) -> None:
+def test_render_plan_draws_the_lowered_order(tmp_path: Path) -> None:
     source = tmp_path / "gone.pipe"
     source.write_text(DIGITS.read_text())
     plan = compile_file(source)
@@ -208,7 +213,7 @@ def test_plan_render_without_its_source_draws_the_lowered_order(tmp_path: Path) 
     assert "order" not in re.findall(r"label=\" (\w+) \"", dot)
     edges = re.findall(r"^\s*(a\d+) -> (a\d+) \[color=\"#999999\"", dot, re.M)
     assert edges == [("a1", "a2"), ("a2", "a3"), ("a3", "a4"), ("a4", "a5")]
-    plan.render(str(tmp_path / "plan.mmd"))
+    render_plan(plan, tmp_path / "plan.mmd")
     assert "a4 --> a5" in (tmp_path / "plan.mmd").read_text()
 
 
@@ -225,6 +230,7 @@ def test_large_graphs_use_external_labels(tmp_path: Path) -> None:
     assert "xlabel=" in dot and " label=\" " not in dot and "mclimit=0.1" in dot
 
 
+@pytest.mark.slow
 def test_check_and_the_compiler_never_import_graphviz() -> None:
     code = ("import sys, hookpipe, hookpipe.cli, hookpipe.compiler, hookpipe.dsl.formatter;"
             "hookpipe.cli.build_parser();"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hookpipe.render import engine
-from hookpipe.render.engine import ENV_VAR, RenderError, Renderer, find_renderer, run_renderer
+from hookpipe.render.engine import ENV_VAR, Renderer, RenderError, find_renderer, run_renderer
 
 PYTHON = sys.executable  # before any test swaps it out
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.test_frontend_fuzz import run_cli
+from tests.helpers import run_cli
 
 BASE = "trainer {\n    max_step = 2\n}\nhook o = optimizer()\nloop { epoch { step { after { o } } } }\n"
 #: Commands that read a .pipe file and its includes, with --root/--allow-outside-root.
@@ -34,9 +34,11 @@ def layout(tmp_path: Path) -> Path:
 def test_includes_leaving_the_root_are_refused_by_every_reader(tmp_path: Path, command: tuple[str, ...], name: str) -> None:
     project = layout(tmp_path)
     command = tuple(str(tmp_path / c) if c == "out.dot" else c for c in command)
-    code, text = run_cli([*command, str(project / name)])
+    result = run_cli(*command, str(project / name))
+    code, text = result.code, result.output
     assert code == 1 and "HP010 error: include" in text and "leaves the project root" in text, text
-    code, text = run_cli([*command, str(project / name), "--allow-outside-root"])
+    result = run_cli(*command, str(project / name), "--allow-outside-root")
+    code, text = result.code, result.output
     assert code == 0, text
 
 
@@ -44,14 +46,16 @@ def test_includes_leaving_the_root_are_refused_by_every_reader(tmp_path: Path, c
 @pytest.mark.parametrize("name", ["escape.pipe", "symlink.pipe"])
 def test_lint_refuses_includes_leaving_the_root(tmp_path: Path, command: tuple[str, ...], name: str) -> None:
     project = layout(tmp_path)
-    code, text = run_cli([*command, str(project / name)])
+    result = run_cli(*command, str(project / name))
+    code, text = result.code, result.output
     assert code == 1 and "HP010" in text and "leaves the project root" in text, text
 
 
 def test_fmt_reads_only_the_file_it_formats(tmp_path: Path) -> None:
     project = layout(tmp_path)
     (tmp_path / "secret" / "x.pipe").unlink()  # fmt never follows includes: a missing target is no error
-    code, text = run_cli(["fmt", "--check", str(project / "escape.pipe")])
+    result = run_cli("fmt", "--check", str(project / "escape.pipe"))
+    code, text = result.code, result.output
     assert code in (0, 1) and "Traceback" not in text and "HP010" not in text, text
 
 
@@ -60,6 +64,7 @@ def test_root_option_narrows_the_root(tmp_path: Path, command: tuple[str, ...]) 
     project = layout(tmp_path)
     command = tuple(str(tmp_path / c) if c == "out.dot" else c for c in command)
     # Inside the project, but outside an explicit --root of sub/.
-    assert run_cli([*command, str(project / "sub" / "up.pipe")])[0] == 0
-    code, text = run_cli([*command, str(project / "sub" / "up.pipe"), "--root", str(project / "sub")])
+    assert run_cli(*command, str(project / "sub" / "up.pipe")).code == 0
+    result = run_cli(*command, str(project / "sub" / "up.pipe"), "--root", str(project / "sub"))
+    code, text = result.code, result.output
     assert code == 1 and "leaves the project root" in text, text

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hookpipe.compiler import compile_text
-from hookpipe.compiler.run_values import RunSize, count_updates, run_steps, substitute
-from hookpipe.dsl import ast
 import pytest
 
 from hookpipe.cli import main
+from hookpipe.compiler import compile_text
+from hookpipe.compiler.run_values import RunSize, count_updates, run_steps, substitute
+from hookpipe.dsl import ast
 from hookpipe.dsl.formatter import format_text
 from hookpipe.dsl.parser import parse_text
 

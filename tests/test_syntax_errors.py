@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hookpipe.dsl.parser import parse_text
-from hookpipe.dsl.syntax_errors import EXAMPLES
+from hookpipe.dsl.syntax_errors import examples
 
-CASES = [(label, snippet) for label, snippets in EXAMPLES.items() for snippet in snippets]
+CASES = [(label, snippet) for label, snippets in examples().items() for snippet in snippets]
 
 
 @pytest.mark.parametrize("label,snippet", CASES)
@@ -48,3 +48,12 @@ def test_unclosed_block_points_at_its_opening() -> None:
 def test_single_quotes_get_a_hint() -> None:
     (d,) = parse_text("use m = 'pkg'\n", "t.pipe").diagnostics
     assert (d.span.line, d.span.column, d.help) == (1, 9, "strings use double quotes")
+
+
+def test_the_reserved_words_help_lists_the_grammars_keywords() -> None:
+    (d,) = parse_text("hook from = t()\n", "t.pipe").diagnostics
+    assert d.help is not None and d.help.startswith("a reserved word cannot be a name; reserved: pipeline use include")
+    words = d.help.split("reserved: ")[1].split()
+    assert sorted(words) == sorted(["pipeline", "use", "include", "trainer", "hook", "order", "require", "before",
+                                    "after", "every", "from", "and", "at", "end", "on", "true", "false", "none",
+                                    "reads", "writes", "consumes"])

@@ -132,7 +132,7 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
                 f"({c.key}) " + "/".join(f"{c.times[label][-1] * 1e6:.0f}" for label, _, _ in CONFIGS if c.times.get(label))
                 for c in field_ if c.times
             )
-            print(f"  round {r + 1}/{rounds} (µs/step, {'/'.join(l for l, _, _ in CONFIGS)}): {done}", file=log, flush=True)
+            print(f"  round {r + 1}/{rounds} (µs/step, {'/'.join(label for label, _, _ in CONFIGS)}): {done}", file=log, flush=True)
     finally:
         for c in field_:
             _stop(c)

@@ -23,10 +23,10 @@ class _NoScheduler:
 
 def run(k: int, gated: bool, warmup: int, steps: int) -> tuple[float, str]:
     from accelerate import Accelerator
+    from robo_orchard_core.utils.hook import HookContext
     from robo_orchard_lab.pipeline.batch_processor.simple import SimpleBatchProcessor
     from robo_orchard_lab.pipeline.hook_based_trainer import GradientClippingHookConfig, HookBasedTrainer
     from robo_orchard_lab.pipeline.hooks.mixin import PipelineHooks
-    from robo_orchard_core.utils.hook import HookContext
 
     class MSE(SimpleBatchProcessor):
         def forward(self, model: Any, batch: Any) -> tuple[Any, torch.Tensor]:

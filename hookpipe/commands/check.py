@@ -6,12 +6,14 @@ import argparse
 import sys
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics
+from hookpipe.compiler.class_effects import ClassLookup
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("check", help="check .pipe files (exit 1 on any error)")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    p.add_argument("--root",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--resolve", action="store_true",
@@ -23,13 +25,13 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 def main(args: argparse.Namespace) -> int:
     status = 0
     errors = 0
-    classes = None
+    classes: ClassLookup | None = None
     if args.resolve:
         from hookpipe.runtime.verify import class_lookup  # imports torch and, per class, user code
 
         classes = class_lookup
     for path in args.files:
-        ctx = compile_or_usage(path, args.root, args.allow_outside_root, classes)
+        ctx = compile_or_usage(path, args.root, args.allow_outside_root, classes=classes)
         if isinstance(ctx, int):
             status = max(status, ctx)
             continue

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from typing import Iterable, TextIO
+from typing import Callable, Iterable, TextIO
 
 from hookpipe.compiler.class_effects import ClassLookup
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, format_diagnostic, sort_diagnostics
+from hookpipe.fileaccess import display_name
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type`` for an integer flag in [low, high]: a huge or negative value is a usage error.
+
+    ``explain --steps 10**12`` would simulate for hours, ``--jobs 100000`` fork a
+    process each; the bounds say what makes sense and argparse prints them.
+    """
+    def parse(text: str) -> int:
+        digits = text.strip().replace("_", "")
+        try:
+            value = int(digits) if len(digits.lstrip("+-")) <= 19 else high + 1
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:,} and {high:,}, got {text[:40]}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
 
 
 def usage_error(message: str) -> int:
@@ -18,17 +40,12 @@ def usage_error(message: str) -> int:
 
 
 def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,
-                     classes: ClassLookup | None = None) -> Compilation | int:
-    """Compile ``path``; a file that cannot be read is a usage error (exit 2), not a traceback."""
-    if not os.path.isfile(path):
-        return usage_error(f"{path}: no such file")
-    try:
-        return compile_path(path, root=root, allow_outside_root=allow_outside_root, classes=classes)
-    except UnicodeDecodeError as exc:
-        print(f"{path}:1:1: HP001 error: the file is not valid UTF-8 (byte {exc.start})", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        return usage_error(f"{path}: {exc.strerror or exc}")
+                     for_drawing: bool = False, classes: ClassLookup | None = None) -> Compilation | int:
+    """Compile ``path``; a missing file is a usage error (exit 2), one hookpipe refuses to read a diagnostic."""
+    if "\0" in path or not os.path.lexists(path):
+        return usage_error(f"{display_name(path)}: no such file")
+    return compile_path(path, root=root, allow_outside_root=allow_outside_root, for_drawing=for_drawing,
+                        classes=classes)
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], sources: Sources, stream: TextIO | None = None) -> None:

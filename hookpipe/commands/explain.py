@@ -5,20 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 
-from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
+from hookpipe.commands.common import bounded_int, compile_or_usage, print_diagnostics, usage_error
 from hookpipe.compiler.explain import explain_plan, schedule_table
 from hookpipe.compiler.schedule import simulate
 from hookpipe.diagnostics import has_errors
+
+#: A schedule is printed one line per firing: past a million steps it is no longer read.
+MAX_STEPS = 1_000_000
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("explain", help="show the lowered loop, or which hooks fire at which step")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--steps", type=int, help="simulate N steps and list what fires when")
-    p.add_argument("--steps-per-epoch", type=int, help="batches per epoch for --steps (default: all N in one epoch)")
+    p.add_argument("--steps", type=bounded_int(1, MAX_STEPS), help="simulate N steps and list what fires when")
+    p.add_argument("--steps-per-epoch", type=bounded_int(1, MAX_STEPS),
+                   help="batches per epoch for --steps (default: all N in one epoch)")
     p.add_argument("--rank", choices=("main", "other"), default="main", help="simulate the main or another process")
     p.add_argument("--json", action="store_true", help="print the --steps schedule as JSON")
-    p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    p.add_argument("--root",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.set_defaults(handler=main)
 

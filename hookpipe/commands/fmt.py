@@ -1,24 +1,35 @@
 """``hookpipe fmt PATH... [--check] [--diff]``: canonical formatting of .pipe files.
 
-Folders are searched recursively for ``*.pipe`` (sorted, so output is stable).
-Without flags files are rewritten in place, atomically. ``--check`` writes
-nothing and exits 1 when a file would change (the CI gate); ``--diff`` prints the
-changes as a unified diff instead of writing. A file with syntax errors is left
-alone: its diagnostics are printed and the exit status is 1.
+Folders are searched for ``*.pipe`` exactly as ``hookpipe lint`` searches them
+(hidden folders, ``node_modules``, ``site-packages`` skipped), so fmt never writes
+a file lint would not check. Without flags files are rewritten in place,
+atomically. ``--check`` writes nothing and exits 1 when a file would change (the
+CI gate); ``--diff`` prints the changes as a unified diff instead of writing.
+
+A file is left alone, with a message and exit 1, when it has syntax errors, when
+it is a symlink or read-only (rewriting would replace the link with a copy, or
+override the owner's choice), when hookpipe refuses to read it (see
+``hookpipe.fileaccess``), or when formatting would move code under a different
+``# hookpipe: ignore[...]`` (lint findings would change).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import os
+import stat
 import sys
 from pathlib import Path
 
 from hookpipe.commands.common import print_diagnostics, usage_error
-from hookpipe.compiler.loader import read_source
 from hookpipe.diagnostics import Sources
 from hookpipe.dsl.formatter import format_text
-from hookpipe.fileio import write_atomic
+from hookpipe.dsl.parser import parse_text
+from hookpipe.fileaccess import Refused, display_name, project_root, read_source
+from hookpipe.fileio import OutputError, write_atomic
+from hookpipe.lint.discover import MissingPath, discover
+from hookpipe.lint.preserve import keeps_suppressions
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -30,17 +41,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 
 def pipe_files(paths: list[str]) -> list[Path] | str:
-    """The files to format, or the first path that does not exist (a usage error)."""
-    found: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.pipe") if p.is_file()))
-        elif path.is_file():
-            found.append(path)
-        else:
-            return name
-    return found
+    """The files to format (lint's discovery), or the first path that does not exist (a usage error)."""
+    try:
+        return [Path(t.path) for t in discover(paths)]
+    except MissingPath as exc:
+        return str(exc).rsplit(": ", 1)[0]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,12 +53,18 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(files, str):
         return usage_error(f"{files}: no such file or folder")
     status, changed = 0, 0
+    writing = not (args.check or args.diff)
     for path in files:
-        display = str(path)
+        display = display_name(path)
+        left_alone = _left_alone(path) if writing else None
+        if left_alone is not None:
+            print(f"{display}: left alone: {left_alone}", file=sys.stderr)
+            status = 1
+            continue
         try:
-            text = read_source(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"{display}: cannot read: {exc}", file=sys.stderr)
+            text = read_source(path, project_root(path))
+        except Refused as exc:
+            print(f"{display}: not formatted: the file {exc.reason}", file=sys.stderr)
             status = 1
             continue
         result = format_text(text, display)
@@ -64,6 +75,12 @@ def main(args: argparse.Namespace) -> int:
             continue
         if result.text == text:
             continue
+        if not _same_meaning(text, result.text, display):
+            print(f"{display}: not formatted: it would move code onto or off a line with a "
+                  "`# hookpipe: ignore[...]` comment (lint findings would change); put that comment on a line "
+                  "of its own code, or join the lines yourself", file=sys.stderr)
+            status = 1
+            continue
         changed += 1
         if args.diff:
             sys.stdout.writelines(difflib.unified_diff(
@@ -72,10 +89,34 @@ def main(args: argparse.Namespace) -> int:
         if args.check:
             print(f"would reformat {display}", file=sys.stderr)
             status = 1
-        elif not args.diff:
-            write_atomic(path, result.text)
+        elif writing:
+            try:
+                write_atomic(path, result.text)
+            except OutputError as exc:
+                print(f"{display}: not formatted: {exc}", file=sys.stderr)
+                status = 1
+                changed -= 1
+                continue
             print(f"reformatted {display}", file=sys.stderr)
     verb = "would reformat" if args.check or args.diff else "reformatted"
     plural = "s" if len(files) != 1 else ""
     print(f"hookpipe fmt: {len(files)} file{plural}, {changed} {verb}", file=sys.stderr)
     return status
+
+
+def _left_alone(path: Path) -> str | None:
+    """Why fmt must not rewrite ``path`` in place (None: it may)."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISLNK(info.st_mode):
+        return "it is a symlink (format the file it points to)"
+    if stat.S_ISREG(info.st_mode) and not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return "it is read-only"
+    return None
+
+
+def _same_meaning(before: str, after: str, display: str) -> bool:
+    old, new = parse_text(before, display).file, parse_text(after, display).file
+    return old is not None and new is not None and keeps_suppressions(old, before, new, after)

@@ -13,7 +13,7 @@ import sys
 import traceback
 from typing import TextIO
 
-from hookpipe.commands.common import usage_error
+from hookpipe.commands.common import bounded_int, usage_error
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -29,7 +29,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="report warnings as errors (and fail on them)")
     p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
-    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per CPU for large runs)")
+    p.add_argument("--jobs", type=bounded_int(1, 256), metavar="N",
+                   help="worker processes (default: one per CPU for large runs)")
     p.add_argument("--resolve", action="store_true",
                    help="import the factories and hook classes the files name (runs user code) and check the "
                    "classes' own effects and `collective`, as `check --resolve` does")
@@ -70,7 +71,13 @@ def _lint(args: argparse.Namespace) -> int:
 
     try:
         overrides = Overrides(split(args.select), split(args.ignore), args.warnings_as_errors)
-        result = lint_paths(args.paths, overrides, jobs=args.jobs, resolve=args.resolve)
+        resolver = None
+        if args.resolve:  # imports torch and user code
+            from hookpipe.lint.runner import Resolver
+            from hookpipe.runtime.verify import class_lookup, resolve_diagnostics
+
+            resolver = Resolver(class_lookup, resolve_diagnostics)
+        result = lint_paths(args.paths, overrides, jobs=args.jobs, resolver=resolver)
     except (ConfigError, MissingPath) as exc:
         return usage_error(str(exc))
     except OSError as exc:
@@ -78,8 +85,12 @@ def _lint(args: argparse.Namespace) -> int:
     if not result.files:
         print(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}", file=sys.stderr)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(FORMATS[args.format](result, False))
+        from hookpipe.fileio import OutputError, write_atomic
+
+        try:
+            write_atomic(args.output, FORMATS[args.format](result, False))
+        except OutputError as exc:
+            return usage_error(str(exc))
     else:
         sys.stdout.write(FORMATS[args.format](result, _colour(args.color, sys.stdout)))
     return 1 if result.failed else 0

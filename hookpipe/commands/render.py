@@ -12,6 +12,7 @@ import sys
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
 from hookpipe.diagnostics import has_errors
+from hookpipe.fileio import OutputError
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -21,7 +22,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="output file; its extension picks the format: .svg .png .pdf .dot .mmd")
     p.add_argument("--renderer", metavar="EXE",
                    help="Graphviz executable to lay out images (default: $HOOKPIPE_DOT, dot, graphviz-pure)")
-    p.add_argument("--root", help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    p.add_argument("--root",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.set_defaults(handler=main)
 
@@ -33,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
         format_of(args.output)
     except RenderError as exc:
         return usage_error(str(exc))
-    ctx = compile_or_usage(args.file, args.root, args.allow_outside_root)
+    ctx = compile_or_usage(args.file, args.root, args.allow_outside_root, for_drawing=True)
     if isinstance(ctx, int):
         return ctx
     if not ctx.files:
@@ -42,10 +44,10 @@ def main(args: argparse.Namespace) -> int:
         return 1
     try:
         result = render_compilation(ctx, args.output, args.renderer)
-    except RenderError as exc:
+    except (RenderError, OutputError) as exc:
         print(f"hookpipe: error: {exc}", file=sys.stderr)
         return 1
-    errors = [d for d in ctx.diagnostics if d.severity == "error"]  # rendering may add cycle errors
+    errors = [d for d in ctx.diagnostics if d.severity == "error"]
     if errors:
         print_diagnostics(errors, ctx.sources)
     for note in result.notes:

@@ -18,13 +18,14 @@ from pydantic import BaseModel, ValidationError
 
 from hookpipe.compiler.context import Compilation, HookInfo
 from hookpipe.compiler.run_values import PLACEHOLDER, RUN_VALUES, contains_run_value, substitute
-from hookpipe.compiler.settings import TrainerSettings
+from hookpipe.compiler.settings import RUN_LENGTH_KEYS, TrainerSettings, has_run_length
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.compiler.values import to_json
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
 
-_RUN_LENGTH = frozenset({"max_step", "max_epoch", "grad_accumulation"})
+#: Settings whose problems are HP008 (the run's length and its accumulation window).
+_RUN_LENGTH = frozenset({*RUN_LENGTH_KEYS, "grad_accumulation"})
 
 
 def validate_arguments(ctx: Compilation) -> None:
@@ -56,7 +57,7 @@ def _trainer(ctx: Compilation) -> None:
                        run_length=_RUN_LENGTH)
     if validated is None:
         return
-    if validated["max_step"] is None and validated["max_epoch"] is None and not ctx.incomplete:
+    if not has_run_length(validated["max_step"], validated["max_epoch"]) and not ctx.incomplete:
         ctx.error("HP008", "the run has no length: set max_step and/or max_epoch", anchor,
                   help="add `max_epoch = 10` (or `max_step = 1000`) to the trainer block")
     ctx.trainer = validated

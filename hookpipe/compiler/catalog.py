@@ -14,9 +14,7 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hookpipe.compiler.plan import Effects
-
-#: A value naming a Python object: ``{"$ref": ...}`` / ``{"$call": ...}`` or an import-path string.
-ObjectRef = str | dict[str, Any]
+from hookpipe.compiler.settings import ObjectRef
 
 
 class _Args(BaseModel):

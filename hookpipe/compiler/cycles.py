@@ -12,36 +12,47 @@ from collections import defaultdict
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation, Origin
+from hookpipe.compiler.graph import hook_successors, is_hub
 from hookpipe.diagnostics import Note
 
 
 def check_order(ctx: Compilation) -> None:
-    for key, graph in ctx.graphs.items():
-        for component in sorted(nx.strongly_connected_components(graph), key=min):
-            if len(component) > 1:
-                _report_cycle(ctx, graph, component)
+    for graph in ctx.graphs.values():
+        cyclic = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+        for component in sorted(cyclic, key=lambda c: min(n for n in c if n >= 0)):
+            _report_cycle(ctx, graph, component)
     _requires(ctx)
 
 
 def _report_cycle(ctx: Compilation, graph: "nx.DiGraph[int]", component: set[int]) -> None:
+    """One diagnostic per cycle: the first effect edge in it (else the first edge) and the way back.
+
+    Hubs (see ``hookpipe.compiler.graph``) may lie on the cycle; the report
+    names only attachments, each step with the origins relating its two ends.
+    """
     sub = graph.subgraph(component)
+    members = sorted(n for n in component if n >= 0)
     effect_edge = None
-    for u, v, data in sorted(sub.edges(data=True), key=lambda e: (e[0], e[1])):
-        if any(o.kind == "effect" for o in data["origins"]):
-            effect_edge = (u, v)
+    for a in members:
+        after = hook_successors(graph, a, component)
+        effect = [b for b, origins in sorted(after.items()) if any(o.kind == "effect" for o in origins)]
+        if effect:
+            effect_edge = (a, effect[0])
             break
     if effect_edge is not None:
         u, v = effect_edge
     else:
-        u = min(component)
-        v = min(sub.successors(u))
-    back = nx.shortest_path(sub, v, u)
-    cycle = [u, *back]
-    notes = tuple(_edge_notes(ctx, graph, cycle))
+        u = members[0]
+        v = min(hook_successors(graph, u, component))
+    path = [*_first_leg(graph, u, v, component), *nx.shortest_path(sub, v, u)[1:]]
+    steps = _steps(graph, path)
+    steps[0] = (u, v, hook_successors(graph, u, component)[v])  # every relation of the pair, hubs included
+    cycle = [u, *(b for _, b, _ in steps)]
+    notes = tuple(_edge_notes(ctx, steps))
     nu, nv = ctx.nodes[u], ctx.nodes[v]
     phase = f"{nu.scope}.{nu.phase}"
     if effect_edge is not None:
-        origin = next(o for o in graph.edges[u, v]["origins"] if o.kind == "effect")
+        origin = next(o for o in steps[0][2] if o.kind == "effect")
         early, late = (origin.relation or "").split(" < ")
         ctx.error(
             "HP005",
@@ -57,14 +68,54 @@ def _report_cycle(ctx: Compilation, graph: "nx.DiGraph[int]", component: set[int
                   help="remove or reverse one of the constraints listed above")
 
 
+def _first_leg(graph: "nx.DiGraph[int]", u: int, v: int, component: set[int]) -> list[int]:
+    """``u`` to ``v`` by their edge, or else through hubs only (so the step is the relation itself)."""
+    if graph.has_edge(u, v):
+        return [u, v]
+    parent: dict[int, int] = {}
+    frontier = [u]
+    while frontier:
+        nxt = []
+        for node in frontier:
+            for w in graph.succ[node]:
+                if w == v:
+                    path = [v, node]
+                    while path[-1] != u:
+                        path.append(parent[path[-1]])
+                    return path[::-1]
+                if is_hub(w) and w in component and w not in parent:
+                    parent[w] = node
+                    nxt.append(w)
+        frontier = nxt
+    raise ValueError(f"{v} does not follow {u}")  # pragma: no cover - v came from hook_successors(u)
+
+
+def _steps(graph: "nx.DiGraph[int]", path: list[int]) -> list[tuple[int, int, dict[Origin, None]]]:
+    """A node path cut at attachments: (from, to, origins), a step through hubs carrying the hubs' origin."""
+    steps: list[tuple[int, int, dict[Origin, None]]] = []
+    start, via = path[0], []
+    for node in path[1:]:
+        if is_hub(node):
+            via.append(node)
+            continue
+        if via:
+            origins = {graph.nodes[h]["origin"]: None for h in via}
+            if graph.has_edge(start, node):
+                origins = {**graph.edges[start, node]["origins"], **origins}
+        else:
+            origins = dict(graph.edges[start, node]["origins"])
+        steps.append((start, node, origins))
+        start, via = node, []
+    return steps
+
+
 def _verb(role: str) -> str:
     return {"write": "writes", "read": "reads", "consume": "consumes"}.get(role, role)
 
 
-def _edge_notes(ctx: Compilation, graph: "nx.DiGraph[int]", cycle: list[int]) -> list[Note]:
+def _edge_notes(ctx: Compilation, steps: list[tuple[int, int, dict[Origin, None]]]) -> list[Note]:
     notes = []
-    for a, b in zip(cycle, cycle[1:]):
-        origins: dict[Origin, None] = graph.edges[a, b]["origins"]
+    for a, b, origins in steps:
         for origin in origins:
             text = f"`{ctx.nodes[a].hook}` -> `{ctx.nodes[b].hook}`: {origin.describe(with_location=False)}"
             notes.append(Note(text, origin.span if origin.kind != "effect" else None))

@@ -34,7 +34,8 @@ def explain_plan(plan: Plan) -> str:
     """
     t = plan.trainer
     limits = ", ".join(f"{k}={t[k]}" for k in ("max_epoch", "max_step") if t.get(k) is not None)
-    head = f"# pipeline {plan.name or os.path.basename(plan.source)}: {limits}, grad_accumulation={t.get('grad_accumulation', 1)}"
+    name = plan.name or os.path.basename(plan.source)
+    head = f"# pipeline {name}: {limits}, grad_accumulation={t.get('grad_accumulation', 1)}"
     lines = [head, f"# plan {plan.content_hash[:12]}"]
     phases = {(p.scope, p.phase): p for p in plan.phases}
     types = {h.name: (h.type if h.builtin else h.type.replace(":", ".")) for h in plan.hooks}

@@ -7,8 +7,6 @@ make sense where it is attached (HP007).
 
 from __future__ import annotations
 
-from typing import cast
-
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.plan import Guard, Unit
 from hookpipe.compiler.suggest import did_you_mean
@@ -76,7 +74,7 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
         ok = False
     if not ok:
         return None
-    return Guard(unit=cast(Unit, unit), every=count, start=count if a.start is None else a.start, at_end=a.at_end)
+    return Guard(unit=unit, every=count, start=count if a.start is None else a.start, at_end=a.at_end)
 
 
 def _move_help(unit: str) -> str:

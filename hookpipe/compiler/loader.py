@@ -5,6 +5,10 @@ included twice contributes once), and may not form a cycle or leave the project
 root: the folder holding pyproject.toml or .git above the main file, unless the
 caller allows it. Symlinks are resolved before that check, so a link cannot
 smuggle a file in from outside.
+
+An editor has files whose text is not on disk yet: ``overlay`` maps resolved
+paths to that text, which is read instead of the file (the language server
+passes every open document).
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Mapping
 
 from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
-from hookpipe.dsl.parser import parse_text
+from hookpipe.dsl.parser import ParseResult, parse_text
 from hookpipe.dsl.span import Span
+from hookpipe.fileaccess import Refused, display_name, inside, project_root, read_source, resolve
 
 #: Includes nested deeper than this are refused (HP010); real projects use two or three.
 MAX_INCLUDE_DEPTH = 64
@@ -38,21 +44,8 @@ class Loaded:
 
 
 def find_root(path: Path) -> Path:
-    """The nearest folder above ``path`` holding pyproject.toml or .git, else its folder."""
-    start = path.resolve().parent
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
-            return folder
-    return start
-
-
-def read_source(path: Path) -> str:
-    """Text as the parser sees it: UTF-8, a BOM dropped, newlines normalised."""
-    data = path.read_bytes()
-    text = data.decode("utf-8")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """The project root of ``path``: see ``hookpipe.fileaccess.project_root``."""
+    return project_root(path)
 
 
 def load_text(text: str, display: str) -> Loaded:
@@ -72,32 +65,48 @@ def load_text(text: str, display: str) -> Loaded:
     return loaded
 
 
+#: Resolved path -> text to read instead of the file (an editor's unsaved buffers).
+Overlay = Mapping[Path, str]
+#: ``parse_text`` or a drop-in for it (``ParseCache.parse``, which re-parses only changed items).
+Parse = Callable[[str, str], ParseResult]
+
+
 def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-              allow_outside_root: bool = False) -> Loaded:
-    """Read ``path`` and its includes. Raises OSError only for the main file itself."""
+              allow_outside_root: bool = False, overlay: Overlay | None = None,
+              parse: Parse = parse_text) -> Loaded:
+    """Read ``path`` and its includes; a file that cannot be read is a diagnostic, never an exception.
+
+    Every file, the main one included, is read through ``hookpipe.fileaccess``:
+    inside the root (unless allowed), regular, within the size limit.
+
+    Args:
+        overlay: text for some files, by resolved path, read instead of the disk.
+        parse: the parser to use, e.g. a ``ParseCache``'s ``parse`` for an editor.
+    """
     main = Path(path)
     loaded = Loaded()
     root_dir = Path(root).resolve() if root is not None else find_root(main)
-    _load(main, str(path), 0, [], set(), loaded, root_dir, allow_outside_root, None)
+    _load(main, display_name(path), 0, [], set(), loaded, root_dir, allow_outside_root, None, overlay or {}, parse)
     return loaded
 
 
 def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Path], loaded: Loaded,
-          root: Path, allow_outside: bool, origin: ast.Include | None) -> None:
-    real = path.resolve()
+          root: Path, allow_outside: bool, origin: ast.Include | None, overlay: Overlay, parse: Parse) -> None:
     try:
-        text = read_source(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        if origin is None:
-            raise
-        reason = "is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "was not found"
-        loaded.incomplete = True
-        loaded.diagnostics.append(Diagnostic("HP010", "error", f"included file `{origin.path}` {reason}", origin.span,
-                                             help=f"the path is relative to the including file's folder (looked for {display})"))
-        return
+        real = resolve(path)
+        text = overlay[real] if real in overlay else read_source(
+            real if allow_outside else path, None if allow_outside else root)
+    except Refused as refused:
+        unsaved = _unresolved(path)
+        if refused.kind == "missing" and unsaved in overlay:  # an editor's buffer not yet saved
+            real, text = unsaved, overlay[unsaved]
+        else:
+            loaded.incomplete = True
+            loaded.diagnostics.append(_refusal(refused, display, root, origin))
+            return
     seen.add(real)
     loaded.sources.texts[display] = text
-    result = parse_text(text, display)
+    result = parse(text, display)
     loaded.diagnostics += result.diagnostics
     if result.file is None:
         loaded.incomplete = True
@@ -105,19 +114,24 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
     for item in result.file.items:
         if isinstance(item, ast.Include):
             target = path.parent / item.path
-            target_display = os.path.normpath(os.path.join(os.path.dirname(display), item.path))
-            target_real = target.resolve()
+            target_display = display_name(os.path.normpath(os.path.join(os.path.dirname(display), item.path)))
+            try:
+                target_real = resolve(target)
+            except Refused as refused:
+                target_real = _unresolved(target)
+                if not (refused.kind == "missing" and target_real in overlay):
+                    loaded.incomplete = True
+                    loaded.diagnostics.append(_refusal(refused, target_display, root, item))
+                    continue
             if target_real in (*stack, real):
-                chain = " -> ".join(p.name for p in (*stack, real, target_real))
-                loaded.diagnostics.append(Diagnostic("HP010", "error", f"include cycle: {chain}", item.span,
-                                                     help="remove one of the includes; shared parts belong in a third file"))
-                continue
-            if not allow_outside and not target_real.is_relative_to(root):
-                loaded.incomplete = True
+                chain = " -> ".join(display_name(p.name) for p in (*stack, real, target_real))
                 loaded.diagnostics.append(Diagnostic(
-                    "HP010", "error", f"include `{item.path}` leaves the project root", item.span,
-                    notes=(Note(f"it resolves outside the project root `{root.name}`"),),
-                    help="keep included files inside the project (or pass --allow-outside-root for trusted input)"))
+                    "HP010", "error", f"include cycle: {chain}", item.span,
+                    help="remove one of the includes; shared parts belong in a third file"))
+                continue
+            if not allow_outside and not inside(target_real, root):
+                loaded.incomplete = True
+                loaded.diagnostics.append(_refusal(Refused("outside", "", "outside"), target_display, root, item))
                 continue
             if target_real in seen:
                 continue
@@ -127,5 +141,31 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
                     "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
                     help="flatten the include chain: include the shared files from one place"))
                 continue
-            _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item)
+            _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item,
+                  overlay, parse)
     loaded.files.append((result.file, depth))
+
+
+def _unresolved(path: Path) -> Path:
+    """``path`` made absolute, symlinks followed as far as they exist."""
+    try:
+        return Path(os.path.abspath(path)).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))
+
+
+def _refusal(refused: Refused, display: str, root: Path, origin: ast.Include | None) -> Diagnostic:
+    """The diagnostic for a file that was not read: at the include, or at line 1 of a named file."""
+    if origin is None:
+        code = "HP001" if refused.kind in ("encoding", "size") else "HP010"
+        return Diagnostic(code, "error", f"the file {refused.reason}", Span(display, 1, 1, 1, 1), help=refused.help)
+    shown = display_name(origin.path)
+    if refused.kind == "outside":
+        return Diagnostic(
+            "HP010", "error", f"include `{shown}` leaves the project root", origin.span,
+            notes=(Note(f"it resolves outside the project root `{display_name(root.name)}`"),),
+            help="keep included files inside the project (or pass --allow-outside-root for trusted input)")
+    if refused.kind == "missing":
+        return Diagnostic("HP010", "error", f"included file `{shown}` was not found", origin.span,
+                          help=f"the path is relative to the including file's folder (looked for {display})")
+    return Diagnostic("HP010", "error", f"included file `{shown}` {refused.reason}", origin.span, help=refused.help)

@@ -41,6 +41,10 @@ def lower(ctx: Compilation) -> None:
 def declaration_order(graph: "nx.DiGraph[int]") -> list[int]:
     """Topological order, ties broken by the smallest node id (= first declaration).
 
+    Hubs (negative ids, see ``hookpipe.compiler.graph``) sort first, so each is
+    passed the moment it is ready and releases its attachments exactly when the
+    direct edges would have: the order is the one without hubs. They are left out.
+
     The same order as ``nx.lexicographical_topological_sort(graph)`` (a test holds
     them equal), without its per-node key calls and checks: nodes are ints
     already, so Kahn's algorithm over a heap of ready ids is all it takes.
@@ -59,4 +63,4 @@ def declaration_order(graph: "nx.DiGraph[int]") -> list[int]:
                 heapq.heappush(ready, nxt)
     if len(order) != len(indegree):
         raise ValueError("the graph has a cycle (check_order reports it before lowering)")
-    return order
+    return [node for node in order if node >= 0]

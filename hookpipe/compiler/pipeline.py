@@ -17,14 +17,16 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.cycles import check_order
 from hookpipe.compiler.frequency import check_frequencies
 from hookpipe.compiler.graph import build_graphs
-from hookpipe.compiler.loader import Loaded, load_file, load_text
+from hookpipe.compiler.loader import Loaded, Overlay, Parse, load_file, load_text
 from hookpipe.compiler.lower import lower
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.references import check_references
 from hookpipe.compiler.resolve import resolve_names
 from hookpipe.compiler.scopes import collect_attachments
 from hookpipe.diagnostics import has_errors
+from hookpipe.dsl.parser import parse_text
 from hookpipe.errors import CompileError
+from hookpipe.fileaccess import display_name
 from hookpipe.perf import gc_paused
 
 Pass = Callable[[Compilation], None]
@@ -42,9 +44,18 @@ PASSES: tuple[tuple[Pass, bool], ...] = (
 )
 
 
-def run_passes(loaded: Loaded, main: str, classes: ClassLookup | None = None) -> Compilation:
+#: The passes a drawing needs even when earlier errors stopped the others: the
+#: picture of a broken pipeline is what explains its error (``hookpipe render``).
+DRAWING_PASSES: tuple[Pass, ...] = (build_graphs, check_order)
+
+
+def run_passes(loaded: Loaded, main: str, for_drawing: bool = False,
+               classes: ClassLookup | None = None) -> Compilation:
     """Run every pass that can run; the result holds diagnostics and, if clean, the plan.
 
+    With ``for_drawing``, the ordering graphs are built (and checked for cycles)
+    even when errors stopped the passes before them, as long as there are
+    attachments to draw; the Plan is still only lowered from a clean compilation.
     ``classes`` reads custom hook classes' own declarations (``--resolve``, ``run``).
     """
     ctx = Compilation(files=loaded.files, sources=loaded.sources, main=main, diagnostics=list(loaded.diagnostics),
@@ -56,15 +67,28 @@ def run_passes(loaded: Loaded, main: str, classes: ClassLookup | None = None) ->
             if needs_clean and has_errors(ctx.diagnostics):
                 break
             compiler_pass(ctx)
+        if for_drawing and not ctx.graphs and ctx.nodes:
+            for drawing_pass in DRAWING_PASSES:
+                drawing_pass(ctx)
     return ctx
 
 
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
-                 allow_outside_root: bool = False, classes: ClassLookup | None = None) -> Compilation:
-    """Compile a file, returning the whole compilation (diagnostics included) without raising."""
+                 allow_outside_root: bool = False, overlay: Overlay | None = None,
+                 parse: Parse = parse_text, for_drawing: bool = False,
+                 classes: ClassLookup | None = None) -> Compilation:
+    """Compile a file, returning the whole compilation (diagnostics included) without raising.
+
+    ``overlay`` gives text (by resolved path) to use instead of the disk's: an
+    editor's unsaved buffers, for the main file and its includes alike. ``parse``
+    replaces the parser, e.g. with ``hookpipe.dsl.incremental.ParseCache().parse``
+    to re-parse only the items an edit changed. ``for_drawing`` as in
+    :func:`run_passes`: what ``hookpipe render`` draws from.
+    """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
-        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root)
-        return run_passes(loaded, str(path), classes)
+        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay, parse=parse)
+        # display_name: the name diagnostics print (see hookpipe.fileaccess)
+        return run_passes(loaded, display_name(path), for_drawing, classes)
 
 
 def compile_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,

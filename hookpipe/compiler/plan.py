@@ -13,47 +13,20 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Literal
 
+from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, callback_name, phase_order
 from hookpipe.dsl.span import Span
+
+__all__ = [
+    "PARENT", "PHASES", "PLAN_FORMAT", "SCOPES", "UNITS", "Effects", "Guard", "HookSpec", "PhasePlan", "Plan",
+    "PlanEntry", "Unit", "callback_name", "phase_order",
+]
 
 PLAN_FORMAT = 1
 
 Unit = Literal["step", "update", "epoch"]
 
-#: The scopes, outermost first, and the order their phases run in one pass.
-SCOPES: tuple[str, ...] = ("loop", "epoch", "step", "batch", "forward", "backward")
-PARENT: dict[str, str | None] = {
-    "loop": None,
-    "epoch": "loop",
-    "step": "epoch",
-    "batch": "step",
-    "forward": "batch",
-    "backward": "batch",
-}
-PHASES: tuple[str, ...] = ("before", "after")
-
-
-def phase_order() -> tuple[tuple[str, str], ...]:
-    """Every (scope, phase) in the order a single pass of the loop visits them."""
-    return (
-        ("loop", "before"),
-        ("epoch", "before"),
-        ("step", "before"),
-        ("batch", "before"),
-        ("forward", "before"),
-        ("forward", "after"),
-        ("backward", "before"),
-        ("backward", "after"),
-        ("batch", "after"),
-        ("step", "after"),
-        ("epoch", "after"),
-        ("loop", "after"),
-    )
-
-
-def callback_name(scope: str, phase: str) -> str:
-    """The RoboOrchard channel method a (scope, phase) maps to, e.g. on_step_end."""
-    channel = {"forward": "model_forward", "backward": "model_backward"}.get(scope, scope)
-    return f"on_{channel}_{'begin' if phase == 'before' else 'end'}"
+#: Guard units; a runtime counter of the same name holds each one's occurrence number.
+UNITS: tuple[Unit, ...] = ("step", "update", "epoch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +51,25 @@ class Guard:
             return True
         return self.at_end and is_last
 
+    def condition(self, count: str, last: str) -> str | None:
+        """:meth:`fires` as a Python expression over the names ``count`` and ``last``.
+
+        The runtime compiles each Plan phase into one function with this text
+        inlined (see ``hookpipe.runtime.dispatch``); None means the guard is always on.
+
+        Example:
+            >>> Guard("step", 1000, 1000).condition("c.step", "c.last_step")
+            '(c.step >= 1000 and (c.step - 1000) % 1000 == 0)'
+        """
+        if self.unit is None:
+            return None
+        test = f"{count} >= {self.start}"
+        if self.every != 1:
+            test += f" and ({count} - {self.start}) % {self.every} == 0"
+        return f"({test}) or {last}" if self.at_end else f"({test})"
+
     def describe(self) -> str:
+        """The guard as ``explain`` and ``render`` print it (``every 200 steps from 100``)."""
         if self.unit is None:
             text = ""
         elif self.every == 1:
@@ -274,16 +265,6 @@ class Plan:
         if not self._hash:
             object.__setattr__(self, "_hash", _hash_of(self))
         return self._hash
-
-    def render(self, path: str, renderer: str | None = None) -> None:
-        """Draw the hook graph to ``path`` (.svg, .png, .pdf, .dot, .mmd); see docs/render.md.
-
-        The source file is recompiled for the edges' origins when it still yields
-        this plan; otherwise the lowered order alone is drawn.
-        """
-        from hookpipe.render import render_plan  # lazy: drawing is optional work
-
-        render_plan(self, path, renderer)
 
 
 def _strip_spans(value: Any) -> Any:

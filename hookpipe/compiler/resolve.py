@@ -84,7 +84,8 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
         if builtin is None:
             ctx.error("HP002", f"unknown hook type `{name}`", decl.type.span,
                       help=did_you_mean(name, BUILTINS) or
-                      f"built-in types: {', '.join(sorted(BUILTINS))}; a Python class needs a `use` alias or a quoted path")
+                      f"built-in types: {', '.join(sorted(BUILTINS))}; "
+                      "a Python class needs a `use` alias or a quoted path")
             type_name = None
         else:
             type_name = name
@@ -95,7 +96,7 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
     args_ok = len(ctx.diagnostics) == errors_before
     declared = _declared_effects(decl)
     collective = _flags(ctx, decl, builtin is not None)
-    effects, callbacks = declared, {}
+    effects, callbacks = declared, dict[str, Effects]()
     if builtin is not None:
         own = builtin.effects_for(args)
         effects = Effects(

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from hookpipe.compiler.loop import step_phase_order
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
+from hookpipe.compiler.run_values import count_updates
 
-_STEP_SCOPES = ("step", "batch", "forward", "backward")
-_INNER = (
-    ("step", "before"), ("batch", "before"), ("forward", "before"), ("forward", "after"),
-    ("backward", "before"), ("backward", "after"), ("batch", "after"), ("step", "after"),
-)
+__all__ = ["Firing", "simulate"]
+
+_INNER = step_phase_order()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     epochs = -(-steps // steps_per_epoch)
     out: list[Firing] = []
     out += _fire(phases["loop", "before"], None, None, 1, False, main)
-    total_updates = _count_updates(steps, steps_per_epoch, accumulation)
+    total_updates = count_updates(steps, steps_per_epoch, accumulation)  # known: both lengths are given
     updates = 0
     for epoch in range(epochs):
         last_epoch = epoch == epochs - 1
@@ -76,13 +76,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     return out
 
 
-def _count_updates(steps: int, per_epoch: int, accumulation: int) -> int:
-    full, rest = divmod(steps, per_epoch)
-    per_full = -(-per_epoch // accumulation)
-    return full * per_full + rest // accumulation
-
-
-def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int) -> bool:
+def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int | None) -> bool:
     guard = entry.guard
     if guard.unit == "update":
         return sync and guard.fires(updates, is_last=updates == total_updates)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: A value naming a Python object: ``{"$ref": ...}`` / ``{"$call": ...}`` or an import-path string.
 ObjectRef = str | dict[str, Any]
 
 #: Trackers ``log_with`` accepts: hookpipe's CSV writer and accelerate's trackers, with
@@ -22,7 +23,9 @@ TRACKER_PACKAGES: dict[str, str | None] = {
     "swanlab": "swanlab",
     "trackio": "trackio",
 }
-Tracker = Literal["csv", "tensorboard", "wandb", "comet_ml", "aim", "mlflow", "clearml", "dvclive", "swanlab", "trackio"]
+Tracker = Literal[
+    "csv", "tensorboard", "wandb", "comet_ml", "aim", "mlflow", "clearml", "dvclive", "swanlab", "trackio"
+]
 
 
 class TrainerSettings(BaseModel):
@@ -51,5 +54,33 @@ class TrainerSettings(BaseModel):
     progress: bool = True
 
 
-#: Keys that name factories resolved (imported) only by ``run``/``check --resolve``.
+#: Keys that name factories, resolved (imported) only by ``run``/``check --resolve``.
 FACTORY_KEYS: tuple[str, ...] = ("model", "dataloader", "optimizer", "lr_scheduler", "batch_processor")
+#: The factories ``run`` cannot do without (a run without a scheduler keeps its learning rate).
+REQUIRED_FACTORIES: tuple[str, ...] = tuple(k for k in FACTORY_KEYS if k != "lr_scheduler")
+
+
+#: The settings that bound a run: at least one must be set.
+RUN_LENGTH_KEYS: tuple[str, ...] = ("max_step", "max_epoch")
+
+
+def has_run_length(max_step: int | None, max_epoch: int | None) -> bool:
+    """Whether a run knows when to stop: at least one of ``max_step``/``max_epoch`` is set."""
+    return max_step is not None or max_epoch is not None
+
+
+def check_run_length(max_step: int | None, max_epoch: int | None) -> None:
+    """The seed trainer's check of its limits, with its wording (a ``ValueError``).
+
+    Example:
+        >>> check_run_length(None, None)
+        Traceback (most recent call last):
+        ...
+        ValueError: Either `max_step` or `max_epoch` must be specified.
+    """
+    if not has_run_length(max_step, max_epoch):
+        raise ValueError("Either `max_step` or `max_epoch` must be specified.")
+    if max_step is not None and max_step < 1:
+        raise ValueError(f"max_step = {max_step} < 1 is not allowed")
+    if max_epoch is not None and max_epoch < 1:
+        raise ValueError(f"max_epoch = {max_epoch} < 1 is not allowed")

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from typing import Iterable
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A help line naming the closest candidate, or None when nothing is close."""
-    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return _closest(name, tuple(sorted(set(candidates))))
+
+
+@lru_cache(maxsize=4096)
+def _closest(name: str, candidates: tuple[str, ...]) -> str | None:
+    """Cached: a file repeating one mistake 20,000 times asks the same question 20,000 times."""
+    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"did you mean `{matches[0]}`?" if matches else None

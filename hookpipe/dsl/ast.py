@@ -11,7 +11,6 @@ from typing import Union
 
 from hookpipe.dsl.span import Span
 
-
 # --- values -------------------------------------------------------------------------
 
 

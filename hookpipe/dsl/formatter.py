@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl import ast
@@ -114,7 +114,7 @@ class ValuePrinter(NodeVisitor):
         return "{ " + ", ".join(self.visit(a) for a in node.items) + " }"
 
     def visit_Call(self, node: ast.Call) -> str:
-        return self.visit(node.callee) + "(" + ", ".join(self.visit(a) for a in node.args) + ")"
+        return str(self.visit(node.callee)) + "(" + ", ".join(self.visit(a) for a in node.args) + ")"
 
     def visit_Argument(self, node: ast.Argument) -> str:
         return f"{node.name} = {self.visit(node.value)}"
@@ -136,7 +136,7 @@ class ValuePrinter(NodeVisitor):
 
     def visit_Chain(self, node: ast.Chain, width: int = 0) -> str:
         if len(node.attachments) == 1:
-            return self.visit(node.attachments[0], width)
+            return str(self.visit(node.attachments[0], width))
         return " -> ".join(self.visit(a) for a in node.attachments)
 
     def visit_Effect(self, node: ast.Effect) -> str:
@@ -225,7 +225,9 @@ class Formatter(NodeVisitor):
         between = self._src[a.end_line:b.line - 1]
         return any(not t.strip() or t.lstrip().startswith("#") for t in between)
 
-    def _widths(self, nodes: list, kind, key) -> list[int]:  # type: ignore[type-arg]
+    def _widths(
+        self, nodes: Sequence[Any], kind: Callable[[Any], object], key: Callable[[Any], str | None]
+    ) -> list[int]:
         """Per node, the width its name is padded to: the longest name in its run."""
         runs: list[list[int]] = []
         for i, node in enumerate(nodes):
@@ -237,7 +239,7 @@ class Formatter(NodeVisitor):
                 runs.append([i])
         widths = [0] * len(nodes)
         for run in runs:
-            width = max((len(key(nodes[i])) for i in run if key(nodes[i]) is not None), default=0)
+            width = max((len(name) for i in run if (name := key(nodes[i])) is not None), default=0)
             for i in run:
                 widths[i] = width
         return widths

@@ -13,15 +13,16 @@ from __future__ import annotations
 import os
 import threading
 from functools import lru_cache
-from pathlib import Path
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import lark as _lark
 from lark import Lark
 
 from hookpipe.dsl.lalr import Driver
-from hookpipe.dsl.lexer import tokens
+from hookpipe.dsl.lexer import Lexer
+from hookpipe.dsl.terminals import Terminals
 from hookpipe.dsl.transform import ToAst
 
 _LOCK = threading.Lock()
@@ -52,6 +53,18 @@ def _driver() -> Driver:
 
 
 @lru_cache(maxsize=1)
+def terminals() -> Terminals:
+    """The grammar's terminals as tables (what the lexer, the AST builder and HP001 read)."""
+    return Terminals.from_grammar(parser().terminals, grammar_text())
+
+
+@lru_cache(maxsize=1)
+def lexer() -> Lexer:
+    """The lexer for the grammar's terminals."""
+    return Lexer(terminals())
+
+
+@lru_cache(maxsize=1)
 def _parser() -> tuple[Lark, ToAst]:
     transformer = ToAst()
     lark = Lark(
@@ -63,6 +76,7 @@ def _parser() -> tuple[Lark, ToAst]:
         maybe_placeholders=False,
         transformer=transformer,
     )
+    transformer.syntax_only = Terminals.from_grammar(lark.terminals, grammar_text()).syntax_only
     return lark, transformer
 
 
@@ -79,6 +93,7 @@ def parse(text: str, path: str) -> Any:
     """
     transformer = _parser()[1]
     driver = _driver()
+    stream = lexer().tokens(text)
     with _LOCK:  # the transformer holds the path of the parse in progress
         transformer.path = path
-        return driver.parse(tokens(text))
+        return driver.parse(stream)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl import ast
 from hookpipe.dsl.grammar import parse as parse_source

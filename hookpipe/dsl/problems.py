@@ -8,10 +8,8 @@ the help table) and nothing of lark's, so the hot path owns its error type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from hookpipe.dsl.lexer import Tok
+from hookpipe.dsl.tokens import Tok
 
 
 class SyntaxProblem(Exception):
@@ -37,10 +35,20 @@ class NestingTooDeep(SyntaxProblem):
 
 
 @dataclass
+class NumberOutOfRange(SyntaxProblem):
+    """A number literal beyond what a pipeline can mean (and what Python parses cheaply)."""
+
+    line: int
+    column: int
+    end_column: int
+    text: str
+
+
+@dataclass
 class ParseError(SyntaxProblem):
     """A token the grammar does not accept where it stands (``token`` None: end of file)."""
 
-    token: "Tok | None"
+    token: Tok | None
     accepts: frozenset[str]
     states: tuple[int, ...]
 

@@ -7,33 +7,36 @@ test fixtures.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 from hookpipe.diagnostics import Diagnostic, Note
-from hookpipe.dsl.problems import BadCharacter, NestingTooDeep, ParseError, SyntaxProblem
+from hookpipe.dsl.grammar import terminals
+from hookpipe.dsl.problems import BadCharacter, NestingTooDeep, NumberOutOfRange, ParseError, SyntaxProblem
 from hookpipe.dsl.span import Span
 
-_WORDS: dict[str, str] = {
+#: How HP001 names the token classes; symbols are quoted from the grammar (:func:`token_words`).
+_CLASSES: dict[str, str] = {
     "NAME": "a name",
     "INT": "an integer",
     "FLOAT": "a number",
     "STRING": 'a quoted string',
     "_NL": "a new line",
     "$END": "the end of the file",
-    "LBRACE": "`{`",
-    "RBRACE": "`}`",
-    "LPAR": "`(`",
-    "RPAR": "`)`",
-    "LSQB": "`[`",
-    "RSQB": "`]`",
-    "COMMA": "`,`",
-    "EQUAL": "`=`",
-    "DOT": "`.`",
-    "_ARROW": "`->`",
 }
+
+
+@lru_cache(maxsize=1)
+def token_words() -> dict[str, str]:
+    """Terminal -> how a message says it: the classes above, then each symbol as written."""
+    symbols = {name: f"`{text}`" for text, name in terminals().punctuation.items()}
+    return {**_CLASSES, **symbols}
+
+
 _VALUE_STARTS = {"INT", "FLOAT", "STRING", "TRUE", "FALSE", "NONE", "LSQB", "LBRACE"}
 
-#: help line -> snippets that fail at the same parser state.
+#: help line -> snippets that fail at the same parser state; ``{reserved}`` is
+#: filled in from the grammar (:func:`examples`).
 EXAMPLES: dict[str, list[str]] = {
     "attach one hook per line, or chain them in order with `->` (`a -> b`)": [
         "loop {\n after { a, b }\n}",
@@ -92,7 +95,7 @@ EXAMPLES: dict[str, list[str]] = {
         "loop {\n evaluate\n}",
         "loop {\n epoch {\n a -> b\n }\n}",
     ],
-    'a reserved word cannot be a name; reserved: pipeline use include trainer hook order require before after every from and at end on true false none reads writes consumes': [
+    "a reserved word cannot be a name; reserved: {reserved}": [
         "hook from = t()",
         "hook end = t()",
         "hook on = t()",
@@ -119,14 +122,15 @@ def _describe_token(kind: str, value: str) -> str:
 
 
 def describe_expected(expected: set[str]) -> str:
+    table = token_words()
     words: list[str] = []
     names = set(expected)
     if len(names & _VALUE_STARTS) >= 3:
         names -= _VALUE_STARTS | {"NAME"}
         words.append("a value")
     for name in sorted(names):
-        if name in _WORDS:
-            words.append(_WORDS[name])
+        if name in table:
+            words.append(table[name])
         elif name.startswith("__ANON") or name.startswith("_"):
             continue
         else:
@@ -155,6 +159,11 @@ def to_diagnostic(
         help_text = {"'": "strings use double quotes", "-": "a chain is written `a -> b`"}.get(error.char)
         span = Span(path, error.line, error.column, error.line, error.column + 1)
         return Diagnostic("HP001", "error", f"unexpected character `{error.char}`", span, help=help_text)
+    if isinstance(error, NumberOutOfRange):
+        shown = error.text if len(error.text) <= 24 else f"{error.text[:20]}... ({len(error.text):,} characters)"
+        span = Span(path, error.line, error.column, error.line, error.end_column)
+        return Diagnostic("HP001", "error", f"the number `{shown}` is out of range", span,
+                          help="integers are 64-bit (at most 9223372036854775807); floats must be finite")
     assert isinstance(error, ParseError)
     token = error.token
     notes: tuple[Note, ...] = ()
@@ -181,6 +190,12 @@ def to_diagnostic(
 _INDEX: dict[tuple[tuple[int, ...], str | None], str] = {}
 
 
+def examples() -> dict[str, list[str]]:
+    """:data:`EXAMPLES` with the grammar's reserved words filled in: the help lines as shown."""
+    reserved = " ".join(terminals().reserved)
+    return {label.replace("{reserved}", reserved): snippets for label, snippets in EXAMPLES.items()}
+
+
 def _example_index(parse: Callable[[str], object]) -> dict[tuple[tuple[int, ...], str | None], str]:
     """(top parser states, token) -> help line, built once from ``EXAMPLES`` on the first syntax error.
 
@@ -189,7 +204,7 @@ def _example_index(parse: Callable[[str], object]) -> dict[tuple[tuple[int, ...]
     decide what may come next, so the index keys on the top three, two and one.
     """
     if not _INDEX:
-        for label, snippets in EXAMPLES.items():
+        for label, snippets in examples().items():
             for snippet in snippets:
                 try:
                     parse(snippet)

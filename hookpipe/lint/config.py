@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
+from hookpipe.fileaccess import MAX_CONFIG_BYTES, Refused, display_name, read_bytes
 from hookpipe.lint.codes import CODES
 
 if sys.version_info >= (3, 11):
@@ -86,24 +87,37 @@ def nearest_pyproject(folder: Path) -> Path | None:
 
 @lru_cache(maxsize=None)
 def _table(pyproject: Path) -> dict[str, Any]:
+    shown = display_name(pyproject)
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{pyproject}: cannot read it: {exc}") from exc
-    table = data.get("tool", {}).get("hookpipe", {}).get("lint", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{pyproject}: [tool.hookpipe.lint] must be a table")
+        data = tomllib.loads(read_bytes(pyproject, pyproject.parent.resolve(), MAX_CONFIG_BYTES).decode("utf-8"))
+    except Refused as exc:
+        raise ConfigError(f"{shown}: the file {exc.reason}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: the file is not valid UTF-8 (byte {exc.start})") from exc
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{shown}: cannot read it: not valid TOML: {str(exc)[:200]}") from exc
+    table: Any = data
+    for depth, key in enumerate(("tool", "hookpipe", "lint")):
+        table = table.get(key, {})
+        if not isinstance(table, dict):
+            name = ".".join(("tool", "hookpipe", "lint")[: depth + 1])
+            raise ConfigError(f"{shown}: [{name}] must be a table, not {_toml_type(table)}")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise ConfigError(f"{pyproject}: unknown key `{unknown[0]}` in [tool.hookpipe.lint] "
+        raise ConfigError(f"{shown}: unknown key `{unknown[0]}` in [tool.hookpipe.lint] "
                           f"(known: {', '.join(sorted(_KEYS))})")
     for key in ("select", "ignore"):
         value = table.get(key)
         if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise ConfigError(f"{pyproject}: `{key}` in [tool.hookpipe.lint] must be a list of codes")
+            raise ConfigError(f"{shown}: `{key}` in [tool.hookpipe.lint] must be a list of codes")
     if not isinstance(table.get("warnings-as-errors", False), bool):
-        raise ConfigError(f"{pyproject}: `warnings-as-errors` in [tool.hookpipe.lint] must be true or false")
+        raise ConfigError(f"{shown}: `warnings-as-errors` in [tool.hookpipe.lint] must be true or false")
     return table
+
+
+def _toml_type(value: object) -> str:
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "an array"}.get(
+        type(value), "a value")
 
 
 @lru_cache(maxsize=None)

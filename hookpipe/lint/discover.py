@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from hookpipe.fileaccess import display_name
+
 #: Folders never searched: tool caches and environments are not the project's pipelines.
 _SKIP = {"__pycache__", "node_modules", "site-packages"}
 
@@ -35,10 +37,10 @@ def discover(paths: Sequence[str]) -> list[Target]:
         if path.is_dir():
             for file in _walk(path):
                 found.setdefault(file, Target(file))
-        elif path.is_file():
+        elif os.path.lexists(raw) and "\0" not in raw:  # a FIFO, a dangling link: the read reports why
             found.setdefault(raw, Target(raw))
         else:
-            raise MissingPath(f"{raw}: no such file or directory")
+            raise MissingPath(f"{display_name(raw)}: no such file or directory")
     return list(found.values())
 
 

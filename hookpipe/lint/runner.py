@@ -19,17 +19,18 @@ import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
+from hookpipe.compiler.class_effects import ClassLookup
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
-from hookpipe.dsl.span import Span
+from hookpipe.fileaccess import Refused, display_name, resolve
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
-from hookpipe.lint.rules import run_rules
-from hookpipe.lint.suppress import Suppression, suppressions, unused
+from hookpipe.lint.rules import check_suppressions, run_rules
+from hookpipe.lint.suppress import Suppression, suppressions
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_FROM = 24
@@ -70,8 +71,8 @@ class _Outcome:
     clean: bool  # compiled without errors, so the rules ran
 
 
-def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: int | None = None,
-               resolve: bool = False) -> LintResult:
+def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: int | None = None,
+               resolver: Resolver | None = None) -> LintResult:
     """Lint files and folders (raises MissingPath, ConfigError for usage errors).
 
     Args:
@@ -84,11 +85,34 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
         >>> [(d.code, d.severity, d.span.line) for d in result.diagnostics]
         []
     """
+    overrides = overrides if overrides is not None else Overrides()
     clear_caches()
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
-    outcomes = _run(targets, overrides, jobs, resolve)
+    return _report(_run(targets, overrides, jobs, resolver), overrides)
+
+
+def lint_compilation(ctx: Compilation, overrides: Overrides | None = None) -> LintResult:
+    """Lint one compilation made by the caller (the language server's, from unsaved text).
+
+    The same rules, selection, suppressions and promotion as ``lint_paths``,
+    with the configuration read so far kept (``clear_caches`` forgets it);
+    raises ConfigError for a bad ``[tool.hookpipe.lint]`` table.
+
+    Example:
+        >>> from hookpipe.compiler.pipeline import compile_path
+        >>> lint_compilation(compile_path("examples/digits/train.pipe")).diagnostics
+        []
+    """
+    overrides = overrides if overrides is not None else Overrides()
+    for file, _ in ctx.files:
+        selection_for(file.path, overrides)
+    return _report([_outcome(Target(ctx.main), ctx, overrides)], overrides)
+
+
+def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
+    """Merge per-file outcomes: drop fragments, select, suppress, add HP110, promote."""
     includes = {str(_key(o.target.path)): set(o.included) for o in outcomes}
     roots = [o for o in outcomes if not _fragment(str(_key(o.target.path)), includes)]
     sources = Sources()
@@ -113,18 +137,17 @@ def lint_paths(paths: Sequence[str], overrides: Overrides = Overrides(), jobs: i
             continue
         kept.append(d)
     for file in sorted(clean_files):
-        selection = selection_for(file, overrides)
-        if "HP110" in selection.enabled:
-            for line in sorted(marks.get(file, {})):
-                kept += unused(marks[file][line], selection.enabled)
+        by_line = marks.get(file, {})
+        kept += check_suppressions([by_line[line] for line in sorted(by_line)], selection_for(file, overrides).enabled)
     final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
-    return LintResult([o.target.path for o in roots], final, sources)
+    return LintResult([display_name(o.target.path) for o in roots], final, sources)
 
 
-def _run(targets: list[Target], overrides: Overrides, jobs: int | None, resolve: bool = False) -> list[_Outcome]:
+def _run(targets: list[Target], overrides: Overrides, jobs: int | None,
+         resolver: Resolver | None = None) -> list[_Outcome]:
     workers = _workers(len(targets)) if jobs is None else max(1, jobs)
-    if resolve:  # imports user code: once, in this process
-        return [_lint_one(t, overrides, True) for t in targets]
+    if resolver is not None:  # imports user code: once, in this process
+        return [_lint_one(t, overrides, resolver) for t in targets]
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_lint_one(t, overrides) for t in targets]
     from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing it
@@ -146,14 +169,15 @@ def _workers(files: int) -> int:
     return min(cpus, files // (PARALLEL_FROM // 2))
 
 
-def _lint_one(target: Target, overrides: Overrides, resolve: bool = False) -> _Outcome:
-    ctx = _compile(target, resolve)
+def _lint_one(target: Target, overrides: Overrides, resolver: Resolver | None = None) -> _Outcome:
+    return _outcome(target, _compile(target, resolver), overrides, resolver)
+
+
+def _outcome(target: Target, ctx: Compilation, overrides: Overrides, resolver: Resolver | None = None) -> _Outcome:
     found = list(ctx.diagnostics)
     clean = not has_errors(ctx.diagnostics)
-    if clean and resolve:
-        from hookpipe.runtime.verify import resolve_diagnostics
-
-        found += resolve_diagnostics(ctx)
+    if clean and resolver is not None:
+        found += resolver.check(ctx)
         clean = not has_errors(found)
     if clean:
         found += run_rules(ctx, lambda code: _enabled_somewhere(ctx, code, overrides))
@@ -168,32 +192,37 @@ def _lint_one(target: Target, overrides: Overrides, resolve: bool = False) -> _O
     )
 
 
+@dataclass(frozen=True)
+class Resolver:
+    """What ``lint --resolve`` adds, given by the command (the lint never imports the runtime).
+
+    ``classes`` reads hook classes' own effects and ``collective``; ``check``
+    returns the diagnostics of importing what a clean compilation names.
+    """
+
+    classes: ClassLookup
+    check: Callable[[Compilation], list[Diagnostic]]
+
+
 def _fragment(key: str, includes: dict[str, set[str]]) -> bool:
     """Included by another linted file that it does not include back."""
     return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
 
 
-def _compile(target: Target, resolve: bool = False) -> Compilation:
-    """Compile one file; undecodable text is a finding (HP001), not a crash.
+def _compile(target: Target, resolver: Resolver | None = None) -> Compilation:
+    """Compile one file; one that cannot be read is a finding (HP001, HP010), not a crash.
 
-    With ``resolve`` custom hook classes are imported for their own declarations.
+    With a ``resolver`` custom hook classes are read for their own declarations.
     """
-    classes = None
-    if resolve:
-        from hookpipe.runtime.verify import class_lookup  # imports torch and user code
-
-        classes = class_lookup
-    try:
-        return compile_path(target.path, classes=classes)
-    except UnicodeDecodeError as exc:
-        span = Span(target.path, 1, 1, 1, 1)
-        message = f"the file is not valid UTF-8 (byte {exc.start})"
-        return Compilation(files=[], sources=Sources(), main=target.path,
-                           diagnostics=[Diagnostic("HP001", "error", message, span)])
+    return compile_path(target.path, classes=resolver.classes if resolver is not None else None)
 
 
 def _key(path: str) -> Path:
-    return Path(path).resolve()
+    """Which file ``path`` is, to match includes; a path that cannot be resolved stands for itself."""
+    try:
+        return resolve(path)
+    except Refused:
+        return Path(os.path.abspath(path))
 
 
 def _enabled_somewhere(ctx: Compilation, code: str, overrides: Overrides) -> bool:

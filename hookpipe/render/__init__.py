@@ -22,8 +22,8 @@ from hookpipe.render.model import GraphModel, from_compilation, from_plan
 #: Extension -> format; text formats are written without a renderer.
 FORMATS: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".mmd": "mermaid"}
 
-__all__ = ["FORMATS", "RenderError", "RenderResult", "render_compilation", "render_model", "render_plan",
-           "format_of"]
+__all__ = ["FORMATS", "RenderError", "RenderResult", "format_of", "render_compilation", "render_file", "render_model",
+           "render_plan"]
 
 
 @dataclass
@@ -67,18 +67,21 @@ def render_compilation(ctx: Compilation, out: str | os.PathLike[str], renderer: 
 
 
 def render_plan(plan: Plan, out: str | os.PathLike[str], renderer: str | None = None) -> RenderResult:
-    """Draw a Plan (``Plan.render``).
+    """Draw a Plan on its own: each phase's hooks joined in their lowered order.
 
-    A Plan keeps no edge origins, so the source file is recompiled when it still
-    exists and still compiles to this very plan (same content hash): then the
-    picture is exactly what ``hookpipe render`` draws. Otherwise the plan is drawn
-    on its own, each phase's hooks joined in their lowered order.
+    A Plan keeps no edge origins (it is plain executable data); to draw them,
+    draw the compilation instead (:func:`render_file`).
+
+    Example:
+        >>> render_plan(hookpipe.compile_file("examples/digits/train.pipe"), "digits.svg")  # doctest: +SKIP
     """
-    if plan.source and os.path.isfile(plan.source):
-        try:
-            ctx = compile_path(plan.source)
-        except (OSError, UnicodeDecodeError):
-            ctx = None
-        if ctx is not None and ctx.plan is not None and ctx.plan.content_hash == plan.content_hash:
-            return render_compilation(ctx, out, renderer)
     return render_model(from_plan(plan), out, renderer)
+
+
+def render_file(path: str | os.PathLike[str], out: str | os.PathLike[str], renderer: str | None = None) -> RenderResult:
+    """Compile ``path`` for drawing and draw it with every edge's origin, as ``hookpipe render`` does.
+
+    Example:
+        >>> render_file("examples/digits/train.pipe", "digits.svg")  # doctest: +SKIP
+    """
+    return render_compilation(compile_path(path, for_drawing=True), out, renderer)

@@ -66,7 +66,7 @@ def find_renderer(explicit: str | None = None) -> Renderer:
     """
     for value, source in ((explicit, "explicit"), (os.environ.get(ENV_VAR) or None, "env")):
         if value:
-            found = _executable(value)
+            found = which(value)
             if found is None:
                 where = "--renderer" if source == "explicit" else ENV_VAR
                 raise RenderError(f"renderer `{value}` (from {where}) was not found or is not executable")
@@ -74,13 +74,14 @@ def find_renderer(explicit: str | None = None) -> Renderer:
     dot = shutil.which("dot")
     if dot:
         return Renderer(dot, "dot")
-    pure = shutil.which(PURE) or _in_scripts(PURE)
+    pure = which(PURE)
     if pure:
         return Renderer(pure, PURE)
     raise RenderError(f"no Graphviz renderer found: {INSTALL_HINT}")
 
 
-def _executable(value: str) -> str | None:
+def which(value: str) -> str | None:
+    """The executable ``value`` names: a path, a program on PATH, or a script of this Python's environment."""
     if os.sep in value or (os.altsep and os.altsep in value):
         return value if os.path.isfile(value) and os.access(value, os.X_OK) else None
     return shutil.which(value) or _in_scripts(value)

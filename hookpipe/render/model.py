@@ -18,8 +18,7 @@ from typing import Iterator
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation, Node, Origin
-from hookpipe.compiler.cycles import check_order
-from hookpipe.compiler.graph import build_graphs
+from hookpipe.compiler.graph import hook_edges
 from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
 
@@ -90,14 +89,11 @@ def iter_nodes(cluster: ScopeCluster) -> Iterator[GraphNode]:
 def from_compilation(ctx: Compilation) -> GraphModel:
     """The picture of a compilation, errors included.
 
-    When earlier passes stopped before the graphs were built (they skip that on
-    errors), the graphs are built (and checked for cycles) here: a drawing of a broken
-    pipeline is what explains the error. Edges inside a strongly connected component are marked
-    ``bad``: they form the cycle the error is about.
+    Drawn from what the compiler returned, passes are never run here: compile with
+    ``for_drawing=True`` (``compile_path``) to have the ordering graphs of a
+    pipeline whose errors stopped the compiler early. Edges inside a strongly
+    connected component are marked ``bad``: they form the cycle the error is about.
     """
-    if not ctx.graphs and ctx.nodes:
-        build_graphs(ctx)
-        check_order(ctx)  # the cycle diagnostics the drawing is about
     printer = ValuePrinter(())
     error_spans = {d.span for d in ctx.diagnostics if d.severity == "error"}
     nodes = [
@@ -186,8 +182,7 @@ def _edges(graph: "nx.DiGraph[int]") -> list[GraphEdge]:
         if len(component) > 1:
             in_cycle |= component
     found: list[GraphEdge] = []
-    for u, v in sorted(graph.edges()):
-        origins: list[Origin] = graph.edges[u, v]["origins"]
+    for u, v, origins in hook_edges(graph):  # hubs looked through: an edge joins two attachments
         bad = u in in_cycle and component_of[u] == component_of[v]
         for kind in EDGE_KINDS:
             of_kind = [o for o in origins if o.kind == kind]

@@ -105,7 +105,7 @@ class SimpleBatchProcessor(BatchProcessorMixin):
             with pipeline_hooks.begin(
                 "on_model_backward",
                 on_batch_hook_args.copy_with_updates(batch=batch, model_outputs=outputs, reduce_loss=loss),
-            ) as bwd:
+            ):
                 self._backward(loss)  # type: ignore[misc]  # accelerator.backward, without its per-step tax (see fastpath)
         on_batch_hook_args.model_outputs = outputs
         on_batch_hook_args.reduce_loss = loss

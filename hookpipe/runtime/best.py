@@ -5,7 +5,8 @@ A checkpoint written by ``checkpoint(..., monitor = "evaluate.loss", mode =
 newest result is from the same completed step (the weights evaluated are the
 weights saved); a checkpoint without such a value is not ranked. The markers are
 the one source of the ranking: ``keep_best`` keeps the best ranked folders beside
-the ``keep_last`` newest, ``--resume best`` picks the first of them, and the
+the ``keep_last`` newest, ``--resume best`` picks the first of them that verifies
+(like ``--resume latest``, a damaged one is skipped with its reason), and the
 ``best`` symbolic link in the checkpoint folder (for people and tools; replaced
 atomically) points at it. Ties go to the earlier checkpoint.
 """
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from hookpipe.runtime.monitor import monitored_value
-from hookpipe.runtime.resume import complete_checkpoints
+from hookpipe.runtime.resume import checkpoint_problem, complete_checkpoints
 
-__all__ = ["POINTER", "best_checkpoint", "monitor_record", "ranked", "update_pointer"]
+__all__ = ["POINTER", "best_checkpoint", "best_verified", "monitor_record", "ranked", "update_pointer"]
 
 POINTER = "best"
 
@@ -45,19 +46,37 @@ def ranked(directory: str | os.PathLike[str], monitor: str | None = None) -> lis
 
 
 def best_checkpoint(directory: str | os.PathLike[str], monitor: str | None = None) -> Path | None:
-    """The best complete checkpoint under ``directory``, if any was ranked.
+    """The best ranked checkpoint under ``directory`` that verifies, if any.
 
     Example:
         >>> best_checkpoint("runs/cnn/checkpoints")  # doctest: +SKIP
         PosixPath('runs/cnn/checkpoints/step-00000720')
     """
-    order = ranked(directory, monitor)
-    return order[0] if order else None
+    return best_verified(directory, monitor)[0]
+
+
+def best_verified(directory: str | os.PathLike[str],
+                  monitor: str | None = None) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The best ranked checkpoint whose files match its marker's checksums, and the
+    better-ranked ones skipped with why (``--resume best``'s answer, as
+    ``newest_verified`` is ``--resume latest``'s)."""
+    skipped: list[tuple[Path, str]] = []
+    for folder in ranked(directory, monitor):
+        reason = checkpoint_problem(folder)
+        if reason is None:
+            return folder, skipped
+        skipped.append((folder, reason))
+    return None, skipped
 
 
 def update_pointer(directory: Path, monitor: str | None) -> None:
-    """Point ``directory/best`` at the best checkpoint (a relative symlink, swapped in by rename)."""
-    best = best_checkpoint(directory, monitor)
+    """Point ``directory/best`` at the best checkpoint (a relative symlink, swapped in by rename).
+
+    Ranked by the markers alone: hashing every kept checkpoint on each save would cost
+    more than the save; ``--resume best`` verifies before it loads.
+    """
+    order = ranked(directory, monitor)
+    best = order[0] if order else None
     link = directory / POINTER
     if best is None:
         if link.is_symlink():

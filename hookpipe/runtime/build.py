@@ -19,34 +19,56 @@ Plan (:mod:`.agreement`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 
+from hookpipe.compiler.pipeline import compile_file
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize, substitute, with_run_values
-from hookpipe.compiler.settings import TrainerSettings
+from hookpipe.compiler.settings import (
+    FACTORY_KEYS,
+    REQUIRED_FACTORIES,
+    RUN_LENGTH_KEYS,
+    TrainerSettings,
+    has_run_length,
+)
 from hookpipe.runtime.agreement import check_agreement
 from hookpipe.runtime.effect_check import EffectChecker
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
-from hookpipe.runtime.plan_hooks import build_plan_hooks
+from hookpipe.runtime.plan_hooks import PlanHooks, build_plan_hooks
 from hookpipe.runtime.resolve import call_factory, resolve_value
+from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.run_context import loader_length
 from hookpipe.runtime.threads import apply_threads
 from hookpipe.runtime.trace import tracer_from_env
 from hookpipe.runtime.tracking import start_trackers, tracker_arguments
+from hookpipe.runtime.training_loop import Prepared, prepare
+from hookpipe.runtime.verify import class_lookup
 
-if TYPE_CHECKING:
-    from hookpipe.runtime.trainer import HookBasedTrainer
-
-__all__ = ["OVERRIDABLE", "load_plan", "make_accelerator", "settings_of", "trainer_from_plan"]
+__all__ = ["OVERRIDABLE", "PlanParts", "load_plan", "make_accelerator", "plan_parts", "settings_of"]
 
 OVERRIDABLE = frozenset(
-    {"model", "dataloader", "batch_processor", "optimizer", "lr_scheduler", "max_step", "max_epoch"}
-    | {"resume_from", "hook_instances", "check_effects"}
+    {*FACTORY_KEYS, *RUN_LENGTH_KEYS} | {"resume_from", "hook_instances", "check_effects"}
 )
+
+
+@dataclass(frozen=True)
+class PlanParts:
+    """Everything a trainer that runs a Plan is made of (``HookBasedTrainer.from_parts``)."""
+
+    prepared: Prepared
+    batch_processor: Any
+    hooks: PlanHooks
+    max_step: int | None
+    max_epoch: int | None
+    resume_from: ResumeCheckpointConfig | None
+    #: Show progress on the main process (``trainer.progress``).
+    progress: bool = False
 
 
 def load_plan(path: str) -> Plan:
@@ -56,12 +78,6 @@ def load_plan(path: str) -> Plan:
             return Plan.from_json(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise PlanResolveError(f"cannot read plan {path}: {exc}") from None
-    try:
-        from hookpipe import compile_file  # type: ignore[attr-defined]
-    except ImportError:
-        raise PlanResolveError("the hookpipe compiler (hookpipe.compile_file) is not available") from None
-    from hookpipe.runtime.verify import class_lookup
-
     # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
     return compile_file(path, classes=class_lookup)
 
@@ -122,19 +138,21 @@ def _object(value: Any, what: str) -> Any:
     return obj() if isinstance(obj, type) else obj
 
 
-def trainer_from_plan(
-    cls: "type[HookBasedTrainer]", plan: Plan, accelerator: Accelerator | None = None, **overrides: Any
-) -> "HookBasedTrainer":
-    """Build a ``cls`` trainer that executes ``plan`` (see the module docstring)."""
+def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> PlanParts:
+    """Build what a trainer executing ``plan`` needs (see the module docstring).
+
+    In the order a run depends on: agreement between processes, the seed, the
+    factories, ``accelerator.prepare``, then the hooks.
+    """
     unknown = set(overrides) - OVERRIDABLE
     if unknown:
         raise TypeError(f"from_plan() got unexpected overrides: {', '.join(sorted(unknown))}")
     settings = settings_of(plan)
     max_step = overrides.get("max_step", settings.max_step)
     max_epoch = overrides.get("max_epoch", settings.max_epoch)
-    if max_step is None and max_epoch is None:
+    if not has_run_length(max_step, max_epoch):
         raise PlanResolveError(f"{plan.source}: the trainer needs max_step or max_epoch")
-    for key in ("model", "dataloader", "batch_processor", "optimizer"):
+    for key in REQUIRED_FACTORIES:
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
     own_accelerator = accelerator is None
@@ -154,11 +172,11 @@ def trainer_from_plan(
         dataloader = overrides["dataloader"]
     else:
         dataloader = _object(_filled(settings.dataloader, early, "trainer.dataloader"), "trainer.dataloader")
-    # Prepared first (accelerate prepares an object once; `_prepare` gets it back as it is),
+    # Prepared first (accelerate prepares an object once; `prepare` gets it back as it is),
     # so that the run's size is the sharded loader's.
     dataloader = accelerator.prepare(dataloader)
-    per_epoch = len(dataloader) if hasattr(dataloader, "__len__") else None
-    size = RunSize.of(max_step, max_epoch, per_epoch, accelerator.gradient_accumulation_steps, accelerator.num_processes)
+    size = RunSize.of(max_step, max_epoch, loader_length(dataloader), accelerator.gradient_accumulation_steps,
+                      accelerator.num_processes)
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:
@@ -174,15 +192,10 @@ def trainer_from_plan(
     if "batch_processor" in overrides:
         processor = overrides["batch_processor"]
     else:
-        processor = _object(_filled(settings.batch_processor, size, "trainer.batch_processor"), "trainer.batch_processor")
-    trainer = cls.__new__(cls)
-    trainer._prepare(accelerator, model, dataloader, processor, optimizer, lr_scheduler, max_step, max_epoch)
-    tracer = tracer_from_env(accelerator.process_index, accelerator.num_processes)
-    wrappers = []
-    if overrides.get("check_effects"):
-        wrappers.append(EffectChecker(model, optimizer, lr_scheduler).wrap)
-    if tracer is not None:
-        wrappers.append(tracer.wrap_entry)
+        what = "trainer.batch_processor"
+        processor = _object(_filled(settings.batch_processor, size, what), what)
+    prepared = prepare(accelerator, model, dataloader, optimizer, lr_scheduler)
+    wrappers = (EffectChecker(model, optimizer, lr_scheduler).wrap,) if overrides.get("check_effects") else ()
     try:
         plan = with_run_values(plan, size)
     except ValueError as exc:
@@ -192,11 +205,10 @@ def trainer_from_plan(
         is_main=accelerator.is_main_process,
         instances=overrides.get("hook_instances"),
         num_processes=accelerator.num_processes,
-        wrappers=tuple(wrappers),
+        wrappers=wrappers,
+        tracer=tracer_from_env(accelerator.process_index, accelerator.num_processes),
     )
-    trainer.show_progress = settings.progress
-    trainer._install_plan_hooks(plan, hooks, hooks.counters, hooks.instances, tracer)
-    trainer._resume(overrides.get("resume_from"))
-    if own_accelerator:
+    if own_accelerator:  # a caller's accelerator has its own trackers, started or not
         start_trackers(accelerator, settings)
-    return trainer
+    return PlanParts(prepared, processor, hooks, max_step, max_epoch, overrides.get("resume_from"),
+                     progress=settings.progress)

@@ -16,24 +16,22 @@ failed batch; this is the one deliberate behavioural difference from the seed.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Literal, TypeVar
 
 from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable
 
+from hookpipe.compiler.plan import UNITS, Guard, Unit
 from hookpipe.dsl.span import Span
-from hookpipe.runtime.dispatch import compile_phase
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure
+from hookpipe.runtime.dispatch import compile_phase
+from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure, add_note
 
-__all__ = ["Call", "Channel", "Counters", "PlanChannel", "UNIT_INDEX", "always", "is_always", "run_calls"]
+__all__ = ["Call", "Channel", "Counters", "PlanChannel", "always", "is_always", "run_calls"]
 
 _log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Guard units as indexes into :attr:`Counters.counts`; 0 means "no frequency".
-UNIT_INDEX: dict[str | None, int] = {None: 0, "step": 1, "update": 2, "epoch": 3}
-
+SeedCallback = Callable[[PipelineHookArgs], Any]
 
 def always(fn: F) -> F:
     """Mark a callback to run even when its scope failed (cleanup).
@@ -60,33 +58,55 @@ def is_always(fn: Callable[..., Any] | None) -> bool:
 
 
 class Counters:
-    """The run's frequency counters, written by the trainer, read by guards.
+    """The run's frequency counters: written by the trainer, read by the guards.
 
-    ``counts[unit]`` is the 1-based occurrence a guard of that unit tests
-    (index 1: step = global_step_id + 1; 2: update = optimizer updates so far, the
-    current one included, and 0 on steps that do not synchronise gradients; 3: epoch
-    = epoch_id + 1). ``lasts[unit]`` says whether it is the run's last step, last
-    optimizer update, or last epoch.
+    One field per guard unit, named after it (:data:`hookpipe.compiler.plan.UNITS`):
+    ``step`` is global_step_id + 1; ``update`` the optimizer updates so far, the
+    current one included, and 0 on steps that do not synchronise gradients;
+    ``epoch`` is epoch_id + 1. ``last_<unit>`` says whether it is the run's last
+    step, last optimizer update, or last epoch. The compiled phases read these
+    fields by name (see :mod:`.dispatch`).
     """
 
-    __slots__ = ("counts", "lasts", "global_step", "current")
+    __slots__ = ("step", "update", "epoch", "last_step", "last_update", "last_epoch", "global_step", "current")
 
     def __init__(self) -> None:
-        self.counts: list[int] = [0, 0, 0, 0]
-        self.lasts: list[bool] = [False, False, False, False]
+        self.step = 0
+        self.update = 0
+        self.epoch = 0
+        self.last_step = False
+        self.last_update = False
+        self.last_epoch = False
         self.global_step = 0
         #: The call running now: a checkpoint taken by it records where in its phase
         #: the run stopped, so a resumed run runs the rest of that phase exactly once.
         self.current: "Call | None" = None
 
+    def count(self, unit: Unit) -> int:
+        """The occurrence number a guard of ``unit`` tests."""
+        return int(getattr(self, unit))
+
+    def is_last(self, unit: Unit) -> bool:
+        """Whether the current occurrence of ``unit`` is the run's last."""
+        return bool(getattr(self, f"last_{unit}"))
+
     def snapshot(self) -> dict[str, Any]:
-        """The counters as JSON (stored in checkpoints)."""
-        return {"counts": list(self.counts), "lasts": list(self.lasts), "global_step": self.global_step}
+        """The counters as JSON (stored in checkpoints).
+
+        The lists are the checkpoint format: index 0 is unused, then one slot per
+        unit in :data:`UNITS` order, so checkpoints written by earlier versions resume.
+        """
+        return {
+            "counts": [0, *(self.count(u) for u in UNITS)],
+            "lasts": [False, *(self.is_last(u) for u in UNITS)],
+            "global_step": self.global_step,
+        }
 
     def restore(self, data: dict[str, Any]) -> None:
         """Set the counters from :meth:`snapshot`."""
-        self.counts[:] = [int(x) for x in data["counts"]]
-        self.lasts[:] = [bool(x) for x in data["lasts"]]
+        for unit, count, last in zip(UNITS, data["counts"][1:], data["lasts"][1:]):
+            setattr(self, unit, int(count))
+            setattr(self, f"last_{unit}", bool(last))
         self.global_step = int(data["global_step"])
 
     def current_step(self) -> int:
@@ -94,40 +114,33 @@ class Counters:
 
 
 class Call:
-    """One compiled plan entry: a bound callback and its guard as plain ints."""
+    """One compiled plan entry: a bound callback and the guard it runs under."""
 
-    __slots__ = ("fn", "unit", "start", "every", "at_end", "always", "hook", "callback", "span")
+    __slots__ = ("fn", "guard", "always", "hook", "callback", "span")
 
     def __init__(
         self,
         fn: Callable[[PipelineHookArgs], Any],
         *,
-        unit: int,
-        start: int,
-        every: int,
-        at_end: bool,
+        guard: Guard,
         always: bool,
         hook: str,
         callback: str,
         span: Span | None,
     ) -> None:
         self.fn = fn
-        self.unit = unit
-        self.start = start
-        self.every = every
-        self.at_end = at_end
+        self.guard = guard
         self.always = always
         self.hook = hook
         self.callback = callback
         self.span = span
 
     def fires(self, counters: Counters) -> bool:
-        """The guard, as :meth:`hookpipe.compiler.plan.Guard.fires` defines it."""
-        u = self.unit
-        if not u:
+        """:meth:`Guard.fires <hookpipe.compiler.plan.Guard.fires>` at the counters' current values."""
+        unit = self.guard.unit
+        if unit is None:
             return True
-        n = counters.counts[u]
-        return (n >= self.start and (n - self.start) % self.every == 0) or (self.at_end and counters.lasts[u])
+        return self.guard.fires(counters.count(unit), is_last=counters.is_last(unit))
 
 
 def run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
@@ -156,7 +169,7 @@ def _run_cleanup(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Count
         try:
             c.fn(arg)
         except Exception as exc:  # the original failure matters more
-            error.add_note(f"cleanup hook '{c.hook}' ({c.callback}) also failed: {type(exc).__name__}: {exc}")
+            add_note(error, f"cleanup hook '{c.hook}' ({c.callback}) also failed: {type(exc).__name__}: {exc}")
             _log.warning("cleanup hook %r failed during error handling", c.hook, exc_info=exc)
 
 
@@ -181,9 +194,8 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
     def _set_calls(self, befores: tuple[Call, ...], afters: tuple[Call, ...]) -> None:
         self.befores = befores
         self.afters = afters
-        c = self.counters
-        self.run_befores = compile_phase(befores, c.counts, c.lasts, c.current_step, f"{self.scope}.before", track=c)
-        self.run_afters = compile_phase(afters, c.counts, c.lasts, c.current_step, f"{self.scope}.after", track=c)
+        self.run_befores = compile_phase(befores, self.counters, f"{self.scope}.before", track=True)
+        self.run_afters = compile_phase(afters, self.counters, f"{self.scope}.after", track=True)
 
     def __len__(self) -> int:
         return len(self.befores) + len(self.afters)
@@ -193,7 +205,7 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
             f"channel {self.name!r} runs a compiled Plan; attach hooks in the .pipe file instead of registering them"
         )
 
-    def begin(self, arg: PipelineHookArgs, skip_before: bool = False) -> "_PlanScope":  # type: ignore[override]
+    def begin(self, arg: PipelineHookArgs, skip_before: bool = False) -> "_PlanScope":
         """Enter the scope; ``skip_before`` re-enters one a resumed run was already inside."""
         return _PlanScope(self, arg, skip_before)
 
@@ -209,8 +221,10 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         if not isinstance(exc, Exception) or isinstance(exc, RunInterrupted):
             return exc  # KeyboardInterrupt, graceful stops and friends pass through untouched
         counters = self.counters
-        err = exc
-        if not isinstance(exc, RunFailure):
+        err: RunFailure
+        if isinstance(exc, RunFailure):
+            err = exc
+        else:
             err = ScopeFailure(self.scope, global_step=counters.global_step, source=self.source)
             err.__cause__ = exc
         for c in self.afters:
@@ -240,7 +254,7 @@ class _PlanScope:
                 raise
         return self.arg
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         ch = self.channel
         if exc is None:
             ch.run_afters(self.arg)
@@ -267,10 +281,10 @@ class Channel(HookContextChannel[PipelineHookArgs]):
         self._calls: tuple[tuple[Callable[[PipelineHookArgs], Any], ...], tuple[Callable[[PipelineHookArgs], Any], ...]]
         self._calls = ((), ())
 
-    def begin(self, arg: PipelineHookArgs) -> "_SeedScope":  # type: ignore[override]
+    def begin(self, arg: PipelineHookArgs) -> "_SeedScope":
         return _SeedScope(self, arg)
 
-    def calls(self) -> tuple[tuple[Callable[[PipelineHookArgs], Any], ...], tuple[Callable[[PipelineHookArgs], Any], ...]]:
+    def calls(self) -> tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]]:
         """``(befores, afters)``: the functions the registered contexts run, in order."""
         handlers = tuple(self._context_handlers)
         if handlers != self._seen:
@@ -306,7 +320,7 @@ class _SeedScope:
             raise
         return arg
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is None:
             arg = self.arg
             for fn in self.channel.calls()[1]:
@@ -321,4 +335,4 @@ class _SeedScope:
                 try:
                     ctx.after(self.arg)
                 except Exception as exc:
-                    error.add_note(f"cleanup hook {ctx!r} also failed: {type(exc).__name__}: {exc}")
+                    add_note(error, f"cleanup hook {ctx!r} also failed: {type(exc).__name__}: {exc}")

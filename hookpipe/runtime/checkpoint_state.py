@@ -23,20 +23,35 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, Mapping, Protocol
 
 import torch
 
+from hookpipe.compiler.loop import SCOPE_CHANNEL, callback_name
+from hookpipe.compiler.plan import Plan
+from hookpipe.runtime.channels import Counters
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.hook_state import join_tensors, load_hook_tensors, save_hook_tensors, split_tensors
-
-if TYPE_CHECKING:
-    from hookpipe.runtime.trainer import HookBasedTrainer
+from hookpipe.runtime.run_context import RunContext
+from hookpipe.runtime.trace import Tracer
 
 __all__ = ["STATE_FORMAT", "load_accelerate_state", "read_state", "restore_grads", "save_grads", "write_state"]
 
 STATE_FORMAT = 1
-_CALLBACK_SCOPE = {"on_step_end": "step", "on_epoch_end": "epoch", "on_loop_end": "loop"}
+#: The phases a checkpoint hook may run in (the catalog's placement of ``checkpoint``), by callback.
+_CALLBACK_SCOPE = {callback_name(scope, "after"): scope for scope in ("step", "epoch", "loop")}
+
+
+class Checkpointed(Protocol):
+    """What a checkpoint records of a trainer (``TrainingLoop`` has it all)."""
+
+    counters: Counters
+    plan: Plan | None
+    pending_loss: Any
+    trainer_progress_state: Any
+    hook_instances: Mapping[str, Any]
+    tracer: Tracer | None
+    run: RunContext
 
 
 def state_path(folder: Path, rank: int) -> Path:
@@ -48,7 +63,7 @@ def grads_path(folder: Path, rank: int) -> Path:
 
 
 def snapshot(
-    trainer: "HookBasedTrainer", callback: str | None, ids: tuple[int, int, int]
+    trainer: Checkpointed, callback: str | None, ids: tuple[int, int, int]
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The trainer's hookpipe state as JSON, and the tensors of hook states beside it.
 
@@ -60,7 +75,7 @@ def snapshot(
     index = None
     hooks = getattr(trainer, "hooks", None)
     if callback is not None and trainer.plan is not None:
-        channel = hooks.hooks.get(_channel(scope)) if hooks is not None else None
+        channel = hooks.hooks.get(SCOPE_CHANNEL[scope]) if hooks is not None else None
         afters = getattr(channel, "afters", ())
         current = counters.current
         index = next((i for i, c in enumerate(afters) if c is current), None)
@@ -79,10 +94,6 @@ def snapshot(
         # A clean stop already asked for (run.request_stop): the resumed run ends there too.
         "stopping": trainer.run.stop_reason,
     }, tensors
-
-
-def _channel(scope: str) -> str:
-    return f"on_{scope}"
 
 
 def _stateful(inst: Any) -> bool:
@@ -105,10 +116,65 @@ def read_state(folder: Path, rank: int) -> dict[str, Any] | None:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise PlanResolveError(f"unreadable checkpoint state {path}: {exc}") from None
-    if state.get("format") != STATE_FORMAT:
-        raise PlanResolveError(f"{path}: unsupported checkpoint state format {state.get('format')!r}")
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise PlanResolveError(f"{path}: unsupported checkpoint state format {found!r}")
+    problem = validate_state(state)
+    if problem is not None:
+        raise PlanResolveError(f"{path}: the checkpoint state is invalid: {problem}; resume from another checkpoint")
     state["hooks"] = join_tensors(state["hooks"], load_hook_tensors(folder, state.get("hook_tensors")))
     return state
+
+
+#: Step and epoch counters are 64-bit in the language; a checkpoint's are held to it too.
+_MAX_ID = 2**63 - 1
+
+
+def validate_state(state: dict[str, Any]) -> str | None:
+    """What is wrong with a loaded state's shape and ranges (None: nothing).
+
+    A tampered or corrupt file must not become a run that starts at step -5 or
+    at step 10**30, nor a crash deep inside the loop.
+    """
+    progress = state.get("progress")
+    if not isinstance(progress, dict):
+        return "`progress` must be a table"
+    for key in ("epoch_id", "step_id", "global_step_id", "update_count"):
+        if not _count(progress.get(key)):
+            return f"`progress.{key}` must be an integer from 0 to {_MAX_ID}, not {_show(progress.get(key))}"
+    if progress["step_id"] > progress["global_step_id"]:
+        return "`progress.step_id` is larger than `progress.global_step_id`"
+    cursor = state.get("cursor")
+    if not isinstance(cursor, dict):
+        return "`cursor` must be a table"
+    if cursor.get("scope") not in ("step", "epoch", "loop"):
+        return f"`cursor.scope` must be step, epoch or loop, not {_show(cursor.get('scope'))}"
+    if cursor.get("index") is not None and not _count(cursor.get("index")):
+        return f"`cursor.index` must be a non-negative integer or null, not {_show(cursor.get('index'))}"
+    ids = cursor.get("ids")
+    if not (isinstance(ids, list) and len(ids) == 3 and all(_count(i) for i in ids)):
+        return f"`cursor.ids` must be three non-negative integers, not {_show(ids)}"
+    if not isinstance(cursor.get("stop", False), bool):
+        return "`cursor.stop` must be true or false"
+    if not isinstance(state.get("counters"), dict):
+        return "`counters` must be a table"
+    if not isinstance(state.get("hooks"), dict):
+        return "`hooks` must be a table"
+    if state.get("trace") is not None and not _count(state.get("trace")):
+        return f"`trace` must be a non-negative integer or null, not {_show(state.get('trace'))}"
+    loss = state.get("loss")
+    if loss is not None and (isinstance(loss, bool) or not isinstance(loss, (int, float))):
+        return f"`loss` must be a number or null, not {_show(loss)}"
+    return None
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_ID
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def save_grads(folder: Path, rank: int, model: torch.nn.Module) -> None:
@@ -153,9 +219,32 @@ def _weights_only_custom_states() -> Iterator[None]:
 def load_accelerate_state(accelerator: Any, folder: str | os.PathLike[str], **kwargs: Any) -> None:
     """``accelerator.load_state`` with every ``torch.load`` restricted to ``weights_only=True``."""
     load_kwargs = {**kwargs.pop("load_kwargs", {}), "weights_only": True}
+    _check_random_state(Path(folder), accelerator.process_index)
     try:
         with _weights_only_custom_states():
             accelerator.load_state(str(folder), load_kwargs=load_kwargs, **kwargs)
     except __import__("pickle").UnpicklingError as exc:
         raise PlanResolveError(f"checkpoint {folder} holds objects that are not plain data; refusing to unpickle them: "
                                f"{str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # noqa: BLE001 - a truncated or missing file: one line, not a loader's traceback
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        raise PlanResolveError(f"cannot load checkpoint {folder}: {type(exc).__name__}: {first}; the checkpoint is "
+                               "damaged: resume from an earlier one") from None
+
+
+def _check_random_state(folder: Path, rank: int) -> None:
+    """accelerate ignores an RNG state it cannot load (the run then draws other numbers): refuse instead."""
+    path = folder / f"random_states_{rank}.pkl"
+    if not path.exists():
+        raise PlanResolveError(f"checkpoint {folder} has no random state for process {rank} ({path.name}); "
+                               "a resumed run would not be the same run: resume from a complete checkpoint")
+    from accelerate.utils.other import load
+
+    try:
+        states = load(str(path), map_location="cpu", weights_only=True)
+        if not isinstance(states, dict) or "random_state" not in states:
+            raise ValueError("not a random-state dictionary")
+    except Exception as exc:  # noqa: BLE001 - any failure means the file is not a usable RNG state
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise PlanResolveError(f"checkpoint {folder}: the random state {path.name} is corrupt ({first}); "
+                               "resume from an earlier checkpoint") from None

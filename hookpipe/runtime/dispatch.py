@@ -9,7 +9,7 @@ loop out instead::
         try:
             f0(arg)                       # clip
             f1(arg)                       # optimize
-            if (counts[1] >= 1000 and (counts[1] - 1000) % 1000 == 0) or lasts[1]:
+            if (c.step >= 1000 and (c.step - 1000) % 1000 == 0) or c.last_step:
                 f2(arg)                   # every consecutive call with this guard
                 f3(arg)
         except RunFailure:
@@ -17,7 +17,9 @@ loop out instead::
         except Exception as exc:
             fail(exc)
 
-A run of consecutive calls with the same guard shares one test, so a hook that
+The test is the text :meth:`hookpipe.compiler.plan.Guard.condition` writes over
+the run's :class:`~hookpipe.runtime.channels.Counters` (``c``), so the guard has one
+definition. A run of consecutive calls with the same guard shares one test, so a hook that
 does not fire costs nothing of its own. The ``try`` is free until something raises
 (Python 3.11+); then the line of the failing call, read from the traceback, names
 the hook for :class:`~hookpipe.runtime.errors.HookFailure`. The source is
@@ -30,6 +32,7 @@ import linecache
 from itertools import count
 from typing import Any, Callable, NoReturn, Sequence
 
+from hookpipe.compiler.plan import Guard
 from hookpipe.runtime.errors import HookFailure, RunFailure
 
 __all__ = ["compile_phase", "guard_source"]
@@ -42,50 +45,46 @@ def _nothing(arg: Any) -> None:
     """The compiled form of an empty phase."""
 
 
-def guard_source(unit: int, start: int, every: int, at_end: bool) -> str | None:
-    """The guard as a Python expression over ``counts``/``lasts`` (None: always fires).
+def guard_source(guard: Guard, counters: str = "c") -> str | None:
+    """The guard as a Python expression over the counters object named ``counters``.
 
     Example:
-        >>> guard_source(1, 1000, 1000, False)
-        '(counts[1] >= 1000 and (counts[1] - 1000) % 1000 == 0)'
+        >>> guard_source(Guard("step", 1000, 1000))
+        '(c.step >= 1000 and (c.step - 1000) % 1000 == 0)'
     """
-    if not unit:
+    if guard.unit is None:
         return None
-    n = f"counts[{unit}]"
-    test = f"{n} >= {start}" if every == 1 else f"{n} >= {start} and ({n} - {start}) % {every} == 0"
-    return f"({test}) or lasts[{unit}]" if at_end else f"({test})"
+    return guard.condition(f"{counters}.{guard.unit}", f"{counters}.last_{guard.unit}")
 
 
-def compile_phase(calls: Sequence[Any], counts: list[int], lasts: list[bool], global_step: Callable[[], int],
-                  name: str, track: Any = None) -> PhaseFn:
+def compile_phase(calls: Sequence[Any], counters: Any, name: str, track: bool = False) -> PhaseFn:
     """One function running ``calls`` (``channels.Call``) in order, guards inlined.
 
     Args:
         calls: The phase's compiled entries, in Plan order.
-        counts: The run's counter list (read at call time; the trainer updates it in place).
-        lasts: The run's "last occurrence" flags, likewise.
-        global_step: Returns the current global step, for failure reports.
+        counters: The run's ``channels.Counters`` (read at call time; the trainer
+            updates its fields in place).
         name: The phase, for the function's name and its pseudo file name.
-        track: When given, ``track.current`` is set to each call before it runs, so a
+        track: Set ``counters.current`` to each call before it runs, so a
             checkpoint written by a hook knows where in its phase the run stands.
     """
     if not calls:
         return _nothing
-    env: dict[str, Any] = {"counts": counts, "lasts": lasts, "RunFailure": RunFailure, "track": track}
+    env: dict[str, Any] = {"c": counters, "RunFailure": RunFailure}
     lines = ["def run(arg):", "    try:"]
     by_line: dict[int, Any] = {}
     previous: str | None = None
     for i, call in enumerate(calls):
-        guard = guard_source(call.unit, call.start, call.every, call.at_end)
+        guard = guard_source(call.guard)
         if guard != previous or guard is None:
             if guard is not None:
                 lines.append(f"        if {guard}:")
             previous = guard
         indent = "            " if guard is not None else "        "
         env[f"f{i}"] = call.fn
-        if track is not None:
+        if track:
             env[f"c{i}"] = call
-            lines.append(f"{indent}track.current = c{i}")
+            lines.append(f"{indent}c.current = c{i}")
         lines.append(f"{indent}f{i}(arg)  # {call.hook}.{call.callback}")
         by_line[len(lines)] = call
     lines += ["    except RunFailure:", "        raise", "    except Exception as exc:", "        fail(exc)", ""]
@@ -95,7 +94,7 @@ def compile_phase(calls: Sequence[Any], counts: list[int], lasts: list[bool], gl
         call = by_line.get(tb.tb_lineno) if tb is not None else None
         if call is None:  # not raised by a hook call (cannot happen with int guards)
             raise exc
-        raise HookFailure(call.hook, call.callback, global_step=global_step(), span=call.span) from exc
+        raise HookFailure(call.hook, call.callback, global_step=counters.global_step, span=call.span) from exc
 
     env["fail"] = fail
     source = "\n".join(lines)

@@ -37,6 +37,14 @@ def describe_validation_error(exc: Exception) -> str:
     return "; ".join(parts)
 
 
+def add_note(error: BaseException, note: str) -> None:
+    """``error.add_note(note)``, also on Python 3.10 (which keeps the note but does not print it)."""
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    else:  # pragma: no cover - Python 3.10
+        error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
+
+
 class RunFailure(HookpipeRuntimeError):
     """Base of the failures of a running loop; ``global_step`` is 0-based."""
 
@@ -104,7 +112,10 @@ class RunInterrupted(HookpipeRuntimeError):
     """
 
     def __init__(self, reason: str, exit_code: int, global_step: int, checkpoint: object | None) -> None:
-        where = f"; checkpoint {checkpoint} (resume with --resume latest)" if checkpoint else "; no checkpoint hook, nothing saved"
+        where = (
+            f"; checkpoint {checkpoint} (resume with --resume latest)" if checkpoint
+            else "; no checkpoint hook, nothing saved"
+        )
         super().__init__(f"{reason} after global step {global_step}{where}")
         self.reason = reason
         self.exit_code = exit_code

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import torch
 from accelerate import Accelerator
@@ -69,7 +69,7 @@ class _NoContext:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         return False
 
 
@@ -172,7 +172,7 @@ def _plain_optimizer(optimizer: AcceleratedOptimizer) -> bool:
         return False
     inner = optimizer.optimizer
     if is_lomo_available():
-        from lomo_optim import AdaLomo, Lomo
+        from lomo_optim import AdaLomo, Lomo  # type: ignore[import-not-found]  # optional, absent here
 
         if isinstance(inner, (Lomo, AdaLomo)):
             return False

@@ -26,7 +26,10 @@ class LossMeter:
     def add(self, loss: Any) -> None:
         if loss is None:
             return
-        value = loss.detach().to(torch.float64) if isinstance(loss, torch.Tensor) else torch.tensor(float(loss), dtype=torch.float64)
+        if isinstance(loss, torch.Tensor):
+            value = loss.detach().to(torch.float64)
+        else:
+            value = torch.tensor(float(loss), dtype=torch.float64)
         self._sum = value if self._sum is None else self._sum + value
         self._count += 1
 

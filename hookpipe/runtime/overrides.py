@@ -3,7 +3,14 @@
 Keys are ``trainer.<key>`` or ``hook.<name>.<arg>`` (nested table keys may follow:
 ``hook.h.opts.depth``). Values are read like ``.pipe`` literals: integers (``10_000``),
 floats, ``true``/``false``/``none``, JSON lists/tables/quoted strings; anything else
-is a plain string (so ``trainer.optimizer=torch.optim.SGD`` is an import path).
+is a plain string; ``run.updates`` and the other run-time values stand for
+themselves.
+
+Values are plain data only. The Plan stores a call as ``{"$call": ...}`` and some
+slots (the trainer's factories, a built-in hook's callback) treat a string as an
+import path; from the command line neither is accepted, so ``--set`` can never
+name code to run: that is something only the ``.pipe`` file (which review sees)
+can do. Numbers are bounded like the language's (64-bit integers, finite floats).
 """
 
 from __future__ import annotations
@@ -11,10 +18,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import re
 from typing import Any, Iterable, Mapping
 
-from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.plan import HookSpec, Plan
+from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
+from hookpipe.compiler.settings import FACTORY_KEYS, ObjectRef
 from hookpipe.runtime.errors import PlanResolveError
 
 __all__ = ["apply_overrides", "parse_override_value", "parse_sets"]
@@ -37,15 +48,51 @@ def parse_override_value(text: str) -> Any:
     if lowered in ("none", "null"):
         return None
     if _INT.match(s):
-        return int(s.replace("_", ""))
+        digits = s.replace("_", "")
+        return _bounded(int(digits) if len(digits.lstrip("+-")) <= 19 else MAX_INT + 1, text)
     if _FLOAT.match(s) and any(ch.isdigit() for ch in s):
-        return float(s.replace("_", ""))
+        return _bounded(float(s.replace("_", "")), text)
+    if s.startswith("run.") and s[4:] in RUN_VALUES:  # a run-time value, as in the .pipe file
+        return {RUN_KEY: s[4:]}
     if s[:1] in "[{\"":
         try:
-            return json.loads(s)
-        except ValueError as exc:
-            raise PlanResolveError(f"cannot read override value {text!r}: {exc}") from None
+            value = json.loads(s)
+        except (ValueError, RecursionError) as exc:
+            raise PlanResolveError(f"cannot read override value {_short(text)}: {str(exc)[:200]}") from None
+        return _plain(value, text)
     return s
+
+
+#: The language's bound (hookpipe.dsl.transform): 64-bit integers.
+MAX_INT = 2**63 - 1
+
+
+def _bounded(value: int | float, text: str) -> int | float:
+    if isinstance(value, float) and not math.isfinite(value) or isinstance(value, int) and abs(value) > MAX_INT:
+        raise PlanResolveError(f"override value {_short(text)} is out of range "
+                               "(integers are 64-bit, floats must be finite)")
+    return value
+
+
+def _plain(value: Any, text: str) -> Any:
+    """``value`` if it is plain data: no ``$``-keys (the Plan's encoding of calls), bounded numbers."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("$"):
+                raise PlanResolveError(
+                    f"override value {_short(text)}: `{key}` is not allowed; --set takes plain data (numbers, "
+                    "strings, booleans, lists, tables): calls and references are written in the .pipe file")
+            _plain(item, text)
+    elif isinstance(value, list):
+        for item in value:
+            _plain(item, text)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        _bounded(value, text)
+    return value
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:50] + "...")
 
 
 def parse_sets(sets: Iterable[str]) -> dict[str, str]:
@@ -78,17 +125,32 @@ def apply_overrides(plan: Plan, overrides: Mapping[str, str]) -> Plan:
         value = parse_override_value(raw)
         head, _, rest = key.partition(".")
         if head == "trainer" and rest:
+            if rest in FACTORY_KEYS or any(part.startswith("$") for part in rest.split(".")):
+                raise PlanResolveError(f"--set {key}: this names code (a factory, or how it is called); --set "
+                                       "takes plain data only: change the factory in the .pipe file (its "
+                                       "arguments may be set: trainer.KEY.args.NAME=VALUE)")
             _set_path(trainer, rest.split("."), value, key)
         elif head == "hook" and rest.count(".") >= 1:
             name, _, path = rest.partition(".")
             if name not in hooks:
                 known = ", ".join(sorted(hooks)) or "none"
                 raise PlanResolveError(f"--set {key}: no hook named {name!r} (hooks: {known})")
+            if _names_code(hooks[name], path) or any(part.startswith("$") for part in path.split(".")):
+                raise PlanResolveError(f"--set {key}: `{path}` of hook {name!r} names code; --set "
+                                       "takes plain data only: change it in the .pipe file")
             _set_path(new_args[name], path.split("."), value, key)
         else:
             raise PlanResolveError(f"--set {key}: keys look like trainer.KEY or hook.NAME.ARG")
     new_hooks = tuple(dataclasses.replace(h, args=new_args[h.name]) for h in plan.hooks)
     return dataclasses.replace(plan, trainer=trainer, hooks=new_hooks, _hash="")
+
+
+def _names_code(spec: HookSpec, arg: str) -> bool:
+    """A built-in's argument typed as an object reference: a string there is imported and called."""
+    if not spec.builtin or spec.type not in BUILTINS:
+        return False
+    field = BUILTINS[spec.type].schema.model_fields.get(arg)
+    return field is not None and field.annotation == ObjectRef
 
 
 def _set_path(target: dict[str, Any], path: list[str], value: Any, key: str) -> None:

@@ -16,6 +16,7 @@ from robo_orchard_core.utils.config import ClassConfig, ClassInitFromConfigMixin
 from robo_orchard_core.utils.hook import HookContext, HookContextChannel, RemoveableHandle
 from typing_extensions import Self, TypeVar
 
+from hookpipe.compiler.loop import SCOPE_CHANNEL
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.channels import Channel
 
@@ -37,18 +38,10 @@ PipelineHookChanelType: TypeAlias = Literal[
     "on_model_backward",
 ]
 
-#: The channels, outermost first (the seed's spelling of the type name is kept).
-CHANNELS: tuple[str, ...] = PipelineHookChanelType.__args__  # type: ignore[attr-defined]
-
-#: A Plan scope's channel.
-SCOPE_CHANNEL: dict[str, str] = {
-    "loop": "on_loop",
-    "epoch": "on_epoch",
-    "step": "on_step",
-    "batch": "on_batch",
-    "forward": "on_model_forward",
-    "backward": "on_model_backward",
-}
+#: The channels, outermost first: the loop's scopes (one table, in hookpipe.compiler.loop).
+#: ``PipelineHookChanelType`` spells the same names for type checkers (the seed's
+#: spelling of the type name is kept); a test keeps the two equal.
+CHANNELS: tuple[str, ...] = tuple(SCOPE_CHANNEL.values())
 
 
 class PipelineHooks(ClassInitFromConfigMixin):
@@ -67,7 +60,7 @@ class PipelineHooks(ClassInitFromConfigMixin):
 
     def begin(self, channel: PipelineHookChanelType, arg: PipelineHookArgs) -> AbstractContextManager[PipelineHookArgs]:
         """Enter ``channel``: run its ``before`` callbacks now and its ``after`` ones on exit."""
-        return self.hooks[channel].begin(arg)  # type: ignore[return-value]
+        return self.hooks[channel].begin(arg)
 
     def register_hook(
         self, channel: PipelineHookChanelType, hook: HookContext[PipelineHookArgs]

@@ -26,15 +26,20 @@ from typing import Any, Callable
 
 import pydantic
 
-from hookpipe.compiler.catalog import BUILTINS, ObjectRef
-from hookpipe.compiler.plan import HookSpec, Plan, PlanEntry
+from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.loop import SCOPE_CHANNEL
+from hookpipe.compiler.plan import UNITS, HookSpec, Plan, PlanEntry
+from hookpipe.compiler.settings import ObjectRef
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.channels import UNIT_INDEX, Call, Counters, PlanChannel, is_always
+from hookpipe.runtime.channels import Call, Counters, PlanChannel, is_always
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
-from hookpipe.runtime.pipeline_hooks import SCOPE_CHANNEL, PipelineHooks, PipelineHooksConfig, channel_contexts
+from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig, channel_contexts
 from hookpipe.runtime.resolve import import_path, resolve_value
+from hookpipe.runtime.trace import Tracer
 
-__all__ = ["PlanHooks", "Wrapper", "build_hook", "build_plan_hooks", "check_main_only_collectives", "needs_every_process"]
+__all__ = [
+    "PlanHooks", "Wrapper", "build_hook", "build_plan_hooks", "check_main_only_collectives", "needs_every_process",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -46,11 +51,16 @@ class PlanHooks(PipelineHooks):
     ``on_model_backward`` through :meth:`begin` as usual and get the Plan's phases.
     """
 
-    def __init__(self, channels: dict[str, PlanChannel], instances: dict[str, Any], counters: Counters) -> None:
-        self.hooks = dict(channels)  # type: ignore[assignment]
+    def __init__(self, plan: Plan, channels: dict[str, PlanChannel], instances: dict[str, Any], counters: Counters,
+                 tracer: Tracer | None = None) -> None:
+        self.hooks = dict(channels)
+        #: The Plan these channels run.
+        self.plan = plan
         #: Hook instances by ``.pipe`` name, in declaration order.
         self.instances = instances
         self.counters = counters
+        #: Records each firing when ``HOOKPIPE_TRACE`` asks for it (tests, ``--check-effects`` runs).
+        self.tracer = tracer
 
 
 def _where(spec: HookSpec) -> str:
@@ -60,13 +70,14 @@ def _where(spec: HookSpec) -> str:
 def _cfg_class(cls: type) -> type | None:
     """The config class a seed-style ``__init__(self, cfg)`` expects, if any."""
     try:
-        params = [p for p in inspect.signature(cls.__init__).parameters.values()][1:]
+        init = cls.__init__  # type: ignore[misc]  # the class's own __init__, read off the class
+        params = list(inspect.signature(init).parameters.values())[1:]
     except (TypeError, ValueError):
         return None
     if len(params) != 1 or params[0].name != "cfg":
         return None
     try:
-        hint = typing.get_type_hints(cls.__init__).get("cfg")
+        hint = typing.get_type_hints(init).get("cfg")
     except Exception:
         return None
     for candidate in typing.get_args(hint) or (hint,):
@@ -89,7 +100,8 @@ def _build_builtin(spec: HookSpec) -> Any:
     try:
         validated = hook_type.schema.model_validate(spec.args)
     except pydantic.ValidationError as exc:
-        raise PlanResolveError(f"{_where(spec)}: invalid arguments for {spec.type}: {describe_validation_error(exc)}") from None
+        problem = describe_validation_error(exc)
+        raise PlanResolveError(f"{_where(spec)}: invalid arguments for {spec.type}: {problem}") from None
     # Fields typed as object references become the objects they name.
     objects = {
         name: resolve_value(getattr(validated, name), strings_are_paths=True)
@@ -113,7 +125,8 @@ def build_hook(spec: HookSpec) -> Any:
             return target(**args)()
         if isinstance(target, type) and issubclass(target, PipelineHooks):
             cfg_cls = _cfg_class(target)
-            return target(cfg_cls(**args)) if cfg_cls is not None else target(**args)
+            container: Any = target  # a subclass: its __init__ takes what its author chose
+            return container(cfg_cls(**args)) if cfg_cls is not None else container(**args)
         if not callable(target):
             raise PlanResolveError(f"{_where(spec)}: {spec.type!r} is not a class")
         return target(**args)
@@ -122,10 +135,13 @@ def build_hook(spec: HookSpec) -> Any:
             raise
         raise PlanResolveError(f"{_where(spec)}: {exc}") from None
     except (TypeError, ValueError) as exc:  # bad arguments: a user mistake
-        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {describe_validation_error(exc)}") from None
+        problem = describe_validation_error(exc)
+        raise PlanResolveError(f"{_where(spec)}: building {spec.type} failed: {problem}") from None
 
 
-def _callables(instance: Any, spec: HookSpec, scope: str, phase: str, entry: PlanEntry) -> list[tuple[Callable[..., Any], bool]]:
+def _callables(
+    instance: Any, spec: HookSpec, scope: str, phase: str, entry: PlanEntry
+) -> list[tuple[Callable[..., Any], bool]]:
     """The functions one entry runs, each with its ``always`` (cleanup) flag."""
     method = getattr(instance, entry.callback, None)
     if callable(method):
@@ -143,14 +159,11 @@ def _callables(instance: Any, spec: HookSpec, scope: str, phase: str, entry: Pla
 
 def _call(fn: Callable[[PipelineHookArgs], Any], always: bool, entry: PlanEntry) -> Call:
     guard = entry.guard
-    if guard.unit not in UNIT_INDEX:
+    if guard.unit is not None and guard.unit not in UNITS:  # a hand-edited plan.json: the unit names a counter
         raise PlanResolveError(f"unknown frequency unit {guard.unit!r} at {entry.span.file}:{entry.span.line}")
     return Call(
         fn,
-        unit=UNIT_INDEX[guard.unit],
-        start=guard.start,
-        every=guard.every,
-        at_end=guard.at_end,
+        guard=guard,
         always=always,
         hook=entry.hook,
         callback=entry.callback,
@@ -180,7 +193,8 @@ def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes
             spec = specs[entry.hook]
             if entry.main_only and needs_every_process(spec, built.get(entry.hook)):
                 raise PlanResolveError(
-                    f"HP109: hook '{entry.hook}' ({spec.type}) is attached `on main` at {entry.span.file}:{entry.span.line}, "
+                    f"HP109: hook '{entry.hook}' ({spec.type}) is attached `on main` at "
+                    f"{entry.span.file}:{entry.span.line}, "
                     f"but it needs every process (a collective); with {num_processes} processes the others would hang. "
                     "Remove `on main` (the hook already writes from the main process only)"
                 )
@@ -193,6 +207,7 @@ def build_plan_hooks(
     instances: dict[str, Any] | None = None,
     num_processes: int = 1,
     wrappers: tuple[Wrapper, ...] = (),
+    tracer: Tracer | None = None,
 ) -> PlanHooks:
     """Instantiate ``plan``'s hooks (unless given) and compile its twelve phases.
 
@@ -202,8 +217,9 @@ def build_plan_hooks(
         instances: Pre-built hook instances by name (tests, or a caller's overrides).
         num_processes: Processes in the run; with more than one, an ``on main``
             collective is refused before training (HP109).
-        wrappers: Applied to every compiled callback, first innermost (tracing,
-            ``--check-effects``); none by default, so the hot path stays bare.
+        wrappers: Applied to every compiled callback, first innermost
+            (``--check-effects``); none by default, so the hot path stays bare.
+        tracer: Records every firing (outermost, after ``wrappers``).
     """
     specs = {h.name: h for h in plan.hooks}
     built = dict(instances or {})
@@ -212,6 +228,8 @@ def build_plan_hooks(
             built[name] = build_hook(spec)
     check_main_only_collectives(plan, built, num_processes)
     counters = Counters()
+    if tracer is not None:
+        wrappers = (*wrappers, tracer.wrap_entry)
     calls: dict[tuple[str, str], list[Call]] = {}
     attached: set[tuple[str, str]] = set()
     by_method: set[str] = set()
@@ -219,9 +237,10 @@ def build_plan_hooks(
         key = (phase_plan.scope, phase_plan.phase)
         out = calls.setdefault(key, [])
         for entry in phase_plan.entries:
-            spec = specs.get(entry.hook)
-            if spec is None:
+            found = specs.get(entry.hook)
+            if found is None:
                 raise PlanResolveError(f"plan entry names unknown hook {entry.hook!r}")
+            spec = found
             attached.add((entry.hook, SCOPE_CHANNEL[phase_plan.scope]))
             if callable(getattr(built[entry.hook], entry.callback, None)):
                 by_method.add(entry.hook)
@@ -243,7 +262,7 @@ def build_plan_hooks(
         )
         for scope, channel in SCOPE_CHANNEL.items()
     }
-    return PlanHooks(channels, built, counters)
+    return PlanHooks(plan, channels, built, counters, tracer)
 
 
 def _warn_unattached_channels(instances: dict[str, Any], attached: set[tuple[str, str]]) -> None:

@@ -22,7 +22,8 @@ from robo_orchard_core.utils.config import Config
 
 from hookpipe.runtime.errors import PlanResolveError
 
-__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "complete_checkpoints", "latest_checkpoint", "read_marker"]
+__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem", "complete_checkpoints",
+           "latest_checkpoint", "newest_verified", "read_marker"]
 
 MARKER = "hookpipe-checkpoint.json"
 _NAME = re.compile(r"^step-(\d+)$")
@@ -42,14 +43,45 @@ def read_marker(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
-    """The complete checkpoint with the most steps under ``directory``, if any.
+    """The newest checkpoint under ``directory`` that verifies, if any.
 
     Example:
         >>> latest_checkpoint("runs/digits")  # doctest: +SKIP
         PosixPath('runs/digits/step-00000225')
     """
-    found = complete_checkpoints(directory)
-    return found[-1][1] if found else None
+    return newest_verified(directory)[0]
+
+
+def newest_verified(directory: str | os.PathLike[str]) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest checkpoint that verifies, and the newer ones skipped with why.
+
+    Newest by step count; a folder verifies when its marker reads and every file it
+    lists has its recorded size and checksum (``checkpoint_problem``).
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        return None, []
+    found = sorted(((int(m.group(1)), p) for p in root.iterdir() if (m := _NAME.match(p.name)) and p.is_dir()),
+                   reverse=True)
+    skipped: list[tuple[Path, str]] = []
+    for _, folder in found:
+        reason = checkpoint_problem(folder)
+        if reason is None:
+            return folder, skipped
+        skipped.append((folder, reason))
+    return None, skipped
+
+
+def checkpoint_problem(folder: str | os.PathLike[str]) -> str | None:
+    """Why ``folder`` is not a complete, intact checkpoint (None: it is)."""
+    from hookpipe.runtime.checkpoint_files import problem
+
+    marker = read_marker(folder)
+    if marker is None:
+        return f"it has no readable {MARKER} (not a complete checkpoint)"
+    if not isinstance(marker, dict):
+        return f"its {MARKER} is malformed"
+    return problem(Path(folder), marker)
 
 
 def complete_checkpoints(directory: str | os.PathLike[str]) -> list[tuple[int, Path, dict[str, Any]]]:
@@ -60,7 +92,7 @@ def complete_checkpoints(directory: str | os.PathLike[str]) -> list[tuple[int, P
     found = []
     for p in root.iterdir():
         m = _NAME.match(p.name)
-        if m and p.is_dir() and not p.is_symlink() and (marker := read_marker(p)) is not None:
+        if m and p.is_dir() and not p.is_symlink() and isinstance(marker := read_marker(p), dict):
             found.append((int(m.group(1)), p, marker))
     return sorted(found, key=lambda item: item[0])
 

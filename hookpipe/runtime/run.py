@@ -10,7 +10,7 @@ prints the failing code's traceback, then the paragraph naming the hook or scope
 the step and the ``.pipe`` location. Works the same under ``accelerate launch``
 (summary and messages from the main process; failures from every rank that fails).
 
-``python -m hookpipe.runtime.run FILE [--set k=v]... [--resume DIR|latest]``
+``python -m hookpipe.runtime.run FILE [--set k=v]... [--resume DIR|latest|best]``
 """
 
 from __future__ import annotations
@@ -39,12 +39,18 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 def resolve_resume(plan: Any, resume: str) -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
     checkpoint of the Plan's (single) checkpoint hook, ``best`` the best-ranked one of
-    its (single) checkpoint hook with a ``monitor``."""
-    from hookpipe.runtime.best import best_checkpoint
+    its (single) checkpoint hook with a ``monitor``; both skip (and name) folders that
+    fail verification, and a named hookpipe folder must verify."""
+    from hookpipe.runtime.best import best_verified
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import latest_checkpoint
+    from hookpipe.runtime.resume import MARKER, checkpoint_problem, newest_verified
 
     if resume not in ("latest", "best"):
+        if (Path(resume) / MARKER).exists():  # hookpipe's checkpoint must verify; a plain accelerate folder cannot
+            reason = checkpoint_problem(resume)
+            if reason is not None:
+                raise PlanResolveError(f"--resume {resume}: the checkpoint is damaged: {reason}; resume from an "
+                                       "earlier checkpoint (--resume latest picks the newest intact one)")
         return resume
     hooks = [h for h in plan.hooks if h.builtin and h.type == "checkpoint"]
     if resume == "best":
@@ -55,7 +61,9 @@ def resolve_resume(plan: Any, resume: str) -> str:
     if len({h.args.get("dir") for h in hooks}) > 1:
         raise PlanResolveError(f"--resume {resume}: {plan.source} saves checkpoints to several folders; name one")
     folder = hooks[0].args.get("dir")
-    found = best_checkpoint(folder, hooks[0].args["monitor"]) if resume == "best" else latest_checkpoint(folder)
+    found, skipped = best_verified(folder, hooks[0].args["monitor"]) if resume == "best" else newest_verified(folder)
+    for damaged, reason in skipped:
+        print(f"hookpipe: --resume {resume}: skipping {damaged}: {reason}", file=sys.stderr)
     if found is None:
         what = f"ranked checkpoint (by {hooks[0].args['monitor']})" if resume == "best" else "complete checkpoint"
         raise PlanResolveError(f"--resume {resume}: no {what} in {folder}")
@@ -68,7 +76,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     Args:
         path: A ``.pipe`` file (or a saved plan ``.json``).
         sets: ``--set`` overrides, ``trainer.KEY=VALUE`` / ``hook.NAME.ARG=VALUE``.
-        resume: A checkpoint folder, ``"latest"``, or None.
+        resume: A checkpoint folder, ``"latest"``, ``"best"``, or None.
         check_effects: Verify at run time that each callback writes only what its
             hook declares (see :mod:`hookpipe.runtime.effect_check`).
 
@@ -84,8 +92,8 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     trainer = None
     started = time.perf_counter()
     try:
-        from hookpipe.runtime.build import load_plan
         from hookpipe.errors import HookpipeError
+        from hookpipe.runtime.build import load_plan
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.resume import ResumeCheckpointConfig

@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 
 from hookpipe.compiler.run_values import RunSize
 
-__all__ = ["RunContext"]
+__all__ = ["RunContext", "loader_length"]
+
+
+def loader_length(loader: object) -> int | None:
+    """Batches per epoch, or None for a loader without a length (an iterable dataset)."""
+    try:
+        return len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return None
 
 
 @dataclass(slots=True)

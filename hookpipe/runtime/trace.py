@@ -15,11 +15,11 @@ import json
 import os
 from typing import Any, Callable
 
+from hookpipe.compiler.loop import STEP_SCOPES
 from hookpipe.runtime.channels import Counters
 
 __all__ = ["Tracer", "tracer_from_env"]
 
-_INNER = frozenset({"step", "batch", "forward", "backward"})
 
 
 class Tracer:
@@ -45,10 +45,12 @@ class Tracer:
         """A :data:`~hookpipe.runtime.plan_hooks.Wrapper` that records each firing."""
         return self.wrap(fn, counters, scope, phase, entry.hook)
 
-    def wrap(self, fn: Callable[[Any], Any], counters: Counters, scope: str, phase: str, hook: str) -> Callable[[Any], Any]:
+    def wrap(
+        self, fn: Callable[[Any], Any], counters: Counters, scope: str, phase: str, hook: str
+    ) -> Callable[[Any], Any]:
         def traced(arg: Any) -> Any:
-            step = counters.global_step if scope in _INNER else None
-            epoch = counters.counts[3] - 1 if scope != "loop" else None
+            step = counters.global_step if scope in STEP_SCOPES else None
+            epoch = counters.epoch - 1 if scope != "loop" else None
             os.write(self._fd, (json.dumps([step, epoch, scope, phase, hook]) + "\n").encode())
             self.count += 1
             return fn(arg)

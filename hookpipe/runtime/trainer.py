@@ -1,75 +1,41 @@
-"""``HookBasedTrainer``: the seed's trainer, driven by hooks or by a compiled Plan.
-
-The loop is the seed's::
-
-    with on_loop:
-        while not done:
-            with on_epoch:
-                for batch in dataloader:
-                    with accelerator.accumulate(model):
-                        with on_step:
-                            with on_batch:
-                                batch_processor(...)   # opens on_model_forward/backward
-                    update step id
-            update epoch id
+"""``HookBasedTrainer``: the seed's trainer, built in Python or from a compiled Plan.
 
 Built in Python (the seed's constructor) the channels hold registered hooks: the
 defaults (gradient clipping, optimizer, validation) first, in that order, then the
-user's. Built from a Plan (:meth:`from_plan`, :meth:`from_file`) the channels run the
-Plan's compiled phases and nothing else. Either way the trainer keeps the frequency
-counters the Plan's guards read (see :class:`~hookpipe.runtime.channels.Counters`).
+user's. Built from a Plan (:meth:`HookBasedTrainer.from_plan`,
+:meth:`HookBasedTrainer.from_file`, or :meth:`HookBasedTrainer.from_parts` with what
+:func:`hookpipe.runtime.build.plan_parts` returns) the channels run the Plan's
+compiled phases and nothing else. The loop both run is
+:class:`hookpipe.runtime.training_loop.TrainingLoop`.
 """
 
 from __future__ import annotations
 
-import time
-from itertools import islice
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 from accelerate import Accelerator
-from accelerate.optimizer import AcceleratedOptimizer
-from accelerate.scheduler import AcceleratedScheduler
 from torch.utils.data import DataLoader
+from typing_extensions import Self
 
 from hookpipe.compiler.plan import Plan
-from hookpipe.compiler.run_values import RunSize
-from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.compiler.settings import check_run_length
 from hookpipe.runtime.batch_processor import BatchProcessorMixin
-from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
-from hookpipe.runtime.errors import RunInterrupted
-from hookpipe.runtime.fastpath import fast_path
+from hookpipe.runtime.build import PlanParts, load_plan, plan_parts
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
-from hookpipe.runtime.loss_meter import LossMeter
+from hookpipe.runtime.overrides import apply_overrides
 from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
-from hookpipe.runtime.progress import TrainerProgressState
-from hookpipe.runtime.progress_display import ProgressDisplay
 from hookpipe.runtime.resume import ResumeCheckpointConfig
-from hookpipe.runtime.run_context import RunContext
-from hookpipe.runtime.signals import StopRequest
-from hookpipe.runtime.trace import Tracer
-from hookpipe.runtime.tracking import finish_trackers
+from hookpipe.runtime.training_loop import TrainingLoop, prepare
 
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
 
 PipelineHookOrConfigType = PipelineHooksConfig | PipelineHooks
 
-# What the processes agree on between steps (see HookBasedTrainer._stop_level).
-_GO_ON, _FINISH, _INTERRUPT = 0, 1, 2
 
-
-def _check_limits(max_step: int | None, max_epoch: int | None) -> None:
-    if max_step is None and max_epoch is None:
-        raise ValueError("Either `max_step` or `max_epoch` must be specified.")
-    if max_step is not None and max_step < 1:
-        raise ValueError(f"max_step = {max_step} < 1 is not allowed")
-    if max_epoch is not None and max_epoch < 1:
-        raise ValueError(f"max_epoch = {max_epoch} < 1 is not allowed")
-
-
-class HookBasedTrainer:
+class HookBasedTrainer(TrainingLoop):
     """A trainer whose loop is shaped by hooks (the seed's API).
 
     Args:
@@ -91,18 +57,11 @@ class HookBasedTrainer:
         >>> trainer()  # doctest: +SKIP
     """
 
-    hooks: PipelineHooks
-    accelerator: Accelerator
-    dataloader: DataLoader
-    model: torch.nn.Module
-    optimizer: AcceleratedOptimizer
-    lr_scheduler: AcceleratedScheduler
-
     def __init__(
         self,
         accelerator: Accelerator,
         model: torch.nn.Module,
-        dataloader: DataLoader | Iterable,
+        dataloader: DataLoader | Iterable[Any],
         batch_processor: BatchProcessorMixin,
         optimizer: torch.optim.Optimizer,
         lr_scheduler: torch.optim.lr_scheduler.LRScheduler,
@@ -113,96 +72,35 @@ class HookBasedTrainer:
         validation: ValidationHookConfig | None = None,
         resume_from: ResumeCheckpointConfig | None = None,
     ) -> None:
-        _check_limits(max_step, max_epoch)
+        check_run_length(max_step, max_epoch)
         user_hooks = PipelineHooks.from_hooks(hooks)
-        self._prepare(accelerator, model, dataloader, batch_processor, optimizer, lr_scheduler, max_step, max_epoch)
-        self.hooks = PipelineHooks()
+        prepared = prepare(accelerator, model, dataloader, optimizer, lr_scheduler)
+        defaults = PipelineHooks()
         if grad_clip is not None:
-            self.hooks += grad_clip()
-        self.hooks += OptimizerHookConfig()()
+            defaults += grad_clip()
+        defaults += OptimizerHookConfig()()
         if validation is not None:
-            self.hooks += validation()
-        self.hooks += user_hooks
-        self.counters = Counters()
-        self.plan: Plan | None = None
-        self.hook_instances: Mapping[str, Any] = {}
-        self._resume(resume_from)
-
-    # -- construction -------------------------------------------------------------
-
-    def _prepare(
-        self,
-        accelerator: Accelerator,
-        model: torch.nn.Module,
-        dataloader: DataLoader | Iterable,
-        batch_processor: BatchProcessorMixin,
-        optimizer: torch.optim.Optimizer,
-        lr_scheduler: torch.optim.lr_scheduler.LRScheduler,
-        max_step: int | None,
-        max_epoch: int | None,
-    ) -> None:
-        self.accelerator = accelerator
-        self.max_step = max_step
-        self.max_epoch = max_epoch
-        self.dataloader, self.model, self.optimizer, self.lr_scheduler = accelerator.prepare(
-            dataloader, model, optimizer, lr_scheduler
-        )
-        self.batch_processor = batch_processor
-        self.trainer_progress_state = TrainerProgressState()
-        accelerator.register_for_checkpointing(self.trainer_progress_state)
-        self._start_epoch = 0
-        self._start_step = 0
-        #: The loss of the last step (detached), for summaries.
-        self.last_loss: torch.Tensor | None = None
-        #: The running step's loss, stored in a checkpoint written inside the step.
-        self.pending_loss: Any = None
-        #: Sum the losses of every step, one per hook that asked (see :meth:`add_loss_meter`).
-        self._loss_meters: tuple[LossMeter, ...] = ()
-        #: ``(global step, perf_counter)`` when the loop started, for throughput.
-        self.run_started: tuple[int, float] | None = None
-        #: Show progress (a bar or plain lines) on the main process; Plan runs set it.
-        self.show_progress = False
-        #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
-        self.stop = StopRequest()
-        #: What hooks see as ``args.run``: the run's size and the clean-stop request.
-        self.run = RunContext(self._run_size())
-        self.tracer: Tracer | None = None
-        # A loaded checkpoint's hookpipe state, consumed by the first __call__.
-        self._resumed: dict[str, Any] | None = None
-        self._base_args: dict[str, Any] | None = None
-
-    def _resume(self, resume_from: ResumeCheckpointConfig | None) -> None:
-        if resume_from is None:
-            return
-        from pathlib import Path
-
-        from hookpipe.runtime.checkpoint_state import read_state, restore_grads
-
-        self.accelerator.print(f"Resume from: {resume_from.resume_from}")
-        folder = Path(resume_from.load_state(accelerator=self.accelerator))
-        rank = self.accelerator.process_index
-        state = read_state(folder, rank)
-        if state is not None:
-            self.trainer_progress_state.load_state_dict(state["progress"])
-            if state.get("stopping") is not None:  # the run was already ending cleanly
-                self.run.request_stop(state["stopping"])
-            for name, hook_state in state["hooks"].items():
-                inst = self.hook_instances.get(name)
-                if inst is not None and callable(getattr(inst, "load_state_dict", None)):
-                    inst.load_state_dict(hook_state)
-            if self.tracer is not None and state.get("trace") is not None:
-                self.tracer.truncate(int(state["trace"]))
-            restore_grads(folder, rank, self.accelerator.unwrap_model(self.model))
-            self._resumed = state if self.plan is not None else None
-        self._start_epoch = self.trainer_progress_state.epoch_id
-        self._start_step = self.trainer_progress_state.step_id
+            defaults += validation()
+        defaults += user_hooks
+        super().__init__(prepared, batch_processor, defaults, max_step=max_step, max_epoch=max_epoch,
+                         resume_from=resume_from)
 
     @classmethod
-    def from_plan(cls, plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> "HookBasedTrainer":
-        """A trainer that executes ``plan`` (see :func:`hookpipe.runtime.build.trainer_from_plan`)."""
-        from hookpipe.runtime.build import trainer_from_plan
+    def from_parts(cls, parts: PlanParts) -> Self:
+        """The Plan path's constructor: a trainer running ``parts.hooks`` and nothing else.
 
-        return trainer_from_plan(cls, plan, accelerator, **overrides)
+        The seed's constructor adds default hooks; a Plan already says every hook,
+        so this one skips it and builds the loop directly.
+        """
+        trainer = cls.__new__(cls)
+        TrainingLoop.__init__(trainer, parts.prepared, parts.batch_processor, parts.hooks, max_step=parts.max_step,
+                              max_epoch=parts.max_epoch, resume_from=parts.resume_from, show_progress=parts.progress)
+        return trainer
+
+    @classmethod
+    def from_plan(cls, plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> Self:
+        """A trainer that executes ``plan`` (overrides as in :func:`hookpipe.runtime.build.plan_parts`)."""
+        return cls.from_parts(plan_parts(plan, accelerator, **overrides))
 
     @classmethod
     def from_file(
@@ -211,295 +109,11 @@ class HookBasedTrainer:
         overrides: Mapping[str, str] | None = None,
         accelerator: Accelerator | None = None,
         **kwargs: Any,
-    ) -> "HookBasedTrainer":
+    ) -> Self:
         """Compile ``path``, apply ``--set``-style ``overrides``, and build the trainer.
 
         Example:
             >>> HookBasedTrainer.from_file("examples/digits/train.pipe", {"trainer.max_epoch": "1"})  # doctest: +SKIP
         """
-        from hookpipe.runtime.build import load_plan
-        from hookpipe.runtime.overrides import apply_overrides
-
         plan = apply_overrides(load_plan(path), overrides or {})
         return cls.from_plan(plan, accelerator, **kwargs)
-
-    def _install_plan_hooks(
-        self, plan: Plan, hooks: PipelineHooks, counters: Counters, instances: Mapping[str, Any], tracer: Tracer | None = None
-    ) -> None:
-        self.plan = plan
-        self.hooks = hooks
-        self.counters = counters
-        self.hook_instances = instances
-        self.tracer = tracer
-        for inst in instances.values():
-            bind = getattr(inst, "bind_trainer", None)
-            if callable(bind):
-                bind(self)
-
-    def add_loss_meter(self) -> LossMeter:
-        """A running sum of every step's loss, from now on (``log()`` asks for one)."""
-        meter = LossMeter()
-        self._loss_meters += (meter,)
-        return meter
-
-    # -- the loop -----------------------------------------------------------------
-
-    def _get_hook_args(self, **kwargs: Any) -> PipelineHookArgs:
-        """A fresh argument object for one scope (hooks may keep it; it is never reused).
-
-        Built from a per-run dict of the fields that do not change (see
-        :meth:`_args_base`) rather than through the dataclass ``__init__``: this runs
-        twice per step.
-        """
-        state = self.trainer_progress_state
-        fields = (self._base_args or self._args_base()).copy()
-        fields["epoch_id"] = state.epoch_id
-        fields["step_id"] = state.step_id
-        fields["global_step_id"] = state.global_step_id
-        if kwargs:
-            fields.update(kwargs)
-        args = object.__new__(PipelineHookArgs)
-        args.__dict__ = fields
-        return args
-
-    def _args_base(self) -> dict[str, Any]:
-        return vars(
-            PipelineHookArgs(
-                accelerator=self.accelerator,
-                max_step=self.max_step,
-                max_epoch=self.max_epoch,
-                dataloader=self.dataloader,
-                model=self.model,
-                optimizer=self.optimizer,
-                lr_scheduler=self.lr_scheduler,
-                start_epoch=self._start_epoch,
-                start_step=self._start_step,
-                run=self.run,
-            )
-        )
-
-    def _steps_per_epoch(self) -> int | None:
-        return len(self.dataloader) if hasattr(self.dataloader, "__len__") else None
-
-    def _run_size(self) -> RunSize:
-        return RunSize.of(self.max_step, self.max_epoch, self._steps_per_epoch(),
-                          self.accelerator.gradient_accumulation_steps, self.accelerator.num_processes)
-
-    def __call__(self) -> None:
-        """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end.
-
-        After a resume from a Plan checkpoint, the rest of the phase that wrote the
-        checkpoint runs first, and ``before`` phases of the scopes the run was
-        inside (the loop; the epoch when resumed mid-epoch) do not run again: the
-        hooks that fire are exactly those an uninterrupted run fires from there.
-        """
-        state = self.trainer_progress_state
-        hooks, counters = self.hooks, self.counters
-        max_step, max_epoch = self.max_step, self.max_epoch
-        per_epoch = self._steps_per_epoch()
-        self._total_updates = self.run.updates
-        resumed, self._resumed = self._resumed, None
-        self._base_args = self._args_base()  # fixed for the run: the trainer's objects and limits
-        self.run_started = (state.global_step_id, time.perf_counter())
-        self.model.train()
-        display = self._progress_display()
-        try:
-            sync, model = fast_path(self.accelerator).sync, self.model
-            if resumed is not None and resumed["cursor"]["scope"] == "loop":
-                self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
-                return
-            with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
-                if resumed is not None:
-                    self._finish_phase(resumed)
-                done = state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
-                inside = resumed is not None and state.step_id > 0
-                while not done or inside:
-                    skip_before, inside = inside, False
-                    epoch_args = self._get_hook_args()
-                    counters.counts[3] = state.epoch_id + 1
-                    counters.lasts[3] = self._epoch_may_be_last(per_epoch)
-                    ran = 0
-                    with self._begin("on_epoch", epoch_args, skip_before):
-                        for batch in () if done else self._epoch_batches():
-                            with sync(model):  # accelerator.accumulate(model), see fastpath
-                                self._step(batch, per_epoch)
-                            ran += 1
-                            state.update_step()
-                            state.sync_pipeline_hook_arg(epoch_args)
-                            if display is not None:
-                                display.update(state.global_step_id, self.pending_loss)
-                            level = self._stop_level()
-                            if level == _INTERRUPT:
-                                self._stop_now(epoch_args)
-                            if level == _FINISH or state.is_training_end(max_step, max_epoch):
-                                done = True
-                                break
-                        if ran == 0 and state.step_id == 0:
-                            raise RuntimeError("the dataloader yielded no batches")
-                        counters.lasts[3] = done or (max_epoch is not None and state.epoch_id + 1 >= max_epoch)
-                        state.epoch_done = True
-                    state.update_epoch()
-                    state.sync_pipeline_hook_arg(loop_args)
-                    done = done or state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
-        finally:
-            self._base_args = None
-            if display is not None:
-                display.close()
-            self._close_hooks()
-
-    def _begin(self, channel: str, args: PipelineHookArgs, skip_before: bool) -> Any:
-        ch = self.hooks.hooks.get(channel)
-        if skip_before and isinstance(ch, PlanChannel):
-            return ch.begin(args, skip_before=True)
-        return self.hooks.begin(channel, args)
-
-    def _finish_phase(self, resumed: dict[str, Any]) -> None:
-        """Run the calls after the one that wrote the checkpoint, in its phase, as it would have."""
-        cursor = resumed["cursor"]
-        if cursor["stop"] or cursor["index"] is None:
-            return
-        channel = self.hooks.hooks.get(f"on_{cursor['scope']}")
-        rest = tuple(getattr(channel, "afters", ())[cursor["index"] + 1 :])
-        if not rest:
-            return
-        self.counters.restore(resumed["counters"])
-        args = self._get_hook_args()
-        args.epoch_id, args.step_id, args.global_step_id = cursor["ids"]
-        if cursor["scope"] == "step":
-            self.accelerator.gradient_state._set_sync_gradients(self.counters.counts[2] > 0)
-            if resumed.get("loss") is not None:
-                args.reduce_loss = torch.tensor(resumed["loss"])
-        run_calls(rest, args, self.counters)
-
-    def _stop_level(self) -> int:
-        """What every process agrees to do now: go on, finish cleanly, or be interrupted.
-
-        All processes must stop at the same step, so with several the levels are
-        all-reduced (one integer per step), and only when one process asked do they
-        exchange reasons, so each summary says why, not just that another rank asked.
-        """
-        stop, run = self.stop, self.run
-        level = _INTERRUPT if stop.requested else _FINISH if run.stopping else _GO_ON
-        if self.accelerator.num_processes == 1:
-            return level
-        import torch.distributed as dist
-
-        flag = torch.tensor([level], device=self.accelerator.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        agreed = int(flag.item())
-        if agreed == _GO_ON:
-            return agreed
-        mine = (stop.describe() if stop.requested else None, run.stop_reason)
-        everyone: list[Any] = [None] * self.accelerator.num_processes
-        dist.all_gather_object(everyone, mine)
-        if agreed == _INTERRUPT and not stop.requested:
-            reason, code = next(i for i, _ in everyone if i is not None)
-            stop.request(reason, code)
-        if agreed == _FINISH and not run.stopping:
-            run.request_stop(next(f for _, f in everyone if f is not None))
-        return agreed
-
-    def _stop_between(self, args: PipelineHookArgs) -> bool:
-        """A stop asked for outside a step (in an epoch or loop phase): True to end the run."""
-        level = self._stop_level()
-        if level == _INTERRUPT:
-            self._stop_now(args)
-        return level == _FINISH
-
-    def _stop_now(self, args: PipelineHookArgs) -> None:
-        """Checkpoint (if the Plan has a checkpoint hook) and raise :class:`RunInterrupted`."""
-        savers = [inst for inst in self.hook_instances.values() if callable(getattr(inst, "save_on_stop", None))]
-        path = savers[0].save_on_stop(args) if savers else None
-        reason, code = self.stop.describe()
-        raise RunInterrupted(reason, code, self.trainer_progress_state.global_step_id, path)
-
-    def _step(self, batch: Any, per_epoch: int | None) -> None:
-        state, counters, hooks = self.trainer_progress_state, self.counters, self.hooks
-        gstep = state.global_step_id
-        counters.global_step = gstep
-        counters.counts[1] = gstep + 1
-        if self.accelerator.sync_gradients:
-            state.update_count += 1
-            counters.counts[2] = state.update_count
-        else:
-            counters.counts[2] = 0
-        last = (self.max_step is not None and gstep + 1 >= self.max_step) or (
-            self.max_epoch is not None and state.epoch_id + 1 >= self.max_epoch and self._last_batch(per_epoch)
-        )
-        counters.lasts[1] = last
-        # `at end` of an update guard: the run's last optimizer update (which may come
-        # before the last step when the run stops inside an accumulation window).
-        if self._total_updates is not None:
-            counters.lasts[2] = counters.counts[2] == self._total_updates
-        else:
-            counters.lasts[2] = last and counters.counts[2] > 0
-        step_args = self._get_hook_args()
-        with hooks.begin("on_step", step_args):
-            batch_args = self._get_hook_args(batch=batch)
-            with hooks.begin("on_batch", batch_args):
-                self.batch_processor(pipeline_hooks=hooks, on_batch_hook_args=batch_args, model=self.model)
-                step_args.model_outputs = batch_args.model_outputs
-                step_args.reduce_loss = batch_args.reduce_loss
-            self.pending_loss = step_args.reduce_loss
-            for meter in self._loss_meters:
-                meter.add(step_args.reduce_loss)
-            state.step_done = True
-        loss = step_args.reduce_loss
-        self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
-
-    def _progress_display(self) -> ProgressDisplay | None:
-        """The main process's progress output, when the Plan asks for it (``trainer.progress``)."""
-        if not self.show_progress or not self.accelerator.is_main_process:
-            return None
-        return ProgressDisplay(self.run.steps, start=self.trainer_progress_state.global_step_id)
-
-    def _last_batch(self, per_epoch: int | None) -> bool:
-        if per_epoch is not None:
-            return self.trainer_progress_state.step_id + 1 >= per_epoch
-        return bool(self.accelerator.gradient_state.end_of_dataloader)
-
-    def _epoch_may_be_last(self, per_epoch: int | None) -> bool:
-        state = self.trainer_progress_state
-        if self.max_epoch is not None and state.epoch_id + 1 >= self.max_epoch:
-            return True
-        if self.max_step is not None and per_epoch is not None:
-            return state.global_step_id + (per_epoch - state.step_id) >= self.max_step
-        return False
-
-    def _epoch_batches(self) -> Iterator[Any]:
-        """This epoch's batches; after a resume, without those already trained on.
-
-        ``set_epoch`` makes the shuffle order a function of the epoch (accelerate's
-        seedable sampler), so an interrupted epoch replays the same order.
-        """
-        state = self.trainer_progress_state
-        loader = self.dataloader
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(state.epoch_id)
-        skip = state.step_id
-        if not skip:
-            return iter(loader)
-        if isinstance(loader, DataLoader):
-            loader = self.accelerator.skip_first_batches(loader, skip)
-            return _without_rng_draws(iter(loader))
-        return _without_rng_draws(islice(iter(loader), skip, None))
-
-    def _close_hooks(self) -> None:
-        for inst in self.hook_instances.values():
-            close = getattr(inst, "close", None)
-            if callable(close):
-                close()
-        finish_trackers(self.accelerator)
-
-
-def _without_rng_draws(it: Iterator[Any]) -> Iterator[Any]:
-    # Starting an epoch's iterator draws a seed from the global RNG. The uninterrupted
-    # run drew it before the checkpoint, so the resumed run must not draw again.
-    devices: list[int] = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        try:
-            first = next(it)
-        except StopIteration:
-            return
-    yield first
-    yield from it

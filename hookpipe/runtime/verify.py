@@ -17,13 +17,11 @@ from typing import Any, Iterator
 
 from hookpipe.compiler.class_effects import ClassInfo, class_info
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.settings import REQUIRED_FACTORIES
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.resolve import import_path
-
-#: Factories ``run`` cannot do without (lr_scheduler is optional).
-REQUIRED = ("model", "dataloader", "optimizer", "batch_processor")
 
 
 def _project_importable() -> None:
@@ -53,7 +51,7 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     for key, setting in ctx.settings.items():
         found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`")
     anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
-    for key in REQUIRED:
+    for key in REQUIRED_FACTORIES:
         if ctx.trainer.get(key) is None:
             found.append(Diagnostic("HP003", "error", f"`hookpipe run` needs the trainer setting `{key}`", anchor,
                                     help=f"add `{key} = module.factory(...)` to the trainer block"))

@@ -2,23 +2,27 @@
 
 Every example goes through the real command line (``hookpipe check``) in-process,
 so the path under test is what a CI job on an untrusted pull request runs (check,
-then lint). The
+then lint). ``tests/fuzz/hostile_fs.py`` adds what a pull request can commit
+besides text (symlinks, FIFOs, sparse files, odd names, huge numbers). The
 budget is fixed by the hypothesis profile (tests/conftest.py): 2,000 inputs per
 ``.ci/run``, derandomized; ``HYPOTHESIS_PROFILE=campaign`` runs a long one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import os
+import signal
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 
-from hookpipe.cli import main as cli_main
+from tests.fuzz import hostile_fs
 from tests.fuzz.budget import examples
 from tests.fuzz.pipes import mutated, pipelines
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow  # fuzzing
 
 COMMANDS: tuple[tuple[str, ...], ...] = (("check",), ("lint",))
 
@@ -30,21 +34,11 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_cli(args: list[str]) -> tuple[int, str]:
-    """Run ``hookpipe ARGS`` in-process; any exception escaping it fails the test."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli_main(args)
-        except SystemExit as exc:  # argparse usage errors only
-            code = int(exc.code or 0)
-    return code, out.getvalue() + err.getvalue()
-
-
 def assert_clean_outcome(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     for command in COMMANDS:
-        code, text = run_cli([*command, str(path)])
+        result = run_cli(*command, str(path))
+        code, text = result.code, result.output
         assert code in (0, 1), (command, code, text, data)  # lint: 1 for findings, 2 would be an internal error
         assert "Traceback" not in text, (command, text, data)
         if code == 1:
@@ -61,3 +55,27 @@ def test_generated_pipelines_end_in_diagnostics_or_success(work: Path, source: s
 @given(data=mutated())
 def test_mutated_pipelines_end_in_diagnostics(work: Path, data: bytes) -> None:
     assert_clean_outcome(work / "mut.pipe", data)
+
+
+@settings(max_examples=examples(150))
+@given(layout=hostile_fs.layouts)
+def test_file_system_hostility_never_leaks_hangs_or_crashes(tmp_path_factory: pytest.TempPathFactory,
+                                                           layout: hostile_fs.Layout) -> None:
+    root = tmp_path_factory.getbasetemp() / "hostile"
+    argv = hostile_fs.build(root, layout)
+    os.environ["HOOKPIPE_FUZZ_TOKEN"] = hostile_fs.SECRET
+    commands = [("check",), ("lint",), ("lint", "--format", "github"), ("lint", "--format", "sarif"),
+                ("explain",), ("fmt", "--diff"), ("render", "-o", str(root / "out.dot"))]
+    for command in commands:
+        signal.alarm(20)  # a blocked open would hang the suite: fail instead
+        try:
+            result = run_cli(*command, *argv)
+            code, text = result.code, result.output
+        finally:
+            signal.alarm(0)
+        assert code in (0, 1, 2), (command, code, text, layout)
+        assert "Traceback" not in text and "internal error" not in text, (command, text, layout)
+        assert hostile_fs.SECRET not in text, (command, text, layout)
+        if command[-1] == "github" or "github" in command:
+            head = text.partition("::stop-commands::")[0]
+            assert all(line.startswith(("::error ", "::warning ")) for line in head.splitlines()), (text, layout)

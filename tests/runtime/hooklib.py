@@ -114,6 +114,11 @@ def tiny_model(dropout: float = 0.0) -> nn.Module:
     return nn.Sequential(nn.Linear(4, 8), nn.Dropout(dropout), nn.ReLU(), nn.Linear(8, 1))
 
 
+def uneven_loader(sizes: list[int], batch_size: int = 2) -> DataLoader:
+    """A loader of ``sizes[rank]`` samples: ranks that disagree on the number of batches."""
+    return tiny_loader(sizes[int(os.environ.get("RANK", "0"))], batch_size)
+
+
 def tiny_loader(n: int = 10, batch_size: int = 2, shuffle: bool = False) -> DataLoader:
     g = torch.Generator().manual_seed(1)
     x = torch.randn(n, 4, generator=g)
@@ -159,15 +164,34 @@ class SneakyNormLogger:
 class SignalAt:
     """Sends a signal to its own process at one global step (a deterministic SIGTERM)."""
 
-    def __init__(self, step: int, signal: str = "SIGTERM") -> None:
+    def __init__(self, step: int, signal: str = "SIGTERM", rank: int | None = None) -> None:
         self.step = step
         self.signal = signal
+        self.rank = rank  # only this rank signals itself (None: every rank)
 
     def on_step_begin(self, args: PipelineHookArgs) -> None:
         import signal as signals
 
+        if self.rank is not None and int(os.environ.get("RANK", "0")) != self.rank:
+            return
         if args.global_step_id == self.step:
             os.kill(os.getpid(), getattr(signals, self.signal))
+
+
+class Stall:
+    """Blocks one rank forever at one global step (a rank stuck while the others wait for it)."""
+
+    def __init__(self, step: int, rank: int, marker: str) -> None:
+        self.step, self.rank, self.marker = step, rank, marker
+
+    def on_step_begin(self, args: PipelineHookArgs) -> None:
+        import time
+
+        if args.global_step_id == self.step and int(os.environ.get("RANK", "0")) == self.rank:
+            with open(self.marker, "w") as f:
+                f.write("stalled")
+            while True:
+                time.sleep(3600)
 
 
 class NanAt(MSE):

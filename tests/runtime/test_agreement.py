@@ -11,18 +11,8 @@ import pytest
 
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.plan_hooks import build_plan_hooks
+from tests.helpers import ROOT, free_port
 from tests.runtime.planbuild import entry, hook, plan
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A free TCP port: the default 29500 clashes with other launches on a shared machine."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 PIPE = """use h = "tests.runtime.hooklib"
 trainer {
@@ -41,6 +31,7 @@ loop { epoch { step { after {
 """
 
 
+@pytest.mark.slow
 def test_a_rank_with_a_different_pipe_file_stops_before_the_first_step(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "a.pipe").write_text(PIPE.replace(" EVERY", ""))

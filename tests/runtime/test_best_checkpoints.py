@@ -83,6 +83,27 @@ def test_resume_best_restores_the_best_checkpoint(tmp_path: Path) -> None:
     assert resumed.trainer_progress_state.global_step_id == int(best.name.removeprefix("step-"))
 
 
+def test_resume_best_verifies_like_latest_and_falls_back_to_the_next_best_intact(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trainer, folder = train(tmp_path)
+    by_step = scores(trainer)
+    first, second = sorted(by_step, key=lambda s: (by_step[s], s))[:2]
+    best, runner_up = folder / f"step-{first:08d}", folder / f"step-{second:08d}"
+    marker = json.loads((best / "hookpipe-checkpoint.json").read_text())
+    assert "model.safetensors" in marker["files"]  # the monitor sits beside issue 11's checksums
+    weights = best / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert resolve_resume(trainer.plan, "best") == str(runner_up)
+    err = capsys.readouterr().err
+    assert f"--resume best: skipping {best}: model.safetensors does not match its checksum" in err, err
+    for other in folder.glob("step-*"):
+        if other != best:
+            (other / "model.safetensors").unlink()
+    with pytest.raises(PlanResolveError, match=r"--resume best: no ranked checkpoint \(by evaluate.mse\)"):
+        resolve_resume(trainer.plan, "best")
+
+
 def test_resume_best_without_a_monitor_says_so(tmp_path: Path) -> None:
     text = PIPE.replace(', monitor = "evaluate.mse", mode = "MODE", keep_best = 2', "").replace("DIR", str(tmp_path)).replace("LR", "0.01")
     with pytest.raises(PlanResolveError, match="--resume best: best.pipe has no checkpoint hook with a monitor"):

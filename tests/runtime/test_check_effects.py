@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 import torch
 from accelerate.state import AcceleratorState, GradientState
 

@@ -13,9 +13,8 @@ from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.resume import ResumeCheckpointConfig, latest_checkpoint
 from hookpipe.runtime.run import run_file
+from tests.helpers import ROOT, free_port
 from tests.runtime import runlib
-
-ROOT = Path(__file__).resolve().parents[2]
 
 PIPE = """use h = "tests.runtime.hooklib"
 use s = "tests.runtime.runlib"
@@ -119,14 +118,6 @@ def test_request_stop_keeps_the_first_reason() -> None:
     run.request_stop("first")
     run.request_stop("second")
     assert run.stop_reason == "first" and run.stopping
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow

@@ -3,51 +3,89 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hookpipe.compiler.plan import UNITS, Guard
 from hookpipe.runtime.channels import Call, Counters
 from hookpipe.runtime.dispatch import compile_phase, guard_source
 from hookpipe.runtime.errors import HookFailure
 
+ALWAYS = Guard()
 
-def _call(log: list[str], name: str, unit: int = 0, start: int = 1, every: int = 1, at_end: bool = False,
-          fail: bool = False) -> Call:
+
+def _call(log: list[str], name: str, guard: Guard = ALWAYS, fail: bool = False) -> Call:
     def fn(arg: object) -> None:
         if fail:
             raise ValueError(name)
         log.append(name)
 
-    return Call(fn, unit=unit, start=start, every=every, at_end=at_end, always=False, hook=name, callback="on_step_end",
-                span=None)
+    return Call(fn, guard=guard, always=False, hook=name, callback="on_step_end", span=None)
 
 
 def test_compiled_phase_fires_exactly_like_call_fires() -> None:
     log: list[str] = []
     calls = (
         _call(log, "a"),
-        _call(log, "b", unit=1, start=3, every=3),
-        _call(log, "c", unit=1, start=3, every=3),  # shares b's test
+        _call(log, "b", Guard("step", 3, 3)),
+        _call(log, "c", Guard("step", 3, 3)),  # shares b's test
         _call(log, "d"),
-        _call(log, "e", unit=1, start=5, every=2, at_end=True),
-        _call(log, "f", unit=2, start=2, every=2),
+        _call(log, "e", Guard("step", 2, 5, at_end=True)),
+        _call(log, "f", Guard("update", 2, 2)),
     )
     counters = Counters()
-    run = compile_phase(calls, counters.counts, counters.lasts, counters.current_step, "step.after")
+    run = compile_phase(calls, counters, "step.after")
+    fired = []
     for step in range(1, 13):
-        counters.counts[1] = step
-        counters.counts[2] = step // 2
-        counters.lasts[1] = step == 12
+        counters.step = step
+        counters.update = step // 2
+        counters.last_step = step == 12
         log.clear()
         run(None)
         assert log == [c.hook for c in calls if c.fires(counters)], step
+        fired.append(list(log))
+    assert fired[2] == ["a", "b", "c", "d"]  # step 3
+    assert fired[4] == ["a", "d", "e", "f"]  # step 5: e first fires; update 2 (5 // 2) fires f
+    assert fired[11] == ["a", "b", "c", "d", "e", "f"]  # step 12: the last, so `at end` fires e
+
+
+guards = st.builds(
+    Guard,
+    unit=st.sampled_from((None, *UNITS)),
+    every=st.integers(1, 50),
+    start=st.integers(1, 60),
+    at_end=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    phase=st.lists(guards, min_size=1, max_size=6),
+    values=st.fixed_dictionaries({u: st.integers(0, 200) for u in UNITS}),
+    lasts=st.fixed_dictionaries({u: st.booleans() for u in UNITS}),
+)
+def test_generated_dispatch_agrees_with_guard_fires(phase: list[Guard], values: dict[str, int],
+                                                    lasts: dict[str, bool]) -> None:
+    """The compiled text and ``Guard.fires`` are two forms of one definition: they must agree."""
+    log: list[str] = []
+    calls = tuple(_call(log, f"h{i}", g) for i, g in enumerate(phase))
+    counters = Counters()
+    for unit in UNITS:
+        setattr(counters, unit, values[unit])
+        setattr(counters, f"last_{unit}", lasts[unit])
+    compile_phase(calls, counters, "step.after", track=True)(None)
+    expected = [f"h{i}" for i, g in enumerate(phase)
+                if g.unit is None or g.fires(values[g.unit], is_last=lasts[g.unit])]
+    assert log == expected
 
 
 def test_a_failing_call_is_named_in_the_hook_failure() -> None:
     log: list[str] = []
-    calls = (_call(log, "ok"), _call(log, "bad", unit=1, start=1, every=1, fail=True), _call(log, "never"))
+    calls = (_call(log, "ok"), _call(log, "bad", Guard("step"), fail=True), _call(log, "never"))
     counters = Counters()
     counters.global_step = 6
-    counters.counts[1] = 7
-    run = compile_phase(calls, counters.counts, counters.lasts, counters.current_step, "step.after")
+    counters.step = 7
+    run = compile_phase(calls, counters, "step.after")
     with pytest.raises(HookFailure) as info:
         run(None)
     assert info.value.hook == "bad" and info.value.global_step == 6
@@ -56,6 +94,32 @@ def test_a_failing_call_is_named_in_the_hook_failure() -> None:
 
 
 def test_guard_source_of_every_form() -> None:
-    assert guard_source(0, 1, 1, False) is None
-    assert guard_source(1, 1, 1, False) == "(counts[1] >= 1)"
-    assert guard_source(3, 2, 2, True) == "(counts[3] >= 2 and (counts[3] - 2) % 2 == 0) or lasts[3]"
+    assert guard_source(Guard()) is None
+    assert guard_source(Guard("step")) == "(c.step >= 1)"
+    assert guard_source(Guard("epoch", 2, 2, True)) == "(c.epoch >= 2 and (c.epoch - 2) % 2 == 0) or c.last_epoch"
+
+
+def test_tracking_records_the_running_call() -> None:
+    seen: list[object] = []
+    counters = Counters()
+    calls: tuple[Call, ...] = ()
+
+    def fn(arg: object) -> None:
+        seen.append(counters.current)
+
+    calls = (Call(fn, guard=Guard(), always=False, hook="a", callback="on_step_end", span=None),
+             Call(fn, guard=Guard(), always=False, hook="b", callback="on_step_end", span=None))
+    compile_phase(calls, counters, "step.after", track=True)(None)
+    assert seen == list(calls)
+
+
+def test_counters_snapshot_keeps_the_checkpoint_layout() -> None:
+    counters = Counters()
+    counters.step, counters.update, counters.epoch = 7, 3, 2
+    counters.last_update = True
+    counters.global_step = 6
+    snap = counters.snapshot()
+    assert snap == {"counts": [0, 7, 3, 2], "lasts": [False, False, True, False], "global_step": 6}
+    again = Counters()
+    again.restore(snap)
+    assert (again.step, again.update, again.epoch, again.last_update, again.global_step) == (7, 3, 2, True, 6)

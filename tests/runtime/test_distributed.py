@@ -7,20 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.helpers import ROOT, free_port
 from tests.runtime.planbuild import entry, hook, plan
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    """A free TCP port: the default 29500 clashes with other launches on a shared machine."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
+@pytest.mark.slow
 def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
     record = tmp_path / "calls"
     p = plan(

@@ -75,7 +75,7 @@ def test_the_average_follows_each_optimizer_update(warmup: str) -> None:
 
 
 def test_validation_sees_the_average_and_training_weights_come_back_bitwise() -> None:
-    trainer = train()
+    train()
     updates = list(trackinglib.UPDATES)
     # Evaluations after 4 steps (2 updates) and 8 steps (4 updates: 3 in epoch 0, 1 in epoch 1).
     assert len(trackinglib.SEEN) == 2

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import examples
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, examples, run_cli_process
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", examples(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_check_resolve_imports_everything_an_example_names(example: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "check", "--resolve", str(example.relative_to(ROOT))],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = run_cli_process("check", "--resolve", str(example.relative_to(ROOT)), timeout=120)
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{example.relative_to(ROOT)}: ok (plan "), done.stdout
 
 
+@pytest.mark.slow
 def test_check_resolve_reports_what_does_not_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pipe"
     bad.write_text('use m = "examples.nope"\ntrainer {\n    max_step = 1\n    model = m.build()\n}\n'
                    'hook h = "examples.digits.train.Missing"()\n')
-    done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "check", "--resolve", str(bad)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = run_cli_process("check", "--resolve", str(bad), timeout=120)
     assert done.returncode == 1
     assert "bad.pipe:4:5: HP002 error: trainer setting `model`" in done.stderr
     assert "bad.pipe:6:10: HP002 error: hook type of `h`" in done.stderr
@@ -33,10 +30,10 @@ def test_check_resolve_reports_what_does_not_import(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_all_scopes_example_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", "examples/all_scopes.pipe",
-                           "--set", "trainer.max_epoch=1", "--set", f"hook.save.dir={tmp_path / 'ckpt'}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = run_cli_process("run", "examples/all_scopes.pipe", "--set", "trainer.max_epoch=1",
+                           "--set", f"hook.save.dir={tmp_path / 'ckpt'}", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all_scopes.pipe: 32 steps, 1 epochs" in done.stdout
     assert (tmp_path / "ckpt" / "step-00000032").is_dir()

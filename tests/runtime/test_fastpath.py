@@ -9,8 +9,7 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 
-from hookpipe.runtime import GradientClippingHookConfig, HookBasedTrainer, SimpleBatchProcessor
-from hookpipe.runtime import fastpath
+from hookpipe.runtime import GradientClippingHookConfig, HookBasedTrainer, SimpleBatchProcessor, fastpath
 from hookpipe.runtime.fastpath import AcceleratePath, PlainPath, fast_path, optimizer_calls
 
 

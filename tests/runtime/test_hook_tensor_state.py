@@ -16,8 +16,7 @@ from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer, PlanResolveError
 from hookpipe.runtime.hook_state import join_tensors, split_tensors
 from hookpipe.runtime.resume import ResumeCheckpointConfig
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, free_port
 
 PIPE = """use h = "tests.runtime.hooklib"
 use s = "tests.runtime.runlib"
@@ -90,14 +89,6 @@ def test_resume_restores_tensor_state_bitwise(tmp_path: Path, at: int) -> None:
         assert torch.equal(a.shadow[name], b.shadow[name]), name
     for p, q in zip(full.model.parameters(), resumed.model.parameters()):
         assert torch.equal(p, q)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def launch(path: Path, *extra: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -24,8 +24,10 @@ from safetensors.torch import load_file
 from hookpipe.compiler import compile_file
 from hookpipe.compiler.schedule import simulate
 from hookpipe.runtime.resume import latest_checkpoint
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # kills training processes
+
 MAX_STEP = 14
 PER_EPOCH = 5
 

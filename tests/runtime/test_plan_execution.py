@@ -199,7 +199,7 @@ def test_guard_compilation_matches_guard_fires() -> None:
     guard = Guard("step", 3, 5, True)
     for count in range(1, 30):
         for last in (False, True):
-            counters.counts[1], counters.lasts[1] = count, last
+            counters.step, counters.last_step = count, last
             assert call.fires(counters) == guard.fires(count, is_last=last)
 
 

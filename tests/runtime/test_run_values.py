@@ -13,8 +13,7 @@ import pytest
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer, PlanResolveError
 from hookpipe.runtime.run import run_file
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, free_port
 
 SIZED = """use h = "tests.runtime.hooklib"
 use r = "tests.runtime.runlib"
@@ -103,13 +102,6 @@ loop { epoch { step { after {
 """
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def rates(path: Path) -> list[float]:
     return [float(x) for x in path.read_text().split()]
@@ -135,6 +127,15 @@ def test_the_learning_rate_at_each_update_is_the_same_on_one_and_two_processes(t
     assert single[:3] == sorted(single[:3]) and single[2:] == sorted(single[2:], reverse=True)
     assert rates(Path(f"{two}.0")) == single
     assert rates(Path(f"{two}.1")) == single
+    # The seed's stepping (accelerate's default, once per process per update) runs the
+    # same schedule twice as fast on 2 processes: what the per-update stepping fixes.
+    seed = tmp_path / "seed"
+    (tmp_path / "seed.pipe").write_text(LR_PIPE.replace("PATH", str(seed)), encoding="utf-8")
+    cmd = [*cmd[: cmd.index("-m", 3)], "-m", "tests.runtime.seed_lr", str(tmp_path / "seed.pipe")]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doubled = rates(Path(f"{seed}.0"))
+    assert doubled[:2] == [single[0], single[2]]  # update 2 already uses update 3's rate
 
 
 @pytest.mark.slow
@@ -152,3 +153,12 @@ def test_run_values_on_two_processes_count_each_process_s_share(tmp_path: Path) 
         # 20 samples on 2 processes: 5 batches each per epoch; updates after batches 4 and 5.
         assert got["seen"] == {"updates": 6, "steps": 15, "steps_per_epoch": 5, "num_processes": 2}
         assert got["given"] == {"updates": 6, "steps": 15, "per_epoch": 5, "processes": 2, "listed": [6]}
+
+
+def test_a_set_override_may_name_a_run_value() -> None:
+    from hookpipe.runtime.overrides import apply_overrides
+
+    plan = apply_overrides(compile_text(SIZED, "sized.pipe"), {"hook.sized.steps": "run.updates"})
+    assert plan.hook("sized").args["steps"] == {"$run": "updates"}
+    trainer = HookBasedTrainer.from_plan(plan)
+    assert trainer.hook_instances["sized"].given["steps"] == 9

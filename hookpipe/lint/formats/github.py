@@ -4,10 +4,13 @@
 finding show inline on the pull request. GitHub shows only the first 10
 annotations of each kind per step, so the plain report follows for the rest.
 Escaping follows the runner's toolkit: ``%``, CR and LF in the message; those
-plus ``:`` and ``,`` in property values.
+plus ``:`` and ``,`` in property values; file names arrive with control
+characters already escaped (``hookpipe.fileaccess.display_name``).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.lint.formats import text
@@ -39,5 +42,14 @@ def annotation(d: Diagnostic) -> str:
 
 
 def render(result: LintResult, colour: bool = False) -> str:
+    """The annotations, then the text report with workflow commands switched off around it.
+
+    The report quotes file names, messages and source lines, all of which a pull
+    request chooses; between ``::stop-commands::TOKEN`` and ``::TOKEN::`` the runner
+    treats no line as a command. The token is a hash of the report itself, so the
+    report cannot contain it (and the output stays the same for the same input).
+    """
     lines = [annotation(d) for d in result.diagnostics]
-    return "".join(line + "\n" for line in lines) + text.render(result, colour=False)
+    report = text.render(result, colour=False)
+    token = "hookpipe-" + hashlib.sha256(report.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return ("".join(line + "\n" for line in lines) + f"::stop-commands::{token}\n" + report + f"::{token}::\n")

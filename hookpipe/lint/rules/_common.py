@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.run_values import count_updates
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.dsl.span import Span
 
@@ -29,6 +30,15 @@ def setting_note(ctx: Compilation, key: str, text: str | None = None) -> tuple[N
 
 def grad_accumulation(ctx: Compilation) -> int:
     return int(setting(ctx, "grad_accumulation") or 1)
+
+
+def most_updates(ctx: Compilation, steps: int) -> int:
+    """The most optimizer updates ``steps`` batches can make when the epoch length is unknown.
+
+    The run's one count (:func:`hookpipe.compiler.run_values.count_updates`) with
+    one-batch epochs: each epoch's last batch updates, so every step is an update.
+    """
+    return count_updates(steps, 1, grad_accumulation(ctx)) or steps
 
 
 def anchor(ctx: Compilation) -> Span:

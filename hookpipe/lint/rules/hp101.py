@@ -14,7 +14,7 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.diagnostics import Diagnostic
-from hookpipe.lint.rules._common import setting, setting_note, warning
+from hookpipe.lint.rules._common import most_updates, setting, setting_note, warning
 
 CODE = "HP101"
 
@@ -25,6 +25,8 @@ def _bound(ctx: Compilation, unit: str) -> tuple[int, str] | None:
     if unit == "epoch" and max_epoch is not None:
         return int(max_epoch), "max_epoch"
     if max_step is not None:
+        if unit == "update":  # the epoch length is unknown here: the most updates max_step allows
+            return most_updates(ctx, int(max_step)), "max_step"
         return int(max_step), "max_step"
     return None
 

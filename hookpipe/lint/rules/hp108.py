@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node
+from hookpipe.compiler.loop import STEP_SCOPES
 from hookpipe.compiler.plan import Guard
 from hookpipe.diagnostics import Diagnostic, Note
-from hookpipe.lint.rules._common import grad_accumulation, setting, warning
+from hookpipe.lint.rules._common import grad_accumulation, most_updates, setting, warning
 
 CODE = "HP108"
-_STEP_SCOPES = ("step", "batch", "forward", "backward")
 _MAX_FIRINGS = 10_000  # how far to look for the first stale firing
 
 
@@ -42,7 +42,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
             continue
         nearby = [v for v in writers if v.key == c.key] or writers
         notes = tuple(
-            Note(f"`{v.hook}` writes metrics {_guard(ctx, v).describe() or 'every time'} in {v.scope}.{v.phase}", v.span)
+            Note(f"`{v.hook}` writes metrics {_guard(ctx, v).describe() or 'every time'} in {v.scope}.{v.phase}",
+                 v.span)
             for v in nearby
         )
         yield warning(
@@ -82,7 +83,10 @@ def _last(ctx: Compilation, unit: str) -> int | None:
 def _bound(ctx: Compilation, unit: str) -> int | None:
     if unit == "epoch":
         return setting(ctx, "max_epoch") or setting(ctx, "max_step")
-    return setting(ctx, "max_step")  # an update needs a step: a loose but safe bound
+    max_step = setting(ctx, "max_step")
+    if unit == "update" and max_step is not None:  # the epoch length is unknown: a loose but safe bound
+        return most_updates(ctx, int(max_step))
+    return max_step
 
 
 def _fires_last(ctx: Compilation, node: Node) -> bool:
@@ -103,7 +107,7 @@ def _first_stale(ctx: Compilation, c: Guard, scope: str, validations: list[Guard
     if any(v.unit is None for v in validations):
         return None
     if c.unit is None:  # every time the phase runs: every step, or every epoch
-        c = Guard("step" if scope in _STEP_SCOPES else "epoch", 1, 1)
+        c = Guard("step" if scope in STEP_SCOPES else "epoch", 1, 1)
     usable = [v for v in validations if v.unit == c.unit]
     if not any(_subset(c, v) for v in usable):
         bound = _bound(ctx, c.unit)  # type: ignore[arg-type]

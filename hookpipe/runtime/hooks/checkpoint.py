@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
 from hookpipe.runtime.best import monitor_record, ranked, update_pointer
+from hookpipe.runtime.checkpoint_files import fsync_dir, fsync_tree, manifest
+from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
 from hookpipe.runtime.resume import MARKER, checkpoint_name, complete_checkpoints, latest_checkpoint
 
 __all__ = ["CheckpointHook"]
@@ -39,7 +41,8 @@ class CheckpointHook:
         keep_best: Also keep this many best-ranked checkpoints when pruning to ``keep_last``.
     """
 
-    effects = {"reads": ("params", "optimizer_state", "lr", "metrics")}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["checkpoint"].effects.to_json()
 
     def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
                  monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
@@ -80,13 +83,15 @@ class CheckpointHook:
         acc.wait_for_everyone()
         if acc.is_main_process:
             marker: dict[str, Any] = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id,
-                                      "time": time.time()}
+                                      "time": time.time(), "files": manifest(tmp, MARKER)}
             if self.monitor is not None and self._trainer is not None:
                 record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
                 if record is not None:
                     marker["monitor"] = record
             (tmp / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+            fsync_tree(tmp)  # on disk before it is published: durable against power loss too
             _replace_dir(tmp, final)
+            fsync_dir(self.dir)
             self._prune()
             if self.monitor is not None:
                 update_pointer(self.dir, self.monitor)

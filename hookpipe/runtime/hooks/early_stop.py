@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.monitor import monitored_value
 
@@ -25,6 +26,9 @@ __all__ = ["EarlyStopHook"]
 
 class EarlyStopHook:
     """Stop the run cleanly when ``monitor`` has not improved for ``patience`` results."""
+
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["early_stop"].effects.to_json()
 
     def __init__(self, monitor: str, mode: Literal["min", "max"] = "min", patience: int = 3,
                  min_delta: float = 0.0) -> None:
@@ -64,6 +68,8 @@ class EarlyStopHook:
             best = "none" if self.best is None else f"{self.best:.6g} after {self.best_step} steps"
             self.reason = (f"early_stop: {self.monitor} did not improve by more than {self.min_delta:g} "
                            f"for {self.bad} evaluations (best {best})")
+            if args.run is None:  # every hookpipe trainer sets it; a hand-built args object may not
+                raise RuntimeError("early_stop needs args.run (the run's clean-stop request)")
             args.run.request_stop(self.reason)
 
     def state_dict(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 import torch
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 
 __all__ = ["EmaHook"]
@@ -42,6 +43,9 @@ class EmaHook:
         decay: The average's decay per optimizer update (0 < decay < 1).
         warmup: Ramp the decay up over the first updates.
     """
+
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["ema"].effects.to_json()
 
     def __init__(self, decay: float = 0.999, warmup: bool = True) -> None:
         if not 0.0 < decay < 1.0:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-
 from robo_orchard_core.utils.config import ClassType
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.fastpath import AcceleratePath, fast_path
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
@@ -30,7 +30,8 @@ class GradClipHook:
         norm_type: The p of the p-norm.
     """
 
-    effects = {"writes": ("grads",)}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["grad_clip"].effects.to_json()
 
     def __init__(
         self,
@@ -57,17 +58,19 @@ class GradClipHook:
         if optimizer is None:
             raise ValueError("grad_clip needs the optimizer in the hook arguments")
         accelerator = args.accelerator
-        if accelerator is not self._accelerator:  # once per run (see fastpath)
-            self._accelerator, self._path = accelerator, fast_path(accelerator)
+        path = self._path
+        if path is None or accelerator is not self._accelerator:  # once per run (see fastpath)
+            path = fast_path(accelerator)
+            self._accelerator, self._path = accelerator, path
         if not accelerator.sync_gradients:
             return
         params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad and p.grad is not None]
         if not params:
             return
         if self.mode == "value":
-            self._path.clip_grad_value_(params, self.clip_value)  # type: ignore[arg-type]
+            path.clip_grad_value_(params, self.clip_value)  # type: ignore[arg-type]
         else:
-            self.last_norm = self._path.clip_grad_norm_(params, self.max_norm, self.norm_type)  # type: ignore[arg-type]
+            self.last_norm = path.clip_grad_norm_(params, self.max_norm, self.norm_type)  # type: ignore[arg-type]
 
 
 class GradientClippingHook(PipelineHooks):

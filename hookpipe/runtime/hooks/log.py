@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.loss_meter import LossMeter
 from hookpipe.runtime.tracking import csv_trackers
@@ -31,6 +32,9 @@ __all__ = ["LogHook"]
 
 class LogHook:
     """Write loss, learning rates, throughput and new validation metrics to the trackers."""
+
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["log"].effects.to_json()
 
     def __init__(self) -> None:
         self._trainer: Any = None

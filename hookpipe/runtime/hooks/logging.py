@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sized
 from typing import Any
 
+from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.run_values import run_steps
 from hookpipe.runtime.args import PipelineHookArgs
 
 __all__ = ["LossLogHook", "ThroughputHook"]
@@ -18,7 +21,8 @@ __all__ = ["LossLogHook", "ThroughputHook"]
 class LossLogHook:
     """Record the loss each time it fires; print the mean of the last ``window`` every ``window`` firings."""
 
-    effects = {"reads": ("loss",)}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["loss_log"].effects.to_json()
 
     def __init__(self, window: int = 50) -> None:
         self.window = window
@@ -52,7 +56,8 @@ class LossLogHook:
 class ThroughputHook:
     """Steps per second over a window, shown as a tqdm bar on the main process."""
 
-    effects = {"reads": ("time",)}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["throughput"].effects.to_json()
 
     def __init__(self, window: int = 50, progress: bool = True) -> None:
         self.window = window
@@ -97,6 +102,7 @@ class ThroughputHook:
 
 
 def _total_steps(args: PipelineHookArgs) -> int | None:
-    per_epoch = len(args.dataloader) if args.dataloader is not None and hasattr(args.dataloader, "__len__") else None
-    totals = [t for t in (args.max_step, per_epoch * args.max_epoch if per_epoch and args.max_epoch else None) if t]
-    return min(totals) if totals else None
+    loader = args.dataloader
+    if not isinstance(loader, Sized) or not len(loader):
+        return args.max_step or None  # the bar's total: at most max_step
+    return run_steps(args.max_step, args.max_epoch, len(loader)) or None

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 
 __all__ = ["NanGuardHook"]
@@ -30,7 +31,8 @@ class NanGuardHook:
         check_grads: Also test the gradients (on steps that synchronise them).
     """
 
-    effects = {"reads": ("loss",), "writes": ("grads",)}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["nan_guard"].effects.to_json()
 
     def __init__(self, max_consecutive: int = 3, check_grads: bool = True) -> None:
         if max_consecutive < 1:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from hookpipe.compiler.catalog import OptimizerArgs
 from robo_orchard_core.utils.config import ClassType
 
+from hookpipe.compiler.catalog import BUILTINS, OptimizerArgs
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.fastpath import optimizer_calls
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
@@ -37,7 +37,8 @@ def _unset() -> None:
 class OptimizerHook(PipelineHooks):
     """``optimizer.step()``, ``lr_scheduler.step()``, ``optimizer.zero_grad()`` after a step."""
 
-    effects = {"consumes": ("grads",), "writes": ("params", "lr", "optimizer_state")}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["optimizer"].effects.to_json()
 
     def __init__(self, cfg: "OptimizerHookConfig | None" = None) -> None:
         super().__init__()

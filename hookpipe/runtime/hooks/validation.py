@@ -27,13 +27,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import numbers
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, SupportsFloat, cast
 
-from robo_orchard_core.utils.config import CallableType
+from robo_orchard_core.utils.config import CallableType, ClassType
 
-from hookpipe.compiler.catalog import ValidationArgs
-from robo_orchard_core.utils.config import ClassType
-
+from hookpipe.compiler.catalog import BUILTINS, ValidationArgs
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.hooks.validation_loader import LoaderEvaluation
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
@@ -55,9 +53,9 @@ def _as_metrics(value: Any) -> dict[str, float] | None:
     if value is None:
         return None
     if isinstance(value, Mapping):
-        return {str(k): float(v) for k, v in value.items() if isinstance(v, numbers.Number)}
+        return {str(k): float(cast(SupportsFloat, v)) for k, v in value.items() if isinstance(v, numbers.Number)}
     if isinstance(value, numbers.Number):
-        return {"metric": float(value)}
+        return {"metric": float(cast(SupportsFloat, value))}
     if hasattr(value, "item"):
         return {"metric": float(value.item())}
     return None
@@ -72,7 +70,8 @@ class ValidationHook(PipelineHooks):
     ``on_*`` callback runs it).
     """
 
-    effects = {"reads": ("params",), "writes": ("metrics",)}
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["validation"].effects.to_json()
 
     def __init__(self, cfg: "ValidationHookConfig") -> None:
         super().__init__()

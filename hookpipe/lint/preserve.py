@@ -1,0 +1,36 @@
+"""Whether formatting keeps every token under the same suppressions.
+
+``fmt`` prints the AST back, so the Plan cannot change; but a suppression
+(``# hookpipe: ignore[HP101]``) applies to the line it sits on, and joining a
+value written over several lines onto one line can put code under a
+suppression it was not under, or a second comment after a suppression. Lint
+findings point at tokens, so comparing, token by token, the codes suppressed on
+its line before and after tells whether any finding could change.
+"""
+
+from __future__ import annotations
+
+from hookpipe.dsl import ast
+from hookpipe.dsl.grammar import lexer
+from hookpipe.lint.suppress import marked_codes
+
+#: Tokens the formatter may add or drop (separators): no finding points at them.
+_SEPARATORS = {"_NL", "COMMA", "SEMICOLON"}
+
+
+def suppressed_tokens(text: str, comments: tuple[ast.Comment, ...]) -> list[frozenset[str]]:
+    """Per token (separators aside), the codes suppressed on its line."""
+    marks: dict[int, frozenset[str]] = {}
+    for comment in comments:
+        codes = marked_codes(comment.text)
+        if codes is not None:
+            marks[comment.span.line] = frozenset(codes)
+    if not marks:
+        return []
+    return [marks.get(tok.line, frozenset()) for tok in lexer().tokens(text) if tok.type not in _SEPARATORS]
+
+
+def keeps_suppressions(before: ast.File, before_text: str, after: ast.File, after_text: str) -> bool:
+    """True when every token stays under exactly the suppressions it was under."""
+    return (suppressed_tokens(before_text, before.comments) == suppressed_tokens(after_text, after.comments)
+            and [c.text.rstrip() for c in before.comments] == [c.text.rstrip() for c in after.comments])

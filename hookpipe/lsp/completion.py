@@ -1,0 +1,162 @@
+"""Completion from where the cursor is: found in the text, not the AST.
+
+While a line is being typed the file usually does not parse, so the context
+(which blocks enclose the cursor, what the line holds so far) comes from a scan
+of the text before the cursor, and the names on offer from the last analysis
+that compiled (declared hooks, ``use`` aliases) plus the catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+from hookpipe.compiler.catalog import BUILTINS, RESOURCES
+from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.plan import PARENT, PHASES
+from hookpipe.compiler.settings import TrainerSettings
+from hookpipe.lsp.hover import describe_type
+
+_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n|[{}()\[\]]|[A-Za-z_][A-Za-z0-9_.]*|->|[^\s]')
+_TOP_LEVEL = ("pipeline", "use", "include", "trainer", "hook", "order", "require")
+_UNITS = {"plural": ("steps", "updates", "epochs"), "singular": ("step", "update", "epoch")}
+_CHILDREN = {parent: tuple(s for s, p in PARENT.items() if p == parent) for parent in (None, *PARENT)}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """An open bracket before the cursor and the words that led up to it."""
+
+    bracket: str
+    words: tuple[str, ...]
+
+
+def frames(text: str) -> list[Frame]:
+    """The brackets open at the end of ``text``, outermost first."""
+    stack: list[Frame] = []
+    line: list[str] = []
+    for m in _TOKENS.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line = []
+        elif tok in "{([":
+            stack.append(Frame(tok, tuple(line)))
+            line = []
+        elif tok in "})]":
+            line = [*stack.pop().words, tok] if stack else []
+        elif tok[0] != "#":
+            line.append(tok)
+    return stack
+
+
+def complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
+    """Completion items for a cursor at the end of ``text`` (the document up to the cursor)."""
+    stack = frames(text)
+    line = text.rsplit("\n", 1)[-1]
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_.]*|\d+|->|=|\"", line)
+    partial = bool(re.search(r"[A-Za-z0-9_.]$", line))
+    before = words[:-1] if partial and words else words
+    top = stack[-1] if stack else None
+    hooks = sorted(ctx.hooks) if ctx else []
+    if top is None:
+        return _top_level(before, ctx)
+    if top.bracket == "(":
+        return _arguments(top, stack)
+    if top.bracket != "{":
+        return _values(ctx)
+    owner = _block_owner(top)
+    if owner in PHASES:
+        return _attachment(before, hooks)
+    if owner == "trainer":
+        if "=" in before:
+            return _values(ctx)
+        return [_item(k, types.CompletionItemKind.Property, f"{k} = ") for k in TrainerSettings.model_fields]
+    if owner == "effects":
+        if before and before[0] in ("reads", "writes", "consumes"):
+            return [_item(r, types.CompletionItemKind.Variable) for r in RESOURCES]
+        return [_item(k, types.CompletionItemKind.Keyword, f"{k} ") for k in ("reads", "writes", "consumes")]
+    if owner in PARENT:
+        scopes = [_item(s, types.CompletionItemKind.Module, f"{s} {{\n\t$0\n}}") for s in _CHILDREN[owner]]
+        return scopes + [_item(p, types.CompletionItemKind.Event, f"{p} {{ $0 }}") for p in PHASES]
+    return _values(ctx)
+
+
+def _block_owner(frame: Frame) -> str:
+    """What a ``{`` opens: a scope, a phase, ``trainer``, a hook's effects, or a value table."""
+    words = frame.words
+    if not words:
+        return "table"
+    if words[-1] == ")" and words[0] == "hook":
+        return "effects"
+    if words[-1] == "=":
+        return "table"
+    return words[-1]
+
+
+def _top_level(before: list[str], ctx: Compilation | None) -> list[types.CompletionItem]:
+    if not before:
+        return ([_item(k, types.CompletionItemKind.Keyword, f"{k} ") for k in _TOP_LEVEL] +
+                [_item("loop", types.CompletionItemKind.Module, "loop {\n\t$0\n}")])
+    if before[0] == "hook" and before[-1] == "=":
+        types_ = [types.CompletionItem(label=name, kind=types.CompletionItemKind.Class, detail=h.summary,
+                                       documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                                         value=describe_type(h)),
+                                       insert_text=f"{name}($0)", insert_text_format=types.InsertTextFormat.Snippet)
+                  for name, h in sorted(BUILTINS.items())]
+        return types_ + _aliases(ctx)
+    if before[0] in ("order", "require"):
+        if len(before) == 2:
+            return [_item(w, types.CompletionItemKind.Keyword, f"{w} ") for w in ("before", "after")]
+        return [_item(h, types.CompletionItemKind.Function) for h in sorted(ctx.hooks)] if ctx else []
+    if before[0] == "use" and before[-1] in ("=", '"') and ctx is not None:
+        return [_item(u.module, types.CompletionItemKind.Module, detail=f"as written for `{u.alias}`")
+                for u in sorted({u.module: u for u in ctx.uses.values()}.values(), key=lambda u: u.module)]
+    return _values(ctx)
+
+
+def _arguments(top: Frame, stack: list[Frame]) -> list[types.CompletionItem]:
+    """Keyword arguments of a built-in hook type: ``hook x = grad_clip(|``."""
+    words = top.words
+    if len(words) >= 4 and words[0] == "hook" and words[2] == "=":
+        hook_type = BUILTINS.get(words[3])
+        if hook_type is not None:
+            return [types.CompletionItem(label=name, kind=types.CompletionItemKind.Field,
+                                         detail=str(info.annotation).replace("typing.", ""),
+                                         insert_text=f"{name} = ")
+                    for name, info in hook_type.schema.model_fields.items()]
+    return []
+
+
+def _attachment(before: list[str], hooks: list[str]) -> list[types.CompletionItem]:
+    """Inside a phase block: hook names, then modifiers, units after ``every``, ``main`` after ``on``."""
+    if not before or before[-1] == "->":
+        return [_item(h, types.CompletionItemKind.Function) for h in hooks]
+    last = before[-1]
+    if last == "every":
+        return [_item(u, types.CompletionItemKind.Unit) for u in _UNITS["singular"]]
+    if last.isdigit() and len(before) >= 2 and before[-2] == "every":
+        return [_item(u, types.CompletionItemKind.Unit) for u in _UNITS["plural"]]
+    if last == "on":
+        return [_item("main", types.CompletionItemKind.EnumMember)]
+    modifiers = [("every", "every ${1:100} ${2:steps}"), ("from", "from ${1:1}"), ("and at end", "and at end"),
+                 ("on main", "on main"), ("->", "-> ")]
+    return [_item(label, types.CompletionItemKind.Keyword, snippet) for label, snippet in modifiers]
+
+
+def _aliases(ctx: Compilation | None) -> list[types.CompletionItem]:
+    if ctx is None:
+        return []
+    return [_item(u.alias, types.CompletionItemKind.Module, detail=f'use {u.alias} = "{u.module}"')
+            for u in sorted(ctx.uses.values(), key=lambda u: u.alias)]
+
+
+def _values(ctx: Compilation | None) -> list[types.CompletionItem]:
+    return _aliases(ctx) + [_item(w, types.CompletionItemKind.Constant) for w in ("true", "false", "none")]
+
+
+def _item(label: str, kind: types.CompletionItemKind, snippet: str | None = None,
+          detail: str | None = None) -> types.CompletionItem:
+    return types.CompletionItem(label=label, kind=kind, detail=detail, insert_text=snippet,
+                                insert_text_format=types.InsertTextFormat.Snippet if snippet else None)

@@ -1,0 +1,165 @@
+"""Hover text: what a name means in this pipeline, from the catalog and the compilation.
+
+Hook types show their arguments (type, default), effects and where they may
+attach; hook names their declaration, effects and attachments; frequencies when
+they fire in this run (from the plan's guards and the trainer's settings); codes
+their rule page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookpipe.compiler.catalog import BUILTINS, HookType
+from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.plan import Effects, Guard
+from hookpipe.dsl import ast
+from hookpipe.lint.pages import page
+from hookpipe.lsp.index import Index, Occurrence
+
+#: How many firings a frequency's hover lists before "...".
+FIRST_FIRINGS = 5
+
+
+def hover_text(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    """Markdown for the occurrence under the cursor, None when there is nothing to say."""
+    handler = _HANDLERS.get(occ.kind)
+    return handler(occ, ctx, index) if handler else None
+
+
+def describe_type(hook_type: HookType) -> str:
+    """A built-in's arguments, effects and phases, as markdown."""
+    lines = [f"**`{hook_type.name}`** (built-in hook type): {hook_type.summary}", "", "Arguments:"]
+    for name, info in hook_type.schema.model_fields.items():
+        default = "required" if info.is_required() else f"default `{info.default!r}`"
+        lines.append(f"- `{name}`: `{_type_name(info.annotation)}`, {default}")
+    lines += ["", f"Effects: {_effects(hook_type.effects)}", "",
+              "Attaches to: " + (", ".join(f"`{p}`" for p in hook_type.phases)
+                                 if "*" not in hook_type.phases else "any phase")]
+    if hook_type.collective:
+        lines += ["", "Needs every process (a collective): never `on main`."]
+    return "\n".join(lines)
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else None
+    return text or str(annotation).replace("typing.", "")
+
+
+def _effects(effects: Effects) -> str:
+    parts = [f"{kind} {', '.join(f'`{r}`' for r in names)}"
+             for kind, names in (("reads", effects.reads), ("writes", effects.writes), ("consumes", effects.consumes))
+             if names]
+    return "; ".join(parts) or "none declared"
+
+
+def _hook_type(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    builtin = BUILTINS.get(occ.name)
+    return describe_type(builtin) if builtin else None
+
+
+def _hook(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    info = ctx.hooks.get(occ.name)
+    if info is None:
+        return None
+    decl = info.decl
+    first = (ctx.sources.line(decl.span.file, decl.span.line) or "").strip()
+    lines = [f"```pipe\n{first}\n```", f"Type: `{info.type_name}`{' (built-in)' if info.builtin else ''}",
+             f"Effects: {_effects(info.effects)}"]
+    attached = [n for n in ctx.nodes if n.hook == occ.name]
+    if attached:
+        lines.append("Attached in: " + ", ".join(
+            f"`{n.scope}.{n.phase}`" + (f" {ctx.guards[n.id].describe()}" if n.id in ctx.guards and
+                                        ctx.guards[n.id].describe() else "") for n in attached))
+    else:
+        lines.append("Not attached anywhere (HP103).")
+    return "\n\n".join(lines)
+
+
+def _argument(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    builtin = BUILTINS.get(occ.owner or "")
+    if builtin is None or occ.name not in builtin.schema.model_fields:
+        return None
+    info = builtin.schema.model_fields[occ.name]
+    default = "required" if info.is_required() else f"default `{info.default!r}`"
+    return f"`{occ.name}`: `{_type_name(info.annotation)}`, {default} (argument of `{builtin.name}`)"
+
+
+def _alias(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    use = ctx.uses.get(occ.name)
+    if use is None:
+        return None
+    return f'```pipe\nuse {use.alias} = "{use.module}"\n```\nA Python module, imported only by `hookpipe run`.'
+
+
+def _include(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    return (f"Includes `{occ.name}` (relative to this file): its hooks, blocks and trainer settings "
+            "merge into this pipeline.")
+
+
+def _frequency(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    attachment = occ.node
+    if not isinstance(attachment, ast.Attachment):
+        return None
+    node = index.nodes.get(attachment.span)
+    guard = ctx.guards.get(node.id) if node is not None else None
+    if node is None or guard is None or guard.unit is None:
+        return None
+    return f"`{node.hook}` in `{node.scope}.{node.phase}`: {guard.describe()}\n\n{firings(guard, ctx.trainer)}"
+
+
+def firings(guard: Guard, trainer: dict[str, Any]) -> str:
+    """When a guard fires in a run with these trainer settings, in the unit's 0-based ids.
+
+    Example:
+        >>> firings(Guard("step", 200, 200), {"max_step": 1000})
+        'Fires at global_step_id 199, 399, 599, 799, 999: 5 times in this run (max_step = 1000).'
+    """
+    assert guard.unit is not None
+    bound, key = _bound(guard, trainer)
+    counts: list[int] = []
+    c = guard.start
+    while len(counts) <= FIRST_FIRINGS and (bound is None or c <= bound):
+        counts.append(c)
+        c += guard.every
+    shown = counts[:FIRST_FIRINGS]
+    label = {"step": "global_step_id", "epoch": "epoch_id", "update": "optimizer update"}[guard.unit]
+    ids = [str(n - 1) if guard.unit != "update" else f"#{n}" for n in shown]
+    more = ", ..." if len(counts) > FIRST_FIRINGS else ""
+    at_end = ""
+    if guard.at_end and bound is not None and (bound < guard.start or (bound - guard.start) % guard.every):
+        at_end = f", and at the end ({label} {bound - 1 if guard.unit != 'update' else f'#{bound}'})"
+    if bound is None:
+        return f"Fires at {label} {', '.join(ids)}{more}{' and at the end of the run' if guard.at_end else ''}."
+    total = 0 if bound < guard.start else (bound - guard.start) // guard.every + 1
+    total += bool(at_end)
+    if not ids and not at_end:
+        return (f"Never fires in this run: the first firing is {guard.unit} {guard.start}, "
+                f"beyond {key} = {bound} (HP101).")
+    where = ", ".join(ids) + more
+    return (f"Fires at {label} {where}{at_end}: {total} time{'s' if total != 1 else ''} in this run ({key} = {bound}).")
+
+
+def _bound(guard: Guard, trainer: dict[str, Any]) -> tuple[int | None, str]:
+    if guard.unit == "epoch" and trainer.get("max_epoch"):
+        return int(trainer["max_epoch"]), "max_epoch"
+    if guard.unit == "step" and trainer.get("max_step"):
+        return int(trainer["max_step"]), "max_step"
+    return None, ""
+
+
+def _code(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    try:
+        return page(occ.name)
+    except FileNotFoundError:
+        return None
+
+
+def _unit(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    return _frequency(occ, ctx, index)
+
+
+_HANDLERS = {
+    "type": _hook_type, "hook": _hook, "argument": _argument, "alias": _alias, "include": _include,
+    "frequency": _frequency, "unit": _unit, "code": _code,
+}

@@ -1,0 +1,321 @@
+"""The language server: protocol handlers over ``Project`` and the feature modules.
+
+Handlers stay thin: find the document's analysis, ask a feature module, convert.
+Diagnostics are published after a short debounce following each change (a burst
+of keystrokes compiles once), and at once on open; hover, completion and the
+rest answer from the latest analysis without compiling.
+
+The compiler (pydantic, networkx, the grammar) is imported only once the client
+has its ``initialize`` answer: on ``initialized`` the server loads it and
+builds the parser, before the first document arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from hookpipe import __version__
+from hookpipe.lsp.convert import path_of, span_range, uri_of
+
+if TYPE_CHECKING:
+    from hookpipe.compiler.context import Compilation
+    from hookpipe.diagnostics import Diagnostic
+    from hookpipe.lsp.state import Project
+
+#: Seconds of quiet after a change before it is compiled.
+DEBOUNCE_S = 0.015
+RENDER_COMMAND = "hookpipe.renderGraph"
+
+
+class PipeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("hookpipe", __version__)
+        self._project: Project | None = None
+        self.pending: dict[Path, asyncio.TimerHandle] = {}
+        self.published: dict[Path, list[types.Diagnostic]] = {}
+        self.shown_errors: set[str] = set()
+        self.converted: dict[tuple[object, ...], types.Diagnostic] = {}
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            from hookpipe.dsl.grammar import parser
+            from hookpipe.lsp.state import Project
+
+            parser()  # build (or load) the LALR tables now, not on the first keystroke
+            self._project = Project()
+        return self._project
+
+    def overlay(self) -> dict[Path, str]:
+        out: dict[Path, str] = {}
+        for uri, doc in self.workspace.text_documents.items():
+            path = path_of(uri)
+            if path is not None:
+                out[path] = doc.source
+        return out
+
+    def refresh(self, path: Path) -> None:
+        """Compile what ``path``'s change affects now, and publish."""
+        handle = self.pending.pop(path, None)
+        if handle is not None:
+            handle.cancel()
+        self.project.update(path, self.overlay())
+        self.publish(path)
+
+    def schedule(self, path: Path) -> None:
+        handle = self.pending.pop(path, None)
+        if handle is not None:
+            handle.cancel()
+        self.pending[path] = asyncio.get_running_loop().call_later(DEBOUNCE_S, self.refresh, path)
+
+    def flush(self, path: Path) -> None:
+        """Bring ``path`` up to date before a request that must see its latest text."""
+        if path in self.pending:
+            self.refresh(path)
+
+    def publish(self, changed: Path | None = None) -> None:
+        """Publish the findings of every file that changed since last time, and always ``changed``'s."""
+        current = self.project.diagnostics()
+        if len(self.converted) > 4 * sum(len(found) for found in current.values()) + 1000:
+            self.converted.clear()
+        for file in sorted(set(self.published) - set(current)):
+            del self.published[file]
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri_of(str(file)),
+                                                                                  diagnostics=[]))
+        for file, found in current.items():
+            converted = [self.convert(d, ctx) for d, ctx in found]
+            if file != changed and self.published.get(file) == converted:
+                continue
+            self.published[file] = converted
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri_of(str(file)),
+                                                                                  diagnostics=converted))
+        for analysis in self.project.analyses.values():
+            if analysis.config_error and analysis.config_error not in self.shown_errors:
+                self.shown_errors.add(analysis.config_error)
+                self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error,
+                                                                 message=f"hookpipe: {analysis.config_error}"))
+
+    def convert(self, d: Diagnostic, ctx: Compilation) -> types.Diagnostic:
+        """``to_lsp``, remembered: most findings survive a keystroke unchanged.
+
+        The key holds the source lines the finding and its fixes read (its own
+        and its notes'), so a fix is never stale.
+        """
+        from hookpipe.lsp.diagnostics import to_lsp
+
+        lines = tuple(ctx.sources.line(s.file, s.line) for s in (d.span, *(n.span for n in d.notes if n.span)))
+        key = (d, lines)
+        found = self.converted.get(key)
+        if found is None:
+            found = self.converted[key] = to_lsp(d, ctx)
+        return found
+
+    def locate(self, uri: str, position: types.Position) -> tuple[Any, Any] | None:
+        """The analysis for ``uri`` and the occurrence at ``position``."""
+        path = path_of(uri)
+        analysis = self.project.for_features(path) if path else None
+        if analysis is None:
+            return None
+        display = _display(analysis, path)
+        occ = analysis.index.at(display, position.line + 1, position.character + 1) if display else None
+        return (analysis, occ) if occ is not None else None
+
+
+def _display(analysis: Any, path: Path | None) -> str | None:
+    """The file name the compiler used for ``path`` (spans carry it)."""
+    for name in analysis.ctx.sources.texts:
+        if Path(name).resolve() == path:
+            return str(name)
+    return None
+
+
+def build_server() -> PipeServer:
+    """A server with every feature registered; ``start_io()`` runs it."""
+    server = PipeServer()
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: PipeServer, params: types.InitializedParams) -> None:
+        ls.project  # noqa: B018 - load the compiler while the editor is still opening files
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: PipeServer, params: types.DidOpenTextDocumentParams) -> None:
+        path = path_of(params.text_document.uri)
+        if path is not None:
+            ls.refresh(path)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: PipeServer, params: types.DidChangeTextDocumentParams) -> None:
+        path = path_of(params.text_document.uri)
+        if path is not None:
+            ls.schedule(path)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: PipeServer, params: types.DidCloseTextDocumentParams) -> None:
+        path = path_of(params.text_document.uri)
+        if path is None:
+            return
+        ls.project.forget(path)
+        for root in list(ls.project.analyses):  # its includers now read it from disk
+            if path in ls.project.analyses[root].diagnostics:
+                ls.project.reanalyse(root, ls.overlay())
+        ls.publish()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched(ls: PipeServer, params: types.DidChangeWatchedFilesParams) -> None:
+        from hookpipe.lint.config import clear_caches
+
+        overlay = ls.overlay()
+        for change in params.changes:
+            path = path_of(change.uri)
+            if path is None:
+                continue
+            if path.name == "pyproject.toml":
+                clear_caches()
+                ls.shown_errors.clear()
+                for root in list(ls.project.analyses):
+                    ls.project.reanalyse(root, overlay)
+            elif path not in overlay:
+                ls.project.update(path, overlay)
+        ls.publish()
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: PipeServer, params: types.HoverParams) -> types.Hover | None:
+        from hookpipe.lsp.hover import hover_text
+
+        found = ls.locate(params.text_document.uri, params.position)
+        if found is None:
+            return None
+        analysis, occ = found
+        text = hover_text(occ, analysis.ctx, analysis.index)
+        if text is None:
+            return None
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+                           range=span_range(occ.span))
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                    types.CompletionOptions(trigger_characters=[" ", "(", ">", ","]))
+    def completion(ls: PipeServer, params: types.CompletionParams) -> types.CompletionList:
+        from hookpipe.lsp.completion import complete
+
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        upto = doc.offset_at_position(params.position)
+        path = path_of(params.text_document.uri)
+        analysis = None
+        if path is not None:
+            analysis = ls.project.last_parsed.get(path) or ls.project.for_features(path)
+            owners = ls.project.owners(path)
+            analysis = next((a for a in owners if a.parsed), analysis)
+        items = complete(doc.source[:upto], analysis.ctx if analysis else None)
+        return types.CompletionList(is_incomplete=False, items=items)
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    def definition(ls: PipeServer, params: types.DefinitionParams) -> types.Location | None:
+        from hookpipe.lsp.navigation import definition as find
+
+        found = ls.locate(params.text_document.uri, params.position)
+        return find(found[1], found[0].index) if found else None
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    def references(ls: PipeServer, params: types.ReferenceParams) -> list[types.Location]:
+        from hookpipe.lsp.navigation import references as find
+
+        found = ls.locate(params.text_document.uri, params.position)
+        return find(found[1], found[0].index, params.context.include_declaration) if found else []
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    def prepare_rename(ls: PipeServer, params: types.PrepareRenameParams) -> types.Range | None:
+        from hookpipe.lsp.navigation import NAMED
+
+        found = ls.locate(params.text_document.uri, params.position)
+        if found is None or found[1].kind not in NAMED:
+            return None
+        return span_range(found[1].span)
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME)
+    def rename(ls: PipeServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+        from hookpipe.lsp.navigation import rename as edit
+
+        path = path_of(params.text_document.uri)
+        if path is not None:
+            ls.flush(path)
+        found = ls.locate(params.text_document.uri, params.position)
+        if found is None:
+            return None
+        try:
+            return edit(found[1], found[0].index, params.new_name)
+        except ValueError as exc:
+            from pygls.exceptions import JsonRpcInvalidParams
+
+            raise JsonRpcInvalidParams(str(exc)) from exc
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def document_symbol(ls: PipeServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
+        from hookpipe.lsp.navigation import symbols
+
+        path = path_of(params.text_document.uri)
+        analysis = ls.project.analyses.get(path) if path else None
+        if analysis is None:
+            return []
+        display = _display(analysis, path)
+        file = next((f for f, _ in analysis.ctx.files if f.path == display), None)
+        return symbols(file, analysis.ctx) if file is not None else []
+
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    def formatting(ls: PipeServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+        from hookpipe.dsl.formatter import format_text
+
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        result = format_text(doc.source, doc.path)
+        if result.text is None or result.text == doc.source:
+            return [] if result.text is not None else None
+        end = types.Position(line=len(doc.lines), character=0)
+        return [types.TextEdit(range=types.Range(start=types.Position(line=0, character=0), end=end),
+                               new_text=result.text)]
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def code_action(ls: PipeServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        actions: list[types.CodeAction] = []
+        for d in params.context.diagnostics:
+            data = d.data if isinstance(d.data, dict) else {}
+            for fix in data.get("fixes", []):
+                changes: dict[str, list[types.TextEdit]] = {}
+                for e in fix["edits"]:
+                    r = e["range"]
+                    changes.setdefault(e["uri"], []).append(types.TextEdit(
+                        range=types.Range(start=types.Position(**r["start"]), end=types.Position(**r["end"])),
+                        new_text=e["text"]))
+                actions.append(types.CodeAction(title=fix["title"], kind=types.CodeActionKind.QuickFix,
+                                                diagnostics=[d], is_preferred=fix.get("preferred") or None,
+                                                edit=types.WorkspaceEdit(changes=changes)))
+        return actions
+
+    @server.command(RENDER_COMMAND)
+    def render_graph(ls: PipeServer, uri: str) -> dict[str, Any]:
+        """The current buffer's hook graph as SVG text: ``{"svg": ...}`` or ``{"error": ...}``."""
+        from hookpipe.lsp.graph import render_svg
+        from hookpipe.render import RenderError
+
+        path = path_of(uri)
+        if path is None:
+            return {"error": f"{uri}: not a file"}
+        ls.flush(path)
+        analysis = ls.project.analyses.get(path) or ls.project.reanalyse(path, ls.overlay())
+        if analysis is None:
+            return {"error": f"{path}: cannot be read"}
+        try:
+            return {"svg": render_svg(analysis.ctx)}
+        except RenderError as exc:
+            return {"error": str(exc)}
+
+    return server
+
+
+def serve() -> None:
+    """Run the server on stdin/stdout until the client says exit."""
+    build_server().start_io()
