@@ -95,7 +95,7 @@ def test_passes_can_run_one_at_a_time() -> None:
     ctx = run_passes(loaded, "t.pipe")
     assert ctx.plan is not None
     names = [p.__name__ for p, _ in PASSES]
-    assert names == ["resolve_names", "collect_attachments", "validate_arguments", "check_frequencies",
+    assert names == ["resolve_names", "collect_attachments", "validate_arguments", "check_references", "check_frequencies",
                      "build_graphs", "check_order", "lower"]
     from hookpipe.compiler.context import Compilation
 

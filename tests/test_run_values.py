@@ -41,7 +41,8 @@ def test_a_run_value_parses_to_its_own_node() -> None:
 def test_the_plan_keeps_run_values_by_name() -> None:
     plan = compile_text(PIPE, "x.pipe")
     assert plan.trainer["lr_scheduler"]["args"]["total_steps"] == {"$run": "updates"}
-    assert plan.hook("save").args == {"dir": "runs/x", "keep_last": {"$run": "num_processes"}, "safe_serialization": True}
+    assert plan.hook("save").args == {"dir": "runs/x", "keep_last": {"$run": "num_processes"}, "safe_serialization": True,
+                                      "monitor": None, "mode": "min", "keep_best": None}
     assert '"$run": "updates"' in plan.to_json()
 
 

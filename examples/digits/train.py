@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from hookpipe.runtime import PipelineHookArgs, SimpleBatchProcessor
 
-__all__ = ["Processor", "Throughput", "build_model", "evaluate", "held_out", "train_loader"]
+__all__ = ["Processor", "Throughput", "build_model", "evaluate", "held_out", "train_loader", "train_set"]
 
 DATA = Path(__file__).with_name("digits.csv.gz")
 SPLIT_SEED = 1998
@@ -45,6 +45,12 @@ def _dataset() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     return x[train], y[train], x[test], y[test]
 
 
+def train_set() -> tuple[torch.Tensor, torch.Tensor]:
+    """The training images and labels (the first 80% of the fixed permutation)."""
+    x, y, _, _ = _dataset()
+    return x, y
+
+
 def held_out() -> tuple[torch.Tensor, torch.Tensor]:
     """The held-out images and labels (the last 20% of the fixed permutation)."""
     _, _, x, y = _dataset()
@@ -58,8 +64,7 @@ def build_model(hidden: int = 64) -> nn.Module:
 
 def train_loader(batch_size: int = 32) -> DataLoader:
     """Shuffled training batches of (pixels, label)."""
-    x, y, _, _ = _dataset()
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
+    return DataLoader(TensorDataset(*train_set()), batch_size=batch_size, shuffle=True)
 
 
 class Processor(SimpleBatchProcessor):

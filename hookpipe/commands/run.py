@@ -1,4 +1,4 @@
-"""``hookpipe run FILE [--set key=value]... [--resume DIR|latest] [--profile]``: train.
+"""``hookpipe run FILE [--set key=value]... [--resume DIR|latest|best] [--profile]``: train.
 
 The only command that imports torch, and only once the file and the install have
 been checked (:mod:`hookpipe.commands.run_input`).
@@ -17,7 +17,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("file", metavar="FILE")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value after merging, e.g. trainer.max_step=100 or hook.clip.max_norm=0.5")
-    p.add_argument("--resume", metavar="DIR|latest", help="resume from a checkpoint folder, or the newest one")
+    p.add_argument("--resume", metavar="DIR|latest|best",
+                   help="resume from a checkpoint folder, the newest one, or the best-ranked one (checkpoint monitor)")
     p.add_argument("--weights-from", metavar="DIR|latest",
                    help="start a new run (step 0, fresh optimizer) from the model weights of a checkpoint")
     p.add_argument("--check-effects", action="store_true",

@@ -9,7 +9,7 @@ its implementation in ``hookpipe.runtime.hooks``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,15 +53,50 @@ class OptimizerArgs(_Args):
     set_to_none: bool = True
 
 
+#: ``hook.key``: a metric that a hook (usually ``validation``) produced, e.g. ``evaluate.accuracy``.
+Monitor = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[^.\s][^\s]*$")]
+Mode = Literal["min", "max"]
+
+
 class ValidationArgs(_Args):
     callback: ObjectRef
     model_eval: bool = True
+    #: Batches to evaluate, prepared by accelerate (sharded across processes, then gathered).
+    dataloader: ObjectRef | None = None
+    #: ``"ema"`` evaluates with the pipeline's ``ema`` hook's weights swapped in.
+    weights: Literal["model", "ema"] = "model"
 
 
 class CheckpointArgs(_Args):
     dir: str = Field(min_length=1)
     keep_last: int | None = Field(default=None, ge=1)
     safe_serialization: bool = True
+    monitor: Monitor | None = None
+    mode: Mode = "min"
+    keep_best: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _best_needs_monitor(self) -> "CheckpointArgs":
+        if self.keep_best is not None and self.monitor is None:
+            raise ValueError("keep_best needs monitor (the metric that ranks checkpoints)")
+        return self
+
+
+class LogArgs(_Args):
+    """Everything is logged; what goes where is the trainer's ``log_with``."""
+
+
+class EmaArgs(_Args):
+    decay: float = Field(default=0.999, gt=0, lt=1)
+    #: Ramp the decay up as ``min(decay, (1 + n) / (10 + n))`` over the first updates n.
+    warmup: bool = True
+
+
+class EarlyStopArgs(_Args):
+    monitor: Monitor
+    mode: Mode = "min"
+    patience: int = Field(default=3, ge=1)
+    min_delta: float = Field(default=0.0, ge=0)
 
 
 class LossLogArgs(_Args):
@@ -100,12 +135,30 @@ class HookType:
     #: Arguments that count steps, as ``{phase key: argument}``: the hook fires in that
     #: phase only when ``(global_step_id + 1) % value == 0`` (HP102, HP108 read it).
     step_frequency: tuple[tuple[str, str], ...] = ()
+    #: Effects that depend on the arguments (JSON values), added to :attr:`effects`.
+    argument_effects: Callable[[dict[str, Any]], Effects] | None = None
+
+    def effects_for(self, args: dict[str, Any]) -> Effects:
+        """The effects of one declaration of this type."""
+        if self.argument_effects is None:
+            return self.effects
+        extra = self.argument_effects(args)
+        return Effects(
+            reads=tuple(dict.fromkeys((*self.effects.reads, *extra.reads))),
+            writes=tuple(dict.fromkeys((*self.effects.writes, *extra.writes))),
+            consumes=tuple(dict.fromkeys((*self.effects.consumes, *extra.consumes))),
+        )
 
     def allows(self, scope: str, phase: str) -> bool:
         return "*" in self.phases or f"{scope}.{phase}" in self.phases or f"*.{phase}" in self.phases
 
 
 _CHECKPOINT_PHASES = ("loop.after", "epoch.after", "step.after")
+
+
+def _validation_effects(args: dict[str, Any]) -> Effects:
+    # Evaluating the EMA weights reads them, so the graph puts `ema` first.
+    return Effects(reads=("ema",)) if args.get("weights") == "ema" else Effects()
 
 BUILTINS: dict[str, HookType] = {
     h.name: h
@@ -134,6 +187,7 @@ BUILTINS: dict[str, HookType] = {
             "hookpipe.runtime.hooks.validation:ValidationHook",
             collective=True,
             summary="run the evaluate callback with the model in eval mode",
+            argument_effects=_validation_effects,
         ),
         HookType(
             "checkpoint",
@@ -169,11 +223,36 @@ BUILTINS: dict[str, HookType] = {
             "hookpipe.runtime.hooks.nan_guard:NanGuardHook",
             summary="skip updates with a non-finite loss or gradient; stop with a checkpoint after N in a row",
         ),
+        HookType(
+            "log",
+            LogArgs,
+            Effects(reads=("loss", "lr", "metrics", "time")),
+            ("*.after",),
+            "hookpipe.runtime.hooks.log:LogHook",
+            collective=True,  # the loss is averaged over every process
+            summary="loss, learning rates, throughput and metrics to the trackers of trainer.log_with",
+        ),
+        HookType(
+            "ema",
+            EmaArgs,
+            Effects(reads=("params",), writes=("ema",)),
+            ("step.after",),
+            "hookpipe.runtime.hooks.ema:EmaHook",
+            summary="an exponential moving average of the parameters, updated after each optimizer update",
+        ),
+        HookType(
+            "early_stop",
+            EarlyStopArgs,
+            Effects(reads=("metrics",)),
+            ("*.after",),
+            "hookpipe.runtime.hooks.early_stop:EarlyStopHook",
+            summary="end the run cleanly when a monitored metric stops improving",
+        ),
     )
 }
 
 #: The standard resources of SPEC section 4; custom names are allowed too.
-RESOURCES: tuple[str, ...] = ("grads", "params", "optimizer_state", "lr", "loss", "metrics", "time")
+RESOURCES: tuple[str, ...] = ("grads", "params", "optimizer_state", "lr", "loss", "metrics", "time", "ema")
 
 
 def _seed(

@@ -20,6 +20,7 @@ from hookpipe.compiler.graph import build_graphs
 from hookpipe.compiler.loader import Loaded, Overlay, Parse, load_file, load_text
 from hookpipe.compiler.lower import lower
 from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.references import check_references
 from hookpipe.compiler.resolve import resolve_names
 from hookpipe.compiler.scopes import collect_attachments
 from hookpipe.diagnostics import has_errors
@@ -35,6 +36,7 @@ PASSES: tuple[tuple[Pass, bool], ...] = (
     (resolve_names, False),
     (collect_attachments, False),
     (validate_arguments, False),
+    (check_references, False),
     (check_frequencies, False),
     (build_graphs, True),
     (check_order, True),

@@ -100,10 +100,11 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
     collective = _flags(ctx, decl, builtin is not None)
     effects, callbacks = declared, dict[str, Effects]()
     if builtin is not None:
+        own = builtin.effects_for(args)
         effects = Effects(
-            reads=_union(builtin.effects.reads, declared.reads),
-            writes=_union(builtin.effects.writes, declared.writes),
-            consumes=_union(builtin.effects.consumes, declared.consumes),
+            reads=_union(own.reads, declared.reads),
+            writes=_union(own.writes, declared.writes),
+            consumes=_union(own.consumes, declared.consumes),
         )
         collective = builtin.collective
     elif type_name is not None and ctx.classes is not None:

@@ -9,6 +9,24 @@ from pydantic import BaseModel, ConfigDict, Field
 #: A value naming a Python object: ``{"$ref": ...}`` / ``{"$call": ...}`` or an import-path string.
 ObjectRef = str | dict[str, Any]
 
+#: Trackers ``log_with`` accepts: hookpipe's CSV writer and accelerate's trackers, with
+#: the package each needs (checked when the run starts, so ``check`` imports nothing).
+TRACKER_PACKAGES: dict[str, str | None] = {
+    "csv": None,
+    "tensorboard": "tensorboard",
+    "wandb": "wandb",
+    "comet_ml": "comet_ml",
+    "aim": "aim",
+    "mlflow": "mlflow",
+    "clearml": "clearml",
+    "dvclive": "dvclive",
+    "swanlab": "swanlab",
+    "trackio": "trackio",
+}
+Tracker = Literal[
+    "csv", "tensorboard", "wandb", "comet_ml", "aim", "mlflow", "clearml", "dvclive", "swanlab", "trackio"
+]
+
 
 class TrainerSettings(BaseModel):
     """Run settings. Factories are optional for check/lint; ``run`` requires them."""
@@ -28,6 +46,12 @@ class TrainerSettings(BaseModel):
     optimizer: ObjectRef | None = None
     lr_scheduler: ObjectRef | None = None
     batch_processor: ObjectRef | None = None
+    #: Trackers the ``log`` hook writes to (accelerate's tracking API).
+    log_with: list[Tracker] = Field(default_factory=list)
+    #: Folder of the tracker files (TensorBoard events, ``metrics.csv``).
+    log_dir: str = Field(default="runs/logs", min_length=1)
+    #: A progress bar on a terminal, a few plain lines otherwise (main process only).
+    progress: bool = True
 
 
 #: Keys that name factories, resolved (imported) only by ``run``/``check --resolve``.

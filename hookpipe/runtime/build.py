@@ -49,6 +49,7 @@ from hookpipe.runtime.resume_changes import ResumeRefused, ResumeReport, check_m
 from hookpipe.runtime.run_context import loader_length
 from hookpipe.runtime.threads import apply_threads
 from hookpipe.runtime.trace import tracer_from_env
+from hookpipe.runtime.tracking import start_trackers, tracker_arguments
 from hookpipe.runtime.training_loop import Prepared, prepare
 from hookpipe.runtime.verify import class_lookup_for
 
@@ -73,6 +74,8 @@ class PlanParts:
     profiler: Profiler | None = None
     #: What changed since the checkpoint ``resume_from`` names (see :mod:`.resume_changes`).
     resume_report: ResumeReport | None = None
+    #: Show progress on the main process (``trainer.progress``).
+    progress: bool = False
 
 
 def load_plan(path: str) -> Plan:
@@ -109,6 +112,7 @@ def make_accelerator(settings: TrainerSettings) -> Accelerator:
         mixed_precision=settings.mixed_precision,
         cpu=settings.cpu or not _has_accelerator_device(),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=settings.seed),
+        **tracker_arguments(settings),
     )
 
 
@@ -164,7 +168,8 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     if resume_from is not None and "://" not in resume_from.resume_from.removeprefix("file://"):
         # A local checkpoint is compared with the plan before anything is built (see resume_changes).
         report = examine(plan, resume_from.resume_from.removeprefix("file://"))
-    accelerator = accelerator if accelerator is not None else make_accelerator(settings)
+    own_accelerator = accelerator is None
+    accelerator = make_accelerator(settings) if accelerator is None else accelerator
     check_agreement(accelerator, plan)
     if settings.threads is not None:  # the default share is `hookpipe run`'s: it owns the process
         apply_threads(settings.threads, accelerator.num_processes)
@@ -225,5 +230,7 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         wrappers=wrappers,
         tracer=tracer_from_env(accelerator.process_index, accelerator.num_processes),
     )
+    if own_accelerator:  # a caller's accelerator has its own trackers, started or not
+        start_trackers(accelerator, settings)
     return PlanParts(prepared, processor, hooks, max_step, max_epoch, resume_from, profiler=profiler,
-                     resume_report=report)
+                     resume_report=report, progress=settings.progress)

@@ -106,7 +106,7 @@ def _build_builtin(spec: HookSpec) -> Any:
     objects = {
         name: resolve_value(getattr(validated, name), strings_are_paths=True)
         for name, field in hook_type.schema.model_fields.items()
-        if field.annotation == ObjectRef and getattr(validated, name) is not None
+        if field.annotation in (ObjectRef, ObjectRef | None) and getattr(validated, name) is not None
     }
     impl = import_path(hook_type.implementation)
     if hasattr(impl, "from_plan_args"):

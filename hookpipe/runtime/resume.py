@@ -23,8 +23,8 @@ from robo_orchard_core.utils.config import Config
 
 from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
 
-__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem", "latest_checkpoint",
-           "newest_verified", "read_marker"]
+__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem", "complete_checkpoints",
+           "latest_checkpoint", "newest_verified", "read_marker"]
 
 MARKER = "hookpipe-checkpoint.json"
 _NAME = re.compile(r"^step-(\d+)$")
@@ -83,6 +83,19 @@ def checkpoint_problem(folder: str | os.PathLike[str]) -> str | None:
     if not isinstance(marker, dict):
         return f"its {MARKER} is malformed"
     return problem(Path(folder), marker)
+
+
+def complete_checkpoints(directory: str | os.PathLike[str]) -> list[tuple[int, Path, dict[str, Any]]]:
+    """``(completed steps, folder, marker)`` of every complete checkpoint, oldest first."""
+    root = Path(directory)
+    if not root.is_dir():
+        return []
+    found = []
+    for p in root.iterdir():
+        m = _NAME.match(p.name)
+        if m and p.is_dir() and not p.is_symlink() and isinstance(marker := read_marker(p), dict):
+            found.append((int(m.group(1)), p, marker))
+    return sorted(found, key=lambda item: item[0])
 
 
 class ResumeCheckpointConfig(Config):

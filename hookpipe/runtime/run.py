@@ -10,7 +10,7 @@ prints the failing code's traceback, then the paragraph naming the hook or scope
 the step and the ``.pipe`` location. Works the same under ``accelerate launch``
 (summary and messages from the main process; failures from every rank that fails).
 
-``python -m hookpipe.runtime.run FILE [--set k=v]... [--resume DIR|latest] [--profile]``
+``python -m hookpipe.runtime.run FILE [--set k=v]... [--resume DIR|latest|best] [--profile]``
 """
 
 from __future__ import annotations
@@ -41,22 +41,30 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 
 def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
-    checkpoint of the Plan's (single) checkpoint hook."""
+    checkpoint of the Plan's (single) checkpoint hook, ``best`` the best-ranked one of
+    its (single) checkpoint hook with a ``monitor``; both skip (and name) folders that
+    fail verification, and a named hookpipe folder must verify."""
+    from hookpipe.runtime.best import best_verified
     from hookpipe.runtime.errors import PlanResolveError
     from hookpipe.runtime.resume import newest_verified
 
-    if resume != "latest":
+    if resume not in ("latest", "best"):
         return _checkpoint_folder(resume, flag)
-    dirs = [h.args.get("dir") for h in plan.hooks if h.builtin and h.type == "checkpoint"]
-    if not dirs:
-        raise PlanResolveError(f"{flag} latest: {plan.source} has no checkpoint hook")
-    if len(set(dirs)) > 1:
-        raise PlanResolveError(f"{flag} latest: {plan.source} saves checkpoints to several folders; name one")
-    found, skipped = newest_verified(dirs[0])
-    for folder, reason in skipped:
-        _say_main(f"hookpipe: {flag} latest: skipping {folder}: {reason}")
+    hooks = [h for h in plan.hooks if h.builtin and h.type == "checkpoint"]
+    if resume == "best":
+        hooks = [h for h in hooks if h.args.get("monitor")]
+    if not hooks:
+        what = "checkpoint hook with a monitor" if resume == "best" else "checkpoint hook"
+        raise PlanResolveError(f"{flag} {resume}: {plan.source} has no {what}")
+    if len({h.args.get("dir") for h in hooks}) > 1:
+        raise PlanResolveError(f"{flag} {resume}: {plan.source} saves checkpoints to several folders; name one")
+    folder = hooks[0].args.get("dir")
+    found, skipped = best_verified(folder, hooks[0].args["monitor"]) if resume == "best" else newest_verified(folder)
+    for damaged, reason in skipped:
+        _say_main(f"hookpipe: {flag} {resume}: skipping {damaged}: {reason}")
     if found is None:
-        raise PlanResolveError(f"{flag} latest: no complete checkpoint in {dirs[0]}; start without {flag}")
+        what = f"ranked checkpoint (by {hooks[0].args['monitor']})" if resume == "best" else "complete checkpoint"
+        raise PlanResolveError(f"{flag} {resume}: no {what} in {folder}; start without {flag}")
     return str(found)
 
 
@@ -123,7 +131,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     Args:
         path: A ``.pipe`` file (or a saved plan ``.json``).
         sets: ``--set`` overrides, ``trainer.KEY=VALUE`` / ``hook.NAME.ARG=VALUE``.
-        resume: A checkpoint folder, ``"latest"``, or None.
+        resume: A checkpoint folder, ``"latest"``, ``"best"``, or None.
         check_effects: Same as ``options.check_effects`` (kept for callers of the old signature).
         options: Everything else (:class:`RunOptions`).
 
@@ -380,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hookpipe run", description="Train the pipeline in FILE.")
     parser.add_argument("file")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--resume", default=None, metavar="DIR|latest")
+    parser.add_argument("--resume", default=None, metavar="DIR|latest|best")
     parser.add_argument("--check-effects", action="store_true")
     parser.add_argument("--no-lint", action="store_true")
     parser.add_argument("--weights-from", default=None, metavar="DIR|latest")

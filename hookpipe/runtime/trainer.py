@@ -99,7 +99,8 @@ class HookBasedTrainer(TrainingLoop):
         """
         trainer = cls.__new__(cls)
         TrainingLoop.__init__(trainer, parts.prepared, parts.batch_processor, parts.hooks, max_step=parts.max_step,
-                              max_epoch=parts.max_epoch, resume_from=parts.resume_from)
+                              max_epoch=parts.max_epoch, resume_from=parts.resume_from,
+                              show_progress=parts.progress)
         trainer.profiler = parts.profiler
         if parts.resume_report is not None:  # the restored optimizer takes the Plan's changed arguments
             apply(parts.resume_report, trainer)

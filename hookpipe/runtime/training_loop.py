@@ -24,6 +24,7 @@ resumes a Plan checkpoint mid-phase.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -46,15 +47,18 @@ from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
 from hookpipe.runtime.checkpoint_state import read_progress, read_state, restore_grads, write_progress
 from hookpipe.runtime.errors import RunInterrupted
 from hookpipe.runtime.fastpath import fast_path
+from hookpipe.runtime.loss_meter import LossMeter
 from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHooks
 from hookpipe.runtime.plan_hooks import PlanHooks
 from hookpipe.runtime.progress import TrainerProgressState
+from hookpipe.runtime.progress_display import ProgressDisplay
 from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.resume_changes import ResumeReport
 from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
 from hookpipe.runtime.stop_agreement import StopAgreement
 from hookpipe.runtime.trace import Tracer
+from hookpipe.runtime.tracking import finish_trackers
 
 #: The seed's logger name, so its training-start lines reach the same handlers.
 logger = get_logger("robo_orchard_lab.pipeline.hook_based_trainer")
@@ -114,6 +118,7 @@ class TrainingLoop:
         max_step: Stop after this many steps (batches).
         max_epoch: Stop after this many epochs.
         resume_from: Restore a checkpoint before training.
+        show_progress: Show progress (a bar or plain lines) on the main process.
     """
 
     hooks: PipelineHooks
@@ -132,6 +137,7 @@ class TrainingLoop:
         max_step: int | None,
         max_epoch: int | None,
         resume_from: ResumeCheckpointConfig | None = None,
+        show_progress: bool = False,
     ) -> None:
         self.accelerator = prepared.accelerator
         self.model = prepared.model
@@ -150,6 +156,11 @@ class TrainingLoop:
         self.last_loss: torch.Tensor | None = None
         #: The running step's loss, stored in a checkpoint written inside the step.
         self.pending_loss: Any = None
+        #: Sum the losses of every step, one per hook that asked (see :meth:`add_loss_meter`).
+        self._loss_meters: tuple[LossMeter, ...] = ()
+        #: ``(global step, perf_counter)`` when the loop started, for throughput.
+        self.run_started: tuple[int, float] | None = None
+        self.show_progress = show_progress
         #: Set by signal handlers (see :mod:`.signals`) or hooks; read between steps.
         self.stop = StopRequest()
         #: How the processes agree on a stop without a blocking collective per step.
@@ -209,6 +220,12 @@ class TrainingLoop:
             self._resumed = state if self.plan is not None else None
         self._start_epoch = self.trainer_progress_state.epoch_id
         self._start_step = self.trainer_progress_state.step_id
+
+    def add_loss_meter(self) -> LossMeter:
+        """A running sum of every step's loss, from now on (``log()`` asks for one)."""
+        meter = LossMeter()
+        self._loss_meters += (meter,)
+        return meter
 
     def _get_hook_args(self, **kwargs: Any) -> PipelineHookArgs:
         """A fresh argument object for one scope (hooks may keep it; it is never reused).
@@ -270,7 +287,9 @@ class TrainingLoop:
         logger.info("\n" + "=" * 50 + "BEGIN TRAINING" + "=" * 50, main_process_only=True)
         logger.info(f"Start training loop from epoch {self._start_epoch} and step {self._start_step}",
                     main_process_only=True)
+        self.run_started = (state.global_step_id, time.perf_counter())
         self.model.train()
+        display = self._progress_display()
         try:
             sync, model = fast_path(self.accelerator).sync, self.model
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
@@ -297,6 +316,8 @@ class TrainingLoop:
                             ran += 1
                             state.update_step()
                             state.sync_pipeline_hook_arg(epoch_args)
+                            if display is not None:
+                                display.update(state.global_step_id, self.pending_loss)
                             level = self._stop_level()
                             if level == _INTERRUPT:
                                 self._stop_now(epoch_args)
@@ -315,6 +336,8 @@ class TrainingLoop:
         finally:
             self._base_args = None
             self._stop_agreement.close()
+            if display is not None:
+                display.close()
             self._close_hooks()
         logger.info("\n" + "=" * 50 + "FINISH TRAINING" + "=" * 50, main_process_only=True)
 
@@ -414,9 +437,17 @@ class TrainingLoop:
                 step_args.model_outputs = batch_args.model_outputs
                 step_args.reduce_loss = batch_args.reduce_loss
             self.pending_loss = step_args.reduce_loss
+            for meter in self._loss_meters:
+                meter.add(step_args.reduce_loss)
             state.step_done = True
         loss = step_args.reduce_loss
         self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
+
+    def _progress_display(self) -> ProgressDisplay | None:
+        """The main process's progress output, when the Plan asks for it (``trainer.progress``)."""
+        if not self.show_progress or not self.accelerator.is_main_process:
+            return None
+        return ProgressDisplay(self.run.steps, start=self.trainer_progress_state.global_step_id)
 
     def _last_batch(self, per_epoch: int | None) -> bool:
         if per_epoch is not None:
@@ -454,7 +485,7 @@ class TrainingLoop:
             close = getattr(inst, "close", None)
             if callable(close):
                 close()
-
+        finish_trackers(self.accelerator)
 
 
 def _without_rng_draws(it: Iterator[Any]) -> Iterator[Any]:

@@ -169,3 +169,64 @@ def test_sigterm_finishes_the_step_checkpoints_and_resumes_exactly(
     got = final_params(tmp_path)
     assert all(torch.equal(got[k], baseline[k]) for k in got)
     assert [f for f in trace(tmp_path) if f[4] != "term"] == expected_trace(project(tmp_path / "plain"))
+
+
+# -- with EMA and best-checkpoint state ---------------------------------------------
+
+EMA_HOOKS = 'hook average = ema(decay = 0.9)\n'
+EMA_ATTACH = "            after { average }\n"
+
+
+def ema_project(tmp: Path) -> Path:
+    """The kill pipeline plus an EMA that validation evaluates, and checkpoints ranked by it."""
+    pipe = project(tmp, EMA_HOOKS, EMA_ATTACH)
+    text = pipe.read_text()
+    text = text.replace("validation(callback = h.held_out_error)", 'validation(callback = h.held_out_error, weights = "ema")')
+    text = text.replace('checkpoint(dir = "ckpt")', 'checkpoint(dir = "ckpt", monitor = "evaluate.mse", mode = "min", keep_best = 1)')
+    pipe.write_text(text)
+    return pipe
+
+
+def ema_state(folder: Path) -> dict[str, torch.Tensor]:
+    """The final checkpoint's hook tensors (the EMA's averages) and its ranking."""
+    final = folder / "ckpt" / f"step-{MAX_STEP:08d}"
+    tensors = load_file(str(final / "hookpipe-hooks.safetensors"))
+    assert any(".shadow." in k for k in tensors), sorted(tensors)
+    marker = json.loads((final / "hookpipe-checkpoint.json").read_text())
+    tensors["ranked value"] = torch.tensor(marker["monitor"]["value"], dtype=torch.float64)
+    return tensors
+
+
+@pytest.fixture(scope="module")
+def ema_baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], str]:
+    folder = tmp_path_factory.mktemp("ema-baseline")
+    pipe = ema_project(folder)
+    done = launch(pipe)
+    assert done.returncode == 0, done.stderr
+    assert trace(folder) == expected_trace(pipe)
+    return final_params(folder), ema_state(folder), os.readlink(folder / "ckpt" / "best")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_resume_with_ema_and_best_checkpoint_state_is_bitwise_exact(
+    tmp_path: Path, ema_baseline: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], str], seed: int
+) -> None:
+    params, averages, best = ema_baseline
+    pipe = ema_project(tmp_path)
+    resume = False
+    for point, step in scenario(seed):
+        killed = launch(pipe, point, step, resume)
+        assert killed.returncode == -9, (point, step, killed.stderr[-3000:])
+        if latest_checkpoint(tmp_path / "ckpt") is None:
+            (tmp_path / "trace").unlink()
+        resume = latest_checkpoint(tmp_path / "ckpt") is not None
+    done = launch(pipe, resume=resume)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = final_params(tmp_path)
+    assert all(torch.equal(got[k], params[k]) for k in params)
+    got_averages = ema_state(tmp_path)
+    assert got_averages.keys() == averages.keys()
+    assert all(torch.equal(got_averages[k], averages[k]) for k in averages), seed
+    assert os.readlink(tmp_path / "ckpt" / "best") == best
+    assert trace(tmp_path) == expected_trace(pipe)

@@ -21,9 +21,10 @@ from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoint_files import fsync_dir, fsync_tree, manifest
 from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
-from hookpipe.runtime.resume import MARKER, checkpoint_name, latest_checkpoint, read_marker
+from hookpipe.runtime.resume import MARKER, checkpoint_name, complete_checkpoints, latest_checkpoint, read_marker
 from hookpipe.runtime.resume_changes import write_plan
 
 __all__ = ["CheckpointHook"]
@@ -36,17 +37,24 @@ class CheckpointHook:
         dir: Parent folder of the checkpoints (relative to the working directory).
         keep_last: Keep only this many newest checkpoints (None keeps all).
         safe_serialization: Write weights as safetensors.
+        monitor: ``HOOK.METRIC`` that ranks checkpoints (see :mod:`hookpipe.runtime.best`).
+        mode: ``"min"`` or ``"max"``: which values are better.
+        keep_best: Also keep this many best-ranked checkpoints when pruning to ``keep_last``.
     """
 
     #: The catalog's effects (the compiler reads the same entry).
     effects = BUILTINS["checkpoint"].effects.to_json()
 
-    def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True) -> None:
+    def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
+                 monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
         if keep_last is not None and keep_last < 1:
             raise ValueError("keep_last must be at least 1")
+        if keep_best is not None and monitor is None:
+            raise ValueError("keep_best needs monitor")
         self.dir = Path(dir)
         self.keep_last = keep_last
         self.safe_serialization = safe_serialization
+        self.monitor, self.mode, self.keep_best = monitor, mode, keep_best
         #: The folder of the newest checkpoint this hook wrote.
         self.last_path: Path | None = None
         #: The folder being written: what the checkpoint's own state names as the newest.
@@ -83,13 +91,19 @@ class CheckpointHook:
                 write_plan(tmp, trainer.plan)
         acc.wait_for_everyone()
         if acc.is_main_process:
-            marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id, "time": time.time(),
-                      "files": manifest(tmp, MARKER)}
+            marker: dict[str, Any] = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id,
+                                      "time": time.time(), "files": manifest(tmp, MARKER)}
+            if self.monitor is not None and self._trainer is not None:
+                record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
+                if record is not None:
+                    marker["monitor"] = record
             (tmp / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
             fsync_tree(tmp)  # on disk before it is published: durable against power loss too
             _replace_dir(tmp, final)
             fsync_dir(self.dir)
             self._prune()
+            if self.monitor is not None:
+                update_pointer(self.dir, self.monitor)
         acc.wait_for_everyone()
         self.last_path = final
         return final
@@ -97,13 +111,22 @@ class CheckpointHook:
     def _prune(self) -> None:
         if self.keep_last is None:
             return
-        complete = sorted(p for p in self.dir.glob("step-*") if p.is_dir() and read_marker(p) is not None)
-        for old in complete[: -self.keep_last]:
+        complete = [path for _, path, _ in complete_checkpoints(self.dir)]
+        keep = set(complete[-self.keep_last:])
+        if self.keep_best is not None:
+            keep.update(ranked(self.dir, self.monitor)[: self.keep_best])
+        for old in (p for p in complete if p not in keep):
             # Renamed first (atomic), so a kill during the removal leaves no step-* folder
             # with a marker but missing files.
             hidden = old.with_name(f".old-{old.name}-{os.getpid()}")
             os.replace(old, hidden)
             shutil.rmtree(hidden, ignore_errors=True)
+
+    def best(self) -> Path | None:
+        """The best-ranked complete checkpoint in :attr:`dir` (what ``--resume best`` uses)."""
+        from hookpipe.runtime.best import best_checkpoint
+
+        return best_checkpoint(self.dir, self.monitor) if self.monitor is not None else None
 
     def latest(self) -> Path | None:
         """The newest complete checkpoint in :attr:`dir` (what ``--resume latest`` uses)."""

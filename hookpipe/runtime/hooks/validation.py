@@ -10,21 +10,31 @@ Callback protocol (decided once, when the hook is built, from the signature):
   ``args.accelerator`` and the ids at hand).
 
 It may return metrics (a mapping of names to numbers, or one number, logged as
-``metric``) or None. Metrics are printed on the main process, sent to
-``accelerator.log`` and kept in :attr:`ValidationHook.history`. The model is put in
-eval mode for the call and restored after, even if the callback raises.
+``metric``) or None. Metrics are printed on the main process and kept in
+:attr:`ValidationHook.history`; the seed's hook also sends them to
+``accelerator.log``, while in a Plan the ``log()`` hook writes them, so each
+tracker row is one ``log()`` firing. The model is put in eval mode for the call
+and restored after, even if the callback raises.
+
+With a ``dataloader`` (:mod:`.validation_loader`) the callback runs once per batch
+as ``callback(model, batch)``, returning per-sample values that are gathered
+across processes and averaged over the whole set. With ``weights = "ema"`` the
+pipeline's ``ema`` hook's weights are swapped in for the evaluation and the
+training weights put back after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import numbers
-from typing import Any, Callable, Mapping, SupportsFloat, cast
+from typing import Any, Callable, Iterator, Mapping, SupportsFloat, cast
 
 from robo_orchard_core.utils.config import CallableType, ClassType
 
 from hookpipe.compiler.catalog import BUILTINS, ValidationArgs
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.hooks.validation_loader import LoaderEvaluation
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["ValidationHook", "ValidationHookConfig", "wants_args"]
@@ -88,16 +98,43 @@ class ValidationHook(PipelineHooks):
         callback = args.callback
         if not callable(callback):
             raise TypeError(f"validation callback must be callable, got {callback!r}")
-        self._setup(callback, model_eval=args.model_eval)
+        self._setup(callback, model_eval=args.model_eval, to_trackers=False)
+        if args.dataloader is not None:
+            self._loader = LoaderEvaluation(callback, args.dataloader)
+        self.weights = args.weights
         return self
 
-    def _setup(self, callback: Callable[..., Any], *, model_eval: bool) -> None:
+    def _setup(self, callback: Callable[..., Any], *, model_eval: bool, to_trackers: bool = True) -> None:
         self.eval_callback = callback
         self.model_eval = model_eval
         self._pass_args = wants_args(callback)
         self._pass_model = False
+        #: The seed's hook logs to accelerate's trackers itself; a Plan's ``log()`` does it there.
+        self.to_trackers = to_trackers
+        self._loader: LoaderEvaluation | None = None
+        #: ``"model"`` or ``"ema"`` (a Plan's ``weights`` argument).
+        self.weights = "model"
+        self._trainer: Any = None
         #: ``(completed steps, metrics)`` of every evaluation, oldest first.
         self.history: list[tuple[int, dict[str, float] | None]] = []
+
+    def bind_trainer(self, trainer: Any) -> None:
+        """``weights = "ema"`` takes the weights from the trainer's ``ema`` hook."""
+        self._trainer = trainer
+
+    @contextlib.contextmanager
+    def _weights(self, model: Any) -> Iterator[None]:
+        if self.weights != "ema":
+            yield
+            return
+        from hookpipe.runtime.hooks.ema import EmaHook
+
+        instances = self._trainer.hook_instances.values() if self._trainer is not None else ()
+        emas = [inst for inst in instances if isinstance(inst, EmaHook)]
+        if len(emas) != 1:
+            raise RuntimeError(f'weights = "ema" needs exactly one ema hook in the pipeline, found {len(emas)}')
+        with emas[0].swapped_in(model):
+            yield
 
     def state_dict(self) -> dict[str, Any]:
         """The history (best-so-far and last metrics derive from it), checkpointed."""
@@ -122,10 +159,13 @@ class ValidationHook(PipelineHooks):
         if model is not None and self.model_eval:
             model.eval()
         try:
-            if self._pass_model:
-                result = self.eval_callback(model)
-            else:
-                result = self.eval_callback(args) if self._pass_args else self.eval_callback()
+            with self._weights(model):
+                if self._loader is not None:
+                    result: Any = self._loader.run(args.accelerator, model)
+                elif self._pass_model:
+                    result = self.eval_callback(model)
+                else:
+                    result = self.eval_callback(args) if self._pass_args else self.eval_callback()
         finally:
             if model is not None and self.model_eval:
                 model.train(was_training)
@@ -135,7 +175,8 @@ class ValidationHook(PipelineHooks):
             accelerator = args.accelerator
             text = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
             accelerator.print(f"validation after {done} steps (epoch {args.epoch_id}): {text}")
-            accelerator.log(metrics, step=done)
+            if self.to_trackers:
+                accelerator.log(metrics, step=done)
         return metrics
 
     def need_eval(self, hook_args: PipelineHookArgs) -> bool:

@@ -1,0 +1,113 @@
+"""``validation(dataloader = ...)``: per-sample values, gathered across processes, averaged exactly."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from hookpipe.compiler import compile_text
+from hookpipe.runtime import HookBasedTrainer
+from hookpipe.runtime.errors import HookFailure
+from tests.runtime import hooklib, trackinglib
+from tests.runtime.test_distributed import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PIPE = """pipeline "val"
+use h = "tests.runtime.hooklib"
+use t = "tests.runtime.trackinglib"
+
+trainer {
+    max_step        = 2
+    seed            = 0
+    model           = h.tiny_model()
+    dataloader      = h.tiny_loader(n = 8, batch_size = 2)
+    optimizer       = "torch.optim.SGD"(lr = 0.01)
+    batch_processor = h.MSE()
+    log_with        = ["csv"]
+    log_dir         = "logs"
+    progress        = false
+}
+
+hook optimize = optimizer()
+hook evaluate = validation(callback = CALLBACK, dataloader = t.val_loader(n = 13, batch_size = 4))
+hook record   = log()
+
+loop {
+    before { evaluate }
+    epoch {
+        step {
+            after { optimize }
+        }
+    }
+    after { record }
+}
+"""
+
+
+def by_hand() -> dict[str, float]:
+    """The metrics over the 13 samples, computed directly with the untrained tiny model."""
+    model = hooklib.tiny_model()
+    x, y = trackinglib.val_loader(n=13, batch_size=13).dataset.tensors
+    with torch.no_grad():
+        err = ((model(x) - y) ** 2).reshape(-1).double()
+    return {"mse": float(err.mean()), "close": float((err < 1.0).double().mean())}
+
+
+def test_one_process_averages_over_every_sample_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    trainer = HookBasedTrainer.from_plan(compile_text(PIPE.replace("CALLBACK", "t.val_step"), "val.pipe"))
+    rng_before = torch.random.get_rng_state()
+    trainer.hook_instances["evaluate"].evaluate(trainer._get_hook_args())
+    assert torch.equal(torch.random.get_rng_state(), rng_before)  # validation draws nothing training would see
+    (done, metrics), = trainer.hook_instances["evaluate"].history
+    expected = by_hand()
+    assert metrics["close"] == expected["close"]
+    assert metrics["mse"] == pytest.approx(expected["mse"], rel=1e-6)
+
+
+def test_a_callback_returning_one_number_per_batch_is_told_to_return_per_sample_values(tmp_path: Path) -> None:
+    pipe = PIPE.replace("CALLBACK", '"tests.runtime.test_validation_loader:batch_mean"').replace('"logs"', f'"{tmp_path}"')
+    trainer = HookBasedTrainer.from_plan(compile_text(pipe, "val.pipe"))
+    with pytest.raises(HookFailure) as err:
+        trainer()
+    assert "return one value per sample" in str(err.value.__cause__)
+    assert err.value.hook == "evaluate"
+
+
+def batch_mean(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+    x, y = batch
+    return {"mse": ((model(x) - y) ** 2).mean()}
+
+
+def _run(folder: Path, processes: int) -> dict[str, str]:
+    folder.mkdir()
+    (folder / "val.pipe").write_text(PIPE.replace("CALLBACK", "t.val_step"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    run = ["-m", "hookpipe.runtime.run", "val.pipe"]
+    if processes == 1:
+        cmd = [sys.executable, *run]
+    else:
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+               "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
+               "--dynamo_backend", "no", *run]
+    done = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with (folder / "logs" / "metrics.csv").open(newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    return row
+
+
+@pytest.mark.slow
+def test_two_processes_report_what_one_does(tmp_path: Path) -> None:
+    one, two = _run(tmp_path / "one", 1), _run(tmp_path / "two", 2)
+    expected = by_hand()
+    assert float(one["evaluate/close"]) == float(two["evaluate/close"]) == expected["close"]
+    assert float(two["evaluate/mse"]) == pytest.approx(float(one["evaluate/mse"]), rel=1e-12)
+    assert float(one["evaluate/mse"]) == pytest.approx(expected["mse"], rel=1e-6)
