@@ -24,7 +24,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoint_files import fsync_dir, fsync_tree, manifest
 from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
-from hookpipe.runtime.resume import MARKER, checkpoint_name, complete_checkpoints, latest_checkpoint, read_marker
+from hookpipe.runtime.resume import MARKER, checkpoint_name, complete_checkpoints, latest_checkpoint
 from hookpipe.runtime.resume_changes import write_plan
 
 __all__ = ["CheckpointHook"]
