@@ -26,7 +26,9 @@ def test_check_accepts_folders_like_lint() -> None:
     assert all(": ok (plan " in line for line in done.stdout.splitlines())
     checked = [line.split(":")[0] for line in done.stdout.splitlines()]
     # The included fragment is checked through finetune.pipe, as lint does.
-    assert checked == ["examples/all_scopes.pipe", "examples/digits/train.pipe", "examples/finetune.pipe"]
+    assert checked == [
+        "examples/all_scopes.pipe", "examples/cnn/train.pipe", "examples/digits/train.pipe", "examples/finetune.pipe"
+    ]
 
 
 def test_check_still_refuses_a_missing_path() -> None:

@@ -350,7 +350,10 @@ def _say_error(trainer: Any, message: str) -> None:
     rank = ""
     if trainer is not None and trainer.accelerator.num_processes > 1:
         rank = f"[rank {trainer.accelerator.process_index}] "
-    print(rank + message, file=sys.stderr, flush=True)
+    # One write of the whole line: several ranks share the launcher's stderr, and
+    # print() writes the text and the newline separately, so lines could interleave.
+    sys.stderr.write(f"{rank}{message}\n")
+    sys.stderr.flush()
 
 
 def _summary(trainer: Any, path: str, seconds: float, resumed_from: str | None = None) -> None:
