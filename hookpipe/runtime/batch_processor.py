@@ -19,7 +19,9 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.pipeline_hooks import PipelineHooks
 
-__all__ = ["BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor"]
+__all__ = [
+    "BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor", "is_identity",
+]
 
 ForwardFn = Callable[[Callable[..., Any], Any], "tuple[Any, Optional[torch.Tensor]]"]
 
@@ -36,9 +38,18 @@ class BatchProcessorMixin(ABC):
         """Process ``on_batch_hook_args.batch``; set ``model_outputs`` and ``reduce_loss`` on it."""
 
 
+def _identity(batch: Any) -> Any:
+    return batch
+
+
+def is_identity(transform: Callable[[Any], Any]) -> bool:
+    """Whether ``transform`` is the processor's no-op (no ``transforms`` given): a step may skip it."""
+    return transform is _identity
+
+
 def _compose(transforms: Optional[Callable | Sequence[Callable]]) -> Callable[[Any], Any]:
     if transforms is None:
-        return lambda batch: batch
+        return _identity
     fns = tuple(transforms) if isinstance(transforms, Sequence) else (transforms,)
 
     def apply(batch: Any) -> Any:

@@ -44,6 +44,9 @@ class CheckpointHook:
 
     #: The catalog's effects (the compiler reads the same entry).
     effects = BUILTINS["checkpoint"].effects.to_json()
+    #: Its state records which call of the phase wrote it (``Counters.current``),
+    #: so a resumed run runs the rest of that phase exactly once.
+    records_position = True
 
     def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
                  monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
