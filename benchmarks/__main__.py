@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         print("runtime benchmark (interleaved; progress on stderr)", file=sys.stderr)
         field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install,
                            device=args.device, clock=args.clock)
-        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device, args.clock))
+        print("hook-cost pass (tiny workload, interleaved)", file=sys.stderr)
+        hook_steps = args.steps * 2
+        hooks = driver.run(rounds=args.rounds, warmup=args.warmup, steps=hook_steps, install=not args.no_install,
+                           device=args.device, clock=args.clock, workload="tiny", configs=driver.HOOK_CONFIGS)
+        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device, args.clock,
+                                               hooks=hooks, hook_steps=hook_steps))
     if args.what in ("all", "distributed"):
         from benchmarks import distributed
 
