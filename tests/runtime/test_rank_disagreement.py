@@ -6,46 +6,28 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.runtime.planbuild import entry, hook, plan
-from tests.runtime.test_distributed import ROOT, free_port
+from tests.helpers import ROOT, launch_env, launch_two, two_process_command
+from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 
 
 def trainer(dataloader: dict[str, object], max_step: int) -> dict[str, object]:
-    return {
-        "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
-        "dataloader": dataloader,
-        "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
-        "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
-        "max_step": max_step,
-    }
+    return tiny_trainer(dataloader=dataloader, max_step=max_step)
 
 
-def command(tmp_path: Path, p: object) -> list[str]:
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(p.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
-    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-            "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-            "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(plan_file)]
-
-
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+def plan_file(tmp_path: Path, p: object) -> str:
+    path = tmp_path / "plan.json"
+    path.write_text(p.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
+    return str(path)
 
 
 def launch(tmp_path: Path, p: object, timeout: int = 150) -> tuple[int, str, float]:
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(p.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
-    env = ENV
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(plan_file)]
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    done = launch_two("hookpipe.runtime.run", plan_file(tmp_path, p), timeout=timeout)
     return done.returncode, done.stdout + done.stderr, time.perf_counter() - start
 
 
@@ -93,8 +75,9 @@ def test_a_rank_blocked_waiting_for_another_still_ends_on_sigterm(tmp_path: Path
              [hook("optimize", "optimizer", {}, builtin=True),
               hook("stall", "tests.runtime.hooklib:Stall", {"step": 2, "rank": 1, "marker": str(marker)})],
              [entry("optimize", "step", "after"), entry("stall", "step", "before")])
-    env = {**ENV, "HOOKPIPE_STOP_GRACE_S": "3"}
-    proc = subprocess.Popen(command(tmp_path, p), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    env = launch_env({"HOOKPIPE_STOP_GRACE_S": "3"})
+    proc = subprocess.Popen(two_process_command("hookpipe.runtime.run", plan_file(tmp_path, p)), cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
