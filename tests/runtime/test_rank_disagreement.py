@@ -15,10 +15,6 @@ from tests.helpers import ROOT, launch_env, launch_two, two_process_command
 from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 
 
-def trainer(dataloader: dict[str, object], max_step: int) -> dict[str, object]:
-    return tiny_trainer(dataloader=dataloader, max_step=max_step)
-
-
 def plan_file(tmp_path: Path, p: object) -> str:
     path = tmp_path / "plan.json"
     path.write_text(p.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
@@ -34,7 +30,7 @@ def launch(tmp_path: Path, p: object, timeout: int = 150) -> tuple[int, str, flo
 @pytest.mark.slow
 def test_ranks_with_different_batch_counts_fail_naming_ranks_and_counts(tmp_path: Path) -> None:
     loader = {"$call": "tests.runtime.hooklib:uneven_loader", "args": {"sizes": [8, 12], "batch_size": 2}}
-    p = plan(trainer(loader, 100), [hook("optimize", "optimizer", {}, builtin=True)],
+    p = plan(tiny_trainer(dataloader=loader, max_step=100), [hook("optimize", "optimizer", {}, builtin=True)],
              [entry("optimize", "step", "after")])
     code, out, seconds = launch(tmp_path, p)
     assert code != 0, out
@@ -48,7 +44,7 @@ def test_ranks_with_different_batch_counts_fail_naming_ranks_and_counts(tmp_path
 @pytest.mark.slow
 def test_sigterm_on_one_rank_stops_every_rank_with_143(tmp_path: Path) -> None:
     loader = {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 400, "batch_size": 2}}
-    p = plan(trainer(loader, 150),
+    p = plan(tiny_trainer(dataloader=loader, max_step=150),
              [hook("optimize", "optimizer", {}, builtin=True),
               hook("term", "tests.runtime.hooklib:SignalAt", {"step": 3, "rank": 1}),
               hook("save", "checkpoint", {"dir": str(tmp_path / "ckpt")}, builtin=True)],
@@ -71,7 +67,7 @@ def test_sigterm_on_one_rank_stops_every_rank_with_143(tmp_path: Path) -> None:
 def test_a_rank_blocked_waiting_for_another_still_ends_on_sigterm(tmp_path: Path) -> None:
     marker = tmp_path / "stalled"
     loader = {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 400, "batch_size": 2}}
-    p = plan(trainer(loader, 150),
+    p = plan(tiny_trainer(dataloader=loader, max_step=150),
              [hook("optimize", "optimizer", {}, builtin=True),
               hook("stall", "tests.runtime.hooklib:Stall", {"step": 2, "rank": 1, "marker": str(marker)})],
              [entry("optimize", "step", "after"), entry("stall", "step", "before")])
