@@ -70,7 +70,7 @@ class SimpleBatchProcessor(BatchProcessorMixin):
             seed's behaviour: one all-reduce per step when there are several). False
             keeps each process's own loss and the per-step collective away; ``log()``
             and ``loss_log`` average over processes themselves. Also an attribute, read
-            on the first batch.
+            when training starts.
     """
 
     def __init__(self, need_backward: bool = True, transforms: Optional[Callable | Sequence[Callable]] = None,
