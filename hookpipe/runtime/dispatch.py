@@ -113,6 +113,11 @@ class PhaseSource:
         self.line(depth, "except Exception as exc:")
         self.line(depth + 1, "fail(exc)")
 
+    def callbacks(self, fns: Sequence[Callable[[Any], Any]], arg: str, depth: int) -> None:
+        """Call ``fns`` (a seed channel's registered callbacks) in order: unguarded, errors as raised."""
+        for fn in fns:
+            self.line(depth, f"{self.name(fn)}({arg})")
+
     def _fail(self, exc: Exception) -> NoReturn:
         tb = exc.__traceback__
         call = self._by_line.get(tb.tb_lineno) if tb is not None else None

@@ -321,6 +321,5 @@ class _Writer:
     def phase(self, depth: int, kind: str, calls: Sequence[Any], arg: str) -> None:
         if kind == "plan":
             self.src.calls(calls, arg, depth)
-            return
-        for fn in calls:  # the seed's callbacks: unguarded, their errors pass through as raised
-            self.src.line(depth, f"{self.src.name(fn)}({arg})")
+        else:
+            self.src.callbacks(calls, arg, depth)
