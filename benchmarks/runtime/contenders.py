@@ -170,7 +170,7 @@ def run_hookpipe_pipe(k: int, gated: bool, warmup: int, steps: int) -> Result:
     return data.elapsed(), checksum(model)
 
 
-def _processor() -> Any:
+def _processor(average_loss: bool = True) -> Any:
     from hookpipe.runtime import SimpleBatchProcessor
 
     class MSE(SimpleBatchProcessor):
@@ -179,7 +179,7 @@ def _processor() -> Any:
             out = model(x)
             return out, F.mse_loss(out, y)
 
-    return MSE()
+    return MSE(average_loss=average_loss)
 
 
 CONTENDERS: dict[str, Callable[[int, bool, int, int], Result]] = {

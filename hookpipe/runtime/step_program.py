@@ -62,7 +62,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.batch_processor import LossNotProvidedError, SimpleBatchProcessor, is_identity
 from hookpipe.runtime.channels import Channel, PlanChannel, SeedHandlers
 from hookpipe.runtime.dispatch import PhaseSource
-from hookpipe.runtime.fastpath import fast_path
+from hookpipe.runtime.fastpath import PlainPath, fast_path
 
 __all__ = ["DONE", "ENDED", "REBUILD", "EpochFn", "StepSetup", "compile_epoch"]
 
@@ -129,8 +129,8 @@ class _Writer:
         line(1, "ran = 0")
         line(1, "for batch in batches:")
         path = fast_path(s.accelerator)
-        if path.plain:
-            self.env["do_sync"] = path.accelerator._do_sync  # accumulate()'s work without its context
+        if isinstance(path, PlainPath) and path.single:
+            self.env["do_sync"] = path.do_sync  # accumulate()'s work without its context
             line(2, "do_sync()")
             self.step(2)
         else:
