@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             p.error("--device cuda: torch sees no CUDA device here (a CPU build, or no GPU)")
     sections = []
+    load_at_start = report.load_average()
     if args.what in ("all", "runtime"):
         from benchmarks.runtime import driver
 
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print("compiler benchmark", file=sys.stderr)
         sections.append(report.compiler_section(compiler.run(rounds=args.rounds), args.rounds))
-    text = report.document(sections, " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]))
+    text = report.document(sections, " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]),
+                           (load_at_start, report.load_average()))
     print(text)
     if args.what == "all":
         Path(args.output).write_text(text, encoding="utf-8")

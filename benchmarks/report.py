@@ -120,14 +120,26 @@ def compiler_section(results: dict[str, list[Any]], rounds: int) -> str:
     return "\n".join(out)
 
 
-def document(sections: list[str], command: str) -> str:
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the system does not say)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def document(sections: list[str], command: str, loads: tuple[float | None, float | None] = (None, None)) -> str:
+    """The whole RESULTS.md; ``loads`` are the load averages when the run started and ended."""
+    start, end = loads
+    load = (f"load average {start:.2f} when the run started and {end:.2f} when it ended"
+            if start is not None and end is not None else "load average unknown")
     head = [
         "# Benchmark results",
         "",
         f"Produced by `{command}` on {datetime.date.today().isoformat()} at commit {_commit()}.",
         "",
-        f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-        "shared with other work, so figures are noisy: every comparison is interleaved and reported as medians.",
+        f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; {load}. "
+        "Every comparison is interleaved (A B C ... A B C ...) and reported as medians over rounds.",
         f"- Python {platform.python_version()}, torch {_version('torch')} (one thread), accelerate "
         f"{_version('accelerate')}, lark {_version('lark')}, pydantic {_version('pydantic')}, networkx {_version('networkx')}.",
         "",
