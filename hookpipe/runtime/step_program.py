@@ -100,9 +100,25 @@ class StepSetup:
     display: Any
 
 
-def compile_epoch(setup: StepSetup) -> EpochFn:
-    """The function that runs one epoch's batches: ``run_epoch(batches, epoch_args) -> (ran, status)``."""
+def compile_epoch(setup: StepSetup, previous: EpochFn | None = None) -> EpochFn:
+    """The function that runs one epoch's batches: ``run_epoch(batches, epoch_args) -> (ran, status)``.
+
+    ``previous`` is the function that returned ``REBUILD``: the count of changes
+    is one for every seed channel, so when this step's channels hold what it was
+    written with, it is kept (told the new count) instead of written again.
+    """
+    if previous is not None:
+        env = previous.__globals__
+        if env["registered"] == _registered(setup):
+            env["V"] = SeedHandlers.changes
+            return previous
     return _Writer(setup).build()
+
+
+def _registered(setup: StepSetup) -> tuple[tuple[Any, ...], ...]:
+    """What the step's seed channels hold now (their contexts, in order)."""
+    return tuple(tuple(ch._context_handlers) for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)
+                 if isinstance(ch := setup.hooks.hooks.get(name), Channel))
 
 
 class _Writer:
@@ -117,6 +133,7 @@ class _Writer:
         self.channels = {name: setup.hooks.hooks.get(name) for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)}
         self.seeded = any(isinstance(ch, Channel) for ch in self.channels.values())
         self.env["V"] = SeedHandlers.changes
+        self.env["registered"] = _registered(setup)
         self._args = 0
 
     # -- the loop --------------------------------------------------------------

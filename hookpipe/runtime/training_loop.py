@@ -414,7 +414,7 @@ class TrainingLoop:
             ran += count
             if status != REBUILD:
                 return ran, status == DONE
-            self._run_epoch = compile_epoch(self._setup)
+            self._run_epoch = compile_epoch(self._setup, self._run_epoch)
 
     @property
     def last_loss(self) -> Any:

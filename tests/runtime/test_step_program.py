@@ -176,3 +176,22 @@ def test_a_failing_hook_in_the_fused_step_shows_a_readable_line_in_its_traceback
     assert (info.value.hook, info.value.global_step, info.value.line) == ("boom", 2, 7)
     text = "".join(traceback.format_exception(info.value.__cause__))
     assert "# boom.on_step_end" in text  # the generated source is in linecache, so the frame shows its line
+
+
+def test_registrations_elsewhere_do_not_rewrite_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookpipe.runtime import step_program
+
+    written: list[int] = []
+    original = step_program._Writer.build
+
+    def counting_build(self: Any) -> Any:
+        written.append(1)
+        return original(self)
+
+    elsewhere = PipelineHooks()  # e.g. a hook that builds and fills its own containers every step
+    hooks = PipelineHooks()
+    hooks.register_hook("on_step", HookContext.from_callable(
+        after=lambda a: elsewhere.register_hook("on_step", HookContext.from_callable(after=print))))
+    monkeypatch.setattr(step_program._Writer, "build", counting_build)
+    _trainer(hooks, max_step=5)()
+    assert len(written) == 1 and len(elsewhere.hooks["on_step"]) == 5
