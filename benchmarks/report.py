@@ -118,7 +118,7 @@ def document(sections: list[str], command: str) -> str:
         f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
         "shared with other work, so figures are noisy: every comparison is interleaved and reported as medians.",
         f"- Python {platform.python_version()}, torch {_version('torch')} (one thread), accelerate "
-        f"{_version('accelerate')}, lark {_version('lark')}, pydantic {_version('pydantic')}, networkx {_version('networkx')}.",
+        f"{_version('accelerate')}, lark {_version('lark')}, pydantic {_version('pydantic')}.",
         "",
     ]
     return "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"
