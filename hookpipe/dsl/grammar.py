@@ -49,7 +49,8 @@ def cache_file() -> str | bool:
 
 @lru_cache(maxsize=1)
 def _driver() -> Driver:
-    return Driver(_parser()[0])
+    lark, builder = _parser()
+    return Driver(lark, builder)
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +75,6 @@ def _parser() -> tuple[Lark, ToAst]:
         lexer="basic",  # only the tables are used: hookpipe.dsl.lexer feeds the driver
         keep_all_tokens=True,
         maybe_placeholders=False,
-        transformer=transformer,
     )
     transformer.syntax_only = Terminals.from_grammar(lark.terminals, grammar_text()).syntax_only
     return lark, transformer
