@@ -13,20 +13,16 @@ from hookpipe.compiler.plan import Guard, HookSpec, PhasePlan, Plan, PlanEntry, 
 
 def lower(ctx: Compilation) -> None:
     phases = []
+    nodes, guards, always = ctx.nodes, ctx.guards, Guard()
     for scope, phase in phase_order():
         graph = ctx.graphs.get((scope, phase))
-        order = declaration_order(graph) if graph is not None else []
-        entries = tuple(
-            PlanEntry(
-                hook=ctx.nodes[i].hook,
-                callback=callback_name(scope, phase),
-                guard=ctx.guards.get(i, Guard()),
-                main_only=ctx.nodes[i].attachment.on == "main",
-                span=ctx.nodes[i].span,
-            )
-            for i in order
-        )
-        phases.append(PhasePlan(scope, phase, entries))
+        callback = callback_name(scope, phase)
+        entries = []
+        for i in declaration_order(graph) if graph is not None else ():
+            node = nodes[i]
+            entries.append(PlanEntry(hook=node.hook, callback=callback, guard=guards.get(i, always),
+                                     main_only=node.attachment.on == "main", span=node.span))
+        phases.append(PhasePlan(scope, phase, tuple(entries)))
     hooks = tuple(
         HookSpec(name, info.type_name, info.builtin is not None and not info.builtin.seed_class, info.args,
                  info.all_effects, info.decl.span, collective=info.collective and info.builtin is None)

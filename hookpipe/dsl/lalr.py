@@ -51,12 +51,15 @@ class Driver:
                     number = index[arg] = len(self.reductions)
                     self.reductions.append(_reduction(arg, builder))
                 row[symbol] = ~number
+        #: Each state's ``dict.get``, bound once: the loop calls one per token and reduction.
+        self._actions = [row.get for row in self.table]
         self.start = table.start_states[start]
         self.end = table.end_states[start]
 
     def parse(self, tokens: Iterable[Any]) -> Any:
         """The start rule's value; raises ParseError at the first token that does not fit."""
         table, reductions = self.table, self.reductions
+        actions = self._actions
         state = self.start
         states = [state]
         values: list[Any] = []
@@ -64,7 +67,7 @@ class Driver:
         for token in tokens:
             kind = token.type
             while True:
-                action = table[state].get(kind)
+                action = actions[state](kind)
                 if action is None:
                     raise ParseError(token, self.accepts(states), tuple(states))
                 if action >= 0:
@@ -152,17 +155,20 @@ def _splice(children: list[Any], inlined: tuple[int, ...]) -> list[Any]:
     """``children`` with the lists at ``inlined`` positions spliced in.
 
     A leading inlined list is extended in place (it belongs to this reduction
-    alone), so a left-recursive repetition stays linear, as in lark.
+    alone), so a left-recursive repetition (``__x: __x "," item``) stays linear,
+    as in lark, and costs one slice.
     """
-    out: list[Any] | None = None
-    for i, child in enumerate(children):
+    if inlined[0] == 0:
+        out: list[Any] = children[0]
+        if len(inlined) == 1:
+            out += children[1:]
+            return out
+        start = 1
+    else:
+        out, start = [], 0
+    for i in range(start, len(children)):
         if i in inlined:
-            if out is None:
-                out = child
-            else:
-                out.extend(child)
-        elif out is None:
-            out = [child]
+            out += children[i]
         else:
-            out.append(child)
-    return out if out is not None else []
+            out.append(children[i])
+    return out

@@ -57,7 +57,7 @@ class Lexer:
 
     def tokens(self, text: str) -> Iterator[Tok]:
         """The significant tokens of ``text``; raises BadCharacter or NestingTooDeep."""
-        keywords, symbols = self.keywords, self.symbols
+        keywords, symbols, token = self.keywords, self.symbols, Tok
         stack: list[str] = []  # what closes each open bracket; "BLOCK" for blocks
         previous = None
         line, line_start = 1, 0
@@ -96,4 +96,4 @@ class Lexer:
                 if kind == "LONG":
                     kind = symbols[value]
             previous = kind
-            yield Tok(kind, value, line, end - len(value) - line_start + 1, end - line_start + 1)
+            yield token(kind, value, line, end - len(value) - line_start + 1, end - line_start + 1)

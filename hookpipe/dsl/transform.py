@@ -23,6 +23,9 @@ from hookpipe.dsl.tokens import Tok
 RUN_PREFIX = "run"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(.)")
+#: Builds a Span from a tuple in C: ``Span(...)`` runs a Python-level ``__new__``, and
+#: the parser makes one for every node and most tokens.
+_new_span = tuple.__new__
 
 
 def unquote(token: Tok) -> str:
@@ -58,7 +61,7 @@ class ToAst:
         return [c for c in children if not (type(c) is Tok and c.type in syntax_only)]
 
     def _tok(self, t: Tok) -> Span:
-        return Span(self.path, t.line, t.column, t.line, t.end_column)
+        return _new_span(Span, (self.path, t.line, t.column, t.line, t.end_column))
 
     def _span(self, children: list[Any]) -> Span:
         first, last = children[0], children[-1]
@@ -72,7 +75,7 @@ class ToAst:
         else:
             end = last[2] if type(last) is tuple else last.span
             end_line, end_column = end.end_line, end.end_column
-        return Span(self.path, line, column, end_line, end_column)
+        return _new_span(Span, (self.path, line, column, end_line, end_column))
 
     # --- top level
     def start(self, c: list[Any]) -> list[Any]:
