@@ -13,48 +13,89 @@ stack (the help table keys on it).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
-
-from lark import Lark
-from lark.parsers.lalr_analysis import Shift
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from hookpipe.dsl.problems import ParseError
 
-#: A reduction: (symbols popped, the rule's name for the goto, positions of inlined
-#: children to splice, the builder; None for an inlined rule, whose value is its children).
+if TYPE_CHECKING:
+    from lark import Lark
+
+#: A reduction as stored: (symbols popped, the rule's name for the goto, positions of
+#: inlined children to splice, the builder method's name; None for an inlined rule).
+RuleSpec = tuple[int, str, tuple[int, ...], "str | None"]
+#: The same with the builder's method bound; an inlined rule's value is its children.
 Reduction = tuple[int, str, tuple[int, ...], "Callable[[list[Any]], Any] | None"]
 #: state -> token or rule name -> next state (a shift or goto, >= 0) or ~reduction index.
 Table = list[dict[str, int]]
 
 
-class Driver:
-    """The LALR automaton of one ``Lark`` instance, reducing with ``builder``'s methods.
+@dataclass(frozen=True)
+class Tables:
+    """lark's LALR tables for one start rule, as plain lists, dicts, ints and strings.
 
-    ``builder`` has one method per rule (named by the rule's alias, else its
-    name), taking the rule's children as a list; rules whose name starts with
-    ``_`` are inlined, as in lark.
+    Plain data, so ``hookpipe.dsl.grammar`` can store them as JSON and a process
+    that finds them stored parses without importing lark at all.
     """
 
-    def __init__(self, lark: Lark, builder: object, start: str = "start") -> None:
-        table = lark.parser.parser.parser.parse_table  # ParsingFrontend -> LALR_Parser -> _Parser
+    table: Table
+    rules: list[RuleSpec]
+    start: int
+    end: int
+
+    @classmethod
+    def from_lark(cls, lark: Lark, start: str = "start") -> "Tables":
+        """Read a ``Lark(parser="lalr")`` instance's tables and rules (what lark's tree builder would do)."""
+        from lark.parsers.lalr_analysis import Shift
+
+        parse_table = lark.parser.parser.parser.parse_table  # ParsingFrontend -> LALR_Parser -> _Parser
         index: dict[Any, int] = {}
-        self.reductions: list[Reduction] = []
-        self.table: Table = [{} for _ in range(len(table.states))]
-        for state, actions in table.states.items():
-            row = self.table[state]
+        rules: list[RuleSpec] = []
+        table: Table = [{} for _ in range(len(parse_table.states))]
+        for state, actions in parse_table.states.items():
+            row = table[state]
             for symbol, (action, arg) in actions.items():
                 if action is Shift:
                     row[symbol] = arg
                     continue
                 number = index.get(arg)
                 if number is None:
-                    number = index[arg] = len(self.reductions)
-                    self.reductions.append(_reduction(arg, builder))
+                    number = index[arg] = len(rules)
+                    rules.append(_rule_spec(arg))
                 row[symbol] = ~number
+        return cls(table, rules, parse_table.start_states[start], parse_table.end_states[start])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"table": self.table, "rules": [list(r) for r in self.rules], "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Tables":
+        rules = [(int(size), str(origin), tuple(int(i) for i in inlined), None if name is None else str(name))
+                 for size, origin, inlined, name in data["rules"]]
+        table = [{str(k): int(v) for k, v in row.items()} for row in data["table"]]
+        return cls(table, rules, int(data["start"]), int(data["end"]))
+
+
+class Driver:
+    """The LALR automaton of ``tables``, reducing with ``builder``'s methods.
+
+    ``builder`` has one method per rule (named by the rule's alias, else its
+    name), taking the rule's children as a list; rules whose name starts with
+    ``_`` are inlined, as in lark.
+    """
+
+    def __init__(self, tables: Tables, builder: object) -> None:
+        self.table = tables.table
+        self.reductions: list[Reduction] = []
+        for size, origin, inlined, name in tables.rules:
+            build = None if name is None else getattr(builder, name, None)
+            if name is not None and build is None:
+                raise ValueError(f"the AST builder has no method for rule `{name}`")
+            self.reductions.append((size, origin, inlined, build))
         #: Each state's ``dict.get``, bound once: the loop calls one per token and reduction.
         self._actions = [row.get for row in self.table]
-        self.start = table.start_states[start]
-        self.end = table.end_states[start]
+        self.start = tables.start
+        self.end = tables.end
 
     def parse(self, tokens: Iterable[Any]) -> Any:
         """The start rule's value; raises ParseError at the first token that does not fit."""
@@ -137,7 +178,7 @@ class Driver:
         return frozenset(found)
 
 
-def _reduction(rule: Any, builder: object) -> Reduction:
+def _rule_spec(rule: Any) -> RuleSpec:
     """How to reduce one of lark's ``Rule``\\ s: what lark's tree builder would do, without trees."""
     name = rule.origin.name
     inlined = tuple(i for i, symbol in enumerate(rule.expansion) if not symbol.is_term and symbol.name.startswith("_"))
@@ -145,10 +186,7 @@ def _reduction(rule: Any, builder: object) -> Reduction:
         return len(rule.expansion), name, inlined, None
     if rule.options.expand1 and not rule.alias:
         raise ValueError(f"`?{name}` without an alias is not supported by the fast driver")
-    build = getattr(builder, rule.alias or name, None)
-    if build is None:
-        raise ValueError(f"the AST builder has no method for rule `{rule.alias or name}`")
-    return len(rule.expansion), name, inlined, build
+    return len(rule.expansion), name, inlined, rule.alias or name
 
 
 def _splice(children: list[Any], inlined: tuple[int, ...]) -> list[Any]:

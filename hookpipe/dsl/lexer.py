@@ -1,7 +1,8 @@
 """A fast lexer for the .pipe grammar, with the layout rules folded in.
 
-One compiled regex over the whole text, and plain slotted tokens, cost a fraction
-of a generic lexer's per-token bookkeeping. Its patterns, keywords and symbols
+One ``finditer`` over a master regex (whitespace folded into each match, the
+alternative that matched read from ``lastindex``) and plain slotted tokens cost a
+fraction of a generic lexer's per-token bookkeeping. Its patterns, keywords and symbols
 come from ``grammars/pipe.lark`` (:class:`~hookpipe.dsl.terminals.Terminals`), so
 it emits exactly the terminals the grammar defines (a test compares it with lark's
 own lexer). It applies the newline rules in the same loop: newlines inside

@@ -1,8 +1,9 @@
 """lark reductions -> typed AST. The only module that knows lark's rule shapes.
 
-It runs *inside* the LALR parser (lark's inline transformer): each reduction
-builds its node at once, so no parse tree is ever allocated and walked again.
-The parser keeps every token (``keep_all_tokens``), so each node's span runs
+It runs *inside* the LALR parser (``hookpipe.dsl.lalr`` calls one method per
+rule, with the children lark's tree builder would pass): each reduction builds
+its node at once, so no parse tree is ever allocated and walked again.
+The parser keeps every token, so each node's span runs
 exactly from its first token to its last; each reduction drops the tokens that
 only shape the syntax (the grammar's anonymous literals, ``Terminals.syntax_only``)
 and unpacks the rest into named parts, so a rule's shape is read in one line.
