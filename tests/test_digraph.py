@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from hookpipe.compiler.digraph import (
     DiGraph,
+    cycles,
     lexicographical_topological_order,
     shortest_path,
     strongly_connected_components,
@@ -68,6 +69,8 @@ def test_strongly_connected_components_match(pair: Pair) -> None:
     found = strongly_connected_components(ours)
     assert sorted(map(sorted, found)) == sorted(map(sorted, nx.strongly_connected_components(theirs)))
     assert sum(map(len, found)) == len(ours)
+    cyclic = [sorted(c) for c in nx.strongly_connected_components(theirs) if len(c) > 1]
+    assert sorted(map(sorted, cycles(ours))) == sorted(cyclic)
 
 
 @settings(max_examples=400, deadline=None)

@@ -10,15 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 from hookpipe.compiler.context import Compilation, OrderGraph, Origin
-from hookpipe.compiler.digraph import shortest_path, strongly_connected_components
+from hookpipe.compiler.digraph import cycles, shortest_path
 from hookpipe.compiler.graph import hook_successors, is_hub
 from hookpipe.diagnostics import Note
 
 
 def check_order(ctx: Compilation) -> None:
     for graph in ctx.graphs.values():
-        cyclic = [c for c in strongly_connected_components(graph) if len(c) > 1]
-        for component in sorted(cyclic, key=lambda c: min(n for n in c if n >= 0)):
+        for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
             _report_cycle(ctx, graph, component)
     _requires(ctx)
 

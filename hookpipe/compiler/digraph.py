@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Generic, Hashable, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Generic, Hashable, Iterable, Iterator, Mapping, Protocol, TypeVar
 
 
 class _Ordered(Hashable, Protocol):
@@ -93,18 +93,22 @@ class DiGraph(Generic[N, A, E]):
         return node in self.succ
 
 
-def strongly_connected_components(graph: DiGraph[N, A, E]) -> list[set[N]]:
+def strongly_connected_components(graph: DiGraph[N, A, E], within: Iterable[N] | None = None) -> list[set[N]]:
     """Every strongly connected component (single nodes included), by an iterative Tarjan.
 
     Components come out in reverse topological order of the condensation; a
     recursive version would overflow Python's stack on a chain of 1,000 nodes.
+    With ``within``, the components of the subgraph of those nodes.
     """
+    succ: Mapping[N, Iterable[N]] = graph.succ
+    if within is not None:
+        keep = set(within)
+        succ = {n: [m for m in graph.succ[n] if m in keep] for n in graph.succ if n in keep}
     index: dict[N, int] = {}
     low: dict[N, int] = {}
     on_stack: set[N] = set()
     stack: list[N] = []
     found: list[set[N]] = []
-    succ = graph.succ
     counter = 0
     for root in succ:
         if root in index:
@@ -142,6 +146,26 @@ def strongly_connected_components(graph: DiGraph[N, A, E]) -> list[set[N]]:
                             break
                     found.append(component)
     return found
+
+
+def cycles(graph: DiGraph[N, A, E]) -> list[set[N]]:
+    """The strongly connected components of more than one node: each holds a cycle.
+
+    Kahn's algorithm first peels off every node no cycle can hold (the common
+    case is all of them, and it is the cheaper walk); Tarjan runs on what is left.
+    """
+    indegree = {node: len(p) for node, p in graph.pred.items()}
+    ready = [node for node, degree in indegree.items() if degree == 0]
+    succ = graph.succ
+    while ready:
+        for nxt in succ[ready.pop()]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    left = [node for node, degree in indegree.items() if degree > 0]
+    if not left:
+        return []
+    return [c for c in strongly_connected_components(graph, within=left) if len(c) > 1]
 
 
 def shortest_path(graph: DiGraph[N, A, E], source: N, target: N, within: set[N] | None = None) -> list[N]:
