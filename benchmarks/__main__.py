@@ -1,4 +1,4 @@
-"""``python -m benchmarks [all|runtime|distributed|compiler] [--rounds N] [--steps N] [--device cpu|cuda]``.
+"""``python -m benchmarks [all|runtime|hooks|distributed|compiler] [--rounds N] [--steps N] [--device cpu|cuda]``.
 
 Prints markdown tables and, for ``all``, writes ``benchmarks/RESULTS.md`` with the
 machine, versions, date and method. Peers (RoboOrchard Lab, Ignite) are installed
@@ -16,7 +16,7 @@ from benchmarks import report
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "distributed", "compiler"))
+    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "hooks", "distributed", "compiler"))
     p.add_argument("--rounds", type=int, default=7, help="interleaved repetitions (medians over them; at least 5)")
     p.add_argument("--steps", type=int, default=3000, help="timed training steps per run")
     p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
@@ -41,7 +41,17 @@ def main(argv: list[str] | None = None) -> int:
         print("runtime benchmark (interleaved; progress on stderr)", file=sys.stderr)
         field = driver.run(rounds=args.rounds, warmup=args.warmup, steps=args.steps, install=not args.no_install,
                            device=args.device, clock=args.clock)
-        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device, args.clock))
+        print("hook-cost pass (tiny workload, interleaved)", file=sys.stderr)
+        hook_steps = args.steps * 2
+        hooks = driver.run(rounds=args.rounds, warmup=args.warmup, steps=hook_steps, install=not args.no_install,
+                           device=args.device, clock=args.clock, workload="tiny", configs=driver.HOOK_CONFIGS)
+        sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device, args.clock,
+                                               hooks=hooks, hook_steps=hook_steps))
+    if args.what in ("all", "hooks"):
+        from benchmarks import hook_dispatch
+
+        print("per-hook dispatch benchmark", file=sys.stderr)
+        sections.append(hook_dispatch.section(hook_dispatch.measure()))
     if args.what in ("all", "distributed"):
         from benchmarks import distributed
 

@@ -10,7 +10,10 @@ contender after contender, with a barrier before each:
   stop flag and ``.item()`` after every step;
 * (c) hookpipe's ``HookBasedTrainer`` from a ``.pipe`` file (DDP through
   accelerate; stop flag agreed asynchronously every few steps, see
-  ``hookpipe.runtime.stop_agreement``).
+  ``hookpipe.runtime.stop_agreement``), its batch processor averaging the loss
+  over processes every step as the seed's does (one more all-reduce per step);
+* (d) the same with ``SimpleBatchProcessor(average_loss=False)``: each process
+  keeps its own loss, so the step has the hand-written loop's collectives only.
 
 Each rank trains the same batches (the workload of :mod:`benchmarks.runtime.workload`);
 reported is rank 0's median µs/step and the median over rounds of the ratio to (a).
@@ -71,7 +74,7 @@ def run_ddp_sync_flag(warmup: int, steps: int) -> Result:
     return _hand(warmup, steps, sync_flag=True)
 
 
-def run_hookpipe(warmup: int, steps: int) -> Result:
+def run_hookpipe(warmup: int, steps: int, average_loss: bool = True) -> Result:
     """(c) hookpipe from a ``.pipe`` file, under DDP through accelerate."""
     from benchmarks.runtime.contenders import _processor, pipe_text
     from hookpipe.runtime import HookBasedTrainer
@@ -81,16 +84,22 @@ def run_hookpipe(warmup: int, steps: int) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.pipe"
         path.write_text(pipe_text(0, False, warmup + steps), encoding="utf-8")
-        trainer = HookBasedTrainer.from_file(str(path), model=model, dataloader=data, batch_processor=_processor(),
+        trainer = HookBasedTrainer.from_file(str(path), model=model, dataloader=data, batch_processor=_processor(average_loss),
                                              optimizer=torch.optim.SGD(model.parameters(), lr=LR))
     trainer()
     return data.elapsed(), checksum(trainer.accelerator.unwrap_model(trainer.model))
 
 
+def run_hookpipe_own_loss(warmup: int, steps: int) -> Result:
+    """(d) (c) without the per-step loss all-reduce (``average_loss=False``)."""
+    return run_hookpipe(warmup, steps, average_loss=False)
+
+
 CONTENDERS: dict[str, tuple[str, Callable[[int, int], Result]]] = {
     "a": ("hand-written DDP loop", run_ddp),
     "b": ("hand-written DDP loop + blocking stop flag per step (hookpipe before)", run_ddp_sync_flag),
-    "c": ("hookpipe HookBasedTrainer (.pipe), 2 processes", run_hookpipe),
+    "c": ("hookpipe HookBasedTrainer (.pipe), loss averaged over processes each step (the seed's)", run_hookpipe),
+    "d": ("hookpipe HookBasedTrainer (.pipe), `average_loss=False`", run_hookpipe_own_loss),
 }
 
 

@@ -9,7 +9,7 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from benchmarks.runtime.driver import CONFIGS, Contender, median_us, paired_ratio, slope_us
+from benchmarks.runtime.driver import CONFIGS, Contender, median_us, overhead_us, paired_ratio, slope_us
 
 
 def _cpu() -> str:
@@ -39,7 +39,7 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def runtime_section(field: list[Contender], rounds: int, warmup: int, steps: int, device: str = "cpu",
-                    clock: str = "wall") -> str:
+                    clock: str = "wall", hooks: list[Contender] | None = None, hook_steps: int = 0) -> str:
     base = field[0]
     labels = [label for label, _, _ in CONFIGS]
     where = "on the GPU (CUDA, bf16 autocast)" if device == "cuda" else "on the CPU (one torch thread)"
@@ -52,26 +52,37 @@ def runtime_section(field: list[Contender], rounds: int, warmup: int, steps: int
         + ("Clock: each worker's CPU time (`--clock process`), since the machine was shared."
            if clock == "process" else "Clock: wall time."),
         "",
-        "| contender | " + " | ".join(labels) + " | ratio to (a), " + " / ".join(labels) + " |",
-        "|---|" + "---:|" * (len(labels) + 1),
+        "| contender | " + " | ".join(labels) + " | ratio to (a), " + " / ".join(labels)
+        + " | overhead over (a) at K=0 (µs/step) |",
+        "|---|" + "---:|" * (len(labels) + 2),
     ]
     for c in field:
         if c.unavailable and not c.times:
-            out.append(f"| ({c.key}) {c.label} | " + " | ".join("—" for _ in labels) + f" | not measured: {c.unavailable} |")
+            out.append(f"| ({c.key}) {c.label} | " + " | ".join("—" for _ in labels)
+                       + f" | not measured: {c.unavailable} | |")
             continue
         cells = [_fmt(median_us(c, label), ".1f") for label in labels]
         ratios = " / ".join(_fmt(paired_ratio(c, base, label), ".3f") for label in labels)
-        out.append(f"| ({c.key}) {c.label} | " + " | ".join(cells) + f" | {ratios} |")
+        out.append(f"| ({c.key}) {c.label} | " + " | ".join(cells) + f" | {ratios} | {_fmt(overhead_us(c, base, 'K=0'), '+.1f')} |")
     out += [
         "",
-        "Cost per extra hook (median over rounds of (time at K=100 − time at K=0) / 100):",
-        "",
-        "| contender | firing hook (µs/step) | gated, not firing (µs/step) |",
-        "|---|---:|---:|",
+        "The overhead column is the median over rounds of the contender's time minus (a)'s in the same round: "
+        "what the framework adds per step, the figure that carries over to a GPU.",
     ]
-    for c in field:
-        if c.times:
-            out.append(f"| ({c.key}) | {_fmt(slope_us(c, 'K=100'), '.3f')} | {_fmt(slope_us(c, 'K=100 gated'), '.3f')} |")
+    if hooks:
+        out += [
+            "",
+            f"Cost per extra hook, measured on a tiny workload (a 4 -> 1 linear model on batches of one, {hook_steps:,} "
+            "steps) so that 100 hooks stand out of the noise: median over the same interleaved rounds of "
+            "(time at K=100 − time at K=0) / 100.",
+            "",
+            "| contender | step at K=0 (µs) | firing no-op hook (µs/step) | gated, not firing (µs/step) |",
+            "|---|---:|---:|---:|",
+        ]
+        for c in hooks:
+            if c.times:
+                out.append(f"| ({c.key}) {c.label} | {_fmt(median_us(c, 'K=0'), '.1f')} | "
+                           f"{_fmt(slope_us(c, 'K=100'), '.3f')} | {_fmt(slope_us(c, 'K=100 gated'), '.3f')} |")
     same = {d.split(":", 1)[1] for c in field for d in c.checksums}
     out += [
         "",

@@ -1,4 +1,4 @@
-"""Shared test helpers: paths, the CLI runners, free ports, fixture pairs, examples, renderers.
+"""Shared test helpers: paths, the CLI runners, two-process launches, fixture pairs, examples, renderers.
 
 Fixture pairs are ``tests/fixtures/<area>/<name>.pipe`` with ``<name>.expected``
 beside it: one line per diagnostic, ``LINE:COL CODE severity: message``, then
@@ -23,7 +23,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Mapping, NamedTuple
 
 from hookpipe.cli import main as cli_main
 from hookpipe.compiler import compile_path
@@ -71,6 +71,46 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def launch_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a launched run: this one, the repository importable, one thread per process."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **(extra or {})}
+
+
+def two_process_command(*args: str) -> list[str]:
+    """``accelerate launch`` of ``python -m ARGS`` as two gloo CPU processes, on a free port.
+
+    accelerate 1.x starts ONE process for ``--cpu --num_processes 2`` unless mpirun is
+    configured; the torchrun launcher (``--multi_gpu``) gives two CPU processes.
+    """
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+            "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
+            "--dynamo_backend", "no", "-m", *args]
+
+
+def launch_two(*args: str, env: Mapping[str, str] | None = None, cwd: Path = ROOT,
+               timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m ARGS`` in two processes under ``accelerate launch`` and wait for both.
+
+    Args:
+        args: The module and its arguments, e.g. ``("hookpipe.cli", "run", "train.pipe")``.
+        env: Variables set on top of :func:`launch_env`'s.
+        cwd: The working directory of both processes.
+        timeout: Seconds before the launch is killed and the test fails.
+
+    Example:
+        >>> done = launch_two("hookpipe.cli", "run", "train.pipe", cwd=tmp_path)  # doctest: +SKIP
+    """
+    return subprocess.run(two_process_command(*args), cwd=cwd, env=launch_env(env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_module(*args: str, env: Mapping[str, str] | None = None, cwd: Path = ROOT,
+               timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """:func:`launch_two`'s run as one plain process: ``python -m ARGS``, the one-process twin of a test."""
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=launch_env(env), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def fixtures(area: str) -> list[Path]:

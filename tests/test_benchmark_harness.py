@@ -20,9 +20,26 @@ def test_runtime_harness_interleaves_workers_and_reports_every_contender() -> No
     # Same math in both contenders: identical final parameters, bit for bit.
     assert {d.split(":")[1] for c in field for d in c.checksums} == {field[0].checksums.pop().split(":")[1]}
     missing = driver.Contender("e", "a peer", "nowhere:run", unavailable="`pip install peer` failed")
-    text = report.runtime_section([*field, missing], rounds=1, warmup=2, steps=5)
-    assert "| (e) a peer | — | — | — | — | not measured: `pip install peer` failed |" in text
+    hooks = driver.run(rounds=1, warmup=2, steps=5, install=False, log=io.StringIO(), only={"a", "d"},
+                       workload="tiny", configs=driver.HOOK_CONFIGS)
+    assert all(sorted(c.times) == sorted(label for label, _, _ in driver.HOOK_CONFIGS) for c in hooks)
+    tiny = {d.split(":")[1] for c in hooks for d in c.checksums}
+    assert len(tiny) == 1 and tiny != {d.split(":")[1] for c in field for d in c.checksums}  # another model, same math
+    text = report.runtime_section([*field, missing], rounds=1, warmup=2, steps=5, hooks=hooks, hook_steps=5)
+    assert "| (e) a peer | — | — | — | — | not measured: `pip install peer` failed | |" in text
     assert "| (d) hookpipe HookBasedTrainer (.pipe file) |" in text
+    first_a = next(line for line in text.splitlines() if line.startswith("| (a) "))
+    assert first_a.endswith("| +0.0 |")  # the main table's overhead column: (a) minus itself
+    assert "Cost per extra hook, measured on a tiny workload" in text
+
+
+def test_the_dispatch_benchmark_reports_every_form() -> None:
+    from benchmarks import hook_dispatch
+
+    results = hook_dispatch.measure(number=50)
+    assert len(results) == 4 and all(value == value for value in results.values())  # no NaN
+    text = hook_dispatch.section(results)
+    assert all(f"| {name} |" in text for name in results)
 
 
 def test_the_cuda_configuration_is_bf16_autocast_and_a_valid_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,5 +56,8 @@ def test_the_cuda_configuration_is_bf16_autocast_and_a_valid_pipe(monkeypatch: p
     monkeypatch.setenv(workload.DEVICE_ENV, "cpu")
     assert workload.accelerator_kwargs() == {"cpu": True}
     assert isinstance(workload.autocast(), contextlib.nullcontext)
+    monkeypatch.setenv(workload.WORKLOAD_ENV, "tiny")
+    assert [p.shape for p in workload.make_model().parameters()] == [(1, 4), (1,)]
+    assert workload.make_batches(3)[0][0].shape == (1, 4)
     plan = hookpipe.compile_text(contenders.pipe_text(0, False, 100), "bench.pipe")
     assert (plan.trainer["mixed_precision"], plan.trainer["cpu"]) == ("no", True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.render_1k import pipeline  # the benchmark's generated pipelines of N hooks
 from hookpipe.cli import main as cli
 from hookpipe.compiler.pipeline import compile_file, compile_path
 from hookpipe.render import RenderError, render_compilation, render_file, render_model, render_plan
@@ -182,11 +183,6 @@ def test_pdf_needs_real_dot(renderer: str, tmp_path: Path) -> None:
 
 
 def test_a_huge_png_is_capped_and_says_so(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from render_1k import pipeline
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
     source = tmp_path / "big.pipe"
     source.write_text(pipeline(400))
     result = render_compilation(compile_path(source), tmp_path / "big.png", resolve("graphviz-pure"))
@@ -218,11 +214,6 @@ def test_render_plan_draws_the_lowered_order(tmp_path: Path) -> None:
 
 
 def test_large_graphs_use_external_labels(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from render_1k import pipeline
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
     source = tmp_path / "big.pipe"
     source.write_text(pipeline(200))
     render_model(from_compilation(compile_path(source)), tmp_path / "big.dot")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.peers import PEERS, Peer, ensure, python_of
-from benchmarks.runtime.workload import CLOCK_ENV, DEVICE_ENV
+from benchmarks.runtime.workload import CLOCK_ENV, DEVICE_ENV, WORKLOAD_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +30,8 @@ CONFIGS: tuple[tuple[str, int, bool], ...] = (
     ("K=100", 100, False),
     ("K=100 gated", 100, True),
 )
+#: The hook-cost pass (on the tiny workload): the slope from K=0 to K=100.
+HOOK_CONFIGS = tuple(c for c in CONFIGS if c[0] != "K=10")
 
 
 @dataclass
@@ -59,7 +61,7 @@ def contenders() -> list[Contender]:
     ]
 
 
-def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall") -> None:
+def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall", workload: str = "mlp") -> None:
     python = sys.executable
     if c.peer is not None:
         ok, why = ensure(c.peer) if install else (python_of(c.peer).exists(), "not installed (run without --no-install)")
@@ -68,7 +70,7 @@ def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall"
             return
         python = str(python_of(c.peer))
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT),
-               **{DEVICE_ENV: device, CLOCK_ENV: clock})
+               **{DEVICE_ENV: device, CLOCK_ENV: clock, WORKLOAD_ENV: workload})
     c.proc = subprocess.Popen([python, "-m", "benchmarks.runtime.worker", c.target], cwd=ROOT, env=env, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     first = _read(c)
@@ -111,20 +113,21 @@ def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record:
 
 def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = True,
         log: Any = sys.stderr, only: set[str] | None = None, device: str = "cpu",
-        clock: str = "wall") -> list[Contender]:
+        clock: str = "wall", workload: str = "mlp",
+        configs: tuple[tuple[str, int, bool], ...] = CONFIGS) -> list[Contender]:
     """Measure every contender (or those keyed in ``only``) on ``device``; returns them with their per-round times."""
     field_ = [c for c in contenders() if only is None or c.key in only]
     for c in field_:
-        _start(c, install, device, clock)
+        _start(c, install, device, clock, workload)
         state = c.unavailable or "ready"
         print(f"  ({c.key}) {c.label}: {state}", file=log, flush=True)
     try:
         for c in field_:  # a discarded warm-up pass: a worker's first run pays one-off costs
-            for _label, k, gated in CONFIGS:
+            for _label, k, gated in configs:
                 if c.proc is not None:
                     _measure(c, k, gated, warmup, max(warmup, 100), record=False)
         for r in range(rounds):
-            for label, k, gated in CONFIGS:
+            for label, k, gated in configs:
                 for c in field_:
                     if c.proc is None:
                         continue
@@ -132,10 +135,10 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
                     if t is not None:
                         c.times.setdefault(label, []).append(t)
             done = ", ".join(
-                f"({c.key}) " + "/".join(f"{c.times[label][-1] * 1e6:.0f}" for label, _, _ in CONFIGS if c.times.get(label))
+                f"({c.key}) " + "/".join(f"{c.times[label][-1] * 1e6:.0f}" for label, _, _ in configs if c.times.get(label))
                 for c in field_ if c.times
             )
-            print(f"  round {r + 1}/{rounds} (µs/step, {'/'.join(label for label, _, _ in CONFIGS)}): {done}", file=log, flush=True)
+            print(f"  round {r + 1}/{rounds} (µs/step, {'/'.join(label for label, _, _ in configs)}): {done}", file=log, flush=True)
     finally:
         for c in field_:
             _stop(c)
@@ -153,6 +156,18 @@ def paired_ratio(c: Contender, base: Contender, label: str) -> float | None:
     if not a or not b or len(a) != len(b):
         return None
     return statistics.median(x / y for x, y in zip(a, b))
+
+
+def overhead_us(c: Contender, base: Contender, label: str) -> float | None:
+    """Median over rounds of this contender's time minus the base's in the same round, in µs per step.
+
+    The figure that carries over to a GPU, where the step's own work runs off the
+    CPU and what the framework adds in Python is what remains.
+    """
+    a, b = c.times.get(label), base.times.get(label)
+    if not a or not b or len(a) != len(b):
+        return None
+    return statistics.median(x - y for x, y in zip(a, b)) * 1e6
 
 
 def slope_us(c: Contender, to: str, k: int = 100) -> float | None:

@@ -10,6 +10,10 @@ autocast, its output cast back to float32 before the loss, as accelerate's
 ``torch.cuda.synchronize()``, so queued kernels are paid for. The timed window starts when the batch after the warm-up is
 drawn and ends when the contender returns, so every contender pays the same
 iteration cost and nothing else of ours.
+
+The hook-cost pass trains a ``tiny`` workload instead (``HOOKPIPE_BENCH_WORKLOAD``):
+a 4 -> 1 linear model on batches of one, so a step is a few dozen microseconds and
+the cost of 100 extra hooks stands out of the timing noise.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any, Callable, ContextManager, Iterator
 import torch
 
 __all__ = [
-    "BATCH", "CLOCK_ENV", "DEVICE_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
+    "BATCH", "CLOCK_ENV", "DEVICE_ENV", "WORKLOAD_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
     "checksum", "clock", "device", "make_batches", "make_model", "mixed_precision", "noop",
 ]
 
@@ -36,6 +40,12 @@ DEVICE_ENV = "HOOKPIPE_BENCH_DEVICE"
 #: worker: on a machine shared with other work it leaves out the time the worker
 #: waited for a core; meaningless on a GPU, where work happens off the process).
 CLOCK_ENV = "HOOKPIPE_BENCH_CLOCK"
+#: The model trained: "mlp" (default, the table's workload) or "tiny" (the hook-cost pass).
+WORKLOAD_ENV = "HOOKPIPE_BENCH_WORKLOAD"
+
+
+def tiny() -> bool:
+    return os.environ.get(WORKLOAD_ENV) == "tiny"
 
 
 def clock() -> Callable[[], float]:
@@ -65,13 +75,16 @@ def autocast() -> ContextManager[Any]:
 
 def make_model(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
+    if tiny():
+        return torch.nn.Sequential(torch.nn.Linear(4, 1)).to(device())
     return torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1)).to(device())
 
 
 def make_batches(count: int, seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(count, BATCH, 32, generator=g).to(device())
-    y = torch.randn(count, BATCH, 1, generator=g).to(device())
+    batch, features = (1, 4) if tiny() else (BATCH, 32)
+    x = torch.randn(count, batch, features, generator=g).to(device())
+    y = torch.randn(count, batch, 1, generator=g).to(device())
     return [(x[i], y[i]) for i in range(count)]
 
 

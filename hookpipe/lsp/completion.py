@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from hookpipe.compiler.catalog import BUILTINS, RESOURCES
+from hookpipe.compiler.class_effects import KINDS
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.plan import PARENT, PHASES
+from hookpipe.compiler.frequency import UNITS as UNIT_SPELLINGS
+from hookpipe.compiler.plan import PARENT, PHASES, UNITS
 from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.lsp.hover import describe_type
 
 _TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n|[{}()\[\]]|[A-Za-z_][A-Za-z0-9_.]*|->|[^\s]')
 _TOP_LEVEL = ("pipeline", "use", "include", "trainer", "hook", "order", "require")
-_UNITS = {"plural": ("steps", "updates", "epochs"), "singular": ("step", "update", "epoch")}
+#: What the frequency pass accepts: each unit's own name after ``every``, its plural after a count.
+_PLURALS = tuple(spelling for spelling, unit in UNIT_SPELLINGS.items() if spelling != unit)
 _CHILDREN = {parent: tuple(s for s, p in PARENT.items() if p == parent) for parent in (None, *PARENT)}
 
 
@@ -74,9 +77,9 @@ def complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
             return _values(ctx)
         return [_item(k, types.CompletionItemKind.Property, f"{k} = ") for k in TrainerSettings.model_fields]
     if owner == "effects":
-        if before and before[0] in ("reads", "writes", "consumes"):
+        if before and before[0] in KINDS:
             return [_item(r, types.CompletionItemKind.Variable) for r in RESOURCES]
-        return [_item(k, types.CompletionItemKind.Keyword, f"{k} ") for k in ("reads", "writes", "consumes")]
+        return [_item(k, types.CompletionItemKind.Keyword, f"{k} ") for k in KINDS]
     if owner in PARENT:
         scopes = [_item(s, types.CompletionItemKind.Module, f"{s} {{\n\t$0\n}}") for s in _CHILDREN[owner]]
         return scopes + [_item(p, types.CompletionItemKind.Event, f"{p} {{ $0 }}") for p in PHASES]
@@ -135,9 +138,9 @@ def _attachment(before: list[str], hooks: list[str]) -> list[types.CompletionIte
         return [_item(h, types.CompletionItemKind.Function) for h in hooks]
     last = before[-1]
     if last == "every":
-        return [_item(u, types.CompletionItemKind.Unit) for u in _UNITS["singular"]]
+        return [_item(u, types.CompletionItemKind.Unit) for u in UNITS]
     if last.isdigit() and len(before) >= 2 and before[-2] == "every":
-        return [_item(u, types.CompletionItemKind.Unit) for u in _UNITS["plural"]]
+        return [_item(u, types.CompletionItemKind.Unit) for u in _PLURALS]
     if last == "on":
         return [_item("main", types.CompletionItemKind.EnumMember)]
     modifiers = [("every", "every ${1:100} ${2:steps}"), ("from", "from ${1:1}"), ("and at end", "and at end"),

@@ -19,7 +19,9 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.pipeline_hooks import PipelineHooks
 
-__all__ = ["BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor"]
+__all__ = [
+    "BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor", "is_identity",
+]
 
 ForwardFn = Callable[[Callable[..., Any], Any], "tuple[Any, Optional[torch.Tensor]]"]
 
@@ -36,9 +38,18 @@ class BatchProcessorMixin(ABC):
         """Process ``on_batch_hook_args.batch``; set ``model_outputs`` and ``reduce_loss`` on it."""
 
 
+def _identity(batch: Any) -> Any:
+    return batch
+
+
+def is_identity(transform: Callable[[Any], Any]) -> bool:
+    """Whether ``transform`` is the processor's no-op (no ``transforms`` given): a step may skip it."""
+    return transform is _identity
+
+
 def _compose(transforms: Optional[Callable | Sequence[Callable]]) -> Callable[[Any], Any]:
     if transforms is None:
-        return lambda batch: batch
+        return _identity
     fns = tuple(transforms) if isinstance(transforms, Sequence) else (transforms,)
 
     def apply(batch: Any) -> Any:
@@ -55,11 +66,18 @@ class SimpleBatchProcessor(BatchProcessorMixin):
     Args:
         need_backward: Whether to back-propagate the loss ``forward`` returns.
         transforms: A callable or sequence of callables applied to each batch first.
+        average_loss: Whether ``reduce_loss`` is the loss averaged over processes (the
+            seed's behaviour: one all-reduce per step when there are several). False
+            keeps each process's own loss and the per-step collective away; ``log()``
+            and ``loss_log`` average over processes themselves. Also an attribute, read
+            when training starts.
     """
 
-    def __init__(self, need_backward: bool = True, transforms: Optional[Callable | Sequence[Callable]] = None) -> None:
+    def __init__(self, need_backward: bool = True, transforms: Optional[Callable | Sequence[Callable]] = None,
+                 average_loss: bool = True) -> None:
         self.need_backward = need_backward
         self.transform = _compose(transforms)
+        self.average_loss = average_loss
         self.accelerator: Optional[Accelerator] = None
         self._is_prepared = False
         self._backward: Callable[[torch.Tensor], None] | None = None  # set by _initialize
@@ -88,7 +106,7 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         self.accelerator = accelerator
         self._backward = fast_path(accelerator).backward
         # The seed logs the mean over processes (a collective), back-propagating its own loss.
-        self._average_loss = accelerator.num_processes > 1
+        self._average_loss = self.average_loss and accelerator.num_processes > 1
         self._is_prepared = True
 
     @abstractmethod

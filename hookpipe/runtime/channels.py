@@ -16,8 +16,9 @@ failed batch; this is the one deliberate behavioural difference from the seed.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Callable, Literal, NoReturn, TypeVar
 
+from ordered_set import OrderedSet
 from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable
 
 from hookpipe.compiler.plan import UNITS, Guard, Unit
@@ -26,7 +27,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.dispatch import compile_phase
 from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure, add_note
 
-__all__ = ["Call", "Channel", "Counters", "PlanChannel", "always", "is_always", "run_calls"]
+__all__ = ["Call", "Channel", "Counters", "PlanChannel", "always", "is_always", "SeedHandlers", "run_calls"]
 
 _log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class Counters:
 class Call:
     """One compiled plan entry: a bound callback and the guard it runs under."""
 
-    __slots__ = ("fn", "guard", "always", "hook", "callback", "span")
+    __slots__ = ("fn", "guard", "always", "hook", "callback", "span", "marks_position")
 
     def __init__(
         self,
@@ -127,6 +128,7 @@ class Call:
         hook: str,
         callback: str,
         span: Span | None,
+        marks_position: bool = False,
     ) -> None:
         self.fn = fn
         self.guard = guard
@@ -134,6 +136,9 @@ class Call:
         self.hook = hook
         self.callback = callback
         self.span = span
+        #: Store this call in ``Counters.current`` before it runs: its hook records
+        #: where in the phase the run stands (a checkpoint; see ``records_position``).
+        self.marks_position = marks_position
 
     def fires(self, counters: Counters) -> bool:
         """:meth:`Guard.fires <hookpipe.compiler.plan.Guard.fires>` at the counters' current values."""
@@ -161,13 +166,18 @@ def run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters
             raise HookFailure(c.hook, c.callback, global_step=counters.global_step, span=c.span) from exc
 
 
-def _run_cleanup(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters, error: BaseException) -> None:
-    """Run the ``always`` calls after a failure; their own errors become notes."""
+def _run_cleanup(
+    calls: tuple[Call, ...], arg: PipelineHookArgs | None, counters: Counters, error: BaseException
+) -> None:
+    """Run the ``always`` calls after a failure; their own errors become notes.
+
+    ``arg`` is None only when there are no calls (a scope without callbacks).
+    """
     for c in calls:
         if not c.always or not c.fires(counters):
             continue
         try:
-            c.fn(arg)
+            c.fn(arg)  # type: ignore[arg-type]  # None only without calls
         except Exception as exc:  # the original failure matters more
             add_note(error, f"cleanup hook '{c.hook}' ({c.callback}) also failed: {type(exc).__name__}: {exc}")
             _log.warning("cleanup hook %r failed during error handling", c.hook, exc_info=exc)
@@ -194,8 +204,8 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
     def _set_calls(self, befores: tuple[Call, ...], afters: tuple[Call, ...]) -> None:
         self.befores = befores
         self.afters = afters
-        self.run_befores = compile_phase(befores, self.counters, f"{self.scope}.before", track=True)
-        self.run_afters = compile_phase(afters, self.counters, f"{self.scope}.after", track=True)
+        self.run_befores = compile_phase(befores, self.counters, f"{self.scope}.before")
+        self.run_afters = compile_phase(afters, self.counters, f"{self.scope}.after")
 
     def __len__(self) -> int:
         return len(self.befores) + len(self.afters)
@@ -234,6 +244,17 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
                     err.span = c.span
         return err
 
+    def fail(self, arg: PipelineHookArgs | None, exc: BaseException) -> NoReturn:
+        """This scope failed with ``exc``: run its cleanup calls and raise what propagates.
+
+        ``arg`` is None only for a scope without callbacks (nothing to clean up).
+        """
+        wrapped = self.failure(exc)
+        _run_cleanup(self.afters, arg, self.counters, wrapped)
+        if wrapped is not exc:
+            raise wrapped from exc
+        raise exc
+
 
 class _PlanScope:
     __slots__ = ("channel", "arg", "skip_before")
@@ -249,9 +270,7 @@ class _PlanScope:
             try:
                 ch.run_befores(self.arg)
             except BaseException as exc:
-                wrapped = ch.failure(exc)
-                _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
-                raise
+                ch.fail(self.arg, exc)
         return self.arg
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
@@ -259,38 +278,70 @@ class _PlanScope:
         if exc is None:
             ch.run_afters(self.arg)
             return False
-        wrapped = ch.failure(exc)
-        _run_cleanup(ch.afters, self.arg, ch.counters, wrapped)
-        if wrapped is not exc:
-            raise wrapped from exc
-        return False
+        ch.fail(self.arg, exc)
+
+
+class SeedHandlers(OrderedSet[Any]):
+    """The seed channel's registered contexts, counting every change.
+
+    The compiled step (:mod:`hookpipe.runtime.step_program`) captures the
+    registered callbacks once; ``changes`` (one count for every channel) tells it,
+    with one integer comparison per step, that a hook registered or removed one.
+    These are every method of ``OrderedSet`` that mutates it.
+    """
+
+    changes = 0
+
+    def add(self, key: Any) -> int:  # type: ignore[override]  # OrderedSet returns the index
+        SeedHandlers.changes += 1
+        return int(super().add(key))
+
+    append = add
+
+    def update(self, sequence: Any) -> int:
+        SeedHandlers.changes += 1
+        return int(super().update(sequence))
+
+    def pop(self, index: int = -1) -> Any:
+        SeedHandlers.changes += 1
+        return super().pop(index)
+
+    def discard(self, key: Any) -> None:
+        SeedHandlers.changes += 1
+        super().discard(key)
+
+    def clear(self) -> None:
+        SeedHandlers.changes += 1
+        super().clear()
+
+    def _update_items(self, items: list[Any]) -> None:
+        SeedHandlers.changes += 1
+        super()._update_items(items)
 
 
 class Channel(HookContextChannel[PipelineHookArgs]):
     """The seed's channel: contexts run in registration order, ``after`` skipped on failure.
 
     Entering it runs plain tuples of callables, rebuilt only when the registered
-    contexts change (checked by identity, one C-level tuple comparison): a context
-    made with ``HookContext.from_callable`` contributes its functions directly, so
-    a registered hook costs one call per step, not two.
+    contexts change: a context made with ``HookContext.from_callable`` contributes
+    its functions directly, so a registered hook costs one call per step, not two.
     """
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
-        self._seen: tuple[HookContext[PipelineHookArgs], ...] = ()
-        self._calls: tuple[tuple[Callable[[PipelineHookArgs], Any], ...], tuple[Callable[[PipelineHookArgs], Any], ...]]
-        self._calls = ((), ())
+        self._context_handlers = SeedHandlers()
+        self._seen = -1
+        self._calls: tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]] = ((), ())
 
     def begin(self, arg: PipelineHookArgs) -> "_SeedScope":
         return _SeedScope(self, arg)
 
     def calls(self) -> tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]]:
         """``(befores, afters)``: the functions the registered contexts run, in order."""
-        handlers = tuple(self._context_handlers)
-        if handlers != self._seen:
-            befores: list[Callable[[PipelineHookArgs], Any]] = []
-            afters: list[Callable[[PipelineHookArgs], Any]] = []
-            for ctx in handlers:
+        if self._seen != SeedHandlers.changes:
+            befores: list[SeedCallback] = []
+            afters: list[SeedCallback] = []
+            for ctx in self._context_handlers:
                 if type(ctx) is HookContextFromCallable:
                     if ctx._before is not None:
                         befores.append(ctx._before)
@@ -299,8 +350,18 @@ class Channel(HookContextChannel[PipelineHookArgs]):
                 else:
                     befores.append(ctx.before)
                     afters.append(ctx.after)
-            self._seen, self._calls = handlers, (tuple(befores), tuple(afters))
+            self._seen, self._calls = SeedHandlers.changes, (tuple(befores), tuple(afters))
         return self._calls
+
+    def fail(self, arg: PipelineHookArgs, exc: BaseException) -> NoReturn:
+        """This scope failed with ``exc``: run the ``always`` contexts' ``after``, then raise it."""
+        for ctx in self._context_handlers:
+            if is_always(ctx):
+                try:
+                    ctx.after(arg)
+                except Exception as error:
+                    add_note(exc, f"cleanup hook {ctx!r} also failed: {type(error).__name__}: {error}")
+        raise exc
 
 
 class _SeedScope:
@@ -316,8 +377,7 @@ class _SeedScope:
             for fn in self.channel.calls()[0]:
                 fn(arg)
         except BaseException as exc:
-            self._cleanup(exc)
-            raise
+            self.channel.fail(arg, exc)
         return arg
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
@@ -325,14 +385,5 @@ class _SeedScope:
             arg = self.arg
             for fn in self.channel.calls()[1]:
                 fn(arg)
-        else:
-            self._cleanup(exc)
-        return False
-
-    def _cleanup(self, error: BaseException) -> None:
-        for ctx in self.channel._context_handlers:
-            if is_always(ctx):
-                try:
-                    ctx.after(self.arg)
-                except Exception as exc:
-                    add_note(error, f"cleanup hook {ctx!r} also failed: {type(exc).__name__}: {exc}")
+            return False
+        self.channel.fail(self.arg, exc)

@@ -11,16 +11,21 @@ generator context and an ``ExitStack`` around nothing. On the 32->64->1 MLP of
 :func:`fast_path` decides, once per accelerator, whether the run is one where each
 of those calls provably reduces to its plain PyTorch core:
 
-* ``DistributedType.NO`` (so no DDP ``no_sync``, DeepSpeed, FSDP, XLA, Megatron);
+* one process (``DistributedType.NO``) or plain data parallelism (DDP:
+  ``MULTI_CPU``, ``MULTI_GPU`` and the other ``MULTI_*`` devices), so no DeepSpeed,
+  FSDP, XLA or Megatron, which change what backward, clipping and stepping do;
 * no gradient scaler and no fp16/fp8 (``"no"`` or ``"bf16"``: ``unscale_gradients``
   is then a no-op);
-* no LOMO optimizer.
+* no LOMO optimizer, no DTensor parameters.
 
 Then :class:`PlainPath` runs exactly what accelerate's methods run on that branch
 (gradient-accumulation division and ``sync_gradients`` tests included), reading the
 values that can change per step (``sync_gradients``, the accumulation steps) each
-time. Anything else gets :class:`AcceleratePath`, which calls accelerate itself.
-``tests/runtime/test_fastpath.py`` checks that both give bitwise-equal parameters.
+time; under DDP a step that does not synchronise gradients still runs in the
+model's ``no_sync`` context, as ``accumulate`` runs it. Anything else gets
+:class:`AcceleratePath`, which calls accelerate itself.
+``tests/runtime/test_fastpath.py`` checks that both give bitwise-equal parameters
+(``tests/runtime/test_distributed.py`` on two processes).
 """
 
 from __future__ import annotations
@@ -85,11 +90,24 @@ class PlainPath(AcceleratePath):
         super().__init__(accelerator)
         self.gradient_state = accelerator.gradient_state
         self._do_sync = accelerator._do_sync
+        #: One process: ``accumulate`` is ``_do_sync()`` and a nullcontext, so the
+        #: trainer may call :attr:`do_sync` alone (see :mod:`.step_program`).
+        self.single = accelerator.distributed_type == DistributedType.NO
+
+    @property
+    def do_sync(self) -> Callable[[], None]:
+        """accelerate's per-step accumulation bookkeeping (``sync_gradients``, its step counter)."""
+        return self._do_sync
 
     def sync(self, model: torch.nn.Module) -> Any:
-        # accumulate() = _do_sync() + a nullcontext per model when not distributed.
+        # accumulate(model) for one model: _do_sync(), then the model's no_sync() on a
+        # step that does not synchronise gradients (unless sync_each_batch asks to).
         self._do_sync()
-        return _NO_CONTEXT
+        if self.single or self.gradient_state.sync_gradients:
+            return _NO_CONTEXT
+        if self.gradient_state.plugin_kwargs.get("sync_each_batch", False):
+            return _NO_CONTEXT
+        return self.accelerator.no_sync(model)
 
     def backward(self, loss: torch.Tensor) -> None:
         steps = self.gradient_state.num_steps
@@ -106,8 +124,15 @@ class PlainPath(AcceleratePath):
         torch.nn.utils.clip_grad_value_(params, clip_value)
 
 
+#: Where accelerate's backward, clip and optimizer step are torch's own (single process or DDP).
+_PLAIN_TYPES = frozenset(
+    t for t in DistributedType
+    if t not in (DistributedType.DEEPSPEED, DistributedType.FSDP, DistributedType.XLA, DistributedType.MEGATRON_LM)
+)
+
+
 def _plain_ok(accelerator: Accelerator) -> bool:
-    if accelerator.distributed_type != DistributedType.NO or accelerator.scaler is not None:
+    if accelerator.distributed_type not in _PLAIN_TYPES or accelerator.scaler is not None:
         return False
     if str(accelerator.mixed_precision) not in ("no", "bf16"):
         return False
@@ -142,12 +167,13 @@ def fast_path(accelerator: Accelerator) -> AcceleratePath:
 def optimizer_calls(optimizer: Any, set_to_none: bool) -> tuple[Callable[[], None], Callable[[], None]]:
     """``(step, zero_grad)`` for ``optimizer``, exactly as its own methods behave.
 
-    For an :class:`AcceleratedOptimizer` on a plain single-process run these are
-    its ``sync_gradients`` test around the wrapped optimizer's ``step()`` and
+    For an :class:`AcceleratedOptimizer` (the class itself: DeepSpeed's and
+    Megatron's wrappers override these) without a scaler, outside XLA, these are its
+    ``sync_gradients`` test around the wrapped optimizer's ``step()`` and
     ``zero_grad(set_to_none=...)``, without the per-call ``importlib`` and
     ``inspect`` work. Other optimizers get their bound methods.
     """
-    if isinstance(optimizer, AcceleratedOptimizer) and _plain_optimizer(optimizer):
+    if type(optimizer) is AcceleratedOptimizer and _plain_optimizer(optimizer):
         inner = optimizer.optimizer
         state = optimizer.gradient_state
 
@@ -168,7 +194,7 @@ def optimizer_calls(optimizer: Any, set_to_none: bool) -> tuple[Callable[[], Non
 
 
 def _plain_optimizer(optimizer: AcceleratedOptimizer) -> bool:
-    if optimizer.scaler is not None or optimizer.accelerator_state.distributed_type != DistributedType.NO:
+    if optimizer.scaler is not None or optimizer.accelerator_state.distributed_type == DistributedType.XLA:
         return False
     inner = optimizer.optimizer
     if is_lomo_available():

@@ -158,7 +158,7 @@ def _callables(
     )
 
 
-def _call(fn: Callable[[PipelineHookArgs], Any], always: bool, entry: PlanEntry) -> Call:
+def _call(fn: Callable[[PipelineHookArgs], Any], always: bool, entry: PlanEntry, instance: Any) -> Call:
     guard = entry.guard
     if guard.unit is not None and guard.unit not in UNITS:  # a hand-edited plan.json: the unit names a counter
         raise PlanResolveError(f"unknown frequency unit {guard.unit!r} at {entry.span.file}:{entry.span.line}")
@@ -169,6 +169,8 @@ def _call(fn: Callable[[PipelineHookArgs], Any], always: bool, entry: PlanEntry)
         hook=entry.hook,
         callback=entry.callback,
         span=entry.span,
+        # Only a hook that records its place in the phase (a checkpoint) pays for knowing it.
+        marks_position=bool(getattr(instance, "records_position", False)),
     )
 
 
@@ -250,7 +252,7 @@ def build_plan_hooks(
             for fn, always in _callables(built[entry.hook], spec, phase_plan.scope, phase_plan.phase, entry):
                 for wrap in wrappers:
                     fn = wrap(fn, counters, phase_plan.scope, phase_plan.phase, spec, entry)
-                out.append(_call(fn, always, entry))
+                out.append(_call(fn, always, entry, built[entry.hook]))
     _warn_unattached_channels({k: v for k, v in built.items() if k not in by_method}, attached)
     channels = {
         channel: PlanChannel(

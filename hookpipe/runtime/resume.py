@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from robo_orchard_core.utils.config import Config
 from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
 
 __all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem", "complete_checkpoints",
-           "latest_checkpoint", "newest_verified", "read_marker"]
+           "in_place_verified", "latest_checkpoint", "newest_verified", "read_marker", "swap_folders", "write_marker"]
 
 MARKER = "hookpipe-checkpoint.json"
 _NAME = re.compile(r"^step-(\d+)$")
@@ -41,6 +42,55 @@ def read_marker(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
         return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def write_marker(folder: Path, completed_steps: int, epoch_id: int, **extra: Any) -> None:
+    """Complete ``folder``: the marker listing every file's size and checksum, then all of it fsynced.
+
+    Written by the main process once every process has written its files, and
+    before the folder is published by a rename, so the marker means "complete".
+    """
+    from hookpipe.runtime.checkpoint_files import fsync_tree, manifest
+
+    marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": epoch_id, "time": time.time(),
+              "files": manifest(folder, MARKER), **extra}
+    (folder / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    fsync_tree(folder)  # on disk before it is published: durable against power loss too
+
+
+def swap_folders(save_root: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
+    """``(final, partial, old)`` of a checkpoint kept in one folder and replaced on each save.
+
+    RoboOrchard Lab's ``SaveCheckpoint`` writes into ``save_root`` itself; hookpipe's
+    writes ``<save_root>.partial`` and swaps it in, moving the previous one to
+    ``<save_root>.old`` for the moment of the swap.
+    """
+    final = Path(save_root)
+    return final, final.with_name(final.name + ".partial"), final.with_name(final.name + ".old")
+
+
+def in_place_verified(save_root: str | os.PathLike[str]) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """:func:`newest_verified` for a checkpoint kept in ``save_root`` (the seed's ``SaveCheckpoint``).
+
+    ``save_root`` when it verifies, else the previous checkpoint a save interrupted
+    mid-swap left in ``<save_root>.old``; a ``.partial`` folder is never taken (as
+    ``.tmp-*`` folders are not). A folder without a marker (written by RoboOrchard
+    Lab, or by hookpipe before its ``SaveCheckpoint`` wrote one) cannot be verified
+    and is skipped with that reason; ``--resume DIR`` still loads it.
+    """
+    final, _, old = swap_folders(save_root)
+    skipped: list[tuple[Path, str]] = []
+    for folder in (final, old):
+        if not folder.is_dir():
+            continue
+        reason = checkpoint_problem(folder)
+        if reason is None:
+            return folder, skipped
+        if read_marker(folder) is None and any(folder.glob("random_states_*.pkl")):
+            reason = (f"it has no {MARKER}, so it cannot be verified (written by RoboOrchard Lab or an older "
+                      f"hookpipe); name it with --resume {folder} to load it unverified")
+        skipped.append((folder, reason))
+    return None, skipped
 
 
 def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:

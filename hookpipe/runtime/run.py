@@ -41,31 +41,49 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 
 def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
-    checkpoint of the Plan's (single) checkpoint hook, ``best`` the best-ranked one of
-    its (single) checkpoint hook with a ``monitor``; both skip (and name) folders that
+    checkpoint of the Plan's (single) checkpoint hook (``checkpoint``, or the seed's
+    ``SaveCheckpoint`` with its one folder), ``best`` the best-ranked one of its
+    (single) checkpoint hook with a ``monitor``; both skip (and name) folders that
     fail verification, and a named hookpipe folder must verify."""
     from hookpipe.runtime.best import best_verified
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import newest_verified
+    from hookpipe.runtime.resume import in_place_verified, newest_verified
 
     if resume not in ("latest", "best"):
         return _checkpoint_folder(resume, flag)
     hooks = [h for h in plan.hooks if h.builtin and h.type == "checkpoint"]
+    in_place = [] if resume == "best" else [h for h in plan.hooks if not h.builtin and _saves_in_place(h.type)]
     if resume == "best":
         hooks = [h for h in hooks if h.args.get("monitor")]
-    if not hooks:
+    if not hooks and not in_place:
         what = "checkpoint hook with a monitor" if resume == "best" else "checkpoint hook"
         raise PlanResolveError(f"{flag} {resume}: {plan.source} has no {what}")
-    if len({h.args.get("dir") for h in hooks}) > 1:
+    folders = {h.args.get("dir") for h in hooks} | {h.args.get("save_root") for h in in_place}
+    if len(folders) > 1:
         raise PlanResolveError(f"{flag} {resume}: {plan.source} saves checkpoints to several folders; name one")
-    folder = hooks[0].args.get("dir")
-    found, skipped = best_verified(folder, hooks[0].args["monitor"]) if resume == "best" else newest_verified(folder)
+    (folder,) = folders
+    if folder is None:
+        raise PlanResolveError(f"{flag} {resume}: {plan.source}'s checkpoint hook names no folder (save_root)")
+    if in_place:
+        found, skipped = in_place_verified(folder)
+    elif resume == "best":
+        found, skipped = best_verified(folder, hooks[0].args["monitor"])
+    else:
+        found, skipped = newest_verified(folder)
     for damaged, reason in skipped:
         _say_main(f"hookpipe: {flag} {resume}: skipping {damaged}: {reason}")
     if found is None:
         what = f"ranked checkpoint (by {hooks[0].args['monitor']})" if resume == "best" else "complete checkpoint"
         raise PlanResolveError(f"{flag} {resume}: no {what} in {folder}; start without {flag}")
     return str(found)
+
+
+def _saves_in_place(hook_type: str) -> bool:
+    """Whether a hook type is the seed's ``SaveCheckpoint`` (one folder, replaced on each save)."""
+    from hookpipe.compiler.catalog import seed_hook_type
+
+    found = seed_hook_type(hook_type)
+    return found is not None and found.saves_checkpoint
 
 
 def _checkpoint_folder(folder: str, flag: str) -> str:

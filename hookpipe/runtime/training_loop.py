@@ -46,7 +46,6 @@ from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
 from hookpipe.runtime.checkpoint_state import read_progress, read_state, restore_grads, write_progress
 from hookpipe.runtime.errors import RunInterrupted
-from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.loss_meter import LossMeter
 from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHooks
 from hookpipe.runtime.plan_hooks import PlanHooks
@@ -56,6 +55,7 @@ from hookpipe.runtime.resume import ResumeCheckpointConfig
 from hookpipe.runtime.resume_changes import ResumeReport
 from hookpipe.runtime.run_context import RunContext, loader_length
 from hookpipe.runtime.signals import StopRequest
+from hookpipe.runtime.step_program import DONE, REBUILD, StepSetup, compile_epoch
 from hookpipe.runtime.stop_agreement import StopAgreement
 from hookpipe.runtime.trace import Tracer
 from hookpipe.runtime.tracking import finish_trackers
@@ -152,9 +152,7 @@ class TrainingLoop:
         self._start_step = 0
         #: Batches of the first epoch to skip after a resume (0: start it from its first).
         self._skip_batches = 0
-        #: The loss of the last step (detached), for summaries.
-        self.last_loss: torch.Tensor | None = None
-        #: The running step's loss, stored in a checkpoint written inside the step.
+        #: The running (then the last) step's loss, stored in a checkpoint written inside the step.
         self.pending_loss: Any = None
         #: Sum the losses of every step, one per hook that asked (see :meth:`add_loss_meter`).
         self._loss_meters: tuple[LossMeter, ...] = ()
@@ -290,8 +288,14 @@ class TrainingLoop:
         self.run_started = (state.global_step_id, time.perf_counter())
         self.model.train()
         display = self._progress_display()
+        self._setup = StepSetup(
+            loop=self, accelerator=self.accelerator, hooks=self.hooks, batch_processor=self.batch_processor,
+            model=self.model, state=state, counters=counters, base_args=self._base_args, max_step=max_step,
+            max_epoch=max_epoch, per_epoch=per_epoch, total_updates=self._total_updates,
+            loss_meters=self._loss_meters, display=display,
+        )
+        self._run_epoch = compile_epoch(self._setup)
         try:
-            sync, model = fast_path(self.accelerator).sync, self.model
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
                 self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
                 if state.is_training_end(max_step, max_epoch):
@@ -310,20 +314,8 @@ class TrainingLoop:
                     counters.last_epoch = self._epoch_may_be_last(per_epoch)
                     ran = 0
                     with self._begin("on_epoch", epoch_args, skip_before):
-                        for batch in () if done else self._epoch_batches():
-                            with sync(model):  # accelerator.accumulate(model), see fastpath
-                                self._step(batch, per_epoch)
-                            ran += 1
-                            state.update_step()
-                            state.sync_pipeline_hook_arg(epoch_args)
-                            if display is not None:
-                                display.update(state.global_step_id, self.pending_loss)
-                            level = self._stop_level()
-                            if level == _INTERRUPT:
-                                self._stop_now(epoch_args)
-                            if level == _FINISH or state.is_training_end(max_step, max_epoch):
-                                done = True
-                                break
+                        if not done:
+                            ran, done = self._run_batches(self._epoch_batches(), epoch_args)
                         if ran == 0 and state.step_id == 0 and max_epoch is None:
                             # The seed would loop forever; under max_epoch it runs empty epochs.
                             raise RuntimeError("the dataloader yielded no batches and the run has no max_epoch, "
@@ -409,39 +401,26 @@ class TrainingLoop:
         reason, code = self.stop.describe()
         raise RunInterrupted(reason, code, self.trainer_progress_state.global_step_id, path)
 
-    def _step(self, batch: Any, per_epoch: int | None) -> None:
-        state, counters, hooks = self.trainer_progress_state, self.counters, self.hooks
-        gstep = state.global_step_id
-        counters.global_step = gstep
-        counters.step = gstep + 1
-        if self.accelerator.sync_gradients:
-            state.update_count += 1
-            counters.update = state.update_count
-        else:
-            counters.update = 0
-        last = (self.max_step is not None and gstep + 1 >= self.max_step) or (
-            self.max_epoch is not None and state.epoch_id + 1 >= self.max_epoch and self._last_batch(per_epoch)
-        )
-        counters.last_step = last
-        # `at end` of an update guard: the run's last optimizer update (which may come
-        # before the last step when the run stops inside an accumulation window).
-        if self._total_updates is not None:
-            counters.last_update = counters.update == self._total_updates
-        else:
-            counters.last_update = last and counters.update > 0
-        step_args = self._get_hook_args()
-        with hooks.begin("on_step", step_args):
-            batch_args = self._get_hook_args(batch=batch)
-            with hooks.begin("on_batch", batch_args):
-                self.batch_processor(pipeline_hooks=hooks, on_batch_hook_args=batch_args, model=self.model)
-                step_args.model_outputs = batch_args.model_outputs
-                step_args.reduce_loss = batch_args.reduce_loss
-            self.pending_loss = step_args.reduce_loss
-            for meter in self._loss_meters:
-                meter.add(step_args.reduce_loss)
-            state.step_done = True
-        loss = step_args.reduce_loss
-        self.last_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
+    def _run_batches(self, batches: Iterator[Any], epoch_args: PipelineHookArgs) -> tuple[int, bool]:
+        """Train on ``batches`` (one epoch's): ``(steps run, whether the run is done)``.
+
+        The steps run in the function :mod:`.step_program` wrote for this run; when
+        a seed hook changed the registered hooks it is written again and goes on
+        with the same batches.
+        """
+        ran = 0
+        while True:
+            count, status = self._run_epoch(batches, epoch_args)
+            ran += count
+            if status != REBUILD:
+                return ran, status == DONE
+            self._run_epoch = compile_epoch(self._setup)
+
+    @property
+    def last_loss(self) -> Any:
+        """The loss of the last step (detached), for summaries."""
+        loss = self.pending_loss
+        return loss.detach() if isinstance(loss, torch.Tensor) else loss
 
     def _progress_display(self) -> ProgressDisplay | None:
         """The main process's progress output, when the Plan asks for it (``trainer.progress``)."""

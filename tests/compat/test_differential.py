@@ -3,7 +3,8 @@
 Compared: the loss of every step, the parameters at the end, every hook call with
 its ids, the files written, the metric and loss log lines and the trainer's own
 log lines. The differences are the documented ones (``docs/compat.md``):
-``hookpipe-progress.json`` beside the seed's files, and validation at a step end
+``hookpipe-progress.json`` and the marker ``hookpipe-checkpoint.json`` beside the
+seed's files, and validation at a step end
 only on its step frequency (the seed also evaluates at every step end when the
 *epoch* frequency divides the epoch).
 """
@@ -18,7 +19,7 @@ from tests.compat.peer import run
 
 pytestmark = pytest.mark.slow
 
-HOOKPIPE_ONLY_FILES = {"ckpt/hookpipe-progress.json"}
+HOOKPIPE_ONLY_FILES = {"ckpt/hookpipe-progress.json", "ckpt/hookpipe-checkpoint.json"}
 
 
 def _hookpipe_points(max_step: int, steps_per_epoch: int) -> list[int]:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from hookpipe.compiler import compile_text
+from hookpipe.compiler.catalog import RESOURCES
+from hookpipe.compiler.class_effects import KINDS
+from hookpipe.compiler.frequency import UNITS as UNIT_SPELLINGS
+from hookpipe.compiler.plan import UNITS
+from hookpipe.dsl.grammar import terminals
 from hookpipe.lsp.completion import complete, frames
 
 
@@ -33,3 +39,30 @@ def test_scopes_offer_only_their_children() -> None:
 def test_units_after_every() -> None:
     assert _labels("loop { epoch { step { after {\n a every ") == {"step", "update", "epoch"}
     assert _labels("loop { epoch { step { after {\n a every 10 ") == {"steps", "updates", "epochs"}
+
+
+LOOP = "hook a = loss_log()\nloop { epoch { step { after {\n a every "
+RUN = "trainer {\n    max_step = 100\n}\nhook a = log()\n"
+
+
+def test_units_come_from_the_frequency_pass_and_each_one_compiles() -> None:
+    singular, plural = _labels(LOOP), _labels(LOOP + "10 ")
+    assert singular == set(UNITS)  # the Plan's guard units
+    assert plural == set(UNIT_SPELLINGS) - set(UNITS)  # every other spelling the frequency pass accepts
+    for frequency in [*singular, *(f"10 {u}" for u in plural)]:
+        unit = UNIT_SPELLINGS[frequency.split()[-1]]
+        scope = "epoch" if unit == "epoch" else "step"  # where a unit can count (HP007 elsewhere)
+        attach = f"after {{ a every {frequency} }}"
+        body = attach if scope == "epoch" else f"step {{ {attach} }}"
+        plan = compile_text(f"{RUN}loop {{ epoch {{ {body} }} }}\n", "units.pipe")
+        assert [e.guard.unit for e in plan.phase(scope, "after").entries] == [unit], frequency
+
+
+def test_effect_kinds_are_the_compilers_and_the_grammars_keywords() -> None:
+    head = "hook s = probes.Speed(window = 5) {\n    "
+    assert _labels(head) == set(KINDS)
+    assert set(KINDS) <= set(terminals().keywords)  # the grammar reserves each one
+    assert _labels(head + f"{KINDS[0]} ") == set(RESOURCES)
+    for kind in KINDS:
+        text = f'{RUN}use probes = "m"\n{head}{kind} params\n}}\nloop {{ epoch {{ step {{ after {{ s }} }} }} }}\n'
+        assert getattr(compile_text(text, "kinds.pipe").hook("s").effects, kind) == ("params",), kind

@@ -29,24 +29,35 @@ def _die() -> None:
 
 
 def install(point: str, step: int) -> None:
-    from hookpipe.runtime import trainer as trainer_module
     from hookpipe.runtime.hooks import checkpoint as checkpoint_module
+    from hookpipe.runtime.progress import TrainerProgressState
+    from hookpipe.runtime.training_loop import TrainingLoop
 
-    if point in ("step", "forward", "after-step"):
-        original_step = trainer_module.HookBasedTrainer._step
+    if point in ("step", "forward"):
+        original_batches = TrainingLoop._epoch_batches
 
-        def step_with_kill(self: Any, batch: Any, per_epoch: Any) -> None:
-            hit = self.trainer_progress_state.global_step_id == step
-            if hit and point == "step":
+        def batches_with_kill(self: Any) -> Any:
+            # Each batch is drawn just before its step starts.
+            for batch in original_batches(self):
+                if self.trainer_progress_state.global_step_id == step:
+                    if point == "step":
+                        _die()
+                    model = self.accelerator.unwrap_model(self.model)
+                    model.register_forward_hook(lambda *a: _die())
+                yield batch
+
+        TrainingLoop._epoch_batches = batches_with_kill  # type: ignore[method-assign]
+    elif point == "after-step":
+        original_update = TrainerProgressState.update_step
+
+        def update_with_kill(self: Any) -> None:
+            # Called as soon as a step and all its hooks are done.
+            hit = self.global_step_id == step
+            original_update(self)
+            if hit:
                 _die()
-            if hit and point == "forward":
-                model = self.accelerator.unwrap_model(self.model)
-                model.register_forward_hook(lambda *a: _die())
-            original_step(self, batch, per_epoch)
-            if hit and point == "after-step":
-                _die()
 
-        trainer_module.HookBasedTrainer._step = step_with_kill  # type: ignore[method-assign]
+        TrainerProgressState.update_step = update_with_kill  # type: ignore[method-assign]
     elif point == "in-save":
         from accelerate import Accelerator
 

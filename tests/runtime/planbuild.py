@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from hookpipe.compiler.plan import Effects, Guard, HookSpec, PhasePlan, Plan, PlanEntry, callback_name, phase_order
+from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.dsl.span import Span
 
 SOURCE = "test.pipe"
+HOOKLIB = "tests.runtime.hooklib"
 
 
 def span(line: int, file: str = SOURCE) -> Span:
@@ -47,6 +49,67 @@ def plan(
         by_phase.setdefault(key, []).append(e)
     phases = tuple(PhasePlan(s, p, tuple(by_phase.get((s, p), ()))) for s, p in phase_order())
     return Plan(name, source, dict(trainer), tuple(hooks), phases)
+
+
+def _tiny_factories(n: int, lr: float | str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """What most runtime tests train: hooklib's tiny model on ``n`` samples in batches of 2, SGD, MSE.
+
+    ``n`` defaults to the loader's own default (10) in both forms below.
+    """
+    return {
+        "model": (f"{HOOKLIB}:tiny_model", {}),
+        "dataloader": (f"{HOOKLIB}:tiny_loader", {"n": n, "batch_size": 2}),
+        "optimizer": ("torch.optim.SGD", {"lr": lr}),
+        "batch_processor": (f"{HOOKLIB}:MSE", {}),
+    }
+
+
+def tiny_trainer(*, n: int = 10, lr: float = 0.01, **settings: Any) -> dict[str, Any]:
+    """A Plan's trainer block for the tiny run, plus ``settings`` (which may replace a factory).
+
+    Example:
+        >>> tiny_trainer(n=16, max_step=3)["dataloader"]
+        {'$call': 'tests.runtime.hooklib:tiny_loader', 'args': {'n': 16, 'batch_size': 2}}
+    """
+    factories = {key: {"$call": path, "args": args} for key, (path, args) in _tiny_factories(n, lr).items()}
+    return {**factories, **settings}
+
+
+def tiny_trainer_text(*, n: int = 10, lr: float | str = 0.01, **settings: object) -> str:
+    """The same trainer as a ``.pipe`` block, for a file that has ``use h = "tests.runtime.hooklib"``.
+
+    A setting is a Python int, float or bool, or ``.pipe`` source text (``'"logs"'``,
+    ``"h.NanAt(steps = 2)"``, or a placeholder the test replaces later). They come in
+    ``TrainerSettings``' field order (so a test's line numbers do not depend on the
+    call), aligned as ``hookpipe fmt`` aligns them; the block ends with a newline.
+
+    Example:
+        >>> print(tiny_trainer_text(n=8, max_step=2), end="")
+        trainer {
+            max_step        = 2
+            model           = h.tiny_model()
+            dataloader      = h.tiny_loader(n = 8, batch_size = 2)
+            optimizer       = "torch.optim.SGD"(lr = 0.01)
+            batch_processor = h.MSE()
+        }
+    """
+    values: dict[str, str] = {key: _call_text(path, args) for key, (path, args) in _tiny_factories(n, lr).items()}
+    values.update((key, _value_text(value)) for key, value in settings.items())
+    ordered = [k for k in TrainerSettings.model_fields if k in values]
+    assert len(ordered) == len(values), f"not trainer settings: {sorted(set(values) - set(ordered))}"
+    width = max(map(len, ordered))
+    return "trainer {\n" + "".join(f"    {k.ljust(width)} = {values[k]}\n" for k in ordered) + "}\n"
+
+
+def _call_text(path: str, args: dict[str, Any]) -> str:
+    callee = f"h.{path.split(':')[1]}" if path.startswith(f"{HOOKLIB}:") else f'"{path}"'
+    return f"{callee}({', '.join(f'{k} = {_value_text(v)}' for k, v in args.items())})"
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else repr(value)
 
 
 DIGITS_TRAINER = {

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.plan_hooks import build_plan_hooks
-from tests.helpers import ROOT, free_port
-from tests.runtime.planbuild import entry, hook, plan
+from tests.helpers import launch_two
+from tests.runtime.planbuild import entry, hook, plan, tiny_trainer_text
 
 PIPE = """use h = "tests.runtime.hooklib"
-trainer {
-    max_step        = 4
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 16, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.MSE()
-}
+""" + tiny_trainer_text(n=16, max_step=4) + """\
 hook optimize = optimizer()
 hook record   = h.FileRecorder(path = "calls", tag = "step")
 loop { epoch { step { after {
@@ -36,11 +27,7 @@ def test_a_rank_with_a_different_pipe_file_stops_before_the_first_step(tmp_path:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "a.pipe").write_text(PIPE.replace(" EVERY", ""))
     (tmp_path / "b.pipe").write_text(PIPE.replace(" EVERY", " every 2 steps"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
-           "-m", "tests.runtime.rankrun", "a.pipe", "b.pipe"]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = launch_two("tests.runtime.rankrun", "a.pipe", "b.pipe", cwd=tmp_path, timeout=120)
     assert done.returncode != 0
     assert "rank(s) 1 differ from the main process" in done.stderr, done.stderr[-3000:]
     assert not list(tmp_path.glob("calls*"))  # no step ran anywhere

@@ -13,21 +13,12 @@ from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.best import best_checkpoint
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.run import resolve_resume
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """pipeline "best"
 use h = "tests.runtime.hooklib"
 
-trainer {
-    max_epoch       = 6
-    seed            = 0
-    cpu             = true
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 10, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = LR)
-    batch_processor = h.MSE()
-    progress        = false
-}
-
+""" + tiny_trainer_text(n=10, lr="LR", max_epoch=6, seed=0, cpu=True, progress=False) + """
 hook optimize = optimizer()
 hook evaluate = validation(callback = h.held_out_error)
 hook save     = checkpoint(dir = "DIR", keep_last = 1, monitor = "evaluate.mse", mode = "MODE", keep_best = 2)

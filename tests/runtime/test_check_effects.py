@@ -11,16 +11,10 @@ from accelerate.state import AcceleratorState, GradientState
 
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.run import run_file
-from tests.runtime.planbuild import digits_plan
+from tests.runtime.planbuild import digits_plan, tiny_trainer_text
 
 PIPE = """use h = "tests.runtime.hooklib"
-trainer {
-    max_step        = 6
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 8, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.MSE()
-}
+""" + tiny_trainer_text(n=8, max_step=6) + """\
 hook norms    = h.SneakyNormLogger() {
     reads grads
 }

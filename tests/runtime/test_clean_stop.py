@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,18 +10,13 @@ from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.resume import ResumeCheckpointConfig, latest_checkpoint
 from hookpipe.runtime.run import run_file
-from tests.helpers import ROOT, free_port
+from tests.helpers import launch_two
 from tests.runtime import runlib
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """use h = "tests.runtime.hooklib"
 use s = "tests.runtime.runlib"
-trainer {
-    max_epoch       = 5
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 8, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.MSE()
-}
+""" + tiny_trainer_text(n=8, max_epoch=5) + """\
 hook optimize = optimizer()
 hook stopper  = s.Stopper(STOPPER)
 hook note     = s.Note(tag = "note")
@@ -128,11 +120,7 @@ def test_a_stop_asked_on_one_rank_stops_both_at_the_same_step(tmp_path: Path) ->
     path.write_text(text, encoding="utf-8")
     # A blocking agreement after every step (HOOKPIPE_STOP_CHECK_EVERY=0) stops at the
     # asking step itself; the default's latency is tested in test_stop_agreement.py.
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HOOKPIPE_STOP_CHECK_EVERY": "0"}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(path)]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    done = launch_two("hookpipe.runtime.run", str(path), env={"HOOKPIPE_STOP_CHECK_EVERY": "0"})
     assert done.returncode == 0, done.stdout + done.stderr
     for rank in (0, 1):
         lines = (tmp_path / f"calls.{rank}").read_text().splitlines()

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.runtime.test_distributed import free_port
+from tests.helpers import ROOT, launch_two, run_module
 
-ROOT = Path(__file__).resolve().parents[2]
 PIPE = ROOT / "examples" / "cnn" / "train.pipe"
 
 
 def train(folder: Path, processes: int) -> tuple[subprocess.CompletedProcess[str], list[dict[str, str]]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    run = ["-m", "hookpipe.cli", "run", str(PIPE)]
-    if processes == 1:
-        cmd = [sys.executable, *run]
-    else:
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-               "--num_machines", "1", "--main_process_port", str(free_port()), "--dynamo_backend", "no", *run]
-    done = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    run = ("hookpipe.cli", "run", str(PIPE))
+    done = (run_module if processes == 1 else launch_two)(*run, cwd=folder, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with (folder / "runs" / "cnn" / "logs" / "metrics.csv").open(newline="") as fh:
         return done, list(csv.DictReader(fh))

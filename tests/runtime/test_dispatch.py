@@ -73,7 +73,7 @@ def test_generated_dispatch_agrees_with_guard_fires(phase: list[Guard], values: 
     for unit in UNITS:
         setattr(counters, unit, values[unit])
         setattr(counters, f"last_{unit}", lasts[unit])
-    compile_phase(calls, counters, "step.after", track=True)(None)
+    compile_phase(calls, counters, "step.after")(None)
     expected = [f"h{i}" for i, g in enumerate(phase)
                 if g.unit is None or g.fires(values[g.unit], is_last=lasts[g.unit])]
     assert log == expected
@@ -99,18 +99,18 @@ def test_guard_source_of_every_form() -> None:
     assert guard_source(Guard("epoch", 2, 2, True)) == "(c.epoch >= 2 and (c.epoch - 2) % 2 == 0) or c.last_epoch"
 
 
-def test_tracking_records_the_running_call() -> None:
+def test_a_call_that_marks_its_position_finds_itself_in_the_counters() -> None:
     seen: list[object] = []
     counters = Counters()
-    calls: tuple[Call, ...] = ()
 
     def fn(arg: object) -> None:
         seen.append(counters.current)
 
-    calls = (Call(fn, guard=Guard(), always=False, hook="a", callback="on_step_end", span=None),
-             Call(fn, guard=Guard(), always=False, hook="b", callback="on_step_end", span=None))
-    compile_phase(calls, counters, "step.after", track=True)(None)
-    assert seen == list(calls)
+    calls = (Call(fn, guard=Guard(), always=False, hook="a", callback="on_step_end", span=None, marks_position=True),
+             Call(fn, guard=Guard(), always=False, hook="b", callback="on_step_end", span=None),
+             Call(fn, guard=Guard(), always=False, hook="c", callback="on_step_end", span=None, marks_position=True))
+    compile_phase(calls, counters, "step.after")(None)
+    assert seen == [calls[0], calls[0], calls[2]]  # b does not record a position, so it costs no store
 
 
 def test_counters_snapshot_keeps_the_checkpoint_layout() -> None:

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, free_port
-from tests.runtime.planbuild import entry, hook, plan
+from tests.helpers import launch_two
+from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 
 
 @pytest.mark.slow
 def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
     record = tmp_path / "calls"
     p = plan(
-        {
-            "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
-            "dataloader": {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 16, "batch_size": 2}},
-            "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
-            "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
-            "max_step": 3,
-        },
+        tiny_trainer(n=16, max_step=3),
         [
             hook("optimize", "optimizer", {}, builtin=True),
             hook("everyone", "tests.runtime.hooklib:FileRecorder", {"path": str(record), "tag": "everyone"}),
@@ -39,13 +30,7 @@ def test_two_process_run_honours_on_main(tmp_path: Path) -> None:
     )
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(p.to_json(), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    # accelerate 1.x: `--cpu --num_processes 2` starts ONE process unless mpirun is
-    # configured; the torchrun launcher (`--multi_gpu`) gives two gloo CPU processes.
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
-           "-m", "hookpipe.runtime.run", str(plan_file), "--set", "trainer.max_step=4"]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = launch_two("hookpipe.runtime.run", str(plan_file), "--set", "trainer.max_step=4", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     rank0 = (tmp_path / "calls.0").read_text().split("\n")
     rank1 = (tmp_path / "calls.1").read_text().split("\n")

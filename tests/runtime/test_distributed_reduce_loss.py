@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hookpipe.runtime import PipelineHookArgs
-from tests.runtime.planbuild import entry, hook, plan
-from tests.runtime.test_distributed import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import launch_two
+from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 
 
 class LossFile:
@@ -31,24 +26,14 @@ class LossFile:
 def test_every_rank_sees_the_same_reduced_loss(tmp_path: Path) -> None:
     record = tmp_path / "losses"
     p = plan(
-        {
-            "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
-            "dataloader": {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 16, "batch_size": 2}},
-            "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
-            "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
-            "max_step": 3,
-        },
+        tiny_trainer(n=16, max_step=3),
         [hook("optimize", "optimizer", {}, builtin=True),
          hook("losses", "tests.runtime.test_distributed_reduce_loss:LossFile", {"path": str(record)})],
         [entry("optimize", "step", "after"), entry("losses", "step", "after")],
     )
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(p.to_json(), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(plan_file)]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = launch_two("hookpipe.runtime.run", str(plan_file), timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     rank0 = (tmp_path / "losses.0").read_text().splitlines()
     rank1 = (tmp_path / "losses.1").read_text().splitlines()

@@ -11,22 +11,13 @@ from hookpipe.runtime.hooks.early_stop import EarlyStopHook
 from hookpipe.runtime.resume import latest_checkpoint
 from hookpipe.runtime.run import run_file
 from tests.runtime import hooklib
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """pipeline "stop"
 use h = "tests.runtime.hooklib"
 use t = "tests.runtime.trackinglib"
 
-trainer {
-    max_epoch       = 10
-    seed            = 0
-    cpu             = true
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 10, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.MSE()
-    progress        = false
-}
-
+""" + tiny_trainer_text(n=10, max_epoch=10, seed=0, cpu=True, progress=False) + """
 hook optimize = optimizer()
 hook evaluate = validation(callback = t.constant)
 hook stop     = early_stop(monitor = "evaluate.score", mode = "max", patience = 2)

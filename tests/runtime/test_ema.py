@@ -9,23 +9,13 @@ from hookpipe.compiler import compile_text
 from hookpipe.errors import CompileError
 from hookpipe.runtime import HookBasedTrainer
 from tests.runtime import trackinglib
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """pipeline "ema"
 use h = "tests.runtime.hooklib"
 use t = "tests.runtime.trackinglib"
 
-trainer {
-    max_step          = 10
-    grad_accumulation = 2
-    seed              = 0
-    cpu               = true
-    model             = h.tiny_model()
-    dataloader        = h.tiny_loader(n = 10, batch_size = 2)
-    optimizer         = "torch.optim.SGD"(lr = 0.05)
-    batch_processor   = h.MSE()
-    progress          = false
-}
-
+""" + tiny_trainer_text(n=10, lr=0.05, max_step=10, grad_accumulation=2, seed=0, cpu=True, progress=False) + """
 hook optimize = optimizer()
 hook average  = ema(decay = 0.8, warmup = WARMUP)
 hook params   = t.ParamRecorder()

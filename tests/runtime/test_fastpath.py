@@ -83,3 +83,21 @@ def test_optimizer_calls_step_only_when_gradients_are_synchronised() -> None:
     step()
     zero_grad()
     assert torch.equal(param.detach(), torch.zeros(2)) and param.grad is None
+
+
+@pytest.mark.slow  # two processes under accelerate launch, twice per case
+@pytest.mark.parametrize("accumulation", [1, 3])
+def test_under_ddp_the_fast_path_trains_bitwise_like_accelerate(tmp_path: Any, accumulation: int) -> None:
+    import json
+
+    from tests.helpers import launch_two
+
+    results = {}
+    for mode in ("fast", "accelerate"):
+        out = tmp_path / f"{mode}.json"
+        done = launch_two("tests.runtime.ddp_fastpath", str(out), mode, str(accumulation), timeout=240)
+        assert done.returncode == 0, done.stdout + done.stderr
+        results[mode] = json.loads(out.read_text())
+    assert results["fast"]["distributed"] == results["accelerate"]["distributed"] == "DistributedType.MULTI_CPU"
+    assert (results["fast"]["path"], results["accelerate"]["path"]) == ("PlainPath", "AcceleratePath")
+    assert results["fast"]["params"] == results["accelerate"]["params"]

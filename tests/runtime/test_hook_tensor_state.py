@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer, PlanResolveError
 from hookpipe.runtime.hook_state import join_tensors, split_tensors
 from hookpipe.runtime.resume import ResumeCheckpointConfig
-from tests.helpers import ROOT, free_port
+from tests.helpers import launch_two
 
 PIPE = """use h = "tests.runtime.hooklib"
 use s = "tests.runtime.runlib"
@@ -91,27 +88,21 @@ def test_resume_restores_tensor_state_bitwise(tmp_path: Path, at: int) -> None:
         assert torch.equal(p, q)
 
 
-def launch(path: Path, *extra: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **env_extra}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(path), *extra]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("per_rank", [False, True])
 def test_two_processes_store_tensors_once_or_per_rank_and_resume_bitwise(tmp_path: Path, per_rank: bool) -> None:
     path = tmp_path / "avg.pipe"
     path.write_text(text(tmp_path, per_rank), encoding="utf-8")
-    done = launch(path, env_extra={"HOOKPIPE_TEST_SHADOW": str(tmp_path / "full")})
+    done = launch_two("hookpipe.runtime.run", str(path), env={"HOOKPIPE_TEST_SHADOW": str(tmp_path / "full")},
+                      timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     folder = tmp_path / "ckpt" / "step-00000005"
     files = sorted(p.name for p in folder.glob("hookpipe-hooks*.safetensors"))
     assert files == (["hookpipe-hooks-1.safetensors", "hookpipe-hooks.safetensors"] if per_rank
                      else ["hookpipe-hooks.safetensors"])
-    done = launch(path, "--resume", str(folder), "--set", f"hook.save.dir={tmp_path / 'again'}",
-                  env_extra={"HOOKPIPE_TEST_SHADOW": str(tmp_path / "resumed")})
+    done = launch_two("hookpipe.runtime.run", str(path), "--resume", str(folder),
+                      "--set", f"hook.save.dir={tmp_path / 'again'}",
+                      env={"HOOKPIPE_TEST_SHADOW": str(tmp_path / "resumed")}, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     for rank in (0, 1):
         full, resumed = load_file(f"{tmp_path / 'full'}.{rank}"), load_file(f"{tmp_path / 'resumed'}.{rank}")

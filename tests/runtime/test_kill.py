@@ -14,7 +14,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from safetensors.torch import load_file
 from hookpipe.compiler import compile_file
 from hookpipe.compiler.schedule import simulate
 from hookpipe.runtime.resume import latest_checkpoint
-from tests.helpers import ROOT
+from tests.helpers import run_module
 
 pytestmark = pytest.mark.slow  # kills training processes
 
@@ -87,10 +86,9 @@ def project(tmp: Path, extra_hooks: str = "", attach: str = "") -> Path:
 
 
 def launch(pipe: Path, point: str = "none", step: int = -1, resume: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HOOKPIPE_TRACE": str(pipe.parent / "trace")}
     args = ["train.pipe"] + (["--resume", "latest"] if resume else [])
-    cmd = [sys.executable, "-m", "tests.runtime.killrun", point, str(step), "--", *args]
-    return subprocess.run(cmd, cwd=pipe.parent, env=env, capture_output=True, text=True, timeout=120)
+    return run_module("tests.runtime.killrun", point, str(step), "--", *args, cwd=pipe.parent,
+                      env={"HOOKPIPE_TRACE": str(pipe.parent / "trace")}, timeout=120)
 
 
 def final_params(folder: Path) -> dict[str, torch.Tensor]:

@@ -10,15 +10,10 @@ import torch
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.errors import RunInterrupted
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """use h = "tests.runtime.hooklib"
-trainer {
-    max_step        = 8
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 16, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.NanAt(steps = STEPS)
-}
+""" + tiny_trainer_text(n=16, max_step=8, batch_processor="h.NanAt(steps = STEPS)") + """\
 hook guard    = nan_guard(max_consecutive = 3)
 hook optimize = optimizer()
 hook save     = checkpoint(dir = "DIR")

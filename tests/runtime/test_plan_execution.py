@@ -15,21 +15,13 @@ from hookpipe.runtime.overrides import apply_overrides, parse_override_value
 from hookpipe.runtime.plan_hooks import build_plan_hooks
 from hookpipe.runtime.resolve import import_path
 from tests.runtime import hooklib
-from tests.runtime.planbuild import entry, hook, plan
+from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 
 REC = "tests.runtime.hooklib:Recorder"
 
 
 def trainer_block(**extra) -> dict:
-    block = {
-        "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
-        "dataloader": {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 10, "batch_size": 2}},
-        "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
-        "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
-        "cpu": True,
-    }
-    block.update(extra)
-    return block
+    return tiny_trainer(n=10, cpu=True, **extra)
 
 
 def run(p: Plan, **overrides) -> HookBasedTrainer:

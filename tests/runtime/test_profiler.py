@@ -15,16 +15,10 @@ from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.run import RunOptions, run_file
 from tests.helpers import ROOT
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """use h = "tests.runtime.hooklib"
-trainer {
-    max_step        = 6
-    seed            = 0
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 8, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.MSE()
-}
+""" + tiny_trainer_text(n=8, max_step=6, seed=0) + """\
 hook clip     = grad_clip(mode = "norm", max_norm = 1.0)
 hook optimize = optimizer()
 hook rec      = h.Recorder(tag = "r")

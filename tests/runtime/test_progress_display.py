@@ -11,20 +11,12 @@ import torch
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.progress_display import ProgressDisplay
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """pipeline "p"
 use h = "tests.runtime.hooklib"
 
-trainer {
-    max_step        = 40
-    cpu             = true
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 10, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.MSE()
-    progress        = PROGRESS
-}
-
+""" + tiny_trainer_text(n=10, max_step=40, cpu=True, progress="PROGRESS") + """
 hook optimize = optimizer()
 
 loop { epoch { step { after { optimize } } } }

@@ -6,53 +6,31 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.runtime.planbuild import entry, hook, plan
-from tests.runtime.test_distributed import ROOT, free_port
+from tests.helpers import ROOT, launch_env, launch_two, two_process_command
+from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 
 
-def trainer(dataloader: dict[str, object], max_step: int) -> dict[str, object]:
-    return {
-        "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
-        "dataloader": dataloader,
-        "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
-        "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
-        "max_step": max_step,
-    }
-
-
-def command(tmp_path: Path, p: object) -> list[str]:
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(p.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
-    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-            "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-            "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(plan_file)]
-
-
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+def plan_file(tmp_path: Path, p: object) -> str:
+    path = tmp_path / "plan.json"
+    path.write_text(p.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
+    return str(path)
 
 
 def launch(tmp_path: Path, p: object, timeout: int = 150) -> tuple[int, str, float]:
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(p.to_json(), encoding="utf-8")  # type: ignore[attr-defined]
-    env = ENV
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(plan_file)]
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    done = launch_two("hookpipe.runtime.run", plan_file(tmp_path, p), timeout=timeout)
     return done.returncode, done.stdout + done.stderr, time.perf_counter() - start
 
 
 @pytest.mark.slow
 def test_ranks_with_different_batch_counts_fail_naming_ranks_and_counts(tmp_path: Path) -> None:
     loader = {"$call": "tests.runtime.hooklib:uneven_loader", "args": {"sizes": [8, 12], "batch_size": 2}}
-    p = plan(trainer(loader, 100), [hook("optimize", "optimizer", {}, builtin=True)],
+    p = plan(tiny_trainer(dataloader=loader, max_step=100), [hook("optimize", "optimizer", {}, builtin=True)],
              [entry("optimize", "step", "after")])
     code, out, seconds = launch(tmp_path, p)
     assert code != 0, out
@@ -66,7 +44,7 @@ def test_ranks_with_different_batch_counts_fail_naming_ranks_and_counts(tmp_path
 @pytest.mark.slow
 def test_sigterm_on_one_rank_stops_every_rank_with_143(tmp_path: Path) -> None:
     loader = {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 400, "batch_size": 2}}
-    p = plan(trainer(loader, 150),
+    p = plan(tiny_trainer(dataloader=loader, max_step=150),
              [hook("optimize", "optimizer", {}, builtin=True),
               hook("term", "tests.runtime.hooklib:SignalAt", {"step": 3, "rank": 1}),
               hook("save", "checkpoint", {"dir": str(tmp_path / "ckpt")}, builtin=True)],
@@ -89,12 +67,13 @@ def test_sigterm_on_one_rank_stops_every_rank_with_143(tmp_path: Path) -> None:
 def test_a_rank_blocked_waiting_for_another_still_ends_on_sigterm(tmp_path: Path) -> None:
     marker = tmp_path / "stalled"
     loader = {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 400, "batch_size": 2}}
-    p = plan(trainer(loader, 150),
+    p = plan(tiny_trainer(dataloader=loader, max_step=150),
              [hook("optimize", "optimizer", {}, builtin=True),
               hook("stall", "tests.runtime.hooklib:Stall", {"step": 2, "rank": 1, "marker": str(marker)})],
              [entry("optimize", "step", "after"), entry("stall", "step", "before")])
-    env = {**ENV, "HOOKPIPE_STOP_GRACE_S": "3"}
-    proc = subprocess.Popen(command(tmp_path, p), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    env = launch_env({"HOOKPIPE_STOP_GRACE_S": "3"})
+    proc = subprocess.Popen(two_process_command("hookpipe.runtime.run", plan_file(tmp_path, p)), cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,19 +10,14 @@ import pytest
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer, PlanResolveError
 from hookpipe.runtime.run import run_file
-from tests.helpers import ROOT, free_port
+from tests.helpers import launch_two
+from tests.runtime.planbuild import tiny_trainer_text
 
 SIZED = """use h = "tests.runtime.hooklib"
 use r = "tests.runtime.runlib"
-trainer {
-    max_epoch         = 3
-    grad_accumulation = 4
-    model             = h.tiny_model()
-    dataloader        = h.tiny_loader(n = 20, batch_size = 2)
-    optimizer         = "torch.optim.SGD"(lr = 0.1)
-    lr_scheduler      = "torch.optim.lr_scheduler.OneCycleLR"(max_lr = 0.1, total_steps = run.updates)
-    batch_processor   = h.MSE()
-}
+""" + tiny_trainer_text(
+    n=20, lr=0.1, max_epoch=3, grad_accumulation=4,
+    lr_scheduler='"torch.optim.lr_scheduler.OneCycleLR"(max_lr = 0.1, total_steps = run.updates)') + """\
 hook optimize = optimizer()
 hook sized    = r.Sized(updates = run.updates, steps = run.steps, per_epoch = run.steps_per_epoch,
                         processes = run.num_processes, listed = [run.updates])
@@ -84,16 +76,9 @@ def test_the_seed_api_keeps_accelerate_s_scheduler_stepping() -> None:
 
 LR_PIPE = """use h = "tests.runtime.hooklib"
 use r = "tests.runtime.runlib"
-trainer {
-    max_step          = 12
-    grad_accumulation = 2
-    seed              = 0
-    model             = h.tiny_model()
-    dataloader        = h.tiny_loader(n = 48, batch_size = 2)
-    optimizer         = "torch.optim.SGD"(lr = 0.1)
-    lr_scheduler      = "torch.optim.lr_scheduler.OneCycleLR"(max_lr = 0.1, total_steps = run.updates, pct_start = 0.5)
-    batch_processor   = h.MSE()
-}
+""" + tiny_trainer_text(
+    n=48, lr=0.1, max_step=12, grad_accumulation=2, seed=0,
+    lr_scheduler='"torch.optim.lr_scheduler.OneCycleLR"(max_lr = 0.1, total_steps = run.updates, pct_start = 0.5)') + """\
 hook optimize = optimizer()
 hook lrs      = r.LearningRates(path = "PATH")
 loop { epoch { step { after {
@@ -113,12 +98,8 @@ def test_the_learning_rate_at_each_update_is_the_same_on_one_and_two_processes(t
     (tmp_path / "one.pipe").write_text(LR_PIPE.replace("PATH", str(one)), encoding="utf-8")
     (tmp_path / "two.pipe").write_text(LR_PIPE.replace("PATH", str(two)), encoding="utf-8")
     assert run_file(str(tmp_path / "one.pipe"), [], None) == 0
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
-           "HOOKPIPE_TEST_SIZES": str(tmp_path / "sizes")}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.cli", "run", str(tmp_path / "two.pipe")]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    env = {"HOOKPIPE_TEST_SIZES": str(tmp_path / "sizes")}
+    done = launch_two("hookpipe.cli", "run", str(tmp_path / "two.pipe"), env=env, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     single = rates(Path(f"{one}.0"))
     assert len(single) == 6  # 12 steps, accumulation 2
@@ -131,8 +112,7 @@ def test_the_learning_rate_at_each_update_is_the_same_on_one_and_two_processes(t
     # same schedule twice as fast on 2 processes: what the per-update stepping fixes.
     seed = tmp_path / "seed"
     (tmp_path / "seed.pipe").write_text(LR_PIPE.replace("PATH", str(seed)), encoding="utf-8")
-    cmd = [*cmd[: cmd.index("-m", 3)], "-m", "tests.runtime.seed_lr", str(tmp_path / "seed.pipe")]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    done = launch_two("tests.runtime.seed_lr", str(tmp_path / "seed.pipe"), env=env, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     doubled = rates(Path(f"{seed}.0"))
     assert doubled[:2] == [single[0], single[2]]  # update 2 already uses update 3's rate
@@ -142,11 +122,7 @@ def test_the_learning_rate_at_each_update_is_the_same_on_one_and_two_processes(t
 def test_run_values_on_two_processes_count_each_process_s_share(tmp_path: Path) -> None:
     path = tmp_path / "sized.pipe"
     path.write_text(SIZED, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HOOKPIPE_TEST_SIZES": str(tmp_path / "s")}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.cli", "run", str(path)]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    done = launch_two("hookpipe.cli", "run", str(path), env={"HOOKPIPE_TEST_SIZES": str(tmp_path / "s")}, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     for rank in (0, 1):
         got = json.loads(Path(f"{tmp_path / 's'}.{rank}").read_text())

@@ -109,6 +109,23 @@ def test_reduce_loss_is_the_loss_on_one_process() -> None:
     assert len(losses) == 2 and all(v > 0 for v in losses)
 
 
+@pytest.mark.parametrize("average", [True, False])
+def test_average_loss_decides_whether_reduce_loss_is_the_mean_over_processes(
+        monkeypatch: pytest.MonkeyPatch, average: bool) -> None:
+    from hookpipe.runtime import PipelineHookArgs, PipelineHooks
+
+    acc = Accelerator(cpu=True)
+    monkeypatch.setattr(Accelerator, "num_processes", property(lambda self: 2))  # as one of two ranks
+    reduced: list[torch.Tensor] = []
+    monkeypatch.setattr(acc, "reduce", lambda t, reduction: reduced.append(t) or torch.tensor(-1.0))
+    model = tiny_model()
+    proc = MSE()
+    proc.average_loss = average  # public: MSE's own constructor does not take it
+    args = PipelineHookArgs(accelerator=acc, batch=next(iter(tiny_loader())))
+    proc(PipelineHooks(), args, model)
+    assert (len(reduced), float(args.reduce_loss) == -1.0) == ((1, True) if average else (0, False))
+
+
 def test_progress_pickles_the_seeds_three_keys_and_hookpipe_writes_its_position_beside(tmp_path: Path) -> None:
     save = tmp_path / "ckpt"
     trainer = _trainer(max_step=3, hooks=[SaveCheckpointConfig(save_root=str(save), save_step_freq=3,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hookpipe.runtime.stop_agreement import DEFAULT_EVERY, StopAgreement, check_interval
-from tests.helpers import ROOT, free_port
-from tests.runtime.planbuild import entry, hook, plan
+from tests.helpers import launch_two
+from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 
 
 def test_one_process_stops_after_the_step_it_was_asked_in() -> None:
@@ -36,13 +33,7 @@ def test_the_interval_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_a_stop_asked_of_one_rank_stops_both_after_the_same_step_within_the_latency(tmp_path: Path) -> None:
     record = tmp_path / "calls"
     p = plan(
-        {
-            "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
-            "dataloader": {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 64, "batch_size": 2}},
-            "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
-            "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
-            "max_step": 30,
-        },
+        tiny_trainer(n=64, max_step=30),
         [
             hook("optimize", "optimizer", {}, builtin=True),
             hook("stopper", "tests.runtime.hooklib:StopOnRank", {"rank": 1, "at": 2}),
@@ -58,11 +49,7 @@ def test_a_stop_asked_of_one_rank_stops_both_after_the_same_step_within_the_late
     )
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(p.to_json(), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HOOKPIPE_STOP_CHECK_EVERY": "2"}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-           "--dynamo_backend", "no", "-m", "hookpipe.runtime.run", str(plan_file)]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    done = launch_two("hookpipe.runtime.run", str(plan_file), env={"HOOKPIPE_STOP_CHECK_EVERY": "2"})
     assert done.returncode == 1, done.stdout + done.stderr
     # Asked during step 3 (global step 2); checks after steps 2, 4, 6...: sent after step 4, read after step 6.
     for rank in (0, 1):

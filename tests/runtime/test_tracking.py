@@ -13,25 +13,15 @@ from hookpipe.errors import CompileError
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.errors import PlanResolveError
 from tests.runtime import trackinglib
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """pipeline "track"
 use h = "tests.runtime.hooklib"
 use t = "tests.runtime.trackinglib"
 
-trainer {
-    max_step        = 12
-    seed            = 0
-    cpu             = true
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 10, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    lr_scheduler    = "torch.optim.lr_scheduler.StepLR"(step_size = 4, gamma = 0.5)
-    batch_processor = h.MSE()
-    log_with        = TRACKERS
-    log_dir         = "LOGDIR"
-    progress        = false
-}
-
+""" + tiny_trainer_text(
+    n=10, max_step=12, seed=0, cpu=True, lr_scheduler='"torch.optim.lr_scheduler.StepLR"(step_size = 4, gamma = 0.5)',
+    log_with="TRACKERS", log_dir='"LOGDIR"', progress=False) + """
 hook optimize = optimizer()
 hook evaluate = validation(callback = h.held_out_error)
 hook losses   = t.LossRecorder()
@@ -193,19 +183,10 @@ loop {
 
 @pytest.mark.slow
 def test_with_two_processes_the_loss_is_the_mean_over_both(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
+    from tests.helpers import launch_two
 
-    from tests.runtime.test_distributed import free_port
-
-    root = Path(__file__).resolve().parents[2]
     (tmp_path / "two.pipe").write_text(TWO)
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-           "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
-           "-m", "hookpipe.runtime.run", "two.pipe"]
-    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    done = launch_two("hookpipe.runtime.run", "two.pipe", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     per_rank = [[float(x) for x in (tmp_path / f"losses.{r}").read_text().split()] for r in (0, 1)]
     assert len(per_rank[0]) == len(per_rank[1]) == 6 and per_rank[0] != per_rank[1]

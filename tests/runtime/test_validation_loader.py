@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,27 +11,15 @@ import torch
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
 from hookpipe.runtime.errors import HookFailure
+from tests.helpers import launch_two, run_module
 from tests.runtime import hooklib, trackinglib
-from tests.runtime.test_distributed import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """pipeline "val"
 use h = "tests.runtime.hooklib"
 use t = "tests.runtime.trackinglib"
 
-trainer {
-    max_step        = 2
-    seed            = 0
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader(n = 8, batch_size = 2)
-    optimizer       = "torch.optim.SGD"(lr = 0.01)
-    batch_processor = h.MSE()
-    log_with        = ["csv"]
-    log_dir         = "logs"
-    progress        = false
-}
-
+""" + tiny_trainer_text(n=8, max_step=2, seed=0, log_with='["csv"]', log_dir='"logs"', progress=False) + """
 hook optimize = optimizer()
 hook evaluate = validation(callback = CALLBACK, dataloader = t.val_loader(n = 13, batch_size = 4))
 hook record   = log()
@@ -89,15 +74,8 @@ def batch_mean(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor])
 def _run(folder: Path, processes: int) -> dict[str, str]:
     folder.mkdir()
     (folder / "val.pipe").write_text(PIPE.replace("CALLBACK", "t.val_step"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    run = ["-m", "hookpipe.runtime.run", "val.pipe"]
-    if processes == 1:
-        cmd = [sys.executable, *run]
-    else:
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-               "--num_machines", "1", "--main_process_port", str(free_port()), "--mixed_precision", "no",
-               "--dynamo_backend", "no", *run]
-    done = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=180)
+    run = ("hookpipe.runtime.run", "val.pipe")
+    done = run_module(*run, cwd=folder) if processes == 1 else launch_two(*run, cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
     with (folder / "logs" / "metrics.csv").open(newline="") as fh:
         (row,) = list(csv.DictReader(fh))

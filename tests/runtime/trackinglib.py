@@ -81,20 +81,11 @@ class LossFile:
             fh.write(f"{float(args.reduce_loss.detach())!r}\n")
 
 
-def _rank_local_mse() -> Any:
+def rank_local_mse() -> Any:
+    """MSE whose ``reduce_loss`` stays this rank's: the seed's processor averages it over
+    processes, which would hide whether ``log()`` averages them itself."""
     from tests.runtime.hooklib import MSE
 
-    class RankLocalMSE(MSE):
-        """MSE whose ``reduce_loss`` stays this rank's: the seed's processor averages it
-        over processes, which would hide whether ``log()`` averages them itself."""
-
-        def _initialize(self, accelerator: Any) -> None:
-            super()._initialize(accelerator)
-            self._average_loss = False
-
-    return RankLocalMSE()
-
-
-def rank_local_mse() -> Any:
-    """The two-process tracker test's batch processor (see ``RankLocalMSE``)."""
-    return _rank_local_mse()
+    mse = MSE()
+    mse.average_loss = False
+    return mse

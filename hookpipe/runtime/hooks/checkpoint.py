@@ -12,19 +12,17 @@ ignores and the next save removes. Resuming is
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.best import monitor_record, ranked, update_pointer
-from hookpipe.runtime.checkpoint_files import fsync_dir, fsync_tree, manifest
+from hookpipe.runtime.checkpoint_files import fsync_dir
 from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
-from hookpipe.runtime.resume import MARKER, checkpoint_name, complete_checkpoints, latest_checkpoint
+from hookpipe.runtime.resume import checkpoint_name, complete_checkpoints, latest_checkpoint, write_marker
 from hookpipe.runtime.resume_changes import write_plan
 
 __all__ = ["CheckpointHook"]
@@ -44,6 +42,9 @@ class CheckpointHook:
 
     #: The catalog's effects (the compiler reads the same entry).
     effects = BUILTINS["checkpoint"].effects.to_json()
+    #: Its state records which call of the phase wrote it (``Counters.current``),
+    #: so a resumed run runs the rest of that phase exactly once.
+    records_position = True
 
     def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
                  monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
@@ -91,14 +92,12 @@ class CheckpointHook:
                 write_plan(tmp, trainer.plan)
         acc.wait_for_everyone()
         if acc.is_main_process:
-            marker: dict[str, Any] = {"format": 1, "completed_steps": completed_steps, "epoch_id": args.epoch_id,
-                                      "time": time.time(), "files": manifest(tmp, MARKER)}
+            extra: dict[str, Any] = {}
             if self.monitor is not None and self._trainer is not None:
                 record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
                 if record is not None:
-                    marker["monitor"] = record
-            (tmp / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
-            fsync_tree(tmp)  # on disk before it is published: durable against power loss too
+                    extra["monitor"] = record
+            write_marker(tmp, completed_steps, args.epoch_id, **extra)
             _replace_dir(tmp, final)
             fsync_dir(self.dir)
             self._prune()

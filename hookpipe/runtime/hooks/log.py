@@ -20,8 +20,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import torch
-
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.loss_meter import LossMeter
@@ -60,15 +58,9 @@ class LogHook:
             for tracker in csv_trackers(acc):
                 tracker.resume_at(self._csv_rows)
         values: dict[str, float] = {"epoch": float(args.epoch_id)}
-        total, count = self._meter.take(acc.device)
-        if acc.num_processes > 1:
-            import torch.distributed as dist
-
-            pair = torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=total.device)])
-            dist.all_reduce(pair, op=dist.ReduceOp.SUM)
-            total, count = pair[0], int(pair[1])
-        if count:
-            values["loss"] = float(total) / count
+        loss = self._meter.take_mean(acc)
+        if loss is not None:
+            values["loss"] = loss
         if args.optimizer is not None:
             for i, group in enumerate(args.optimizer.param_groups):
                 values[f"lr/{i}"] = float(group["lr"])

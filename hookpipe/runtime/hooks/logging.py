@@ -14,41 +14,60 @@ from typing import Any
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.run_values import run_steps
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.loss_meter import LossMeter
 
 __all__ = ["LossLogHook", "ThroughputHook"]
 
 
 class LossLogHook:
-    """Record the loss each time it fires; print the mean of the last ``window`` every ``window`` firings."""
+    """Print the mean loss since its previous line, every ``window`` firings, on the main process.
+
+    The mean is ``log()``'s: every step's loss since the previous line (the trainer
+    sums them on the device, :class:`~hookpipe.runtime.loss_meter.LossMeter`), over
+    every process when every process runs the hook (one all-reduce per line). Attached
+    ``on main``, only the main process fires it, so it reports the main process's
+    own losses (which :class:`~hookpipe.runtime.SimpleBatchProcessor` already
+    averages over processes, unless ``average_loss=False``).
+    """
 
     #: The catalog's effects (the compiler reads the same entry).
     effects = BUILTINS["loss_log"].effects.to_json()
 
     def __init__(self, window: int = 50) -> None:
         self.window = window
-        self._losses: deque[Any] = deque(maxlen=window)
+        #: Fed with every step's loss by the trainer once bound; before that, with each firing's.
+        self._meter = LossMeter()
+        self._bound = False
+        self._everywhere = True
         self._fired = 0
-        #: Mean of the last window at the latest print.
+        #: The mean of the latest line.
         self.last_mean: float | None = None
 
+    def bind_trainer(self, trainer: Any) -> None:
+        """The trainer sums each step's loss into this hook's meter; ``on main`` means no collective."""
+        self._meter, self._bound = trainer.add_loss_meter(), True
+        names = {name for name, inst in trainer.hook_instances.items() if inst is self}
+        plan = trainer.plan
+        self._everywhere = plan is None or not any(e.main_only for _, e in plan.entries() if e.hook in names)
+
     def on_step_end(self, args: PipelineHookArgs) -> None:
-        if args.reduce_loss is None:
-            return
-        self._losses.append(args.reduce_loss.detach())
+        if not self._bound:
+            self._meter.add(args.reduce_loss)
         self._fired += 1
-        if self._fired % self.window == 0:
-            self.last_mean = float(sum(float(x) for x in self._losses) / len(self._losses))
-            args.accelerator.print(f"step {args.global_step_id + 1}: loss {self.last_mean:.4f}")
-            args.accelerator.log({"loss": self.last_mean}, step=args.global_step_id)
+        if self._fired % self.window:
+            return
+        mean = self._meter.take_mean(args.accelerator, across_processes=self._everywhere)
+        if mean is not None:
+            self.last_mean = mean
+            args.accelerator.print(f"step {args.global_step_id + 1}: loss {mean:.4f}")
 
     def state_dict(self) -> dict[str, Any]:
-        """The window and counts, checkpointed so a resumed run prints the same means."""
-        return {"losses": [float(x) for x in self._losses], "fired": self._fired, "last_mean": self.last_mean}
+        """The loss sum since the last line and the firing count, so a resumed run prints the same means."""
+        return {"meter": self._meter.state_dict(), "fired": self._fired, "last_mean": self.last_mean}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        import torch
-
-        self._losses = deque((torch.tensor(x) for x in state["losses"]), maxlen=self.window)
+        if "meter" in state:  # checkpoints from before the meter kept a window of firings instead
+            self._meter.load_state_dict(state["meter"])
         self._fired = int(state["fired"])
         self.last_mean = state["last_mean"]
 

@@ -11,7 +11,7 @@ Accelerator is made with ``step_scheduler_with_optimizer=False`` instead, and th
 hook then steps the scheduler itself exactly once per optimizer update (steps
 that synchronise gradients and whose optimizer step was not skipped by the fp16
 scaler), whatever the number of processes: a schedule is written in updates
-(``total_steps = run.updates``). On a plain single-process run the hook steps the wrapped optimizer
+(``total_steps = run.updates``). Without a scaler, DeepSpeed, Megatron or XLA the hook steps the wrapped optimizer
 the way accelerate would, without its per-call look-ups
 (:func:`hookpipe.runtime.fastpath.optimizer_calls`).
 """

@@ -1,0 +1,325 @@
+"""A run's batch loop as one generated function: the steps of an epoch, fused.
+
+The seed's step is four nested ``with`` scopes (``on_step``, ``on_batch``,
+``on_model_forward``, ``on_model_backward``), four fresh argument objects, the batch
+processor's ``__call__``, accelerate's ``accumulate`` context and the progress
+bookkeeping around them: about seventy Python calls per step before any hook or
+model runs. On a GPU a small model's step is a few hundred microseconds of
+asynchronous kernel launches, so that fixed cost is what a user pays.
+
+Everything that shapes a step is fixed when the run starts: which scopes have
+callbacks (and, for a Plan, their guards), which batch processor runs, whether
+accelerate's per-step calls reduce to plain PyTorch (:mod:`.fastpath`), the run's
+limits. :func:`compile_epoch` writes the loop over one epoch's batches out for
+exactly that run, with the same writer as the Plan's phases
+(:class:`~hookpipe.runtime.dispatch.PhaseSource`)::
+
+    def run_epoch(batches, ea):
+        ran = 0
+        for batch in batches:
+            do_sync()                                   # accelerator.accumulate
+            g = state.global_step_id
+            c.global_step = g
+            ...                                         # the guards' counters
+            a0 = new(Args)                              # on_step's argument
+            a0.__dict__ = {**base, "epoch_id": ..., "global_step_id": g}
+            try:
+                outputs, loss = forward(model, batch)   # the batch processor, inlined
+                reduce = loss
+                backward(loss)
+                a0.model_outputs = outputs
+                a0.reduce_loss = reduce
+                loop.pending_loss = reduce
+                state.step_done = True
+            except BaseException as exc:
+                ch0.fail(a0, exc)                       # the scope's failure rule
+            try:
+                f1(a0)  # clip.on_step_end
+                f2(a0)  # optimize.on_step_end
+            except RunFailure: ...
+            ran += 1
+            ...                                         # progress, stop requests, limits
+
+A scope with no callbacks costs nothing: no argument object, no ``try``. The
+failure rules are the channels' own (:meth:`PlanChannel.fail
+<hookpipe.runtime.channels.PlanChannel.fail>`, :meth:`Channel.fail
+<hookpipe.runtime.channels.Channel.fail>`), and the argument objects hold what the
+seed's would. A batch processor that overrides ``__call__`` is called as the
+seed calls it, and a channel of another class is entered with ``with``. Seed
+channels' registrations are captured when the function is written; one that
+changes them mid-run (a hook registering another) takes effect from the next
+step, when :func:`compile_epoch` is asked again (``REBUILD``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from accelerate import Accelerator
+
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.batch_processor import LossNotProvidedError, SimpleBatchProcessor, is_identity
+from hookpipe.runtime.channels import Channel, PlanChannel, SeedHandlers
+from hookpipe.runtime.dispatch import PhaseSource
+from hookpipe.runtime.fastpath import PlainPath, fast_path
+
+__all__ = ["DONE", "ENDED", "REBUILD", "EpochFn", "StepSetup", "compile_epoch"]
+
+#: What an epoch function returns beside the batches it ran: the loader ran out,
+#: the run is done (a limit or an agreed stop), or a seed channel changed.
+ENDED, DONE, REBUILD = 0, 1, 2
+
+EpochFn = Callable[[Iterator[Any], PipelineHookArgs], tuple[int, int]]
+
+#: The step's scopes, outermost first, and where the batch processor opens the last two.
+_STEP, _BATCH, _FORWARD, _BACKWARD = "on_step", "on_batch", "on_model_forward", "on_model_backward"
+
+
+@dataclass(frozen=True)
+class StepSetup:
+    """What the generated loop reads, fixed for one run (``TrainingLoop`` provides it).
+
+    ``loop`` is the trainer: the function stores ``pending_loss`` on it and calls
+    its ``_stop_level``/``_stop_now`` when a stop is asked for.
+    """
+
+    loop: Any
+    accelerator: Accelerator
+    hooks: Any
+    batch_processor: Any
+    model: Any
+    state: Any
+    counters: Any
+    base_args: dict[str, Any]
+    max_step: int | None
+    max_epoch: int | None
+    per_epoch: int | None
+    total_updates: int | None
+    loss_meters: Sequence[Any]
+    display: Any
+
+
+def compile_epoch(setup: StepSetup) -> EpochFn:
+    """The function that runs one epoch's batches: ``run_epoch(batches, epoch_args) -> (ran, status)``."""
+    return _Writer(setup).build()
+
+
+class _Writer:
+    def __init__(self, setup: StepSetup) -> None:
+        self.s = setup
+        self.src = PhaseSource(setup.counters)
+        self.env = self.src.env
+        self.env.update(
+            state=setup.state, loop=setup.loop, base=setup.base_args, new=object.__new__, Args=PipelineHookArgs,
+            model=setup.model, gs=setup.accelerator.gradient_state, H=SeedHandlers,
+        )
+        self.channels = {name: setup.hooks.hooks.get(name) for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)}
+        self.seeded = any(isinstance(ch, Channel) for ch in self.channels.values())
+        self.env["V"] = SeedHandlers.changes
+        self._args = 0
+
+    # -- the loop --------------------------------------------------------------
+    def build(self) -> EpochFn:
+        s, line = self.s, self.src.line
+        line(0, "def run_epoch(batches, ea):")
+        if self.seeded:
+            line(1, "if H.changes != V:")
+            line(2, "return 0, REBUILD")
+        line(1, "ran = 0")
+        line(1, "for batch in batches:")
+        path = fast_path(s.accelerator)
+        if isinstance(path, PlainPath) and path.single:
+            self.env["do_sync"] = path.do_sync  # accumulate()'s work without its context
+            line(2, "do_sync()")
+            self.step(2)
+        else:
+            self.env["sync"] = path.sync
+            line(2, "with sync(model):")
+            self.step(3)
+        line(2, "ran += 1")
+        line(2, "state.update_step()")
+        line(2, "state.sync_pipeline_hook_arg(ea)")
+        if s.display is not None:
+            self.env["show"] = s.display.update
+            line(2, "show(state.global_step_id, loop.pending_loss)")
+        self.stop_check(2)
+        line(2, "if state.is_training_end(max_step, max_epoch):")
+        line(3, "return ran, DONE")
+        if self.seeded:
+            line(2, "if H.changes != V:")
+            line(3, "return ran, REBUILD")
+        line(1, "return ran, ENDED")
+        self.env.update(max_step=s.max_step, max_epoch=s.max_epoch, ENDED=ENDED, DONE=DONE, REBUILD=REBUILD)
+        fn: EpochFn = self.src.compile("epoch", "run_epoch")
+        return fn
+
+    def stop_check(self, depth: int) -> None:
+        """Between steps: a stop asked for on any process ends (or interrupts) the run here."""
+        line = self.src.line
+        self.env.update(stop=self.s.loop.stop, run=self.s.loop.run, stop_level=self.s.loop._stop_level,
+                        stop_now=self.s.loop._stop_now)
+        if self.s.accelerator.num_processes == 1:
+            line(depth, "if stop.requested or run.stopping:")
+            depth += 1
+        line(depth, "level = stop_level()")  # with several processes, polled every step (see stop_agreement)
+        line(depth, "if level == 2:")
+        line(depth + 1, "stop_now(ea)")
+        line(depth, "if level == 1:")
+        line(depth + 1, "return ran, DONE")
+
+    # -- one step --------------------------------------------------------------
+    def step(self, depth: int) -> None:
+        s, line = self.s, self.src.line
+        line(depth, "g = state.global_step_id")
+        line(depth, "c.global_step = g")
+        line(depth, "c.step = g + 1")
+        line(depth, "if gs.sync_gradients:")
+        line(depth + 1, "u = state.update_count + 1")
+        line(depth + 1, "state.update_count = u")
+        line(depth + 1, "c.update = u")
+        line(depth, "else:")
+        line(depth + 1, "c.update = 0")
+        line(depth, f"last = {self.last_step()}")
+        line(depth, "c.last_step = last")
+        # `at end` of an update guard: the run's last optimizer update (which may come
+        # before the last step when the run stops inside an accumulation window).
+        if s.total_updates is not None:
+            line(depth, f"c.last_update = c.update == {s.total_updates}")
+        else:
+            line(depth, "c.last_update = last and c.update > 0")
+
+        def body(d: int, a_step: str | None) -> None:
+            self.batch(d, a_step)
+            line(d, "loop.pending_loss = reduce")
+            for meter in s.loss_meters:
+                line(d, f"{self.src.name(meter.add, 'meter')}(reduce)")
+            line(d, "state.step_done = True")
+
+        self.scope(depth, _STEP, lambda: self.fresh_args(), body)
+
+    def last_step(self) -> str:
+        s = self.s
+        parts = []
+        if s.max_step is not None:
+            parts.append(f"g + 1 >= {s.max_step}")
+        if s.max_epoch is not None:
+            last_batch = f"state.step_id + 1 >= {s.per_epoch}" if s.per_epoch is not None else "gs.end_of_dataloader"
+            parts.append(f"(state.epoch_id + 1 >= {s.max_epoch} and {last_batch})")
+        return " or ".join(parts) or "False"
+
+    def batch(self, depth: int, a_step: str | None) -> None:
+        bp = self.s.batch_processor
+        inline = isinstance(bp, SimpleBatchProcessor) and type(bp).__call__ is SimpleBatchProcessor.__call__
+        if not inline:  # the seed's contract: the processor gets the hooks and opens the model scopes itself
+            self.env.update(bp=bp, hooks=self.s.hooks)
+
+        def body(d: int, a_batch: str | None) -> None:
+            line = self.src.line
+            if inline:
+                self.processor(d, a_batch)
+            else:
+                line(d, f"bp(pipeline_hooks=hooks, on_batch_hook_args={a_batch}, model=model)")
+                line(d, f"outputs = {a_batch}.model_outputs")
+                line(d, f"reduce = {a_batch}.reduce_loss")
+            if a_step is not None:
+                line(d, f"{a_step}.model_outputs = outputs")
+                line(d, f"{a_step}.reduce_loss = reduce")
+
+        self.scope(depth, _BATCH, lambda: self.fresh_args('"batch": batch'), body, needed=not inline)
+
+    def processor(self, depth: int, a_batch: str | None) -> None:
+        """``SimpleBatchProcessor.__call__``, written out (the same steps, the same argument objects)."""
+        bp, line = self.s.batch_processor, self.src.line
+        bp._initialize(self.s.accelerator)
+        self.env.update(forward=bp.forward, backward=bp._backward, LossNotProvidedError=LossNotProvidedError)
+        source = f"{a_batch}.batch" if a_batch is not None else "batch"  # a before hook may replace it
+        if is_identity(bp.transform):
+            line(depth, f"b = {source}")
+        else:
+            self.env["transform"] = bp.transform
+            line(depth, f"b = transform({source})")
+
+        def derived(extra: str) -> Callable[[], str]:
+            # The seed copies the batch's argument object (what its hooks set on it included).
+            if a_batch is None:
+                return lambda: self.fresh_args(extra)
+            return lambda: "{**" + a_batch + ".__dict__, " + extra + "}"
+
+        def forward(d: int, a_fwd: str | None) -> None:
+            line(d, "outputs, loss = forward(model, b)")
+            if a_fwd is not None:
+                line(d, f"{a_fwd}.model_outputs = outputs")
+            line(d, "reduce = loss")
+            if bp._average_loss:
+                self.env["average"] = self.s.accelerator.reduce
+                line(d, "if loss is not None:")
+                line(d + 1, 'reduce = average(loss, reduction="mean")')
+            if a_fwd is not None:
+                line(d, f"{a_fwd}.reduce_loss = reduce")
+
+        self.scope(depth, _FORWARD, derived('"batch": b'), forward)
+        if bp.need_backward:
+            line(depth, "if loss is None:")
+            line(depth + 1, 'raise LossNotProvidedError("forward returned no loss but need_backward is True")')
+            self.scope(depth, _BACKWARD, derived('"batch": b, "model_outputs": outputs, "reduce_loss": reduce'),
+                       lambda d, a: line(d, "backward(loss)"))
+        if a_batch is not None:
+            line(depth, f"{a_batch}.model_outputs = outputs")
+            line(depth, f"{a_batch}.reduce_loss = reduce")
+
+    # -- scopes and their argument objects -------------------------------------
+    def fresh_args(self, extra: str = "") -> str:
+        """A new argument object's fields: the run's fixed ones, this step's ids, then ``extra``."""
+        ids = '"epoch_id": state.epoch_id, "step_id": state.step_id, "global_step_id": g'
+        return "{**base, " + (f"{ids}, {extra}" if extra else ids) + "}"
+
+    def scope(self, depth: int, channel_name: str, fields: Callable[[], str],
+              body: Callable[[int, str | None], None], needed: bool = False) -> None:
+        """One channel's scope around ``body``, as its channel class defines it.
+
+        ``body(depth, arg)`` writes the inside; ``arg`` is the scope's argument
+        object's name, or None when nothing reads it (an empty channel).
+        """
+        line, ch = self.src.line, self.channels[channel_name]
+        kind = "plan" if isinstance(ch, PlanChannel) else "seed" if isinstance(ch, Channel) else "other"
+        if kind == "plan":
+            befores, afters = ch.befores, ch.afters
+        elif kind == "seed":
+            befores, afters = ch.calls()
+        else:
+            befores = afters = ()
+        empty = kind != "other" and not befores and not afters
+        arg: str | None = None
+        if not empty or needed:
+            arg = f"a{self._args}"
+            self._args += 1
+            line(depth, f"{arg} = new(Args)")
+            line(depth, f"{arg}.__dict__ = {fields()}")
+        if empty and kind == "seed":
+            body(depth, arg)
+            return
+        name = self.src.name(ch, "ch")
+        if empty:  # still the innermost scope a failure names (free: a `try` costs nothing until it raises)
+            line(depth, "try:")
+            body(depth + 1, arg)
+            line(depth, "except BaseException as exc:")
+            line(depth + 1, f"{name}.fail({arg}, exc)")
+            return
+        assert arg is not None
+        if kind == "other":
+            line(depth, f"with {name}.begin({arg}) as {arg}:")
+            body(depth + 1, arg)
+            return
+        line(depth, "try:")
+        self.phase(depth + 1, kind, befores, arg)
+        body(depth + 1, arg)
+        line(depth, "except BaseException as exc:")
+        line(depth + 1, f"{name}.fail({arg}, exc)")
+        self.phase(depth, kind, afters, arg)
+
+    def phase(self, depth: int, kind: str, calls: Sequence[Any], arg: str) -> None:
+        if kind == "plan":
+            self.src.calls(calls, arg, depth)
+        else:
+            self.src.callbacks(calls, arg, depth)

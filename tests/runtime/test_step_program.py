@@ -1,0 +1,178 @@
+"""The fused step (hookpipe.runtime.step_program): the seed's step, written out, with nothing changed.
+
+The scopes' order, ids, failure rules and bitwise results are covered by
+test_seed_api, test_plan_execution and test_fastpath, which run through it; these
+tests pin what writing the step out could get wrong: which argument object each
+scope gets and what it holds, registrations changed mid-run, processors that
+bring their own ``__call__``, channels of other classes, readable tracebacks.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import pytest
+import torch
+from accelerate import Accelerator
+from robo_orchard_core.utils.hook import HookContextChannel
+
+from hookpipe.runtime import HookBasedTrainer, HookContext, HookFailure, PipelineHookArgs, PipelineHooks
+from hookpipe.runtime.batch_processor import SimpleBatchProcessor
+from tests.runtime import hooklib
+from tests.runtime.hooklib import MSE, tiny_loader, tiny_model
+from tests.runtime.planbuild import entry, hook, plan
+
+STEP_CHANNELS = ("on_step", "on_batch", "on_model_forward", "on_model_backward")
+
+
+def _trainer(hooks: Any = None, *, batch_processor: Any = None, max_step: int = 3) -> HookBasedTrainer:
+    model = tiny_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    return HookBasedTrainer(
+        accelerator=Accelerator(cpu=True),
+        model=model,
+        dataloader=tiny_loader(n=10, batch_size=2),
+        batch_processor=batch_processor or MSE(),
+        optimizer=optimizer,
+        lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=100),
+        hooks=hooks,
+        max_step=max_step,
+    )
+
+
+class Doubled(MSE):
+    """MSE on a transformed batch: forward args must carry the transformed one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transform = lambda batch: (batch[0] * 2, batch[1])
+
+
+def test_each_scope_gets_its_own_argument_object_with_the_seeds_fields() -> None:
+    seen: dict[tuple[str, str], list[PipelineHookArgs]] = {}
+    hooks = PipelineHooks()
+    for channel in STEP_CHANNELS:
+        hooks.register_hook(channel, HookContext.from_callable(
+            before=lambda a, c=channel: seen.setdefault((c, "begin"), []).append(a),
+            after=lambda a, c=channel: seen.setdefault((c, "end"), []).append(a),
+        ))
+    trainer = _trainer(hooks, batch_processor=Doubled(), max_step=2)
+    trainer()
+    for step in range(2):
+        objects = {c: seen[(c, "begin")][step] for c in STEP_CHANNELS}
+        assert len({id(a) for a in objects.values()}) == 4  # fresh per scope, as the seed's
+        assert all(seen[(c, "end")][step] is objects[c] for c in STEP_CHANNELS)  # before and after share one
+        step_args, batch_args, fwd, bwd = (objects[c] for c in STEP_CHANNELS)
+        assert {a.global_step_id for a in objects.values()} == {step}
+        assert step_args.batch is None
+        raw, transformed = batch_args.batch, fwd.batch
+        assert torch.equal(transformed[0], raw[0] * 2) and bwd.batch is transformed
+        assert fwd.model_outputs is bwd.model_outputs is batch_args.model_outputs is step_args.model_outputs
+        assert fwd.reduce_loss is bwd.reduce_loss is step_args.reduce_loss
+        assert step_args.optimizer is trainer.optimizer and step_args.run is trainer.run
+
+
+def test_a_batch_hook_that_replaces_the_batch_feeds_the_forward() -> None:
+    forwarded: list[Any] = []
+
+    def swap(args: PipelineHookArgs) -> None:
+        x, y = args.batch
+        args.batch = (torch.zeros_like(x), y)
+
+    hooks = PipelineHooks()
+    hooks.register_hook("on_batch", HookContext.from_callable(before=swap))
+    hooks.register_hook("on_model_forward", HookContext.from_callable(before=lambda a: forwarded.append(a.batch)))
+    _trainer(hooks, max_step=2)()
+    assert len(forwarded) == 2 and all(float(x.abs().sum()) == 0.0 for x, _ in forwarded)
+
+
+def test_a_hook_registered_mid_run_fires_from_the_next_step_and_a_removed_one_stops() -> None:
+    late: list[int] = []
+    handles: list[Any] = []
+    hooks = PipelineHooks()
+
+    def register(args: PipelineHookArgs) -> None:
+        if args.global_step_id == 1:
+            handles.append(hooks_target.register_hook(
+                "on_batch", HookContext.from_callable(after=lambda a: late.append(a.global_step_id))))
+        if args.global_step_id == 3:
+            handles.pop()()  # the handle, called, unregisters
+
+    hooks.register_hook("on_step", HookContext.from_callable(after=register))
+    trainer = _trainer(hooks, max_step=6)
+    hooks_target = trainer.hooks  # the trainer's merged channels, as a seed hook holding them would
+    trainer()
+    assert late == [2, 3]
+
+
+class OwnCall(SimpleBatchProcessor):
+    """A processor with its own ``__call__``: the seed's contract (it opens the model scopes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    def forward(self, model: Any, batch: Any) -> tuple[Any, torch.Tensor]:
+        x, y = batch
+        out = model(x)
+        return out, torch.nn.functional.mse_loss(out, y)
+
+    def __call__(self, pipeline_hooks: Any, on_batch_hook_args: PipelineHookArgs, model: Any) -> None:
+        self.calls.append(on_batch_hook_args.global_step_id)
+        super().__call__(pipeline_hooks, on_batch_hook_args, model)
+
+
+def test_a_processor_with_its_own_call_is_called_with_the_hooks_and_opens_the_model_scopes() -> None:
+    forwards: list[int] = []
+    hooks = PipelineHooks()
+    hooks.register_hook("on_model_forward", HookContext.from_callable(after=lambda a: forwards.append(a.global_step_id)))
+    processor = OwnCall()
+    trainer = _trainer(hooks, batch_processor=processor, max_step=3)
+    trainer()
+    assert processor.calls == [0, 1, 2] and forwards == [0, 1, 2]
+    assert trainer.last_loss is not None and not trainer.last_loss.requires_grad
+
+
+class CountingChannel(HookContextChannel[PipelineHookArgs]):
+    """A channel of another class: entered with ``with``, as the seed enters every channel."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.entered = 0
+
+    def begin(self, arg: PipelineHookArgs) -> Any:
+        self.entered += 1
+        return super().begin(arg)
+
+
+def test_a_channel_of_another_class_is_entered_through_its_begin() -> None:
+    trainer = _trainer(max_step=4)
+    channel = CountingChannel("on_batch")
+    ids: list[int] = []
+    channel.register(HookContext.from_callable(before=lambda a: ids.append(a.global_step_id)))
+    trainer.hooks.hooks["on_batch"] = channel
+    trainer()
+    assert channel.entered == 4 and ids == [0, 1, 2, 3]
+
+
+def test_a_failing_hook_in_the_fused_step_shows_a_readable_line_in_its_traceback() -> None:
+    p = plan(
+        {
+            "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {}},
+            "dataloader": {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 10, "batch_size": 2}},
+            "optimizer": {"$call": "torch.optim.SGD", "args": {"lr": 0.01}},
+            "batch_processor": {"$call": "tests.runtime.hooklib:MSE", "args": {}},
+            "cpu": True,
+            "max_step": 5,
+        },
+        [hook("boom", "tests.runtime.hooklib:Boom", {"at": 2}, line=3)],
+        [entry("boom", "step", "after", line=7)],
+    )
+    hooklib.LOG.clear()
+    trainer = HookBasedTrainer.from_plan(p)
+    with pytest.raises(HookFailure) as info:
+        trainer()
+    assert (info.value.hook, info.value.global_step, info.value.line) == ("boom", 2, 7)
+    text = "".join(traceback.format_exception(info.value.__cause__))
+    assert "# boom.on_step_end" in text  # the generated source is in linecache, so the frame shows its line
