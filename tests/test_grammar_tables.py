@@ -33,6 +33,15 @@ def test_a_damaged_file_reads_as_missing(tmp_path: Path, damage: str) -> None:
     assert grammar._read(str(path)) is None
 
 
+def test_stored_rules_call_only_public_builder_methods(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    grammar._write(str(path), *grammar._built())
+    data = json.loads(path.read_text())
+    data["tables"]["rules"][0][3] = "__init__"
+    path.write_text(json.dumps(data))
+    assert grammar._read(str(path)) is None
+
+
 def test_an_unwritable_folder_is_skipped(tmp_path: Path) -> None:
     grammar._write(str(tmp_path / "missing" / "t.json"), *grammar._built())  # no exception, nothing written
     assert not (tmp_path / "missing").exists()

@@ -72,6 +72,8 @@ class Tables:
     def from_json(cls, data: dict[str, Any]) -> "Tables":
         rules = [(int(size), str(origin), tuple(int(i) for i in inlined), None if name is None else str(name))
                  for size, origin, inlined, name in data["rules"]]
+        if any(name is not None and (name.startswith("_") or not name.isidentifier()) for *_, name in rules):
+            raise ValueError("a rule names no builder method")  # only the builder's public methods are called
         table = [{str(k): int(v) for k, v in row.items()} for row in data["table"]]
         return cls(table, rules, int(data["start"]), int(data["end"]))
 
