@@ -141,7 +141,7 @@ def document(sections: list[str], command: str, loads: tuple[float | None, float
         f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; {load}. "
         "Every comparison is interleaved (A B C ... A B C ...) and reported as medians over rounds.",
         f"- Python {platform.python_version()}, torch {_version('torch')} (one thread), accelerate "
-        f"{_version('accelerate')}, lark {_version('lark')}, pydantic {_version('pydantic')}, networkx {_version('networkx')}.",
+        f"{_version('accelerate')}, lark {_version('lark')}, pydantic {_version('pydantic')}.",
         "",
     ]
     return "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"

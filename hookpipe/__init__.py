@@ -3,7 +3,7 @@
 Importing this package never imports torch; ``hookpipe.runtime`` does. The
 compiler is imported on first use of its names (PEP 562), so a process that only
 needs part of hookpipe (``hookpipe lsp`` answering ``initialize``, ``--version``)
-does not pay for pydantic and networkx up front.
+does not pay for pydantic and the grammar up front.
 """
 
 from __future__ import annotations

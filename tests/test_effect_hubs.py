@@ -98,7 +98,7 @@ def test_the_examples_build_no_hubs() -> None:
 
     for path in sorted(Path("examples").rglob("*.pipe")):
         ctx = compile_path(path)
-        assert all(node >= 0 for g in ctx.graphs.values() for node in g.nodes), path
+        assert all(node >= 0 for g in ctx.graphs.values() for node in g), path
 
 
 def test_unordered_writers_are_counted_past_the_cap() -> None:

@@ -104,25 +104,3 @@ def test_passes_can_run_one_at_a_time() -> None:
         compiler_pass(fresh)
     assert [(n.hook, n.scope, n.phase) for n in fresh.nodes] == [("clip", "step", "after"), ("optimize", "step", "after")]
     assert fresh.plan is None
-
-
-def test_declaration_order_is_networkx_lexicographic_order() -> None:
-    import random
-
-    import networkx as nx
-
-    from hookpipe.compiler.lower import declaration_order
-
-    rng = random.Random(7)
-    for _ in range(200):
-        n = rng.randrange(1, 30)
-        graph: nx.DiGraph[int] = nx.DiGraph()
-        graph.add_nodes_from(rng.sample(range(n), n))  # insertion order must not matter
-        for _ in range(rng.randrange(0, 3 * n)):
-            u, v = sorted(rng.sample(range(n), 2)) if n > 1 else (0, 0)
-            if u != v:
-                graph.add_edge(u, v)
-        perm = list(range(n))
-        rng.shuffle(perm)
-        relabelled = nx.relabel_nodes(graph, dict(enumerate(perm)))  # edges no longer follow ids
-        assert declaration_order(relabelled) == list(nx.lexicographical_topological_sort(relabelled))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-import networkx as nx
-
 from hookpipe.compiler.catalog import HookType
+from hookpipe.compiler.digraph import DiGraph
 from hookpipe.compiler.plan import Effects, Guard, Plan, callback_name
 from hookpipe.diagnostics import Diagnostic, Sources
 from hookpipe.dsl import ast
@@ -35,6 +34,12 @@ class Origin:
         if self.kind in ("order", "require"):
             return f"`{self.kind}` statement{where}"
         return f"effect rule: {self.resource} ({self.relation})"
+
+
+#: One phase's ordering graph: attachments (ids from 0) and hubs (negative ids, each
+#: with the Origin it stands for); each edge carries its origins, a dict used as an
+#: insertion-ordered set.
+OrderGraph = DiGraph[int, Origin, dict[Origin, None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,7 @@ class Compilation:
     orders: list[ast.OrderStmt] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     guards: dict[int, Guard] = field(default_factory=dict)
-    graphs: dict[PhaseKey, "nx.DiGraph[int]"] = field(default_factory=dict)
+    graphs: dict[PhaseKey, OrderGraph] = field(default_factory=dict)
     plan: Plan | None = None
     #: An include failed (HP010 or a syntax error): what it declares is unknown.
     incomplete: bool = False

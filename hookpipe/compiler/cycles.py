@@ -9,28 +9,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import networkx as nx
-
-from hookpipe.compiler.context import Compilation, Origin
+from hookpipe.compiler.context import Compilation, OrderGraph, Origin
+from hookpipe.compiler.digraph import cycles, shortest_path
 from hookpipe.compiler.graph import hook_successors, is_hub
 from hookpipe.diagnostics import Note
 
 
 def check_order(ctx: Compilation) -> None:
     for graph in ctx.graphs.values():
-        cyclic = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
-        for component in sorted(cyclic, key=lambda c: min(n for n in c if n >= 0)):
+        for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
             _report_cycle(ctx, graph, component)
     _requires(ctx)
 
 
-def _report_cycle(ctx: Compilation, graph: "nx.DiGraph[int]", component: set[int]) -> None:
+def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> None:
     """One diagnostic per cycle: the first effect edge in it (else the first edge) and the way back.
 
     Hubs (see ``hookpipe.compiler.graph``) may lie on the cycle; the report
     names only attachments, each step with the origins relating its two ends.
     """
-    sub = graph.subgraph(component)
     members = sorted(n for n in component if n >= 0)
     effect_edge = None
     for a in members:
@@ -44,7 +41,7 @@ def _report_cycle(ctx: Compilation, graph: "nx.DiGraph[int]", component: set[int
     else:
         u = members[0]
         v = min(hook_successors(graph, u, component))
-    path = [*_first_leg(graph, u, v, component), *nx.shortest_path(sub, v, u)[1:]]
+    path = [*_first_leg(graph, u, v, component), *shortest_path(graph, v, u, within=component)[1:]]
     steps = _steps(graph, path)
     steps[0] = (u, v, hook_successors(graph, u, component)[v])  # every relation of the pair, hubs included
     cycle = [u, *(b for _, b, _ in steps)]
@@ -68,7 +65,7 @@ def _report_cycle(ctx: Compilation, graph: "nx.DiGraph[int]", component: set[int
                   help="remove or reverse one of the constraints listed above")
 
 
-def _first_leg(graph: "nx.DiGraph[int]", u: int, v: int, component: set[int]) -> list[int]:
+def _first_leg(graph: OrderGraph, u: int, v: int, component: set[int]) -> list[int]:
     """``u`` to ``v`` by their edge, or else through hubs only (so the step is the relation itself)."""
     if graph.has_edge(u, v):
         return [u, v]
@@ -90,7 +87,7 @@ def _first_leg(graph: "nx.DiGraph[int]", u: int, v: int, component: set[int]) ->
     raise ValueError(f"{v} does not follow {u}")  # pragma: no cover - v came from hook_successors(u)
 
 
-def _steps(graph: "nx.DiGraph[int]", path: list[int]) -> list[tuple[int, int, dict[Origin, None]]]:
+def _steps(graph: OrderGraph, path: list[int]) -> list[tuple[int, int, dict[Origin, None]]]:
     """A node path cut at attachments: (from, to, origins), a step through hubs carrying the hubs' origin."""
     steps: list[tuple[int, int, dict[Origin, None]]] = []
     start, via = path[0], []
@@ -99,11 +96,12 @@ def _steps(graph: "nx.DiGraph[int]", path: list[int]) -> list[tuple[int, int, di
             via.append(node)
             continue
         if via:
-            origins = {graph.nodes[h]["origin"]: None for h in via}
-            if graph.has_edge(start, node):
-                origins = {**graph.edges[start, node]["origins"], **origins}
+            origins = {graph.node_data(h): None for h in via}
+            direct = graph.edge(start, node)
+            if direct is not None:
+                origins = {**direct, **origins}
         else:
-            origins = dict(graph.edges[start, node]["origins"])
+            origins = dict(graph.succ[start][node])
         steps.append((start, node, origins))
         start, via = node, []
     return steps

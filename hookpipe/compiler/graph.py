@@ -21,9 +21,7 @@ from collections import defaultdict
 from itertools import count
 from typing import Iterator
 
-import networkx as nx
-
-from hookpipe.compiler.context import Compilation, Node, Origin, PhaseKey
+from hookpipe.compiler.context import Compilation, Node, OrderGraph, Origin, PhaseKey
 from hookpipe.compiler.plan import phase_order
 
 
@@ -32,16 +30,16 @@ def build_graphs(ctx: Compilation) -> None:
     for node in ctx.nodes:
         by_phase[node.key].append(node)
     for key in phase_order():
-        graph: nx.DiGraph[int] = nx.DiGraph()
+        graph = OrderGraph()
         nodes = by_phase.get(key, [])
-        graph.add_nodes_from(n.id for n in nodes)
+        graph.add_nodes(n.id for n in nodes)
         _written(graph, nodes)
         _statements(ctx, graph, nodes)
         _effects(ctx, graph, nodes, count(-1, -1))
         ctx.graphs[key] = graph
 
 
-def add_edge(graph: "nx.DiGraph[int]", u: int, v: int, origin: Origin) -> None:
+def add_edge(graph: OrderGraph, u: int, v: int, origin: Origin) -> None:
     """Add ``u -> v`` or, if present, record one more origin for it.
 
     ``origins`` is a dict used as an insertion-ordered set: a file with thousands
@@ -49,14 +47,14 @@ def add_edge(graph: "nx.DiGraph[int]", u: int, v: int, origin: Origin) -> None:
     """
     if u == v:
         return
-    data = graph.get_edge_data(u, v)
-    if data is None:
-        graph.add_edge(u, v, origins={origin: None})
+    origins = graph.edge(u, v)
+    if origins is None:
+        graph.add_edge(u, v, {origin: None})
     else:
-        data["origins"].setdefault(origin, None)
+        origins.setdefault(origin, None)
 
 
-def _written(graph: "nx.DiGraph[int]", nodes: list[Node]) -> None:
+def _written(graph: OrderGraph, nodes: list[Node]) -> None:
     """What you read is what runs: each attachment after the previous one of its block."""
     previous: dict[int, Node] = {}
     for node in nodes:
@@ -66,7 +64,7 @@ def _written(graph: "nx.DiGraph[int]", nodes: list[Node]) -> None:
         previous[node.block] = node
 
 
-def _statements(ctx: Compilation, graph: "nx.DiGraph[int]", nodes: list[Node]) -> None:
+def _statements(ctx: Compilation, graph: OrderGraph, nodes: list[Node]) -> None:
     if not ctx.orders or len(nodes) < 2:
         return
     by_hook: dict[str, list[int]] = defaultdict(list)
@@ -90,7 +88,7 @@ _RELATIONS = (("writes", "reads", "write < read"), ("reads", "consumes", "read <
 DIRECT_PAIRS = 256
 
 
-def _effects(ctx: Compilation, graph: "nx.DiGraph[int]", nodes: list[Node], hubs: Iterator[int]) -> None:
+def _effects(ctx: Compilation, graph: OrderGraph, nodes: list[Node], hubs: Iterator[int]) -> None:
     roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {"writes": [], "reads": [], "consumes": []})
     for node in nodes:
         effects = ctx.node_effects(node)
@@ -113,7 +111,7 @@ def _effects(ctx: Compilation, graph: "nx.DiGraph[int]", nodes: list[Node], hubs
                 _through_hubs(graph, role[early], role[late], origin, hubs)
 
 
-def _through_hubs(graph: "nx.DiGraph[int]", early: list[Node], late: list[Node], origin: Origin,
+def _through_hubs(graph: OrderGraph, early: list[Node], late: list[Node], origin: Origin,
                   hubs: Iterator[int]) -> None:
     """Every ``early`` before every ``late`` of another hook, in O(len(early) + len(late)) edges.
 
@@ -132,7 +130,7 @@ def _through_hubs(graph: "nx.DiGraph[int]", early: list[Node], late: list[Node],
 
     def hub() -> int:
         h = next(hubs)
-        graph.add_node(h, origin=origin)
+        graph.add_node(h, origin)
         return h
 
     prefix = [hub()]
@@ -167,7 +165,7 @@ def is_hub(node: int) -> bool:
     return node < 0
 
 
-def hook_successors(graph: "nx.DiGraph[int]", u: int,
+def hook_successors(graph: OrderGraph, u: int,
                     within: "set[int] | None" = None) -> dict[int, dict[Origin, None]]:
     """The attachments right after ``u``, directly or through hubs, each with the origins relating them.
 
@@ -179,28 +177,28 @@ def hook_successors(graph: "nx.DiGraph[int]", u: int,
     stack: list[tuple[int, int]] = [(u, 0)]  # (node, the hub the walk entered by; 0: none yet)
     while stack:
         node, entry = stack.pop()
-        for v, data in graph.succ[node].items():
+        for v, origins in graph.succ[node].items():
             if within is not None and v not in within:
                 continue
             if v >= 0:
                 if entry == 0:
-                    direct.setdefault(v, {}).update(data["origins"])
+                    direct.setdefault(v, {}).update(origins)
                 else:
                     direct.setdefault(v, {})
-                    through.setdefault(v, []).append((entry, graph.nodes[entry]["origin"]))
+                    through.setdefault(v, []).append((entry, graph.node_data(entry)))
             elif v not in seen:
                 seen.add(v)
                 stack.append((v, v if entry == 0 else entry))
     out: dict[int, dict[Origin, None]] = {}
-    for v, origins in direct.items():
-        merged = dict(origins)
+    for v, found in direct.items():
+        merged = dict(found)
         for _, origin in sorted(through.get(v, ()), reverse=True):  # hubs in the order they were made
             merged.setdefault(origin, None)
         out[v] = merged
     return out
 
 
-def hook_edges(graph: "nx.DiGraph[int]") -> list[tuple[int, int, dict[Origin, None]]]:
+def hook_edges(graph: OrderGraph) -> list[tuple[int, int, dict[Origin, None]]]:
     """Every (attachment, attachment, origins) the graph relates, hubs looked through, sorted."""
-    return [(u, v, origins) for u in sorted(n for n in graph.nodes if n >= 0)
+    return [(u, v, origins) for u in sorted(n for n in graph if n >= 0)
             for v, origins in sorted(hook_successors(graph, u).items())]

@@ -27,6 +27,11 @@ __all__ = [
 ]
 
 
+#: Schemas are built on first validation, not at import: ``hookpipe lint`` checks a few
+#: hook types per file, and building all of them would be a fifth of its start-up.
+_DEFERRED = ConfigDict(defer_build=True)
+
+
 def _at_least_one(name: str, value: int | None) -> None:
     if value is not None and value < 1:
         raise ValueError(f"{name} = {value} < 1 is not allowed")
@@ -34,6 +39,8 @@ def _at_least_one(name: str, value: int | None) -> None:
 
 class SaveHookFields(BaseModel):
     """``SaveCheckpointConfig`` and ``SaveModelConfig``."""
+
+    model_config = _DEFERRED
 
     save_root: str | None = None
     """Where checkpoints go (required unless accelerate names checkpoints itself)."""
@@ -58,6 +65,8 @@ class SaveHookFields(BaseModel):
 class MetricTrackerFields(BaseModel):
     """``MetricTrackerConfig`` (``metric_entrys`` is typed by the runtime class)."""
 
+    model_config = _DEFERRED
+
     metric_entrys: Any
     """One ``MetricEntry`` or a sequence of them (the seed's spelling)."""
     reset_by: Literal["epoch", "step"] = "epoch"
@@ -75,6 +84,8 @@ class MetricTrackerFields(BaseModel):
 class StatsMonitorFields(BaseModel):
     """``StatsMonitorConfig``."""
 
+    model_config = _DEFERRED
+
     batch_size: Optional[int] = None
     """Batch size per process; read from the dataloader when None."""
     steps_per_epoch: Optional[int] = None
@@ -89,6 +100,8 @@ class StatsMonitorFields(BaseModel):
 
 class LossTrackerFields(BaseModel):
     """``LossTrackerConfig``."""
+
+    model_config = _DEFERRED
 
     step_log_freq: int = Field(ge=1, default=5)
     """Log (and restart the average) when ``(step_id + 1) % step_log_freq == 0``."""
@@ -107,6 +120,8 @@ class LossMovingAverageTrackerFields(LossTrackerFields):
 
 class ClearCacheHookFields(BaseModel):
     """``ClearCacheHookConfig``."""
+
+    model_config = _DEFERRED
 
     empty_cache_at: Literal["step", "epoch"] = "epoch"
     """Clear after steps or after epochs."""

@@ -1,61 +1,120 @@
-"""Loading the lark grammar shipped inside the package, once per process.
+"""The grammar shipped inside the package, turned into parse tables once per machine.
 
-Building the LALR tables takes 30-50 ms, a sixth of a ``hookpipe lint`` process.
-Lark can store the built parser and check it against the grammar and options on
-load (its ``cache`` option); hookpipe keeps that file in the user's cache folder
-(``$HOOKPIPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/hookpipe`` or ``~/.cache/hookpipe``),
-not in the shared temporary folder, because loading it unpickles it. Where that
-folder cannot be written the parser is simply built each time.
+lark owns the grammar: it builds the LALR tables and names the terminals. That
+build takes 30-50 ms and importing lark another 15-30, most of what a one-file
+``hookpipe lint`` would spend on parsing. So the tables and terminals are stored
+as plain JSON (:class:`~hookpipe.dsl.lalr.Tables`), keyed by a hash of the grammar
+text and the lark version, in the user's cache folder (``$HOOKPIPE_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/hookpipe`` or ``~/.cache/hookpipe``); a process that finds
+them there never imports lark. JSON rather than a pickle, so a file someone else
+could write is data, not code; a stored file that does not read back is rebuilt.
+Where the folder cannot be written the tables are simply built each time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
 import os
+import tempfile
 import threading
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import lark as _lark
-from lark import Lark
-
-from hookpipe.dsl.lalr import Driver
+from hookpipe.dsl.lalr import Driver, Tables
 from hookpipe.dsl.lexer import Lexer
 from hookpipe.dsl.terminals import Terminals
 from hookpipe.dsl.transform import ToAst
 
 _LOCK = threading.Lock()
+#: Bumped when what is stored changes shape.
+_FORMAT = 1
 
 
 def grammar_text() -> str:
     return resources.files("hookpipe.grammars").joinpath("pipe.lark").read_text(encoding="utf-8")
 
 
-def cache_file() -> str | bool:
-    """Where the built parser is cached (False: nowhere writable)."""
+def cache_dir() -> str | None:
+    """Where the built tables are stored (None: nowhere writable)."""
     base = os.environ.get("HOOKPIPE_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "hookpipe"
     )
     try:
-        Path(base).mkdir(parents=True, exist_ok=True)
+        os.makedirs(base, exist_ok=True)
     except OSError:
-        return False
-    if not os.access(base, os.W_OK):
-        return False
-    # Lark checks the grammar and options hash inside; the name keeps lark versions apart.
-    return os.path.join(base, f"pipe-grammar-lark{_lark.__version__}.cache")
+        return None
+    return base if os.access(base, os.W_OK) else None
+
+
+def build_lark() -> Any:
+    """A fresh lark LALR parser for the grammar (only its tables and terminal names are used)."""
+    from lark import Lark
+
+    return Lark(grammar_text(), parser="lalr", lexer="basic", keep_all_tokens=True, maybe_placeholders=False)
+
+
+def _lark_identity() -> str:
+    """Which lark installation would build the tables, found without importing it."""
+    spec = importlib.util.find_spec("lark")
+    origin = spec.origin if spec is not None and spec.origin else ""
+    try:
+        return f"{origin}\0{os.stat(origin).st_mtime_ns}"
+    except OSError:
+        return origin
 
 
 @lru_cache(maxsize=1)
-def _driver() -> Driver:
-    return Driver(_parser()[0])
+def _built() -> tuple[Tables, Terminals]:
+    text = grammar_text()
+    key = hashlib.sha256(f"{_FORMAT}\0{_lark_identity()}\0{text}".encode()).hexdigest()[:20]
+    folder = cache_dir()
+    path = os.path.join(folder, f"pipe-tables-{key}.json") if folder else None
+    if path is not None:
+        stored = _read(path)
+        if stored is not None:
+            return stored
+    parser = build_lark()
+    tables, terms = Tables.from_lark(parser), Terminals.from_grammar(parser.terminals, text)
+    if path is not None:
+        _write(path, tables, terms)
+    return tables, terms
+
+
+def _read(path: str) -> tuple[Tables, Terminals] | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        t = data["terminals"]
+        terms = Terminals(dict(t["patterns"]), dict(t["literals"]), frozenset(t["named"]), tuple(t["reserved"]))
+        return Tables.from_json(data["tables"]), terms
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write(path: str, tables: Tables, terms: Terminals) -> None:
+    """Store atomically (a concurrent reader sees the old file or the whole new one); failures are ignored."""
+    data = {"tables": tables.to_json(), "terminals": {"patterns": terms.patterns, "literals": terms.literals,
+                                                      "named": sorted(terms.named), "reserved": list(terms.reserved)}}
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".pipe-tables-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, separators=(",", ":"))
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
 
 
 @lru_cache(maxsize=1)
 def terminals() -> Terminals:
     """The grammar's terminals as tables (what the lexer, the AST builder and HP001 read)."""
-    return Terminals.from_grammar(parser().terminals, grammar_text())
+    return _built()[1]
 
 
 @lru_cache(maxsize=1)
@@ -65,23 +124,14 @@ def lexer() -> Lexer:
 
 
 @lru_cache(maxsize=1)
-def _parser() -> tuple[Lark, ToAst]:
-    transformer = ToAst()
-    lark = Lark(
-        grammar_text(),
-        cache=cache_file(),
-        parser="lalr",
-        lexer="basic",  # only the tables are used: hookpipe.dsl.lexer feeds the driver
-        keep_all_tokens=True,
-        maybe_placeholders=False,
-        transformer=transformer,
-    )
-    transformer.syntax_only = Terminals.from_grammar(lark.terminals, grammar_text()).syntax_only
-    return lark, transformer
+def _parser() -> tuple[Driver, ToAst]:
+    tables, terms = _built()
+    builder = ToAst(terms.syntax_only)
+    return Driver(tables, builder), builder
 
 
-def parser() -> Lark:
-    """The lark instance holding the LALR tables; built lazily so importing hookpipe costs nothing."""
+def parser() -> Driver:
+    """The LALR driver; built (or loaded) lazily so importing hookpipe costs nothing."""
     return _parser()[0]
 
 
@@ -91,9 +141,8 @@ def parse(text: str, path: str) -> Any:
     Raises a ``problems.SyntaxProblem`` (BadCharacter, NestingTooDeep, ParseError)
     for text that is not a pipeline.
     """
-    transformer = _parser()[1]
-    driver = _driver()
+    driver, builder = _parser()
     stream = lexer().tokens(text)
-    with _LOCK:  # the transformer holds the path of the parse in progress
-        transformer.path = path
+    with _LOCK:  # the builder holds the path of the parse in progress
+        builder.path = path
         return driver.parse(stream)

@@ -1,8 +1,9 @@
 """lark reductions -> typed AST. The only module that knows lark's rule shapes.
 
-It runs *inside* the LALR parser (lark's inline transformer): each reduction
-builds its node at once, so no parse tree is ever allocated and walked again.
-The parser keeps every token (``keep_all_tokens``), so each node's span runs
+It runs *inside* the LALR parser (``hookpipe.dsl.lalr`` calls one method per
+rule, with the children lark's tree builder would pass): each reduction builds
+its node at once, so no parse tree is ever allocated and walked again.
+The parser keeps every token, so each node's span runs
 exactly from its first token to its last; each reduction drops the tokens that
 only shape the syntax (the grammar's anonymous literals, ``Terminals.syntax_only``)
 and unpacks the rest into named parts, so a rule's shape is read in one line.
@@ -23,6 +24,9 @@ from hookpipe.dsl.tokens import Tok
 RUN_PREFIX = "run"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(.)")
+#: Builds a Span from a tuple in C: ``Span(...)`` runs a Python-level ``__new__``, and
+#: the parser makes one for every node and most tokens.
+_new_span = tuple.__new__
 
 
 def unquote(token: Tok) -> str:
@@ -58,7 +62,7 @@ class ToAst:
         return [c for c in children if not (type(c) is Tok and c.type in syntax_only)]
 
     def _tok(self, t: Tok) -> Span:
-        return Span(self.path, t.line, t.column, t.line, t.end_column)
+        return _new_span(Span, (self.path, t.line, t.column, t.line, t.end_column))
 
     def _span(self, children: list[Any]) -> Span:
         first, last = children[0], children[-1]
@@ -72,7 +76,7 @@ class ToAst:
         else:
             end = last[2] if type(last) is tuple else last.span
             end_line, end_column = end.end_line, end.end_column
-        return Span(self.path, line, column, end_line, end_column)
+        return _new_span(Span, (self.path, line, column, end_line, end_column))
 
     # --- top level
     def start(self, c: list[Any]) -> list[Any]:

@@ -6,7 +6,7 @@ findings already come through the file that includes it, with spans in the
 fragment. (Two files that include each other are both linted, so the include
 cycle is reported.)
 
-Parsing dominates the time (lark's LALR parser in pure Python), so with many
+Parsing dominates the time (an LALR parser in pure Python), so with many
 files the per-file work runs in forked worker processes, one per CPU; results
 come back as plain diagnostics and are merged in file order, so the output does
 not depend on how the work was split.

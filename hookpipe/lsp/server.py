@@ -5,7 +5,7 @@ Diagnostics are published after a short debounce following each change (a burst
 of keystrokes compiles once), and at once on open; hover, completion and the
 rest answer from the latest analysis without compiling.
 
-The compiler (pydantic, networkx, the grammar) is imported only once the client
+The compiler (pydantic, the grammar) is imported only once the client
 has its ``initialize`` answer: on ``initialized`` the server loads it and
 builds the parser, before the first document arrives.
 """

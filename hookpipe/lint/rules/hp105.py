@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import networkx as nx
-
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.digraph import topological_order
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.lint.rules._common import warning
 
@@ -28,11 +27,11 @@ MAX_PAIRS = 50
 
 def check(ctx: Compilation) -> Iterator[Diagnostic]:
     for (scope, phase), graph in ctx.graphs.items():
-        writers = [n for n in sorted(graph.nodes) if n >= 0 and ctx.node_effects(ctx.nodes[n]).writes]
+        writers = [n for n in sorted(graph) if n >= 0 and ctx.node_effects(ctx.nodes[n]).writes]
         if len(writers) < 2:
             continue
         bit = {n: 1 << i for i, n in enumerate(writers)}
-        order = list(nx.topological_sort(graph))
+        order = topological_order(graph)
         below: dict[int, int] = {}  # writers reachable from a node (itself included)
         for n in reversed(order):
             mask = bit.get(n, 0)
