@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
                            device=args.device, clock=args.clock, workload="tiny", configs=driver.HOOK_CONFIGS)
         sections.append(report.runtime_section(field, args.rounds, args.warmup, args.steps, args.device, args.clock,
                                                hooks=hooks, hook_steps=hook_steps))
+        if args.device == "cpu":
+            from benchmarks import step_work
+
+            print("Python work per step (counted under sys.settrace)", file=sys.stderr)
+            sections.append(step_work.section(step_work.measure()))
     if args.what in ("all", "hooks"):
         from benchmarks import hook_dispatch
 
