@@ -56,6 +56,8 @@ def test_the_cuda_configuration_is_bf16_autocast_and_a_valid_pipe(monkeypatch: p
     monkeypatch.setenv(workload.DEVICE_ENV, "cpu")
     assert workload.accelerator_kwargs() == {"cpu": True}
     assert isinstance(workload.autocast(), contextlib.nullcontext)
+    model = workload.make_model()
+    assert workload.forward_of(model) is model  # the hand-written loops call the model directly on the CPU
     monkeypatch.setenv(workload.WORKLOAD_ENV, "tiny")
     assert [p.shape for p in workload.make_model().parameters()] == [(1, 4), (1,)]
     assert workload.make_batches(3)[0][0].shape == (1, 4)

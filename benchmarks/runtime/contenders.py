@@ -21,9 +21,9 @@ from benchmarks.runtime.workload import (
     MAX_NORM,
     TimedBatches,
     accelerator_kwargs,
-    autocast,
     checksum,
     device,
+    forward_of,
     make_batches,
     make_model,
     mixed_precision,
@@ -47,15 +47,11 @@ def run_plain(k: int, gated: bool, warmup: int, steps: int) -> Result:
     params = list(model.parameters())
     hooks, every = _hooks(k, gated)
     clip = torch.nn.utils.clip_grad_norm_
-    amp = device().type == "cuda"  # decided once, as a hand-written loop does
+    forward = forward_of(model)
     model.train()
     step = 0
     for x, y in data:
-        if amp:
-            with autocast():
-                out = model(x)
-        else:
-            out = model(x)
+        out = forward(x)
         loss = F.mse_loss(out.float(), y)
         loss.backward()
         clip(params, MAX_NORM)

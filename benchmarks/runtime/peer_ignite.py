@@ -17,9 +17,8 @@ from benchmarks.runtime.workload import (
     LR,
     MAX_NORM,
     TimedBatches,
-    autocast,
     checksum,
-    device,
+    forward_of,
     make_batches,
     make_model,
     noop,
@@ -35,15 +34,11 @@ def run(k: int, gated: bool, warmup: int, steps: int) -> tuple[float, str]:
     params = list(model.parameters())
     clip = torch.nn.utils.clip_grad_norm_
 
-    amp = device().type == "cuda"  # decided once, as in the hand-written loop
+    forward = forward_of(model)
 
     def update(engine: Any, batch: Any) -> torch.Tensor:
         x, y = batch
-        if amp:
-            with autocast():
-                out = model(x)
-        else:
-            out = model(x)
+        out = forward(x)
         loss = F.mse_loss(out.float(), y)
         loss.backward()
         clip(params, MAX_NORM)

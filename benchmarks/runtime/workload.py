@@ -27,7 +27,7 @@ import torch
 
 __all__ = [
     "BATCH", "CLOCK_ENV", "DEVICE_ENV", "WORKLOAD_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
-    "checksum", "clock", "device", "make_batches", "make_model", "mixed_precision", "noop",
+    "checksum", "clock", "device", "forward_of", "make_batches", "make_model", "mixed_precision", "noop",
 ]
 
 BATCH = 16
@@ -71,6 +71,19 @@ def autocast() -> ContextManager[Any]:
     if device().type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def forward_of(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What a hand-written loop calls for the forward pass: the model itself on the CPU
+    (nothing per step), on CUDA the model under bf16 autocast (decided once, not per step)."""
+    if device().type != "cuda":
+        return model
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        with autocast():
+            return model(x)
+
+    return forward
 
 
 def make_model(seed: int = 0) -> torch.nn.Module:
