@@ -79,8 +79,9 @@ class Counters:
         self.last_update = False
         self.last_epoch = False
         self.global_step = 0
-        #: The call running now: a checkpoint taken by it records where in its phase
-        #: the run stopped, so a resumed run runs the rest of that phase exactly once.
+        #: The last call that marks its position (``Call.marks_position``: a checkpoint)
+        #: to have started: the checkpoint records where in its phase the run stopped,
+        #: so a resumed run runs the rest of that phase exactly once.
         self.current: "Call | None" = None
 
     def count(self, unit: Unit) -> int:
