@@ -10,8 +10,8 @@ import pytest
 from tests.helpers import ROOT
 
 MODULES = ["hookpipe.compiler.loop", "hookpipe.compiler.plan", "hookpipe.compiler.run_values",
-           "hookpipe.compiler.schedule", "hookpipe.compiler.settings", "hookpipe.dsl.terminals",
-           "hookpipe.runtime.dispatch"]
+           "hookpipe.compiler.schedule", "hookpipe.compiler.schema_build", "hookpipe.compiler.settings",
+           "hookpipe.dsl.terminals", "hookpipe.runtime.dispatch"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics
-from hookpipe.compiler.class_effects import ClassLookup
-from hookpipe.compiler.context import Compilation
+
+if TYPE_CHECKING:
+    from hookpipe.compiler.class_effects import ClassLookup
+    from hookpipe.compiler.context import Compilation
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

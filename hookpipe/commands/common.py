@@ -1,17 +1,23 @@
-"""Helpers the subcommands share: reading files and printing diagnostics."""
+"""Helpers the subcommands share: reading files and printing diagnostics.
+
+Every subcommand module imports this one to build its parser, so it imports the
+compiler only inside the helpers that compile: ``hookpipe --help``, ``--version``
+and ``fmt`` never load it (nor pydantic).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import Callable, Iterable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterable, TextIO
 
-from hookpipe.compiler.class_effects import ClassLookup
-from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, format_diagnostic, sort_diagnostics
 from hookpipe.fileaccess import display_name
+
+if TYPE_CHECKING:
+    from hookpipe.compiler.class_effects import ClassLookup
+    from hookpipe.compiler.context import Compilation
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -42,6 +48,8 @@ def usage_error(message: str) -> int:
 def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,
                      for_drawing: bool = False, classes: ClassLookup | None = None) -> Compilation | int:
     """Compile ``path``; a missing file is a usage error (exit 2), one hookpipe refuses to read a diagnostic."""
+    from hookpipe.compiler.pipeline import compile_path
+
     if "\0" in path or not os.path.lexists(path):
         return usage_error(f"{display_name(path)}: no such file")
     return compile_path(path, root=root, allow_outside_root=allow_outside_root, for_drawing=for_drawing,

@@ -6,8 +6,6 @@ import argparse
 import json
 
 from hookpipe.commands.common import bounded_int, compile_or_usage, print_diagnostics, usage_error
-from hookpipe.compiler.explain import explain_plan, schedule_table
-from hookpipe.compiler.schedule import simulate
 from hookpipe.diagnostics import has_errors
 
 #: A schedule is printed one line per firing: past a million steps it is no longer read.
@@ -29,6 +27,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 
 def main(args: argparse.Namespace) -> int:
+    from hookpipe.compiler.explain import explain_plan, schedule_table
+    from hookpipe.compiler.schedule import simulate
+
     ctx = compile_or_usage(args.file, args.root, args.allow_outside_root)
     if isinstance(ctx, int):
         return ctx

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from typing import TextIO
 
 from hookpipe.commands.common import bounded_int, usage_error
+from hookpipe.lint.formats import FORMATS
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -21,7 +21,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                        description="Lint .pipe files: every compiler check plus the HP1xx warnings. "
                        "Exit 0 clean, 1 findings at the failing level, 2 usage error.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files, or folders searched recursively for *.pipe")
-    p.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
+    p.add_argument("--format", choices=tuple(FORMATS), default="text")
     p.add_argument("--select", action="append", metavar="CODES",
                    help="comma-separated codes or prefixes of the warnings to report (default: ALL)")
     p.add_argument("--ignore", action="append", metavar="CODES", help="comma-separated codes or prefixes to skip")
@@ -47,6 +47,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         return _lint(args)
     except Exception:  # noqa: BLE001 - an internal error must say so and exit 2, not 1
+        import traceback
+
         print("hookpipe: internal error while linting; please report it with this trace:", file=sys.stderr)
         traceback.print_exc()
         return 2
@@ -66,7 +68,7 @@ def _explain(code: str) -> int:
 def _lint(args: argparse.Namespace) -> int:
     from hookpipe.lint.config import ConfigError, Overrides, split
     from hookpipe.lint.discover import MissingPath
-    from hookpipe.lint.formats import FORMATS
+    from hookpipe.lint.formats import render
     from hookpipe.lint.runner import lint_paths
 
     try:
@@ -88,11 +90,11 @@ def _lint(args: argparse.Namespace) -> int:
         from hookpipe.fileio import OutputError, write_atomic
 
         try:
-            write_atomic(args.output, FORMATS[args.format](result, False))
+            write_atomic(args.output, render(args.format, result, False))
         except OutputError as exc:
             return usage_error(str(exc))
     else:
-        sys.stdout.write(FORMATS[args.format](result, _colour(args.color, sys.stdout)))
+        sys.stdout.write(render(args.format, result, _colour(args.color, sys.stdout)))
     return 1 if result.failed else 0
 
 

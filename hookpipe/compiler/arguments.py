@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from hookpipe.compiler.context import Compilation, HookInfo
 from hookpipe.compiler.run_values import PLACEHOLDER, RUN_VALUES, contains_run_value, substitute
+from hookpipe.compiler.schema_build import built
 from hookpipe.compiler.settings import RUN_LENGTH_KEYS, TrainerSettings, has_run_length
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.compiler.values import to_json
@@ -115,7 +116,7 @@ def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], sp
     ``unknown`` names an unexpected field, with ``{}`` for its name.
     """
     try:
-        return schema.model_validate(values).model_dump(mode="json")
+        return built(schema).model_validate(values).model_dump(mode="json")
     except ValidationError as exc:
         reported: set[str | None] = set()
         for err in exc.errors():

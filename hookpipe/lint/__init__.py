@@ -3,12 +3,47 @@
 Public pieces: ``lint_paths`` (files and folders in, a ``LintResult`` out), the
 code table ``CODES`` and the rule registry ``RULES``. Nothing here imports torch,
 accelerate or user code.
+
+The names load on first use (PEP 562), as in ``hookpipe``: ``hookpipe fmt`` reads
+``hookpipe.lint.discover`` and must not import the compiler (and pydantic) that
+``lint_paths`` needs.
 """
 
-from hookpipe.lint.codes import CODES, Code
-from hookpipe.lint.config import ConfigError, Overrides
-from hookpipe.lint.discover import MissingPath
-from hookpipe.lint.rules import RULES, Rule
-from hookpipe.lint.runner import LintResult, lint_paths
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hookpipe.lint.codes import CODES, Code
+    from hookpipe.lint.config import ConfigError, Overrides
+    from hookpipe.lint.discover import MissingPath
+    from hookpipe.lint.rules import RULES, Rule
+    from hookpipe.lint.runner import LintResult, lint_paths
 
 __all__ = ["CODES", "RULES", "Code", "ConfigError", "LintResult", "MissingPath", "Overrides", "Rule", "lint_paths"]
+
+_LAZY = {
+    "CODES": "hookpipe.lint.codes",
+    "Code": "hookpipe.lint.codes",
+    "ConfigError": "hookpipe.lint.config",
+    "Overrides": "hookpipe.lint.config",
+    "MissingPath": "hookpipe.lint.discover",
+    "RULES": "hookpipe.lint.rules",
+    "Rule": "hookpipe.lint.rules",
+    "LintResult": "hookpipe.lint.runner",
+    "lint_paths": "hookpipe.lint.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hookpipe.lint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
