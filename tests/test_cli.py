@@ -134,3 +134,37 @@ def test_importing_dsl_and_compiler_stays_light() -> None:
     code = "import sys, hookpipe, hookpipe.dsl, hookpipe.compiler; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch','accelerate','robo_orchard_core')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+
+_IMPORTS = (
+    "import sys, io, contextlib\n"
+    "from hookpipe.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n"
+    "    try:\n"
+    "        status = main(sys.argv[1:])\n"
+    "    except SystemExit as exc:\n"
+    "        status = exc.code\n"
+    "print(status, sorted({m for m in sys.modules if m.split('.')[0] == 'pydantic' or m.startswith(\n"
+    "    ('hookpipe.compiler', 'hookpipe.lint.formats.'))}))\n"
+)
+
+
+def _imports(*argv: str) -> str:
+    return subprocess.run([sys.executable, "-c", _IMPORTS, *argv], capture_output=True, text=True, cwd=ROOT,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", [["fmt", "--check", "examples/digits/train.pipe"], ["--version"], ["lint", "--help"]])
+def test_commands_that_do_not_compile_never_import_the_compiler(argv: list[str]) -> None:
+    """``fmt`` only parses, and building the parsers imports no command's work: none loads pydantic."""
+    assert _imports(*argv) == "0 []"
+
+
+@pytest.mark.slow
+def test_lint_imports_only_the_format_it_prints() -> None:
+    status, modules = _imports("lint", "--format", "github", "examples/digits/train.pipe").split(" ", 1)
+    assert status == "0"
+    assert "hookpipe.lint.formats.github" in modules and "hookpipe.lint.formats.text" in modules  # github reuses text
+    assert "sarif" not in modules and "json_format" not in modules

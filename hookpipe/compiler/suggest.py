@@ -1,8 +1,7 @@
-"""'did you mean' suggestions."""
+"""'did you mean' suggestions (``difflib`` is imported by the first: a clean file asks none)."""
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 from typing import Iterable
 
@@ -15,5 +14,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 @lru_cache(maxsize=4096)
 def _closest(name: str, candidates: tuple[str, ...]) -> str | None:
     """Cached: a file repeating one mistake 20,000 times asks the same question 20,000 times."""
+    import difflib
+
     matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"did you mean `{matches[0]}`?" if matches else None
