@@ -21,8 +21,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 
 def main(args: argparse.Namespace) -> int:
+    from hookpipe.perf import gc_paused
+
     try:
-        from hookpipe.lsp.server import serve
+        with gc_paused():  # pygls's import builds ~1,150 protocol classes: nothing to collect midway
+            from hookpipe.lsp.server import serve
     except ImportError as exc:
         print(f"hookpipe: error: `hookpipe lsp` needs the lsp extra: pip install 'hookpipe[lsp]' ({exc})",
               file=sys.stderr)

@@ -13,6 +13,7 @@ builds the parser, before the first document arrives.
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from pygls.lsp.server import LanguageServer
 
 from hookpipe import __version__
 from hookpipe.lsp.convert import path_of, span_range, uri_of
+from hookpipe.perf import gc_paused
 
 if TYPE_CHECKING:
     from hookpipe.compiler.context import Compilation
@@ -44,11 +46,12 @@ class PipeServer(LanguageServer):
     @property
     def project(self) -> Project:
         if self._project is None:
-            from hookpipe.dsl.grammar import parser
-            from hookpipe.lsp.state import Project
+            with gc_paused():  # importing the compiler allocates only what lives on
+                from hookpipe.dsl.grammar import parser
+                from hookpipe.lsp.state import Project
 
-            parser()  # build (or load) the LALR tables now, not on the first keystroke
-            self._project = Project()
+                parser()  # build (or load) the LALR tables now, not on the first keystroke
+                self._project = Project()
         return self._project
 
     def overlay(self) -> dict[Path, str]:
@@ -317,5 +320,15 @@ def build_server() -> PipeServer:
 
 
 def serve() -> None:
-    """Run the server on stdin/stdout until the client says exit."""
-    build_server().start_io()
+    """Run the server on stdin/stdout until the client says exit.
+
+    Start-up (pygls and lsprotocol's ~1,150 protocol classes, the features'
+    registration) allocates only what lives as long as the server: the collector is
+    paused meanwhile (the caller pauses it for the import too) and then told to
+    leave those objects alone for good (``gc.freeze``), so no collection while
+    serving rescans them.
+    """
+    with gc_paused():
+        server = build_server()
+    gc.freeze()
+    server.start_io()
