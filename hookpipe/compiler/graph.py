@@ -99,15 +99,14 @@ DIRECT_PAIRS = 256
 def _effects(ctx: Compilation, graph: OrderGraph, nodes: list[Node], callback: str, hubs: Iterator[int]) -> None:
     roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {"writes": [], "reads": [], "consumes": []})
     hooks = ctx.hooks
-    touched: dict[str, tuple[tuple[str, str], ...]] = {}  # hook -> its (kind, resource) pairs in this phase
     for node in nodes:
-        pairs = touched.get(node.hook)
-        if pairs is None:
-            effects = hooks[node.hook].effects_at(callback)  # what ctx.node_effects(node) says
-            pairs = touched[node.hook] = tuple((kind, resource) for kind in ("writes", "reads", "consumes")
-                                               for resource in getattr(effects, kind))
-        for kind, resource in pairs:
-            roles[resource][kind].append(node)
+        info = hooks[node.hook]
+        effects = info.callbacks.get(callback, info.effects) if info.callbacks else info.effects  # ctx.node_effects
+        if not (effects.writes or effects.reads or effects.consumes):
+            continue
+        for kind in ("writes", "reads", "consumes"):
+            for resource in getattr(effects, kind):
+                roles[resource][kind].append(node)
     for resource in sorted(roles):
         role = roles[resource]
         pairs = list(_RELATIONS)

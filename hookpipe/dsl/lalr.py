@@ -138,6 +138,8 @@ class Driver:
                             first = children[0]
                             first += children[1:]
                             children = first
+                        elif inlined[0] == size - 1:  # one list last: a rule's own repetition
+                            children[-1:] = children[-1]
                         else:
                             children = _splice(children, inlined)
                 else:

@@ -61,7 +61,7 @@ class _Spanned:
 
 
 class _Modifier:
-    """What follows an attachment's name (``every ...``, ``from N``, ``and at end``, ``on main``)."""
+    """What follows an attachment's name: ``from N``, ``and at end``, ``on main`` (``every`` is its node)."""
 
     __slots__ = ("kind", "value", "span")
 
@@ -176,10 +176,11 @@ class ToAst:
         every = start = start_span = on = on_span = None
         at_end = False
         for modifier in c[1:]:
+            if type(modifier) is ast.Every:
+                every = modifier
+                continue
             kind = modifier.kind
-            if kind == "every":
-                every = modifier.value
-            elif kind == "start":
+            if kind == "start":
                 start, start_span = modifier.value, modifier.span
             elif kind == "at_end":
                 at_end = True
@@ -189,12 +190,13 @@ class ToAst:
         span = _new_span(Span, (path, hook[2], hook[3], end.end_line, end.end_column))
         return _Attachment(hook[1], every, start, start_span, at_end, on, on_span, span, name_span)
 
-    def every(self, c: list[Token]) -> _Modifier:
+    def every(self, c: list[Token]) -> ast.Every:
+        """The modifier is the node itself (its span is the modifier's)."""
         first, unit = c[0], c[-1]
         path = self.path
         span = _new_span(Span, (path, first[2], first[3], unit[2], unit[4]))
         unit_span = _new_span(Span, (path, unit[2], unit[3], unit[2], unit[4]))
-        return _Modifier("every", _Every(_int(c[1]) if len(c) == 3 else None, unit[1], span, unit_span), span)
+        return _Every(_int(c[1]) if len(c) == 3 else None, unit[1], span, unit_span)
 
     def offset(self, c: list[Token]) -> _Modifier:
         _from, start = c
@@ -289,6 +291,9 @@ MAX_INT = 2**63 - 1
 
 
 def _int(token: Token) -> int:
+    text = token[1]
+    if len(text) < 19 and "_" not in text:  # the common case: 18 digits and a sign fit in 64 bits
+        return int(text)
     _, text, line, column, end_column = token
     digits = text.replace("_", "")
     value = int(digits) if len(digits.lstrip("-+")) <= 19 else MAX_INT + 1
