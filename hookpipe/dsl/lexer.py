@@ -65,9 +65,12 @@ class Lexer:
             # Anything else but whitespace is an error; trailing whitespace matches nothing.
             "BAD": space.replace("[", r"[^\n", 1).rstrip("+"),
         }
-        # The terminals' own groups are non-capturing, so findall returns whole matches.
-        body = "|".join(f"(?:{alternatives[name]})" for name in _ORDER)
-        self._findall = re.compile(f"(?:{space})?(?:{body})").findall
+        # The terminals' own groups are non-capturing, so findall returns whole matches; one
+        # flat alternation (``(?:a|b)|c`` is ``a|b|c``) is about a fifth faster in ``re``.
+        body = "|".join(alternatives[name] for name in _ORDER)
+        # ``[ \t]*`` rather than the equal ``(?:[ \t]+)?``: ``re`` runs it as one loop.
+        blanks = f"{space[:-1]}*" if re.fullmatch(r"\[[^\]]*\]\+", space) else f"(?:{space})?"
+        self._findall = re.compile(f"{blanks}(?:{body})").findall
         #: Which alternative a lone token would match: for the rare ones the fast path
         #: cannot tell by their first character (a non-ASCII digit is an INT for ``\d``).
         self._alternatives = [(name, re.compile(alternatives[name])) for name in _ORDER]
