@@ -107,9 +107,9 @@ class Driver:
         when the parse reaches it, unless a token before it did not fit.
 
         The loop is written for speed: each state's ``dict.get`` bound once, a
-        reduction's children sliced off the value stack, and the splice of a
-        left-recursive repetition (``__x: __x "," item``, one inlined list first)
-        done in place without a call.
+        one-symbol reduction done on the top of the value stack in place, a longer
+        one's children sliced off it, and the splice of a repetition
+        (``__x: __x "," item``, one inlined list first or last) done without a call.
         """
         table, reductions = self.table, self.reductions
         actions = self._actions
@@ -129,6 +129,16 @@ class Driver:
                     push_value(token)
                     break
                 size, origin, inlined, build = reductions[~action]
+                if size == 1:  # a third of all reductions: replace the top value in place
+                    del states[-1]
+                    if inlined:  # the child is an inlined rule's list: spliced, it is itself
+                        if build is not None:
+                            values[-1] = build(values[-1])
+                    else:
+                        values[-1] = [values[-1]] if build is None else build([values[-1]])
+                    state = table[states[-1]][origin]
+                    push_state(state)
+                    continue
                 if size:
                     children = values[-size:]
                     del states[-size:]
