@@ -21,7 +21,7 @@ def lower(ctx: Compilation) -> None:
     for scope, phase in phase_order():
         graph = ctx.graphs.get((scope, phase))
         callback = callback_name(scope, phase)
-        entries = []
+        entries: list[PlanEntry] = []
         push = entries.append
         for i in declaration_order(graph) if graph is not None else ():
             node = nodes[i]
