@@ -1,4 +1,4 @@
-"""``python -m benchmarks [all|runtime|hooks|distributed|compiler] [--rounds N] [--steps N] [--device cpu|cuda]``.
+"""``python -m benchmarks [all|runtime|hooks|distributed|compiler|instructions] [--rounds N] [--steps N] [--device cpu|cuda]``.
 
 Prints markdown tables and, for ``all``, writes ``benchmarks/RESULTS.md`` with the
 machine, versions, date and method. Peers (RoboOrchard Lab, Ignite) are installed
@@ -16,7 +16,7 @@ from benchmarks import report
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "hooks", "distributed", "compiler"))
+    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "hooks", "distributed", "compiler", "instructions"))
     p.add_argument("--rounds", type=int, default=7, help="interleaved repetitions (medians over them; at least 5)")
     p.add_argument("--steps", type=int, default=3000, help="timed training steps per run")
     p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print("compiler benchmark", file=sys.stderr)
         sections.append(report.compiler_section(compiler.run(rounds=args.rounds), args.rounds))
+    if args.what in ("all", "instructions") and args.device == "cpu":
+        from benchmarks import instructions
+
+        # Last: it does not depend on the machine's load, so other work may start beside it.
+        print("instructions per step (callgrind; about two minutes per process)", file=sys.stderr)
+        sections.append(instructions.section(instructions.measure() if instructions.available() else None))
     text = report.document(sections, " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]),
                            (load_at_start, report.load_average()))
     print(text)

@@ -63,3 +63,14 @@ def test_the_cuda_configuration_is_bf16_autocast_and_a_valid_pipe(monkeypatch: p
     assert workload.make_batches(3)[0][0].shape == (1, 4)
     plan = hookpipe.compile_text(contenders.pipe_text(0, False, 100), "bench.pipe")
     assert (plan.trainer["mixed_precision"], plan.trainer["cpu"]) == ("no", True)
+
+
+def test_the_instruction_count_section_reports_ratios_to_the_hand_written_loop() -> None:
+    from benchmarks import instructions
+
+    a, d, e = (c for c in driver.contenders() if c.key in "ade")
+    text = instructions.section([(a, 1_000_000.0), (d, 1_022_500.0), (e, None)])
+    assert "| (a) hand-written PyTorch loop | 1,000,000 | 1.000 | +0 |" in text
+    assert "| (d) hookpipe HookBasedTrainer (.pipe file) | 1,022,500 | 1.022 | +22,500 |" in text
+    assert f"| ({e.key}) {e.label} | — | | |" in text
+    assert "`valgrind` is not installed" in instructions.section(None)

@@ -197,14 +197,16 @@ class _Writer:
         line(depth + 1, "c.update = u")
         line(depth, "else:")
         line(depth + 1, "c.update = 0")
-        line(depth, f"last = {self.last_step()}")
-        line(depth, "c.last_step = last")
-        # `at end` of an update guard: the run's last optimizer update (which may come
-        # before the last step when the run stops inside an accumulation window).
-        if s.total_updates is not None:
-            line(depth, f"c.last_update = c.update == {s.total_updates}")
-        else:
-            line(depth, "c.last_update = last and c.update > 0")
+        # Only an `at end` guard reads whether this is the run's last step or update.
+        if self.reads_last("step") or self.reads_last("update"):
+            line(depth, f"last = {self.last_step()}")
+            line(depth, "c.last_step = last")
+            # `at end` of an update guard: the run's last optimizer update (which may come
+            # before the last step when the run stops inside an accumulation window).
+            if s.total_updates is not None:
+                line(depth, f"c.last_update = c.update == {s.total_updates}")
+            else:
+                line(depth, "c.last_update = last and c.update > 0")
 
         def body(d: int, a_step: str | None) -> None:
             self.batch(d, a_step)
@@ -214,6 +216,12 @@ class _Writer:
             line(d, "state.step_done = True")
 
         self.scope(depth, _STEP, lambda: self.fresh_args(), body)
+
+    def reads_last(self, unit: str) -> bool:
+        """Whether a guard anywhere in the Plan fires at the end of ``unit`` (reads ``c.last_<unit>``)."""
+        return any(call.guard.at_end and call.guard.unit == unit
+                   for ch in self.s.hooks.hooks.values() if isinstance(ch, PlanChannel)
+                   for call in (*ch.befores, *ch.afters))
 
     def last_step(self) -> str:
         s = self.s

@@ -101,3 +101,31 @@ def test_under_ddp_the_fast_path_trains_bitwise_like_accelerate(tmp_path: Any, a
     assert results["fast"]["distributed"] == results["accelerate"]["distributed"] == "DistributedType.MULTI_CPU"
     assert (results["fast"]["path"], results["accelerate"]["path"]) == ("PlainPath", "AcceleratePath")
     assert results["fast"]["params"] == results["accelerate"]["params"]
+
+
+@pytest.mark.parametrize("mode", ["norm", "value"])
+def test_grad_clip_clips_every_group_together_and_skips_parameters_without_gradients(mode: str) -> None:
+    from hookpipe.runtime.args import PipelineHookArgs
+    from hookpipe.runtime.hooks.grad_clip import GradClipHook
+
+    def setup() -> tuple[list[torch.Tensor], Any]:
+        torch.manual_seed(0)
+        params = [torch.nn.Parameter(torch.randn(3)) for _ in range(3)]
+        for p in params[:2]:
+            p.grad = torch.randn(3) * 10
+        opt = torch.optim.SGD([{"params": params[:1]}, {"params": params[1:]}], lr=0.1)  # params[2] has no gradient
+        return params, opt
+
+    mine, opt = setup()
+    accelerator = Accelerator(cpu=True)
+    hook = GradClipHook(mode=mode, max_norm=1.0, clip_value=0.5)  # type: ignore[arg-type]
+    hook.on_step_end(PipelineHookArgs(accelerator=accelerator, optimizer=opt))
+    expected, _ = setup()
+    if mode == "norm":
+        norm = torch.nn.utils.clip_grad_norm_(expected[:2], 1.0)
+        assert hook.last_norm is not None and torch.equal(hook.last_norm, norm)
+    else:
+        torch.nn.utils.clip_grad_value_(expected[:2], 0.5)
+    for p, q in zip(mine[:2], expected[:2]):
+        assert p.grad is not None and q.grad is not None and torch.equal(p.grad, q.grad)
+    assert mine[2].grad is None
