@@ -9,7 +9,7 @@ import pytest
 from hookpipe.compiler.context import Node, Origin
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
-from hookpipe.perf import frozen_constructor
+from hookpipe.perf import COMPILE_AFTER, frozen_constructor
 
 SPAN = Span("f.pipe", 3, 5, 3, 9)
 
@@ -54,3 +54,19 @@ def test_refuses_classes_it_cannot_build() -> None:
 
 def test_one_constructor_per_class() -> None:
     assert frozen_constructor(Node) is frozen_constructor(Node)
+
+
+def test_the_compiled_init_builds_the_same() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Pair:
+        a: int
+        b: str
+
+    make = frozen_constructor(Pair)
+    first = make.__init__  # type: ignore[misc]
+    built = [make(i, str(i)) for i in range(COMPILE_AFTER + 3)]
+    assert make.__init__ is not first  # type: ignore[misc]  # compiled once enough were built
+    assert built == [Pair(i, str(i)) for i in range(COMPILE_AFTER + 3)]
+    assert all(type(p) is Pair for p in built)
+    with pytest.raises(TypeError):
+        make(1)
