@@ -71,9 +71,7 @@ class Lexer:
         # ``[ \t]*`` rather than the equal ``(?:[ \t]+)?``: ``re`` runs it as one loop.
         blanks = f"{space[:-1]}*" if re.fullmatch(r"\[[^\]]*\]\+", space) else f"(?:{space})?"
         self._findall = re.compile(f"{blanks}(?:{body})").findall
-        #: Which alternative a lone token would match: for the rare ones the fast path
-        #: cannot tell by their first character (a non-ASCII digit is an INT for ``\d``).
-        self._alternatives = [(name, re.compile(alternatives[name])) for name in _ORDER]
+        self._patterns = alternatives
         self._blanks = "".join(c for c in "\t\n\x0b\x0c\r " if re.fullmatch(space, c) is not None)
         self.keywords = terminals.keywords
         self.symbols = symbols
@@ -140,7 +138,7 @@ class Lexer:
             return "FLOAT" if "." in value or "e" in value or "E" in value else "INT"
         if kind == _STRING and len(value) > 1:
             return "STRING"
-        for name, pattern in self._alternatives:
-            if pattern.fullmatch(value) is not None:
+        for name in _ORDER:  # rare: a token the fast path cannot tell by its first character
+            if re.fullmatch(self._patterns[name], value) is not None:  # (a non-ASCII digit is an INT for \d)
                 return self.symbols.get(value, name) if name in ("PUNCT", "LONG") else name
         return "BAD"
