@@ -7,6 +7,7 @@ from lark import Lark
 
 from benchmarks.generate import generate
 from hookpipe.dsl.grammar import grammar_text, lexer, terminals
+from hookpipe.dsl.parser import parse_text
 from hookpipe.dsl.problems import BadCharacter
 from hookpipe.dsl.tokens import Tok
 from tests.helpers import ROOT
@@ -15,6 +16,8 @@ SAMPLES = [p.read_text() for p in sorted((ROOT / "examples").rglob("*.pipe"))] +
     generate(300),
     'x = -1 -0.5 1e-3 1_000 2.5E+10 "a\\"b" a.b ->c beforehand before reads_x reads\n\n\n',
     "hook a = t(\n  x = [1,\n 2],\n  y = { k = 1,\n },\n)\n",
+    # a digit outside ASCII is an INT for the grammar's \\d; blanks before a newline, \r\n, a comment
+    'x = \u0663 -7 1_0 "" "\\\\" # note\r\n  \t\n\n',
 ]
 
 
@@ -66,3 +69,12 @@ def test_stray_character_is_reported_with_position() -> None:
     with pytest.raises(BadCharacter) as info:
         tokens("hook a = t()\nhook b = $\n")
     assert (info.value.line, info.value.column, info.value.char) == (2, 10, "$")
+
+
+def test_a_stray_character_waits_for_the_tokens_before_it() -> None:
+    tokens, problem = lexer().scan("hook a b $ c")
+    assert [t[1] for t in tokens] == ["hook", "a", "b"]
+    assert isinstance(problem, BadCharacter) and (problem.line, problem.column) == (1, 10)
+    # the parser meets the mistake at `b` first, so that is the one reported
+    (d,) = parse_text("hook a b $ c\n", "t.pipe").diagnostics
+    assert d.message.startswith("unexpected name `b`") and d.span.column == 8

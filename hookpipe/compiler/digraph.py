@@ -55,8 +55,11 @@ class DiGraph(Generic[N, A, E]):
             self._data[node] = data
 
     def add_nodes(self, nodes: Iterable[N]) -> None:
+        succ, pred = self.succ, self.pred
         for node in nodes:
-            self.add_node(node)
+            if node not in succ:
+                succ[node] = {}
+                pred[node] = {}
 
     def add_edge(self, u: N, v: N, data: E) -> None:
         """Add ``u -> v`` (and either node if new) carrying ``data``."""

@@ -22,20 +22,24 @@ from itertools import count
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node, OrderGraph, Origin, PhaseKey
-from hookpipe.compiler.plan import phase_order
+from hookpipe.compiler.plan import callback_name, phase_order
+from hookpipe.perf import frozen_constructor
+
+#: One written-order Origin per edge: built at a plain class's cost (see ``hookpipe.perf``).
+_Origin = frozen_constructor(Origin)
 
 
 def build_graphs(ctx: Compilation) -> None:
     by_phase: dict[PhaseKey, list[Node]] = defaultdict(list)
     for node in ctx.nodes:
-        by_phase[node.key].append(node)
+        by_phase[(node.scope, node.phase)].append(node)
     for key in phase_order():
         graph = OrderGraph()
         nodes = by_phase.get(key, [])
-        graph.add_nodes(n.id for n in nodes)
+        graph.add_nodes([n.id for n in nodes])
         _written(graph, nodes)
         _statements(ctx, graph, nodes)
-        _effects(ctx, graph, nodes, count(-1, -1))
+        _effects(ctx, graph, nodes, callback_name(*key), count(-1, -1))
         ctx.graphs[key] = graph
 
 
@@ -55,13 +59,17 @@ def add_edge(graph: OrderGraph, u: int, v: int, origin: Origin) -> None:
 
 
 def _written(graph: OrderGraph, nodes: list[Node]) -> None:
-    """What you read is what runs: each attachment after the previous one of its block."""
-    previous: dict[int, Node] = {}
+    """What you read is what runs: each attachment after the previous one of its block.
+
+    These are the graph's first edges and each pair is new, so they are added directly.
+    """
+    previous: dict[int, int] = {}
+    add = graph.add_edge
     for node in nodes:
         before = previous.get(node.block)
         if before is not None:
-            add_edge(graph, before.id, node.id, Origin("written", node.span))
-        previous[node.block] = node
+            add(before, node.id, {_Origin("written", node.attachment.span, None, None): None})
+        previous[node.block] = node.id
 
 
 def _statements(ctx: Compilation, graph: OrderGraph, nodes: list[Node]) -> None:
@@ -88,10 +96,14 @@ _RELATIONS = (("writes", "reads", "write < read"), ("reads", "consumes", "read <
 DIRECT_PAIRS = 256
 
 
-def _effects(ctx: Compilation, graph: OrderGraph, nodes: list[Node], hubs: Iterator[int]) -> None:
+def _effects(ctx: Compilation, graph: OrderGraph, nodes: list[Node], callback: str, hubs: Iterator[int]) -> None:
     roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {"writes": [], "reads": [], "consumes": []})
+    hooks = ctx.hooks
     for node in nodes:
-        effects = ctx.node_effects(node)
+        info = hooks[node.hook]
+        effects = info.callbacks.get(callback, info.effects) if info.callbacks else info.effects  # ctx.node_effects
+        if not (effects.writes or effects.reads or effects.consumes):
+            continue
         for kind in ("writes", "reads", "consumes"):
             for resource in getattr(effects, kind):
                 roles[resource][kind].append(node)

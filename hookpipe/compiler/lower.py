@@ -9,6 +9,10 @@ from __future__ import annotations
 from hookpipe.compiler.context import Compilation, OrderGraph
 from hookpipe.compiler.digraph import lexicographical_topological_order
 from hookpipe.compiler.plan import Guard, HookSpec, PhasePlan, Plan, PlanEntry, callback_name, phase_order
+from hookpipe.perf import frozen_constructor
+
+#: One entry per attachment: built at a plain class's cost (see ``hookpipe.perf``).
+_PlanEntry = frozen_constructor(PlanEntry)
 
 
 def lower(ctx: Compilation) -> None:
@@ -17,11 +21,12 @@ def lower(ctx: Compilation) -> None:
     for scope, phase in phase_order():
         graph = ctx.graphs.get((scope, phase))
         callback = callback_name(scope, phase)
-        entries = []
+        entries: list[PlanEntry] = []
+        push = entries.append
         for i in declaration_order(graph) if graph is not None else ():
             node = nodes[i]
-            entries.append(PlanEntry(hook=node.hook, callback=callback, guard=guards.get(i, always),
-                                     main_only=node.attachment.on == "main", span=node.span))
+            attachment = node.attachment
+            push(_PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
         phases.append(PhasePlan(scope, phase, tuple(entries)))
     hooks = tuple(
         HookSpec(name, info.type_name, info.builtin is not None and not info.builtin.seed_class, info.args,

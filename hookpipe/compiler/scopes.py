@@ -12,6 +12,10 @@ from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.plan import PARENT
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.dsl import ast
+from hookpipe.perf import frozen_constructor
+
+#: One Node per attachment: built at a plain class's cost (see ``hookpipe.perf``).
+_Node = frozen_constructor(Node)
 
 
 def collect_attachments(ctx: Compilation) -> None:
@@ -37,21 +41,28 @@ def _scope(ctx: Compilation, block: ast.ScopeBlock, parent: str | None, block_id
         if isinstance(child, ast.ScopeBlock):
             _scope(ctx, child, block.name, block_ids)
         else:
-            block_id = next(block_ids)  # type: ignore[call-overload]
-            for chain in child.chains:
-                for attachment in chain.attachments:
-                    _attach(ctx, block.name, child.phase, block_id, attachment)
+            _phase(ctx, block.name, child, next(block_ids))  # type: ignore[call-overload]
 
 
-def _attach(ctx: Compilation, scope: str, phase: str, block: int, attachment: ast.Attachment) -> None:
+def _phase(ctx: Compilation, scope: str, block: ast.PhaseBlock, block_id: int) -> None:
+    """A Node for each attachment of one phase block (the loop every attachment passes through)."""
+    hooks, nodes, phase = ctx.hooks, ctx.nodes, block.phase
+    push = nodes.append
+    for chain in block.chains:
+        for attachment in chain.attachments:
+            info = hooks.get(attachment.hook)
+            if info is None or (info.builtin is not None and not info.builtin.allows(scope, phase)):
+                _refuse(ctx, scope, phase, attachment)
+            else:
+                push(_Node(len(nodes), attachment.hook, scope, phase, block_id, attachment))
+
+
+def _refuse(ctx: Compilation, scope: str, phase: str, attachment: ast.Attachment) -> None:
     info = ctx.hooks.get(attachment.hook)
     if info is None:
         ctx.unknown("HP002", f"unknown hook `{attachment.hook}`", attachment.name_span,
                   help=did_you_mean(attachment.hook, ctx.hooks) or "declare it with `hook NAME = TYPE(...)`")
-        return
-    if info.builtin is not None and not info.builtin.allows(scope, phase):
+    elif info.builtin is not None:
         ctx.error("HP006", f"`{attachment.hook}` ({info.builtin.name}) cannot run in {scope}.{phase}",
                   attachment.name_span,
                   help=f"{info.builtin.name} hooks attach to {', '.join(info.builtin.phases)}")
-        return
-    ctx.nodes.append(Node(len(ctx.nodes), attachment.hook, scope, phase, block, attachment))

@@ -142,7 +142,7 @@ def parse(text: str, path: str) -> Any:
     for text that is not a pipeline.
     """
     driver, builder = _parser()
-    stream = lexer().tokens(text)
+    tokens, problem = lexer().scan(text)
     with _LOCK:  # the builder holds the path of the parse in progress
         builder.path = path
-        return driver.parse(stream)
+        return driver.parse(tokens, problem)

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from hookpipe.dsl.problems import ParseError
+from hookpipe.dsl.problems import ParseError, SyntaxProblem
+from hookpipe.dsl.tokens import Tok, Token
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -93,14 +94,23 @@ class Driver:
             build = None if name is None else getattr(builder, name, None)
             if name is not None and build is None:
                 raise ValueError(f"the AST builder has no method for rule `{name}`")
-            self.reductions.append((size, origin, inlined, build))
+            self.reductions.append((size, origin, _FIRST if inlined == _FIRST else inlined, build))
         #: Each state's ``dict.get``, bound once: the loop calls one per token and reduction.
         self._actions = [row.get for row in self.table]
         self.start = tables.start
         self.end = tables.end
 
-    def parse(self, tokens: Iterable[Any]) -> Any:
-        """The start rule's value; raises ParseError at the first token that does not fit."""
+    def parse(self, tokens: Iterable[Token], problem: SyntaxProblem | None = None) -> Any:
+        """The start rule's value; raises ParseError at the first token that does not fit.
+
+        ``problem`` is what ended the token list early (the lexer's error): raised
+        when the parse reaches it, unless a token before it did not fit.
+
+        The loop is written for speed: each state's ``dict.get`` bound once, a
+        one-symbol reduction done on the top of the value stack in place, a longer
+        one's children sliced off it, and the splice of a repetition
+        (``__x: __x "," item``, one inlined list first or last) done without a call.
+        """
         table, reductions = self.table, self.reductions
         actions = self._actions
         state = self.start
@@ -108,28 +118,47 @@ class Driver:
         values: list[Any] = []
         push_state, push_value = states.append, values.append
         for token in tokens:
-            kind = token.type
+            kind = token[0]
             while True:
                 action = actions[state](kind)
                 if action is None:
-                    raise ParseError(token, self.accepts(states), tuple(states))
+                    raise ParseError(Tok._make(token), self.accepts(states), tuple(states))
                 if action >= 0:
                     state = action
                     push_state(state)
                     push_value(token)
                     break
                 size, origin, inlined, build = reductions[~action]
+                if size == 1:  # a third of all reductions: replace the top value in place
+                    del states[-1]
+                    if inlined:  # the child is an inlined rule's list: spliced, it is itself
+                        if build is not None:
+                            values[-1] = build(values[-1])
+                    else:
+                        values[-1] = [values[-1]] if build is None else build([values[-1]])
+                    state = table[states[-1]][origin]
+                    push_state(state)
+                    continue
                 if size:
                     children = values[-size:]
                     del states[-size:]
                     del values[-size:]
                     if inlined:
-                        children = _splice(children, inlined)
+                        if inlined is _FIRST:
+                            first = children[0]
+                            first += children[1:]
+                            children = first
+                        elif inlined[0] == size - 1:  # one list last: a rule's own repetition
+                            children[-1:] = children[-1]
+                        else:
+                            children = _splice(children, inlined)
                 else:
                     children = []
                 push_value(children if build is None else build(children))
                 state = table[states[-1]][origin]
                 push_state(state)
+        if problem is not None:
+            raise problem
         while states[-1] != self.end:
             action = table[states[-1]].get("$END")
             if action is None or action >= 0:
@@ -178,6 +207,10 @@ class Driver:
                     found.add(symbol)
                     break
         return frozenset(found)
+
+
+#: The inlined positions of a left-recursive repetition: the common splice, done in the loop.
+_FIRST = (0,)
 
 
 def _rule_spec(rule: Any) -> RuleSpec:

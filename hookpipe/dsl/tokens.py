@@ -1,21 +1,25 @@
-"""The token the lexer emits and everything after it reads."""
+"""The tokens the lexer emits and everything after it reads."""
 
 from __future__ import annotations
 
-__all__ = ["Tok"]
+from typing import NamedTuple
+
+__all__ = ["Tok", "Token"]
+
+#: A token as the parser reads it: (terminal, text, line, column, end column), 1-based,
+#: end exclusive (tokens never span lines). A plain tuple: a big file has half a
+#: million tokens, and a tuple display is the cheapest object Python builds.
+Token = tuple[str, str, int, int, int]
 
 
-class Tok:
-    """One token: its terminal name, text and 1-based position (tokens never span lines)."""
+class Tok(NamedTuple):
+    """One :data:`Token` with its fields named, for readers outside the hot loop (errors, lint)."""
 
-    __slots__ = ("type", "value", "line", "column", "end_column")
-
-    def __init__(self, type: str, value: str, line: int, column: int, end_column: int) -> None:
-        self.type = type
-        self.value = value
-        self.line = line
-        self.column = column
-        self.end_column = end_column
+    type: str
+    value: str
+    line: int
+    column: int
+    end_column: int
 
     def __repr__(self) -> str:
         return f"Tok({self.type}, {self.value!r}, {self.line}:{self.column})"
