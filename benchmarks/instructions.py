@@ -22,11 +22,9 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from benchmarks.peers import python_of
-from benchmarks.runtime.driver import ROOT, Contender, contenders
+from benchmarks.runtime.driver import ROOT, Contender, contenders, interpreter
 
 __all__ = ["STEPS", "measure", "one", "section"]
 
@@ -60,7 +58,7 @@ def measure() -> list[tuple[Contender, float | None]]:
     """Every contender's instructions per step (None where it could not run)."""
     out: list[tuple[Contender, float | None]] = []
     for c in contenders():
-        python = str(python_of(c.peer)) if c.peer is not None else sys.executable
+        python = str(interpreter(c))
         if not Path(python).exists():
             out.append((c, None))
             continue

@@ -23,8 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.peers import python_of
-from benchmarks.runtime.driver import ROOT, Contender, contenders
+from benchmarks.runtime.driver import ROOT, Contender, contenders, interpreter
 
 __all__ = ["count", "measure", "section"]
 
@@ -66,7 +65,7 @@ def measure(k: int = 0) -> list[tuple[Contender, dict[str, float] | None]]:
     """Every contender's counts, each in its own interpreter (None where it could not run)."""
     out: list[tuple[Contender, dict[str, float] | None]] = []
     for c in contenders():
-        python = str(python_of(c.peer)) if c.peer is not None else sys.executable
+        python = str(interpreter(c))
         if not Path(python).exists():
             out.append((c, None))
             continue

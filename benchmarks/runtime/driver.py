@@ -61,6 +61,11 @@ def contenders() -> list[Contender]:
     ]
 
 
+def interpreter(c: Contender) -> Path:
+    """The Python ``c`` runs in: its peer's venv, or this one."""
+    return python_of(c.peer) if c.peer is not None else Path(sys.executable)
+
+
 def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall", workload: str = "mlp") -> None:
     python = sys.executable
     if c.peer is not None:

@@ -198,7 +198,7 @@ class _Writer:
         line(depth, "else:")
         line(depth + 1, "c.update = 0")
         # Only an `at end` guard reads whether this is the run's last step or update.
-        if self.reads_last("step") or self.reads_last("update"):
+        if self.reads_last():
             line(depth, f"last = {self.last_step()}")
             line(depth, "c.last_step = last")
             # `at end` of an update guard: the run's last optimizer update (which may come
@@ -217,9 +217,9 @@ class _Writer:
 
         self.scope(depth, _STEP, lambda: self.fresh_args(), body)
 
-    def reads_last(self, unit: str) -> bool:
-        """Whether a guard anywhere in the Plan fires at the end of ``unit`` (reads ``c.last_<unit>``)."""
-        return any(call.guard.at_end and call.guard.unit == unit
+    def reads_last(self) -> bool:
+        """Whether a guard anywhere in the Plan fires at the run's last step or update (reads ``c.last_*``)."""
+        return any(call.guard.at_end and call.guard.unit in ("step", "update")
                    for ch in self.s.hooks.hooks.values() if isinstance(ch, PlanChannel)
                    for call in (*ch.befores, *ch.afters))
 

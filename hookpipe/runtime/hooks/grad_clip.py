@@ -77,6 +77,7 @@ class GradClipHook:
         else:
             self.last_norm = path.clip_grad_norm_(params, self.max_norm, self.norm_type)  # type: ignore[arg-type]
 
+
 class GradientClippingHook(PipelineHooks):
     """The seed's clipping hook: :class:`GradClipHook` registered on ``on_step`` after.
 
