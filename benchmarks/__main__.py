@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=("wall", "process"), default="wall",
                    help="time steps by wall clock, or by the worker's CPU time (for a machine shared with other work)")
     p.add_argument("--no-install", action="store_true", help="do not install missing peers")
+    p.add_argument("--baseline", metavar="REV",
+                   help="compiler section: also measure the code of this git revision, interleaved, and report the speed-up")
     p.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
     args = p.parse_args(argv)
     if args.device == "cuda" and args.clock == "process":
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import compiler
 
         print("compiler benchmark", file=sys.stderr)
-        sections.append(report.compiler_section(compiler.run(rounds=args.rounds), args.rounds))
+        sections.append(report.compiler_section(compiler.run(rounds=args.rounds, baseline=args.baseline), args.rounds,
+                                                  args.baseline))
     if args.what in ("all", "instructions") and args.device == "cpu":
         from benchmarks import instructions
 

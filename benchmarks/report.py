@@ -100,25 +100,35 @@ def runtime_section(field: list[Contender], rounds: int, warmup: int, steps: int
     return "\n".join(out)
 
 
-def compiler_section(results: dict[str, list[Any]], rounds: int) -> str:
-    from benchmarks.compiler import median
+def compiler_section(results: dict[str, list[Any]], rounds: int, baseline: str | None = None) -> str:
+    from benchmarks.compiler import BASELINE, median
 
     out = [
         "## Compiler",
         "",
         f"Median of {rounds} interleaved runs, each its own process; peak memory is the compiling process's own "
         "peak RSS (`VmHWM`).",
-        "",
-        "| measurement | time (s) | µs per attachment | peak memory (MB) |",
-        "|---|---:|---:|---:|",
     ]
+    head = ["measurement", "time (s)", "µs per attachment", "peak memory (MB)"]
+    if baseline is not None:
+        out += ["", f"Beside each, the same measurement of the code at `{baseline}` (`--baseline`), run interleaved "
+                "with this commit's on the same inputs: the speed-up is the ratio of the two medians, which holds "
+                "when the machine's own speed drifts."]
+        head += [f"`{baseline}` (s)", "speed-up"]
+    out += ["", "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for name, samples in results.items():
+        if name.endswith(BASELINE):
+            continue
         m = median(samples)
         per = ""
         if name.startswith("compile "):
             per = f"{m.seconds / int(name.split()[1]) * 1e6:.1f}"
         peak = f"{m.peak_mb:.1f}" if m.peak_mb is not None else ""
-        out.append(f"| {name} | {m.seconds:.3f} | {per} | {peak} |")
+        row = [name, f"{m.seconds:.3f}", per, peak]
+        if baseline is not None:
+            then = median(results[name + BASELINE])
+            row += [f"{then.seconds:.3f}", f"{then.seconds / m.seconds:.2f}x"]
+        out.append("| " + " | ".join(row) + " |")
     return "\n".join(out)
 
 

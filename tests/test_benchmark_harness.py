@@ -74,3 +74,22 @@ def test_the_instruction_count_section_reports_ratios_to_the_hand_written_loop()
     assert "| (d) hookpipe HookBasedTrainer (.pipe file) | 1,022,500 | 1.022 | +22,500 |" in text
     assert f"| ({e.key}) {e.label} | — | | |" in text
     assert "`valgrind` is not installed" in instructions.section(None)
+
+
+@pytest.mark.slow  # a dozen hookpipe processes
+def test_the_compiler_benchmark_measures_a_baseline_revision_beside_this_checkout() -> None:
+    from benchmarks import compiler
+
+    results = compiler.run(sizes=(100,), rounds=1, lint_files=2, baseline="HEAD")
+    # Every measurement twice: this checkout's, and the exported revision's (the run checks
+    # that the compile process imported hookpipe from the export, not from this checkout).
+    assert sorted(results) == sorted(name + suffix for name in ("compile 100", "lint one file", "lint 2 files")
+                                     for suffix in ("", compiler.BASELINE))
+    assert all(len(samples) == 1 and samples[0].seconds > 0 for samples in results.values())
+    text = report.compiler_section(results, 1, "HEAD")
+    assert "| measurement | time (s) | µs per attachment | peak memory (MB) | `HEAD` (s) | speed-up |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| compile 100 |"))
+    now, then = float(row.split("|")[2]), float(row.split("|")[5])
+    assert row.endswith(f"| {then / now:.2f}x |")
+    with pytest.raises(SystemExit, match="no-such-revision"):
+        compiler.run(sizes=(100,), rounds=1, lint_files=1, baseline="no-such-revision")

@@ -98,6 +98,7 @@ class Lexer:
         matches = self._findall(text)
         ends = list(accumulate(map(len, matches)))
         values = list(map(str.lstrip, matches, repeat(self._blanks)))
+        del matches  # a big file's matches are tens of MB: free them before the tokens are built
         starts = map(sub, ends, map(len, values))
         kinds = map(self._fixed.get, values, map(self._first.get, map(itemgetter(0), values)))
         out: list[Token] = []
