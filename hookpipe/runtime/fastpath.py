@@ -37,9 +37,10 @@ from typing import Any, Callable, Literal
 import torch
 from accelerate import Accelerator
 from accelerate.optimizer import AcceleratedOptimizer
+from accelerate.state import GradientState
 from accelerate.utils import DistributedType, is_lomo_available
 
-__all__ = ["AcceleratePath", "PlainPath", "fast_path", "optimizer_calls"]
+__all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "fast_path", "optimizer_calls"]
 
 _PATHS: "weakref.WeakKeyDictionary[Accelerator, AcceleratePath]" = weakref.WeakKeyDictionary()
 
@@ -89,7 +90,7 @@ class PlainPath(AcceleratePath):
     def __init__(self, accelerator: Accelerator) -> None:
         super().__init__(accelerator)
         self.gradient_state = accelerator.gradient_state
-        self._do_sync = accelerator._do_sync
+        self._do_sync = accumulation_step(accelerator)
         #: One process: ``accumulate`` is ``_do_sync()`` and a nullcontext, so the
         #: trainer may call :attr:`do_sync` alone (see :mod:`.step_program`).
         self.single = accelerator.distributed_type == DistributedType.NO
@@ -115,13 +116,82 @@ class PlainPath(AcceleratePath):
             loss = loss / steps
         loss.backward()
 
-    def clip_grad_norm_(self, params: list[torch.Tensor], max_norm: float, norm_type: float) -> torch.Tensor:
-        # unscale_gradients() is a no-op without fp16; with no DTensor parameters
-        # (checked by fast_path) the DTensor-aware clip is torch's.
-        return torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type=norm_type)
+    # unscale_gradients() is a no-op without fp16; with no DTensor parameters (checked by
+    # fast_path) the DTensor-aware clip is torch's: torch's own functions, no wrapper call.
+    clip_grad_norm_ = staticmethod(torch.nn.utils.clip_grad_norm_)  # type: ignore[assignment]  # same call shape
+    clip_grad_value_ = staticmethod(torch.nn.utils.clip_grad_value_)  # type: ignore[assignment]  # same call shape
 
-    def clip_grad_value_(self, params: list[torch.Tensor], clip_value: float) -> None:
-        torch.nn.utils.clip_grad_value_(params, clip_value)
+
+#: What :func:`accumulation_step` restates, as each function's names and constants:
+#: another accelerate whose versions differ in any of them gets its own ``_do_sync``.
+_RESTATED = {
+    "Accelerator._do_sync": (("gradient_state", "sync_with_dataloader", "end_of_dataloader", "step",
+                              "_set_sync_gradients", "num_steps"), (0, True, 1, None)),
+    "GradientState._set_sync_gradients": (("sync_gradients", "is_torch_xla_available", "PartialState",
+                                           "distributed_type", "DistributedType", "XLA", "xm", "mark_step"),
+                                          (True, ("check_is_tpu",), None)),
+    "GradientState.end_of_dataloader": (("in_dataloader", "active_dataloader", "end_of_dataloader"), (False,)),
+    "GradientState.active_dataloader": (("dataloader_references",), (-1,)),
+    "GradientState.in_dataloader": (("active_dataloader",), (None,)),
+    "GradientState.dataloader_references": (("_dataloader_references_ref",), ()),
+    "GradientState.num_steps": (("plugin_kwargs", "get"), ("num_steps", 1)),
+    "GradientState.sync_with_dataloader": (("plugin_kwargs", "get"), ("sync_with_dataloader", True)),
+}
+
+
+def _shape(fn: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """A function's names and constants (its docstring and nested code left out): what its body reads."""
+    code = fn.__code__
+    consts = tuple(c for c in code.co_consts if c is not fn.__doc__ and not hasattr(c, "co_code"))
+    return code.co_names, consts
+
+
+def _restatable(accelerator: Accelerator) -> bool:
+    state = accelerator.gradient_state
+    if type(accelerator)._do_sync is not Accelerator._do_sync or type(state) is not GradientState:
+        return False
+    if not isinstance(getattr(state, "_dataloader_references_ref", None), list):
+        return False
+    found = {"Accelerator._do_sync": Accelerator._do_sync,
+             "GradientState._set_sync_gradients": GradientState._set_sync_gradients}
+    for name in _RESTATED:
+        owner, attr = name.split(".")
+        if owner == "GradientState" and attr != "_set_sync_gradients":
+            prop = GradientState.__dict__.get(attr)
+            if not isinstance(prop, property):
+                return False
+            found[name] = prop.fget
+    return all(_shape(found[name]) == shape for name, shape in _RESTATED.items())
+
+
+def accumulation_step(accelerator: Accelerator) -> Callable[[], None]:
+    """``accelerator._do_sync``: the per-step bookkeeping ``accumulate`` starts with, at a tenth of its cost.
+
+    accelerate's reads ``end_of_dataloader`` through four properties and a list
+    of every loader's weak reference, and two more properties for the
+    accumulation settings, about a hundred Python operations a step, a quarter
+    of all hookpipe adds to one. This is its body on the plain path (no XLA, so
+    ``_set_sync_gradients`` only stores the flag), reading the same fields
+    directly, each step (a hook may change them). It is used only where
+    accelerate's functions are the ones restated (:data:`_RESTATED`); anywhere
+    else, and for subclasses, accelerate's own runs.
+    """
+    if not _restatable(accelerator):
+        return accelerator._do_sync
+    state = accelerator.gradient_state
+
+    def do_sync() -> None:
+        settings = state.plugin_kwargs
+        ref = state._dataloader_references_ref[-1]
+        loader = None if ref is None else ref()
+        if loader is not None and loader.end_of_dataloader and settings.get("sync_with_dataloader", True):
+            accelerator.step = 0
+            state.sync_gradients = True
+        else:
+            accelerator.step = step = accelerator.step + 1
+            state.sync_gradients = step % settings.get("num_steps", 1) == 0
+
+    return do_sync
 
 
 #: Where accelerate's backward, clip and optimizer step are torch's own (single process or DDP).

@@ -155,14 +155,24 @@ class _Writer:
             line(2, "with sync(model):")
             self.step(3)
         line(2, "ran += 1")
-        line(2, "state.update_step()")
-        line(2, "state.sync_pipeline_hook_arg(ea)")
+        # TrainerProgressState.update_step, then .sync_pipeline_hook_arg(ea), written out.
+        line(2, "state.step_id = i = state.step_id + 1")
+        line(2, "state.global_step_id = g = state.global_step_id + 1")
+        line(2, "state.step_done = False")
+        line(2, "ea.epoch_id = state.epoch_id")
+        line(2, "ea.step_id = i")
+        line(2, "ea.global_step_id = g")
         if s.display is not None:
             self.env["show"] = s.display.update
             line(2, "show(state.global_step_id, loop.pending_loss)")
         self.stop_check(2)
-        line(2, "if state.is_training_end(max_step, max_epoch):")
-        line(3, "return ran, DONE")
+        # TrainerProgressState.is_training_end(max_step, max_epoch), the limits this run has.
+        limits = [f"state.{field} >= {name}" for field, name, value in
+                  (("global_step_id", "max_step", s.max_step), ("epoch_id", "max_epoch", s.max_epoch))
+                  if value is not None]
+        if limits:
+            line(2, f"if {' or '.join(limits)}:")
+            line(3, "return ran, DONE")
         if self.seeded:
             line(2, "if H.changes != V:")
             line(3, "return ran, REBUILD")
@@ -177,7 +187,8 @@ class _Writer:
         self.env.update(stop=self.s.loop.stop, run=self.s.loop.run, stop_level=self.s.loop._stop_level,
                         stop_now=self.s.loop._stop_now)
         if self.s.accelerator.num_processes == 1:
-            line(depth, "if stop.requested or run.stopping:")
+            # StopRequest.requested or RunContext.stopping, as the fields they read.
+            line(depth, "if stop.signum is not None or stop.reason is not None or run.stop_reason is not None:")
             depth += 1
         line(depth, "level = stop_level()")  # with several processes, polled every step (see stop_agreement)
         line(depth, "if level == 2:")

@@ -48,16 +48,14 @@ def install(point: str, step: int) -> None:
 
         TrainingLoop._epoch_batches = batches_with_kill  # type: ignore[method-assign]
     elif point == "after-step":
-        original_update = TrainerProgressState.update_step
-
-        def update_with_kill(self: Any) -> None:
-            # Called as soon as a step and all its hooks are done.
-            hit = self.global_step_id == step
-            original_update(self)
-            if hit:
+        def set_with_kill(self: Any, name: str, value: Any) -> None:
+            # The global step id moves past STEP as soon as the step and all its hooks are
+            # done (the fused loop writes the field itself; update_step() does the same).
+            object.__setattr__(self, name, value)
+            if name == "global_step_id" and value == step + 1:
                 _die()
 
-        TrainerProgressState.update_step = update_with_kill  # type: ignore[method-assign]
+        TrainerProgressState.__setattr__ = set_with_kill  # type: ignore[method-assign,assignment]
     elif point == "in-save":
         from accelerate import Accelerator
 

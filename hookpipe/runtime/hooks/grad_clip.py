@@ -7,17 +7,25 @@ would change what the optimizer sees.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Callable, Literal
 
 import torch
 from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.fastpath import AcceleratePath, fast_path
+from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["GradClipHook", "GradientClippingHook", "GradientClippingHookConfig"]
+
+
+#: The accelerator before the first step: none is ``is`` it, so the first call prepares.
+_NO_RUN = object()
+
+
+def _unprepared(*args: Any) -> Any:  # never called: the first step prepares
+    raise RuntimeError("grad_clip has not seen the run's accelerator")
 
 
 class GradClipHook:
@@ -50,19 +58,19 @@ class GradClipHook:
         self.norm_type = norm_type
         #: Total gradient norm before the last clip by norm (a tensor), for loggers.
         self.last_norm: torch.Tensor | None = None
-        self._accelerator: object = None
-        self._path: AcceleratePath | None = None
+        self._accelerator: object = _NO_RUN
+        self._gradient_state: Any = None
+        self._clip_norm: Callable[..., Any] = _unprepared
+        self._clip_value: Callable[..., Any] = _unprepared
 
     def on_step_end(self, args: PipelineHookArgs) -> None:
         optimizer = args.optimizer
         if optimizer is None:
             raise ValueError("grad_clip needs the optimizer in the hook arguments")
         accelerator = args.accelerator
-        path = self._path
-        if path is None or accelerator is not self._accelerator:  # once per run (see fastpath)
-            path = fast_path(accelerator)
-            self._accelerator, self._path = accelerator, path
-        if not accelerator.sync_gradients:
+        if accelerator is not self._accelerator:  # once per run (see fastpath)
+            self._prepare(accelerator)
+        if not self._gradient_state.sync_gradients:  # accelerator.sync_gradients, without the property
             return
         groups = optimizer.param_groups
         # The optimizer's parameters as they stand (groups may be added mid-run). The
@@ -73,9 +81,15 @@ class GradClipHook:
         if not params:
             return
         if self.mode == "value":
-            path.clip_grad_value_(params, self.clip_value)  # type: ignore[arg-type]
+            self._clip_value(params, self.clip_value)
         else:
-            self.last_norm = path.clip_grad_norm_(params, self.max_norm, self.norm_type)  # type: ignore[arg-type]
+            self.last_norm = self._clip_norm(params, self.max_norm, self.norm_type)
+
+    def _prepare(self, accelerator: Any) -> None:
+        """The run's clipping functions (torch's own where the fast path says they are accelerate's)."""
+        path = fast_path(accelerator)
+        self._accelerator, self._gradient_state = accelerator, accelerator.gradient_state
+        self._clip_norm, self._clip_value = path.clip_grad_norm_, path.clip_grad_value_
 
 
 class GradientClippingHook(PipelineHooks):
