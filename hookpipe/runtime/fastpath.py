@@ -165,7 +165,7 @@ def _restatable(accelerator: Accelerator) -> bool:
 
 
 def accumulation_step(accelerator: Accelerator) -> Callable[[], None]:
-    """``accelerator._do_sync``: the per-step bookkeeping ``accumulate`` starts with, at a tenth of its cost.
+    """``accelerator._do_sync``: the per-step bookkeeping ``accumulate`` starts with, at a third of its cost.
 
     accelerate's reads ``end_of_dataloader`` through four properties and a list
     of every loader's weak reference, and two more properties for the
