@@ -89,7 +89,7 @@ def test_the_compiler_benchmark_measures_a_baseline_revision_beside_this_checkou
     text = report.compiler_section(results, 1, "HEAD")
     assert "| measurement | time (s) | µs per attachment | peak memory (MB) | `HEAD` (s) | speed-up |" in text
     row = next(line for line in text.splitlines() if line.startswith("| compile 100 |"))
-    now, then = float(row.split("|")[2]), float(row.split("|")[5])
-    assert row.endswith(f"| {then / now:.2f}x |")
+    now, then = results["compile 100"][0].seconds, results["compile 100" + compiler.BASELINE][0].seconds
+    assert row.endswith(f"| {then:.3f} | {then / now:.2f}x |")
     with pytest.raises(SystemExit, match="no-such-revision"):
         compiler.run(sizes=(100,), rounds=1, lint_files=1, baseline="no-such-revision")
