@@ -146,22 +146,21 @@ def _shape(fn: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     return code.co_names, consts
 
 
+def _function(name: str) -> Any:
+    """``Accelerator._do_sync`` or a ``GradientState`` method or property, by its ``_RESTATED`` name."""
+    owner, attr = name.split(".")
+    found = {"Accelerator": Accelerator, "GradientState": GradientState}[owner].__dict__.get(attr)
+    return found.fget if isinstance(found, property) else found
+
+
 def _restatable(accelerator: Accelerator) -> bool:
     state = accelerator.gradient_state
     if type(accelerator)._do_sync is not Accelerator._do_sync or type(state) is not GradientState:
         return False
     if not isinstance(getattr(state, "_dataloader_references_ref", None), list):
         return False
-    found = {"Accelerator._do_sync": Accelerator._do_sync,
-             "GradientState._set_sync_gradients": GradientState._set_sync_gradients}
-    for name in _RESTATED:
-        owner, attr = name.split(".")
-        if owner == "GradientState" and attr != "_set_sync_gradients":
-            prop = GradientState.__dict__.get(attr)
-            if not isinstance(prop, property):
-                return False
-            found[name] = prop.fget
-    return all(_shape(found[name]) == shape for name, shape in _RESTATED.items())
+    return all(hasattr(fn := _function(name), "__code__") and _shape(fn) == shape
+               for name, shape in _RESTATED.items())
 
 
 def accumulation_step(accelerator: Accelerator) -> Callable[[], None]:
