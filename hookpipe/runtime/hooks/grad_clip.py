@@ -24,10 +24,6 @@ __all__ = ["GradClipHook", "GradientClippingHook", "GradientClippingHookConfig"]
 _NO_RUN = object()
 
 
-def _unprepared(*args: Any) -> Any:  # never called: the first step prepares
-    raise RuntimeError("grad_clip has not seen the run's accelerator")
-
-
 class GradClipHook:
     """Clip the optimizer's gradients by norm or value (built-in ``grad_clip``).
 
@@ -59,9 +55,10 @@ class GradClipHook:
         #: Total gradient norm before the last clip by norm (a tensor), for loggers.
         self.last_norm: torch.Tensor | None = None
         self._accelerator: object = _NO_RUN
-        self._gradient_state: Any = None
-        self._clip_norm: Callable[..., Any] = _unprepared
-        self._clip_value: Callable[..., Any] = _unprepared
+        # Set by _prepare, which the first step always runs (no accelerator is _NO_RUN).
+        self._gradient_state: Any
+        self._clip_norm: Callable[..., Any]
+        self._clip_value: Callable[..., Any]
 
     def on_step_end(self, args: PipelineHookArgs) -> None:
         optimizer = args.optimizer
