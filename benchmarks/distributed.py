@@ -10,7 +10,7 @@ contender after contender, with a barrier before each:
   stop flag and ``.item()`` after every step;
 * (c) hookpipe's ``HookBasedTrainer`` from a ``.pipe`` file (DDP through
   accelerate; stop flag agreed asynchronously every few steps, see
-  ``hookpipe.runtime.stop_agreement``), its batch processor averaging the loss
+  ``hookpipe.runtime.distributed.stop_agreement``), its batch processor averaging the loss
   over processes every step as the seed's does (one more all-reduce per step);
 * (d) the same with ``SimpleBatchProcessor(average_loss=False)``: each process
   keeps its own loss, so the step has the hand-written loop's collectives only.

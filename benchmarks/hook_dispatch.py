@@ -15,8 +15,8 @@ import timeit
 from typing import Any, Callable
 
 from hookpipe.compiler.plan import Guard
-from hookpipe.runtime.channels import Call, Counters
-from hookpipe.runtime.dispatch import PhaseSource, compile_phase
+from hookpipe.runtime.dispatch.channels import Call, Counters
+from hookpipe.runtime.dispatch.phases import PhaseSource, compile_phase
 
 __all__ = ["measure", "section"]
 

@@ -1,6 +1,6 @@
 """The hook profile of a run: what ``hookpipe run --profile`` measures and writes.
 
-Plain data, no torch: the runtime fills it (:mod:`hookpipe.runtime.profiler`),
+Plain data, no torch: the runtime fills it (:mod:`hookpipe.runtime.tracking.profiler`),
 ``hookpipe render --profile`` reads it back to colour the graph. One row per Plan
 entry, in Plan order, including entries that never fired (their ``calls`` are 0),
 so the table always names every entry of the plan. Times are host wall-clock

@@ -11,7 +11,7 @@ from tests.helpers import ROOT
 
 MODULES = ["hookpipe.compiler.loop", "hookpipe.compiler.plan", "hookpipe.compiler.run_values",
            "hookpipe.compiler.schedule", "hookpipe.compiler.schema_build", "hookpipe.compiler.settings",
-           "hookpipe.dsl.terminals", "hookpipe.runtime.dispatch"]
+           "hookpipe.dsl.terminals", "hookpipe.runtime.dispatch.phases"]
 
 
 @pytest.mark.parametrize("name", MODULES)

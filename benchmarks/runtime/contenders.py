@@ -99,7 +99,7 @@ def run_hookpipe_seed(k: int, gated: bool, warmup: int, steps: int) -> Result:
     from accelerate import Accelerator
 
     from hookpipe.runtime import GradientClippingHookConfig, HookBasedTrainer, PipelineHooks
-    from hookpipe.runtime.pipeline_hooks import HookContext
+    from hookpipe.runtime.hooks.mixin import HookContext
 
     def gated_noop(args: Any) -> None:
         if (args.global_step_id + 1) % GATE_EVERY == 0:

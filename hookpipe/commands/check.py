@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     for path in _expand(args.files):
         classes: ClassLookup | None = None
         if args.resolve:
-            from hookpipe.runtime.verify import class_lookup_for  # imports torch and, per class, user code
+            from hookpipe.runtime.plan.verify import class_lookup_for  # imports torch and, per class, user code
 
             classes = class_lookup_for(path)
         compiled.append((path, compile_or_usage(path, args.root, args.allow_outside_root, classes=classes)))
@@ -51,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
             continue
         found = [d for d in ctx.diagnostics if d.severity == "error"]
         if args.resolve and not found:
-            from hookpipe.runtime.verify import resolve_diagnostics
+            from hookpipe.runtime.plan.verify import resolve_diagnostics
 
             found = resolve_diagnostics(ctx)
         if found:

@@ -76,7 +76,7 @@ def _lint(args: argparse.Namespace) -> int:
         resolver = None
         if args.resolve:  # imports torch and user code
             from hookpipe.lint.runner import Resolver
-            from hookpipe.runtime.verify import class_lookup_for, resolve_diagnostics
+            from hookpipe.runtime.plan.verify import class_lookup_for, resolve_diagnostics
 
             resolver = Resolver(class_lookup_for, resolve_diagnostics)
         result = lint_paths(args.paths, overrides, jobs=args.jobs, resolver=resolver)

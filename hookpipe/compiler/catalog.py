@@ -168,7 +168,7 @@ BUILTINS: dict[str, HookType] = {
             GradClipArgs,
             Effects(writes=("grads",)),
             ("step.after",),
-            "hookpipe.runtime.hooks.grad_clip:GradClipHook",
+            "hookpipe.runtime.builtins.grad_clip:GradClipHook",
             summary="clip gradients by norm or value before the optimizer step",
         ),
         HookType(
@@ -194,7 +194,7 @@ BUILTINS: dict[str, HookType] = {
             CheckpointArgs,
             Effects(reads=("params", "optimizer_state", "lr", "metrics")),
             _CHECKPOINT_PHASES,
-            "hookpipe.runtime.hooks.checkpoint:CheckpointHook",
+            "hookpipe.runtime.builtins.checkpoint:CheckpointHook",
             collective=True,
             saves_checkpoint=True,
             summary="accelerate save_state into an atomic, step-named folder",
@@ -204,7 +204,7 @@ BUILTINS: dict[str, HookType] = {
             LossLogArgs,
             Effects(reads=("loss",)),
             ("step.after",),
-            "hookpipe.runtime.hooks.logging:LossLogHook",
+            "hookpipe.runtime.builtins.logging:LossLogHook",
             summary="log the running mean of the loss on the main process",
         ),
         HookType(
@@ -212,7 +212,7 @@ BUILTINS: dict[str, HookType] = {
             ThroughputArgs,
             Effects(reads=("time",)),
             ("step.after",),
-            "hookpipe.runtime.hooks.logging:ThroughputHook",
+            "hookpipe.runtime.builtins.logging:ThroughputHook",
             summary="steps per second and a progress bar on the main process",
         ),
         HookType(
@@ -220,7 +220,7 @@ BUILTINS: dict[str, HookType] = {
             NanGuardArgs,
             Effects(reads=("loss",), writes=("grads",)),
             ("step.after",),
-            "hookpipe.runtime.hooks.nan_guard:NanGuardHook",
+            "hookpipe.runtime.builtins.nan_guard:NanGuardHook",
             summary="skip updates with a non-finite loss or gradient; stop with a checkpoint after N in a row",
         ),
         HookType(
@@ -228,7 +228,7 @@ BUILTINS: dict[str, HookType] = {
             LogArgs,
             Effects(reads=("loss", "lr", "metrics", "time")),
             ("*.after",),
-            "hookpipe.runtime.hooks.log:LogHook",
+            "hookpipe.runtime.builtins.log:LogHook",
             collective=True,  # the loss is averaged over every process
             summary="loss, learning rates, throughput and metrics to the trackers of trainer.log_with",
         ),
@@ -237,7 +237,7 @@ BUILTINS: dict[str, HookType] = {
             EmaArgs,
             Effects(reads=("params",), writes=("ema",)),
             ("step.after",),
-            "hookpipe.runtime.hooks.ema:EmaHook",
+            "hookpipe.runtime.builtins.ema:EmaHook",
             summary="an exponential moving average of the parameters, updated after each optimizer update",
         ),
         HookType(
@@ -245,7 +245,7 @@ BUILTINS: dict[str, HookType] = {
             EarlyStopArgs,
             Effects(reads=("metrics",)),
             ("*.after",),
-            "hookpipe.runtime.hooks.early_stop:EarlyStopHook",
+            "hookpipe.runtime.builtins.early_stop:EarlyStopHook",
             summary="end the run cleanly when a monitored metric stops improving",
         ),
     )
@@ -274,11 +274,11 @@ _SAVE_READS = Effects(reads=("params", "optimizer_state", "lr", "metrics"))
 #: ``.pipe`` file names by the import path of their config class. Each registers its
 #: callbacks on the channels its ``phases`` list; attach it in those phases.
 SEED_HOOK_TYPES: tuple[HookType, ...] = (
-    _seed("SaveCheckpoint", SaveHookFields, _SAVE_READS, _CHECKPOINT_PHASES, "save_checkpoint",
+    _seed("SaveCheckpoint", SaveHookFields, _SAVE_READS, _CHECKPOINT_PHASES, "checkpoint",
           "the seed's checkpoint: accelerate save_state into save_root, plus the model's weights",
           collective=True, saves_checkpoint=True,
           step_frequency=(("step.after", "save_step_freq"),)),
-    _seed("SaveModel", SaveHookFields, Effects(reads=("params",)), _CHECKPOINT_PHASES, "save_model",
+    _seed("SaveModel", SaveHookFields, Effects(reads=("params",)), _CHECKPOINT_PHASES, "checkpoint",
           "the seed's model export: save_root/model_epoch_E_step_S/<i>/ on the main process",
           collective=True, step_frequency=(("step.after", "save_step_freq"),)),
     _seed("MetricTracker", MetricTrackerFields, Effects(reads=("loss",), writes=("metrics",)),

@@ -55,7 +55,7 @@ class Guard:
         """:meth:`fires` as a Python expression over the names ``count`` and ``last``.
 
         The runtime compiles each Plan phase into one function with this text
-        inlined (see ``hookpipe.runtime.dispatch``); None means the guard is always on.
+        inlined (see ``hookpipe.runtime.dispatch.phases``); None means the guard is always on.
 
         Example:
             >>> Guard("step", 1000, 1000).condition("c.step", "c.last_step")

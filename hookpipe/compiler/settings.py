@@ -39,7 +39,7 @@ class TrainerSettings(BaseModel):
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     seed: int | None = Field(default=None, ge=0)
     cpu: bool = False
-    #: torch threads per process; None: the cores divided among the processes (runtime/threads.py).
+    #: torch threads per process; None: the cores divided among the processes (runtime/distributed/threads.py).
     threads: int | None = Field(default=None, ge=1)
     model: ObjectRef | None = None
     dataloader: ObjectRef | None = None

@@ -7,14 +7,10 @@ and the compiler never do.
 from robo_orchard_core.utils.hook import HookContext
 
 from hookpipe.runtime.args import ModelOutput, ModelOutputHasLossKeys, PipelineHookArgs
-from hookpipe.runtime.batch_processor import (
-    BatchProcessorFromCallable,
-    BatchProcessorMixin,
-    LossNotProvidedError,
-    SimpleBatchProcessor,
-)
-from hookpipe.runtime.channels import always
+from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
+from hookpipe.runtime.dispatch.channels import always
 from hookpipe.runtime.errors import HookFailure, HookpipeRuntimeError, PlanResolveError, RunFailure, ScopeFailure
+from hookpipe.runtime.hooks.checkpoint import SaveCheckpoint, SaveCheckpointConfig, SaveModel, SaveModelConfig
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHook, GradientClippingHookConfig
 from hookpipe.runtime.hooks.loss_tracker import (
     LossMovingAverageTracker,
@@ -24,13 +20,16 @@ from hookpipe.runtime.hooks.loss_tracker import (
 )
 from hookpipe.runtime.hooks.memory import ClearCacheHook, ClearCacheHookConfig
 from hookpipe.runtime.hooks.metric import MetricEntry, MetricTracker, MetricTrackerConfig
+from hookpipe.runtime.hooks.mixin import PipelineHookChanelType, PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHook, OptimizerHookConfig
-from hookpipe.runtime.hooks.save_checkpoint import SaveCheckpoint, SaveCheckpointConfig
-from hookpipe.runtime.hooks.save_model import SaveModel, SaveModelConfig
 from hookpipe.runtime.hooks.stats import StatsMonitor, StatsMonitorConfig
 from hookpipe.runtime.hooks.validation import ValidationHook, ValidationHookConfig
-from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHooks, PipelineHooksConfig
-from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.loop.batch_processor import (
+    BatchProcessorFromCallable,
+    BatchProcessorMixin,
+    LossNotProvidedError,
+    SimpleBatchProcessor,
+)
 from hookpipe.runtime.trainer import HookBasedTrainer, PipelineHookOrConfigType
 
 __all__ = [

@@ -37,21 +37,21 @@ from hookpipe.compiler.settings import (
     TrainerSettings,
     has_run_length,
 )
-from hookpipe.runtime.agreement import check_agreement
-from hookpipe.runtime.effect_check import EffectChecker
+from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
+from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
+from hookpipe.runtime.distributed.agreement import check_agreement
+from hookpipe.runtime.distributed.threads import apply_threads
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
-from hookpipe.runtime.import_roots import use_import_roots
-from hookpipe.runtime.plan_hooks import PlanHooks, build_plan_hooks
-from hookpipe.runtime.profiler import Profiler
-from hookpipe.runtime.resolve import call_factory, resolve_value
-from hookpipe.runtime.resume import ResumeCheckpointConfig
-from hookpipe.runtime.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
+from hookpipe.runtime.loop.training_loop import Prepared, prepare
+from hookpipe.runtime.plan.effect_check import EffectChecker
+from hookpipe.runtime.plan.import_roots import use_import_roots
+from hookpipe.runtime.plan.plan_hooks import PlanHooks, build_plan_hooks
+from hookpipe.runtime.plan.resolve import call_factory, resolve_value
+from hookpipe.runtime.plan.verify import class_lookup_for
 from hookpipe.runtime.run_context import loader_length
-from hookpipe.runtime.threads import apply_threads
-from hookpipe.runtime.trace import tracer_from_env
-from hookpipe.runtime.tracking import start_trackers, tracker_arguments
-from hookpipe.runtime.training_loop import Prepared, prepare
-from hookpipe.runtime.verify import class_lookup_for
+from hookpipe.runtime.tracking.profiler import Profiler
+from hookpipe.runtime.tracking.trace import tracer_from_env
+from hookpipe.runtime.tracking.trackers import start_trackers, tracker_arguments
 
 __all__ = ["OVERRIDABLE", "PlanParts", "load_plan", "make_accelerator", "plan_parts", "settings_of"]
 

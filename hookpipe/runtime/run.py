@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from hookpipe.runtime.import_roots import use_import_roots
+from hookpipe.runtime.plan.import_roots import use_import_roots
 
 __all__ = ["RunOptions", "main", "resolve_resume", "run_file"]
 
@@ -45,9 +45,9 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     ``SaveCheckpoint`` with its one folder), ``best`` the best-ranked one of its
     (single) checkpoint hook with a ``monitor``; both skip (and name) folders that
     fail verification, and a named hookpipe folder must verify."""
-    from hookpipe.runtime.best import best_verified
+    from hookpipe.runtime.checkpoints.best import best_verified
+    from hookpipe.runtime.checkpoints.resume import in_place_verified, newest_verified
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import in_place_verified, newest_verified
 
     if resume not in ("latest", "best"):
         return _checkpoint_folder(resume, flag)
@@ -93,8 +93,8 @@ def _checkpoint_folder(folder: str, flag: str) -> str:
     marker (sizes and checksums), and a folder that is no checkpoint at all says so
     and names the newest intact one in or beside it.
     """
+    from hookpipe.runtime.checkpoints.resume import MARKER, checkpoint_problem, latest_checkpoint
     from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.resume import MARKER, checkpoint_problem, latest_checkpoint
 
     if "://" in folder and not folder.startswith("file://"):
         return folder  # remote: checked once copied
@@ -116,7 +116,7 @@ def _checkpoint_folder(folder: str, flag: str) -> str:
 
 
 def _checkpoints_near(p: Path) -> str:
-    from hookpipe.runtime.resume import latest_checkpoint
+    from hookpipe.runtime.checkpoints.resume import latest_checkpoint
 
     newest = latest_checkpoint(p.parent)
     return f"; the newest checkpoint beside it is {newest} (`--resume latest` picks it)" if newest is not None else ""
@@ -128,12 +128,12 @@ class RunOptions:
 
     Attributes:
         check_effects: Verify at run time that each callback writes only what its
-            hook declares (see :mod:`hookpipe.runtime.effect_check`).
+            hook declares (see :mod:`hookpipe.runtime.plan.effect_check`).
         lint: Run the lint rules before the first step (:mod:`hookpipe.lint.before_run`).
         weights_from: A checkpoint folder (or ``latest``) whose model weights a new
             run starts from.
         profile: Time every Plan entry; the table is printed after the summary and
-            the JSON written to this path (see :mod:`hookpipe.runtime.profiler`).
+            the JSON written to this path (see :mod:`hookpipe.runtime.tracking.profiler`).
     """
 
     check_effects: bool = False
@@ -165,11 +165,11 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     resumed_from: str | None = None
     try:
         from hookpipe.errors import HookpipeError
+        from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
+        from hookpipe.runtime.checkpoints.resume_changes import FRESH_FROM_WEIGHTS, ResumeRefused, load_weights
+        from hookpipe.runtime.distributed.threads import apply_threads
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
-        from hookpipe.runtime.overrides import apply_overrides, parse_sets
-        from hookpipe.runtime.resume import ResumeCheckpointConfig
-        from hookpipe.runtime.resume_changes import FRESH_FROM_WEIGHTS, ResumeRefused, load_weights
-        from hookpipe.runtime.threads import apply_threads
+        from hookpipe.runtime.plan.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.trainer import HookBasedTrainer
 
         try:
@@ -273,7 +273,7 @@ def _compile(path: str) -> tuple[Any, Any]:
     from hookpipe.compiler.pipeline import compile_path
     from hookpipe.diagnostics import has_errors
     from hookpipe.errors import CompileError
-    from hookpipe.runtime.verify import class_lookup_for
+    from hookpipe.runtime.plan.verify import class_lookup_for
 
     # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
     ctx = compile_path(path, classes=class_lookup_for(path))
@@ -288,7 +288,7 @@ def _preflight(ctx: Any, options: RunOptions) -> bool:
     Both report in the compiler's format with file:line:col, on the main process only.
     """
     from hookpipe.errors import CompileError
-    from hookpipe.runtime.verify import resolve_diagnostics
+    from hookpipe.runtime.plan.verify import resolve_diagnostics
 
     path = ctx.main
     if options.lint:

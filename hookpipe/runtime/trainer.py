@@ -6,7 +6,7 @@ user's. Built from a Plan (:meth:`HookBasedTrainer.from_plan`,
 :meth:`HookBasedTrainer.from_file`, or :meth:`HookBasedTrainer.from_parts` with what
 :func:`hookpipe.runtime.build.plan_parts` returns) the channels run the Plan's
 compiled phases and nothing else. The loop both run is
-:class:`hookpipe.runtime.training_loop.TrainingLoop`.
+:class:`hookpipe.runtime.loop.training_loop.TrainingLoop`.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from typing_extensions import Self
 
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.settings import check_run_length
-from hookpipe.runtime.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.build import PlanParts, load_plan, plan_parts
+from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
+from hookpipe.runtime.checkpoints.resume_changes import apply
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHookConfig
+from hookpipe.runtime.hooks.mixin import PipelineHooks, PipelineHooksConfig
 from hookpipe.runtime.hooks.optimizer import OptimizerHookConfig
 from hookpipe.runtime.hooks.validation import ValidationHookConfig
-from hookpipe.runtime.overrides import apply_overrides
-from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig
-from hookpipe.runtime.profiler import Profiler
-from hookpipe.runtime.resume import ResumeCheckpointConfig
-from hookpipe.runtime.resume_changes import apply
-from hookpipe.runtime.training_loop import TrainingLoop, prepare
+from hookpipe.runtime.loop.batch_processor import BatchProcessorMixin
+from hookpipe.runtime.loop.training_loop import TrainingLoop, prepare
+from hookpipe.runtime.plan.overrides import apply_overrides
+from hookpipe.runtime.tracking.profiler import Profiler
 
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
 

@@ -29,9 +29,9 @@ def _die() -> None:
 
 
 def install(point: str, step: int) -> None:
-    from hookpipe.runtime.hooks import checkpoint as checkpoint_module
-    from hookpipe.runtime.progress import TrainerProgressState
-    from hookpipe.runtime.training_loop import TrainingLoop
+    from hookpipe.runtime.builtins import checkpoint as checkpoint_module
+    from hookpipe.runtime.loop.progress import TrainerProgressState
+    from hookpipe.runtime.loop.training_loop import TrainingLoop
 
     if point in ("step", "forward"):
         original_batches = TrainingLoop._epoch_batches

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hookpipe.runtime.errors import PlanResolveError
-from hookpipe.runtime.plan_hooks import build_plan_hooks
+from hookpipe.runtime.plan.plan_hooks import build_plan_hooks
 from tests.helpers import launch_two
 from tests.runtime.planbuild import entry, hook, plan, tiny_trainer_text
 

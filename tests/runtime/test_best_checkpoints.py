@@ -10,7 +10,7 @@ import pytest
 from hookpipe.compiler import compile_text
 from hookpipe.errors import CompileError
 from hookpipe.runtime import HookBasedTrainer
-from hookpipe.runtime.best import best_checkpoint
+from hookpipe.runtime.checkpoints.best import best_checkpoint
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.run import resolve_resume
 from tests.runtime.planbuild import tiny_trainer_text

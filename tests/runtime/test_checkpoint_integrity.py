@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hookpipe.runtime.checkpoint_files import manifest
-from hookpipe.runtime.resume import MARKER
+from hookpipe.runtime.checkpoints.checkpoint_files import manifest
+from hookpipe.runtime.checkpoints.resume import MARKER
 from hookpipe.runtime.run import run_file
 from tests.runtime.planbuild import digits_plan
 

@@ -8,7 +8,7 @@ import pytest
 
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
-from hookpipe.runtime.resume import ResumeCheckpointConfig, latest_checkpoint
+from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig, latest_checkpoint
 from hookpipe.runtime.run import run_file
 from tests.helpers import launch_two
 from tests.runtime import runlib

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hookpipe.compiler.plan import UNITS, Guard
-from hookpipe.runtime.channels import Call, Counters
-from hookpipe.runtime.dispatch import compile_phase, guard_source
+from hookpipe.runtime.dispatch.channels import Call, Counters
+from hookpipe.runtime.dispatch.phases import compile_phase, guard_source
 from hookpipe.runtime.errors import HookFailure
 
 ALWAYS = Guard()

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from hookpipe.runtime.hooks.early_stop import EarlyStopHook
-from hookpipe.runtime.resume import latest_checkpoint
+from hookpipe.runtime.builtins.early_stop import EarlyStopHook
+from hookpipe.runtime.checkpoints.resume import latest_checkpoint
 from hookpipe.runtime.run import run_file
 from tests.runtime import hooklib
 from tests.runtime.planbuild import tiny_trainer_text

@@ -77,7 +77,7 @@ def test_validation_sees_the_average_and_training_weights_come_back_bitwise() ->
 
 
 def test_swapping_in_restores_the_training_weights_bit_for_bit() -> None:
-    from hookpipe.runtime.hooks.ema import EmaHook
+    from hookpipe.runtime.builtins.ema import EmaHook
 
     model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Linear(5, 1))
     ema = EmaHook(decay=0.5)

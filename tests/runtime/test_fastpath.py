@@ -106,7 +106,7 @@ def test_under_ddp_the_fast_path_trains_bitwise_like_accelerate(tmp_path: Any, a
 @pytest.mark.parametrize("mode", ["norm", "value"])
 def test_grad_clip_clips_every_group_together_and_skips_parameters_without_gradients(mode: str) -> None:
     from hookpipe.runtime.args import PipelineHookArgs
-    from hookpipe.runtime.hooks.grad_clip import GradClipHook
+    from hookpipe.runtime.builtins.grad_clip import GradClipHook
 
     def setup() -> tuple[list[torch.Tensor], Any]:
         torch.manual_seed(0)

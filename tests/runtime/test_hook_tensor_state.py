@@ -11,8 +11,8 @@ from safetensors.torch import load_file
 
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer, PlanResolveError
-from hookpipe.runtime.hook_state import join_tensors, split_tensors
-from hookpipe.runtime.resume import ResumeCheckpointConfig
+from hookpipe.runtime.checkpoints.hook_state import join_tensors, split_tensors
+from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from tests.helpers import launch_two
 
 PIPE = """use h = "tests.runtime.hooklib"

@@ -22,7 +22,7 @@ from safetensors.torch import load_file
 
 from hookpipe.compiler import compile_file
 from hookpipe.compiler.schedule import simulate
-from hookpipe.runtime.resume import latest_checkpoint
+from hookpipe.runtime.checkpoints.resume import latest_checkpoint
 from tests.helpers import run_module
 
 pytestmark = pytest.mark.slow  # kills training processes

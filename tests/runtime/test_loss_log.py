@@ -52,7 +52,7 @@ def test_the_sum_since_the_last_line_is_checkpointed(tmp_path: Path) -> None:
     plan = compile_text(text, "one.pipe")
     full = HookBasedTrainer.from_plan(plan)
     full()
-    from hookpipe.runtime.resume import ResumeCheckpointConfig
+    from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 
     resumed = HookBasedTrainer.from_plan(plan, resume_from=ResumeCheckpointConfig(
         resume_from=str(tmp_path / "step-00000006")))

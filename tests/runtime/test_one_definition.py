@@ -6,8 +6,8 @@ import typing
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.loop import SCOPE_CHANNEL, callback_name, phase_order
-from hookpipe.runtime.pipeline_hooks import CHANNELS, PipelineHookChanelType
-from hookpipe.runtime.resolve import import_path
+from hookpipe.runtime.hooks.mixin import CHANNELS, PipelineHookChanelType
+from hookpipe.runtime.plan.resolve import import_path
 
 
 def test_every_builtin_class_declares_the_catalogs_effects() -> None:

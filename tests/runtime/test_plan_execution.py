@@ -11,9 +11,9 @@ from accelerate import Accelerator
 from hookpipe.compiler.plan import Guard, Plan, callback_name, phase_order
 from hookpipe.compiler.schedule import simulate
 from hookpipe.runtime import HookBasedTrainer, HookFailure, PlanResolveError, ScopeFailure
-from hookpipe.runtime.overrides import apply_overrides, parse_override_value
-from hookpipe.runtime.plan_hooks import build_plan_hooks
-from hookpipe.runtime.resolve import import_path
+from hookpipe.runtime.plan.overrides import apply_overrides, parse_override_value
+from hookpipe.runtime.plan.plan_hooks import build_plan_hooks
+from hookpipe.runtime.plan.resolve import import_path
 from tests.runtime import hooklib
 from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 

@@ -12,8 +12,8 @@ from accelerate.state import AcceleratorState, GradientState
 
 from hookpipe.profiling import read_profile
 from hookpipe.runtime import HookBasedTrainer
-from hookpipe.runtime.profiler import Profiler
 from hookpipe.runtime.run import RunOptions, run_file
+from hookpipe.runtime.tracking.profiler import Profiler
 from tests.helpers import ROOT
 from tests.runtime.planbuild import tiny_trainer_text
 

@@ -10,7 +10,7 @@ import torch
 
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
-from hookpipe.runtime.progress_display import ProgressDisplay
+from hookpipe.runtime.tracking.progress_display import ProgressDisplay
 from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = """pipeline "p"

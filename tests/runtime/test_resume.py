@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from hookpipe.runtime import HookBasedTrainer, ResumeCheckpointConfig
-from hookpipe.runtime.resume import MARKER, latest_checkpoint
+from hookpipe.runtime.checkpoints.resume import MARKER, latest_checkpoint
 from hookpipe.runtime.run import resolve_resume
 from tests.runtime.planbuild import entry, hook, plan
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hookpipe.runtime import HookBasedTrainer, ResumeCheckpointConfig
-from hookpipe.runtime.overrides import apply_overrides
-from hookpipe.runtime.resume_changes import ResumeRefused
+from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused
+from hookpipe.runtime.plan.overrides import apply_overrides
 from tests.runtime.test_resume import resume_plan
 
 

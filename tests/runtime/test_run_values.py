@@ -132,7 +132,7 @@ def test_run_values_on_two_processes_count_each_process_s_share(tmp_path: Path) 
 
 
 def test_a_set_override_may_name_a_run_value() -> None:
-    from hookpipe.runtime.overrides import apply_overrides
+    from hookpipe.runtime.plan.overrides import apply_overrides
 
     plan = apply_overrides(compile_text(SIZED, "sized.pipe"), {"hook.sized.steps": "run.updates"})
     assert plan.hook("sized").args["steps"] == {"$run": "updates"}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hookpipe.compiler import compile_text
+from hookpipe.runtime.checkpoints.resume import MARKER, checkpoint_problem, read_marker
 from hookpipe.runtime.errors import PlanResolveError
-from hookpipe.runtime.resume import MARKER, checkpoint_problem, read_marker
 from hookpipe.runtime.run import resolve_resume, run_file
 from tests.runtime.planbuild import tiny_trainer_text
 

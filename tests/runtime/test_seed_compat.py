@@ -31,7 +31,7 @@ from hookpipe.runtime import (
     StatsMonitorConfig,
     ValidationHookConfig,
 )
-from hookpipe.runtime.progress import TrainerProgressState
+from hookpipe.runtime.loop.progress import TrainerProgressState
 from tests.runtime.hooklib import MSE, tiny_loader, tiny_model
 
 
@@ -246,7 +246,7 @@ def test_every_catalog_entry_names_a_seed_config_built_on_its_fields() -> None:
     from hookpipe.compiler.catalog import SEED_HOOK_TYPES
     from hookpipe.runtime import PipelineHooksConfig
     from hookpipe.runtime import hooks as seed_hooks
-    from hookpipe.runtime.resolve import import_path
+    from hookpipe.runtime.plan.resolve import import_path
 
     for hook_type in SEED_HOOK_TYPES:
         config = import_path(hook_type.implementation)

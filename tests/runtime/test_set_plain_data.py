@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hookpipe.runtime.errors import PlanResolveError
-from hookpipe.runtime.overrides import apply_overrides, parse_override_value
+from hookpipe.runtime.plan.overrides import apply_overrides, parse_override_value
 from hookpipe.runtime.run import run_file
 from tests.runtime.planbuild import digits_plan
 

@@ -1,4 +1,4 @@
-"""The fused step (hookpipe.runtime.step_program): the seed's step, written out, with nothing changed.
+"""The fused step (hookpipe.runtime.loop.step_program): the seed's step, written out, with nothing changed.
 
 The scopes' order, ids, failure rules and bitwise results are covered by
 test_seed_api, test_plan_execution and test_fastpath, which run through it; these
@@ -18,7 +18,7 @@ from accelerate import Accelerator
 from robo_orchard_core.utils.hook import HookContextChannel
 
 from hookpipe.runtime import HookBasedTrainer, HookContext, HookFailure, PipelineHookArgs, PipelineHooks
-from hookpipe.runtime.batch_processor import SimpleBatchProcessor
+from hookpipe.runtime.loop.batch_processor import SimpleBatchProcessor
 from tests.runtime import hooklib
 from tests.runtime.hooklib import MSE, tiny_loader, tiny_model
 from tests.runtime.planbuild import entry, hook, plan
@@ -179,7 +179,7 @@ def test_a_failing_hook_in_the_fused_step_shows_a_readable_line_in_its_traceback
 
 
 def test_registrations_elsewhere_do_not_rewrite_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hookpipe.runtime import step_program
+    from hookpipe.runtime.loop import step_program
 
     written: list[int] = []
     original = step_program._Writer.build

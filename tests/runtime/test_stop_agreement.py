@@ -1,4 +1,4 @@
-"""Stopping together without a blocking collective per step (``hookpipe.runtime.stop_agreement``)."""
+"""Stopping together without a blocking collective per step (``hookpipe.runtime.distributed.stop_agreement``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hookpipe.runtime.stop_agreement import DEFAULT_EVERY, StopAgreement, check_interval
+from hookpipe.runtime.distributed.stop_agreement import DEFAULT_EVERY, StopAgreement, check_interval
 from tests.helpers import launch_two
 from tests.runtime.planbuild import entry, hook, plan, tiny_trainer
 

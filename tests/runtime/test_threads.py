@@ -9,8 +9,8 @@ import torch
 
 from hookpipe.compiler import compile_text
 from hookpipe.runtime import HookBasedTrainer
+from hookpipe.runtime.distributed.threads import thread_count
 from hookpipe.runtime.run import run_file
-from hookpipe.runtime.threads import thread_count
 
 LAUNCHED = {"LOCAL_WORLD_SIZE": "2", "TORCHELASTIC_RUN_ID": "x", "OMP_NUM_THREADS": "1"}
 

@@ -1,12 +1,14 @@
-"""Hooks: hookpipe's built-ins and RoboOrchard Lab's ``pipeline.hooks``, by the seed's names.
+"""RoboOrchard Lab's ``pipeline.hooks``, module for module.
 
 ``from robo_orchard_lab.pipeline.hooks import X`` becomes ``from hookpipe.runtime.hooks
-import X`` for every public name of the seed's package; the submodules that hold
-them (``checkpoint``, ``metric``, ``stats``, ``loss_tracker``, ``memory``,
-``grad_clip``, ``optimizer``, ``validation``, ``mixin``) have the seed's names too.
-The compiler's catalog names the built-ins' implementations by their own module paths.
+import X`` for every public name of the seed's package, and each submodule has the
+seed's name and holds the classes the seed's module holds (``mixin``, ``checkpoint``,
+``metric``, ``stats``, ``loss_tracker``, ``memory``, ``grad_clip``, ``optimizer``,
+``validation``), with a module-level ``logger`` its classes log through.
+hookpipe's own built-ins live in :mod:`hookpipe.runtime.builtins`.
 """
 
+from hookpipe.runtime.hooks.checkpoint import SaveCheckpoint, SaveCheckpointConfig, SaveModel, SaveModelConfig
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHook, GradientClippingHookConfig
 from hookpipe.runtime.hooks.loss_tracker import (
     LossMovingAverageTracker,
@@ -27,8 +29,6 @@ from hookpipe.runtime.hooks.mixin import (
     PipelineHooksConfig,
 )
 from hookpipe.runtime.hooks.optimizer import OptimizerHook, OptimizerHookConfig
-from hookpipe.runtime.hooks.save_checkpoint import SaveCheckpoint, SaveCheckpointConfig
-from hookpipe.runtime.hooks.save_model import SaveModel, SaveModelConfig
 from hookpipe.runtime.hooks.stats import StatsMonitor, StatsMonitorConfig
 from hookpipe.runtime.hooks.validation import ValidationHook, ValidationHookConfig
 

@@ -1,179 +1,218 @@
-"""The ``checkpoint`` built-in: atomic, step-named, resumable accelerate states.
+"""RoboOrchard Lab's ``pipeline.hooks.checkpoint``: ``SaveCheckpoint`` and ``SaveModel``.
 
-Every process calls ``save_state`` (each writes its own RNG state) and its
-hookpipe state (:mod:`hookpipe.runtime.checkpoint_state`) into a hidden temporary
-folder; the main process then writes the marker and renames the folder to
-``step-<completed steps>``, so a reader never sees half a checkpoint: a process
-killed at any moment leaves either the previous complete checkpoints or the new
-one, plus perhaps a hidden ``.tmp-*``/``.old-*`` folder that ``--resume latest``
-ignores and the next save removes. Resuming is
-:class:`~hookpipe.runtime.resume.ResumeCheckpointConfig` (``--resume``).
+``SaveCheckpoint`` is RoboOrchard Lab's checkpoint hook, written so a crash cannot tear it.
+
+The files are the seed's: ``accelerator.save_state(save_root)`` (or accelerate's own
+``project_dir/checkpoints/checkpoint_<i>`` with ``automatic_checkpoint_naming``) and,
+with ``save_model``, the weights in ``model/`` (``model_<i>/`` for several models)
+with ``<prefix>.config.json`` copied in when the state has one. With a fixed
+``save_root`` the seed overwrites the folder in place; here every process writes
+into ``<save_root>.partial`` and the main process completes it with hookpipe's
+marker (every file's size and checksum) and swaps it in, so a run killed mid-save
+leaves the previous checkpoint whole and ``hookpipe run --resume latest`` can
+verify what it loads (:func:`~hookpipe.runtime.checkpoints.resume.in_place_verified`).
+
+``SaveModel`` is RoboOrchard Lab's weights export, ``save_root/model_epoch_E_step_S/<i>/``.
+
+Only the main process writes (after a barrier), one folder per prepared model, with
+``model.config.json`` beside the weights when the model carries a pydantic ``cfg``
+(the seed writes it for its ``TorchModelMixin`` models; hookpipe recognises any
+model whose ``cfg`` has ``model_dump_json``). A save at a step, epoch end or loop end
+that would repeat the last one (same global step) is skipped, as in the seed.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
-from hookpipe.compiler.catalog import BUILTINS
+from accelerate import Accelerator
+from robo_orchard_core.utils.config import ClassType
+
+from hookpipe.compiler.seed_fields import SaveHookFields
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.best import monitor_record, ranked, update_pointer
-from hookpipe.runtime.checkpoint_files import fsync_dir
-from hookpipe.runtime.checkpoint_state import save_grads, snapshot, write_state
-from hookpipe.runtime.resume import checkpoint_name, complete_checkpoints, latest_checkpoint, write_marker
-from hookpipe.runtime.resume_changes import write_plan
+from hookpipe.runtime.checkpoints.resume import swap_folders, write_marker
+from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
-__all__ = ["CheckpointHook"]
+__all__ = ["SaveCheckpoint", "SaveCheckpointConfig", "SaveModel", "SaveModelConfig", "check_save_root"]
+
+#: The seed's logger name, so existing log filters keep working.
+logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.checkpoint")
 
 
-class CheckpointHook:
-    """Save the whole training state into ``dir/step-NNNNNNNN``.
+def check_save_root(accelerator: Accelerator, save_root: str | None) -> None:
+    """The seed's rule: ``save_root`` is needed unless accelerate names checkpoints (then it is ignored)."""
+    automatic = accelerator.project_configuration.automatic_checkpoint_naming
+    if not automatic and save_root is None:
+        raise ValueError("save_root is required when `automatic_checkpoint_naming of Accelerator is False")
+    if automatic and save_root is not None:
+        logger.warning(
+            "Ignore customize save_root = %s since `automatic_checkpoint_naming` is True for Accelerator", save_root
+        )
 
-    Args:
-        dir: Parent folder of the checkpoints (relative to the working directory).
-        keep_last: Keep only this many newest checkpoints (None keeps all).
-        safe_serialization: Write weights as safetensors.
-        monitor: ``HOOK.METRIC`` that ranks checkpoints (see :mod:`hookpipe.runtime.best`).
-        mode: ``"min"`` or ``"max"``: which values are better.
-        keep_best: Also keep this many best-ranked checkpoints when pruning to ``keep_last``.
-    """
 
-    #: The catalog's effects (the compiler reads the same entry).
-    effects = BUILTINS["checkpoint"].effects.to_json()
-    #: Its state records which call of the phase wrote it (``Counters.current``),
-    #: so a resumed run runs the rest of that phase exactly once.
-    records_position = True
+def _swap_in(partial: Path, final: Path, old: Path) -> None:
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(partial, final)
+    shutil.rmtree(old, ignore_errors=True)
 
-    def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
-                 monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
-        if keep_last is not None and keep_last < 1:
-            raise ValueError("keep_last must be at least 1")
-        if keep_best is not None and monitor is None:
-            raise ValueError("keep_best needs monitor")
-        self.dir = Path(dir)
-        self.keep_last = keep_last
-        self.safe_serialization = safe_serialization
-        self.monitor, self.mode, self.keep_best = monitor, mode, keep_best
-        #: The folder of the newest checkpoint this hook wrote.
+
+class SaveCheckpoint(PipelineHooks):
+    """Save the accelerate state every ``save_step_freq`` steps, ``save_epoch_freq`` epochs, and at the end."""
+
+    def __init__(self, cfg: "SaveCheckpointConfig") -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.save_root = cfg.save_root
+        self.save_epoch_freq = cfg.save_epoch_freq
+        self.save_step_freq = cfg.save_step_freq
+        self._is_checked = False
+        #: The folder of the newest checkpoint this hook wrote (what ``hookpipe run``'s summary names).
         self.last_path: Path | None = None
-        #: The folder being written: what the checkpoint's own state names as the newest.
-        self._writing: Path | None = None
-        self._trainer: Any = None
+        self.register_hook("on_step", HookContext.from_callable(after=self._on_step_end))
+        self.register_hook("on_epoch", HookContext.from_callable(after=self._on_epoch_end))
+        self.register_hook("on_loop", HookContext.from_callable(after=self._on_loop_end))
 
-    def bind_trainer(self, trainer: Any) -> None:
-        """Called by the trainer: the checkpoint also stores the trainer's hookpipe state."""
-        self._trainer = trainer
+    def _check(self, accelerator: Accelerator) -> None:
+        if not self._is_checked:
+            check_save_root(accelerator, self.save_root)
+            self._is_checked = True
 
-    def save(self, args: PipelineHookArgs, completed_steps: int, callback: str | None = None) -> Path:
-        """Write a checkpoint after ``completed_steps`` steps; return its folder.
+    def _save_state(self, args: PipelineHookArgs, completed_steps: int) -> str:
+        """Write the checkpoint; return its folder (what the seed's ``save_state`` returns)."""
+        accelerator = args.accelerator
+        accelerator.wait_for_everyone()
+        if accelerator.project_configuration.automatic_checkpoint_naming:
+            location = accelerator.save_state()
+            self._save_models(accelerator, Path(location))
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                write_marker(Path(location), completed_steps, args.epoch_id)
+            accelerator.wait_for_everyone()
+            return location
+        final, partial, old = swap_folders(self.save_root)  # type: ignore[arg-type]  # _check ran
+        if accelerator.is_main_process and partial.exists():
+            shutil.rmtree(partial)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(partial))
+        self._save_models(accelerator, partial)
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            write_marker(partial, completed_steps, args.epoch_id)
+            _swap_in(partial, final, old)
+        accelerator.wait_for_everyone()
+        return str(final)
 
-        ``callback`` is the phase callback writing it (None: a stop between steps).
-        """
-        acc = args.accelerator
-        name = checkpoint_name(completed_steps)
-        final, tmp = self.dir / name, self.dir / f".tmp-{name}"
-        if acc.is_main_process:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            _remove_leftovers(self.dir)
-        acc.wait_for_everyone()
-        acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
-        if self._trainer is not None:
-            trainer, rank = self._trainer, acc.process_index
-            ids = (args.epoch_id, args.step_id, args.global_step_id)
-            self._writing = final
-            try:
-                write_state(tmp, rank, *snapshot(trainer, callback, ids), acc.num_processes)
-            finally:
-                self._writing = None
-            save_grads(tmp, rank, acc.unwrap_model(trainer.model))
-            if acc.is_main_process and trainer.plan is not None:
-                write_plan(tmp, trainer.plan)
-        acc.wait_for_everyone()
-        if acc.is_main_process:
-            extra: dict[str, Any] = {}
-            if self.monitor is not None and self._trainer is not None:
-                record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
-                if record is not None:
-                    extra["monitor"] = record
-            write_marker(tmp, completed_steps, args.epoch_id, **extra)
-            _replace_dir(tmp, final)
-            fsync_dir(self.dir)
-            self._prune()
-            if self.monitor is not None:
-                update_pointer(self.dir, self.monitor)
-        acc.wait_for_everyone()
-        self.last_path = final
-        return final
-
-    def _prune(self) -> None:
-        if self.keep_last is None:
+    def _save_models(self, accelerator: Accelerator, location: Path) -> None:
+        if not (self.cfg.save_model and accelerator.is_main_process):
             return
-        complete = [path for _, path, _ in complete_checkpoints(self.dir)]
-        keep = set(complete[-self.keep_last:])
-        if self.keep_best is not None:
-            keep.update(ranked(self.dir, self.monitor)[: self.keep_best])
-        for old in (p for p in complete if p not in keep):
-            # Renamed first (atomic), so a kill during the removal leaves no step-* folder
-            # with a marker but missing files.
-            hidden = old.with_name(f".old-{old.name}-{os.getpid()}")
-            os.replace(old, hidden)
-            shutil.rmtree(hidden, ignore_errors=True)
+        models = accelerator._models
+        for idx, model in enumerate(models):
+            prefix = "model" if len(models) == 1 else f"model_{idx}"
+            target = location / prefix
+            accelerator.save_model(model, str(target))
+            config = location / f"{prefix}.config.json"
+            if config.exists():
+                shutil.copy(config, target)
 
-    def best(self) -> Path | None:
-        """The best-ranked complete checkpoint in :attr:`dir` (what ``--resume best`` uses)."""
-        from hookpipe.runtime.best import best_checkpoint
+    def _save(self, args: PipelineHookArgs, completed_steps: int, message: str, *ids: int) -> None:
+        self._check(args.accelerator)
+        location = self._save_state(args, completed_steps)
+        self.last_path = Path(location)
+        if args.accelerator.is_main_process:
+            logger.info(message, *ids, location)
 
-        return best_checkpoint(self.dir, self.monitor) if self.monitor is not None else None
+    def _on_step_end(self, args: PipelineHookArgs) -> None:
+        if self.save_step_freq is not None and (args.global_step_id + 1) % self.save_step_freq == 0:
+            done = args.global_step_id + 1  # inside a step the running step is not counted yet
+            self._save(args, done, "Save checkpoint at the end of step %s to %s", args.global_step_id)
 
-    def latest(self) -> Path | None:
-        """The newest complete checkpoint in :attr:`dir` (what ``--resume latest`` uses)."""
-        return latest_checkpoint(self.dir)
+    def _on_epoch_end(self, args: PipelineHookArgs) -> None:
+        if self.save_epoch_freq is not None and (args.epoch_id + 1) % self.save_epoch_freq == 0:
+            self._save(args, args.global_step_id, "Save checkpoint at the end of epoch %s to %s", args.epoch_id)
 
-    def save_on_stop(self, args: PipelineHookArgs) -> Path:
-        """The checkpoint of a graceful stop, between steps (ids already count the step)."""
-        return self.save(args, args.global_step_id, None)
-
-    def state_dict(self) -> dict[str, Any]:
-        newest = self._writing or self.last_path
-        return {"last_path": None if newest is None else str(newest)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.last_path = Path(state["last_path"]) if state.get("last_path") else None
-
-    # Inside a step the step is not counted yet; at epoch/loop end the ids are synced.
-    def on_step_end(self, args: PipelineHookArgs) -> None:
-        self.save(args, args.global_step_id + 1, "on_step_end")
-
-    def on_epoch_end(self, args: PipelineHookArgs) -> None:
-        self.save(args, args.global_step_id, "on_epoch_end")
-
-    def on_loop_end(self, args: PipelineHookArgs) -> None:
-        self.save(args, args.global_step_id, "on_loop_end")
+    def _on_loop_end(self, args: PipelineHookArgs) -> None:
+        if self.cfg.save_when_loop_end:
+            self._save(args, args.global_step_id, "Save checkpoint at the end of training to %s")
 
 
-def _remove_leftovers(directory: Path) -> None:
-    # Hidden folders of saves that a kill interrupted: never complete, never resumed from.
-    for stale in directory.glob(".tmp-step-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    for stale in directory.glob(".old-step-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+class SaveCheckpointConfig(PipelineHooksConfig[SaveCheckpoint], SaveHookFields):
+    """Configuration of :class:`SaveCheckpoint` (fields: :class:`~hookpipe.compiler.seed_fields.SaveHookFields`)."""
+
+    class_type: ClassType[SaveCheckpoint] = SaveCheckpoint
 
 
-def _replace_dir(src: Path, dst: Path) -> None:
-    # rename is atomic; an existing checkpoint of the same step is swapped out first.
-    if dst.exists():
-        old = dst.with_name(f".old-{dst.name}-{os.getpid()}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
+class SaveModel(PipelineHooks):
+    """Export the model's weights every ``save_step_freq`` steps, ``save_epoch_freq`` epochs, and at the end."""
+
+    cfg: "SaveModelConfig"
+
+    def __init__(self, cfg: "SaveModelConfig") -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.register_hook("on_step", HookContext.from_callable(after=self._on_step_end))
+        self.register_hook("on_epoch", HookContext.from_callable(after=self._on_epoch_end))
+        self.register_hook("on_loop", HookContext.from_callable(after=self._on_loop_end))
+        self._saved_last_step: int = -1  # no second save of the same step at epoch or loop end
+
+    def _save_model(self, args: PipelineHookArgs, step_id: int, epoch_id: int) -> str:
+        if args.model is None:
+            raise ValueError("model is None. Cannot save model.")
+        self._saved_last_step = args.global_step_id
+        accelerator = args.accelerator
+        root = os.path.join(self.cfg.get_save_root(accelerator), f"model_epoch_{epoch_id}_step_{step_id}")
+        if not accelerator.is_main_process:
+            return root
+        for idx, model in enumerate(accelerator._models):
+            folder = os.path.join(root, str(idx))
+            accelerator.save_model(model, folder)
+            cfg = getattr(accelerator.unwrap_model(model), "cfg", None)
+            if cfg is not None and callable(getattr(cfg, "model_dump_json", None)):
+                with open(os.path.join(folder, "model.config.json"), "w", encoding="utf-8") as f:
+                    f.write(cfg.model_dump_json(indent=4))
+        return root
+
+    def _due(self, freq: int | None, count: int, args: PipelineHookArgs) -> bool:
+        return freq is not None and count % freq == 0 and self._saved_last_step != args.global_step_id
+
+    def _on_step_end(self, args: PipelineHookArgs) -> None:
+        if self._due(self.cfg.save_step_freq, args.global_step_id + 1, args):
+            args.accelerator.wait_for_everyone()
+            if args.accelerator.is_main_process:
+                location = self._save_model(args, step_id=args.step_id, epoch_id=args.epoch_id)
+                logger.info("Save model at the end of step %s to %s", args.global_step_id, location)
+
+    def _on_epoch_end(self, args: PipelineHookArgs) -> None:
+        if self._due(self.cfg.save_epoch_freq, args.epoch_id + 1, args):
+            args.accelerator.wait_for_everyone()
+            if args.accelerator.is_main_process:
+                location = self._save_model(args, step_id=args.step_id, epoch_id=args.epoch_id)
+                logger.info("Save model at the end of epoch %s of global step %s to %s",
+                            args.epoch_id, args.global_step_id, location)
+
+    def _on_loop_end(self, args: PipelineHookArgs) -> None:
+        if not self.cfg.save_when_loop_end or self._saved_last_step == args.global_step_id:
+            return
+        args.accelerator.wait_for_everyone()
+        if args.accelerator.is_main_process:
+            location = self._save_model(args, step_id=args.step_id, epoch_id=args.epoch_id)
+            logger.info("Save model at the end of training global step %s to %s", args.global_step_id, location)
 
 
-# The seed's ``pipeline.hooks.checkpoint`` module holds these; so does this one.
-from hookpipe.runtime.hooks.save_checkpoint import SaveCheckpoint, SaveCheckpointConfig  # noqa: E402
-from hookpipe.runtime.hooks.save_model import SaveModel, SaveModelConfig  # noqa: E402
+class SaveModelConfig(PipelineHooksConfig[SaveModel], SaveHookFields):
+    """Configuration of :class:`SaveModel` (fields: :class:`~hookpipe.compiler.seed_fields.SaveHookFields`)."""
 
-__all__ += ["SaveCheckpoint", "SaveCheckpointConfig", "SaveModel", "SaveModelConfig"]
+    class_type: ClassType[SaveModel] = SaveModel
+
+    def get_save_root(self, accelerator: Accelerator) -> str:
+        """``project_dir/saved_models`` with accelerate's automatic naming, else ``save_root``."""
+        check_save_root(accelerator, self.save_root)
+        if accelerator.project_configuration.automatic_checkpoint_naming:
+            return os.path.join(accelerator.project_dir, "saved_models")
+        assert self.save_root is not None  # check_save_root refused None
+        return self.save_root

@@ -18,7 +18,7 @@ from typing_extensions import deprecated
 
 from hookpipe.compiler.seed_fields import LossMovingAverageTrackerFields, LossTrackerFields
 from hookpipe.runtime.args import ModelOutput, ModelOutputHasLossKeys, PipelineHookArgs
-from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["LossMovingAverageTracker", "LossMovingAverageTrackerConfig", "LossTracker", "LossTrackerConfig"]
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from accelerate.utils.memory import clear_device_cache
 from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import ClearCacheHookFields
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["ClearCacheHook", "ClearCacheHookConfig"]
+
+#: The seed's logger name, so log filters and tests that patch it keep working.
+logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.memory")
 
 
 class ClearCacheHook(PipelineHooks):

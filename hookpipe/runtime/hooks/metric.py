@@ -17,7 +17,7 @@ from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import MetricTrackerFields
 from hookpipe.runtime.args import ModelOutput, PipelineHookArgs
-from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["MetricEntry", "MetricProtocol", "MetricTracker", "MetricTrackerConfig", "as_sequence"]
 

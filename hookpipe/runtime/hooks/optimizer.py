@@ -18,6 +18,7 @@ the way accelerate would, without its per-call look-ups
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from robo_orchard_core.utils.config import ClassType
@@ -25,9 +26,12 @@ from robo_orchard_core.utils.config import ClassType
 from hookpipe.compiler.catalog import BUILTINS, OptimizerArgs
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.fastpath import optimizer_calls
-from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["OptimizerHook", "OptimizerHookConfig"]
+
+#: The seed's logger name, so log filters and tests that patch it keep working.
+logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.optimizer")
 
 
 def _unset() -> None:

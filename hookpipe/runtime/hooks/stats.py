@@ -20,7 +20,7 @@ from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import StatsMonitorFields
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["StatsMonitor", "StatsMonitorConfig", "remaining_steps"]
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import numbers
 from typing import Any, Callable, Iterator, Mapping, SupportsFloat, cast
 
@@ -34,10 +35,13 @@ from robo_orchard_core.utils.config import CallableType, ClassType
 
 from hookpipe.compiler.catalog import BUILTINS, ValidationArgs
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.hooks.validation_loader import LoaderEvaluation
-from hookpipe.runtime.pipeline_hooks import HookContext, PipelineHooks, PipelineHooksConfig
+from hookpipe.runtime.builtins.validation_loader import LoaderEvaluation
+from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["ValidationHook", "ValidationHookConfig", "wants_args"]
+
+#: The seed's logger name, so log filters and tests that patch it keep working.
+logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.validation")
 
 
 def wants_args(callback: Callable[..., Any]) -> bool:
@@ -127,7 +131,7 @@ class ValidationHook(PipelineHooks):
         if self.weights != "ema":
             yield
             return
-        from hookpipe.runtime.hooks.ema import EmaHook
+        from hookpipe.runtime.builtins.ema import EmaHook
 
         instances = self._trainer.hook_instances.values() if self._trainer is not None else ()
         emas = [inst for inst in instances if isinstance(inst, EmaHook)]

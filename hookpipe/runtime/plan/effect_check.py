@@ -23,7 +23,7 @@ from typing import Any, Callable
 import torch
 
 from hookpipe.compiler.plan import HookSpec, PlanEntry
-from hookpipe.runtime.channels import Counters
+from hookpipe.runtime.dispatch.channels import Counters
 from hookpipe.runtime.errors import RunFailure
 
 __all__ = ["EffectChecker", "UndeclaredEffect"]
@@ -82,7 +82,7 @@ class EffectChecker:
 
     def wrap(self, fn: Callable[[Any], Any], counters: Counters, scope: str, phase: str, spec: HookSpec,
              entry: PlanEntry) -> Callable[[Any], Any]:
-        """A :data:`~hookpipe.runtime.plan_hooks.Wrapper` checking ``spec``'s declared effects."""
+        """A :data:`~hookpipe.runtime.plan.plan_hooks.Wrapper` checking ``spec``'s declared effects."""
         allowed = set(spec.effects.writes) | set(spec.effects.consumes)
         own = getattr(getattr(fn, "__self__", None), "effects", None)  # a class attribute counts too
         if isinstance(own, dict):

@@ -31,11 +31,11 @@ from hookpipe.compiler.loop import SCOPE_CHANNEL
 from hookpipe.compiler.plan import UNITS, HookSpec, Plan, PlanEntry
 from hookpipe.compiler.settings import ObjectRef
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.channels import Call, Counters, PlanChannel, is_always
+from hookpipe.runtime.dispatch.channels import Call, Counters, PlanChannel, is_always
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
-from hookpipe.runtime.pipeline_hooks import PipelineHooks, PipelineHooksConfig, channel_contexts
-from hookpipe.runtime.resolve import import_path, keyword_hint, resolve_value
-from hookpipe.runtime.trace import Tracer
+from hookpipe.runtime.hooks.mixin import PipelineHooks, PipelineHooksConfig, channel_contexts
+from hookpipe.runtime.plan.resolve import import_path, keyword_hint, resolve_value
+from hookpipe.runtime.tracking.trace import Tracer
 
 __all__ = [
     "PlanHooks", "Wrapper", "build_hook", "build_plan_hooks", "check_main_only_collectives", "needs_every_process",

@@ -12,7 +12,7 @@ callbacks (and, for a Plan, their guards), which batch processor runs, whether
 accelerate's per-step calls reduce to plain PyTorch (:mod:`.fastpath`), the run's
 limits. :func:`compile_epoch` writes the loop over one epoch's batches out for
 exactly that run, with the same writer as the Plan's phases
-(:class:`~hookpipe.runtime.dispatch.PhaseSource`)::
+(:class:`~hookpipe.runtime.dispatch.phases.PhaseSource`)::
 
     def run_epoch(batches, ea):
         ran = 0
@@ -42,8 +42,8 @@ exactly that run, with the same writer as the Plan's phases
 
 A scope with no callbacks costs nothing: no argument object, no ``try``. The
 failure rules are the channels' own (:meth:`PlanChannel.fail
-<hookpipe.runtime.channels.PlanChannel.fail>`, :meth:`Channel.fail
-<hookpipe.runtime.channels.Channel.fail>`), and the argument objects hold what the
+<hookpipe.runtime.dispatch.channels.PlanChannel.fail>`, :meth:`Channel.fail
+<hookpipe.runtime.dispatch.channels.Channel.fail>`), and the argument objects hold what the
 seed's would. A batch processor that overrides ``__call__`` is called as the
 seed calls it, and a channel of another class is entered with ``with``. Seed
 channels' registrations are captured when the function is written; one that
@@ -59,10 +59,10 @@ from typing import Any, Callable, Iterator, Sequence
 from accelerate import Accelerator
 
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.batch_processor import LossNotProvidedError, SimpleBatchProcessor, is_identity
-from hookpipe.runtime.channels import Channel, PlanChannel, SeedHandlers
-from hookpipe.runtime.dispatch import PhaseSource
+from hookpipe.runtime.dispatch.channels import Channel, PlanChannel, SeedHandlers
+from hookpipe.runtime.dispatch.phases import PhaseSource
 from hookpipe.runtime.fastpath import PlainPath, fast_path
+from hookpipe.runtime.loop.batch_processor import LossNotProvidedError, SimpleBatchProcessor, is_identity
 
 __all__ = ["DONE", "ENDED", "REBUILD", "EpochFn", "StepSetup", "compile_epoch"]
 

@@ -17,7 +17,7 @@ from accelerate import Accelerator
 
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.fastpath import fast_path
-from hookpipe.runtime.pipeline_hooks import PipelineHooks
+from hookpipe.runtime.hooks.mixin import PipelineHooks
 
 __all__ = [
     "BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor", "is_identity",

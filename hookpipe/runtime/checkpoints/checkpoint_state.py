@@ -32,11 +32,11 @@ import torch
 
 from hookpipe.compiler.loop import SCOPE_CHANNEL, callback_name
 from hookpipe.compiler.plan import Plan
-from hookpipe.runtime.channels import Counters
+from hookpipe.runtime.checkpoints.hook_state import join_tensors, load_hook_tensors, save_hook_tensors, split_tensors
+from hookpipe.runtime.dispatch.channels import Counters
 from hookpipe.runtime.errors import PlanResolveError
-from hookpipe.runtime.hook_state import join_tensors, load_hook_tensors, save_hook_tensors, split_tensors
 from hookpipe.runtime.run_context import RunContext
-from hookpipe.runtime.trace import Tracer
+from hookpipe.runtime.tracking.trace import Tracer
 
 __all__ = ["STATE_FORMAT", "load_accelerate_state", "read_state", "restore_grads", "save_grads", "write_state"]
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.monitor import monitored_value
+from hookpipe.runtime.tracking.monitor import monitored_value
 
 __all__ = ["EarlyStopHook"]
 

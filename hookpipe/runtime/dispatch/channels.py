@@ -9,7 +9,7 @@ failed batch; this is the one deliberate behavioural difference from the seed.
 * :class:`Channel` is the seed's registration-order channel (a robo_orchard_core
   ``HookContextChannel``), used by a trainer built in Python.
 * :class:`PlanChannel` runs one scope's two Plan phases through functions compiled at
-  load time (:mod:`hookpipe.runtime.dispatch`): no name lookups, no argument
+  load time (:mod:`hookpipe.runtime.dispatch.phases`): no name lookups, no argument
   objects, and one integer test per run of consecutive calls sharing a guard.
 """
 
@@ -24,7 +24,7 @@ from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookCo
 from hookpipe.compiler.plan import UNITS, Guard, Unit
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.dispatch import compile_phase
+from hookpipe.runtime.dispatch.phases import compile_phase
 from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure, add_note
 
 __all__ = ["Call", "Channel", "Counters", "PlanChannel", "always", "is_always", "SeedHandlers", "run_calls"]
@@ -152,7 +152,7 @@ class Call:
 def run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters) -> None:
     """Run ``calls`` with their guards, as a phase does (a resumed run's unfinished phase).
 
-    The uncompiled form of :func:`hookpipe.runtime.dispatch.compile_phase`, used
+    The uncompiled form of :func:`hookpipe.runtime.dispatch.phases.compile_phase`, used
     once per resume, so it reads the guards through :meth:`Call.fires`.
     """
     for c in calls:
@@ -285,7 +285,7 @@ class _PlanScope:
 class SeedHandlers(OrderedSet[Any]):
     """The seed channel's registered contexts, counting every change.
 
-    The compiled step (:mod:`hookpipe.runtime.step_program`) captures the
+    The compiled step (:mod:`hookpipe.runtime.loop.step_program`) captures the
     registered callbacks once; ``changes`` (one count for every channel) tells it,
     with one integer comparison per step, that a hook registered or removed one.
     These are every method of ``OrderedSet`` that mutates it.

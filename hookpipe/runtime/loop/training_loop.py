@@ -13,12 +13,12 @@ The loop is the seed's::
                     update step id
             update epoch id
 
-:class:`TrainingLoop` runs whatever :class:`~hookpipe.runtime.pipeline_hooks.PipelineHooks`
+:class:`TrainingLoop` runs whatever :class:`~hookpipe.runtime.hooks.mixin.PipelineHooks`
 it is given; it knows nothing of default hooks (the seed constructor,
 :class:`hookpipe.runtime.trainer.HookBasedTrainer`, adds those) nor of how a Plan
 becomes hooks (:mod:`hookpipe.runtime.build`). Given
-:class:`~hookpipe.runtime.plan_hooks.PlanHooks` it also keeps the frequency
-counters the Plan's guards read (:class:`~hookpipe.runtime.channels.Counters`) and
+:class:`~hookpipe.runtime.plan.plan_hooks.PlanHooks` it also keeps the frequency
+counters the Plan's guards read (:class:`~hookpipe.runtime.dispatch.channels.Counters`) and
 resumes a Plan checkpoint mid-phase.
 """
 
@@ -40,25 +40,25 @@ from torch.utils.data import DataLoader
 from hookpipe.compiler.loop import SCOPE_CHANNEL
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize
-from hookpipe.runtime.agreement import check_batches
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.batch_processor import BatchProcessorMixin
-from hookpipe.runtime.channels import Counters, PlanChannel, run_calls
-from hookpipe.runtime.checkpoint_state import read_progress, read_state, restore_grads, write_progress
+from hookpipe.runtime.checkpoints.checkpoint_state import read_progress, read_state, restore_grads, write_progress
+from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
+from hookpipe.runtime.checkpoints.resume_changes import ResumeReport
+from hookpipe.runtime.dispatch.channels import Counters, PlanChannel, run_calls
+from hookpipe.runtime.distributed.agreement import check_batches
+from hookpipe.runtime.distributed.signals import StopRequest
+from hookpipe.runtime.distributed.stop_agreement import StopAgreement
 from hookpipe.runtime.errors import RunInterrupted
-from hookpipe.runtime.loss_meter import LossMeter
-from hookpipe.runtime.pipeline_hooks import PipelineHookChanelType, PipelineHooks
-from hookpipe.runtime.plan_hooks import PlanHooks
-from hookpipe.runtime.progress import TrainerProgressState
-from hookpipe.runtime.progress_display import ProgressDisplay
-from hookpipe.runtime.resume import ResumeCheckpointConfig
-from hookpipe.runtime.resume_changes import ResumeReport
+from hookpipe.runtime.hooks.mixin import PipelineHookChanelType, PipelineHooks
+from hookpipe.runtime.loop.batch_processor import BatchProcessorMixin
+from hookpipe.runtime.loop.progress import TrainerProgressState
+from hookpipe.runtime.loop.step_program import DONE, REBUILD, StepSetup, compile_epoch
+from hookpipe.runtime.plan.plan_hooks import PlanHooks
 from hookpipe.runtime.run_context import RunContext, loader_length
-from hookpipe.runtime.signals import StopRequest
-from hookpipe.runtime.step_program import DONE, REBUILD, StepSetup, compile_epoch
-from hookpipe.runtime.stop_agreement import StopAgreement
-from hookpipe.runtime.trace import Tracer
-from hookpipe.runtime.tracking import finish_trackers
+from hookpipe.runtime.tracking.loss_meter import LossMeter
+from hookpipe.runtime.tracking.progress_display import ProgressDisplay
+from hookpipe.runtime.tracking.trace import Tracer
+from hookpipe.runtime.tracking.trackers import finish_trackers
 
 #: The seed's logger name, so its training-start lines reach the same handlers.
 logger = get_logger("robo_orchard_lab.pipeline.hook_based_trainer")

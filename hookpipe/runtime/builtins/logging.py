@@ -14,7 +14,7 @@ from typing import Any
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.run_values import run_steps
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.loss_meter import LossMeter
+from hookpipe.runtime.tracking.loss_meter import LossMeter
 
 __all__ = ["LossLogHook", "ThroughputHook"]
 
@@ -23,7 +23,7 @@ class LossLogHook:
     """Print the mean loss since its previous line, every ``window`` firings, on the main process.
 
     The mean is ``log()``'s: every step's loss since the previous line (the trainer
-    sums them on the device, :class:`~hookpipe.runtime.loss_meter.LossMeter`), over
+    sums them on the device, :class:`~hookpipe.runtime.tracking.loss_meter.LossMeter`), over
     every process when every process runs the hook (one all-reduce per line). Attached
     ``on main``, only the main process fires it, so it reports the main process's
     own losses (which :class:`~hookpipe.runtime.SimpleBatchProcessor` already

@@ -22,8 +22,8 @@ from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.loss_meter import LossMeter
-from hookpipe.runtime.tracking import csv_trackers
+from hookpipe.runtime.tracking.loss_meter import LossMeter
+from hookpipe.runtime.tracking.trackers import csv_trackers
 
 __all__ = ["LogHook"]
 

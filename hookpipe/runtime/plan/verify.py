@@ -19,8 +19,8 @@ from hookpipe.compiler.settings import REQUIRED_FACTORIES
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
-from hookpipe.runtime.import_roots import import_help, use_import_roots
-from hookpipe.runtime.resolve import import_path
+from hookpipe.runtime.plan.import_roots import import_help, use_import_roots
+from hookpipe.runtime.plan.resolve import import_path
 
 
 def class_lookup_for(pipe_file: str) -> ClassLookup:

@@ -1,6 +1,6 @@
 """``hookpipe run --profile``: time every Plan entry where it is dispatched.
 
-The profiler is a :data:`~hookpipe.runtime.plan_hooks.Wrapper`: with profiling on,
+The profiler is a :data:`~hookpipe.runtime.plan.plan_hooks.Wrapper`: with profiling on,
 each compiled callback is replaced by a closure that reads ``perf_counter_ns``
 around it and adds to that entry's record; with it off nothing is wrapped, so the
 compiled phases are exactly the unprofiled ones and cost nothing extra. The
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from hookpipe.compiler.plan import HookSpec, Plan, PlanEntry
 from hookpipe.profiling import EntryTime, Profile
-from hookpipe.runtime.channels import Counters
+from hookpipe.runtime.dispatch.channels import Counters
 
 __all__ = ["Profiler"]
 

@@ -16,7 +16,7 @@ import os
 from typing import Any, Callable
 
 from hookpipe.compiler.loop import STEP_SCOPES
-from hookpipe.runtime.channels import Counters
+from hookpipe.runtime.dispatch.channels import Counters
 
 __all__ = ["Tracer", "tracer_from_env"]
 
@@ -42,7 +42,7 @@ class Tracer:
 
     def wrap_entry(self, fn: Callable[[Any], Any], counters: Counters, scope: str, phase: str, spec: Any,
                    entry: Any) -> Callable[[Any], Any]:
-        """A :data:`~hookpipe.runtime.plan_hooks.Wrapper` that records each firing."""
+        """A :data:`~hookpipe.runtime.plan.plan_hooks.Wrapper` that records each firing."""
         return self.wrap(fn, counters, scope, phase, entry.hook)
 
     def wrap(

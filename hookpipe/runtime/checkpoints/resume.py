@@ -50,7 +50,7 @@ def write_marker(folder: Path, completed_steps: int, epoch_id: int, **extra: Any
     Written by the main process once every process has written its files, and
     before the folder is published by a rename, so the marker means "complete".
     """
-    from hookpipe.runtime.checkpoint_files import fsync_tree, manifest
+    from hookpipe.runtime.checkpoints.checkpoint_files import fsync_tree, manifest
 
     marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": epoch_id, "time": time.time(),
               "files": manifest(folder, MARKER), **extra}
@@ -125,7 +125,7 @@ def newest_verified(directory: str | os.PathLike[str]) -> tuple[Path | None, lis
 
 def checkpoint_problem(folder: str | os.PathLike[str]) -> str | None:
     """Why ``folder`` is not a complete, intact checkpoint (None: it is)."""
-    from hookpipe.runtime.checkpoint_files import problem
+    from hookpipe.runtime.checkpoints.checkpoint_files import problem
 
     marker = read_marker(folder)
     if marker is None:
@@ -187,7 +187,7 @@ class ResumeCheckpointConfig(Config):
         Every file is loaded without unpickling arbitrary objects (``weights_only=True``),
         so a checkpoint from an untrusted source cannot run code.
         """
-        from hookpipe.runtime.checkpoint_state import load_accelerate_state
+        from hookpipe.runtime.checkpoints.checkpoint_state import load_accelerate_state
 
         folder = self.local_dir()
         load_accelerate_state(accelerator, folder, **kwargs)

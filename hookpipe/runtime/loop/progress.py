@@ -20,7 +20,7 @@ class TrainerProgressState:
     pickles (:meth:`state_dict`) is the seed's: its three ids as they stand, so
     RoboOrchard Lab 0.4.0 resumes a hookpipe checkpoint (its loader refuses any other
     key). hookpipe's own record sits beside it in the checkpoint folder
-    (:meth:`position`, see :mod:`hookpipe.runtime.checkpoint_state`): a checkpoint
+    (:meth:`position`, see :mod:`hookpipe.runtime.checkpoints.checkpoint_state`): a checkpoint
     is written from an ``after`` phase, while the ids still name the step (or epoch)
     that is finishing; ``step_done``/``epoch_done`` record that, so the position is
     that of the *next* step and a resumed run neither repeats nor skips a batch.

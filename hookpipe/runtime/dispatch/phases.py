@@ -18,7 +18,7 @@ loop out instead::
         fail(exc)
 
 The test is the text :meth:`hookpipe.compiler.plan.Guard.condition` writes over
-the run's :class:`~hookpipe.runtime.channels.Counters` (``c``), so the guard has one
+the run's :class:`~hookpipe.runtime.dispatch.channels.Counters` (``c``), so the guard has one
 definition. A run of consecutive calls with the same guard shares one test, so a
 hook that does not fire costs nothing of its own. The ``try`` is free until
 something raises (Python 3.11+); then the line of the failing call, read from the
@@ -26,7 +26,7 @@ traceback, names the hook for :class:`~hookpipe.runtime.errors.HookFailure`. The
 source is registered with :mod:`linecache`, so tracebacks through it are readable.
 
 :func:`compile_phase` makes one phase a function (the scopes outside a step, and a
-resumed run's unfinished phase); :mod:`hookpipe.runtime.step_program` writes the
+resumed run's unfinished phase); :mod:`hookpipe.runtime.loop.step_program` writes the
 phases of a whole training step into one function with the same writer.
 """
 

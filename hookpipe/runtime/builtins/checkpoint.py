@@ -1,0 +1,172 @@
+"""The ``checkpoint`` built-in: atomic, step-named, resumable accelerate states.
+
+Every process calls ``save_state`` (each writes its own RNG state) and its
+hookpipe state (:mod:`hookpipe.runtime.checkpoints.checkpoint_state`) into a hidden temporary
+folder; the main process then writes the marker and renames the folder to
+``step-<completed steps>``, so a reader never sees half a checkpoint: a process
+killed at any moment leaves either the previous complete checkpoints or the new
+one, plus perhaps a hidden ``.tmp-*``/``.old-*`` folder that ``--resume latest``
+ignores and the next save removes. Resuming is
+:class:`~hookpipe.runtime.checkpoints.resume.ResumeCheckpointConfig` (``--resume``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoints.best import monitor_record, ranked, update_pointer
+from hookpipe.runtime.checkpoints.checkpoint_files import fsync_dir
+from hookpipe.runtime.checkpoints.checkpoint_state import save_grads, snapshot, write_state
+from hookpipe.runtime.checkpoints.resume import checkpoint_name, complete_checkpoints, latest_checkpoint, write_marker
+from hookpipe.runtime.checkpoints.resume_changes import write_plan
+
+__all__ = ["CheckpointHook"]
+
+
+class CheckpointHook:
+    """Save the whole training state into ``dir/step-NNNNNNNN``.
+
+    Args:
+        dir: Parent folder of the checkpoints (relative to the working directory).
+        keep_last: Keep only this many newest checkpoints (None keeps all).
+        safe_serialization: Write weights as safetensors.
+        monitor: ``HOOK.METRIC`` that ranks checkpoints (see :mod:`hookpipe.runtime.checkpoints.best`).
+        mode: ``"min"`` or ``"max"``: which values are better.
+        keep_best: Also keep this many best-ranked checkpoints when pruning to ``keep_last``.
+    """
+
+    #: The catalog's effects (the compiler reads the same entry).
+    effects = BUILTINS["checkpoint"].effects.to_json()
+    #: Its state records which call of the phase wrote it (``Counters.current``),
+    #: so a resumed run runs the rest of that phase exactly once.
+    records_position = True
+
+    def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
+                 monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
+        if keep_last is not None and keep_last < 1:
+            raise ValueError("keep_last must be at least 1")
+        if keep_best is not None and monitor is None:
+            raise ValueError("keep_best needs monitor")
+        self.dir = Path(dir)
+        self.keep_last = keep_last
+        self.safe_serialization = safe_serialization
+        self.monitor, self.mode, self.keep_best = monitor, mode, keep_best
+        #: The folder of the newest checkpoint this hook wrote.
+        self.last_path: Path | None = None
+        #: The folder being written: what the checkpoint's own state names as the newest.
+        self._writing: Path | None = None
+        self._trainer: Any = None
+
+    def bind_trainer(self, trainer: Any) -> None:
+        """Called by the trainer: the checkpoint also stores the trainer's hookpipe state."""
+        self._trainer = trainer
+
+    def save(self, args: PipelineHookArgs, completed_steps: int, callback: str | None = None) -> Path:
+        """Write a checkpoint after ``completed_steps`` steps; return its folder.
+
+        ``callback`` is the phase callback writing it (None: a stop between steps).
+        """
+        acc = args.accelerator
+        name = checkpoint_name(completed_steps)
+        final, tmp = self.dir / name, self.dir / f".tmp-{name}"
+        if acc.is_main_process:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            _remove_leftovers(self.dir)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
+        if self._trainer is not None:
+            trainer, rank = self._trainer, acc.process_index
+            ids = (args.epoch_id, args.step_id, args.global_step_id)
+            self._writing = final
+            try:
+                write_state(tmp, rank, *snapshot(trainer, callback, ids), acc.num_processes)
+            finally:
+                self._writing = None
+            save_grads(tmp, rank, acc.unwrap_model(trainer.model))
+            if acc.is_main_process and trainer.plan is not None:
+                write_plan(tmp, trainer.plan)
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            extra: dict[str, Any] = {}
+            if self.monitor is not None and self._trainer is not None:
+                record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
+                if record is not None:
+                    extra["monitor"] = record
+            write_marker(tmp, completed_steps, args.epoch_id, **extra)
+            _replace_dir(tmp, final)
+            fsync_dir(self.dir)
+            self._prune()
+            if self.monitor is not None:
+                update_pointer(self.dir, self.monitor)
+        acc.wait_for_everyone()
+        self.last_path = final
+        return final
+
+    def _prune(self) -> None:
+        if self.keep_last is None:
+            return
+        complete = [path for _, path, _ in complete_checkpoints(self.dir)]
+        keep = set(complete[-self.keep_last:])
+        if self.keep_best is not None:
+            keep.update(ranked(self.dir, self.monitor)[: self.keep_best])
+        for old in (p for p in complete if p not in keep):
+            # Renamed first (atomic), so a kill during the removal leaves no step-* folder
+            # with a marker but missing files.
+            hidden = old.with_name(f".old-{old.name}-{os.getpid()}")
+            os.replace(old, hidden)
+            shutil.rmtree(hidden, ignore_errors=True)
+
+    def best(self) -> Path | None:
+        """The best-ranked complete checkpoint in :attr:`dir` (what ``--resume best`` uses)."""
+        from hookpipe.runtime.checkpoints.best import best_checkpoint
+
+        return best_checkpoint(self.dir, self.monitor) if self.monitor is not None else None
+
+    def latest(self) -> Path | None:
+        """The newest complete checkpoint in :attr:`dir` (what ``--resume latest`` uses)."""
+        return latest_checkpoint(self.dir)
+
+    def save_on_stop(self, args: PipelineHookArgs) -> Path:
+        """The checkpoint of a graceful stop, between steps (ids already count the step)."""
+        return self.save(args, args.global_step_id, None)
+
+    def state_dict(self) -> dict[str, Any]:
+        newest = self._writing or self.last_path
+        return {"last_path": None if newest is None else str(newest)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.last_path = Path(state["last_path"]) if state.get("last_path") else None
+
+    # Inside a step the step is not counted yet; at epoch/loop end the ids are synced.
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        self.save(args, args.global_step_id + 1, "on_step_end")
+
+    def on_epoch_end(self, args: PipelineHookArgs) -> None:
+        self.save(args, args.global_step_id, "on_epoch_end")
+
+    def on_loop_end(self, args: PipelineHookArgs) -> None:
+        self.save(args, args.global_step_id, "on_loop_end")
+
+
+def _remove_leftovers(directory: Path) -> None:
+    # Hidden folders of saves that a kill interrupted: never complete, never resumed from.
+    for stale in directory.glob(".tmp-step-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in directory.glob(".old-step-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    # rename is atomic; an existing checkpoint of the same step is swapped out first.
+    if dst.exists():
+        old = dst.with_name(f".old-{dst.name}-{os.getpid()}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
