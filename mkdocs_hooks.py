@@ -46,7 +46,7 @@ def _expand_rules(nav: list[Any]) -> list[Any]:
         if isinstance(entry, dict):
             ((title, value),) = entry.items()
             if value == RULES_NAV:
-                pages = [{f"{c.code}: {c.title}": f"rules/{c.code}.md"} for c in CODES]
+                pages = [{f"{c.code}: {c.title.replace('`', '')}": f"rules/{c.code}.md"} for c in CODES]
                 out.append({title: [{"All codes": RULES_NAV}, *pages]})
             elif isinstance(value, list):
                 out.append({title: _expand_rules(value)})
