@@ -1,10 +1,11 @@
 """docs/reference.md: every ```pipe example checks as the page says, and the grammar copy is the grammar.
 
-An example with no marker must lint without a single finding. A marker on the line
-before the block says otherwise: ``<!-- fails with HPxxx -->`` (the lint reports
-exactly that code, once or more, and nothing else) or ``<!-- file: NAME -->`` (the
-block is written as NAME beside the examples, for an ``include``, and not linted on
-its own). docs/index.md's example is held to the same rule.
+An example with no label must lint without a single finding. A label, the paragraph
+right before the block, says otherwise: ``Fails with [HPxxx](rules/HPxxx.md):`` (the
+lint reports exactly that code, once or more, and nothing else) or ``File `NAME`:``
+(the block is written as NAME beside the examples, for an ``include``, and not
+linted on its own). The labels are visible text, so readers see what the test
+checks. docs/index.md's example is held to the same rule.
 """
 
 from __future__ import annotations
@@ -21,7 +22,21 @@ from hookpipe.lint.runner import lint_paths
 from tests.helpers import ROOT
 
 PAGES = ("reference.md", "index.md")
-_BLOCK = re.compile(r"(?:<!-- (?P<marker>[^>]*?) -->\n)?```pipe\n(?P<body>.*?)```", re.S)
+_BLOCK = re.compile(r"(?:^(?P<label>[^\n]*):\n\n)?```pipe\n(?P<body>.*?)```", re.S | re.M)
+_FAILS = re.compile(r"Fails with \[(HP\d{3})\]\(rules/\1\.md\)")
+_FILE = re.compile(r"File `([\w.]+\.pipe)`")
+
+
+def _marker(label: str | None) -> str | None:
+    """``fails with HPxxx``, ``file: NAME``, or None for a plain paragraph or no label."""
+    if label is None:
+        return None
+    if m := _FAILS.fullmatch(label):
+        return f"fails with {m[1]}"
+    if m := _FILE.fullmatch(label):
+        return f"file: {m[1]}"
+    assert not re.match(r"Fails with|File ", label), f"a label the test does not know: {label!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,7 +56,7 @@ def examples() -> list[Example]:
     for page in PAGES:
         text = (ROOT / "docs" / page).read_text(encoding="utf-8")
         for m in _BLOCK.finditer(text):
-            found.append(Example(page, text.count("\n", 0, m.start("body")), m["marker"], m["body"]))
+            found.append(Example(page, text.count("\n", 0, m.start("body")), _marker(m["label"]), m["body"]))
     return found
 
 
