@@ -14,7 +14,7 @@ from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.dsl.span import Span
 from hookpipe.lint.codes import CODES
 from hookpipe.lint.formats.github import annotation
-from tests.helpers import FIXTURES, run_cli
+from tests.helpers import FIXTURES, ROOT, run_cli
 
 DATA = Path(__file__).parent / "data"
 DOCS = Path(__file__).parent.parent / "docs"
@@ -61,7 +61,8 @@ def test_github_annotations_parse_back_and_the_text_report_follows(capsys):
         ("warning", "HP108", "10", "5"),
     ]
     level, props, message = parsed[1]
-    assert props["file"] == str(LINT / "HP108_fail.pipe")
+    # annotations name files relative to the repository root (GitHub resolves them there)
+    assert props["file"] == (LINT / "HP108_fail.pipe").relative_to(ROOT).as_posix()
     assert props["endLine"] == "10" and props["endColumn"] == "25"
     assert message.startswith("checkpoint `save` records metrics at step 500")
     assert "\nhelp: " in message
@@ -141,6 +142,74 @@ def test_sarif_fingerprints_survive_lines_moving(tmp_path, capsys, monkeypatch):
     assert two["locations"][0]["physicalLocation"]["region"]["startLine"] == \
         one["locations"][0]["physicalLocation"]["region"]["startLine"] + 2
     assert one["partialFingerprints"] == two["partialFingerprints"]
+
+
+# --- paths from a subfolder ----------------------------------------------------------
+
+
+def _repository(tmp_path: Path) -> Path:
+    """A repository (``.git``) with a project in ``sub/`` whose ``x.pipe`` has one HP103 finding."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub").mkdir()
+    (repo / "sub" / "pyproject.toml").write_text("", encoding="utf-8")
+    (repo / "sub" / "x.pipe").write_text((LINT / "HP103_fail.pipe").read_text(encoding="utf-8"), encoding="utf-8")
+    return repo
+
+
+@pytest.mark.parametrize("cwd", ["sub", ".", "deeper"])
+def test_github_and_sarif_name_files_from_the_repository_root_whatever_the_working_directory(
+        cwd, tmp_path, capsys, monkeypatch):
+    repo = _repository(tmp_path)
+    (repo / "deeper").mkdir()
+    monkeypatch.chdir(repo / cwd)
+    named = {"sub": "x.pipe", ".": "sub/x.pipe", "deeper": "../sub/x.pipe"}[cwd]
+    _, out = run("--format", "github", named)
+    (_, props, _), = [parse_command(line) for line in out.partition("::stop-commands::")[0].splitlines()]
+    assert props["file"] == "sub/x.pipe"
+    _, out = run("--format", "sarif", named)
+    run_ = json.loads(out)["runs"][0]
+    (result,) = run_["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "sub/x.pipe",
+                                                                              "uriBaseId": "%SRCROOT%"}
+    assert run_["artifacts"] == [{"location": {"uri": "sub/x.pipe", "uriBaseId": "%SRCROOT%"}}]
+    assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.as_uri() + "/"
+    assert sorted(sarif_validator().iter_errors(json.loads(out)), key=str) == []
+
+
+def test_sarif_fingerprints_do_not_depend_on_the_working_directory(tmp_path, capsys, monkeypatch):
+    repo = _repository(tmp_path)
+    monkeypatch.chdir(repo / "sub")
+    _, inside = run("--format", "sarif", "x.pipe")
+    monkeypatch.chdir(repo)
+    _, above = run("--format", "sarif", "sub/x.pipe")
+    assert json.loads(inside)["runs"][0]["results"] == json.loads(above)["runs"][0]["results"]
+
+
+def test_without_a_repository_files_are_named_from_the_working_directory(tmp_path, capsys, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.pipe").write_text((LINT / "HP103_fail.pipe").read_text(encoding="utf-8"),
+                                             encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "sub")
+    _, out = run("--format", "github", "x.pipe")
+    (_, props, _), = [parse_command(line) for line in out.partition("::stop-commands::")[0].splitlines()]
+    assert props["file"] == "x.pipe"
+
+
+def test_a_file_outside_the_repository_keeps_its_name_and_gets_a_file_uri(tmp_path, capsys, monkeypatch):
+    repo = _repository(tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "pyproject.toml").write_text("", encoding="utf-8")
+    (outside / "y.pipe").write_text((LINT / "HP103_fail.pipe").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(repo / "sub")
+    _, out = run("--format", "github", "../../elsewhere/y.pipe")
+    (_, props, _), = [parse_command(line) for line in out.partition("::stop-commands::")[0].splitlines()]
+    assert props["file"] == "../../elsewhere/y.pipe"
+    _, out = run("--format", "sarif", "../../elsewhere/y.pipe")
+    (result,) = json.loads(out)["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": (outside / "y.pipe").as_uri()}
 
 
 # --- json and text -----------------------------------------------------------------

@@ -71,3 +71,22 @@ def test_readme_and_constraints_state_the_declared_torch_range() -> None:
     assert stated and all(",".join(sorted(s.split(","))) == spec for s in stated), (stated, spec)
     comment = re.search(r"torch (>=[\d.]+,<[\d.]+)", (ROOT / "constraints.txt").read_text())
     assert comment is not None and ",".join(sorted(comment.group(1).split(","))) == spec
+
+
+def test_readme_documents_the_docs_site_and_ci_builds_it_strictly() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "mkdocs serve" in readme and (ROOT / "mkdocs.yml").is_file()
+    assert ".venv/bin/mkdocs build --strict --site-dir site" in ci
+    # the browser check reads the site that line builds; the wheel check runs from the checkout
+    assert ".venv/bin/python tests/site_screenshots.py site build/site-screenshots" in ci
+    assert "tests/wheel_smoke.sh .venv/bin/python" in ci
+    assert ci.index(".venv/bin/mkdocs build --strict --site-dir site") < ci.index(
+        ".venv/bin/python tests/site_screenshots.py site build/site-screenshots")
+
+
+def test_readme_says_what_the_runtime_extra_brings_in() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("**What `[runtime]` brings in, and why.**", 1)[1].split("\n\n", 1)[0]
+    for name in ("torch", "accelerate", "robo_orchard_core", "gymnasium", "opencv-python", "huggingface_hub"):
+        assert f"`{name}" in section, name

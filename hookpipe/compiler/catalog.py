@@ -251,7 +251,7 @@ BUILTINS: dict[str, HookType] = {
     )
 }
 
-#: The standard resources of SPEC section 4; custom names are allowed too.
+#: The standard resources (docs/reference.md, "Effects"); custom names are allowed too.
 RESOURCES: tuple[str, ...] = ("grads", "params", "optimizer_state", "lr", "loss", "metrics", "time", "ema")
 
 

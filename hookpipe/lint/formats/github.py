@@ -1,7 +1,8 @@
 """``--format github``: workflow-command annotations, then the full text report.
 
 ``::error file=F,line=L,col=C,endLine=..,endColumn=..,title=CODE::message`` makes a
-finding show inline on the pull request. GitHub shows only the first 10
+finding show inline on the pull request; ``F`` is relative to the repository
+root whatever the working directory (``report_paths``). GitHub shows only the first 10
 annotations of each kind per step, so the plain report follows for the rest.
 Escaping follows the runner's toolkit: ``%``, CR and LF in the message; those
 plus ``:`` and ``,`` in property values; file names arrive with control
@@ -14,6 +15,7 @@ import hashlib
 
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.lint.formats import text
+from hookpipe.lint.formats.report_paths import ReportPaths
 from hookpipe.lint.runner import LintResult
 
 
@@ -25,10 +27,11 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(d: Diagnostic) -> str:
-    """One ``::error``/``::warning`` command for a diagnostic."""
+def annotation(d: Diagnostic, paths: ReportPaths | None = None) -> str:
+    """One ``::error``/``::warning`` command for a diagnostic (file names as ``paths`` reports them)."""
     span = d.span
-    props = [("file", span.file), ("line", str(span.line)), ("col", str(span.column))]
+    file = paths.for_annotation(span.file) if paths is not None else span.file
+    props = [("file", file), ("line", str(span.line)), ("col", str(span.column))]
     if span.end_line >= span.line:
         props += [("endLine", str(span.end_line)), ("endColumn", str(span.end_column))]
     props.append(("title", d.code))
@@ -49,7 +52,8 @@ def render(result: LintResult, colour: bool = False) -> str:
     treats no line as a command. The token is a hash of the report itself, so the
     report cannot contain it (and the output stays the same for the same input).
     """
-    lines = [annotation(d) for d in result.diagnostics]
+    paths = ReportPaths(result.files)
+    lines = [annotation(d, paths) for d in result.diagnostics]
     report = text.render(result, colour=False)
     token = "hookpipe-" + hashlib.sha256(report.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return ("".join(line + "\n" for line in lines) + f"::stop-commands::{token}\n" + report + f"::{token}::\n")

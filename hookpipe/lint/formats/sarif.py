@@ -2,7 +2,7 @@
 
 Every code is a rule in ``tool.driver.rules`` (id, name, short and full
 description, help text and URI, default level); results point at physical
-locations relative to ``%SRCROOT%`` (the current folder) with 1-based columns
+locations relative to ``%SRCROOT%`` (the repository root, ``report_paths``) with 1-based columns
 counted in code points, as the parser counts them. ``partialFingerprints``
 hash the code and the line's text (not its number), so a finding keeps its
 identity when lines are inserted above it.
@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 from urllib.parse import quote
 
 from hookpipe import __version__
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.lint.codes import CODES, Code
+from hookpipe.lint.formats.report_paths import ReportPaths
 from hookpipe.lint.pages import page, section
 from hookpipe.lint.runner import LintResult
 
@@ -43,24 +42,21 @@ def _rule(code: Code) -> dict[str, object]:
     }
 
 
-def _location(span: Span) -> dict[str, object]:
-    path = Path(span.file)
+def _location(span: Span, paths: ReportPaths) -> dict[str, object]:
+    relative = paths.relative(span.file)
     artifact: dict[str, str]
-    if not path.is_absolute():
-        artifact = {"uri": quote(path.as_posix()), "uriBaseId": ROOT}
+    if relative is not None:
+        artifact = {"uri": quote(relative), "uriBaseId": ROOT}
     else:
-        try:
-            artifact = {"uri": quote(path.relative_to(Path.cwd()).as_posix()), "uriBaseId": ROOT}
-        except ValueError:
-            artifact = {"uri": path.as_uri()}
+        artifact = {"uri": paths.absolute(span.file).as_uri()}
     region = {"startLine": span.line, "startColumn": span.column}
     if span.end_line >= span.line and (span.end_line, span.end_column) > (span.line, span.column):
         region.update(endLine=span.end_line, endColumn=span.end_column)
     return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
 
 
-def _fingerprint(d: Diagnostic, line_text: str, seen: dict[str, int]) -> str:
-    digest = hashlib.sha256(f"{d.code}\0{d.span.file}\0{line_text.strip()}".encode()).hexdigest()[:32]
+def _fingerprint(d: Diagnostic, file: str, line_text: str, seen: dict[str, int]) -> str:
+    digest = hashlib.sha256(f"{d.code}\0{file}\0{line_text.strip()}".encode()).hexdigest()[:32]
     seen[digest] = seen.get(digest, 0) + 1
     return f"{digest}:{seen[digest]}"
 
@@ -68,21 +64,23 @@ def _fingerprint(d: Diagnostic, line_text: str, seen: dict[str, int]) -> str:
 def to_sarif(result: LintResult) -> dict[str, object]:
     index = {c.code: i for i, c in enumerate(CODES)}
     seen: dict[str, int] = {}
+    paths = ReportPaths(result.files)
     results = []
     for d in result.diagnostics:
         message = d.message + (f"\nhelp: {d.help}" if d.help else "")
+        line_text = result.sources.line(d.span.file, d.span.line) or ""
         item: dict[str, object] = {
             "ruleId": d.code,
             "ruleIndex": index[d.code],
             "level": d.severity,
             "message": {"text": message},
-            "locations": [_location(d.span)],
+            "locations": [_location(d.span, paths)],
             "partialFingerprints": {
-                "primaryLocationLineHash": _fingerprint(d, result.sources.line(d.span.file, d.span.line) or "", seen)
+                "primaryLocationLineHash": _fingerprint(d, paths.relative(d.span.file) or d.span.file, line_text, seen)
             },
         }
         related = [
-            {"id": i, "message": {"text": n.message}, **_location(n.span)}
+            {"id": i, "message": {"text": n.message}, **_location(n.span, paths)}
             for i, n in enumerate(d.notes) if n.span is not None
         ]
         if related:
@@ -99,8 +97,8 @@ def to_sarif(result: LintResult) -> dict[str, object]:
                 "informationUri": INFORMATION_URI,
                 "rules": [_rule(c) for c in CODES],
             }},
-            "originalUriBaseIds": {ROOT: {"uri": Path(os.getcwd()).as_uri().rstrip("/") + "/"}},
-            "artifacts": [{"location": _location(Span(f, 1, 1, 1, 1))["physicalLocation"]["artifactLocation"]}  # type: ignore[index]
+            "originalUriBaseIds": {ROOT: {"uri": paths.base.as_uri().rstrip("/") + "/"}},
+            "artifacts": [{"location": _location(Span(f, 1, 1, 1, 1), paths)["physicalLocation"]["artifactLocation"]}  # type: ignore[index]
                           for f in result.files],
             "columnKind": "unicodeCodePoints",
             "invocations": [{"executionSuccessful": True}],
