@@ -180,9 +180,9 @@ def _move_lines(m: Move, quote: Callable[[str], str]) -> list[str]:
 # --- markdown ----------------------------------------------------------------------------------
 
 
-def code(value: str | None) -> str:
+def code(value: str | None, limit: int = MAX_VALUE) -> str:
     """``value`` (escaped, cut) as a Markdown code span that nothing inside can close."""
-    text = shown(value)
+    text = shown(value, limit)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -222,7 +222,7 @@ def _markdown_body(d: FileDiff) -> list[str]:
     for err in d.errors:
         out.append(f"**{err.side.upper()} does not compile:**")
         out.append("")
-        out.extend(_fold([f"- {code(_finding(f))}" for f in err.errors], "errors"))
+        out.extend(_fold([f"- {code(_finding(f), 6 * MAX_VALUE)}" for f in err.errors], "errors"))
         out.append("")
     if d.name is not None:
         out.extend([f"- {_change(d.name, code)}", ""])
@@ -247,8 +247,8 @@ def _markdown_body(d: FileDiff) -> list[str]:
     if d.introduced or d.fixed:
         out.append(f"**Lint**: {len(d.introduced)} introduced, {len(d.fixed)} fixed")
         out.append("")
-        items = [f"- introduced {code(_finding(f))}" for f in d.introduced]
-        items += [f"- fixed {code(_finding(f))}" for f in d.fixed]
+        items = [f"- introduced {code(_finding(f), 6 * MAX_VALUE)}" for f in d.introduced]
+        items += [f"- fixed {code(_finding(f), 6 * MAX_VALUE)}" for f in d.fixed]
         out.extend(_fold(items, "findings"))
         out.append("")
     return out
