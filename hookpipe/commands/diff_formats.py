@@ -168,10 +168,11 @@ def _when(when: str) -> str:
 
 def _move_lines(m: Move, quote: Callable[[str], str]) -> list[str]:
     out = []
-    for f in m.flips:
-        out.append(f"now {f.now} {quote(f.other)}, which it ran {'after' if f.now == 'before' else 'before'}:")
-        out.extend(f"  HEAD: {shown(r)}" for r in f.head_reasons)
-        out.extend(f"  BASE: {shown(r)}" for r in f.base_reasons)
+    for flip in m.flips:
+        was = "after" if flip.now == "before" else "before"
+        out.append(f"now {flip.now} {quote(shown(flip.other))}, which it ran {was}:")
+        out.extend(f"  HEAD: {shown(r)}" for r in flip.head_reasons)
+        out.extend(f"  BASE: {shown(r)}" for r in flip.base_reasons)
     if m.more_flips:
         out.append(f"and {m.more_flips} more attachments it changed places with")
     return out
@@ -265,10 +266,10 @@ def _markdown_phase(p: PhaseDiff) -> list[str]:
         items.append(f"- removed {code(a.hook)} from position {a.position}{when} ({code(a.where)})")
     for m in p.moved:
         items.append(f"- moved {code(m.hook)} {m.base_position} → {m.head_position} ({code(m.where)})")
-        for f in m.flips:
-            items.append(f"  - now {f.now} {code(f.other)}")
-            items.extend(f"    - HEAD: {code(r)}" for r in f.head_reasons)
-            items.extend(f"    - BASE: {code(r)}" for r in f.base_reasons)
+        for flip in m.flips:
+            items.append(f"  - now {flip.now} {code(flip.other)}")
+            items.extend(f"    - HEAD: {code(r)}" for r in flip.head_reasons)
+            items.extend(f"    - BASE: {code(r)}" for r in flip.base_reasons)
         if m.more_flips:
             items.append(f"  - and {m.more_flips} more attachments it changed places with")
     for f in p.frequency:
