@@ -238,6 +238,14 @@ def test_unsafe_or_unknown_revisions_are_usage_errors(repo: Path, revision: str)
     assert "hookpipe: error:" in err
 
 
+def test_paths_outside_the_repository_are_usage_errors(repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside.pipe").write_text("trainer { max_step = 1 }\n")
+    code, out, err = in_repo(repo, "diff", "--git", "HEAD", str(tmp_path / "outside.pipe"))
+    assert code == 2 and out == "" and "outside the repository" in err
+    code, _, err = in_repo(repo, "diff", "--git", "HEAD", "../..")
+    assert code == 2
+
+
 def test_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "a.pipe").write_text("trainer { max_step = 1 }\n")
     env_dir = os.environ.get("GIT_CEILING_DIRECTORIES")

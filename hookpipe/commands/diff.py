@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from hookpipe.commands.common import usage_error
-from hookpipe.fileaccess import display_name
+from hookpipe.fileaccess import display_name, inside
 
 if TYPE_CHECKING:
     from hookpipe.compiler.context import Compilation
@@ -113,7 +113,9 @@ def _git_mode(ref: str, paths: Sequence[str], root: str | None) -> tuple[Labels,
         return usage_error(str(exc))
     found: dict[str, str] = {}  # key (absolute, normalised) -> display path
     for raw in paths:
-        on_disk = os.path.lexists(raw) and "\0" not in raw
+        if "\0" in raw or not inside(Path(os.path.realpath(raw)), revision.top):
+            return usage_error(f"{display_name(raw)} is outside the repository at {display_name(str(revision.top))}")
+        on_disk = os.path.lexists(raw)
         if not on_disk and not (revision.has_file(raw) or revision.has_folder(raw)):
             return usage_error(f"{display_name(raw)}: no such file or folder here or at {display_name(ref)}")
         if on_disk:
