@@ -128,24 +128,24 @@ def _text_body(d: FileDiff) -> list[str]:
         out.append(f"{err.side.upper()} errors:")
         out.extend(f"  {_finding(f)}" for f in err.errors)
     if d.name is not None:
-        out.append(_change(d.name, str))
+        out.append(_change(d.name, str))  # _change escapes every part
     for p in d.phases:
         if not p.changed:
             continue
         out.append(f"{p.key}:")
         for a in p.added:
-            out.append(f"  added    {a.hook} at {a.position}{_when(a.when)}  ({shown(a.where)})")
+            out.append(f"  added    {shown(a.hook)} at {a.position}{_when(a.when)}  ({shown(a.where)})")
         for a in p.removed:
-            out.append(f"  removed  {a.hook} from {a.position}{_when(a.when)}  ({shown(a.where)})")
+            out.append(f"  removed  {shown(a.hook)} from {a.position}{_when(a.when)}  ({shown(a.where)})")
         for m in p.moved:
-            out.append(f"  moved    {m.hook} {m.base_position} -> {m.head_position}  ({shown(m.where)})")
+            out.append(f"  moved    {shown(m.hook)} {m.base_position} -> {m.head_position}  ({shown(m.where)})")
             out.extend("    " + line for line in _move_lines(m, str))
         for f in p.frequency:
-            out.append(f"  timing   {f.hook}: {shown(f.base)} -> {shown(f.head)}  ({shown(f.where)})")
+            out.append(f"  timing   {shown(f.hook)}: {shown(f.base)} -> {shown(f.head)}  ({shown(f.where)})")
             out.append(f"           fires at {f.base_firings} -> {f.head_firings}")
         if p.moved:
-            out.append(f"  order was: {' -> '.join(p.base_order)}")
-            out.append(f"  order now: {' -> '.join(p.head_order)}")
+            out.append(f"  order was: {' -> '.join(map(shown, p.base_order))}")
+            out.append(f"  order now: {' -> '.join(map(shown, p.head_order))}")
     if d.hooks:
         out.append("hooks:")
         out.extend(f"  {_hook(h, str)}" for h in d.hooks)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 from typing import TYPE_CHECKING
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
