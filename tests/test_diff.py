@@ -18,9 +18,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from hookpipe.commands.diff_formats import to_markdown
 from hookpipe.compiler import compile_text
 from hookpipe.compiler.plan import Guard
-from hookpipe.compiler.plan_diff import first_firings
+from hookpipe.compiler.plan_diff import AttachmentRef, FileDiff, PhaseDiff, first_firings
 from tests.helpers import FIXTURES, ROOT, UPDATE, run_cli
 
 CASES = FIXTURES / "diff"
@@ -109,6 +110,15 @@ def test_first_firings_use_the_guard_logic() -> None:
     assert first_firings(Guard("step", 500, 100)) == "steps 100, 600, 1100"
     assert first_firings(Guard("epoch", 1, 1, at_end=True)) == "epochs 1, 2, 3, and at the end"
     assert first_firings(Guard()) == "every time the phase runs"
+
+
+def test_long_lists_fold_into_details() -> None:
+    phase = PhaseDiff("step", "after", added=[AttachmentRef(f"h{i}", 1, i, "", f"t.pipe:{i}") for i in range(1, 9)])
+    out = to_markdown([FileDiff("t.pipe", "changed", phases=[phase])], "a", "b")
+    shown_first = out.split("<details>")[0]
+    assert shown_first.count("- added `h") == 5
+    assert "<details><summary>3 more changes in this phase</summary>" in out
+    assert out.count("- added `h") == 8 and out.index("</details>") > out.index("- added `h8`")
 
 
 def test_reordered_hook_declarations_keep_the_hash() -> None:
@@ -258,6 +268,17 @@ def test_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
         else:
             os.environ["GIT_CEILING_DIRECTORIES"] = env_dir
     assert code == 2 and "git repository" in err
+
+
+def test_a_symlink_at_the_revision_inside_the_repository_is_followed(repo: Path) -> None:
+    os.symlink("common.pipe", repo / "pipes" / "alias.pipe")
+    (repo / "pipes" / "via.pipe").write_text('include "alias.pipe"\ntrainer { max_step = 1 }\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "alias")
+    (repo / "pipes" / "alias.pipe").unlink()  # the working tree no longer has it: HEAD's side still does
+    code, out, _ = in_repo(repo, "diff", "--git", "HEAD", "pipes/via.pipe", "--format", "json")
+    (entry,) = json.loads(out)["files"]
+    assert [e["side"] for e in entry["errors"]] == ["head"]  # HEAD's include is gone; BASE's resolved
 
 
 def test_a_symlink_at_the_revision_leaving_the_repository_is_refused(repo: Path) -> None:

@@ -1,4 +1,4 @@
-"""``hookpipe render FILE -o OUT.{svg,png,pdf,dot,mmd} [--renderer EXE]``.
+"""``hookpipe render FILE -o OUT.{svg,png,pdf,dot,mmd} [--renderer EXE] [--profile F | --diff REF]``.
 
 A pipeline with errors is still drawn (the edges of a cycle in red), since the
 picture explains the error; its diagnostics are printed and the exit status is 1
