@@ -45,6 +45,9 @@ __all__ = ["AttachmentRef", "FileDiff", "Finding", "Flip", "FrequencyChange", "H
 
 #: Flipped neighbours listed per moved attachment; the rest are counted.
 MAX_FLIPS = 8
+#: Moved attachments explained with the edges that moved them (a path search each);
+#: past this many (a phase turned upside down) the others are listed with counts only.
+MAX_EXPLAINED = 64
 #: Trainer settings each run-time value is computed from (docs/language.md, "Run-time values").
 RUN_INPUTS: dict[str, tuple[str, ...]] = {
     "steps": ("max_step", "max_epoch", "dataloader"),
@@ -347,13 +350,14 @@ def _phase(scope: str, phase: str, base_ctx: Compilation | None, head_ctx: Compi
                 key[0], key[1], _when(b.guard, b.main_only) or "every time", _when(h.guard, h.main_only) or "every time",
                 first_firings(b.guard), first_firings(h.guard), _where(h)))
     moved = [k for k in common if k not in kept]
-    for key in sorted(moved, key=lambda k: head.position[k]):
+    for number, key in enumerate(sorted(moved, key=lambda k: head.position[k])):
         flips = [other for other in common if other != key
                  and (base.position[other] < base.position[key]) != (head.position[other] < head.position[key])]
         flips.sort(key=lambda o: abs(head.position[o] - head.position[key]))
-        listed = tuple(_flip(key, other, base, head) for other in flips[:MAX_FLIPS])
+        shown = MAX_FLIPS if number < MAX_EXPLAINED else 0
+        listed = tuple(_flip(key, other, base, head) for other in flips[:shown])
         out.moved.append(Move(key[0], key[1], base.position[key], head.position[key], _where(head.entries[key]),
-                              listed, max(0, len(flips) - MAX_FLIPS)))
+                              listed, len(flips) - len(listed)))
     return out
 
 
