@@ -153,7 +153,7 @@ class Revision:
             if not inside(absolute, self.top):
                 continue
             prefix = "" if absolute == self.top else absolute.relative_to(self.top).as_posix()
-            for name, entry in self._tree.items():
+            for name in self._tree:
                 if name == prefix and name.endswith(".pipe"):
                     found.add(absolute)
                 elif (not prefix or name.startswith(prefix + "/")) and name.endswith(".pipe"):

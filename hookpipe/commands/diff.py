@@ -37,8 +37,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                        description="Compare two pipelines' plans (after includes, merging and lowering), "
                                    "or every .pipe file with the same file at a git revision.")
     p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="BASE HEAD (two .pipe files, or two folders compared file by file), or with --git the files and folders to compare "
-                        "(default: the current folder)")
+                   help="BASE HEAD (two .pipe files, or two folders compared file by file), or with --git "
+                        "the files and folders to compare (default: the current folder)")
     p.add_argument("--git", metavar="REF", help="compare the working tree with the git revision REF")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--exit-code", action="store_true",

@@ -346,9 +346,9 @@ def _phase(scope: str, phase: str, base_ctx: Compilation | None, head_ctx: Compi
     for key in common:
         b, h = base.entries[key], head.entries[key]
         if b.guard != h.guard or b.main_only != h.main_only:
-            out.frequency.append(FrequencyChange(
-                key[0], key[1], _when(b.guard, b.main_only) or "every time", _when(h.guard, h.main_only) or "every time",
-                first_firings(b.guard), first_firings(h.guard), _where(h)))
+            before, after = (_when(e.guard, e.main_only) or "every time" for e in (b, h))
+            out.frequency.append(FrequencyChange(key[0], key[1], before, after, first_firings(b.guard),
+                                                 first_firings(h.guard), _where(h)))
     moved = [k for k in common if k not in kept]
     for number, key in enumerate(sorted(moved, key=lambda k: head.position[k])):
         flips = [other for other in common if other != key
