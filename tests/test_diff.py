@@ -138,6 +138,20 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("diff", "--format", "yaml", str(tmp_path / "a.pipe"), str(tmp_path / "a.pipe")).code == 2
 
 
+def test_diff_never_imports_the_code_a_file_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "evil_diff_hooks.py").write_text("import pathlib\npathlib.Path(__file__).with_name('ran').touch()\n"
+                                                 "class H:\n    effects = {'writes': ['metrics']}\n")
+    body = ('use evil = "evil_diff_hooks"\ntrainer { max_step = STEPS }\nhook h = evil.H()\n'
+            "loop { epoch { step { after { h } } } }\n")
+    (tmp_path / "a.pipe").write_text(body.replace("STEPS", "1"))
+    (tmp_path / "b.pipe").write_text(body.replace("STEPS", "2"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = run_cli("diff", str(tmp_path / "a.pipe"), str(tmp_path / "b.pipe"), "--format", "json")
+    assert result.code == 0 and json.loads(result.out)["files"][0]["status"] == "changed"
+    assert not (tmp_path / "ran").exists()
+
+
 def code_spans_removed(markdown: str) -> str:
     return re.sub(r"(`+)(.+?)\1", "", markdown)
 
