@@ -21,12 +21,13 @@ COMMANDS: tuple[str, ...] = (
     "hookpipe.commands.run",
     "hookpipe.commands.fmt",
     "hookpipe.commands.render",
+    "hookpipe.commands.diff",
     "hookpipe.commands.init",
     "hookpipe.commands.lsp",
 )
 
 #: Commands that do their work and exit (``run`` trains, ``lsp`` serves).
-ONE_SHOT = frozenset({"check", "explain", "lint", "fmt", "render", "init"})
+ONE_SHOT = frozenset({"check", "explain", "lint", "fmt", "render", "diff", "init"})
 
 
 class _Parser(argparse.ArgumentParser):

@@ -122,14 +122,23 @@ def read_bytes(path: str | os.PathLike[str], root: Path | None, limit: int = MAX
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > limit:
-        raise Refused(f"is too large (over {_size(limit)}, the limit)", "split it into files joined with `include`",
-                      "size")
+        raise too_large(limit)
     return data
+
+
+def too_large(limit: int = MAX_SOURCE_BYTES) -> Refused:
+    """The refusal of a file over ``limit`` bytes, wherever it was read from."""
+    return Refused(f"is too large (over {_size(limit)}, the limit)", "split it into files joined with `include`",
+                   "size")
 
 
 def read_source(path: str | os.PathLike[str], root: Path | None = None, limit: int = MAX_SOURCE_BYTES) -> str:
     """Text as the parser sees it: UTF-8, a BOM dropped, newlines normalised."""
-    data = read_bytes(path, root, limit)
+    return decode_source(read_bytes(path, root, limit))
+
+
+def decode_source(data: bytes) -> str:
+    """Bytes read from anywhere (a file, a git revision) as the parser sees them: see :func:`read_source`."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

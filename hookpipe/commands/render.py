@@ -1,4 +1,4 @@
-"""``hookpipe render FILE -o OUT.{svg,png,pdf,dot,mmd} [--renderer EXE]``.
+"""``hookpipe render FILE -o OUT.{svg,png,pdf,dot,mmd} [--renderer EXE] [--profile F | --diff REF]``.
 
 A pipeline with errors is still drawn (the edges of a cycle in red), since the
 picture explains the error; its diagnostics are printed and the exit status is 1
@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
 from hookpipe.diagnostics import has_errors
 from hookpipe.fileio import OutputError
+
+if TYPE_CHECKING:
+    from hookpipe.compiler.context import Compilation
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -24,6 +28,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="Graphviz executable to lay out images (default: $HOOKPIPE_DOT, dot, graphviz-pure)")
     p.add_argument("--profile", metavar="FILE.json",
                    help="colour the hooks by the time they took in a run (written by `hookpipe run --profile`)")
+    p.add_argument("--diff", metavar="REF",
+                   help="colour what changed since the git revision REF: added green, removed dashed red, "
+                        "moved orange (see `hookpipe diff`)")
     p.add_argument("--root",
                    help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
@@ -31,13 +38,15 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 
 def main(args: argparse.Namespace) -> int:
-    from hookpipe.render import RenderError, format_of, render_compilation
+    from hookpipe.render import RenderError, format_of, render_compilation, render_diff
 
     try:
         format_of(args.output)
     except RenderError as exc:
         return usage_error(str(exc))
     profile = None
+    if args.diff is not None and args.profile is not None:
+        return usage_error("--diff and --profile colour the hooks differently: use one of them")
     if args.profile is not None:
         from hookpipe.profiling import ProfileError, read_profile
 
@@ -53,7 +62,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"hookpipe: {args.file}: nothing drawn (syntax errors)", file=sys.stderr)
         return 1
     try:
-        result = render_compilation(ctx, args.output, args.renderer, profile)
+        if args.diff is not None:
+            base = _at_revision(args.diff, args.file, args.root)
+            if isinstance(base, int):
+                return base
+            result = render_diff(base, ctx, args.output, args.renderer)
+        else:
+            result = render_compilation(ctx, args.output, args.renderer, profile)
     except (RenderError, OutputError) as exc:
         print(f"hookpipe: error: {exc}", file=sys.stderr)
         return 1
@@ -65,3 +80,18 @@ def main(args: argparse.Namespace) -> int:
     state = f" with {len(errors)} error{'s' if len(errors) != 1 else ''}" if has_errors(ctx.diagnostics) else ""
     print(f"{args.file}: drawn to {args.output}{state}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _at_revision(ref: str, file: str, root: str | None) -> Compilation | None | int:
+    """``file`` compiled as it is at the git revision ``ref`` (None: not there); 2 for a bad revision."""
+    from hookpipe.compiler.pipeline import compile_path
+    from hookpipe.fileaccess import project_root
+    from hookpipe.revision import Revision, RevisionError
+
+    try:
+        revision = Revision(ref)
+    except RevisionError as exc:
+        return usage_error(str(exc))
+    if not revision.has_file(file):
+        return None
+    return compile_path(file, root=root if root is not None else project_root(file), files=revision)

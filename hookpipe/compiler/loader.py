@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol
 
 from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
@@ -65,6 +65,34 @@ def load_text(text: str, display: str) -> Loaded:
     return loaded
 
 
+class SourceFiles(Protocol):
+    """Where a pipeline's files come from: the disk (:class:`DiskFiles`) or elsewhere.
+
+    ``hookpipe diff --git REF`` reads a file and its includes as they were at a
+    git revision (``hookpipe.revision.Revision``) through the same loader, so
+    includes, cycles and the project root are handled once. Both methods raise
+    ``hookpipe.fileaccess.Refused`` for a file they will not read.
+    """
+
+    def resolve(self, path: Path) -> Path:
+        """Which file ``path`` is (symlinks followed): the key of "read once" and of the root check."""
+
+    def read(self, path: Path, real: Path, root: Path | None) -> str:
+        """The text of ``path`` (resolved: ``real``), inside ``root`` unless it is None."""
+
+
+class DiskFiles:
+    """The working tree, read through ``hookpipe.fileaccess`` (the default)."""
+
+    def resolve(self, path: Path) -> Path:
+        return resolve(path)
+
+    def read(self, path: Path, real: Path, root: Path | None) -> str:
+        return read_source(path if root is not None else real, root)
+
+
+DISK = DiskFiles()
+
 #: Resolved path -> text to read instead of the file (an editor's unsaved buffers).
 Overlay = Mapping[Path, str]
 #: ``parse_text`` or a drop-in for it (``ParseCache.parse``, which re-parses only changed items).
@@ -73,7 +101,7 @@ Parse = Callable[[str, str], ParseResult]
 
 def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
               allow_outside_root: bool = False, overlay: Overlay | None = None,
-              parse: Parse = parse_text) -> Loaded:
+              parse: Parse = parse_text, files: SourceFiles = DISK) -> Loaded:
     """Read ``path`` and its includes; a file that cannot be read is a diagnostic, never an exception.
 
     Every file, the main one included, is read through ``hookpipe.fileaccess``:
@@ -82,20 +110,36 @@ def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None 
     Args:
         overlay: text for some files, by resolved path, read instead of the disk.
         parse: the parser to use, e.g. a ``ParseCache``'s ``parse`` for an editor.
+        files: where files are read from (default: the disk; a git revision for ``diff --git``).
     """
     main = Path(path)
     loaded = Loaded()
     root_dir = Path(root).resolve() if root is not None else find_root(main)
-    _load(main, display_name(path), 0, [], set(), loaded, root_dir, allow_outside_root, None, overlay or {}, parse)
+    reader = _Reader(loaded, root_dir, allow_outside_root, overlay or {}, parse, files)
+    _load(main, display_name(path), 0, [], set(), reader, None)
     return loaded
 
 
-def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Path], loaded: Loaded,
-          root: Path, allow_outside: bool, origin: ast.Include | None, overlay: Overlay, parse: Parse) -> None:
+@dataclass
+class _Reader:
+    """What every file of one load shares: where to read, the root, the parser."""
+
+    loaded: Loaded
+    root: Path
+    allow_outside: bool
+    overlay: Overlay
+    parse: Parse
+    files: SourceFiles
+
+
+def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Path], reader: _Reader,
+          origin: ast.Include | None) -> None:
+    loaded, root, allow_outside, overlay, parse = (reader.loaded, reader.root, reader.allow_outside,
+                                                   reader.overlay, reader.parse)
+    files = reader.files
     try:
-        real = resolve(path)
-        text = overlay[real] if real in overlay else read_source(
-            real if allow_outside else path, None if allow_outside else root)
+        real = files.resolve(path)
+        text = overlay[real] if real in overlay else files.read(path, real, None if allow_outside else root)
     except Refused as refused:
         unsaved = _unresolved(path)
         if refused.kind == "missing" and unsaved in overlay:  # an editor's buffer not yet saved
@@ -116,7 +160,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
             target = path.parent / item.path
             target_display = display_name(os.path.normpath(os.path.join(os.path.dirname(display), item.path)))
             try:
-                target_real = resolve(target)
+                target_real = files.resolve(target)
             except Refused as refused:
                 target_real = _unresolved(target)
                 if not (refused.kind == "missing" and target_real in overlay):
@@ -141,8 +185,7 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
                     "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
                     help="flatten the include chain: include the shared files from one place"))
                 continue
-            _load(target, target_display, depth + 1, [*stack, real], seen, loaded, root, allow_outside, item,
-                  overlay, parse)
+            _load(target, target_display, depth + 1, [*stack, real], seen, reader, item)
     loaded.files.append((result.file, depth))
 
 

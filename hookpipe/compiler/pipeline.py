@@ -17,7 +17,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.cycles import check_order
 from hookpipe.compiler.frequency import check_frequencies
 from hookpipe.compiler.graph import build_graphs
-from hookpipe.compiler.loader import Loaded, Overlay, Parse, load_file, load_text
+from hookpipe.compiler.loader import DISK, Loaded, Overlay, Parse, SourceFiles, load_file, load_text
 from hookpipe.compiler.lower import lower
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.references import check_references
@@ -76,17 +76,20 @@ def run_passes(loaded: Loaded, main: str, for_drawing: bool = False,
 def compile_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
                  allow_outside_root: bool = False, overlay: Overlay | None = None,
                  parse: Parse = parse_text, for_drawing: bool = False,
-                 classes: ClassLookup | None = None) -> Compilation:
+                 classes: ClassLookup | None = None, files: SourceFiles = DISK) -> Compilation:
     """Compile a file, returning the whole compilation (diagnostics included) without raising.
 
     ``overlay`` gives text (by resolved path) to use instead of the disk's: an
     editor's unsaved buffers, for the main file and its includes alike. ``parse``
     replaces the parser, e.g. with ``hookpipe.dsl.incremental.ParseCache().parse``
     to re-parse only the items an edit changed. ``for_drawing`` as in
-    :func:`run_passes`: what ``hookpipe render`` draws from.
+    :func:`run_passes`: what ``hookpipe render`` draws from. ``files`` reads the
+    file and its includes from elsewhere than the disk (``hookpipe diff --git``:
+    a git revision).
     """
     with gc_paused():  # one pause for reading and compiling: see hookpipe.perf
-        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay, parse=parse)
+        loaded = load_file(path, root=root, allow_outside_root=allow_outside_root, overlay=overlay, parse=parse,
+                           files=files)
         # display_name: the name diagnostics print (see hookpipe.fileaccess)
         return run_passes(loaded, display_name(path), for_drawing, classes)
 

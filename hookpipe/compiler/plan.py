@@ -276,11 +276,14 @@ def _strip_spans(value: Any) -> Any:
 
 
 def _hash_of(plan: Plan) -> str:
+    """The hash of what the plan does. Hooks are taken by name: the order of their
+    declarations changes no phase's order (attachments' ties break by attachment
+    declaration), so moving a ``hook`` line is no change (``hookpipe diff``)."""
     meaning = {
         "format": plan.format,
         "name": plan.name,
         "trainer": plan.trainer,
-        "hooks": _strip_spans([h.to_json() for h in plan.hooks]),
+        "hooks": _strip_spans([h.to_json() for h in sorted(plan.hooks, key=lambda h: h.name)]),
         "phases": _strip_spans([p.to_json() for p in plan.phases]),
     }
     text = json.dumps(meaning, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -23,8 +23,8 @@ from hookpipe.render.model import GraphModel, from_compilation, from_plan
 #: Extension -> format; text formats are written without a renderer.
 FORMATS: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".mmd": "mermaid"}
 
-__all__ = ["FORMATS", "RenderError", "RenderResult", "format_of", "render_compilation", "render_file", "render_model",
-           "render_plan"]
+__all__ = ["FORMATS", "RenderError", "RenderResult", "format_of", "render_compilation", "render_diff", "render_file",
+           "render_model", "render_plan"]
 
 
 @dataclass
@@ -77,6 +77,25 @@ def render_compilation(ctx: Compilation, out: str | os.PathLike[str], renderer: 
         notes = apply_profile(model, profile)
     result = render_model(model, out, renderer)
     result.notes[:0] = notes
+    return result
+
+
+def render_diff(base: Compilation | None, head: Compilation, out: str | os.PathLike[str],
+                renderer: str | None = None) -> RenderResult:
+    """Draw ``head`` with what changed since ``base`` coloured (``hookpipe render --diff``).
+
+    ``base`` is None when the file is new. A side that does not compile cannot
+    be compared: HEAD is drawn as :func:`render_compilation` draws it, with a note.
+    """
+    from hookpipe.render.diff import diff_model
+
+    model, diff = diff_model(base, head)
+    result = render_model(model, out, renderer)
+    if diff.status == "error":
+        sides = " and ".join(e.side.upper() for e in diff.errors)
+        result.notes.insert(0, f"not compared: {sides} does not compile")
+    elif diff.status == "unchanged":
+        result.notes.insert(0, "no change to the plan")
     return result
 
 

@@ -49,6 +49,29 @@ LEGEND = (
     f'<font color="{RED}">red: ordering cycle</font></font>'
 )
 
+#: ``render --diff``: what changed is coloured, what did not is grey (the line styles
+#: still tell written order, ``order`` and effects apart).
+GREEN = "#2ca02c"
+ORANGE = "#ff7f0e"
+UNCHANGED_EDGE = "#a0a0a0"
+CHANGE_NODE: dict[str, dict[str, str]] = {
+    "added": {"color": GREEN, "penwidth": "2.5", "fillcolor": "#e5f5e0"},
+    "removed": {"color": RED, "penwidth": "2", "style": "rounded,dashed,filled", "fillcolor": "#fdecea",
+                "fontcolor": "#8c1c1c"},
+    "moved": {"color": ORANGE, "penwidth": "2.5", "fillcolor": "#fff0dd"},
+}
+CHANGE_EDGE: dict[str, dict[str, str]] = {
+    "added": {"color": GREEN, "fontcolor": GREEN, "penwidth": "2.5"},
+    "removed": {"color": RED, "fontcolor": RED, "style": "dashed", "penwidth": "2"},
+    "unchanged": {"color": UNCHANGED_EDGE, "fontcolor": "#777777"},
+}
+DIFF_LEGEND = (
+    '<font point-size="10"><font color="#2ca02c">green: added</font>    '
+    f'<font color="{RED}">dashed red: removed</font>    '
+    '<font color="#ff7f0e">orange: moved</font>    '
+    '<font color="#777777">grey: unchanged (solid: written order, dashed: order, dotted: effect)</font></font>'
+)
+
 
 def to_dot(model: GraphModel) -> str:
     """DOT source for ``model``; the same model always gives the same text."""
@@ -60,7 +83,7 @@ def to_dot(model: GraphModel) -> str:
             "rankdir": "TB",
             "fontname": FONT,
             "labelloc": "t",
-            "label": f"<<b>{escape(model.title)}</b><br/>{LEGEND}>",
+            "label": f"<<b>{escape(model.title)}</b><br/>{DIFF_LEGEND if model.diff else LEGEND}>",
             "nodesep": "0.3",
             "ranksep": "0.35",
         },
@@ -119,6 +142,7 @@ class DotWriter(NodeVisitor):
             lines.append(f'<font point-size="10"><b>{escape(node.timing)}</b></font>')
         fill = node_fill(node)
         attrs = {"fillcolor": fill} if fill else {}
+        attrs.update(CHANGE_NODE.get(node.change, {}))
         if node.error:
             attrs = {"color": RED, "penwidth": "2", "fillcolor": "#fde8e8"}
         parent.node(f"a{node.id}", label="<" + "<br/>".join(lines) + ">", **attrs)
@@ -127,6 +151,7 @@ class DotWriter(NodeVisitor):
         attrs = dict(EDGE_STYLE[edge.kind])
         if edge.label:
             attrs[self.label_attr] = f" {edge.label} "
+        attrs.update(CHANGE_EDGE.get(edge.change, {}))
         if edge.bad:
             attrs.update(color=RED, fontcolor=RED, penwidth="2.5")
         parent.edge(f"a{edge.source}", f"a{edge.target}", **attrs)

@@ -16,6 +16,13 @@ from hookpipe.render.model import GraphEdge, GraphModel, GraphNode, PhaseCluster
 ARROWS = {"written": "-->", "order": "==>", "require": "==>", "effect": "-.->", "plan": "-->"}
 COLORS = {"written": "#333333", "order": "#1f5fbf", "require": "#7b2fbf", "effect": "#2e8b57", "plan": "#999999"}
 RED = "#d62728"
+#: ``render --diff`` (see hookpipe.render.dot): added green, removed dashed red, moved orange.
+CHANGE_CLASSES = {
+    "added": "fill:#e5f5e0,stroke:#2ca02c,stroke-width:3px",
+    "removed": f"fill:#fdecea,stroke:{RED},stroke-width:2px,stroke-dasharray:6 4",
+    "moved": "fill:#fff0dd,stroke:#ff7f0e,stroke-width:3px",
+}
+CHANGE_EDGES = {"added": "#2ca02c", "removed": RED, "unchanged": "#a0a0a0"}
 
 
 def to_mermaid(model: GraphModel) -> str:
@@ -28,6 +35,7 @@ def to_mermaid(model: GraphModel) -> str:
     writer.lines += [
         "    classDef empty fill:none,stroke:none,color:#999999",
         f"    classDef error fill:#fde8e8,stroke:{RED},stroke-width:2px",
+        *(f"    classDef {name} {style}" for name, style in CHANGE_CLASSES.items()),
     ]
     return "\n".join(writer.lines) + "\n"
 
@@ -64,7 +72,7 @@ class MermaidWriter(NodeVisitor):
             parts.append("on main")
         if node.timing:
             parts.append(_text(node.timing))
-        suffix = ":::error" if node.error else ""
+        suffix = ":::error" if node.error else f":::{node.change}" if node.change in CHANGE_CLASSES else ""
         self._add(depth, f'a{node.id}["{"<br/>".join(parts)}"]{suffix}')
         fill = node_fill(node)
         if fill and not node.error:
@@ -74,9 +82,10 @@ class MermaidWriter(NodeVisitor):
         arrow = ARROWS[edge.kind]
         label = f'|"{_text(edge.label)}"|' if edge.label else ""
         self._add(1, f"a{edge.source} {arrow}{label} a{edge.target}")
-        color = RED if edge.bad else COLORS[edge.kind]
-        width = "3px" if edge.bad else "1.5px"
-        self._add(1, f"linkStyle {index} stroke:{color},stroke-width:{width}")
+        color = RED if edge.bad else CHANGE_EDGES.get(edge.change, COLORS[edge.kind])
+        width = "3px" if edge.bad or edge.change in ("added", "removed") else "1.5px"
+        dash = ",stroke-dasharray:6 4" if edge.change == "removed" else ""
+        self._add(1, f"linkStyle {index} stroke:{color},stroke-width:{width}{dash}")
 
 
 def _text(value: str) -> str:

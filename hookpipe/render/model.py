@@ -39,6 +39,9 @@ class GraphNode:
     #: the node's time relative to the slowest node (None: no profile applied).
     timing: str = ""
     heat: float | None = None
+    #: From ``render --diff`` (see :mod:`hookpipe.render.diff`): "added", "removed",
+    #: "moved", "unchanged"; empty when no comparison is drawn.
+    change: str = ""
 
 
 @dataclass
@@ -67,6 +70,7 @@ class GraphEdge:
     kind: str  # one of EDGE_KINDS
     label: str
     bad: bool  # part of an ordering cycle: the edges that explain HP004 / HP005
+    change: str = ""  # as GraphNode.change: "added", "removed", "unchanged" or empty
 
 
 @dataclass
@@ -75,6 +79,8 @@ class GraphModel:
     root: ScopeCluster
     edges: list[GraphEdge]
     errors: int = 0
+    #: A comparison is drawn (``render --diff``): the legend says what the colours mean.
+    diff: bool = False
 
     @property
     def node_count(self) -> int:

@@ -1,0 +1,314 @@
+"""``hookpipe diff``'s outputs: text for a terminal, Markdown for a pull-request comment, JSON.
+
+Every value that comes from a file (names, paths, argument values, messages)
+passes through ``hookpipe.fileaccess.display_name`` before it is printed, and in
+Markdown it is also put in a code span fenced by more backticks than it holds,
+so a hostile string cannot close the span, forge a heading, mention someone or
+inject HTML into the comment. Long values are cut. JSON is escaped by ``json``
+itself; its schema is docs/diff.schema.json (``version`` 1, fields only added).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Callable, Sequence
+
+from hookpipe.compiler.plan_diff import FileDiff, Finding, HookChange, Move, PhaseDiff, RunValueChange, ValueChange
+from hookpipe.fileaccess import display_name
+
+JSON_VERSION = 1
+#: A value longer than this is cut (a 100 kB string argument is not read in a review).
+MAX_VALUE = 120
+#: Markdown lists longer than this are folded into ``<details>``.
+FOLD_AFTER = 6
+#: The summary line's marker, so a CI step can find and update its own comment.
+MARKER = "<!-- hookpipe diff -->"
+
+
+def render(fmt: str, diffs: Sequence[FileDiff], base: str, head: str) -> str:
+    """The whole report in ``fmt`` ("text", "markdown" or "json")."""
+    if fmt == "json":
+        return to_json(diffs, base, head)
+    if fmt == "markdown":
+        return to_markdown(diffs, base, head)
+    return to_text(diffs, base, head)
+
+
+# --- shared ------------------------------------------------------------------------------------
+
+
+def shown(value: str | None, limit: int = MAX_VALUE) -> str:
+    """A value from a file as it may be printed: escaped (``display_name``), long ones cut."""
+    if value is None:
+        return "(none)"
+    text = display_name(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary(diffs: Sequence[FileDiff]) -> str:
+    counts = {s: sum(d.status == s for d in diffs) for s in ("changed", "added", "removed", "error", "unchanged")}
+    n = len(diffs)
+    if not n:
+        return "no .pipe files to compare"
+    if not any(d.plan_changed for d in diffs):
+        return f"no change to the plan ({n} file{'s' if n != 1 else ''} compared)"
+    parts = [f"{counts[s]} {label}" for s, label in (
+        ("changed", "changed"), ("added", "added"), ("removed", "removed"), ("error", "failing to compile"),
+        ("unchanged", "unchanged")) if counts[s]]
+    return f"{n} file{'s' if n != 1 else ''} compared: " + ", ".join(parts)
+
+
+def _status_line(d: FileDiff) -> str:
+    if d.status == "unchanged":
+        return f"no change to the plan (plan {d.head_hash and d.head_hash[:12]})"
+    if d.status == "error":
+        sides = " and ".join(e.side.upper() for e in d.errors)
+        return f"does not compile at {sides}"
+    if d.status == "added":
+        return "added"
+    if d.status == "removed":
+        return "removed"
+    return f"plan changed ({(d.base_hash or '')[:12]} -> {(d.head_hash or '')[:12]})"
+
+
+def _change(c: ValueChange, quote: Callable[[str], str]) -> str:
+    key = quote(shown(c.key))
+    if c.base is None:
+        return f"{key} = {quote(shown(c.head))} (new)"
+    if c.head is None:
+        return f"{key} = {quote(shown(c.base))} (gone)"
+    return f"{key}: {quote(shown(c.base))} {_arrow(quote)} {quote(shown(c.head))}"
+
+
+def _arrow(quote: Callable[[str], str]) -> str:
+    return "->" if quote is str else "→"
+
+
+def _finding(f: Finding) -> str:
+    return f"{shown(f.where)}: {f.code} {f.severity}: {shown(f.message, 4 * MAX_VALUE)}"
+
+
+def _hook(h: HookChange, quote: Callable[[str], str]) -> str:
+    """One hook's change: a new or gone one as its declaration, a changed one as what changed."""
+    where = f" ({quote(shown(h.where))})"
+    effects = "; ".join(f"{c.key} {shown(c.head if h.status == 'added' else c.base)}" for c in h.effects
+                        if h.status != "changed")
+    if h.status == "changed":
+        details = [_change(c, quote) for c in ([h.type] if h.type else []) + h.args + h.effects]
+        return f"changed {quote(shown(h.name))}{where}: " + "; ".join(details)
+    kind = (h.type.head if h.status == "added" else h.type.base) if h.type else "?"
+    args = ", ".join(f"{c.key} = {shown(c.head if h.status == 'added' else c.base)}" for c in h.args)
+    text = f"{h.status} {quote(shown(f'{h.name} = {kind}({args})'))}{where}"
+    return text + (f", {effects}" if effects else "")
+
+
+def _run_value(r: RunValueChange, quote: Callable[[str], str]) -> str:
+    because = ", ".join(quote(b) for b in r.because)
+    used = f"; read by {', '.join(quote(shown(u)) for u in r.used_by)}" if r.used_by else ""
+    value = f"{r.base} {_arrow(quote)} {r.head}" if r.base != r.head else f"changes ({r.base})"
+    return f"{quote(r.name)}: {value}, from {because}{used}"
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def to_text(diffs: Sequence[FileDiff], base: str, head: str) -> str:
+    lines = [f"hookpipe diff {shown(base)} -> {shown(head)}: {summary(diffs)}"]
+    for d in diffs:
+        lines.append("")
+        lines.append(f"{shown(d.file)}: {_status_line(d)}")
+        lines.extend("  " + line for line in _text_body(d))
+    return "\n".join(lines) + "\n"
+
+
+def _text_body(d: FileDiff) -> list[str]:
+    out: list[str] = []
+    for err in d.errors:
+        out.append(f"{err.side.upper()} errors:")
+        out.extend(f"  {_finding(f)}" for f in err.errors)
+    if d.name is not None:
+        out.append(_change(d.name, str))  # _change escapes every part
+    for p in d.phases:
+        if not p.changed:
+            continue
+        out.append(f"{p.key}:")
+        for a in p.added:
+            out.append(f"  added    {shown(a.hook)} at {a.position}{_when(a.when)}  ({shown(a.where)})")
+        for a in p.removed:
+            out.append(f"  removed  {shown(a.hook)} from {a.position}{_when(a.when)}  ({shown(a.where)})")
+        for m in p.moved:
+            out.append(f"  moved    {shown(m.hook)} {m.base_position} -> {m.head_position}  ({shown(m.where)})")
+            out.extend("    " + line for line in _move_lines(m, str))
+        for f in p.frequency:
+            out.append(f"  timing   {shown(f.hook)}: {shown(f.base)} -> {shown(f.head)}  ({shown(f.where)})")
+            out.append(f"           fires at {f.base_firings} -> {f.head_firings}")
+        if p.moved:
+            out.append(f"  order was: {' -> '.join(map(shown, p.base_order))}")
+            out.append(f"  order now: {' -> '.join(map(shown, p.head_order))}")
+    if d.hooks:
+        out.append("hooks:")
+        out.extend(f"  {_hook(h, str)}" for h in d.hooks)
+    if d.trainer:
+        out.append("trainer:")
+        out.extend(f"  {_change(c, str)}" for c in d.trainer)
+    if d.run_values:
+        out.append("run values:")
+        out.extend(f"  {_run_value(r, str)}" for r in d.run_values)
+    if d.introduced or d.fixed:
+        out.append(f"lint: {len(d.introduced)} introduced, {len(d.fixed)} fixed")
+        out.extend(f"  + {_finding(f)}" for f in d.introduced)
+        out.extend(f"  - {_finding(f)}" for f in d.fixed)
+    return out
+
+
+def _when(when: str) -> str:
+    return f" ({shown(when)})" if when else ""
+
+
+def _move_lines(m: Move, quote: Callable[[str], str]) -> list[str]:
+    out = []
+    for flip in m.flips:
+        was = "after" if flip.now == "before" else "before"
+        out.append(f"now {flip.now} {quote(shown(flip.other))}, which it ran {was}:")
+        out.extend(f"  HEAD: {shown(r)}" for r in flip.head_reasons)
+        out.extend(f"  BASE: {shown(r)}" for r in flip.base_reasons)
+    if m.more_flips:
+        out.append(f"and {m.more_flips} more attachments it changed places with")
+    return out
+
+
+# --- markdown ----------------------------------------------------------------------------------
+
+
+def code(value: str | None, limit: int = MAX_VALUE) -> str:
+    """``value`` (escaped, cut) as a Markdown code span that nothing inside can close."""
+    text = shown(value, limit)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def to_markdown(diffs: Sequence[FileDiff], base: str, head: str) -> str:
+    lines = [MARKER, f"### hookpipe diff: {summary(diffs)}", "",
+             f"Plans of {code(base)} compared with {code(head)}: what the training loop will do differently.", ""]
+    unchanged = [d for d in diffs if d.status == "unchanged"]
+    for d in diffs:
+        if d.status == "unchanged":
+            continue
+        lines.append(f"#### {code(d.file)}: {_status_line(d)}")
+        lines.append("")
+        lines.extend(_markdown_body(d))
+    if unchanged:
+        names = [f"- {code(d.file)}" for d in unchanged]
+        lines.append(f"**No change to the plan** ({len(unchanged)} file{'s' if len(unchanged) != 1 else ''}):")
+        lines.append("")
+        lines.extend(_fold(names, "unchanged files"))
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _fold(items: list[str], what: str) -> list[str]:
+    """A list as is, or its first items and the rest in a ``<details>`` block."""
+    if len(items) <= FOLD_AFTER:
+        return items
+    keep = items[: FOLD_AFTER - 1]
+    rest = items[FOLD_AFTER - 1:]
+    return [*keep, "", f"<details><summary>{len(rest)} more {what}</summary>", "", *rest, "", "</details>"]
+
+
+def _markdown_body(d: FileDiff) -> list[str]:
+    out: list[str] = []
+    for err in d.errors:
+        out.append(f"**{err.side.upper()} does not compile:**")
+        out.append("")
+        out.extend(_fold([f"- {code(_finding(f), 6 * MAX_VALUE)}" for f in err.errors], "errors"))
+        out.append("")
+    if d.name is not None:
+        out.extend([f"- {_change(d.name, code)}", ""])
+    for p in d.phases:
+        if p.changed:
+            out.extend(_markdown_phase(p))
+    if d.hooks:
+        out.append("**Hooks**")
+        out.append("")
+        out.extend(_fold([f"- {_hook(h, code)}" for h in d.hooks], "hooks"))
+        out.append("")
+    if d.trainer:
+        out.append("**Trainer**")
+        out.append("")
+        out.extend(_fold([f"- {_change(c, code)}" for c in d.trainer], "settings"))
+        out.append("")
+    if d.run_values:
+        out.append("**Run values**")
+        out.append("")
+        out.extend(f"- {_run_value(r, code)}" for r in d.run_values)
+        out.append("")
+    if d.introduced or d.fixed:
+        out.append(f"**Lint**: {len(d.introduced)} introduced, {len(d.fixed)} fixed")
+        out.append("")
+        items = [f"- introduced {code(_finding(f), 6 * MAX_VALUE)}" for f in d.introduced]
+        items += [f"- fixed {code(_finding(f), 6 * MAX_VALUE)}" for f in d.fixed]
+        out.extend(_fold(items, "findings"))
+        out.append("")
+    return out
+
+
+def _markdown_phase(p: PhaseDiff) -> list[str]:
+    out = [f"**{code(p.key)}**", ""]
+    items: list[str] = []
+    for a in p.added:
+        when = f", {code(a.when)}" if a.when else ""
+        items.append(f"- added {code(a.hook)} at position {a.position}{when} ({code(a.where)})")
+    for a in p.removed:
+        when = f", {code(a.when)}" if a.when else ""
+        items.append(f"- removed {code(a.hook)} from position {a.position}{when} ({code(a.where)})")
+    for m in p.moved:
+        items.append(f"- moved {code(m.hook)} {m.base_position} → {m.head_position} ({code(m.where)})")
+        for flip in m.flips:
+            items.append(f"  - now {flip.now} {code(flip.other)}")
+            items.extend(f"    - HEAD: {code(r)}" for r in flip.head_reasons)
+            items.extend(f"    - BASE: {code(r)}" for r in flip.base_reasons)
+        if m.more_flips:
+            items.append(f"  - and {m.more_flips} more attachments it changed places with")
+    for f in p.frequency:
+        items.append(f"- timing of {code(f.hook)}: {code(f.base)} → {code(f.head)} ({code(f.where)})")
+        items.append(f"  - fires at {f.base_firings} → {f.head_firings}")
+    out.extend(_fold_items(items, "changes in this phase"))
+    if p.moved:
+        out.append("")
+        out.append(f"Order was {' → '.join(code(h) for h in p.base_order)}  ")
+        out.append(f"Order now {' → '.join(code(h) for h in p.head_order)}")
+    out.append("")
+    return out
+
+
+def _fold_items(items: list[str], what: str) -> list[str]:
+    """Like :func:`_fold`, counting top-level items only (their sub-items stay with them)."""
+    tops = [i for i, line in enumerate(items) if line.startswith("- ")]
+    if len(tops) <= FOLD_AFTER:
+        return items
+    cut = tops[FOLD_AFTER - 1]
+    rest = len(tops) - FOLD_AFTER + 1
+    return [*items[:cut], "", f"<details><summary>{rest} more {what}</summary>", "", *items[cut:], "",
+            "</details>"]
+
+
+# --- json --------------------------------------------------------------------------------------
+
+
+def to_json(diffs: Sequence[FileDiff], base: str, head: str) -> str:
+    from hookpipe import __version__
+
+    counts = {s: sum(d.status == s for d in diffs) for s in ("changed", "added", "removed", "error", "unchanged")}
+    document = {
+        "version": JSON_VERSION,
+        "tool": {"name": "hookpipe", "version": __version__},
+        "base": base,
+        "head": head,
+        "changed": any(d.plan_changed for d in diffs),
+        "files": [d.to_json() for d in diffs],
+        "summary": {"files": len(diffs), **counts},
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
