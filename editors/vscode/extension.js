@@ -41,13 +41,8 @@ async function start(context) {
   };
   const clientOptions = {
     documentSelector: [{ scheme: "file", language: "pipe" }],
-    synchronize: {
-      // Included files changed on disk, and the lint configuration.
-      fileEvents: [
-        vscode.workspace.createFileSystemWatcher("**/*.pipe"),
-        vscode.workspace.createFileSystemWatcher("**/pyproject.toml"),
-      ],
-    },
+    // No synchronize.fileEvents: the server registers its own file watchers
+    // (**/*.pipe, **/pyproject.toml) through client/registerCapability, as with any client.
     outputChannel: output,
   };
   client = new LanguageClient("hookpipe", "hookpipe", serverOptions, clientOptions);
