@@ -5,6 +5,7 @@
 
 const vscode = require("vscode");
 const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
+const { graphHtml } = require("./graph-view");
 
 let client;
 let output;
@@ -77,14 +78,9 @@ async function showGraph() {
   }
   const name = editor.document.fileName.split(/[\\/]/).pop();
   const panel = vscode.window.createWebviewPanel("hookpipeGraph", `${name}: hook graph`, vscode.ViewColumn.Beside, {
-    enableScripts: false,
+    enableScripts: true, // the fit-and-zoom script only: the page's CSP admits its nonce and nothing else
   });
-  panel.webview.html =
-    '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src \'none\'; ' +
-    "style-src 'unsafe-inline'; img-src data:;\"></head>" +
-    '<body style="background:#fff;margin:0">' +
-    result.svg.replace(/^<\?xml[^>]*>/, "") +
-    "</body></html>";
+  panel.webview.html = graphHtml(result.svg);
 }
 
 async function activate(context) {
