@@ -58,7 +58,7 @@ class PipeServer(LanguageServer):
 
     def registered(self, answer: Future[None]) -> None:
         """Say in the client's log when it refused the file watchers (included files then go stale)."""
-        error = answer.exception()
+        error = None if answer.cancelled() else answer.exception()
         if error is not None:
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Warning,
