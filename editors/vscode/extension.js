@@ -5,6 +5,7 @@
 
 const vscode = require("vscode");
 const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
+const { graphHtml } = require("./graph-view");
 
 let client;
 let output;
@@ -41,13 +42,8 @@ async function start(context) {
   };
   const clientOptions = {
     documentSelector: [{ scheme: "file", language: "pipe" }],
-    synchronize: {
-      // Included files changed on disk, and the lint configuration.
-      fileEvents: [
-        vscode.workspace.createFileSystemWatcher("**/*.pipe"),
-        vscode.workspace.createFileSystemWatcher("**/pyproject.toml"),
-      ],
-    },
+    // No synchronize.fileEvents: the server registers its own file watchers
+    // (**/*.pipe, **/pyproject.toml) through client/registerCapability, as with any client.
     outputChannel: output,
   };
   client = new LanguageClient("hookpipe", "hookpipe", serverOptions, clientOptions);
@@ -82,14 +78,9 @@ async function showGraph() {
   }
   const name = editor.document.fileName.split(/[\\/]/).pop();
   const panel = vscode.window.createWebviewPanel("hookpipeGraph", `${name}: hook graph`, vscode.ViewColumn.Beside, {
-    enableScripts: false,
+    enableScripts: true, // the fit-and-zoom script only: the page's CSP admits its nonce and nothing else
   });
-  panel.webview.html =
-    '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src \'none\'; ' +
-    "style-src 'unsafe-inline'; img-src data:;\"></head>" +
-    '<body style="background:#fff;margin:0">' +
-    result.svg.replace(/^<\?xml[^>]*>/, "") +
-    "</body></html>";
+  panel.webview.html = graphHtml(result.svg);
 }
 
 async function activate(context) {

@@ -8,6 +8,7 @@ that compiled (declared hooks, ``use`` aliases) plus the catalog.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ _TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n|[{}()\[\]]|[A-Za-z_][A-Za
 _TOP_LEVEL = ("pipeline", "use", "include", "trainer", "hook", "order", "require")
 #: What the frequency pass accepts: each unit's own name after ``every``, its plural after a count.
 _PLURALS = tuple(spelling for spelling, unit in UNIT_SPELLINGS.items() if spelling != unit)
+#: Where a snippet's first tab stop or placeholder starts: ``$1``, ``${1:100}``, ``$0`` (not ``\\$``).
+_TAB_STOP = re.compile(r"(?<!\\)\$(?:\d|\{)")
 _CHILDREN = {parent: tuple(s for s, p in PARENT.items() if p == parent) for parent in (None, *PARENT)}
 
 
@@ -54,8 +57,66 @@ def frames(text: str) -> list[Frame]:
     return stack
 
 
-def complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
-    """Completion items for a cursor at the end of ``text`` (the document up to the cursor)."""
+def _item_capabilities(capabilities: types.ClientCapabilities) -> types.ClientCompletionItemOptions | None:
+    completion = capabilities.text_document.completion if capabilities.text_document else None
+    return completion.completion_item if completion else None
+
+
+def snippet_support(capabilities: types.ClientCapabilities) -> bool:
+    """The client declared ``textDocument.completion.completionItem.snippetSupport``."""
+    item = _item_capabilities(capabilities)
+    return bool(item and item.snippet_support)
+
+
+def markdown_support(capabilities: types.ClientCapabilities) -> bool:
+    """The client lists Markdown in ``completionItem.documentationFormat``."""
+    item = _item_capabilities(capabilities)
+    return bool(item and item.documentation_format and types.MarkupKind.Markdown in item.documentation_format)
+
+
+def complete(text: str, ctx: Compilation | None, snippets: bool = True,
+             markdown: bool = True) -> list[types.CompletionItem]:
+    """Completion items for a cursor at the end of ``text`` (the document up to the cursor).
+
+    Without ``snippets`` (a client that did not declare snippet support) every item
+    is plain text: see :func:`plain_text`. Without ``markdown`` the documentation is
+    sent as a plain string (the same words; the client would otherwise drop them).
+    """
+    items = _complete(text, ctx)
+    if not snippets:
+        items = [plain_text(item) for item in items]
+    if not markdown:
+        items = [_plain_documentation(item) for item in items]
+    return items
+
+
+def _plain_documentation(item: types.CompletionItem) -> types.CompletionItem:
+    if not isinstance(item.documentation, types.MarkupContent) or item.documentation.kind != types.MarkupKind.Markdown:
+        return item
+    plain = copy.copy(item)
+    plain.documentation = item.documentation.value  # a plain string: every client takes it
+    return plain
+
+
+def plain_text(item: types.CompletionItem) -> types.CompletionItem:
+    """``item`` as plain text, for a client that would insert ``${1:100}`` or ``$0`` literally.
+
+    The text is the snippet's up to its first tab stop, on one line: what the user
+    would type before the first thing they choose (``every ``, ``loop {``,
+    ``grad_clip(``), so the next completion (the units after ``every 100``, the
+    arguments after ``(``) takes over from there. A newline is never inserted: some
+    clients (Vim's) insert it as a NUL character.
+    """
+    if item.insert_text_format != types.InsertTextFormat.Snippet or item.insert_text is None:
+        return item
+    text = _TAB_STOP.split(item.insert_text, 1)[0].split("\n", 1)[0]
+    plain = copy.copy(item)
+    plain.insert_text = text.replace("\\$", "$").replace("\\}", "}").replace("\\\\", "\\")
+    plain.insert_text_format = types.InsertTextFormat.PlainText
+    return plain
+
+
+def _complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
     stack = frames(text)
     line = text.rsplit("\n", 1)[-1]
     words = re.findall(r"[A-Za-z_][A-Za-z0-9_.]*|\d+|->|=|\"", line)

@@ -25,6 +25,8 @@ from hookpipe.lsp.convert import path_of, span_range, uri_of
 from hookpipe.perf import gc_paused
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from hookpipe.compiler.context import Compilation
     from hookpipe.diagnostics import Diagnostic
     from hookpipe.lsp.state import Project
@@ -53,6 +55,15 @@ class PipeServer(LanguageServer):
                 parser()  # build (or load) the LALR tables now, not on the first keystroke
                 self._project = Project()
         return self._project
+
+    def registered(self, answer: Future[None]) -> None:
+        """Say in the client's log when it refused the file watchers (included files then go stale)."""
+        error = None if answer.cancelled() else answer.exception()
+        if error is not None:
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Warning,
+                message=f"hookpipe: the editor did not accept file watchers ({error}); "
+                        "a file changed outside the editor is re-checked when a file that reads it is edited"))
 
     def overlay(self) -> dict[Path, str]:
         out: dict[Path, str] = {}
@@ -143,6 +154,10 @@ def build_server() -> PipeServer:
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: PipeServer, params: types.InitializedParams) -> None:
+        from hookpipe.lsp.watching import can_register_watchers, watcher_registration
+
+        if can_register_watchers(ls.client_capabilities):
+            ls.client_register_capability(watcher_registration()).add_done_callback(ls.registered)
         ls.project  # noqa: B018 - load the compiler while the editor is still opening files
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -203,7 +218,7 @@ def build_server() -> PipeServer:
     @server.feature(types.TEXT_DOCUMENT_COMPLETION,
                     types.CompletionOptions(trigger_characters=[" ", "(", ">", ","]))
     def completion(ls: PipeServer, params: types.CompletionParams) -> types.CompletionList:
-        from hookpipe.lsp.completion import complete
+        from hookpipe.lsp.completion import complete, markdown_support, snippet_support
 
         doc = ls.workspace.get_text_document(params.text_document.uri)
         upto = doc.offset_at_position(params.position)
@@ -213,7 +228,9 @@ def build_server() -> PipeServer:
             analysis = ls.project.last_parsed.get(path) or ls.project.for_features(path)
             owners = ls.project.owners(path)
             analysis = next((a for a in owners if a.parsed), analysis)
-        items = complete(doc.source[:upto], analysis.ctx if analysis else None)
+        items = complete(doc.source[:upto], analysis.ctx if analysis else None,
+                         snippets=snippet_support(ls.client_capabilities),
+                         markdown=markdown_support(ls.client_capabilities))
         return types.CompletionList(is_incomplete=False, items=items)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)

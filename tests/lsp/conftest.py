@@ -9,7 +9,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.helpers import ROOT
-from tests.lsp.helpers import Publications
+from tests.lsp.helpers import Publications, accept_registrations
 
 REPO = ROOT  # the repository: the workspace the server is started on
 
@@ -20,6 +20,7 @@ REPO = ROOT  # the repository: the workspace the server is started on
 )
 async def client(lsp_client: LanguageClient):
     lsp_client.diagnostics = Publications()
+    lsp_client.registrations = accept_registrations(lsp_client)
     await lsp_client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=REPO.as_uri(),

@@ -27,6 +27,17 @@ class Publications(dict):  # type: ignore[type-arg]
         super().__setitem__(key, value)
 
 
+def accept_registrations(client: LanguageClient) -> list[types.Registration]:
+    """Answer the server's ``client/registerCapability`` as an editor does; the list collects them."""
+    registrations: list[types.Registration] = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        registrations.extend(params.registrations)
+
+    return registrations
+
+
 async def published(client: LanguageClient, path: Path) -> list[types.Diagnostic]:
     """Wait until a new publication of diagnostics for ``path`` arrives."""
     target = uri(path)
