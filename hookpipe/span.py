@@ -41,3 +41,19 @@ class Span(NamedTuple):
             end_line=int(data["end_line"]),
             end_column=int(data["end_column"]),
         )
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a source text, split at ``"\\n"`` alone: hookpipe's one line model.
+
+    The parser counts lines this way (lark counts ``"\\n"``), so excerpts, fixes and
+    the language server must too: ``str.splitlines`` also splits at ``"\\f"``,
+    ``"\\v"``, ``"\\x1c"``-``"\\x1e"``, ``"\\x85"``, U+2028 and U+2029, and after one of
+    those in a comment or a string every line it quoted would be the wrong one.
+    A text ending in ``"\\n"`` has an empty last line, as an editor shows it.
+
+    Example:
+        >>> source_lines("a # \\u2028 b\\nc\\n")
+        ['a # \\u2028 b', 'c', '']
+    """
+    return text.split("\n")
