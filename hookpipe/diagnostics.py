@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
-from hookpipe.span import Span
+from hookpipe.span import Span, source_lines
 
 Severity = Literal["error", "warning"]
 
@@ -61,7 +61,10 @@ _CONTROLS = {c: "?" for c in (*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7
 
 @dataclass
 class Sources:
-    """The text of every file read, so diagnostics can quote source lines."""
+    """The text of every file read, so diagnostics can quote source lines.
+
+    Lines are counted at ``"\\n"`` alone, as the parser counts them (:func:`hookpipe.span.source_lines`).
+    """
 
     texts: dict[str, str] = field(default_factory=dict)
     #: file -> (the text split, the lines): split once per file, not once per diagnostic.
@@ -73,7 +76,7 @@ class Sources:
             return None
         cached = self._lines.get(file)
         if cached is None or cached[0] is not text:
-            cached = (text, text.splitlines())
+            cached = (text, source_lines(text))
             self._lines[file] = cached
         lines = cached[1]
         if 1 <= line <= len(lines):

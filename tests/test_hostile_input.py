@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hookpipe.compiler import compile_path
 from hookpipe.compiler.loader import MAX_INCLUDE_DEPTH
-from hookpipe.dsl.lexer import MAX_DEPTH
+from hookpipe.dsl.layout import MAX_DEPTH
 from hookpipe.dsl.parser import MAX_LINE_CHARS, MAX_SOURCE_CHARS
 
 HEAD = "trainer {\n    max_step = 1\n}\n"

@@ -30,6 +30,7 @@ from hookpipe.fileaccess import Refused, display_name, project_root, read_source
 from hookpipe.fileio import OutputError, write_atomic
 from hookpipe.lint.discover import MissingPath, discover
 from hookpipe.lint.preserve import keeps_suppressions
+from hookpipe.span import source_lines
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -85,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
         changed += 1
         if args.diff:
             sys.stdout.writelines(difflib.unified_diff(
-                text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+                source_lines(text, keepends=True), source_lines(result.text, keepends=True),
                 fromfile=f"a/{display}", tofile=f"b/{display}"))
         if args.check:
             print(f"would reformat {display}", file=sys.stderr)

@@ -23,10 +23,6 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node, OrderGraph, Origin, PhaseKey
 from hookpipe.compiler.plan import callback_name, phase_order
-from hookpipe.perf import frozen_constructor
-
-#: One written-order Origin per edge: built at a plain class's cost (see ``hookpipe.perf``).
-_Origin = frozen_constructor(Origin)
 
 
 def build_graphs(ctx: Compilation) -> None:
@@ -68,7 +64,7 @@ def _written(graph: OrderGraph, nodes: list[Node]) -> None:
     for node in nodes:
         before = previous.get(node.block)
         if before is not None:
-            add(before, node.id, {_Origin("written", node.attachment.span, None, None): None})
+            add(before, node.id, {Origin("written", node.attachment.span, None, None): None})
         previous[node.block] = node.id
 
 

@@ -9,10 +9,6 @@ from __future__ import annotations
 from hookpipe.compiler.context import Compilation, OrderGraph
 from hookpipe.compiler.digraph import lexicographical_topological_order
 from hookpipe.compiler.plan import Guard, HookSpec, PhasePlan, Plan, PlanEntry, callback_name, phase_order
-from hookpipe.perf import frozen_constructor
-
-#: One entry per attachment: built at a plain class's cost (see ``hookpipe.perf``).
-_PlanEntry = frozen_constructor(PlanEntry)
 
 
 def lower(ctx: Compilation) -> None:
@@ -26,7 +22,7 @@ def lower(ctx: Compilation) -> None:
         for i in declaration_order(graph) if graph is not None else ():
             node = nodes[i]
             attachment = node.attachment
-            push(_PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
+            push(PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
         phases.append(PhasePlan(scope, phase, tuple(entries)))
     hooks = tuple(
         HookSpec(name, info.type_name, info.builtin is not None and not info.builtin.seed_class, info.args,

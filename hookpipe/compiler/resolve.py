@@ -16,10 +16,7 @@ from hookpipe.compiler.values import arguments, object_path
 from hookpipe.diagnostics import Note
 from hookpipe.dsl import ast
 from hookpipe.dsl.transform import RUN_PREFIX
-from hookpipe.perf import frozen_constructor
 
-#: One HookInfo per hook: built at a plain class's cost (see ``hookpipe.perf``).
-_HookInfo = frozen_constructor(HookInfo)
 #: What a hook without an effect block declares (Effects are immutable, so one is shared).
 _NO_EFFECTS = Effects()
 
@@ -117,7 +114,7 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
         effects, callbacks, collective = _class_declarations(ctx, decl, type_name, declared, collective)
     if type_name is None:
         type_name = "<unresolved>"
-    ctx.hooks[decl.name] = _HookInfo(decl, type_name, builtin, effects, args, args_ok, callbacks, collective)
+    ctx.hooks[decl.name] = HookInfo(decl, type_name, builtin, effects, args, args_ok, callbacks, collective)
 
 
 def _flags(ctx: Compilation, decl: ast.HookDecl, builtin: bool) -> bool:

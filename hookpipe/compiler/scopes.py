@@ -12,10 +12,6 @@ from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.plan import PARENT
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.dsl import ast
-from hookpipe.perf import frozen_constructor
-
-#: One Node per attachment: built at a plain class's cost (see ``hookpipe.perf``).
-_Node = frozen_constructor(Node)
 
 
 def collect_attachments(ctx: Compilation) -> None:
@@ -54,7 +50,7 @@ def _phase(ctx: Compilation, scope: str, block: ast.PhaseBlock, block_id: int) -
             if info is None or (info.builtin is not None and not info.builtin.allows(scope, phase)):
                 _refuse(ctx, scope, phase, attachment)
             else:
-                push(_Node(len(nodes), attachment.hook, scope, phase, block_id, attachment))
+                push(Node(len(nodes), attachment.hook, scope, phase, block_id, attachment))
 
 
 def _refuse(ctx: Compilation, scope: str, phase: str, attachment: ast.Attachment) -> None:

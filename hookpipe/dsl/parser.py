@@ -22,7 +22,10 @@ MAX_SYNTAX_ERRORS = 50
 #: Limits that keep hostile input cheap; real pipelines are a few kilobytes.
 MAX_SOURCE_CHARS = 4 * 1024 * 1024
 MAX_LINE_CHARS = 100_000
-_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}()\[\]]|\n')
+#: Strings, comments, brackets and newlines, for the comments and the error recovery's
+#: split. A string ends at its closing quote or, never closed, at the end of its line:
+#: matched once either way, so a line of quotes costs one pass (never one per quote).
+_SCAN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?|#[^\n]*|[{}()\[\]]|\n')
 _LINE_START = re.compile(r"[ \t\r]*(.?)")
 
 

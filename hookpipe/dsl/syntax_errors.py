@@ -1,19 +1,22 @@
 """Turning lark's parse errors into HP001 diagnostics a person can act on.
 
-Expected tokens are said in words, and a table of bad snippets (matched by parser
-state, lark's ``match_examples``) adds a specific help line. The table doubles as
-test fixtures.
+Expected tokens are said in words, and a table of bad snippets adds a specific help
+line: the help of the example that failed in the same parser state on the same
+token (what lark's ``UnexpectedInput.match_examples`` compares, indexed once here so
+fifty errors do not parse the table fifty times). The table doubles as test fixtures.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Hashable
 
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.dsl.grammar import terminals
 from hookpipe.dsl.problems import BadCharacter, NestingTooDeep, NumberOutOfRange, ParseError, SyntaxProblem
 from hookpipe.dsl.span import Span
+from hookpipe.span import source_lines
 
 #: How HP001 names the token classes; symbols are quoted from the grammar (:func:`token_words`).
 _CLASSES: dict[str, str] = {
@@ -121,6 +124,18 @@ def _describe_token(kind: str, value: str) -> str:
     return f"`{value}`"
 
 
+def _bad_character(char: str) -> tuple[str, str | None]:
+    """The message and help for a character no token starts with."""
+    if char == '"':  # a quote always starts a string: this one does not end on its line
+        return "this string is never closed", 'end it with `"` on the line it starts on (write `\\n` for a newline)'
+    if unicodedata.decimal(char, None) is not None:  # `৪0` is not 40, nor 80
+        name = unicodedata.name(char, "a digit")
+        return (f"`{char}` (U+{ord(char):04X} {name}) is not an ASCII digit",
+                "numbers are written with the digits 0-9")
+    help_text = {"'": "strings use double quotes", "-": "a chain is written `a -> b`"}.get(char)
+    return f"unexpected character `{char}`", help_text
+
+
 def describe_expected(expected: set[str]) -> str:
     table = token_words()
     words: list[str] = []
@@ -156,9 +171,9 @@ def to_diagnostic(
         return Diagnostic("HP001", "error", f"brackets nested more than {error.limit} levels deep", span,
                           help="flatten the structure; no pipeline needs this depth")
     if isinstance(error, BadCharacter):
-        help_text = {"'": "strings use double quotes", "-": "a chain is written `a -> b`"}.get(error.char)
         span = Span(path, error.line, error.column, error.line, error.column + 1)
-        return Diagnostic("HP001", "error", f"unexpected character `{error.char}`", span, help=help_text)
+        message, help_text = _bad_character(error.char)
+        return Diagnostic("HP001", "error", message, span, help=help_text)
     if isinstance(error, NumberOutOfRange):
         shown = error.text if len(error.text) <= 24 else f"{error.text[:20]}... ({len(error.text):,} characters)"
         span = Span(path, error.line, error.column, error.line, error.end_column)
@@ -168,26 +183,24 @@ def to_diagnostic(
     token = error.token
     notes: tuple[Note, ...] = ()
     if token is None:
-        lines = text.splitlines() or [""]
+        lines = source_lines(text)
+        if len(lines) > 1 and not lines[-1]:
+            lines.pop()  # a final newline ends the last line; the end of the file is on it
         line, column, end_column = len(lines), len(lines[-1]) + 1, len(lines[-1]) + 2
         if unclosed is not None:
             notes = (Note("this block is never closed", unclosed),)
         found = "end of file"
     else:
-        line, column = token.line, token.column
-        end_column = token.end_column if token.type != "_NL" else column + 1
+        line, column = token.line or 1, token.column or 1
+        end_column = column + 1 if token.type == "_NL" or not token.end_column else token.end_column
         found = _describe_token(token.type, token.value)
     message = f"unexpected {found}; expected {describe_expected(set(error.accepts))}"
     index = _example_index(parse)
-    help_text = None
-    for depth in (3, 2, 1):  # the most specific context first
-        help_text = index.get((error.states[-depth:], error.kind)) or index.get((error.states[-depth:], None))
-        if help_text:
-            break
+    help_text = index.get((error.context, error.kind)) or index.get((error.context, None))
     return Diagnostic("HP001", "error", message, Span(path, line, column, line, end_column), notes, help_text)
 
 
-_INDEX: dict[tuple[tuple[int, ...], str | None], str] = {}
+_INDEX: dict[tuple[Hashable, str | None], str] = {}
 
 
 def examples() -> dict[str, list[str]]:
@@ -196,12 +209,12 @@ def examples() -> dict[str, list[str]]:
     return {label.replace("{reserved}", reserved): snippets for label, snippets in EXAMPLES.items()}
 
 
-def _example_index(parse: Callable[[str], object]) -> dict[tuple[tuple[int, ...], str | None], str]:
-    """(top parser states, token) -> help line, built once from ``EXAMPLES`` on the first syntax error.
+def _example_index(parse: Callable[[str], object]) -> dict[tuple[Hashable, str | None], str]:
+    """(parser state, token) -> help line, built once from ``EXAMPLES`` on the first syntax error.
 
-    lark's ``match_examples`` compares whole parser stacks, so a mistake nested one
-    scope deeper than its example would not match; the top few states are what
-    decide what may come next, so the index keys on the top three, two and one.
+    The state is what the parser could do next (``ParseError.context``), not the
+    whole stack lark's ``match_examples`` compares, so a mistake nested one scope
+    deeper than its example still matches. The first example listed wins a tie.
     """
     if not _INDEX:
         for label, snippets in examples().items():
@@ -209,9 +222,8 @@ def _example_index(parse: Callable[[str], object]) -> dict[tuple[tuple[int, ...]
                 try:
                     parse(snippet)
                 except ParseError as error:
-                    for depth in (3, 2, 1):
-                        _INDEX.setdefault((error.states[-depth:], error.kind), label)
-                        _INDEX.setdefault((error.states[-depth:], None), label)
+                    _INDEX.setdefault((error.context, error.kind), label)
+                    _INDEX.setdefault((error.context, None), label)
                 except SyntaxProblem:
                     continue
     return _INDEX

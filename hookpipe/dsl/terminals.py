@@ -1,4 +1,4 @@
-"""The grammar's terminals as plain tables: one source for the lexer, the AST builder and HP001.
+"""The grammar's terminals as plain tables: one source for the AST builder, HP001 and the editor.
 
 ``grammars/pipe.lark`` is the definition. lark names its anonymous literals
 (``"{"`` is ``LBRACE``, ``"hook"`` is ``HOOK``) when it builds the parser, so the
@@ -15,7 +15,6 @@ from typing import Any, Iterable
 __all__ = ["Terminals"]
 
 _NAMED = re.compile(r"^([A-Z_][A-Z0-9_]*)(?:\.\d+)?\s*:", re.M)
-_PLAIN_GROUP = re.compile(r"(?<!\\)\((?!\?)")
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Terminals:
     """What each terminal matches.
 
     Attributes:
-        patterns: Regex terminals by name (``NAME``, ``INT``...), groups made non-capturing.
+        patterns: Regex terminals by name (``NAME``, ``INT``...), as the grammar writes them.
         literals: Literal terminals by name, with their exact text (``LBRACE`` -> ``{``).
         named: The terminals the grammar names itself; the other literals are
             anonymous, so they shape the syntax and carry no data.
@@ -51,14 +50,14 @@ class Terminals:
             if t.pattern.type == "str":
                 literals[t.name] = t.pattern.value
             else:
-                patterns[t.name] = _PLAIN_GROUP.sub("(?:", t.pattern.value)
+                patterns[t.name] = t.pattern.value
         words = [text for text in literals.values() if text.isidentifier()]
         reserved = tuple(sorted(words, key=lambda w: grammar.find(f'"{w}"')))
         return cls(patterns, literals, frozenset(_NAMED.findall(grammar)), reserved)
 
     @property
     def keywords(self) -> dict[str, str]:
-        """Reserved words: word -> terminal (the basic lexer makes them keywords everywhere)."""
+        """Reserved words: word -> terminal (lark's basic lexer makes them keywords everywhere)."""
         return {text: name for name, text in self.literals.items() if text.isidentifier()}
 
     @property

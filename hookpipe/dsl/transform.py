@@ -1,11 +1,11 @@
-"""lark reductions -> typed AST. The only module that knows lark's rule shapes.
+"""lark reductions -> typed AST. The only module that knows the grammar's rule shapes.
 
-It runs *inside* the LALR parser (``hookpipe.dsl.lalr`` calls one method per
-rule, with the children lark's tree builder would pass): each reduction builds
-its node at once, so no parse tree is ever allocated and walked again.
-The parser keeps every token (a plain :data:`~hookpipe.dsl.tokens.Token` tuple),
-so each node's span runs exactly from its first token to its last; each reduction
-drops the tokens that only shape the syntax (the grammar's anonymous literals,
+It is lark's transformer, run *inside* the LALR parser (``Lark(transformer=...)``):
+each reduction calls the method named after the rule (or its alias) with the
+rule's children and builds its node at once, so no parse tree is ever allocated
+and walked again. The parser keeps every token (``keep_all_tokens``), so each
+node's span runs exactly from its first token to its last; each method drops the
+tokens that only shape the syntax (the grammar's anonymous literals,
 ``Terminals.syntax_only``) and unpacks the rest into named parts, so a rule's shape
 is read in one line. The rules every attachment and hook passes through (chain,
 attachment, every, hook, call arguments) are written out for their common shapes:
@@ -18,11 +18,11 @@ import math
 import re
 from typing import Any, Iterable
 
+from lark import Token, Transformer
+
 from hookpipe.dsl import ast
 from hookpipe.dsl.problems import NumberOutOfRange
 from hookpipe.dsl.span import Span
-from hookpipe.dsl.tokens import Token
-from hookpipe.perf import frozen_constructor
 
 #: The first name of a run-time value (``run.updates``); see :class:`ast.RunValue`.
 RUN_PREFIX = "run"
@@ -31,22 +31,11 @@ _ESCAPE_RE = re.compile(r"\\(.)")
 #: Builds a Span from a tuple in C: ``Span(...)`` runs a Python-level ``__new__``, and
 #: the parser makes one for every node and most tokens.
 _new_span = tuple.__new__
-#: The nodes built per attachment or hook, built at a plain class's cost (see ``hookpipe.perf``).
-_Attachment = frozen_constructor(ast.Attachment)
-_Every = frozen_constructor(ast.Every)
-_Chain = frozen_constructor(ast.Chain)
-_Ref = frozen_constructor(ast.Ref)
-_Int = frozen_constructor(ast.Int)
-_Argument = frozen_constructor(ast.Argument)
-_HookDecl = frozen_constructor(ast.HookDecl)
-_Effect = frozen_constructor(ast.Effect)
-_ScopeBlock = frozen_constructor(ast.ScopeBlock)
-_PhaseBlock = frozen_constructor(ast.PhaseBlock)
 
 
 def unquote(token: Token) -> str:
     """The value of a double-quoted string token."""
-    body = token[1][1:-1]
+    body = token.value[1:-1]
     return _ESCAPE_RE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), body) if "\\" in body else body
 
 
@@ -71,7 +60,7 @@ class _Modifier:
         self.span = span
 
 
-class ToAst:
+class ToAst(Transformer[Token, Any]):
     """Builds ``hookpipe.dsl.ast`` nodes; set ``path`` before each parse.
 
     ``syntax_only`` is set from the grammar's terminals once the parser is built
@@ -79,26 +68,27 @@ class ToAst:
     """
 
     def __init__(self, syntax_only: frozenset[str] = frozenset()) -> None:
+        super().__init__(visit_tokens=False)
         self.path = "<text>"
         self.syntax_only = syntax_only
 
     def _data(self, children: Iterable[Any]) -> list[Any]:
         """The children that carry data: tokens that only shape the syntax dropped."""
         syntax_only = self.syntax_only
-        return [c for c in children if not (type(c) is tuple and c[0] in syntax_only)]
+        return [c for c in children if not (type(c) is Token and c.type in syntax_only)]
 
     def _tok(self, t: Token) -> Span:
-        return _new_span(Span, (self.path, t[2], t[3], t[2], t[4]))
+        return _new_span(Span, (self.path, t.line, t.column, t.line, t.end_column))
 
     def _span(self, children: list[Any]) -> Span:
         first, last = children[0], children[-1]
-        if type(first) is tuple:
-            line, column = first[2], first[3]
+        if type(first) is Token:
+            line, column = first.line, first.column
         else:
             start = first.span
             line, column = start.line, start.column
-        if type(last) is tuple:
-            end_line, end_column = last[2], last[4]
+        if type(last) is Token:
+            end_line, end_column = last.end_line, last.end_column
         else:
             end = last.span
             end_line, end_column = end.end_line, end.end_column
@@ -114,7 +104,7 @@ class ToAst:
 
     def use(self, c: list[Any]) -> ast.Use:
         alias, module = self._data(c)
-        return ast.Use(alias[1], unquote(module), self._span(c), self._tok(alias))
+        return ast.Use(alias.value, unquote(module), self._span(c), self._tok(alias))
 
     def include(self, c: list[Any]) -> ast.Include:
         (path,) = self._data(c)
@@ -125,7 +115,7 @@ class ToAst:
 
     def setting(self, c: list[Any]) -> ast.Setting:
         key, value = self._data(c)
-        return ast.Setting(key[1], value, self._span(c))
+        return ast.Setting(key.value, value, self._span(c))
 
     def hook(self, c: list[Any]) -> ast.HookDecl:
         if len(c) == 5:  # hook NAME = callee arguments
@@ -138,41 +128,41 @@ class ToAst:
             end = c[-1].span
         path = self.path
         start = c[0]
-        return _HookDecl(name[1], callee, arguments.items, declared,
-                         _new_span(Span, (path, start[2], start[3], end.end_line, end.end_column)),
-                         _new_span(Span, (path, name[2], name[3], name[2], name[4])))
+        return ast.HookDecl(name.value, callee, arguments.items, declared,
+                            _new_span(Span, (path, start.line, start.column, end.end_line, end.end_column)),
+                            _new_span(Span, (path, name.line, name.column, name.line, name.end_column)))
 
     def effects(self, c: list[Any]) -> _Spanned:
         return _Spanned(tuple(self._data(c)), self._span(c))
 
     def effect(self, c: list[Any]) -> ast.Effect:
         kind, *resources = self._data(c)
-        return _Effect(kind[1], tuple(t[1] for t in resources), self._span(c))
+        return ast.Effect(kind.value, tuple(t.value for t in resources), self._span(c))
 
     # --- scopes
     def scope(self, c: list[Any]) -> ast.ScopeBlock:
         name, *body = self._data(c)
-        return _ScopeBlock(name[1], tuple(body), self._span(c), self._tok(name))
+        return ast.ScopeBlock(name.value, tuple(body), self._span(c), self._tok(name))
 
     def phase(self, c: list[Any]) -> ast.PhaseBlock:
         when, *chains = self._data(c)
-        return _PhaseBlock(when[1], tuple(chains), self._span(c))
+        return ast.PhaseBlock(when.value, tuple(chains), self._span(c))
 
     def chain(self, c: list[Any]) -> ast.Chain:
         if len(c) == 1:  # one attachment: the chain covers exactly its span
             first = c[0]
-            return _Chain((first,), first.span)
+            return ast.Chain((first,), first.span)
         attachments = tuple(c[::2])  # attachment (_ARROW attachment)*
         start, end = attachments[0].span, attachments[-1].span
-        return _Chain(attachments, _new_span(Span, (self.path, start.line, start.column, end.end_line,
-                                                     end.end_column)))
+        return ast.Chain(attachments, _new_span(Span, (self.path, start.line, start.column, end.end_line,
+                                                        end.end_column)))
 
     def attachment(self, c: list[Any]) -> ast.Attachment:
         hook = c[0]
         path = self.path
-        name_span = _new_span(Span, (path, hook[2], hook[3], hook[2], hook[4]))
+        name_span = _new_span(Span, (path, hook.line, hook.column, hook.line, hook.end_column))
         if len(c) == 1:
-            return _Attachment(hook[1], None, None, None, False, None, None, name_span, name_span)
+            return ast.Attachment(hook.value, None, None, None, False, None, None, name_span, name_span)
         every = start = start_span = on = on_span = None
         at_end = False
         for modifier in c[1:]:
@@ -187,16 +177,16 @@ class ToAst:
             else:
                 on, on_span = modifier.value, modifier.span
         end = c[-1].span
-        span = _new_span(Span, (path, hook[2], hook[3], end.end_line, end.end_column))
-        return _Attachment(hook[1], every, start, start_span, at_end, on, on_span, span, name_span)
+        span = _new_span(Span, (path, hook.line, hook.column, end.end_line, end.end_column))
+        return ast.Attachment(hook.value, every, start, start_span, at_end, on, on_span, span, name_span)
 
     def every(self, c: list[Token]) -> ast.Every:
         """The modifier is the node itself (its span is the modifier's)."""
         first, unit = c[0], c[-1]
         path = self.path
-        span = _new_span(Span, (path, first[2], first[3], unit[2], unit[4]))
-        unit_span = _new_span(Span, (path, unit[2], unit[3], unit[2], unit[4]))
-        return _Every(_int(c[1]) if len(c) == 3 else None, unit[1], span, unit_span)
+        span = _new_span(Span, (path, first.line, first.column, unit.line, unit.end_column))
+        unit_span = _new_span(Span, (path, unit.line, unit.column, unit.line, unit.end_column))
+        return ast.Every(_int(c[1]) if len(c) == 3 else None, unit.value, span, unit_span)
 
     def offset(self, c: list[Token]) -> _Modifier:
         _from, start = c
@@ -207,7 +197,7 @@ class ToAst:
 
     def on(self, c: list[Token]) -> _Modifier:
         _on, where = c
-        return _Modifier("on", where[1], self._tok(where))
+        return _Modifier("on", where.value, self._tok(where))
 
     def order(self, c: list[Token]) -> ast.OrderStmt:
         return self._order(c, required=False)
@@ -217,21 +207,21 @@ class ToAst:
 
     def _order(self, c: list[Token], required: bool) -> ast.OrderStmt:
         first, relation, second = self._data(c)
-        return ast.OrderStmt(first[1], relation[1], second[1], required, self._span(c), self._tok(first),
+        return ast.OrderStmt(first.value, relation.value, second.value, required, self._span(c), self._tok(first),
                              self._tok(second))
 
     # --- values
     # Values are one token each, or a token and its parts.
     def integer(self, c: list[Token]) -> ast.Int:
         t = c[0]
-        return _Int(_int(t), _new_span(Span, (self.path, t[2], t[3], t[2], t[4])))
+        return ast.Int(_int(t), _new_span(Span, (self.path, t.line, t.column, t.line, t.end_column)))
 
     def decimal(self, c: list[Token]) -> ast.Float:
-        _, text, line, column, end_column = c[0]
-        value = float(text.replace("_", ""))
+        t = c[0]
+        value = float(t.value.replace("_", ""))
         if math.isinf(value):
-            raise NumberOutOfRange(line, column, end_column, text)
-        return ast.Float(value, text, self._tok(c[0]))
+            raise NumberOutOfRange(*_position(t), t.value)
+        return ast.Float(value, t.value, self._tok(t))
 
     def string(self, c: list[Token]) -> ast.Str:
         return ast.Str(unquote(c[0]), self._tok(c[0]))
@@ -262,17 +252,19 @@ class ToAst:
         return ref
 
     def callee(self, c: list[Any]) -> ast.Ref | ast.Str:
-        if type(c[0]) is tuple:
-            return ast.Str(unquote(c[0]), self._tok(c[0]))
-        return c[0]  # type: ignore[no-any-return]
+        first = c[0]
+        if type(first) is Token:
+            return ast.Str(unquote(first), self._tok(first))
+        return first  # type: ignore[no-any-return]
 
     def dotted(self, c: list[Token]) -> ast.Ref:
         first = c[0]
         if len(c) == 1:
-            return _Ref((first[1],), _new_span(Span, (self.path, first[2], first[3], first[2], first[4])))
+            return ast.Ref((first.value,), _new_span(Span, (self.path, first.line, first.column, first.line,
+                                                            first.end_column)))
         last = c[-1]
-        return _Ref(tuple(t[1] for t in c[::2]),  # NAME ("." NAME)*
-                    _new_span(Span, (self.path, first[2], first[3], last[2], last[4])))
+        return ast.Ref(tuple(t.value for t in c[::2]),  # NAME ("." NAME)*
+                       _new_span(Span, (self.path, first.line, first.column, last.line, last.end_column)))
 
     def arguments(self, c: list[Any]) -> _Spanned:
         if len(c) == 3:  # ( argument )
@@ -281,8 +273,9 @@ class ToAst:
 
     def argument(self, c: list[Any]) -> ast.Argument:
         name, _equal, value = c  # NAME "=" value
-        return _Argument(name[1], value, _new_span(Span, (self.path, name[2], name[3], value.span.end_line,
-                                                           value.span.end_column)))
+        end = value.span
+        return ast.Argument(name.value, value, _new_span(Span, (self.path, name.line, name.column, end.end_line,
+                                                                end.end_column)))
 
 
 #: Integer literals are 64-bit: steps, sizes and seeds fit, and a 100,000-digit literal
@@ -291,12 +284,17 @@ MAX_INT = 2**63 - 1
 
 
 def _int(token: Token) -> int:
-    text = token[1]
+    """An INT token's value (ASCII digits, an optional sign and ``_`` separators: the grammar's pattern)."""
+    text = token.value
     if len(text) < 19 and "_" not in text:  # the common case: 18 digits and a sign fit in 64 bits
         return int(text)
-    _, text, line, column, end_column = token
     digits = text.replace("_", "")
     value = int(digits) if len(digits.lstrip("-+")) <= 19 else MAX_INT + 1
     if abs(value) > MAX_INT:
-        raise NumberOutOfRange(line, column, end_column, text)
+        raise NumberOutOfRange(*_position(token), text)
     return value
+
+
+def _position(token: Token) -> tuple[int, int, int]:
+    """(line, column, end column) of a token lark's lexer made (lark types them optional)."""
+    return token.line or 1, token.column or 1, token.end_column or 1

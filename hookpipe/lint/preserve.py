@@ -11,7 +11,7 @@ its line before and after tells whether any finding could change.
 from __future__ import annotations
 
 from hookpipe.dsl import ast
-from hookpipe.dsl.grammar import lexer
+from hookpipe.dsl.grammar import tokens
 from hookpipe.lint.suppress import marked_codes
 
 #: Tokens the formatter may add or drop (separators): no finding points at them.
@@ -27,7 +27,7 @@ def suppressed_tokens(text: str, comments: tuple[ast.Comment, ...]) -> list[froz
             marks[comment.span.line] = frozenset(codes)
     if not marks:
         return []
-    return [marks.get(tok.line, frozenset()) for tok in lexer().tokens(text) if tok.type not in _SEPARATORS]
+    return [marks.get(tok.line or 0, frozenset()) for tok in tokens(text) if tok.type not in _SEPARATORS]
 
 
 def keeps_suppressions(before: ast.File, before_text: str, after: ast.File, after_text: str) -> bool:

@@ -23,6 +23,7 @@ from pygls.lsp.server import LanguageServer
 from hookpipe import __version__
 from hookpipe.lsp.convert import path_of, span_range, uri_of
 from hookpipe.perf import gc_paused
+from hookpipe.span import offset_at
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -38,7 +39,10 @@ RENDER_COMMAND = "hookpipe.renderGraph"
 
 class PipeServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("hookpipe", __version__)
+        # Whole documents on every change: pygls would apply a ranged edit by its own
+        # lines (``str.splitlines``, which also breaks at "\f", U+2028...), not the
+        # protocol's, and a comment holding one would shift every later edit.
+        super().__init__("hookpipe", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self._project: Project | None = None
         self.pending: dict[Path, asyncio.TimerHandle] = {}
         self.published: dict[Path, list[types.Diagnostic]] = {}
@@ -221,7 +225,7 @@ def build_server() -> PipeServer:
         from hookpipe.lsp.completion import complete, markdown_support, snippet_support
 
         doc = ls.workspace.get_text_document(params.text_document.uri)
-        upto = doc.offset_at_position(params.position)
+        upto = offset_at(doc.source, params.position.line + 1, params.position.character + 1)  # "\n" lines
         path = path_of(params.text_document.uri)
         analysis = None
         if path is not None:
