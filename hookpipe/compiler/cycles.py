@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hookpipe.compiler.context import Compilation, OrderGraph, Origin
-from hookpipe.compiler.digraph import cycles, shortest_path
+import networkx as nx
+
+from hookpipe.compiler.context import Compilation, OrderGraph, Origin, edge_origins, hub_origin
 from hookpipe.compiler.graph import hook_successors, is_hub
 from hookpipe.diagnostics import Note
 
@@ -20,6 +21,16 @@ def check_order(ctx: Compilation) -> None:
         for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
             _report_cycle(ctx, graph, component)
     _requires(ctx)
+
+
+def cycles(graph: OrderGraph) -> list[set[int]]:
+    """The strongly connected components of more than one node: each holds a cycle.
+
+    Most graphs have none, and telling that (a topological sort) is the cheaper walk.
+    """
+    if nx.is_directed_acyclic_graph(graph):
+        return []
+    return [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
 
 
 def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> None:
@@ -41,7 +52,8 @@ def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> N
     else:
         u = members[0]
         v = min(hook_successors(graph, u, component))
-    path = [*_first_leg(graph, u, v, component), *shortest_path(graph, v, u, within=component)[1:]]
+    back = nx.shortest_path(graph.subgraph(component), v, u)
+    path = [*_first_leg(graph, u, v, component), *back[1:]]
     steps = _steps(graph, path)
     steps[0] = (u, v, hook_successors(graph, u, component)[v])  # every relation of the pair, hubs included
     cycle = [u, *(b for _, b, _ in steps)]
@@ -96,12 +108,12 @@ def _steps(graph: OrderGraph, path: list[int]) -> list[tuple[int, int, dict[Orig
             via.append(node)
             continue
         if via:
-            origins = {graph.node_data(h): None for h in via}
-            direct = graph.edge(start, node)
+            origins = {hub_origin(graph, h): None for h in via}
+            direct = edge_origins(graph, start, node)
             if direct is not None:
                 origins = {**direct, **origins}
         else:
-            origins = dict(graph.succ[start][node])
+            origins = dict(edge_origins(graph, start, node) or {})
         steps.append((start, node, origins))
         start, via = node, []
     return steps

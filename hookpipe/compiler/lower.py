@@ -6,8 +6,9 @@ declaration order, so the same input always yields the same plan, byte for byte.
 
 from __future__ import annotations
 
+import networkx as nx
+
 from hookpipe.compiler.context import Compilation, OrderGraph
-from hookpipe.compiler.digraph import lexicographical_topological_order
 from hookpipe.compiler.plan import Guard, HookSpec, PhasePlan, Plan, PlanEntry, callback_name, phase_order
 from hookpipe.perf import frozen_constructor
 
@@ -39,12 +40,14 @@ def lower(ctx: Compilation) -> None:
 def declaration_order(graph: OrderGraph) -> list[int]:
     """Topological order, ties broken by the smallest node id (= first declaration).
 
-    Hubs (negative ids, see ``hookpipe.compiler.graph``) sort first, so each is
-    passed the moment it is ready and releases its attachments exactly when the
-    direct edges would have: the order is the one without hubs. They are left out.
+    networkx's lexicographical topological sort takes the smallest ready node each
+    time; a node's id is its declaration index, so it is its own sort key. Hubs
+    (negative ids, see ``hookpipe.compiler.graph``) sort first, so each is passed
+    the moment it is ready and releases its attachments exactly when the direct
+    edges would have: the order is the one without hubs. They are left out.
     """
     try:
-        order = lexicographical_topological_order(graph)
-    except ValueError:
+        order = list(nx.lexicographical_topological_sort(graph))
+    except nx.NetworkXUnfeasible:
         raise ValueError("the graph has a cycle (check_order reports it before lowering)") from None
     return [node for node in order if node >= 0]

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Iterator
 
+import networkx as nx
+
 from hookpipe.compiler.context import Compilation, Node, OrderGraph, Origin
-from hookpipe.compiler.digraph import strongly_connected_components
 from hookpipe.compiler.graph import hook_edges
 from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
@@ -179,7 +180,7 @@ def _tree(by_phase: dict[tuple[str, str], list[GraphNode]]) -> ScopeCluster:
 def _edges(graph: OrderGraph) -> list[GraphEdge]:
     in_cycle: set[int] = set()
     component_of: dict[int, int] = {}
-    for number, component in enumerate(strongly_connected_components(graph)):
+    for number, component in enumerate(nx.strongly_connected_components(graph)):
         for n in component:
             component_of[n] = number
         if len(component) > 1:
