@@ -143,11 +143,7 @@ class HookType:
         if self.argument_effects is None:
             return self.effects
         extra = self.argument_effects(args)
-        return Effects(
-            reads=tuple(dict.fromkeys((*self.effects.reads, *extra.reads))),
-            writes=tuple(dict.fromkeys((*self.effects.writes, *extra.writes))),
-            consumes=tuple(dict.fromkeys((*self.effects.consumes, *extra.consumes))),
-        )
+        return Effects.union(self.effects, extra)
 
     def allows(self, scope: str, phase: str) -> bool:
         return "*" in self.phases or f"{scope}.{phase}" in self.phases or f"*.{phase}" in self.phases

@@ -84,9 +84,7 @@ class HookInfo:
         """Everything any callback touches (what the Plan records)."""
         if not self.callbacks:
             return self.effects
-        kinds = ("reads", "writes", "consumes")
-        every = (self.effects, *self.callbacks.values())
-        return Effects(*(tuple(dict.fromkeys(r for e in every for r in getattr(e, k))) for k in kinds))
+        return Effects.union(self.effects, *self.callbacks.values())
 
 
 @dataclass(frozen=True, slots=True)

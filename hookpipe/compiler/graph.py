@@ -32,7 +32,7 @@ from hookpipe.compiler.context import (
     edge_origins,
     hub_origin,
 )
-from hookpipe.compiler.plan import callback_name, phase_order
+from hookpipe.compiler.plan import EFFECT_KINDS, callback_name, phase_order
 from hookpipe.perf import frozen_constructor
 
 #: One written-order Origin per edge: built at a plain class's cost (see ``hookpipe.perf``).
@@ -109,15 +109,15 @@ DIRECT_PAIRS = 256
 
 
 def _effects(ctx: Compilation, graph: OrderGraph, nodes: list[Node], callback: str, hubs: Iterator[int]) -> None:
-    roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {"writes": [], "reads": [], "consumes": []})
+    roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {kind: [] for kind in EFFECT_KINDS})
     hooks = ctx.hooks
     for node in nodes:
         info = hooks[node.hook]
         effects = info.callbacks.get(callback, info.effects) if info.callbacks else info.effects  # ctx.node_effects
         if not (effects.writes or effects.reads or effects.consumes):
             continue
-        for kind in ("writes", "reads", "consumes"):
-            for resource in getattr(effects, kind):
+        for kind in EFFECT_KINDS:
+            for resource in effects.of(kind):
                 roles[resource][kind].append(node)
     for resource in sorted(roles):
         role = roles[resource]
