@@ -129,6 +129,9 @@ class Compilation:
     nodes: list[Node] = field(default_factory=list)
     guards: dict[int, Guard] = field(default_factory=dict)
     graphs: dict[PhaseKey, OrderGraph] = field(default_factory=dict)
+    #: Each acyclic phase graph's order (attachment ids), found by ``check_order`` while
+    #: it looks for cycles, so that lowering does not sort the graph again.
+    phase_orders: dict[PhaseKey, list[int]] = field(default_factory=dict)
     plan: Plan | None = None
     #: An include failed (HP010 or a syntax error): what it declares is unknown.
     incomplete: bool = False

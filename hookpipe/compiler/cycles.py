@@ -13,23 +13,27 @@ import networkx as nx
 
 from hookpipe.compiler.context import Compilation, OrderGraph, Origin, edge_origins, hub_origin
 from hookpipe.compiler.graph import hook_successors, is_hub
+from hookpipe.compiler.lower import declaration_order
 from hookpipe.diagnostics import Note
 
 
 def check_order(ctx: Compilation) -> None:
-    for graph in ctx.graphs.values():
-        for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
-            _report_cycle(ctx, graph, component)
+    """Order each phase (what lowering uses) or, when its graph has a cycle, report every cycle.
+
+    Most graphs have none, and the topological sort that orders a graph is also the
+    cheapest way to tell.
+    """
+    for key, graph in ctx.graphs.items():
+        try:
+            ctx.phase_orders[key] = declaration_order(graph)
+        except ValueError:
+            for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
+                _report_cycle(ctx, graph, component)
     _requires(ctx)
 
 
 def cycles(graph: OrderGraph) -> list[set[int]]:
-    """The strongly connected components of more than one node: each holds a cycle.
-
-    Most graphs have none, and telling that (a topological sort) is the cheaper walk.
-    """
-    if nx.is_directed_acyclic_graph(graph):
-        return []
+    """The strongly connected components of more than one node: each holds a cycle."""
     return [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
 
 

@@ -24,7 +24,10 @@ def lower(ctx: Compilation) -> None:
         callback = callback_name(scope, phase)
         entries: list[PlanEntry] = []
         push = entries.append
-        for i in declaration_order(graph) if graph is not None else ():
+        order = ctx.phase_orders.get((scope, phase))
+        if order is None and graph is not None:
+            order = declaration_order(graph)
+        for i in order or ():
             node = nodes[i]
             attachment = node.attachment
             push(_PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
