@@ -121,6 +121,8 @@ def test_a_cycle_names_every_edge_with_each_of_its_origins() -> None:
         "`b` -> `c`: `order` statement",
         "`b` -> `c`: `require` statement",
     ]
+    assert d.help == ("run `c` before `a`: reverse or remove the `order`/`require` statement listed above that "
+                      "puts `a` first (and move `c` before `a` where they are written in order)")
     lines = text.splitlines()
     where = [lines.index(line) + 1 for line in ("after { a -> b }", "order b before c", "require b before c")]
     assert [n.span.line if n.span else None for n in d.notes[2:]] == where

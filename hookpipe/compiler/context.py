@@ -132,6 +132,8 @@ class Compilation:
     #: Each acyclic phase graph's order (attachment ids), found by ``check_order`` while
     #: it looks for cycles, so that lowering does not sort the graph again.
     phase_orders: dict[PhaseKey, list[int]] = field(default_factory=dict)
+    #: The edges (attachment ids) each phase's cycle reports blame; ``render`` marks them.
+    cycle_edges: dict[PhaseKey, set[tuple[int, int]]] = field(default_factory=dict)
     plan: Plan | None = None
     #: An include failed (HP010 or a syntax error): what it declares is unknown.
     incomplete: bool = False
