@@ -137,6 +137,10 @@ class HookType:
     step_frequency: tuple[tuple[str, str], ...] = ()
     #: Effects that depend on the arguments (JSON values), added to :attr:`effects`.
     argument_effects: Callable[[dict[str, Any]], Effects] | None = None
+    #: Acts only on steps that end with an optimizer update: under gradient accumulation
+    #: its callback runs on every step but returns at once on the others (accelerate's
+    #: ``sync_gradients``). ``explain --steps`` shows it on update steps only.
+    update_only: bool = False
 
     def effects_for(self, args: dict[str, Any]) -> Effects:
         """The effects of one declaration of this type."""
@@ -166,6 +170,7 @@ BUILTINS: dict[str, HookType] = {
             ("step.after",),
             "hookpipe.runtime.hooks.grad_clip:GradClipHook",
             summary="clip gradients by norm or value before the optimizer step",
+            update_only=True,
         ),
         HookType(
             "optimizer",
@@ -174,6 +179,7 @@ BUILTINS: dict[str, HookType] = {
             ("step.after",),
             "hookpipe.runtime.hooks.optimizer:OptimizerHook",
             summary="optimizer.step, lr_scheduler.step, zero_grad",
+            update_only=True,  # accelerate's optimizer steps and zeroes only when gradients sync
         ),
         HookType(
             "validation",
@@ -235,6 +241,7 @@ BUILTINS: dict[str, HookType] = {
             ("step.after",),
             "hookpipe.runtime.hooks.ema:EmaHook",
             summary="an exponential moving average of the parameters, updated after each optimizer update",
+            update_only=True,
         ),
         HookType(
             "early_stop",
