@@ -103,7 +103,7 @@ def test_explain_steps_matches_the_schedule() -> None:
     assert result.returncode == 0
     events = json.loads(result.stdout)
     plan = compile_file(ROOT / "examples/digits/train.pipe")
-    assert events == [f.to_json() for f in simulate(plan, 450, 45)]
+    assert events == [f.to_json() for f in simulate(plan, 450, 45, acting=True)]
     saves = [(e["step"], e["phase"]) for e in events if e["hook"] == "save"]
     evaluations = [(e["step"], e["epoch"], e["phase"]) for e in events if e["hook"] == "evaluate"]
     assert saves == [(399, "step.after"), (None, "loop.after")]  # every 400 steps, and once at the end
@@ -112,6 +112,27 @@ def test_explain_steps_matches_the_schedule() -> None:
     assert sum(1 for e in evaluations if e[2] == "epoch.after") == 10
     table = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "60", "--steps-per-epoch", "45").stdout
     assert "    49      1  step.after        clip, optimize, speed (main)" in table
+
+
+def test_explain_steps_lists_update_only_hooks_on_update_steps(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "accumulate.pipe"
+    source.write_text("trainer {\n    max_step = 6\n    grad_accumulation = 2\n}\n"
+                      "hook clip = grad_clip(max_norm = 1.0)\nhook optimize = optimizer()\n"
+                      "hook average = ema(decay = 0.99)\nhook losses = loss_log()\n"
+                      "loop { epoch { step { after { clip -> optimize -> average -> losses } } } }\n")
+    assert main(["explain", str(source), "--steps", "6", "--steps-per-epoch", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "  step  epoch  phase             hooks",
+        "     0      0  step.after        losses",
+        "   1-2      0  step.after        clip, optimize, average, losses",
+        "     3      1  step.after        losses",
+        "   4-5      1  step.after        clip, optimize, average, losses",
+    ]
+    assert main(["explain", str(source), "--steps", "4", "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [(e["step"], e["hook"]) for e in events if e["hook"] in ("clip", "losses")] == [
+        (0, "losses"), (1, "clip"), (1, "losses"), (2, "losses"), (3, "clip"), (3, "losses")]
 
 
 @pytest.mark.slow

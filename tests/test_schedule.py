@@ -68,3 +68,25 @@ def test_guard_fires_is_the_spec_formula() -> None:
     assert [c for c in range(1, 1001) if g.fires(c)] == [200, 400, 600, 800, 1000]
     g = Guard(unit="step", every=100, start=50, at_end=True)
     assert [c for c in range(1, 301) if g.fires(c, is_last=c == 300)] == [50, 150, 250, 300]
+
+
+UPDATE_ONLY = ("trainer {\n    max_step = 6\n    grad_accumulation = 2\n}\n"
+               "hook clip = grad_clip(max_norm = 1.0)\nhook optimize = optimizer()\nhook average = ema(decay = 0.99)\n"
+               "hook losses = loss_log()\nhook updates = loss_log()\n"
+               "loop { epoch { step { after { clip -> optimize -> average -> losses\n updates every update } } } }\n")
+
+
+def test_update_only_hooks_act_on_update_steps_only() -> None:
+    """Accumulation 2, 3 batches per epoch: updates end local batches 1 and 2, i.e. global steps 1, 2, 4, 5."""
+    plan = compile_text(UPDATE_ONLY)
+    acting = simulate(plan, 6, 3, acting=True)
+    update_steps = [f.step for f in acting if f.hook == "updates"]
+    assert update_steps == [1, 2, 4, 5]
+    for hook in ("clip", "optimize", "average"):
+        assert [f.step for f in acting if f.hook == hook] == update_steps, hook
+    assert [f.step for f in acting if f.hook == "losses"] == [0, 1, 2, 3, 4, 5]
+    # The callbacks themselves run on every step (what the runtime's trace records).
+    assert [f.step for f in simulate(plan, 6, 3) if f.hook == "clip"] == [0, 1, 2, 3, 4, 5]
+    # Without accumulation every step is an update step: nothing is left out.
+    plain = compile_text(UPDATE_ONLY.replace("grad_accumulation = 2", "grad_accumulation = 1"))
+    assert simulate(plain, 6, 3, acting=True) == simulate(plain, 6, 3)

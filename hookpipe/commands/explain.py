@@ -44,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     per_epoch = args.steps_per_epoch or args.steps
     if args.steps <= 0 or per_epoch <= 0:
         return usage_error("--steps and --steps-per-epoch must be positive")
-    firings = simulate(ctx.plan, args.steps, per_epoch, main=args.rank == "main")
+    firings = simulate(ctx.plan, args.steps, per_epoch, main=args.rank == "main", acting=True)
     if args.json:
         print(json.dumps([f.to_json() for f in firings], indent=1))
     else:

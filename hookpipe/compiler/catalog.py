@@ -137,17 +137,17 @@ class HookType:
     step_frequency: tuple[tuple[str, str], ...] = ()
     #: Effects that depend on the arguments (JSON values), added to :attr:`effects`.
     argument_effects: Callable[[dict[str, Any]], Effects] | None = None
+    #: Acts only on steps that end with an optimizer update: under gradient accumulation
+    #: its callback runs on every step but returns at once on the others (accelerate's
+    #: ``sync_gradients``). ``explain --steps`` shows it on update steps only.
+    update_only: bool = False
 
     def effects_for(self, args: dict[str, Any]) -> Effects:
         """The effects of one declaration of this type."""
         if self.argument_effects is None:
             return self.effects
         extra = self.argument_effects(args)
-        return Effects(
-            reads=tuple(dict.fromkeys((*self.effects.reads, *extra.reads))),
-            writes=tuple(dict.fromkeys((*self.effects.writes, *extra.writes))),
-            consumes=tuple(dict.fromkeys((*self.effects.consumes, *extra.consumes))),
-        )
+        return Effects.union(self.effects, extra)
 
     def allows(self, scope: str, phase: str) -> bool:
         return "*" in self.phases or f"{scope}.{phase}" in self.phases or f"*.{phase}" in self.phases
@@ -170,6 +170,7 @@ BUILTINS: dict[str, HookType] = {
             ("step.after",),
             "hookpipe.runtime.builtins.grad_clip:GradClipHook",
             summary="clip gradients by norm or value before the optimizer step",
+            update_only=True,
         ),
         HookType(
             "optimizer",
@@ -178,6 +179,7 @@ BUILTINS: dict[str, HookType] = {
             ("step.after",),
             "hookpipe.runtime.hooks.optimizer:OptimizerHook",
             summary="optimizer.step, lr_scheduler.step, zero_grad",
+            update_only=True,  # accelerate's optimizer steps and zeroes only when gradients sync
         ),
         HookType(
             "validation",
@@ -239,6 +241,7 @@ BUILTINS: dict[str, HookType] = {
             ("step.after",),
             "hookpipe.runtime.builtins.ema:EmaHook",
             summary="an exponential moving average of the parameters, updated after each optimizer update",
+            update_only=True,
         ),
         HookType(
             "early_stop",

@@ -24,11 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from hookpipe.compiler.plan import Effects, callback_name, phase_order
+from hookpipe.compiler.plan import EFFECT_KINDS, Effects, callback_name, phase_order
 
 __all__ = ["CALLBACKS", "ClassInfo", "ClassLookup", "class_info", "merge"]
 
-KINDS = ("reads", "writes", "consumes")
 #: Every callback a Plan entry can name.
 CALLBACKS: tuple[str, ...] = tuple(dict.fromkeys(callback_name(s, p) for s, p in phase_order()))
 
@@ -48,18 +47,19 @@ ClassLookup = Callable[[str], "ClassInfo | None"]
 
 def _kinds(value: Any, where: str) -> Effects:
     if not isinstance(value, Mapping):
-        raise ValueError(f"{where} must be a mapping of reads/writes/consumes to resource names")
-    unknown = sorted(set(value) - set(KINDS))
+        raise ValueError(f"{where} must be a mapping of {'/'.join(EFFECT_KINDS)} to resource names")
+    unknown = sorted(set(value) - set(EFFECT_KINDS))
     if unknown:
-        raise ValueError(f"{where} has unknown keys {', '.join(map(repr, unknown))}; expected reads, writes, consumes")
+        raise ValueError(f"{where} has unknown keys {', '.join(map(repr, unknown))}; "
+                         f"expected {', '.join(EFFECT_KINDS)}")
     out = {}
-    for kind in KINDS:
+    for kind in EFFECT_KINDS:
         names = value.get(kind, ())
         names = (names,) if isinstance(names, str) else names
         if not all(isinstance(n, str) and n for n in names):
             raise ValueError(f"{where}[{kind!r}] must list resource names (strings)")
         out[kind] = tuple(dict.fromkeys(names))
-    return Effects(out["reads"], out["writes"], out["consumes"])
+    return Effects(**out)
 
 
 def class_info(cls: Any) -> ClassInfo:
@@ -80,20 +80,17 @@ def class_info(cls: Any) -> ClassInfo:
         return ClassInfo(collective=collective)
     if not isinstance(declared, Mapping):
         raise ValueError("class attribute `effects` must be a mapping")
-    per_callback = {k: v for k, v in declared.items() if k not in KINDS}
+    per_callback = {k: v for k, v in declared.items() if k not in EFFECT_KINDS}
     unknown = sorted(k for k in per_callback if k not in CALLBACKS)
     if unknown:
         raise ValueError(f"class attribute `effects` has unknown keys {', '.join(map(repr, unknown))}; "
-                         f"expected reads/writes/consumes or callback names ({', '.join(CALLBACKS[:2])}, ...)")
-    base = _kinds({k: v for k, v in declared.items() if k in KINDS}, "class attribute `effects`")
+                         f"expected {'/'.join(EFFECT_KINDS)} or callback names ({', '.join(CALLBACKS[:2])}, ...)")
+    base = _kinds({k: v for k, v in declared.items() if k in EFFECT_KINDS}, "class attribute `effects`")
     callbacks = {name: _kinds(v, f"class attribute `effects[{name!r}]`") for name, v in per_callback.items()}
     return ClassInfo(base, callbacks, collective)
 
 
-def union(*effects: Effects) -> Effects:
-    return Effects(*(tuple(dict.fromkeys(r for e in effects for r in getattr(e, kind))) for kind in KINDS))
-
-
 def merge(info: ClassInfo, declared: Effects) -> tuple[Effects, dict[str, Effects]]:
     """The hook-level and per-callback effects of a class plus what the ``.pipe`` block declares."""
-    return union(info.effects, declared), {name: union(e, declared) for name, e in info.callbacks.items()}
+    callbacks = {name: Effects.union(e, declared) for name, e in info.callbacks.items()}
+    return Effects.union(info.effects, declared), callbacks

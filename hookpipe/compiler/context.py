@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, TypeAlias, cast
+
+import networkx as nx
 
 from hookpipe.compiler.catalog import HookType
-from hookpipe.compiler.digraph import DiGraph
 from hookpipe.compiler.plan import Effects, Guard, Plan, callback_name
 from hookpipe.diagnostics import Diagnostic, Sources
 from hookpipe.dsl import ast
@@ -36,10 +37,27 @@ class Origin:
         return f"effect rule: {self.resource} ({self.relation})"
 
 
-#: One phase's ordering graph: attachments (ids from 0) and hubs (negative ids, each
-#: with the Origin it stands for); each edge carries its origins, a dict used as an
-#: insertion-ordered set.
-OrderGraph = DiGraph[int, Origin, dict[Origin, None]]
+#: One phase's ordering graph, a networkx ``DiGraph``: attachments (ids from 0) and hubs
+#: (negative ids, each with the Origin it stands for as node attribute :data:`HUB_ORIGIN`);
+#: each edge carries its origins as edge attribute :data:`ORIGINS`, a dict used as an
+#: insertion-ordered set. networkx is untyped, so the alias documents what the graph holds.
+OrderGraph: TypeAlias = nx.DiGraph
+
+#: The edge attribute holding an edge's origins (``dict[Origin, None]``).
+ORIGINS = "origins"
+#: The node attribute holding the Origin a hub stands for.
+HUB_ORIGIN = "origin"
+
+
+def edge_origins(graph: OrderGraph, u: int, v: int) -> dict[Origin, None] | None:
+    """The origins of ``u -> v``, None when there is no such edge."""
+    data = graph.get_edge_data(u, v)
+    return None if data is None else cast("dict[Origin, None]", data[ORIGINS])
+
+
+def hub_origin(graph: OrderGraph, hub: int) -> Origin:
+    """The Origin a hub (a negative node id) stands for."""
+    return cast(Origin, graph.nodes[hub][HUB_ORIGIN])
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +84,7 @@ class HookInfo:
         """Everything any callback touches (what the Plan records)."""
         if not self.callbacks:
             return self.effects
-        kinds = ("reads", "writes", "consumes")
-        every = (self.effects, *self.callbacks.values())
-        return Effects(*(tuple(dict.fromkeys(r for e in every for r in getattr(e, k))) for k in kinds))
+        return Effects.union(self.effects, *self.callbacks.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +129,11 @@ class Compilation:
     nodes: list[Node] = field(default_factory=list)
     guards: dict[int, Guard] = field(default_factory=dict)
     graphs: dict[PhaseKey, OrderGraph] = field(default_factory=dict)
+    #: Each acyclic phase graph's order (attachment ids), found by ``check_order`` while
+    #: it looks for cycles, so that lowering does not sort the graph again.
+    phase_orders: dict[PhaseKey, list[int]] = field(default_factory=dict)
+    #: The edges (attachment ids) each phase's cycle reports blame; ``render`` marks them.
+    cycle_edges: dict[PhaseKey, set[tuple[int, int]]] = field(default_factory=dict)
     plan: Plan | None = None
     #: An include failed (HP010 or a syntax error): what it declares is unknown.
     incomplete: bool = False

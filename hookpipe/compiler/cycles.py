@@ -1,49 +1,71 @@
 """Pass: ordering cycles (HP004, HP005) and unmet ``require`` partners (HP011).
 
 A cycle is printed in full, each edge with every origin. One that contains an
-effect edge is HP005 and points at the two attachments that edge relates, since
-that is the pair the user has to reorder.
+effect edge is HP005 and points at the two attachments of the effect edge that is
+actually violated: the one whose two hooks the file's own order (written order,
+``order``/``require`` statements) puts the other way round. Running the first of
+that pair before the second is then what removes the error, and that is what the
+help says; ``render`` marks that edge (``Compilation.cycle_edges``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from hookpipe.compiler.context import Compilation, OrderGraph, Origin
-from hookpipe.compiler.digraph import cycles, shortest_path
+import networkx as nx
+
+from hookpipe.compiler.context import Compilation, OrderGraph, Origin, edge_origins, hub_origin
 from hookpipe.compiler.graph import hook_successors, is_hub
+from hookpipe.compiler.lower import declaration_order
 from hookpipe.diagnostics import Note
 
 
 def check_order(ctx: Compilation) -> None:
-    for graph in ctx.graphs.values():
-        for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
-            _report_cycle(ctx, graph, component)
+    """Order each phase (what lowering uses) or, when its graph has a cycle, report every cycle.
+
+    Most graphs have none, and the topological sort that orders a graph is also the
+    cheapest way to tell.
+    """
+    for key, graph in ctx.graphs.items():
+        try:
+            ctx.phase_orders[key] = declaration_order(graph)
+        except ValueError:
+            for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
+                blamed = _report_cycle(ctx, graph, component)
+                ctx.cycle_edges.setdefault(key, set()).update(blamed)
     _requires(ctx)
 
 
-def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> None:
-    """One diagnostic per cycle: the first effect edge in it (else the first edge) and the way back.
+def cycles(graph: OrderGraph) -> list[set[int]]:
+    """The strongly connected components of more than one node: each holds a cycle."""
+    return [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+
+
+def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> set[tuple[int, int]]:
+    """One diagnostic per cycle: the violated effect edge (else the first edge) and the way back.
 
     Hubs (see ``hookpipe.compiler.graph``) may lie on the cycle; the report
     names only attachments, each step with the origins relating its two ends.
+    Returns the edges the report blames: the violated effect edge for HP005,
+    every step of the printed cycle for HP004 (no one edge is at fault there).
     """
     members = sorted(n for n in component if n >= 0)
-    effect_edge = None
-    for a in members:
-        after = hook_successors(graph, a, component)
-        effect = [b for b, origins in sorted(after.items()) if any(o.kind == "effect" for o in origins)]
-        if effect:
-            effect_edge = (a, effect[0])
-            break
+    after = {a: hook_successors(graph, a, component) for a in members}
+    effect_edges = [(a, b) for a in members for b, origins in sorted(after[a].items())
+                    if any(o.kind == "effect" for o in origins)]
+    effect_edge, stated = _violated(after, effect_edges)
     if effect_edge is not None:
         u, v = effect_edge
     else:
         u = members[0]
-        v = min(hook_successors(graph, u, component))
-    path = [*_first_leg(graph, u, v, component), *shortest_path(graph, v, u, within=component)[1:]]
-    steps = _steps(graph, path)
-    steps[0] = (u, v, hook_successors(graph, u, component)[v])  # every relation of the pair, hubs included
+        v = min(after[u])
+    if stated is not None:  # the file's own order, back from v to u: attachments only, no hubs
+        steps = [(a, b, after[a][b]) for a, b in zip(stated, stated[1:])]
+        steps.insert(0, (u, v, after[u][v]))
+    else:
+        back = nx.shortest_path(graph.subgraph(component), v, u)
+        steps = _steps(graph, [*_first_leg(graph, u, v, component), *back[1:]])
+        steps[0] = (u, v, after[u][v])  # every relation of the pair, hubs included
     cycle = [u, *(b for _, b, _ in steps)]
     notes = tuple(_edge_notes(ctx, steps))
     nu, nv = ctx.nodes[u], ctx.nodes[v]
@@ -57,12 +79,54 @@ def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> N
             f"so it must run before `{nv.hook}`, which {_verb(late)} it",
             nu.span,
             notes=(Note(f"`{nv.hook}` {_verb(late)} `{origin.resource}` here", nv.span), *notes),
-            help=f"move `{nu.hook}` before `{nv.hook}` (e.g. `{nu.hook} -> {nv.hook}`)",
+            help=_help(nu.hook, nv.hook, steps[1:], stated is not None and not _effects_alone(after, v, u)),
         )
-    else:
-        names = " -> ".join(ctx.nodes[n].hook for n in cycle)
-        ctx.error("HP004", f"ordering cycle in {phase}: {names}", nu.span, notes=notes,
-                  help="remove or reverse one of the constraints listed above")
+        return {(u, v)}
+    names = " -> ".join(ctx.nodes[n].hook for n in cycle)
+    ctx.error("HP004", f"ordering cycle in {phase}: {names}", nu.span, notes=notes,
+              help="remove or reverse one of the constraints listed above")
+    return {(a, b) for a, b, _ in steps}
+
+
+def _violated(after: dict[int, dict[int, dict[Origin, None]]], effect_edges: list[tuple[int, int]]
+              ) -> tuple[tuple[int, int] | None, list[int] | None]:
+    """The first effect edge ``u -> v`` that the file's own order reverses, and that order from ``v`` to ``u``.
+
+    The file's own order is every relation with an origin other than an effect
+    rule (written order, statements). When no effect edge is reversed by it alone
+    (the effects themselves close the cycle), the first effect edge and None.
+    """
+    stated = nx.DiGraph()
+    stated.add_edges_from((a, b) for a, successors in after.items() for b, origins in successors.items()
+                          if any(o.kind != "effect" for o in origins))
+    for u, v in effect_edges:
+        if u in stated and v in stated and nx.has_path(stated, v, u):
+            return (u, v), nx.shortest_path(stated, v, u)
+    return (effect_edges[0] if effect_edges else None), None
+
+
+def _effects_alone(after: dict[int, dict[int, dict[Origin, None]]], v: int, u: int) -> bool:
+    """Whether the effect rules by themselves put ``v`` before ``u``: then no order of the file satisfies them."""
+    effects = nx.DiGraph()
+    effects.add_edges_from((a, b) for a, successors in after.items() for b, origins in successors.items()
+                           if any(o.kind == "effect" for o in origins))
+    return v in effects and u in effects and nx.has_path(effects, v, u)
+
+
+def _help(early: str, late: str, back: list[tuple[int, int, dict[Origin, None]]], movable: bool) -> str:
+    """What removes an HP005: run ``early`` before ``late``, by moving it or by changing a statement.
+
+    Not ``movable``: the declared effects alone order the pair both ways, and only
+    changing a declaration helps.
+    """
+    if not movable:
+        return (f"`{early}` must run before `{late}`, but the effects the hooks declare order them the other way "
+                "round too (see the steps above): change what one of them declares")
+    kinds = {o.kind for _, _, origins in back for o in origins if o.kind != "effect"}
+    if kinds <= {"written"}:
+        return f"move `{early}` before `{late}` (e.g. `{early} -> {late}`)"
+    return (f"run `{early}` before `{late}`: reverse or remove the `order`/`require` statement listed above "
+            f"that puts `{late}` first (and move `{early}` before `{late}` where they are written in order)")
 
 
 def _first_leg(graph: OrderGraph, u: int, v: int, component: set[int]) -> list[int]:
@@ -96,12 +160,12 @@ def _steps(graph: OrderGraph, path: list[int]) -> list[tuple[int, int, dict[Orig
             via.append(node)
             continue
         if via:
-            origins = {graph.node_data(h): None for h in via}
-            direct = graph.edge(start, node)
+            origins = {hub_origin(graph, h): None for h in via}
+            direct = edge_origins(graph, start, node)
             if direct is not None:
                 origins = {**direct, **origins}
         else:
-            origins = dict(graph.succ[start][node])
+            origins = dict(edge_origins(graph, start, node) or {})
         steps.append((start, node, origins))
         start, via = node, []
     return steps

@@ -10,22 +10,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from hookpipe.compiler.context import Compilation, Node
-from hookpipe.compiler.plan import Guard, Unit
+from hookpipe.compiler.loop import SCOPE_UNITS, Unit
+from hookpipe.compiler.plan import Guard
 from hookpipe.compiler.suggest import did_you_mean
 
-UNITS: dict[str, Unit] = {
+#: Each spelling a frequency may use, by the unit it counts.
+UNIT_SPELLINGS: dict[str, Unit] = {
     "step": "step", "steps": "step",
     "update": "update", "updates": "update",
     "epoch": "epoch", "epochs": "epoch",
-}
-#: Which units a phase of each scope can count.
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "loop": (),
-    "epoch": ("epoch",),
-    "step": ("step", "update"),
-    "batch": ("step", "update"),
-    "forward": ("step", "update"),
-    "backward": ("step", "update"),
 }
 
 
@@ -62,10 +55,10 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
                       help="without `every ...` the hook already runs every time, the last one included")
             return None
         return _ALWAYS
-    unit = UNITS.get(a.every.unit)
+    unit = UNIT_SPELLINGS.get(a.every.unit)
     if unit is None:
         ctx.error("HP007", f"unknown frequency unit `{a.every.unit}`", a.every.unit_span,
-                  help=did_you_mean(a.every.unit, UNITS) or "units: steps, updates, epochs")
+                  help=did_you_mean(a.every.unit, UNIT_SPELLINGS) or "units: steps, updates, epochs")
         return None
     count = 1 if a.every.count is None else a.every.count
     ok = True
@@ -77,8 +70,8 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
         ctx.error("HP007", f"`from` must be positive, got {a.start}", a.start_span or a.span,
                   help="occurrences are counted from 1")
         ok = False
-    if unit not in ALLOWED[node.scope]:
-        allowed = ALLOWED[node.scope]
+    if unit not in SCOPE_UNITS[node.scope]:
+        allowed = SCOPE_UNITS[node.scope]
         reason = ("the loop phases run once" if not allowed
                   else f"phases of `{node.scope}` count {' or '.join(u + 's' for u in allowed)}")
         written = f"every {a.every.unit}" if a.every.count is None else f"every {a.every.count} {a.every.unit}"

@@ -21,8 +21,18 @@ from collections import defaultdict
 from itertools import count
 from typing import Iterator
 
-from hookpipe.compiler.context import Compilation, Node, OrderGraph, Origin, PhaseKey
-from hookpipe.compiler.plan import callback_name, phase_order
+from hookpipe.compiler.context import (
+    HUB_ORIGIN,
+    ORIGINS,
+    Compilation,
+    Node,
+    OrderGraph,
+    Origin,
+    PhaseKey,
+    edge_origins,
+    hub_origin,
+)
+from hookpipe.compiler.plan import EFFECT_KINDS, callback_name, phase_order
 
 
 def build_graphs(ctx: Compilation) -> None:
@@ -32,7 +42,7 @@ def build_graphs(ctx: Compilation) -> None:
     for key in phase_order():
         graph = OrderGraph()
         nodes = by_phase.get(key, [])
-        graph.add_nodes([n.id for n in nodes])
+        graph.add_nodes_from([n.id for n in nodes])
         _written(graph, nodes)
         _statements(ctx, graph, nodes)
         _effects(ctx, graph, nodes, callback_name(*key), count(-1, -1))
@@ -47,9 +57,9 @@ def add_edge(graph: OrderGraph, u: int, v: int, origin: Origin) -> None:
     """
     if u == v:
         return
-    origins = graph.edge(u, v)
+    origins = edge_origins(graph, u, v)
     if origins is None:
-        graph.add_edge(u, v, {origin: None})
+        graph.add_edge(u, v, **{ORIGINS: {origin: None}})
     else:
         origins.setdefault(origin, None)
 
@@ -57,15 +67,17 @@ def add_edge(graph: OrderGraph, u: int, v: int, origin: Origin) -> None:
 def _written(graph: OrderGraph, nodes: list[Node]) -> None:
     """What you read is what runs: each attachment after the previous one of its block.
 
-    These are the graph's first edges and each pair is new, so they are added directly.
+    These are the graph's first edges and each pair is new, so they are added at once.
     """
     previous: dict[int, int] = {}
-    add = graph.add_edge
+    edges: list[tuple[int, int, dict[str, dict[Origin, None]]]] = []
+    add = edges.append
     for node in nodes:
         before = previous.get(node.block)
         if before is not None:
-            add(before, node.id, {Origin("written", node.attachment.span, None, None): None})
+            add((before, node.id, {ORIGINS: {Origin("written", node.attachment.span, None, None): None}}))
         previous[node.block] = node.id
+    graph.add_edges_from(edges)
 
 
 def _statements(ctx: Compilation, graph: OrderGraph, nodes: list[Node]) -> None:
@@ -93,15 +105,15 @@ DIRECT_PAIRS = 256
 
 
 def _effects(ctx: Compilation, graph: OrderGraph, nodes: list[Node], callback: str, hubs: Iterator[int]) -> None:
-    roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {"writes": [], "reads": [], "consumes": []})
+    roles: dict[str, dict[str, list[Node]]] = defaultdict(lambda: {kind: [] for kind in EFFECT_KINDS})
     hooks = ctx.hooks
     for node in nodes:
         info = hooks[node.hook]
         effects = info.callbacks.get(callback, info.effects) if info.callbacks else info.effects  # ctx.node_effects
         if not (effects.writes or effects.reads or effects.consumes):
             continue
-        for kind in ("writes", "reads", "consumes"):
-            for resource in getattr(effects, kind):
+        for kind in EFFECT_KINDS:
+            for resource in effects.of(kind):
                 roles[resource][kind].append(node)
     for resource in sorted(roles):
         role = roles[resource]
@@ -138,7 +150,7 @@ def _through_hubs(graph: OrderGraph, early: list[Node], late: list[Node], origin
 
     def hub() -> int:
         h = next(hubs)
-        graph.add_node(h, origin)
+        graph.add_node(h, **{HUB_ORIGIN: origin})
         return h
 
     prefix = [hub()]
@@ -185,15 +197,15 @@ def hook_successors(graph: OrderGraph, u: int,
     stack: list[tuple[int, int]] = [(u, 0)]  # (node, the hub the walk entered by; 0: none yet)
     while stack:
         node, entry = stack.pop()
-        for v, origins in graph.succ[node].items():
+        for v, data in graph.succ[node].items():
             if within is not None and v not in within:
                 continue
             if v >= 0:
                 if entry == 0:
-                    direct.setdefault(v, {}).update(origins)
+                    direct.setdefault(v, {}).update(data[ORIGINS])
                 else:
                     direct.setdefault(v, {})
-                    through.setdefault(v, []).append((entry, graph.node_data(entry)))
+                    through.setdefault(v, []).append((entry, hub_origin(graph, entry)))
             elif v not in seen:
                 seen.add(v)
                 stack.append((v, v if entry == 0 else entry))

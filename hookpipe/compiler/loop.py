@@ -13,6 +13,11 @@ from typing import Literal
 
 Phase = Literal["before", "after"]
 
+Unit = Literal["step", "update", "epoch"]
+
+#: Guard units; a runtime counter of the same name holds each one's occurrence number.
+UNITS: tuple[Unit, ...] = ("step", "update", "epoch")
+
 #: A scope's two phases, in the order one pass runs them.
 PHASES: tuple[str, ...] = ("before", "after")
 
@@ -22,30 +27,38 @@ class Scope:
     """One scope of the loop.
 
     ``channel`` is the RoboOrchard ``PipelineHooks`` channel it maps to;
-    ``per_step`` says whether it runs inside a step (its guards count steps and
-    updates, and it has a step id).
+    ``units`` are what a frequency attached in one of its phases may count (HP007
+    otherwise): a scope that runs inside a step counts steps and updates, and that
+    is what :attr:`per_step` means.
     """
 
     name: str
     parent: str | None
     channel: str
-    per_step: bool
+    units: tuple[Unit, ...]
+
+    @property
+    def per_step(self) -> bool:
+        """Whether it runs inside a step (it has a step id)."""
+        return "step" in self.units
 
 
 #: The scopes, outermost first; siblings (forward, backward) in the order they run.
 SCOPE_TABLE: tuple[Scope, ...] = (
-    Scope("loop", None, "on_loop", per_step=False),
-    Scope("epoch", "loop", "on_epoch", per_step=False),
-    Scope("step", "epoch", "on_step", per_step=True),
-    Scope("batch", "step", "on_batch", per_step=True),
-    Scope("forward", "batch", "on_model_forward", per_step=True),
-    Scope("backward", "batch", "on_model_backward", per_step=True),
+    Scope("loop", None, "on_loop", units=()),
+    Scope("epoch", "loop", "on_epoch", units=("epoch",)),
+    Scope("step", "epoch", "on_step", units=("step", "update")),
+    Scope("batch", "step", "on_batch", units=("step", "update")),
+    Scope("forward", "batch", "on_model_forward", units=("step", "update")),
+    Scope("backward", "batch", "on_model_backward", units=("step", "update")),
 )
 
 SCOPES: tuple[str, ...] = tuple(s.name for s in SCOPE_TABLE)
 PARENT: dict[str, str | None] = {s.name: s.parent for s in SCOPE_TABLE}
 #: A scope's ``PipelineHooks`` channel (``forward`` -> ``on_model_forward``).
 SCOPE_CHANNEL: dict[str, str] = {s.name: s.channel for s in SCOPE_TABLE}
+#: Which units a phase of each scope can count.
+SCOPE_UNITS: dict[str, tuple[Unit, ...]] = {s.name: s.units for s in SCOPE_TABLE}
 #: The scopes that run inside a step.
 STEP_SCOPES: frozenset[str] = frozenset(s.name for s in SCOPE_TABLE if s.per_step)
 

@@ -6,8 +6,9 @@ declaration order, so the same input always yields the same plan, byte for byte.
 
 from __future__ import annotations
 
+import networkx as nx
+
 from hookpipe.compiler.context import Compilation, OrderGraph
-from hookpipe.compiler.digraph import lexicographical_topological_order
 from hookpipe.compiler.plan import Guard, HookSpec, PhasePlan, Plan, PlanEntry, callback_name, phase_order
 
 
@@ -19,7 +20,10 @@ def lower(ctx: Compilation) -> None:
         callback = callback_name(scope, phase)
         entries: list[PlanEntry] = []
         push = entries.append
-        for i in declaration_order(graph) if graph is not None else ():
+        order = ctx.phase_orders.get((scope, phase))
+        if order is None and graph is not None:
+            order = declaration_order(graph)
+        for i in order or ():
             node = nodes[i]
             attachment = node.attachment
             push(PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
@@ -35,12 +39,14 @@ def lower(ctx: Compilation) -> None:
 def declaration_order(graph: OrderGraph) -> list[int]:
     """Topological order, ties broken by the smallest node id (= first declaration).
 
-    Hubs (negative ids, see ``hookpipe.compiler.graph``) sort first, so each is
-    passed the moment it is ready and releases its attachments exactly when the
-    direct edges would have: the order is the one without hubs. They are left out.
+    networkx's lexicographical topological sort takes the smallest ready node each
+    time; a node's id is its declaration index, so it is its own sort key. Hubs
+    (negative ids, see ``hookpipe.compiler.graph``) sort first, so each is passed
+    the moment it is ready and releases its attachments exactly when the direct
+    edges would have: the order is the one without hubs. They are left out.
     """
     try:
-        order = lexicographical_topological_order(graph)
-    except ValueError:
+        order = list(nx.lexicographical_topological_sort(graph))
+    except nx.NetworkXUnfeasible:
         raise ValueError("the graph has a cycle (check_order reports it before lowering)") from None
     return [node for node in order if node >= 0]

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterator, Mapping
 
-from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, callback_name, phase_order
+from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, UNITS, Unit, callback_name, phase_order
 from hookpipe.dsl.span import Span
 
 __all__ = [
-    "PARENT", "PHASES", "PLAN_FORMAT", "SCOPES", "UNITS", "Effects", "Guard", "HookSpec", "PhasePlan", "Plan",
-    "PlanEntry", "Unit", "callback_name", "phase_order",
+    "EFFECT_KINDS", "PARENT", "PHASES", "PLAN_FORMAT", "SCOPES", "UNITS", "Effects", "Guard", "HookSpec", "PhasePlan",
+    "Plan", "PlanEntry", "Unit", "callback_name", "phase_order",
 ]
 
 PLAN_FORMAT = 1
-
-Unit = Literal["step", "update", "epoch"]
-
-#: Guard units; a runtime counter of the same name holds each one's occurrence number.
-UNITS: tuple[Unit, ...] = ("step", "update", "epoch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +87,33 @@ class Guard:
 
 @dataclass(frozen=True, slots=True)
 class Effects:
+    """The resources a hook reads, writes and consumes: its fields are the effect kinds (:data:`EFFECT_KINDS`)."""
+
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     consumes: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, list[str]]:
-        return {"reads": list(self.reads), "writes": list(self.writes), "consumes": list(self.consumes)}
+    def of(self, kind: str) -> tuple[str, ...]:
+        """The resources of one kind (one of :data:`EFFECT_KINDS`)."""
+        return getattr(self, kind)  # type: ignore[no-any-return]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Effects":
-        return cls(tuple(data["reads"]), tuple(data["writes"]), tuple(data["consumes"]))
+    def union(cls, *parts: "Effects") -> "Effects":
+        """Every resource each part names, kind by kind, in the order first named."""
+        return cls(**{kind: tuple(dict.fromkeys(r for e in parts for r in e.of(kind))) for kind in EFFECT_KINDS})
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {kind: list(self.of(kind)) for kind in EFFECT_KINDS}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Effects":
+        return cls(**{kind: tuple(data[kind]) for kind in EFFECT_KINDS})
+
+
+#: The kinds of effect a hook can declare (``reads``, ``writes``, ``consumes``), in the
+#: order the Plan, hovers and messages list them. The one definition: the fields of
+#: :class:`Effects`; the grammar's effect keywords are checked against it by a test.
+EFFECT_KINDS: tuple[str, ...] = tuple(f.name for f in fields(Effects))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.class_effects import merge
 from hookpipe.compiler.context import Compilation, HookInfo
-from hookpipe.compiler.plan import Effects
+from hookpipe.compiler.plan import EFFECT_KINDS, Effects
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.compiler.values import arguments, object_path
 from hookpipe.diagnostics import Note
@@ -104,11 +104,7 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
     effects, callbacks = declared, dict[str, Effects]()
     if builtin is not None:
         own = builtin.effects_for(args)
-        effects = Effects(
-            reads=_union(own.reads, declared.reads),
-            writes=_union(own.writes, declared.writes),
-            consumes=_union(own.consumes, declared.consumes),
-        )
+        effects = Effects.union(own, declared)
         collective = builtin.collective
     elif type_name is not None and ctx.classes is not None:
         effects, callbacks, collective = _class_declarations(ctx, decl, type_name, declared, collective)
@@ -121,12 +117,13 @@ def _flags(ctx: Compilation, decl: ast.HookDecl, builtin: bool) -> bool:
     """Whether the effect block says ``collective``; other bare names are HP002."""
     collective = False
     for effect in decl.effects or ():
-        if effect.kind in ("reads", "writes", "consumes"):
+        if effect.kind in EFFECT_KINDS:
             continue
         if effect.kind != "collective":
             ctx.error("HP002", f"unknown declaration `{effect.kind}` in the effects of `{decl.name}`", effect.span,
                       help=did_you_mean(effect.kind, ("collective",)) or
-                      "an effect block holds `reads`/`writes`/`consumes` lines and the flag `collective`")
+                      f"an effect block holds {'/'.join(f'`{k}`' for k in EFFECT_KINDS)} lines and the flag "
+                      "`collective`")
         elif builtin:
             ctx.error("HP003", f"`collective` cannot be declared for the built-in `{decl.name}`: the catalog says "
                       "whether it is one", effect.span, help="remove the line")
@@ -154,12 +151,12 @@ def _class_declarations(ctx: Compilation, decl: ast.HookDecl, type_name: str, de
 def _declared_effects(decl: ast.HookDecl) -> Effects:
     if decl.effects is None:
         return _NO_EFFECTS
-    found: dict[str, list[str]] = {"reads": [], "writes": [], "consumes": []}
+    found: dict[str, tuple[str, ...]] = {kind: () for kind in EFFECT_KINDS}
     for effect in decl.effects or ():
         if effect.kind not in found:  # a flag (see _flags)
             continue
-        found[effect.kind] = _union(found[effect.kind], effect.resources)  # type: ignore[assignment]
-    return Effects(tuple(found["reads"]), tuple(found["writes"]), tuple(found["consumes"]))
+        found[effect.kind] = _union(found[effect.kind], effect.resources)
+    return Effects(**found)
 
 
 def _union(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> tuple[str, ...]:

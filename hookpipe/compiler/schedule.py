@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.loop import step_phase_order
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
 from hookpipe.compiler.run_values import count_updates
@@ -37,8 +38,13 @@ class Firing:
 
 
 def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: int | None = None,
-             main: bool = True) -> list[Firing]:
+             main: bool = True, acting: bool = False) -> list[Firing]:
     """Every callback a run of ``steps`` batches, ``steps_per_epoch`` per epoch, would fire, in order.
+
+    With ``acting``, what acts rather than every callback the runtime calls: a built-in
+    that acts only on optimizer updates (``HookType.update_only``: ``grad_clip``,
+    ``optimizer``, ``ema``) is left out of the steps that end without one, where its
+    callback returns at once. That is what ``explain --steps`` shows.
 
     Example:
         >>> from hookpipe.compiler import compile_text
@@ -54,6 +60,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     phases = {(p.scope, p.phase): p for p in plan.phases}
     epochs = -(-steps // steps_per_epoch)
     out: list[Firing] = []
+    idle = _update_only(plan) if acting else frozenset()
     out += _fire(phases["loop", "before"], None, None, 1, False, main)
     total_updates = count_updates(steps, steps_per_epoch, accumulation)  # known: both lengths are given
     updates = 0
@@ -67,13 +74,19 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
             updates += sync
             for scope, phase in _INNER:
                 for entry in phases[scope, phase].entries:
-                    if entry.main_only and not main:
+                    if entry.main_only and not main or not sync and entry.hook in idle:
                         continue
                     if _step_fires(entry, step, sync, updates, steps, total_updates):
                         out.append(Firing(step, epoch, scope, phase, entry.hook, entry.main_only))
         out += _fire(phases["epoch", "after"], None, epoch, epoch + 1, last_epoch, main)
     out += _fire(phases["loop", "after"], None, None, 1, False, main)
     return out
+
+
+def _update_only(plan: Plan) -> frozenset[str]:
+    """The hooks of ``plan`` whose built-in type acts only on optimizer updates."""
+    return frozenset(spec.name for spec in plan.hooks
+                     if spec.builtin and spec.type in BUILTINS and BUILTINS[spec.type].update_only)
 
 
 def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int | None) -> bool:

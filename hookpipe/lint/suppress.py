@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
 
-_PATTERN = re.compile(r"hookpipe\s*:\s*ignore\s*\[([^\]]*)\]")
+#: A suppression inside a comment's text; group 1 holds the comma-separated codes. The
+#: language server's quick fix finds an existing one with it, to add a code.
+SUPPRESSION = re.compile(r"hookpipe\s*:\s*ignore\s*\[([^\]]*)\]")
+
+
+def suppression_comment(*codes: str) -> str:
+    """The comment that suppresses ``codes`` on its line (what the quick fix writes).
+
+    Example:
+        >>> suppression_comment("HP101", "HP103")
+        '# hookpipe: ignore[HP101, HP103]'
+    """
+    return f"# hookpipe: ignore[{', '.join(codes)}]"
 
 
 @dataclass
@@ -30,7 +42,7 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
     """The suppressions of one file, by line."""
     found: dict[int, Suppression] = {}
     for comment in file.comments:
-        m = _PATTERN.search(comment.text)
+        m = SUPPRESSION.search(comment.text)
         if m is None:
             continue
         codes = _codes(m)
@@ -42,7 +54,7 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
 
 def marked_codes(comment: str) -> tuple[str, ...] | None:
     """The codes a comment's text suppresses (None: it is not a suppression)."""
-    m = _PATTERN.search(comment)
+    m = SUPPRESSION.search(comment)
     return None if m is None else _codes(m)
 
 

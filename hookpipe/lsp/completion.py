@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from hookpipe.compiler.catalog import BUILTINS, RESOURCES
-from hookpipe.compiler.class_effects import KINDS
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.frequency import UNITS as UNIT_SPELLINGS
-from hookpipe.compiler.plan import PARENT, PHASES, UNITS
+from hookpipe.compiler.frequency import UNIT_SPELLINGS
+from hookpipe.compiler.plan import EFFECT_KINDS, PARENT, PHASES, UNITS
 from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.lsp.hover import describe_type
 
@@ -138,9 +137,9 @@ def _complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
             return _values(ctx)
         return [_item(k, types.CompletionItemKind.Property, f"{k} = ") for k in TrainerSettings.model_fields]
     if owner == "effects":
-        if before and before[0] in KINDS:
+        if before and before[0] in EFFECT_KINDS:
             return [_item(r, types.CompletionItemKind.Variable) for r in RESOURCES]
-        return [_item(k, types.CompletionItemKind.Keyword, f"{k} ") for k in KINDS]
+        return [_item(k, types.CompletionItemKind.Keyword, f"{k} ") for k in EFFECT_KINDS]
     if owner in PARENT:
         scopes = [_item(s, types.CompletionItemKind.Module, f"{s} {{\n\t$0\n}}") for s in _CHILDREN[owner]]
         return scopes + [_item(p, types.CompletionItemKind.Event, f"{p} {{ $0 }}") for p in PHASES]

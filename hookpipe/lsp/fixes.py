@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
+from hookpipe.lint.suppress import SUPPRESSION, suppression_comment
 from hookpipe.lsp.convert import word_span
 
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_SUPPRESSION = re.compile(r"hookpipe\s*:\s*ignore\s*\[([^\]]*)\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +103,11 @@ def _reorder(ctx: Compilation, early_span: Span, late_span: Span) -> Fix | None:
 def _suppress(d: Diagnostic, ctx: Compilation) -> Fix:
     line = ctx.sources.line(d.span.file, d.span.line) or ""
     title = f"Suppress {d.code} on this line"
-    m = _SUPPRESSION.search(line)
+    m = SUPPRESSION.search(line)
     if m is not None:
         end = m.end(1) + 1
         sep = ", " if m.group(1).strip() else ""
         return Fix(title, (Edit(Span(d.span.file, d.span.line, end, d.span.line, end), f"{sep}{d.code}"),))
     end = len(line.rstrip()) + 1
     return Fix(title, (Edit(Span(d.span.file, d.span.line, end, d.span.line, len(line) + 1),
-                            f"  # hookpipe: ignore[{d.code}]"),))
+                            f"  {suppression_comment(d.code)}"),))

@@ -12,7 +12,7 @@ from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS, HookType
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.plan import Effects, Guard
+from hookpipe.compiler.plan import EFFECT_KINDS, Effects, Guard
 from hookpipe.dsl import ast
 from hookpipe.lint.pages import page
 from hookpipe.lsp.index import Index, Occurrence
@@ -48,8 +48,7 @@ def _type_name(annotation: Any) -> str:
 
 def _effects(effects: Effects) -> str:
     parts = [f"{kind} {', '.join(f'`{r}`' for r in names)}"
-             for kind, names in (("reads", effects.reads), ("writes", effects.writes), ("consumes", effects.consumes))
-             if names]
+             for kind in EFFECT_KINDS if (names := effects.of(kind))]
     return "; ".join(parts) or "none declared"
 
 

@@ -14,6 +14,7 @@ from lsprotocol import types
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.dsl import ast
+from hookpipe.dsl.grammar import terminals
 from hookpipe.dsl.span import Span
 from hookpipe.lsp.convert import span_range, uri_of
 from hookpipe.lsp.index import Index, Occurrence
@@ -21,8 +22,11 @@ from hookpipe.lsp.index import Index, Occurrence
 #: Kinds that name something declared once and used elsewhere.
 NAMED = ("hook", "alias")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RESERVED = frozenset("pipeline use include trainer hook order require before after every from and at end on true "
-                      "false none reads writes consumes".split())
+
+
+def reserved_words() -> frozenset[str]:
+    """The words no name may take: the grammar's keyword terminals, read from the grammar itself."""
+    return frozenset(terminals().keywords)
 
 
 def definition(occ: Occurrence, index: Index) -> types.Location | None:
@@ -56,7 +60,7 @@ def rename(occ: Occurrence, index: Index, new_name: str) -> types.WorkspaceEdit 
     """Every occurrence renamed, in each file; a ValueError says why a name cannot be used."""
     if occ.kind not in NAMED:
         return None
-    if not _NAME.fullmatch(new_name) or new_name in _RESERVED:
+    if not _NAME.fullmatch(new_name) or new_name in reserved_words():
         raise ValueError(f"`{new_name}` is not a valid {occ.kind} name")
     if index.definition(occ.kind, new_name) is not None:
         raise ValueError(f"a {occ.kind} named `{new_name}` already exists")

@@ -10,7 +10,7 @@ Layout choices, and why:
 * one edge per kind of origin, so parallel edges say *why* one hook runs before
   another: solid black = written order, dashed blue = ``order``, dashed purple =
   ``require``, dotted green = effect rule (labelled with the resources), grey =
-  lowered order (when drawn from a Plan alone); red = part of an ordering cycle.
+  lowered order (when drawn from a Plan alone); red = an edge a cycle error blames.
 
 ``graphviz`` is imported inside ``to_dot`` so commands that never draw
 (``check``, ``lint``) do not pay for it.

@@ -3,7 +3,7 @@
 Same picture as the DOT output (see ``hookpipe.render.dot``), in Mermaid's terms:
 scopes and phases are nested ``subgraph``s, written order is a solid arrow,
 ``order``/``require`` a thick arrow, an effect rule a dotted arrow labelled with
-its resources, and ``linkStyle`` colours them (red for edges of a cycle). No
+its resources, and ``linkStyle`` colours them (red for the edges a cycle error blames). No
 binary is needed to produce it.
 """
 

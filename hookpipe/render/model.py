@@ -16,7 +16,6 @@ from pathlib import PurePath
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node, OrderGraph, Origin
-from hookpipe.compiler.digraph import strongly_connected_components
 from hookpipe.compiler.graph import hook_edges
 from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
@@ -100,8 +99,9 @@ def from_compilation(ctx: Compilation) -> GraphModel:
 
     Drawn from what the compiler returned, passes are never run here: compile with
     ``for_drawing=True`` (``compile_path``) to have the ordering graphs of a
-    pipeline whose errors stopped the compiler early. Edges inside a strongly
-    connected component are marked ``bad``: they form the cycle the error is about.
+    pipeline whose errors stopped the compiler early. The edges a cycle report
+    blames are marked ``bad``: the violated effect edge an HP005 names, every step of
+    the cycle an HP004 prints.
     """
     printer = ValuePrinter(())
     error_spans = {d.span for d in ctx.diagnostics if d.severity == "error"}
@@ -121,7 +121,7 @@ def from_compilation(ctx: Compilation) -> GraphModel:
         by_phase[node.key].append(graph_node)
     edges: list[GraphEdge] = []
     for key in sorted(ctx.graphs, key=_phase_rank):
-        edges.extend(_edges(ctx.graphs[key]))
+        edges.extend(_edges(ctx.graphs[key], ctx.cycle_edges.get(key, set())))
     errors = sum(1 for d in ctx.diagnostics if d.severity == "error")
     title = _title(ctx.name, ctx.main) + (f"  ({errors} error{'s' if errors != 1 else ''})" if errors else "")
     return GraphModel(title, _tree(by_phase), edges, errors)
@@ -182,17 +182,10 @@ def _tree(by_phase: dict[tuple[str, str], list[GraphNode]]) -> ScopeCluster:
     return build("loop")
 
 
-def _edges(graph: OrderGraph) -> list[GraphEdge]:
-    in_cycle: set[int] = set()
-    component_of: dict[int, int] = {}
-    for number, component in enumerate(strongly_connected_components(graph)):
-        for n in component:
-            component_of[n] = number
-        if len(component) > 1:
-            in_cycle |= component
+def _edges(graph: OrderGraph, blamed: set[tuple[int, int]]) -> list[GraphEdge]:
     found: list[GraphEdge] = []
     for u, v, origins in hook_edges(graph):  # hubs looked through: an edge joins two attachments
-        bad = u in in_cycle and component_of[u] == component_of[v]
+        bad = (u, v) in blamed
         for kind in EDGE_KINDS:
             of_kind = [o for o in origins if o.kind == kind]
             if of_kind:

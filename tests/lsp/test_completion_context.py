@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from hookpipe.compiler import compile_text
 from hookpipe.compiler.catalog import RESOURCES
-from hookpipe.compiler.class_effects import KINDS
-from hookpipe.compiler.frequency import UNITS as UNIT_SPELLINGS
-from hookpipe.compiler.plan import UNITS
+from hookpipe.compiler.frequency import UNIT_SPELLINGS
+from hookpipe.compiler.plan import EFFECT_KINDS, UNITS
 from hookpipe.dsl.grammar import terminals
 from hookpipe.lsp.completion import complete, frames
 
@@ -60,9 +59,9 @@ def test_units_come_from_the_frequency_pass_and_each_one_compiles() -> None:
 
 def test_effect_kinds_are_the_compilers_and_the_grammars_keywords() -> None:
     head = "hook s = probes.Speed(window = 5) {\n    "
-    assert _labels(head) == set(KINDS)
-    assert set(KINDS) <= set(terminals().keywords)  # the grammar reserves each one
-    assert _labels(head + f"{KINDS[0]} ") == set(RESOURCES)
-    for kind in KINDS:
+    assert _labels(head) == set(EFFECT_KINDS)
+    assert set(EFFECT_KINDS) <= set(terminals().keywords)  # the grammar reserves each one
+    assert _labels(head + f"{EFFECT_KINDS[0]} ") == set(RESOURCES)
+    for kind in EFFECT_KINDS:
         text = f'{RUN}use probes = "m"\n{head}{kind} params\n}}\nloop {{ epoch {{ step {{ after {{ s }} }} }} }}\n'
         assert getattr(compile_text(text, "kinds.pipe").hook("s").effects, kind) == ("params",), kind

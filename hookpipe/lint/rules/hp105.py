@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import networkx as nx
+
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.digraph import topological_order
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.lint.rules._common import warning
 
@@ -31,7 +32,7 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         if len(writers) < 2:
             continue
         bit = {n: 1 << i for i, n in enumerate(writers)}
-        order = topological_order(graph)
+        order = list(nx.topological_sort(graph))
         below: dict[int, int] = {}  # writers reachable from a node (itself included)
         for n in reversed(order):
             mask = bit.get(n, 0)

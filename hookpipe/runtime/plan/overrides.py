@@ -30,6 +30,7 @@ from hookpipe.compiler.plan import HookSpec, Plan
 from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
 from hookpipe.compiler.settings import FACTORY_KEYS, ObjectRef, TrainerSettings
 from hookpipe.compiler.suggest import did_you_mean
+from hookpipe.dsl.transform import MAX_INT
 from hookpipe.runtime.errors import PlanResolveError
 
 __all__ = ["apply_overrides", "parse_override_value", "parse_sets"]
@@ -65,10 +66,6 @@ def parse_override_value(text: str) -> Any:
             raise PlanResolveError(f"cannot read override value {_short(text)}: {str(exc)[:200]}") from None
         return _plain(value, text)
     return s
-
-
-#: The language's bound (hookpipe.dsl.transform): 64-bit integers.
-MAX_INT = 2**63 - 1
 
 
 def _bounded(value: int | float, text: str) -> int | float:
