@@ -18,7 +18,6 @@ from hookpipe.compiler.loop import SCOPE_TABLE, SCOPE_UNITS, STEP_SCOPES, UNITS
 from hookpipe.compiler.pipeline import run_passes
 from hookpipe.compiler.plan import EFFECT_KINDS, Effects
 from hookpipe.dsl.grammar import terminals
-from hookpipe.dsl.transform import MAX_INT
 from hookpipe.lint.suppress import marked_codes, suppression_comment
 
 HEAD = 'use probes = "x.probes"\ntrainer {\n    max_step = 1\n}\nhook h = probes.H()\n'
@@ -67,17 +66,3 @@ def test_the_suppression_the_quick_fix_writes_is_the_one_lint_reads() -> None:
     assert marked_codes(suppression_comment("HP101")) == ("HP101",)
     assert marked_codes(suppression_comment("HP101", "hp103")) == ("HP101", "HP103")
     assert marked_codes("# a plain comment") is None
-
-
-def test_integers_are_bounded_alike_in_a_file_and_on_the_command_line() -> None:
-    from hookpipe.runtime.errors import PlanResolveError
-    from hookpipe.runtime.overrides import parse_override_value
-
-    assert parse_override_value(str(MAX_INT)) == MAX_INT
-    with pytest.raises(PlanResolveError, match="out of range"):
-        parse_override_value(str(MAX_INT + 1))
-    text = "trainer {\n    max_step = %d\n}\n"
-    ctx = run_passes(load_text(text % MAX_INT, "i.pipe"), "i.pipe")
-    assert not [d for d in ctx.diagnostics if d.severity == "error"]
-    ctx = run_passes(load_text(text % (MAX_INT + 1), "i.pipe"), "i.pipe")
-    assert [(d.code, d.message) for d in ctx.diagnostics] == [("HP001", f"the number `{MAX_INT + 1}` is out of range")]

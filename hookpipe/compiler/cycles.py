@@ -11,10 +11,11 @@ help says; ``render`` marks that edge (``Compilation.cycle_edges``).
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Callable
 
 import networkx as nx
 
-from hookpipe.compiler.context import Compilation, OrderGraph, Origin, edge_origins, hub_origin
+from hookpipe.compiler.context import ORIGINS, Compilation, OrderGraph, Origin, edge_origins, hub_origin
 from hookpipe.compiler.graph import hook_successors, is_hub
 from hookpipe.compiler.lower import declaration_order
 from hookpipe.diagnostics import Note
@@ -50,22 +51,27 @@ def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> s
     every step of the printed cycle for HP004 (no one edge is at fault there).
     """
     members = sorted(n for n in component if n >= 0)
-    after = {a: hook_successors(graph, a, component) for a in members}
-    effect_edges = [(a, b) for a in members for b, origins in sorted(after[a].items())
-                    if any(o.kind == "effect" for o in origins)]
-    effect_edge, stated = _violated(after, effect_edges)
+    sub = graph.subgraph(component)
+    successors: dict[int, dict[int, dict[Origin, None]]] = {}
+
+    def after(a: int) -> dict[int, dict[Origin, None]]:
+        if a not in successors:
+            successors[a] = hook_successors(graph, a, component)
+        return successors[a]
+
+    effect_edge, stated = _violated(sub, members, after)
     if effect_edge is not None:
         u, v = effect_edge
     else:
         u = members[0]
-        v = min(after[u])
-    if stated is not None:  # the file's own order, back from v to u: attachments only, no hubs
-        steps = [(a, b, after[a][b]) for a, b in zip(stated, stated[1:])]
-        steps.insert(0, (u, v, after[u][v]))
+        v = min(after(u))
+    if stated is not None:  # the file's own order, back from v to u: direct edges between attachments
+        steps = [(a, b, dict(edge_origins(graph, a, b) or {})) for a, b in zip(stated, stated[1:])]
+        steps.insert(0, (u, v, after(u)[v]))
     else:
-        back = nx.shortest_path(graph.subgraph(component), v, u)
+        back = nx.shortest_path(sub, v, u)
         steps = _steps(graph, [*_first_leg(graph, u, v, component), *back[1:]])
-        steps[0] = (u, v, after[u][v])  # every relation of the pair, hubs included
+        steps[0] = (u, v, after(u)[v])  # every relation of the pair, hubs included
     cycle = [u, *(b for _, b, _ in steps)]
     notes = tuple(_edge_notes(ctx, steps))
     nu, nv = ctx.nodes[u], ctx.nodes[v]
@@ -79,7 +85,7 @@ def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> s
             f"so it must run before `{nv.hook}`, which {_verb(late)} it",
             nu.span,
             notes=(Note(f"`{nv.hook}` {_verb(late)} `{origin.resource}` here", nv.span), *notes),
-            help=_help(nu.hook, nv.hook, steps[1:], stated is not None and not _effects_alone(after, v, u)),
+            help=_help(nu.hook, nv.hook, steps[1:], stated is not None and not _effects_alone(sub, v, u)),
         )
         return {(u, v)}
     names = " -> ".join(ctx.nodes[n].hook for n in cycle)
@@ -88,29 +94,51 @@ def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> s
     return {(a, b) for a, b, _ in steps}
 
 
-def _violated(after: dict[int, dict[int, dict[Origin, None]]], effect_edges: list[tuple[int, int]]
+#: How many attachments of one cycle are searched for a violated effect edge once an
+#: effect edge has been found: each costs a walk of the cycle, and a cycle of thousands
+#: of attachments (effects through hubs) would otherwise take quadratic time. Real
+#: cycles have a handful; past the limit the report falls back to the first effect edge.
+SEARCH_LIMIT = 64
+
+
+def _violated(sub: OrderGraph, members: list[int], after: Callable[[int], dict[int, dict[Origin, None]]]
               ) -> tuple[tuple[int, int] | None, list[int] | None]:
     """The first effect edge ``u -> v`` that the file's own order reverses, and that order from ``v`` to ``u``.
 
-    The file's own order is every relation with an origin other than an effect
-    rule (written order, statements). When no effect edge is reversed by it alone
-    (the effects themselves close the cycle), the first effect edge and None.
+    The file's own order is every relation with an origin other than an effect rule
+    (written order, statements): always a direct edge between two attachments, since
+    hubs carry effects only. When no effect edge is reversed by it alone (the effects
+    themselves close the cycle), the first effect edge and None.
     """
     stated = nx.DiGraph()
-    stated.add_edges_from((a, b) for a, successors in after.items() for b, origins in successors.items()
-                          if any(o.kind != "effect" for o in origins))
-    for u, v in effect_edges:
-        if u in stated and v in stated and nx.has_path(stated, v, u):
+    stated.add_edges_from((a, b) for a, b, origins in sub.edges(data=ORIGINS)
+                          if a >= 0 and b >= 0 and any(o.kind != "effect" for o in origins))
+    first: tuple[int, int] | None = None
+    for searched, u in enumerate(members):
+        if searched >= SEARCH_LIMIT and first is not None:
+            break
+        effect = sorted(b for b, origins in after(u).items() if any(o.kind == "effect" for o in origins))
+        if not effect:
+            continue
+        if first is None:
+            first = (u, effect[0])
+        if u not in stated:
+            continue
+        reaching = nx.ancestors(stated, u)
+        v = next((b for b in effect if b in reaching), None)
+        if v is not None:
             return (u, v), nx.shortest_path(stated, v, u)
-    return (effect_edges[0] if effect_edges else None), None
+    return first, None
 
 
-def _effects_alone(after: dict[int, dict[int, dict[Origin, None]]], v: int, u: int) -> bool:
-    """Whether the effect rules by themselves put ``v`` before ``u``: then no order of the file satisfies them."""
-    effects = nx.DiGraph()
-    effects.add_edges_from((a, b) for a, successors in after.items() for b, origins in successors.items()
-                           if any(o.kind == "effect" for o in origins))
-    return v in effects and u in effects and nx.has_path(effects, v, u)
+def _effects_alone(sub: OrderGraph, v: int, u: int) -> bool:
+    """Whether the effect rules by themselves put ``v`` before ``u``: then no order of the file satisfies them.
+
+    Effect relations are the edges with an effect origin, hubs included (a hub relates
+    exactly the attachments its direct edges would).
+    """
+    effects = nx.subgraph_view(sub, filter_edge=lambda a, b: any(o.kind == "effect" for o in sub.edges[a, b][ORIGINS]))
+    return bool(nx.has_path(effects, v, u))
 
 
 def _help(early: str, late: str, back: list[tuple[int, int, dict[Origin, None]]], movable: bool) -> str:
