@@ -105,6 +105,12 @@ def export(revision: str, into: Path) -> Path:
         # Links are left out: an old revision tracked a link to a machine's own folder.
         tar.extractall(into, filter=lambda member, path: None if member.issym() or member.islnk()
                        else tarfile.data_filter(member, path))
+    # The package maps ``hookpipe.grammars`` to the top-level ``grammars/`` folder
+    # (pyproject's package-dir); on PYTHONPATH the revision's own grammar must sit
+    # inside its package, or the editable install would hand it this checkout's.
+    grammars = into / "grammars"
+    if grammars.is_dir() and not (into / "hookpipe" / "grammars").exists():
+        shutil.copytree(grammars, into / "hookpipe" / "grammars")
     return into
 
 

@@ -90,3 +90,12 @@ def test_offsets_count_newlines_only() -> None:
     assert offset_at(text, 2, 99) == text.index("a") + 1  # past the line's end: the end of the line
     assert offset_at(text, 9, 1) == len(text)  # past the last line: the end of the text
     assert source_lines(text) == ["# \u2028\f", "hook a", ""]
+
+
+def test_the_line_model_examples_run_as_written() -> None:
+    import doctest
+
+    import hookpipe.span
+
+    result = doctest.testmod(hookpipe.span)
+    assert result.attempted >= 3 and result.failed == 0
