@@ -6,7 +6,7 @@ interleaved (1k 10k 50k 1k 10k 50k ...). Compile time is measured inside the
 process around ``compile_text`` (parse, every pass, lowering) after the parser is
 built; lint figures are the wall time of the whole ``hookpipe lint`` process.
 Before measuring, one lint process runs with bytecode writing on, so the modules'
-``.pyc`` files and the stored parse tables exist, as after ``pip install`` and a
+``.pyc`` files and the cached parser exist, as after ``pip install`` and a
 first run.
 
 With ``baseline`` (a git revision), the same measurements of that revision's code
