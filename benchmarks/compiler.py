@@ -6,7 +6,7 @@ interleaved (1k 10k 50k 1k 10k 50k ...). Compile time is measured inside the
 process around ``compile_text`` (parse, every pass, lowering) after the parser is
 built; lint figures are the wall time of the whole ``hookpipe lint`` process.
 Before measuring, one lint process runs with bytecode writing on, so the modules'
-``.pyc`` files and the stored parse tables exist, as after ``pip install`` and a
+``.pyc`` files and the cached parser exist, as after ``pip install`` and a
 first run.
 
 With ``baseline`` (a git revision), the same measurements of that revision's code
@@ -105,6 +105,12 @@ def export(revision: str, into: Path) -> Path:
         # Links are left out: an old revision tracked a link to a machine's own folder.
         tar.extractall(into, filter=lambda member, path: None if member.issym() or member.islnk()
                        else tarfile.data_filter(member, path))
+    # The package maps ``hookpipe.grammars`` to the top-level ``grammars/`` folder
+    # (pyproject's package-dir); on PYTHONPATH the revision's own grammar must sit
+    # inside its package, or the editable install would hand it this checkout's.
+    grammars = into / "grammars"
+    if grammars.is_dir() and not (into / "hookpipe" / "grammars").exists():
+        shutil.copytree(grammars, into / "hookpipe" / "grammars")
     return into
 
 

@@ -50,6 +50,7 @@ def test_a_syntax_error_after_the_break_is_on_its_line(breaker: str) -> None:
     assert (d.code, d.span.line, d.span.column) == ("HP001", 4, 16)
 
 
+@pytest.mark.slow
 def test_the_check_command_prints_the_right_line(tmp_path: Path) -> None:
     path = tmp_path / "p.pipe"
     path.write_text(pipeline("\u2028"), encoding="utf-8")
@@ -76,6 +77,7 @@ def test_the_suppression_fix_writes_on_the_finding_line(tmp_path: Path) -> None:
     assert source_lines(text)[0] == "# x\u2028y"
 
 
+@pytest.mark.slow
 def test_fmt_diff_counts_the_same_lines(tmp_path: Path) -> None:
     path = tmp_path / "p.pipe"
     path.write_text("# a\u2028b\nhook   o = optimizer()\n", encoding="utf-8")
@@ -90,3 +92,12 @@ def test_offsets_count_newlines_only() -> None:
     assert offset_at(text, 2, 99) == text.index("a") + 1  # past the line's end: the end of the line
     assert offset_at(text, 9, 1) == len(text)  # past the last line: the end of the text
     assert source_lines(text) == ["# \u2028\f", "hook a", ""]
+
+
+def test_the_line_model_examples_run_as_written() -> None:
+    import doctest
+
+    import hookpipe.span
+
+    result = doctest.testmod(hookpipe.span)
+    assert result.attempted >= 3 and result.failed == 0
