@@ -9,7 +9,7 @@ asynchronous kernel launches, so that fixed cost is what a user pays.
 
 Everything that shapes a step is fixed when the run starts: which scopes have
 callbacks (and, for a Plan, their guards), which batch processor runs, whether
-accelerate's per-step calls reduce to plain PyTorch (:mod:`.fastpath`), the run's
+accelerate's per-step calls reduce to plain PyTorch (:mod:`~hookpipe.runtime.fastpath`), the run's
 limits. :func:`compile_epoch` writes the loop over one epoch's batches out for
 exactly that run, with the same writer as the Plan's phases
 (:class:`~hookpipe.runtime.dispatch.phases.PhaseSource`)::
@@ -17,26 +17,26 @@ exactly that run, with the same writer as the Plan's phases
     def run_epoch(batches, ea):
         ran = 0
         for batch in batches:
-            do_sync()                                   # accelerator.accumulate
-            g = state.global_step_id
-            c.global_step = g
-            ...                                         # the guards' counters
-            a0 = new(Args)                              # on_step's argument
-            a0.__dict__ = {**base, "epoch_id": ..., "global_step_id": g}
-            try:
-                outputs, loss = forward(model, batch)   # the batch processor, inlined
-                reduce = loss
-                backward(loss)
-                a0.model_outputs = outputs
-                a0.reduce_loss = reduce
-                loop.pending_loss = reduce
-                state.step_done = True
-            except BaseException as exc:
-                ch0.fail(a0, exc)                       # the scope's failure rule
-            try:
-                f1(a0)  # clip.on_step_end
-                f2(a0)  # optimize.on_step_end
-            except RunFailure: ...
+            with accumulate(model):                     # accelerator.accumulate (one process: its work alone)
+                g = state.global_step_id
+                c.global_step = g
+                ...                                     # the guards' counters
+                a0 = new(Args)                          # on_step's argument
+                a0.__dict__ = {**base, "epoch_id": ..., "global_step_id": g}
+                try:
+                    outputs, loss = forward(model, batch)   # the batch processor, inlined
+                    reduce = loss
+                    backward(loss)
+                    a0.model_outputs = outputs
+                    a0.reduce_loss = reduce
+                    loop.pending_loss = reduce
+                    state.step_done = True
+                except BaseException as exc:
+                    ch0.fail(a0, exc)                   # the scope's failure rule
+                try:
+                    f1(a0)  # clip.on_step_end
+                    f2(a0)  # optimize.on_step_end
+                except RunFailure: ...
             ran += 1
             ...                                         # progress, stop requests, limits
 
@@ -146,13 +146,14 @@ class _Writer:
         line(1, "ran = 0")
         line(1, "for batch in batches:")
         path = fast_path(s.accelerator)
-        if isinstance(path, PlainPath) and path.single:
-            self.env["do_sync"] = path.do_sync  # accumulate()'s work without its context
-            line(2, "do_sync()")
+        if isinstance(path, PlainPath) and s.accelerator.num_processes == 1:
+            # accumulate()'s work on one process, without its context (nothing to enter)
+            self.env["accumulation_step"] = path.accumulation_step
+            line(2, "accumulation_step()")
             self.step(2)
         else:
-            self.env["sync"] = path.sync
-            line(2, "with sync(model):")
+            self.env["accumulate"] = path.sync
+            line(2, "with accumulate(model):")
             self.step(3)
         line(2, "ran += 1")
         # TrainerProgressState.update_step, then .sync_pipeline_hook_arg(ea), written out.
