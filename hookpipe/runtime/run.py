@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
 from hookpipe.runtime.plan.import_roots import use_import_roots
 
 __all__ = ["RunOptions", "main", "resolve_resume", "run_file"]
@@ -407,15 +408,11 @@ def _count(n: int, word: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry for ``python -m hookpipe.runtime.run``."""
     parser = argparse.ArgumentParser(prog="hookpipe run", description="Train the pipeline in FILE.")
-    parser.add_argument("file")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--resume", default=None, metavar="DIR|latest|best")
-    parser.add_argument("--check-effects", action="store_true")
-    parser.add_argument("--no-lint", action="store_true")
-    parser.add_argument("--weights-from", default=None, metavar="DIR|latest")
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--profile-out", metavar="FILE")
+    add_run_arguments(parser)
     ns = parser.parse_args(argv)
+    problem = run_arguments_problem(ns)
+    if problem is not None:
+        parser.error(problem)  # exit code 2, as `hookpipe run` gives
     options = RunOptions(check_effects=ns.check_effects, lint=not ns.no_lint, weights_from=ns.weights_from,
                          profile=profile_path(ns.file, ns.profile, ns.profile_out))
     return run_file(ns.file, ns.sets, ns.resume, options=options)
