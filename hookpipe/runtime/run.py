@@ -295,7 +295,7 @@ def _preflight(ctx: Any, options: RunOptions) -> bool:
     if options.lint:
         from hookpipe.lint.before_run import lint_before_run
 
-        result, text = lint_before_run(path, _processes())
+        result, text = lint_before_run(ctx, _processes())
         if text:
             _say_main(text.rstrip("\n"))
         if result.failed:
