@@ -17,7 +17,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -27,6 +26,7 @@ from hookpipe.dsl.lalr import Driver, Tables
 from hookpipe.dsl.lexer import Lexer
 from hookpipe.dsl.terminals import Terminals
 from hookpipe.dsl.transform import ToAst
+from hookpipe.fileio import write_atomic
 
 _LOCK = threading.Lock()
 #: Bumped when what is stored changes shape.
@@ -99,14 +99,7 @@ def _write(path: str, tables: Tables, terms: Terminals) -> None:
     data = {"tables": tables.to_json(), "terminals": {"patterns": terms.patterns, "literals": terms.literals,
                                                       "named": sorted(terms.named), "reserved": list(terms.reserved)}}
     try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".pipe-tables-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(path, json.dumps(data, separators=(",", ":")))
     except OSError:
         pass
 
