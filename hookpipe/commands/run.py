@@ -28,7 +28,8 @@ def main(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"hookpipe run: {problem}", file=sys.stderr)
         return 1
-    from hookpipe.runtime.run import RunOptions, exit_process, profile_path, run_file  # heavy: torch, accelerate
+    from hookpipe.runtime.distributed.teardown import exit_process  # heavy: torch, accelerate
+    from hookpipe.runtime.run import RunOptions, profile_path, run_file
 
     options = RunOptions(check_effects=args.check_effects, lint=not args.no_lint, weights_from=args.weights_from,
                          profile=profile_path(args.file, args.profile, args.profile_out))

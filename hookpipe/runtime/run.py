@@ -16,7 +16,6 @@ the step and the ``.pipe`` location. Works the same under ``accelerate launch``
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -24,9 +23,10 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Sequence
 
 from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
+from hookpipe.runtime.distributed.teardown import exit_process
 from hookpipe.runtime.plan.import_roots import use_import_roots
 
 __all__ = ["RunOptions", "main", "resolve_resume", "run_file"]
@@ -325,32 +325,6 @@ def _is_main() -> bool:
 def _say_main(message: str) -> None:
     if _is_main():
         print(message, file=sys.stderr, flush=True)
-
-
-def exit_process(code: int) -> NoReturn:
-    """End a ``hookpipe run`` process with ``code``.
-
-    A distributed run must not be left to interpreter shutdown: gloo's C++ worker
-    threads can still hold objects with Python references while the interpreter
-    is torn down, and that rank then aborts ("terminate called without an active
-    exception", exit -6, about one two-process run in twenty here), failing the
-    whole launch after its work was done. So after a successful run every rank
-    waits for the others, the process group is destroyed, output is flushed, and
-    the process ends without finalisation (``os._exit``). Checkpoints are already
-    closed and renamed by then. (After a failure ranks may be stuck, so there is
-    nothing to wait for.)
-    """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        if code == 0:
-            dist.barrier()
-        dist.destroy_process_group()
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
 
 
 def _main_thread() -> bool:
