@@ -1,20 +1,26 @@
-"""Writing outputs atomically: a reader never sees a half-written file.
+"""Writing outputs atomically: a reader never sees a half-written file, folder or link.
 
-The data goes to a temporary file in the target's folder (same filesystem, so the
-rename is atomic), is flushed to disk, then replaces the target in one step. On
-any failure the temporary file is removed and the old target is left untouched.
+The one place hookpipe replaces something on disk in one step (every atomic write
+goes through here: outputs of the CLI, the stored parse tables, the CSV tracker's
+header, checkpoint folders, the ``best`` link). A file's data goes to a temporary
+file in the target's folder (same filesystem, so the rename is atomic), is flushed
+to disk, then replaces the target in one step. On any failure the temporary file
+is removed and the old target is left untouched.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from hookpipe.fileaccess import display_name
+
+__all__ = ["OutputError", "atomic_path", "replace_folder", "replace_symlink", "write_atomic"]
 
 
 class OutputError(OSError):
@@ -85,6 +91,34 @@ def write_atomic(target: str | os.PathLike[str], data: bytes | str) -> None:
     payload = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     with atomic_path(target) as tmp:
         tmp.write_bytes(payload)
+
+
+def replace_folder(new: str | os.PathLike[str], final: str | os.PathLike[str],
+                   aside: str | os.PathLike[str]) -> None:
+    """Swap the complete folder ``new`` in as ``final``, by renames only.
+
+    The previous ``final`` is renamed to ``aside`` for the moment of the swap and
+    then removed, so at every instant ``final`` or ``aside`` is a complete folder (a
+    reader recovering from a kill may look in ``aside``). A stale ``aside`` left by
+    an earlier kill is removed first.
+    """
+    new, final, aside = Path(new), Path(final), Path(aside)
+    if aside.exists():
+        shutil.rmtree(aside)
+    if final.exists():
+        os.replace(final, aside)
+    os.replace(new, final)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def replace_symlink(link: str | os.PathLike[str], points_to: str) -> None:
+    """Make ``link`` a symbolic link to ``points_to`` (a name relative to its folder), swapped in by rename."""
+    link = Path(link)
+    tmp = link.with_name(f".{link.name}-{os.getpid()}")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(points_to, tmp)
+    os.replace(tmp, link)
 
 
 def _umask() -> int:

@@ -10,31 +10,17 @@ import argparse
 import sys
 
 from hookpipe.commands.run_input import file_problem, runtime_problem
+from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("run", help="train with the pipeline (works under `accelerate launch`)")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value after merging, e.g. trainer.max_step=100 or hook.clip.max_norm=0.5")
-    p.add_argument("--resume", metavar="DIR|latest|best",
-                   help="resume from a checkpoint folder, the newest one, or the best-ranked one (checkpoint monitor)")
-    p.add_argument("--weights-from", metavar="DIR|latest",
-                   help="start a new run (step 0, fresh optimizer) from the model weights of a checkpoint")
-    p.add_argument("--check-effects", action="store_true",
-                   help="stop at the first callback that writes a resource its hook does not declare (slower)")
-    p.add_argument("--no-lint", action="store_true",
-                   help="do not run the lint rules (HP1xx) before the first step")
-    p.add_argument("--profile", action="store_true",
-                   help="time every plan entry; print a per-hook table and write STEM.profile.json")
-    p.add_argument("--profile-out", metavar="FILE", help="write the profile JSON here (implies --profile)")
+    add_run_arguments(p)
     p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    problem = file_problem(args.file)
-    if problem is None and args.resume is not None and args.weights_from is not None:
-        problem = "--resume and --weights-from exclude each other: resume continues a run, --weights-from starts one"
+    problem = file_problem(args.file) or run_arguments_problem(args)
     if problem is not None:
         print(f"hookpipe run: {problem}", file=sys.stderr)
         return 2
@@ -42,7 +28,8 @@ def main(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"hookpipe run: {problem}", file=sys.stderr)
         return 1
-    from hookpipe.runtime.run import RunOptions, exit_process, profile_path, run_file  # heavy: torch, accelerate
+    from hookpipe.runtime.distributed.teardown import exit_process  # heavy: torch, accelerate
+    from hookpipe.runtime.run import RunOptions, profile_path, run_file
 
     options = RunOptions(check_effects=args.check_effects, lint=not args.no_lint, weights_from=args.weights_from,
                          profile=profile_path(args.file, args.profile, args.profile_out))

@@ -6,14 +6,18 @@ lint FILE``, with the project's ``[tool.hookpipe.lint]`` settings and the file's
 suppressions, in the lint's text format. One rule changes severity with the run:
 HP109 (a collective hook ``on main``) is a certain hang as soon as more than one
 process runs, so it is an error then.
+
+The lint judges the compilation that runs (``run`` compiles once, with the hook
+classes' own effects that order the run), not a second compilation of the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from hookpipe.compiler.context import Compilation
 from hookpipe.lint.formats.text import render
-from hookpipe.lint.runner import LintResult, lint_paths
+from hookpipe.lint.runner import LintResult, lint_compilation
 
 __all__ = ["HANGS_WITH_PROCESSES", "lint_before_run"]
 
@@ -21,9 +25,9 @@ __all__ = ["HANGS_WITH_PROCESSES", "lint_before_run"]
 HANGS_WITH_PROCESSES: frozenset[str] = frozenset({"HP109"})
 
 
-def lint_before_run(path: str, processes: int) -> tuple[LintResult, str]:
-    """The lint of ``path`` for a run of ``processes`` processes, and its text report ("" when clean)."""
-    result = lint_paths([path], jobs=1)
+def lint_before_run(ctx: Compilation, processes: int) -> tuple[LintResult, str]:
+    """The lint of the compilation ``ctx`` for a run of ``processes`` processes, and its text report ("" when clean)."""
+    result = lint_compilation(ctx)
     if processes > 1:
         result.diagnostics = [
             dataclasses.replace(d, severity="error", message=f"{d.message} ({processes} processes are running)")

@@ -93,7 +93,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: i
 
 
 def lint_compilation(ctx: Compilation, overrides: Overrides | None = None) -> LintResult:
-    """Lint one compilation made by the caller (the language server's, from unsaved text).
+    """Lint one compilation made by the caller (the language server's from unsaved text, `hookpipe run`'s).
 
     The same rules, selection, suppressions and promotion as ``lint_paths``,
     with the configuration read so far kept (``clear_caches`` forgets it);

@@ -9,6 +9,7 @@ from robo_orchard_core.utils.hook import HookContext
 from hookpipe.runtime.args import ModelOutput, ModelOutputHasLossKeys, PipelineHookArgs
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from hookpipe.runtime.dispatch.channels import always
+from hookpipe.runtime.distributed.teardown import exit_process
 from hookpipe.runtime.errors import HookFailure, HookpipeRuntimeError, PlanResolveError, RunFailure, ScopeFailure
 from hookpipe.runtime.hooks.checkpoint import SaveCheckpoint, SaveCheckpointConfig, SaveModel, SaveModelConfig
 from hookpipe.runtime.hooks.grad_clip import GradientClippingHook, GradientClippingHookConfig
@@ -74,4 +75,5 @@ __all__ = [
     "ValidationHook",
     "ValidationHookConfig",
     "always",
+    "exit_process",
 ]

@@ -4,43 +4,45 @@ On a single process accelerate's step-time calls mostly re-ask questions whose
 answer was fixed when the run was prepared: ``AcceleratedOptimizer.step`` looks
 the ``lomo_optim`` package up with ``importlib`` twice per call, ``zero_grad``
 calls ``inspect.signature`` every time, ``clip_grad_norm_`` asks for the torch
-version to decide whether DTensors may exist, and ``accumulate`` builds a
-generator context and an ``ExitStack`` around nothing. On the 32->64->1 MLP of
+version to decide whether DTensors may exist. On the 32->64->1 MLP of
 ``benchmarks/`` that tax makes a prepared loop about 1.5x a plain one.
 
-:func:`fast_path` decides, once per accelerator, whether the run is one where each
-of those calls provably reduces to its plain PyTorch core:
+:func:`fast_path` decides, once per accelerator and from accelerate's public facts
+only, whether the run is one where backward and clipping are plain PyTorch:
 
 * one process (``DistributedType.NO``) or plain data parallelism (DDP:
   ``MULTI_CPU``, ``MULTI_GPU`` and the other ``MULTI_*`` devices), so no DeepSpeed,
   FSDP, XLA or Megatron, which change what backward, clipping and stepping do;
 * no gradient scaler and no fp16/fp8 (``"no"`` or ``"bf16"``: ``unscale_gradients``
   is then a no-op);
-* no LOMO optimizer, no DTensor parameters.
+* no LOMO optimizer (and, for clipping, no DTensor parameters: the clip checks the
+  parameters it is given).
 
-Then :class:`PlainPath` runs exactly what accelerate's methods run on that branch
-(gradient-accumulation division and ``sync_gradients`` tests included), reading the
-values that can change per step (``sync_gradients``, the accumulation steps) each
-time; under DDP a step that does not synchronise gradients still runs in the
-model's ``no_sync`` context, as ``accumulate`` runs it. Anything else gets
-:class:`AcceleratePath`, which calls accelerate itself.
+Then :class:`PlainPath` runs PyTorch's ``loss.backward()`` on the loss divided by
+the public ``gradient_state.num_steps`` (read each step: a hook may change it) and
+torch's clipping functions. Anything else gets :class:`AcceleratePath`, which calls
+accelerate itself. Each step runs inside ``accelerator.accumulate(model)`` on both
+paths, except on the plain path, where :func:`accumulation_step` does what its
+``accumulate`` does before the step, from ``GradientState``'s public fields
+(``accumulate`` itself costs about 10 µs a step here, 30 µs on a step that does not
+synchronise: more than a small model's whole step on a GPU).
 ``tests/runtime/test_fastpath.py`` checks that both give bitwise-equal parameters
 (``tests/runtime/test_distributed.py`` on two processes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import weakref
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 import torch
 from accelerate import Accelerator
 from accelerate.optimizer import AcceleratedOptimizer
-from accelerate.state import GradientState
 from accelerate.utils import DistributedType, is_lomo_available
 
-__all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "fast_path", "optimizer_calls"]
+__all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "fast_path", "is_dtensor", "optimizer_calls"]
 
 _PATHS: "weakref.WeakKeyDictionary[Accelerator, AcceleratePath]" = weakref.WeakKeyDictionary()
 
@@ -54,7 +56,7 @@ class AcceleratePath:
         self.accelerator = accelerator
 
     def sync(self, model: torch.nn.Module) -> Any:
-        """The context to run one step in (``accelerator.accumulate(model)``)."""
+        """The context to run one step in: ``accelerator.accumulate(model)``."""
         return self.accelerator.accumulate(model)
 
     def backward(self, loss: torch.Tensor) -> None:
@@ -67,47 +69,26 @@ class AcceleratePath:
         self.accelerator.clip_grad_value_(params, clip_value)
 
 
-class _NoContext:
-    """A reusable ``with`` target that does nothing (``accumulate``'s body on this path)."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> Literal[False]:
-        return False
-
-
-_NO_CONTEXT = _NoContext()
-
-
 class PlainPath(AcceleratePath):
-    """accelerate's ``DistributedType.NO`` branches, without their per-call look-ups."""
+    """accelerate's backward and clipping where they are PyTorch's own (see :func:`fast_path`)."""
 
     plain = True
 
     def __init__(self, accelerator: Accelerator) -> None:
         super().__init__(accelerator)
         self.gradient_state = accelerator.gradient_state
-        self._do_sync = accumulation_step(accelerator)
-        #: One process: ``accumulate`` is ``_do_sync()`` and a nullcontext, so the
-        #: trainer may call :attr:`do_sync` alone (see :mod:`.step_program`).
-        self.single = accelerator.distributed_type == DistributedType.NO
-
-    @property
-    def do_sync(self) -> Callable[[], None]:
-        """accelerate's per-step accumulation bookkeeping (``sync_gradients``, its step counter)."""
-        return self._do_sync
+        #: accelerate's per-step accumulation bookkeeping (see :func:`accumulation_step`).
+        self.accumulation_step = accumulation_step(accelerator)
 
     def sync(self, model: torch.nn.Module) -> Any:
-        # accumulate(model) for one model: _do_sync(), then the model's no_sync() on a
-        # step that does not synchronise gradients (unless sync_each_batch asks to).
-        self._do_sync()
-        if self.single or self.gradient_state.sync_gradients:
-            return _NO_CONTEXT
-        if self.gradient_state.plugin_kwargs.get("sync_each_batch", False):
-            return _NO_CONTEXT
+        """``accelerator.accumulate(model)`` for one model: the bookkeeping, then the context to run the step in.
+
+        On one process that context is nothing; with several, a step that does not
+        synchronise gradients runs in the model's public ``accelerator.no_sync``.
+        """
+        self.accumulation_step()
+        if self.gradient_state.sync_gradients or self.accelerator.num_processes == 1:
+            return contextlib.nullcontext()
         return self.accelerator.no_sync(model)
 
     def backward(self, loss: torch.Tensor) -> None:
@@ -116,81 +97,37 @@ class PlainPath(AcceleratePath):
             loss = loss / steps
         loss.backward()
 
-    # unscale_gradients() is a no-op without fp16; with no DTensor parameters (checked by
-    # fast_path) the DTensor-aware clip is torch's: torch's own functions, no wrapper call.
+    # unscale_gradients() is a no-op without fp16; without DTensor parameters (the clip
+    # checks) the DTensor-aware clip is torch's: torch's own functions, no wrapper call.
     clip_grad_norm_ = staticmethod(torch.nn.utils.clip_grad_norm_)  # type: ignore[assignment]  # same call shape
     clip_grad_value_ = staticmethod(torch.nn.utils.clip_grad_value_)  # type: ignore[assignment]  # same call shape
 
 
-#: What :func:`accumulation_step` restates, as each function's names and constants:
-#: another accelerate whose versions differ in any of them gets its own ``_do_sync``.
-_RESTATED = {
-    "Accelerator._do_sync": (("gradient_state", "sync_with_dataloader", "end_of_dataloader", "step",
-                              "_set_sync_gradients", "num_steps"), (0, True, 1, None)),
-    "GradientState._set_sync_gradients": (("sync_gradients", "is_torch_xla_available", "PartialState",
-                                           "distributed_type", "DistributedType", "XLA", "xm", "mark_step"),
-                                          (True, ("check_is_tpu",), None)),
-    "GradientState.end_of_dataloader": (("in_dataloader", "active_dataloader", "end_of_dataloader"), (False,)),
-    "GradientState.active_dataloader": (("dataloader_references",), (-1,)),
-    "GradientState.in_dataloader": (("active_dataloader",), (None,)),
-    "GradientState.dataloader_references": (("_dataloader_references_ref",), ()),
-    "GradientState.num_steps": (("plugin_kwargs", "get"), ("num_steps", 1)),
-    "GradientState.sync_with_dataloader": (("plugin_kwargs", "get"), ("sync_with_dataloader", True)),
-}
-
-
-def _shape(fn: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """A function's names and constants (its docstring and nested code left out): what its body reads."""
-    code = fn.__code__
-    consts = tuple(c for c in code.co_consts if c is not fn.__doc__ and not hasattr(c, "co_code"))
-    return code.co_names, consts
-
-
-def _function(name: str) -> Any:
-    """``Accelerator._do_sync`` or a ``GradientState`` method or property, by its ``_RESTATED`` name."""
-    owner, attr = name.split(".")
-    found = {"Accelerator": Accelerator, "GradientState": GradientState}[owner].__dict__.get(attr)
-    return found.fget if isinstance(found, property) else found
-
-
-def _restatable(accelerator: Accelerator) -> bool:
-    state = accelerator.gradient_state
-    if type(accelerator)._do_sync is not Accelerator._do_sync or type(state) is not GradientState:
-        return False
-    if not isinstance(getattr(state, "_dataloader_references_ref", None), list):
-        return False
-    return all(hasattr(fn := _function(name), "__code__") and _shape(fn) == shape
-               for name, shape in _RESTATED.items())
-
-
 def accumulation_step(accelerator: Accelerator) -> Callable[[], None]:
-    """``accelerator._do_sync``: the per-step bookkeeping ``accumulate`` starts with, at a third of its cost.
+    """What ``accelerator.accumulate`` decides before a step, from ``GradientState``'s public fields.
 
-    accelerate's reads ``end_of_dataloader`` through four properties and a list
-    of every loader's weak reference, and two more properties for the
-    accumulation settings, about a hundred Python operations a step, a quarter
-    of all hookpipe adds to one. This is its body on the plain path (no XLA, so
-    ``_set_sync_gradients`` only stores the flag), reading the same fields
-    directly, each step (a hook may change them). It is used only where
-    accelerate's functions are the ones restated (:data:`_RESTATED`); anywhere
-    else, and for subclasses, accelerate's own runs.
+    accelerate's documented rule: a step synchronises gradients every
+    ``gradient_accumulation_steps`` steps and at the end of the dataloader (with
+    ``sync_with_dataloader``, the default); ``accelerator.step`` counts the steps
+    since the last synchronising one (``save_state`` stores it). The result is
+    ``gradient_state.sync_gradients``, the flag ``AcceleratedOptimizer``, the
+    scheduler and ``accelerator.sync_gradients`` read. Only for the plain path:
+    with XLA accelerate also marks a step there. The settings are read each step (a
+    hook may change them). ``tests/runtime/test_fastpath.py`` checks it against
+    ``accelerator.accumulate`` over epochs, so a release of accelerate with another
+    rule fails a test instead of training differently.
     """
-    if not _restatable(accelerator):
-        return accelerator._do_sync
     state = accelerator.gradient_state
 
-    def do_sync() -> None:
-        settings = state.plugin_kwargs
-        ref = state._dataloader_references_ref[-1]
-        loader = None if ref is None else ref()
-        if loader is not None and loader.end_of_dataloader and settings.get("sync_with_dataloader", True):
+    def step() -> None:
+        if state.sync_with_dataloader and state.end_of_dataloader:
             accelerator.step = 0
             state.sync_gradients = True
         else:
-            accelerator.step = step = accelerator.step + 1
-            state.sync_gradients = step % settings.get("num_steps", 1) == 0
+            accelerator.step = count = accelerator.step + 1
+            state.sync_gradients = count % state.num_steps == 0
 
-    return do_sync
+    return step
 
 
 #: Where accelerate's backward, clip and optimizer step are torch's own (single process or DDP).
@@ -205,12 +142,15 @@ def _plain_ok(accelerator: Accelerator) -> bool:
         return False
     if str(accelerator.mixed_precision) not in ("no", "bf16"):
         return False
-    if getattr(accelerator, "has_lomo_optimizer", False) or not hasattr(accelerator, "_do_sync"):
-        return False
-    return not any(_is_dtensor(p) for m in getattr(accelerator, "_models", ()) for p in m.parameters())
+    if type(accelerator).accumulate is not Accelerator.accumulate:
+        return False  # a subclass's own accumulation: run it
+    if accelerator.gradient_state.plugin_kwargs.get("sync_each_batch", False):
+        return False  # accumulate() then never enters no_sync: its own path
+    return not getattr(accelerator, "has_lomo_optimizer", False)
 
 
-def _is_dtensor(t: torch.Tensor) -> bool:
+def is_dtensor(t: torch.Tensor) -> bool:
+    """Whether ``t`` is a DTensor (whose clipping needs accelerate's DTensor-aware clip)."""
     # By name: importing torch.distributed.tensor just to ask would cost start-up time.
     return any(c.__name__ == "DTensor" for c in type(t).__mro__)
 

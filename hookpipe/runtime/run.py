@@ -16,7 +16,6 @@ the step and the ``.pipe`` location. Works the same under ``accelerate launch``
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -24,8 +23,10 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Sequence
 
+from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
+from hookpipe.runtime.distributed.teardown import exit_process
 from hookpipe.runtime.plan.import_roots import use_import_roots
 
 __all__ = ["RunOptions", "main", "resolve_resume", "run_file"]
@@ -294,7 +295,7 @@ def _preflight(ctx: Any, options: RunOptions) -> bool:
     if options.lint:
         from hookpipe.lint.before_run import lint_before_run
 
-        result, text = lint_before_run(path, _processes())
+        result, text = lint_before_run(ctx, _processes())
         if text:
             _say_main(text.rstrip("\n"))
         if result.failed:
@@ -324,32 +325,6 @@ def _is_main() -> bool:
 def _say_main(message: str) -> None:
     if _is_main():
         print(message, file=sys.stderr, flush=True)
-
-
-def exit_process(code: int) -> NoReturn:
-    """End a ``hookpipe run`` process with ``code``.
-
-    A distributed run must not be left to interpreter shutdown: gloo's C++ worker
-    threads can still hold objects with Python references while the interpreter
-    is torn down, and that rank then aborts ("terminate called without an active
-    exception", exit -6, about one two-process run in twenty here), failing the
-    whole launch after its work was done. So after a successful run every rank
-    waits for the others, the process group is destroyed, output is flushed, and
-    the process ends without finalisation (``os._exit``). Checkpoints are already
-    closed and renamed by then. (After a failure ranks may be stuck, so there is
-    nothing to wait for.)
-    """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        if code == 0:
-            dist.barrier()
-        dist.destroy_process_group()
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
 
 
 def _main_thread() -> bool:
@@ -407,15 +382,11 @@ def _count(n: int, word: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry for ``python -m hookpipe.runtime.run``."""
     parser = argparse.ArgumentParser(prog="hookpipe run", description="Train the pipeline in FILE.")
-    parser.add_argument("file")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--resume", default=None, metavar="DIR|latest|best")
-    parser.add_argument("--check-effects", action="store_true")
-    parser.add_argument("--no-lint", action="store_true")
-    parser.add_argument("--weights-from", default=None, metavar="DIR|latest")
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--profile-out", metavar="FILE")
+    add_run_arguments(parser)
     ns = parser.parse_args(argv)
+    problem = run_arguments_problem(ns)
+    if problem is not None:
+        parser.error(problem)  # exit code 2, as `hookpipe run` gives
     options = RunOptions(check_effects=ns.check_effects, lint=not ns.no_lint, weights_from=ns.weights_from,
                          profile=profile_path(ns.file, ns.profile, ns.profile_out))
     return run_file(ns.file, ns.sets, ns.resume, options=options)

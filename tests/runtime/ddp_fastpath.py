@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from accelerate import Accelerator
 
 from hookpipe.runtime import GradientClippingHookConfig, HookBasedTrainer, SimpleBatchProcessor, fastpath
+from hookpipe.runtime.distributed.teardown import exit_process
 
 
 class _MSE(SimpleBatchProcessor):
@@ -55,3 +56,4 @@ def main(out: str, mode: str, accumulation: int) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    exit_process(0)  # barrier, destroy the process group, exit: no gloo thread outlives the interpreter

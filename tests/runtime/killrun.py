@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hookpipe.runtime.distributed.teardown import exit_process
+
 
 def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
@@ -94,4 +96,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_process(main(sys.argv[1:]))

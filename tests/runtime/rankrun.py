@@ -9,7 +9,8 @@ import os
 import sys
 
 if __name__ == "__main__":
+    from hookpipe.runtime.distributed.teardown import exit_process
     from hookpipe.runtime.run import main
 
     files, rest = sys.argv[1:3], sys.argv[3:]
-    sys.exit(main([files[int(os.environ.get("RANK", "0"))], *rest]))
+    exit_process(main([files[int(os.environ.get("RANK", "0"))], *rest]))

@@ -10,6 +10,8 @@ import sys
 
 from accelerate import Accelerator
 
+from hookpipe.runtime.distributed.teardown import exit_process
+
 
 def main() -> None:
     from hookpipe.compiler import compile_file
@@ -23,3 +25,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_process(0)  # barrier, destroy the process group, exit: no gloo thread outlives the interpreter

@@ -131,7 +131,7 @@ def test_grad_clip_clips_every_group_together_and_skips_parameters_without_gradi
     assert mine[2].grad is None
 
 
-def _sync_trace(do_sync: Any, accelerator: Accelerator, loader: Any, epochs: int = 2) -> list[tuple[int, bool]]:
+def _sync_trace(step: Any, accelerator: Accelerator, loader: Any, epochs: int = 2) -> list[tuple[int, bool]]:
     """(accelerator.step, sync_gradients) after each step's bookkeeping, over ``epochs`` of ``loader``."""
     accelerator.step, accelerator.gradient_state.sync_gradients = 0, True
     trace = []
@@ -139,44 +139,43 @@ def _sync_trace(do_sync: Any, accelerator: Accelerator, loader: Any, epochs: int
         for i, _batch in enumerate(loader):
             if i == 4:  # a hook changing the accumulation mid-run is seen at the next step
                 accelerator.gradient_accumulation_steps = accelerator.gradient_accumulation_steps + 1
-            do_sync()
+            step()
             trace.append((accelerator.step, accelerator.gradient_state.sync_gradients))
-        do_sync()  # past the loader's end (no loader active): the counter only grows
+        step()  # past the loader's end (no loader active): the counter only grows
         trace.append((accelerator.step, accelerator.gradient_state.sync_gradients))
     return trace
 
 
 @pytest.mark.parametrize("accumulation", [1, 3])
 @pytest.mark.parametrize("with_dataloader", [True, False])
-def test_the_restated_accumulation_step_keeps_accelerates_counter_and_flag(accumulation: int,
-                                                                         with_dataloader: bool) -> None:
+def test_the_accumulation_step_keeps_accelerates_counter_and_flag(accumulation: int, with_dataloader: bool) -> None:
     from accelerate.utils import GradientAccumulationPlugin
 
     plugin = GradientAccumulationPlugin(num_steps=accumulation, sync_with_dataloader=with_dataloader)
     accelerator = Accelerator(cpu=True, gradient_accumulation_plugin=plugin)
-    loader = accelerator.prepare(torch.utils.data.DataLoader(torch.arange(14.0), batch_size=2))
-    fast = fastpath.accumulation_step(accelerator)
-    assert fast != accelerator._do_sync  # the restated one is chosen for this accelerate
-    expected = _sync_trace(accelerator._do_sync, accelerator, loader)
+    model, loader = accelerator.prepare(torch.nn.Linear(1, 1), torch.utils.data.DataLoader(torch.arange(14.0), batch_size=2))
+
+    def accumulate() -> None:  # accelerate's public API: the oracle
+        with accelerator.accumulate(model):
+            pass
+
+    expected = _sync_trace(accumulate, accelerator, loader)
     accelerator.gradient_accumulation_steps = accumulation
-    assert _sync_trace(fast, accelerator, loader) == expected
+    assert _sync_trace(fastpath.accumulation_step(accelerator), accelerator, loader) == expected
     # The trace covers both branches: resets at each loader's end (only when synced with it), unsynced steps.
     assert ((0, True) in expected) is with_dataloader
     assert any(not synced for _, synced in expected)
 
 
-def test_accelerates_own_accumulation_step_where_its_code_is_not_the_restated(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_subclass_with_its_own_accumulate_or_sync_each_batch_gets_accelerates_path() -> None:
+    from accelerate.utils import GradientAccumulationPlugin
+
     class Custom(Accelerator):
-        def _do_sync(self) -> None:
-            super()._do_sync()
+        def accumulate(self, *models: Any) -> Any:
+            return super().accumulate(*models)
 
-    custom = Custom(cpu=True)
-    assert fastpath.accumulation_step(custom) == custom._do_sync
-    accelerator = Accelerator(cpu=True)
-    assert fastpath.accumulation_step(accelerator) != accelerator._do_sync
-
-    def changed(self: Any) -> None:  # an accelerate whose bookkeeping reads something else
-        self.step = getattr(self.gradient_state, "something_new", 0)
-
-    monkeypatch.setattr(Accelerator, "_do_sync", changed)
-    assert fastpath.accumulation_step(accelerator) == accelerator._do_sync
+    assert isinstance(fast_path(Custom(cpu=True)), AcceleratePath)
+    assert not fast_path(Custom(cpu=True)).plain
+    plugin = GradientAccumulationPlugin(num_steps=2, sync_each_batch=True)
+    assert not fast_path(Accelerator(cpu=True, gradient_accumulation_plugin=plugin)).plain
+    assert fast_path(Accelerator(cpu=True)).plain

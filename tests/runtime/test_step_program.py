@@ -195,3 +195,113 @@ def test_registrations_elsewhere_do_not_rewrite_the_step(monkeypatch: pytest.Mon
     monkeypatch.setattr(step_program._Writer, "build", counting_build)
     _trainer(hooks, max_step=5)()
     assert len(written) == 1 and len(elsewhere.hooks["on_step"]) == 5
+
+
+# -- the generated step against the interpreted reference ---------------------------
+
+
+def _recording_hooks(log: list[tuple[str, str, int, int]]) -> PipelineHooks:
+    hooks = PipelineHooks()
+    for channel in STEP_CHANNELS:
+        hooks.register_hook(channel, HookContext.from_callable(
+            before=lambda a, c=channel: log.append((c, "begin", a.global_step_id, a.step_id)),
+            after=lambda a, c=channel: log.append((c, "end", a.global_step_id, a.step_id)),
+        ))
+    return hooks
+
+
+def _seed_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:
+    from hookpipe.runtime import GradientClippingHookConfig
+
+    log: list[Any] = []
+    model = tiny_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    trainer = HookBasedTrainer(
+        accelerator=Accelerator(cpu=True, gradient_accumulation_steps=accumulation),
+        model=model,
+        dataloader=tiny_loader(n=10, batch_size=2),
+        batch_processor=MSE(),
+        optimizer=optimizer,
+        lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
+        hooks=_recording_hooks(log) if with_hooks else None,
+        grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=0.05) if with_hooks else None,
+        max_step=13,  # three epochs of five batches, the last one cut inside an accumulation window
+    )
+    trainer()
+    return [p.detach().clone() for p in model.parameters()], log
+
+
+def _plan_run(tmp_path: Any, accumulation: int) -> tuple[list[torch.Tensor], list[Any]]:
+    import hookpipe
+    from tests.runtime.planbuild import tiny_trainer_text
+
+    text = 'use h = "tests.runtime.hooklib"\n' + tiny_trainer_text(n=10, max_step=13, grad_accumulation=accumulation) + """\
+hook clip     = grad_clip(mode = "value", clip_value = 0.01)
+hook optimize = optimizer()
+hook fired    = h.Recorder(tag = "fired")
+hook each     = h.Recorder(tag = "each")
+loop { epoch { step {
+    before { each }
+    after { clip -> optimize -> fired every 2 updates }
+} } }
+"""
+    hooklib.LOG.clear()
+    trainer = HookBasedTrainer.from_plan(hookpipe.compile_text(text, str(tmp_path / "ref.pipe")))
+    trainer()
+    return [p.detach().clone() for p in trainer.model.parameters()], list(hooklib.LOG)
+
+
+@pytest.mark.parametrize("accumulation", [1, 3])
+@pytest.mark.parametrize("with_hooks", [False, True])
+def test_the_generated_step_and_the_reference_path_train_bitwise_alike(
+        monkeypatch: pytest.MonkeyPatch, accumulation: int, with_hooks: bool) -> None:
+    from hookpipe.runtime.loop.step_program import REFERENCE_ENV
+
+    generated, generated_log = _seed_run(accumulation, with_hooks)
+    monkeypatch.setenv(REFERENCE_ENV, "1")
+    reference, reference_log = _seed_run(accumulation, with_hooks)
+    assert all(torch.equal(p, q) for p, q in zip(generated, reference))
+    assert generated_log == reference_log and (len(generated_log) == 13 * 8) is with_hooks
+    assert not all(torch.equal(p, q) for p, q in zip(generated, [p.detach() for p in tiny_model().parameters()]))
+
+
+@pytest.mark.parametrize("accumulation", [1, 3])
+def test_a_plan_s_guarded_step_and_the_reference_path_agree(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                                             accumulation: int) -> None:
+    from hookpipe.runtime.loop.step_program import REFERENCE_ENV
+
+    generated, generated_log = _plan_run(tmp_path, accumulation)
+    monkeypatch.setenv(REFERENCE_ENV, "1")
+    reference, reference_log = _plan_run(tmp_path, accumulation)
+    assert all(torch.equal(p, q) for p, q in zip(generated, reference))
+    assert generated_log == reference_log
+    assert any(tag == "fired" for tag, *_ in generated_log)
+
+
+def test_the_generated_step_can_be_shown_and_touches_no_private_name_of_another_module(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from hookpipe.runtime.loop.step_program import SHOW_ENV
+
+    monkeypatch.setenv(SHOW_ENV, "1")
+    _seed_run(3, with_hooks=True)
+    _trainer(batch_processor=OwnCall(), max_step=1)()  # the processor's own __call__: the seed's contract
+    shown = capsys.readouterr().err
+    sources = shown.split(f"# {SHOW_ENV}:")[1:]
+    assert len(sources) == 2 and all("def run_epoch(batches, ea):" in s for s in sources)
+    assert "backward(loss)" in sources[0] and "bp(pipeline_hooks=hooks" in sources[1]
+    # No `obj._name` (dunders such as the argument objects' own `__dict__` are Python's protocol, not private).
+    assert re.findall(r"\._(?!_)\w+", shown) == []
+    assert "__dict__" in shown
+
+
+def test_the_step_writer_reads_no_private_name_of_what_it_drives() -> None:
+    import inspect
+    import re
+
+    from hookpipe.runtime.loop import step_program
+
+    source = inspect.getsource(step_program)
+    # Only the writer's own fields (`self._x`); never `loop._x`, `bp._x`, `ch._x`, `setup.x._y`...
+    assert [m for m in re.findall(r"(\w+)\._(?!_)\w+", source) if m != "self"] == []

@@ -196,3 +196,30 @@ def test_with_two_processes_the_loss_is_the_mean_over_both(tmp_path: Path) -> No
     for row, (a, b) in zip(rows, ((0, 3), (3, 6))):
         expected = (sum(per_rank[0][a:b]) + sum(per_rank[1][a:b])) / (2 * (b - a))
         assert float(row["loss"]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_csv_tracker_appends_a_row_and_rewrites_only_for_a_new_column(tmp_path: Path) -> None:
+    from hookpipe.runtime.tracking.trackers import CSVTracker
+
+    tracker = CSVTracker("run", tmp_path)
+    tracker.start()
+    path = tmp_path / "run" / "metrics.csv"
+    tracker.log({"loss": 1.5}, step=1)
+    first = path.stat().st_ino
+    tracker.log({"loss": 1.25}, step=2)
+    tracker.log({"loss": 1.0}, step=3)
+    assert path.stat().st_ino == first  # appended in place: the file was not replaced
+    assert path.read_text(encoding="utf-8") == "step,loss\n1,1.5\n2,1.25\n3,1.0\n"
+    tracker.log({"loss": 0.5, "lr": 0.1}, step=4)  # a new column: the header changes, the file is rewritten
+    assert path.stat().st_ino != first
+    assert path.read_text(encoding="utf-8") == "step,loss,lr\n1,1.5,\n2,1.25,\n3,1.0,\n4,0.5,0.1\n"
+    tracker.log({"lr": 0.05}, step=5)
+    assert path.read_text(encoding="utf-8").endswith("4,0.5,0.1\n5,,0.05\n")
+    assert not list(path.parent.glob(".*"))  # no temporary file left
+
+    resumed = CSVTracker("run", tmp_path)  # a resumed run keeps the rows its checkpoint saw
+    resumed.start()
+    resumed.resume_at(2)
+    resumed.log({"loss": 1.0, "lr": 0.1}, step=3)
+    resumed.log({"loss": 0.75, "lr": 0.1}, step=4)
+    assert path.read_text(encoding="utf-8") == "step,loss,lr\n1,1.5,\n2,1.25,\n3,1.0,0.1\n4,0.75,0.1\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoints.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoints.checkpoint_files import fsync_dir
@@ -163,10 +164,4 @@ def _remove_leftovers(directory: Path) -> None:
 
 def _replace_dir(src: Path, dst: Path) -> None:
     # rename is atomic; an existing checkpoint of the same step is swapped out first.
-    if dst.exists():
-        old = dst.with_name(f".old-{dst.name}-{os.getpid()}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
+    replace_folder(src, dst, dst.with_name(f".old-{dst.name}-{os.getpid()}"))

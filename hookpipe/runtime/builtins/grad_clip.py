@@ -13,7 +13,7 @@ import torch
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.fastpath import fast_path
+from hookpipe.runtime.fastpath import AcceleratePath, fast_path, is_dtensor
 
 __all__ = ["GradClipHook"]
 
@@ -64,7 +64,7 @@ class GradClipHook:
             raise ValueError("grad_clip needs the optimizer in the hook arguments")
         accelerator = args.accelerator
         if accelerator is not self._accelerator:  # once per run (see fastpath)
-            self._prepare(accelerator)
+            self._prepare(accelerator, optimizer)
         if not self._gradient_state.sync_gradients:  # accelerator.sync_gradients, without the property
             return
         groups = optimizer.param_groups
@@ -80,8 +80,10 @@ class GradClipHook:
         else:
             self.last_norm = self._clip_norm(params, self.max_norm, self.norm_type)
 
-    def _prepare(self, accelerator: Any) -> None:
+    def _prepare(self, accelerator: Any, optimizer: Any) -> None:
         """The run's clipping functions (torch's own where the fast path says they are accelerate's)."""
         path = fast_path(accelerator)
+        if any(is_dtensor(p) for g in optimizer.param_groups for p in g["params"]):
+            path = AcceleratePath(accelerator)  # accelerate's clip handles DTensors
         self._accelerator, self._gradient_state = accelerator, accelerator.gradient_state
         self._clip_norm, self._clip_value = path.clip_grad_norm_, path.clip_grad_value_

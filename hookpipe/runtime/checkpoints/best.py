@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hookpipe.fileio import replace_symlink
 from hookpipe.runtime.checkpoints.resume import checkpoint_problem, complete_checkpoints
 from hookpipe.runtime.tracking.monitor import monitored_value
 
@@ -82,8 +83,4 @@ def update_pointer(directory: Path, monitor: str | None) -> None:
         if link.is_symlink():
             link.unlink()
         return
-    tmp = directory / f".{POINTER}-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(best.name, tmp)
-    os.replace(tmp, link)
+    replace_symlink(link, best.name)

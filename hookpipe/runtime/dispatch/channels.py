@@ -337,6 +337,11 @@ class Channel(HookContextChannel[PipelineHookArgs]):
     def begin(self, arg: PipelineHookArgs) -> "_SeedScope":
         return _SeedScope(self, arg)
 
+    @property
+    def contexts(self) -> tuple[Any, ...]:
+        """The registered contexts, in registration order."""
+        return tuple(self._context_handlers)
+
     def calls(self) -> tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]]:
         """``(befores, afters)``: the functions the registered contexts run, in order."""
         if self._seen != SeedHandlers.changes:

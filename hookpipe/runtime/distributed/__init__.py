@@ -1,1 +1,1 @@
-"""What processes agree on: the Plan they run, when to stop, signals, threads per process."""
+"""What processes agree on: the Plan they run, when to stop, signals, threads per process, the teardown."""

@@ -32,6 +32,7 @@ from accelerate import Accelerator
 from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import SaveHookFields
+from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoints.resume import swap_folders, write_marker
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
@@ -51,15 +52,6 @@ def check_save_root(accelerator: Accelerator, save_root: str | None) -> None:
         logger.warning(
             "Ignore customize save_root = %s since `automatic_checkpoint_naming` is True for Accelerator", save_root
         )
-
-
-def _swap_in(partial: Path, final: Path, old: Path) -> None:
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(partial, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class SaveCheckpoint(PipelineHooks):
@@ -104,7 +96,7 @@ class SaveCheckpoint(PipelineHooks):
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             write_marker(partial, completed_steps, args.epoch_id)
-            _swap_in(partial, final, old)
+            replace_folder(partial, final, old)
         accelerator.wait_for_everyone()
         return str(final)
 

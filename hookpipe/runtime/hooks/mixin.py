@@ -122,4 +122,5 @@ class PipelineHooksConfig(ClassConfig[PipelineHooksType_co]):
 
 def channel_contexts(hooks: Any, channel: str) -> tuple[HookContext[PipelineHookArgs], ...]:
     """The contexts a RoboOrchard-style container registered on ``channel``."""
-    return tuple(hooks.hooks[channel]._context_handlers)
+    ch = hooks.hooks[channel]
+    return ch.contexts if isinstance(ch, Channel) else tuple(ch._context_handlers)  # another package's channel

@@ -80,7 +80,7 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         self.average_loss = average_loss
         self.accelerator: Optional[Accelerator] = None
         self._is_prepared = False
-        self._backward: Callable[[torch.Tensor], None] | None = None  # set by _initialize
+        self._backward: Callable[[torch.Tensor], None] | None = None  # set by initialize
         self._average_loss = False
 
     @staticmethod
@@ -96,7 +96,8 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         """
         return BatchProcessorFromCallable(forward_fn, need_backward=need_backward, transforms=transforms)
 
-    def _initialize(self, accelerator: Accelerator) -> None:
+    def initialize(self, accelerator: Accelerator) -> None:
+        """Prepare for ``accelerator`` (once; ``__call__`` does it on the first batch, the fused step before it)."""
         # Modules held by the processor (e.g. a loss with weights) go through prepare once.
         if self._is_prepared:
             return
@@ -109,12 +110,24 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         self._average_loss = self.average_loss and accelerator.num_processes > 1
         self._is_prepared = True
 
+    @property
+    def backward(self) -> Callable[[torch.Tensor], None]:
+        """The backward this processor runs once initialised (``accelerator.backward``, see fastpath)."""
+        if self._backward is None:
+            raise RuntimeError("initialize(accelerator) first: the backward depends on the accelerator")
+        return self._backward
+
+    @property
+    def averages_loss(self) -> bool:
+        """Whether ``reduce_loss`` is the mean over processes (``average_loss`` with several processes)."""
+        return self._average_loss
+
     @abstractmethod
     def forward(self, model: Callable, batch: Any) -> tuple[Any, Optional[torch.Tensor]]:
         """Run the model on ``batch``; return ``(outputs, loss or None)``."""
 
     def __call__(self, pipeline_hooks: PipelineHooks, on_batch_hook_args: PipelineHookArgs, model: Callable) -> None:
-        self._initialize(on_batch_hook_args.accelerator)
+        self.initialize(on_batch_hook_args.accelerator)
         batch = self.transform(on_batch_hook_args.batch)
         with pipeline_hooks.begin("on_model_forward", on_batch_hook_args.copy_with_updates(batch=batch)) as fwd:
             outputs, loss = self.forward(model, batch)

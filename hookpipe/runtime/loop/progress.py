@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hookpipe.compiler.run_values import count_updates
 from hookpipe.runtime.args import PipelineHookArgs
 
 __all__ = ["TrainerProgressState"]
@@ -90,7 +91,10 @@ class TrainerProgressState:
         elif step > 0:  # epoch.after
             epoch, step = epoch + 1, 0
         self.epoch_id, self.step_id, self.global_step_id = epoch, step, gstep
-        self.update_count = gstep // max(1, accumulation)
+        # accelerate's rule (an epoch's last batch also updates), counted where the compiler
+        # and the schedule count it; without the loader's length only full windows are known.
+        updates = count_updates(gstep, per_epoch, accumulation)
+        self.update_count = updates if updates is not None else gstep // max(1, accumulation)
         self.step_done = self.epoch_done = False
 
     def position(self) -> dict[str, Any]:

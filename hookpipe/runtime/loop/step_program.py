@@ -9,7 +9,7 @@ asynchronous kernel launches, so that fixed cost is what a user pays.
 
 Everything that shapes a step is fixed when the run starts: which scopes have
 callbacks (and, for a Plan, their guards), which batch processor runs, whether
-accelerate's per-step calls reduce to plain PyTorch (:mod:`.fastpath`), the run's
+accelerate's per-step calls reduce to plain PyTorch (:mod:`~hookpipe.runtime.fastpath`), the run's
 limits. :func:`compile_epoch` writes the loop over one epoch's batches out for
 exactly that run, with the same writer as the Plan's phases
 (:class:`~hookpipe.runtime.dispatch.phases.PhaseSource`)::
@@ -17,26 +17,26 @@ exactly that run, with the same writer as the Plan's phases
     def run_epoch(batches, ea):
         ran = 0
         for batch in batches:
-            do_sync()                                   # accelerator.accumulate
-            g = state.global_step_id
-            c.global_step = g
-            ...                                         # the guards' counters
-            a0 = new(Args)                              # on_step's argument
-            a0.__dict__ = {**base, "epoch_id": ..., "global_step_id": g}
-            try:
-                outputs, loss = forward(model, batch)   # the batch processor, inlined
-                reduce = loss
-                backward(loss)
-                a0.model_outputs = outputs
-                a0.reduce_loss = reduce
-                loop.pending_loss = reduce
-                state.step_done = True
-            except BaseException as exc:
-                ch0.fail(a0, exc)                       # the scope's failure rule
-            try:
-                f1(a0)  # clip.on_step_end
-                f2(a0)  # optimize.on_step_end
-            except RunFailure: ...
+            with accumulate(model):                     # accelerator.accumulate (one process: its work alone)
+                g = state.global_step_id
+                c.global_step = g
+                ...                                     # the guards' counters
+                a0 = new(Args)                          # on_step's argument
+                a0.__dict__ = {**base, "epoch_id": ..., "global_step_id": g}
+                try:
+                    outputs, loss = forward(model, batch)   # the batch processor, inlined
+                    reduce = loss
+                    backward(loss)
+                    a0.model_outputs = outputs
+                    a0.reduce_loss = reduce
+                    loop.pending_loss = reduce
+                    state.step_done = True
+                except BaseException as exc:
+                    ch0.fail(a0, exc)                   # the scope's failure rule
+                try:
+                    f1(a0)  # clip.on_step_end
+                    f2(a0)  # optimize.on_step_end
+                except RunFailure: ...
             ran += 1
             ...                                         # progress, stop requests, limits
 
@@ -53,18 +53,38 @@ step, when :func:`compile_epoch` is asked again (``REBUILD``).
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from accelerate import Accelerator
 
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.dispatch.channels import Channel, PlanChannel, SeedHandlers
+from hookpipe.runtime.dispatch.channels import Channel, Counters, PlanChannel, SeedHandlers
 from hookpipe.runtime.dispatch.phases import PhaseSource
+from hookpipe.runtime.distributed.signals import StopRequest
 from hookpipe.runtime.fastpath import PlainPath, fast_path
-from hookpipe.runtime.loop.batch_processor import LossNotProvidedError, SimpleBatchProcessor, is_identity
+from hookpipe.runtime.hooks.mixin import PipelineHooks
+from hookpipe.runtime.loop.batch_processor import (
+    BatchProcessorMixin,
+    LossNotProvidedError,
+    SimpleBatchProcessor,
+    is_identity,
+)
+from hookpipe.runtime.loop.progress import TrainerProgressState
+from hookpipe.runtime.run_context import RunContext
+from hookpipe.runtime.tracking.loss_meter import LossMeter
+from hookpipe.runtime.tracking.progress_display import ProgressDisplay
 
-__all__ = ["DONE", "ENDED", "REBUILD", "EpochFn", "StepSetup", "compile_epoch"]
+__all__ = ["DONE", "ENDED", "REBUILD", "REFERENCE_ENV", "SHOW_ENV", "EpochFn", "LoopControl", "StepSetup",
+           "compile_epoch", "reference_epoch"]
+
+#: ``HOOKPIPE_SHOW_STEP=1``: each generated step's source is written to stderr when it is written.
+SHOW_ENV = "HOOKPIPE_SHOW_STEP"
+
+#: ``HOOKPIPE_REFERENCE_STEP=1``: run :func:`reference_epoch` instead of the generated step.
+REFERENCE_ENV = "HOOKPIPE_REFERENCE_STEP"
 
 #: What an epoch function returns beside the batches it ran: the loader ran out,
 #: the run is done (a limit or an agreed stop), or a seed channel changed.
@@ -76,28 +96,44 @@ EpochFn = Callable[[Iterator[Any], PipelineHookArgs], tuple[int, int]]
 _STEP, _BATCH, _FORWARD, _BACKWARD = "on_step", "on_batch", "on_model_forward", "on_model_backward"
 
 
+class LoopControl(Protocol):
+    """What the generated loop reads and calls on the trainer (``TrainingLoop`` is one)."""
+
+    pending_loss: Any
+    stop: StopRequest
+    run: RunContext
+
+    def stop_level(self, between: bool = False) -> int:
+        """0 go on, 1 finish cleanly, 2 interrupt (agreed between processes)."""
+        ...
+
+    def stop_now(self, args: PipelineHookArgs) -> None:
+        """Checkpoint if the run can, then raise ``RunInterrupted``."""
+        ...
+
+
 @dataclass(frozen=True)
 class StepSetup:
     """What the generated loop reads, fixed for one run (``TrainingLoop`` provides it).
 
     ``loop`` is the trainer: the function stores ``pending_loss`` on it and calls
-    its ``_stop_level``/``_stop_now`` when a stop is asked for.
+    its ``stop_level``/``stop_now`` when a stop is asked for.
     """
 
-    loop: Any
+    loop: LoopControl
     accelerator: Accelerator
-    hooks: Any
-    batch_processor: Any
-    model: Any
-    state: Any
-    counters: Any
+    hooks: PipelineHooks
+    batch_processor: BatchProcessorMixin
+    model: Any  # the prepared model: a Module, or a DDP/compiled wrapper of one
+    state: TrainerProgressState
+    counters: Counters
     base_args: dict[str, Any]
     max_step: int | None
     max_epoch: int | None
     per_epoch: int | None
     total_updates: int | None
-    loss_meters: Sequence[Any]
-    display: Any
+    loss_meters: Sequence[LossMeter]
+    display: ProgressDisplay | None
 
 
 def compile_epoch(setup: StepSetup, previous: EpochFn | None = None) -> EpochFn:
@@ -107,6 +143,8 @@ def compile_epoch(setup: StepSetup, previous: EpochFn | None = None) -> EpochFn:
     is one for every seed channel, so when this step's channels hold what it was
     written with, it is kept (told the new count) instead of written again.
     """
+    if os.environ.get(REFERENCE_ENV) == "1":
+        return reference_epoch(setup)
     if previous is not None:
         env = previous.__globals__
         if env["registered"] == _registered(setup):
@@ -115,9 +153,78 @@ def compile_epoch(setup: StepSetup, previous: EpochFn | None = None) -> EpochFn:
     return _Writer(setup).build()
 
 
+def reference_epoch(setup: StepSetup) -> EpochFn:
+    """The same epoch loop, interpreted: the seed's nested scopes, entered through each channel's ``begin``.
+
+    What the generated function does, written as plain Python over the same
+    objects (``accelerator``'s step context from :mod:`~hookpipe.runtime.fastpath`,
+    the batch processor's own ``__call__``, ``TrainerProgressState``'s methods). It is
+    the specification the generated step is tested against, bit for bit
+    (``tests/runtime/test_step_program.py``), and what ``HOOKPIPE_REFERENCE_STEP=1``
+    runs instead of it. It never returns ``REBUILD``: it reads the channels each step.
+    """
+    s = setup
+    path = fast_path(s.accelerator)
+    gs = s.accelerator.gradient_state
+    c, state, loop, hooks, base = s.counters, s.state, s.loop, s.hooks, s.base_args
+
+    def new_args(**extra: Any) -> PipelineHookArgs:
+        args: PipelineHookArgs = object.__new__(PipelineHookArgs)  # the fields the trainer's own copy has
+        args.__dict__ = {**base, "epoch_id": state.epoch_id, "step_id": state.step_id,
+                         "global_step_id": state.global_step_id, **extra}
+        return args
+
+    def last_step(g: int) -> bool:
+        if s.max_step is not None and g + 1 >= s.max_step:
+            return True
+        if s.max_epoch is None:
+            return False
+        last_batch = state.step_id + 1 >= s.per_epoch if s.per_epoch is not None else gs.end_of_dataloader
+        return state.epoch_id + 1 >= s.max_epoch and last_batch
+
+    def run_epoch(batches: Iterator[Any], ea: PipelineHookArgs) -> tuple[int, int]:
+        ran = 0
+        for batch in batches:
+            with path.sync(s.model):
+                g = state.global_step_id
+                c.global_step, c.step = g, g + 1
+                if gs.sync_gradients:
+                    state.update_count += 1
+                    c.update = state.update_count
+                else:
+                    c.update = 0
+                c.last_step = last = last_step(g)
+                c.last_update = c.update == s.total_updates if s.total_updates is not None else last and c.update > 0
+                with hooks.begin("on_step", new_args()) as step_args:
+                    with hooks.begin("on_batch", new_args(batch=batch)) as batch_args:
+                        s.batch_processor(pipeline_hooks=hooks, on_batch_hook_args=batch_args, model=s.model)
+                    step_args.model_outputs = batch_args.model_outputs
+                    step_args.reduce_loss = reduce = batch_args.reduce_loss
+                    loop.pending_loss = reduce
+                    for meter in s.loss_meters:
+                        meter.add(reduce)
+                    state.step_done = True
+            ran += 1
+            state.update_step()
+            state.sync_pipeline_hook_arg(ea)
+            if s.display is not None:
+                s.display.update(state.global_step_id, loop.pending_loss)
+            if s.accelerator.num_processes > 1 or loop.stop.requested or loop.run.stopping:
+                level = loop.stop_level()
+                if level == 2:
+                    loop.stop_now(ea)
+                if level == 1:
+                    return ran, DONE
+            if state.is_training_end(s.max_step, s.max_epoch):
+                return ran, DONE
+        return ran, ENDED
+
+    return run_epoch
+
+
 def _registered(setup: StepSetup) -> tuple[tuple[Any, ...], ...]:
     """What the step's seed channels hold now (their contexts, in order)."""
-    return tuple(tuple(ch._context_handlers) for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)
+    return tuple(ch.contexts for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)
                  if isinstance(ch := setup.hooks.hooks.get(name), Channel))
 
 
@@ -130,7 +237,8 @@ class _Writer:
             state=setup.state, loop=setup.loop, base=setup.base_args, new=object.__new__, Args=PipelineHookArgs,
             model=setup.model, gs=setup.accelerator.gradient_state, H=SeedHandlers,
         )
-        self.channels = {name: setup.hooks.hooks.get(name) for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)}
+        self.channels: dict[str, Any] = {name: setup.hooks.hooks.get(name)
+                                         for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)}
         self.seeded = any(isinstance(ch, Channel) for ch in self.channels.values())
         self.env["V"] = SeedHandlers.changes
         self.env["registered"] = _registered(setup)
@@ -146,13 +254,14 @@ class _Writer:
         line(1, "ran = 0")
         line(1, "for batch in batches:")
         path = fast_path(s.accelerator)
-        if isinstance(path, PlainPath) and path.single:
-            self.env["do_sync"] = path.do_sync  # accumulate()'s work without its context
-            line(2, "do_sync()")
+        if isinstance(path, PlainPath) and s.accelerator.num_processes == 1:
+            # accumulate()'s work on one process, without its context (nothing to enter)
+            self.env["accumulation_step"] = path.accumulation_step
+            line(2, "accumulation_step()")
             self.step(2)
         else:
-            self.env["sync"] = path.sync
-            line(2, "with sync(model):")
+            self.env["accumulate"] = path.sync
+            line(2, "with accumulate(model):")
             self.step(3)
         line(2, "ran += 1")
         # TrainerProgressState.update_step, then .sync_pipeline_hook_arg(ea), written out.
@@ -178,14 +287,17 @@ class _Writer:
             line(3, "return ran, REBUILD")
         line(1, "return ran, ENDED")
         self.env.update(max_step=s.max_step, max_epoch=s.max_epoch, ENDED=ENDED, DONE=DONE, REBUILD=REBUILD)
+        if os.environ.get(SHOW_ENV) == "1":
+            print(f"# {SHOW_ENV}: the step this run executes (hookpipe.runtime.loop.step_program)", file=sys.stderr)
+            print("\n".join(self.src.lines), file=sys.stderr, flush=True)
         fn: EpochFn = self.src.compile("epoch", "run_epoch")
         return fn
 
     def stop_check(self, depth: int) -> None:
         """Between steps: a stop asked for on any process ends (or interrupts) the run here."""
         line = self.src.line
-        self.env.update(stop=self.s.loop.stop, run=self.s.loop.run, stop_level=self.s.loop._stop_level,
-                        stop_now=self.s.loop._stop_now)
+        self.env.update(stop=self.s.loop.stop, run=self.s.loop.run, stop_level=self.s.loop.stop_level,
+                        stop_now=self.s.loop.stop_now)
         if self.s.accelerator.num_processes == 1:
             # StopRequest.requested or RunContext.stopping, as the fields they read.
             line(depth, "if stop.signum is not None or stop.reason is not None or run.stop_reason is not None:")
@@ -267,8 +379,9 @@ class _Writer:
     def processor(self, depth: int, a_batch: str | None) -> None:
         """``SimpleBatchProcessor.__call__``, written out (the same steps, the same argument objects)."""
         bp, line = self.s.batch_processor, self.src.line
-        bp._initialize(self.s.accelerator)
-        self.env.update(forward=bp.forward, backward=bp._backward, LossNotProvidedError=LossNotProvidedError)
+        assert isinstance(bp, SimpleBatchProcessor)  # inlined only then (see batch)
+        bp.initialize(self.s.accelerator)
+        self.env.update(forward=bp.forward, backward=bp.backward, LossNotProvidedError=LossNotProvidedError)
         source = f"{a_batch}.batch" if a_batch is not None else "batch"  # a before hook may replace it
         if is_identity(bp.transform):
             line(depth, f"b = {source}")
@@ -287,7 +400,7 @@ class _Writer:
             if a_fwd is not None:
                 line(d, f"{a_fwd}.model_outputs = outputs")
             line(d, "reduce = loss")
-            if bp._average_loss:
+            if bp.averages_loss:
                 self.env["average"] = self.s.accelerator.reduce
                 line(d, "if loss is not None:")
                 line(d + 1, 'reduce = average(loss, reduction="mean")')

@@ -65,7 +65,7 @@ logger = get_logger("robo_orchard_lab.pipeline.hook_based_trainer")
 
 __all__ = ["Prepared", "TrainingLoop", "prepare"]
 
-# What the processes agree on between steps (see TrainingLoop._stop_level).
+# What the processes agree on between steps (see TrainingLoop.stop_level).
 _GO_ON, _FINISH, _INTERRUPT = 0, 1, 2
 
 
@@ -352,12 +352,12 @@ class TrainingLoop:
         args = self._get_hook_args()
         args.epoch_id, args.step_id, args.global_step_id = cursor["ids"]
         if cursor["scope"] == "step":
-            self.accelerator.gradient_state._set_sync_gradients(self.counters.update > 0)
+            self.accelerator.gradient_state.sync_gradients = self.counters.update > 0
             if resumed.get("loss") is not None:
                 args.reduce_loss = torch.tensor(resumed["loss"])
         run_calls(rest, args, self.counters)
 
-    def _stop_level(self, between: bool = False) -> int:
+    def stop_level(self, between: bool = False) -> int:
         """What every process agrees to do now: go on, finish cleanly, or be interrupted.
 
         All processes must stop at the same step, so with several the levels are
@@ -389,12 +389,12 @@ class TrainingLoop:
 
     def _stop_between(self, args: PipelineHookArgs) -> bool:
         """A stop asked for outside a step (in an epoch or loop phase): True to end the run."""
-        level = self._stop_level(between=True)
+        level = self.stop_level(between=True)
         if level == _INTERRUPT:
-            self._stop_now(args)
+            self.stop_now(args)
         return level == _FINISH
 
-    def _stop_now(self, args: PipelineHookArgs) -> None:
+    def stop_now(self, args: PipelineHookArgs) -> None:
         """Checkpoint (if the Plan has a checkpoint hook) and raise :class:`RunInterrupted`."""
         savers = [inst for inst in self.hook_instances.values() if callable(getattr(inst, "save_on_stop", None))]
         path = savers[0].save_on_stop(args) if savers else None
