@@ -19,6 +19,16 @@ from hookpipe.dsl.span import Span
 SUPPRESSION = re.compile(r"hookpipe\s*:\s*ignore\s*\[([^\]]*)\]")
 
 
+def find_suppression(text: str) -> re.Match[str] | None:
+    """The first suppression in a comment's text, in time linear in its length.
+
+    Searching only up to the last ``]`` keeps a hostile comment (``hookpipe: ignore[``
+    repeated, no ``]`` after it) from rescanning to the line's end from every repeat.
+    """
+    end = text.rfind("]")
+    return None if end < 0 else SUPPRESSION.search(text, 0, end + 1)
+
+
 def suppression_comment(*codes: str) -> str:
     """The comment that suppresses ``codes`` on its line (what the quick fix writes).
 
@@ -42,7 +52,7 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
     """The suppressions of one file, by line."""
     found: dict[int, Suppression] = {}
     for comment in file.comments:
-        m = SUPPRESSION.search(comment.text)
+        m = find_suppression(comment.text)
         if m is None:
             continue
         codes = _codes(m)
@@ -54,7 +64,7 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
 
 def marked_codes(comment: str) -> tuple[str, ...] | None:
     """The codes a comment's text suppresses (None: it is not a suppression)."""
-    m = SUPPRESSION.search(comment)
+    m = find_suppression(comment)
     return None if m is None else _codes(m)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
-from hookpipe.lint.suppress import SUPPRESSION, suppression_comment
+from hookpipe.lint.suppress import find_suppression, suppression_comment
 from hookpipe.lsp.convert import word_span
 
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
@@ -103,7 +103,7 @@ def _reorder(ctx: Compilation, early_span: Span, late_span: Span) -> Fix | None:
 def _suppress(d: Diagnostic, ctx: Compilation) -> Fix:
     line = ctx.sources.line(d.span.file, d.span.line) or ""
     title = f"Suppress {d.code} on this line"
-    m = SUPPRESSION.search(line)
+    m = find_suppression(line)
     if m is not None:
         end = m.end(1) + 1
         sep = ", " if m.group(1).strip() else ""
