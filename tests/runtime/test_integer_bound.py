@@ -8,7 +8,7 @@ from hookpipe.compiler.loader import load_text
 from hookpipe.compiler.pipeline import run_passes
 from hookpipe.dsl.transform import MAX_INT
 from hookpipe.runtime.errors import PlanResolveError
-from hookpipe.runtime.overrides import parse_override_value
+from hookpipe.runtime.plan.overrides import parse_override_value
 
 
 def test_integers_are_bounded_alike_in_a_file_and_on_the_command_line() -> None:
