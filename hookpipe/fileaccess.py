@@ -24,12 +24,15 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from hookpipe.escaping import escape
+
 #: Pipelines are a few kilobytes; anything above this is refused unread.
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 #: pyproject.toml files are small too; a bigger one is not a project file hookpipe reads.
 MAX_CONFIG_BYTES = 1024 * 1024
 
-_KINDS = (
+#: Kinds of file that are not regular, by their ``stat`` test: named in refusals.
+KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
@@ -140,24 +143,13 @@ def read_source(path: str | os.PathLike[str], root: Path | None = None, limit: i
 
 
 def display_name(path: str | os.PathLike[str]) -> str:
-    """A path as it may be printed: control characters and undecodable bytes escaped.
+    """A path as it may be printed: ``hookpipe.escaping.escape`` of its text.
 
     A file name is attacker-chosen too: a newline in it would start a new line of
     output (a forged diagnostic or CI command), bytes that are not UTF-8 cannot be
     written to a UTF-8 report at all.
     """
-    text = os.fspath(path)
-    if text.isprintable() and not any("\udc80" <= ch <= "\udcff" for ch in text):
-        return text
-    out = []
-    for ch in text:
-        if "\udc80" <= ch <= "\udcff":
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        elif not ch.isprintable():
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return escape(os.fspath(path))
 
 
 def _kind(path: Path) -> str | None:
@@ -170,7 +162,7 @@ def _kind(path: Path) -> str | None:
 def _kind_of(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
-    for test, name in _KINDS:
+    for test, name in KINDS:
         if test(mode):
             return name
     return "a special file"

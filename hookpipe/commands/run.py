@@ -7,8 +7,8 @@ been checked (:mod:`hookpipe.commands.run_input`).
 from __future__ import annotations
 
 import argparse
-import sys
 
+from hookpipe.commands.common import say
 from hookpipe.commands.run_input import file_problem, runtime_problem
 
 
@@ -36,11 +36,11 @@ def main(args: argparse.Namespace) -> int:
     if problem is None and args.resume is not None and args.weights_from is not None:
         problem = "--resume and --weights-from exclude each other: resume continues a run, --weights-from starts one"
     if problem is not None:
-        print(f"hookpipe run: {problem}", file=sys.stderr)
+        say(f"hookpipe run: {problem}")
         return 2
     problem = runtime_problem()
     if problem is not None:
-        print(f"hookpipe run: {problem}", file=sys.stderr)
+        say(f"hookpipe run: {problem}")
         return 1
     from hookpipe.runtime.run import RunOptions, exit_process, profile_path, run_file  # heavy: torch, accelerate
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from hookpipe import __version__
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
+from hookpipe.escaping import escape
 from hookpipe.lint.codes import CODES, Code
 from hookpipe.lint.pages import page, section
 from hookpipe.lint.runner import LintResult
@@ -70,7 +71,7 @@ def to_sarif(result: LintResult) -> dict[str, object]:
     seen: dict[str, int] = {}
     results = []
     for d in result.diagnostics:
-        message = d.message + (f"\nhelp: {d.help}" if d.help else "")
+        message = escape(d.message) + (f"\nhelp: {escape(d.help)}" if d.help else "")
         item: dict[str, object] = {
             "ruleId": d.code,
             "ruleIndex": index[d.code],
@@ -82,7 +83,7 @@ def to_sarif(result: LintResult) -> dict[str, object]:
             },
         }
         related = [
-            {"id": i, "message": {"text": n.message}, **_location(n.span)}
+            {"id": i, "message": {"text": escape(n.message)}, **_location(n.span)}
             for i, n in enumerate(d.notes) if n.span is not None
         ]
         if related:
