@@ -159,3 +159,12 @@ def test_render_and_fmt_messages_escape_the_file_name(project: Path) -> None:
     assert result.code == 0, result.output
     assert_cannot_lie(result.output)
     assert os.path.exists(project / "out.dot")
+
+
+def test_code_span_and_block_hold_any_backticks() -> None:
+    pytest.importorskip("lsprotocol")  # the lsp extra
+    from hookpipe.lsp.hover import code_block, code_span
+
+    assert code_span("a`b") == "``a`b``" and code_span("`x") == "`` `x ``"
+    assert code_block("x ```` y\nz").startswith("`````pipe\n") and code_block("x ```` y\nz").endswith("\n`````")
+    assert "\n" not in code_block("a\nb\u202e").split("\n")[1]
