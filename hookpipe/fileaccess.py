@@ -19,10 +19,12 @@ turn into a diagnostic or a one-line usage error.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hookpipe.escaping import escape
 
@@ -30,6 +32,11 @@ from hookpipe.escaping import escape
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 #: pyproject.toml files are small too; a bigger one is not a project file hookpipe reads.
 MAX_CONFIG_BYTES = 1024 * 1024
+#: hookpipe's own JSON (checkpoint markers, hook state, plan records, profiles): a plan of
+#: 50,000 attachments is about 15 MiB; nothing hookpipe writes comes near this.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+#: JSON that hookpipe writes nests a few levels (a plan's argument tables a few more).
+MAX_JSON_DEPTH = 64
 
 #: Kinds of file that are not regular, by their ``stat`` test: named in refusals.
 KINDS = (
@@ -47,7 +54,7 @@ class Refused(Exception):
 
     reason: str
     help: str
-    #: "missing", "outside" (the project root), "unreadable" (loop, kind, I/O), "size", "encoding"
+    #: "missing", "outside" (the project root), "unreadable" (loop, kind, I/O), "size", "encoding", "json"
     kind: str = "unreadable"
 
     def __str__(self) -> str:
@@ -140,6 +147,45 @@ def read_source(path: str | os.PathLike[str], root: Path | None = None, limit: i
     if text.startswith("\ufeff"):
         text = text[1:]
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_json(path: str | os.PathLike[str], limit: int = MAX_JSON_BYTES, depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON that hookpipe wrote, read back as untrusted: a checkpoint's marker, state, plan record, a profile.
+
+    A checkpoint folder or a profile may come from anywhere (a shared disk, an
+    artifact download), so the same rules as for sources apply (regular files only,
+    without blocking, at most ``limit`` bytes: a FIFO or a link to ``/dev/zero`` is
+    refused, not read forever), and the value may nest at most ``depth`` levels
+    (deeper JSON is refused here, not a ``RecursionError`` later).
+
+    Raises:
+        Refused: with ``kind`` "missing", "unreadable", "size", "encoding" or "json".
+    """
+    data = read_bytes(path, None, limit)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise Refused(f"is not valid UTF-8 (byte {exc.start})", "restore the file", "encoding") from exc
+    except RecursionError as exc:
+        raise Refused(f"nests deeper than {depth} levels", "restore the file", "json") from exc
+    except ValueError as exc:
+        raise Refused(f"is not valid JSON ({str(exc)[:120]})", "restore the file", "json") from exc
+    if _deeper_than(value, depth):
+        raise Refused(f"nests deeper than {depth} levels", "restore the file", "json")
+    return value
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    """Whether ``value`` nests more than ``depth`` lists/tables deep (iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            if level > depth:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def display_name(path: str | os.PathLike[str]) -> str:

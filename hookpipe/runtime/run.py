@@ -226,6 +226,9 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        from hookpipe.runtime.run_lock import release_all
+
+        release_all()  # the checkpoint folders' run locks (runtime/run_lock.py)
     seconds = time.perf_counter() - started
     _summary(trainer, path, seconds, resumed_from)
     if options.profile is not None and trainer.profiler is not None:

@@ -63,8 +63,17 @@ class CheckpointHook:
         self._trainer: Any = None
 
     def bind_trainer(self, trainer: Any) -> None:
-        """Called by the trainer: the checkpoint also stores the trainer's hookpipe state."""
+        """Called by the trainer: the checkpoint also stores the trainer's hookpipe state.
+
+        The main process takes the folder's run lock now, so a second run into the
+        same folder is refused before it trains (``runtime/run_lock.py``).
+        """
         self._trainer = trainer
+        accelerator = getattr(trainer, "accelerator", None)
+        if accelerator is None or accelerator.is_main_process:
+            from hookpipe.runtime.run_lock import RunLock
+
+            RunLock(self.dir).acquire()
 
     def save(self, args: PipelineHookArgs, completed_steps: int, callback: str | None = None) -> Path:
         """Write a checkpoint after ``completed_steps`` steps; return its folder.
