@@ -169,7 +169,7 @@ def read_json(path: str | os.PathLike[str], limit: int = MAX_JSON_BYTES, depth: 
     except RecursionError as exc:
         raise Refused(f"nests deeper than {depth} levels", "restore the file", "json") from exc
     except ValueError as exc:
-        raise Refused(f"is not valid JSON ({str(exc)[:120]})", "restore the file", "json") from exc
+        raise Refused(f"is not a JSON file ({str(exc)[:120]})", "restore the file", "json") from exc
     if _deeper_than(value, depth):
         raise Refused(f"nests deeper than {depth} levels", "restore the file", "json")
     return value

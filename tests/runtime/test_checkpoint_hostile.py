@@ -43,7 +43,7 @@ def _damage_marker(folder: Path, how: str) -> None:
     ("fifo", f"its {MARKER} is a FIFO (named pipe), not a regular file"),
     ("dev-zero", f"its {MARKER} is a character device, not a regular file"),
     ("deep", f"its {MARKER} nests deeper than 64 levels"),
-    ("not-json", f"its {MARKER} is not valid JSON"),
+    ("not-json", f"its {MARKER} is not a JSON file"),
 ])
 def test_resume_latest_skips_a_damaged_newest_marker_with_one_line(
         two_checkpoints: Path, capsys: pytest.CaptureFixture[str], how: str, reason: str) -> None:  # noqa: F811

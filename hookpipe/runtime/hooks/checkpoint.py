@@ -61,19 +61,28 @@ class CheckpointHook:
         #: The folder being written: what the checkpoint's own state names as the newest.
         self._writing: Path | None = None
         self._trainer: Any = None
+        self._lock: Any = None
 
     def bind_trainer(self, trainer: Any) -> None:
         """Called by the trainer: the checkpoint also stores the trainer's hookpipe state.
 
         The main process takes the folder's run lock now, so a second run into the
-        same folder is refused before it trains (``runtime/run_lock.py``).
+        same folder is refused before it trains (``runtime/run_lock.py``); ``close``
+        releases it when the run ends (``run_file`` and process exit release it too).
         """
         self._trainer = trainer
         accelerator = getattr(trainer, "accelerator", None)
         if accelerator is None or accelerator.is_main_process:
             from hookpipe.runtime.run_lock import RunLock
 
-            RunLock(self.dir).acquire()
+            self._lock = RunLock(self.dir)
+            self._lock.acquire()
+
+    def close(self) -> None:
+        """The end of the run (the trainer calls every hook's ``close``): the folder's lock is released."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def save(self, args: PipelineHookArgs, completed_steps: int, callback: str | None = None) -> Path:
         """Write a checkpoint after ``completed_steps`` steps; return its folder.
