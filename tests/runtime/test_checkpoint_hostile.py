@@ -170,3 +170,19 @@ def test_run_file_refuses_a_folder_another_run_holds(two_checkpoints: Path, caps
     finally:
         holder.kill()
         holder.wait(30)
+
+
+def test_temporary_folder_names_are_unique_per_save(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from hookpipe.runtime.hooks.checkpoint import _temporary_name
+
+    acc = SimpleNamespace(is_main_process=True, num_processes=1, wait_for_everyone=lambda: None)
+    first = _temporary_name(acc, tmp_path, "step-00000004")
+    (tmp_path / first / "half-written").write_text("x")
+    second = _temporary_name(acc, tmp_path, "step-00000004")
+    assert first != second and all(n.startswith(".tmp-step-00000004-") for n in (first, second))
+    assert not (tmp_path / first).exists()  # an interrupted save's leftover is removed, never reused
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / second).is_dir() and (tmp_path / second).stat().st_mode & 0o777 == 0o777 & ~mask
