@@ -38,7 +38,8 @@ def can_name_code(annotation: Any) -> bool:
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin is typing.Annotated:
-            if any(isinstance(meta, ImportString) or meta is ImportString for meta in tp.__metadata__):
+            import_string: type = typing.cast(type, ImportString)  # a class at run time, generic to mypy
+            if any(isinstance(meta, import_string) or meta is ImportString for meta in tp.__metadata__):
                 return True
             todo.append(args[0])
             continue

@@ -218,7 +218,7 @@ def _arguments_model(target: Any) -> Any:
         cfg = config_class(target)
         if cfg is not None:
             return cfg
-    init = target.__init__ if isinstance(target, type) else target
+    init = typing.cast(Any, target).__init__ if isinstance(target, type) else target
     try:
         return typing.get_type_hints(init, include_extras=True)
     except Exception:
