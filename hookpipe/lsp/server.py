@@ -21,6 +21,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from hookpipe import __version__
+from hookpipe.escaping import escape
 from hookpipe.lsp.convert import COLUMNS, path_of, span_range, uri_of
 from hookpipe.perf import gc_paused
 
@@ -126,7 +127,7 @@ class PipeServer(LanguageServer):
             if analysis.config_error and analysis.config_error not in self.shown_errors:
                 self.shown_errors.add(analysis.config_error)
                 self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error,
-                                                                 message=f"hookpipe: {analysis.config_error}"))
+                                                                 message=escape(f"hookpipe: {analysis.config_error}")))
 
     def convert(self, d: Diagnostic, ctx: Compilation) -> types.Diagnostic:
         """``to_lsp``, remembered: most findings survive a keystroke unchanged.
