@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
+from hookpipe.escaping import escape
 from hookpipe.span import Span, source_lines
 
 Severity = Literal["error", "warning"]
@@ -38,25 +39,32 @@ class Diagnostic:
         return {
             "code": self.code,
             "severity": self.severity,
-            "message": self.message,
-            "file": self.span.file,
+            "message": escape(self.message),
+            "file": escape(self.span.file),
             "line": self.span.line,
             "column": self.span.column,
             "end_line": self.span.end_line,
             "end_column": self.span.end_column,
             "notes": [
-                {"message": n.message, **({"span": n.span.to_json()} if n.span else {})} for n in self.notes
+                {"message": escape(n.message), **({"span": _span_json(n.span)} if n.span else {})}
+                for n in self.notes
             ],
-            "help": self.help,
+            "help": None if self.help is None else escape(self.help),
         }
+
+
+def _span_json(span: Span) -> dict[str, object]:
+    return {**span.to_json(), "file": escape(span.file)}
+
+
+def where(span: Span) -> str:
+    """``file:line:col`` with the file name escaped (it is the user's choice)."""
+    return f"{escape(span.file)}:{span.line}:{span.column}"
 
 
 #: A quoted source line is cut to this many characters around the caret: a hostile
 #: file's 100,000-character line (or a secret on it) is never echoed whole.
 EXCERPT_CHARS = 160
-#: Control characters print as "?" (one for one, so columns stay right): a source
-#: line must not move the terminal's cursor or recolour the report.
-_CONTROLS = {c: "?" for c in (*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0))}
 
 
 @dataclass
@@ -115,7 +123,12 @@ def _excerpt(sources: Sources, span: Span, gutter: int, label: str = "") -> list
         src = head + src[start:start + EXCERPT_CHARS] + tail
         column = column - start + len(head)
         width = max(1, min(width, len(src) - column + 1))
-    src = src.translate(_CONTROLS)
+    # Escaped like every other value (a bidi control or ESC in a comment must not act
+    # on the terminal); the caret moves with the escapes so it still points at the span.
+    before, marked, after = src[: column - 1], src[column - 1: column - 1 + width], src[column - 1 + width:]
+    shown_before, shown_marked = escape(before, keep_tabs=True), escape(marked, keep_tabs=True)
+    src = shown_before + shown_marked + escape(after, keep_tabs=True)
+    column, width = len(shown_before) + 1, max(1, len(shown_marked))
     src = src.expandtabs(4) if "\t" not in src[: column] else src
     pad = " " * gutter
     caret = " " * (column - 1) + "^" * max(width, 1)
@@ -124,16 +137,16 @@ def _excerpt(sources: Sources, span: Span, gutter: int, label: str = "") -> list
 
 def format_diagnostic(d: Diagnostic, sources: Sources) -> str:
     """``file:line:col: CODE severity: message``, the line with a caret, notes, help."""
-    lines = [f"{d.span}: {d.code} {d.severity}: {d.message}"]
+    lines = [f"{where(d.span)}: {d.code} {d.severity}: {escape(d.message)}"]
     spans = [d.span] + [n.span for n in d.notes if n.span]
     gutter = max(len(str(s.line)) for s in spans)
     lines += _excerpt(sources, d.span, gutter)
     for note in d.notes:
         if note.span is None:
-            lines.append(f"{' ' * gutter} = note: {note.message}")
+            lines.append(f"{' ' * gutter} = note: {escape(note.message)}")
             continue
-        lines.append(f"{' ' * gutter} = note: {note.span}: {note.message}")
+        lines.append(f"{' ' * gutter} = note: {where(note.span)}: {escape(note.message)}")
         lines += _excerpt(sources, note.span, gutter)
     if d.help:
-        lines.append(f"{' ' * gutter} = help: {d.help}")
+        lines.append(f"{' ' * gutter} = help: {escape(d.help)}")
     return "\n".join(lines)

@@ -19,17 +19,27 @@ turn into a diagnostic or a one-line usage error.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from hookpipe.escaping import escape
 
 #: Pipelines are a few kilobytes; anything above this is refused unread.
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 #: pyproject.toml files are small too; a bigger one is not a project file hookpipe reads.
 MAX_CONFIG_BYTES = 1024 * 1024
+#: hookpipe's own JSON (checkpoint markers, hook state, plan records, profiles): a plan of
+#: 50,000 attachments is about 15 MiB; nothing hookpipe writes comes near this.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+#: JSON that hookpipe writes nests a few levels (a plan's argument tables a few more).
+MAX_JSON_DEPTH = 64
 
-_KINDS = (
+#: Kinds of file that are not regular, by their ``stat`` test: named in refusals.
+KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
@@ -44,7 +54,7 @@ class Refused(Exception):
 
     reason: str
     help: str
-    #: "missing", "outside" (the project root), "unreadable" (loop, kind, I/O), "size", "encoding"
+    #: "missing", "outside" (the project root), "unreadable" (loop, kind, I/O), "size", "encoding", "json"
     kind: str = "unreadable"
 
     def __str__(self) -> str:
@@ -148,25 +158,53 @@ def decode_source(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def read_json(path: str | os.PathLike[str], limit: int = MAX_JSON_BYTES, depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON that hookpipe wrote, read back as untrusted: a checkpoint's marker, state, plan record, a profile.
+
+    A checkpoint folder or a profile may come from anywhere (a shared disk, an
+    artifact download), so the same rules as for sources apply (regular files only,
+    without blocking, at most ``limit`` bytes: a FIFO or a link to ``/dev/zero`` is
+    refused, not read forever), and the value may nest at most ``depth`` levels
+    (deeper JSON is refused here, not a ``RecursionError`` later).
+
+    Raises:
+        Refused: with ``kind`` "missing", "unreadable", "size", "encoding" or "json".
+    """
+    data = read_bytes(path, None, limit)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise Refused(f"is not valid UTF-8 (byte {exc.start})", "restore the file", "encoding") from exc
+    except RecursionError as exc:
+        raise Refused(f"nests deeper than {depth} levels", "restore the file", "json") from exc
+    except ValueError as exc:
+        raise Refused(f"is not a JSON file ({str(exc)[:120]})", "restore the file", "json") from exc
+    if _deeper_than(value, depth):
+        raise Refused(f"nests deeper than {depth} levels", "restore the file", "json")
+    return value
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    """Whether ``value`` nests more than ``depth`` lists/tables deep (iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            if level > depth:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def display_name(path: str | os.PathLike[str]) -> str:
-    """A path as it may be printed: control characters and undecodable bytes escaped.
+    """A path as it may be printed: ``hookpipe.escaping.escape`` of its text.
 
     A file name is attacker-chosen too: a newline in it would start a new line of
     output (a forged diagnostic or CI command), bytes that are not UTF-8 cannot be
     written to a UTF-8 report at all.
     """
-    text = os.fspath(path)
-    if text.isprintable() and not any("\udc80" <= ch <= "\udcff" for ch in text):
-        return text
-    out = []
-    for ch in text:
-        if "\udc80" <= ch <= "\udcff":
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        elif not ch.isprintable():
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return escape(os.fspath(path))
 
 
 def _kind(path: Path) -> str | None:
@@ -179,7 +217,7 @@ def _kind(path: Path) -> str | None:
 def _kind_of(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
-    for test, name in _KINDS:
+    for test, name in KINDS:
         if test(mode):
             return name
     return "a special file"

@@ -137,13 +137,12 @@ def format_duration(seconds: float) -> str:
 
 def read_profile(path: str) -> Profile:
     """Load a profile written by ``hookpipe run --profile``; a bad file raises :class:`ProfileError`."""
+    from hookpipe.fileaccess import Refused, display_name, read_json
+
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as exc:
-        raise ProfileError(f"{path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProfileError(f"{path}: not a JSON file ({exc})") from None
+        data = read_json(path)
+    except Refused as exc:
+        raise ProfileError(f"{display_name(path)}: the file {exc.reason}") from None
     if not isinstance(data, dict) or data.get("tool") != "hookpipe" or data.get("version") != VERSION:
         raise ProfileError(
             f"{path}: not a hookpipe profile (version {VERSION}); write one with `hookpipe run --profile`")

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from hookpipe.commands.common import compile_or_usage, print_diagnostics
+from hookpipe.commands.common import compile_or_usage, print_diagnostics, say
 
 if TYPE_CHECKING:
     from hookpipe.compiler.class_effects import ClassLookup
@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
             status = max(status, 1)
         elif not args.quiet:
             assert ctx.plan is not None
-            print(f"{path}: ok (plan {ctx.plan.content_hash[:12]})")
+            say(f"{path}: ok (plan {ctx.plan.content_hash[:12]})", sys.stdout)
     if errors:
         print(f"hookpipe: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
     return status
@@ -80,7 +80,7 @@ def _expand(paths: list[str]) -> list[str]:
         except MissingPath:
             found = [path]
         if os.path.isdir(path) and not found:
-            print(f"hookpipe: warning: no .pipe files found in {path}", file=sys.stderr)
+            say(f"hookpipe: warning: no .pipe files found in {path}")
         out += [f for f in found if f not in out]
     return out
 

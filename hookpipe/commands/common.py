@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Callable, Iterable, TextIO
 
 from hookpipe.diagnostics import Diagnostic, Sources, format_diagnostic, sort_diagnostics
+from hookpipe.escaping import escape
 from hookpipe.fileaccess import display_name
 
 if TYPE_CHECKING:
@@ -41,8 +42,18 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
 
 
 def usage_error(message: str) -> int:
-    print(f"hookpipe: error: {message}", file=sys.stderr)
+    """Print a one-line usage error (escaped: it may quote a path, a TOML key, a selector); exit status 2."""
+    say(f"hookpipe: error: {message}")
     return 2
+
+
+def say(line: str, stream: TextIO | None = None) -> None:
+    """Print one line of a command's report to stderr (or ``stream``), escaped as a whole.
+
+    The one path for single-line messages that may quote the user's paths or values:
+    ``escape`` is idempotent, so a part escaped already is not escaped twice.
+    """
+    print(escape(line), file=stream or sys.stderr)
 
 
 def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,

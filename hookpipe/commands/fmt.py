@@ -22,7 +22,7 @@ import stat
 import sys
 from pathlib import Path
 
-from hookpipe.commands.common import print_diagnostics, usage_error
+from hookpipe.commands.common import print_diagnostics, say, usage_error
 from hookpipe.diagnostics import Sources
 from hookpipe.dsl.formatter import format_text
 from hookpipe.dsl.parser import parse_text
@@ -59,19 +59,19 @@ def main(args: argparse.Namespace) -> int:
         display = display_name(path)
         left_alone = _left_alone(path) if writing else None
         if left_alone is not None:
-            print(f"{display}: left alone: {left_alone}", file=sys.stderr)
+            say(f"{display}: left alone: {left_alone}")
             status = 1
             continue
         try:
             text = read_source(path, project_root(path))
         except Refused as exc:
-            print(f"{display}: not formatted: the file {exc.reason}", file=sys.stderr)
+            say(f"{display}: not formatted: the file {exc.reason}")
             status = 1
             continue
         result = format_text(text, display)
         if result.text is None:
             print_diagnostics(result.diagnostics, Sources({display: text}))
-            print(f"{display}: not formatted (syntax errors)", file=sys.stderr)
+            say(f"{display}: not formatted (syntax errors)")
             status = 1
             unformattable += 1
             continue
@@ -89,21 +89,21 @@ def main(args: argparse.Namespace) -> int:
                 source_lines(text, keepends=True), source_lines(result.text, keepends=True),
                 fromfile=f"a/{display}", tofile=f"b/{display}"))
         if args.check:
-            print(f"would reformat {display}", file=sys.stderr)
+            say(f"would reformat {display}")
             status = 1
         elif writing:
             try:
                 write_atomic(path, result.text)
             except OutputError as exc:
-                print(f"{display}: not formatted: {exc}", file=sys.stderr)
+                say(f"{display}: not formatted: {exc}")
                 status = 1
                 changed -= 1
                 continue
-            print(f"reformatted {display}", file=sys.stderr)
+            say(f"reformatted {display}")
     verb = "would reformat" if args.check or args.diff else "reformatted"
     plural = "s" if len(files) != 1 else ""
     broken = f", {unformattable} not formatted (syntax errors: fix them first)" if unformattable else ""
-    print(f"hookpipe fmt: {len(files)} file{plural}, {changed} {verb}{broken}", file=sys.stderr)
+    say(f"hookpipe fmt: {len(files)} file{plural}, {changed} {verb}{broken}")
     return status
 
 

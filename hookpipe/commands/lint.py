@@ -12,7 +12,7 @@ import os
 import sys
 from typing import TextIO
 
-from hookpipe.commands.common import bounded_int, usage_error
+from hookpipe.commands.common import bounded_int, say, usage_error
 from hookpipe.lint.formats import FORMATS
 
 
@@ -28,7 +28,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--warnings-as-errors", action="store_true", default=None,
                    help="report warnings as errors (and fail on them)")
     p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the report to FILE instead of standard output (a regular file or a new name; "
+                   "`-` is standard output)")
     p.add_argument("--jobs", type=bounded_int(1, 256), metavar="N",
                    help="worker processes (default: one per CPU for large runs)")
     p.add_argument("--resolve", action="store_true",
@@ -85,8 +87,8 @@ def _lint(args: argparse.Namespace) -> int:
     except OSError as exc:
         return usage_error(f"{exc.filename}: {exc.strerror or exc}")
     if not result.files:
-        print(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}", file=sys.stderr)
-    if args.output:
+        say(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}")
+    if args.output and args.output != "-":
         from hookpipe.fileio import OutputError, write_atomic
 
         try:

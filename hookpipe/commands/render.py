@@ -8,12 +8,11 @@ so scripts notice. Only a file that cannot be parsed at all draws nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
-from hookpipe.commands.common import compile_or_usage, print_diagnostics, usage_error
+from hookpipe.commands.common import compile_or_usage, print_diagnostics, say, usage_error
 from hookpipe.diagnostics import has_errors
-from hookpipe.fileio import OutputError
+from hookpipe.fileio import OutputError, TargetRefused
 
 if TYPE_CHECKING:
     from hookpipe.compiler.context import Compilation
@@ -59,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
         return ctx
     if not ctx.files:
         print_diagnostics([d for d in ctx.diagnostics if d.severity == "error"], ctx.sources)
-        print(f"hookpipe: {args.file}: nothing drawn (syntax errors)", file=sys.stderr)
+        say(f"hookpipe: {args.file}: nothing drawn (syntax errors)")
         return 1
     try:
         if args.diff is not None:
@@ -69,16 +68,18 @@ def main(args: argparse.Namespace) -> int:
             result = render_diff(base, ctx, args.output, args.renderer)
         else:
             result = render_compilation(ctx, args.output, args.renderer, profile)
+    except TargetRefused as exc:  # -o names a FIFO, a device, a symlink: a usage error
+        return usage_error(str(exc))
     except (RenderError, OutputError) as exc:
-        print(f"hookpipe: error: {exc}", file=sys.stderr)
+        say(f"hookpipe: error: {exc}")
         return 1
     errors = [d for d in ctx.diagnostics if d.severity == "error"]
     if errors:
         print_diagnostics(errors, ctx.sources)
     for note in result.notes:
-        print(f"hookpipe: note: {note}", file=sys.stderr)
+        say(f"hookpipe: note: {note}")
     state = f" with {len(errors)} error{'s' if len(errors) != 1 else ''}" if has_errors(ctx.diagnostics) else ""
-    print(f"{args.file}: drawn to {args.output}{state}", file=sys.stderr)
+    say(f"{args.file}: drawn to {args.output}{state}")
     return 1 if errors else 0
 
 

@@ -7,8 +7,8 @@ been checked (:mod:`hookpipe.commands.run_input`).
 from __future__ import annotations
 
 import argparse
-import sys
 
+from hookpipe.commands.common import say
 from hookpipe.commands.run_input import file_problem, runtime_problem
 from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
 
@@ -22,11 +22,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 def main(args: argparse.Namespace) -> int:
     problem = file_problem(args.file) or run_arguments_problem(args)
     if problem is not None:
-        print(f"hookpipe run: {problem}", file=sys.stderr)
+        say(f"hookpipe run: {problem}")
         return 2
     problem = runtime_problem()
     if problem is not None:
-        print(f"hookpipe run: {problem}", file=sys.stderr)
+        say(f"hookpipe run: {problem}")
         return 1
     from hookpipe.runtime.distributed.teardown import exit_process  # heavy: torch, accelerate
     from hookpipe.runtime.run import RunOptions, profile_path, run_file

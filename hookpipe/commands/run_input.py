@@ -66,7 +66,9 @@ def _siblings(p: Path) -> list[str]:
 
 def _pipes_under(folder: Path, limit: int = 5) -> list[str]:
     try:
-        found = sorted(str(x) for x in folder.rglob("*.pipe") if ".venv" not in x.parts)
+        from hookpipe.lint.discover import walk_pipe_files  # iterative: deep trees do not recurse
+
+        found = sorted(walk_pipe_files(folder))
     except OSError:
         return []
     return found[:limit] + (["..."] if len(found) > limit else [])

@@ -11,6 +11,7 @@ from typing import Any
 
 from hookpipe.compiler.plan import PhasePlan, Plan
 from hookpipe.compiler.schedule import Firing
+from hookpipe.escaping import escape
 
 #: How each scope opens, in the words of the seed's diagram.
 _HEADS = {
@@ -36,10 +37,11 @@ def explain_plan(plan: Plan) -> str:
     t = plan.trainer
     limits = ", ".join(f"{k}={t[k]}" for k in ("max_epoch", "max_step") if t.get(k) is not None)
     name = plan.name or os.path.basename(plan.source)
-    head = f"# pipeline {name}: {limits}, grad_accumulation={t.get('grad_accumulation', 1)}"
+    head = escape(f"# pipeline {name}: {limits}, grad_accumulation={t.get('grad_accumulation', 1)}")
     lines = [head, f"# plan {plan.content_hash[:12]}"]
     phases = {(p.scope, p.phase): p for p in plan.phases}
-    types = {h.name: (h.type if h.builtin else h.type.replace(":", ".")) for h in plan.hooks}
+    # Hook types are strings from the file: escaped, so `"x\n::error ..."(...)` stays on its line.
+    types = {h.name: escape(h.type if h.builtin else h.type.replace(":", ".")) for h in plan.hooks}
     _scope(lines, "loop", 0, phases, types)
     return "\n".join(lines)
 
@@ -68,7 +70,7 @@ def _phase(lines: list[str], phase: PhasePlan, depth: int, types: dict[str, str]
     rows = []
     for e in phase.entries:
         when = ", ".join(x for x in (e.guard.describe(), "on main" if e.main_only else "") if x)
-        rows.append((e.hook, types.get(e.hook, "?"), when, f"{e.span.file}:{e.span.line}"))
+        rows.append((escape(e.hook), types.get(e.hook, "?"), when, f"{escape(e.span.file)}:{e.span.line}"))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for hook, kind, when, where in rows:
         text = f"{hook:<{widths[0]}}  {kind:<{widths[1]}}  {when:<{widths[2]}}".rstrip()

@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
+import collections.abc
+import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ImportString
 
 #: A value naming a Python object: ``{"$ref": ...}`` / ``{"$call": ...}`` or an import-path string.
 ObjectRef = str | dict[str, Any]
+_OBJECT_REF_MEMBERS = frozenset(typing.get_args(ObjectRef))
+
+
+def can_name_code(annotation: Any) -> bool:
+    """Whether a field typed ``annotation`` may turn a string into code (import it, call it).
+
+    ``ObjectRef`` anywhere in a union (``ObjectRef | None`` is flattened to
+    ``str | dict | None``, so its members are what is looked for), a class
+    (``type[...]``, RoboOrchard's ``ClassType``), a callable (``Callable``,
+    ``CallableType``) or pydantic's ``ImportString``, also inside ``Annotated``,
+    lists and tables. ``--set`` refuses such fields: code is named in the reviewed file.
+
+    Example:
+        >>> can_name_code(ObjectRef | None), can_name_code(int | None), can_name_code(list[type])
+        (True, False, True)
+    """
+    seen: set[int] = set()
+    todo = [annotation]
+    while todo:
+        tp = todo.pop()
+        if id(tp) in seen:
+            continue
+        seen.add(id(tp))
+        if tp is type or tp is ImportString or tp is collections.abc.Callable or tp is typing.Callable:
+            return True
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is typing.Annotated:
+            import_string: type = typing.cast(type, ImportString)  # a class at run time, generic to mypy
+            if any(isinstance(meta, import_string) or meta is ImportString for meta in tp.__metadata__):
+                return True
+            todo.append(args[0])
+            continue
+        if origin in (type, collections.abc.Callable, typing.Callable):
+            return True
+        if args and _OBJECT_REF_MEMBERS <= set(args):
+            return True
+        todo.extend(a for a in args if a is not Ellipsis and not isinstance(a, (list, str, int)))
+    return False
 
 #: Trackers ``log_with`` accepts: hookpipe's CSV writer and accelerate's trackers, with
 #: the package each needs (checked when the run starts, so ``check`` imports nothing).

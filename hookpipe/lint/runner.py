@@ -10,12 +10,17 @@ Parsing dominates the time (an LALR parser in pure Python), so with many
 files the per-file work runs in forked worker processes, one per CPU; results
 come back as plain diagnostics and are merged in file order, so the output does
 not depend on how the work was split.
+
+A file included by many linted files is parsed once per run (per worker process),
+not once per file that includes it: ``SharedParses`` keeps each file's parse by
+its name and text for the run (60 roots sharing a 190 KB include parsed it 60 times).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -25,6 +30,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
+from hookpipe.dsl.parser import ParseResult, parse_text
 from hookpipe.fileaccess import Refused, display_name, resolve
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
@@ -84,12 +90,47 @@ def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: i
         >>> [(d.code, d.severity, d.span.line) for d in result.diagnostics]
         []
     """
+    global _PARSES
     overrides = overrides if overrides is not None else Overrides()
     clear_caches()
     targets = discover(paths)
     for target in targets:  # config errors are usage errors: raise them before any work
         selection_for(target.path, overrides)
-    return _report(_run(targets, overrides, jobs, resolver), overrides)
+    _PARSES = SharedParses()
+    try:
+        return _report(_run(targets, overrides, jobs, resolver), overrides)
+    finally:
+        _PARSES = None
+
+
+class SharedParses:
+    """Parses kept for one lint run, by (file name, text): a shared include is parsed once.
+
+    The AST is immutable, so compilations can share it; each gets its own list of
+    the parse's diagnostics. At most ``capacity`` files' parses are kept (least
+    recently used dropped first), so a run over thousands of files stays bounded.
+    """
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self.done: OrderedDict[tuple[str, str], ParseResult] = OrderedDict()
+        self.misses = 0
+
+    def parse(self, text: str, path: str) -> ParseResult:
+        key = (path, text)
+        found = self.done.get(key)
+        if found is None:
+            self.misses += 1
+            found = self.done[key] = parse_text(text, path)
+            if len(self.done) > self.capacity:
+                self.done.popitem(last=False)
+        else:
+            self.done.move_to_end(key)
+        return ParseResult(found.file, list(found.diagnostics))
+
+
+#: The current run's parses (set by ``lint_paths``; forked workers inherit it and fill their own copy).
+_PARSES: SharedParses | None = None
 
 
 def lint_compilation(ctx: Compilation, overrides: Overrides | None = None) -> LintResult:
@@ -218,7 +259,9 @@ def _compile(target: Target, resolver: Resolver | None = None) -> Compilation:
 
     With a ``resolver`` custom hook classes are read for their own declarations.
     """
-    return compile_path(target.path, classes=resolver.classes_for(target.path) if resolver is not None else None)
+    parse = _PARSES.parse if _PARSES is not None else parse_text
+    return compile_path(target.path, classes=resolver.classes_for(target.path) if resolver is not None else None,
+                        parse=parse)
 
 
 def included_by(ctx: Compilation) -> list[str]:

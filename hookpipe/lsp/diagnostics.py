@@ -12,6 +12,7 @@ from lsprotocol import types
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.diagnostics import Diagnostic
+from hookpipe.escaping import escape
 from hookpipe.lint.codes import BY_CODE, HELP_URI
 from hookpipe.lsp.convert import span_range, uri_of
 from hookpipe.lsp.fixes import Fix, fixes_for
@@ -23,10 +24,11 @@ _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnosti
 def to_lsp(d: Diagnostic, ctx: Compilation) -> types.Diagnostic:
     related = [types.DiagnosticRelatedInformation(location=types.Location(uri=uri_of(n.span.file),
                                                                           range=span_range(n.span)),
-                                                  message=n.message)
+                                                  message=escape(n.message))
                for n in d.notes if n.span is not None]
-    unplaced = [n.message for n in d.notes if n.span is None]
-    message = "\n".join([d.message, *(f"note: {m}" for m in unplaced), *([f"help: {d.help}"] if d.help else [])])
+    unplaced = [escape(n.message) for n in d.notes if n.span is None]
+    message = "\n".join([escape(d.message), *(f"note: {m}" for m in unplaced),
+                         *([f"help: {escape(d.help)}"] if d.help else [])])
     info = BY_CODE.get(d.code)
     return types.Diagnostic(
         range=span_range(d.span),

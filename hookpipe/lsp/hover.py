@@ -14,11 +14,40 @@ from hookpipe.compiler.catalog import BUILTINS, HookType
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.plan import EFFECT_KINDS, Effects, Guard
 from hookpipe.dsl import ast
+from hookpipe.escaping import escape
 from hookpipe.lint.pages import page
 from hookpipe.lsp.index import Index, Occurrence
 
 #: How many firings a frequency's hover lists before "...".
 FIRST_FIRINGS = 5
+
+
+def code_span(text: str) -> str:
+    """``text`` (escaped) as a Markdown code span no backtick inside it can close.
+
+    Hover text quotes the user's strings and names; a backtick, a newline or a code
+    fence in a ``use`` string must not end the span and render the rest as
+    Markdown (a link, a remote image).
+    """
+    shown = escape(text)
+    ticks = "`" * (_longest_run(shown, "`") + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{ticks}{pad}{shown}{pad}{ticks}"
+
+
+def code_block(text: str, language: str = "pipe") -> str:
+    """``text`` (escaped, so one line stays one line) in a fence longer than any backtick run inside."""
+    shown = escape(text)
+    fence = "`" * max(3, _longest_run(shown, "`") + 1)
+    return f"{fence}{language}\n{shown}\n{fence}"
+
+
+def _longest_run(text: str, ch: str) -> int:
+    best = run = 0
+    for c in text:
+        run = run + 1 if c == ch else 0
+        best = max(best, run)
+    return best
 
 
 def hover_text(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
@@ -63,7 +92,7 @@ def _hook(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
         return None
     decl = info.decl
     first = (ctx.sources.line(decl.span.file, decl.span.line) or "").strip()
-    lines = [f"```pipe\n{first}\n```", f"Type: `{info.type_name}`{' (built-in)' if info.builtin else ''}",
+    lines = [code_block(first), f"Type: {code_span(info.type_name)}{' (built-in)' if info.builtin else ''}",
              f"Effects: {_effects(info.effects)}"]
     attached = [n for n in ctx.nodes if n.hook == occ.name]
     if attached:
@@ -88,11 +117,11 @@ def _alias(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
     use = ctx.uses.get(occ.name)
     if use is None:
         return None
-    return f'```pipe\nuse {use.alias} = "{use.module}"\n```\nA Python module, imported only by `hookpipe run`.'
+    return code_block(f'use {use.alias} = "{use.module}"') + "\nA Python module, imported only by `hookpipe run`."
 
 
 def _include(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
-    return (f"Includes `{occ.name}` (relative to this file): its hooks, blocks and trainer settings "
+    return (f"Includes {code_span(occ.name)} (relative to this file): its hooks, blocks and trainer settings "
             "merge into this pipeline.")
 
 
@@ -104,7 +133,7 @@ def _frequency(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
     guard = ctx.guards.get(node.id) if node is not None else None
     if node is None or guard is None or guard.unit is None:
         return None
-    return f"`{node.hook}` in `{node.scope}.{node.phase}`: {guard.describe()}\n\n{firings(guard, ctx.trainer)}"
+    return f"{code_span(node.hook)} in `{node.scope}.{node.phase}`: {guard.describe()}\n\n{firings(guard, ctx.trainer)}"
 
 
 def firings(guard: Guard, trainer: dict[str, Any]) -> str:

@@ -21,9 +21,10 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from hookpipe import __version__
-from hookpipe.lsp.convert import path_of, span_range, uri_of
+from hookpipe.escaping import escape
+from hookpipe.lsp.convert import COLUMNS, path_of, span_range, uri_of
 from hookpipe.perf import gc_paused
-from hookpipe.span import offset_at
+from hookpipe.span import offset_at, source_lines
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -37,12 +38,36 @@ DEBOUNCE_S = 0.015
 RENDER_COMMAND = "hookpipe.renderGraph"
 
 
+def converter() -> Any:
+    """pygls's converter, except that a position with a negative line or character still arrives.
+
+    lsprotocol's ``Position`` refuses negative numbers while the request is decoded,
+    before its id is known, so pygls could only log it and the client waited
+    forever. Decoded as given, the handler's ``check_position`` answers the request
+    with a JSON-RPC invalid-params error instead.
+    """
+    from pygls.protocol import default_converter
+
+    conv = default_converter()
+
+    def position(data: Any, _type: Any) -> types.Position:
+        line, character = int(data["line"]), int(data["character"])
+        made = types.Position(line=max(line, 0), character=max(character, 0))
+        object.__setattr__(made, "line", line)  # kept as sent, for check_position to refuse
+        object.__setattr__(made, "character", character)
+        return made
+
+    conv.register_structure_hook(types.Position, position)
+    return conv
+
+
 class PipeServer(LanguageServer):
     def __init__(self) -> None:
         # Whole documents on every change: pygls would apply a ranged edit by its own
         # lines (``str.splitlines``, which also breaks at "\f", U+2028...), not the
         # protocol's, and a comment holding one would shift every later edit.
-        super().__init__("hookpipe", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+        super().__init__("hookpipe", __version__, converter_factory=converter,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self._project: Project | None = None
         self.pending: dict[Path, asyncio.TimerHandle] = {}
         self.published: dict[Path, list[types.Diagnostic]] = {}
@@ -99,6 +124,8 @@ class PipeServer(LanguageServer):
     def publish(self, changed: Path | None = None) -> None:
         """Publish the findings of every file that changed since last time, and always ``changed``'s."""
         current = self.project.diagnostics()
+        for analysis in self.project.analyses.values():  # the lines columns are converted on
+            COLUMNS.sources.texts.update(analysis.ctx.sources.texts)
         if len(self.converted) > 4 * sum(len(found) for found in current.values()) + 1000:
             self.converted.clear()
         for file in sorted(set(self.published) - set(current)):
@@ -116,7 +143,7 @@ class PipeServer(LanguageServer):
             if analysis.config_error and analysis.config_error not in self.shown_errors:
                 self.shown_errors.add(analysis.config_error)
                 self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error,
-                                                                 message=f"hookpipe: {analysis.config_error}"))
+                                                                 message=escape(f"hookpipe: {analysis.config_error}")))
 
     def convert(self, d: Diagnostic, ctx: Compilation) -> types.Diagnostic:
         """``to_lsp``, remembered: most findings survive a keystroke unchanged.
@@ -135,13 +162,35 @@ class PipeServer(LanguageServer):
 
     def locate(self, uri: str, position: types.Position) -> tuple[Any, Any] | None:
         """The analysis for ``uri`` and the occurrence at ``position``."""
+        check_position(position)
         path = path_of(uri)
         analysis = self.project.for_features(path) if path else None
         if analysis is None:
             return None
         display = _display(analysis, path)
-        occ = analysis.index.at(display, position.line + 1, position.character + 1) if display else None
+        if display is None:
+            return None
+        column = COLUMNS.from_client(analysis.ctx.sources.line(display, position.line + 1), position.character)
+        occ = analysis.index.at(display, position.line + 1, column)
         return (analysis, occ) if occ is not None else None
+
+    def open_document(self, uri: str) -> Any | None:
+        """The document the client opened at ``uri``; None for any other.
+
+        ``workspace.get_text_document`` would make one for any URI and read it from
+        disk on first use: a FIFO there blocks the server for good. The server reads
+        only what the editor sent (and, through the compiler, regular files).
+        """
+        return self.workspace.text_documents.get(uri)
+
+
+def check_position(position: types.Position) -> None:
+    """A JSON-RPC invalid-params error for a position no document has (negative line or character)."""
+    if position.line < 0 or position.character < 0:
+        from pygls.exceptions import JsonRpcInvalidParams
+
+        raise JsonRpcInvalidParams(f"invalid position: line {position.line}, character {position.character} "
+                                   "(both count from 0)")
 
 
 def _display(analysis: Any, path: Path | None) -> str | None:
@@ -158,6 +207,8 @@ def build_server() -> PipeServer:
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: PipeServer, params: types.InitializedParams) -> None:
+        encoding = ls.workspace.position_encoding  # what pygls negotiated and announced
+        COLUMNS.encoding = str(getattr(encoding, "value", encoding) or "utf-16")
         from hookpipe.lsp.watching import can_register_watchers, watcher_registration
 
         if can_register_watchers(ls.client_capabilities):
@@ -224,8 +275,14 @@ def build_server() -> PipeServer:
     def completion(ls: PipeServer, params: types.CompletionParams) -> types.CompletionList:
         from hookpipe.lsp.completion import complete, markdown_support, snippet_support
 
-        doc = ls.workspace.get_text_document(params.text_document.uri)
-        upto = offset_at(doc.source, params.position.line + 1, params.position.character + 1)  # "\n" lines
+        check_position(params.position)
+        doc = ls.open_document(params.text_document.uri)
+        if doc is None:
+            return types.CompletionList(is_incomplete=False, items=[])
+        line = params.position.line
+        lines = source_lines(doc.source)
+        text = lines[line] if line < len(lines) else None
+        upto = offset_at(doc.source, line + 1, COLUMNS.from_client(text, params.position.character))  # "\n" lines
         path = path_of(params.text_document.uri)
         analysis = None
         if path is not None:
@@ -293,7 +350,9 @@ def build_server() -> PipeServer:
     def formatting(ls: PipeServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
         from hookpipe.dsl.formatter import format_text
 
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc = ls.open_document(params.text_document.uri)
+        if doc is None:
+            return None
         result = format_text(doc.source, doc.path)
         if result.text is None or result.text == doc.source:
             return [] if result.text is not None else None

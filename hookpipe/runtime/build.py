@@ -81,10 +81,9 @@ class PlanParts:
 def load_plan(path: str) -> Plan:
     """The Plan of a ``.pipe`` file (compiled, reading custom classes' effects) or of a saved plan (``.json``)."""
     if path.endswith(".json"):
-        try:
-            return Plan.from_json(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError, KeyError) as exc:
-            raise PlanResolveError(f"cannot read plan {path}: {exc}") from None
+        from hookpipe.runtime.checkpoints.resume_changes import plan_from_file
+
+        return plan_from_file(Path(path), "cannot read plan")
     # With the classes' own effects, as `check --resolve` orders them: what runs is what was checked.
     return compile_file(path, classes=class_lookup_for(path))
 

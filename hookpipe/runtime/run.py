@@ -204,16 +204,16 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             finally:
                 trainer.stop.uninstall()
         except RunInterrupted as exc:
-            _say_error(trainer, f"hookpipe run: {path}: {exc}")
+            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}")
             return exc.exit_code
         except RunFailure as exc:
             cause = exc.__cause__
             if cause is not None:
                 traceback.print_exception(cause, file=sys.stderr)
-            _say_error(trainer, f"hookpipe run: {path}: {exc}")
+            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}")
             return 1
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
-            _say_error(trainer, f"hookpipe run: {path}: {exc}")
+            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}")
             return 1
         except HookpipeError as exc:  # CompileError: the diagnostics say it all
             _say_error(trainer, str(exc))
@@ -227,6 +227,9 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        from hookpipe.runtime.run_lock import release_all
+
+        release_all()  # the checkpoint folders' run locks (runtime/run_lock.py)
     seconds = time.perf_counter() - started
     _summary(trainer, path, seconds, resumed_from)
     if options.profile is not None and trainer.profiler is not None:
@@ -304,8 +307,8 @@ def _preflight(ctx: Any, options: RunOptions) -> bool:
     if found:
         if _is_main():
             print(f"{CompileError(found, ctx.sources)}\n", file=sys.stderr)
-            print(f"hookpipe run: {path}: {len(found)} name{'s' if len(found) != 1 else ''} could not be imported",
-                  file=sys.stderr)
+            plural = "s" if len(found) != 1 else ""
+            print(f"hookpipe run: {_name(path)}: {len(found)} name{plural} could not be imported", file=sys.stderr)
         return False
     return True
 
@@ -324,7 +327,21 @@ def _is_main() -> bool:
 
 def _say_main(message: str) -> None:
     if _is_main():
-        print(message, file=sys.stderr, flush=True)
+        print(_escaped_lines(message), file=sys.stderr, flush=True)
+
+
+def _name(path: str) -> str:
+    """A file name as printed (``fileaccess.display_name``): a newline in it cannot start a line."""
+    from hookpipe.fileaccess import display_name
+
+    return display_name(path)
+
+
+def _escaped_lines(message: str) -> str:
+    """Each line of ``message`` through ``hookpipe.escaping.escape`` (a path or value may hold ESC, bidi)."""
+    from hookpipe.escaping import escape
+
+    return "\n".join(escape(line) for line in message.split("\n"))
 
 
 def _main_thread() -> bool:
@@ -345,7 +362,7 @@ def _say_error(trainer: Any, message: str) -> None:
         rank = f"[rank {trainer.accelerator.process_index}] "
     # One write of the whole line: several ranks share the launcher's stderr, and
     # print() writes the text and the newline separately, so lines could interleave.
-    sys.stderr.write(f"{rank}{message}\n")
+    sys.stderr.write(f"{rank}{_escaped_lines(message)}\n")
     sys.stderr.flush()
 
 

@@ -65,7 +65,8 @@ def install(point: str, step: int) -> None:
 
         def save_with_kill(self: Any, output_dir: str, **kwargs: Any) -> Any:
             result = original_save(self, output_dir, **kwargs)
-            if output_dir.endswith(f"step-{step + 1:08d}"):
+            # the temporary folder of that step's save: .tmp-step-N-XXXXXXXX (unique per save)
+            if Path(output_dir).name.startswith(f".tmp-step-{step + 1:08d}-"):
                 weights = next(Path(output_dir).glob("model*.safetensors"))
                 data = weights.read_bytes()
                 weights.write_bytes(data[: len(data) // 2])

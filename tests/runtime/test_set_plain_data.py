@@ -51,3 +51,75 @@ def test_plain_data_still_overrides() -> None:
     assert plan.trainer["max_step"] == 2**63 - 1 and plan.trainer["dataloader"]["args"]["batch_size"] == 64
     assert plan.hook("save").args["dir"] == "runs/other"
     assert parse_override_value('{"a": [1, "x", true, null]}') == {"a": [1, "x", True, None]}
+
+
+EVIL = "import pathlib\npathlib.Path({marker!r}).write_text('imported')\nclass Evil:\n    def __init__(self, *a, **k):\n        pathlib.Path({marker!r}).write_text('called')\n"
+
+
+def _evil_module(tmp_path: Path, monkeypatch) -> Path:
+    """A module on the import path that leaves a marker file when it is imported (or its class is called)."""
+    marker = tmp_path / "imported.marker"
+    (tmp_path / "hp_evil_module.py").write_text(EVIL.format(marker=str(marker)), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return marker
+
+
+def _with_hook(spec_type: str, args: dict, *, builtin: bool = False):
+    from tests.runtime import planbuild
+    base = digits_plan()
+    extra = planbuild.hook("extra", spec_type, args, builtin=builtin)
+    import dataclasses
+    return dataclasses.replace(base, hooks=(*base.hooks, extra), _hash="")
+
+
+@pytest.mark.parametrize("key, value", [
+    # the issue's attacks: an ObjectRef inside an Optional, class_type on a seed-form hook
+    ("hook.evaluate.dataloader", "hp_evil_module"),
+    ("hook.evaluate.dataloader", "hp_evil_module:Evil"),
+    ("hook.extra.class_type", "hp_evil_module:Evil"),
+    ("hook.extra.class_type", "os:system"),
+])
+def test_set_never_imports_what_it_names(tmp_path: Path, monkeypatch, key: str, value: str) -> None:
+    marker = _evil_module(tmp_path, monkeypatch)
+    plan = _with_hook("hookpipe.runtime.SaveCheckpointConfig", {"save_root": str(tmp_path / "ckpt")})
+    with pytest.raises(PlanResolveError, match=r"names code; --set takes plain data only: edit the \.pipe file"):
+        apply_overrides(plan, {key: value})
+    assert not marker.exists()
+
+
+def test_set_class_type_through_run_file_is_refused_before_anything_runs(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    marker = _evil_module(tmp_path, monkeypatch)
+    plan_file = tmp_path / "digits.json"
+    plan_file.write_text(digits_plan(str(tmp_path / "ckpt")).to_json(), encoding="utf-8")
+    assert run_file(str(plan_file), ["hook.evaluate.dataloader=hp_evil_module"], None) == 1
+    err = capsys.readouterr().err
+    assert "`dataloader` of hook 'evaluate' names code" in err and "Traceback" not in err
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("hook_type, key", [
+    ("tests.runtime.codehooks:PlainFactoryHook", "factory"),  # type | None on __init__
+    ("tests.runtime.codehooks:PlainFactoryHook", "make"),  # Callable | None on __init__
+    ("tests.runtime.codehooks:ConfiguredHook", "target"),  # ImportString in the cfg model
+    ("tests.runtime.codehooks:ConfiguredHook", "settings.fn"),  # nested model field
+    ("tests.runtime.codehooks:CodeConfig", "target"),  # a pydantic config named directly
+])
+def test_custom_hook_arguments_that_would_be_imported_are_refused(tmp_path: Path, monkeypatch, hook_type: str,
+                                                                  key: str) -> None:
+    marker = _evil_module(tmp_path, monkeypatch)
+    plan = _with_hook(hook_type, {})
+    with pytest.raises(PlanResolveError, match=f"`{key}` of hook 'extra' names code"):
+        apply_overrides(plan, {f"hook.extra.{key}": "hp_evil_module:Evil"})
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("hook_type, key, value, expected", [
+    ("tests.runtime.codehooks:PlainFactoryHook", "size", "3", 3),
+    ("tests.runtime.codehooks:ConfiguredHook", "rate", "0.5", 0.5),
+    ("hookpipe.runtime.SaveCheckpointConfig", "save_step_freq", "7", 7),
+])
+def test_custom_and_seed_hooks_plain_arguments_still_override(hook_type: str, key: str, value: str,
+                                                              expected: object) -> None:
+    plan = apply_overrides(_with_hook(hook_type, {}), {f"hook.extra.{key}": value})
+    assert plan.hook("extra").args[key] == expected

@@ -6,14 +6,16 @@ root whatever the working directory (``report_paths``). GitHub shows only the fi
 annotations of each kind per step, so the plain report follows for the rest.
 Escaping follows the runner's toolkit: ``%``, CR and LF in the message; those
 plus ``:`` and ``,`` in property values; file names arrive with control
-characters already escaped (``hookpipe.fileaccess.display_name``).
+every value from the file (message, note, file name) first goes through
+``hookpipe.escaping.escape``, so no raw newline, ESC or bidi control is left to encode.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from hookpipe.diagnostics import Diagnostic
+from hookpipe.diagnostics import Diagnostic, where
+from hookpipe.escaping import escape
 from hookpipe.lint.formats import text
 from hookpipe.lint.formats.report_paths import ReportPaths
 from hookpipe.lint.runner import LintResult
@@ -31,15 +33,15 @@ def annotation(d: Diagnostic, paths: ReportPaths | None = None) -> str:
     """One ``::error``/``::warning`` command for a diagnostic (file names as ``paths`` reports them)."""
     span = d.span
     file = paths.for_annotation(span.file) if paths is not None else span.file
-    props = [("file", file), ("line", str(span.line)), ("col", str(span.column))]
+    props = [("file", escape(file)), ("line", str(span.line)), ("col", str(span.column))]
     if span.end_line >= span.line:
         props += [("endLine", str(span.end_line)), ("endColumn", str(span.end_column))]
     props.append(("title", d.code))
-    message = d.message
+    message = escape(d.message)
     for note in d.notes:
-        message += f"\nnote: {f'{note.span}: ' if note.span else ''}{note.message}"
+        message += f"\nnote: {f'{where(note.span)}: ' if note.span else ''}{escape(note.message)}"
     if d.help:
-        message += f"\nhelp: {d.help}"
+        message += f"\nhelp: {escape(d.help)}"
     head = ",".join(f"{k}={escape_property(v)}" for k, v in props)
     return f"::{d.severity} {head}::{escape_data(message)}"
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from hookpipe import __version__
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
+from hookpipe.escaping import escape
 from hookpipe.lint.codes import CODES, Code
 from hookpipe.lint.formats.report_paths import ReportPaths
 from hookpipe.lint.pages import page, section
@@ -67,7 +68,7 @@ def to_sarif(result: LintResult) -> dict[str, object]:
     paths = ReportPaths(result.files)
     results = []
     for d in result.diagnostics:
-        message = d.message + (f"\nhelp: {d.help}" if d.help else "")
+        message = escape(d.message) + (f"\nhelp: {escape(d.help)}" if d.help else "")
         line_text = result.sources.line(d.span.file, d.span.line) or ""
         item: dict[str, object] = {
             "ruleId": d.code,
@@ -80,7 +81,7 @@ def to_sarif(result: LintResult) -> dict[str, object]:
             },
         }
         related = [
-            {"id": i, "message": {"text": n.message}, **_location(n.span, paths)}
+            {"id": i, "message": {"text": escape(n.message)}, **_location(n.span, paths)}
             for i, n in enumerate(d.notes) if n.span is not None
         ]
         if related:

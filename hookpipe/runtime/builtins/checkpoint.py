@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,28 @@ class CheckpointHook:
         #: The folder being written: what the checkpoint's own state names as the newest.
         self._writing: Path | None = None
         self._trainer: Any = None
+        self._lock: Any = None
 
     def bind_trainer(self, trainer: Any) -> None:
-        """Called by the trainer: the checkpoint also stores the trainer's hookpipe state."""
+        """Called by the trainer: the checkpoint also stores the trainer's hookpipe state.
+
+        The main process takes the folder's run lock now, so a second run into the
+        same folder is refused before it trains (``runtime/run_lock.py``); ``close``
+        releases it when the run ends (``run_file`` and process exit release it too).
+        """
         self._trainer = trainer
+        accelerator = getattr(trainer, "accelerator", None)
+        if accelerator is None or accelerator.is_main_process:
+            from hookpipe.runtime.run_lock import RunLock
+
+            self._lock = RunLock(self.dir)
+            self._lock.acquire()
+
+    def close(self) -> None:
+        """The end of the run (the trainer calls every hook's ``close``): the folder's lock is released."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def save(self, args: PipelineHookArgs, completed_steps: int, callback: str | None = None) -> Path:
         """Write a checkpoint after ``completed_steps`` steps; return its folder.
@@ -74,11 +93,8 @@ class CheckpointHook:
         """
         acc = args.accelerator
         name = checkpoint_name(completed_steps)
-        final, tmp = self.dir / name, self.dir / f".tmp-{name}"
-        if acc.is_main_process:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            _remove_leftovers(self.dir)
-        acc.wait_for_everyone()
+        final = self.dir / name
+        tmp = self.dir / _temporary_name(acc, self.dir, name)
         acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
         if self._trainer is not None:
             trainer, rank = self._trainer, acc.process_index
@@ -152,6 +168,36 @@ class CheckpointHook:
 
     def on_loop_end(self, args: PipelineHookArgs) -> None:
         self.save(args, args.global_step_id, "on_loop_end")
+
+
+def _temporary_name(acc: Any, directory: Path, name: str) -> str:
+    """A hidden folder name unique to this save of this run (``.tmp-step-N-XXXXXXXX``), the same on every rank.
+
+    The main process makes it (``mkdtemp``: a name no other writer holds) after
+    removing leftovers of interrupted saves, and broadcasts it; every process then
+    writes its files into it. The barrier of the broadcast is the one this step had.
+    """
+    from accelerate.utils import broadcast_object_list
+
+    names: list[str | None] = [None]
+    if acc.is_main_process:
+        directory.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(directory)
+        made = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=directory))
+        os.chmod(made, 0o777 & ~_umask())  # mkdtemp makes it private; a checkpoint keeps the usual mode
+        names[0] = made.name
+    if acc.num_processes > 1:
+        broadcast_object_list(names)
+    else:
+        acc.wait_for_everyone()
+    assert names[0] is not None
+    return names[0]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove_leftovers(directory: Path) -> None:

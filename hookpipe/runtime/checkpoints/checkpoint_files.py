@@ -21,6 +21,14 @@ __all__ = ["fsync_dir", "fsync_tree", "manifest", "problem"]
 _CHUNK = 1 << 20
 
 
+def _inside_name(name: object) -> bool:
+    """A marker entry names a file inside its folder: relative, no ``..``, no NUL (``/etc/hostname`` is refused)."""
+    if not isinstance(name, str) or not name or "\0" in name or "\\" in name:
+        return False
+    parts = Path(name).parts
+    return not Path(name).is_absolute() and ".." not in parts
+
+
 def _digest(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -70,10 +78,17 @@ def problem(folder: Path, marker: dict[str, Any]) -> str | None:
         return None  # written before checkpoints listed their files: nothing to compare
     if not isinstance(files, dict):
         return "its marker's file list is malformed"
+    real_folder = folder.resolve()
     for name, info in sorted(files.items()):
+        if not isinstance(info, dict) or not isinstance(info.get("size"), int) or not _inside_name(name):
+            return f"its marker's entry for {name!r} is malformed (entries are relative names inside the folder)"
         path = folder / name
-        if not isinstance(info, dict) or not isinstance(info.get("size"), int) or ".." in Path(name).parts:
-            return f"its marker's entry for {name!r} is malformed"
+        try:
+            inside = path.resolve().is_relative_to(real_folder)
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:  # a link out of the folder: never probed or hashed
+            return f"{name} points outside the checkpoint folder"
         if not path.is_file():
             return f"{name} is missing"
         size = path.stat().st_size

@@ -32,6 +32,7 @@ import torch
 
 from hookpipe.compiler.loop import SCOPE_CHANNEL, callback_name
 from hookpipe.compiler.plan import Plan
+from hookpipe.fileaccess import Refused, read_json
 from hookpipe.runtime.checkpoints.hook_state import join_tensors, load_hook_tensors, save_hook_tensors, split_tensors
 from hookpipe.runtime.dispatch.channels import Counters
 from hookpipe.runtime.errors import PlanResolveError
@@ -120,9 +121,9 @@ def read_progress(folder: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PlanResolveError(f"unreadable checkpoint progress {path}: {exc}") from None
+        return read_json(path)  # regular file, size cap, nesting: see hookpipe.fileaccess
+    except Refused as exc:
+        raise PlanResolveError(f"unreadable checkpoint progress {path}: the file {exc.reason}") from None
 
 
 def write_state(folder: Path, rank: int, state: dict[str, Any], tensors: dict[str, torch.Tensor],
@@ -138,9 +139,9 @@ def read_state(folder: Path, rank: int) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PlanResolveError(f"unreadable checkpoint state {path}: {exc}") from None
+        state = read_json(path)
+    except Refused as exc:
+        raise PlanResolveError(f"unreadable checkpoint state {path}: the file {exc.reason}") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise PlanResolveError(f"{path}: unsupported checkpoint state format {found!r}")

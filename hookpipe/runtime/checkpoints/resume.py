@@ -37,11 +37,29 @@ def checkpoint_name(completed_steps: int) -> str:
 
 
 def read_marker(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The marker of a complete checkpoint folder, or None if it is not one."""
+    """The marker of a complete checkpoint folder, or None if it is not one (or it cannot be read safely)."""
     try:
-        return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return marker_or_reason(folder)[0]
+    except OSError:
         return None
+
+
+def marker_or_reason(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, str]:
+    """The marker read through ``fileaccess.read_json`` (regular file, size cap, nesting), or why not.
+
+    A FIFO, a link to ``/dev/zero`` or JSON nested thousands deep in a marker's
+    place makes the checkpoint damaged (skipped by ``--resume latest``), never a hang
+    or a ``RecursionError``.
+    """
+    from hookpipe.fileaccess import Refused, read_json
+
+    try:
+        marker = read_json(Path(folder) / MARKER)
+    except Refused as exc:
+        return None, f"its {MARKER} {exc.reason}"
+    if not isinstance(marker, dict):
+        return None, f"its {MARKER} is malformed"
+    return marker, ""
 
 
 def write_marker(folder: Path, completed_steps: int, epoch_id: int, **extra: Any) -> None:
@@ -127,11 +145,11 @@ def checkpoint_problem(folder: str | os.PathLike[str]) -> str | None:
     """Why ``folder`` is not a complete, intact checkpoint (None: it is)."""
     from hookpipe.runtime.checkpoints.checkpoint_files import problem
 
-    marker = read_marker(folder)
+    marker, reason = marker_or_reason(folder)
     if marker is None:
-        return f"it has no readable {MARKER} (not a complete checkpoint)"
-    if not isinstance(marker, dict):
-        return f"its {MARKER} is malformed"
+        if not os.path.lexists(Path(folder) / MARKER):
+            return f"it has no readable {MARKER} (not a complete checkpoint)"
+        return reason
     return problem(Path(folder), marker)
 
 

@@ -81,10 +81,23 @@ def read_plan(folder: Path) -> Plan | None:
     path = folder / PLAN_FILE
     if not path.is_file():
         return None
+    return plan_from_file(path, "unreadable plan record")
+
+
+def plan_from_file(path: Path, what: str) -> Plan:
+    """A Plan read back from JSON through ``fileaccess`` (a forged one is a clear error, not a TypeError)."""
+    import json as _json
+
+    from hookpipe.fileaccess import Refused, read_json
+
     try:
-        return Plan.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError) as exc:
-        raise PlanResolveError(f"unreadable plan record {path}: {exc}") from None
+        data = read_json(path)
+        return Plan.from_json(_json.dumps(data))
+    except Refused as exc:
+        raise PlanResolveError(f"{what} {path}: the file {exc.reason}") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise PlanResolveError(f"{what} {path}: not a hookpipe plan ({type(exc).__name__}: {str(exc)[:200]}); "
+                               "it was altered or written by something else") from None
 
 
 def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> ResumeReport:
@@ -267,9 +280,11 @@ def _show(value: Any) -> str:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    from hookpipe.fileaccess import Refused, read_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path)
+    except Refused:
         return None
     return data if isinstance(data, dict) else None
 

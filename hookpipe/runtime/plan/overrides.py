@@ -13,7 +13,12 @@ Values are plain data only. The Plan stores a call as ``{"$call": ...}`` and som
 slots (the trainer's factories, a built-in hook's callback) treat a string as an
 import path; from the command line neither is accepted, so ``--set`` can never
 name code to run: that is something only the ``.pipe`` file (which review sees)
-can do. Numbers are bounded like the language's (64-bit integers, finite floats).
+can do. A hook argument is refused when its field can name code anywhere in its type
+(``compiler.settings.can_name_code``: ``ObjectRef | None``, ``type[...]``,
+``Callable``...), when it is ``class_type`` (how a RoboOrchard config names the class it
+builds), and, for a hook class named in the file, when the class's own field or
+``__init__`` parameter is typed so. Nothing the value names is ever imported to decide.
+Numbers are bounded like the language's (64-bit integers, finite floats).
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ import dataclasses
 import json
 import math
 import re
+import typing
 from typing import Any, Iterable, Mapping
+
+from pydantic import BaseModel
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.plan import HookSpec, Plan
 from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
-from hookpipe.compiler.settings import FACTORY_KEYS, ObjectRef, TrainerSettings
+from hookpipe.compiler.settings import FACTORY_KEYS, TrainerSettings, can_name_code
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.dsl.transform import MAX_INT
 from hookpipe.runtime.errors import PlanResolveError
@@ -142,7 +150,7 @@ def apply_overrides(plan: Plan, overrides: Mapping[str, str]) -> Plan:
                                        + f" (hooks: {known})")
             if _names_code(hooks[name], path) or any(part.startswith("$") for part in path.split(".")):
                 raise PlanResolveError(f"--set {key}: `{path}` of hook {name!r} names code; --set "
-                                       "takes plain data only: change it in the .pipe file")
+                                       "takes plain data only: edit the .pipe file instead")
             _check_hook_arg(key, hooks[name], path.split(".")[0], path)
             _set_path(new_args[name], path.split("."), value, key)
         else:
@@ -171,12 +179,69 @@ def _dotted(hint: str, prefix: str, suffix: str) -> str:
     return hint.replace("`", f"`{prefix}", 1).replace("`?", f"{suffix}`?")
 
 
-def _names_code(spec: HookSpec, arg: str) -> bool:
-    """A built-in's argument typed as an object reference: a string there is imported and called."""
-    if not spec.builtin or spec.type not in BUILTINS:
-        return False
-    field = BUILTINS[spec.type].schema.model_fields.get(arg)
-    return field is not None and field.annotation == ObjectRef
+def _names_code(spec: HookSpec, path: str) -> bool:
+    """Whether a string at ``path`` of ``spec``'s arguments could be imported or called.
+
+    The hook's own class (named in the reviewed file, so importing it is what the run
+    does anyway) is inspected, never the value given on the command line.
+    """
+    parts = path.split(".")
+    if "class_type" in parts:
+        return True
+    if spec.builtin:
+        hook_type = BUILTINS.get(spec.type)
+        if hook_type is None:
+            return False
+        return _annotation_names_code(hook_type.schema, parts)
+    from hookpipe.runtime.plan.resolve import import_path
+
+    try:
+        target = import_path(spec.type)
+    except PlanResolveError:
+        return False  # building the hook reports the import failure with its place in the file
+    return _annotation_names_code(_arguments_model(target), parts)
+
+
+def _arguments_model(target: Any) -> Any:
+    """What describes a hook class's arguments: its pydantic config, else its ``__init__``."""
+    import pydantic
+
+    from hookpipe.runtime.hooks.mixin import PipelineHooks
+    if isinstance(target, type) and issubclass(target, pydantic.BaseModel):
+        return target
+    if isinstance(target, type) and issubclass(target, PipelineHooks):
+        from hookpipe.runtime.plan.plan_hooks import config_class
+
+        cfg = config_class(target)
+        if cfg is not None:
+            return cfg
+    init = typing.cast(Any, target).__init__ if isinstance(target, type) else target
+    try:
+        return typing.get_type_hints(init, include_extras=True)
+    except Exception:
+        return getattr(init, "__annotations__", {})
+
+
+def _annotation_names_code(model: Any, parts: list[str]) -> bool:
+    """Walk ``parts`` down pydantic models; true when a field on the way can name code."""
+    for part in parts:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = model.model_fields.get(part)
+            if field is None:
+                return False
+            annotation: Any = field.annotation
+            if can_name_code(annotation) or any(can_name_code(m) for m in field.metadata if isinstance(m, type)):
+                return True
+        elif isinstance(model, dict):
+            annotation = model.get(part)
+            if annotation is None:
+                return False
+            if can_name_code(annotation):
+                return True
+        else:
+            return False
+        model = annotation
+    return False
 
 
 def _set_path(target: dict[str, Any], path: list[str], value: Any, key: str) -> None:

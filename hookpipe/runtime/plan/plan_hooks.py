@@ -38,7 +38,8 @@ from hookpipe.runtime.plan.resolve import import_path, keyword_hint, resolve_val
 from hookpipe.runtime.tracking.trace import Tracer
 
 __all__ = [
-    "PlanHooks", "Wrapper", "build_hook", "build_plan_hooks", "check_main_only_collectives", "needs_every_process",
+    "PlanHooks", "Wrapper", "build_hook", "build_plan_hooks", "check_main_only_collectives", "config_class",
+    "needs_every_process",
 ]
 
 _log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def _where(spec: HookSpec) -> str:
     return f"hook '{spec.name}' ({spec.span.file}:{spec.span.line})"
 
 
-def _cfg_class(cls: type) -> type | None:
+def config_class(cls: type) -> type | None:
     """The config class a seed-style ``__init__(self, cfg)`` expects, if any."""
     try:
         init = cls.__init__  # type: ignore[misc]  # the class's own __init__, read off the class
@@ -124,7 +125,7 @@ def build_hook(spec: HookSpec) -> Any:
         if isinstance(target, type) and issubclass(target, PipelineHooksConfig):
             return target(**args)()
         if isinstance(target, type) and issubclass(target, PipelineHooks):
-            cfg_cls = _cfg_class(target)
+            cfg_cls = config_class(target)
             container: Any = target  # a subclass: its __init__ takes what its author chose
             return container(cfg_cls(**args)) if cfg_cls is not None else container(**args)
         if not callable(target):

@@ -1,0 +1,59 @@
+"""The one escaping function for text a user's file, file name or config puts in hookpipe's output.
+
+A pull request chooses its strings, comments, file names, folder names and TOML
+keys. Printed raw, a newline in one starts a new line of output (a forged
+diagnostic, or a ``::error`` workflow command in a CI log), ESC and BEL move the
+terminal's cursor, recolour it or open an OSC 8 hyperlink, and bidi controls
+(U+202E, U+2066...) reorder what a reviewer reads (Trojan Source). So every such
+value passes through :func:`escape` before it reaches a message, in every output
+format (text, ``explain``, ``check``, stderr, config errors, ``github``, ``json``,
+``sarif``, the language server's messages and hover).
+
+What is escaped is everything Python does not call printable: C0 and C1 controls
+(newline, tab, ESC, BEL, DEL), format characters (Unicode category Cf: bidi
+controls, zero-width joiners, the BOM), line and paragraph separators (U+2028,
+U+2029), other separators than the ASCII space, private-use and unassigned code
+points, each shown as a visible Python escape (``\\n``, ``\\x1b``, ``\\u202e``).
+Undecodable bytes of a file name (surrogate escapes) print as ``\\xNN``. Printable
+text, every script and emoji included, is left as it is.
+"""
+
+from __future__ import annotations
+
+__all__ = ["escape"]
+
+
+def escape(text: str, *, keep_tabs: bool = False) -> str:
+    """``text`` with every character that could move, hide or reorder output shown as an escape.
+
+    ``keep_tabs`` leaves tabs alone, for a quoted source line that expands them itself.
+
+    Example:
+        >>> escape("ok\\n::error::forged \\x1b[31m\\u202e")
+        'ok\\\\n::error::forged \\\\x1b[31m\\\\u202e'
+        >>> escape("déjà vu 🙂")
+        'déjà vu 🙂'
+    """
+    if text.isprintable():  # one C loop: the usual case costs nothing more
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or keep_tabs and ch == "\t":
+            out.append(ch)
+        elif "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            code = ord(ch)
+            if ch == "\n":
+                out.append("\\n")
+            elif ch == "\t":
+                out.append("\\t")
+            elif ch == "\r":
+                out.append("\\r")
+            elif code <= 0xFF:
+                out.append(f"\\x{code:02x}")
+            elif code <= 0xFFFF:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+    return "".join(out)

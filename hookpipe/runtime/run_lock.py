@@ -1,0 +1,155 @@
+"""One run per checkpoint folder: a lock file naming its holder.
+
+A re-queued job can start beside its old self, both writing ``step-*`` folders into
+one directory: each removed the other's temporary folders mid-write and pruned the
+other's checkpoints. The main process of a run therefore holds
+``<dir>/.hookpipe-run.lock`` (created with ``O_EXCL``) for as long as it runs; the
+file names the holder (host, pid, start time), and a second run is refused with
+that holder in the message. A lock whose holder is gone (same host, the pid no
+longer runs) is taken over: renamed aside first (only one contender's rename
+succeeds), then created anew. A lock from another host cannot be checked from
+here and is never taken over: the message says to delete it once that run is gone.
+The same process taking the lock again (a resume inside one Python session) keeps it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hookpipe.fileaccess import Refused, read_json
+from hookpipe.runtime.errors import PlanResolveError
+
+__all__ = ["LOCK_NAME", "FolderInUse", "RunLock", "release_all"]
+
+LOCK_NAME = ".hookpipe-run.lock"
+#: The locks this process holds, released together when its run ends (``run_file``) or at exit.
+_HELD: list["RunLock"] = []
+
+
+def release_all() -> None:
+    """Release every lock this process holds (the end of ``hookpipe run``, however it ended)."""
+    for lock in list(_HELD):
+        lock.release()
+
+
+class FolderInUse(PlanResolveError):
+    """Another live run holds the checkpoint folder."""
+
+
+def _holder() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(), "token": uuid.uuid4().hex}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    started = holder.get("started")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, (int, float)) else "?"
+    return f"host {holder.get('host')!r}, pid {holder.get('pid')}, started {when}"
+
+
+class RunLock:
+    """The lock of one checkpoint folder, held by this process until :meth:`release` (or exit)."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.path = Path(folder) / LOCK_NAME
+        self.holder: dict[str, Any] | None = None
+
+    def acquire(self) -> None:
+        """Hold the folder's lock, or raise ``FolderInUse`` naming the live holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):  # a lost race with another contender: look again
+            if self._create():
+                atexit.register(self.release)
+                _HELD.append(self)
+                return
+            current = self._read()
+            if current is None:
+                continue  # removed meanwhile, or unreadable: replaced below on the next try
+            if current.get("host") == socket.gethostname() and current.get("pid") == os.getpid():
+                self.holder = current  # this process already holds it
+                _HELD.append(self)
+                return
+            if current.get("host") == socket.gethostname() and isinstance(current.get("pid"), int) \
+                    and not _alive(current["pid"]):
+                self._take_over(current)
+                continue
+            raise FolderInUse(
+                f"checkpoint folder {self.path.parent} is in use by another run ({_describe(current)}); one run "
+                "per folder: wait for it to finish or give this run another `dir`. If that run is gone (it ran "
+                f"on another machine), delete {self.path}")
+        raise FolderInUse(f"checkpoint folder {self.path.parent}: could not take its lock {self.path} "
+                          "(other runs keep taking it); try again")
+
+    def release(self) -> None:
+        """Remove the lock if it is still this process's."""
+        if self.holder is None:
+            return
+        current = self._read()
+        if current is not None and current.get("token") == self.holder.get("token"):
+            self.path.unlink(missing_ok=True)
+        self.holder = None
+        for lock in [lock for lock in _HELD if lock.path == self.path]:  # one file: every handle on it
+            lock.holder = None
+            _HELD.remove(lock)
+
+    def _create(self) -> bool:
+        holder = _holder()
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(holder, handle)
+        self.holder = holder
+        return True
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            data = read_json(self.path, limit=64 * 1024, depth=2)
+        except Refused as exc:
+            if exc.kind == "missing":
+                return None
+            # Not a lock hookpipe wrote (a FIFO, garbage): set aside, never trusted or read again.
+            self._set_aside()
+            return None
+        return data if isinstance(data, dict) else {}
+
+    def _take_over(self, stale: dict[str, Any]) -> None:
+        """Set a dead holder's lock aside; put it back if a live one was renamed instead (a race)."""
+        aside = self._set_aside()
+        if aside is None:
+            return
+        try:
+            moved = json.loads(aside.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            moved = None
+        if isinstance(moved, dict) and moved.get("token") != stale.get("token"):
+            try:  # a contender's fresh lock: give it back (link fails if the name is taken again)
+                os.link(aside, self.path)
+            except OSError:
+                pass
+        aside.unlink(missing_ok=True)
+
+    def _set_aside(self) -> Path | None:
+        aside = self.path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return None
+        return aside
