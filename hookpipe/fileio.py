@@ -1,10 +1,11 @@
 """Writing outputs atomically: a reader never sees a half-written file, folder or link.
 
 The one place hookpipe replaces something on disk in one step (every atomic write
-goes through here: outputs of the CLI, the CSV tracker's header, checkpoint folders, the ``best`` link). A file's data goes to a temporary
-file in the target's folder (same filesystem, so the rename is atomic), is flushed
-to disk, then replaces the target in one step. On any failure the temporary file
-is removed and the old target is left untouched.
+goes through here: outputs of the CLI, the CSV tracker's header, checkpoint folders,
+the ``best`` link). A file's data goes to a temporary file in the target's folder
+(same filesystem, so the rename is atomic), is flushed to disk, then replaces the
+target in one step. On any failure the temporary file is removed and the old target
+is left untouched.
 
 An output is written only to a new name or over a regular file. A rename replaces
 whatever has the name, so a FIFO, a socket, a device node (``-o /dev/null`` as root
