@@ -180,6 +180,9 @@ class Attachment:
     on_span: Span | None
     span: Span
     name_span: Span
+    #: ``until N``: the last occurrence (1-based, counted like ``start``) that may fire.
+    until: int | None = None
+    until_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,8 @@ class ValuePrinter(NodeVisitor):
             parts.append(f"every{count} {node.every.unit}")
         if node.start is not None:
             parts.append(f"from {node.start}")
+        if node.until is not None:
+            parts.append(f"until {node.until}")
         if node.at_end:
             parts.append("and at end")
         if node.on is not None:
@@ -346,5 +348,6 @@ def _chain_key(chain: ast.Chain) -> str | None:
     if len(chain.attachments) != 1:
         return None
     a = chain.attachments[0]
-    has_modifiers = a.every is not None or a.start is not None or a.at_end or a.on is not None
+    has_modifiers = (a.every is not None or a.start is not None or a.until is not None or a.at_end
+                     or a.on is not None)
     return a.hook if has_modifiers else None

@@ -203,7 +203,8 @@ def _attachment(before: list[str], hooks: list[str]) -> list[types.CompletionIte
         return [_item(u, types.CompletionItemKind.Unit) for u in _PLURALS]
     if last == "on":
         return [_item("main", types.CompletionItemKind.EnumMember)]
-    modifiers = [("every", "every ${1:100} ${2:steps}"), ("from", "from ${1:1}"), ("and at end", "and at end"),
+    modifiers = [("every", "every ${1:100} ${2:steps}"), ("from", "from ${1:1}"), ("until", "until ${1:100}"),
+                 ("and at end", "and at end"),
                  ("on main", "on main"), ("->", "-> ")]
     return [_item(label, types.CompletionItemKind.Keyword, snippet) for label, snippet in modifiers]
 

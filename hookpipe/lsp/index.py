@@ -160,6 +160,8 @@ class _Walker:
             self.add("unit", a.every.unit, a.every.unit_span, owner=where, node=a)
         if a.start_span is not None:
             self.add("frequency", "from", a.start_span, owner=where, node=a)
+        if a.until_span is not None:
+            self.add("frequency", "until", a.until_span, owner=where, node=a)
         if a.on is not None and a.on_span is not None:
             self.add("process", a.on, a.on_span, owner=where, node=a)
 
