@@ -17,11 +17,16 @@ from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, UNITS, Unit, callback
 from hookpipe.dsl.span import Span
 
 __all__ = [
+    "BRACKET_ENTER", "BRACKET_EXIT",
     "EFFECT_KINDS", "PARENT", "PHASES", "PLAN_FORMAT", "SCOPES", "UNITS", "Effects", "Guard", "HookSpec", "PhasePlan",
     "Plan", "PlanEntry", "Unit", "callback_name", "phase_order",
 ]
 
 PLAN_FORMAT = 1
+
+#: The callbacks of a bracket hook (``with NAME { ... }``): the entry's callback is the first.
+BRACKET_ENTER = "enter"
+BRACKET_EXIT = "exit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,25 +205,40 @@ class PlanEntry:
     guard: Guard
     main_only: bool
     span: Span
+    #: A bracket (``with NAME { ... }``, callback :data:`BRACKET_ENTER`): the entries it
+    #: runs between its hook's ``enter`` and ``exit``. None for every other entry; written
+    #: to JSON only for brackets, so plans without them keep their form and hash.
+    inner: tuple["PlanEntry", ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "hook": self.hook,
             "callback": self.callback,
             "guard": self.guard.to_json(),
             "main_only": self.main_only,
             "span": self.span.to_json(),
         }
+        if self.inner is not None:
+            out["inner"] = [e.to_json() for e in self.inner]
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PlanEntry":
+        inner = data.get("inner")
         return cls(
             data["hook"],
             data["callback"],
             Guard.from_json(data["guard"]),
             bool(data["main_only"]),
             Span.from_json(data["span"]),
+            None if inner is None else tuple(cls.from_json(e) for e in inner),
         )
+
+    def flat(self) -> Iterator["PlanEntry"]:
+        """This entry and, for a bracket, every entry inside it, in running order."""
+        yield self
+        for e in self.inner or ():
+            yield from e.flat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +250,12 @@ class PhasePlan:
     @property
     def key(self) -> str:
         return f"{self.scope}.{self.phase}"
+
+    def flat(self) -> tuple[PlanEntry, ...]:
+        """Every entry in running order, brackets' contents included (after their bracket's entry)."""
+        if not any(e.inner is not None for e in self.entries):
+            return self.entries
+        return tuple(x for e in self.entries for x in e.flat())
 
     def to_json(self) -> dict[str, Any]:
         return {"scope": self.scope, "phase": self.phase, "entries": [e.to_json() for e in self.entries]}
@@ -268,8 +294,9 @@ class Plan:
         raise KeyError(name)
 
     def entries(self) -> Iterator[tuple[PhasePlan, PlanEntry]]:
+        """Every entry with its phase, brackets' contents included."""
         for p in self.phases:
-            for e in p.entries:
+            for e in p.flat():
                 yield p, e
 
     def to_dict(self) -> dict[str, Any]:

@@ -151,6 +151,10 @@ class ToAst(Transformer[Token, Any]):
         when, *chains = self._data(c)
         return ast.PhaseBlock(when.value, tuple(chains), self._span(c))
 
+    def bracket(self, c: list[Any]) -> ast.Bracket:
+        _with, name, *items = self._data(c)
+        return ast.Bracket(name.value, tuple(items), self._span(c), self._tok(name))
+
     def chain(self, c: list[Any]) -> ast.Chain:
         if len(c) == 1:  # one attachment: the chain covers exactly its span
             first = c[0]

@@ -23,6 +23,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
     seen: dict[tuple[str, str, str], list[Node]] = {}
     always = Guard()
     for node in ctx.nodes:
+        if node.opens:  # two brackets of one hook run one after the other, never nested: not a double run
+            continue
         key = (node.scope, node.phase, node.hook)
         earlier = seen.setdefault(key, [])
         guard = ctx.guards.get(node.id, always)
