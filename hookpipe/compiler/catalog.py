@@ -109,6 +109,15 @@ class EmaArgs(_Args):
         return self
 
 
+class SwaArgs(_Args):
+    #: The first epoch (1-based, as frequencies count) whose end is averaged.
+    start: int = Field(ge=1)
+    #: The SWA learning rate SWALR anneals to.
+    lr: float = Field(gt=0)
+    anneal_epochs: int = Field(default=10, ge=0)
+    anneal_strategy: Literal["cos", "linear"] = "cos"
+
+
 class EmaSwapArgs(_Args):
     #: The hook whose averaged weights are swapped in (``ema``, ``swa`` or a custom provider).
     source: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -266,6 +275,15 @@ BUILTINS: dict[str, HookType] = {
             "hookpipe.runtime.builtins.ema:EmaHook",
             summary="an exponential moving average of the parameters, updated after each optimizer update",
             update_only=True,
+        ),
+        HookType(
+            "swa",
+            SwaArgs,
+            Effects(reads=("params",), writes=("ema", "lr")),
+            ("epoch.after", "loop.after"),
+            "hookpipe.runtime.builtins.swa:SwaHook",
+            summary="stochastic weight averaging with torch.optim.swa_utils: the average of the weights at each "
+                    "epoch's end from `start`, SWALR, update_bn at the end",
         ),
         HookType(
             "ema_swap",
