@@ -24,6 +24,7 @@ hook avg      = ema(decay = 0.9)
 hook swap     = ema_swap(source = "avg")
 hook evaluate = validation(callback = "m.evaluate")
 hook save     = checkpoint(dir = "runs")
+hook show     = log()
 """
 
 
@@ -31,7 +32,7 @@ def pipe(step_after: str, head: str = HEAD) -> str:
     return f"{head}loop {{ epoch {{ step {{ after {{\n{step_after}\n}} }} }} }}\n"
 
 
-EMA = pipe("    optimize\n    avg\n    with swap {\n        evaluate every 5 steps\n        save every 5 steps\n    }")
+EMA = pipe("    optimize\n    avg\n    with swap {\n        evaluate every 5 steps\n        show every 5 steps\n    }")
 
 
 def errors(text: str) -> list[tuple[str, str]]:
@@ -47,8 +48,8 @@ def test_a_bracket_parses_with_its_contents() -> None:
     phase = scope.body[0].body[0].body[0]  # type: ignore[union-attr]
     bracket = phase.chains[2]  # type: ignore[union-attr]
     assert isinstance(bracket, ast.Bracket) and bracket.hook == "swap"
-    assert [a.hook for a in ast.phase_attachments(bracket.chains)] == ["evaluate", "save"]
-    assert (bracket.name_span.line, bracket.name_span.column) == (10, 10)
+    assert [a.hook for a in ast.phase_attachments(bracket.chains)] == ["evaluate", "show"]
+    assert (bracket.name_span.line, bracket.name_span.column) == (11, 10)
 
 
 def test_a_bracket_lowers_to_one_entry_holding_its_contents() -> None:
@@ -58,8 +59,8 @@ def test_a_bracket_lowers_to_one_entry_holding_its_contents() -> None:
     bracket = entries[2]
     assert bracket.callback == "enter" and bracket.inner is not None
     assert [(e.hook, e.guard.describe()) for e in bracket.inner] == [("evaluate", "every 5 steps"),
-                                                                      ("save", "every 5 steps")]
-    assert [h for _, e in plan.entries() for h in [e.hook]] == ["optimize", "avg", "swap", "evaluate", "save"]
+                                                                      ("show", "every 5 steps")]
+    assert [e.hook for _, e in plan.entries()] == ["optimize", "avg", "swap", "evaluate", "show"]
     again = Plan.from_json(plan.to_json())
     assert again == plan and again.content_hash == plan.content_hash
 
@@ -80,7 +81,7 @@ def test_explain_nests_the_bracket_and_steps_show_it_only_when_its_contents_fire
     fired = [(f.step, f.hook) for f in simulate(plan, 10, 10)]
     assert [s for s, h in fired if h == "swap"] == [4, 9]
     at_4 = [h for s, h in fired if s == 4]
-    assert at_4 == ["optimize", "avg", "swap", "evaluate", "save"]
+    assert at_4 == ["optimize", "avg", "swap", "evaluate", "show"]
 
 
 def test_the_brackets_writes_hold_inside_it_only_no_false_hp005() -> None:
@@ -118,6 +119,7 @@ def test_an_attachment_that_must_run_between_a_brackets_contents_is_hp004() -> N
     ("    optimize\n    avg\n    with swap { evaluate }", ('source = "avg"', 'source = "save"'), "HP003",
      "`swap` swaps in the weights of `save`, but `save` (checkpoint) provides no averaged weights"),
     ("    optimize\n    avg\n    with swap { evaluate every 2 epochs }", None, "HP007", "`every 2 epochs` makes no sense"),
+    ("    optimize\n    avg\n    with swap { save }", None, "HP006", "`save` (checkpoint) cannot run inside a bracket"),
 ])
 def test_misuse_is_reported(body: str, head_change: tuple[str, str] | None, code: str, message: str) -> None:
     head = HEAD if head_change is None else HEAD.replace(*head_change)
@@ -126,7 +128,8 @@ def test_misuse_is_reported(body: str, head_change: tuple[str, str] | None, code
 
 
 def test_hp107_does_not_count_two_brackets_of_one_hook() -> None:
-    text = pipe("    optimize\n    avg\n    with swap { evaluate every 5 steps }\n    with swap { save every 5 steps }")
+    text = pipe("    optimize\n    avg\n    with swap { evaluate every 5 steps }\n    with swap { show every 5 steps }\n"
+                "    save every 5 steps")
     ctx = run_passes(load_text(text, "t.pipe"), "t.pipe")
     assert not [d for d in ctx.diagnostics if d.severity == "error"]
     assert [d.code for d in run_rules(ctx)] == []
@@ -136,7 +139,7 @@ def test_formatter_round_trips_brackets() -> None:
     messy = EMA.replace("with swap {", "with   swap   {").replace("evaluate every 5 steps", "evaluate  every 5 steps")
     first = format_text(messy).text
     assert first is not None
-    assert "                with swap {\n                    evaluate every 5 steps\n                    save     every 5 steps\n" \
+    assert "                with swap {\n                    evaluate every 5 steps\n                    show     every 5 steps\n" \
         in first
     assert format_text(first).text == first
     one = format_text(pipe("    optimize\n    avg\n    with swap {evaluate}")).text
@@ -151,7 +154,7 @@ def test_editor_offers_with_and_bracket_hooks_and_explains_them() -> None:
     assert {"with", "optimize", "swap"} <= labels
     assert {i.label for i in complete(inside_phase + "    with ", ctx)} == {"swap"}
     inside_bracket = EMA.split("        evaluate")[0] + "        "
-    assert {"evaluate", "save", "with"} <= {i.label for i in complete(inside_bracket, ctx)}
+    assert {"evaluate", "show", "with"} <= {i.label for i in complete(inside_bracket, ctx)}
     hook_types = {i.label for i in complete("hook s = ", ctx)}
     assert {"ema_swap", "swa"} <= hook_types
     index = build_index(ctx)

@@ -55,6 +55,12 @@ def _phase(ctx: Compilation, scope: str, block: ast.PhaseBlock, block_id: int, b
             info = hooks.get(attachment.hook)
             if info is None or (info.builtin is not None and not info.builtin.allows(scope, phase)):
                 _refuse(ctx, scope, phase, attachment)
+            elif bracket is not None and info.builtin is not None and info.builtin.saves_checkpoint:
+                ctx.error("HP006", f"`{attachment.hook}` ({info.builtin.name}) cannot run inside a bracket",
+                          attachment.name_span,
+                          help="inside `with`, the model holds the bracket's weights: a checkpoint there would resume "
+                               "training from them; attach it outside (an `ema` hook's averages are in every "
+                               "checkpoint)")
             elif info.builtin is not None and info.builtin.bracket:
                 ctx.error("HP006", f"`{attachment.hook}` ({info.builtin.name}) is a bracket, not an attachment",
                           attachment.name_span,

@@ -168,3 +168,10 @@ def test_ema_swap_gives_what_validation_weights_ema_gives() -> None:
     assert all(torch.equal(x, y) for x, y in zip(*finals))
     average = [p.detach() for p in seen[0][-1]]
     assert not all(torch.equal(a, f) for a, f in zip(average, finals[0]))  # the average, not the live weights
+
+
+def test_and_at_end_inside_a_bracket_fires_at_the_last_step() -> None:
+    """The fused step keeps the last-step flag when only a guard inside a bracket reads it."""
+    run(pipe().replace("inside every 2 steps", "inside every 4 steps and at end"))
+    assert [s for tag, s in LOG if tag == "enter"] == [3, 5]
+    assert [s for tag, s in LOG if tag.startswith("inside")] == [3, 5]

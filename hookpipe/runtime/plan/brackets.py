@@ -48,6 +48,9 @@ class BracketCall(Call):
         self.exit = exit_
         self.counters = counters
 
+    def nested(self) -> tuple[Call, ...]:
+        return (self, *(n for c in self.inner for n in c.nested()))
+
     def fires(self, counters: Counters) -> bool:
         """Whether anything inside fires now (a bracket around nothing does not run)."""
         return any(c.fires(counters) for c in self.inner)
