@@ -430,6 +430,8 @@ def describe_origin(origin: Origin) -> str:
     where = f" at {origin.span.file}:{origin.span.line}" if origin.span is not None else ""
     if origin.kind == "written":
         return f"written order{where}"
+    if origin.kind == "bracket":
+        return f"inside a bracket{where}"
     return f"`{origin.kind}` statement{where}"
 
 
