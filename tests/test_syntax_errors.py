@@ -55,5 +55,5 @@ def test_the_reserved_words_help_lists_the_grammars_keywords() -> None:
     assert d.help is not None and d.help.startswith("a reserved word cannot be a name; reserved: pipeline use include")
     words = d.help.split("reserved: ")[1].split()
     assert sorted(words) == sorted(["pipeline", "use", "include", "trainer", "hook", "order", "require", "before",
-                                    "after", "every", "from", "and", "at", "end", "on", "true", "false", "none",
+                                    "after", "with", "every", "from", "until", "and", "at", "end", "on", "true", "false", "none",
                                     "reads", "writes", "consumes"])

@@ -63,8 +63,11 @@ class ValidationArgs(_Args):
     model_eval: bool = True
     #: Batches to evaluate, prepared by accelerate (sharded across processes, then gathered).
     dataloader: ObjectRef | None = None
-    #: ``"ema"`` evaluates with the pipeline's ``ema`` hook's weights swapped in.
-    weights: Literal["model", "ema"] = "model"
+    #: ``"model"``: the training weights. Otherwise the name of a hook that provides
+    #: averaged weights (``ema``, ``swa`` or a custom one), swapped in for the evaluation
+    #: as ``ema_swap`` does; ``"ema"`` with no hook of that name is the pipeline's one
+    #: ``ema`` hook.
+    weights: str = Field(default="model", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class CheckpointArgs(_Args):
@@ -88,8 +91,36 @@ class LogArgs(_Args):
 
 class EmaArgs(_Args):
     decay: float = Field(default=0.999, gt=0, lt=1)
-    #: Ramp the decay up as ``min(decay, (1 + n) / (10 + n))`` over the first updates n.
-    warmup: bool = True
+    #: Ramp the decay up as ``min(decay, (1 + n) / (10 + n))`` over the first updates n
+    #: (default: on, unless ``momentum`` chooses another ramp).
+    warmup: bool | None = None
+    #: Average floating-point buffers (batch-norm statistics) too; other buffers are copied.
+    buffers: bool = False
+    #: MMEngine's momentum ramps of the update weight ``m`` (``1 - decay`` once ramped):
+    #: ``"exp"`` is ``ExpMomentumEMA`` (``(1 - m0) * exp(-(1 + n) / gamma) + m0``),
+    #: ``"linear"`` is ``MomentumAnnealingEMA`` (``max(m0, gamma / (gamma + n))``).
+    momentum: Literal["exp", "linear"] | None = None
+    gamma: int = Field(default=2000, ge=1)
+
+    @model_validator(mode="after")
+    def _one_ramp(self) -> "EmaArgs":
+        if self.warmup and self.momentum is not None:
+            raise ValueError("warmup and momentum are two ramps of the decay: choose one")
+        return self
+
+
+class SwaArgs(_Args):
+    #: The first epoch (1-based, as frequencies count) whose end is averaged.
+    start: int = Field(ge=1)
+    #: The SWA learning rate SWALR anneals to.
+    lr: float = Field(gt=0)
+    anneal_epochs: int = Field(default=10, ge=0)
+    anneal_strategy: Literal["cos", "linear"] = "cos"
+
+
+class EmaSwapArgs(_Args):
+    #: The hook whose averaged weights are swapped in (``ema``, ``swa`` or a custom provider).
+    source: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class EarlyStopArgs(_Args):
@@ -141,6 +172,8 @@ class HookType:
     #: its callback runs on every step but returns at once on the others (accelerate's
     #: ``sync_gradients``). ``explain --steps`` shows it on update steps only.
     update_only: bool = False
+    #: A bracket hook (``with NAME { ... }``): enter and exit callbacks around attachments.
+    bracket: bool = False
 
     def effects_for(self, args: dict[str, Any]) -> Effects:
         """The effects of one declaration of this type."""
@@ -157,8 +190,8 @@ _CHECKPOINT_PHASES = ("loop.after", "epoch.after", "step.after")
 
 
 def _validation_effects(args: dict[str, Any]) -> Effects:
-    # Evaluating the EMA weights reads them, so the graph puts `ema` first.
-    return Effects(reads=("ema",)) if args.get("weights") == "ema" else Effects()
+    # Evaluating averaged weights reads them, so the graph puts their writer first.
+    return Effects(reads=("ema",)) if args.get("weights", "model") != "model" else Effects()
 
 BUILTINS: dict[str, HookType] = {
     h.name: h
@@ -242,6 +275,26 @@ BUILTINS: dict[str, HookType] = {
             "hookpipe.runtime.builtins.ema:EmaHook",
             summary="an exponential moving average of the parameters, updated after each optimizer update",
             update_only=True,
+        ),
+        HookType(
+            "swa",
+            SwaArgs,
+            Effects(reads=("params",), writes=("ema", "lr")),
+            ("epoch.after", "loop.after"),
+            "hookpipe.runtime.builtins.swa:SwaHook",
+            summary="stochastic weight averaging with torch.optim.swa_utils: the average of the weights at each "
+                    "epoch's end from `start`, SWALR, update_bn at the end",
+        ),
+        HookType(
+            "ema_swap",
+            EmaSwapArgs,
+            # The writes hold only inside the bracket (restored on exit): see compiler.scopes.
+            Effects(reads=("ema",), writes=("params",)),
+            ("*",),
+            "hookpipe.runtime.builtins.ema_swap:EmaSwapHook",
+            summary="a bracket: the averaged weights of `source` in the model inside `with NAME { }`, "
+                    "the training weights back after",
+            bracket=True,
         ),
         HookType(
             "early_stop",

@@ -23,7 +23,7 @@ PhaseKey = tuple[str, str]  # (scope, phase)
 class Origin:
     """Why an ordering edge exists: written order, an order/require statement, or an effect rule."""
 
-    kind: str  # "written" | "order" | "require" | "effect"
+    kind: str  # "written" | "order" | "require" | "effect" | "bracket"
     span: Span | None = None
     resource: str | None = None
     relation: str | None = None  # e.g. "write < consume"
@@ -32,6 +32,8 @@ class Origin:
         where = f" ({self.span})" if with_location and self.span else ""
         if self.kind == "written":
             return f"written order{where}"
+        if self.kind == "bracket":
+            return f"inside a bracket{where}"
         if self.kind in ("order", "require"):
             return f"`{self.kind}` statement{where}"
         return f"effect rule: {self.resource} ({self.relation})"
@@ -95,8 +97,12 @@ class Node:
     hook: str
     scope: str
     phase: str
-    block: int  # which phase block it was written in
+    block: int  # which phase block (or bracket body) it was written in
     attachment: ast.Attachment
+    #: The id of the bracket node (``with NAME { }``) this attachment is inside, if any.
+    bracket: int | None = None
+    #: This node is a bracket itself: its hook's enter/exit around the attachments inside.
+    opens: bool = False
 
     @property
     def key(self) -> PhaseKey:
@@ -165,8 +171,13 @@ class Compilation:
         return [item for f, _ in self.files for item in f.items]
 
     def node_effects(self, node: Node) -> Effects:
-        """The effects of the callback an attachment runs."""
-        return self.hooks[node.hook].effects_at(node.callback)
+        """The effects of the callback an attachment runs.
+
+        A bracket's writes and consumes hold only inside it (it restores them on exit),
+        so towards the rest of the phase it only reads.
+        """
+        effects = self.hooks[node.hook].effects_at(node.callback)
+        return Effects(reads=effects.reads) if node.opens else effects
 
     def node_label(self, node_id: int) -> str:
         return self.nodes[node_id].hook

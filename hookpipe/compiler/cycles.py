@@ -15,6 +15,7 @@ from typing import Callable
 
 import networkx as nx
 
+from hookpipe.compiler.brackets import bracket_order, has_brackets
 from hookpipe.compiler.context import ORIGINS, Compilation, OrderGraph, Origin, edge_origins, hub_origin
 from hookpipe.compiler.graph import hook_successors, is_hub
 from hookpipe.compiler.lower import declaration_order
@@ -29,7 +30,13 @@ def check_order(ctx: Compilation) -> None:
     """
     for key, graph in ctx.graphs.items():
         try:
-            ctx.phase_orders[key] = declaration_order(graph)
+            order = declaration_order(graph)
+            if has_brackets(ctx.nodes, order):
+                arranged = bracket_order(ctx, key, graph)
+                if arranged is None:
+                    continue
+                order = arranged
+            ctx.phase_orders[key] = order
         except ValueError:
             for component in sorted(cycles(graph), key=lambda c: min(n for n in c if n >= 0)):
                 blamed = _report_cycle(ctx, graph, component)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from hookpipe.compiler.plan import PhasePlan, Plan
+from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
 from hookpipe.compiler.schedule import Firing
 from hookpipe.escaping import escape
 
@@ -67,14 +67,33 @@ def _phase(lines: list[str], phase: PhasePlan, depth: int, types: dict[str, str]
         return
     pad = "    " * depth
     lines.append(f"{pad}{phase.phase}:  # {phase.scope}.{phase.phase}")
-    rows = []
-    for e in phase.entries:
+    _entries(lines, phase.entries, depth + 1, types)
+
+
+def _entries(lines: list[str], entries: tuple[PlanEntry, ...], depth: int, types: dict[str, str]) -> None:
+    """Rows of hooks; a bracket opens ``with NAME:`` and indents what runs inside it."""
+    pad = "    " * depth
+    rows: list[tuple[str, str, str, str]] = []
+
+    def flush() -> None:
+        if not rows:
+            return
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for hook, kind, when, where in rows:
+            text = f"{hook:<{widths[0]}}  {kind:<{widths[1]}}  {when:<{widths[2]}}".rstrip()
+            lines.append(f"{pad}{text}  # {where}")
+        rows.clear()
+
+    for e in entries:
+        if e.inner is not None:
+            flush()
+            lines.append(f"{pad}with {escape(e.hook)}:  # {types.get(e.hook, '?')}: enter, then exit (also on error)  "
+                         f"# {escape(e.span.file)}:{e.span.line}")
+            _entries(lines, e.inner, depth + 1, types)
+            continue
         when = ", ".join(x for x in (e.guard.describe(), "on main" if e.main_only else "") if x)
         rows.append((escape(e.hook), types.get(e.hook, "?"), when, f"{escape(e.span.file)}:{e.span.line}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for hook, kind, when, where in rows:
-        text = f"{hook:<{widths[0]}}  {kind:<{widths[1]}}  {when:<{widths[2]}}".rstrip()
-        lines.append(f"{pad}    {text}  # {where}")
+    flush()
 
 
 def schedule_table(firings: list[Firing]) -> str:

@@ -26,7 +26,7 @@ def check_frequencies(ctx: Compilation) -> None:
     guards = ctx.guards
     for node in ctx.nodes:
         a = node.attachment
-        if a.every is None and a.start is None and not a.at_end and a.on is None:
+        if a.every is None and a.start is None and a.until is None and not a.at_end and a.on is None:
             guards[node.id] = _ALWAYS
             continue
         guard = _guard(ctx, node)
@@ -50,6 +50,10 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
             ctx.error("HP007", "`from` needs a frequency", a.start_span or a.span,
                       help="write e.g. `every 100 steps from 500`")
             return None
+        if a.until is not None:
+            ctx.error("HP007", "`until` needs a frequency", a.until_span or a.span,
+                      help="write e.g. `every 10 epochs until 285`")
+            return None
         if a.at_end:
             ctx.error("HP007", "`and at end` needs a frequency", a.span,
                       help="without `every ...` the hook already runs every time, the last one included")
@@ -70,6 +74,16 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
         ctx.error("HP007", f"`from` must be positive, got {a.start}", a.start_span or a.span,
                   help="occurrences are counted from 1")
         ok = False
+    first = count if a.start is None else a.start
+    if a.until is not None and a.until <= 0:
+        ctx.error("HP007", f"`until` must be positive, got {a.until}", a.until_span or a.span,
+                  help="occurrences are counted from 1: `until N` fires up to the N-th")
+        ok = False
+    elif a.until is not None and ok and a.until < first:
+        ctx.error("HP007", f"`until {a.until}` is below the first firing ({first}): it never fires",
+                  a.until_span or a.span,
+                  help=f"`until` counts occurrences like `from`; write `until` {first} or more")
+        ok = False
     if unit not in SCOPE_UNITS[node.scope]:
         allowed = SCOPE_UNITS[node.scope]
         reason = ("the loop phases run once" if not allowed
@@ -80,7 +94,7 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
         ok = False
     if not ok:
         return None
-    return _shared_guard(unit, count, count if a.start is None else a.start, a.at_end)
+    return _shared_guard(unit, count, first, a.at_end, a.until)
 
 
 def _move_help(unit: str) -> str:

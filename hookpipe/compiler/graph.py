@@ -32,7 +32,7 @@ from hookpipe.compiler.context import (
     edge_origins,
     hub_origin,
 )
-from hookpipe.compiler.plan import EFFECT_KINDS, callback_name, phase_order
+from hookpipe.compiler.plan import EFFECT_KINDS, Effects, callback_name, phase_order
 
 
 def build_graphs(ctx: Compilation) -> None:
@@ -44,6 +44,7 @@ def build_graphs(ctx: Compilation) -> None:
         nodes = by_phase.get(key, [])
         graph.add_nodes_from([n.id for n in nodes])
         _written(graph, nodes)
+        _brackets(graph, nodes)
         _statements(ctx, graph, nodes)
         _effects(ctx, graph, nodes, callback_name(*key), count(-1, -1))
         ctx.graphs[key] = graph
@@ -80,6 +81,13 @@ def _written(graph: OrderGraph, nodes: list[Node]) -> None:
     graph.add_edges_from(edges)
 
 
+def _brackets(graph: OrderGraph, nodes: list[Node]) -> None:
+    """A bracket's enter runs before everything inside it (its exit after: the runtime's job)."""
+    for node in nodes:
+        if node.bracket is not None:
+            add_edge(graph, node.bracket, node.id, Origin("bracket", node.attachment.span))
+
+
 def _statements(ctx: Compilation, graph: OrderGraph, nodes: list[Node]) -> None:
     if not ctx.orders or len(nodes) < 2:
         return
@@ -110,6 +118,8 @@ def _effects(ctx: Compilation, graph: OrderGraph, nodes: list[Node], callback: s
     for node in nodes:
         info = hooks[node.hook]
         effects = info.callbacks.get(callback, info.effects) if info.callbacks else info.effects  # ctx.node_effects
+        if node.opens:  # a bracket's writes hold only inside it: see Compilation.node_effects
+            effects = Effects(reads=effects.reads)
         if not (effects.writes or effects.reads or effects.consumes):
             continue
         for kind in EFFECT_KINDS:

@@ -9,7 +9,16 @@ from __future__ import annotations
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation, OrderGraph
-from hookpipe.compiler.plan import Guard, HookSpec, PhasePlan, Plan, PlanEntry, callback_name, phase_order
+from hookpipe.compiler.plan import (
+    BRACKET_ENTER,
+    Guard,
+    HookSpec,
+    PhasePlan,
+    Plan,
+    PlanEntry,
+    callback_name,
+    phase_order,
+)
 
 
 def lower(ctx: Compilation) -> None:
@@ -23,10 +32,13 @@ def lower(ctx: Compilation) -> None:
         order = ctx.phase_orders.get((scope, phase))
         if order is None and graph is not None:
             order = declaration_order(graph)
-        for i in order or ():
-            node = nodes[i]
-            attachment = node.attachment
-            push(PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
+        if any(nodes[i].opens for i in order or ()):
+            entries = _bracketed(ctx, order or [], callback)
+        else:
+            for i in order or ():
+                node = nodes[i]
+                attachment = node.attachment
+                push(PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
         phases.append(PhasePlan(scope, phase, tuple(entries)))
     hooks = tuple(
         HookSpec(name, info.type_name, info.builtin is not None and not info.builtin.seed_class, info.args,
@@ -34,6 +46,32 @@ def lower(ctx: Compilation) -> None:
         for name, info in ctx.hooks.items()
     )
     ctx.plan = Plan(name=ctx.name, source=ctx.main, trainer=ctx.trainer, hooks=hooks, phases=tuple(phases))
+
+
+def _bracketed(ctx: Compilation, order: list[int], callback: str) -> list[PlanEntry]:
+    """Entries with each bracket's contents nested in it (``check_order`` made them contiguous)."""
+    nodes, always = ctx.nodes, Guard()
+    top: list[PlanEntry] = []
+    # (bracket node id, its entries so far); the phase itself is the bottom of the stack
+    stack: list[tuple[int | None, list[PlanEntry]]] = [(None, top)]
+
+    def close() -> None:
+        bracket, inner = stack.pop()
+        node = nodes[bracket]  # type: ignore[index]
+        stack[-1][1].append(PlanEntry(node.hook, BRACKET_ENTER, always, False, node.attachment.span, tuple(inner)))
+
+    for i in order:
+        node = nodes[i]
+        while stack[-1][0] != node.bracket:
+            close()
+        if node.opens:
+            stack.append((i, []))
+            continue
+        a = node.attachment
+        stack[-1][1].append(PlanEntry(node.hook, callback, ctx.guards.get(i, always), a.on == "main", a.span))
+    while len(stack) > 1:
+        close()
+    return top
 
 
 def declaration_order(graph: OrderGraph) -> list[int]:

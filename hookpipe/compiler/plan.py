@@ -17,11 +17,16 @@ from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, UNITS, Unit, callback
 from hookpipe.dsl.span import Span
 
 __all__ = [
+    "BRACKET_ENTER", "BRACKET_EXIT",
     "EFFECT_KINDS", "PARENT", "PHASES", "PLAN_FORMAT", "SCOPES", "UNITS", "Effects", "Guard", "HookSpec", "PhasePlan",
     "Plan", "PlanEntry", "Unit", "callback_name", "phase_order",
 ]
 
 PLAN_FORMAT = 1
+
+#: The callbacks of a bracket hook (``with NAME { ... }``): the entry's callback is the first.
+BRACKET_ENTER = "enter"
+BRACKET_EXIT = "exit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +34,24 @@ class Guard:
     """When an attachment fires.
 
     ``unit is None`` means every time the phase runs. Otherwise the c-th occurrence
-    of ``unit`` (1-based) fires when ``c >= start`` and ``(c - start) % every == 0``;
-    ``at_end`` also fires on the run's last step/epoch.
+    of ``unit`` (1-based) fires when ``c >= start`` and ``(c - start) % every == 0``
+    and, with ``until``, ``c <= until``; ``at_end`` also fires on the run's last
+    step/epoch (even past ``until``: "and at end" is written on purpose).
     """
 
     unit: Unit | None = None
     every: int = 1
     start: int = 1
     at_end: bool = False
+    #: The last occurrence that may fire (``until N``); None: no end.
+    until: int | None = None
 
     def fires(self, count: int, *, is_last: bool = False) -> bool:
         """Whether the guard fires at the ``count``-th (1-based) occurrence of its unit."""
         if self.unit is None:
             return True
-        if count >= self.start and (count - self.start) % self.every == 0:
+        if (count >= self.start and (count - self.start) % self.every == 0
+                and (self.until is None or count <= self.until)):
             return True
         return self.at_end and is_last
 
@@ -55,13 +64,31 @@ class Guard:
         Example:
             >>> Guard("step", 1000, 1000).condition("c.step", "c.last_step")
             '(c.step >= 1000 and (c.step - 1000) % 1000 == 0)'
+            >>> Guard("epoch", 10, 10, until=285).condition("c.epoch", "c.last_epoch")
+            '(c.epoch >= 10 and (c.epoch - 10) % 10 == 0 and c.epoch <= 285)'
         """
         if self.unit is None:
             return None
         test = f"{count} >= {self.start}"
         if self.every != 1:
             test += f" and ({count} - {self.start}) % {self.every} == 0"
+        if self.until is not None:
+            test += f" and {count} <= {self.until}"
         return f"({test}) or {last}" if self.at_end else f"({test})"
+
+    def overlaps(self, other: "Guard") -> bool:
+        """Whether the occurrence ranges of two guards meet (HP107's test).
+
+        A guard's range runs from ``start`` to ``until`` (no end without it). Guards
+        of different units, or one always on, are taken to overlap; so are two that
+        both fire ``at end``.
+        """
+        if self.unit is None or other.unit is None or self.unit != other.unit:
+            return True
+        if self.at_end and other.at_end:
+            return True
+        ends = [g.until for g in (self, other) if g.until is not None]
+        return not ends or max(self.start, other.start) <= min(ends)
 
     def describe(self) -> str:
         """The guard as ``explain`` and ``render`` print it (``every 200 steps from 100``)."""
@@ -73,16 +100,23 @@ class Guard:
             text = f"every {self.every} {self.unit}s"
         if self.unit is not None and self.start != self.every:
             text += f" from {self.start}"
+        if self.until is not None:
+            text += f" until {self.until}"
         if self.at_end:
             text += " and at end"
         return text.strip()
 
     def to_json(self) -> dict[str, Any]:
-        return {"unit": self.unit, "every": self.every, "start": self.start, "at_end": self.at_end}
+        out: dict[str, Any] = {"unit": self.unit, "every": self.every, "start": self.start, "at_end": self.at_end}
+        if self.until is not None:  # written only when set: plans without it keep their form and hash
+            out["until"] = self.until
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Guard":
-        return cls(data["unit"], int(data["every"]), int(data["start"]), bool(data["at_end"]))
+        until = data.get("until")
+        return cls(data["unit"], int(data["every"]), int(data["start"]), bool(data["at_end"]),
+                   None if until is None else int(until))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,25 +205,40 @@ class PlanEntry:
     guard: Guard
     main_only: bool
     span: Span
+    #: A bracket (``with NAME { ... }``, callback :data:`BRACKET_ENTER`): the entries it
+    #: runs between its hook's ``enter`` and ``exit``. None for every other entry; written
+    #: to JSON only for brackets, so plans without them keep their form and hash.
+    inner: tuple["PlanEntry", ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "hook": self.hook,
             "callback": self.callback,
             "guard": self.guard.to_json(),
             "main_only": self.main_only,
             "span": self.span.to_json(),
         }
+        if self.inner is not None:
+            out["inner"] = [e.to_json() for e in self.inner]
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PlanEntry":
+        inner = data.get("inner")
         return cls(
             data["hook"],
             data["callback"],
             Guard.from_json(data["guard"]),
             bool(data["main_only"]),
             Span.from_json(data["span"]),
+            None if inner is None else tuple(cls.from_json(e) for e in inner),
         )
+
+    def flat(self) -> Iterator["PlanEntry"]:
+        """This entry and, for a bracket, every entry inside it, in running order."""
+        yield self
+        for e in self.inner or ():
+            yield from e.flat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +250,12 @@ class PhasePlan:
     @property
     def key(self) -> str:
         return f"{self.scope}.{self.phase}"
+
+    def flat(self) -> tuple[PlanEntry, ...]:
+        """Every entry in running order, brackets' contents included (after their bracket's entry)."""
+        if not any(e.inner is not None for e in self.entries):
+            return self.entries
+        return tuple(x for e in self.entries for x in e.flat())
 
     def to_json(self) -> dict[str, Any]:
         return {"scope": self.scope, "phase": self.phase, "entries": [e.to_json() for e in self.entries]}
@@ -239,8 +294,9 @@ class Plan:
         raise KeyError(name)
 
     def entries(self) -> Iterator[tuple[PhasePlan, PlanEntry]]:
+        """Every entry with its phase, brackets' contents included."""
         for p in self.phases:
-            for e in p.entries:
+            for e in p.flat():
                 yield p, e
 
     def to_dict(self) -> dict[str, Any]:

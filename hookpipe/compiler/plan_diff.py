@@ -317,9 +317,9 @@ class _Side:
     def of(cls, ctx: Compilation | None, scope: str, phase: str) -> "_Side":
         if ctx is None or ctx.plan is None:
             return cls(ctx, None, [], {}, {}, {})
-        entries = ctx.plan.phase(scope, phase).entries
+        entries = ctx.plan.phase(scope, phase).flat()
         graph = ctx.graphs.get((scope, phase))
-        ids = declaration_order(graph) if graph is not None else []
+        ids = ctx.phase_orders.get((scope, phase)) or (declaration_order(graph) if graph is not None else [])
         seen: Counter[str] = Counter()
         keys: list[Key] = []
         for entry in entries:
@@ -430,6 +430,8 @@ def describe_origin(origin: Origin) -> str:
     where = f" at {origin.span.file}:{origin.span.line}" if origin.span is not None else ""
     if origin.kind == "written":
         return f"written order{where}"
+    if origin.kind == "bracket":
+        return f"inside a bracket{where}"
     return f"`{origin.kind}` statement{where}"
 
 

@@ -9,7 +9,8 @@ section 4 and accelerate's gradient accumulation: inside an epoch, gradients syn
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from functools import partial
+from typing import Callable, Iterator
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.loop import step_phase_order
@@ -72,12 +73,11 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
             local = step - first
             sync = (local + 1) % accumulation == 0 or local == steps_per_epoch - 1
             updates += sync
+            fires = partial(_acts, main=main, idle=idle, step=step, sync=sync, updates=updates, steps=steps,
+                            total_updates=total_updates)
             for scope, phase in _INNER:
-                for entry in phases[scope, phase].entries:
-                    if entry.main_only and not main or not sync and entry.hook in idle:
-                        continue
-                    if _step_fires(entry, step, sync, updates, steps, total_updates):
-                        out.append(Firing(step, epoch, scope, phase, entry.hook, entry.main_only))
+                for entry in firing(phases[scope, phase].entries, fires):
+                    out.append(Firing(step, epoch, scope, phase, entry.hook, entry.main_only))
         out += _fire(phases["epoch", "after"], None, epoch, epoch + 1, last_epoch, main)
     out += _fire(phases["loop", "after"], None, None, 1, False, main)
     return out
@@ -89,6 +89,13 @@ def _update_only(plan: Plan) -> frozenset[str]:
                      if spec.builtin and spec.type in BUILTINS and BUILTINS[spec.type].update_only)
 
 
+def _acts(entry: PlanEntry, *, main: bool, idle: frozenset[str], step: int, sync: bool, updates: int, steps: int,
+          total_updates: int | None) -> bool:
+    if entry.main_only and not main or not sync and entry.hook in idle:
+        return False
+    return _step_fires(entry, step, sync, updates, steps, total_updates)
+
+
 def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int | None) -> bool:
     guard = entry.guard
     if guard.unit == "update":
@@ -96,10 +103,29 @@ def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: in
     return guard.fires(step + 1, is_last=step == steps - 1)
 
 
+def firing(entries: tuple[PlanEntry, ...], fires: Callable[[PlanEntry], bool]) -> list[PlanEntry]:
+    """The entries that run, in order, given which ordinary entries ``fires``.
+
+    A bracket runs (its entry, for its enter and exit) only when something inside it
+    fires: swapping weights in and out around nothing would be wasted work. The
+    runtime (``hookpipe.runtime.plan.brackets``) does the same.
+    """
+    out: list[PlanEntry] = []
+    for entry in entries:
+        if entry.inner is not None:
+            inner = firing(entry.inner, fires)
+            if inner:
+                out.append(entry)
+                out += inner
+        elif fires(entry):
+            out.append(entry)
+    return out
+
+
 def _fire(phase: PhasePlan, step: int | None, epoch: int | None, count: int, is_last: bool,
           main: bool) -> Iterator[Firing]:
-    for entry in phase.entries:
-        if entry.main_only and not main:
-            continue
-        if entry.guard.fires(count, is_last=is_last):
-            yield Firing(step, epoch, phase.scope, phase.phase, entry.hook, entry.main_only)
+    def fires(entry: PlanEntry) -> bool:
+        return (main or not entry.main_only) and entry.guard.fires(count, is_last=is_last)
+
+    for entry in firing(phase.entries, fires):
+        yield Firing(step, epoch, phase.scope, phase.phase, entry.hook, entry.main_only)

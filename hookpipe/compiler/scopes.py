@@ -8,6 +8,8 @@ cascade.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.plan import PARENT
 from hookpipe.compiler.suggest import did_you_mean
@@ -21,7 +23,7 @@ def collect_attachments(ctx: Compilation) -> None:
             _scope(ctx, item, None, block_ids)
 
 
-def _scope(ctx: Compilation, block: ast.ScopeBlock, parent: str | None, block_ids: object) -> None:
+def _scope(ctx: Compilation, block: ast.ScopeBlock, parent: str | None, block_ids: Iterator[int]) -> None:
     if block.name not in PARENT:
         ctx.error("HP002", f"unknown scope `{block.name}`", block.name_span,
                   help=did_you_mean(block.name, PARENT) or f"scopes: {', '.join(PARENT)}")
@@ -37,20 +39,53 @@ def _scope(ctx: Compilation, block: ast.ScopeBlock, parent: str | None, block_id
         if isinstance(child, ast.ScopeBlock):
             _scope(ctx, child, block.name, block_ids)
         else:
-            _phase(ctx, block.name, child, next(block_ids))  # type: ignore[call-overload]
+            _phase(ctx, block.name, child, next(block_ids), block_ids)
 
 
-def _phase(ctx: Compilation, scope: str, block: ast.PhaseBlock, block_id: int) -> None:
+def _phase(ctx: Compilation, scope: str, block: ast.PhaseBlock, block_id: int, block_ids: Iterator[int],
+           bracket: int | None = None) -> None:
     """A Node for each attachment of one phase block (the loop every attachment passes through)."""
     hooks, nodes, phase = ctx.hooks, ctx.nodes, block.phase
     push = nodes.append
     for chain in block.chains:
+        if isinstance(chain, ast.Bracket):
+            _bracket(ctx, scope, phase, chain, block_id, block_ids, bracket)
+            continue
         for attachment in chain.attachments:
             info = hooks.get(attachment.hook)
             if info is None or (info.builtin is not None and not info.builtin.allows(scope, phase)):
                 _refuse(ctx, scope, phase, attachment)
+            elif bracket is not None and info.builtin is not None and info.builtin.saves_checkpoint:
+                ctx.error("HP006", f"`{attachment.hook}` ({info.builtin.name}) cannot run inside a bracket",
+                          attachment.name_span,
+                          help="inside `with`, the model holds the bracket's weights: a checkpoint there would resume "
+                               "training from them; attach it outside (an `ema` hook's averages are in every "
+                               "checkpoint)")
+            elif info.builtin is not None and info.builtin.bracket:
+                ctx.error("HP006", f"`{attachment.hook}` ({info.builtin.name}) is a bracket, not an attachment",
+                          attachment.name_span,
+                          help=f"write `with {attachment.hook} {{ ... }}` around the attachments it brackets")
             else:
-                push(Node(len(nodes), attachment.hook, scope, phase, block_id, attachment))
+                push(Node(len(nodes), attachment.hook, scope, phase, block_id, attachment, bracket))
+
+
+def _bracket(ctx: Compilation, scope: str, phase: str, item: ast.Bracket, block_id: int, block_ids: Iterator[int],
+             outer: int | None) -> None:
+    """``with NAME { ... }``: a bracket node in the enclosing block, its contents in a block of their own."""
+    info = ctx.hooks.get(item.hook)
+    as_attachment = ast.Attachment(item.hook, None, None, None, False, None, None, item.name_span, item.name_span)
+    if info is None:
+        _refuse(ctx, scope, phase, as_attachment)
+        return
+    if info.builtin is not None and not info.builtin.bracket:
+        ctx.error("HP006", f"`{item.hook}` ({info.builtin.name}) is not a bracket hook", item.name_span,
+                  help="`with NAME { }` needs a hook with enter and exit callbacks: `ema_swap(source = ...)` "
+                       "or a custom class defining `enter(args)` and `exit(args)`")
+        return
+    node = Node(len(ctx.nodes), item.hook, scope, phase, block_id, as_attachment, outer, opens=True)
+    ctx.nodes.append(node)
+    inner = ast.PhaseBlock(phase, item.chains, item.span)
+    _phase(ctx, scope, inner, next(block_ids), block_ids, node.id)
 
 
 def _refuse(ctx: Compilation, scope: str, phase: str, attachment: ast.Attachment) -> None:

@@ -180,6 +180,9 @@ class Attachment:
     on_span: Span | None
     span: Span
     name_span: Span
+    #: ``until N``: the last occurrence (1-based, counted like ``start``) that may fire.
+    until: int | None = None
+    until_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +192,19 @@ class Chain:
 
 
 @dataclass(frozen=True, slots=True)
+class Bracket:
+    """``with NAME { ... }`` inside a phase: NAME's enter, the items in order, NAME's exit."""
+
+    hook: str
+    chains: tuple[Union[Chain, "Bracket"], ...]
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class PhaseBlock:
     phase: str  # "before" | "after"
-    chains: tuple[Chain, ...]
+    chains: tuple[Union[Chain, Bracket], ...]
     span: Span
 
 
@@ -230,3 +243,14 @@ class File:
     path: str
     items: tuple[Item, ...]
     comments: tuple[Comment, ...]
+
+
+def phase_attachments(items: tuple[Union[Chain, Bracket], ...]) -> list[Attachment]:
+    """Every attachment of a phase block's items, brackets' contents included, in written order."""
+    out: list[Attachment] = []
+    for item in items:
+        if isinstance(item, Bracket):
+            out.extend(phase_attachments(item.chains))
+        else:
+            out.extend(item.attachments)
+    return out

@@ -126,6 +126,8 @@ class ValuePrinter(NodeVisitor):
             parts.append(f"every{count} {node.every.unit}")
         if node.start is not None:
             parts.append(f"from {node.start}")
+        if node.until is not None:
+            parts.append(f"until {node.until}")
         if node.at_end:
             parts.append("and at end")
         if node.on is not None:
@@ -316,21 +318,31 @@ class Formatter(NodeVisitor):
         self._close(node.span)
 
     def visit_PhaseBlock(self, node: ast.PhaseBlock, width: int = 0) -> None:
-        inline = not self._inside(node.span)
-        if inline and not node.chains:
-            self._emit(f"{node.phase} {{}}", node.span.line)
+        self._phase_items(node.phase, node.chains, node.span)
+
+    def visit_Bracket(self, node: ast.Bracket, width: int = 0) -> None:
+        self._phase_items(f"with {node.hook}", node.chains, node.span)
+
+    def _phase_items(self, head: str, items: tuple[ast.Chain | ast.Bracket, ...], span: Span) -> None:
+        """A phase block or a bracket: one line when it holds at most one chain and no comment."""
+        inline = not self._inside(span)
+        if inline and not items:
+            self._emit(f"{head} {{}}", span.line)
             return
-        if inline and len(node.chains) == 1:
-            self._emit(f"{node.phase} {{ {self.values.visit(node.chains[0])} }}", node.span.line)
+        if inline and len(items) == 1 and isinstance(items[0], ast.Chain):
+            self._emit(f"{head} {{ {self.values.visit(items[0])} }}", span.line)
             return
-        self._open(f"{node.phase} {{", node.span.line)
-        chains = list(node.chains)
+        self._open(f"{head} {{", span.line)
+        chains = list(items)
         widths = self._widths(chains, lambda c: True, _chain_key)
         for chain, w in zip(chains, widths):
             self._before(chain.span.line)
-            self._emit(self.values.visit(chain, w), chain.span.line)
+            if isinstance(chain, ast.Bracket):
+                self.visit(chain)
+            else:
+                self._emit(self.values.visit(chain, w), chain.span.line)
             self._done(chain.span)
-        self._close(node.span)
+        self._close(span)
 
 
 def _item_key(item: ast.Item) -> str | None:
@@ -341,10 +353,11 @@ def _item_key(item: ast.Item) -> str | None:
     return None
 
 
-def _chain_key(chain: ast.Chain) -> str | None:
+def _chain_key(chain: ast.Chain | ast.Bracket) -> str | None:
     """Only single attachments with modifiers line their modifiers up."""
-    if len(chain.attachments) != 1:
+    if isinstance(chain, ast.Bracket) or len(chain.attachments) != 1:
         return None
     a = chain.attachments[0]
-    has_modifiers = a.every is not None or a.start is not None or a.at_end or a.on is not None
+    has_modifiers = (a.every is not None or a.start is not None or a.until is not None or a.at_end
+                     or a.on is not None)
     return a.hook if has_modifiers else None

@@ -50,7 +50,10 @@ class _Spanned:
 
 
 class _Modifier:
-    """What follows an attachment's name: ``from N``, ``and at end``, ``on main`` (``every`` is its node)."""
+    """What follows an attachment's name: ``from N``, ``until N``, ``and at end``, ``on main``.
+
+    (``every`` is its own node.)
+    """
 
     __slots__ = ("kind", "value", "span")
 
@@ -148,6 +151,10 @@ class ToAst(Transformer[Token, Any]):
         when, *chains = self._data(c)
         return ast.PhaseBlock(when.value, tuple(chains), self._span(c))
 
+    def bracket(self, c: list[Any]) -> ast.Bracket:
+        _with, name, *items = self._data(c)
+        return ast.Bracket(name.value, tuple(items), self._span(c), self._tok(name))
+
     def chain(self, c: list[Any]) -> ast.Chain:
         if len(c) == 1:  # one attachment: the chain covers exactly its span
             first = c[0]
@@ -163,7 +170,7 @@ class ToAst(Transformer[Token, Any]):
         name_span = _new_span(Span, (path, hook.line, hook.column, hook.line, hook.end_column))
         if len(c) == 1:
             return ast.Attachment(hook.value, None, None, None, False, None, None, name_span, name_span)
-        every = start = start_span = on = on_span = None
+        every = start = start_span = on = on_span = until = until_span = None
         at_end = False
         for modifier in c[1:]:
             if type(modifier) is ast.Every:
@@ -172,13 +179,16 @@ class ToAst(Transformer[Token, Any]):
             kind = modifier.kind
             if kind == "start":
                 start, start_span = modifier.value, modifier.span
+            elif kind == "until":
+                until, until_span = modifier.value, modifier.span
             elif kind == "at_end":
                 at_end = True
             else:
                 on, on_span = modifier.value, modifier.span
         end = c[-1].span
         span = _new_span(Span, (path, hook.line, hook.column, end.end_line, end.end_column))
-        return ast.Attachment(hook.value, every, start, start_span, at_end, on, on_span, span, name_span)
+        return ast.Attachment(hook.value, every, start, start_span, at_end, on, on_span, span, name_span, until,
+                              until_span)
 
     def every(self, c: list[Token]) -> ast.Every:
         """The modifier is the node itself (its span is the modifier's)."""
@@ -191,6 +201,10 @@ class ToAst(Transformer[Token, Any]):
     def offset(self, c: list[Token]) -> _Modifier:
         _from, start = c
         return _Modifier("start", _int(start), self._tok(start))
+
+    def until(self, c: list[Token]) -> _Modifier:
+        _until, last = c
+        return _Modifier("until", _int(last), self._tok(last))
 
     def at_end(self, c: list[Token]) -> _Modifier:
         return _Modifier("at_end", True, self._span(c))

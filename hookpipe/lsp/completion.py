@@ -19,6 +19,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.frequency import UNIT_SPELLINGS
 from hookpipe.compiler.plan import EFFECT_KINDS, PARENT, PHASES, UNITS
 from hookpipe.compiler.settings import TrainerSettings
+from hookpipe.dsl.grammar import terminals
 from hookpipe.lsp.hover import describe_type
 
 _TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n|[{}()\[\]]|[A-Za-z_][A-Za-z0-9_.]*|->|[^\s]')
@@ -27,6 +28,15 @@ _TOP_LEVEL = ("pipeline", "use", "include", "trainer", "hook", "order", "require
 _PLURALS = tuple(spelling for spelling, unit in UNIT_SPELLINGS.items() if spelling != unit)
 #: Where a snippet's first tab stop or placeholder starts: ``$1``, ``${1:100}``, ``$0`` (not ``\\$``).
 _TAB_STOP = re.compile(r"(?<!\\)\$(?:\d|\{)")
+
+
+def _keyword(terminal: str) -> str:
+    """A keyword as the grammar spells it (``WITH`` -> ``with``): the grammar is its one definition."""
+    return terminals().literals[terminal]
+
+
+#: What a ``with NAME {`` block is, for :func:`_block_owner`.
+BRACKET = "bracket"
 _CHILDREN = {parent: tuple(s for s, p in PARENT.items() if p == parent) for parent in (None, *PARENT)}
 
 
@@ -130,8 +140,8 @@ def _complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
     if top.bracket != "{":
         return _values(ctx)
     owner = _block_owner(top)
-    if owner in PHASES:
-        return _attachment(before, hooks)
+    if owner in PHASES or owner == BRACKET:
+        return _attachment(before, hooks, ctx)
     if owner == "trainer":
         if "=" in before:
             return _values(ctx)
@@ -151,6 +161,8 @@ def _block_owner(frame: Frame) -> str:
     words = frame.words
     if not words:
         return "table"
+    if words[0] == _keyword("WITH"):
+        return BRACKET
     if words[-1] == ")" and words[0] == "hook":
         return "effects"
     if words[-1] == "=":
@@ -192,20 +204,36 @@ def _arguments(top: Frame, stack: list[Frame]) -> list[types.CompletionItem]:
     return []
 
 
-def _attachment(before: list[str], hooks: list[str]) -> list[types.CompletionItem]:
-    """Inside a phase block: hook names, then modifiers, units after ``every``, ``main`` after ``on``."""
-    if not before or before[-1] == "->":
+def _attachment(before: list[str], hooks: list[str], ctx: Compilation | None = None) -> list[types.CompletionItem]:
+    """Inside a phase block or a bracket: hook names and ``with``, then modifiers, units after
+    ``every``, ``main`` after ``on``, bracket hooks after ``with``."""
+    with_, until = _keyword("WITH"), _keyword("UNTIL")
+    if not before:
+        return ([_item(h, types.CompletionItemKind.Function) for h in hooks]
+                + [_item(with_, types.CompletionItemKind.Keyword, f"{with_} ${{1:swap}} {{ $0 }}",
+                         detail="a bracket: the hook's enter, the attachments inside, its exit")])
+    if before[-1] == "->":
         return [_item(h, types.CompletionItemKind.Function) for h in hooks]
     last = before[-1]
+    if last == with_ and len(before) == 1:
+        return [_item(h, types.CompletionItemKind.Function) for h in _bracket_hooks(ctx)]
     if last == "every":
         return [_item(u, types.CompletionItemKind.Unit) for u in UNITS]
     if last.isdigit() and len(before) >= 2 and before[-2] == "every":
         return [_item(u, types.CompletionItemKind.Unit) for u in _PLURALS]
     if last == "on":
         return [_item("main", types.CompletionItemKind.EnumMember)]
-    modifiers = [("every", "every ${1:100} ${2:steps}"), ("from", "from ${1:1}"), ("and at end", "and at end"),
+    modifiers = [("every", "every ${1:100} ${2:steps}"), ("from", "from ${1:1}"), (until, f"{until} ${{1:100}}"),
+                 ("and at end", "and at end"),
                  ("on main", "on main"), ("->", "-> ")]
     return [_item(label, types.CompletionItemKind.Keyword, snippet) for label, snippet in modifiers]
+
+
+def _bracket_hooks(ctx: Compilation | None) -> list[str]:
+    """Hooks that can open a bracket: built-in bracket types and custom hooks (which may define enter/exit)."""
+    if ctx is None:
+        return []
+    return sorted(name for name, info in ctx.hooks.items() if info.builtin is None or info.builtin.bracket)
 
 
 def _aliases(ctx: Compilation | None) -> list[types.CompletionItem]:

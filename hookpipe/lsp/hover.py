@@ -147,7 +147,8 @@ def firings(guard: Guard, trainer: dict[str, Any]) -> str:
     bound, key = _bound(guard, trainer)
     counts: list[int] = []
     c = guard.start
-    while len(counts) <= FIRST_FIRINGS and (bound is None or c <= bound):
+    until = guard.until
+    while len(counts) <= FIRST_FIRINGS and (bound is None or c <= bound) and (until is None or c <= until):
         counts.append(c)
         c += guard.every
     shown = counts[:FIRST_FIRINGS]
@@ -155,11 +156,12 @@ def firings(guard: Guard, trainer: dict[str, Any]) -> str:
     ids = [str(n - 1) if guard.unit != "update" else f"#{n}" for n in shown]
     more = ", ..." if len(counts) > FIRST_FIRINGS else ""
     at_end = ""
-    if guard.at_end and bound is not None and (bound < guard.start or (bound - guard.start) % guard.every):
+    if guard.at_end and bound is not None and not guard.fires(bound):
         at_end = f", and at the end ({label} {bound - 1 if guard.unit != 'update' else f'#{bound}'})"
     if bound is None:
         return f"Fires at {label} {', '.join(ids)}{more}{' and at the end of the run' if guard.at_end else ''}."
-    total = 0 if bound < guard.start else (bound - guard.start) // guard.every + 1
+    last = bound if until is None else min(bound, until)
+    total = 0 if last < guard.start else (last - guard.start) // guard.every + 1
     total += bool(at_end)
     if not ids and not at_end:
         return (f"Never fires in this run: the first firing is {guard.unit} {guard.start}, "

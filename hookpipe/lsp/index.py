@@ -149,9 +149,16 @@ class _Walker:
                 continue
             self.add("phase", child.phase, word_span(child.span.file, child.span.line, child.span.column,
                                                      child.phase), owner=item.name, node=child)
-            for chain in child.chains:
-                for a in chain.attachments:
-                    self.attachment(a, f"{item.name}.{child.phase}")
+            self.phase_items(child.chains, f"{item.name}.{child.phase}")
+
+    def phase_items(self, items: tuple[ast.Chain | ast.Bracket, ...], where: str) -> None:
+        for chain in items:
+            if isinstance(chain, ast.Bracket):
+                self.add("hook", chain.hook, chain.name_span, owner=where, node=chain)
+                self.phase_items(chain.chains, where)
+                continue
+            for a in chain.attachments:
+                self.attachment(a, where)
 
     def attachment(self, a: ast.Attachment, where: str) -> None:
         self.add("hook", a.hook, a.name_span, owner=where, node=a)
@@ -160,6 +167,8 @@ class _Walker:
             self.add("unit", a.every.unit, a.every.unit_span, owner=where, node=a)
         if a.start_span is not None:
             self.add("frequency", "from", a.start_span, owner=where, node=a)
+        if a.until_span is not None:
+            self.add("frequency", "until", a.until_span, owner=where, node=a)
         if a.on is not None and a.on_span is not None:
             self.add("process", a.on, a.on_span, owner=where, node=a)
 

@@ -102,7 +102,7 @@ def _scope(block: ast.ScopeBlock) -> types.DocumentSymbol:
             children.append(_scope(child))
             continue
         attachments = [_symbol(a.hook, types.SymbolKind.Event, a.span, a.name_span)
-                       for chain in child.chains for a in chain.attachments]
+                       for a in ast.phase_attachments(child.chains)]
         children.append(_symbol(f"{block.name}.{child.phase}", types.SymbolKind.Namespace, child.span, child.span,
                                 children=attachments))
     return _symbol(block.name, types.SymbolKind.Module, block.span, block.name_span, children=children)

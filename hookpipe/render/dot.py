@@ -32,6 +32,7 @@ EDGE_STYLE: dict[str, dict[str, str]] = {
     "order": {"color": "#1f5fbf", "fontcolor": "#1f5fbf", "style": "dashed"},
     "require": {"color": "#7b2fbf", "fontcolor": "#7b2fbf", "style": "dashed", "penwidth": "2"},
     "effect": {"color": "#2e8b57", "fontcolor": "#2e8b57", "style": "dotted", "penwidth": "1.5"},
+    "bracket": {"color": "#b8860b", "fontcolor": "#b8860b", "style": "solid", "penwidth": "1.5"},
     "plan": {"color": "#999999", "style": "solid"},
 }
 MAX_TIES = 64

@@ -13,8 +13,9 @@ from hookpipe.dsl.visitor import NodeVisitor
 from hookpipe.render.heat import node_fill
 from hookpipe.render.model import GraphEdge, GraphModel, GraphNode, PhaseCluster, ScopeCluster
 
-ARROWS = {"written": "-->", "order": "==>", "require": "==>", "effect": "-.->", "plan": "-->"}
-COLORS = {"written": "#333333", "order": "#1f5fbf", "require": "#7b2fbf", "effect": "#2e8b57", "plan": "#999999"}
+ARROWS = {"written": "-->", "order": "==>", "require": "==>", "effect": "-.->", "bracket": "-->", "plan": "-->"}
+COLORS = {"written": "#333333", "order": "#1f5fbf", "require": "#7b2fbf", "effect": "#2e8b57", "bracket": "#b8860b",
+          "plan": "#999999"}
 RED = "#d62728"
 #: ``render --diff`` (see hookpipe.render.dot): added green, removed dashed red, moved orange.
 CHANGE_CLASSES = {

@@ -21,7 +21,7 @@ from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
 
 #: Edge kinds, in the order parallel edges are drawn.
-EDGE_KINDS: tuple[str, ...] = ("written", "order", "require", "effect", "plan")
+EDGE_KINDS: tuple[str, ...] = ("written", "order", "require", "effect", "bracket", "plan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,4 +198,6 @@ def _label(kind: str, origins: list[Origin]) -> str:
         return ", ".join(sorted({o.resource or "?" for o in origins}))
     if kind in ("order", "require"):
         return kind
+    if kind == "bracket":
+        return "with"
     return ""

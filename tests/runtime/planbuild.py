@@ -31,8 +31,9 @@ def entry(
     at_end: bool = False,
     main: bool = False,
     line: int = 1,
+    until: int | None = None,
 ) -> tuple[tuple[str, str], PlanEntry]:
-    guard = Guard(unit, every, every if start is None else start, at_end) if unit else Guard()
+    guard = Guard(unit, every, every if start is None else start, at_end, until) if unit else Guard()
     return (scope, phase), PlanEntry(hook, callback_name(scope, phase), guard, main, span(line))
 
 

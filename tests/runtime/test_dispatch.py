@@ -55,6 +55,7 @@ guards = st.builds(
     every=st.integers(1, 50),
     start=st.integers(1, 60),
     at_end=st.booleans(),
+    until=st.none() | st.integers(1, 200),
 )
 
 

@@ -121,6 +121,9 @@ def test_every_frequency_form_fires_exactly_where_the_guards_predict() -> None:
     attach("e2end", "epoch", "after", unit="epoch", every=2, at_end=True)
     attach("e1from2", "epoch", "before", unit="epoch", every=1, start=2)
     attach("loop", "loop", "after")
+    attach("s2until6", "step", "after", unit="step", every=2, until=6)
+    attach("u1until2end", "step", "after", unit="update", every=1, until=2, at_end=True)
+    attach("e1until2", "epoch", "after", unit="epoch", every=1, until=2)
     p = plan(trainer_block(max_epoch=3, grad_accumulation=2), hooks, entries)
     run(p)
     got = observed(p)
@@ -135,6 +138,10 @@ def test_every_frequency_form_fires_exactly_where_the_guards_predict() -> None:
     assert [g for t, _, g in got if t == "s4end"] == [3, 7, 11, 14]
     assert [g for t, _, g in got if t == "from4"] == [3, 6, 9, 12]
     assert [e for t, _, e in got if t == "e2end"] == [1, 2]
+    # `until` stops firing after its last occurrence (`and at end` still fires at the end)
+    assert [g for t, _, g in got if t == "s2until6"] == [1, 3, 5]
+    assert [g for t, _, g in got if t == "u1until2end"] == [1, 3, 14]
+    assert [e for t, _, e in got if t == "e1until2"] == [0, 1]
 
 
 def test_max_step_end_and_step_limits_agree_with_the_prediction() -> None:

@@ -67,7 +67,7 @@ def _guard(ctx: Compilation, node: Node) -> Guard:
 def _positions(ctx: Compilation) -> dict[int, int]:
     """Each attachment's index in its phase's lowered order (the order that runs)."""
     assert ctx.plan is not None
-    index = {(p.scope, p.phase, e.hook, e.span): i for p in ctx.plan.phases for i, e in enumerate(p.entries)}
+    index = {(p.scope, p.phase, e.hook, e.span): i for p in ctx.plan.phases for i, e in enumerate(p.flat())}
     return {n.id: index[(n.scope, n.phase, n.hook, n.span)] for n in ctx.nodes}
 
 

@@ -8,8 +8,19 @@ the parameters do not change on the others), with one fused
 ``warmup`` (the default) the decay of the n-th update is
 ``min(decay, (1 + n) / (10 + n))``, so early averages are not dominated by the
 random initial weights (as TensorFlow's ``ExponentialMovingAverage`` with
-``num_updates``). Buffers (batch-norm statistics) are not averaged: evaluation
-uses the live ones.
+``num_updates``). ``momentum = "exp"`` / ``"linear"`` take MMEngine's ramps
+instead (``ExpMomentumEMA`` as YOLOX uses it, ``MomentumAnnealingEMA``), written
+in MMEngine's terms: the update weight ``m = 1 - decay`` once ramped, and the n-th
+update (n counted from 0, the first update only starts the average, as MMEngine's
+``steps == 0``) uses ``(1 - m) * exp(-(1 + n) / gamma) + m`` or
+``max(m, gamma / (gamma + n))``. With ``buffers = true`` the floating-point
+buffers (batch-norm statistics) are averaged too and swapped in with the
+parameters (MMEngine's ``update_buffers``); by default they are not, and
+evaluation uses the live ones.
+
+The hook provides averaged weights (the protocol in
+``hookpipe.runtime.builtins.averaged``), so ``ema_swap`` and
+``validation(weights = ...)`` can name it.
 
 Every process keeps its own copy; with DDP the parameters, hence the averages,
 are equal on every rank, and the checkpoint stores them once (bitwise; see the
@@ -19,7 +30,8 @@ hook-state format in ``docs/reliability.md``).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+import math
+from typing import Any, Iterator, Literal
 
 import torch
 
@@ -41,17 +53,28 @@ class EmaHook:
 
     Args:
         decay: The average's decay per optimizer update (0 < decay < 1).
-        warmup: Ramp the decay up over the first updates.
+        warmup: Ramp the decay up over the first updates (None: on unless ``momentum`` is set).
+        buffers: Average floating-point buffers too.
+        momentum: MMEngine's ramp of the update weight, ``"exp"`` or ``"linear"``.
+        gamma: The ramp's length for ``momentum``.
     """
 
     #: The catalog's effects (the compiler reads the same entry).
     effects = BUILTINS["ema"].effects.to_json()
 
-    def __init__(self, decay: float = 0.999, warmup: bool = True) -> None:
+    def __init__(self, decay: float = 0.999, warmup: bool | None = None, buffers: bool = False,
+                 momentum: Literal["exp", "linear"] | None = None, gamma: int = 2000) -> None:
         if not 0.0 < decay < 1.0:
             raise ValueError("decay must be between 0 and 1")
+        if momentum not in (None, "exp", "linear"):
+            raise ValueError('momentum must be "exp", "linear" or none')
+        if warmup and momentum is not None:
+            raise ValueError("warmup and momentum are two ramps of the decay: choose one")
         self.decay = decay
-        self.warmup = warmup
+        self.warmup = momentum is None if warmup is None else warmup
+        self.buffers = buffers
+        self.momentum = momentum
+        self.gamma = gamma
         #: Optimizer updates averaged so far.
         self.updates = 0
         self._names: list[str] = []
@@ -62,7 +85,9 @@ class EmaHook:
     def _bind(self, model: torch.nn.Module) -> None:
         if model is self._model:
             return
-        named = [(n, p) for n, p in model.named_parameters() if p.is_floating_point()]
+        named: list[tuple[str, torch.Tensor]] = [(n, p) for n, p in model.named_parameters() if p.is_floating_point()]
+        if self.buffers:
+            named += [(n, b) for n, b in model.named_buffers() if b.is_floating_point()]
         if self._shadow and [n for n, _ in named] != self._names:
             raise RuntimeError("ema: the model's parameters changed since the average was started")
         self._model = model
@@ -75,9 +100,15 @@ class EmaHook:
 
     def current_decay(self) -> float:
         """The decay the next update uses."""
+        n = self.updates
+        if self.momentum == "exp":
+            m = 1.0 - self.decay
+            return 1.0 - ((1.0 - m) * math.exp(-(1 + n) / self.gamma) + m)
+        if self.momentum == "linear":
+            return 1.0 - max(1.0 - self.decay, self.gamma / (self.gamma + n))
         if not self.warmup:
             return self.decay
-        return min(self.decay, (1 + self.updates) / (10 + self.updates))
+        return min(self.decay, (1 + n) / (10 + n))
 
     def on_step_end(self, args: PipelineHookArgs) -> None:
         if not args.accelerator.sync_gradients:

@@ -141,6 +141,10 @@ class Call:
         #: where in the phase the run stands (a checkpoint; see ``records_position``).
         self.marks_position = marks_position
 
+    def nested(self) -> tuple["Call", ...]:
+        """This call and every call it runs itself (a bracket's contents: ``hookpipe.runtime.plan.brackets``)."""
+        return (self,)
+
     def fires(self, counters: Counters) -> bool:
         """:meth:`Guard.fires <hookpipe.compiler.plan.Guard.fires>` at the counters' current values."""
         unit = self.guard.unit

@@ -116,7 +116,7 @@ class ValidationHook(PipelineHooks):
         #: The seed's hook logs to accelerate's trackers itself; a Plan's ``log()`` does it there.
         self.to_trackers = to_trackers
         self._loader: LoaderEvaluation | None = None
-        #: ``"model"`` or ``"ema"`` (a Plan's ``weights`` argument).
+        #: ``"model"`` or the name of a hook providing averaged weights (a Plan's ``weights`` argument).
         self.weights = "model"
         self._trainer: Any = None
         #: ``(completed steps, metrics)`` of every evaluation, oldest first.
@@ -128,16 +128,21 @@ class ValidationHook(PipelineHooks):
 
     @contextlib.contextmanager
     def _weights(self, model: Any) -> Iterator[None]:
-        if self.weights != "ema":
+        """``weights = NAME``: what ``with`` an ``ema_swap(source = NAME)`` bracket does, around the evaluation."""
+        if self.weights == "model":
             yield
             return
+        from hookpipe.runtime.builtins.averaged import provider
         from hookpipe.runtime.builtins.ema import EmaHook
 
-        instances = self._trainer.hook_instances.values() if self._trainer is not None else ()
-        emas = [inst for inst in instances if isinstance(inst, EmaHook)]
-        if len(emas) != 1:
-            raise RuntimeError(f'weights = "ema" needs exactly one ema hook in the pipeline, found {len(emas)}')
-        with emas[0].swapped_in(model):
+        instances: dict[str, Any] = self._trainer.hook_instances if self._trainer is not None else {}
+        name = self.weights
+        if name == "ema" and "ema" not in instances:  # the pipeline's one ema hook, whatever its name
+            emas = [n for n, inst in instances.items() if isinstance(inst, EmaHook)]
+            if len(emas) != 1:
+                raise RuntimeError(f'weights = "ema" needs exactly one ema hook in the pipeline, found {len(emas)}')
+            name = emas[0]
+        with provider(instances, name, f"validation(weights = {self.weights!r})").swapped_in(model):
             yield
 
     def state_dict(self) -> dict[str, Any]:

@@ -344,7 +344,7 @@ class _Writer:
         """Whether a guard anywhere in the Plan fires at the run's last step or update (reads ``c.last_*``)."""
         return any(call.guard.at_end and call.guard.unit in ("step", "update")
                    for ch in self.s.hooks.hooks.values() if isinstance(ch, PlanChannel)
-                   for call in (*ch.befores, *ch.afters))
+                   for top in (*ch.befores, *ch.afters) for call in top.nested())
 
     def last_step(self) -> str:
         s = self.s

@@ -22,18 +22,20 @@ from __future__ import annotations
 import inspect
 import logging
 import typing
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import pydantic
 
 from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.loop import SCOPE_CHANNEL
-from hookpipe.compiler.plan import UNITS, HookSpec, Plan, PlanEntry
+from hookpipe.compiler.plan import BRACKET_EXIT, UNITS, HookSpec, Plan, PlanEntry
 from hookpipe.compiler.settings import ObjectRef
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.dispatch.channels import Call, Counters, PlanChannel, is_always
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.hooks.mixin import PipelineHooks, PipelineHooksConfig, channel_contexts
+from hookpipe.runtime.plan.brackets import BracketCall, bracket_callbacks
 from hookpipe.runtime.plan.resolve import import_path, keyword_hint, resolve_value
 from hookpipe.runtime.tracking.trace import Tracer
 
@@ -193,7 +195,7 @@ def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes
         return
     specs = {h.name: h for h in plan.hooks}
     for phase_plan in plan.phases:
-        for entry in phase_plan.entries:
+        for entry in phase_plan.flat():
             spec = specs[entry.hook]
             if entry.main_only and needs_every_process(spec, built.get(entry.hook)):
                 raise PlanResolveError(
@@ -202,6 +204,49 @@ def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes
                     f"but it needs every process (a collective); with {num_processes} processes the others would hang. "
                     "Remove `on main` (the hook already writes from the main process only)"
                 )
+
+
+@dataclass
+class _Building:
+    """What turning one phase's entries into calls needs (see :func:`_entry_calls`)."""
+
+    scope: str
+    phase: str
+    specs: dict[str, HookSpec]
+    built: dict[str, Any]
+    counters: Counters
+    wrappers: tuple[Wrapper, ...]
+    is_main: bool
+    attached: set[tuple[str, str]]
+    by_method: set[str]
+
+
+def _entry_calls(entry: PlanEntry, b: _Building) -> list[Call]:
+    """The calls of one entry: its callables, or for a bracket one call around those inside it."""
+    found = b.specs.get(entry.hook)
+    if found is None:
+        raise PlanResolveError(f"plan entry names unknown hook {entry.hook!r}")
+    spec = found
+    b.attached.add((entry.hook, SCOPE_CHANNEL[b.scope]))
+    instance = b.built[entry.hook]
+    if entry.inner is not None:  # a bracket: one call around the calls inside it
+        b.by_method.add(entry.hook)
+        enter, exit_ = bracket_callbacks(instance, spec, entry)
+        for wrap in b.wrappers:
+            enter = wrap(enter, b.counters, b.scope, b.phase, spec, entry)
+            exit_ = wrap(exit_, b.counters, b.scope, b.phase, spec, replace(entry, callback=BRACKET_EXIT, inner=None))
+        inner = tuple(c for e in entry.inner for c in _entry_calls(e, b))
+        return [BracketCall(entry, enter, exit_, inner, b.counters)] if inner else []
+    if callable(getattr(instance, entry.callback, None)):
+        b.by_method.add(entry.hook)
+    if entry.main_only and not b.is_main:
+        return []
+    made = []
+    for fn, always in _callables(instance, spec, b.scope, b.phase, entry):
+        for wrap in b.wrappers:
+            fn = wrap(fn, b.counters, b.scope, b.phase, spec, entry)
+        made.append(_call(fn, always, entry, instance))
+    return made
 
 
 def build_plan_hooks(
@@ -241,19 +286,8 @@ def build_plan_hooks(
         key = (phase_plan.scope, phase_plan.phase)
         out = calls.setdefault(key, [])
         for entry in phase_plan.entries:
-            found = specs.get(entry.hook)
-            if found is None:
-                raise PlanResolveError(f"plan entry names unknown hook {entry.hook!r}")
-            spec = found
-            attached.add((entry.hook, SCOPE_CHANNEL[phase_plan.scope]))
-            if callable(getattr(built[entry.hook], entry.callback, None)):
-                by_method.add(entry.hook)
-            if entry.main_only and not is_main:
-                continue
-            for fn, always in _callables(built[entry.hook], spec, phase_plan.scope, phase_plan.phase, entry):
-                for wrap in wrappers:
-                    fn = wrap(fn, counters, phase_plan.scope, phase_plan.phase, spec, entry)
-                out.append(_call(fn, always, entry, built[entry.hook]))
+            out.extend(_entry_calls(entry, _Building(phase_plan.scope, phase_plan.phase, specs, built, counters,
+                                                     wrappers, is_main, attached, by_method)))
     _warn_unattached_channels({k: v for k, v in built.items() if k not in by_method}, attached)
     channels = {
         channel: PlanChannel(
