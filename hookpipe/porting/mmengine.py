@@ -355,10 +355,10 @@ def _hook(spec: dict[str, Any], port: Port, priority: int, order: int, by_epoch:
         return _ema(spec, port, priority, order, evaluate)
     if kind == "EarlyStoppingHook":
         return _early_stop(spec, port, priority, order, evaluate)
-    if kind in {"VisualizationHook", "DetVisualizationHook", "SegVisualizationHook"} and (
-            spec.get("enable") is False or (spec.get("draw") is not True and "DetVis" in kind)):
-        return []  # MMEngine's visualization hooks draw nothing unless enabled
-    return [_custom(kind, spec, port, priority, order, evaluate)]
+    if kind in {"DetVisualizationHook", "SegVisualizationHook"} and spec.get("draw") is not True \
+            or kind == "VisualizationHook" and spec.get("enable") is not True:
+        return []  # these draw nothing unless `draw` (MMDet, MMSeg) or `enable` (MMPretrain) is set
+    return [_custom(str(spec.get("type", kind)), spec, port, priority, order, evaluate)]
 
 
 def _default_type(key: str | None) -> str:
@@ -436,7 +436,7 @@ def _early_stop(spec: dict[str, Any], port: Port, priority: int, order: int, eva
 
 def _custom(kind: str, spec: dict[str, Any], port: Port, priority: int, order: int,
             evaluate: str | None) -> _Ported:
-    path, placement, effects = KNOWN_CUSTOM.get(kind, (kind, "", []))
+    path, placement, effects = KNOWN_CUSTOM.get(_short(kind), (kind, "", []))
     args, opaque = _args(spec, {"priority"})
     note = f"MMEngine hook {kind}: port it to a hookpipe hook class"
     if not placement:

@@ -25,6 +25,9 @@ MARK = "# hookpipe import:"
 #: Words the language reserves or is about to (``until``, ``with``): never used as generated names.
 _FUTURE_WORDS = frozenset({"until", "with", "validation", "run"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: Trainer settings in the order they are written: run settings, then factories, then tracking.
+_SETTING_ORDER = ("max_step", "max_epoch", "grad_accumulation", "mixed_precision", "seed", "model", "dataloader",
+                  "optimizer", "lr_scheduler", "batch_processor", "log_with", "log_dir")
 #: A comment longer than this is cut (a config value can be arbitrarily long).
 MAX_COMMENT = 240
 
@@ -58,6 +61,12 @@ def pipe_name(text: str, fallback: str = "hook") -> str:
 
 def is_name(text: str) -> bool:
     return bool(_NAME.match(text)) and text not in reserved_words()
+
+
+def is_dotted(path: str) -> bool:
+    """``pkg.mod.Name``: what a quoted class path must look like."""
+    parts = path.split(".")
+    return len(parts) >= 2 and all(p.isidentifier() and p.isascii() for p in parts)
 
 
 def comment_text(text: str) -> str:
@@ -153,15 +162,22 @@ def pipe_lines(port: Port) -> list[str]:
         lines.append("")
     if port.settings:
         lines.append("trainer {")
-        for s in port.settings:
+        for s in sorted(port.settings, key=lambda s: _SETTING_ORDER.index(s.key) if s.key in _SETTING_ORDER
+                        else len(_SETTING_ORDER)):
             lines.append(f"    {s.key} = {_value_or_mark(s.value, s)}{_mark(s.note)}")
         lines += ["}", ""]
     for h in port.hooks:
+        if not h.builtin and not is_dotted(h.callee):
+            h.note = _join(h.note, f"the class path {comment_text(repr(h.callee))} is not a dotted Python name")
+            h.callee = "unnamed.Hook"
         callee = h.callee if h.builtin else quote(h.callee)
-        try:
-            args = arguments_text(h.args)
-        except Unwritable as exc:
-            args, h.note = "", _join(h.note, f"arguments left out: {exc}")
+        parts = []
+        for key, value in h.args.items():
+            try:
+                parts.append(arguments_text({key: value}))
+            except Unwritable as exc:
+                h.note = _join(h.note, f"argument left out: {exc}")
+        args = ", ".join(parts)
         effects = ""
         if h.effects:
             effects = " { " + h.effects[0] + " }" if len(h.effects) == 1 else \
