@@ -335,8 +335,8 @@ def test_lightning_without_length_is_marked(tmp_path: Path) -> None:
 
 # --- RoboOrchard Lab --------------------------------------------------------------------------------------------
 
-def test_robo_tutorial_hooks_from_the_real_package(tmp_path: Path) -> None:
-    _, text = imported("robo", IMPORT / "robo/tutorial_hooks.json", tmp_path)
+def test_robo_trainer_hooks_from_the_real_package(tmp_path: Path) -> None:
+    _, text = imported("robo", IMPORT / "robo/trainer_hooks.json", tmp_path)
     assert ('hook save_checkpoint             = "hookpipe.runtime.hooks.SaveCheckpointConfig"(save_epoch_freq = 1, '
             'save_model = true, save_root = "runs/robo/checkpoints", save_step_freq = 200, save_when_loop_end = true)'
             ) in text
@@ -356,7 +356,7 @@ def test_robo_project_hook_is_marked(tmp_path: Path) -> None:
 
 
 def test_robo_trainer_object_with_module_needs_nobody(tmp_path: Path) -> None:
-    hooks = json.loads((IMPORT / "robo/tutorial_hooks.json").read_text())
+    hooks = json.loads((IMPORT / "robo/trainer_hooks.json").read_text())
     source = tmp_path / "trainer.json"
     source.write_text(json.dumps({"max_step": 300, "grad_clip": {"clip_mode": "norm", "max_norm": 2.0},
                                   "validation": {"step_eval_freq": 100, "epoch_eval_freq": None}, "hooks": hooks}))
@@ -372,7 +372,7 @@ def test_robo_trainer_object_with_module_needs_nobody(tmp_path: Path) -> None:
 def test_existing_output_is_refused_without_force(tmp_path: Path) -> None:
     out = tmp_path / "out.pipe"
     out.write_text("keep me\n")
-    source = IMPORT / "robo/tutorial_hooks.json"
+    source = IMPORT / "robo/trainer_hooks.json"
     result = do_import("robo", source, out)
     assert result.code == 2 and "exists; pass --force to replace it" in result.err
     assert out.read_text() == "keep me\n"
@@ -400,9 +400,9 @@ def test_bad_input_is_a_usage_error_and_writes_nothing(tmp_path: Path, kind: str
 
 def test_usage_errors(tmp_path: Path) -> None:
     assert do_import("robo", tmp_path / "missing.json", tmp_path / "o.pipe").err.endswith("no such file\n")
-    assert "must be a .pipe file" in do_import("robo", IMPORT / "robo/tutorial_hooks.json", tmp_path / "o.txt").err
+    assert "must be a .pipe file" in do_import("robo", IMPORT / "robo/trainer_hooks.json", tmp_path / "o.txt").err
     assert "not a dotted Python module name" in do_import(
-        "robo", IMPORT / "robo/tutorial_hooks.json", tmp_path / "o.pipe", "--module", "a b").err
+        "robo", IMPORT / "robo/trainer_hooks.json", tmp_path / "o.pipe", "--module", "a b").err
     assert run_cli("import", "keras", "x", "-o", "y.pipe").code == 2
     assert not list(tmp_path.iterdir())
 
@@ -435,5 +435,5 @@ def test_robo_fixtures_are_what_the_real_package_writes(tmp_path: Path) -> None:
 
     script = IMPORT / "robo/make_hooks.py"
     subprocess.run([seed_python(), str(script), str(tmp_path)], check=True, cwd=ROOT, capture_output=True)
-    for name in ("tutorial_hooks.json", "project_hooks.json"):
+    for name in ("trainer_hooks.json", "project_hooks.json", "tutorial_hooks.json"):
         assert (tmp_path / name).read_text() == (IMPORT / "robo" / name).read_text()

@@ -98,7 +98,13 @@ def _hook(config: dict[str, Any], port: Port) -> None:
     args = {k: v for k, v in config.items() if k not in _DROP}
     seed = SEED_CONFIGS.get(cls) if module.startswith("robo_orchard_lab.") else None
     if seed is not None:
-        hook = port.add_hook(Hook(pipe_name(seed.name), f"hookpipe.runtime.hooks.{cls}", args, builtin=False))
+        note = None
+        if seed.saves_checkpoint or seed.name == "SaveModel":
+            if args.get("save_root") is None:
+                note = ("save_root is none: RoboOrchard Lab then saves where the Accelerator's "
+                        "automatic_checkpoint_naming puts it; a .pipe run needs a folder here")
+        hook = port.add_hook(Hook(pipe_name(seed.name), f"hookpipe.runtime.hooks.{cls}", args, builtin=False,
+                                  note=note))
         for phase in seed.phases:
             scope, _, when = phase.partition(".")
             port.attach(_PATHS[scope], when, Attachment(hook.name))
