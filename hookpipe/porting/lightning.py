@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookpipe.porting.model import Attachment, Call, Hook, Port
+from hookpipe.porting.model import Attachment, Call, Hook, Item, Port
 from hookpipe.porting.writer import pipe_name
 
 _PRECISION = {"16-mixed": "fp16", "16": "fp16", 16: "fp16", "bf16-mixed": "bf16", "bf16": "bf16",
@@ -64,7 +64,7 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
                                                                 "training_step")))
     _loggers(trainer, port)
 
-    step_after: list[Attachment] = []
+    step_after: list[Item] = []
     clip_val = trainer.get("gradient_clip_val")
     if isinstance(clip_val, (int, float)) and not isinstance(clip_val, bool) and clip_val > 0:
         if trainer.get("gradient_clip_algorithm") == "value":
@@ -103,7 +103,8 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
             _custom(cls, args, port)
     if not checkpoints and trainer.get("enable_checkpointing", True) is not False:
         checkpoints.append({})  # Lightning's default ModelCheckpoint: the last epoch, every epoch
-    root = trainer.get("default_root_dir") if isinstance(trainer.get("default_root_dir"), str) else "lightning_logs"
+    given = trainer.get("default_root_dir")
+    root = given if isinstance(given, str) else "lightning_logs"
     for args in checkpoints:
         _checkpoint(args, port, evaluate, root)
     return port

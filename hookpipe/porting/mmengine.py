@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Port, RunValue
+from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Item, Port, RunValue
 from hookpipe.porting.pyconfig import Opaque
 from hookpipe.porting.writer import pipe_name, reserved_words
 
@@ -114,7 +114,7 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
             order += 1
     ported.sort(key=lambda p: (p.priority, p.order))
 
-    head: list[Any] = [Attachment(clip)] if clip else []
+    head: list[Item] = [Attachment(clip)] if clip else []
     head.append(Attachment(optimize.name))
     ema = next((h for h in port.hooks if h.callee == "ema"), None)
     if ema is not None:
@@ -122,7 +122,7 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     for p in ported:
         if p.placement == "epoch.before":
             port.attach(("loop", "epoch"), "before", _attachment(p))
-    val_items: list[Any] = [_attachment(p) for p in ported if p.placement == "before_val"]
+    val_items: list[Item] = [_attachment(p) for p in ported if p.placement == "before_val"]
     if evaluate is not None:
         swap = next((h for h in port.hooks if h.callee == "ema_swap"), None)
         evaluations = [Attachment(evaluate, mods) for mods in _val_firings(loop, by_epoch)]
@@ -130,7 +130,7 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
         for p in ported:
             if p.placement == "val_batch":
                 port.attach_validation(evaluate, ("validation", "batch"), "after", _attachment(p))
-    step_items = [_attachment(p) for p in ported if p.placement == "step.after"]
+    step_items: list[Item] = [_attachment(p) for p in ported if p.placement == "step.after"]
     if by_epoch:
         port.phases[(("loop", "epoch", "step"), "after")] = head + step_items
         end_items = val_items + [_attachment(p) for p in ported if p.placement == "epoch.after"]
@@ -138,7 +138,8 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
             port.phases[(("loop", "epoch"), "after")] = end_items
     else:
         port.phases[(("loop", "epoch", "step"), "after")] = head + val_items + step_items
-        epoch_items = [_attachment(p) for p in ported if p.placement == "epoch.after" and p.modifiers == ""]
+        epoch_items: list[Item] = [_attachment(p) for p in ported if p.placement == "epoch.after"
+                                   and p.modifiers == ""]
         if epoch_items:
             port.phases[(("loop", "epoch"), "after")] = epoch_items
     for p in ported:

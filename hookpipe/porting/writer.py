@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from hookpipe.dsl.formatter import format_text, quote
 from hookpipe.dsl.grammar import terminals
 from hookpipe.fileaccess import display_name
-from hookpipe.porting.model import PROJECT, Attachment, Bracket, Call, Item, Port, Ref, RunValue
+from hookpipe.porting.model import PROJECT, Attachment, Call, Item, Port, Ref, RunValue
 
 #: The marker of a line that needs a person; ``hookpipe import`` lists the lines carrying it.
 MARK = "# hookpipe import:"
