@@ -28,7 +28,7 @@ def test_check_accepts_folders_like_lint() -> None:
     # The included fragment is checked through finetune.pipe, as lint does.
     assert checked == [
         "examples/all_scopes.pipe", "examples/cnn/train.pipe", "examples/digits/train.pipe", "examples/finetune.pipe",
-        "examples/ports/lightning/train.pipe", "examples/ports/robo/train.pipe",
+        "examples/ports/lightning/train.pipe", "examples/ports/robo/train.pipe", "examples/ports/yolox/train.pipe",
     ]
 
 
