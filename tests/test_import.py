@@ -404,6 +404,8 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert "not a dotted Python module name" in do_import(
         "robo", IMPORT / "robo/trainer_hooks.json", tmp_path / "o.pipe", "--module", "a b").err
     assert run_cli("import", "keras", "x", "-o", "y.pipe").code == 2
+    missing_folder = do_import("robo", IMPORT / "robo/trainer_hooks.json", tmp_path / "nope/o.pipe")
+    assert missing_folder.code == 2 and "does not exist (create it first)" in missing_folder.err
     assert not list(tmp_path.iterdir())
 
 

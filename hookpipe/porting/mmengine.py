@@ -278,8 +278,8 @@ def _clip(cfg: dict[str, Any], port: Port) -> str | None:
 
 
 def _validation(cfg: dict[str, Any], port: Port) -> str | None:
-    if not cfg.get("val_dataloader") or cfg.get("val_cfg") is None and "val_dataloader" not in cfg:
-        return None
+    if not cfg.get("val_dataloader") or cfg.get("val_cfg") is None:
+        return None  # MMEngine builds a validation loop only from val_dataloader with val_cfg
     evaluator = cfg.get("val_evaluator")
     metric = _type_of(evaluator) if isinstance(evaluator, dict) else "the val_evaluator"
     hook = Hook("evaluate", "validation", {

@@ -80,11 +80,6 @@ Item = Union[Attachment, Bracket]
 PROJECT = "project"
 PLACEHOLDER_MODULE = "port_project"
 
-#: The training loop's scopes from the outside in, as ``.pipe`` nests them.
-SCOPES = ("loop", "epoch", "step", "batch")
-#: The validation run's scopes (a ``validation NAME { ... }`` block): the run, then each batch.
-VALIDATION_SCOPES = ("validation", "batch")
-
 
 @dataclass
 class Port:
@@ -94,7 +89,6 @@ class Port:
     source: str
     kind: str
     uses: dict[str, str] = field(default_factory=dict)
-    use_notes: dict[str, str] = field(default_factory=dict)
     settings: list[Setting] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
     #: (scope path inside ``loop``, phase) -> attachments in the order they run
@@ -102,8 +96,6 @@ class Port:
     #: validation hook name -> (scope path inside its run, phase) -> attachments
     validation_phases: dict[str, dict[tuple[tuple[str, ...], str], list[Item]]] = field(default_factory=dict)
     orders: list[str] = field(default_factory=list)
-    #: notes for the whole file, written as marked comment lines at the top
-    notes: list[str] = field(default_factory=list)
     #: the Python module the user's factories and callbacks live in (None: not named yet, a marked placeholder)
     module: str | None = None
     #: what that module must define: attribute -> what it is
@@ -140,10 +132,3 @@ class Port:
         self.uses.setdefault(PROJECT, self.module or PLACEHOLDER_MODULE)
         self.needs.setdefault(attribute, what)
         return Ref(f"{PROJECT}.{attribute}")
-
-    def use(self, alias: str, module: str, note: str | None = None) -> Ref:
-        """Bind ``alias`` to ``module`` (once) and return a reference to the alias itself."""
-        self.uses.setdefault(alias, module)
-        if note and alias not in self.use_notes:
-            self.use_notes[alias] = note
-        return Ref(alias)

@@ -154,7 +154,6 @@ def pipe_lines(port: Port) -> list[str]:
     """The ``.pipe`` text of ``port``, before formatting, as lines."""
     lines = [f"# Written by `hookpipe import {port.kind}` from {comment_text(port.source)}.",
              "# Lines ending in a `hookpipe import:` comment need a person; see docs/import.md."]
-    lines += [f"{MARK} {comment_text(n)}" for n in port.notes]
     lines += ["", f"pipeline {quote(port.name)}", ""]
     if port.uses:
         lines += [f"use {alias} = {quote(module)}{_mark(_use_note(port, alias))}"
@@ -203,7 +202,7 @@ def pipe_lines(port: Port) -> list[str]:
 def _use_note(port: Port, alias: str) -> str | None:
     if alias == PROJECT and port.module is None and port.needs:
         return f"name the module that defines {', '.join(sorted(port.needs))} (or pass --module)"
-    return port.use_notes.get(alias)
+    return None
 
 
 def _value_or_mark(value: Any, setting: Any) -> str:
