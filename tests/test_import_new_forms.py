@@ -1,5 +1,5 @@
 """``hookpipe import`` outputs that use the language's newer forms: ``until``, a validation scope,
-``with`` brackets, ``ema_swap``, ``ema(momentum, buffers)``, ``lr_plateau`` and ``swa``.
+``with`` brackets, ``ema_swap``, ``ema(momentum = "exp", buffers)``, ``lr_plateau`` and ``swa``.
 
 They pass once those forms are in the language (each output must check clean, like
 every other import; tests/test_import.py has the rest).
@@ -14,13 +14,13 @@ from tests.test_import import IMPORT, block, imported
 
 def test_yolox(tmp_path: Path) -> None:
     result, text = imported("mmengine", IMPORT / "mmdet/configs/yolox/yolox_s_8xb8-300e_coco.py", tmp_path)
-    assert "hook ema" in text and "ema(momentum = 0.0001, buffers = true)" in text
+    assert "hook ema" in text and 'ema(decay = 0.9999, momentum = "exp", buffers = true)' in text
     assert 'ema_swap(source = "ema")' in text
     swap = block(text, "with swap {").splitlines()
     assert swap[1:3] == ["evaluate every 10 epochs until 283", "evaluate every epoch from 284"]
     epoch = block(text, "epoch {")
     # SyncNormHook runs in before_val_epoch: before the validation; the checkpoint after it
-    assert epoch.index("sync_norm") < epoch.index("with swap {") < epoch.index("save     every 10 epochs")
+    assert epoch.index("sync_norm") < epoch.index("with swap {") < epoch.index("save every 10 epochs")
     assert block(text, "before {").splitlines()[1] == "yolox_mode_switch"
     assert "det_visualization" in block(text, "validation evaluate {")
     assert "3 lines marked" not in result.err

@@ -398,17 +398,23 @@ def _checkpoint(spec: dict[str, Any], port: Port, priority: int, order: int, by_
 
 
 def _ema(spec: dict[str, Any], port: Port, priority: int, order: int, evaluate: str | None) -> list[_Ported]:
-    args: dict[str, Any] = {}
+    """``EMAHook``: MMEngine writes the new value's weight (``momentum``), the ``ema`` built-in the decay."""
     kind = _short(spec.get("ema_type", "ExponentialMovingAverage"))
     momentum = spec.get("momentum", 0.0002)
+    args: dict[str, Any] = {}
     note = None
-    if kind == "ExpMomentumEMA":
-        args["momentum"] = momentum
-    elif kind == "ExponentialMovingAverage" and isinstance(momentum, (int, float)):
-        args["decay"] = 1 - momentum
-        args["warmup"] = False
+    if isinstance(momentum, (int, float)) and 0 < momentum < 1:
+        args["decay"] = round(1 - momentum, 12)
     else:
-        note = f"EMA type {kind}: set decay by hand"
+        note = f"EMAHook momentum {_show(momentum)}: set decay (1 - momentum) by hand"
+    if kind == "ExponentialMovingAverage":
+        args["warmup"] = False
+    elif kind in ("ExpMomentumEMA", "MomentumAnnealingEMA"):
+        args["momentum"] = "exp" if kind == "ExpMomentumEMA" else "linear"
+        if isinstance(spec.get("gamma"), int):
+            args["gamma"] = spec["gamma"]
+    else:
+        note = f"EMA type {kind}: the `ema` built-in has no such ramp; choose warmup or momentum by hand"
     if spec.get("update_buffers"):
         args["buffers"] = True
     if spec.get("begin_iter") or spec.get("begin_epoch"):

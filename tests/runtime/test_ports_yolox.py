@@ -39,6 +39,7 @@ def test_yolox_port_checks_and_lints_with_warnings_as_errors() -> None:
     assert run_cli("fmt", "--check", pipe).code == 0
 
 
+@pytest.mark.slow  # the config's 300 epochs: about 30 s of CPU
 def test_yolox_port_trains_and_validates_where_mmengine_does(tmp_path: Path) -> None:
     done = run_module("hookpipe.cli", "run", str(PORT / "train.pipe"), cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
