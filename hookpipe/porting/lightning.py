@@ -250,7 +250,7 @@ def _plateau(scheduler: Call, spec: Any, port: Port, evaluate: str | None) -> No
     args = dict(scheduler.args)
     monitor = args.pop("monitor", None) or (spec.get("monitor") if isinstance(spec, dict) else None)
     hook_args: dict[str, Any] = {"monitor": _metric(monitor, evaluate)}
-    for key in ("mode", "factor", "patience", "threshold", "cooldown", "min_lr"):
+    for key in ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"):
         if key in args:
             hook_args[key] = args[key]
     hook = port.add_hook(Hook("plateau", "lr_plateau", hook_args,
@@ -260,10 +260,13 @@ def _plateau(scheduler: Call, spec: Any, port: Port, evaluate: str | None) -> No
 
 
 def _swa(args: dict[str, Any], port: Port, trainer: dict[str, Any]) -> None:
+    # Lightning's first averaged epoch (1-based) is swa_epoch_start, or int(max_epochs * it) for a fraction
     start = args.get("swa_epoch_start", 0.8)
     epochs = trainer.get("max_epochs")
     if isinstance(start, float) and isinstance(epochs, int):
-        start = max(1, int(epochs * start))
+        start = int(epochs * start)
+    if isinstance(start, int):
+        start = max(1, start)
     hook_args: dict[str, Any] = {"start": start, "lr": args.get("swa_lrs")}
     for src, dst in (("annealing_epochs", "anneal_epochs"), ("annealing_strategy", "anneal_strategy")):
         if src in args:
