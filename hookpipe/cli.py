@@ -23,11 +23,14 @@ COMMANDS: tuple[str, ...] = (
     "hookpipe.commands.render",
     "hookpipe.commands.diff",
     "hookpipe.commands.init",
+    "hookpipe.commands.import_",
     "hookpipe.commands.lsp",
 )
+#: Subcommands whose module name differs from the command (``import`` is a Python keyword).
+MODULE_OF = {"import": "import_"}
 
 #: Commands that do their work and exit (``run`` trains, ``lsp`` serves).
-ONE_SHOT = frozenset({"check", "explain", "lint", "fmt", "render", "diff", "init"})
+ONE_SHOT = frozenset({"check", "explain", "lint", "fmt", "render", "diff", "init", "import"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,7 +51,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="hookpipe", description="Declare, check and run the hook order of PyTorch training loops.")
     parser.add_argument("--version", action="version", version=f"hookpipe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    chosen = f"hookpipe.commands.{only}"
+    chosen = f"hookpipe.commands.{MODULE_OF.get(only or '', only)}"
     for name in (chosen,) if chosen in COMMANDS else COMMANDS:
         importlib.import_module(name).add_parser(sub)
     return parser

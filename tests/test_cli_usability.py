@@ -27,7 +27,8 @@ def test_check_accepts_folders_like_lint() -> None:
     checked = [line.split(":")[0] for line in done.stdout.splitlines()]
     # The included fragment is checked through finetune.pipe, as lint does.
     assert checked == [
-        "examples/all_scopes.pipe", "examples/cnn/train.pipe", "examples/digits/train.pipe", "examples/finetune.pipe"
+        "examples/all_scopes.pipe", "examples/cnn/train.pipe", "examples/digits/train.pipe", "examples/finetune.pipe",
+        "examples/ports/lightning/train.pipe", "examples/ports/robo/train.pipe", "examples/ports/yolox/train.pipe",
     ]
 
 

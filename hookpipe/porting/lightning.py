@@ -1,0 +1,282 @@
+"""A LightningCLI YAML config (``fit`` settings) as a ``Port``.
+
+Lightning runs a callback hook in callback list order, with ``ModelCheckpoint``
+moved to the end; the import writes each phase in that order. Validation ends an
+epoch (``check_val_every_n_epoch``) or runs every ``val_check_interval`` training
+batches; ``EarlyStopping`` and ``ModelCheckpoint`` read its metrics, so they come
+after it. What maps to what: docs/import.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookpipe.porting.model import Attachment, Call, Hook, Item, Port
+from hookpipe.porting.writer import pipe_name
+
+_PRECISION = {"16-mixed": "fp16", "16": "fp16", 16: "fp16", "bf16-mixed": "bf16", "bf16": "bf16",
+              "32": "no", 32: "no", "32-true": "no", None: "no"}
+_LOGGERS = {"TensorBoardLogger": "tensorboard", "CSVLogger": "csv", "WandbLogger": "wandb",
+            "MLFlowLogger": "mlflow", "CometLogger": "comet_ml"}
+#: Callbacks whose job hookpipe does itself or that only change Lightning's console output.
+_ABSORBED = {"ModelSummary", "RichModelSummary", "TQDMProgressBar", "RichProgressBar"}
+_STEP, _EPOCH = ("loop", "epoch", "step"), ("loop", "epoch")
+
+
+class LightningInputError(ValueError):
+    """The YAML is not a LightningCLI config; the message says what was expected."""
+
+
+def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) -> Port:
+    """The ``Port`` of a LightningCLI config (``fit:`` may wrap it, as ``--print_config`` writes it)."""
+    if not isinstance(cfg, dict):
+        raise LightningInputError("expected a mapping with a `trainer` section")
+    if isinstance(cfg.get("fit"), dict):
+        cfg = cfg["fit"]
+    trainer = cfg.get("trainer") or {}
+    if not isinstance(trainer, dict):
+        raise LightningInputError("`trainer` must be a mapping")
+    port = Port(name=name, source=source, kind="lightning", module=module)
+    _length(trainer, port)
+    accumulate = trainer.get("accumulate_grad_batches")
+    if isinstance(accumulate, int) and accumulate > 1:
+        port.setting("grad_accumulation", accumulate)
+    precision = trainer.get("precision")
+    if precision in _PRECISION and _PRECISION[precision] != "no":
+        port.setting("mixed_precision", _PRECISION[precision])
+    elif precision not in _PRECISION:
+        port.setting("mixed_precision", "no", f"precision {precision!r} has no hookpipe setting")
+    seed = cfg.get("seed_everything")
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
+        port.setting("seed", seed)
+    model = _class_call(cfg.get("model"))
+    port.setting("model", model or Call(port.need("build_model", "the model")))
+    data = _class_name(cfg.get("data"))
+    port.setting("dataloader", Call(port.need("train_loader", f"the training DataLoader ({data or 'the model'}"
+                                                              ".train_dataloader())")))
+    port.setting("optimizer", _class_call(cfg.get("optimizer"), "torch.optim.")
+                 or Call(port.need("optimizer", "the optimizer (configure_optimizers)")))
+    scheduler = _class_call(cfg.get("lr_scheduler"), "torch.optim.lr_scheduler.")
+    plateau = isinstance(scheduler, Call) and str(scheduler.callee).endswith("ReduceLROnPlateau")
+    if scheduler is not None and not plateau:
+        port.setting("lr_scheduler", scheduler)
+    port.setting("batch_processor", Call(port.need("Processor", "a batch processor running the LightningModule's "
+                                                                "training_step")))
+    _loggers(trainer, port)
+
+    step_after: list[Item] = []
+    clip_val = trainer.get("gradient_clip_val")
+    if isinstance(clip_val, (int, float)) and not isinstance(clip_val, bool) and clip_val > 0:
+        if trainer.get("gradient_clip_algorithm") == "value":
+            clip = Hook("clip", "grad_clip", {"mode": "value", "clip_value": float(clip_val)})
+        else:
+            clip = Hook("clip", "grad_clip", {"mode": "norm", "max_norm": float(clip_val)})
+        step_after.append(Attachment(port.add_hook(clip).name))
+    step_after.append(Attachment(port.add_hook(Hook("optimize", "optimizer")).name))
+    port.phases[(_STEP, "after")] = step_after
+    evaluate = _validation(trainer, port)
+    log_every = trainer.get("log_every_n_steps", 50)
+    log_every = log_every if isinstance(log_every, int) and log_every >= 1 else 50
+    if plateau:
+        assert isinstance(scheduler, Call)
+        _plateau(scheduler, cfg.get("lr_scheduler"), port, evaluate)
+    callbacks = trainer.get("callbacks") or []
+    if isinstance(callbacks, dict):
+        callbacks = [callbacks]
+    checkpoints = []
+    for spec in callbacks:
+        cls = _class_name(spec)
+        short = cls.rsplit(".", 1)[-1]
+        args = _init_args(spec)
+        if short in _ABSORBED:
+            continue
+        if short == "ModelCheckpoint":
+            checkpoints.append(args)
+        elif short == "EarlyStopping":
+            _early_stop(args, port, evaluate)
+        elif short == "LearningRateMonitor":
+            hook = port.add_hook(Hook("lr_monitor", "log"))
+            port.attach(_STEP, "after", Attachment(hook.name, _every(log_every, "update")))
+        elif short == "StochasticWeightAveraging":
+            _swa(args, port, trainer)
+        else:
+            _custom(cls, args, port)
+    if not checkpoints and trainer.get("enable_checkpointing", True) is not False:
+        checkpoints.append({})  # Lightning's default ModelCheckpoint: the last epoch, every epoch
+    given = trainer.get("default_root_dir")
+    root = given if isinstance(given, str) else "lightning_logs"
+    for args in checkpoints:
+        _checkpoint(args, port, evaluate, root)
+    return port
+
+
+def _length(trainer: dict[str, Any], port: Port) -> None:
+    """Lightning's ``max_steps`` counts optimizer steps; hookpipe's ``max_step`` counts batches."""
+    epochs, steps = trainer.get("max_epochs"), trainer.get("max_steps")
+    accumulate = trainer.get("accumulate_grad_batches")
+    factor = accumulate if isinstance(accumulate, int) and accumulate > 1 else 1
+    if isinstance(steps, int) and steps >= 1:
+        port.setting("max_step", steps * factor)
+    if isinstance(epochs, int) and epochs >= 1:
+        port.setting("max_epoch", epochs)
+    elif not (isinstance(steps, int) and steps >= 1):
+        port.setting("max_epoch", 1000, "Lightning's default when max_epochs and max_steps are unset (or -1): "
+                                        "set the run's length")
+
+
+def _class_name(spec: Any) -> str:
+    if isinstance(spec, dict) and isinstance(spec.get("class_path"), str):
+        return str(spec["class_path"])
+    return ""
+
+
+def _init_args(spec: Any) -> dict[str, Any]:
+    args = spec.get("init_args") if isinstance(spec, dict) else None
+    return dict(args) if isinstance(args, dict) else {}
+
+
+def _class_call(spec: Any, prefix: str = "") -> Call | None:
+    """``class_path`` + ``init_args`` as a factory call; a bare class name is completed with ``prefix``."""
+    cls = _class_name(spec)
+    if not cls and isinstance(spec, str):
+        cls = spec
+    if not cls:
+        return None
+    if "." not in cls and prefix:
+        cls = prefix + cls
+    return Call(cls, _init_args(spec))
+
+
+def _loggers(trainer: dict[str, Any], port: Port) -> None:
+    loggers = trainer.get("logger")
+    if loggers is None or isinstance(loggers, bool):
+        return
+    items = loggers if isinstance(loggers, list) else [loggers]
+    names, folder = [], None
+    for spec in items:
+        short = _class_name(spec).rsplit(".", 1)[-1]
+        if short in _LOGGERS:
+            names.append(_LOGGERS[short])
+            save = _init_args(spec).get("save_dir")
+            folder = folder or (save if isinstance(save, str) else None)
+    if names:
+        port.setting("log_with", names)
+    if folder:
+        port.setting("log_dir", folder)
+
+
+def _every(n: int, unit: str) -> str:
+    return f"every {unit}" if n == 1 else f"every {n} {unit}s"
+
+
+def _validation(trainer: dict[str, Any], port: Port) -> str | None:
+    if trainer.get("limit_val_batches") == 0:
+        return None
+    hook = port.add_hook(Hook("evaluate", "validation", {
+        "callback": port.need("val_step", "val_step(model, batch): per-sample metrics (validation_step)"),
+        "dataloader": Call(port.need("val_loader", "the validation DataLoader (val_dataloader())"))}))
+    interval = trainer.get("val_check_interval")
+    every_epochs = trainer.get("check_val_every_n_epoch", 1)
+    if isinstance(interval, int) and not isinstance(interval, bool) and interval >= 1 and every_epochs is None:
+        port.attach(_STEP, "after", Attachment(hook.name, _every(interval, "step")))
+    elif isinstance(interval, int) and not isinstance(interval, bool) and interval >= 1:
+        port.attach(_STEP, "after", Attachment(hook.name, _every(interval, "step"),
+                                               "val_check_interval counts batches within each epoch in Lightning; "
+                                               "here it counts the run's steps"))
+    elif isinstance(interval, float) and 0 < interval < 1:
+        port.attach(_EPOCH, "after", Attachment(hook.name, "", f"val_check_interval = {interval} validates "
+                                                f"{round(1 / interval)} times an epoch: attach it `every N steps`"))
+    else:
+        n = every_epochs if isinstance(every_epochs, int) and every_epochs >= 1 else 1
+        port.attach(_EPOCH, "after", Attachment(hook.name, _every(n, "epoch")))
+    return hook.name
+
+
+def _where_metrics(port: Port, evaluate: str | None) -> tuple[tuple[str, ...], str]:
+    """The phase the validation is attached in (early stopping and checkpoints go after it there)."""
+    for (path, phase), items in port.phases.items():
+        if any(isinstance(i, Attachment) and i.hook == evaluate for i in items):
+            return path, phase
+    return _EPOCH, "after"
+
+
+def _metric(monitor: Any, evaluate: str | None) -> str:
+    return f"{evaluate or 'evaluate'}.{pipe_name(str(monitor or 'val_loss'), 'metric')}"
+
+
+def _early_stop(args: dict[str, Any], port: Port, evaluate: str | None) -> None:
+    hook_args: dict[str, Any] = {"monitor": _metric(args.get("monitor"), evaluate),
+                                 "mode": "max" if args.get("mode") == "max" else "min"}
+    if isinstance(args.get("patience"), int) and args["patience"] >= 1:
+        hook_args["patience"] = args["patience"]
+    if isinstance(args.get("min_delta"), (int, float)) and args["min_delta"] > 0:
+        hook_args["min_delta"] = float(args["min_delta"])
+    hook = port.add_hook(Hook("stop", "early_stop", hook_args,
+                              note=f"monitor {args.get('monitor')!r}: name the metric val_step returns"))
+    path, phase = _where_metrics(port, evaluate)
+    port.attach(path, phase, Attachment(hook.name))
+
+
+def _checkpoint(args: dict[str, Any], port: Port, evaluate: str | None, root: str) -> None:
+    folder = args.get("dirpath") if isinstance(args.get("dirpath"), str) else f"{root}/checkpoints"
+    hook_args: dict[str, Any] = {"dir": folder}
+    note = None
+    top_k = args.get("save_top_k", 1)
+    monitor = args.get("monitor")
+    if monitor and evaluate:
+        hook_args.update(monitor=_metric(monitor, evaluate), mode="max" if args.get("mode") == "max" else "min")
+        if isinstance(top_k, int) and top_k >= 1:
+            hook_args["keep_best"] = top_k
+        hook_args["keep_last"] = 1
+        note = f"monitor {monitor!r}: name the metric val_step returns"
+    elif isinstance(top_k, int) and top_k >= 1:
+        hook_args["keep_last"] = top_k
+    hook = port.add_hook(Hook("save", "checkpoint", hook_args, note=note))
+    steps, epochs = args.get("every_n_train_steps"), args.get("every_n_epochs")
+    if isinstance(steps, int) and steps >= 1:
+        port.attach(_STEP, "after", Attachment(hook.name, _every(steps, "update")))
+    else:
+        n = epochs if isinstance(epochs, int) and epochs >= 1 else 1
+        path, phase = _where_metrics(port, evaluate)
+        if path != _EPOCH:
+            path, phase = _EPOCH, "after"
+        port.attach(path, phase, Attachment(hook.name, _every(n, "epoch")))
+    if args.get("save_last"):
+        port.attach(("loop",), "after", Attachment(hook.name))
+
+
+def _plateau(scheduler: Call, spec: Any, port: Port, evaluate: str | None) -> None:
+    """``ReduceLROnPlateau`` from LightningCLI's ``lr_scheduler`` section: the ``lr_plateau`` built-in."""
+    args = dict(scheduler.args)
+    monitor = args.pop("monitor", None) or (spec.get("monitor") if isinstance(spec, dict) else None)
+    hook_args: dict[str, Any] = {"monitor": _metric(monitor, evaluate)}
+    for key in ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"):
+        if key in args:
+            hook_args[key] = args[key]
+    hook = port.add_hook(Hook("plateau", "lr_plateau", hook_args,
+                              note=f"monitor {monitor!r}: name the metric val_step returns"))
+    path, phase = _where_metrics(port, evaluate)
+    port.attach(path, phase, Attachment(hook.name))
+
+
+def _swa(args: dict[str, Any], port: Port, trainer: dict[str, Any]) -> None:
+    # Lightning's first averaged epoch (1-based) is swa_epoch_start, or int(max_epochs * it) for a fraction
+    start = args.get("swa_epoch_start", 0.8)
+    epochs = trainer.get("max_epochs")
+    if isinstance(start, float) and isinstance(epochs, int):
+        start = int(epochs * start)
+    if isinstance(start, int):
+        start = max(1, start)
+    hook_args: dict[str, Any] = {"start": start, "lr": args.get("swa_lrs")}
+    for src, dst in (("annealing_epochs", "anneal_epochs"), ("annealing_strategy", "anneal_strategy")):
+        if src in args:
+            hook_args[dst] = args[src]
+    hook = port.add_hook(Hook("swa", "swa", {k: v for k, v in hook_args.items() if v is not None}))
+    port.attach(_EPOCH, "after", Attachment(hook.name))
+
+
+def _custom(cls: str, args: dict[str, Any], port: Port) -> None:
+    hook = port.add_hook(Hook(pipe_name(cls or "callback"), cls or "unknown.Callback", args, builtin=False,
+                              note=f"Lightning callback {cls or '(no class_path)'}: port it to a hookpipe hook class "
+                                   "and attach it where its on_* methods run"))
+    port.attach(_EPOCH, "after", Attachment(hook.name))

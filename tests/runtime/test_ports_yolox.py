@@ -1,0 +1,50 @@
+"""``examples/ports/yolox``: MMDetection's YOLOX-s hooks (``until``, a validation scope, ``ema_swap``).
+
+It needs the language's newer forms, like tests/test_import_new_forms.py. The run is
+the config's own 300 epochs, on 64 digits (2 steps an epoch): validation must fire
+exactly where MMEngine's loop validates (10, 20, ..., 280, then 284 to 300).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, run_cli, run_module
+
+PORT = ROOT / "examples" / "ports" / "yolox"
+
+
+def test_yolox_port_is_the_import_finished_where_it_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "imported.pipe"
+    done = run_cli("import", "mmengine", "examples/ports/yolox/configs/yolox/yolox_s_8xb8-300e_coco.py",
+                   "--module", "examples.ports.yolox.train", "-o", str(out))
+    assert done.code == 1 and done.err.count("needs a person") == 5, done.err
+    imported, finished = out.read_text(), (PORT / "train.pipe").read_text()
+    # the loop is the import's, unchanged; the validation scope's only edit is the hook's interval
+    assert imported[imported.index("\nloop {"):imported.index("\nvalidation")] == \
+        finished[finished.index("\nloop {"):finished.index("\nvalidation")]
+    assert imported[imported.index("\nvalidation"):].replace("det_visualization", "det_visualization every 50 batches") \
+        .split() == finished[finished.index("\nvalidation"):].split()
+
+
+def test_yolox_port_checks_and_lints_with_warnings_as_errors() -> None:
+    pipe = str(PORT / "train.pipe")
+    assert run_cli("check", "--resolve", pipe).code == 0
+    done = run_cli("lint", "--warnings-as-errors", pipe)
+    assert done.code == 0, done.output
+    assert run_cli("fmt", "--check", pipe).code == 0
+
+
+@pytest.mark.slow  # the config's 300 epochs: about 30 s of CPU
+def test_yolox_port_trains_and_validates_where_mmengine_does(tmp_path: Path) -> None:
+    done = run_module("hookpipe.cli", "run", str(PORT / "train.pipe"), cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    epochs = [int(e) + 1 for e in re.findall(r"validation after \d+ steps \(epoch (\d+)\)", done.stdout)]
+    assert epochs == [*range(10, 281, 10), *range(284, 301)]
+    assert "epoch 285: strong augmentation off" in done.stdout
+    saved = sorted(p.name for p in (tmp_path / "work_dirs/checkpoints").iterdir() if p.name.startswith("step-"))
+    assert saved == ["step-00000560", "step-00000580", "step-00000600"]  # keep_last = 3

@@ -1,0 +1,35 @@
+"""``hookpipe import`` outputs that use the language's newer forms: ``until``, a validation scope,
+``with`` brackets, ``ema_swap``, ``ema(momentum = "exp", buffers)``, ``lr_plateau`` and ``swa``.
+
+They pass once those forms are in the language (each output must check clean, like
+every other import; tests/test_import.py has the rest).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_import import IMPORT, block, imported
+
+
+def test_yolox(tmp_path: Path) -> None:
+    result, text = imported("mmengine", IMPORT / "mmdet/configs/yolox/yolox_s_8xb8-300e_coco.py", tmp_path)
+    assert "hook ema" in text and 'ema(decay = 0.9999, momentum = "exp", buffers = true)' in text
+    assert 'ema_swap(source = "ema")' in text
+    swap = block(text, "with swap {").splitlines()
+    assert swap[1:3] == ["evaluate every 10 epochs until 283", "evaluate every epoch from 284"]
+    epoch = block(text, "epoch {")
+    # SyncNormHook runs in before_val_epoch: before the validation; the checkpoint after it
+    assert epoch.index("sync_norm") < epoch.index("with swap {") < epoch.index("save every 10 epochs")
+    assert block(text, "before {").splitlines()[1] == "yolox_mode_switch"
+    assert "det_visualization" in block(text, "validation evaluate {")
+    assert "3 lines marked" not in result.err
+
+
+def test_lightning_plateau_and_swa(tmp_path: Path) -> None:
+    _, text = imported("lightning", IMPORT / "lightning/plateau_swa.yaml", tmp_path)
+    assert 'lr_plateau(monitor = "evaluate.val_loss", mode = "min", factor = 0.5, patience = 3)' in text
+    assert "swa(start = 22, lr = 0.01, anneal_epochs = 5)" in text
+    epoch = block(text, "epoch {")
+    assert epoch.index("evaluate every epoch") < epoch.index("plateau") < epoch.index("swa")
+    assert "lr_scheduler" not in text  # the plateau schedule is the lr_plateau hook
