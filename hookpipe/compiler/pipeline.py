@@ -67,11 +67,12 @@ def _too_many_attachments(loaded: Loaded) -> Diagnostic | None:
             node = stack.pop()
             if isinstance(node, ast.ScopeBlock):
                 stack.extend(node.body)
-            elif isinstance(node, ast.PhaseBlock):
-                for chain in node.chains:
-                    count += len(chain.attachments)
-                    if first_over is None and count > MAX_ATTACHMENTS:
-                        first_over = chain.attachments[-1]
+            elif isinstance(node, (ast.PhaseBlock, ast.Bracket)):
+                stack.extend(node.chains)
+            elif isinstance(node, ast.Chain):
+                count += len(node.attachments)
+                if first_over is None and count > MAX_ATTACHMENTS:
+                    first_over = node.attachments[-1]
     if first_over is None:
         return None
     return Diagnostic("HP001", "error", f"the pipeline has {count:,} attachments; the limit is {MAX_ATTACHMENTS:,}",
