@@ -62,13 +62,13 @@ def _too_many_attachments(loaded: Loaded) -> Diagnostic | None:
     count = 0
     first_over: ast.Attachment | None = None
     for file, _depth in loaded.files:
-        stack: list[object] = [item for item in file.items if isinstance(item, ast.ScopeBlock)]
+        stack: list[object] = [item for item in reversed(file.items) if isinstance(item, ast.ScopeBlock)]
         while stack:
             node = stack.pop()
             if isinstance(node, ast.ScopeBlock):
-                stack.extend(node.body)
+                stack.extend(reversed(node.body))
             elif isinstance(node, (ast.PhaseBlock, ast.Bracket)):
-                stack.extend(node.chains)
+                stack.extend(reversed(node.chains))  # popped in the file's order
             elif isinstance(node, ast.Chain):
                 count += len(node.attachments)
                 if first_over is None and count > MAX_ATTACHMENTS:

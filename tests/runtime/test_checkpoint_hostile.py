@@ -175,7 +175,7 @@ def test_run_file_refuses_a_folder_another_run_holds(two_checkpoints: Path, caps
 def test_temporary_folder_names_are_unique_per_save(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from hookpipe.runtime.hooks.checkpoint import _temporary_name
+    from hookpipe.runtime.builtins.checkpoint import _temporary_name
 
     acc = SimpleNamespace(is_main_process=True, num_processes=1, wait_for_everyone=lambda: None)
     first = _temporary_name(acc, tmp_path, "step-00000004")
