@@ -33,6 +33,7 @@ from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import SaveHookFields
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import swap_folders, write_marker
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
@@ -89,6 +90,7 @@ class SaveCheckpoint(PipelineHooks):
         accelerator.wait_for_everyone()
         if accelerator.project_configuration.automatic_checkpoint_naming:
             location = accelerator.save_state(self.save_root)  # the seed's call; accelerate names the folder
+            make_portable(location, accelerator.process_index)
             self._save_models(accelerator, Path(location))
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
@@ -103,6 +105,7 @@ class SaveCheckpoint(PipelineHooks):
             shutil.rmtree(partial)
         accelerator.wait_for_everyone()
         accelerator.save_state(str(partial))
+        make_portable(partial, accelerator.process_index)  # readable under numpy 1 (the seed's pin) too
         self._save_models(accelerator, partial)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
@@ -138,7 +141,8 @@ class SaveCheckpoint(PipelineHooks):
 
     def _on_epoch_end(self, args: PipelineHookArgs) -> None:
         if self.save_epoch_freq is not None and (args.epoch_id + 1) % self.save_epoch_freq == 0:
-            self._save(args, args.global_step_id, f"Save checkpoint at the end of epoch {args.epoch_id} to {{location}}")
+            message = f"Save checkpoint at the end of epoch {args.epoch_id} to {{location}}"
+            self._save(args, args.global_step_id, message)
 
     def _on_loop_end(self, args: PipelineHookArgs) -> None:
         if self.cfg.save_when_loop_end:

@@ -114,7 +114,8 @@ class PipelineHooks(ClassInitFromConfigMixin):
         channels = "".join("\n" + add_indentation(f"{k}: {v}, ", indent=2) for k, v in self.hooks.items() if len(v))
         content = f"hooks={{{channels}\n}}" if channels else "hooks={}"
         cls = type(self)
-        return f"<{cls.__module__}.{cls.__name__}(\n" + add_indentation(content, indent=2, first_line_indent=True) + ")>"
+        body = add_indentation(content, indent=2, first_line_indent=True)
+        return f"<{cls.__module__}.{cls.__name__}(\n{body})>"
 
 
 PipelineHooksType_co = TypeVar("PipelineHooksType_co", bound=PipelineHooks, covariant=True)
