@@ -49,7 +49,9 @@ def make_portable(folder: str | os.PathLike[str], rank: int) -> None:
     path = random_state_path(Path(folder), rank)
     if not path.exists():
         return
-    states = torch.load(path, map_location="cpu", weights_only=True)
+    from accelerate.utils.other import load  # torch.load(weights_only=True) with numpy's array globals allowed
+
+    states = load(str(path), map_location="cpu", weights_only=True)
     if not isinstance(states, dict) or "numpy_random_seed" not in states:
         return
     portable = _portable_numpy_state(states["numpy_random_seed"])
