@@ -41,6 +41,7 @@ __all__ = ["SaveCheckpoint", "SaveCheckpointConfig", "SaveModel", "SaveModelConf
 
 #: The seed's logger name, so existing log filters keep working.
 logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.checkpoint")
+_own_log = logging.getLogger(__name__)
 
 
 def check_save_root(accelerator: Accelerator, save_root: str | None) -> None:
@@ -97,7 +98,8 @@ class SaveCheckpoint(PipelineHooks):
                 if Path(location).is_dir():
                     write_marker(Path(location), completed_steps, args.epoch_id)
                 else:  # an accelerate stand-in that wrote nothing: no marker for a folder that is not there
-                    logger.warning(f"No hookpipe-checkpoint.json written: {location} is not a folder after save_state")
+                    # (hookpipe's own logger: the seed's module logger sees exactly the seed's calls)
+                    _own_log.warning(f"No hookpipe-checkpoint.json written: {location} is not a folder after save_state")
             accelerator.wait_for_everyone()
             return location
         final, partial, old = swap_folders(self.save_root)  # type: ignore[arg-type]  # _check ran
