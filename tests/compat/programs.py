@@ -183,7 +183,7 @@ def project(api: SimpleNamespace, out: str, resume: str | None, result: dict[str
             grad_clip_mode="norm",
             grad_max_norm=0.5,
             hooks=[loss_recorder(api, losses), h.LossTrackerConfig(step_log_freq=3),
-                   h.SaveCheckpointConfig(save_root=os.path.join(out, "save", "ckpt"), save_step_freq=6,
+                   h.SaveCheckpointConfig(save_root=os.path.join(out, "save", "ckpt"), save_step_freq=8,
                                           save_epoch_freq=None, save_when_loop_end=False)],
         )
     result["warnings"] = [[w.category.__name__, str(w.message)] for w in caught
