@@ -109,7 +109,7 @@ class SimpleTrainer(HookBasedTrainer):
         validation = None
         if val_dataloader is not None:
             # A proxy, as in the seed: the hook's closure must not keep the trainer alive.
-            trainer: SimpleTrainer = weakref.proxy(self)
+            trainer = weakref.proxy(self)
 
             def eval_callback(model: torch.nn.Module) -> None:
                 trainer.eval()

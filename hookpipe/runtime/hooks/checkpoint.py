@@ -99,7 +99,8 @@ class SaveCheckpoint(PipelineHooks):
                     write_marker(Path(location), completed_steps, args.epoch_id)
                 else:  # an accelerate stand-in that wrote nothing: no marker for a folder that is not there
                     # (hookpipe's own logger: the seed's module logger sees exactly the seed's calls)
-                    _own_log.warning(f"No hookpipe-checkpoint.json written: {location} is not a folder after save_state")
+                    _own_log.warning(f"No hookpipe-checkpoint.json written: {location} is not a folder after "
+                                     "save_state")
             accelerator.wait_for_everyone()
             return location
         final, partial, old = swap_folders(self.save_root)  # type: ignore[arg-type]  # _check ran
