@@ -352,3 +352,22 @@ def test_the_rng_file_holds_numpys_state_in_plain_values(tmp_path: Path) -> None
     numpy.random.set_state(states["numpy_random_seed"])
     assert numpy.random.get_state()[1].tolist() == key and numpy.random.get_state()[2] == pos
     assert (has_gauss, cached) == tuple(numpy.random.get_state()[3:])
+
+
+def test_restore_problem_says_why_and_leaves_the_generators_alone() -> None:
+    import random
+
+    import numpy
+
+    from hookpipe.runtime.checkpoints.random_state import restore_problem
+
+    random.seed(1), numpy.random.seed(1), torch.manual_seed(1)
+    states = {"random_state": random.getstate(), "numpy_random_seed": numpy.random.get_state(),
+              "torch_manual_seed": torch.get_rng_state()}
+    random.seed(2), numpy.random.seed(2), torch.manual_seed(2)
+    expected = (random.random(), numpy.random.rand(), torch.rand(1).item())
+    random.seed(2), numpy.random.seed(2), torch.manual_seed(2)
+    assert restore_problem(states) is None
+    assert restore_problem({**states, "torch_manual_seed": torch.zeros(3, dtype=torch.uint8)}) is not None
+    assert restore_problem({k: v for k, v in states.items() if k != "random_state"}) == "it has no 'random_state' entry"
+    assert (random.random(), numpy.random.rand(), torch.rand(1).item()) == expected  # untouched by the checks

@@ -66,21 +66,18 @@ def make_portable(folder: str | os.PathLike[str], rank: int) -> None:
 def restore_problem(states: dict[str, Any]) -> str | None:
     """Why accelerate could not restore ``states`` here (None: it can).
 
-    Runs the restoring steps accelerate runs, on a copy of the current generators
-    that is put back after, so nothing changes but the answer.
+    Runs the restoring steps accelerate runs for the CPU generators, on a copy of
+    the current ones that is put back after, so nothing changes but the answer. For
+    CUDA it only checks that the state is there: reading every device's generator
+    would create a CUDA context on each GPU in every process.
     """
     import numpy
 
     saved = (random.getstate(), numpy.random.get_state(), torch.get_rng_state())
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     try:
         random.setstate(states["random_state"])
         numpy.random.set_state(states["numpy_random_seed"])
         torch.set_rng_state(states["torch_manual_seed"])
-        if cuda is not None:
-            if "torch_cuda_manual_seed" not in states:
-                return "it holds no CUDA generator state (written without CUDA), and this process has CUDA"
-            torch.cuda.set_rng_state_all(states["torch_cuda_manual_seed"])
     except KeyError as exc:
         return f"it has no {exc.args[0]!r} entry"
     except Exception as exc:  # noqa: BLE001 - whatever accelerate would catch and log at INFO
@@ -89,6 +86,6 @@ def restore_problem(states: dict[str, Any]) -> str | None:
         random.setstate(saved[0])
         numpy.random.set_state(saved[1])
         torch.set_rng_state(saved[2])
-        if cuda is not None:
-            torch.cuda.set_rng_state_all(cuda)
+    if torch.cuda.is_available() and "torch_cuda_manual_seed" not in states:
+        return "it holds no CUDA generator state (written without CUDA), and this process has CUDA"
     return None
