@@ -31,6 +31,7 @@ from hookpipe.runtime.loop.batch_processor import (
     LossNotProvidedError,
     SimpleBatchProcessor,
 )
+from hookpipe.runtime.simple_trainer import SimpleTrainer
 from hookpipe.runtime.trainer import HookBasedTrainer, PipelineHookOrConfigType
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "SaveModelConfig",
     "ScopeFailure",
     "SimpleBatchProcessor",
+    "SimpleTrainer",
     "StatsMonitor",
     "StatsMonitorConfig",
     "ValidationHook",

@@ -134,7 +134,7 @@ def test_gradients_are_clipped_before_the_optimizer_steps(clip: float | None) ->
         assert moved == pytest.approx(1.0, rel=1e-5)
     # The defaults are registered in the seed's order: clipping, then the optimizer.
     names = [type(ctx._after.__self__).__name__ for ctx in trainer.hooks.hooks["on_step"]._context_handlers]
-    assert names == (["GradClipHook", "OptimizerHook"] if clip else ["OptimizerHook"])
+    assert names == (["GradientClippingHook", "OptimizerHook"] if clip else ["OptimizerHook"])  # as the seed prints them
 
 
 def test_validation_runs_at_its_step_and_epoch_frequencies_in_eval_mode() -> None:

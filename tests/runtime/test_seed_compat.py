@@ -253,3 +253,121 @@ def test_every_catalog_entry_names_a_seed_config_built_on_its_fields() -> None:
         assert issubclass(config, PipelineHooksConfig)
         assert issubclass(config, hook_type.schema.__mro__[1])  # the fields the compiler checks with
         assert getattr(seed_hooks, f"{hook_type.name}Config") is config
+
+
+def test_simple_trainer_warns_and_evaluates_its_metric_on_the_step_schedule() -> None:
+    from hookpipe.runtime import SimpleTrainer
+
+    class Counting:
+        def __init__(self) -> None:
+            self.batches, self.computed = 0, 0
+
+        def update(self, batch: Any, outputs: Any) -> None:
+            self.batches += 1
+
+        def compute(self) -> int:
+            self.computed += 1
+            return self.batches
+
+        def reset(self) -> None:
+            self.batches = 0
+
+    class FirstOfBatch(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = tiny_model()
+
+        def forward(self, batch: Any) -> torch.Tensor:
+            return self.inner(batch[0] if isinstance(batch, (list, tuple)) else batch)
+
+    metric = Counting()
+    model = FirstOfBatch()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with pytest.warns(DeprecationWarning, match=r"Call to deprecated class SimpleTrainer\. .*since version 0\.2\.0"):
+        trainer = SimpleTrainer(model=model, accelerator=Accelerator(cpu=True), batch_processor=MSE(),
+                                dataloader=tiny_loader(n=10, batch_size=2), optimizer=optimizer,
+                                lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=100), max_step=6,
+                                val_dataloader=tiny_loader(n=4, batch_size=2), metric=metric, step_eval_freq=3,
+                                grad_clip_mode="value", grad_clip_value=0.1)
+    trainer()
+    assert metric.computed == 2 and metric.batches == 0  # after steps 3 and 6, reset after each
+    assert trainer.eval() == 2 and model.training
+    with pytest.warns(DeprecationWarning), pytest.raises(AssertionError, match="lr_scheduler_step_at is deprecated"):
+        SimpleTrainer(model=model, accelerator=Accelerator(cpu=True), batch_processor=MSE(), dataloader=[],
+                      optimizer=optimizer, lr_scheduler=None, lr_scheduler_step_at="epoch")  # type: ignore[arg-type]
+
+
+def test_a_validation_hook_subclass_overriding_evaluate_is_called_with_the_hook_args() -> None:
+    from hookpipe.runtime import PipelineHookArgs, ValidationHook
+
+    seen: list[tuple[int, int]] = []
+
+    class Recording(ValidationHook):
+        def evaluate(self, hook_args: PipelineHookArgs) -> None:
+            seen.append((hook_args.epoch_id, hook_args.global_step_id))
+
+    cfg = ValidationHookConfig(class_type=Recording, eval_callback=lambda m: None, step_eval_freq=2,
+                               eval_at_begin=True)
+    _trainer(max_step=5, validation=cfg)()
+    assert seen == [(0, 0), (0, 1), (0, 3)]
+
+
+def test_print_hooks_shows_each_channel_and_callback_under_the_seeds_names() -> None:
+    trainer = _trainer(max_step=1, grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=1.0),
+                       hooks=[SaveCheckpointConfig(save_root="unused", save_step_freq=10)])
+    text = repr(trainer.hooks)
+    assert text.startswith("<hookpipe.runtime.hooks.mixin.PipelineHooks(\n  hooks={\n    on_loop: <robo_orchard_core")
+    for name in ("GradientClippingHook", "._gradient_clipping", "OptimizerHook", "._optimizer_step",
+                 "SaveCheckpoint", "._on_step_end", "._on_epoch_end", "._on_loop_end"):
+        assert name in text
+    assert "on_batch" not in text  # empty channels are left out, as in the seed
+
+
+def test_patching_the_checkpoint_modules_logger_captures_the_seeds_call(tmp_path: Path) -> None:
+    from unittest import mock
+
+    import hookpipe.runtime.hooks.checkpoint as checkpoint_module
+    from hookpipe.runtime import PipelineHookArgs
+
+    hook = SaveCheckpointConfig(save_root=str(tmp_path / "ckpt"), save_step_freq=2)()
+    accelerator = Accelerator(cpu=True)
+    with mock.patch("hookpipe.runtime.hooks.checkpoint.logger") as logged:
+        assert checkpoint_module.logger is logged
+        with hook.begin("on_step", PipelineHookArgs(accelerator=accelerator, global_step_id=1)):
+            pass
+    logged.info.assert_called_once_with(f"Save checkpoint at the end of step 1 to {tmp_path / 'ckpt'}")
+
+
+def test_the_rng_file_holds_numpys_state_in_plain_values(tmp_path: Path) -> None:
+    import numpy
+
+    hook = SaveCheckpointConfig(save_root=str(tmp_path / "ckpt"), save_step_freq=1)()
+    from hookpipe.runtime import PipelineHookArgs
+
+    with hook.begin("on_step", PipelineHookArgs(accelerator=Accelerator(cpu=True))):
+        pass
+    states = torch.load(tmp_path / "ckpt" / "random_states_0.pkl", weights_only=True)
+    name, key, pos, has_gauss, cached = states["numpy_random_seed"]
+    assert name == "MT19937" and type(key) is list and len(key) == 624 and all(type(k) is int for k in key)
+    numpy.random.set_state(states["numpy_random_seed"])
+    assert numpy.random.get_state()[1].tolist() == key and numpy.random.get_state()[2] == pos
+    assert (has_gauss, cached) == tuple(numpy.random.get_state()[3:])
+
+
+def test_restore_problem_says_why_and_leaves_the_generators_alone() -> None:
+    import random
+
+    import numpy
+
+    from hookpipe.runtime.checkpoints.random_state import restore_problem
+
+    random.seed(1), numpy.random.seed(1), torch.manual_seed(1)
+    states = {"random_state": random.getstate(), "numpy_random_seed": numpy.random.get_state(),
+              "torch_manual_seed": torch.get_rng_state()}
+    random.seed(2), numpy.random.seed(2), torch.manual_seed(2)
+    expected = (random.random(), numpy.random.rand(), torch.rand(1).item())
+    random.seed(2), numpy.random.seed(2), torch.manual_seed(2)
+    assert restore_problem(states) is None
+    assert restore_problem({**states, "torch_manual_seed": torch.zeros(3, dtype=torch.uint8)}) is not None
+    assert restore_problem({k: v for k, v in states.items() if k != "random_state"}) == "it has no 'random_state' entry"
+    assert (random.random(), numpy.random.rand(), torch.rand(1).item()) == expected  # untouched by the checks

@@ -24,6 +24,7 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoints.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoints.checkpoint_files import fsync_dir
 from hookpipe.runtime.checkpoints.checkpoint_state import save_grads, snapshot, write_state
+from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import checkpoint_name, complete_checkpoints, latest_checkpoint, write_marker
 from hookpipe.runtime.checkpoints.resume_changes import write_plan
 
@@ -96,6 +97,7 @@ class CheckpointHook:
         final = self.dir / name
         tmp = self.dir / _temporary_name(acc, self.dir, name)
         acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
+        make_portable(tmp, acc.process_index)  # readable under numpy 1 too (RoboOrchard Lab's)
         if self._trainer is not None:
             trainer, rank = self._trainer, acc.process_index
             ids = (args.epoch_id, args.step_id, args.global_step_id)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Protocol
@@ -34,12 +35,15 @@ from hookpipe.compiler.loop import SCOPE_CHANNEL, callback_name
 from hookpipe.compiler.plan import Plan
 from hookpipe.fileaccess import Refused, read_json
 from hookpipe.runtime.checkpoints.hook_state import join_tensors, load_hook_tensors, save_hook_tensors, split_tensors
+from hookpipe.runtime.checkpoints.random_state import restore_problem
 from hookpipe.runtime.dispatch.channels import Counters
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.run_context import RunContext
 from hookpipe.runtime.tracking.trace import Tracer
 
 __all__ = ["STATE_FORMAT", "load_accelerate_state", "read_state", "restore_grads", "save_grads", "write_state"]
+
+_log = logging.getLogger(__name__)
 
 STATE_FORMAT = 1
 #: hookpipe's progress record (the next step's position), beside accelerate's files.
@@ -289,3 +293,8 @@ def _check_random_state(folder: Path, rank: int) -> None:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise PlanResolveError(f"checkpoint {folder}: the random state {path.name} is corrupt ({first}); "
                                "resume from an earlier checkpoint") from None
+    problem = restore_problem(states)
+    if problem is not None:  # accelerate would log "Could not load random states" at INFO and go on
+        _log.warning(f"cannot restore the random state from {path}: {problem}; the resumed run goes on with "
+                     "the current generators, so its random numbers (dropout, shuffling) differ from the "
+                     "interrupted run's")

@@ -20,6 +20,7 @@ from typing import Any, Callable, Literal, NoReturn, TypeVar
 
 from ordered_set import OrderedSet
 from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable
+from robo_orchard_core.utils.string import add_indentation
 
 from hookpipe.compiler.plan import UNITS, Guard, Unit
 from hookpipe.dsl.span import Span
@@ -345,6 +346,19 @@ class Channel(HookContextChannel[PipelineHookArgs]):
     def contexts(self) -> tuple[Any, ...]:
         """The registered contexts, in registration order."""
         return tuple(self._context_handlers)
+
+    def __repr__(self) -> str:
+        """robo_orchard_core's text for its ``HookContextChannel``, whose name it prints.
+
+        ``print(trainer.hooks)`` then shows the seed's tree; the class is an
+        implementation detail of the same channel.
+        """
+        items = "".join(("," if i else "") + "\n" + add_indentation(f"{i}: {ctx}", indent=2)
+                        for i, ctx in enumerate(self._context_handlers))
+        hooks = f"[{items}\n]" if items else "[]"
+        content = f"name={self.name}, \nhooks={hooks}"
+        base = HookContextChannel
+        return f"<{base.__module__}.{base.__name__}(\n" + add_indentation(content, 2, first_line_indent=True) + ")>"
 
     def calls(self) -> tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]]:
         """``(befores, afters)``: the functions the registered contexts run, in order."""

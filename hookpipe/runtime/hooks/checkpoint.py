@@ -34,6 +34,7 @@ from robo_orchard_core.utils.config import ClassType
 from hookpipe.compiler.seed_fields import SaveHookFields
 from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import swap_folders, write_marker
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
@@ -41,6 +42,7 @@ __all__ = ["SaveCheckpoint", "SaveCheckpointConfig", "SaveModel", "SaveModelConf
 
 #: The seed's logger name, so existing log filters keep working.
 logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.checkpoint")
+_own_log = logging.getLogger(__name__)
 
 
 def check_save_root(accelerator: Accelerator, save_root: str | None) -> None:
@@ -50,7 +52,7 @@ def check_save_root(accelerator: Accelerator, save_root: str | None) -> None:
         raise ValueError("save_root is required when `automatic_checkpoint_naming of Accelerator is False")
     if automatic and save_root is not None:
         logger.warning(
-            "Ignore customize save_root = %s since `automatic_checkpoint_naming` is True for Accelerator", save_root
+            f"Ignore customize save_root = {save_root} since `automatic_checkpoint_naming` is True for Accelerator"
         )
 
 
@@ -80,11 +82,17 @@ class SaveCheckpoint(PipelineHooks):
         accelerator = args.accelerator
         accelerator.wait_for_everyone()
         if accelerator.project_configuration.automatic_checkpoint_naming:
-            location = accelerator.save_state()
+            location = accelerator.save_state(self.save_root)  # the seed's call; accelerate names the folder
+            make_portable(location, accelerator.process_index)
             self._save_models(accelerator, Path(location))
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
-                write_marker(Path(location), completed_steps, args.epoch_id)
+                if Path(location).is_dir():
+                    write_marker(Path(location), completed_steps, args.epoch_id)
+                else:  # an accelerate stand-in that wrote nothing: no marker for a folder that is not there
+                    # (hookpipe's own logger: the seed's module logger sees exactly the seed's calls)
+                    _own_log.warning(f"No hookpipe-checkpoint.json written: {location} is not a folder after "
+                                     "save_state")
             accelerator.wait_for_everyone()
             return location
         final, partial, old = swap_folders(self.save_root)  # type: ignore[arg-type]  # _check ran
@@ -92,6 +100,7 @@ class SaveCheckpoint(PipelineHooks):
             shutil.rmtree(partial)
         accelerator.wait_for_everyone()
         accelerator.save_state(str(partial))
+        make_portable(partial, accelerator.process_index)  # readable under numpy 1 (the seed's pin) too
         self._save_models(accelerator, partial)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
@@ -112,25 +121,27 @@ class SaveCheckpoint(PipelineHooks):
             if config.exists():
                 shutil.copy(config, target)
 
-    def _save(self, args: PipelineHookArgs, completed_steps: int, message: str, *ids: int) -> None:
+    def _save(self, args: PipelineHookArgs, completed_steps: int, message: str) -> None:
+        """Save, then log ``message`` with ``{location}`` filled in (one formatted string, as the seed logs)."""
         self._check(args.accelerator)
         location = self._save_state(args, completed_steps)
         self.last_path = Path(location)
         if args.accelerator.is_main_process:
-            logger.info(message, *ids, location)
+            logger.info(message.format(location=location))
 
     def _on_step_end(self, args: PipelineHookArgs) -> None:
         if self.save_step_freq is not None and (args.global_step_id + 1) % self.save_step_freq == 0:
             done = args.global_step_id + 1  # inside a step the running step is not counted yet
-            self._save(args, done, "Save checkpoint at the end of step %s to %s", args.global_step_id)
+            self._save(args, done, f"Save checkpoint at the end of step {args.global_step_id} to {{location}}")
 
     def _on_epoch_end(self, args: PipelineHookArgs) -> None:
         if self.save_epoch_freq is not None and (args.epoch_id + 1) % self.save_epoch_freq == 0:
-            self._save(args, args.global_step_id, "Save checkpoint at the end of epoch %s to %s", args.epoch_id)
+            message = f"Save checkpoint at the end of epoch {args.epoch_id} to {{location}}"
+            self._save(args, args.global_step_id, message)
 
     def _on_loop_end(self, args: PipelineHookArgs) -> None:
         if self.cfg.save_when_loop_end:
-            self._save(args, args.global_step_id, "Save checkpoint at the end of training to %s")
+            self._save(args, args.global_step_id, "Save checkpoint at the end of training to {location}")
 
 
 class SaveCheckpointConfig(PipelineHooksConfig[SaveCheckpoint], SaveHookFields):
@@ -177,15 +188,15 @@ class SaveModel(PipelineHooks):
             args.accelerator.wait_for_everyone()
             if args.accelerator.is_main_process:
                 location = self._save_model(args, step_id=args.step_id, epoch_id=args.epoch_id)
-                logger.info("Save model at the end of step %s to %s", args.global_step_id, location)
+                logger.info(f"Save model at the end of step {args.global_step_id} to {location}")
 
     def _on_epoch_end(self, args: PipelineHookArgs) -> None:
         if self._due(self.cfg.save_epoch_freq, args.epoch_id + 1, args):
             args.accelerator.wait_for_everyone()
             if args.accelerator.is_main_process:
                 location = self._save_model(args, step_id=args.step_id, epoch_id=args.epoch_id)
-                logger.info("Save model at the end of epoch %s of global step %s to %s",
-                            args.epoch_id, args.global_step_id, location)
+                logger.info(f"Save model at the end of epoch {args.epoch_id} of global step {args.global_step_id} "
+                            f"to {location}")
 
     def _on_loop_end(self, args: PipelineHookArgs) -> None:
         if not self.cfg.save_when_loop_end or self._saved_last_step == args.global_step_id:
@@ -193,7 +204,7 @@ class SaveModel(PipelineHooks):
         args.accelerator.wait_for_everyone()
         if args.accelerator.is_main_process:
             location = self._save_model(args, step_id=args.step_id, epoch_id=args.epoch_id)
-            logger.info("Save model at the end of training global step %s to %s", args.global_step_id, location)
+            logger.info(f"Save model at the end of training global step {args.global_step_id} to {location}")
 
 
 class SaveModelConfig(PipelineHooksConfig[SaveModel], SaveHookFields):

@@ -10,6 +10,7 @@ from typing import Literal
 
 from robo_orchard_core.utils.config import ClassType
 
+from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.builtins.grad_clip import GradClipHook
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
@@ -28,7 +29,11 @@ class GradientClippingHook(PipelineHooks):
     def __init__(self, cfg: "GradientClippingHookConfig") -> None:
         super().__init__()
         self.clip = GradClipHook(cfg.clip_mode, cfg.max_norm, cfg.clip_value, cfg.norm_type)
-        self.register_hook("on_step", HookContext.from_callable(after=self.clip.on_step_end))
+        self.register_hook("on_step", HookContext.from_callable(after=self._gradient_clipping))
+
+    def _gradient_clipping(self, hook_args: PipelineHookArgs) -> None:
+        """The seed's callback name (``print(trainer.hooks)`` shows it): the clipper's step end."""
+        self.clip.on_step_end(hook_args)
 
     # The seed's public attributes, read from (and written to) the clipper that runs.
     @property

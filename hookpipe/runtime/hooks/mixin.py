@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Literal, TypeAlias
 
 from robo_orchard_core.utils.config import ClassConfig, ClassInitFromConfigMixin, ClassType
 from robo_orchard_core.utils.hook import HookContext, HookContextChannel, RemoveableHandle
+from robo_orchard_core.utils.string import add_indentation
 from typing_extensions import Self, TypeVar
 
 from hookpipe.compiler.loop import SCOPE_CHANNEL
@@ -109,8 +110,12 @@ class PipelineHooks(ClassInitFromConfigMixin):
         return ret
 
     def __repr__(self) -> str:
-        used = {k: len(v) for k, v in self.hooks.items() if len(v)}
-        return f"<{type(self).__name__} {used}>"
+        """The seed's tree: every non-empty channel with its contexts, in registration order."""
+        channels = "".join("\n" + add_indentation(f"{k}: {v}, ", indent=2) for k, v in self.hooks.items() if len(v))
+        content = f"hooks={{{channels}\n}}" if channels else "hooks={}"
+        cls = type(self)
+        body = add_indentation(content, indent=2, first_line_indent=True)
+        return f"<{cls.__module__}.{cls.__name__}(\n{body})>"
 
 
 PipelineHooksType_co = TypeVar("PipelineHooksType_co", bound=PipelineHooks, covariant=True)

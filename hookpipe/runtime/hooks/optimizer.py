@@ -51,13 +51,14 @@ class OptimizerHook(PipelineHooks):
         self._optimizer: object = None
         self._step: Callable[[], None] = _unset
         self._zero_grad: Callable[[], None] = _unset
-        self.register_hook("on_step", HookContext.from_callable(after=self.on_step_end))
+        self.register_hook("on_step", HookContext.from_callable(after=self._optimizer_step))
 
     @classmethod
     def from_plan_args(cls, args: OptimizerArgs) -> "OptimizerHook":
         return cls(OptimizerHookConfig(set_to_none=args.set_to_none))
 
-    def on_step_end(self, args: PipelineHookArgs) -> None:
+    def _optimizer_step(self, args: PipelineHookArgs) -> None:
+        """After a step (the seed's callback name; a Plan calls it as ``on_step_end``)."""
         optimizer = args.optimizer
         if optimizer is not self._optimizer:  # once per run: decide how to step it
             if optimizer is None:
@@ -73,6 +74,8 @@ class OptimizerHook(PipelineHooks):
                 scheduler.step()  # once per optimizer update
         self._zero_grad()
 
+
+    on_step_end = _optimizer_step
 
 class OptimizerHookConfig(PipelineHooksConfig[OptimizerHook]):
     class_type: ClassType[OptimizerHook] = OptimizerHook

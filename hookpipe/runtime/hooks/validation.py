@@ -88,11 +88,11 @@ class ValidationHook(PipelineHooks):
         self.step_eval_freq = cfg.step_eval_freq
         self.epoch_eval_freq = cfg.epoch_eval_freq
         if cfg.epoch_eval_freq is not None:
-            self.register_hook("on_epoch", HookContext.from_callable(after=self._seed_epoch_end))
+            self.register_hook("on_epoch", HookContext.from_callable(after=self._on_epoch_end))
         if cfg.step_eval_freq is not None:
-            self.register_hook("on_step", HookContext.from_callable(after=self._seed_step_end))
+            self.register_hook("on_step", HookContext.from_callable(after=self._on_step_end))
         if cfg.eval_at_begin:
-            self.register_hook("on_loop", HookContext.from_callable(before=self._seed_loop_begin))
+            self.register_hook("on_loop", HookContext.from_callable(before=self._on_loop_begin))
 
     @classmethod
     def from_plan_args(cls, args: ValidationArgs) -> "ValidationHook":
@@ -119,6 +119,8 @@ class ValidationHook(PipelineHooks):
         #: ``"model"`` or the name of a hook providing averaged weights (a Plan's ``weights`` argument).
         self.weights = "model"
         self._trainer: Any = None
+        #: The label of the evaluation under way (see :meth:`_evaluate_labelled`).
+        self._label: int | None = None
         #: ``(completed steps, metrics)`` of every evaluation, oldest first.
         self.history: list[tuple[int, dict[str, float] | None]] = []
 
@@ -156,8 +158,26 @@ class ValidationHook(PipelineHooks):
     def last_metrics(self) -> dict[str, float] | None:
         return self.history[-1][1] if self.history else None
 
-    def evaluate(self, args: PipelineHookArgs, completed_steps: int | None = None) -> dict[str, float] | None:
-        """Run the callback once; return (and log) its metrics.
+    def evaluate(self, hook_args: PipelineHookArgs) -> dict[str, float] | None:
+        """The seed's override point: evaluate now (every evaluation of this hook calls it).
+
+        A subclass may override it with the seed's signature; the default runs
+        :meth:`evaluate_at` and returns the metrics (the seed returns None).
+        """
+        if hook_args.model is None and hasattr(self, "cfg"):  # the seed's check, for its config-built hook
+            raise ValueError("Model is not set in the hook arguments.")
+        return self.evaluate_at(hook_args, self._label)
+
+    def _evaluate_labelled(self, args: PipelineHookArgs, completed_steps: int | None = None) -> None:
+        """Call :meth:`evaluate` (maybe a subclass's), the result labelled ``completed_steps``."""
+        self._label = completed_steps
+        try:
+            self.evaluate(args)
+        finally:
+            self._label = None
+
+    def evaluate_at(self, args: PipelineHookArgs, completed_steps: int | None = None) -> dict[str, float] | None:
+        """Run the callback once; return (and log) its metrics (hookpipe's own entry point).
 
         ``completed_steps`` labels the result (defaults to ``global_step_id``, which
         is the count of finished steps at epoch and loop boundaries).
@@ -194,24 +214,37 @@ class ValidationHook(PipelineHooks):
             return True
         return self.epoch_eval_freq is not None and (hook_args.epoch_id + 1) % self.epoch_eval_freq == 0
 
-    def _seed_loop_begin(self, args: PipelineHookArgs) -> None:
-        self.evaluate(args)
+    def _custom_need_eval(self) -> bool:
+        """Whether a subclass overrides :meth:`need_eval` (then it decides, as in the seed)."""
+        return type(self).need_eval is not ValidationHook.need_eval
 
-    def _seed_step_end(self, args: PipelineHookArgs) -> None:
-        if self.step_eval_freq is not None and (args.global_step_id + 1) % self.step_eval_freq == 0:
-            self.evaluate(args, args.global_step_id + 1)
+    # The seed's callback names, so ``print(trainer.hooks)`` shows the seed's tree.
+    def _on_loop_begin(self, hook_args: PipelineHookArgs) -> None:
+        self._evaluate_labelled(hook_args)
 
-    def _seed_epoch_end(self, args: PipelineHookArgs) -> None:
-        if self.epoch_eval_freq is not None and (args.epoch_id + 1) % self.epoch_eval_freq == 0:
-            self.evaluate(args)
+    def _on_step_end(self, hook_args: PipelineHookArgs) -> None:
+        if self._custom_need_eval():
+            due = self.need_eval(hook_args)
+        else:  # hookpipe's rule: a step end evaluates on the step frequency only (docs/compat.md)
+            due = self.step_eval_freq is not None and (hook_args.global_step_id + 1) % self.step_eval_freq == 0
+        if due:
+            self._evaluate_labelled(hook_args, hook_args.global_step_id + 1)
+
+    def _on_epoch_end(self, hook_args: PipelineHookArgs) -> None:
+        if self._custom_need_eval():
+            due = self.need_eval(hook_args)
+        else:
+            due = self.epoch_eval_freq is not None and (hook_args.epoch_id + 1) % self.epoch_eval_freq == 0
+        if due:
+            self._evaluate_labelled(hook_args)
 
     # A Plan may attach validation to any phase; each callback evaluates once.
     # Inside a step the step is still running, so it counts as completed after it.
     def _at_boundary(self, args: PipelineHookArgs) -> None:
-        self.evaluate(args)
+        self._evaluate_labelled(args)
 
     def _in_step(self, args: PipelineHookArgs) -> None:
-        self.evaluate(args, args.global_step_id + 1)
+        self._evaluate_labelled(args, args.global_step_id + 1)
 
     on_loop_begin = on_loop_end = on_epoch_begin = on_epoch_end = _at_boundary
     on_step_begin = on_step_end = on_batch_begin = on_batch_end = _in_step
