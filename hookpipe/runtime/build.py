@@ -39,6 +39,7 @@ from hookpipe.compiler.settings import (
 )
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
+from hookpipe.runtime.checkpoints.schedule_rebase import fresh_schedule
 from hookpipe.runtime.distributed.agreement import check_agreement
 from hookpipe.runtime.distributed.threads import apply_threads
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
@@ -194,8 +195,10 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     # Prepared first (accelerate prepares an object once; `prepare` gets it back as it is),
     # so that the run's size is the sharded loader's.
     dataloader = accelerator.prepare(dataloader)
-    size = RunSize.of(max_step, max_epoch, loader_length(dataloader), accelerator.gradient_accumulation_steps,
-                      accelerator.num_processes)
+    # The whole run; resumed, the updates done plus those left under today's settings (docs/runtime.md).
+    size = RunSize.resumed(report.done if report is not None else (0, 0, 0, 0), max_step, max_epoch,
+                           loader_length(dataloader), accelerator.gradient_accumulation_steps,
+                           accelerator.num_processes)
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:
@@ -208,6 +211,9 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
                                     what="trainer.lr_scheduler")
     else:
         lr_scheduler = None
+    if report is not None:  # the schedule as today's settings define it, before the checkpoint's state replaces it
+        report.fresh_schedule = fresh_schedule(optimizer, lr_scheduler)
+        report.size = size
     if "batch_processor" in overrides:
         processor = overrides["batch_processor"]
     else:

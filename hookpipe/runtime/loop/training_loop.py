@@ -218,6 +218,7 @@ class TrainingLoop:
             self._resumed = state if self.plan is not None else None
         self._start_epoch = self.trainer_progress_state.epoch_id
         self._start_step = self.trainer_progress_state.step_id
+        self.run.size = self._run_size()  # the whole run: the updates done plus those left (docs/runtime.md)
 
     def add_loss_meter(self) -> LossMeter:
         """A running sum of every step's loss, from now on (``log()`` asks for one)."""
@@ -263,8 +264,11 @@ class TrainingLoop:
         return loader_length(self.dataloader)
 
     def _run_size(self) -> RunSize:
-        return RunSize.of(self.max_step, self.max_epoch, self._steps_per_epoch(),
-                          self.accelerator.gradient_accumulation_steps, self.accelerator.num_processes)
+        """The whole run's size; after a resume, what is done plus what is left (``RunSize.resumed``)."""
+        p = self.trainer_progress_state
+        return RunSize.resumed((p.epoch_id, p.step_id, p.global_step_id, p.update_count), self.max_step,
+                               self.max_epoch, self._steps_per_epoch(), self.accelerator.gradient_accumulation_steps,
+                               self.accelerator.num_processes)
 
     def __call__(self) -> None:
         """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end.
