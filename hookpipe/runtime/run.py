@@ -191,6 +191,8 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
                 raise
             if trainer.resume_report is not None:
                 _say_main("\n".join(trainer.resume_report.lines))
+            for note in trainer.start_notes:
+                _say_main(f"hookpipe run: {note}")
             if options.weights_from is not None:
                 folder = resolve_resume(plan, options.weights_from, FRESH_FROM_WEIGHTS)
                 load_weights(trainer, folder)

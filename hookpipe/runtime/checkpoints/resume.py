@@ -106,16 +106,20 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
 def newest_verified(directory: str | os.PathLike[str]) -> tuple[Path | None, list[tuple[Path, str]]]:
     """The newest checkpoint that verifies, and the newer ones skipped with why.
 
-    Newest by step count; a folder verifies when its marker reads and every file it
-    lists has its recorded size and checksum (``checkpoint_problem``).
+    Newest by step count, in the newest version folder that has one (the folder's
+    ``vN`` sub-folders hold later runs' checkpoints, see :mod:`.versions`); a folder
+    verifies when its marker reads and every file it lists has its recorded size and
+    checksum (``checkpoint_problem``).
     """
+    from hookpipe.runtime.checkpoints.versions import version_folders
+
     root = Path(directory)
     if not root.is_dir():
         return None, []
-    found = sorted(((int(m.group(1)), p) for p in root.iterdir() if (m := _NAME.match(p.name)) and p.is_dir()),
-                   reverse=True)
+    found = sorted(((version, int(m.group(1)), p) for version, folder in version_folders(root)
+                    for p in folder.iterdir() if (m := _NAME.match(p.name)) and p.is_dir()), reverse=True)
     skipped: list[tuple[Path, str]] = []
-    for _, folder in found:
+    for _, _, folder in found:
         reason = checkpoint_problem(folder)
         if reason is None:
             return folder, skipped

@@ -35,11 +35,15 @@ CSV_NAME = "metrics.csv"
 class CSVTracker(GeneralTracker):
     """One CSV row per ``accelerator.log`` call: ``step`` then every key logged so far.
 
-    The file is rewritten whole (to a temporary file, then renamed) on each call, so
-    it is never half written and a key that first appears late gets a column
-    without breaking earlier rows. :meth:`resume_at` says how many rows of an
-    existing file to keep: a resumed run keeps those its checkpoint had seen
-    (``log()`` stores the count) and logs the rest again; a new run keeps none.
+    A row with the columns the file has is appended (one write of the whole line);
+    a key that first appears late gets a column by rewriting the file (to a
+    temporary file, then renamed), so it is never half written and earlier rows keep
+    their values. :meth:`resume_at` says how many rows of an existing file to keep:
+    a run that continues its own (resumed from its newest checkpoint) keeps those its
+    checkpoint had seen (``log()`` stores the count) and logs the rest again. A run
+    that does not continue the file's run never gets here with it: it logs into a
+    version sub-folder of ``log_dir`` (see :mod:`hookpipe.runtime.checkpoints.versions`),
+    so another run's rows are never rewritten.
     """
 
     name = "csv"
@@ -52,6 +56,8 @@ class CSVTracker(GeneralTracker):
         self._columns: list[str] = ["step"]
         self._rows: list[dict[str, Any]] = []
         self._fresh = True
+        #: Rows on disk, written with the current columns (what an append may follow).
+        self._on_disk = -1
 
     @property
     def rows(self) -> int:
@@ -91,8 +97,19 @@ class CSVTracker(GeneralTracker):
                 continue
             if key not in self._columns:
                 self._columns.append(key)
+                self._on_disk = -1
         self._rows.append(row)
-        self._write()
+        if self._on_disk == len(self._rows) - 1:
+            self._append(row)
+        else:
+            self._write()
+
+    def _append(self, row: dict[str, Any]) -> None:
+        out = io.StringIO()
+        csv.DictWriter(out, fieldnames=self._columns, lineterminator="\n").writerow(row)
+        with self.path.open("a", encoding="utf-8", newline="") as fh:
+            fh.write(out.getvalue())
+        self._on_disk += 1
 
     def _write(self) -> None:
         out = io.StringIO()
@@ -102,6 +119,7 @@ class CSVTracker(GeneralTracker):
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         tmp.write_text(out.getvalue(), encoding="utf-8")
         os.replace(tmp, self.path)
+        self._on_disk = len(self._rows)
 
     def finish(self) -> None:
         """Every row is on disk after each call; nothing to flush."""
