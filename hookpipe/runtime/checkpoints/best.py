@@ -17,8 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hookpipe.runtime.checkpoints.resume import checkpoint_problem, complete_checkpoints
-from hookpipe.runtime.checkpoints.versions import version_folders
+from hookpipe.runtime.checkpoints.resume import checkpoint_problem, complete_checkpoints, version_folders
 from hookpipe.runtime.tracking.monitor import monitored_value
 
 __all__ = ["POINTER", "best_checkpoint", "best_verified", "monitor_record", "ranked", "update_pointer"]

@@ -24,11 +24,28 @@ from robo_orchard_core.utils.config import Config
 
 from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
 
-__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem", "complete_checkpoints",
-           "in_place_verified", "latest_checkpoint", "newest_verified", "read_marker", "swap_folders", "write_marker"]
+__all__ = ["MARKER", "VERSION_NAME", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem",
+           "complete_checkpoints", "in_place_verified", "latest_checkpoint", "newest_verified", "read_marker",
+           "swap_folders", "version_folders", "write_marker"]
 
 MARKER = "hookpipe-checkpoint.json"
 _NAME = re.compile(r"^step-(\d+)$")
+#: A version sub-folder of a checkpoint (or log) folder: a later run's (see :mod:`.versions`).
+VERSION_NAME = re.compile(r"^v(\d+)$")
+
+
+def version_folders(base: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """``(version, folder)`` of ``base`` (version 0) and its ``vN`` sub-folders, oldest first.
+
+    A run that does not continue the newest checkpoint of its folder writes into
+    the next ``vN`` (see :mod:`.versions`).
+    """
+    root = Path(base)
+    found = [(0, root)]
+    if root.is_dir():
+        found += sorted((int(m.group(1)), p) for p in root.iterdir()
+                        if (m := VERSION_NAME.match(p.name)) and p.is_dir() and not p.is_symlink())
+    return found
 
 
 def checkpoint_name(completed_steps: int) -> str:
@@ -111,8 +128,6 @@ def newest_verified(directory: str | os.PathLike[str]) -> tuple[Path | None, lis
     verifies when its marker reads and every file it lists has its recorded size and
     checksum (``checkpoint_problem``).
     """
-    from hookpipe.runtime.checkpoints.versions import version_folders
-
     root = Path(directory)
     if not root.is_dir():
         return None, []

@@ -28,15 +28,15 @@ run's id (see :mod:`hookpipe.runtime.builtins.checkpoint`).
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RunPlace", "choose_place", "version_folders"]
+from hookpipe.runtime.checkpoints.resume import VERSION_NAME, read_marker, version_folders
 
-_VERSION = re.compile(r"^v(\d+)$")
+__all__ = ["RunPlace", "choose_place"]
+
 _STEP = re.compile(r"^step-\d+$")
 
 
@@ -56,19 +56,7 @@ class RunPlace:
         return Path(base) if self.version is None else Path(base) / f"v{self.version}"
 
 
-def version_folders(base: str | os.PathLike[str]) -> list[tuple[int, Path]]:
-    """``(version, folder)`` of ``base`` (version 0) and its ``vN`` sub-folders, oldest first."""
-    root = Path(base)
-    found = [(0, root)]
-    if root.is_dir():
-        found += sorted((int(m.group(1)), p) for p in root.iterdir()
-                        if (m := _VERSION.match(p.name)) and p.is_dir() and not p.is_symlink())
-    return found
-
-
 def _checkpoints(folder: Path) -> list[tuple[int, Path]]:
-    from hookpipe.runtime.checkpoints.resume import read_marker
-
     if not folder.is_dir():
         return []
     return sorted((int(p.name[5:]), p) for p in folder.iterdir()
@@ -77,7 +65,7 @@ def _checkpoints(folder: Path) -> list[tuple[int, Path]]:
 
 def _used_log_dir(folder: Path) -> bool:
     """Whether a run already logged into ``folder`` (its files, not its version sub-folders)."""
-    return folder.is_dir() and any(p.is_file() or (p.is_dir() and not _VERSION.match(p.name))
+    return folder.is_dir() and any(p.is_file() or (p.is_dir() and not VERSION_NAME.match(p.name))
                                    for p in folder.iterdir())
 
 
@@ -88,8 +76,6 @@ def choose_place(checkpoint_dir: str | Path | None, log_dir: str | Path | None,
     ``changed``: the resumed run changes more than its limits (``max_epoch``,
     ``max_step``), so it is another run even from the newest checkpoint.
     """
-    from hookpipe.runtime.checkpoints.resume import read_marker
-
     fresh_id = uuid.uuid4().hex[:12]
     ckpt_versions = version_folders(checkpoint_dir) if checkpoint_dir is not None else []
     if resumed is not None and checkpoint_dir is not None and not changed:
