@@ -209,7 +209,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             return exc.exit_code
         except RunFailure as exc:
             cause = exc.__cause__
-            if cause is not None:
+            if cause is not None and not isinstance(cause, HookpipeRuntimeError):  # ours say it all in one line
                 traceback.print_exception(cause, file=sys.stderr)
             _say_error(trainer, f"hookpipe run: {path}: {exc}")
             return 1
@@ -363,7 +363,7 @@ def _main_thread() -> bool:
 def _at_step(trainer: Any) -> str:
     if trainer is None:
         return ""
-    return f" at global step {trainer.trainer_progress_state.global_step_id}"
+    return f" after {trainer.trainer_progress_state.global_step_id} steps"
 
 
 def _say_error(trainer: Any, message: str) -> None:

@@ -139,3 +139,10 @@ def endless() -> Any:
             yield x, x.sum(dim=1, keepdim=True)
 
     return batches()
+
+
+class FailAtEpochEnd:
+    """Raises in the first epoch's ``after`` phase: where a failure meets a validation line."""
+
+    def on_epoch_end(self, args: PipelineHookArgs) -> None:
+        raise RuntimeError("no such metric")

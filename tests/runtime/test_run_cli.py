@@ -119,14 +119,14 @@ def test_resume_continues_to_raised_limits_and_says_when_nothing_is_left(tmp_pat
 
     same = digits(tmp_path, "--set", "trainer.max_epoch=1", "--resume", "latest")
     assert same.returncode == 1
-    assert (f"nothing to train: {tmp_path / 'step-00000045'} ends a run at global step 45 (epoch 1), and "
+    assert (f"nothing to train: {tmp_path / 'step-00000045'} ends a run after 45 steps (epoch 1), and "
             "trainer.max_epoch=1 ends there too; to train further, raise the limit: --set trainer.max_epoch=2"
             in same.stderr)
 
     more = digits(tmp_path, "--set", "trainer.max_epoch=2", "--set", "trainer.optimizer.lr=0.002",
                   "--resume", "latest")
     assert more.returncode == 0, more.stderr
-    assert f"resuming {tmp_path / 'step-00000045'} at global step 45 (epoch 1); changed since the checkpoint:" \
+    assert f"resuming {tmp_path / 'step-00000045'} after 45 steps (epoch 1); changed since the checkpoint:" \
         in more.stderr
     assert "  trainer.max_epoch: 1 -> 2\n" in more.stderr
     assert "  trainer.optimizer.lr: 0.001 -> 0.002\n" in more.stderr

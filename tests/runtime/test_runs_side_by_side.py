@@ -55,7 +55,7 @@ def test_resume_best_with_a_new_lr_leaves_the_first_run_byte_identical(tmp_path:
     assert ("hookpipe run: this run writes to runs/cnn/checkpoints/v1 and runs/cnn/logs/v1: the folders the "
             ".pipe file names hold another run's checkpoints or logs, and it resumes with changed settings, so "
             "nothing there is replaced or pruned") in done.stderr
-    assert f"resuming runs/cnn/checkpoints/{best.name} at global step" in done.stderr
+    assert f"resuming runs/cnn/checkpoints/{best.name} after" in done.stderr
     new = sorted(k for k in after if k not in before)
     assert any(k.startswith("checkpoints/v1/step-") for k in new)
     assert "logs/v1/metrics.csv" in new
@@ -64,7 +64,7 @@ def test_resume_best_with_a_new_lr_leaves_the_first_run_byte_identical(tmp_path:
     again = hookpipe(tmp_path, "--resume", "latest", "--set", "trainer.optimizer.lr=1e-3",
                      "--set", "trainer.max_epoch=4")
     assert again.returncode == 0, again.stderr
-    assert f"resuming runs/cnn/checkpoints/v1/{newest} at global step" in again.stderr
+    assert f"resuming runs/cnn/checkpoints/v1/{newest} after" in again.stderr
     # Only the limits changed since v1's checkpoint: it continues that run, in v1; the first run is untouched.
     assert "this run writes to" not in again.stderr
     final = tree(runs)

@@ -104,7 +104,7 @@ class ResumeReport:
     @property
     def lines(self) -> list[str]:
         step, epoch = self.position
-        head = f"resuming {self.folder} at global step {step} (epoch {epoch})"
+        head = f"resuming {self.folder} after {step} steps (epoch {epoch})"
         run, lr = self.run_changes(), [f"  {line}" for line in self.lr_line()]
         if self.old is None:
             return [head + "; the checkpoint does not record its plan, so changes cannot be listed"] + lr
@@ -150,7 +150,7 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
         limits = " and ".join(f"trainer.{k}={v}" for k, v in (("max_step", max_step), ("max_epoch", max_epoch))
                               if v is not None)
         raise NothingToResume(
-            f"nothing to train: {folder} ends a run at global step {step} (epoch {epoch}), and {limits} ends there "
+            f"nothing to train: {folder} ends a run after {step} steps (epoch {epoch}), and {limits} ends there "
             f"too; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "
             f"or --set trainer.max_step=N with N > {step}")
     if state is not None and state.get("stopping") is not None and cursor.get("scope") == "loop":
