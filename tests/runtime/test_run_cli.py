@@ -133,7 +133,9 @@ def test_resume_continues_to_raised_limits_and_says_when_nothing_is_left(tmp_pat
     assert "  applied: the optimizer's lr is now 0.002" in more.stderr
     assert "train.pipe: 90 steps, 2 epochs in" in more.stdout
     assert f"(resumed from {tmp_path / 'step-00000045'})" in more.stdout
-    assert f"checkpoint {tmp_path / 'step-00000090'}" in more.stdout
+    # A changed lr makes it another run: it writes beside the first one's checkpoints, never over them.
+    assert f"hookpipe run: this run writes to {tmp_path}/v1: " in more.stderr
+    assert f"checkpoint {tmp_path / 'v1' / 'step-00000090'}" in more.stdout
 
 
 def test_changes_that_cannot_resume_are_refused_with_a_way_to_start_from_the_weights(tmp_path: Path) -> None:

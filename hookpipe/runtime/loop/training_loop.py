@@ -320,6 +320,8 @@ class TrainingLoop:
                     with self._begin("on_epoch", epoch_args, skip_before):
                         if not done:
                             ran, done = self._run_batches(self._epoch_batches(), epoch_args)
+                        if display is not None:  # the bar says the steps the epoch's lines will say
+                            display.catch_up(state.global_step_id, self.pending_loss)
                         if ran == 0 and state.step_id == 0 and max_epoch is None:
                             # The seed would loop forever; under max_epoch it runs empty epochs.
                             raise RuntimeError("the dataloader yielded no batches and the run has no max_epoch, "
@@ -333,7 +335,7 @@ class TrainingLoop:
             self._base_args = None
             self._stop_agreement.close()
             if display is not None:
-                display.close()
+                display.close(state.global_step_id)  # the bar ends at the steps done: 100% at the run's end
             self._close_hooks()
         logger.info("\n" + "=" * 50 + "FINISH TRAINING" + "=" * 50, main_process_only=True)
 
