@@ -75,12 +75,11 @@ loop { epoch {
 
 def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
     """Run ``args`` with stdout and stderr on a pseudo-terminal; its exit code and everything it wrote."""
+    import fcntl
     import os
     import pty
-    import subprocess
-
-    import fcntl
     import struct
+    import subprocess
     import termios
 
     main, child = pty.openpty()
