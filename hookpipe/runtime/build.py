@@ -49,7 +49,7 @@ from hookpipe.runtime.plan.effect_check import EffectChecker
 from hookpipe.runtime.plan.import_roots import use_import_roots
 from hookpipe.runtime.plan.plan_hooks import PlanHooks, build_plan_hooks
 from hookpipe.runtime.plan.resolve import call_factory, resolve_value
-from hookpipe.runtime.plan.verify import class_lookup_for
+from hookpipe.runtime.plan.verify import METRIC_SCHEDULER_HELP, class_lookup_for, metric_stepped
 from hookpipe.runtime.run_context import loader_length
 from hookpipe.runtime.tracking.profiler import Profiler
 from hookpipe.runtime.tracking.trace import tracer_from_env
@@ -220,6 +220,10 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     if "lr_scheduler" in overrides:
         lr_scheduler = overrides["lr_scheduler"]
     elif settings.lr_scheduler is not None:
+        target = settings.lr_scheduler.get("$call") if isinstance(settings.lr_scheduler, dict) else None
+        needs = metric_stepped(target) if isinstance(target, str) else None
+        if needs is not None:  # as check --resolve says, before anything trains
+            raise PlanResolveError(f"{plan.source}: {needs}; {METRIC_SCHEDULER_HELP}")
         lr_scheduler = call_factory(_filled(settings.lr_scheduler, size, "trainer.lr_scheduler"), optimizer,
                                     what="trainer.lr_scheduler")
     else:
