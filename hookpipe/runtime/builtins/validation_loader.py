@@ -43,12 +43,15 @@ class LoaderEvaluation:
             self._accelerator, self._prepared = accelerator, accelerator.prepare_data_loader(self.dataloader)
         return self._prepared
 
-    def run(self, accelerator: Any, model: Any) -> dict[str, float]:
+    def run(self, accelerator: Any, model: Any, limit: int | None = None) -> dict[str, float]:
+        """The metrics over the loader (its first ``limit`` batches, for the sanity check)."""
         sums: dict[str, torch.Tensor] = {}
         counts: dict[str, int] = {}
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
-            for batch in self._loader(accelerator):
+            for index, batch in enumerate(self._loader(accelerator)):
+                if limit is not None and index >= limit:
+                    break
                 values = self.callback(model, batch)
                 if not isinstance(values, Mapping):
                     raise ValidationResultError(

@@ -52,6 +52,7 @@ from hookpipe.runtime.errors import RunInterrupted
 from hookpipe.runtime.hooks.mixin import PipelineHookChanelType, PipelineHooks
 from hookpipe.runtime.loop.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.loop.progress import TrainerProgressState
+from hookpipe.runtime.loop.sanity import sanity_validation
 from hookpipe.runtime.loop.step_program import DONE, REBUILD, StepSetup, compile_epoch
 from hookpipe.runtime.plan.plan_hooks import PlanHooks
 from hookpipe.runtime.run_context import RunContext, loader_length
@@ -291,6 +292,9 @@ class TrainingLoop:
                     main_process_only=True)
         self.run_started = (state.global_step_id, time.perf_counter())
         self.model.train()
+        if self.plan is not None:  # what monitors will read, checked before the first step (loop/sanity.py)
+            sanity_validation(self.hook_instances, self._get_hook_args(),
+                              int(self.plan.trainer.get("sanity_val_batches", 2)), self.plan.source)
         display = self._progress_display()
         self._setup = StepSetup(
             loop=self, accelerator=self.accelerator, hooks=self.hooks, batch_processor=self.batch_processor,
