@@ -28,6 +28,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--profile", action="store_true",
                    help="time every plan entry; print a per-hook table and write STEM.profile.json")
     p.add_argument("--profile-out", metavar="FILE", help="write the profile JSON here (implies --profile)")
+    p.add_argument("--processes", type=int, default=None, metavar="N",
+                   help="start N processes on this machine (torch's elastic launcher, as accelerate launch does); "
+                        "Ctrl-C or SIGTERM stops them all")
     p.set_defaults(handler=main)
 
 
@@ -38,12 +41,33 @@ def main(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"hookpipe run: {problem}", file=sys.stderr)
         return 2
+    if args.processes is not None and args.processes < 1:
+        print(f"hookpipe run: --processes {args.processes}: give a number of processes, 1 or more", file=sys.stderr)
+        return 2
     problem = runtime_problem()
     if problem is not None:
         print(f"hookpipe run: {problem}", file=sys.stderr)
         return 1
+    if args.processes is not None and args.processes > 1:
+        from hookpipe.runtime.distributed.launch import launch
+
+        return launch(args.processes, _worker_args(args))
     from hookpipe.runtime.run import RunOptions, exit_process, profile_path, run_file  # heavy: torch, accelerate
 
     options = RunOptions(check_effects=args.check_effects, lint=not args.no_lint, weights_from=args.weights_from,
                          profile=profile_path(args.file, args.profile, args.profile_out))
     exit_process(int(run_file(args.file, args.sets, args.resume, options=options)))
+
+
+def _worker_args(args: argparse.Namespace) -> list[str]:
+    """The command line each launched process runs (``python -m hookpipe.runtime.run ...``)."""
+    out = [args.file]
+    for item in args.sets:
+        out += ["--set", item]
+    for flag, value in (("--resume", args.resume), ("--weights-from", args.weights_from),
+                        ("--profile-out", args.profile_out)):
+        if value is not None:
+            out += [flag, value]
+    out += [flag for flag, on in (("--check-effects", args.check_effects), ("--no-lint", args.no_lint),
+                                  ("--profile", args.profile)) if on]
+    return out

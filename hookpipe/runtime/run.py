@@ -214,10 +214,10 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             _say_error(trainer, f"hookpipe run: {path}: {exc}")
             return 1
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
-            _say_error(trainer, f"hookpipe run: {path}: {exc}")
+            _say_error(trainer, f"hookpipe run: {path}: {exc}", alike=True)
             return 1
         except HookpipeError as exc:  # CompileError: the diagnostics say it all
-            _say_error(trainer, str(exc))
+            _say_error(trainer, str(exc), alike=True)
             return 1
     except KeyboardInterrupt:
         _say_error(trainer, f"hookpipe run: interrupted{_at_step(trainer)}")
@@ -366,7 +366,11 @@ def _at_step(trainer: Any) -> str:
     return f" after {trainer.trainer_progress_state.global_step_id} steps"
 
 
-def _say_error(trainer: Any, message: str) -> None:
+def _say_error(trainer: Any, message: str, alike: bool = False) -> None:
+    """Print a run's last word; ``alike``: every process has the same error (a mistake in the
+    file, the settings or the command), so only the main process says it."""
+    if alike and not _is_main():
+        return
     rank = ""
     if trainer is not None and trainer.accelerator.num_processes > 1:
         rank = f"[rank {trainer.accelerator.process_index}] "

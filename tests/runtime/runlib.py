@@ -146,3 +146,14 @@ class FailAtEpochEnd:
 
     def on_epoch_end(self, args: PipelineHookArgs) -> None:
         raise RuntimeError("no such metric")
+
+
+class PidFile:
+    """Writes this process's id to ``path.<rank>`` when the loop starts (to find the workers of a launch)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_loop_begin(self, args: PipelineHookArgs) -> None:
+        with open(f"{self.path}.{args.accelerator.process_index}", "w", encoding="utf-8") as f:
+            f.write(str(os.getpid()))
