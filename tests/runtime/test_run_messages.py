@@ -29,11 +29,13 @@ loop {
 """
 
 
-def run(tmp: Path, callback: str, extra: str = "", after: str = "evaluate") -> subprocess.CompletedProcess[str]:
+def run(tmp: Path, callback: str, extra: str = "", after: str = "evaluate",
+        sets: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     path = tmp / "train.pipe"
     path.write_text(PIPE.replace("CALLBACK", callback).replace("EXTRA", extra).replace("AFTER", after),
                     encoding="utf-8")
-    return subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", str(path), "--no-lint"], cwd=ROOT,
+    overrides = [arg for item in sets for arg in ("--set", item)]
+    return subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", str(path), "--no-lint", *overrides], cwd=ROOT,
                           env=launch_env(), capture_output=True, text=True, timeout=300)
 
 
@@ -65,7 +67,12 @@ def test_a_callback_returning_no_numbers_is_refused_in_one_line(tmp_path: Path) 
     done = run(tmp_path, "t.val_step_text")
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
+    message = ("hook 'evaluate', in the sanity validation before the first step: validation metric 'mse' from "
+               "val_step_text: return a number or one value per sample (a tensor with the batch as first "
+               "dimension), got str")
+    assert done.stderr == f"hookpipe run: {tmp_path / 'train.pipe'}: {message}\n"
+    # Without the sanity validation the first real one says the same, naming the step and the line.
+    later = run(tmp_path, "t.val_step_text", sets=("trainer.sanity_val_batches=0",))
+    assert later.returncode == 1 and "Traceback" not in later.stdout + later.stderr
     assert (f"hook 'evaluate' failed in on_epoch_end after 5 steps ({tmp_path / 'train.pipe'}:19): "
-            "ValidationResultError: "
-            "validation metric 'mse' from val_step_text: return a number or one value per sample (a tensor with "
-            "the batch as first dimension), got str") in done.stderr
+            "ValidationResultError: validation metric 'mse' from val_step_text") in later.stderr

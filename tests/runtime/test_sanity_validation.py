@@ -44,7 +44,8 @@ def run(tmp: Path, monitor: str, *sets: str) -> subprocess.CompletedProcess[str]
 def test_a_misspelt_monitor_is_reported_before_the_first_step(tmp_path: Path) -> None:
     done = run(tmp_path, "evaluate.mes")
     assert done.returncode == 1
-    assert ("hook 'stop' monitors `evaluate.mes`, but the sanity validation before the first step shows that "
+    assert (f"hookpipe run: {tmp_path / 'train.pipe'}: hook 'stop' monitors `evaluate.mes`, but the sanity "
+            "validation before the first step shows that "
             "'evaluate' returns close, mse; did you mean `evaluate.mse`? (nothing was trained; "
             "trainer.sanity_val_batches = 0 skips this check)") in done.stderr
     assert "validation after" not in done.stdout

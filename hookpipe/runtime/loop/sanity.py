@@ -24,13 +24,16 @@ from typing import Any, Mapping
 import torch
 
 from hookpipe.compiler.suggest import did_you_mean
-from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError
 
 __all__ = ["sanity_validation"]
 
 
-def sanity_validation(instances: Mapping[str, Any], args: Any, batches: int, source: str) -> None:
-    """Evaluate each validation hook on ``batches`` batches; raise if a monitor names a missing metric."""
+def sanity_validation(instances: Mapping[str, Any], args: Any, batches: int) -> None:
+    """Evaluate each validation hook on ``batches`` batches; raise if a monitor names a missing metric.
+
+    The errors name the hook; ``hookpipe run`` puts the file before them.
+    """
     checks = {name: inst for name, inst in instances.items() if callable(getattr(inst, "sanity_check", None))}
     if batches <= 0 or not checks:
         return
@@ -40,7 +43,11 @@ def sanity_validation(instances: Mapping[str, Any], args: Any, batches: int, sou
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
         for name, inst in checks.items():
-            returned[name] = inst.sanity_check(args, batches)
+            try:
+                returned[name] = inst.sanity_check(args, batches)
+            except HookpipeRuntimeError as exc:  # a callback's result hookpipe cannot read: a user mistake
+                raise PlanResolveError(f"hook '{name}', in the sanity validation before the first step: "
+                                       f"{exc}") from None
     random.setstate(python_state)
     _restore_numpy(numpy_state)
     for name, inst in instances.items():
@@ -56,7 +63,7 @@ def sanity_validation(instances: Mapping[str, Any], args: Any, batches: int, sou
         keys = ", ".join(sorted(metrics)) or "no metrics"
         hint = did_you_mean(monitor, [f"{hook}.{k}" for k in metrics])
         raise PlanResolveError(
-            f"{source}: hook '{name}' monitors `{monitor}`, but the sanity validation before the first step shows "
+            f"hook '{name}' monitors `{monitor}`, but the sanity validation before the first step shows "
             f"that '{hook}' returns {keys}" + (f"; {hint}" if hint else "")
             + " (nothing was trained; trainer.sanity_val_batches = 0 skips this check)")
 
