@@ -35,8 +35,9 @@ def test_ranks_with_different_batch_counts_fail_naming_ranks_and_counts(tmp_path
     code, out, seconds = launch(tmp_path, p)
     assert code != 0, out
     message = "the processes disagree on the number of batches per epoch (rank 0: 2, rank 1: 3)"
+    # Every rank has this error alike, so only the main process says it (once).
     assert f"[rank 0] hookpipe run: {tmp_path / 'plan.json'}: {message}" in out, out
-    assert f"[rank 1] hookpipe run: {tmp_path / 'plan.json'}: {message}" in out, out
+    assert out.count(message) == 1, out
     # the launcher prints its own report of failed workers; no trace comes from hookpipe
     assert f'File "{ROOT / "hookpipe"}' not in out, out
 
