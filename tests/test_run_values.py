@@ -79,3 +79,22 @@ def test_the_size_of_a_run() -> None:
     size = RunSize.of(None, 2, 10, 4, 2)
     assert (size.steps, size.updates, size.steps_per_epoch, size.num_processes) == (20, 6, 10, 2)
     assert substitute({"a": [{"$run": "updates"}], "b": {"$run": "num_processes"}}, size, "x") == {"a": [6], "b": 2}
+
+
+def test_a_resumed_run_s_size_is_what_is_done_plus_what_is_left() -> None:
+    # From any position of an uninterrupted run, the whole run's size is the one it had from the start.
+    for spe, acc, max_epoch, max_step in [(1, 1, 3, None), (5, 2, 3, None), (7, 3, None, 11), (5, 2, 3, 11)]:
+        whole = RunSize.of(max_step, max_epoch, spe, acc, 1)
+        epoch = step = steps = updates = 0
+        while True:
+            assert RunSize.resumed((epoch, step, steps, updates), max_step, max_epoch, spe, acc, 1) == whole
+            if (max_step is not None and steps >= max_step) or (max_epoch is not None and epoch >= max_epoch):
+                break
+            updates += (step + 1) % acc == 0 or step + 1 == spe
+            steps, step = steps + 1, step + 1
+            if step == spe:
+                epoch, step = epoch + 1, 0
+    # 2 epochs of 45 batches done with accumulation 2 (46 updates); 2 more epochs with accumulation 4: 12 each.
+    assert RunSize.resumed((2, 0, 90, 46), None, 4, 45, 4, 1) == RunSize(180, 70, 45, 1)
+    # A batch size doubled mid-epoch: the position (30) is past the new epoch's end (22); the next epoch starts.
+    assert RunSize.resumed((0, 30, 30, 15), None, 2, 22, 2, 1) == RunSize(52, 26, 22, 1)

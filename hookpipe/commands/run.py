@@ -16,6 +16,9 @@ from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("run", help="train with the pipeline (works under `accelerate launch`)")
     add_run_arguments(p)
+    p.add_argument("--processes", type=int, default=None, metavar="N",
+                   help="start N processes on this machine (torch's elastic launcher, as accelerate launch does); "
+                        "Ctrl-C or SIGTERM stops them all")
     p.set_defaults(handler=main)
 
 
@@ -24,13 +27,34 @@ def main(args: argparse.Namespace) -> int:
     if problem is not None:
         say(f"hookpipe run: {problem}")
         return 2
+    if args.processes is not None and args.processes < 1:
+        say(f"hookpipe run: --processes {args.processes}: give a number of processes, 1 or more")
+        return 2
     problem = runtime_problem()
     if problem is not None:
         say(f"hookpipe run: {problem}")
         return 1
+    if args.processes is not None and args.processes > 1:
+        from hookpipe.runtime.distributed.launch import launch
+
+        return launch(args.processes, _worker_args(args))
     from hookpipe.runtime.distributed.teardown import exit_process  # heavy: torch, accelerate
     from hookpipe.runtime.run import RunOptions, profile_path, run_file
 
     options = RunOptions(check_effects=args.check_effects, lint=not args.no_lint, weights_from=args.weights_from,
                          profile=profile_path(args.file, args.profile, args.profile_out))
     exit_process(int(run_file(args.file, args.sets, args.resume, options=options)))
+
+
+def _worker_args(args: argparse.Namespace) -> list[str]:
+    """The command line each launched process runs (``python -m hookpipe.runtime.run ...``)."""
+    out = [args.file]
+    for item in args.sets:
+        out += ["--set", item]
+    for flag, value in (("--resume", args.resume), ("--weights-from", args.weights_from),
+                        ("--profile-out", args.profile_out)):
+        if value is not None:
+            out += [flag, value]
+    out += [flag for flag, on in (("--check-effects", args.check_effects), ("--no-lint", args.no_lint),
+                                  ("--profile", args.profile)) if on]
+    return out

@@ -130,6 +130,20 @@ class EarlyStopArgs(_Args):
     min_delta: float = Field(default=0.0, ge=0)
 
 
+class LrPlateauArgs(_Args):
+    """``torch.optim.lr_scheduler.ReduceLROnPlateau``'s arguments, plus the metric it steps on."""
+
+    monitor: Monitor
+    mode: Mode = "min"
+    factor: float = Field(default=0.1, gt=0, lt=1)
+    patience: int = Field(default=10, ge=0)
+    threshold: float = Field(default=1e-4, ge=0)
+    threshold_mode: Literal["rel", "abs"] = "rel"
+    cooldown: int = Field(default=0, ge=0)
+    min_lr: float = Field(default=0.0, ge=0)
+    eps: float = Field(default=1e-8, ge=0)
+
+
 class LossLogArgs(_Args):
     window: int = Field(default=50, ge=1)
 
@@ -303,6 +317,14 @@ BUILTINS: dict[str, HookType] = {
             ("*.after",),
             "hookpipe.runtime.builtins.early_stop:EarlyStopHook",
             summary="end the run cleanly when a monitored metric stops improving",
+        ),
+        HookType(
+            "lr_plateau",
+            LrPlateauArgs,
+            Effects(reads=("metrics",), writes=("lr",)),
+            ("*.after",),
+            "hookpipe.runtime.builtins.lr_plateau:LrPlateauHook",
+            summary="lower the learning rate when a monitored metric stops improving (ReduceLROnPlateau)",
         ),
     )
 }

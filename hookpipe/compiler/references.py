@@ -16,7 +16,7 @@ from hookpipe.compiler.context import Compilation, HookInfo
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.dsl.span import Span
 
-_MONITORING = frozenset({"early_stop", "checkpoint"})
+_MONITORING = frozenset({"early_stop", "checkpoint", "lr_plateau"})
 
 
 def check_references(ctx: Compilation) -> None:

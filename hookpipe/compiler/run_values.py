@@ -57,6 +57,36 @@ class RunSize:
         steps = run_steps(max_step, max_epoch, steps_per_epoch)
         return cls(steps, count_updates(steps, steps_per_epoch, accumulation), steps_per_epoch, num_processes)
 
+    @classmethod
+    def resumed(cls, done: tuple[int, int, int, int], max_step: int | None, max_epoch: int | None,
+                steps_per_epoch: int | None, accumulation: int, num_processes: int) -> "RunSize":
+        """The size of a resumed run: what is done plus what is left under the current settings.
+
+        ``done`` is the checkpoint's position ``(epoch, step in that epoch, steps
+        done, updates done)``. ``run.steps`` and ``run.updates`` stay counts of the
+        whole run, so a schedule written as ``total_steps = run.updates`` and
+        restored at the updates already made goes on from there instead of being
+        re-measured as if the run had always had today's batch size, accumulation
+        or process count. A fresh run (all zeros) gets :meth:`of`'s numbers.
+
+        Example:
+            >>> RunSize.resumed((2, 0, 90, 45), None, 4, 45, 2, 1).updates  # 45 done, 2 epochs of 23 left
+            91
+        """
+        epoch, step, steps_done, updates_done = done
+        left = _steps_left(epoch, step, steps_done, max_step, max_epoch, steps_per_epoch)
+        if left is None:
+            return cls(None, None, steps_per_epoch, num_processes)
+        steps = steps_done + left
+        if steps_per_epoch is None or steps_per_epoch <= 0:
+            return cls(steps, None, steps_per_epoch, num_processes)
+        return cls(steps, updates_done + _updates_from(step, left, steps_per_epoch, accumulation),
+                   steps_per_epoch, num_processes)
+
+    def as_dict(self) -> dict[str, int | None]:
+        """The four values by their ``run.`` names (what a checkpoint records)."""
+        return {name: self.get(name) for name in RUN_VALUES}
+
     def get(self, name: str) -> int | None:
         return {"updates": self.updates, "steps": self.steps, "steps_per_epoch": self.steps_per_epoch,
                 "num_processes": self.num_processes}[name]
@@ -97,6 +127,31 @@ def count_updates(steps: int | None, steps_per_epoch: int | None, accumulation: 
     accumulation = max(1, accumulation)
     full, rest = divmod(steps, steps_per_epoch)
     return full * -(-steps_per_epoch // accumulation) + rest // accumulation
+
+
+def _steps_left(epoch: int, step: int, steps_done: int, max_step: int | None, max_epoch: int | None,
+                steps_per_epoch: int | None) -> int | None:
+    """Batches a run resumed at ``(epoch, step)`` with ``steps_done`` behind it still trains on."""
+    by_step = None if max_step is None else max(0, max_step - steps_done)
+    if max_epoch is None:
+        return by_step
+    if steps_per_epoch is None:
+        return None
+    by_epoch = 0
+    if epoch < max_epoch:  # the rest of this epoch (none when it is already past the loader's end), then whole ones
+        by_epoch = max(0, steps_per_epoch - step) + (max_epoch - epoch - 1) * steps_per_epoch
+    return by_epoch if by_step is None else min(by_step, by_epoch)
+
+
+def _updates_from(step: int, steps: int, steps_per_epoch: int, accumulation: int) -> int:
+    """Updates over ``steps`` batches starting at batch ``step`` of an epoch (accelerate's rule)."""
+    accumulation = max(1, accumulation)
+    first = min(steps, max(0, steps_per_epoch - step))
+    end = step + first
+    updates = end // accumulation - step // accumulation
+    if first and end == steps_per_epoch and steps_per_epoch % accumulation:
+        updates += 1  # the epoch's last batch always updates
+    return updates + (count_updates(steps - first, steps_per_epoch, accumulation) or 0)
 
 
 def is_run_value(value: Any) -> bool:

@@ -95,6 +95,9 @@ class TrainerSettings(BaseModel):
     log_dir: str = Field(default="runs/logs", min_length=1)
     #: A progress bar on a terminal, a few plain lines otherwise (main process only).
     progress: bool = True
+    #: Batches each validation hook evaluates before the first training step, to check what
+    #: monitors will read (Lightning's ``num_sanity_val_steps``); 0 turns it off.
+    sanity_val_batches: int = Field(default=2, ge=0)
 
 
 #: Keys that name factories, resolved (imported) only by ``run``/``check --resolve``.

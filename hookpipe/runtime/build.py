@@ -39,6 +39,8 @@ from hookpipe.compiler.settings import (
 )
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
+from hookpipe.runtime.checkpoints.schedule_rebase import fresh_schedule
+from hookpipe.runtime.checkpoints.versions import RunPlace, choose_place
 from hookpipe.runtime.distributed.agreement import check_agreement
 from hookpipe.runtime.distributed.threads import apply_threads
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
@@ -47,7 +49,7 @@ from hookpipe.runtime.plan.effect_check import EffectChecker
 from hookpipe.runtime.plan.import_roots import use_import_roots
 from hookpipe.runtime.plan.plan_hooks import PlanHooks, build_plan_hooks
 from hookpipe.runtime.plan.resolve import call_factory, resolve_value
-from hookpipe.runtime.plan.verify import class_lookup_for
+from hookpipe.runtime.plan.verify import METRIC_SCHEDULER_HELP, class_lookup_for, metric_stepped
 from hookpipe.runtime.run_context import loader_length
 from hookpipe.runtime.tracking.profiler import Profiler
 from hookpipe.runtime.tracking.trace import tracer_from_env
@@ -76,6 +78,8 @@ class PlanParts:
     resume_report: ResumeReport | None = None
     #: Show progress on the main process (``trainer.progress``).
     progress: bool = False
+    #: What ``hookpipe run`` tells the user when the run starts (e.g. where it writes).
+    notes: tuple[str, ...] = ()
 
 
 def load_plan(path: str) -> Plan:
@@ -167,9 +171,19 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     if resume_from is not None and "://" not in resume_from.resume_from.removeprefix("file://"):
         # A local checkpoint is compared with the plan before anything is built (see resume_changes).
         report = examine(plan, resume_from.resume_from.removeprefix("file://"))
+    # Where this run writes: beside, never over, what another run wrote (see checkpoints/versions.py).
+    place = _place(plan, settings, report)
+    if place.version is not None and settings.log_with:
+        settings = settings.model_copy(update={"log_dir": str(place.folder(settings.log_dir))})
     own_accelerator = accelerator is None
     accelerator = make_accelerator(settings) if accelerator is None else accelerator
     check_agreement(accelerator, plan)
+    if accelerator.num_processes > 1:  # every process writes where the main process decided
+        from accelerate.utils import broadcast_object_list
+
+        chosen = [place]
+        broadcast_object_list(chosen, from_process=0)
+        place = chosen[0]
     if settings.threads is not None:  # the default share is `hookpipe run`'s: it owns the process
         apply_threads(settings.threads, accelerator.num_processes)
     if settings.seed is not None:
@@ -193,8 +207,10 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     # Prepared first (accelerate prepares an object once; `prepare` gets it back as it is),
     # so that the run's size is the sharded loader's.
     dataloader = accelerator.prepare(dataloader)
-    size = RunSize.of(max_step, max_epoch, loader_length(dataloader), accelerator.gradient_accumulation_steps,
-                      accelerator.num_processes)
+    # The whole run; resumed, the updates done plus those left under today's settings (docs/runtime.md).
+    size = RunSize.resumed(report.done if report is not None else (0, 0, 0, 0), max_step, max_epoch,
+                           loader_length(dataloader), accelerator.gradient_accumulation_steps,
+                           accelerator.num_processes)
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:
@@ -203,10 +219,17 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     if "lr_scheduler" in overrides:
         lr_scheduler = overrides["lr_scheduler"]
     elif settings.lr_scheduler is not None:
+        target = settings.lr_scheduler.get("$call") if isinstance(settings.lr_scheduler, dict) else None
+        needs = metric_stepped(target) if isinstance(target, str) else None
+        if needs is not None:  # as check --resolve says, before anything trains
+            raise PlanResolveError(f"{plan.source}: {needs}; {METRIC_SCHEDULER_HELP}")
         lr_scheduler = call_factory(_filled(settings.lr_scheduler, size, "trainer.lr_scheduler"), optimizer,
                                     what="trainer.lr_scheduler")
     else:
         lr_scheduler = None
+    if report is not None:  # the schedule as today's settings define it, before the checkpoint's state replaces it
+        report.fresh_schedule = fresh_schedule(optimizer, lr_scheduler)
+        report.size = size
     if "batch_processor" in overrides:
         processor = overrides["batch_processor"]
     else:
@@ -229,7 +252,20 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         wrappers=wrappers,
         tracer=tracer_from_env(accelerator.process_index, accelerator.num_processes),
     )
+    for inst in hooks.instances.values():
+        if callable(getattr(inst, "use_place", None)):
+            inst.use_place(place)
     if own_accelerator:  # a caller's accelerator has its own trackers, started or not
         start_trackers(accelerator, settings)
     return PlanParts(prepared, processor, hooks, max_step, max_epoch, resume_from, profiler=profiler,
-                     resume_report=report, progress=settings.progress)
+                     resume_report=report, progress=settings.progress,
+                     notes=(place.note,) if place.note else ())
+
+
+def _place(plan: Plan, settings: TrainerSettings, report: ResumeReport | None) -> RunPlace:
+    """Where the run's checkpoints and logs go (:func:`~hookpipe.runtime.checkpoints.versions.choose_place`)."""
+    dirs = [h.args["dir"] for h in plan.hooks if h.builtin and h.type == "checkpoint" and h.args.get("dir")]
+    limits = tuple(f"trainer.{key}:" for key in RUN_LENGTH_KEYS)
+    changed = report is not None and any(not c.startswith(limits) for c in report.changes)
+    return choose_place(dirs[0] if dirs else None, settings.log_dir if settings.log_with else None,
+                        report.folder if report is not None else None, changed)

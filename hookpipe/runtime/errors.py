@@ -53,13 +53,34 @@ def add_note(error: BaseException, note: str) -> None:
         error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
 
 
-class RunFailure(HookpipeRuntimeError):
-    """Base of the failures of a running loop; ``global_step`` is 0-based."""
+#: Callback name prefixes of phases outside a step (epoch and loop): "after N steps".
+_BETWEEN_STEPS = ("on_epoch_", "on_loop_")
 
-    def __init__(self, message: str, *, global_step: int, span: Span | None, source: str | None = None) -> None:
+
+def when(steps: int, in_step: bool) -> str:
+    """The run's one numbering: steps counted as validation, logs and the summary count them.
+
+    Inside a step it is that step's number (after it, that many steps are done);
+    between steps the number of steps done.
+    """
+    return f"in step {steps}" if in_step else f"after {steps} step{'' if steps == 1 else 's'}"
+
+
+class RunFailure(HookpipeRuntimeError):
+    """Base of the failures of a running loop.
+
+    ``global_step`` is the 0-based id of the last step begun; ``steps`` is the
+    count messages show (:func:`when`): the step's number inside a step, the steps
+    done between steps.
+    """
+
+    def __init__(self, message: str, *, global_step: int, span: Span | None, source: str | None = None,
+                 steps: int | None = None, in_step: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.global_step = global_step
+        self.steps = global_step + 1 if steps is None else steps
+        self.in_step = in_step
         self.span = span
         #: The ``.pipe`` file, for failures that belong to no single attachment.
         self.source = source
@@ -82,7 +103,7 @@ class RunFailure(HookpipeRuntimeError):
             where = f" ({self.source})" if self.source else ""
         cause = self.__cause__
         detail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
-        text = f"{self.message} at global step {self.global_step}{where}{detail}"
+        text = f"{self.message} {when(self.steps, self.in_step)}{where}{detail}"
         if self.skipped:
             names = ", ".join(
                 f"{name} ({span.file}:{span.line})" if span is not None else name for name, span in self.skipped
@@ -94,8 +115,10 @@ class RunFailure(HookpipeRuntimeError):
 class HookFailure(RunFailure):
     """A hook callback raised. ``hook`` is the ``.pipe`` hook name."""
 
-    def __init__(self, hook: str, callback: str, *, global_step: int, span: Span | None) -> None:
-        super().__init__(f"hook '{hook}' failed in {callback}", global_step=global_step, span=span)
+    def __init__(self, hook: str, callback: str, *, global_step: int, span: Span | None,
+                 steps: int | None = None) -> None:
+        super().__init__(f"hook '{hook}' failed in {callback}", global_step=global_step, span=span, steps=steps,
+                         in_step=not callback.startswith(_BETWEEN_STEPS))
         self.hook = hook
         self.callback = callback
 
@@ -107,8 +130,9 @@ class ScopeFailure(RunFailure):
     file the failure affected); ``source`` names the file when nothing was skipped.
     """
 
-    def __init__(self, scope: str, *, global_step: int, source: str | None = None) -> None:
-        super().__init__(f"scope '{scope}' failed", global_step=global_step, span=None, source=source)
+    def __init__(self, scope: str, *, global_step: int, source: str | None = None, steps: int | None = None) -> None:
+        super().__init__(f"scope '{scope}' failed", global_step=global_step, span=None, source=source, steps=steps,
+                         in_step=scope not in ("epoch", "loop"))
         self.scope = scope
 
 
@@ -124,7 +148,7 @@ class RunInterrupted(HookpipeRuntimeError):
             f"; checkpoint {checkpoint} (resume with --resume latest)" if checkpoint
             else "; no checkpoint hook, nothing saved"
         )
-        super().__init__(f"{reason} after global step {global_step}{where}")
+        super().__init__(f"{reason} {when(global_step, False)}{where}")
         self.reason = reason
         self.exit_code = exit_code
         self.global_step = global_step

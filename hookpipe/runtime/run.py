@@ -192,6 +192,8 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
                 raise
             if trainer.resume_report is not None:
                 _say_main("\n".join(trainer.resume_report.lines))
+            for note in trainer.start_notes:
+                _say_main(f"hookpipe run: {note}")
             if options.weights_from is not None:
                 folder = resolve_resume(plan, options.weights_from, FRESH_FROM_WEIGHTS)
                 load_weights(trainer, folder)
@@ -208,15 +210,15 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
             return exc.exit_code
         except RunFailure as exc:
             cause = exc.__cause__
-            if cause is not None:
+            if cause is not None and not isinstance(cause, HookpipeRuntimeError):  # ours say it all in one line
                 traceback.print_exception(cause, file=sys.stderr)
             _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}")
             return 1
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
-            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}")
+            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}", alike=True)
             return 1
         except HookpipeError as exc:  # CompileError: the diagnostics say it all
-            _say_error(trainer, str(exc))
+            _say_error(trainer, str(exc), alike=True)
             return 1
     except KeyboardInterrupt:
         _say_error(trainer, f"hookpipe run: interrupted{_at_step(trainer)}")
@@ -353,10 +355,14 @@ def _main_thread() -> bool:
 def _at_step(trainer: Any) -> str:
     if trainer is None:
         return ""
-    return f" at global step {trainer.trainer_progress_state.global_step_id}"
+    return f" after {trainer.trainer_progress_state.global_step_id} steps"
 
 
-def _say_error(trainer: Any, message: str) -> None:
+def _say_error(trainer: Any, message: str, alike: bool = False) -> None:
+    """Print a run's last word; ``alike``: every process has the same error (a mistake in the
+    file, the settings or the command), so only the main process says it."""
+    if alike and not _is_main():
+        return
     rank = ""
     if trainer is not None and trainer.accelerator.num_processes > 1:
         rank = f"[rank {trainer.accelerator.process_index}] "

@@ -61,6 +61,8 @@ class HookBasedTrainer(TrainingLoop):
 
     #: Per-entry hook times when built with ``profile=True`` (``hookpipe run --profile``).
     profiler: "Profiler | None" = None
+    #: What ``hookpipe run`` prints when the run starts (where a run writes beside another's).
+    start_notes: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class HookBasedTrainer(TrainingLoop):
                               max_epoch=parts.max_epoch, resume_from=parts.resume_from,
                               show_progress=parts.progress)
         trainer.profiler = parts.profiler
+        trainer.start_notes = parts.notes
         if parts.resume_report is not None:  # the restored optimizer takes the Plan's changed arguments
             apply(parts.resume_report, trainer)
             trainer.resume_report = parts.resume_report

@@ -139,3 +139,21 @@ def endless() -> Any:
             yield x, x.sum(dim=1, keepdim=True)
 
     return batches()
+
+
+class FailAtEpochEnd:
+    """Raises in the first epoch's ``after`` phase: where a failure meets a validation line."""
+
+    def on_epoch_end(self, args: PipelineHookArgs) -> None:
+        raise RuntimeError("no such metric")
+
+
+class PidFile:
+    """Writes this process's id to ``path.<rank>`` when the loop starts (to find the workers of a launch)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_loop_begin(self, args: PipelineHookArgs) -> None:
+        with open(f"{self.path}.{args.accelerator.process_index}", "w", encoding="utf-8") as f:
+            f.write(str(os.getpid()))

@@ -32,7 +32,7 @@ def test_a_hook_that_clips_while_declaring_reads_grads_is_caught(tmp_path: Path,
     assert run_file(str(pipe), [], None, check_effects=True) == 1
     err = capsys.readouterr().err
     assert "hook 'norms' wrote `grads` in on_step_end but declares only reads grads" in err
-    assert f"at global step 0 ({pipe}:14)" in err
+    assert f"in step 1 ({pipe}:14)" in err
     # Unchecked, the same file trains (the write goes unnoticed: why the flag exists).
     assert run_file(str(pipe), [], None) == 0
 

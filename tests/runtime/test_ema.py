@@ -15,7 +15,9 @@ PIPE = """pipeline "ema"
 use h = "tests.runtime.hooklib"
 use t = "tests.runtime.trackinglib"
 
-""" + tiny_trainer_text(n=10, lr=0.05, max_step=10, grad_accumulation=2, seed=0, cpu=True, progress=False) + """
+""" + tiny_trainer_text(n=10, lr=0.05, max_step=10, grad_accumulation=2, seed=0, cpu=True, progress=False,
+                        sanity_val_batches=0) + """\
+# no sanity validation: the tests count every validation call (trackinglib.SEEN)
 hook optimize = optimizer()
 hook average  = ema(decay = 0.8, warmup = WARMUP)
 hook params   = t.ParamRecorder()

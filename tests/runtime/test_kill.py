@@ -160,7 +160,7 @@ def test_sigterm_finishes_the_step_checkpoints_and_resumes_exactly(
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     # Step 6 (0-based) finished: the checkpoint holds 7 completed steps, mid-window.
     assert latest_checkpoint(tmp_path / "ckpt") == tmp_path / "ckpt" / "step-00000007"
-    assert "stopped by SIGTERM after global step 7; checkpoint" in stopped.stderr
+    assert "stopped by SIGTERM after 7 steps; checkpoint" in stopped.stderr
     assert "step-00000007" in stopped.stderr
     done = launch(pipe, resume=True)
     assert done.returncode == 0, done.stderr[-3000:]

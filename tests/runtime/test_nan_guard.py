@@ -30,7 +30,7 @@ def build(tmp_path: Path, steps: list[int]) -> HookBasedTrainer:
 
 def test_a_nan_step_is_skipped_and_training_goes_on(tmp_path: Path) -> None:
     trainer = build(tmp_path, [2])
-    with pytest.warns(RuntimeWarning, match="non-finite loss or gradient at global step 2; update skipped"):
+    with pytest.warns(RuntimeWarning, match="non-finite loss or gradient in step 3; update skipped"):
         trainer()
     assert trainer.hook_instances["guard"].skipped == [2]
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
@@ -42,7 +42,7 @@ def test_consecutive_nans_stop_with_a_checkpoint(tmp_path: Path) -> None:
     with pytest.warns(RuntimeWarning), pytest.raises(RunInterrupted) as info:
         trainer()
     assert info.value.exit_code == 1
-    assert "nan_guard: 3 consecutive steps with a non-finite loss or gradient (the last at global step 5)" in str(info.value)
+    assert "nan_guard: 3 consecutive steps with a non-finite loss or gradient (the last in step 6)" in str(info.value)
     assert info.value.checkpoint == tmp_path / "ckpt" / "step-00000006"
     assert (tmp_path / "ckpt" / "step-00000006" / "hookpipe-checkpoint.json").is_file()
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())

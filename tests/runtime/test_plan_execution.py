@@ -227,7 +227,7 @@ def test_a_failing_batch_names_the_scope_step_and_file_and_skips_after_hooks() -
     assert (err.scope, err.global_step, err.path, err.line) == ("forward", 2, "test.pipe", 10)
     assert [name for name, _ in err.skipped] == ["optimize.on_step_end", "after.on_step_end"]
     text = str(err)
-    assert text.startswith("scope 'forward' failed at global step 2 (test.pipe:10): ValueError: bad batch")
+    assert text.startswith("scope 'forward' failed in step 3 (test.pipe:10): ValueError: bad batch")
     assert "not run: optimize.on_step_end (test.pipe:10), after.on_step_end (test.pipe:11)" in text
     assert isinstance(err.__cause__, ValueError)
     ran = [(t, cb, g) for t, cb, g, _ in hooklib.LOG]
@@ -247,7 +247,7 @@ def test_a_failing_hook_names_the_hook_and_its_attachment() -> None:
         trainer()
     err = info.value
     assert (err.hook, err.callback, err.global_step, err.path, err.line) == ("boom", "on_step_end", 3, "test.pipe", 21)
-    assert str(err).startswith("hook 'boom' failed in on_step_end at global step 3 (test.pipe:21): RuntimeError: boom")
+    assert str(err).startswith("hook 'boom' failed in on_step_end in step 4 (test.pipe:21): RuntimeError: boom")
 
 
 def test_robo_orchard_style_hooks_run_at_their_channels() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -58,3 +59,70 @@ def test_a_plan_run_shows_progress_unless_turned_off(capsys: pytest.CaptureFixtu
     HookBasedTrainer.from_plan(compile_text(PIPE.replace("PROGRESS", progress), "p.pipe"))()
     err = capsys.readouterr().err
     assert len([line for line in err.splitlines() if LINE.match(line)]) == lines
+
+
+TERMINAL_PIPE = """use h = "tests.runtime.hooklib"
+use t = "tests.runtime.trackinglib"
+""" + tiny_trainer_text(n=40, max_epoch=3, seed=0, cpu=True, progress=True) + """\
+hook optimize = optimizer()
+hook evaluate = validation(callback = t.val_step, dataloader = t.val_loader())
+loop { epoch {
+    step { after { optimize } }
+    after { evaluate }
+} }
+"""
+
+
+def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``args`` with stdout and stderr on a pseudo-terminal; its exit code and everything it wrote."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
+    proc = subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=child, stderr=child,
+                            env={**os.environ, "COLUMNS": "100", "OMP_NUM_THREADS": "1"})
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    return proc.wait(timeout=300), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_on_a_terminal_lines_go_above_the_bar_and_it_ends_at_100_percent(tmp_path: Path) -> None:
+    import sys
+
+    from tests.helpers import ROOT
+
+    path = tmp_path / "bar.pipe"
+    path.write_text(TERMINAL_PIPE, encoding="utf-8")
+    code, out = _on_a_terminal([sys.executable, "-m", "hookpipe.cli", "run", str(path), "--no-lint"], ROOT)
+    assert code == 0, out
+    assert "Traceback" not in out
+    # Each line as the terminal shows it: what follows the last carriage return.
+    shown = [line.rsplit("\r", 1)[-1] for line in out.replace("\r\n", "\n").split("\n")]
+    validations = [line for line in shown if "validation after" in line]
+    # 40 samples in batches of 2: 20 steps per epoch, validated after each of the 3 epochs.
+    assert [line.split(" (epoch")[0] for line in validations] == [
+        "validation after 20 steps", "validation after 40 steps", "validation after 60 steps"]
+    # Written above the bar: never on a line the bar had drawn on.
+    assert all(line.startswith("validation after") for line in validations)
+    bars = [segment for segment in out.split("\r") if "step/s" in segment or "/60" in segment]
+    assert bars and "60/60" in bars[-1] and "100%" in bars[-1]
+    # At each epoch's end the bar shows the steps its validation line says, before the line goes above it.
+    for n in (20, 40):
+        before = out.split(f"validation after {n} steps")[0].split("\r")
+        assert f"{n}/60" in [segment for segment in before if "/60" in segment][-1]
+    assert "bar.pipe: 60 steps, 3 epochs in" in out

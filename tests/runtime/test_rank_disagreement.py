@@ -35,8 +35,9 @@ def test_ranks_with_different_batch_counts_fail_naming_ranks_and_counts(tmp_path
     code, out, seconds = launch(tmp_path, p)
     assert code != 0, out
     message = "the processes disagree on the number of batches per epoch (rank 0: 2, rank 1: 3)"
+    # Every rank has this error alike, so only the main process says it (once).
     assert f"[rank 0] hookpipe run: {tmp_path / 'plan.json'}: {message}" in out, out
-    assert f"[rank 1] hookpipe run: {tmp_path / 'plan.json'}: {message}" in out, out
+    assert out.count(message) == 1, out
     # the launcher prints its own report of failed workers; no trace comes from hookpipe
     assert f'File "{ROOT / "hookpipe"}' not in out, out
 
@@ -54,7 +55,7 @@ def test_sigterm_on_one_rank_stops_every_rank_with_143(tmp_path: Path) -> None:
     # each rank's own exit status, from the launcher's report (the launcher itself exits 1 when any worker fails)
     assert re.findall(r"rank +: (\d) .*?\n.*?exitcode +: (-?\d+)", out, re.S) in (
         [("0", "143"), ("1", "143")], [("1", "143"), ("0", "143")]), out
-    stopped = re.findall(r"\[rank (\d)\] hookpipe run: .*: stopped by SIGTERM after global step (\d+)", out)
+    stopped = re.findall(r"\[rank (\d)\] hookpipe run: .*: stopped by SIGTERM after (\d+) steps?", out)
     # both ranks stop after the same step; rank 1 asked during step 4, and the stop is agreed
     # asynchronously every 8 steps, so 8 to 15 steps later (docs/reliability.md, "Stop latency")
     assert len(stopped) == 2 and stopped[0][1] == stopped[1][1], out

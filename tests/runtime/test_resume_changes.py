@@ -26,7 +26,10 @@ def test_a_changed_lr_keeps_the_schedule_factor_and_is_reported(tmp_path: Path) 
     report = trainer.resume_report
     assert report is not None
     assert report.changes == ["trainer.max_step: 8 -> 12", "trainer.optimizer.lr: 0.01 -> 0.1"]
-    assert report.applied == ["the optimizer's lr is now 0.05"]
+    assert report.applied == ["the optimizer's lr is now 0.05 (the schedule from lr 0.1, at update 4)"]
+    assert report.lrs == (pytest.approx(0.005), pytest.approx(0.05))
+    assert report.run_changes() == ["run.updates: 4 -> 6 (4 done + 2 left under the current settings)",
+                                    "run.steps: 8 -> 12 (8 done + 4 left under the current settings)"]
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
     assert trainer.lr_scheduler.scheduler.base_lrs == [0.1]
     trainer()

@@ -119,21 +119,23 @@ def test_resume_continues_to_raised_limits_and_says_when_nothing_is_left(tmp_pat
 
     same = digits(tmp_path, "--set", "trainer.max_epoch=1", "--resume", "latest")
     assert same.returncode == 1
-    assert (f"nothing to train: {tmp_path / 'step-00000045'} ends a run at global step 45 (epoch 1), and "
+    assert (f"nothing to train: {tmp_path / 'step-00000045'} ends a run after 45 steps (epoch 1), and "
             "trainer.max_epoch=1 ends there too; to train further, raise the limit: --set trainer.max_epoch=2"
             in same.stderr)
 
     more = digits(tmp_path, "--set", "trainer.max_epoch=2", "--set", "trainer.optimizer.lr=0.002",
                   "--resume", "latest")
     assert more.returncode == 0, more.stderr
-    assert f"resuming {tmp_path / 'step-00000045'} at global step 45 (epoch 1); changed since the checkpoint:" \
+    assert f"resuming {tmp_path / 'step-00000045'} after 45 steps (epoch 1); changed since the checkpoint:" \
         in more.stderr
     assert "  trainer.max_epoch: 1 -> 2\n" in more.stderr
     assert "  trainer.optimizer.lr: 0.001 -> 0.002\n" in more.stderr
     assert "  applied: the optimizer's lr is now 0.002" in more.stderr
     assert "train.pipe: 90 steps, 2 epochs in" in more.stdout
     assert f"(resumed from {tmp_path / 'step-00000045'})" in more.stdout
-    assert f"checkpoint {tmp_path / 'step-00000090'}" in more.stdout
+    # A changed lr makes it another run: it writes beside the first one's checkpoints, never over them.
+    assert f"hookpipe run: this run writes to {tmp_path}/v1: " in more.stderr
+    assert f"checkpoint {tmp_path / 'v1' / 'step-00000090'}" in more.stdout
 
 
 def test_changes_that_cannot_resume_are_refused_with_a_way_to_start_from_the_weights(tmp_path: Path) -> None:

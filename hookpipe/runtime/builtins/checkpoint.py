@@ -27,6 +27,7 @@ from hookpipe.runtime.checkpoints.checkpoint_state import save_grads, snapshot, 
 from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import checkpoint_name, complete_checkpoints, latest_checkpoint, write_marker
 from hookpipe.runtime.checkpoints.resume_changes import write_plan
+from hookpipe.runtime.checkpoints.versions import RunPlace
 
 __all__ = ["CheckpointHook"]
 
@@ -65,6 +66,18 @@ class CheckpointHook:
         self._writing: Path | None = None
         self._trainer: Any = None
         self._lock: Any = None
+        #: The id in this run's markers: pruning removes only checkpoints carrying it (see :meth:`use_place`).
+        self.run_id: str | None = None
+
+    def use_place(self, place: RunPlace) -> None:
+        """Write where :func:`~hookpipe.runtime.checkpoints.versions.choose_place` decided, as run ``place.run_id``.
+
+        Called by the trainer before the run starts: a run that does not continue
+        the folder's newest checkpoint writes into a version sub-folder, so it never
+        replaces or prunes another run's checkpoints.
+        """
+        self.dir = place.folder(self.dir)
+        self.run_id = place.run_id
 
     def bind_trainer(self, trainer: Any) -> None:
         """Called by the trainer: the checkpoint also stores the trainer's hookpipe state.
@@ -116,6 +129,8 @@ class CheckpointHook:
                 record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
                 if record is not None:
                     extra["monitor"] = record
+            if self.run_id is not None:
+                extra["run"] = self.run_id
             write_marker(tmp, completed_steps, args.epoch_id, **extra)
             _replace_dir(tmp, final)
             fsync_dir(self.dir)
@@ -129,10 +144,14 @@ class CheckpointHook:
     def _prune(self) -> None:
         if self.keep_last is None:
             return
-        complete = [path for _, path, _ in complete_checkpoints(self.dir)]
+        # Only this run's own: a checkpoint whose marker names another run is never removed
+        # (markers of hookpipe before run ids name none; their folder is this run's by choose_place).
+        complete = [path for _, path, marker in complete_checkpoints(self.dir)
+                    if self.run_id is None or marker.get("run") in (self.run_id, None)]
         keep = set(complete[-self.keep_last:])
         if self.keep_best is not None:
-            keep.update(ranked(self.dir, self.monitor)[: self.keep_best])
+            mine = set(complete)
+            keep.update([p for p in ranked(self.dir, self.monitor) if p in mine][: self.keep_best])
         for old in (p for p in complete if p not in keep):
             # Renamed first (atomic), so a kill during the removal leaves no step-* folder
             # with a marker but missing files.

@@ -57,7 +57,7 @@ class LogHook:
             self._started = True
             for tracker in csv_trackers(acc):
                 tracker.resume_at(self._csv_rows)
-        values: dict[str, float] = {"epoch": float(args.epoch_id)}
+        values: dict[str, float] = {"epoch": args.epoch_id}  # an integer in the CSV and TensorBoard
         loss = self._meter.take_mean(acc)
         if loss is not None:
             values["loss"] = loss

@@ -76,11 +76,11 @@ class NanGuardHook:
         self.skipped.append(args.global_step_id)
         if args.optimizer is not None:
             args.optimizer.zero_grad(set_to_none=True)
-        message = (f"nan_guard: non-finite loss or gradient at global step {args.global_step_id}; "
+        message = (f"nan_guard: non-finite loss or gradient in step {args.global_step_id + 1}; "
                    f"update skipped ({self.consecutive} in a row)")
         if args.accelerator.is_main_process:
             warnings.warn(message, RuntimeWarning, stacklevel=2)
         if self.consecutive >= self.max_consecutive and self._trainer is not None:
             self._trainer.stop.request(
                 f"nan_guard: {self.consecutive} consecutive steps with a non-finite loss or gradient "
-                f"(the last at global step {args.global_step_id}); stopped", 1, everywhere=True)
+                f"(the last in step {args.global_step_id + 1}); stopped", 1, everywhere=True)

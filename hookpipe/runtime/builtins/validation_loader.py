@@ -5,7 +5,8 @@ is prepared by accelerate on first use (each process gets its share of the
 batches, the last one padded to even length), the callback runs per batch as
 ``callback(model, batch)`` under ``torch.no_grad()`` and returns a mapping of
 per-sample values (tensors with the batch as first dimension, e.g. a loss with
-``reduction="none"`` or ``(pred == y).float()``). ``gather_for_metrics`` collects
+``reduction="none"`` or ``(pred == y).float()``), or one number per batch (``float(acc.mean())``),
+counted once per sample of the batch. ``gather_for_metrics`` collects
 them from every process and drops the padding, so each metric is the mean over the
 data set exactly once: two processes report what one does (summed in float64, so
 the order of the sum does not show). Evaluation runs inside ``fork_rng``: iterating
@@ -19,7 +20,13 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-__all__ = ["LoaderEvaluation"]
+from hookpipe.runtime.errors import HookpipeRuntimeError
+
+__all__ = ["LoaderEvaluation", "ValidationResultError"]
+
+
+class ValidationResultError(HookpipeRuntimeError, TypeError):
+    """A validation callback returned something that is not metrics: a user mistake, one line, no traceback."""
 
 
 class LoaderEvaluation:
@@ -36,17 +43,23 @@ class LoaderEvaluation:
             self._accelerator, self._prepared = accelerator, accelerator.prepare_data_loader(self.dataloader)
         return self._prepared
 
-    def run(self, accelerator: Any, model: Any) -> dict[str, float]:
+    def run(self, accelerator: Any, model: Any, limit: int | None = None) -> dict[str, float]:
+        """The metrics over the loader (its first ``limit`` batches, for the sanity check)."""
         sums: dict[str, torch.Tensor] = {}
         counts: dict[str, int] = {}
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
-            for batch in self._loader(accelerator):
+            for index, batch in enumerate(self._loader(accelerator)):
+                if limit is not None and index >= limit:
+                    break
                 values = self.callback(model, batch)
                 if not isinstance(values, Mapping):
-                    raise TypeError(f"a validation callback with a dataloader returns a mapping of per-sample "
-                                    f"tensors, got {type(values).__name__}")
-                per_sample = {str(k): _per_sample(k, v) for k, v in values.items()}
+                    raise ValidationResultError(
+                        f"the validation callback {_name(self.callback)} returned {type(values).__name__}; with a "
+                        f"dataloader it returns a mapping of metrics per batch, e.g. {{\"accuracy\": (pred == y)"
+                        f".float()}}")
+                size = _samples(batch)
+                per_sample = {str(k): _per_sample(k, v, size, self.callback) for k, v in values.items()}
                 gathered = accelerator.gather_for_metrics(per_sample)
                 for key, value in gathered.items():
                     value = value.detach().to(torch.float64).reshape(-1)
@@ -55,8 +68,41 @@ class LoaderEvaluation:
         return {key: float(sums[key].cpu()) / counts[key] for key in sums if counts[key]}
 
 
-def _per_sample(key: Any, value: Any) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor) or value.dim() == 0:
-        raise TypeError(f"validation metric {key!r}: return one value per sample (a tensor with the batch as first "
-                        f"dimension, e.g. cross_entropy(..., reduction='none')), got {value!r:.60}")
-    return value.detach()
+def _per_sample(key: Any, value: Any, size: tuple[int, torch.device] | None, callback: Any) -> torch.Tensor:
+    """A metric's values as one per sample; a number for the whole batch counts once per sample.
+
+    A per-batch number (``float(acc.mean())``) is repeated for each of the batch's
+    samples, so the mean over the data set weights every batch by its sample count:
+    exact when the number is the batch's mean over its samples, and the padding of a
+    sharded loader's last batch is dropped as for per-sample values.
+    """
+    if isinstance(value, torch.Tensor) and value.dim() > 0:
+        return value.detach()
+    number = value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value
+    if isinstance(number, (int, float)) and not isinstance(number, bool):
+        if size is None:
+            raise ValidationResultError(
+                f"validation metric {key!r} from {_name(callback)} is one number per batch, and the batch holds no "
+                f"tensor to count its samples by; return one value per sample (a tensor with the batch as first "
+                f"dimension)")
+        count, device = size
+        return torch.full((count,), float(number), dtype=torch.float64, device=device)
+    raise ValidationResultError(
+        f"validation metric {key!r} from {_name(callback)}: return a number or one value per sample (a tensor with "
+        f"the batch as first dimension), got {type(value).__name__}")
+
+
+def _samples(batch: Any) -> tuple[int, torch.device] | None:
+    """The batch's sample count (its first tensor's first dimension) and that tensor's device."""
+    if isinstance(batch, torch.Tensor):
+        return (int(batch.shape[0]), batch.device) if batch.dim() > 0 else None
+    items = batch.values() if isinstance(batch, Mapping) else batch if isinstance(batch, (list, tuple)) else ()
+    for item in items:
+        found = _samples(item)
+        if found is not None:
+            return found
+    return None
+
+
+def _name(callback: Any) -> str:
+    return getattr(callback, "__qualname__", None) or type(callback).__name__

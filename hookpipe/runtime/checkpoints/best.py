@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hookpipe.fileio import replace_symlink
-from hookpipe.runtime.checkpoints.resume import checkpoint_problem, complete_checkpoints
+from hookpipe.runtime.checkpoints.resume import checkpoint_problem, complete_checkpoints, version_folders
 from hookpipe.runtime.tracking.monitor import monitored_value
 
 __all__ = ["POINTER", "best_checkpoint", "best_verified", "monitor_record", "ranked", "update_pointer"]
@@ -34,16 +34,26 @@ def monitor_record(instances: Any, monitor: str, mode: str, completed_steps: int
     return {"name": monitor, "mode": mode, "value": found[2]}
 
 
-def ranked(directory: str | os.PathLike[str], monitor: str | None = None) -> list[Path]:
-    """Complete checkpoints with a monitored value, best first (for ``monitor``, if given)."""
+def _scored(directory: str | os.PathLike[str], monitor: str | None, version: int = 0) -> list[tuple[Any, ...]]:
     scored = []
     for step, path, marker in complete_checkpoints(directory):
         record = marker.get("monitor")
         if not isinstance(record, dict) or (monitor is not None and record.get("name") != monitor):
             continue
         value = float(record["value"])
-        scored.append(((value if record.get("mode") == "min" else -value), step, path))
-    return [path for _, _, path in sorted(scored)]
+        scored.append(((value if record.get("mode") == "min" else -value), version, step, path))
+    return scored
+
+
+def ranked(directory: str | os.PathLike[str], monitor: str | None = None, versions: bool = False) -> list[Path]:
+    """Complete checkpoints with a monitored value, best first (for ``monitor``, if given).
+
+    With ``versions``, those of the folder's version sub-folders too (other runs', see
+    :mod:`.versions`), as ``--resume best`` ranks them.
+    """
+    folders = version_folders(directory) if versions else [(0, Path(directory))]
+    scored = [item for version, folder in folders for item in _scored(folder, monitor, version)]
+    return [item[-1] for item in sorted(scored, key=lambda item: item[:3])]
 
 
 def best_checkpoint(directory: str | os.PathLike[str], monitor: str | None = None) -> Path | None:
@@ -62,7 +72,7 @@ def best_verified(directory: str | os.PathLike[str],
     better-ranked ones skipped with why (``--resume best``'s answer, as
     ``newest_verified`` is ``--resume latest``'s)."""
     skipped: list[tuple[Path, str]] = []
-    for folder in ranked(directory, monitor):
+    for folder in ranked(directory, monitor, versions=True):
         reason = checkpoint_problem(folder)
         if reason is None:
             return folder, skipped

@@ -103,6 +103,8 @@ def snapshot(
         "trace": trainer.tracer.count if trainer.tracer is not None else None,
         # A clean stop already asked for (run.request_stop): the resumed run ends there too.
         "stopping": trainer.run.stop_reason,
+        # The run.* values the run had, so a resumed run can say which of them changed.
+        "run": trainer.run.size.as_dict(),
     }, tensors
 
 

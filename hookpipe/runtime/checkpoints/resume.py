@@ -24,11 +24,28 @@ from robo_orchard_core.utils.config import Config
 
 from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
 
-__all__ = ["MARKER", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem", "complete_checkpoints",
-           "in_place_verified", "latest_checkpoint", "newest_verified", "read_marker", "swap_folders", "write_marker"]
+__all__ = ["MARKER", "VERSION_NAME", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem",
+           "complete_checkpoints", "in_place_verified", "latest_checkpoint", "newest_verified", "read_marker",
+           "swap_folders", "version_folders", "write_marker"]
 
 MARKER = "hookpipe-checkpoint.json"
 _NAME = re.compile(r"^step-(\d+)$")
+#: A version sub-folder of a checkpoint (or log) folder: a later run's (see :mod:`.versions`).
+VERSION_NAME = re.compile(r"^v(\d+)$")
+
+
+def version_folders(base: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """``(version, folder)`` of ``base`` (version 0) and its ``vN`` sub-folders, oldest first.
+
+    A run that does not continue the newest checkpoint of its folder writes into
+    the next ``vN`` (see :mod:`.versions`).
+    """
+    root = Path(base)
+    found = [(0, root)]
+    if root.is_dir():
+        found += sorted((int(m.group(1)), p) for p in root.iterdir()
+                        if (m := VERSION_NAME.match(p.name)) and p.is_dir() and not p.is_symlink())
+    return found
 
 
 def checkpoint_name(completed_steps: int) -> str:
@@ -124,16 +141,18 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
 def newest_verified(directory: str | os.PathLike[str]) -> tuple[Path | None, list[tuple[Path, str]]]:
     """The newest checkpoint that verifies, and the newer ones skipped with why.
 
-    Newest by step count; a folder verifies when its marker reads and every file it
-    lists has its recorded size and checksum (``checkpoint_problem``).
+    Newest by step count, in the newest version folder that has one (the folder's
+    ``vN`` sub-folders hold later runs' checkpoints, see :mod:`.versions`); a folder
+    verifies when its marker reads and every file it lists has its recorded size and
+    checksum (``checkpoint_problem``).
     """
     root = Path(directory)
     if not root.is_dir():
         return None, []
-    found = sorted(((int(m.group(1)), p) for p in root.iterdir() if (m := _NAME.match(p.name)) and p.is_dir()),
-                   reverse=True)
+    found = sorted(((version, int(m.group(1)), p) for version, folder in version_folders(root)
+                    for p in folder.iterdir() if (m := _NAME.match(p.name)) and p.is_dir()), reverse=True)
     skipped: list[tuple[Path, str]] = []
-    for _, folder in found:
+    for _, _, folder in found:
         reason = checkpoint_problem(folder)
         if reason is None:
             return folder, skipped

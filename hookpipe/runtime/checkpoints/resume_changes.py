@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.run_values import RunSize
+from hookpipe.runtime.checkpoints.schedule_rebase import FreshSchedule, rebase
 from hookpipe.runtime.errors import PlanResolveError
 
 __all__ = ["FRESH_FROM_WEIGHTS", "PLAN_FILE", "NothingToResume", "ResumeRefused", "ResumeReport", "apply",
@@ -59,17 +61,57 @@ class ResumeReport:
     optimizer_args: dict[str, Any] = field(default_factory=dict)
     #: What :func:`apply` did.
     applied: list[str] = field(default_factory=list)
+    #: The checkpoint's position: (epoch, step in the epoch, steps done, updates done).
+    done: tuple[int, int, int, int] = (0, 0, 0, 0)
+    #: The ``run.*`` values the checkpointed run had (None: an older checkpoint did not record them).
+    old_size: dict[str, Any] | None = None
+    #: The ``run.*`` values of the resumed run (set by ``plan_parts``).
+    size: RunSize | None = None
+    #: The schedule today's settings made, before the checkpoint replaced it (set by ``plan_parts``).
+    fresh_schedule: FreshSchedule | None = None
+    #: (the lr the checkpoint's optimizer held, the lr the next update uses), set by :func:`apply`.
+    lrs: tuple[float, float] | None = None
+
+    def run_changes(self) -> list[str]:
+        """Each ``run.*`` value that changed, old -> new, with what the new one counts."""
+        if self.size is None or self.old_size is None:
+            return []
+        out = []
+        _, _, steps, updates = self.done
+        for name, new in self.size.as_dict().items():
+            old = self.old_size.get(name)
+            if old == new:
+                continue
+            if name == "updates" and new is not None:
+                why = f" ({updates} done + {new - updates} left under the current settings)"
+            elif name == "steps" and new is not None:
+                why = f" ({steps} done + {new - steps} left under the current settings)"
+            elif name == "num_processes":
+                why = " (the process count)"
+            else:
+                why = ""
+            out.append(f"run.{name}: {_shown(old)} -> {_shown(new)}{why}")
+        return out
+
+    def lr_line(self) -> list[str]:
+        if self.lrs is None:
+            return []
+        saved, now = self.lrs
+        if saved == now:
+            return [f"the next update uses lr {now:.6g}"]
+        return [f"the next update uses lr {now:.6g} (the checkpoint's schedule was at {saved:.6g})"]
 
     @property
     def lines(self) -> list[str]:
         step, epoch = self.position
-        head = f"resuming {self.folder} at global step {step} (epoch {epoch})"
+        head = f"resuming {self.folder} after {step} steps (epoch {epoch})"
+        run, lr = self.run_changes(), [f"  {line}" for line in self.lr_line()]
         if self.old is None:
-            return [head + "; the checkpoint does not record its plan, so changes cannot be listed"]
-        if not self.changes:
-            return [head + "; the pipeline is unchanged"]
-        return ([head + "; changed since the checkpoint:"] + [f"  {c}" for c in self.changes]
-                + [f"  applied: {a}" for a in self.applied])
+            return [head + "; the checkpoint does not record its plan, so changes cannot be listed"] + lr
+        if not self.changes and not run:
+            return [head + "; the pipeline is unchanged"] + lr
+        return ([head + "; changed since the checkpoint:"] + [f"  {c}" for c in self.changes + run]
+                + [f"  applied: {a}" for a in self.applied] + lr)
 
 
 def write_plan(folder: Path, plan: Plan) -> None:
@@ -111,6 +153,9 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     cursor = (state or {}).get("cursor", {})
     step, epoch = int(progress.get("global_step_id", 0)), int(progress.get("epoch_id", 0))
     report = ResumeReport(folder, (step, epoch), read_plan(folder))
+    report.done = (epoch, int(progress.get("step_id", 0)), step, int(progress.get("update_count", 0)))
+    old_size = (state or {}).get("run")
+    report.old_size = old_size if isinstance(old_size, dict) else None
     new = plan.trainer
     max_step, max_epoch = new.get("max_step"), new.get("max_epoch")
     ended = (max_step is not None and step >= max_step) or (max_epoch is not None and epoch >= max_epoch)
@@ -118,7 +163,7 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
         limits = " and ".join(f"trainer.{k}={v}" for k, v in (("max_step", max_step), ("max_epoch", max_epoch))
                               if v is not None)
         raise NothingToResume(
-            f"nothing to train: {folder} ends a run at global step {step} (epoch {epoch}), and {limits} ends there "
+            f"nothing to train: {folder} ends a run after {step} steps (epoch {epoch}), and {limits} ends there "
             f"too; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "
             f"or --set trainer.max_step=N with N > {step}")
     if state is not None and state.get("stopping") is not None and cursor.get("scope") == "loop":
@@ -180,13 +225,33 @@ def check_model_fits(model: Any, folder: str | Path, fix: str = FRESH_FROM_WEIGH
 
 
 def apply(report: ResumeReport, trainer: Any) -> list[str]:
-    """Write changed optimizer arguments into the restored optimizer; record and return what was done."""
+    """Write changed optimizer arguments into the restored optimizer; record and return what was done.
+
+    With a changed run (settings or ``run.*`` values) and a scheduler, the learning
+    rate is today's schedule at the updates already made (:mod:`.schedule_rebase`);
+    ``report.lrs`` then holds the lr the checkpoint's optimizer had and the one the
+    next update uses.
+    """
     done = report.applied
-    if not report.optimizer_args:
-        return done
     optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)
     scheduler = getattr(trainer.lr_scheduler, "scheduler", trainer.lr_scheduler)
+    saved_lr = float(optimizer.param_groups[0]["lr"])
+    changed = report.old is not None and (any(c.startswith("trainer.") for c in report.changes)
+                                          or bool(report.run_changes()))
+    rebased = (changed and report.fresh_schedule is not None
+               and rebase(report.fresh_schedule, optimizer, scheduler))
+    _write_optimizer_args(report, optimizer, scheduler, rebased)
+    report.lrs = (saved_lr, float(optimizer.param_groups[0]["lr"]))
+    return done
+
+
+def _write_optimizer_args(report: ResumeReport, optimizer: Any, scheduler: Any, rebased: bool) -> None:
+    done = report.applied
     for key, value in report.optimizer_args.items():
+        if key == "lr" and rebased:  # today's schedule from today's lr, already written
+            done.append(f"the optimizer's lr is now {optimizer.param_groups[0]['lr']:g} (the schedule from lr "
+                        f"{value:g}, at update {report.done[3]})")
+            continue
         for group in optimizer.param_groups:
             if key == "lr":
                 base = group.get("initial_lr", _old_lr(report))
@@ -203,7 +268,6 @@ def apply(report: ResumeReport, trainer: Any) -> list[str]:
         now = optimizer.param_groups[0].get(key)
         done.append(f"the optimizer's {key} is now {now:g}" if isinstance(now, float) else
                     f"the optimizer's {key} is now {now!r}")
-    return done
 
 
 def _old_lr(report: ResumeReport) -> float | None:
@@ -273,6 +337,10 @@ def _target(value: Any) -> Any:
     if isinstance(value, dict):
         return value.get("$call", value.get("$ref"))
     return value
+
+
+def _shown(value: Any) -> str:
+    return "unknown" if value is None else str(value)
 
 
 def _show(value: Any) -> str:

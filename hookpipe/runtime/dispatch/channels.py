@@ -169,7 +169,8 @@ def run_calls(calls: tuple[Call, ...], arg: PipelineHookArgs, counters: Counters
         except RunFailure:
             raise
         except Exception as exc:
-            raise HookFailure(c.hook, c.callback, global_step=counters.global_step, span=c.span) from exc
+            raise HookFailure(c.hook, c.callback, global_step=counters.global_step, span=c.span,
+                              steps=counters.step) from exc
 
 
 def _run_cleanup(
@@ -241,7 +242,7 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         if isinstance(exc, RunFailure):
             err = exc
         else:
-            err = ScopeFailure(self.scope, global_step=counters.global_step, source=self.source)
+            err = ScopeFailure(self.scope, global_step=counters.global_step, source=self.source, steps=counters.step)
             err.__cause__ = exc
         for c in self.afters:
             if not c.always and c.fires(counters):

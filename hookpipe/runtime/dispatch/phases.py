@@ -123,7 +123,8 @@ class PhaseSource:
         call = self._by_line.get(tb.tb_lineno) if tb is not None else None
         if call is None:  # not raised by a hook call (cannot happen with int guards)
             raise exc
-        raise HookFailure(call.hook, call.callback, global_step=self.counters.global_step, span=call.span) from exc
+        raise HookFailure(call.hook, call.callback, global_step=self.counters.global_step, span=call.span,
+                          steps=self.counters.step) from exc
 
     def compile(self, name: str, function: str = "run") -> Callable[..., Any]:
         """Execute the source and return its function ``function``, named ``name``."""

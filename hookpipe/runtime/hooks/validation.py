@@ -183,22 +183,7 @@ class ValidationHook(PipelineHooks):
         is the count of finished steps at epoch and loop boundaries).
         """
         done = args.global_step_id if completed_steps is None else completed_steps
-        model = args.model
-        was_training = bool(model is not None and model.training)
-        if model is not None and self.model_eval:
-            model.eval()
-        try:
-            with self._weights(model):
-                if self._loader is not None:
-                    result: Any = self._loader.run(args.accelerator, model)
-                elif self._pass_model:
-                    result = self.eval_callback(model)
-                else:
-                    result = self.eval_callback(args) if self._pass_args else self.eval_callback()
-        finally:
-            if model is not None and self.model_eval:
-                model.train(was_training)
-        metrics = _as_metrics(result)
+        metrics = self._compute(args)
         self.history.append((done, metrics))
         if metrics:
             accelerator = args.accelerator
@@ -207,6 +192,29 @@ class ValidationHook(PipelineHooks):
             if self.to_trackers:
                 accelerator.log(metrics, step=done)
         return metrics
+
+    def _compute(self, args: PipelineHookArgs, limit: int | None = None) -> dict[str, float] | None:
+        model = args.model
+        was_training = bool(model is not None and model.training)
+        if model is not None and self.model_eval:
+            model.eval()
+        try:
+            with self._weights(model):
+                if self._loader is not None:
+                    result: Any = self._loader.run(args.accelerator, model, limit)
+                elif self._pass_model:
+                    result = self.eval_callback(model)
+                else:
+                    result = self.eval_callback(args) if self._pass_args else self.eval_callback()
+        finally:
+            if model is not None and self.model_eval:
+                model.train(was_training)
+        return _as_metrics(result)
+
+    def sanity_check(self, args: PipelineHookArgs, batches: int) -> dict[str, float] | None:
+        """The metrics of a trial evaluation before training (its first ``batches`` batches with a
+        dataloader, else the callback once), recorded, printed and logged nowhere."""
+        return self._compute(args, batches)
 
     def need_eval(self, hook_args: PipelineHookArgs) -> bool:
         """The seed's frequency rule (used only when built from a config)."""

@@ -52,6 +52,7 @@ from hookpipe.runtime.errors import RunInterrupted
 from hookpipe.runtime.hooks.mixin import PipelineHookChanelType, PipelineHooks
 from hookpipe.runtime.loop.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.loop.progress import TrainerProgressState
+from hookpipe.runtime.loop.sanity import sanity_validation
 from hookpipe.runtime.loop.step_program import DONE, REBUILD, StepSetup, compile_epoch
 from hookpipe.runtime.plan.plan_hooks import PlanHooks
 from hookpipe.runtime.run_context import RunContext, loader_length
@@ -218,6 +219,7 @@ class TrainingLoop:
             self._resumed = state if self.plan is not None else None
         self._start_epoch = self.trainer_progress_state.epoch_id
         self._start_step = self.trainer_progress_state.step_id
+        self.run.size = self._run_size()  # the whole run: the updates done plus those left (docs/runtime.md)
 
     def add_loss_meter(self) -> LossMeter:
         """A running sum of every step's loss, from now on (``log()`` asks for one)."""
@@ -263,8 +265,11 @@ class TrainingLoop:
         return loader_length(self.dataloader)
 
     def _run_size(self) -> RunSize:
-        return RunSize.of(self.max_step, self.max_epoch, self._steps_per_epoch(),
-                          self.accelerator.gradient_accumulation_steps, self.accelerator.num_processes)
+        """The whole run's size; after a resume, what is done plus what is left (``RunSize.resumed``)."""
+        p = self.trainer_progress_state
+        return RunSize.resumed((p.epoch_id, p.step_id, p.global_step_id, p.update_count), self.max_step,
+                               self.max_epoch, self._steps_per_epoch(), self.accelerator.gradient_accumulation_steps,
+                               self.accelerator.num_processes)
 
     def __call__(self) -> None:
         """Train until ``max_step`` or ``max_epoch``; hooks' ``close()`` runs at the end.
@@ -287,6 +292,9 @@ class TrainingLoop:
                     main_process_only=True)
         self.run_started = (state.global_step_id, time.perf_counter())
         self.model.train()
+        if self.plan is not None:  # what monitors will read, checked before the first step (loop/sanity.py)
+            sanity_validation(self.hook_instances, self._get_hook_args(),
+                              int(self.plan.trainer.get("sanity_val_batches", 2)))
         display = self._progress_display()
         self._setup = StepSetup(
             loop=self, accelerator=self.accelerator, hooks=self.hooks, batch_processor=self.batch_processor,
@@ -316,6 +324,8 @@ class TrainingLoop:
                     with self._begin("on_epoch", epoch_args, skip_before):
                         if not done:
                             ran, done = self._run_batches(self._epoch_batches(), epoch_args)
+                        if display is not None:  # the bar says the steps the epoch's lines will say
+                            display.catch_up(state.global_step_id, self.pending_loss)
                         if ran == 0 and state.step_id == 0 and max_epoch is None:
                             # The seed would loop forever; under max_epoch it runs empty epochs.
                             raise RuntimeError("the dataloader yielded no batches and the run has no max_epoch, "
@@ -329,7 +339,7 @@ class TrainingLoop:
             self._base_args = None
             self._stop_agreement.close()
             if display is not None:
-                display.close()
+                display.close(state.global_step_id)  # the bar ends at the steps done: 100% at the run's end
             self._close_hooks()
         logger.info("\n" + "=" * 50 + "FINISH TRAINING" + "=" * 50, main_process_only=True)
 

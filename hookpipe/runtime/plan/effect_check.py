@@ -34,12 +34,15 @@ CHECKED = ("params", "grads", "optimizer_state", "lr")
 class UndeclaredEffect(RunFailure):
     """A callback changed a resource its hook does not declare as written or consumed."""
 
-    def __init__(self, hook: str, callback: str, resource: str, declared: str, *, global_step: int, span: Any) -> None:
+    def __init__(self, hook: str, callback: str, resource: str, declared: str, *, global_step: int, span: Any,
+                 steps: int | None = None) -> None:
         super().__init__(
             f"hook '{hook}' wrote `{resource}` in {callback} but declares {declared}; "
             f"declare `writes {resource}` (and re-check the order) or stop writing it",
             global_step=global_step,
             span=span,
+            steps=steps,
+            in_step=not callback.startswith(("on_epoch_", "on_loop_")),
         )
         self.hook = hook
         self.callback = callback
@@ -99,7 +102,7 @@ class EffectChecker:
             for resource, old, new in zip(watched, before, after):
                 if old != new:
                     raise UndeclaredEffect(entry.hook, entry.callback, resource, declared,
-                                           global_step=counters.global_step, span=entry.span)
+                                           global_step=counters.global_step, span=entry.span, steps=counters.step)
             return result
 
         return checked

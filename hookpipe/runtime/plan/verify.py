@@ -45,12 +45,19 @@ def class_lookup_for(pipe_file: str) -> ClassLookup:
 
 
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
-    """HP002 for every name that does not import, HP003 for a missing required factory."""
+    """HP002 for every name that does not import, HP003 for a missing required factory or a
+    ``lr_scheduler`` that steps on a metric (:func:`metric_stepped`)."""
     use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
     help_line = import_help(ctx.main)
     found: list[Diagnostic] = []
     for key, setting in ctx.settings.items():
         found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", help_line)
+    scheduler = ctx.trainer.get("lr_scheduler")
+    if isinstance(scheduler, dict) and isinstance(scheduler.get("$call"), str):
+        needs = metric_stepped(scheduler["$call"])
+        if needs is not None:
+            found.append(Diagnostic("HP003", "error", needs, ctx.settings["lr_scheduler"].span,
+                                    help=METRIC_SCHEDULER_HELP))
     anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
     for key in REQUIRED_FACTORIES:
         if ctx.trainer.get(key) is None:
@@ -65,6 +72,41 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
             found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", help_line,
                             strings_are_paths)
     return found
+
+
+#: How a scheduler that steps on a metric is driven instead (docs/builtins.md, ``lr_plateau``).
+METRIC_SCHEDULER_HELP = ('remove `lr_scheduler` and add `hook plateau = lr_plateau(monitor = "evaluate.loss", '
+                         'mode = "min", factor = 0.1, patience = 10)` after the validation it reads: it steps '
+                         'ReduceLROnPlateau with each new result (see docs/builtins.md)')
+
+
+def metric_stepped(path: str) -> str | None:
+    """Why the scheduler at ``path`` cannot be the trainer's ``lr_scheduler`` (None: it can).
+
+    The ``optimizer`` hook calls ``lr_scheduler.step()`` once per update with no
+    argument; a scheduler whose ``step`` needs one (``ReduceLROnPlateau``'s metric)
+    would fail at the first update.
+    """
+    import inspect
+
+    try:
+        cls = import_path(path)
+    except PlanResolveError:
+        return None  # reported as HP002
+    step = getattr(cls, "step", None) if isinstance(cls, type) else None
+    if step is None:
+        return None
+    try:
+        params = list(inspect.signature(step).parameters.values())[1:]  # after self
+    except (TypeError, ValueError):
+        return None
+    required = [p.name for p in params if p.default is inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if not required:
+        return None
+    return (f"trainer setting `lr_scheduler`: {path}.step() needs `{required[0]}` (a monitored metric), but the "
+            f"optimizer hook steps the scheduler once per update with no argument, so the run would fail at its "
+            f"first update")
 
 
 def _check(value: Any, span: Span, what: str, help_line: str, strings_are_paths: bool = False) -> list[Diagnostic]:

@@ -42,7 +42,10 @@ class CSVTracker(GeneralTracker):
     without breaking earlier rows), on the first row, and after :meth:`resume_at`
     cut rows. :meth:`resume_at` says how many rows of an existing file to keep: a
     resumed run keeps those its checkpoint had seen (``log()`` stores the count)
-    and logs the rest again; a new run keeps none.
+    and logs the rest again; a new run keeps none. A run that does not continue the
+    file's run never gets here with it: it logs into a version sub-folder of
+    ``log_dir`` (see :mod:`hookpipe.runtime.checkpoints.versions`), so another run's
+    rows are never rewritten.
     """
 
     name = "csv"
