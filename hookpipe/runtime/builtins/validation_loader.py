@@ -15,11 +15,22 @@ training draws next.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 import torch
 
-__all__ = ["LoaderEvaluation"]
+__all__ = ["BatchHooks", "LoaderEvaluation"]
+
+
+class BatchHooks(Protocol):
+    """What runs around each validation batch (a ``validation NAME { batch { } }`` block).
+
+    ``batch_id`` is 0-based; ``last`` says it is the loader's last batch (this process's share).
+    """
+
+    def before_batch(self, batch_id: int, batch: Any, last: bool) -> None: ...
+
+    def after_batch(self, batch_id: int, batch: Any, outputs: Mapping[str, Any], last: bool) -> None: ...
 
 
 class LoaderEvaluation:
@@ -36,16 +47,24 @@ class LoaderEvaluation:
             self._accelerator, self._prepared = accelerator, accelerator.prepare_data_loader(self.dataloader)
         return self._prepared
 
-    def run(self, accelerator: Any, model: Any) -> dict[str, float]:
+    def run(self, accelerator: Any, model: Any, hooks: BatchHooks | None = None) -> dict[str, float]:
+        """The metrics over the whole loader; ``hooks`` run around each batch (on this process's batches)."""
         sums: dict[str, torch.Tensor] = {}
         counts: dict[str, int] = {}
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
-            for batch in self._loader(accelerator):
+            loader = self._loader(accelerator)
+            total = len(loader) if hooks is not None and hasattr(loader, "__len__") else None
+            for batch_id, batch in enumerate(loader):
+                last = total is not None and batch_id == total - 1
+                if hooks is not None:
+                    hooks.before_batch(batch_id, batch, last)
                 values = self.callback(model, batch)
                 if not isinstance(values, Mapping):
                     raise TypeError(f"a validation callback with a dataloader returns a mapping of per-sample "
                                     f"tensors, got {type(values).__name__}")
+                if hooks is not None:
+                    hooks.after_batch(batch_id, batch, values, last)
                 per_sample = {str(k): _per_sample(k, v) for k, v in values.items()}
                 gathered = accelerator.gather_for_metrics(per_sample)
                 for key, value in gathered.items():
