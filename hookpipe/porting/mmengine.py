@@ -446,6 +446,9 @@ def _custom(kind: str, spec: dict[str, Any], port: Port, priority: int, order: i
     path, placement, effects = KNOWN_CUSTOM.get(_short(kind), (kind, "", []))
     args, opaque = _args(spec, {"priority"})
     note = f"MMEngine hook {kind}: port it to a hookpipe hook class"
+    if placement == "val_batch":
+        note += (" (its after_val_iter is the class's on_validation_batch_end(args): args.batch, args.model_outputs, "
+                 "args.step_id the validation batch id)")
     if not placement:
         note += " and attach it where its before_*/after_* methods run"
         placement = "epoch.after"

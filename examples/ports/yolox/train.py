@@ -174,6 +174,6 @@ class ShowDetections:
         self.draw = draw
         self.shown = 0
 
-    def on_batch_end(self, args: PipelineHookArgs) -> None:
+    def on_validation_batch_end(self, args: PipelineHookArgs) -> None:
         if self.draw and args.batch is not None:
             self.shown += 1
