@@ -97,7 +97,7 @@ class Guard:
         elif self.every == 1:
             text = f"every {self.unit}"
         else:
-            text = f"every {self.every} {self.unit}s"
+            text = f"every {self.every} {'batches' if self.unit == 'batch' else self.unit + 's'}"
         if self.unit is not None and self.start != self.every:
             text += f" from {self.start}"
         if self.until is not None:
