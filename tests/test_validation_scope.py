@@ -204,3 +204,15 @@ def test_editor_hovers_explain_the_block_and_batches() -> None:
     assert occ is not None and occ.kind == "unit"
     hover = hover_text(occ, ctx, index)
     assert hover is not None and "validation batch id 4, 9, 14" in hover and "not training steps" in hover
+
+
+def test_diff_reports_changes_inside_a_validation_block() -> None:
+    from hookpipe.compiler.plan_diff import diff_compilations
+
+    base = run_passes(load_text(HEAD + BLOCK, "t.pipe"), "t.pipe")
+    head = run_passes(load_text(HEAD + BLOCK.replace("every 5 batches", "every 2 batches"), "t.pipe"), "t.pipe")
+    found = diff_compilations("t.pipe", base, head, [], [])
+    (changed,) = [p for p in found.phases if p.changed]
+    assert changed.key == "validation[evaluate].batch.after"
+    (change,) = changed.frequency
+    assert change.hook == "show"
