@@ -9,6 +9,7 @@ from __future__ import annotations
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation, OrderGraph
+from hookpipe.compiler.loop import split_validation_scope, validation_phase_order
 from hookpipe.compiler.plan import (
     BRACKET_ENTER,
     Guard,
@@ -19,7 +20,6 @@ from hookpipe.compiler.plan import (
     callback_name,
     phase_order,
 )
-from hookpipe.compiler.loop import split_validation_scope, validation_phase_order
 
 
 def lower(ctx: Compilation) -> None:

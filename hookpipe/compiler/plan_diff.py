@@ -34,8 +34,8 @@ from typing import Any, Callable, Sequence
 
 from hookpipe.compiler.context import Compilation, OrderGraph, Origin
 from hookpipe.compiler.graph import hook_successors
-from hookpipe.compiler.lower import declaration_order
 from hookpipe.compiler.loop import split_validation_scope
+from hookpipe.compiler.lower import declaration_order
 from hookpipe.compiler.plan import Guard, HookSpec, Plan, PlanEntry, phase_order
 from hookpipe.compiler.run_values import RUN_KEY, run_steps
 from hookpipe.compiler.settings import TrainerSettings
@@ -292,8 +292,8 @@ def diff_compilations(file: str, base: Compilation | None, head: Compilation | N
     if base_plan is not None and head_plan is not None and base_name != head_name:
         out.name = ValueChange("pipeline", base_name, head_name)
     keys = list(phase_order())
-    for side in (base, head):  # validation runs' phases (`validation NAME { }`), as the compiler names them
-        keys += [k for k in (side.phase_keys() if side is not None else []) if k not in keys]
+    for other in (base, head):  # validation runs' phases (`validation NAME { }`), as the compiler names them
+        keys += [k for k in (other.phase_keys() if other is not None else []) if k not in keys]
     for scope, phase in keys:
         out.phases.append(_phase(scope, phase, base, head))
     out.hooks = _hooks(base_plan, head_plan)

@@ -96,5 +96,5 @@ def _text(value: str) -> str:
 
 
 def _ident(scope: str) -> str:
-    """A scope's name as a Mermaid id: a validation run's ``validation[evaluate].batch`` -> ``validation_evaluate_batch``."""
+    """A scope's name as a Mermaid id (``validation[evaluate].batch`` -> ``validation_evaluate_batch``)."""
     return scope.replace("[", "_").replace("]", "").replace(".", "_")

@@ -207,7 +207,8 @@ class ValidationHook(PipelineHooks):
             if self.to_trackers:
                 accelerator.log(metrics, step=done)
         if self._scopes is not None:
-            self._scopes.run("validation", "after", args.copy_with_updates(batch=None, model_outputs=dict(metrics or {})))
+            outputs = dict(metrics or {})
+            self._scopes.run("validation", "after", args.copy_with_updates(batch=None, model_outputs=outputs))
         return metrics
 
     def need_eval(self, hook_args: PipelineHookArgs) -> bool:

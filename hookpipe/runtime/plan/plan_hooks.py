@@ -28,8 +28,13 @@ from typing import Any, Callable
 import pydantic
 
 from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
-from hookpipe.compiler.loop import SCOPE_CHANNEL, VALIDATION_CHANNEL, VALIDATION_UNITS, split_validation_scope, \
-    validation_scope
+from hookpipe.compiler.loop import (
+    SCOPE_CHANNEL,
+    VALIDATION_CHANNEL,
+    VALIDATION_UNITS,
+    split_validation_scope,
+    validation_scope,
+)
 from hookpipe.compiler.plan import BRACKET_EXIT, UNITS, HookSpec, Plan, PlanEntry
 from hookpipe.compiler.settings import ObjectRef
 from hookpipe.runtime.args import PipelineHookArgs
@@ -37,8 +42,8 @@ from hookpipe.runtime.dispatch.channels import Call, Counters, PlanChannel, is_a
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.hooks.mixin import PipelineHooks, PipelineHooksConfig, channel_contexts
 from hookpipe.runtime.plan.brackets import BracketCall, bracket_callbacks
-from hookpipe.runtime.plan.validation_scopes import ValidationScopes
 from hookpipe.runtime.plan.resolve import import_path, keyword_hint, resolve_value
+from hookpipe.runtime.plan.validation_scopes import ValidationScopes
 from hookpipe.runtime.tracking.trace import Tracer
 
 __all__ = [
@@ -196,16 +201,15 @@ def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes
     if num_processes <= 1:
         return
     specs = {h.name: h for h in plan.hooks}
-    for phase_plan in plan.phases:
-        for entry in phase_plan.flat():
-            spec = specs[entry.hook]
-            if entry.main_only and needs_every_process(spec, built.get(entry.hook)):
-                raise PlanResolveError(
-                    f"HP109: hook '{entry.hook}' ({spec.type}) is attached `on main` at "
-                    f"{entry.span.file}:{entry.span.line}, "
-                    f"but it needs every process (a collective); with {num_processes} processes the others would hang. "
-                    "Remove `on main` (the hook already writes from the main process only)"
-                )
+    for _phase, entry in plan.entries():  # validation runs' phases included
+        spec = specs[entry.hook]
+        if entry.main_only and needs_every_process(spec, built.get(entry.hook)):
+            raise PlanResolveError(
+                f"HP109: hook '{entry.hook}' ({spec.type}) is attached `on main` at "
+                f"{entry.span.file}:{entry.span.line}, "
+                f"but it needs every process (a collective); with {num_processes} processes the others would hang. "
+                "Remove `on main` (the hook already writes from the main process only)"
+            )
 
 
 @dataclass
