@@ -24,7 +24,7 @@ def test_yolox(tmp_path: Path) -> None:
     assert "before { yolox_mode_switch }" in epoch.splitlines()[1]  # one chain: the formatter writes it inline
     # DetVisualizationHook's after_val_iter: the batch scope of evaluate's own validation run
     assert block(block(text, "validation evaluate {"), "batch {").splitlines()[1].strip() == \
-        "after { det_visualization }"
+        "after { det_visualization every 50 batches }"  # its interval = 50: (batch_idx + 1) % 50 == 0
     assert "3 lines marked" not in result.err
 
 
