@@ -135,3 +135,14 @@ def test_an_error_inside_a_validation_batch_names_the_hook(tmp_path: Path, monke
     assert err.value.hook == "spy" and "boom in batch 1" in str(err.value.__cause__)
     model = trainer.hook_instances["evaluate"]
     assert model.history == []  # the evaluation did not finish
+
+
+def test_profile_rows_name_the_validation_scopes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookpipe.runtime.tracking.profiler import Profiler
+
+    monkeypatch.chdir(tmp_path)
+    plan = compile_text(PIPE, "vscope.pipe")
+    rows = {(r.scope, r.phase, r.hook) for r in Profiler(plan).report(1.0, 1, 1).entries}
+    assert ("validation[evaluate].batch", "after", "tail") in rows
+    assert ("validation[evaluate]", "before", "spy") in rows
+    assert not any(scope == "batch" for scope, _, _ in rows)  # never mistaken for the training batch scope
