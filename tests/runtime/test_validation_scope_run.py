@@ -146,3 +146,26 @@ def test_profile_rows_name_the_validation_scopes(tmp_path: Path, monkeypatch: py
     assert ("validation[evaluate].batch", "after", "tail") in rows
     assert ("validation[evaluate]", "before", "spy") in rows
     assert not any(scope == "batch" for scope, _, _ in rows)  # never mistaken for the training batch scope
+
+
+class Swap:
+    """A custom bracket: records its enter and exit around what it brackets."""
+
+    def enter(self, args: PipelineHookArgs) -> None:
+        EVENTS.append(("enter", args.step_id))
+
+    def exit(self, args: PipelineHookArgs) -> None:
+        EVENTS.append(("exit", args.step_id))
+
+
+def test_a_bracket_inside_a_validation_batch_runs_only_where_its_contents_fire(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = PIPE.replace("hook tail     = s.Spy()", "hook tail     = s.Spy()\nhook swap     = s.Swap()") \
+        .replace("            spy every 2 batches\n", "            with swap { spy every 2 batches }\n")
+    trainer = _trainer(text)
+    trainer()
+    first_run = EVENTS[:EVENTS.index(("end", None, ["close", "mse"])) + 1]
+    inside = [e for e in first_run if e[0] in ("enter", "exit") or e[0].startswith("batch_end:False")]
+    assert inside == [("enter", 1), ("batch_end:False", 1, ["close", "mse"]), ("exit", 1),
+                      ("enter", 3), ("batch_end:False", 3, ["close", "mse"]), ("exit", 3)]
