@@ -21,8 +21,10 @@ def test_yolox(tmp_path: Path) -> None:
     epoch = block(text, "epoch {")
     # SyncNormHook runs in before_val_epoch: before the validation; the checkpoint after it
     assert epoch.index("sync_norm") < epoch.index("with swap {") < epoch.index("save every 10 epochs")
-    assert block(text, "before {").splitlines()[1] == "yolox_mode_switch"
-    assert "det_visualization" in block(text, "validation evaluate {")
+    assert "before { yolox_mode_switch }" in epoch.splitlines()[1]  # one chain: the formatter writes it inline
+    # DetVisualizationHook's after_val_iter: the batch scope of evaluate's own validation run
+    assert block(block(text, "validation evaluate {"), "batch {").splitlines()[1].strip() == \
+        "after { det_visualization every 50 batches }"  # its interval = 50: (batch_idx + 1) % 50 == 0
     assert "3 lines marked" not in result.err
 
 

@@ -49,4 +49,8 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps([f.to_json() for f in firings], indent=1))
     else:
         print(schedule_table(firings))
+        for name in sorted(ctx.plan.validation):
+            print(f"# each `{name}` firing also runs its `validation {name} {{ }}` block over its own dataloader: "
+                  "validation batches are not training steps, so they are not rows here (`hookpipe explain` "
+                  "shows that block)")
     return 0

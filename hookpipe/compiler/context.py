@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Mapping, TypeAlias, cast
 import networkx as nx
 
 from hookpipe.compiler.catalog import HookType
-from hookpipe.compiler.plan import Effects, Guard, Plan, callback_name
+from hookpipe.compiler.loop import split_validation_scope, validation_phase_order
+from hookpipe.compiler.plan import Effects, Guard, Plan, callback_name, phase_order
 from hookpipe.diagnostics import Diagnostic, Sources
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
@@ -166,6 +167,15 @@ class Compilation:
 
     def warn(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(code, "warning", message, span, **kw))
+
+    def validation_hooks(self) -> list[str]:
+        """The validation hooks whose own scopes have attachments (``validation NAME { }``), by name."""
+        found = {split[0] for node in self.nodes if (split := split_validation_scope(node.scope)) is not None}
+        return sorted(found)
+
+    def phase_keys(self) -> list[PhaseKey]:
+        """Every phase: the loop's twelve in visiting order, then each validation run's four."""
+        return [*phase_order(), *(k for h in self.validation_hooks() for k in validation_phase_order(h))]
 
     def items(self) -> list[ast.Item]:
         return [item for f, _ in self.files for item in f.items]

@@ -42,35 +42,61 @@ def explain_plan(plan: Plan) -> str:
     phases = {(p.scope, p.phase): p for p in plan.phases}
     # Hook types are strings from the file: escaped, so `"x\n::error ..."(...)` stays on its line.
     types = {h.name: escape(h.type if h.builtin else h.type.replace(":", ".")) for h in plan.hooks}
-    _scope(lines, "loop", 0, phases, types)
+    _scope(lines, "loop", 0, phases, types, _Runs(plan))
     return "\n".join(lines)
 
 
+class _Runs:
+    """The validation runs' phases (``validation NAME { }``), printed under the first attachment of NAME."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.phases = {name: {(p.scope, p.phase): p for p in ps} for name, ps in plan.validation.items()}
+        self.shown: set[str] = set()
+
+    def lines(self, hook: str, depth: int, types: dict[str, str]) -> list[str]:
+        phases = self.phases.get(hook)
+        if phases is None or hook in self.shown:
+            return []
+        self.shown.add(hook)
+        pad = "    " * depth
+        out = [f"{pad}with on_validation:  # validation {hook} {{ }}: its own run over its dataloader"]
+        _phase(out, phases["validation", "before"], depth + 1, types, self)
+        out.append(f"{pad}    for batch in {hook}.dataloader:  # validation batches (not training steps)")
+        out.append(f"{pad}        with on_validation_batch:")
+        _phase(out, phases["batch", "before"], depth + 3, types, self)
+        out.append(f"{pad}            {hook}.callback(model, batch)  # outputs: args.model_outputs")
+        _phase(out, phases["batch", "after"], depth + 3, types, self)
+        out.append(f"{pad}    metrics = the mean of the outputs  # in `after`: args.model_outputs")
+        _phase(out, phases["validation", "after"], depth + 1, types, self)
+        return out
+
+
 def _scope(lines: list[str], scope: str, depth: int, phases: dict[tuple[str, str], PhasePlan],
-           types: dict[str, str]) -> None:
+           types: dict[str, str], runs: _Runs) -> None:
     pad = "    " * depth
     heads = _HEADS[scope]
     lines.extend(pad + head for head in heads)
     inner = depth + len(heads)
-    _phase(lines, phases[scope, "before"], inner, types)
+    _phase(lines, phases[scope, "before"], inner, types, runs)
     if scope in _BODY:
         lines.append("    " * inner + _BODY[scope])
     for child in _CHILDREN.get(scope, ()):
         if child in ("forward", "backward") and not (phases[child, "before"].entries or phases[child, "after"].entries):
             continue
-        _scope(lines, child, inner, phases, types)
-    _phase(lines, phases[scope, "after"], inner, types)
+        _scope(lines, child, inner, phases, types, runs)
+    _phase(lines, phases[scope, "after"], inner, types, runs)
 
 
-def _phase(lines: list[str], phase: PhasePlan, depth: int, types: dict[str, str]) -> None:
+def _phase(lines: list[str], phase: PhasePlan, depth: int, types: dict[str, str], runs: _Runs) -> None:
     if not phase.entries:
         return
     pad = "    " * depth
     lines.append(f"{pad}{phase.phase}:  # {phase.scope}.{phase.phase}")
-    _entries(lines, phase.entries, depth + 1, types)
+    _entries(lines, phase.entries, depth + 1, types, runs)
 
 
-def _entries(lines: list[str], entries: tuple[PlanEntry, ...], depth: int, types: dict[str, str]) -> None:
+def _entries(lines: list[str], entries: tuple[PlanEntry, ...], depth: int, types: dict[str, str],
+             runs: _Runs) -> None:
     """Rows of hooks; a bracket opens ``with NAME:`` and indents what runs inside it."""
     pad = "    " * depth
     rows: list[tuple[str, str, str, str]] = []
@@ -89,10 +115,14 @@ def _entries(lines: list[str], entries: tuple[PlanEntry, ...], depth: int, types
             flush()
             lines.append(f"{pad}with {escape(e.hook)}:  # {types.get(e.hook, '?')}: enter, then exit (also on error)  "
                          f"# {escape(e.span.file)}:{e.span.line}")
-            _entries(lines, e.inner, depth + 1, types)
+            _entries(lines, e.inner, depth + 1, types, runs)
             continue
         when = ", ".join(x for x in (e.guard.describe(), "on main" if e.main_only else "") if x)
         rows.append((escape(e.hook), types.get(e.hook, "?"), when, f"{escape(e.span.file)}:{e.span.line}"))
+        nested = runs.lines(e.hook, depth + 1, types)
+        if nested:
+            flush()
+            lines.extend(nested)
     flush()
 
 

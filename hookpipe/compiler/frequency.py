@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from hookpipe.compiler.context import Compilation, Node
-from hookpipe.compiler.loop import SCOPE_UNITS, Unit
+from hookpipe.compiler.loop import Unit, scope_units, split_validation_scope
 from hookpipe.compiler.plan import Guard
 from hookpipe.compiler.suggest import did_you_mean
 
@@ -19,6 +19,7 @@ UNIT_SPELLINGS: dict[str, Unit] = {
     "step": "step", "steps": "step",
     "update": "update", "updates": "update",
     "epoch": "epoch", "epochs": "epoch",
+    "batch": "batch", "batches": "batch",
 }
 
 
@@ -62,7 +63,7 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
     unit = UNIT_SPELLINGS.get(a.every.unit)
     if unit is None:
         ctx.error("HP007", f"unknown frequency unit `{a.every.unit}`", a.every.unit_span,
-                  help=did_you_mean(a.every.unit, UNIT_SPELLINGS) or "units: steps, updates, epochs")
+                  help=did_you_mean(a.every.unit, UNIT_SPELLINGS) or "units: steps, updates, epochs, batches")
         return None
     count = 1 if a.every.count is None else a.every.count
     ok = True
@@ -84,20 +85,30 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
                   a.until_span or a.span,
                   help=f"`until` counts occurrences like `from`; write `until` {first} or more")
         ok = False
-    if unit not in SCOPE_UNITS[node.scope]:
-        allowed = SCOPE_UNITS[node.scope]
-        reason = ("the loop phases run once" if not allowed
-                  else f"phases of `{node.scope}` count {' or '.join(u + 's' for u in allowed)}")
+    allowed = scope_units(node.scope)
+    if unit not in allowed:
+        validation = split_validation_scope(node.scope)
+        if validation is not None:
+            reason = ("it runs once per validation" if not allowed
+                      else "a validation run's batches are counted in batches, not training steps")
+        else:
+            reason = ("the loop phases run once" if not allowed
+                      else f"phases of `{node.scope}` count {' or '.join(u + 's' for u in allowed)}")
         written = f"every {a.every.unit}" if a.every.count is None else f"every {a.every.count} {a.every.unit}"
         ctx.error("HP007", f"`{written}` makes no sense in {node.scope}.{node.phase}: {reason}",
-                  a.every.span, help=_move_help(unit))
+                  a.every.span, help=_move_help(unit, validation is not None))
         ok = False
     if not ok:
         return None
     return _shared_guard(unit, count, first, a.at_end, a.until)
 
 
-def _move_help(unit: str) -> str:
+def _move_help(unit: str, in_validation: bool = False) -> str:
+    if in_validation:
+        return ("inside a validation block, write `every N batches` in `batch { after { ... } }`; to validate "
+                "every N steps or epochs, put that on the validation hook's attachment in the loop")
+    if unit == "batch":
+        return "`batches` count a validation run's batches: use them in `validation NAME { batch { ... } }`"
     if unit == "epoch":
         return "attach it in `epoch { after { ... } }` to run every N epochs"
     return "attach it in `step { after { ... } }` to run every N steps or updates"

@@ -32,14 +32,14 @@ from hookpipe.compiler.context import (
     edge_origins,
     hub_origin,
 )
-from hookpipe.compiler.plan import EFFECT_KINDS, Effects, callback_name, phase_order
+from hookpipe.compiler.plan import EFFECT_KINDS, Effects, callback_name
 
 
 def build_graphs(ctx: Compilation) -> None:
     by_phase: dict[PhaseKey, list[Node]] = defaultdict(list)
     for node in ctx.nodes:
         by_phase[(node.scope, node.phase)].append(node)
-    for key in phase_order():
+    for key in ctx.phase_keys():
         graph = OrderGraph()
         nodes = by_phase.get(key, [])
         graph.add_nodes_from([n.id for n in nodes])

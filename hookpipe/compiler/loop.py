@@ -13,10 +13,12 @@ from typing import Literal
 
 Phase = Literal["before", "after"]
 
-Unit = Literal["step", "update", "epoch"]
+Unit = Literal["step", "update", "epoch", "batch"]
 
-#: Guard units; a runtime counter of the same name holds each one's occurrence number.
+#: Guard units of the training loop; a runtime counter of the same name holds each one's occurrence number.
 UNITS: tuple[Unit, ...] = ("step", "update", "epoch")
+#: The unit of a validation run's own scopes: validation batches (``batch_id + 1``).
+VALIDATION_UNITS: tuple[Unit, ...] = ("batch",)
 
 #: A scope's two phases, in the order one pass runs them.
 PHASES: tuple[str, ...] = ("before", "after")
@@ -92,5 +94,57 @@ def callback_name(scope: str, phase: str) -> str:
     Example:
         >>> callback_name("forward", "before")
         'on_model_forward_begin'
+        >>> callback_name(validation_scope("evaluate", "batch"), "after")
+        'on_validation_batch_end'
     """
-    return f"{SCOPE_CHANNEL[scope]}_{'begin' if phase == 'before' else 'end'}"
+    split = split_validation_scope(scope)
+    channel = SCOPE_CHANNEL[scope] if split is None else VALIDATION_CHANNEL[split[1]]
+    return f"{channel}_{'begin' if phase == 'before' else 'end'}"
+
+
+# --- a validation run's own scopes ---------------------------------------------------
+#
+# ``validation NAME { before { } batch { before { } after { } } after { } }`` opens the
+# scopes of the loop a ``validation(..., dataloader = ...)`` hook runs over its loader.
+# They are keyed by the hook: the compiler's scope names are ``validation[NAME]`` and
+# ``validation[NAME].batch``, the Plan keeps them under ``validation`` by hook name.
+
+#: The keyword of the top-level block.
+VALIDATION = "validation"
+#: A validation run's scopes, outermost first (``validation`` is the run, ``batch`` one batch).
+VALIDATION_SCOPES: tuple[str, ...] = ("validation", "batch")
+#: The method a custom hook defines for each (``on_validation_begin``, ``on_validation_batch_end``...).
+VALIDATION_CHANNEL: dict[str, str] = {"validation": "on_validation", "batch": "on_validation_batch"}
+
+
+def validation_scope(hook: str, inner: str) -> str:
+    """The compiler's name of one scope of ``hook``'s validation run.
+
+    Example:
+        >>> validation_scope("evaluate", "batch")
+        'validation[evaluate].batch'
+    """
+    top = f"{VALIDATION}[{hook}]"
+    return top if inner == VALIDATION else f"{top}.{inner}"
+
+
+def split_validation_scope(scope: str) -> tuple[str, str] | None:
+    """``(hook, inner scope)`` for a name made by :func:`validation_scope`, None for the loop's scopes."""
+    if not scope.startswith(VALIDATION + "["):
+        return None
+    hook, _, rest = scope[len(VALIDATION) + 1:].partition("]")
+    return hook, rest[1:] if rest else VALIDATION
+
+
+def validation_phase_order(hook: str) -> tuple[tuple[str, str], ...]:
+    """The (scope, phase) pairs of ``hook``'s validation run, in the order they run."""
+    top, batch = validation_scope(hook, VALIDATION), validation_scope(hook, "batch")
+    return ((top, "before"), (batch, "before"), (batch, "after"), (top, "after"))
+
+
+def scope_units(scope: str) -> tuple[Unit, ...]:
+    """What a frequency in a phase of ``scope`` may count (HP007 otherwise)."""
+    split = split_validation_scope(scope)
+    if split is None:
+        return SCOPE_UNITS[scope]
+    return VALIDATION_UNITS if split[1] == "batch" else ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import networkx as nx
 
 from hookpipe.compiler.context import Compilation, OrderGraph
+from hookpipe.compiler.loop import split_validation_scope, validation_phase_order
 from hookpipe.compiler.plan import (
     BRACKET_ENTER,
     Guard,
@@ -22,30 +23,39 @@ from hookpipe.compiler.plan import (
 
 
 def lower(ctx: Compilation) -> None:
-    phases = []
-    nodes, guards, always = ctx.nodes, ctx.guards, Guard()
-    for scope, phase in phase_order():
-        graph = ctx.graphs.get((scope, phase))
-        callback = callback_name(scope, phase)
-        entries: list[PlanEntry] = []
-        push = entries.append
-        order = ctx.phase_orders.get((scope, phase))
-        if order is None and graph is not None:
-            order = declaration_order(graph)
-        if any(nodes[i].opens for i in order or ()):
-            entries = _bracketed(ctx, order or [], callback)
-        else:
-            for i in order or ():
-                node = nodes[i]
-                attachment = node.attachment
-                push(PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
-        phases.append(PhasePlan(scope, phase, tuple(entries)))
+    phases = [_phase_plan(ctx, scope, phase) for scope, phase in phase_order()]
+    validation = {
+        hook: tuple(_phase_plan(ctx, scope, phase, split_validation_scope(scope)[1])  # type: ignore[index]
+                    for scope, phase in validation_phase_order(hook))
+        for hook in ctx.validation_hooks()
+    }
     hooks = tuple(
         HookSpec(name, info.type_name, info.builtin is not None and not info.builtin.seed_class, info.args,
                  info.all_effects, info.decl.span, collective=info.collective and info.builtin is None)
         for name, info in ctx.hooks.items()
     )
-    ctx.plan = Plan(name=ctx.name, source=ctx.main, trainer=ctx.trainer, hooks=hooks, phases=tuple(phases))
+    ctx.plan = Plan(name=ctx.name, source=ctx.main, trainer=ctx.trainer, hooks=hooks, phases=tuple(phases),
+                    validation=validation)
+
+
+def _phase_plan(ctx: Compilation, scope: str, phase: str, plan_scope: str | None = None) -> PhasePlan:
+    """One phase's entries; ``plan_scope`` names a validation run's scope in the Plan (``batch``...)."""
+    nodes, guards, always = ctx.nodes, ctx.guards, Guard()
+    graph = ctx.graphs.get((scope, phase))
+    callback = callback_name(scope, phase)
+    entries: list[PlanEntry] = []
+    push = entries.append
+    order = ctx.phase_orders.get((scope, phase))
+    if order is None and graph is not None:
+        order = declaration_order(graph)
+    if any(nodes[i].opens for i in order or ()):
+        entries = _bracketed(ctx, order or [], callback)
+    else:
+        for i in order or ():
+            node = nodes[i]
+            attachment = node.attachment
+            push(PlanEntry(node.hook, callback, guards.get(i, always), attachment.on == "main", attachment.span))
+    return PhasePlan(plan_scope or scope, phase, tuple(entries))
 
 
 def _bracketed(ctx: Compilation, order: list[int], callback: str) -> list[PlanEntry]:

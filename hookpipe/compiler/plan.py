@@ -97,7 +97,7 @@ class Guard:
         elif self.every == 1:
             text = f"every {self.unit}"
         else:
-            text = f"every {self.every} {self.unit}s"
+            text = f"every {self.every} {'batches' if self.unit == 'batch' else self.unit + 's'}"
         if self.unit is not None and self.start != self.every:
             text += f" from {self.start}"
         if self.until is not None:
@@ -280,6 +280,17 @@ class Plan:
     phases: tuple[PhasePlan, ...]
     format: int = PLAN_FORMAT
     _hash: str = field(default="", compare=False, repr=False)
+    #: The phases of validation runs (``validation NAME { }``), by validation hook name: its
+    #: four phases in running order, scopes ``validation`` and ``batch``. Written to JSON
+    #: only when a file has such a block, so plans without one keep their form and hash.
+    validation: Mapping[str, tuple[PhasePlan, ...]] = field(default_factory=dict)
+
+    def validation_phase(self, hook: str, scope: str, phase: str) -> PhasePlan | None:
+        """One phase of ``hook``'s validation run (scope ``validation`` or ``batch``), None if it has none."""
+        for p in self.validation.get(hook, ()):
+            if p.scope == scope and p.phase == phase:
+                return p
+        return None
 
     def phase(self, scope: str, phase: str) -> PhasePlan:
         for p in self.phases:
@@ -294,13 +305,20 @@ class Plan:
         raise KeyError(name)
 
     def entries(self) -> Iterator[tuple[PhasePlan, PlanEntry]]:
-        """Every entry with its phase, brackets' contents included."""
+        """Every entry with its phase, brackets' contents included (validation runs' phases last)."""
         for p in self.phases:
             for e in p.flat():
                 yield p, e
+        for name in sorted(self.validation):
+            for p in self.validation[name]:
+                for e in p.flat():
+                    yield p, e
+
+    def _validation_json(self) -> dict[str, Any]:
+        return {name: [p.to_json() for p in phases] for name, phases in sorted(self.validation.items())}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "format": self.format,
             "name": self.name,
             "source": self.source,
@@ -309,6 +327,9 @@ class Plan:
             "phases": [p.to_json() for p in self.phases],
             "hash": self.content_hash,
         }
+        if self.validation:
+            out["validation"] = self._validation_json()
+        return out
 
     def to_json(self, indent: int | None = 2) -> str:
         """The plan as JSON text; identical input always gives identical bytes."""
@@ -325,6 +346,8 @@ class Plan:
             trainer=dict(data["trainer"]),
             hooks=tuple(HookSpec.from_json(h) for h in data["hooks"]),
             phases=tuple(PhasePlan.from_json(p) for p in data["phases"]),
+            validation={name: tuple(PhasePlan.from_json(p) for p in phases)
+                        for name, phases in dict(data.get("validation") or {}).items()},
         )
 
     @property
@@ -354,5 +377,7 @@ def _hash_of(plan: Plan) -> str:
         "hooks": _strip_spans([h.to_json() for h in sorted(plan.hooks, key=lambda h: h.name)]),
         "phases": _strip_spans([p.to_json() for p in plan.phases]),
     }
+    if plan.validation:  # only then: plans without validation blocks keep their hash
+        meaning["validation"] = _strip_spans(plan._validation_json())
     text = json.dumps(meaning, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 
 from hookpipe.compiler.context import Compilation, OrderGraph, Origin
 from hookpipe.compiler.graph import hook_successors
+from hookpipe.compiler.loop import split_validation_scope
 from hookpipe.compiler.lower import declaration_order
 from hookpipe.compiler.plan import Guard, HookSpec, Plan, PlanEntry, phase_order
 from hookpipe.compiler.run_values import RUN_KEY, run_steps
@@ -290,7 +291,10 @@ def diff_compilations(file: str, base: Compilation | None, head: Compilation | N
     base_name, head_name = (p.name if p is not None else None for p in (base_plan, head_plan))
     if base_plan is not None and head_plan is not None and base_name != head_name:
         out.name = ValueChange("pipeline", base_name, head_name)
-    for scope, phase in phase_order():
+    keys = list(phase_order())
+    for other in (base, head):  # validation runs' phases (`validation NAME { }`), as the compiler names them
+        keys += [k for k in (other.phase_keys() if other is not None else []) if k not in keys]
+    for scope, phase in keys:
         out.phases.append(_phase(scope, phase, base, head))
     out.hooks = _hooks(base_plan, head_plan)
     out.trainer = _mapping(_set(base_plan, head_plan), _set(head_plan, base_plan))
@@ -317,7 +321,12 @@ class _Side:
     def of(cls, ctx: Compilation | None, scope: str, phase: str) -> "_Side":
         if ctx is None or ctx.plan is None:
             return cls(ctx, None, [], {}, {}, {})
-        entries = ctx.plan.phase(scope, phase).flat()
+        split = split_validation_scope(scope)
+        if split is None:
+            entries = ctx.plan.phase(scope, phase).flat()
+        else:  # a validation run's phase: absent on a side without that block
+            found = ctx.plan.validation_phase(split[0], split[1], phase)
+            entries = found.flat() if found is not None else ()
         graph = ctx.graphs.get((scope, phase))
         ids = ctx.phase_orders.get((scope, phase)) or (declaration_order(graph) if graph is not None else [])
         seen: Counter[str] = Counter()
@@ -456,7 +465,8 @@ def first_firings(guard: Guard, count: int = 3) -> str:
         if guard.fires(occurrence):
             found.append(occurrence)
         occurrence += 1
-    text = f"{guard.unit}s {', '.join(map(str, found))}" if found else f"no {guard.unit} before the end"
+    units = "batches" if guard.unit == "batch" else f"{guard.unit}s"
+    text = f"{units} {', '.join(map(str, found))}" if found else f"no {guard.unit} before the end"
     return text + (", and at the end" if guard.at_end else "")
 
 

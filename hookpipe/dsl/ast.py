@@ -214,6 +214,9 @@ class ScopeBlock:
     body: tuple[Union["ScopeBlock", PhaseBlock], ...]
     span: Span
     name_span: Span
+    #: ``validation NAME { ... }``: the hook whose own scopes the block opens (None for ``loop``...).
+    target: str | None = None
+    target_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)

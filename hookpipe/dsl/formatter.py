@@ -307,10 +307,11 @@ class Formatter(NodeVisitor):
             self._close(node.span)
 
     def visit_ScopeBlock(self, node: ast.ScopeBlock, width: int = 0) -> None:
+        head = node.name if node.target is None else f"{node.name} {node.target}"
         if not node.body and not self._inside(node.span):
-            self._emit(f"{node.name} {{}}", node.span.line)
+            self._emit(f"{head} {{}}", node.span.line)
             return
-        self._open(f"{node.name} {{", node.span.line)
+        self._open(f"{head} {{", node.span.line)
         for child in node.body:
             self._before(child.span.line)
             self.visit(child)

@@ -145,6 +145,10 @@ class ToAst(Transformer[Token, Any]):
     # --- scopes
     def scope(self, c: list[Any]) -> ast.ScopeBlock:
         name, *body = self._data(c)
+        if body and isinstance(body[0], Token):  # `validation NAME { ... }`
+            target, *body = body
+            return ast.ScopeBlock(name.value, tuple(body), self._span(c), self._tok(name), target.value,
+                                  self._tok(target))
         return ast.ScopeBlock(name.value, tuple(body), self._span(c), self._tok(name))
 
     def phase(self, c: list[Any]) -> ast.PhaseBlock:

@@ -17,6 +17,7 @@ from lsprotocol import types
 from hookpipe.compiler.catalog import BUILTINS, RESOURCES
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.frequency import UNIT_SPELLINGS
+from hookpipe.compiler.loop import VALIDATION, VALIDATION_UNITS
 from hookpipe.compiler.plan import EFFECT_KINDS, PARENT, PHASES, UNITS
 from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.dsl.grammar import terminals
@@ -140,8 +141,13 @@ def _complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
     if top.bracket != "{":
         return _values(ctx)
     owner = _block_owner(top)
+    in_validation = any(f.bracket == "{" and f.words[:1] == (VALIDATION,) for f in stack)
     if owner in PHASES or owner == BRACKET:
-        return _attachment(before, hooks, ctx)
+        return _attachment(before, hooks, ctx, in_validation)
+    if owner == VALIDATION or (in_validation and owner == "batch"):
+        scopes = [] if owner == "batch" else [_item("batch", types.CompletionItemKind.Module, "batch {\n\t$0\n}",
+                                                    detail="one validation batch")]
+        return scopes + [_item(p, types.CompletionItemKind.Event, f"{p} {{ $0 }}") for p in PHASES]
     if owner == "trainer":
         if "=" in before:
             return _values(ctx)
@@ -163,6 +169,8 @@ def _block_owner(frame: Frame) -> str:
         return "table"
     if words[0] == _keyword("WITH"):
         return BRACKET
+    if words[0] == VALIDATION and len(words) == 2:
+        return VALIDATION
     if words[-1] == ")" and words[0] == "hook":
         return "effects"
     if words[-1] == "=":
@@ -173,7 +181,12 @@ def _block_owner(frame: Frame) -> str:
 def _top_level(before: list[str], ctx: Compilation | None) -> list[types.CompletionItem]:
     if not before:
         return ([_item(k, types.CompletionItemKind.Keyword, f"{k} ") for k in _TOP_LEVEL] +
-                [_item("loop", types.CompletionItemKind.Module, "loop {\n\t$0\n}")])
+                [_item("loop", types.CompletionItemKind.Module, "loop {\n\t$0\n}"),
+                 _item(VALIDATION, types.CompletionItemKind.Module,
+                       f"{VALIDATION} ${{1:evaluate}} {{\n\tbatch {{\n\t\tafter {{ $0 }}\n\t}}\n}}",
+                       detail="the scopes of a validation hook's own run over its dataloader")])
+    if before == [VALIDATION]:
+        return [_item(h, types.CompletionItemKind.Function) for h in _validation_hooks(ctx)]
     if before[0] == "hook" and before[-1] == "=":
         types_ = [types.CompletionItem(label=name, kind=types.CompletionItemKind.Class, detail=h.summary,
                                        documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
@@ -204,7 +217,16 @@ def _arguments(top: Frame, stack: list[Frame]) -> list[types.CompletionItem]:
     return []
 
 
-def _attachment(before: list[str], hooks: list[str], ctx: Compilation | None = None) -> list[types.CompletionItem]:
+def _validation_hooks(ctx: Compilation | None) -> list[str]:
+    """Hooks a validation block can open: ``validation`` built-ins with a ``dataloader``."""
+    if ctx is None:
+        return []
+    return sorted(name for name, info in ctx.hooks.items() if info.builtin is not None
+                  and info.builtin.name == "validation" and info.args.get("dataloader") is not None)
+
+
+def _attachment(before: list[str], hooks: list[str], ctx: Compilation | None = None,
+                in_validation: bool = False) -> list[types.CompletionItem]:
     """Inside a phase block or a bracket: hook names and ``with``, then modifiers, units after
     ``every``, ``main`` after ``on``, bracket hooks after ``with``."""
     with_, until = _keyword("WITH"), _keyword("UNTIL")
@@ -218,12 +240,14 @@ def _attachment(before: list[str], hooks: list[str], ctx: Compilation | None = N
     if last == with_ and len(before) == 1:
         return [_item(h, types.CompletionItemKind.Function) for h in _bracket_hooks(ctx)]
     if last == "every":
-        return [_item(u, types.CompletionItemKind.Unit) for u in UNITS]
+        return [_item(u, types.CompletionItemKind.Unit) for u in (VALIDATION_UNITS if in_validation else UNITS)]
     if last.isdigit() and len(before) >= 2 and before[-2] == "every":
-        return [_item(u, types.CompletionItemKind.Unit) for u in _PLURALS]
+        plurals = [p for p in _PLURALS if (UNIT_SPELLINGS[p] in VALIDATION_UNITS) == in_validation]
+        return [_item(u, types.CompletionItemKind.Unit) for u in plurals]
     if last == "on":
         return [_item("main", types.CompletionItemKind.EnumMember)]
-    modifiers = [("every", "every ${1:100} ${2:steps}"), ("from", "from ${1:1}"), (until, f"{until} ${{1:100}}"),
+    unit = "batches" if in_validation else "steps"
+    modifiers = [("every", f"every ${{1:100}} ${{2:{unit}}}"), ("from", "from ${1:1}"), (until, f"{until} ${{1:100}}"),
                  ("and at end", "and at end"),
                  ("on main", "on main"), ("->", "-> ")]
     return [_item(label, types.CompletionItemKind.Keyword, snippet) for label, snippet in modifiers]

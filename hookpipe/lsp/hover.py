@@ -12,6 +12,7 @@ from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS, HookType
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.loop import VALIDATION
 from hookpipe.compiler.plan import EFFECT_KINDS, Effects, Guard
 from hookpipe.dsl import ast
 from hookpipe.escaping import escape
@@ -152,12 +153,16 @@ def firings(guard: Guard, trainer: dict[str, Any]) -> str:
         counts.append(c)
         c += guard.every
     shown = counts[:FIRST_FIRINGS]
-    label = {"step": "global_step_id", "epoch": "epoch_id", "update": "optimizer update"}[guard.unit]
+    label = {"step": "global_step_id", "epoch": "epoch_id", "update": "optimizer update",
+             "batch": "validation batch id"}[guard.unit]
     ids = [str(n - 1) if guard.unit != "update" else f"#{n}" for n in shown]
     more = ", ..." if len(counts) > FIRST_FIRINGS else ""
     at_end = ""
     if guard.at_end and bound is not None and not guard.fires(bound):
         at_end = f", and at the end ({label} {bound - 1 if guard.unit != 'update' else f'#{bound}'})"
+    if guard.unit == "batch":  # a validation run's batches: their number is the loader's, known at run time
+        return (f"Fires at {label} {', '.join(ids)}{more} of each validation run"
+                f"{' and on its last batch' if guard.at_end else ''} (validation batches, not training steps).")
     if bound is None:
         return f"Fires at {label} {', '.join(ids)}{more}{' and at the end of the run' if guard.at_end else ''}."
     last = bound if until is None else min(bound, until)
@@ -189,7 +194,23 @@ def _unit(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
     return _frequency(occ, ctx, index)
 
 
+def _scope(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
+    """A validation block's keyword, or the ``batch`` scope inside one: what they open."""
+    block = occ.node
+    if isinstance(block, ast.ScopeBlock) and block.name == VALIDATION and block.target is not None:
+        return (f"{code_span(f'validation {block.target}')}: the scopes of {code_span(block.target)}'s own "
+                "validation run over its dataloader. `before` runs once before the first batch, "
+                "`batch { before { } after { } }` around each validation batch (`args.batch`, `args.step_id` its "
+                "0-based id, `args.model_outputs` the callback's per-sample values after it), `after` once the "
+                "metrics are computed (`args.model_outputs`). Frequencies count `batches`; a custom hook defines "
+                "`on_validation_begin`/`_end` and `on_validation_batch_begin`/`_end`.")
+    if isinstance(block, ast.ScopeBlock) and block.name == "batch" and occ.owner == VALIDATION:
+        return ("`batch` of a validation run: one validation batch (ids from 0, counted by `every N batches`; "
+                "not a training step).")
+    return None
+
+
 _HANDLERS = {
     "type": _hook_type, "hook": _hook, "argument": _argument, "alias": _alias, "include": _include,
-    "frequency": _frequency, "unit": _unit, "code": _code,
+    "frequency": _frequency, "unit": _unit, "code": _code, "scope": _scope,
 }

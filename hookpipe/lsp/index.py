@@ -143,6 +143,8 @@ class _Walker:
 
     def item_ScopeBlock(self, item: ast.ScopeBlock, parent: str | None = None) -> None:
         self.add("scope", item.name, item.name_span, owner=parent, node=item)
+        if item.target is not None and item.target_span is not None:  # `validation NAME { }` names a hook
+            self.add("hook", item.target, item.target_span, owner=item.name, node=item)
         for child in item.body:
             if isinstance(child, ast.ScopeBlock):
                 self.item_ScopeBlock(child, item.name)

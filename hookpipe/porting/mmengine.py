@@ -446,6 +446,9 @@ def _custom(kind: str, spec: dict[str, Any], port: Port, priority: int, order: i
     path, placement, effects = KNOWN_CUSTOM.get(_short(kind), (kind, "", []))
     args, opaque = _args(spec, {"priority"})
     note = f"MMEngine hook {kind}: port it to a hookpipe hook class"
+    if placement == "val_batch":
+        note += (" (its after_val_iter is the class's on_validation_batch_end(args): args.batch, args.model_outputs, "
+                 "args.step_id the validation batch id)")
     if not placement:
         note += " and attach it where its before_*/after_* methods run"
         placement = "epoch.after"
@@ -453,5 +456,11 @@ def _custom(kind: str, spec: dict[str, Any], port: Port, priority: int, order: i
         note += f"; left out {', '.join(opaque)}"
     if placement in ("before_val", "val_batch") and evaluate is None:
         placement = "epoch.after"
+    modifiers = ""
+    interval = args.get("interval")
+    if placement == "val_batch" and isinstance(interval, int) and not isinstance(interval, bool) and interval >= 1:
+        # MMEngine's every_n_inner_iters(batch_idx, interval): (batch_idx + 1) % interval == 0
+        del args["interval"]
+        modifiers = "" if interval == 1 else f"every {interval} batches"
     hook = port.add_hook(Hook(pipe_name(kind), path, args, builtin=False, effects=list(effects), note=note))
-    return _Ported(hook.name, placement, priority, order)
+    return _Ported(hook.name, placement, priority, order, modifiers=modifiers)

@@ -130,7 +130,7 @@ def _add_nodes(model: GraphModel, extra: dict[tuple[str, str], list[GraphNode]])
             if found is None:
                 found = ScopeCluster(name, PhaseCluster(name, "before"), [], PhaseCluster(name, "after"))
                 parent.children.append(found)
-                parent.children.sort(key=lambda c: SCOPES.index(c.name))
+                parent.children.sort(key=lambda c: SCOPES.index(c.name) if c.name in SCOPES else len(SCOPES))
             parent = found
         target = find(model.root, scope)
         assert target is not None

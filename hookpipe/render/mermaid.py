@@ -49,7 +49,7 @@ class MermaidWriter(NodeVisitor):
         self.lines.append("    " * depth + text)
 
     def visit_ScopeCluster(self, node: ScopeCluster, depth: int) -> None:
-        self._add(depth, f'subgraph s_{node.name}["{node.name}"]')
+        self._add(depth, f'subgraph s_{_ident(node.name)}["{node.name}"]')
         self._add(depth + 1, "direction TB")
         self.visit(node.before, depth + 1)
         for child in node.children:
@@ -58,9 +58,9 @@ class MermaidWriter(NodeVisitor):
         self._add(depth, "end")
 
     def visit_PhaseCluster(self, node: PhaseCluster, depth: int) -> None:
-        self._add(depth, f'subgraph s_{node.scope}_{node.phase}["{node.phase}"]')
+        self._add(depth, f'subgraph s_{_ident(node.scope)}_{node.phase}["{node.phase}"]')
         if not node.nodes:
-            self._add(depth + 1, f'empty_{node.scope}_{node.phase}["(nothing)"]:::empty')
+            self._add(depth + 1, f'empty_{_ident(node.scope)}_{node.phase}["(nothing)"]:::empty')
         for attachment in node.nodes:
             self.visit(attachment, depth + 1)
         self._add(depth, "end")
@@ -93,3 +93,8 @@ def _text(value: str) -> str:
     """Text safe inside a quoted Mermaid label."""
     return (value.replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
             .replace(">", "#gt;").replace("\n", " "))
+
+
+def _ident(scope: str) -> str:
+    """A scope's name as a Mermaid id (``validation[evaluate].batch`` -> ``validation_evaluate_batch``)."""
+    return scope.replace("[", "_").replace("]", "").replace(".", "_")

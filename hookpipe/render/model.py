@@ -17,6 +17,7 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node, OrderGraph, Origin
 from hookpipe.compiler.graph import hook_edges
+from hookpipe.compiler.loop import split_validation_scope, validation_scope
 from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
 
@@ -136,7 +137,10 @@ def from_plan(plan: Plan) -> GraphModel:
         spec = plan.hook(entry.hook)
         freq = entry.guard.describe()
         node = GraphNode(index, entry.hook, spec.type, freq, entry.main_only)
-        phase_nodes = by_phase[(phase_plan.scope, phase_plan.phase)]
+        scope = phase_plan.scope
+        if phase_plan not in plan.phases:  # a validation run's phase: the compiler's name for its scope
+            scope = next(validation_scope(h, scope) for h, ps in plan.validation.items() if phase_plan in ps)
+        phase_nodes = by_phase[(scope, phase_plan.phase)]
         if phase_nodes:
             edges.append(GraphEdge(phase_nodes[-1].id, index, "plan", "", False))
         phase_nodes.append(node)
@@ -162,22 +166,33 @@ def _title(name: str | None, source: str) -> str:
     return name or file or "pipeline"
 
 
-def _phase_rank(key: tuple[str, str]) -> tuple[int, int]:
-    return (SCOPES.index(key[0]), PHASES.index(key[1]))
+def _phase_rank(key: tuple[str, str]) -> tuple[int, str, int]:
+    if split_validation_scope(key[0]) is not None:  # validation runs after the loop's scopes, by hook name
+        return (len(SCOPES), key[0], PHASES.index(key[1]))
+    return (SCOPES.index(key[0]), "", PHASES.index(key[1]))
 
 
 def _tree(by_phase: dict[tuple[str, str], list[GraphNode]]) -> ScopeCluster:
     """Scope clusters for every scope that holds an attachment, with their ancestors; loop always."""
     drawn = {"loop"}
+    runs = sorted({split[0] for scope, _ in by_phase if (split := split_validation_scope(scope)) is not None})
     for scope, _ in by_phase:
+        if split_validation_scope(scope) is not None:
+            continue
         while scope is not None:
             drawn.add(scope)
             scope = PARENT[scope]  # type: ignore[assignment]
 
-    def build(scope: str) -> ScopeCluster:
-        children = [build(s) for s in SCOPES if PARENT[s] == scope and s in drawn]
+    def cluster(scope: str, children: list[ScopeCluster]) -> ScopeCluster:
         return ScopeCluster(scope, PhaseCluster(scope, "before", by_phase.get((scope, "before"), [])),
                             children, PhaseCluster(scope, "after", by_phase.get((scope, "after"), [])))
+
+    def build(scope: str) -> ScopeCluster:
+        children = [build(s) for s in SCOPES if PARENT[s] == scope and s in drawn]
+        if scope == "loop":  # each validation run's scopes: a box in the loop's, its batches inside
+            children += [cluster(validation_scope(h, "validation"), [cluster(validation_scope(h, "batch"), [])])
+                         for h in runs]
+        return cluster(scope, children)
 
     return build("loop")
 

@@ -24,11 +24,12 @@ def test_yolox_port_is_the_import_finished_where_it_said(tmp_path: Path, monkeyp
                    "--module", "examples.ports.yolox.train", "-o", str(out))
     assert done.code == 1 and done.err.count("needs a person") == 5, done.err
     imported, finished = out.read_text(), (PORT / "train.pipe").read_text()
-    # the loop is the import's, unchanged; the validation scope's only edit is the hook's interval
+    # the loop and the validation scope are the import's, unchanged (DetVisualizationHook's
+    # interval = 50 is the import's `every 50 batches`)
     assert imported[imported.index("\nloop {"):imported.index("\nvalidation")] == \
         finished[finished.index("\nloop {"):finished.index("\nvalidation")]
-    assert imported[imported.index("\nvalidation"):].replace("det_visualization", "det_visualization every 50 batches") \
-        .split() == finished[finished.index("\nvalidation"):].split()
+    assert imported[imported.index("\nvalidation"):] == finished[finished.index("\nvalidation"):]
+    assert "after { det_visualization every 50 batches }" in imported
 
 
 def test_yolox_port_checks_and_lints_with_warnings_as_errors() -> None:
@@ -46,5 +47,8 @@ def test_yolox_port_trains_and_validates_where_mmengine_does(tmp_path: Path) -> 
     epochs = [int(e) + 1 for e in re.findall(r"validation after \d+ steps \(epoch (\d+)\)", done.stdout)]
     assert epochs == [*range(10, 281, 10), *range(284, 301)]
     assert "epoch 285: strong augmentation off" in done.stdout
+    # the validation scope: DetVisualizationHook's every 50 batches, once in each of the 45 validations
+    assert done.stdout.count("drew validation batch 49 (1 images)") == len(epochs)
+    assert "drew validation batch" not in done.stdout.replace("drew validation batch 49", "")
     saved = sorted(p.name for p in (tmp_path / "work_dirs/checkpoints").iterdir() if p.name.startswith("step-"))
     assert saved == ["step-00000560", "step-00000580", "step-00000600"]  # keep_last = 3

@@ -58,11 +58,13 @@ def train_loader(batch_size: int = 32, size: int = 64) -> DataLoader:
     return DataLoader(_Digits(*train_set(), size), batch_size=batch_size, shuffle=True, drop_last=True)
 
 
-def val_loader(size: int = 64) -> DataLoader:
+def val_loader(size: int = 64, batch_size: int = 1) -> DataLoader:
+    """One digit a batch (the config's val_dataloader has 8): the 64 held-out digits make 64
+    batches, so the visualization hook's ``every 50 batches`` draws once per validation."""
     x, y = held_out()
     dataset = _Digits(x, y, size)
     dataset.strong = False
-    return DataLoader(dataset, batch_size=32)
+    return DataLoader(dataset, batch_size=batch_size)
 
 
 def val_step(model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
@@ -166,14 +168,18 @@ class SyncNorm:
 class ShowDetections:
     """``DetVisualizationHook``: draw what the model predicts for a validation batch.
 
-    MMDetection's ``interval`` is the attachment's ``every 50 batches`` here; this
-    counts the batches it was given, where a real port would draw them.
+    MMDetection's ``interval`` is the attachment's ``every 50 batches`` in the
+    ``validation evaluate { batch { after { } } }`` block; this counts and names the
+    batches it was given (``args.step_id`` is the validation batch id, ``args.model_outputs``
+    the per-sample values of ``val_step``), where a real port would draw them.
     """
 
     def __init__(self, draw: bool = True) -> None:
         self.draw = draw
         self.shown = 0
 
-    def on_batch_end(self, args: PipelineHookArgs) -> None:
-        if self.draw and args.batch is not None:
+    def on_validation_batch_end(self, args: PipelineHookArgs) -> None:
+        if self.draw and args.batch is not None and args.model_outputs is not None:
             self.shown += 1
+            args.accelerator.print(f"drew validation batch {args.step_id} "
+                                   f"({len(args.model_outputs['loss'])} images)")

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.internal_frequency import effective_guard
-from hookpipe.compiler.loop import STEP_SCOPES
+from hookpipe.compiler.loop import STEP_SCOPES, validation_scope
 from hookpipe.compiler.plan import Guard
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.lint.rules._common import grad_accumulation, most_updates, setting, warning
@@ -68,6 +68,9 @@ def _positions(ctx: Compilation) -> dict[int, int]:
     """Each attachment's index in its phase's lowered order (the order that runs)."""
     assert ctx.plan is not None
     index = {(p.scope, p.phase, e.hook, e.span): i for p in ctx.plan.phases for i, e in enumerate(p.flat())}
+    for hook, phases in ctx.plan.validation.items():  # a validation run's own phases, by the compiler's scope name
+        index.update({(validation_scope(hook, p.scope), p.phase, e.hook, e.span): i
+                      for p in phases for i, e in enumerate(p.flat())})
     return {n.id: index[(n.scope, n.phase, n.hook, n.span)] for n in ctx.nodes}
 
 

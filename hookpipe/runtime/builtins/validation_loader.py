@@ -16,17 +16,28 @@ training draws next.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 import torch
 
 from hookpipe.runtime.errors import HookpipeRuntimeError
 
-__all__ = ["LoaderEvaluation", "ValidationResultError"]
+__all__ = ["BatchHooks", "LoaderEvaluation", "ValidationResultError"]
 
 
 class ValidationResultError(HookpipeRuntimeError, TypeError):
     """A validation callback returned something that is not metrics: a user mistake, one line, no traceback."""
+
+
+class BatchHooks(Protocol):
+    """What runs around each validation batch (a ``validation NAME { batch { } }`` block).
+
+    ``batch_id`` is 0-based; ``last`` says it is the loader's last batch (this process's share).
+    """
+
+    def before_batch(self, batch_id: int, batch: Any, last: bool) -> None: ...
+
+    def after_batch(self, batch_id: int, batch: Any, outputs: Mapping[str, Any], last: bool) -> None: ...
 
 
 class LoaderEvaluation:
@@ -43,21 +54,30 @@ class LoaderEvaluation:
             self._accelerator, self._prepared = accelerator, accelerator.prepare_data_loader(self.dataloader)
         return self._prepared
 
-    def run(self, accelerator: Any, model: Any, limit: int | None = None) -> dict[str, float]:
-        """The metrics over the loader (its first ``limit`` batches, for the sanity check)."""
+    def run(self, accelerator: Any, model: Any, hooks: BatchHooks | None = None,
+            limit: int | None = None) -> dict[str, float]:
+        """The metrics over the loader (its first ``limit`` batches, for the sanity check); ``hooks`` run
+        around each batch (on this process's batches)."""
         sums: dict[str, torch.Tensor] = {}
         counts: dict[str, int] = {}
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
-            for index, batch in enumerate(self._loader(accelerator)):
-                if limit is not None and index >= limit:
+            loader = self._loader(accelerator)
+            total = len(loader) if hooks is not None and hasattr(loader, "__len__") else None
+            for batch_id, batch in enumerate(loader):
+                if limit is not None and batch_id >= limit:
                     break
+                last = total is not None and batch_id == total - 1
+                if hooks is not None:
+                    hooks.before_batch(batch_id, batch, last)
                 values = self.callback(model, batch)
                 if not isinstance(values, Mapping):
                     raise ValidationResultError(
                         f"the validation callback {_name(self.callback)} returned {type(values).__name__}; with a "
                         f"dataloader it returns a mapping of metrics per batch, e.g. {{\"accuracy\": (pred == y)"
                         f".float()}}")
+                if hooks is not None:
+                    hooks.after_batch(batch_id, batch, values, last)
                 size = _samples(batch)
                 per_sample = {str(k): _per_sample(k, v, size, self.callback) for k, v in values.items()}
                 gathered = accelerator.gather_for_metrics(per_sample)

@@ -67,10 +67,14 @@ class Counters:
     current one included, and 0 on steps that do not synchronise gradients;
     ``epoch`` is epoch_id + 1. ``last_<unit>`` says whether it is the run's last
     step, last optimizer update, or last epoch. The compiled phases read these
-    fields by name (see :mod:`.dispatch`).
+    fields by name (see :mod:`.dispatch`). ``batch`` / ``last_batch`` count the
+    batches of the validation run in progress (``validation NAME { batch { } }``):
+    batch_id + 1, and whether it is that run's last; they are not checkpointed
+    (a validation run is never resumed halfway).
     """
 
-    __slots__ = ("step", "update", "epoch", "last_step", "last_update", "last_epoch", "global_step", "current")
+    __slots__ = ("step", "update", "epoch", "last_step", "last_update", "last_epoch", "global_step", "current",
+                 "batch", "last_batch")
 
     def __init__(self) -> None:
         self.step = 0
@@ -80,6 +84,8 @@ class Counters:
         self.last_update = False
         self.last_epoch = False
         self.global_step = 0
+        self.batch = 0
+        self.last_batch = False
         #: The last call that marks its position (``Call.marks_position``: a checkpoint)
         #: to have started: the checkpoint records where in its phase the run stopped,
         #: so a resumed run runs the rest of that phase exactly once.

@@ -21,6 +21,15 @@ as ``callback(model, batch)``, returning per-sample values that are gathered
 across processes and averaged over the whole set. With ``weights = "ema"`` the
 pipeline's ``ema`` hook's weights are swapped in for the evaluation and the
 training weights put back after.
+
+A ``validation NAME { ... }`` block in the ``.pipe`` file gives the hook its own
+scopes (bound by :meth:`ValidationHook.bind_validation_scopes`): ``before`` runs
+once before the first batch (model in eval mode, the evaluated weights in place),
+``batch.before`` / ``batch.after`` around each batch with ``args.batch`` the
+validation batch, ``args.step_id`` its 0-based id and, after it,
+``args.model_outputs`` the callback's per-sample values; ``after`` once the
+metrics are computed, with ``args.model_outputs`` the metrics (a dict of floats)
+and ``args.batch`` None. ``epoch_id`` and ``global_step_id`` stay the training's.
 """
 
 from __future__ import annotations
@@ -123,6 +132,14 @@ class ValidationHook(PipelineHooks):
         self._label: int | None = None
         #: ``(completed steps, metrics)`` of every evaluation, oldest first.
         self.history: list[tuple[int, dict[str, float] | None]] = []
+        #: The phases of a ``validation NAME { }`` block (a ``ValidationScopes``), if the file has one.
+        self._scopes: Any = None
+
+    def bind_validation_scopes(self, scopes: Any) -> None:
+        """Run ``scopes`` (the Plan's ``validation NAME { }`` phases) inside each evaluation's loop."""
+        if self._loader is None:
+            raise TypeError("a validation block needs a validation hook with a dataloader")
+        self._scopes = scopes
 
     def bind_trainer(self, trainer: Any) -> None:
         """``weights = "ema"`` takes the weights from the trainer's ``ema`` hook."""
@@ -191,6 +208,9 @@ class ValidationHook(PipelineHooks):
             accelerator.print(f"validation after {done} steps (epoch {args.epoch_id}): {text}")
             if self.to_trackers:
                 accelerator.log(metrics, step=done)
+        if self._scopes is not None:
+            outputs = dict(metrics or {})
+            self._scopes.run("validation", "after", args.copy_with_updates(batch=None, model_outputs=outputs))
         return metrics
 
     def _compute(self, args: PipelineHookArgs, limit: int | None = None) -> dict[str, float] | None:
@@ -200,8 +220,12 @@ class ValidationHook(PipelineHooks):
             model.eval()
         try:
             with self._weights(model):
-                if self._loader is not None:
-                    result: Any = self._loader.run(args.accelerator, model, limit)
+                if self._loader is not None and self._scopes is not None and limit is None:
+                    # a real validation (not the sanity check): the `validation NAME { }` block runs around it
+                    self._scopes.run("validation", "before", args.copy_with_updates(batch=None, model_outputs=None))
+                    result: Any = self._loader.run(args.accelerator, model, _BatchScopes(self._scopes, args))
+                elif self._loader is not None:
+                    result = self._loader.run(args.accelerator, model, limit=limit)
                 elif self._pass_model:
                     result = self.eval_callback(model)
                 else:
@@ -258,6 +282,22 @@ class ValidationHook(PipelineHooks):
     on_step_begin = on_step_end = on_batch_begin = on_batch_end = _in_step
     on_model_forward_begin = on_model_forward_end = _in_step
     on_model_backward_begin = on_model_backward_end = _in_step
+
+
+class _BatchScopes:
+    """The ``batch`` phases of a validation block, with each batch's args (see the module docstring)."""
+
+    def __init__(self, scopes: Any, args: PipelineHookArgs) -> None:
+        self.scopes = scopes
+        self.args = args
+
+    def before_batch(self, batch_id: int, batch: Any, last: bool) -> None:
+        args = self.args.copy_with_updates(batch=batch, step_id=batch_id, model_outputs=None)
+        self.scopes.run("batch", "before", args, batch_id=batch_id, last=last)
+
+    def after_batch(self, batch_id: int, batch: Any, outputs: Mapping[str, Any], last: bool) -> None:
+        args = self.args.copy_with_updates(batch=batch, step_id=batch_id, model_outputs=outputs)
+        self.scopes.run("batch", "after", args, batch_id=batch_id, last=last)
 
 
 class ValidationHookConfig(PipelineHooksConfig[ValidationHook]):

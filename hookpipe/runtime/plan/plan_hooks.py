@@ -28,7 +28,13 @@ from typing import Any, Callable
 import pydantic
 
 from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
-from hookpipe.compiler.loop import SCOPE_CHANNEL
+from hookpipe.compiler.loop import (
+    SCOPE_CHANNEL,
+    VALIDATION_CHANNEL,
+    VALIDATION_UNITS,
+    split_validation_scope,
+    validation_scope,
+)
 from hookpipe.compiler.plan import BRACKET_EXIT, UNITS, HookSpec, Plan, PlanEntry
 from hookpipe.compiler.settings import ObjectRef
 from hookpipe.runtime.args import PipelineHookArgs
@@ -37,6 +43,7 @@ from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.hooks.mixin import PipelineHooks, PipelineHooksConfig, channel_contexts
 from hookpipe.runtime.plan.brackets import BracketCall, bracket_callbacks
 from hookpipe.runtime.plan.resolve import import_path, keyword_hint, resolve_value
+from hookpipe.runtime.plan.validation_scopes import ValidationScopes
 from hookpipe.runtime.tracking.trace import Tracer
 
 __all__ = [
@@ -150,7 +157,7 @@ def _callables(
     method = getattr(instance, entry.callback, None)
     if callable(method):
         return [(method, is_always(method))]
-    if _is_container(instance):
+    if _is_container(instance) and split_validation_scope(scope) is None:
         contexts = channel_contexts(instance, SCOPE_CHANNEL[scope])
         if phase == "before":
             return [(ctx.before, False) for ctx in contexts]
@@ -163,7 +170,7 @@ def _callables(
 
 def _call(fn: Callable[[PipelineHookArgs], Any], always: bool, entry: PlanEntry, instance: Any) -> Call:
     guard = entry.guard
-    if guard.unit is not None and guard.unit not in UNITS:  # a hand-edited plan.json: the unit names a counter
+    if guard.unit is not None and guard.unit not in UNITS + VALIDATION_UNITS:  # a hand-edited plan.json
         raise PlanResolveError(f"unknown frequency unit {guard.unit!r} at {entry.span.file}:{entry.span.line}")
     return Call(
         fn,
@@ -194,16 +201,15 @@ def check_main_only_collectives(plan: Plan, built: dict[str, Any], num_processes
     if num_processes <= 1:
         return
     specs = {h.name: h for h in plan.hooks}
-    for phase_plan in plan.phases:
-        for entry in phase_plan.flat():
-            spec = specs[entry.hook]
-            if entry.main_only and needs_every_process(spec, built.get(entry.hook)):
-                raise PlanResolveError(
-                    f"HP109: hook '{entry.hook}' ({spec.type}) is attached `on main` at "
-                    f"{entry.span.file}:{entry.span.line}, "
-                    f"but it needs every process (a collective); with {num_processes} processes the others would hang. "
-                    "Remove `on main` (the hook already writes from the main process only)"
-                )
+    for _phase, entry in plan.entries():  # validation runs' phases included
+        spec = specs[entry.hook]
+        if entry.main_only and needs_every_process(spec, built.get(entry.hook)):
+            raise PlanResolveError(
+                f"HP109: hook '{entry.hook}' ({spec.type}) is attached `on main` at "
+                f"{entry.span.file}:{entry.span.line}, "
+                f"but it needs every process (a collective); with {num_processes} processes the others would hang. "
+                "Remove `on main` (the hook already writes from the main process only)"
+            )
 
 
 @dataclass
@@ -221,13 +227,18 @@ class _Building:
     by_method: set[str]
 
 
+def _channel(scope: str) -> str:
+    split = split_validation_scope(scope)
+    return SCOPE_CHANNEL[scope] if split is None else VALIDATION_CHANNEL[split[1]]
+
+
 def _entry_calls(entry: PlanEntry, b: _Building) -> list[Call]:
     """The calls of one entry: its callables, or for a bracket one call around those inside it."""
     found = b.specs.get(entry.hook)
     if found is None:
         raise PlanResolveError(f"plan entry names unknown hook {entry.hook!r}")
     spec = found
-    b.attached.add((entry.hook, SCOPE_CHANNEL[b.scope]))
+    b.attached.add((entry.hook, _channel(b.scope)))
     instance = b.built[entry.hook]
     if entry.inner is not None:  # a bracket: one call around the calls inside it
         b.by_method.add(entry.hook)
@@ -288,6 +299,19 @@ def build_plan_hooks(
         for entry in phase_plan.entries:
             out.extend(_entry_calls(entry, _Building(phase_plan.scope, phase_plan.phase, specs, built, counters,
                                                      wrappers, is_main, attached, by_method)))
+    for hook, phases in plan.validation.items():
+        runs: dict[tuple[str, str], tuple[Call, ...]] = {}
+        for phase_plan in phases:
+            scope = validation_scope(hook, phase_plan.scope)
+            runs[(phase_plan.scope, phase_plan.phase)] = tuple(
+                c for entry in phase_plan.entries
+                for c in _entry_calls(entry, _Building(scope, phase_plan.phase, specs, built, counters, wrappers,
+                                                       is_main, attached, by_method)))
+        bind = getattr(built.get(hook), "bind_validation_scopes", None)
+        if not callable(bind):
+            raise PlanResolveError(f"the plan has a validation block for {hook!r}, which is not a validation hook "
+                                   "with a dataloader")
+        bind(ValidationScopes(runs, counters))
     _warn_unattached_channels({k: v for k, v in built.items() if k not in by_method}, attached)
     channels = {
         channel: PlanChannel(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import Any, Callable
 
+from hookpipe.compiler.loop import validation_scope
 from hookpipe.compiler.plan import HookSpec, Plan, PlanEntry
 from hookpipe.profiling import EntryTime, Profile
 from hookpipe.runtime.dispatch.channels import Counters
@@ -37,11 +38,13 @@ class Profiler:
         # Every entry gets a row, also those this rank drops (`on main`) or that never fire.
         self._rows: list[tuple[EntryTime, _Record]] = []
         self._by_entry: dict[int, _Record] = {}
+        scope_of = {id(p): validation_scope(hook, p.scope) for hook, ps in plan.validation.items() for p in ps}
         for phase_plan, entry in plan.entries():
             record = _Record()
             self._by_entry[id(entry)] = record
-            row = EntryTime(phase_plan.scope, phase_plan.phase, entry.hook, entry.callback, entry.span.file,
-                            entry.span.line)
+            # a validation run's phases under the compiler's scope names (``validation[evaluate].batch``)
+            scope = scope_of.get(id(phase_plan), phase_plan.scope)
+            row = EntryTime(scope, phase_plan.phase, entry.hook, entry.callback, entry.span.file, entry.span.line)
             self._rows.append((row, record))
 
     def wrap(self, fn: Callable[[Any], Any], counters: Counters, scope: str, phase: str, spec: HookSpec,

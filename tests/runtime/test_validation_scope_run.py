@@ -1,0 +1,171 @@
+"""``validation NAME { before { } batch { } after { } }`` at run time: the hooks run inside the validation loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hookpipe.compiler import compile_text
+from hookpipe.runtime import HookBasedTrainer
+from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.errors import HookFailure
+from tests.runtime.planbuild import tiny_trainer_text
+
+#: 13 validation samples in batches of 4: batch ids 0..3, the last one of 1 sample.
+PIPE = """pipeline "vscope"
+use h = "tests.runtime.hooklib"
+use t = "tests.runtime.trackinglib"
+use s = "tests.runtime.test_validation_scope_run"
+
+""" + tiny_trainer_text(n=8, max_step=4, seed=0, progress=False) + """
+hook optimize = optimizer()
+hook evaluate = validation(callback = t.val_step, dataloader = t.val_loader(n = 13, batch_size = 4))
+hook spy      = s.Spy()
+hook tail     = s.Spy()
+
+loop {
+    epoch {
+        step {
+            after {
+                optimize
+                evaluate every 2 steps
+            }
+        }
+    }
+}
+
+validation evaluate {
+    before { spy }
+    batch {
+        before { spy }
+        after {
+            spy every 2 batches
+            tail every 3 batches and at end
+        }
+    }
+    after { spy }
+}
+"""
+
+EVENTS: list[tuple[Any, ...]] = []
+
+
+class Spy:
+    """Records what each validation-scope callback is given."""
+
+    def on_validation_begin(self, args: PipelineHookArgs) -> None:
+        EVENTS.append(("begin", args.global_step_id, args.model is not None and args.model.training))
+
+    def on_validation_batch_begin(self, args: PipelineHookArgs) -> None:
+        EVENTS.append(("batch_begin", args.step_id, len(args.batch[0])))
+
+    def on_validation_batch_end(self, args: PipelineHookArgs) -> None:
+        EVENTS.append((f"batch_end:{id(self) == id(TAIL[0]) if TAIL else False}", args.step_id,
+                       sorted(args.model_outputs)))
+
+    def on_validation_end(self, args: PipelineHookArgs) -> None:
+        EVENTS.append(("end", args.batch, sorted(args.model_outputs)))
+
+
+TAIL: list[Any] = []
+
+
+class Boom(Spy):
+    def on_validation_batch_end(self, args: PipelineHookArgs) -> None:
+        raise RuntimeError("boom in batch 1") if args.step_id == 1 else None
+
+
+def _trainer(text: str) -> HookBasedTrainer:
+    EVENTS.clear()
+    TAIL.clear()
+    trainer = HookBasedTrainer.from_plan(compile_text(text, "vscope.pipe"))
+    TAIL.append(trainer.hook_instances["tail"])
+    return trainer
+
+
+def test_hooks_fire_per_validation_batch_at_the_right_ids_and_once_around(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    trainer = _trainer(PIPE)
+    trainer()
+    evaluate = trainer.hook_instances["evaluate"]
+    assert len(evaluate.history) == 2  # steps 2 and 4
+    one_run = [
+        ("begin", None, False),  # model in eval mode already
+        ("batch_begin", 0, 4),
+        ("batch_begin", 1, 4),
+        ("batch_end:False", 1, ["close", "mse"]),  # spy every 2 batches: (1 + 1) % 2 == 0
+        ("batch_begin", 2, 4),
+        ("batch_end:True", 2, ["close", "mse"]),  # tail every 3 batches
+        ("batch_begin", 3, 1),
+        ("batch_end:False", 3, ["close", "mse"]),  # spy again
+        ("batch_end:True", 3, ["close", "mse"]),  # tail: and at end (the loader's last batch)
+        ("end", None, ["close", "mse"]),
+    ]
+    assert [e if e[0] != "begin" else ("begin", None, e[2]) for e in EVENTS] == one_run * 2
+    assert [e[1] for e in EVENTS if e[0] == "begin"] == [1, 3]  # global_step_id: the training step that validates
+
+
+def test_after_sees_the_metrics_the_hook_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = PIPE.replace("hook tail     = s.Spy()", "hook tail     = s.Spy()\nhook publish  = s.Publish()") \
+        .replace("after { spy }\n}", "after { spy -> publish }\n}")
+    PUBLISHED.clear()
+    trainer = _trainer(text)
+    trainer()
+    history = [m for _, m in trainer.hook_instances["evaluate"].history]
+    assert PUBLISHED == history and len(PUBLISHED) == 2 and set(PUBLISHED[0]) == {"mse", "close"}
+
+
+PUBLISHED: list[dict[str, float]] = []
+
+
+class Publish:
+    def on_validation_end(self, args: PipelineHookArgs) -> None:
+        PUBLISHED.append(dict(args.model_outputs))
+
+
+def test_an_error_inside_a_validation_batch_names_the_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    trainer = _trainer(PIPE.replace("hook spy      = s.Spy()", "hook spy      = s.Boom()"))
+    with pytest.raises(HookFailure) as err:
+        trainer()
+    assert err.value.hook == "spy" and "boom in batch 1" in str(err.value.__cause__)
+    model = trainer.hook_instances["evaluate"]
+    assert model.history == []  # the evaluation did not finish
+
+
+def test_profile_rows_name_the_validation_scopes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookpipe.runtime.tracking.profiler import Profiler
+
+    monkeypatch.chdir(tmp_path)
+    plan = compile_text(PIPE, "vscope.pipe")
+    rows = {(r.scope, r.phase, r.hook) for r in Profiler(plan).report(1.0, 1, 1).entries}
+    assert ("validation[evaluate].batch", "after", "tail") in rows
+    assert ("validation[evaluate]", "before", "spy") in rows
+    assert not any(scope == "batch" for scope, _, _ in rows)  # never mistaken for the training batch scope
+
+
+class Swap:
+    """A custom bracket: records its enter and exit around what it brackets."""
+
+    def enter(self, args: PipelineHookArgs) -> None:
+        EVENTS.append(("enter", args.step_id))
+
+    def exit(self, args: PipelineHookArgs) -> None:
+        EVENTS.append(("exit", args.step_id))
+
+
+def test_a_bracket_inside_a_validation_batch_runs_only_where_its_contents_fire(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = PIPE.replace("hook tail     = s.Spy()", "hook tail     = s.Spy()\nhook swap     = s.Swap()") \
+        .replace("            spy every 2 batches\n", "            with swap { spy every 2 batches }\n")
+    trainer = _trainer(text)
+    trainer()
+    first_run = EVENTS[:EVENTS.index(("end", None, ["close", "mse"])) + 1]
+    inside = [e for e in first_run if e[0] in ("enter", "exit") or e[0].startswith("batch_end:False")]
+    assert inside == [("enter", 1), ("batch_end:False", 1, ["close", "mse"]), ("exit", 1),
+                      ("enter", 3), ("batch_end:False", 3, ["close", "mse"]), ("exit", 3)]
