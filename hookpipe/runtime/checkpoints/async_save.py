@@ -164,7 +164,7 @@ def host_snapshot(accelerator: Any, model: Any, optimizer: Any, lr_scheduler: An
     pinned: list[torch.Tensor] = []
     files: list[HostFile] = []
     if accelerator.is_main_process:
-        weights = accelerator.get_state_dict(model, unwrap=False)
+        weights = accelerator.get_state_dict(model)  # the unwrapped model's, as save_state writes (no `module.`)
         if safe_serialization:
             files.append(HostFile(SAFE_WEIGHTS_NAME, "safetensors", _unshared(_to_host(weights, pinned))))
         else:
