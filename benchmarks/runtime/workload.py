@@ -151,3 +151,22 @@ class Noop:
 
     def on_step_end(self, args: Any) -> None:
         pass
+
+
+def mse_processor(average_loss: bool | None = None) -> Any:
+    """The workload's batch processor, for a ``.pipe`` file to name (``bench.mse_processor()``).
+
+    Without ``average_loss`` the ``.pipe`` default applies (no per-step all-reduce);
+    ``average_loss = true`` is the seed's.
+    """
+    import torch.nn.functional as F
+
+    from hookpipe.runtime import SimpleBatchProcessor
+
+    class MSE(SimpleBatchProcessor):
+        def forward(self, model: Any, batch: Any) -> tuple[Any, torch.Tensor]:
+            x, y = batch
+            out = model(x)
+            return out, F.mse_loss(out, y)
+
+    return MSE() if average_loss is None else MSE(average_loss=average_loss)

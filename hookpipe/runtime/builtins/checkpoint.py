@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +150,10 @@ class CheckpointHook:
     def _write_in_background(self, result: Written, files: list[HostFile], tmp: Path, final: Path,
                              completed_steps: int, epoch_id: int, extra: dict[str, Any], rank: int,
                              num_processes: int, main: bool) -> None:
-        for item in files:
-            result.files[item.name] = write_host_file(tmp, item)
+        # In parallel over files (serialising, writing and hashing release the GIL for the bulk).
+        with ThreadPoolExecutor(min(4, len(files) or 1), thread_name_prefix="hookpipe-checkpoint") as pool:
+            records = list(pool.map(lambda item: write_host_file(tmp, item), files))
+        result.files.update((item.name, record) for item, record in zip(files, records))
         if num_processes > 1:
             report = tmp / f"{_WRITTEN}{rank}.json"
             partial = report.with_suffix(".part")

@@ -23,6 +23,7 @@ import copy
 import hashlib
 import io
 import os
+import queue
 import random
 import threading
 from dataclasses import dataclass, field
@@ -55,29 +56,43 @@ class Written:
 
 
 class HashingFile(io.RawIOBase):
-    """A write-only file that hashes the bytes as they go to disk (for ``torch.save``)."""
+    """A write-only file that hashes the bytes as they go to disk (for ``torch.save``).
+
+    The hash runs in its own thread on copies of the chunks (hashlib releases the
+    GIL), so serialising, writing and hashing overlap: the file costs about the
+    longest of the three, not their sum.
+    """
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._hash = hashlib.sha256()
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self._hasher = threading.Thread(target=self._digest_chunks, name="hookpipe-checkpoint-hash", daemon=True)
+        self._hasher.start()
         self.size = 0
+
+    def _digest_chunks(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            self._hash.update(chunk)
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self._hash.update(view)
         self._file.write(view)
+        self._chunks.put(bytes(view))  # the writer may reuse its buffer once write returns
         self.size += len(view)
         return len(view)
 
     def close(self) -> None:
         if not self._file.closed:
+            self._chunks.put(None)
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
+            self._hasher.join()
         super().close()
 
     def record(self) -> dict[str, Any]:
@@ -85,18 +100,26 @@ class HashingFile(io.RawIOBase):
 
 
 def write_host_file(folder: Path, item: HostFile) -> dict[str, Any]:
-    """Serialise ``item`` into ``folder``, hashing while writing; fsynced. Returns its size and SHA-256."""
-    out = HashingFile(folder / item.name)
-    try:
-        if item.kind == "safetensors":
-            from safetensors.torch import save
+    """Serialise ``item`` into ``folder``, fsynced; returns its size and SHA-256.
 
-            data = save(item.payload, metadata={"format": "pt"})
-            view = memoryview(data)
-            for start in range(0, len(view), _CHUNK):
-                out.write(view[start:start + _CHUNK])
-        else:
-            torch.save(item.payload, out)
+    ``torch.save`` streams into a :class:`HashingFile` (hashed while written);
+    safetensors' own writer is much faster than its in-memory ``save``, so that file
+    is written by it and hashed from the page cache.
+    """
+    path = folder / item.name
+    if item.kind == "safetensors":
+        from safetensors.torch import save_file
+
+        save_file(item.payload, str(path), metadata={"format": "pt"})
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+            os.fsync(f.fileno())
+        return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+    out = HashingFile(path)
+    try:
+        torch.save(item.payload, out)
     finally:
         out.close()
     return out.record()
