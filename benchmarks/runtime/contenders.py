@@ -168,7 +168,11 @@ def run_hookpipe_pipe(k: int, gated: bool, warmup: int, steps: int) -> Result:
 
 
 def _processor(average_loss: bool = True) -> Any:
+    from benchmarks.runtime.workload import call_processor, custom_processor
     from hookpipe.runtime import SimpleBatchProcessor
+
+    if custom_processor():
+        return call_processor()
 
     class MSE(SimpleBatchProcessor):
         def forward(self, model: Any, batch: Any) -> tuple[Any, torch.Tensor]:

@@ -32,8 +32,8 @@ from typing import Any
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.checkpoints.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoints.async_save import AsyncWriter, HostFile, Written, host_snapshot, write_host_file
+from hookpipe.runtime.checkpoints.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoints.checkpoint_files import fsync_dir
 from hookpipe.runtime.checkpoints.checkpoint_state import save_grads, snapshot, write_progress, write_state
 from hookpipe.runtime.checkpoints.resume import checkpoint_name, complete_checkpoints, latest_checkpoint, write_marker
