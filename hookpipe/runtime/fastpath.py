@@ -202,7 +202,7 @@ def install_plain_backward(accelerator: Accelerator) -> Callable[[], None]:
             loss = loss / steps
         loss.backward(**kwargs)
 
-    accelerator.backward = backward  # type: ignore[method-assign]  # an instance attribute, removed by the undo
+    accelerator.backward = backward  # an instance attribute, removed by the undo
 
     def undo() -> None:
         if vars(accelerator).get("backward") is backward:

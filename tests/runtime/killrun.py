@@ -86,7 +86,7 @@ def install(point: str, step: int) -> None:
             if folder.name.endswith(f"step-{step + 1:08d}") and item.name.startswith("model"):
                 assert threading.current_thread() is not threading.main_thread(), "the save is not in the background"
                 time.sleep(0.1)  # the other files are being written beside it
-                record = original_write(folder, item)
+                original_write(folder, item)
                 path = folder / item.name
                 data = path.read_bytes()
                 path.write_bytes(data[: len(data) // 2])

@@ -119,7 +119,7 @@ def write_host_file(folder: Path, item: HostFile) -> dict[str, Any]:
         return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
     out = HashingFile(path)
     try:
-        torch.save(item.payload, out)
+        torch.save(item.payload, out)  # type: ignore[arg-type]  # a binary stream, as IO[bytes] is
     finally:
         out.close()
     return out.record()
