@@ -2,11 +2,12 @@
 
 The completion marker lists every file of the checkpoint with its size and
 SHA-256 (recorded while the file is written where hookpipe writes it, see
-:mod:`.async_save`; other files are hashed once, in parallel). Before the folder
-is renamed into place every file (and the folder) is fsynced, so the rename
-publishes data that survives a power loss, not only a SIGKILL. A resume
-checks the list first: a file that is missing, truncated, emptied or altered makes the checkpoint damaged, with the reason in one line,
-instead of a traceback from deep inside a loader (or, for the RNG state, a
+:mod:`.async_save`; other files are hashed once, in parallel). Before the
+folder is renamed into place every file (and the folder) is fsynced, so the
+rename publishes data that survives a power loss, not only a SIGKILL. A resume
+checks the list first: a file that is missing, truncated, emptied or altered
+makes the checkpoint damaged, with the reason in one line, instead of a
+traceback from deep inside a loader (or, for the RNG state, a
 silently different run).
 """
 
