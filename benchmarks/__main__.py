@@ -1,4 +1,4 @@
-"""``python -m benchmarks [all|runtime|hooks|distributed|compiler|instructions] [--rounds N] [--steps N] [--device cpu|cuda]``.
+"""``python -m benchmarks [all|runtime|processor|hooks|distributed|checkpoint|compiler|instructions] [--rounds N] [--steps N] [--device cpu|cuda]``.
 
 Prints markdown tables and, for ``all``, writes ``benchmarks/RESULTS.md`` with the
 machine, versions, date and method. Peers (RoboOrchard Lab, Ignite) are installed
@@ -16,7 +16,8 @@ from benchmarks import report
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "hooks", "distributed", "compiler", "instructions"))
+    p.add_argument("what", nargs="?", default="all", choices=("all", "runtime", "processor", "hooks", "distributed",
+                                                            "checkpoint", "compiler", "instructions"))
     p.add_argument("--rounds", type=int, default=7, help="interleaved repetitions (medians over them; at least 5)")
     p.add_argument("--steps", type=int, default=3000, help="timed training steps per run")
     p.add_argument("--warmup", type=int, default=300, help="untimed steps before them")
@@ -55,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print("Python work per step (counted under sys.settrace)", file=sys.stderr)
             sections.append(step_work.section(step_work.measure()))
+    if args.what in ("all", "processor") and args.device == "cpu":
+        from benchmarks import processor
+
+        print("custom-processor benchmark (BatchProcessorMixin.__call__, interleaved)", file=sys.stderr)
+        sections.append(processor.section(processor.run(args.rounds, args.warmup, args.steps, not args.no_install,
+                                                        args.clock), args.rounds, args.warmup, args.steps))
     if args.what in ("all", "hooks"):
         from benchmarks import hook_dispatch
 
@@ -67,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         dsteps, dwarm = max(200, args.steps // 3), max(50, args.warmup // 3)
         sections.append(distributed.section(distributed.run(rounds=args.rounds, warmup=dwarm, steps=dsteps),
                                             args.rounds, dwarm, dsteps))
+    if args.what in ("all", "checkpoint"):
+        from benchmarks import checkpoint
+
+        print("checkpoint benchmark (>= 1 GB state, interleaved)", file=sys.stderr)
+        crounds = min(args.rounds, 3)
+        sections.append(checkpoint.section(checkpoint.run(crounds), crounds))
     if args.what in ("all", "compiler"):
         from benchmarks import compiler
 

@@ -8,12 +8,13 @@ contender after contender, with a barrier before each:
 * (a) the hand-written DDP loop: ``DistributedDataParallel``, SGD, MSE, clip;
 * (b) the same loop plus what hookpipe did before: a blocking ``all_reduce`` of a
   stop flag and ``.item()`` after every step;
-* (c) hookpipe's ``HookBasedTrainer`` from a ``.pipe`` file (DDP through
-  accelerate; stop flag agreed asynchronously every few steps, see
-  ``hookpipe.runtime.distributed.stop_agreement``), its batch processor averaging the loss
-  over processes every step as the seed's does (one more all-reduce per step);
-* (d) the same with ``SimpleBatchProcessor(average_loss=False)``: each process
-  keeps its own loss, so the step has the hand-written loop's collectives only.
+* (c) hookpipe's ``HookBasedTrainer`` from a ``.pipe`` file with default
+  settings (DDP through accelerate; stop flag agreed asynchronously every few
+  steps, see ``hookpipe.runtime.distributed.stop_agreement``; the batch processor
+  named in the file, so the ``.pipe`` default applies: no per-step all-reduce of
+  the loss, the step has the hand-written loop's collectives only);
+* (d) the same with ``average_loss = true`` in the file (the seed's default: the
+  loss averaged over processes every step, one more all-reduce per step).
 
 Each rank trains the same batches (the workload of :mod:`benchmarks.runtime.workload`);
 reported is rank 0's median µs/step and the median over rounds of the ratio to (a).
@@ -74,32 +75,35 @@ def run_ddp_sync_flag(warmup: int, steps: int) -> Result:
     return _hand(warmup, steps, sync_flag=True)
 
 
-def run_hookpipe(warmup: int, steps: int, average_loss: bool = True) -> Result:
-    """(c) hookpipe from a ``.pipe`` file, under DDP through accelerate."""
-    from benchmarks.runtime.contenders import _processor, pipe_text
+def run_hookpipe(warmup: int, steps: int, average_loss: bool = False) -> Result:
+    """(c) hookpipe from a ``.pipe`` file with default settings, under DDP through accelerate."""
+    from benchmarks.runtime.contenders import pipe_text
     from hookpipe.runtime import HookBasedTrainer
 
     model = make_model()
     data = TimedBatches(make_batches(warmup + steps), warmup)
+    processor = "bench.mse_processor(average_loss = true)" if average_loss else "bench.mse_processor()"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.pipe"
-        path.write_text(pipe_text(0, False, warmup + steps), encoding="utf-8")
-        trainer = HookBasedTrainer.from_file(str(path), model=model, dataloader=data, batch_processor=_processor(average_loss),
+        path.write_text(pipe_text(0, False, warmup + steps, processor), encoding="utf-8")
+        trainer = HookBasedTrainer.from_file(str(path), model=model, dataloader=data,
                                              optimizer=torch.optim.SGD(model.parameters(), lr=LR))
+        assert getattr(trainer.batch_processor, "average_loss", None) is average_loss  # the file's, or the default
     trainer()
     return data.elapsed(), checksum(trainer.accelerator.unwrap_model(trainer.model))
 
 
-def run_hookpipe_own_loss(warmup: int, steps: int) -> Result:
-    """(d) (c) without the per-step loss all-reduce (``average_loss=False``)."""
-    return run_hookpipe(warmup, steps, average_loss=False)
+def run_hookpipe_seed_average(warmup: int, steps: int) -> Result:
+    """(d) (c) with the seed's per-step loss all-reduce (``average_loss = true``)."""
+    return run_hookpipe(warmup, steps, average_loss=True)
 
 
 CONTENDERS: dict[str, tuple[str, Callable[[int, int], Result]]] = {
     "a": ("hand-written DDP loop", run_ddp),
     "b": ("hand-written DDP loop + blocking stop flag per step (hookpipe before)", run_ddp_sync_flag),
-    "c": ("hookpipe HookBasedTrainer (.pipe), loss averaged over processes each step (the seed's)", run_hookpipe),
-    "d": ("hookpipe HookBasedTrainer (.pipe), `average_loss=False`", run_hookpipe_own_loss),
+    "c": ("hookpipe HookBasedTrainer (.pipe), default settings (no per-step loss all-reduce)", run_hookpipe),
+    "d": ("hookpipe HookBasedTrainer (.pipe), `average_loss = true` (the seed's per-step all-reduce)",
+          run_hookpipe_seed_average),
 }
 
 

@@ -42,7 +42,7 @@ def test_the_plan_keeps_run_values_by_name() -> None:
     plan = compile_text(PIPE, "x.pipe")
     assert plan.trainer["lr_scheduler"]["args"]["total_steps"] == {"$run": "updates"}
     assert plan.hook("save").args == {"dir": "runs/x", "keep_last": {"$run": "num_processes"}, "safe_serialization": True,
-                                      "monitor": None, "mode": "min", "keep_best": None}
+                                      "monitor": None, "mode": "min", "keep_best": None, "asynchronous": True}
     assert '"$run": "updates"' in plan.to_json()
 
 

@@ -127,14 +127,15 @@ def run_hookpipe_seed(k: int, gated: bool, warmup: int, steps: int) -> Result:
     return data.elapsed(), checksum(model)
 
 
-def pipe_text(k: int, gated: bool, max_step: int) -> str:
-    """The ``.pipe`` file of contender (d)."""
+def pipe_text(k: int, gated: bool, max_step: int, processor: str | None = None) -> str:
+    """The ``.pipe`` file of contender (d); ``processor`` names a batch processor in the file."""
     guard = f" every {GATE_EVERY} steps" if gated else ""
+    named = f"    batch_processor = {processor}\n" if processor is not None else ""
     lines = [
         'pipeline "runtime-benchmark"',
         'use bench = "benchmarks.runtime.workload"',
         f"trainer {{\n    max_step = {max_step}\n    grad_accumulation = 1\n    mixed_precision = \"{mixed_precision()}\"\n"
-        f"    cpu = {'false' if device().type == 'cuda' else 'true'}\n}}",
+        f"    cpu = {'false' if device().type == 'cuda' else 'true'}\n{named}}}",
         'hook clip = grad_clip(mode = "norm", max_norm = 1.0)',
         "hook optimize = optimizer()",
         *(f"hook n{i} = bench.Noop()" for i in range(k)),
@@ -167,7 +168,11 @@ def run_hookpipe_pipe(k: int, gated: bool, warmup: int, steps: int) -> Result:
 
 
 def _processor(average_loss: bool = True) -> Any:
+    from benchmarks.runtime.workload import call_processor, custom_processor
     from hookpipe.runtime import SimpleBatchProcessor
+
+    if custom_processor():
+        return call_processor()
 
     class MSE(SimpleBatchProcessor):
         def forward(self, model: Any, batch: Any) -> tuple[Any, torch.Tensor]:

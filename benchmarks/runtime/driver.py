@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.peers import PEERS, Peer, ensure, python_of
-from benchmarks.runtime.workload import CLOCK_ENV, DEVICE_ENV, WORKLOAD_ENV
+from benchmarks.runtime.workload import CLOCK_ENV, DEVICE_ENV, PROCESSOR_ENV, WORKLOAD_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,8 @@ def interpreter(c: Contender) -> Path:
     return python_of(c.peer) if c.peer is not None else Path(sys.executable)
 
 
-def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall", workload: str = "mlp") -> None:
+def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall", workload: str = "mlp",
+           processor: str = "simple") -> None:
     python = sys.executable
     if c.peer is not None:
         ok, why = ensure(c.peer) if install else (python_of(c.peer).exists(), "not installed (run without --no-install)")
@@ -75,7 +76,7 @@ def _start(c: Contender, install: bool, device: str = "cpu", clock: str = "wall"
             return
         python = str(python_of(c.peer))
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT),
-               **{DEVICE_ENV: device, CLOCK_ENV: clock, WORKLOAD_ENV: workload})
+               **{DEVICE_ENV: device, CLOCK_ENV: clock, WORKLOAD_ENV: workload, PROCESSOR_ENV: processor})
     c.proc = subprocess.Popen([python, "-m", "benchmarks.runtime.worker", c.target], cwd=ROOT, env=env, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     first = _read(c)
@@ -119,11 +120,15 @@ def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record:
 def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = True,
         log: Any = sys.stderr, only: set[str] | None = None, device: str = "cpu",
         clock: str = "wall", workload: str = "mlp",
-        configs: tuple[tuple[str, int, bool], ...] = CONFIGS) -> list[Contender]:
-    """Measure every contender (or those keyed in ``only``) on ``device``; returns them with their per-round times."""
+        configs: tuple[tuple[str, int, bool], ...] = CONFIGS, processor: str = "simple") -> list[Contender]:
+    """Measure every contender (or those keyed in ``only``) on ``device``; returns them with their per-round times.
+
+    ``processor="custom"``: hookpipe's contenders run a ``BatchProcessorMixin`` implementing
+    ``__call__`` (the others are unchanged: their step is written by hand).
+    """
     field_ = [c for c in contenders() if only is None or c.key in only]
     for c in field_:
-        _start(c, install, device, clock, workload)
+        _start(c, install, device, clock, workload, processor)
         state = c.unavailable or "ready"
         print(f"  ({c.key}) {c.label}: {state}", file=log, flush=True)
     try:

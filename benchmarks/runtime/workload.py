@@ -26,7 +26,7 @@ from typing import Any, Callable, ContextManager, Iterator
 import torch
 
 __all__ = [
-    "BATCH", "CLOCK_ENV", "DEVICE_ENV", "WORKLOAD_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
+    "BATCH", "CLOCK_ENV", "DEVICE_ENV", "PROCESSOR_ENV", "WORKLOAD_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
     "checksum", "clock", "device", "forward_of", "make_batches", "make_model", "mixed_precision", "noop",
 ]
 
@@ -42,6 +42,13 @@ DEVICE_ENV = "HOOKPIPE_BENCH_DEVICE"
 CLOCK_ENV = "HOOKPIPE_BENCH_CLOCK"
 #: The model trained: "mlp" (default, the table's workload) or "tiny" (the hook-cost pass).
 WORKLOAD_ENV = "HOOKPIPE_BENCH_WORKLOAD"
+#: hookpipe's batch processor: "simple" (default, a ``SimpleBatchProcessor``) or "custom"
+#: (a ``BatchProcessorMixin`` implementing ``__call__`` as the seed's contract has it).
+PROCESSOR_ENV = "HOOKPIPE_BENCH_PROCESSOR"
+
+
+def custom_processor() -> bool:
+    return os.environ.get(PROCESSOR_ENV) == "custom"
 
 
 def tiny() -> bool:
@@ -151,3 +158,43 @@ class Noop:
 
     def on_step_end(self, args: Any) -> None:
         pass
+
+
+def mse_processor(average_loss: bool | None = None) -> Any:
+    """The workload's batch processor, for a ``.pipe`` file to name (``bench.mse_processor()``).
+
+    Without ``average_loss`` the ``.pipe`` default applies (no per-step all-reduce);
+    ``average_loss = true`` is the seed's.
+    """
+    import torch.nn.functional as F
+
+    from hookpipe.runtime import SimpleBatchProcessor
+
+    class MSE(SimpleBatchProcessor):
+        def forward(self, model: Any, batch: Any) -> tuple[Any, torch.Tensor]:
+            x, y = batch
+            out = model(x)
+            return out, F.mse_loss(out, y)
+
+    return MSE() if average_loss is None else MSE(average_loss=average_loss)
+
+
+def call_processor() -> Any:
+    """The seed's extension point: a ``BatchProcessorMixin`` whose ``__call__`` opens the model scopes
+    and calls ``accelerator.backward`` itself (the custom-processor workload)."""
+    import torch.nn.functional as F
+
+    from hookpipe.runtime import BatchProcessorMixin
+
+    class CallMSE(BatchProcessorMixin):
+        def __call__(self, pipeline_hooks: Any, on_batch_hook_args: Any, model: Any) -> None:
+            x, y = on_batch_hook_args.batch
+            with pipeline_hooks.begin("on_model_forward", on_batch_hook_args) as fwd:
+                out = model(x)
+                loss = F.mse_loss(out.float(), y)
+                fwd.model_outputs, fwd.reduce_loss = out, loss
+            with pipeline_hooks.begin("on_model_backward", on_batch_hook_args):
+                on_batch_hook_args.accelerator.backward(loss)
+            on_batch_hook_args.model_outputs, on_batch_hook_args.reduce_loss = out, loss
+
+    return CallMSE()

@@ -77,6 +77,8 @@ class CheckpointArgs(_Args):
     monitor: Monitor | None = None
     mode: Mode = "min"
     keep_best: int | None = Field(default=None, ge=1)
+    #: Write in a background thread; the loop waits only for a host copy of the state.
+    asynchronous: bool = True
 
     @model_validator(mode="after")
     def _best_needs_monitor(self) -> "CheckpointArgs":

@@ -148,6 +148,21 @@ def _object(value: Any, what: str) -> Any:
     return obj() if isinstance(obj, type) else obj
 
 
+def _no_loss_collective(processor: Any, call: Any) -> None:
+    """In ``.pipe`` runs ``reduce_loss`` is each process's own loss unless the file asks otherwise.
+
+    The seed averages it over processes every step (an all-reduce per step); the
+    readers of the loss in a pipeline (``log()``, ``loss_log``) average over
+    processes themselves when they report, so the per-step collective is left out
+    by default. ``average_loss = true`` in the processor's call keeps the seed's.
+    """
+    from hookpipe.runtime.loop.batch_processor import SimpleBatchProcessor
+
+    args = call.get("args") if isinstance(call, dict) else None
+    if isinstance(processor, SimpleBatchProcessor) and not (isinstance(args, dict) and "average_loss" in args):
+        processor.average_loss = False
+
+
 def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> PlanParts:
     """Build what a trainer executing ``plan`` needs (see the module docstring).
 
@@ -235,6 +250,7 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     else:
         what = "trainer.batch_processor"
         processor = _object(_filled(settings.batch_processor, size, what), what)
+        _no_loss_collective(processor, settings.batch_processor)
     prepared = prepare(accelerator, model, dataloader, optimizer, lr_scheduler)
     try:
         plan = with_run_values(plan, size)

@@ -42,7 +42,8 @@ from accelerate import Accelerator
 from accelerate.optimizer import AcceleratedOptimizer
 from accelerate.utils import DistributedType, is_lomo_available
 
-__all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "fast_path", "is_dtensor", "optimizer_calls"]
+__all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "fast_path", "install_plain_backward", "is_dtensor",
+           "optimizer_calls"]
 
 _PATHS: "weakref.WeakKeyDictionary[Accelerator, AcceleratePath]" = weakref.WeakKeyDictionary()
 
@@ -171,6 +172,43 @@ def fast_path(accelerator: Accelerator) -> AcceleratePath:
         path = PlainPath(accelerator) if _plain_ok(accelerator) else AcceleratePath(accelerator)
         _PATHS[accelerator] = path
     return path
+
+
+def install_plain_backward(accelerator: Accelerator) -> Callable[[], None]:
+    """For one run: ``accelerator.backward`` is :class:`PlainPath`'s where that is exact; returns the undo.
+
+    The seed's batch processors (a ``BatchProcessorMixin`` implementing
+    ``__call__``) call ``accelerator.backward`` themselves. Where :func:`fast_path`
+    decides from public facts that accelerate's backward is PyTorch's (no
+    DeepSpeed/FSDP/XLA/Megatron, no scaler, no fp16/fp8, no LOMO), an instance
+    attribute ``backward`` shadows the method for the run: the loss divided by the
+    accumulation steps (skipped when 1, bit for bit the same), then
+    ``loss.backward(**kwargs)``. Nothing is installed for an ``Accelerator``
+    subclass with its own ``backward``, or one whose instance already has one.
+    """
+    path = fast_path(accelerator)
+    if not isinstance(path, PlainPath) or type(accelerator).backward is not Accelerator.backward \
+            or "backward" in vars(accelerator):
+        return lambda: None
+    original = accelerator.backward
+    state = path.gradient_state
+
+    def backward(loss: torch.Tensor, **kwargs: Any) -> None:
+        if "learning_rate" in kwargs:  # LOMO's argument: accelerate's own path
+            original(loss, **kwargs)
+            return
+        steps = state.num_steps
+        if steps != 1:
+            loss = loss / steps
+        loss.backward(**kwargs)
+
+    accelerator.backward = backward  # an instance attribute, removed by the undo
+
+    def undo() -> None:
+        if vars(accelerator).get("backward") is backward:
+            del accelerator.backward
+
+    return undo
 
 
 def optimizer_calls(optimizer: Any, set_to_none: bool) -> tuple[Callable[[], None], Callable[[], None]]:

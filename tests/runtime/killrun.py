@@ -8,6 +8,9 @@ process kills itself at global step STEP (0-based, counted as the run sees it):
 * ``after-step``: after the step and all its hooks (checkpoint included);
 * ``in-save``: inside a checkpoint write at that step, after accelerate wrote its
   files and with the weights file cut in half (a torn write);
+* ``in-background``: inside the background write of the checkpoint at that step
+  (asynchronous saves), with the weights file half written and the training
+  loop already going on;
 * ``before-rename``: with the checkpoint complete in its temporary folder, before
   it is renamed into place;
 * ``none``: no kill.
@@ -74,6 +77,25 @@ def install(point: str, step: int) -> None:
             return result
 
         Accelerator.save_state = save_with_kill  # type: ignore[method-assign]
+    elif point == "in-background":
+        import threading
+        import time
+
+        original_write = checkpoint_module.write_host_file
+
+        def write_with_kill(folder: Path, item: Any) -> Any:
+            if folder.name.endswith(f"step-{step + 1:08d}") and item.name.startswith("model"):
+                assert threading.current_thread() is not threading.main_thread(), "the save is not in the background"
+                time.sleep(0.1)  # the other files are being written beside it
+                original_write(folder, item)
+                path = folder / item.name
+                data = path.read_bytes()
+                path.write_bytes(data[: len(data) // 2])
+                time.sleep(0.3)  # the loop goes on meanwhile
+                _die()
+            return original_write(folder, item)
+
+        checkpoint_module.write_host_file = write_with_kill
     elif point == "before-rename":
         original_replace = checkpoint_module._replace_dir
 

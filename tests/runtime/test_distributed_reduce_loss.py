@@ -1,4 +1,8 @@
-"""``reduce_loss`` is the loss averaged across processes, as in the seed: every rank sees the same value."""
+"""``reduce_loss`` across processes: averaged where the file asks (the seed's default), each rank's own by default.
+
+A ``.pipe`` run leaves the per-step all-reduce out unless the processor's call
+says ``average_loss = true`` (``log()`` and ``loss_log`` average when they report).
+"""
 
 from __future__ import annotations
 
@@ -23,10 +27,13 @@ class LossFile:
 
 
 @pytest.mark.slow
-def test_every_rank_sees_the_same_reduced_loss(tmp_path: Path) -> None:
+@pytest.mark.parametrize("average", [True, False])
+def test_ranks_see_the_mean_only_where_the_file_asks_for_it(tmp_path: Path, average: bool) -> None:
     record = tmp_path / "losses"
+    args = {"average_loss": True} if average else {}
     p = plan(
-        tiny_trainer(n=16, max_step=3),
+        tiny_trainer(n=16, max_step=3,
+                     batch_processor={"$call": "tests.runtime.losslib:MeanSquared", "args": args}),
         [hook("optimize", "optimizer", {}, builtin=True),
          hook("losses", "tests.runtime.test_distributed_reduce_loss:LossFile", {"path": str(record)})],
         [entry("optimize", "step", "after"), entry("losses", "step", "after")],
@@ -37,4 +44,8 @@ def test_every_rank_sees_the_same_reduced_loss(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     rank0 = (tmp_path / "losses.0").read_text().splitlines()
     rank1 = (tmp_path / "losses.1").read_text().splitlines()
-    assert len(rank0) == 3 and rank0 == rank1  # the shards differ; their mean does not
+    assert len(rank0) == len(rank1) == 3
+    if average:
+        assert rank0 == rank1  # the shards differ; their mean does not
+    else:
+        assert all(a != b for a, b in zip(rank0, rank1))  # each rank's own shard's loss

@@ -6,24 +6,37 @@ folder; the main process then writes the marker and renames the folder to
 ``step-<completed steps>``, so a reader never sees half a checkpoint: a process
 killed at any moment leaves either the previous complete checkpoints or the new
 one, plus perhaps a hidden ``.tmp-*``/``.old-*`` folder that ``--resume latest``
-ignores and the next save removes. Resuming is
+ignores and the next save removes.
+
+By default the save is asynchronous (:mod:`hookpipe.runtime.checkpoints.async_save`):
+the loop waits only for a host copy of the state; a background thread writes it,
+hashing while writing, and its last act is the marker and the rename. At most
+one save is in flight; the next save, a stop and the end of the run wait for it.
+With several processes each rank's thread reports its files in a hidden
+``.written-<rank>.json`` (the threads run no collective); the main process's
+thread waits for all of them before the marker. ``asynchronous=False`` saves
+with ``save_state`` while the loop waits, as before. Resuming is
 :class:`~hookpipe.runtime.checkpoints.resume.ResumeCheckpointConfig` (``--resume``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoints.async_save import AsyncWriter, HostFile, Written, host_snapshot, write_host_file
 from hookpipe.runtime.checkpoints.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoints.checkpoint_files import fsync_dir
-from hookpipe.runtime.checkpoints.checkpoint_state import save_grads, snapshot, write_state
+from hookpipe.runtime.checkpoints.checkpoint_state import save_grads, snapshot, write_progress, write_state
 from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import checkpoint_name, complete_checkpoints, latest_checkpoint, write_marker
 from hookpipe.runtime.checkpoints.resume_changes import write_plan
@@ -42,6 +55,7 @@ class CheckpointHook:
         monitor: ``HOOK.METRIC`` that ranks checkpoints (see :mod:`hookpipe.runtime.checkpoints.best`).
         mode: ``"min"`` or ``"max"``: which values are better.
         keep_best: Also keep this many best-ranked checkpoints when pruning to ``keep_last``.
+        asynchronous: Write in a background thread; the loop waits only for a host copy.
     """
 
     #: The catalog's effects (the compiler reads the same entry).
@@ -51,7 +65,8 @@ class CheckpointHook:
     records_position = True
 
     def __init__(self, dir: str, keep_last: int | None = None, safe_serialization: bool = True,
-                 monitor: str | None = None, mode: str = "min", keep_best: int | None = None) -> None:
+                 monitor: str | None = None, mode: str = "min", keep_best: int | None = None,
+                 asynchronous: bool = True) -> None:
         if keep_last is not None and keep_last < 1:
             raise ValueError("keep_last must be at least 1")
         if keep_best is not None and monitor is None:
@@ -65,6 +80,8 @@ class CheckpointHook:
         #: The folder being written: what the checkpoint's own state names as the newest.
         self._writing: Path | None = None
         self._trainer: Any = None
+        self.asynchronous = asynchronous
+        self._writer = AsyncWriter()
         self._lock: Any = None
         #: The id in this run's markers: pruning removes only checkpoints carrying it (see :meth:`use_place`).
         self.run_id: str | None = None
@@ -94,25 +111,30 @@ class CheckpointHook:
             self._lock = RunLock(self.dir)
             self._lock.acquire()
 
-    def close(self) -> None:
-        """The end of the run (the trainer calls every hook's ``close``): the folder's lock is released."""
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
-
     def save(self, args: PipelineHookArgs, completed_steps: int, callback: str | None = None) -> Path:
         """Write a checkpoint after ``completed_steps`` steps; return its folder.
 
         ``callback`` is the phase callback writing it (None: a stop between steps).
         """
         acc = args.accelerator
+        self._writer.wait()  # at most one save in flight; a failed one is reported here
         name = checkpoint_name(completed_steps)
         final = self.dir / name
-        tmp = self.dir / _temporary_name(acc, self.dir, name)
-        acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
-        make_portable(tmp, acc.process_index)  # readable under numpy 1 too (RoboOrchard Lab's)
-        if self._trainer is not None:
-            trainer, rank = self._trainer, acc.process_index
+        tmp = self.dir / _temporary_name(acc, self.dir, name)  # made, leftovers removed, one barrier
+        trainer = self._trainer
+        files = None
+        if self.asynchronous and trainer is not None:
+            files = host_snapshot(acc, trainer.model, trainer.optimizer, trainer.lr_scheduler, trainer.dataloader,
+                                  [trainer.trainer_progress_state], self.safe_serialization)
+        if files is None:
+            acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
+            make_portable(tmp, acc.process_index)  # readable under numpy 1 too (RoboOrchard Lab's)
+        else:
+            tmp.mkdir(parents=True, exist_ok=True)
+            if acc.is_main_process:  # what the trainer's save_state pre-hook writes
+                write_progress(tmp, trainer.trainer_progress_state.position())
+        if trainer is not None:
+            rank = acc.process_index
             ids = (args.epoch_id, args.step_id, args.global_step_id)
             self._writing = final
             try:
@@ -122,24 +144,67 @@ class CheckpointHook:
             save_grads(tmp, rank, acc.unwrap_model(trainer.model))
             if acc.is_main_process and trainer.plan is not None:
                 write_plan(tmp, trainer.plan)
+        extra: dict[str, Any] = {}
+        if acc.is_main_process and self.monitor is not None and trainer is not None:
+            record = monitor_record(trainer.hook_instances, self.monitor, self.mode, completed_steps)
+            if record is not None:
+                extra["monitor"] = record
+        if self.run_id is not None:
+            extra["run"] = self.run_id
+        self.last_path = final
+        if files is not None:
+            host_files = files
+            self._writer.start(str(final), lambda result: self._write_in_background(
+                result, host_files, tmp, final, completed_steps, args.epoch_id, extra,
+                acc.process_index, acc.num_processes, acc.is_main_process))
+            return final
         acc.wait_for_everyone()
         if acc.is_main_process:
-            extra: dict[str, Any] = {}
-            if self.monitor is not None and self._trainer is not None:
-                record = monitor_record(self._trainer.hook_instances, self.monitor, self.mode, completed_steps)
-                if record is not None:
-                    extra["monitor"] = record
-            if self.run_id is not None:
-                extra["run"] = self.run_id
-            write_marker(tmp, completed_steps, args.epoch_id, **extra)
-            _replace_dir(tmp, final)
-            fsync_dir(self.dir)
-            self._prune()
-            if self.monitor is not None:
-                update_pointer(self.dir, self.monitor)
+            self._complete(tmp, final, completed_steps, args.epoch_id, extra, None)
         acc.wait_for_everyone()
-        self.last_path = final
         return final
+
+    def _complete(self, tmp: Path, final: Path, completed_steps: int, epoch_id: int, extra: dict[str, Any],
+                  known: dict[str, dict[str, Any]] | None) -> None:
+        # The main process, every file written: the marker last, then the rename publishes it.
+        write_marker(tmp, completed_steps, epoch_id, known, **extra)
+        _replace_dir(tmp, final)
+        fsync_dir(self.dir)
+        self._prune()
+        if self.monitor is not None:
+            update_pointer(self.dir, self.monitor)
+
+    def _write_in_background(self, result: Written, files: list[HostFile], tmp: Path, final: Path,
+                             completed_steps: int, epoch_id: int, extra: dict[str, Any], rank: int,
+                             num_processes: int, main: bool) -> None:
+        # In parallel over files (serialising, writing and hashing release the GIL for the bulk).
+        with ThreadPoolExecutor(min(4, len(files) or 1), thread_name_prefix="hookpipe-checkpoint") as pool:
+            records = list(pool.map(lambda item: write_host_file(tmp, item), files))
+        result.files.update((item.name, record) for item, record in zip(files, records))
+        if num_processes > 1:
+            report = tmp / f"{_WRITTEN}{rank}.json"
+            partial = report.with_suffix(".part")
+            partial.write_text(json.dumps(result.files), encoding="utf-8")
+            os.replace(partial, report)
+        if not main:
+            return
+        known = dict(result.files)
+        if num_processes > 1:
+            for other in range(1, num_processes):
+                known.update(_wait_for_report(tmp / f"{_WRITTEN}{other}.json"))
+            for report in tmp.glob(f"{_WRITTEN}*"):
+                report.unlink()
+        self._complete(tmp, final, completed_steps, epoch_id, extra, known)
+
+    def close(self) -> None:
+        """The end of the run (also after an error or a stop): the last save completes, then the
+        folder's lock is released (the trainer calls every hook's ``close``)."""
+        try:
+            self._writer.wait()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def _prune(self) -> None:
         if self.keep_last is None:
@@ -171,7 +236,9 @@ class CheckpointHook:
 
     def save_on_stop(self, args: PipelineHookArgs) -> Path:
         """The checkpoint of a graceful stop, between steps (ids already count the step)."""
-        return self.save(args, args.global_step_id, None)
+        path = self.save(args, args.global_step_id, None)
+        self._writer.wait()  # the stop message names a complete checkpoint
+        return path
 
     def state_dict(self) -> dict[str, Any]:
         newest = self._writing or self.last_path
@@ -219,6 +286,21 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+#: Hidden per-rank reports of a background save's files (with their checksums), read by the main process.
+_WRITTEN = ".written-"
+
+
+def _wait_for_report(path: Path) -> dict[str, dict[str, Any]]:
+    # How long the main process's writer waits for another rank's files (a rank that died never reports).
+    timeout = float(os.environ.get("HOOKPIPE_CHECKPOINT_WAIT_S", "1800"))
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"another process did not finish writing its files within {timeout:.0f} s "
+                               f"(no {path.name}); the previous checkpoint stays the latest")
+        time.sleep(0.01)
+    data: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def _remove_leftovers(directory: Path) -> None:

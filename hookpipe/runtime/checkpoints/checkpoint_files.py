@@ -1,11 +1,13 @@
 """A checkpoint's files on disk: durable before the rename, verified before a resume.
 
 The completion marker lists every file of the checkpoint with its size and
-SHA-256. Before the folder is renamed into place every file (and the folder) is
-fsynced, so the rename publishes data that survives a power loss, not only a
-SIGKILL. A resume checks the list first: a file that is missing, truncated,
-emptied or altered makes the checkpoint damaged, with the reason in one line,
-instead of a traceback from deep inside a loader (or, for the RNG state, a
+SHA-256 (recorded while the file is written where hookpipe writes it, see
+:mod:`.async_save`; other files are hashed once, in parallel). Before the
+folder is renamed into place every file (and the folder) is fsynced, so the
+rename publishes data that survives a power loss, not only a SIGKILL. A resume
+checks the list first: a file that is missing, truncated, emptied or altered
+makes the checkpoint damaged, with the reason in one line, instead of a
+traceback from deep inside a loader (or, for the RNG state, a
 silently different run).
 """
 
@@ -13,12 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 __all__ = ["fsync_dir", "fsync_tree", "manifest", "problem"]
 
 _CHUNK = 1 << 20
+#: Files hashed at once (hashlib releases the GIL on large buffers, so threads run in parallel).
+_WORKERS = min(8, os.cpu_count() or 1)
 
 
 def _inside_name(name: object) -> bool:
@@ -41,10 +46,29 @@ def _files(folder: Path, skip: str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != skip)
 
 
-def manifest(folder: Path, marker: str) -> dict[str, dict[str, Any]]:
-    """``{relative path: {"size": bytes, "sha256": hex}}`` for every file but the marker."""
-    return {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": _digest(p)}
-            for p in _files(folder, marker)}
+def manifest(folder: Path, marker: str,
+             known: Mapping[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """``{relative path: {"size": bytes, "sha256": hex}}`` for every file but the marker.
+
+    ``known`` holds records taken while files were written (same size: taken as
+    is); every other file is read and hashed, several at once.
+    """
+    known = known or {}
+    paths = {p.relative_to(folder).as_posix(): p for p in _files(folder, marker)}
+    out: dict[str, dict[str, Any]] = {}
+    todo: list[str] = []
+    for name, path in paths.items():
+        size = path.stat().st_size
+        record = known.get(name)
+        if record is not None and record.get("size") == size:
+            out[name] = {"size": size, "sha256": record["sha256"]}
+        else:
+            todo.append(name)
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        digests = list(pool.map(lambda n: _digest(paths[n]), todo))
+    for name, digest in zip(todo, digests):
+        out[name] = {"size": paths[name].stat().st_size, "sha256": digest}
+    return dict(sorted(out.items()))
 
 
 def fsync_tree(folder: Path) -> None:
@@ -72,7 +96,11 @@ def fsync_dir(folder: Path) -> None:
 
 
 def problem(folder: Path, marker: dict[str, Any]) -> str | None:
-    """Why ``folder`` does not match its marker's file list (None: it does, or the marker has none)."""
+    """Why ``folder`` does not match its marker's file list (None: it does, or the marker has none).
+
+    Sizes are checked first (cheap); the checksums are then computed in parallel
+    over files, and the first mismatch in name order is reported.
+    """
     files = marker.get("files")
     if files is None:
         return None  # written before checkpoints listed their files: nothing to compare
@@ -94,6 +122,10 @@ def problem(folder: Path, marker: dict[str, Any]) -> str | None:
         size = path.stat().st_size
         if size != info["size"]:
             return f"{name} is {size:,} bytes, the marker records {info['size']:,} (truncated or replaced)"
-        if _digest(path) != info.get("sha256"):
+    names = sorted(files)
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        digests = list(pool.map(lambda n: _digest(folder / n), names))
+    for name, digest in zip(names, digests):
+        if digest != files[name].get("sha256"):
             return f"{name} does not match its checksum (altered or corrupt)"
     return None

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["make_portable", "random_state_path", "restore_problem"]
+__all__ = ["make_portable", "portable_numpy_state", "random_state_path", "restore_problem"]
 
 
 def random_state_path(folder: Path, rank: int) -> Path:
@@ -31,7 +31,7 @@ def random_state_path(folder: Path, rank: int) -> Path:
     return folder / f"random_states_{rank}.pkl"
 
 
-def _portable_numpy_state(state: Any) -> Any:
+def portable_numpy_state(state: Any) -> Any:
     """``numpy.random.get_state()``'s legacy tuple with the key as a list of ints, else ``state`` unchanged."""
     if isinstance(state, tuple) and len(state) == 5 and hasattr(state[1], "tolist"):
         name, key, pos, has_gauss, cached = state
@@ -54,7 +54,7 @@ def make_portable(folder: str | os.PathLike[str], rank: int) -> None:
     states = load(str(path), map_location="cpu", weights_only=True)
     if not isinstance(states, dict) or "numpy_random_seed" not in states:
         return
-    portable = _portable_numpy_state(states["numpy_random_seed"])
+    portable = portable_numpy_state(states["numpy_random_seed"])
     if portable is states["numpy_random_seed"]:
         return
     states["numpy_random_seed"] = portable

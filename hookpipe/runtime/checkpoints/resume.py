@@ -79,7 +79,8 @@ def marker_or_reason(folder: str | os.PathLike[str]) -> tuple[dict[str, Any] | N
     return marker, ""
 
 
-def write_marker(folder: Path, completed_steps: int, epoch_id: int, **extra: Any) -> None:
+def write_marker(folder: Path, completed_steps: int, epoch_id: int,
+                 known: dict[str, dict[str, Any]] | None = None, **extra: Any) -> None:
     """Complete ``folder``: the marker listing every file's size and checksum, then all of it fsynced.
 
     Written by the main process once every process has written its files, and
@@ -88,7 +89,7 @@ def write_marker(folder: Path, completed_steps: int, epoch_id: int, **extra: Any
     from hookpipe.runtime.checkpoints.checkpoint_files import fsync_tree, manifest
 
     marker = {"format": 1, "completed_steps": completed_steps, "epoch_id": epoch_id, "time": time.time(),
-              "files": manifest(folder, MARKER), **extra}
+              "files": manifest(folder, MARKER, known), **extra}
     (folder / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
     fsync_tree(folder)  # on disk before it is published: durable against power loss too
 

@@ -49,6 +49,7 @@ from hookpipe.runtime.distributed.agreement import check_batches
 from hookpipe.runtime.distributed.signals import StopRequest
 from hookpipe.runtime.distributed.stop_agreement import StopAgreement
 from hookpipe.runtime.errors import RunInterrupted
+from hookpipe.runtime.fastpath import install_plain_backward
 from hookpipe.runtime.hooks.mixin import PipelineHookChanelType, PipelineHooks
 from hookpipe.runtime.loop.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.loop.progress import TrainerProgressState
@@ -303,6 +304,8 @@ class TrainingLoop:
             loss_meters=self._loss_meters, display=display,
         )
         self._run_epoch = compile_epoch(self._setup)
+        # A processor's own accelerator.backward takes the plain path where that is exact (see fastpath).
+        restore_backward = install_plain_backward(self.accelerator)
         try:
             if resumed is not None and resumed["cursor"]["scope"] == "loop":
                 self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
@@ -336,6 +339,7 @@ class TrainingLoop:
                     state.sync_pipeline_hook_arg(loop_args)
                     done = done or state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
         finally:
+            restore_backward()
             self._base_args = None
             self._stop_agreement.close()
             if display is not None:
