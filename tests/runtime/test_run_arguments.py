@@ -26,7 +26,11 @@ def test_the_module_entry_point_has_the_cli_options_and_their_help(capsys: pytes
     cli_help = capsys.readouterr().out
     options = cli_help[cli_help.index("options:"):]
     assert "--weights-from DIR|latest" in options and "start a new run (step 0" in options
-    assert options == module_help[module_help.index("options:"):]
+    # The CLI alone starts processes (`--processes N`); the module entry point is what each started process runs.
+    start = options.index("  --processes N")
+    end = options.index("\n  --", start + 1) + 1 if "\n  --" in options[start + 1:] else len(options)
+    assert "start N processes" in options[start:end]
+    assert options[:start] + options[end:] == module_help[module_help.index("options:"):]
 
 
 def test_the_module_entry_point_refuses_resume_with_weights_from(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,8 @@ EPOCHS, START, SWA_LR, ANNEAL, LR = 5, 2, 0.02, 2, 0.05
 
 PIPE = ('use h = "tests.runtime.hooklib"\nuse v = "tests.runtime.test_ema_variants"\n'
         'use t = "tests.runtime.trackinglib"\n'
-        + tiny_trainer_text(n=12, lr=LR, max_epoch=EPOCHS, seed=0, cpu=True, progress=False, model="v.bn_model()")
+        + tiny_trainer_text(n=12, lr=LR, max_epoch=EPOCHS, seed=0, cpu=True, progress=False, model="v.bn_model()",
+                            sanity_val_batches=0)  # the test counts the callback's calls
         + f"""
 hook optimize = optimizer()
 hook average  = swa(start = {START}, lr = {SWA_LR}, anneal_epochs = {ANNEAL}, anneal_strategy = "linear")
