@@ -11,9 +11,12 @@ from pathlib import Path
 
 from tests.test_import import IMPORT, block, imported
 
+#: MMDetection's YOLOX-s config, as shipped with the port made from it (examples/ports/yolox).
+YOLOX = Path(__file__).resolve().parents[1] / "examples/ports/yolox/configs/yolox/yolox_s_8xb8-300e_coco.py"
+
 
 def test_yolox(tmp_path: Path) -> None:
-    result, text = imported("mmengine", IMPORT / "mmdet/configs/yolox/yolox_s_8xb8-300e_coco.py", tmp_path)
+    result, text = imported("mmengine", YOLOX, tmp_path)
     assert "hook ema" in text and 'ema(decay = 0.9999, momentum = "exp", buffers = true)' in text
     assert 'ema_swap(source = "ema")' in text
     swap = block(text, "with swap {").splitlines()
