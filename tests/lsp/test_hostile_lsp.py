@@ -14,7 +14,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.helpers import ROOT
-from tests.lsp.helpers import Publications, change, close, doc, open_file, uri
+from tests.lsp.helpers import Publications, accept_registrations, change, close, doc, open_file, uri
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -29,6 +29,7 @@ def _config() -> ClientServerConfig:
 
 async def _start(lsp_client: LanguageClient, encodings: list[str] | None) -> None:
     lsp_client.diagnostics = Publications()
+    accept_registrations(lsp_client)  # the server asks for file watchers, as VS Code's client allows
     capabilities = client_capabilities("visual-studio-code")
     if encodings is not None:
         capabilities.general = types.GeneralClientCapabilities(
