@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from accelerate import Accelerator
 from robo_orchard_core.utils.config import ClassType
@@ -84,7 +85,7 @@ class SaveCheckpoint(PipelineHooks):
         if accelerator.project_configuration.automatic_checkpoint_naming:
             location = accelerator.save_state(self.save_root)  # the seed's call; accelerate names the folder
             make_portable(location, accelerator.process_index)
-            self._save_models(accelerator, Path(location))
+            self._save_models(accelerator, args.model, Path(location))
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 if Path(location).is_dir():
@@ -101,7 +102,7 @@ class SaveCheckpoint(PipelineHooks):
         accelerator.wait_for_everyone()
         accelerator.save_state(str(partial))
         make_portable(partial, accelerator.process_index)  # readable under numpy 1 (the seed's pin) too
-        self._save_models(accelerator, partial)
+        self._save_models(accelerator, args.model, partial)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             write_marker(partial, completed_steps, args.epoch_id)
@@ -109,10 +110,12 @@ class SaveCheckpoint(PipelineHooks):
         accelerator.wait_for_everyone()
         return str(final)
 
-    def _save_models(self, accelerator: Accelerator, location: Path) -> None:
-        if not (self.cfg.save_model and accelerator.is_main_process):
+    def _save_models(self, accelerator: Accelerator, model: Any, location: Path) -> None:
+        # The trainer's model (the one it prepared); the seed reads accelerate's private list of
+        # prepared models, which holds the same one model in a trainer (docs/compat.md).
+        if not (self.cfg.save_model and accelerator.is_main_process) or model is None:
             return
-        models = accelerator._models
+        models = [model]
         for idx, model in enumerate(models):
             prefix = "model" if len(models) == 1 else f"model_{idx}"
             target = location / prefix
@@ -171,7 +174,7 @@ class SaveModel(PipelineHooks):
         root = os.path.join(self.cfg.get_save_root(accelerator), f"model_epoch_{epoch_id}_step_{step_id}")
         if not accelerator.is_main_process:
             return root
-        for idx, model in enumerate(accelerator._models):
+        for idx, model in enumerate([args.model]):  # the trainer's model (the seed: accelerate's private list)
             folder = os.path.join(root, str(idx))
             accelerator.save_model(model, folder)
             cfg = getattr(accelerator.unwrap_model(model), "cfg", None)
