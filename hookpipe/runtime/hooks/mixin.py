@@ -128,4 +128,6 @@ class PipelineHooksConfig(ClassConfig[PipelineHooksType_co]):
 def channel_contexts(hooks: Any, channel: str) -> tuple[HookContext[PipelineHookArgs], ...]:
     """The contexts a RoboOrchard-style container registered on ``channel``."""
     ch = hooks.hooks[channel]
-    return ch.contexts if isinstance(ch, Channel) else tuple(ch._context_handlers)  # another package's channel
+    if isinstance(ch, Channel):
+        return ch.contexts
+    return tuple(ch[i] for i in range(len(ch)))  # another package's HookContextChannel: its public sequence

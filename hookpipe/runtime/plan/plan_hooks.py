@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import pydantic
+from robo_orchard_core.utils.hook import HookContextChannel
 
 from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.loop import (
@@ -99,7 +100,7 @@ def config_class(cls: type) -> type | None:
 def _is_container(obj: Any) -> bool:
     hooks = getattr(obj, "hooks", None)
     return isinstance(obj, PipelineHooks) or (
-        isinstance(hooks, dict) and all(hasattr(ch, "_context_handlers") for ch in hooks.values())
+        isinstance(hooks, dict) and all(isinstance(ch, HookContextChannel) for ch in hooks.values())
     )
 
 
