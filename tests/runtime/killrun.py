@@ -84,7 +84,7 @@ def install(point: str, step: int) -> None:
         original_write = checkpoint_module.write_host_file
 
         def write_with_kill(folder: Path, item: Any) -> Any:
-            if folder.name.endswith(f"step-{step + 1:08d}") and item.name.startswith("model"):
+            if folder.name.startswith(f".tmp-step-{step + 1:08d}-") and item.name.startswith("model"):
                 assert threading.current_thread() is not threading.main_thread(), "the save is not in the background"
                 time.sleep(0.1)  # the other files are being written beside it
                 original_write(folder, item)
