@@ -107,18 +107,18 @@ def test_the_write_runs_in_a_background_thread_while_the_loop_goes_on(
         return original(folder, item)
 
     monkeypatch.setattr(checkpoint_module, "write_host_file", slow_write)
-    text = PIPE.replace("DIR", str(tmp_path)).replace("ARGS", "")
-    trainer = HookBasedTrainer.from_plan(compile_text(text, "async.pipe"))
-    trainer_ref.append(trainer)
     original_save = checkpoint_module.CheckpointHook.save
 
     def save_then_release(self: Any, args: Any, completed: int, callback: Any = None) -> Path:
-        if completed == 5:  # the loop reached step 5 while the first save was still held
+        if completed == 6:  # the next save: the loop went on to step 6 while the first write was held
             release.set()
         return original_save(self, args, completed, callback)
 
+    # Patched before the trainer is built: the compiled phases bind the hook's methods then.
     monkeypatch.setattr(checkpoint_module.CheckpointHook, "save", save_then_release)
-    on_step = trainer.hooks  # noqa: F841 - the trainer as built
+    text = PIPE.replace("DIR", str(tmp_path)).replace("ARGS", "")
+    trainer = HookBasedTrainer.from_plan(compile_text(text, "async.pipe"))
+    trainer_ref.append(trainer)
     trainer()
     assert not any(main for _, main, _ in seen), "a file was written by the loop's thread"
     held = [progress for name, _, progress in seen if "step-00000003" in name]
