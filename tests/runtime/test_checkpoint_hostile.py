@@ -129,6 +129,7 @@ HOLDER = "import sys, time\nfrom hookpipe.runtime.run_lock import RunLock\nRunLo
          "print('held', flush=True)\ntime.sleep(120)\n"
 
 
+@pytest.mark.slow  # starts a second process that holds the lock
 def test_a_second_run_into_a_held_folder_is_refused_naming_the_holder(tmp_path: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -156,6 +157,7 @@ def test_a_lock_from_another_host_is_never_taken_over(tmp_path: Path) -> None:
         RunLock(tmp_path).acquire()
 
 
+@pytest.mark.slow  # starts a second process that holds the lock
 def test_run_file_refuses_a_folder_another_run_holds(two_checkpoints: Path, capsys) -> None:  # noqa: F811
     folder = two_checkpoints.parent / "ckpt"
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], stdout=subprocess.PIPE, text=True)

@@ -55,6 +55,7 @@ def test_port_checks_and_lints_with_warnings_as_errors(port: str) -> None:
     assert run_cli("fmt", "--check", pipe).code == 0
 
 
+@pytest.mark.slow  # `hookpipe run` in its own process
 def test_lightning_port_trains(tmp_path: Path) -> None:
     done = run_module("hookpipe.cli", "run", str(PORTS / "lightning/train.pipe"), "--set", "trainer.max_epoch=2",
                       cwd=tmp_path, timeout=300)
@@ -65,6 +66,7 @@ def test_lightning_port_trains(tmp_path: Path) -> None:
     assert (folder / "checkpoints/best").is_symlink() and (folder / "logs/metrics.csv").is_file()
 
 
+@pytest.mark.slow  # `hookpipe run` in its own process
 def test_robo_port_trains(tmp_path: Path) -> None:
     done = run_module("hookpipe.cli", "run", str(PORTS / "robo/train.pipe"), "--set", "trainer.max_epoch=1",
                       "--set", "hook.save_checkpoint.save_step_freq=20", cwd=tmp_path, timeout=300)
