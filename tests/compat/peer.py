@@ -32,14 +32,20 @@ def seed_python() -> str:
     return str(python_of(peer))
 
 
-def run(impl: str, case: str, out: Path, resume: Path | None = None) -> dict[str, Any]:
-    """Run the scenario; its result with ``out`` replaced by ``<out>`` in log text."""
+def run_script(script: Path, impl: str, choice: list[str], out: Path, resume: Path | None = None) -> dict[str, Any]:
+    """Run ``script`` (``--impl IMPL CHOICE... --out OUT``) on either implementation; its ``result.json``."""
     python = seed_python() if impl == "seed" else sys.executable
-    command = [python, str(SCENARIO), "--impl", impl, "--case", case, "--out", str(out)]
+    command = [python, str(script), "--impl", impl, *choice, "--out", str(out)]
     if resume is not None:
         command += ["--resume", str(resume)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{impl} {case} failed:\n{done.stderr[-4000:]}"
-    result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert done.returncode == 0, f"{impl} {' '.join(choice)} failed:\n{done.stderr[-4000:]}"
+    result: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    return result
+
+
+def run(impl: str, case: str, out: Path, resume: Path | None = None) -> dict[str, Any]:
+    """Run the scenario; its result with ``out`` replaced by ``<out>`` in log text."""
+    result = run_script(SCENARIO, impl, ["--case", case], out, resume)
     result["logs"] = [[n, lvl, msg.replace(str(out), "<out>")] for n, lvl, msg in result["logs"]]
     return result

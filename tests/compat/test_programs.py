@@ -12,16 +12,13 @@ The differences allowed are the documented ones (``docs/compat.md``).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
-from tests.compat.peer import ROOT, seed_python
+from tests.compat.peer import run_script
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +30,7 @@ OUR_FILES = {"robo_orchard_lab.pipeline.hook_based_trainer": "training_loop.py",
 
 
 def run(impl: str, program: str, out: Path, resume: Path | None = None) -> dict[str, Any]:
-    python = seed_python() if impl == "seed" else sys.executable
-    command = [python, str(PROGRAMS), "--impl", impl, "--program", program, "--out", str(out)]
-    if resume is not None:
-        command += ["--resume", str(resume)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{impl} {program} failed:\n{done.stderr[-4000:]}"
-    result: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
-    return result
+    return run_script(PROGRAMS, impl, ["--program", program], out, resume)
 
 
 def _files_match(seed: list[str], ours: list[str]) -> None:
