@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import checkpoint
 
         print("checkpoint benchmark (>= 1 GB state, interleaved)", file=sys.stderr)
-        crounds = min(args.rounds, 3)
+        crounds = args.rounds
         sections.append(checkpoint.section(checkpoint.run(crounds), crounds))
     if args.what in ("all", "compiler"):
         from benchmarks import compiler

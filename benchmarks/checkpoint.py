@@ -93,29 +93,34 @@ def run(rounds: int = 3) -> dict[str, Any]:
         size = _size(root / "ckpt" / "step-00000001")
         for r in range(rounds):
             target = root / f"plain-{r}"
+            os.sync()  # every contender starts with nothing left to write back from the one before
             start = time.perf_counter()
             acc.save_state(str(target))
             times["a"].append(time.perf_counter() - start)
             shutil.rmtree(target)
 
             hook.asynchronous = True
+            os.sync()
             start = time.perf_counter()
             path = hook.save(args, 100 + 2 * r, None)
             times["b_blocked"].append(time.perf_counter() - start)
-            hook.close()
+            hook.wait()
             times["b_total"].append(time.perf_counter() - start)
 
             hook.asynchronous = False
+            os.sync()
             start = time.perf_counter()
             hook.save(args, 101 + 2 * r, None)
             times["c"].append(time.perf_counter() - start)
 
+            os.sync()
             start = time.perf_counter()
             problem = checkpoint_problem(path)
             times["d"].append(time.perf_counter() - start)
             assert problem is None, problem
             for old in (root / "ckpt").glob("step-*"):
                 shutil.rmtree(old)
+        hook.close()
     return {"times": times, "bytes": size}
 
 

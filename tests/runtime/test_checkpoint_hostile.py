@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import hookpipe.runtime.checkpoints.checkpoint_files as checkpoint_files
 from hookpipe.profiling import ProfileError, read_profile
+from hookpipe.runtime.checkpoints import checksum
 from hookpipe.runtime.checkpoints.resume import MARKER, checkpoint_problem
 from hookpipe.runtime.checkpoints.resume_changes import PLAN_FILE, read_plan
 from hookpipe.runtime.errors import PlanResolveError
@@ -67,10 +67,10 @@ def test_marker_entries_outside_the_folder_are_refused_unprobed(two_checkpoints:
                                                                  entry: str, reason: str) -> None:
     folder = newest(two_checkpoints)
     marker = json.loads((folder / MARKER).read_text())
-    marker["files"] = {entry: {"size": 1, "sha256": "0" * 64}}
+    marker["files"] = {entry: {"size": 1, "xxh3_128": "0" * 32}}
     (folder / MARKER).write_text(json.dumps(marker))
     hashed: list[Path] = []
-    monkeypatch.setattr(checkpoint_files, "_digest", lambda path: hashed.append(path) or "")
+    monkeypatch.setattr(checksum, "digest_file", lambda path, algorithm="": hashed.append(path) or "")
     problem = checkpoint_problem(folder)
     assert problem is not None and problem.startswith(reason)
     assert hashed == []
@@ -81,11 +81,12 @@ def test_a_symlink_out_of_the_folder_is_never_hashed(two_checkpoints: Path, monk
     (folder / "leak").symlink_to("/etc/hostname")
     # the attacker's marker lists the link by a relative name
     marker = json.loads((folder / MARKER).read_text())
-    marker["files"]["leak"] = {"size": 1, "sha256": "0" * 64}
+    marker["files"]["leak"] = {"size": 1, "xxh3_128": "0" * 32}
     (folder / MARKER).write_text(json.dumps(marker))
     hashed: list[Path] = []
-    real = checkpoint_files._digest
-    monkeypatch.setattr(checkpoint_files, "_digest", lambda path: hashed.append(path) or real(path))
+    real = checksum.digest_file
+    monkeypatch.setattr(checksum, "digest_file", lambda path, algorithm=checksum.KEY: hashed.append(path) or
+                        real(path, algorithm))
     assert checkpoint_problem(folder) == "leak points outside the checkpoint folder"
     assert all(p.name != "leak" for p in hashed)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+import xxhash
 
 from hookpipe.runtime.checkpoints.checkpoint_files import manifest
-from hookpipe.runtime.checkpoints.resume import MARKER
+from hookpipe.runtime.checkpoints.resume import MARKER, checkpoint_problem
 from hookpipe.runtime.run import run_file
 from tests.runtime.planbuild import digits_plan
 
@@ -44,8 +46,32 @@ def test_the_marker_lists_every_file_with_size_and_checksum(two_checkpoints: Pat
     marker = json.loads((newest(two_checkpoints) / MARKER).read_text())
     files = marker["files"]
     assert {"model.safetensors", "random_states_0.pkl", "hookpipe-state-0.json"} <= set(files)
-    size = (newest(two_checkpoints) / "model.safetensors").stat().st_size
-    assert files["model.safetensors"]["size"] == size and len(files["model.safetensors"]["sha256"]) == 64
+    weights = (newest(two_checkpoints) / "model.safetensors").read_bytes()
+    assert files["model.safetensors"] == {"size": len(weights), "xxh3_128": xxhash.xxh3_128(weights).hexdigest()}
+
+
+def test_a_marker_written_with_sha256_still_verifies_and_still_catches_damage(two_checkpoints: Path) -> None:
+    """Checkpoints written before the switch to XXH3 list SHA-256 checksums: verified with SHA-256."""
+    folder = newest(two_checkpoints)
+    marker = json.loads((folder / MARKER).read_text())
+    marker["files"] = {name: {"size": (folder / name).stat().st_size,
+                              "sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest()}
+                       for name in marker["files"]}
+    (folder / MARKER).write_text(json.dumps(marker))
+    assert checkpoint_problem(folder) is None
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert checkpoint_problem(folder) == "model.safetensors does not match its checksum (altered or corrupt)"
+
+
+def test_an_entry_without_a_checksum_is_malformed(two_checkpoints: Path) -> None:
+    folder = newest(two_checkpoints)
+    marker = json.loads((folder / MARKER).read_text())
+    marker["files"]["model.safetensors"] = {"size": marker["files"]["model.safetensors"]["size"]}
+    (folder / MARKER).write_text(json.dumps(marker))
+    problem = checkpoint_problem(folder)
+    assert problem is not None and "'model.safetensors' is malformed" in problem
 
 
 @pytest.mark.parametrize("damage, reason", [

@@ -33,7 +33,14 @@ from typing import Any
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.checkpoints.async_save import AsyncWriter, HostFile, Written, host_snapshot, write_host_file
+from hookpipe.runtime.checkpoints.async_save import (
+    AsyncWriter,
+    HostFile,
+    HostStager,
+    Written,
+    host_snapshot,
+    write_host_file,
+)
 from hookpipe.runtime.checkpoints.best import monitor_record, ranked, update_pointer
 from hookpipe.runtime.checkpoints.checkpoint_files import fsync_dir
 from hookpipe.runtime.checkpoints.checkpoint_state import save_grads, snapshot, write_progress, write_state
@@ -82,6 +89,8 @@ class CheckpointHook:
         self._trainer: Any = None
         self.asynchronous = asynchronous
         self._writer = AsyncWriter()
+        #: The host buffers of the asynchronous saves, kept from one save to the next.
+        self._stager = HostStager()
         self._lock: Any = None
         #: The id in this run's markers: pruning removes only checkpoints carrying it (see :meth:`use_place`).
         self.run_id: str | None = None
@@ -124,8 +133,8 @@ class CheckpointHook:
         trainer = self._trainer
         files = None
         if self.asynchronous and trainer is not None:
-            files = host_snapshot(acc, trainer.model, trainer.optimizer, trainer.lr_scheduler, trainer.dataloader,
-                                  [trainer.trainer_progress_state], self.safe_serialization)
+            files = host_snapshot(self._stager, acc, trainer.model, trainer.optimizer, trainer.lr_scheduler,
+                                  trainer.dataloader, [trainer.trainer_progress_state], self.safe_serialization)
         if files is None:
             acc.save_state(str(tmp), safe_serialization=self.safe_serialization)
             make_portable(tmp, acc.process_index)  # readable under numpy 1 too (RoboOrchard Lab's)
@@ -196,12 +205,17 @@ class CheckpointHook:
                 report.unlink()
         self._complete(tmp, final, completed_steps, epoch_id, extra, known)
 
+    def wait(self) -> None:
+        """Block until the save in flight (if any) is complete; raise its error if it failed."""
+        self._writer.wait()
+
     def close(self) -> None:
         """The end of the run (also after an error or a stop): the last save completes, then the
         folder's lock is released (the trainer calls every hook's ``close``)."""
         try:
             self._writer.wait()
         finally:
+            self._stager.close()
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None

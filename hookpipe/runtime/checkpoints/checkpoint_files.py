@@ -1,8 +1,8 @@
 """A checkpoint's files on disk: durable before the rename, verified before a resume.
 
 The completion marker lists every file of the checkpoint with its size and
-SHA-256 (recorded while the file is written where hookpipe writes it, see
-:mod:`.async_save`; other files are hashed once, in parallel). Before the
+checksum (:mod:`.checksum`; recorded while the file is written where hookpipe
+writes it, see :mod:`.async_save`; other files are hashed once, in parallel). Before the
 folder is renamed into place every file (and the folder) is fsynced, so the
 rename publishes data that survives a power loss, not only a SIGKILL. A resume
 checks the list first: a file that is missing, truncated, emptied or altered
@@ -13,16 +13,16 @@ silently different run).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping
 
+from hookpipe.runtime.checkpoints import checksum
+
 __all__ = ["fsync_dir", "fsync_tree", "manifest", "problem"]
 
-_CHUNK = 1 << 20
-#: Files hashed at once (hashlib releases the GIL on large buffers, so threads run in parallel).
+#: Files hashed at once (reading and hashing release the GIL on large buffers, so threads run in parallel).
 _WORKERS = min(8, os.cpu_count() or 1)
 
 
@@ -34,21 +34,13 @@ def _inside_name(name: object) -> bool:
     return not Path(name).is_absolute() and ".." not in parts
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _files(folder: Path, skip: str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != skip)
 
 
 def manifest(folder: Path, marker: str,
              known: Mapping[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
-    """``{relative path: {"size": bytes, "sha256": hex}}`` for every file but the marker.
+    """``{relative path: {"size": bytes, checksum.KEY: hex}}`` for every file but the marker.
 
     ``known`` holds records taken while files were written (same size: taken as
     is); every other file is read and hashed, several at once.
@@ -60,14 +52,14 @@ def manifest(folder: Path, marker: str,
     for name, path in paths.items():
         size = path.stat().st_size
         record = known.get(name)
-        if record is not None and record.get("size") == size:
-            out[name] = {"size": size, "sha256": record["sha256"]}
+        if record is not None and record.get("size") == size and checksum.KEY in record:
+            out[name] = {"size": size, checksum.KEY: record[checksum.KEY]}
         else:
             todo.append(name)
     with ThreadPoolExecutor(_WORKERS) as pool:
-        digests = list(pool.map(lambda n: _digest(paths[n]), todo))
+        digests = list(pool.map(lambda n: checksum.digest_file(paths[n]), todo))
     for name, digest in zip(todo, digests):
-        out[name] = {"size": paths[name].stat().st_size, "sha256": digest}
+        out[name] = {"size": paths[name].stat().st_size, checksum.KEY: digest}
     return dict(sorted(out.items()))
 
 
@@ -108,8 +100,10 @@ def problem(folder: Path, marker: dict[str, Any]) -> str | None:
         return "its marker's file list is malformed"
     real_folder = folder.resolve()
     for name, info in sorted(files.items()):
-        if not isinstance(info, dict) or not isinstance(info.get("size"), int) or not _inside_name(name):
-            return f"its marker's entry for {name!r} is malformed (entries are relative names inside the folder)"
+        if (not isinstance(info, dict) or not isinstance(info.get("size"), int) or not _inside_name(name)
+                or checksum.expected(info) is None):
+            return (f"its marker's entry for {name!r} is malformed (entries are relative names inside the "
+                    "folder, each with a size and a checksum)")
         path = folder / name
         try:
             inside = path.resolve().is_relative_to(real_folder)
@@ -122,10 +116,10 @@ def problem(folder: Path, marker: dict[str, Any]) -> str | None:
         size = path.stat().st_size
         if size != info["size"]:
             return f"{name} is {size:,} bytes, the marker records {info['size']:,} (truncated or replaced)"
-    names = sorted(files)
+    wanted = [(name, expected) for name in sorted(files) if (expected := checksum.expected(files[name])) is not None]
     with ThreadPoolExecutor(_WORKERS) as pool:
-        digests = list(pool.map(lambda n: _digest(folder / n), names))
-    for name, digest in zip(names, digests):
-        if digest != files[name].get("sha256"):
+        digests = list(pool.map(lambda item: checksum.digest_file(folder / item[0], item[1][0]), wanted))
+    for (name, (_, recorded)), digest in zip(wanted, digests):
+        if digest != recorded:
             return f"{name} does not match its checksum (altered or corrupt)"
     return None
