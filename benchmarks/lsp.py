@@ -13,6 +13,11 @@ Run: python -m benchmarks.lsp [--rounds 30] [--starts 5]
 Medians (and the slowest round) in milliseconds of wall time, and the CPU time
 the server process spent (from /proc, on Linux): on a busy machine the wall
 time includes waiting for a core, the CPU time does not.
+
+The server runs with bytecode writing on (``PYTHONDONTWRITEBYTECODE`` removed
+from its environment) and one start is made and discarded first, so the
+modules' ``.pyc`` files exist, as after ``pip install``; otherwise every start
+would compile hookpipe's modules from source.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from pygls.lsp.client import LanguageClient
 from benchmarks.generate import generate
 
 SERVER = (sys.executable, "-m", "hookpipe.cli", "lsp")
+#: The server's environment: this one, with bytecode writing on.
+SERVER_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 TARGET_LINES = 500
 
 
@@ -43,26 +50,45 @@ def pipeline(lines: int = TARGET_LINES) -> str:
     return generate(size)
 
 
-def cpu_seconds(client: LanguageClient) -> float:
-    """User + system CPU time of the server process so far (NaN where /proc is missing)."""
-    process = getattr(client, "_server", None)
+def _children() -> set[int]:
+    """The ids of this process's child processes (from /proc; empty where it is missing)."""
+    me = str(os.getpid())
+    found = set()
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == me:
+                    found.add(int(entry.name))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of process ``pid`` so far (NaN where /proc is missing)."""
     try:
-        with open(f"/proc/{process.pid}/stat", encoding="ascii") as f:  # type: ignore[union-attr]
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, AttributeError, IndexError, ValueError):
+    except (OSError, IndexError, ValueError):
         return float("nan")
 
 
-async def _started() -> tuple[LanguageClient, float, float]:
+async def _started() -> tuple[LanguageClient, int | None, float, float]:
+    """A started, initialized client; the server's process id, start wall time and CPU time."""
     client = LanguageClient("bench", "1")
+    before = _children()
     begin = time.perf_counter()
-    await client.start_io(*SERVER)
+    await client.start_io(*SERVER, env=SERVER_ENV)
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
     took = time.perf_counter() - begin
-    cpu = cpu_seconds(client)
+    new = sorted(_children() - before)
+    pid = new[0] if len(new) == 1 else None
+    cpu = cpu_seconds(pid)
     client.initialized(types.InitializedParams())
-    return client, took, cpu
+    return client, pid, took, cpu
 
 
 async def _stop(client: LanguageClient) -> None:
@@ -75,12 +101,13 @@ async def measure(rounds: int, starts: int) -> tuple[dict[str, list[float]], dic
     """(wall times, server CPU times) per measurement, in seconds."""
     times: dict[str, list[float]] = {"start": [], "diagnostics": [], "hover": [], "completion": []}
     cpu: dict[str, list[float]] = {name: [] for name in times}
+    await _stop((await _started())[0])  # writes the .pyc files; not measured
     for _ in range(starts):
-        client, took, used = await _started()
+        client, _, took, used = await _started()
         times["start"].append(took)
         cpu["start"].append(used)
         await _stop(client)
-    client, _, _ = await _started()
+    client, pid, _, _ = await _started()
     arrived: dict[str, asyncio.Event] = {}
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
@@ -103,27 +130,27 @@ async def measure(rounds: int, starts: int) -> tuple[dict[str, list[float]], dic
         for version in range(2, rounds + 2):
             arrived[uri].clear()
             changed = text.replace("max_step          = 100_000", f"max_step          = {100_000 + version}")
-            begin, used = time.perf_counter(), cpu_seconds(client)
+            begin, used = time.perf_counter(), cpu_seconds(pid)
             client.text_document_did_change(types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
                 content_changes=[types.TextDocumentContentChangeWholeDocument(text=changed)]))
             await asyncio.wait_for(arrived[uri].wait(), 60)
             times["diagnostics"].append(time.perf_counter() - begin)
-            cpu["diagnostics"].append(cpu_seconds(client) - used)
+            cpu["diagnostics"].append(cpu_seconds(pid) - used)
         column = lines[hook_line].index("h1 ")
         for _ in range(rounds):
-            begin, used = time.perf_counter(), cpu_seconds(client)
+            begin, used = time.perf_counter(), cpu_seconds(pid)
             await client.text_document_hover_async(types.HoverParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
                 position=types.Position(line=hook_line, character=column + 1)))
             times["hover"].append(time.perf_counter() - begin)
-            cpu["hover"].append(cpu_seconds(client) - used)
-            begin, used = time.perf_counter(), cpu_seconds(client)
+            cpu["hover"].append(cpu_seconds(pid) - used)
+            begin, used = time.perf_counter(), cpu_seconds(pid)
             await client.text_document_completion_async(types.CompletionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
                 position=types.Position(line=phase_line, character=column)))
             times["completion"].append(time.perf_counter() - begin)
-            cpu["completion"].append(cpu_seconds(client) - used)
+            cpu["completion"].append(cpu_seconds(pid) - used)
     await _stop(client)
     return times, cpu
 

@@ -21,10 +21,10 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 
 def main(args: argparse.Namespace) -> int:
-    from hookpipe.perf import gc_paused
+    from hookpipe.perf import kept_for_good
 
     try:
-        with gc_paused():  # pygls's import builds ~1,150 protocol classes: nothing to collect midway
+        with kept_for_good():  # pygls's import builds ~1,150 protocol classes, all kept while serving
             from hookpipe.lsp.server import serve
     except ImportError as exc:
         print(f"hookpipe: error: `hookpipe lsp` needs the lsp extra: pip install 'hookpipe[lsp]' ({exc})",

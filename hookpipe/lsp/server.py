@@ -13,7 +13,6 @@ builds the parser, before the first document arrives.
 from __future__ import annotations
 
 import asyncio
-import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 from hookpipe import __version__
 from hookpipe.escaping import escape
 from hookpipe.lsp.convert import COLUMNS, path_of, span_range, uri_of
-from hookpipe.perf import gc_paused
+from hookpipe.perf import kept_for_good
 from hookpipe.span import offset_at, source_lines
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ class PipeServer(LanguageServer):
     @property
     def project(self) -> Project:
         if self._project is None:
-            with gc_paused():  # importing the compiler allocates only what lives on
+            with kept_for_good():  # the compiler's modules and the parser live as long as the server
                 from hookpipe.dsl.grammar import parser
                 from hookpipe.lsp.state import Project
 
@@ -403,12 +402,12 @@ def serve() -> None:
     """Run the server on stdin/stdout until the client says exit.
 
     Start-up (pygls and lsprotocol's ~1,150 protocol classes, the features'
-    registration) allocates only what lives as long as the server: the collector is
-    paused meanwhile (the caller pauses it for the import too) and then told to
-    leave those objects alone for good (``gc.freeze``), so no collection while
-    serving rescans them.
+    registration) allocates only what lives as long as the server: the collector
+    is paused meanwhile (the caller pauses it for the import too) and those
+    objects are put out of its sight for good before it resumes
+    (``perf.kept_for_good``), so neither the first allocation after start-up nor
+    any collection while serving scans them.
     """
-    with gc_paused():
+    with kept_for_good():
         server = build_server()
-    gc.freeze()
     server.start_io()
