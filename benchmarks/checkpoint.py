@@ -16,7 +16,10 @@ Every round, interleaved:
   then the checksums and fsync) for reference;
 * (d) verification at resume: the checksums of every file, in parallel.
 
-Medians over rounds; the ratio is the median over rounds of the time over (a)'s.
+Every contender starts after ``os.sync()`` (nothing left to write back from the one
+before); (a) and (b) take turns going first; a first round warms up and is not
+counted. Medians over rounds; the ratio is the median over rounds of the time
+over (a)'s.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -76,11 +79,19 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def run(rounds: int = 3) -> dict[str, Any]:
+def _timed(work: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Seconds ``work(*args)`` takes, and its result; started with nothing left to write back."""
+    os.sync()
+    start = time.perf_counter()
+    result = work(*args)
+    return time.perf_counter() - start, result
+
+
+def run(rounds: int = 5) -> dict[str, Any]:
     """Measure (a)-(d) ``rounds`` times, interleaved; seconds per round and the state's size."""
     from hookpipe.compiler import compile_text
     from hookpipe.runtime import HookBasedTrainer, PipelineHookArgs
-    from hookpipe.runtime.checkpoints.resume import checkpoint_problem
+    from hookpipe.runtime.checkpoints.resume import checkpoint_name, checkpoint_problem
 
     times: dict[str, list[float]] = {k: [] for k in ("a", "b_blocked", "b_total", "c", "d")}
     with tempfile.TemporaryDirectory(dir=os.environ.get("HOOKPIPE_BENCH_DIR")) as tmp:
@@ -91,35 +102,36 @@ def run(rounds: int = 3) -> dict[str, Any]:
         acc = trainer.accelerator
         args = PipelineHookArgs(accelerator=acc, epoch_id=1, step_id=0, global_step_id=1)
         size = _size(root / "ckpt" / "step-00000001")
-        for r in range(rounds):
+        def plain(r: int) -> None:  # (a)
             target = root / f"plain-{r}"
-            os.sync()  # every contender starts with nothing left to write back from the one before
-            start = time.perf_counter()
-            acc.save_state(str(target))
-            times["a"].append(time.perf_counter() - start)
+            times["a"].append(_timed(acc.save_state, str(target))[0])
             shutil.rmtree(target)
 
+        def asynchronous(r: int) -> None:  # (b)
             hook.asynchronous = True
             os.sync()
             start = time.perf_counter()
-            path = hook.save(args, 100 + 2 * r, None)
+            hook.save(args, 100 + 2 * r, None)
             times["b_blocked"].append(time.perf_counter() - start)
             hook.wait()
             times["b_total"].append(time.perf_counter() - start)
 
+        for r in range(-1, rounds):  # round -1 warms both paths up and is not counted
+            mark = {k: len(v) for k, v in times.items()}
+            # (a) and (b) take turns going first: whatever one leaves behind (pages to reclaim,
+            # a busy disk) weighs on each equally often.
+            for contender in ((plain, asynchronous) if r % 2 == 0 else (asynchronous, plain)):
+                contender(r)
             hook.asynchronous = False
-            os.sync()
-            start = time.perf_counter()
-            hook.save(args, 101 + 2 * r, None)
-            times["c"].append(time.perf_counter() - start)
-
-            os.sync()
-            start = time.perf_counter()
-            problem = checkpoint_problem(path)
-            times["d"].append(time.perf_counter() - start)
+            times["c"].append(_timed(hook.save, args, 101 + 2 * r, None)[0])
+            seconds, problem = _timed(checkpoint_problem, root / "ckpt" / checkpoint_name(100 + 2 * r))
+            times["d"].append(seconds)
             assert problem is None, problem
             for old in (root / "ckpt").glob("step-*"):
                 shutil.rmtree(old)
+            if r < 0:
+                for key, count in mark.items():
+                    del times[key][count:]
         hook.close()
     return {"times": times, "bytes": size}
 
@@ -131,21 +143,23 @@ def section(result: dict[str, Any], rounds: int) -> str:
 
     def row(label: str, key: str) -> str:
         ts = times[key]
-        ratio = statistics.median(x / y for x, y in zip(ts, base))
-        return f"| {label} | {statistics.median(ts):.2f} | {ratio:.2f}× |"
+        ratios = sorted(x / y for x, y in zip(ts, base))
+        return (f"| {label} | {statistics.median(ts):.2f} | {statistics.median(ratios):.2f}× | "
+                f"{ratios[0]:.2f}-{ratios[-1]:.2f}× |")
 
     return "\n".join([
         "## Checkpoints: how long the loop waits",
         "",
         f"A {size / 1e9:.2f} GB state ({LAYERS} × {WIDTH}² fp32 linear layers, AdamW moments, one step), CPU; "
-        f"median of {rounds} interleaved rounds; the ratio is the median over rounds of the time over (a)'s.",
+        f"median of {rounds} interleaved rounds after a warm-up round, each contender after `os.sync()`; "
+        "the ratio is the median over rounds of the time over (a)'s.",
         "",
-        "| what | seconds | ratio to (a) |",
-        "|---|---:|---:|",
+        "| what | seconds | ratio to (a) | rounds' ratios |",
+        "|---|---:|---:|---:|",
         row("(a) `accelerator.save_state` (the loop waits for all of it; no fsync)", "a"),
         row("(b) `checkpoint` (asynchronous, the default): the loop blocked", "b_blocked"),
         row("(b) `checkpoint`: the background save's total (serialised, hashed while written, fsynced, marker, "
             "rename)", "b_total"),
         row("(c) `checkpoint(asynchronous = false)`: the loop waits for save_state, checksums, fsync", "c"),
-        row("(d) verification at resume (every file's SHA-256, in parallel)", "d"),
+        row("(d) verification at resume (every file's XXH3-128 checksum, in parallel)", "d"),
     ])
