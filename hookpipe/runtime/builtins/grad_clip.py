@@ -62,10 +62,10 @@ class GradClipHook:
 
     def on_step_end(self, args: PipelineHookArgs) -> None:
         optimizer = args.optimizer
-        if optimizer is None:
-            raise ValueError("grad_clip needs the optimizer in the hook arguments")
         accelerator = args.accelerator
-        if accelerator is not self._accelerator or optimizer is not self._optimizer:  # once per run (see fastpath)
+        if optimizer is not self._optimizer or accelerator is not self._accelerator:  # once per run (see fastpath)
+            if optimizer is None:
+                raise ValueError("grad_clip needs the optimizer in the hook arguments")
             self._prepare(accelerator, optimizer)
         if not self._gradient_state.sync_gradients:  # accelerator.sync_gradients, without the property
             return

@@ -64,10 +64,10 @@ class OptimizerHook(PipelineHooks):
             self._optimizer = optimizer
             self._inner = plain_optimizer(optimizer)
             self._gradient_state = optimizer.gradient_state if self._inner is not None else None
-        inner = self._inner
+        inner, state = self._inner, self._gradient_state
         if inner is None:
             optimizer.step()
-        elif self._gradient_state.sync_gradients:  # AcceleratedOptimizer.step, as plain_optimizer says
+        elif state.sync_gradients:  # AcceleratedOptimizer.step, as plain_optimizer says
             inner.step()  # looked up each call: LR schedulers re-wrap `step`
         scheduler = args.lr_scheduler
         if scheduler is not None:
@@ -77,7 +77,7 @@ class OptimizerHook(PipelineHooks):
                 scheduler.step()  # once per optimizer update
         if inner is None:
             optimizer.zero_grad(set_to_none=self.set_to_none)
-        elif self._gradient_state.sync_gradients:
+        elif state.sync_gradients:
             inner.zero_grad(set_to_none=self.set_to_none)
 
 
