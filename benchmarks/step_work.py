@@ -111,8 +111,9 @@ def section(results: list[tuple[Contender, dict[str, Any] | None]], processor: s
     base = results[0][1]
     workload = "the table's workload (K=0)" if processor == "simple" else (
         "the custom-processor workload (hookpipe's contenders: a `BatchProcessorMixin` implementing `__call__`)")
+    title = "Python work per step" if processor == "simple" else "Python work per step, custom-processor workload"
     out = [
-        "## Python work per step (counted, independent of the machine's load)",
+        f"## {title} (counted, independent of the machine's load)",
         "",
         "Python opcodes and Python-level calls per training step, counted with `sys.settrace` "
         f"(`python -m benchmarks.step_work --processor {processor}`): each contender trains {workload} for 100 "
