@@ -26,6 +26,8 @@ paths, except on the plain path, where :func:`accumulation_step` does what its
 ``accumulate`` does before the step, from ``GradientState``'s public fields
 (``accumulate`` itself costs about 10 µs a step here, 30 µs on a step that does not
 synchronise: more than a small model's whole step on a GPU).
+``tests/runtime/test_fastpath.py`` checks that both give bitwise-equal parameters
+(``tests/runtime/test_distributed.py`` on two processes).
 
 The per-step reads go to the public fields ``GradientState``'s properties are
 made of (``plugin_kwargs``, ``dataloader_references``), with the properties'
@@ -33,8 +35,6 @@ own defaults: ``end_of_dataloader`` alone is five Python calls that build two
 lists, and on a step whose arithmetic is a few hundred microseconds every
 function a step runs beyond the hand-written loop's shows in its time (cold
 code and data, not just instructions).
-``tests/runtime/test_fastpath.py`` checks that both give bitwise-equal parameters
-(``tests/runtime/test_distributed.py`` on two processes).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from accelerate.state import GradientState
 from accelerate.utils import DistributedType, is_lomo_available
 
 __all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "accumulation_steps", "fast_path",
-           "groups_owner", "install_plain_backward", "is_dtensor", "optimizer_calls", "plain_optimizer"]
+           "groups_owner", "install_plain_backward", "is_dtensor", "plain_optimizer"]
 
 _PATHS: "weakref.WeakKeyDictionary[Accelerator, AcceleratePath]" = weakref.WeakKeyDictionary()
 
@@ -259,28 +259,6 @@ def groups_owner(optimizer: Any) -> Any:
     caller reading the groups every step reads that attribute instead.
     """
     return optimizer.optimizer if type(optimizer) is AcceleratedOptimizer else optimizer
-
-
-def optimizer_calls(optimizer: Any, set_to_none: bool) -> tuple[Callable[[], None], Callable[[], None]]:
-    """``(step, zero_grad)`` for ``optimizer``, exactly as its own methods behave (see :func:`plain_optimizer`)."""
-    inner = plain_optimizer(optimizer)
-    if inner is not None:
-        state = optimizer.gradient_state
-
-        def step() -> None:
-            if state.sync_gradients:
-                inner.step()  # looked up each call: LR schedulers re-wrap `step`
-
-        def zero_grad() -> None:
-            if state.sync_gradients:
-                inner.zero_grad(set_to_none=set_to_none)
-
-        return step, zero_grad
-
-    def zero() -> None:
-        optimizer.zero_grad(set_to_none=set_to_none)
-
-    return optimizer.step, zero
 
 
 def _plain_optimizer(optimizer: AcceleratedOptimizer) -> bool:
