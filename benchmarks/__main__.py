@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         print("custom-processor benchmark (BatchProcessorMixin.__call__, interleaved)", file=sys.stderr)
         sections.append(processor.section(processor.run(args.rounds, args.warmup, args.steps, not args.no_install,
                                                         args.clock), args.rounds, args.warmup, args.steps))
+        from benchmarks import step_work
+
+        print("Python work per step of the custom-processor workload (counted under sys.settrace)", file=sys.stderr)
+        sections.append(step_work.section(step_work.measure(processor="custom"), "custom"))
     if args.what in ("all", "hooks"):
         from benchmarks import hook_dispatch
 

@@ -1,6 +1,7 @@
 """The seed's own extension point: a ``BatchProcessorMixin`` implementing ``__call__``.
 
-``python -m benchmarks processor`` (also part of ``all``). The runtime workload
+``python -m benchmarks processor`` (also part of ``all``; it also prints
+:mod:`benchmarks.step_work`'s counts for this workload). The runtime workload
 (see :mod:`benchmarks.runtime.workload`) with hookpipe's contenders running
 ``workload.call_processor()``: its ``__call__`` opens ``on_model_forward`` and
 ``on_model_backward`` itself and calls ``accelerator.backward``, as the seed's

@@ -76,6 +76,30 @@ def test_the_instruction_count_section_reports_ratios_to_the_hand_written_loop()
     assert "`valgrind` is not installed" in instructions.section(None)
 
 
+def test_the_step_work_counts_functions_every_step_runs_beyond_the_hand_written_loop() -> None:
+    from benchmarks import step_work
+
+    counted = step_work.count(f"{__name__}:_counted_run")
+    assert counted["calls"] == 1.0 and counted["opcodes"] > 0  # the loop runs once per run, not per step
+    assert [name.split(":")[0::2] for name in counted["functions"]] == [["test_benchmark_harness.py", "_per_step"]]
+    a, d, e = (c for c in driver.contenders() if c.key in "ade")
+    floor = {"opcodes": 100.0, "calls": 10.0, "functions": ["x.py:1:f"]}
+    more = {"opcodes": 150.0, "calls": 12.5, "functions": ["x.py:1:f", "y.py:2:g", "y.py:9:h"]}
+    text = step_work.section([(a, floor), (d, more), (e, None)], "custom")
+    assert "| (d) hookpipe HookBasedTrainer (.pipe file) | 150 | +50 | 12.5 | +2.5 | 2 |" in text
+    assert "--processor custom" in text and f"| ({e.key}) {e.label} | — | | — | | |" in text
+
+
+def _per_step() -> None:
+    pass
+
+
+def _counted_run(k: int, gated: bool, warmup: int, steps: int) -> None:
+    """A contender's ``run`` for step_work.count: one call of ``_per_step`` per step."""
+    for _ in range(steps):
+        _per_step()
+
+
 @pytest.mark.slow  # a dozen hookpipe processes
 def test_the_compiler_benchmark_measures_a_baseline_revision_beside_this_checkout() -> None:
     from benchmarks import compiler

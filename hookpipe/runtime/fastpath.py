@@ -28,6 +28,13 @@ paths, except on the plain path, where :func:`accumulation_step` does what its
 synchronise: more than a small model's whole step on a GPU).
 ``tests/runtime/test_fastpath.py`` checks that both give bitwise-equal parameters
 (``tests/runtime/test_distributed.py`` on two processes).
+
+The per-step reads go to the public fields ``GradientState``'s properties are
+made of (``plugin_kwargs``, ``dataloader_references``), with the properties'
+own defaults: ``end_of_dataloader`` alone is five Python calls that build two
+lists, and on a step whose arithmetic is a few hundred microseconds every
+function a step runs beyond the hand-written loop's shows in its time (cold
+code and data, not just instructions).
 """
 
 from __future__ import annotations
@@ -40,10 +47,11 @@ from typing import Any, Callable
 import torch
 from accelerate import Accelerator
 from accelerate.optimizer import AcceleratedOptimizer
+from accelerate.state import GradientState
 from accelerate.utils import DistributedType, is_lomo_available
 
-__all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "fast_path", "install_plain_backward", "is_dtensor",
-           "optimizer_calls"]
+__all__ = ["AcceleratePath", "PlainPath", "accumulation_step", "accumulation_steps", "fast_path",
+           "groups_owner", "install_plain_backward", "is_dtensor", "plain_optimizer"]
 
 _PATHS: "weakref.WeakKeyDictionary[Accelerator, AcceleratePath]" = weakref.WeakKeyDictionary()
 
@@ -93,7 +101,7 @@ class PlainPath(AcceleratePath):
         return self.accelerator.no_sync(model)
 
     def backward(self, loss: torch.Tensor) -> None:
-        steps = self.gradient_state.num_steps
+        steps = accumulation_steps(self.gradient_state)
         if steps != 1:  # x / 1 is x, bit for bit; skipping it saves a tensor op
             loss = loss / steps
         loss.backward()
@@ -121,14 +129,28 @@ def accumulation_step(accelerator: Accelerator) -> Callable[[], None]:
     state = accelerator.gradient_state
 
     def step() -> None:
-        if state.sync_with_dataloader and state.end_of_dataloader:
+        # GradientState's properties, read from the fields they are made of (see accumulation_steps):
+        # sync_with_dataloader, then end_of_dataloader (the active loader: the last registered).
+        settings = state.plugin_kwargs
+        if settings.get("sync_with_dataloader", True) and (active := state.dataloader_references[-1]) is not None \
+                and active.end_of_dataloader:
             accelerator.step = 0
             state.sync_gradients = True
         else:
             accelerator.step = count = accelerator.step + 1
-            state.sync_gradients = count % state.num_steps == 0
+            state.sync_gradients = count % settings.get("num_steps", 1) == 0
 
     return step
+
+
+def accumulation_steps(state: GradientState) -> int:
+    """``state.num_steps`` (``accelerator.gradient_accumulation_steps``), without the property call.
+
+    The property is ``plugin_kwargs.get("num_steps", 1)``; the accelerator's setter
+    updates that dict, so reading it each step sees a hook's change.
+    """
+    steps: int = state.plugin_kwargs.get("num_steps", 1)
+    return steps
 
 
 #: Where accelerate's backward, clip and optimizer step are torch's own (single process or DDP).
@@ -197,7 +219,7 @@ def install_plain_backward(accelerator: Accelerator) -> Callable[[], None]:
         if "learning_rate" in kwargs:  # LOMO's argument: accelerate's own path
             original(loss, **kwargs)
             return
-        steps = state.num_steps
+        steps = state.plugin_kwargs.get("num_steps", 1)  # accumulation_steps(state), written out
         if steps != 1:
             loss = loss / steps
         loss.backward(**kwargs)
@@ -211,33 +233,32 @@ def install_plain_backward(accelerator: Accelerator) -> Callable[[], None]:
     return undo
 
 
-def optimizer_calls(optimizer: Any, set_to_none: bool) -> tuple[Callable[[], None], Callable[[], None]]:
-    """``(step, zero_grad)`` for ``optimizer``, exactly as its own methods behave.
+def plain_optimizer(optimizer: Any) -> torch.optim.Optimizer | None:
+    """The optimizer ``optimizer`` wraps, where its ``step``/``zero_grad`` are the wrapped one's; else None.
 
     For an :class:`AcceleratedOptimizer` (the class itself: DeepSpeed's and
-    Megatron's wrappers override these) without a scaler, outside XLA, these are its
-    ``sync_gradients`` test around the wrapped optimizer's ``step()`` and
-    ``zero_grad(set_to_none=...)``, without the per-call ``importlib`` and
-    ``inspect`` work. Other optimizers get their bound methods.
+    Megatron's wrappers override these) without a scaler, outside XLA and not
+    LOMO, ``step()`` is ``inner.step()`` and ``zero_grad(set_to_none=s)`` is
+    ``inner.zero_grad(set_to_none=s)``, each only when
+    ``optimizer.gradient_state.sync_gradients`` (read at each call); its own
+    methods also look ``lomo_optim`` up with ``importlib`` and call
+    ``inspect.signature`` every time. Look ``inner.step`` up at each call: LR
+    schedulers re-wrap it. None: call the optimizer's own methods.
     """
     if type(optimizer) is AcceleratedOptimizer and _plain_optimizer(optimizer):
-        inner = optimizer.optimizer
-        state = optimizer.gradient_state
+        inner: torch.optim.Optimizer = optimizer.optimizer
+        return inner
+    return None
 
-        def step() -> None:
-            if state.sync_gradients:
-                inner.step()  # looked up each call: LR schedulers re-wrap `step`
 
-        def zero_grad() -> None:
-            if state.sync_gradients:
-                inner.zero_grad(set_to_none=set_to_none)
+def groups_owner(optimizer: Any) -> Any:
+    """The object whose ``param_groups`` attribute is ``optimizer.param_groups``.
 
-        return step, zero_grad
-
-    def zero() -> None:
-        optimizer.zero_grad(set_to_none=set_to_none)
-
-    return optimizer.step, zero
+    ``AcceleratedOptimizer.param_groups`` is a property returning the wrapped
+    optimizer's list (the class itself; a subclass may define its own), so a
+    caller reading the groups every step reads that attribute instead.
+    """
+    return optimizer.optimizer if type(optimizer) is AcceleratedOptimizer else optimizer
 
 
 def _plain_optimizer(optimizer: AcceleratedOptimizer) -> bool:

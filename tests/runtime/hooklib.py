@@ -10,6 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from hookpipe.runtime import (
+    BatchProcessorMixin,
     HookContext,
     PipelineHookArgs,
     PipelineHooks,
@@ -157,6 +158,20 @@ class MSE(SimpleBatchProcessor):
         x, y = batch
         out = model(x)
         return out, ((out - y) ** 2).mean()
+
+
+class CallMSE(BatchProcessorMixin):
+    """The seed's contract: ``__call__`` opens the model scopes and calls ``accelerator.backward`` itself."""
+
+    def __call__(self, pipeline_hooks: PipelineHooks, on_batch_hook_args: PipelineHookArgs, model: Any) -> None:
+        x, y = on_batch_hook_args.batch
+        with pipeline_hooks.begin("on_model_forward", on_batch_hook_args) as fwd:
+            out = model(x)
+            loss = ((out - y) ** 2).mean()
+            fwd.model_outputs, fwd.reduce_loss = out, loss
+        with pipeline_hooks.begin("on_model_backward", on_batch_hook_args):
+            on_batch_hook_args.accelerator.backward(loss)
+        on_batch_hook_args.model_outputs, on_batch_hook_args.reduce_loss = out, loss
 
 
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from accelerate import Accelerator
 
 from hookpipe.runtime import GradientClippingHookConfig, HookBasedTrainer, SimpleBatchProcessor, fastpath
-from hookpipe.runtime.fastpath import AcceleratePath, PlainPath, fast_path, optimizer_calls
+from hookpipe.runtime.fastpath import AcceleratePath, PlainPath, fast_path, plain_optimizer
 
 
 class _MSE(SimpleBatchProcessor):
@@ -69,19 +69,21 @@ def test_plain_path_only_without_scaler_or_fp16(monkeypatch: pytest.MonkeyPatch)
     assert type(fast_path(other)) is AcceleratePath
 
 
-def test_optimizer_calls_step_only_when_gradients_are_synchronised() -> None:
+def test_the_optimizer_hook_steps_the_wrapped_optimizer_only_when_gradients_are_synchronised() -> None:
+    from hookpipe.runtime import PipelineHookArgs
+    from hookpipe.runtime.hooks.optimizer import OptimizerHook
+
     acc = Accelerator(cpu=True, gradient_accumulation_steps=2)
     param = torch.nn.Parameter(torch.ones(2))
     opt = acc.prepare(torch.optim.SGD([param], lr=1.0))
-    step, zero_grad = optimizer_calls(opt, set_to_none=True)
+    assert plain_optimizer(opt) is opt.optimizer  # the hook steps it without AcceleratedOptimizer's look-ups
+    hook, args = OptimizerHook(), PipelineHookArgs(accelerator=acc, optimizer=opt)
     param.grad = torch.ones(2)
-    acc.gradient_state._set_sync_gradients(False)
-    step()
-    zero_grad()
+    acc.gradient_state.sync_gradients = False
+    hook.on_step_end(args)
     assert torch.equal(param.detach(), torch.ones(2)) and param.grad is not None  # as accelerate: nothing happens
-    acc.gradient_state._set_sync_gradients(True)
-    step()
-    zero_grad()
+    acc.gradient_state.sync_gradients = True
+    hook.on_step_end(args)
     assert torch.equal(param.detach(), torch.zeros(2)) and param.grad is None
 
 

@@ -14,8 +14,15 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 
-from hookpipe.runtime import BatchProcessorMixin, HookBasedTrainer
+from hookpipe.runtime import (
+    BatchProcessorMixin,
+    GradientClippingHookConfig,
+    HookBasedTrainer,
+    HookContext,
+    PipelineHooks,
+)
 from hookpipe.runtime.fastpath import install_plain_backward
+from tests.runtime import hooklib
 from tests.runtime.hooklib import tiny_loader, tiny_model
 
 
@@ -73,3 +80,108 @@ def test_nothing_is_installed_where_the_path_is_not_plain() -> None:
     undo = install_plain_backward(acc)
     assert "backward" not in vars(acc)
     undo()
+
+
+# -- a processor's own __call__: the generated step, the reference step and accelerate's own calls ----------
+
+
+def _recording_hooks(log: list[tuple[str, str, int, int]]) -> PipelineHooks:
+    hooks = PipelineHooks()
+    for channel in ("on_step", "on_batch", "on_model_forward", "on_model_backward"):
+        hooks.register_hook(channel, HookContext.from_callable(
+            before=lambda a, c=channel: log.append((c, "begin", a.global_step_id, a.step_id)),
+            after=lambda a, c=channel: log.append((c, "end", a.global_step_id, a.step_id)),
+        ))
+    return hooks
+
+
+def _seed_call_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:
+    log: list[Any] = []
+    model = tiny_model(dropout=0.2)  # the dropout's draws must line up too
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    trainer = HookBasedTrainer(
+        accelerator=Accelerator(cpu=True, gradient_accumulation_steps=accumulation),
+        model=model,
+        dataloader=tiny_loader(n=10, batch_size=2),
+        batch_processor=hooklib.CallMSE(),
+        optimizer=optimizer,
+        lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
+        hooks=_recording_hooks(log) if with_hooks else None,
+        grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=0.05) if with_hooks else None,
+        max_step=13,  # three epochs of five batches, the last one cut inside an accumulation window
+    )
+    trainer()
+    return [p.detach().clone() for p in model.parameters()], log
+
+
+def _plan_call_run(tmp_path: Any, accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:
+    import hookpipe
+    from tests.runtime.planbuild import tiny_trainer_text
+
+    text = 'use h = "tests.runtime.hooklib"\n' + tiny_trainer_text(
+        n=10, max_step=13, grad_accumulation=accumulation, batch_processor="h.CallMSE()")
+    text += "hook optimize = optimizer()\n"
+    if with_hooks:
+        text += """\
+hook clip = grad_clip(mode = "norm", max_norm = 0.05)
+hook fwd  = h.Recorder(tag = "fwd")
+hook bwd  = h.Recorder(tag = "bwd")
+loop { epoch { step {
+    after { clip -> optimize }
+    batch {
+        forward {
+            before { fwd }
+            after { fwd every 2 updates }
+        }
+        backward {
+            before { bwd }
+            after { bwd }
+        }
+    }
+} } }
+"""
+    else:
+        text += "loop { epoch { step { after { optimize } } } }\n"
+    hooklib.LOG.clear()
+    trainer = HookBasedTrainer.from_plan(hookpipe.compile_text(text, str(tmp_path / "call.pipe")))
+    trainer()
+    return [p.detach().clone() for p in trainer.model.parameters()], list(hooklib.LOG)
+
+
+def _accelerates_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every per-step call through accelerate itself: accumulate(), backward, clip, the optimizer's methods."""
+    from hookpipe.runtime import fastpath
+
+    monkeypatch.setattr(fastpath, "_plain_ok", lambda acc: False)
+    monkeypatch.setattr(fastpath, "_plain_optimizer", lambda opt: False)
+
+
+@pytest.mark.parametrize("accumulation", [1, 3])
+@pytest.mark.parametrize("with_hooks", [False, True])
+@pytest.mark.parametrize("api", ["seed", "pipe"])
+def test_a_processor_with_its_own_call_trains_bitwise_alike_on_every_path(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, api: str, accumulation: int, with_hooks: bool) -> None:
+    from hookpipe.runtime.loop.step_program import REFERENCE_ENV
+
+    def run() -> tuple[list[torch.Tensor], list[Any]]:
+        return _seed_call_run(accumulation, with_hooks) if api == "seed" else _plan_call_run(
+            tmp_path, accumulation, with_hooks)
+
+    generated, generated_log = run()
+    with monkeypatch.context() as m:
+        m.setenv(REFERENCE_ENV, "1")
+        reference, reference_log = run()
+    with monkeypatch.context() as m:
+        _accelerates_own(m)
+        accelerates, accelerates_log = run()
+    for other in (reference, accelerates):
+        assert all(torch.equal(p, q) for p, q in zip(generated, other, strict=True))
+    assert generated_log == reference_log == accelerates_log
+    assert not all(torch.equal(p, q) for p, q in zip(generated, [p.detach() for p in tiny_model().parameters()]))
+    if with_hooks:  # the processor opened the model scopes: their hooks ran, every step
+        channels = {entry[0] for entry in generated_log}
+        assert channels == ({"on_step", "on_batch", "on_model_forward", "on_model_backward"} if api == "seed"
+                            else {"fwd", "bwd"})
+        assert len({entry[2] for entry in generated_log}) == 13
+    else:
+        assert generated_log == []

@@ -13,7 +13,7 @@ import torch
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.fastpath import AcceleratePath, fast_path, is_dtensor
+from hookpipe.runtime.fastpath import AcceleratePath, fast_path, groups_owner, is_dtensor
 
 __all__ = ["GradClipHook"]
 
@@ -53,21 +53,23 @@ class GradClipHook:
         #: Total gradient norm before the last clip by norm (a tensor), for loggers.
         self.last_norm: torch.Tensor | None = None
         self._accelerator: object = _NO_RUN
+        self._optimizer: object = _NO_RUN
         # Set by _prepare, which the first step always runs (no accelerator is _NO_RUN).
         self._gradient_state: Any
+        self._groups: Any  # the object whose `param_groups` are the optimizer's (see fastpath.groups_owner)
         self._clip_norm: Callable[..., Any]
         self._clip_value: Callable[..., Any]
 
     def on_step_end(self, args: PipelineHookArgs) -> None:
         optimizer = args.optimizer
-        if optimizer is None:
-            raise ValueError("grad_clip needs the optimizer in the hook arguments")
         accelerator = args.accelerator
-        if accelerator is not self._accelerator:  # once per run (see fastpath)
+        if optimizer is not self._optimizer or accelerator is not self._accelerator:  # once per run (see fastpath)
+            if optimizer is None:
+                raise ValueError("grad_clip needs the optimizer in the hook arguments")
             self._prepare(accelerator, optimizer)
         if not self._gradient_state.sync_gradients:  # accelerator.sync_gradients, without the property
             return
-        groups = optimizer.param_groups
+        groups = self._groups.param_groups  # optimizer.param_groups, without the property
         # The optimizer's parameters as they stand (groups may be added mid-run). The
         # clip leaves out those without a gradient, as the optimizer does, so neither
         # a copy of the list nor a filter is needed: both cost a step time in
@@ -86,4 +88,5 @@ class GradClipHook:
         if any(is_dtensor(p) for g in optimizer.param_groups for p in g["params"]):
             path = AcceleratePath(accelerator)  # accelerate's clip handles DTensors
         self._accelerator, self._gradient_state = accelerator, accelerator.gradient_state
+        self._optimizer, self._groups = optimizer, groups_owner(optimizer)
         self._clip_norm, self._clip_value = path.clip_grad_norm_, path.clip_grad_value_

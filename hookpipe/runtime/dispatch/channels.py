@@ -28,7 +28,8 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.dispatch.phases import compile_phase
 from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure, add_note
 
-__all__ = ["Call", "Channel", "Counters", "PlanChannel", "always", "is_always", "SeedHandlers", "run_calls"]
+__all__ = ["Call", "Channel", "Counters", "PlanChannel", "PlanScope", "SeedHandlers", "SeedScope", "always",
+           "is_always", "run_calls"]
 
 _log = logging.getLogger(__name__)
 
@@ -228,9 +229,9 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
             f"channel {self.name!r} runs a compiled Plan; attach hooks in the .pipe file instead of registering them"
         )
 
-    def begin(self, arg: PipelineHookArgs, skip_before: bool = False) -> "_PlanScope":
+    def begin(self, arg: PipelineHookArgs, skip_before: bool = False) -> "PlanScope":
         """Enter the scope; ``skip_before`` re-enters one a resumed run was already inside."""
-        return _PlanScope(self, arg, skip_before)
+        return PlanScope((self, arg, skip_before))
 
     def unregister_all(self) -> None:
         self._set_calls((), ())
@@ -269,29 +270,33 @@ class PlanChannel(HookContextChannel[PipelineHookArgs]):
         raise exc
 
 
-class _PlanScope:
-    __slots__ = ("channel", "arg", "skip_before")
+class PlanScope(tuple[Any, ...]):
+    """``(channel, arg, skip_before)``: one entry into a :class:`PlanChannel`.
 
-    def __init__(self, channel: PlanChannel, arg: PipelineHookArgs, skip_before: bool = False) -> None:
-        self.channel = channel
-        self.arg = arg
-        self.skip_before = skip_before
+    A tuple, so making one runs no Python code: a batch processor with its own
+    ``__call__`` opens two of these every step, and on a small model's step each
+    Python function call shows. An empty phase is not called at all.
+    """
+
+    __slots__ = ()
 
     def __enter__(self) -> PipelineHookArgs:
-        ch = self.channel
-        if ch.befores and not self.skip_before:
+        ch: PlanChannel = self[0]
+        arg: PipelineHookArgs = self[1]
+        if ch.befores and not self[2]:
             try:
-                ch.run_befores(self.arg)
+                ch.run_befores(arg)
             except BaseException as exc:
-                ch.fail(self.arg, exc)
-        return self.arg
+                ch.fail(arg, exc)
+        return arg
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
-        ch = self.channel
+        ch: PlanChannel = self[0]
         if exc is None:
-            ch.run_afters(self.arg)
+            if ch.afters:
+                ch.run_afters(self[1])
             return False
-        ch.fail(self.arg, exc)
+        ch.fail(self[1], exc)
 
 
 class SeedHandlers(OrderedSet[Any]):
@@ -346,8 +351,8 @@ class Channel(HookContextChannel[PipelineHookArgs]):
         self._seen = -1
         self._calls: tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]] = ((), ())
 
-    def begin(self, arg: PipelineHookArgs) -> "_SeedScope":
-        return _SeedScope(self, arg)
+    def begin(self, arg: PipelineHookArgs) -> "SeedScope":
+        return SeedScope((self, arg))
 
     @property
     def contexts(self) -> tuple[Any, ...]:
@@ -395,26 +400,33 @@ class Channel(HookContextChannel[PipelineHookArgs]):
         raise exc
 
 
-class _SeedScope:
-    __slots__ = ("channel", "arg")
+class SeedScope(tuple[Any, ...]):
+    """``(channel, arg)``: one entry into a seed :class:`Channel` (a tuple, as :class:`PlanScope` is).
 
-    def __init__(self, channel: Channel, arg: PipelineHookArgs) -> None:
-        self.channel = channel
-        self.arg = arg
+    The registered callbacks are read at entry and again at exit (a ``before``
+    that registers a hook changes the ``after`` list), each time with one integer
+    comparison unless they changed (:meth:`Channel.calls` rebuilds them then).
+    """
+
+    __slots__ = ()
 
     def __enter__(self) -> PipelineHookArgs:
-        arg = self.arg
-        try:
-            for fn in self.channel.calls()[0]:
-                fn(arg)
-        except BaseException as exc:
-            self.channel.fail(arg, exc)
+        ch: Channel = self[0]
+        arg: PipelineHookArgs = self[1]
+        befores = (ch._calls if ch._seen == SeedHandlers.changes else ch.calls())[0]
+        if befores:
+            try:
+                for fn in befores:
+                    fn(arg)
+            except BaseException as exc:
+                ch.fail(arg, exc)
         return arg
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
+        ch: Channel = self[0]
         if exc is None:
-            arg = self.arg
-            for fn in self.channel.calls()[1]:
+            arg = self[1]
+            for fn in (ch._calls if ch._seen == SeedHandlers.changes else ch.calls())[1]:
                 fn(arg)
             return False
-        self.channel.fail(self.arg, exc)
+        ch.fail(self[1], exc)

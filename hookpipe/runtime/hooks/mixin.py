@@ -19,7 +19,7 @@ from typing_extensions import Self, TypeVar
 
 from hookpipe.compiler.loop import SCOPE_CHANNEL
 from hookpipe.runtime.args import ModelOutput, ModelOutputHasLossKeys, PipelineHookArgs
-from hookpipe.runtime.dispatch.channels import Channel
+from hookpipe.runtime.dispatch.channels import Channel, PlanChannel, PlanScope, SeedScope
 
 __all__ = [
     "CHANNELS",
@@ -64,8 +64,20 @@ class PipelineHooks(ClassInitFromConfigMixin):
         self.hooks: dict[str, HookContextChannel[PipelineHookArgs]] = {c: Channel(c) for c in CHANNELS}
 
     def begin(self, channel: PipelineHookChanelType, arg: PipelineHookArgs) -> AbstractContextManager[PipelineHookArgs]:
-        """Enter ``channel``: run its ``before`` callbacks now and its ``after`` ones on exit."""
-        return self.hooks[channel].begin(arg)
+        """Enter ``channel``: run its ``before`` callbacks now and its ``after`` ones on exit.
+
+        The channel's ``begin(arg)``; for hookpipe's own two channel classes (exactly
+        those) the scope their ``begin`` returns is made here: a batch processor
+        with its own ``__call__`` opens two scopes every step, and one Python call
+        less each shows in a small model's step time.
+        """
+        ch = self.hooks[channel]
+        kind = type(ch)
+        if kind is Channel:
+            return SeedScope((ch, arg))  # Channel.begin(arg)
+        if kind is PlanChannel:
+            return PlanScope((ch, arg, False))  # PlanChannel.begin(arg)
+        return ch.begin(arg)
 
     def register_hook(
         self, channel: PipelineHookChanelType, hook: HookContext[PipelineHookArgs]

@@ -13,29 +13,26 @@ that synchronise gradients and whose optimizer step was not skipped by the fp16
 scaler), whatever the number of processes: a schedule is written in updates
 (``total_steps = run.updates``). Without a scaler, DeepSpeed, Megatron or XLA the hook steps the wrapped optimizer
 the way accelerate would, without its per-call look-ups
-(:func:`hookpipe.runtime.fastpath.optimizer_calls`).
+(:func:`hookpipe.runtime.fastpath.plain_optimizer`), in this hook's own call: on a
+small model's step every further Python function shows in the step's time.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any
 
 from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.catalog import BUILTINS, OptimizerArgs
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.fastpath import optimizer_calls
+from hookpipe.runtime.fastpath import plain_optimizer
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["OptimizerHook", "OptimizerHookConfig"]
 
 #: The seed's logger name, so log filters and tests that patch it keep working.
 logger = logging.getLogger("robo_orchard_lab.pipeline.hooks.optimizer")
-
-
-def _unset() -> None:
-    raise AssertionError("unreachable: set on the first step")
 
 
 class OptimizerHook(PipelineHooks):
@@ -47,10 +44,11 @@ class OptimizerHook(PipelineHooks):
     def __init__(self, cfg: "OptimizerHookConfig | None" = None) -> None:
         super().__init__()
         self.set_to_none = True if cfg is None else cfg.set_to_none
-        # optimizer.step / zero_grad as accelerate runs them, decided on first use (see fastpath).
+        # How to step the optimizer as accelerate would, decided on first use (see fastpath):
+        # the wrapped optimizer and the gradient state it obeys, or None (its own methods).
         self._optimizer: object = None
-        self._step: Callable[[], None] = _unset
-        self._zero_grad: Callable[[], None] = _unset
+        self._inner: Any = None
+        self._gradient_state: Any = None
         self.register_hook("on_step", HookContext.from_callable(after=self._optimizer_step))
 
     @classmethod
@@ -59,20 +57,28 @@ class OptimizerHook(PipelineHooks):
 
     def _optimizer_step(self, args: PipelineHookArgs) -> None:
         """After a step (the seed's callback name; a Plan calls it as ``on_step_end``)."""
-        optimizer = args.optimizer
+        optimizer: Any = args.optimizer
         if optimizer is not self._optimizer:  # once per run: decide how to step it
             if optimizer is None:
                 raise ValueError("the optimizer hook needs an optimizer in the hook arguments")
             self._optimizer = optimizer
-            self._step, self._zero_grad = optimizer_calls(optimizer, self.set_to_none)
-        self._step()
+            self._inner = plain_optimizer(optimizer)
+            self._gradient_state = optimizer.gradient_state if self._inner is not None else None
+        inner, state = self._inner, self._gradient_state
+        if inner is None:
+            optimizer.step()
+        elif state.sync_gradients:  # AcceleratedOptimizer.step, as plain_optimizer says
+            inner.step()  # looked up each call: LR schedulers re-wrap `step`
         scheduler = args.lr_scheduler
         if scheduler is not None:
             if getattr(scheduler, "step_with_optimizer", True):
                 scheduler.step()  # the seed's way: accelerate decides (once per process)
             elif args.accelerator.sync_gradients and not getattr(optimizer, "step_was_skipped", False):
                 scheduler.step()  # once per optimizer update
-        self._zero_grad()
+        if inner is None:
+            optimizer.zero_grad(set_to_none=self.set_to_none)
+        elif state.sync_gradients:
+            inner.zero_grad(set_to_none=self.set_to_none)
 
 
     on_step_end = _optimizer_step

@@ -272,8 +272,9 @@ class _Writer:
         line(2, "ea.step_id = i")
         line(2, "ea.global_step_id = g")
         if s.display is not None:
-            self.env["show"] = s.display.update
-            line(2, "show(state.global_step_id, loop.pending_loss)")
+            self.env.update(show=s.display.update, display=s.display)
+            line(2, "if g >= display.next_update:")  # what update() tests first, without the call
+            line(3, "show(g, loop.pending_loss)")
         self.stop_check(2)
         # TrainerProgressState.is_training_end(max_step, max_epoch), the limits this run has.
         limits = [f"state.{field} >= {name}" for field, name, value in

@@ -247,7 +247,13 @@ class TrainingLoop:
         return args
 
     def _args_base(self) -> dict[str, Any]:
-        return vars(
+        """The fields every argument object of the run starts from, as a plain dict.
+
+        ``dict(...)`` of the instance's own ``__dict__``: that one shares its keys with
+        every ``PipelineHookArgs`` (a split table), and a copy of it is built key by key;
+        a plain dict's copy (``{**base, ...}``, ``base.copy()``) is one block copy.
+        """
+        return dict(vars(
             PipelineHookArgs(
                 accelerator=self.accelerator,
                 max_step=self.max_step,
@@ -260,7 +266,7 @@ class TrainingLoop:
                 start_step=self._start_step,
                 run=self.run,
             )
-        )
+        ))
 
     def _steps_per_epoch(self) -> int | None:
         return loader_length(self.dataloader)

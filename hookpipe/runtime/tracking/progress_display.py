@@ -63,20 +63,22 @@ class ProgressDisplay:
         self._bar: Any = None
         self._shown = start
         self._every = max(1, -(-(total - start) // _LINES)) if total else _UNKNOWN_EVERY
-        self._next = start + (1 if self.interactive else self._every)
+        #: The count of steps done at which :meth:`update` next does anything (before it, it
+        #: returns at once; the fused step tests this itself instead of calling it).
+        self.next_update = start + (1 if self.interactive else self._every)
         self._last_refresh = self._t0
         #: ``(sys.stdout, sys.stderr)`` while the bar routes them above itself.
         self._saved: tuple[Any, Any] | None = None
 
     def update(self, done: int, loss: Any) -> None:
         """``done`` steps completed; ``loss`` is the last step's (a tensor or number)."""
-        if done < self._next:
+        if done < self.next_update:
             return
         if self.interactive:
             self._refresh_bar(done, loss)
         else:
             self._line(done, loss)
-            self._next = done + self._every
+            self.next_update = done + self._every
 
     def catch_up(self, done: int, loss: Any) -> None:
         """Show ``done`` on the bar now (at an epoch's end, before its validation line goes above it)."""
@@ -102,7 +104,7 @@ class ProgressDisplay:
             self._bar.set_postfix(loss=f"{value:.4f}", refresh=False)
         rate = self._rate(done, now)
         # Next look after about _REFRESH_S at the current rate: most steps cost one comparison.
-        self._next = done + max(1, int((rate or 0) * _REFRESH_S))
+        self.next_update = done + max(1, int((rate or 0) * _REFRESH_S))
 
     def _line(self, done: int, loss: Any) -> None:
         now = time.perf_counter()
