@@ -133,7 +133,7 @@ def test_gradients_are_clipped_before_the_optimizer_steps(clip: float | None) ->
     else:
         assert moved == pytest.approx(1.0, rel=1e-5)
     # The defaults are registered in the seed's order: clipping, then the optimizer.
-    names = [type(ctx._after.__self__).__name__ for ctx in trainer.hooks.hooks["on_step"]._context_handlers]
+    names = [type(ctx.after_info.owner).__name__ for ctx in trainer.hooks.hooks["on_step"].contexts]
     assert names == (["GradientClippingHook", "OptimizerHook"] if clip else ["OptimizerHook"])  # as the seed prints them
 
 

@@ -58,7 +58,7 @@ def test_eval_callback_gets_the_model_and_eval_at_begin_runs_first() -> None:
 
     cfg = ValidationHookConfig(eval_callback=evaluate, epoch_eval_freq=1, eval_at_begin=True)
     holder["t"] = trainer = _trainer(max_epoch=2, validation=cfg)
-    hook = next(ctx._before.__self__ for ctx in trainer.hooks.hooks["on_loop"]._context_handlers)
+    hook = next(ctx.before_info.owner for ctx in trainer.hooks.hooks["on_loop"].contexts)
     assert hook.cfg == cfg
     trainer()
     assert seen == [(True, False)] * 3  # the start, then each epoch's end; in eval mode

@@ -18,8 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Literal, NoReturn, TypeVar
 
-from ordered_set import OrderedSet
-from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable
+from robo_orchard_core.utils.hook import HookContext, HookContextChannel, HookContextFromCallable, RemoveableHandle
 from robo_orchard_core.utils.string import add_indentation
 
 from hookpipe.compiler.plan import UNITS, Guard, Unit
@@ -28,8 +27,8 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.dispatch.phases import compile_phase
 from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure, add_note
 
-__all__ = ["Call", "Channel", "Counters", "PlanChannel", "PlanScope", "SeedHandlers", "SeedScope", "always",
-           "is_always", "run_calls"]
+__all__ = ["Call", "Channel", "Counters", "PlanChannel", "PlanScope", "SeedScope", "always", "is_always",
+           "run_calls", "wrapped_callables"]
 
 _log = logging.getLogger(__name__)
 
@@ -52,10 +51,8 @@ def is_always(fn: Callable[..., Any] | None) -> bool:
     """Whether ``fn`` (a function, bound method or HookContext) is marked :func:`always`."""
     if fn is None:
         return False
-    if isinstance(fn, HookContextFromCallable):
-        fn = fn._after
-    elif isinstance(fn, HookContext):
-        fn = fn.after
+    if isinstance(fn, HookContext):
+        fn = wrapped_callables(fn)[1]
     target = getattr(fn, "__func__", fn)
     return bool(getattr(target, "__hookpipe_always__", False))
 
@@ -299,42 +296,34 @@ class PlanScope(tuple[Any, ...]):
         ch.fail(self[1], exc)
 
 
-class SeedHandlers(OrderedSet[Any]):
-    """The seed channel's registered contexts, counting every change.
+def wrapped_callables(ctx: HookContext[Any]) -> tuple[SeedCallback | None, SeedCallback | None]:
+    """``(before, after)``: the functions a context runs, its own where robo_orchard_core says which.
 
-    The compiled step (:mod:`hookpipe.runtime.loop.step_program`) captures the
-    registered callbacks once; ``changes`` (one count for every channel) tells it,
-    with one integer comparison per step, that a hook registered or removed one.
-    These are every method of ``OrderedSet`` that mutates it.
+    A context made by ``HookContext.from_callable`` wraps two functions; its
+    public ``before_info``/``after_info`` name them (None: none given), so the
+    channel calls them directly, one call per hook instead of two. Where they
+    cannot be named (a callable object, a function without source: the info
+    raises) and for every other context, its bound ``before``/``after``.
     """
+    if type(ctx) is HookContextFromCallable:
+        try:
+            before, after = ctx.before_info, ctx.after_info
+        except (ValueError, TypeError, OSError):
+            pass
+        else:
+            return (None if before is None else before.func), (None if after is None else after.func)
+    return ctx.before, ctx.after
 
-    changes = 0
 
-    def add(self, key: Any) -> int:  # type: ignore[override]  # OrderedSet returns the index
-        SeedHandlers.changes += 1
-        return int(super().add(key))
+def _counted(handle: RemoveableHandle[Callable[[], None]]) -> RemoveableHandle[Callable[[], None]]:
+    """A registration was made: count it, and count its removal through the handle too."""
+    Channel.changes += 1
 
-    append = add
+    def remove() -> None:
+        handle()
+        Channel.changes += 1
 
-    def update(self, sequence: Any) -> int:
-        SeedHandlers.changes += 1
-        return int(super().update(sequence))
-
-    def pop(self, index: int = -1) -> Any:
-        SeedHandlers.changes += 1
-        return super().pop(index)
-
-    def discard(self, key: Any) -> None:
-        SeedHandlers.changes += 1
-        super().discard(key)
-
-    def clear(self) -> None:
-        SeedHandlers.changes += 1
-        super().clear()
-
-    def _update_items(self, items: list[Any]) -> None:
-        SeedHandlers.changes += 1
-        super()._update_items(items)
+    return RemoveableHandle(remove)
 
 
 class Channel(HookContextChannel[PipelineHookArgs]):
@@ -345,19 +334,37 @@ class Channel(HookContextChannel[PipelineHookArgs]):
     its functions directly, so a registered hook costs one call per step, not two.
     """
 
+    #: One count of registration changes for every seed channel: the compiled step
+    #: (:mod:`hookpipe.runtime.loop.step_program`) captures the registered callbacks
+    #: once and compares this integer once per step to see that a hook was added or
+    #: removed. Kept by overriding robo_orchard_core's public registration methods
+    #: (``register``, ``register_hook_channel``, ``unregister_all``, the handles they
+    #: return); ``+=`` goes through the first two.
+    changes = 0
+
     def __init__(self, name: str) -> None:
         super().__init__(name)
-        self._context_handlers = SeedHandlers()
         self._seen = -1
         self._calls: tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]] = ((), ())
 
     def begin(self, arg: PipelineHookArgs) -> "SeedScope":
         return SeedScope((self, arg))
 
+    def register(self, hook: HookContext[PipelineHookArgs]) -> RemoveableHandle[Callable[[], None]]:
+        return _counted(super().register(hook))
+
+    def register_hook_channel(self, channel: HookContextChannel[PipelineHookArgs]
+                              ) -> RemoveableHandle[Callable[[], None]]:
+        return _counted(super().register_hook_channel(channel))
+
+    def unregister_all(self) -> None:
+        super().unregister_all()
+        Channel.changes += 1
+
     @property
     def contexts(self) -> tuple[Any, ...]:
-        """The registered contexts, in registration order."""
-        return tuple(self._context_handlers)
+        """The registered contexts, in registration order (through the channel's public sequence protocol)."""
+        return tuple(self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
         """robo_orchard_core's text for its ``HookContextChannel``, whose name it prints.
@@ -366,7 +373,7 @@ class Channel(HookContextChannel[PipelineHookArgs]):
         implementation detail of the same channel.
         """
         items = "".join(("," if i else "") + "\n" + add_indentation(f"{i}: {ctx}", indent=2)
-                        for i, ctx in enumerate(self._context_handlers))
+                        for i, ctx in enumerate(self.contexts))
         hooks = f"[{items}\n]" if items else "[]"
         content = f"name={self.name}, \nhooks={hooks}"
         base = HookContextChannel
@@ -374,24 +381,15 @@ class Channel(HookContextChannel[PipelineHookArgs]):
 
     def calls(self) -> tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]]:
         """``(befores, afters)``: the functions the registered contexts run, in order."""
-        if self._seen != SeedHandlers.changes:
-            befores: list[SeedCallback] = []
-            afters: list[SeedCallback] = []
-            for ctx in self._context_handlers:
-                if type(ctx) is HookContextFromCallable:
-                    if ctx._before is not None:
-                        befores.append(ctx._before)
-                    if ctx._after is not None:
-                        afters.append(ctx._after)
-                else:
-                    befores.append(ctx.before)
-                    afters.append(ctx.after)
-            self._seen, self._calls = SeedHandlers.changes, (tuple(befores), tuple(afters))
+        if self._seen != Channel.changes:
+            pairs = [wrapped_callables(ctx) for ctx in self.contexts]
+            self._seen, self._calls = Channel.changes, (tuple(b for b, _ in pairs if b is not None),
+                                                        tuple(a for _, a in pairs if a is not None))
         return self._calls
 
     def fail(self, arg: PipelineHookArgs, exc: BaseException) -> NoReturn:
         """This scope failed with ``exc``: run the ``always`` contexts' ``after``, then raise it."""
-        for ctx in self._context_handlers:
+        for ctx in self.contexts:
             if is_always(ctx):
                 try:
                     ctx.after(arg)
@@ -413,7 +411,7 @@ class SeedScope(tuple[Any, ...]):
     def __enter__(self) -> PipelineHookArgs:
         ch: Channel = self[0]
         arg: PipelineHookArgs = self[1]
-        befores = (ch._calls if ch._seen == SeedHandlers.changes else ch.calls())[0]
+        befores = (ch._calls if ch._seen == Channel.changes else ch.calls())[0]
         if befores:
             try:
                 for fn in befores:
@@ -426,7 +424,7 @@ class SeedScope(tuple[Any, ...]):
         ch: Channel = self[0]
         if exc is None:
             arg = self[1]
-            for fn in (ch._calls if ch._seen == SeedHandlers.changes else ch.calls())[1]:
+            for fn in (ch._calls if ch._seen == Channel.changes else ch.calls())[1]:
                 fn(arg)
             return False
         ch.fail(self[1], exc)

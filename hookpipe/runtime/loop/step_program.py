@@ -61,7 +61,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 from accelerate import Accelerator
 
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.dispatch.channels import Channel, Counters, PlanChannel, SeedHandlers
+from hookpipe.runtime.dispatch.channels import Channel, Counters, PlanChannel
 from hookpipe.runtime.dispatch.phases import PhaseSource
 from hookpipe.runtime.distributed.signals import StopRequest
 from hookpipe.runtime.fastpath import PlainPath, fast_path
@@ -148,7 +148,7 @@ def compile_epoch(setup: StepSetup, previous: EpochFn | None = None) -> EpochFn:
     if previous is not None:
         env = previous.__globals__
         if env["registered"] == _registered(setup):
-            env["V"] = SeedHandlers.changes
+            env["V"] = Channel.changes
             return previous
     return _Writer(setup).build()
 
@@ -235,12 +235,12 @@ class _Writer:
         self.env = self.src.env
         self.env.update(
             state=setup.state, loop=setup.loop, base=setup.base_args, new=object.__new__, Args=PipelineHookArgs,
-            model=setup.model, gs=setup.accelerator.gradient_state, H=SeedHandlers,
+            model=setup.model, gs=setup.accelerator.gradient_state, H=Channel,
         )
         self.channels: dict[str, Any] = {name: setup.hooks.hooks.get(name)
                                          for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)}
         self.seeded = any(isinstance(ch, Channel) for ch in self.channels.values())
-        self.env["V"] = SeedHandlers.changes
+        self.env["V"] = Channel.changes
         self.env["registered"] = _registered(setup)
         self._args = 0
 
