@@ -18,12 +18,10 @@ from hookpipe.runtime import (
     BatchProcessorMixin,
     GradientClippingHookConfig,
     HookBasedTrainer,
-    HookContext,
-    PipelineHooks,
 )
 from hookpipe.runtime.fastpath import install_plain_backward
 from tests.runtime import hooklib
-from tests.runtime.hooklib import tiny_loader, tiny_model
+from tests.runtime.hooklib import recording_hooks, tiny_loader, tiny_model
 
 
 class CallMSE(BatchProcessorMixin):
@@ -85,16 +83,6 @@ def test_nothing_is_installed_where_the_path_is_not_plain() -> None:
 # -- a processor's own __call__: the generated step, the reference step and accelerate's own calls ----------
 
 
-def _recording_hooks(log: list[tuple[str, str, int, int]]) -> PipelineHooks:
-    hooks = PipelineHooks()
-    for channel in ("on_step", "on_batch", "on_model_forward", "on_model_backward"):
-        hooks.register_hook(channel, HookContext.from_callable(
-            before=lambda a, c=channel: log.append((c, "begin", a.global_step_id, a.step_id)),
-            after=lambda a, c=channel: log.append((c, "end", a.global_step_id, a.step_id)),
-        ))
-    return hooks
-
-
 def _seed_call_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:
     log: list[Any] = []
     model = tiny_model(dropout=0.2)  # the dropout's draws must line up too
@@ -106,7 +94,7 @@ def _seed_call_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tens
         batch_processor=hooklib.CallMSE(),
         optimizer=optimizer,
         lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
-        hooks=_recording_hooks(log) if with_hooks else None,
+        hooks=recording_hooks(log) if with_hooks else None,
         grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=0.05) if with_hooks else None,
         max_step=13,  # three epochs of five batches, the last one cut inside an accumulation window
     )

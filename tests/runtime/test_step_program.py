@@ -20,7 +20,7 @@ from robo_orchard_core.utils.hook import HookContextChannel
 from hookpipe.runtime import HookBasedTrainer, HookContext, HookFailure, PipelineHookArgs, PipelineHooks
 from hookpipe.runtime.loop.batch_processor import SimpleBatchProcessor
 from tests.runtime import hooklib
-from tests.runtime.hooklib import MSE, tiny_loader, tiny_model
+from tests.runtime.hooklib import MSE, recording_hooks, tiny_loader, tiny_model
 from tests.runtime.planbuild import entry, hook, plan
 
 STEP_CHANNELS = ("on_step", "on_batch", "on_model_forward", "on_model_backward")
@@ -200,16 +200,6 @@ def test_registrations_elsewhere_do_not_rewrite_the_step(monkeypatch: pytest.Mon
 # -- the generated step against the interpreted reference ---------------------------
 
 
-def _recording_hooks(log: list[tuple[str, str, int, int]]) -> PipelineHooks:
-    hooks = PipelineHooks()
-    for channel in STEP_CHANNELS:
-        hooks.register_hook(channel, HookContext.from_callable(
-            before=lambda a, c=channel: log.append((c, "begin", a.global_step_id, a.step_id)),
-            after=lambda a, c=channel: log.append((c, "end", a.global_step_id, a.step_id)),
-        ))
-    return hooks
-
-
 def _seed_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:
     from hookpipe.runtime import GradientClippingHookConfig
 
@@ -223,7 +213,7 @@ def _seed_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], 
         batch_processor=MSE(),
         optimizer=optimizer,
         lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
-        hooks=_recording_hooks(log) if with_hooks else None,
+        hooks=recording_hooks(log) if with_hooks else None,
         grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=0.05) if with_hooks else None,
         max_step=13,  # three epochs of five batches, the last one cut inside an accumulation window
     )
