@@ -120,23 +120,38 @@ def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record:
 def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = True,
         log: Any = sys.stderr, only: set[str] | None = None, device: str = "cpu",
         clock: str = "wall", workload: str = "mlp",
-        configs: tuple[tuple[str, int, bool], ...] = CONFIGS, processor: str = "simple") -> list[Contender]:
+        configs: tuple[tuple[str, int, bool], ...] = CONFIGS, processor: str = "simple",
+        fresh: bool = False) -> list[Contender]:
     """Measure every contender (or those keyed in ``only``) on ``device``; returns them with their per-round times.
 
     ``processor="custom"``: hookpipe's contenders run a ``BatchProcessorMixin`` implementing
     ``__call__`` (the others are unchanged: their step is written by hand).
+    ``fresh``: every round starts new worker processes. What stays the same for one
+    process's whole life (where its objects landed in memory, its string hashes) then
+    varies from round to round like the machine's load does, instead of weighing on
+    every round of one contender alike.
     """
     field_ = [c for c in contenders() if only is None or c.key in only]
-    for c in field_:
-        _start(c, install, device, clock, workload, processor)
-        state = c.unavailable or "ready"
-        print(f"  ({c.key}) {c.label}: {state}", file=log, flush=True)
-    try:
+
+    def start_all(announce: bool) -> None:
+        for c in field_:
+            if c.unavailable:
+                continue
+            _start(c, install, device, clock, workload, processor)
+            if announce:
+                print(f"  ({c.key}) {c.label}: {c.unavailable or 'ready'}", file=log, flush=True)
         for c in field_:  # a discarded warm-up pass: a worker's first run pays one-off costs
             for _label, k, gated in configs:
                 if c.proc is not None:
                     _measure(c, k, gated, warmup, max(warmup, 100), record=False)
+
+    try:
+        start_all(announce=True)
         for r in range(rounds):
+            if fresh and r:
+                for c in field_:
+                    _stop(c)
+                start_all(announce=False)
             for label, k, gated in configs:
                 for c in field_:
                     if c.proc is None:
