@@ -38,6 +38,32 @@ def recording_hooks(log: list[tuple[str, str, int, int]]) -> PipelineHooks:
     return hooks
 
 
+def recorded_seed_run(processor: Any, accumulation: int, with_hooks: bool,
+                      dropout: float = 0.0) -> tuple[list[torch.Tensor], list[Any]]:
+    """A seed-API trainer over three epochs of five batches, 13 steps (the last cut inside an accumulation
+    window), with :func:`recording_hooks` and clipping when ``with_hooks``: its parameters and the log."""
+    from accelerate import Accelerator
+
+    from hookpipe.runtime import GradientClippingHookConfig, HookBasedTrainer
+
+    log: list[Any] = []
+    model = tiny_model(dropout=dropout)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    trainer = HookBasedTrainer(
+        accelerator=Accelerator(cpu=True, gradient_accumulation_steps=accumulation),
+        model=model,
+        dataloader=tiny_loader(n=10, batch_size=2),
+        batch_processor=processor,
+        optimizer=optimizer,
+        lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
+        hooks=recording_hooks(log) if with_hooks else None,
+        grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=0.05) if with_hooks else None,
+        max_step=13,
+    )
+    trainer()
+    return [p.detach().clone() for p in model.parameters()], log
+
+
 class Recorder:
     """A hookpipe hook class with all twelve callbacks; appends to :data:`LOG`."""
 

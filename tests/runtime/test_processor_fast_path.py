@@ -16,12 +16,11 @@ from accelerate import Accelerator
 
 from hookpipe.runtime import (
     BatchProcessorMixin,
-    GradientClippingHookConfig,
     HookBasedTrainer,
 )
 from hookpipe.runtime.fastpath import install_plain_backward
 from tests.runtime import hooklib
-from tests.runtime.hooklib import recording_hooks, tiny_loader, tiny_model
+from tests.runtime.hooklib import recorded_seed_run, tiny_loader, tiny_model
 
 
 class CallMSE(BatchProcessorMixin):
@@ -84,22 +83,7 @@ def test_nothing_is_installed_where_the_path_is_not_plain() -> None:
 
 
 def _seed_call_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:
-    log: list[Any] = []
-    model = tiny_model(dropout=0.2)  # the dropout's draws must line up too
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    trainer = HookBasedTrainer(
-        accelerator=Accelerator(cpu=True, gradient_accumulation_steps=accumulation),
-        model=model,
-        dataloader=tiny_loader(n=10, batch_size=2),
-        batch_processor=hooklib.CallMSE(),
-        optimizer=optimizer,
-        lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
-        hooks=recording_hooks(log) if with_hooks else None,
-        grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=0.05) if with_hooks else None,
-        max_step=13,  # three epochs of five batches, the last one cut inside an accumulation window
-    )
-    trainer()
-    return [p.detach().clone() for p in model.parameters()], log
+    return recorded_seed_run(hooklib.CallMSE(), accumulation, with_hooks, dropout=0.2)  # dropout's draws line up too
 
 
 def _plan_call_run(tmp_path: Any, accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:

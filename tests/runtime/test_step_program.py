@@ -20,7 +20,7 @@ from robo_orchard_core.utils.hook import HookContextChannel
 from hookpipe.runtime import HookBasedTrainer, HookContext, HookFailure, PipelineHookArgs, PipelineHooks
 from hookpipe.runtime.loop.batch_processor import SimpleBatchProcessor
 from tests.runtime import hooklib
-from tests.runtime.hooklib import MSE, recording_hooks, tiny_loader, tiny_model
+from tests.runtime.hooklib import MSE, recorded_seed_run, tiny_loader, tiny_model
 from tests.runtime.planbuild import entry, hook, plan
 
 STEP_CHANNELS = ("on_step", "on_batch", "on_model_forward", "on_model_backward")
@@ -201,24 +201,7 @@ def test_registrations_elsewhere_do_not_rewrite_the_step(monkeypatch: pytest.Mon
 
 
 def _seed_run(accumulation: int, with_hooks: bool) -> tuple[list[torch.Tensor], list[Any]]:
-    from hookpipe.runtime import GradientClippingHookConfig
-
-    log: list[Any] = []
-    model = tiny_model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    trainer = HookBasedTrainer(
-        accelerator=Accelerator(cpu=True, gradient_accumulation_steps=accumulation),
-        model=model,
-        dataloader=tiny_loader(n=10, batch_size=2),
-        batch_processor=MSE(),
-        optimizer=optimizer,
-        lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
-        hooks=recording_hooks(log) if with_hooks else None,
-        grad_clip=GradientClippingHookConfig(clip_mode="norm", max_norm=0.05) if with_hooks else None,
-        max_step=13,  # three epochs of five batches, the last one cut inside an accumulation window
-    )
-    trainer()
-    return [p.detach().clone() for p in model.parameters()], log
+    return recorded_seed_run(MSE(), accumulation, with_hooks)
 
 
 def _plan_run(tmp_path: Any, accumulation: int) -> tuple[list[torch.Tensor], list[Any]]:
