@@ -39,8 +39,6 @@ from hookpipe.runtime.checkpoints.random_state import portable_numpy_state  # nu
 
 __all__ = ["AsyncWriter", "DurableFile", "HostFile", "HostStager", "host_snapshot", "write_host_file"]
 
-#: Bytes read at a time when a finished file is hashed.
-_CHUNK = 8 << 20
 #: Bytes written between two hints that the kernel should start writing the file back,
 #: so that the final fsync finds little left to write (see :class:`DurableFile`).
 _WRITEBACK = 64 << 20
@@ -131,7 +129,7 @@ def _hash_written(path: Path) -> dict[str, Any]:
     digest = checksum.new()
     size = hinted = 0
     with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
+        while chunk := f.read(checksum.CHUNK):
             digest.update(chunk)
             size += len(chunk)
             if size - hinted >= _WRITEBACK:

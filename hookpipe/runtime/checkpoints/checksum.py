@@ -17,13 +17,14 @@ from typing import Any, Mapping, Protocol
 
 import xxhash
 
-__all__ = ["KEY", "Hasher", "digest_file", "expected", "new"]
+__all__ = ["CHUNK", "KEY", "Hasher", "digest_file", "expected", "new"]
 
 #: The key of the checksum in a marker's file entry (``{"size": ..., KEY: hex}``).
 KEY = "xxh3_128"
 #: Older markers' key, still verified.
 _LEGACY = "sha256"
-_CHUNK = 8 << 20
+#: Bytes read at a time when a file is hashed.
+CHUNK = 8 << 20
 
 
 class Hasher(Protocol):
@@ -50,6 +51,6 @@ def digest_file(path: Path, algorithm: str = KEY) -> str:
     """The hex digest of a file's bytes, read in large chunks."""
     h = new(algorithm)
     with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
+        while chunk := f.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()

@@ -98,7 +98,8 @@ class StopAgreement:
             return self.now(level)
         if self._last is None:  # the first poll: step times are measured from here
             self._last = (steps_done, time.monotonic())
-        if steps_done < self._next if self._next is not None else steps_done % self.every:
+        due = steps_done % self.every == 0 if self._next is None else steps_done >= self._next
+        if not due:
             return 0
         agreed, interval = 0, self.every
         if self._pending is not None:
