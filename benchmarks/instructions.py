@@ -24,7 +24,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from benchmarks.processor import ONLY as processor_contenders
 from benchmarks.runtime.driver import ROOT, Contender, contenders, interpreter
+from benchmarks.runtime.workload import PROCESSOR_ENV
 
 __all__ = ["STEPS", "measure", "one", "section"]
 
@@ -44,9 +46,10 @@ def one(target: str, steps: int) -> None:
     getattr(importlib.import_module(name), attr)(0, False, 0, steps)
 
 
-def _instructions(python: str, target: str, steps: int) -> int | None:
+def _instructions(python: str, target: str, steps: int, processor: str = "simple") -> int | None:
     """Instructions of one whole process training ``steps`` steps (None if it failed)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0", PYTHONPATH=str(ROOT),
+               **{PROCESSOR_ENV: processor})
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
            python, "-m", "benchmarks.instructions", "--one", target, "--steps", str(steps)]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
@@ -54,15 +57,21 @@ def _instructions(python: str, target: str, steps: int) -> int | None:
     return int(found[-1]) if done.returncode == 0 and found else None
 
 
-def measure() -> list[tuple[Contender, float | None]]:
-    """Every contender's instructions per step (None where it could not run)."""
+def measure(processor: str = "simple", only: set[str] | None = None) -> list[tuple[Contender, float | None]]:
+    """Every contender's instructions per step (None where it could not run).
+
+    ``processor="custom"``: hookpipe's contenders run the custom-processor workload
+    (a ``BatchProcessorMixin`` implementing ``__call__``); ``only``: these keys.
+    """
     out: list[tuple[Contender, float | None]] = []
     for c in contenders():
+        if only is not None and c.key not in only:
+            continue
         python = str(interpreter(c))
         if not Path(python).exists():
             out.append((c, None))
             continue
-        short, long = (_instructions(python, c.target, n) for n in STEPS)
+        short, long = (_instructions(python, c.target, n, processor) for n in STEPS)
         per_step = (long - short) / (STEPS[1] - STEPS[0]) if short is not None and long is not None else None
         out.append((c, per_step))
     return out
@@ -72,12 +81,16 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def section(results: list[tuple[Contender, float | None]] | None) -> str:
+def section(results: list[tuple[Contender, float | None]] | None, processor: str = "simple") -> str:
+    custom = processor == "custom"
     out = [
-        "## Instructions per step (counted, independent of the machine's load)",
+        "## Instructions per step" + (", custom-processor workload" if custom else "")
+        + " (counted, independent of the machine's load)",
         "",
-        "Machine instructions per training step under valgrind's callgrind (`python -m benchmarks.instructions`): "
-        f"each contender trains the table's workload (K=0) for {STEPS[0]} and for {STEPS[1]} steps, each in its own "
+        "Machine instructions per training step under valgrind's callgrind (`python -m benchmarks.instructions"
+        + (" --processor custom" if custom else "") + "`): "
+        + ("hookpipe's contenders run a `BatchProcessorMixin` implementing `__call__`; " if custom else "")
+        + f"each contender trains the table's workload (K=0) for {STEPS[0]} and for {STEPS[1]} steps, each in its own "
         f"process, and the difference is divided by {STEPS[1] - STEPS[0]}. Everything a step executes is counted: "
         "the interpreter, torch's operators, the framework. The ratio is the timing table's K=0 column without "
         "the machine's load in it (time spent waiting on memory is not counted).",
@@ -101,15 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--one", help="train one contender (module:function) in this interpreter")
     p.add_argument("--steps", type=int, default=STEPS[0])
     p.add_argument("--json", action="store_true", help="print the measurements as JSON instead of the section")
+    p.add_argument("--processor", choices=("simple", "custom"), default="simple",
+                   help="custom: the custom-processor workload, its four contenders")
     args = p.parse_args(argv)
     if args.one:
         one(args.one, args.steps)
         return 0
-    results = measure() if available() else None
+    only = processor_contenders if args.processor == "custom" else None
+    results = measure(args.processor, only) if available() else None
     if args.json:
         print(json.dumps(None if results is None else {c.key: r for c, r in results}))
     else:
-        print(section(results))
+        print(section(results, args.processor))
     return 0
 
 

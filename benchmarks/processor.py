@@ -18,14 +18,17 @@ from benchmarks.runtime import driver
 __all__ = ["CONFIG", "ONLY", "run", "section"]
 
 CONFIG = (("custom __call__", 0, False),)
+#: Steps per turn: the contenders take turns in blocks of this many timed steps (about 150 ms each).
+BLOCK = 500
 ONLY = {"a", "c", "d", "f"}
 
 
 def run(rounds: int, warmup: int, steps: int, install: bool = True, clock: str = "wall") -> list[Any]:
     # New workers every round: the margins here are a few µs, less than what one process's
-    # memory layout and string hashes shift a contender by for its whole life.
+    # memory layout and string hashes shift a contender by for its whole life. Turns of
+    # BLOCK steps: this 2-core machine's speed drifts by 10% within a round's minute.
     return driver.run(rounds=rounds, warmup=warmup, steps=steps, install=install, only=ONLY, configs=CONFIG,
-                      processor="custom", clock=clock, fresh=True)
+                      processor="custom", clock=clock, fresh=True, block=BLOCK)
 
 
 def section(field: list[Any], rounds: int, warmup: int, steps: int) -> str:
@@ -35,16 +38,19 @@ def section(field: list[Any], rounds: int, warmup: int, steps: int) -> str:
         "## The seed's processors: a `BatchProcessorMixin` implementing `__call__`",
         "",
         f"The runtime workload on the CPU (one torch thread), {steps:,} timed steps after {warmup} warm-up steps, "
-        f"median of {rounds} interleaved rounds, each in new worker processes; hookpipe's contenders run a processor whose `__call__` opens the "
-        "model scopes and calls `accelerator.backward` itself. Ratio: median over rounds of the time over (a)'s.",
+        f"median of {rounds} rounds, each in new worker processes whose timed steps take turns in blocks of {BLOCK} "
+        "(every contender trains a block, then the next, in an order rotated every block); hookpipe's contenders "
+        "run a processor whose `__call__` opens the model scopes and calls `accelerator.backward` itself. "
+        "Ratio: median over rounds of the time over (a)'s; its quartiles over rounds beside it.",
         "",
-        "| contender | µs/step | ratio to (a) | overhead (µs/step) |",
-        "|---|---:|---:|---:|",
+        "| contender | µs/step | ratio to (a) | ratio, quartiles over rounds | overhead (µs/step) |",
+        "|---|---:|---:|---:|---:|",
     ]
     for c in field:
         if c.unavailable or not c.times.get(label):
-            out.append(f"| ({c.key}) {c.label} | {c.unavailable or 'no result'} | | |")
+            out.append(f"| ({c.key}) {c.label} | {c.unavailable or 'no result'} | | | |")
             continue
         us, ratio, over = driver.median_us(c, label), driver.paired_ratio(c, base, label), driver.overhead_us(c, base, label)
-        out.append(f"| ({c.key}) {c.label} | {us:.1f} | {ratio:.3f} | {over:+.1f} |")
+        low, high = driver.ratio_quartiles(c, base, label)
+        out.append(f"| ({c.key}) {c.label} | {us:.1f} | {ratio:.3f} | {low:.3f}-{high:.3f} | {over:+.1f} |")
     return "\n".join(out)

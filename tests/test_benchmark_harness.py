@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import sys
 
 import pytest
 
@@ -117,3 +119,51 @@ def test_the_compiler_benchmark_measures_a_baseline_revision_beside_this_checkou
     assert row.endswith(f"| {then:.3f} | {then / now:.2f}x |")
     with pytest.raises(SystemExit, match="no-such-revision"):
         compiler.run(sizes=(100,), rounds=1, lint_files=1, baseline="no-such-revision")
+
+
+def test_timed_batches_in_block_mode_wait_for_the_parent_before_each_block(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.runtime.workload import BLOCK_ENV, TimedBatches
+
+    monkeypatch.setenv(BLOCK_ENV, "2")
+    monkeypatch.setattr("sys.stdin", io.StringIO("go\n" * 10))
+    data = TimedBatches(list(range(8)), warmup=3)  # timed: batches 3-7, blocks of 2, 2 and 1
+    seen = []
+    for batch in data:
+        seen.append(batch)
+        if batch == 6:
+            break  # a trainer that knows the length stops without asking for more: elapsed() ends the block
+    handshakes = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert seen == [0, 1, 2, 3, 4, 5, 6]
+    assert len(handshakes) == 2 and handshakes[0] == {"block": None} and handshakes[1]["block"] > 0
+    assert sys.stdin.read() == "go\n" * 8  # one go consumed per block
+    total = data.elapsed()
+    assert len(data.blocks) == 2 and total == sum(data.blocks)
+
+
+@pytest.mark.slow  # starts one worker process per contender
+def test_block_mode_lets_the_contenders_take_turns_and_trains_the_same() -> None:
+    configs = (("custom __call__", 0, False),)
+    whole = driver.run(rounds=1, warmup=2, steps=5, install=False, log=io.StringIO(), only={"a", "d"},
+                       configs=configs, processor="custom")
+    turns = driver.run(rounds=2, warmup=2, steps=5, install=False, log=io.StringIO(), only={"a", "d"},
+                       configs=configs, processor="custom", block=2, fresh=True)
+    for c in turns:
+        assert not c.unavailable and len(c.times["custom __call__"]) == 2
+    sums = {d for c in [*whole, *turns] for d in c.checksums}
+    assert len(sums) == 1  # the same parameters, bit for bit, whole or in turns
+
+
+def test_the_processor_section_reports_each_ratio_with_its_quartiles_over_rounds() -> None:
+    from benchmarks import processor
+
+    label = processor.CONFIG[0][0]
+    a = driver.Contender("a", "hand loop", "x:y", times={label: [100e-6, 200e-6, 100e-6, 100e-6, 100e-6]})
+    f = driver.Contender("f", "peer", "x:y", times={label: [110e-6, 220e-6, 105e-6, 120e-6, 104e-6]})
+    gone = driver.Contender("d", "gone", "x:y", unavailable="worker exited (code 1)")
+    text = processor.section([a, f, gone], rounds=5, warmup=2, steps=5)
+    assert "| (a) hand loop | 100.0 | 1.000 | 1.000-1.000 | +0.0 |" in text
+    # ratios 1.10, 1.10, 1.05, 1.20, 1.04: median 1.10, quartiles (exclusive method) 1.045 and 1.15
+    assert "| (f) peer | 110.0 | 1.100 | 1.045-1.150 | +10.0 |" in text
+    assert "| (d) gone | worker exited (code 1) | | | |" in text
+    assert f"blocks of {processor.BLOCK}" in text

@@ -117,11 +117,51 @@ def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record:
     return answer["seconds"] / steps
 
 
+def _send(c: Contender, text: str) -> None:
+    assert c.proc is not None and c.proc.stdin is not None
+    c.proc.stdin.write(text + "\n")
+    c.proc.stdin.flush()
+
+
+def _measure_blocks(field_: list[Contender], k: int, gated: bool, warmup: int, steps: int, block: int
+                    ) -> dict[str, float]:
+    """One run of every live contender, their timed steps taking turns in blocks of ``block`` steps.
+
+    Each contender trains its warm-up steps, then waits; the parent lets them run one
+    block each, in an order rotated every block, so a drift of the machine slower than
+    a few blocks (a block of the workload is tens of milliseconds) weighs on every
+    contender alike. Returns seconds per step by contender key.
+    """
+    live = [c for c in field_ if c.proc is not None]
+    for c in live:
+        _send(c, json.dumps({"k": k, "gated": gated, "warmup": warmup, "steps": steps, "block": block}))
+    for c in live:
+        if "error" in (first := _read(c)):
+            c.unavailable = f"failed while running: {first['error']}"
+            _stop(c)
+    live = [c for c in live if c.proc is not None]
+    blocks = -(-steps // block)
+    done: dict[str, float] = {}
+    for j in range(blocks):
+        for c in live[j % len(live):] + live[:j % len(live)]:
+            if c.proc is None:
+                continue
+            _send(c, "go")
+            answer = _read(c)
+            if "error" in answer:
+                c.unavailable = f"failed while running: {answer['error']}"
+                _stop(c)
+            elif j == blocks - 1:
+                c.checksums.add(f"{k}:{answer['checksum']}")
+                done[c.key] = answer["seconds"] / steps
+    return done
+
+
 def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = True,
         log: Any = sys.stderr, only: set[str] | None = None, device: str = "cpu",
         clock: str = "wall", workload: str = "mlp",
         configs: tuple[tuple[str, int, bool], ...] = CONFIGS, processor: str = "simple",
-        fresh: bool = False) -> list[Contender]:
+        fresh: bool = False, block: int = 0) -> list[Contender]:
     """Measure every contender (or those keyed in ``only``) on ``device``; returns them with their per-round times.
 
     ``processor="custom"``: hookpipe's contenders run a ``BatchProcessorMixin`` implementing
@@ -130,6 +170,8 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
     process's whole life (where its objects landed in memory, its string hashes) then
     varies from round to round like the machine's load does, instead of weighing on
     every round of one contender alike.
+    ``block``: the contenders' timed steps take turns in blocks of that many steps
+    (see :func:`_measure_blocks`) instead of one whole run after another.
     """
     field_ = [c for c in contenders() if only is None or c.key in only]
 
@@ -153,6 +195,12 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
                     _stop(c)
                 start_all(announce=False)
             for label, k, gated in configs:
+                if block:
+                    per_step = _measure_blocks(field_, k, gated, warmup, steps, block)
+                    for c in field_:
+                        if c.key in per_step:
+                            c.times.setdefault(label, []).append(per_step[c.key])
+                    continue
                 for c in field_:
                     if c.proc is None:
                         continue
@@ -181,6 +229,17 @@ def paired_ratio(c: Contender, base: Contender, label: str) -> float | None:
     if not a or not b or len(a) != len(b):
         return None
     return statistics.median(x / y for x, y in zip(a, b))
+
+
+def ratio_quartiles(c: Contender, base: Contender, label: str) -> tuple[float, float]:
+    """The first and third quartiles over rounds of this contender's time over the base's in the same round."""
+    a, b = c.times.get(label), base.times.get(label)
+    assert a and b and len(a) == len(b)
+    ratios = [x / y for x, y in zip(a, b)]
+    if len(ratios) == 1:
+        return ratios[0], ratios[0]
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return q1, q3
 
 
 def overhead_us(c: Contender, base: Contender, label: str) -> float | None:

@@ -2,7 +2,10 @@
 
 Runs in the contender's own interpreter with one torch thread. It prints one JSON
 line when ready (with the versions it runs), then answers each request line
-``{"k", "gated", "warmup", "steps"}`` with ``{"seconds", "checksum"}``.
+``{"k", "gated", "warmup", "steps"}`` with ``{"seconds", "checksum"}``. A request
+with ``"block": B`` runs its timed steps in blocks of ``B`` that wait for the
+parent's go (see ``TimedBatches``): the worker's stdin and stdout then carry that
+handshake until the answer.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import os
 import platform
 import sys
 from typing import Any
@@ -30,6 +34,8 @@ def main() -> int:
     try:
         import torch
 
+        from benchmarks.runtime.workload import BLOCK_ENV
+
         torch.set_num_threads(1)
         name, _, attr = target.partition(":")
         module = importlib.import_module(name)
@@ -42,11 +48,14 @@ def main() -> int:
     for line in sys.stdin:
         req = json.loads(line)
         gc.collect()
+        os.environ[BLOCK_ENV] = str(req.get("block", 0))
         try:
             seconds, digest = run(req["k"], req["gated"], req["warmup"], req["steps"])
         except Exception as exc:
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
             continue
+        finally:
+            del os.environ[BLOCK_ENV]
         print(json.dumps({"seconds": seconds, "checksum": digest}), flush=True)
     return 0
 

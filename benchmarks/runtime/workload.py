@@ -26,7 +26,7 @@ from typing import Any, Callable, ContextManager, Iterator
 import torch
 
 __all__ = [
-    "BATCH", "CLOCK_ENV", "DEVICE_ENV", "PROCESSOR_ENV", "WORKLOAD_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
+    "BATCH", "BLOCK_ENV", "CLOCK_ENV", "DEVICE_ENV", "PROCESSOR_ENV", "WORKLOAD_ENV", "GATE_EVERY", "LR", "MAX_NORM", "Noop", "TimedBatches", "accelerator_kwargs", "autocast",
     "checksum", "clock", "device", "forward_of", "make_batches", "make_model", "mixed_precision", "noop",
 ]
 
@@ -45,6 +45,8 @@ WORKLOAD_ENV = "HOOKPIPE_BENCH_WORKLOAD"
 #: hookpipe's batch processor: "simple" (default, a ``SimpleBatchProcessor``) or "custom"
 #: (a ``BatchProcessorMixin`` implementing ``__call__`` as the seed's contract has it).
 PROCESSOR_ENV = "HOOKPIPE_BENCH_PROCESSOR"
+#: Steps per block in block mode (see :class:`TimedBatches`); unset or 0: one timed window.
+BLOCK_ENV = "HOOKPIPE_BENCH_BLOCK"
 
 
 def custom_processor() -> bool:
@@ -111,8 +113,16 @@ def make_batches(count: int, seed: int = 1) -> list[tuple[torch.Tensor, torch.Te
 class TimedBatches:
     """An in-memory list of batches that notes the time the first timed batch is drawn.
 
-    Not a ``DataLoader``, so ``accelerator.prepare`` leaves it as it is; it has a
+    Not a ``DataLoader``, so ``accelerate.prepare`` leaves it as it is; it has a
     length so trainers know the epoch's last batch.
+
+    In block mode (``HOOKPIPE_BENCH_BLOCK=B``, set by the driver's worker for one
+    request) the timed steps run in blocks of ``B``: before each block the iterator
+    tells the parent it is ready (with the last block's seconds) on stdout and waits
+    for a line on stdin, so the parent can let the contenders take turns block by
+    block. Each block is timed from the parent's go to the request for the batch
+    after it (the last one to ``elapsed()``, as the single window is); ``elapsed()``
+    is then the blocks' sum.
     """
 
     def __init__(self, batches: list[Any], warmup: int) -> None:
@@ -120,19 +130,57 @@ class TimedBatches:
         self.warmup = warmup
         self.start: float | None = None
         self.clock = clock()
+        self.block = int(os.environ.get(BLOCK_ENV, "0"))
+        self.blocks: list[float] = []
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __iter__(self) -> Iterator[Any]:
+        if self.block:
+            yield from self._blocks()
+            return
         batches, warmup = self.batches, self.warmup
         for i in range(len(batches)):
             if i == warmup:
                 self.start = self.clock()
             yield batches[i]
 
+    def _blocks(self) -> Iterator[Any]:
+        batches, warmup, block = self.batches, self.warmup, self.block
+        for i in range(len(batches)):
+            if i >= warmup and (i - warmup) % block == 0:
+                self._close_block()
+                self._handshake(self.blocks[-1] if self.blocks else None)
+                self.start = self.clock()
+            yield batches[i]
+        self._close_block()
+
+    def _close_block(self) -> None:
+        """End the block in progress, if one is: at the next block, at the data's end, or at ``elapsed()``
+        (a trainer that knows the data's length stops without asking for more)."""
+        if self.start is None:
+            return
+        if device().type == "cuda":
+            torch.cuda.synchronize()
+        self.blocks.append(self.clock() - self.start)
+        self.start = None
+
+    @staticmethod
+    def _handshake(last: float | None) -> None:
+        import json
+        import sys
+
+        print(json.dumps({"block": last}), flush=True)
+        if not sys.stdin.readline():
+            raise SystemExit("the benchmark's parent went away")
+
     def elapsed(self) -> float:
-        """Seconds since the first timed batch was drawn."""
+        """Seconds of the timed steps: since the first timed batch was drawn, or the blocks' sum."""
+        if self.block:
+            self._close_block()
+            assert self.blocks, "the timed window never started"
+            return sum(self.blocks)
         assert self.start is not None, "the timed window never started"
         if device().type == "cuda":
             torch.cuda.synchronize()

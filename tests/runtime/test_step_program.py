@@ -9,6 +9,7 @@ bring their own ``__call__``, channels of other classes, readable tracebacks.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from typing import Any
 
@@ -71,6 +72,35 @@ def test_each_scope_gets_its_own_argument_object_with_the_seeds_fields() -> None
         assert fwd.model_outputs is bwd.model_outputs is batch_args.model_outputs is step_args.model_outputs
         assert fwd.reduce_loss is bwd.reduce_loss is step_args.reduce_loss
         assert step_args.optimizer is trainer.optimizer and step_args.run is trainer.run
+
+
+@pytest.mark.parametrize("processor", ["inlined", "own __call__"])
+def test_the_argument_objects_hold_the_reference_paths_fields_in_field_order(
+        monkeypatch: pytest.MonkeyPatch, processor: str) -> None:
+    """The generated step fills each argument object field by field; ``vars()`` shows what the reference's dicts do."""
+    from hookpipe.runtime.loop.step_program import REFERENCE_ENV
+
+    def shown(value: Any) -> Any:
+        return value if value is None or isinstance(value, int) else type(value).__name__
+
+    def run() -> list[tuple[str, str, list[tuple[str, Any]]]]:
+        seen: list[tuple[str, str, list[tuple[str, Any]]]] = []
+        hooks = PipelineHooks()
+        for channel in STEP_CHANNELS:
+            hooks.register_hook(channel, HookContext.from_callable(
+                before=lambda a, c=channel: seen.append((c, "begin", [(k, shown(v)) for k, v in vars(a).items()])),
+                after=lambda a, c=channel: seen.append((c, "end", [(k, shown(v)) for k, v in vars(a).items()])),
+            ))
+        _trainer(hooks, batch_processor=Doubled() if processor == "inlined" else OwnCall(), max_step=2)()
+        return seen
+
+    generated = run()
+    monkeypatch.setenv(REFERENCE_ENV, "1")
+    assert run() == generated
+    assert len(generated) == 2 * 8
+    assert [k for k, _ in generated[0][2]] == [f.name for f in dataclasses.fields(PipelineHookArgs)]
+    step_end = dict(next(fields for c, when, fields in generated if (c, when) == ("on_step", "end")))
+    assert step_end["global_step_id"] == 0 and step_end["reduce_loss"] == "Tensor" and step_end["batch"] is None
 
 
 def test_a_batch_hook_that_replaces_the_batch_feeds_the_forward() -> None:

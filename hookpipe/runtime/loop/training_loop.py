@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader
 from hookpipe.compiler.loop import SCOPE_CHANNEL
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize
+from hookpipe.perf import kept_for_run
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoints.checkpoint_state import read_progress, read_state, restore_grads, write_progress
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
@@ -312,45 +313,46 @@ class TrainingLoop:
         self._run_epoch = compile_epoch(self._setup)
         # A processor's own accelerator.backward takes the plain path where that is exact (see fastpath).
         restore_backward = install_plain_backward(self.accelerator)
-        try:
-            if resumed is not None and resumed["cursor"]["scope"] == "loop":
-                self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
-                if state.is_training_end(max_step, max_epoch):
-                    return
-                # Resumed with higher limits: the loop goes on (its `before` phase already ran).
-                resumed = {**resumed, "cursor": {**resumed["cursor"], "index": None}}
-            with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
-                if resumed is not None:
-                    self._finish_phase(resumed)
-                done = state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
-                inside = resumed is not None and state.step_id > 0
-                while not done or inside:
-                    skip_before, inside = inside, False
-                    epoch_args = self._get_hook_args()
-                    counters.epoch = state.epoch_id + 1
-                    counters.last_epoch = self._epoch_may_be_last(per_epoch)
-                    ran = 0
-                    with self._begin("on_epoch", epoch_args, skip_before):
-                        if not done:
-                            ran, done = self._run_batches(self._epoch_batches(), epoch_args)
-                        if display is not None:  # the bar says the steps the epoch's lines will say
-                            display.catch_up(state.global_step_id, self.pending_loss)
-                        if ran == 0 and state.step_id == 0 and max_epoch is None:
-                            # The seed would loop forever; under max_epoch it runs empty epochs.
-                            raise RuntimeError("the dataloader yielded no batches and the run has no max_epoch, "
-                                               "so it would never end: check the dataset, or set max_epoch")
-                        counters.last_epoch = done or (max_epoch is not None and state.epoch_id + 1 >= max_epoch)
-                        state.epoch_done = True
-                    state.update_epoch()
-                    state.sync_pipeline_hook_arg(loop_args)
-                    done = done or state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
-        finally:
-            restore_backward()
-            self._base_args = None
-            self._stop_agreement.close()
-            if display is not None:
-                display.close(state.global_step_id)  # the bar ends at the steps done: 100% at the run's end
-            self._close_hooks()
+        with kept_for_run():  # the run's setup stays out of the steps' garbage collections (hookpipe.perf)
+            try:
+                if resumed is not None and resumed["cursor"]["scope"] == "loop":
+                    self._finish_phase(resumed)  # the run had ended; only its last phase was cut short
+                    if state.is_training_end(max_step, max_epoch):
+                        return
+                    # Resumed with higher limits: the loop goes on (its `before` phase already ran).
+                    resumed = {**resumed, "cursor": {**resumed["cursor"], "index": None}}
+                with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
+                    if resumed is not None:
+                        self._finish_phase(resumed)
+                    done = state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
+                    inside = resumed is not None and state.step_id > 0
+                    while not done or inside:
+                        skip_before, inside = inside, False
+                        epoch_args = self._get_hook_args()
+                        counters.epoch = state.epoch_id + 1
+                        counters.last_epoch = self._epoch_may_be_last(per_epoch)
+                        ran = 0
+                        with self._begin("on_epoch", epoch_args, skip_before):
+                            if not done:
+                                ran, done = self._run_batches(self._epoch_batches(), epoch_args)
+                            if display is not None:  # the bar says the steps the epoch's lines will say
+                                display.catch_up(state.global_step_id, self.pending_loss)
+                            if ran == 0 and state.step_id == 0 and max_epoch is None:
+                                # The seed would loop forever; under max_epoch it runs empty epochs.
+                                raise RuntimeError("the dataloader yielded no batches and the run has no max_epoch, "
+                                                   "so it would never end: check the dataset, or set max_epoch")
+                            counters.last_epoch = done or (max_epoch is not None and state.epoch_id + 1 >= max_epoch)
+                            state.epoch_done = True
+                        state.update_epoch()
+                        state.sync_pipeline_hook_arg(loop_args)
+                        done = done or state.is_training_end(max_step, max_epoch) or self._stop_between(loop_args)
+            finally:
+                restore_backward()
+                self._base_args = None
+                self._stop_agreement.close()
+                if display is not None:
+                    display.close(state.global_step_id)  # the bar ends at the steps done: 100% at the run's end
+                self._close_hooks()
         logger.info("\n" + "=" * 50 + "FINISH TRAINING" + "=" * 50, main_process_only=True)
 
     def _begin(self, channel: PipelineHookChanelType, args: PipelineHookArgs, skip_before: bool) -> Any:
