@@ -27,8 +27,11 @@ def run(rounds: int, warmup: int, steps: int, install: bool = True, clock: str =
     # New workers every round: the margins here are a few µs, less than what one process's
     # memory layout and string hashes shift a contender by for its whole life. Turns of
     # BLOCK steps: this 2-core machine's speed drifts by 10% within a round's minute.
+    # Shifted memory: where the step's buffers land moves a contender by several percent,
+    # the same in every process running the same code.
     return driver.run(rounds=rounds, warmup=warmup, steps=steps, install=install, only=ONLY, configs=CONFIG,
-                      processor="custom", clock=clock, fresh=True, block=BLOCK)
+                      processor="custom", clock=clock, fresh=True, block=BLOCK,
+                      shift_layout=True)
 
 
 def section(field: list[Any], rounds: int, warmup: int, steps: int) -> str:
@@ -38,7 +41,8 @@ def section(field: list[Any], rounds: int, warmup: int, steps: int) -> str:
         "## The seed's processors: a `BatchProcessorMixin` implementing `__call__`",
         "",
         f"The runtime workload on the CPU (one torch thread), {steps:,} timed steps after {warmup} warm-up steps, "
-        f"median of {rounds} rounds, each in new worker processes whose timed steps take turns in blocks of {BLOCK} "
+        f"median of {rounds} rounds, each in new worker processes, each run's memory shifted by a random offset, "
+        f"whose timed steps take turns in blocks of {BLOCK} "
         "(every contender trains a block, then the next, in an order rotated every block); hookpipe's contenders "
         "run a processor whose `__call__` opens the model scopes and calls `accelerator.backward` itself. "
         "Ratio: median over rounds of the time over (a)'s; its quartiles over rounds beside it.",

@@ -147,11 +147,20 @@ def test_block_mode_lets_the_contenders_take_turns_and_trains_the_same() -> None
     whole = driver.run(rounds=1, warmup=2, steps=5, install=False, log=io.StringIO(), only={"a", "d"},
                        configs=configs, processor="custom")
     turns = driver.run(rounds=2, warmup=2, steps=5, install=False, log=io.StringIO(), only={"a", "d"},
-                       configs=configs, processor="custom", block=2, fresh=True)
+                       configs=configs, processor="custom", block=2, fresh=True, shift_layout=True)
     for c in turns:
         assert not c.unavailable and len(c.times["custom __call__"]) == 2
     sums = {d for c in [*whole, *turns] for d in c.checksums}
     assert len(sums) == 1  # the same parameters, bit for bit, whole or in turns
+
+
+def test_a_shifted_layout_is_drawn_from_its_seed() -> None:
+    from benchmarks.runtime.worker import _shifted_layout
+
+    first, again, other = _shifted_layout(7), _shifted_layout(7), _shifted_layout(8)
+    sizes = [(t.numel(), len(b), len(objs)) for t, b, objs in (first, again, other)]
+    assert sizes[0] == sizes[1] != sizes[2]
+    assert sizes[0][0] % 64 == 0 and sizes[0][0] < 1 << 16  # on the heap, not a mapping of its own
 
 
 def test_the_processor_section_reports_each_ratio_with_its_quartiles_over_rounds() -> None:

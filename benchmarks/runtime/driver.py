@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -123,18 +124,22 @@ def _send(c: Contender, text: str) -> None:
     c.proc.stdin.flush()
 
 
-def _measure_blocks(field_: list[Contender], k: int, gated: bool, warmup: int, steps: int, block: int
-                    ) -> dict[str, float]:
+def _measure_blocks(field_: list[Contender], k: int, gated: bool, warmup: int, steps: int, block: int,
+                    layouts: random.Random | None = None) -> dict[str, float]:
     """One run of every live contender, their timed steps taking turns in blocks of ``block`` steps.
 
     Each contender trains its warm-up steps, then waits; the parent lets them run one
     block each, in an order rotated every block, so a drift of the machine slower than
     a few blocks (a block of the workload is tens of milliseconds) weighs on every
-    contender alike. Returns seconds per step by contender key.
+    contender alike. ``layouts``: each worker shifts its memory by a random amount drawn
+    from it for this run (see the worker's ``_shifted_layout``). Returns seconds per
+    step by contender key.
     """
     live = [c for c in field_ if c.proc is not None]
     for c in live:
-        _send(c, json.dumps({"k": k, "gated": gated, "warmup": warmup, "steps": steps, "block": block}))
+        layout = layouts.randrange(1 << 30) if layouts is not None else None
+        _send(c, json.dumps({"k": k, "gated": gated, "warmup": warmup, "steps": steps, "block": block,
+                             "layout": layout}))
     for c in live:
         if "error" in (first := _read(c)):
             c.unavailable = f"failed while running: {first['error']}"
@@ -161,7 +166,7 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
         log: Any = sys.stderr, only: set[str] | None = None, device: str = "cpu",
         clock: str = "wall", workload: str = "mlp",
         configs: tuple[tuple[str, int, bool], ...] = CONFIGS, processor: str = "simple",
-        fresh: bool = False, block: int = 0) -> list[Contender]:
+        fresh: bool = False, block: int = 0, shift_layout: bool = False) -> list[Contender]:
     """Measure every contender (or those keyed in ``only``) on ``device``; returns them with their per-round times.
 
     ``processor="custom"``: hookpipe's contenders run a ``BatchProcessorMixin`` implementing
@@ -172,7 +177,10 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
     every round of one contender alike.
     ``block``: the contenders' timed steps take turns in blocks of that many steps
     (see :func:`_measure_blocks`) instead of one whole run after another.
+    ``shift_layout`` (with ``block``): every run starts its memory at a random offset
+    (seeded, so a rerun draws the same offsets).
     """
+    layouts = random.Random(20261207) if shift_layout else None
     field_ = [c for c in contenders() if only is None or c.key in only]
 
     def start_all(announce: bool) -> None:
@@ -196,7 +204,7 @@ def run(rounds: int = 5, warmup: int = 300, steps: int = 3000, install: bool = T
                 start_all(announce=False)
             for label, k, gated in configs:
                 if block:
-                    per_step = _measure_blocks(field_, k, gated, warmup, steps, block)
+                    per_step = _measure_blocks(field_, k, gated, warmup, steps, block, layouts)
                     for c in field_:
                         if c.key in per_step:
                             c.times.setdefault(label, []).append(per_step[c.key])

@@ -103,6 +103,33 @@ def test_the_argument_objects_hold_the_reference_paths_fields_in_field_order(
     assert step_end["global_step_id"] == 0 and step_end["reduce_loss"] == "Tensor" and step_end["batch"] is None
 
 
+def _static_call(pipeline_hooks: PipelineHooks, on_batch_hook_args: PipelineHookArgs, model: Any) -> None:
+    hooklib.CallMSE.__call__(hooklib.CallMSE(), pipeline_hooks, on_batch_hook_args, model)
+
+
+class StaticCall(hooklib.CallMSE):
+    """A processor whose ``__call__`` is a staticmethod (no ``self``): the step must call the instance."""
+
+    __call__ = staticmethod(_static_call)  # type: ignore[assignment]
+
+
+def test_a_processor_whose_call_is_not_a_function_is_called_as_the_instance(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from hookpipe.runtime.loop.step_program import SHOW_ENV
+
+    def trained(processor: Any) -> list[torch.Tensor]:
+        trainer = _trainer(batch_processor=processor, max_step=3)
+        trainer()
+        return [p.detach().clone() for p in trainer.model.parameters()]
+
+    monkeypatch.setenv(SHOW_ENV, "1")
+    function, descriptor = trained(hooklib.CallMSE()), trained(StaticCall())
+    function_step, descriptor_step = capsys.readouterr().err.split(f"# {SHOW_ENV}:")[1:]
+    assert "bp_call(bp, pipeline_hooks=hooks" in function_step
+    assert "bp(pipeline_hooks=hooks" in descriptor_step and "bp_call" not in descriptor_step
+    assert all(torch.equal(p, q) for p, q in zip(function, descriptor))
+
+
 def test_a_batch_hook_that_replaces_the_batch_feeds_the_forward() -> None:
     forwarded: list[Any] = []
 
@@ -293,7 +320,7 @@ def test_the_generated_step_can_be_shown_and_touches_no_private_name_of_another_
     shown = capsys.readouterr().err
     sources = shown.split(f"# {SHOW_ENV}:")[1:]
     assert len(sources) == 2 and all("def run_epoch(batches, ea):" in s for s in sources)
-    assert "backward(loss)" in sources[0] and "bp(pipeline_hooks=hooks" in sources[1]
+    assert "backward(loss)" in sources[0] and "bp_call(bp, pipeline_hooks=hooks" in sources[1]
     # No `obj._name` (dunders such as the argument objects' own `__dict__` are Python's protocol, not private).
     assert re.findall(r"\._(?!_)\w+", shown) == []
     assert "__dict__" in shown

@@ -55,9 +55,11 @@ step, when :func:`compile_epoch` is asked again (``REBUILD``).
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from dataclasses import dataclass, fields
+from types import FunctionType
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from accelerate import Accelerator
@@ -366,13 +368,21 @@ class _Writer:
         inline = isinstance(bp, SimpleBatchProcessor) and type(bp).__call__ is SimpleBatchProcessor.__call__
         if not inline:  # the seed's contract: the processor gets the hooks and opens the model scopes itself
             self.env.update(bp=bp, hooks=self.s.hooks)
+            # With `__call__` a plain function of the class, `bp(...)` is `__call__(bp, ...)`;
+            # called as that function, the call skips the instance-call slot (an argument tuple
+            # and a keyword dict per step) and runs in the step's own interpreter loop. Any
+            # other `__call__` (a staticmethod, a callable object, a C slot): the instance.
+            opening = "bp("
+            if isinstance(own_call := inspect.getattr_static(type(bp), "__call__"), FunctionType):
+                self.env["bp_call"] = own_call
+                opening = "bp_call(bp, "
 
         def body(d: int, a_batch: str | None) -> None:
             line = self.src.line
             if inline:
                 self.processor(d, a_batch)
             else:
-                line(d, f"bp(pipeline_hooks=hooks, on_batch_hook_args={a_batch}, model=model)")
+                line(d, f"{opening}pipeline_hooks=hooks, on_batch_hook_args={a_batch}, model=model)")
                 line(d, f"outputs = {a_batch}.model_outputs")
                 line(d, f"reduce = {a_batch}.reduce_loss")
             if a_step is not None:
