@@ -27,8 +27,8 @@ from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.dispatch.phases import compile_phase
 from hookpipe.runtime.errors import HookFailure, RunFailure, RunInterrupted, ScopeFailure, add_note
 
-__all__ = ["Call", "Channel", "Counters", "PlanChannel", "PlanScope", "SeedScope", "always", "is_always",
-           "run_calls", "wrapped_callables"]
+__all__ = ["REGISTRATIONS", "Call", "Channel", "Counters", "PlanChannel", "PlanScope", "Registrations", "SeedScope",
+           "always", "is_always", "run_calls", "wrapped_callables"]
 
 _log = logging.getLogger(__name__)
 
@@ -315,13 +315,36 @@ def wrapped_callables(ctx: HookContext[Any]) -> tuple[SeedCallback | None, SeedC
     return ctx.before, ctx.after
 
 
+class Registrations:
+    """One count of registration changes for every seed channel.
+
+    The compiled step (:mod:`hookpipe.runtime.loop.step_program`) captures the
+    registered callbacks once and compares this integer once per step (and each seed
+    scope at entry and exit) to see that a hook was added or removed. Kept by
+    overriding robo_orchard_core's public registration methods (``register``,
+    ``register_hook_channel``, ``unregister_all``, the handles they return); ``+=``
+    goes through the first two. An instance's slot, not a class attribute: read
+    several times a step, an attribute of a class is a lookup through the type
+    caches, a slot one indexed load.
+    """
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+#: The count (see :class:`Registrations`).
+REGISTRATIONS = Registrations()
+
+
 def _counted(handle: RemoveableHandle[Callable[[], None]]) -> RemoveableHandle[Callable[[], None]]:
     """A registration was made: count it, and count its removal through the handle too."""
-    Channel.changes += 1
+    REGISTRATIONS.count += 1
 
     def remove() -> None:
         handle()
-        Channel.changes += 1
+        REGISTRATIONS.count += 1
 
     return RemoveableHandle(remove)
 
@@ -333,14 +356,6 @@ class Channel(HookContextChannel[PipelineHookArgs]):
     contexts change: a context made with ``HookContext.from_callable`` contributes
     its functions directly, so a registered hook costs one call per step, not two.
     """
-
-    #: One count of registration changes for every seed channel: the compiled step
-    #: (:mod:`hookpipe.runtime.loop.step_program`) captures the registered callbacks
-    #: once and compares this integer once per step to see that a hook was added or
-    #: removed. Kept by overriding robo_orchard_core's public registration methods
-    #: (``register``, ``register_hook_channel``, ``unregister_all``, the handles they
-    #: return); ``+=`` goes through the first two.
-    changes = 0
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -359,7 +374,7 @@ class Channel(HookContextChannel[PipelineHookArgs]):
 
     def unregister_all(self) -> None:
         super().unregister_all()
-        Channel.changes += 1
+        REGISTRATIONS.count += 1
 
     @property
     def contexts(self) -> tuple[Any, ...]:
@@ -381,9 +396,9 @@ class Channel(HookContextChannel[PipelineHookArgs]):
 
     def calls(self) -> tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]]:
         """``(befores, afters)``: the functions the registered contexts run, in order."""
-        if self._seen != Channel.changes:
+        if self._seen != REGISTRATIONS.count:
             pairs = [wrapped_callables(ctx) for ctx in self.contexts]
-            self._seen, self._calls = Channel.changes, (tuple(b for b, _ in pairs if b is not None),
+            self._seen, self._calls = REGISTRATIONS.count, (tuple(b for b, _ in pairs if b is not None),
                                                         tuple(a for _, a in pairs if a is not None))
         return self._calls
 
@@ -411,7 +426,7 @@ class SeedScope(tuple[Any, ...]):
     def __enter__(self) -> PipelineHookArgs:
         ch: Channel = self[0]
         arg: PipelineHookArgs = self[1]
-        befores = (ch._calls if ch._seen == Channel.changes else ch.calls())[0]
+        befores = (ch._calls if ch._seen == REGISTRATIONS.count else ch.calls())[0]
         if befores:
             try:
                 for fn in befores:
@@ -424,7 +439,7 @@ class SeedScope(tuple[Any, ...]):
         ch: Channel = self[0]
         if exc is None:
             arg = self[1]
-            for fn in (ch._calls if ch._seen == Channel.changes else ch.calls())[1]:
+            for fn in (ch._calls if ch._seen == REGISTRATIONS.count else ch.calls())[1]:
                 fn(arg)
             return False
         ch.fail(self[1], exc)

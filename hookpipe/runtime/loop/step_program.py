@@ -65,7 +65,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 from accelerate import Accelerator
 
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.dispatch.channels import Channel, Counters, PlanChannel
+from hookpipe.runtime.dispatch.channels import REGISTRATIONS, Channel, Counters, PlanChannel
 from hookpipe.runtime.dispatch.phases import PhaseSource
 from hookpipe.runtime.distributed.signals import StopRequest
 from hookpipe.runtime.fastpath import PlainPath, fast_path
@@ -152,7 +152,7 @@ def compile_epoch(setup: StepSetup, previous: EpochFn | None = None) -> EpochFn:
     if previous is not None:
         env = previous.__globals__
         if env["registered"] == _registered(setup):
-            env["V"] = Channel.changes
+            env["V"] = REGISTRATIONS.count
             return previous
     return _Writer(setup).build()
 
@@ -239,14 +239,14 @@ class _Writer:
         self.env = self.src.env
         self.env.update(
             state=setup.state, loop=setup.loop, new=object.__new__, Args=PipelineHookArgs,
-            model=setup.model, gs=setup.accelerator.gradient_state, H=Channel,
+            model=setup.model, gs=setup.accelerator.gradient_state, H=REGISTRATIONS,
         )
         # The run's fixed fields, one name each (see fresh_args).
         self.env.update({f"base_{name}": value for name, value in setup.base_args.items()})
         self.channels: dict[str, Any] = {name: setup.hooks.hooks.get(name)
                                          for name in (_STEP, _BATCH, _FORWARD, _BACKWARD)}
         self.seeded = any(isinstance(ch, Channel) for ch in self.channels.values())
-        self.env["V"] = Channel.changes
+        self.env["V"] = REGISTRATIONS.count
         self.env["registered"] = _registered(setup)
         self._args = 0
 
@@ -255,7 +255,7 @@ class _Writer:
         s, line = self.s, self.src.line
         line(0, "def run_epoch(batches, ea):")
         if self.seeded:
-            line(1, "if H.changes != V:")
+            line(1, "if H.count != V:")
             line(2, "return 0, REBUILD")
         line(1, "ran = 0")
         line(1, "for batch in batches:")
@@ -290,7 +290,7 @@ class _Writer:
             line(2, f"if {' or '.join(limits)}:")
             line(3, "return ran, DONE")
         if self.seeded:
-            line(2, "if H.changes != V:")
+            line(2, "if H.count != V:")
             line(3, "return ran, REBUILD")
         line(1, "return ran, ENDED")
         self.env.update(max_step=s.max_step, max_epoch=s.max_epoch, ENDED=ENDED, DONE=DONE, REBUILD=REBUILD)
