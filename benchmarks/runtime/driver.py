@@ -105,9 +105,7 @@ def _stop(c: Contender) -> None:
 
 
 def _measure(c: Contender, k: int, gated: bool, warmup: int, steps: int, record: bool = True) -> float | None:
-    assert c.proc is not None and c.proc.stdin is not None
-    c.proc.stdin.write(json.dumps({"k": k, "gated": gated, "warmup": warmup, "steps": steps}) + "\n")
-    c.proc.stdin.flush()
+    _send(c, json.dumps({"k": k, "gated": gated, "warmup": warmup, "steps": steps}))
     answer = _read(c)
     if "error" in answer:
         c.unavailable = f"failed while running: {answer['error']}"
@@ -130,7 +128,7 @@ def _measure_blocks(field_: list[Contender], k: int, gated: bool, warmup: int, s
 
     Each contender trains its warm-up steps, then waits; the parent lets them run one
     block each, in an order rotated every block, so a drift of the machine slower than
-    a few blocks (a block of the workload is tens of milliseconds) weighs on every
+    a few blocks (500 steps of the workload: about 150 ms here) weighs on every
     contender alike. ``layouts``: each worker shifts its memory by a random amount drawn
     from it for this run (see the worker's ``_shifted_layout``). Returns seconds per
     step by contender key.

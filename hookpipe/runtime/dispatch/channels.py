@@ -399,7 +399,7 @@ class Channel(HookContextChannel[PipelineHookArgs]):
         if self._seen != REGISTRATIONS.count:
             pairs = [wrapped_callables(ctx) for ctx in self.contexts]
             self._seen, self._calls = REGISTRATIONS.count, (tuple(b for b, _ in pairs if b is not None),
-                                                        tuple(a for _, a in pairs if a is not None))
+                                                            tuple(a for _, a in pairs if a is not None))
         return self._calls
 
     def fail(self, arg: PipelineHookArgs, exc: BaseException) -> NoReturn:

@@ -408,8 +408,8 @@ class _Writer:
             # The seed copies the batch's argument object (what its hooks set on it included).
             if a_batch is None:
                 return self.fresh_args(**extra)
-            fields = ", ".join(f'"{name}": {value}' for name, value in extra.items())
-            return lambda arg: [f"{arg} = new(Args)", f"{arg}.__dict__ = {{**{a_batch}.__dict__, {fields}}}"]
+            items = ", ".join(f'"{name}": {value}' for name, value in extra.items())
+            return lambda arg: [f"{arg} = new(Args)", f"{arg}.__dict__ = {{**{a_batch}.__dict__, {items}}}"]
 
         def forward(d: int, a_fwd: str | None) -> None:
             line(d, "outputs, loss = forward(model, b)")
