@@ -40,14 +40,11 @@ def kept_for_good() -> Iterator[None]:
     25 ms for pygls's and lsprotocol's import). Reference counting still frees
     what is dropped; only a reference cycle among them would stay.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
+    with gc_paused():
+        try:
+            yield
+        finally:
+            gc.freeze()  # still paused: frozen before the collector is back on
 
 
 @contextmanager

@@ -233,8 +233,10 @@ class TrainingLoop:
         """A fresh argument object for one scope (hooks may keep it; it is never reused).
 
         Built from a per-run dict of the fields that do not change (see
-        :meth:`_args_base`) rather than through the dataclass ``__init__``: this runs
-        twice per step.
+        :meth:`_args_base`) rather than through the dataclass ``__init__``. For the
+        loop and epoch scopes and the hooks' own calls; the fused step
+        (:mod:`.step_program`) makes its per-step objects from the same dict, field
+        by field.
         """
         state = self.trainer_progress_state
         fields = (self._base_args or self._args_base()).copy()
