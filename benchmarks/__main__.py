@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print("Python work per step of the custom-processor workload (counted under sys.settrace)", file=sys.stderr)
         sections.append(step_work.section(step_work.measure(processor="custom"), "custom"))
+        from benchmarks import step_parts
+
+        print("the parts of a seed-API step, in the loop and alone (one process)", file=sys.stderr)
+        sections.append(step_parts.section(step_parts.measure(), step_parts.ROUNDS, step_parts.STEPS))
     if args.what in ("all", "hooks"):
         from benchmarks import hook_dispatch
 

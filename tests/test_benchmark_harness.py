@@ -176,3 +176,27 @@ def test_the_processor_section_reports_each_ratio_with_its_quartiles_over_rounds
     assert "| (f) peer | 110.0 | 1.100 | 1.045-1.150 | +10.0 |" in text
     assert "| (d) gone | worker exited (code 1) | | | |" in text
     assert f"blocks of {processor.BLOCK}" in text
+
+
+@pytest.mark.parametrize("part", ["accumulate", "scopes", "arguments", "all three"])
+def test_each_step_part_trains_what_the_hand_written_loop_trains(part: str) -> None:
+    from benchmarks import step_parts
+    from benchmarks.runtime.workload import checksum, make_batches, make_model
+
+    batches = make_batches(6)
+    hand, other = make_model(), make_model()
+    step_parts.trainer("hand", hand)(batches)
+    step_parts.trainer(part, other)(batches)
+    # The part adds work beside the step, never to its arithmetic: a time difference is the part's cost.
+    assert checksum(other) == checksum(hand)
+
+
+def test_the_step_parts_section_reports_each_part_in_the_loop_and_alone() -> None:
+    from benchmarks import step_parts
+
+    measured = step_parts.measure(rounds=2, steps=3)
+    assert list(measured) == list(step_parts.PARTS) and measured["hand"] == (0.0, 0.0)
+    assert all(alone > 0 for part, (_, alone) in measured.items() if part != "hand")
+    text = step_parts.section({"hand": (0.0, 0.0), "scopes": (5.25, 0.8)}, rounds=2, steps=3)
+    assert "| scopes | +5.25 | 0.80 |" in text and "| hand |" not in text
+    assert "2 rounds of 3 steps" in text

@@ -41,6 +41,35 @@ def test_every_public_way_to_change_a_channel_changes_what_it_runs() -> None:
     assert ch.contexts == ()
 
 
+def test_a_channel_that_runs_nothing_sees_a_hook_registered_inside_its_scope() -> None:
+    """Empty channels skip their bookkeeping, yet a registration inside the body still counts, as in
+    robo_orchard_core's own ``begin``, which reads the contexts again at exit."""
+    log: list[str] = []
+    ch = Channel("on_model_forward")
+    arg = object()
+    with ch.begin(arg) as entered:
+        assert entered is arg
+    with ch.begin(NO_ARG):
+        ch.register(HookContext.from_callable(before=lambda a: log.append("before"),
+                                              after=lambda a: log.append("after")))
+    with ch.begin(NO_ARG):
+        log.append("body")
+    assert log == ["after", "before", "body", "after"]
+
+
+def test_a_failure_in_the_scope_of_a_channel_that_runs_nothing_propagates_as_it_is() -> None:
+    ch = Channel("on_model_backward")
+    error = ValueError("from the body")
+    for _ in range(2):  # the first entry sees the channel is empty; the second takes the short way
+        try:
+            with ch.begin(NO_ARG):
+                raise error
+        except ValueError as caught:
+            assert caught is error
+        else:
+            raise AssertionError("the failure was swallowed")
+
+
 def test_a_context_whose_function_cannot_be_named_runs_through_its_own_method() -> None:
     log: list[str] = []
     ctx = HookContext.from_callable(before=functools.partial(record, log, "partial"))

@@ -361,6 +361,8 @@ class Channel(HookContextChannel[PipelineHookArgs]):
         super().__init__(name)
         self._seen = -1
         self._calls: tuple[tuple[SeedCallback, ...], tuple[SeedCallback, ...]] = ((), ())
+        #: The count at which this channel was last seen to run nothing (-1: it runs something).
+        self._quiet = -1
 
     def begin(self, arg: PipelineHookArgs) -> "SeedScope":
         return SeedScope((self, arg))
@@ -398,8 +400,9 @@ class Channel(HookContextChannel[PipelineHookArgs]):
         """``(befores, afters)``: the functions the registered contexts run, in order."""
         if self._seen != REGISTRATIONS.count:
             pairs = [wrapped_callables(ctx) for ctx in self.contexts]
-            self._seen, self._calls = REGISTRATIONS.count, (tuple(b for b, _ in pairs if b is not None),
-                                                            tuple(a for _, a in pairs if a is not None))
+            befores, afters = tuple(b for b, _ in pairs if b is not None), tuple(a for _, a in pairs if a is not None)
+            self._seen, self._calls = REGISTRATIONS.count, (befores, afters)
+            self._quiet = -1 if befores or afters else REGISTRATIONS.count
         return self._calls
 
     def fail(self, arg: PipelineHookArgs, exc: BaseException) -> NoReturn:
@@ -418,7 +421,10 @@ class SeedScope(tuple[Any, ...]):
 
     The registered callbacks are read at entry and again at exit (a ``before``
     that registers a hook changes the ``after`` list), each time with one integer
-    comparison unless they changed (:meth:`Channel.calls` rebuilds them then).
+    comparison unless they changed (:meth:`Channel.calls` rebuilds them then). A
+    channel that runs nothing (``Channel._quiet`` is the current count) is left
+    alone: a seed processor opens two such scopes every step, and on a small
+    model's step each object a scope reads is cold again.
     """
 
     __slots__ = ()
@@ -426,6 +432,8 @@ class SeedScope(tuple[Any, ...]):
     def __enter__(self) -> PipelineHookArgs:
         ch: Channel = self[0]
         arg: PipelineHookArgs = self[1]
+        if ch._quiet == REGISTRATIONS.count:
+            return arg
         befores = (ch._calls if ch._seen == REGISTRATIONS.count else ch.calls())[0]
         if befores:
             try:
@@ -437,6 +445,8 @@ class SeedScope(tuple[Any, ...]):
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         ch: Channel = self[0]
+        if ch._quiet == REGISTRATIONS.count:
+            return False  # no callbacks and no cleanup: a failure propagates as it is
         if exc is None:
             arg = self[1]
             for fn in (ch._calls if ch._seen == REGISTRATIONS.count else ch.calls())[1]:
