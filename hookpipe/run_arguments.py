@@ -16,7 +16,7 @@ __all__ = ["add_run_arguments", "run_arguments_problem"]
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """Add ``run``'s positional ``FILE`` and its options to ``p``."""
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="override a value after merging, e.g. trainer.max_step=100 or hook.clip.max_norm=0.5")
     p.add_argument("--resume", metavar="DIR|latest|best",
                    help="resume from a checkpoint folder, the newest one, or the best-ranked one (checkpoint monitor)")
@@ -29,6 +29,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", action="store_true",
                    help="time every plan entry; print a per-hook table and write STEM.profile.json")
     p.add_argument("--profile-out", metavar="FILE", help="write the profile JSON here (implies --profile)")
+
+
+def _key_value(text: str) -> str:
+    """An argparse ``type`` for ``--set``: ``KEY=VALUE``, or a usage error (exit 2) naming what was given."""
+    key, sep, _ = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expects KEY=VALUE (e.g. trainer.max_step=100), got {text[:60]!r}")
+    return text
 
 
 def run_arguments_problem(args: argparse.Namespace) -> str | None:

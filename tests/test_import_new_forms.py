@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_import import IMPORT, block, imported
+from hookpipe.porting.writer import MARK
+from tests.helpers import run_cli
+from tests.test_import import IMPORT, block, do_import, imported
 
 #: MMDetection's YOLOX-s config, as shipped with the port made from it (examples/ports/yolox).
 YOLOX = Path(__file__).resolve().parents[1] / "examples/ports/yolox/configs/yolox/yolox_s_8xb8-300e_coco.py"
@@ -38,3 +40,26 @@ def test_lightning_plateau_and_swa(tmp_path: Path) -> None:
     epoch = block(text, "epoch {")
     assert epoch.index("evaluate every epoch") < epoch.index("plateau") < epoch.index("swa")
     assert "lr_scheduler" not in text  # the plateau schedule is the lr_plateau hook
+
+
+def test_lightning_swa_with_a_fraction_and_no_max_epochs_leaves_start_to_a_person(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "trainer:\n  max_steps: 500\n  enable_checkpointing: false\n  callbacks:\n"
+        "    - class_path: lightning.pytorch.callbacks.StochasticWeightAveraging\n      init_args:\n"
+        "        swa_lrs: 0.01\n"
+        "model:\n  class_path: my_project.Regressor\n"
+        "lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepLR\n  init_args:\n    step_size: 10\n",
+        encoding="utf-8")
+    out = tmp_path / "out.pipe"
+    result = do_import("lightning", config, out)
+    lines = out.read_text().splitlines()
+    at = next(n for n, line in enumerate(lines, 1) if line.startswith("hook swa "))
+    code, mark, comment = lines[at - 1].partition(MARK)
+    assert code.split() == ["hook", "swa", "=", "swa(lr", "=", "0.01)"]  # no start: 0.8 of no max_epochs
+    assert mark and comment.strip() == ("swa_epoch_start = 0.8 is a fraction of max_epochs, which is not set: write "
+                               "start = N (the first averaged epoch); the lr_scheduler must end before `start` "
+                               "(SWALR then owns the lr)")
+    assert result.code == 1 and f"{out}:{at}: needs a person" in result.err
+    check = run_cli("check", str(out))
+    assert check.code == 1 and f"{out}:{at}:" in check.output and "`swa` needs `start`" in check.output

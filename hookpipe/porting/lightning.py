@@ -98,7 +98,7 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
             hook = port.add_hook(Hook("lr_monitor", "log"))
             port.attach(_STEP, "after", Attachment(hook.name, _every(log_every, "update")))
         elif short == "StochasticWeightAveraging":
-            _swa(args, port, trainer)
+            _swa(args, port, trainer, scheduler is not None and not plateau)
         else:
             _custom(cls, args, port)
     if not checkpoints and trainer.get("enable_checkpointing", True) is not False:
@@ -259,19 +259,27 @@ def _plateau(scheduler: Call, spec: Any, port: Port, evaluate: str | None) -> No
     port.attach(path, phase, Attachment(hook.name))
 
 
-def _swa(args: dict[str, Any], port: Port, trainer: dict[str, Any]) -> None:
+def _swa(args: dict[str, Any], port: Port, trainer: dict[str, Any], scheduled: bool) -> None:
     # Lightning's first averaged epoch (1-based) is swa_epoch_start, or int(max_epochs * it) for a fraction
     start = args.get("swa_epoch_start", 0.8)
     epochs = trainer.get("max_epochs")
+    notes = []
     if isinstance(start, float) and isinstance(epochs, int):
         start = int(epochs * start)
+    elif isinstance(start, float):
+        notes.append(f"swa_epoch_start = {start} is a fraction of max_epochs, which is not set: "
+                     "write start = N (the first averaged epoch)")
+        start = None
     if isinstance(start, int):
         start = max(1, start)
+    if scheduled:
+        notes.append("the lr_scheduler must end before `start` (SWALR then owns the lr)")
     hook_args: dict[str, Any] = {"start": start, "lr": args.get("swa_lrs")}
     for src, dst in (("annealing_epochs", "anneal_epochs"), ("annealing_strategy", "anneal_strategy")):
         if src in args:
             hook_args[dst] = args[src]
-    hook = port.add_hook(Hook("swa", "swa", {k: v for k, v in hook_args.items() if v is not None}))
+    hook = port.add_hook(Hook("swa", "swa", {k: v for k, v in hook_args.items() if v is not None},
+                              note="; ".join(notes) or None))
     port.attach(_EPOCH, "after", Attachment(hook.name))
 
 

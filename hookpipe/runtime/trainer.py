@@ -119,11 +119,14 @@ class HookBasedTrainer(TrainingLoop):
     def from_file(
         cls,
         path: str,
-        overrides: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
         accelerator: Accelerator | None = None,
         **kwargs: Any,
     ) -> Self:
         """Compile ``path``, apply ``--set``-style ``overrides``, and build the trainer.
+
+        An override's value is a string, read as ``--set`` reads it, or plain data
+        (``{"trainer.max_epoch": 1}``).
 
         Example:
             >>> HookBasedTrainer.from_file("examples/digits/train.pipe", {"trainer.max_epoch": "1"})  # doctest: +SKIP

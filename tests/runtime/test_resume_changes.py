@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hookpipe.runtime import HookBasedTrainer, ResumeCheckpointConfig
-from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused
+from hookpipe.runtime.checkpoints.resume_changes import NothingToResume, ResumeRefused, examine
 from hookpipe.runtime.plan.overrides import apply_overrides
 from tests.runtime.test_resume import resume_plan
 
@@ -54,3 +54,47 @@ def test_a_refusal_raises_before_anything_is_built_and_carries_every_change(tmp_
         resume(sgd, tmp_path / "b" / "step-00000008")
     assert exc.value.report is not None and "trainer.optimizer: \"torch.optim.AdamW\" -> \"torch.optim.SGD\"" \
         in exc.value.report.changes
+
+
+def _checkpoint_at(folder: Path, scope: str, epoch_id: int, step_id: int, global_step_id: int) -> Path:
+    """A checkpoint folder whose hookpipe record stands at this (next-step) position."""
+    folder.mkdir(parents=True)
+    progress = {"format": 1, "epoch_id": epoch_id, "step_id": step_id, "global_step_id": global_step_id,
+                "update_count": global_step_id}
+    state = {"progress": progress, "cursor": {"scope": scope}, "stopping": None}
+    (folder / "hookpipe-state-0.json").write_text(json.dumps(state), encoding="utf-8")
+    return folder
+
+
+def _limited(tmp_path: Path, **limits: int):
+    base = resume_plan(tmp_path / "unused")
+    trainer = {k: v for k, v in base.trainer.items() if k != "max_step"} | limits
+    return dataclasses.replace(base, trainer=trainer, _hash="")
+
+
+@pytest.mark.parametrize(("scope", "position", "limits"), [
+    ("step", (4, 16, 80), {"max_epoch": 1}),   # saved in the last step of epoch 4, resumed with 1 epoch
+    ("step", (4, 16, 80), {"max_epoch": 4}),   # epoch 4 has begun: a run of 4 epochs never reaches it
+    ("step", (4, 16, 80), {"max_step": 79}),
+    ("epoch", (5, 0, 80), {"max_epoch": 4}),   # saved at the end of epoch 4
+    ("loop", (5, 0, 80), {"max_epoch": 2}),    # a finished run of 5 epochs, resumed with 2
+])
+def test_a_checkpoint_past_lowered_limits_is_nothing_to_train_whatever_phase_wrote_it(
+        tmp_path: Path, scope: str, position: tuple[int, int, int], limits: dict[str, int]) -> None:
+    folder = _checkpoint_at(tmp_path / "ckpt", scope, *position)
+    with pytest.raises(NothingToResume, match=rf"stands after 80 steps \(epoch {position[0]}\), past trainer\.") as exc:
+        examine(_limited(tmp_path, **limits), folder)
+    assert f"--set trainer.max_epoch={position[0] + 1}" in str(exc.value)
+    assert f"--weights-from {folder}" in str(exc.value)
+
+
+@pytest.mark.parametrize(("scope", "position", "limits"), [
+    ("step", (4, 16, 80), {"max_epoch": 5}),   # the run ended in epoch 4: what it had left still runs
+    ("step", (4, 16, 80), {"max_step": 80}),
+    ("epoch", (5, 0, 80), {"max_epoch": 5}),
+])
+def test_a_checkpoint_at_the_limits_resumes_to_run_what_its_run_had_left(
+        tmp_path: Path, scope: str, position: tuple[int, int, int], limits: dict[str, int]) -> None:
+    folder = _checkpoint_at(tmp_path / "ckpt", scope, *position)
+    report = examine(_limited(tmp_path, **limits), folder)
+    assert report.position == (80, position[0])

@@ -96,6 +96,17 @@ def test_set_keys_and_hook_arguments_suggest_the_nearest_name(tmp_path: Path) ->
         in done.stderr
 
 
+def test_a_set_without_a_value_is_a_usage_error_and_a_bad_value_is_blamed_on_its_set(tmp_path: Path) -> None:
+    done = digits(tmp_path, "--set", "trainer.max_epoch")
+    assert done.returncode == 2  # a usage error, as argparse's own
+    assert "usage: hookpipe run" in done.stderr
+    assert "argument --set: expects KEY=VALUE (e.g. trainer.max_step=100), got 'trainer.max_epoch'" in done.stderr
+    done = digits(tmp_path, "--set", "trainer.max_epoch=abc")
+    assert done.returncode == 1
+    assert "--set trainer.max_epoch='abc': Input should be a valid integer" in done.stderr
+    assert "invalid trainer settings in" not in done.stderr and not any(tmp_path.iterdir())
+
+
 def test_arguments_of_factories_and_custom_hooks_suggest_the_nearest_name(tmp_path: Path) -> None:
     done = digits(tmp_path, "--no-lint", "--set", "trainer.model.hiddn=3")
     assert done.returncode == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,34 @@ def test_custom_and_seed_hooks_plain_arguments_still_override(hook_type: str, ke
                                                               expected: object) -> None:
     plan = apply_overrides(_with_hook(hook_type, {}), {f"hook.extra.{key}": value})
     assert plan.hook("extra").args[key] == expected
+
+
+def test_python_overrides_take_plain_values_as_they_are(tmp_path: Path) -> None:
+    plan = digits_plan(str(tmp_path / "ckpt"))
+    changed = apply_overrides(plan, {"trainer.max_epoch": 1, "hook.clip.max_norm": 0.5,
+                                     "trainer.max_step": None, "hook.clip.mode": "value"})
+    assert changed.trainer["max_epoch"] == 1 and changed.trainer["max_step"] is None
+    clip = next(h for h in changed.hooks if h.name == "clip")
+    assert clip.args["max_norm"] == 0.5 and clip.args["mode"] == "value"
+    # A string is still read as on the command line.
+    assert apply_overrides(plan, {"trainer.max_epoch": "2"}).trainer["max_epoch"] == 2
+
+
+@pytest.mark.parametrize("value, message", [
+    (print, "--set trainer.max_epoch: builtin_function_or_method is not plain data"),
+    ([1, object()], "--set trainer.max_epoch: object is not plain data"),
+    ({1: "a"}, "--set trainer.max_epoch: dict is not plain data"),
+    ({"$call": "os:system"}, "`$call` is not allowed"),
+    (float("inf"), "is out of range"),
+])
+def test_python_overrides_refuse_what_is_not_plain_data(tmp_path: Path, value: object, message: str) -> None:
+    with pytest.raises(PlanResolveError, match=re.escape(message)):
+        apply_overrides(digits_plan(str(tmp_path / "ckpt")), {"trainer.max_epoch": value})
+
+
+def test_a_trainer_setting_an_override_made_invalid_is_blamed_on_the_override(tmp_path: Path) -> None:
+    plan = digits_plan(str(tmp_path / "ckpt"))
+    with pytest.raises(PlanResolveError, match=re.escape("--set trainer.max_epoch='abc': Input should be a valid")):
+        apply_overrides(plan, {"trainer.max_epoch": "abc"})
+    with pytest.raises(PlanResolveError, match=re.escape("--set trainer.grad_accumulation=-1.5: ")):
+        apply_overrides(plan, {"trainer.grad_accumulation": -1.5})

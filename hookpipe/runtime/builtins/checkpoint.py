@@ -94,6 +94,8 @@ class CheckpointHook:
         self._lock: Any = None
         #: The id in this run's markers: pruning removes only checkpoints carrying it (see :meth:`use_place`).
         self.run_id: str | None = None
+        #: The version sub-folder this run was given (None: the folder as named); removed at the end if still empty.
+        self._version_dir: Path | None = None
 
     def use_place(self, place: RunPlace) -> None:
         """Write where :func:`~hookpipe.runtime.checkpoints.versions.choose_place` decided, as run ``place.run_id``.
@@ -104,6 +106,7 @@ class CheckpointHook:
         """
         self.dir = place.folder(self.dir)
         self.run_id = place.run_id
+        self._version_dir = self.dir if place.version is not None else None
 
     def bind_trainer(self, trainer: Any) -> None:
         """Called by the trainer: the checkpoint also stores the trainer's hookpipe state.
@@ -219,6 +222,13 @@ class CheckpointHook:
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+                if self._version_dir is not None:
+                    # The lock made the run's version folder; a run that saved nothing (a resume that only
+                    # ran what its checkpoint had left, a failure before the first save) leaves no empty vN.
+                    try:
+                        self._version_dir.rmdir()
+                    except OSError:
+                        pass  # it holds this run's checkpoints (or is gone): keep it as it is
 
     def _prune(self) -> None:
         if self.keep_last is None:

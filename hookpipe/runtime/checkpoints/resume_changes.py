@@ -158,10 +158,15 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     report.old_size = old_size if isinstance(old_size, dict) else None
     new = plan.trainer
     max_step, max_epoch = new.get("max_step"), new.get("max_epoch")
+    limits = " and ".join(f"trainer.{k}={v}" for k, v in (("max_step", max_step), ("max_epoch", max_epoch))
+                          if v is not None)
+    if state is not None and _past(max_step, max_epoch, step, epoch, int(progress.get("step_id", 0))):
+        raise NothingToResume(
+            f"nothing to train: {folder} stands after {step} steps (epoch {epoch}), past {limits}, so the run "
+            f"would end before it; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "
+            f"or --set trainer.max_step=N with N > {step}; to start a new run from its weights: {fix} {folder}")
     ended = (max_step is not None and step >= max_step) or (max_epoch is not None and epoch >= max_epoch)
     if state is not None and ended and cursor.get("scope") == "loop":
-        limits = " and ".join(f"trainer.{k}={v}" for k, v in (("max_step", max_step), ("max_epoch", max_epoch))
-                              if v is not None)
         raise NothingToResume(
             f"nothing to train: {folder} ends a run after {step} steps (epoch {epoch}), and {limits} ends there "
             f"too; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "
@@ -179,6 +184,19 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     if refusal is not None:
         raise ResumeRefused(refusal, report)
     return report
+
+
+def _past(max_step: int | None, max_epoch: int | None, step: int, epoch: int, step_id: int) -> bool:
+    """Whether a checkpoint at this position lies beyond the limits: a run with them stops before it.
+
+    The position is the next step's (``TrainerProgressState.position``): ``step``
+    steps done, in epoch ``epoch`` (begun when ``step_id`` steps of it are done). A
+    checkpoint exactly at a limit is not past it: what its run had left (the
+    ``after`` phases of the last step, epoch and loop) still runs.
+    """
+    if max_step is not None and step > max_step:
+        return True
+    return max_epoch is not None and (epoch > max_epoch or (epoch == max_epoch and step_id > 0))
 
 
 def _refusal(old: dict[str, Any], new: dict[str, Any], folder: Path, fix: str) -> str | None:

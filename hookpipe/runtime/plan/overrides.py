@@ -31,7 +31,7 @@ import re
 import typing
 from typing import Any, Iterable, Mapping
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.plan import HookSpec, Plan
@@ -100,6 +100,43 @@ def _plain(value: Any, text: str) -> Any:
     return value
 
 
+def _check_trainer(trainer: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    """A trainer setting an override made invalid is that override's error, not the file's."""
+    set_keys = {key.split(".")[1]: key for key in overrides if key.startswith("trainer.") and key.count(".") >= 1}
+    if not set_keys:
+        return
+    try:
+        TrainerSettings.model_validate(trainer)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = err.get("loc", ())
+            key = set_keys.get(str(loc[0])) if loc else None
+            if key is not None:
+                got = overrides[key]
+                shown = _short(got) if isinstance(got, str) else repr(got)[:60]
+                raise PlanResolveError(f"--set {key}={shown}: {err.get('msg', 'invalid')}") from None
+
+
+def _override_value(key: str, raw: Any) -> Any:
+    """An override's value: a string as ``--set`` reads it, plain data from Python as it is, nothing else."""
+    if isinstance(raw, str):
+        return parse_override_value(raw)
+    return _plain(_python_data(key, raw), repr(raw))
+
+
+def _python_data(key: str, value: Any) -> Any:
+    """``value`` as JSON data (tuples become lists) if it is plain data; an error naming ``key`` otherwise."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_python_data(key, item) for item in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _python_data(key, item) for k, item in value.items()}
+    raise PlanResolveError(f"--set {key}: {type(value).__name__} is not plain data; an override's value is a string "
+                           "(read as on the command line) or a number, a boolean, None, or a list or dict of them "
+                           "(calls and objects are written in the .pipe file)")
+
+
 def _short(text: str) -> str:
     return repr(text) if len(text) <= 60 else repr(text[:50] + "...")
 
@@ -115,8 +152,11 @@ def parse_sets(sets: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def apply_overrides(plan: Plan, overrides: Mapping[str, str]) -> Plan:
+def apply_overrides(plan: Plan, overrides: Mapping[str, Any]) -> Plan:
     """A new Plan with ``overrides`` applied; an unknown hook name is an error.
+
+    A string value is read as ``--set`` reads it; from Python, plain data (a number,
+    a boolean, None, a list or a dict of them) is also taken as it is.
 
     Argument names and types are checked when the Plan resolves (built-in hooks by
     their catalog schema, the trainer by ``TrainerSettings``).
@@ -131,7 +171,7 @@ def apply_overrides(plan: Plan, overrides: Mapping[str, str]) -> Plan:
     hooks = {h.name: h for h in plan.hooks}
     new_args = {h.name: copy.deepcopy(h.args) for h in plan.hooks}
     for key, raw in overrides.items():
-        value = parse_override_value(raw)
+        value = _override_value(key, raw)
         head, _, rest = key.partition(".")
         if head == "trainer" and rest:
             if rest in FACTORY_KEYS or any(part.startswith("$") for part in rest.split(".")):
@@ -155,6 +195,7 @@ def apply_overrides(plan: Plan, overrides: Mapping[str, str]) -> Plan:
             _set_path(new_args[name], path.split("."), value, key)
         else:
             raise PlanResolveError(f"--set {key}: keys look like trainer.KEY or hook.NAME.ARG")
+    _check_trainer(trainer, overrides)
     new_hooks = tuple(dataclasses.replace(h, args=new_args[h.name]) for h in plan.hooks)
     return dataclasses.replace(plan, trainer=trainer, hooks=new_hooks, _hash="")
 
