@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hookpipe.runtime import HookBasedTrainer, ResumeCheckpointConfig
+from hookpipe.runtime.checkpoints.checkpoint_state import validate_state
 from hookpipe.runtime.checkpoints.resume_changes import NothingToResume, ResumeRefused, examine
 from hookpipe.runtime.plan.overrides import apply_overrides
 from tests.runtime.test_resume import resume_plan
@@ -61,7 +62,9 @@ def _checkpoint_at(folder: Path, scope: str, epoch_id: int, step_id: int, global
     folder.mkdir(parents=True)
     progress = {"format": 1, "epoch_id": epoch_id, "step_id": step_id, "global_step_id": global_step_id,
                 "update_count": global_step_id}
-    state = {"progress": progress, "cursor": {"scope": scope}, "stopping": None}
+    cursor = {"scope": scope, "index": None, "ids": [epoch_id, step_id, global_step_id], "stop": False}
+    state = {"progress": progress, "cursor": cursor, "counters": {}, "hooks": {}, "stopping": None}
+    assert validate_state(state) is None  # a sound state: the limits are what is judged
     (folder / "hookpipe-state-0.json").write_text(json.dumps(state), encoding="utf-8")
     return folder
 

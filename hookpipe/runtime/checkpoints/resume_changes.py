@@ -26,6 +26,7 @@ from typing import Any
 
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize
+from hookpipe.runtime.checkpoints.checkpoint_state import validate_state
 from hookpipe.runtime.checkpoints.schedule_rebase import FreshSchedule, rebase
 from hookpipe.runtime.errors import PlanResolveError
 
@@ -160,13 +161,15 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     max_step, max_epoch = new.get("max_step"), new.get("max_epoch")
     limits = " and ".join(f"trainer.{k}={v}" for k, v in (("max_step", max_step), ("max_epoch", max_epoch))
                           if v is not None)
-    if state is not None and _past(max_step, max_epoch, step, epoch, int(progress.get("step_id", 0))):
+    # A damaged state is not judged here: reading it (checkpoint_state.read_state) reports the damage.
+    sound = state is not None and validate_state(state) is None
+    if sound and _past(max_step, max_epoch, step, epoch, int(progress.get("step_id", 0))):
         raise NothingToResume(
             f"nothing to train: {folder} stands after {step} steps (epoch {epoch}), past {limits}, so the run "
             f"would end before it; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "
             f"or --set trainer.max_step=N with N > {step}; to start a new run from its weights: {fix} {folder}")
     ended = (max_step is not None and step >= max_step) or (max_epoch is not None and epoch >= max_epoch)
-    if state is not None and ended and cursor.get("scope") == "loop":
+    if sound and ended and cursor.get("scope") == "loop":
         raise NothingToResume(
             f"nothing to train: {folder} ends a run after {step} steps (epoch {epoch}), and {limits} ends there "
             f"too; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "
