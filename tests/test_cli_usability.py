@@ -38,6 +38,16 @@ def test_check_still_refuses_a_missing_path() -> None:
     assert "hookpipe: error: examples/nothere.pipe: no such file" in done.stderr
 
 
+def test_a_file_of_another_language_gets_one_line_saying_check_reads_pipe_files(tmp_path: Path) -> None:
+    (tmp_path / "model.py").write_text("import torch\n\ndef build():\n    return torch.nn.Linear(4, 2)\n")
+    done = hookpipe("check", "model.py", cwd=tmp_path)
+    assert done.returncode == 1 and "HP001" in done.stderr
+    assert done.stderr.count("hookpipe check reads .pipe files") == 1
+    (tmp_path / "bad.pipe").write_text("loop { epoch {\n")
+    done = hookpipe("check", "bad.pipe", cwd=tmp_path)
+    assert done.returncode == 1 and "hookpipe check reads .pipe files" not in done.stderr
+
+
 def test_explain_steps_folds_identical_consecutive_steps() -> None:
     done = hookpipe("explain", "examples/digits/train.pipe", "--steps", "90", "--steps-per-epoch", "45")
     assert done.returncode == 0

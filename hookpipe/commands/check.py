@@ -58,6 +58,9 @@ def main(args: argparse.Namespace) -> int:
             print_diagnostics(found, ctx.sources)
             errors += len(found)
             status = max(status, 1)
+            if not path.endswith(".pipe") and all(d.code == "HP001" for d in found):
+                say(f"{path}: only syntax errors, and the name does not end in .pipe: "
+                    "hookpipe check reads .pipe files (is this another kind of file?)")
         elif not args.quiet:
             assert ctx.plan is not None
             say(f"{path}: ok (plan {ctx.plan.content_hash[:12]})", sys.stdout)
