@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.runtime.workload import LR, MAX_NORM, make_batches, make_model
+from hookpipe.perf import kept_for_run
 
 __all__ = ["PARTS", "ROUNDS", "STEPS", "measure", "section", "trainer"]
 
@@ -73,7 +74,6 @@ class _Parts:
         from hookpipe.runtime.fastpath import accumulation_step
 
         self.accelerator = Accelerator(cpu=True)
-        self.model = model
         self.optimizer = torch.optim.SGD(model.parameters(), lr=LR)
         self.params = list(model.parameters())
         self.accumulation_step = accumulation_step(self.accelerator)
@@ -118,7 +118,7 @@ def trainer(part: str, model: torch.nn.Module) -> Callable[[Batches], None]:
             if accumulate:
                 step()
             if arguments:
-                a = make(None)
+                make(None)  # the step's own object; the batch's is the one the scopes get
                 a = make(batch)
             else:
                 a = fixed
@@ -151,16 +151,13 @@ def measure(rounds: int = ROUNDS, steps: int = STEPS) -> dict[str, tuple[float, 
         train(batches[: min(steps, 50)])
     times: dict[str, list[float]] = {part: [] for part in PARTS}
     gc.collect()
-    gc.freeze()  # as the trainer's loop does (hookpipe.perf.kept_for_run)
-    try:
+    with kept_for_run():  # as the trainer's loop runs
         for r in range(rounds):
             order = PARTS[r % len(PARTS):] + PARTS[:r % len(PARTS)]
             for part in order:
                 start = time.perf_counter()
                 trainers[part](batches)
                 times[part].append((time.perf_counter() - start) / steps)
-    finally:
-        gc.unfreeze()
     parts = _Parts(make_model())
     out: dict[str, tuple[float, float]] = {}
     for part in PARTS:

@@ -21,6 +21,7 @@ with ``save_state`` while the loop waits, as before. Resuming is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -225,10 +226,8 @@ class CheckpointHook:
                 if self._version_dir is not None:
                     # The lock made the run's version folder; a run that saved nothing (a resume that only
                     # ran what its checkpoint had left, a failure before the first save) leaves no empty vN.
-                    try:
+                    with contextlib.suppress(OSError):  # it holds this run's checkpoints (or is gone)
                         self._version_dir.rmdir()
-                    except OSError:
-                        pass  # it holds this run's checkpoints (or is gone): keep it as it is
 
     def _prune(self) -> None:
         if self.keep_last is None:

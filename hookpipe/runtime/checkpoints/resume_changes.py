@@ -163,7 +163,7 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
                           if v is not None)
     # A damaged state is not judged here: reading it (checkpoint_state.read_state) reports the damage.
     sound = state is not None and validate_state(state) is None
-    if sound and _past(max_step, max_epoch, step, epoch, int(progress.get("step_id", 0))):
+    if sound and _past(max_step, max_epoch, step, epoch, report.done[1]):
         raise NothingToResume(
             f"nothing to train: {folder} stands after {step} steps (epoch {epoch}), past {limits}, so the run "
             f"would end before it; to train further, raise the limit: --set trainer.max_epoch={epoch + 1} "

@@ -102,7 +102,7 @@ def _plain(value: Any, text: str) -> Any:
 
 def _check_trainer(trainer: dict[str, Any], overrides: Mapping[str, Any]) -> None:
     """A trainer setting an override made invalid is that override's error, not the file's."""
-    set_keys = {key.split(".")[1]: key for key in overrides if key.startswith("trainer.") and key.count(".") >= 1}
+    set_keys = {key.split(".")[1]: key for key in overrides if key.startswith("trainer.")}
     if not set_keys:
         return
     try:
