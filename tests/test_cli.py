@@ -98,11 +98,15 @@ def test_explain_prints_nested_pseudo_code() -> None:
 
 
 @pytest.mark.slow
-def test_explain_steps_matches_the_schedule() -> None:
-    result = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "450", "--steps-per-epoch", "45", "--json")
-    assert result.returncode == 0
+def test_explain_steps_matches_the_schedule(tmp_path: Path) -> None:
+    # The example trains 5 epochs; 10 of them (450 steps) reach its `every 400 steps` save.
+    source = tmp_path / "train.pipe"
+    source.write_text((ROOT / "examples/digits/train.pipe").read_text().replace("max_epoch         = 5",
+                                                                                "max_epoch         = 10"))
+    result = run_cli_process("explain", str(source), "--steps", "450", "--steps-per-epoch", "45", "--json")
+    assert result.returncode == 0 and result.stderr == ""
     events = json.loads(result.stdout)
-    plan = compile_file(ROOT / "examples/digits/train.pipe")
+    plan = compile_file(source)
     assert events == [f.to_json() for f in simulate(plan, 450, 45, acting=True)]
     saves = [(e["step"], e["phase"]) for e in events if e["hook"] == "save"]
     evaluations = [(e["step"], e["epoch"], e["phase"]) for e in events if e["hook"] == "evaluate"]
@@ -112,6 +116,28 @@ def test_explain_steps_matches_the_schedule() -> None:
     assert sum(1 for e in evaluations if e[2] == "epoch.after") == 10
     table = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "60", "--steps-per-epoch", "45").stdout
     assert "    49      1  step.after        clip, optimize, speed (main)" in table
+
+
+def test_explain_steps_stops_where_the_files_limits_end_the_run() -> None:
+    # digits trains max_epoch = 5: at 45 steps per epoch the run ends after 225 steps.
+    table = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "450", "--steps-per-epoch", "45")
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    assert lines[-3:] == [
+        "      -      4  epoch.after       evaluate",
+        "      -      -  loop.after        save",
+        "# the run ends after 225 steps (max_epoch = 5, 45 steps per epoch): the 225 steps past it that "
+        "--steps 450 asked for are not listed",
+    ]
+    assert not any(line.split()[1:2] == ["5"] for line in lines[1:-1])  # no sixth epoch
+    as_json = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "450", "--steps-per-epoch", "45",
+                              "--json")
+    plan = compile_file(ROOT / "examples/digits/train.pipe")
+    assert json.loads(as_json.stdout) == [f.to_json() for f in simulate(plan, 225, 45, acting=True)]
+    assert "the run ends after 225 steps" in as_json.stderr
+    # Within the limits nothing is cut or said.
+    within = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "225", "--steps-per-epoch", "45")
+    assert "the run ends" not in within.stdout + within.stderr
 
 
 def test_explain_steps_lists_update_only_hooks_on_update_steps(tmp_path: Path,

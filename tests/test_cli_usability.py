@@ -48,6 +48,18 @@ def test_a_file_of_another_language_gets_one_line_saying_check_reads_pipe_files(
     assert done.returncode == 1 and "hookpipe check reads .pipe files" not in done.stderr
 
 
+def test_lint_of_a_file_of_another_language_says_it_reads_pipe_files_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "model.py").write_text("import torch\n\ndef build():\n    return torch.nn.Linear(4, 2)\n")
+    done = hookpipe("lint", "model.py", "--format", "github", cwd=tmp_path)
+    assert done.returncode == 1 and "::error" in done.stdout
+    assert done.stderr.count("hookpipe lint reads .pipe files") == 1
+    assert "reads .pipe files" not in done.stdout  # the CI report stays in its format
+    (tmp_path / "bad.pipe").write_text("loop { epoch {\n")
+    done = hookpipe("lint", "bad.pipe", "model.py", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.count("reads .pipe files") == 1
+    assert "bad.pipe: only syntax errors" not in done.stderr
+
+
 def test_explain_steps_folds_identical_consecutive_steps() -> None:
     done = hookpipe("explain", "examples/digits/train.pipe", "--steps", "90", "--steps-per-epoch", "45")
     assert done.returncode == 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from hookpipe.commands.common import bounded_int, compile_or_usage, print_diagnostics, usage_error
+from hookpipe.commands.common import bounded_int, compile_or_usage, print_diagnostics, say, usage_error
 from hookpipe.diagnostics import has_errors
 
 #: A schedule is printed one line per firing: past a million steps it is no longer read.
@@ -44,13 +45,36 @@ def main(args: argparse.Namespace) -> int:
     per_epoch = args.steps_per_epoch or args.steps
     if args.steps <= 0 or per_epoch <= 0:
         return usage_error("--steps and --steps-per-epoch must be positive")
-    firings = simulate(ctx.plan, args.steps, per_epoch, main=args.rank == "main", acting=True)
+    steps, cut = _within_limits(ctx.plan.trainer, args.steps, per_epoch)
+    firings = simulate(ctx.plan, steps, per_epoch, main=args.rank == "main", acting=True)
     if args.json:
         print(json.dumps([f.to_json() for f in firings], indent=1))
+        if cut:
+            say(f"hookpipe explain: {cut}")
     else:
         print(schedule_table(firings))
+        if cut:
+            print(f"# {cut}")
         for name in sorted(ctx.plan.validation):
             print(f"# each `{name}` firing also runs its `validation {name} {{ }}` block over its own dataloader: "
                   "validation batches are not training steps, so they are not rows here (`hookpipe explain` "
                   "shows that block)")
     return 0
+
+
+def _within_limits(trainer: Any, steps: int, per_epoch: int) -> tuple[int, str | None]:
+    """``steps``, cut to where the file's own ``max_step``/``max_epoch`` end the run, and what was cut.
+
+    Past that point the run never goes: listing it would show epochs that never
+    start, and put the `at end` firings on a step the run never reaches.
+    """
+    from hookpipe.compiler.run_values import run_steps
+
+    limits = {name: value for name in ("max_step", "max_epoch")
+              if isinstance(value := trainer.get(name), int) and not isinstance(value, bool)}
+    bounded = run_steps(limits.get("max_step"), limits.get("max_epoch"), per_epoch)
+    if bounded is None or steps <= bounded:
+        return steps, None
+    settings = ", ".join(f"{name} = {value}" for name, value in limits.items())
+    return bounded, (f"the run ends after {bounded:,} steps ({settings}, {per_epoch:,} steps per epoch): "
+                     f"the {steps - bounded:,} steps past it that --steps {steps:,} asked for are not listed")

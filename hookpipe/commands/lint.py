@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hookpipe.commands.common import bounded_int, say, usage_error
 from hookpipe.lint.formats import FORMATS
+
+if TYPE_CHECKING:
+    from hookpipe.lint.runner import LintResult
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -88,6 +91,7 @@ def _lint(args: argparse.Namespace) -> int:
         return usage_error(f"{exc.filename}: {exc.strerror or exc}")
     if not result.files:
         say(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}")
+    _hint_other_kinds(args.paths, result)
     if args.output and args.output != "-":
         from hookpipe.fileio import OutputError, write_atomic
 
@@ -98,6 +102,21 @@ def _lint(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(args.format, result, _colour(args.color, sys.stdout)))
     return 1 if result.failed else 0
+
+
+def _hint_other_kinds(paths: list[str], result: "LintResult") -> None:
+    """One line on stderr for a named file that is not a ``.pipe`` and fails only on syntax (as ``check`` says).
+
+    A Python or YAML file given by mistake otherwise gets a screenful of HP001
+    errors and nothing saying why; on stderr, the report's format stays as asked.
+    """
+    for path in paths:
+        if path.endswith(".pipe") or not os.path.isfile(path):
+            continue
+        found = [d for d in result.diagnostics if d.span.file == path]
+        if found and all(d.code == "HP001" for d in found):
+            say(f"{path}: only syntax errors, and the name does not end in .pipe: "
+                "hookpipe lint reads .pipe files (is this another kind of file?)")
 
 
 def _colour(mode: str, stream: TextIO) -> bool:
