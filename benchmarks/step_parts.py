@@ -21,7 +21,10 @@ The parts, each as hookpipe's seed-API step runs it (the trainer in
   hooks registered);
 - ``arguments``: the step's two ``PipelineHookArgs``, filled field by field as the
   fused step fills them;
-- ``all three`` together.
+- ``all three`` together;
+- for reference, ``accelerate's accumulate``: the ``with accelerator.accumulate(model)``
+  block accelerate's documentation writes around a step, which the first part
+  replaces (what an upstream report on its cost would quote: benchmarks/UPSTREAM.md).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from hookpipe.perf import kept_for_run
 
 __all__ = ["PARTS", "ROUNDS", "STEPS", "measure", "section", "trainer"]
 
-PARTS = ("hand", "accumulate", "scopes", "arguments", "all three")
+PARTS = ("hand", "accumulate", "scopes", "arguments", "all three", "accelerate's accumulate")
 #: Rounds, and steps per variant in each (about 20 s in all here).
 ROUNDS, STEPS = 30, 500
 
@@ -74,6 +77,7 @@ class _Parts:
         from hookpipe.runtime.fastpath import accumulation_step
 
         self.accelerator = Accelerator(cpu=True)
+        self.model = model
         self.optimizer = torch.optim.SGD(model.parameters(), lr=LR)
         self.params = list(model.parameters())
         self.accumulation_step = accumulation_step(self.accelerator)
@@ -101,7 +105,13 @@ class _Parts:
             arguments()
             scopes()
 
-        return {"accumulate": step, "scopes": scopes, "arguments": arguments, "all three": together}[part]
+        def accelerate_accumulate() -> None:
+            with accelerator.accumulate(model):
+                pass
+
+        accelerator, model = self.accelerator, self.model
+        return {"accumulate": step, "scopes": scopes, "arguments": arguments, "all three": together,
+                "accelerate's accumulate": accelerate_accumulate}[part]
 
 
 def trainer(part: str, model: torch.nn.Module) -> Callable[[Batches], None]:
@@ -112,6 +122,20 @@ def trainer(part: str, model: torch.nn.Module) -> Callable[[Batches], None]:
     scoped = part in ("scopes", "all three")
     arguments = part in ("arguments", "all three")
     step, hooks, make, fixed = p.accumulation_step, p.hooks, p.make_args, p.scope_args
+    if part == "accelerate's accumulate":
+        accumulate_context = p.accelerator.accumulate
+
+        def train_in_context(batches: Batches) -> None:
+            for x, y in batches:
+                with accumulate_context(model):
+                    out = model(x)
+                    loss = F.mse_loss(out.float(), y)
+                    loss.backward()
+                    clip(params, MAX_NORM)
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+
+        return train_in_context
 
     def train(batches: Batches) -> None:
         for batch in batches:
@@ -176,7 +200,9 @@ def section(results: dict[str, tuple[float, float]], rounds: int, steps: int) ->
         "round. In the loop: the median over rounds of the variant's time per step minus the hand loop's. Alone: "
         "the part by itself in a tight loop (`timeit`, best of 5), where its code and data stay in the caches. "
         "Parts: accelerate's `accumulate` bookkeeping (`fastpath.accumulation_step`), the two scopes a seed "
-        "processor opens (`pipeline_hooks.begin`, no hooks registered), the step's two `PipelineHookArgs`.",
+        "processor opens (`pipeline_hooks.begin`, no hooks registered), the step's two `PipelineHookArgs`; "
+        "for reference, accelerate's own `with accelerator.accumulate(model)` around the step, which the first "
+        "part replaces.",
         "",
         "| part | in the loop (µs/step) | alone (µs) |",
         "|---|---:|---:|",

@@ -178,7 +178,7 @@ def test_the_processor_section_reports_each_ratio_with_its_quartiles_over_rounds
     assert f"blocks of {processor.BLOCK}" in text
 
 
-@pytest.mark.parametrize("part", ["accumulate", "scopes", "arguments", "all three"])
+@pytest.mark.parametrize("part", ["accumulate", "scopes", "arguments", "all three", "accelerate's accumulate"])
 def test_each_step_part_trains_what_the_hand_written_loop_trains(part: str) -> None:
     from benchmarks import step_parts
     from benchmarks.runtime.workload import checksum, make_batches, make_model
