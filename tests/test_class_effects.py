@@ -89,14 +89,15 @@ loop { epoch { step {
 
 CHECKPOINTED = TRAINER + """hook optimize = optimizer()
 hook average  = c.AVERAGE()
-hook save     = checkpoint(dir = "runs/x")
+hook evaluate = validation(callback = h.held_out_error)
+hook save     = checkpoint(dir = "runs/x", monitor = "evaluate.mse")
 loop {
     epoch { step { after {
         optimize
         average
         save every 5 steps
     } } }
-    after { average }
+    after { average -> evaluate }
 }
 """
 
@@ -106,7 +107,8 @@ def test_per_callback_effects_keep_hp108_precise(project: Path, capsys: pytest.C
     strict = ["lint", "--resolve", "--warnings-as-errors"]
     assert main([*strict, write(project, CHECKPOINTED.replace("AVERAGE", "PerCallbackAverage"))]) == 1
     out = capsys.readouterr().out
-    assert "x.pipe:17:9: HP108 error: checkpoint `save` records metrics at step 5, where validation did not just run" in out
+    assert ("x.pipe:18:9: HP108 error: checkpoint `save` records metrics at step 5, where validation did not just "
+            "run: saved there, it is not ranked by `evaluate.mse`") in out
     # Declared for the whole hook, it would count as a metrics writer in step.after: nothing to report.
     assert main([*strict, write(project, CHECKPOINTED.replace("AVERAGE", "WholeHookAverage"))]) == 0
     assert "no findings" in capsys.readouterr().out

@@ -19,6 +19,7 @@ def findings(trainer: str, body: str, extra: str = "") -> list[tuple[str, int]]:
 
 
 SAVE = 'hook save = checkpoint(dir = "runs")\n'
+RANKED = 'hook save = checkpoint(dir = "runs", monitor = "evaluate.loss")\n'  # records metrics (HP108)
 EVAL = "hook evaluate = validation(callback = my.evaluate)\n"
 
 
@@ -54,7 +55,7 @@ def test_hp104_names_custom_hooks_without_declared_effects():
 
 
 def test_hp108_compares_frequencies_and_the_end_of_the_run():
-    both = SAVE + EVAL
+    both = RANKED + EVAL
     assert findings("max_step = 1000", "    evaluate every 100 steps\n    save every 300 steps", both) == []
     assert findings("max_step = 1000", "    evaluate every 100 steps from 50\n    save every 300 steps", both) == \
         [("HP108", 10)]
@@ -66,13 +67,25 @@ def test_hp108_compares_frequencies_and_the_end_of_the_run():
                     both) == []
     # updates are steps when nothing accumulates
     assert findings("max_step = 1000", "    evaluate every 100 updates\n    save every 300 steps", both) == []
-    # nothing writes metrics: nothing can be stale
+    # nothing writes metrics: nothing can be stale (nor ranked: `monitor` needs a writer, HP002/HP003)
     assert findings("max_step = 1000", "    save every 300 steps", SAVE) == []
+
+
+def test_hp108_leaves_a_checkpoint_that_ranks_by_nothing_alone():
+    # Checkpoint every N steps for a crash, validate every epoch: the checkpoint records no metrics.
+    text = (f"trainer {{ max_epoch = 10 }}\n{HEAD}{SAVE}{EVAL}"
+            "loop {\n epoch {\n step { after { optimize\n save every 1000 steps } }\n after { evaluate }\n }\n}\n")
+    assert [d.code for d in run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))] == []
+    ranked = text.replace(SAVE, RANKED)
+    found = run_rules(run_passes(load_text(ranked, "t.pipe"), "t.pipe"))
+    assert [d.code for d in found] == ["HP108"]
+    assert found[0].message == ("checkpoint `save` records metrics at step 1000, where validation did not just run: "
+                                "saved there, it is not ranked by `evaluate.loss`")
 
 
 def test_hp108_a_final_checkpoint_is_covered_by_validation_of_the_last_epoch():
     def lint(validation: str) -> list[str]:
-        text = (f"trainer {{ max_epoch = 4 }}\n{HEAD}{SAVE}{EVAL}"
+        text = (f"trainer {{ max_epoch = 4 }}\n{HEAD}{RANKED}{EVAL}"
                 f"loop {{\n epoch {{ step {{ after {{ optimize }} }}\n after {{ {validation} }} }}\n"
                 " after { save }\n}\n")
         return [d.code for d in run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))]

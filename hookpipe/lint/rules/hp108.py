@@ -1,12 +1,16 @@
 """HP108: a checkpoint that records metrics fires where validation did not just run.
 
-The checkpoint stores the latest metrics next to the weights; if validation did
-not run right before it (in the same phase, earlier in the lowered order, at the
-same occurrence), the stored metrics belong to older weights and "best
-checkpoint" choices go wrong. Frequencies are compared as arithmetic
-progressions; where the run's length is known only firings inside it count.
-A pipeline with no metrics writer at all has nothing to be stale, so it is left
-alone.
+A checkpoint records metrics when it ranks by one: the built-in ``checkpoint``
+with ``monitor`` stores the monitored value in its marker, but only a value from
+the step it saves (the runtime never ranks weights by an older validation's
+result). If validation did not run right before it (in the same phase, earlier in
+the lowered order, at the same occurrence), that checkpoint is saved unranked:
+``keep_best`` and ``--resume best`` never choose it. A checkpoint without
+``monitor`` (and the seed's ``SaveCheckpoint``) records no metrics, so the common
+"checkpoint every N steps, validate every epoch" is not flagged. Frequencies are
+compared as arithmetic progressions; where the run's length is known only
+firings inside it count. A pipeline with no metrics writer at all has nothing
+to be stale, so it is left alone.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
     position = _positions(ctx)
     for c in ctx.nodes:
         info = ctx.hooks[c.hook]
-        if info.builtin is None or not info.builtin.saves_checkpoint or "metrics" not in info.effects.reads:
+        if info.builtin is None or not info.builtin.saves_checkpoint or "metrics" not in info.effects.reads \
+                or info.args.get("monitor") is None:
             continue
         before = [v for v in writers if v.key == c.key and position[v.id] < position[c.id]]
         if c.scope == "loop":
@@ -49,7 +54,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         )
         yield warning(
             CODE,
-            f"checkpoint `{c.hook}` records metrics at {where}, where validation did not just run",
+            f"checkpoint `{c.hook}` records metrics at {where}, where validation did not just run: "
+            f"saved there, it is not ranked by `{info.args['monitor']}`",
             c.span,
             notes,
             help="attach validation right before the checkpoint in the same phase at a frequency that includes "
