@@ -107,11 +107,27 @@ def test_files_without_the_block_keep_their_plan_json_and_hash() -> None:
     ("validation evaluate { batch { after { evaluate } } }", "HP006", "cannot run inside a validation run"),
     ("validation evaluate { batch { after { swap } } }", "HP006", "is a bracket"),
     ("validation evaluate { batch { after { show on all } } }", "HP002", "unknown process"),
+    # `*.after` built-ins act on a finished validation's metrics: its `after`, not each batch's.
+    ("validation evaluate { batch { after { publish } } }", "HP006", "cannot run in validation[evaluate].batch.after"),
 ])
 def test_misuse_is_a_clear_error(block: str, code: str, words: str) -> None:
     errors, _ = compiled(HEAD + block + "\n")
     assert [c for c, _ in errors] == [code], errors
     assert words in errors[0][1], errors
+
+
+def test_hooks_of_any_after_phase_attach_to_a_validation_s_after_but_not_its_batches() -> None:
+    head = HEAD.replace('hook save     = checkpoint(dir = "runs")',
+                        'hook stop     = early_stop(monitor = "evaluate.loss")\n'
+                        'hook plateau  = lr_plateau(monitor = "evaluate.loss")')
+    errors, _ = compiled(head + "validation evaluate { after { plateau -> publish -> stop } }\n")
+    assert errors == []
+    for hook in ("publish", "stop", "plateau"):
+        errors, _ = compiled(head + f"validation evaluate {{ batch {{ after {{ {hook} }} }} }}\n")
+        assert [c for c, _ in errors] == ["HP006"], errors
+    ctx = run_passes(load_text(head + "validation evaluate { batch { after { stop } } }\n", "v.pipe"), "v.pipe")
+    assert [d.help for d in ctx.diagnostics if d.code == "HP006"] == [
+        "early_stop hooks attach to *.after (not inside a validation run's batches)"]
 
 
 def test_batches_outside_a_validation_block_are_hp007_with_the_way_there() -> None:

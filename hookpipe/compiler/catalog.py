@@ -13,6 +13,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hookpipe.compiler.loop import VALIDATION, split_validation_scope
 from hookpipe.compiler.plan import Effects
 from hookpipe.compiler.seed_fields import (
     ClearCacheHookFields,
@@ -199,7 +200,17 @@ class HookType:
         return Effects.union(self.effects, extra)
 
     def allows(self, scope: str, phase: str) -> bool:
-        return "*" in self.phases or f"{scope}.{phase}" in self.phases or f"*.{phase}" in self.phases
+        """Whether an attachment in ``scope.phase`` runs: ``*`` is any phase, ``*.after`` any scope's ``after``.
+
+        A validation run's batches (``validation[NAME].batch``) are not "any scope"
+        for ``*.after``: the hooks listed so (``log``, ``early_stop``,
+        ``lr_plateau``) act on a finished validation's metrics, which exist in the
+        run's ``after`` (``on_validation_end``), not after each of its batches.
+        """
+        if "*" in self.phases or f"{scope}.{phase}" in self.phases:
+            return True
+        inner = split_validation_scope(scope)
+        return f"*.{phase}" in self.phases and (inner is None or inner[1] == VALIDATION)
 
 
 _CHECKPOINT_PHASES = ("loop.after", "epoch.after", "step.after")

@@ -151,6 +151,8 @@ def _refuse(ctx: Compilation, scope: str, phase: str, attachment: ast.Attachment
         ctx.unknown("HP002", f"unknown hook `{attachment.hook}`", attachment.name_span,
                   help=did_you_mean(attachment.hook, ctx.hooks) or "declare it with `hook NAME = TYPE(...)`")
     elif info.builtin is not None:
+        within = " (not inside a validation run's batches)" if any(p.startswith("*.") for p in info.builtin.phases) \
+            else ""
         ctx.error("HP006", f"`{attachment.hook}` ({info.builtin.name}) cannot run in {scope}.{phase}",
                   attachment.name_span,
-                  help=f"{info.builtin.name} hooks attach to {', '.join(info.builtin.phases)}")
+                  help=f"{info.builtin.name} hooks attach to {', '.join(info.builtin.phases)}{within}")

@@ -169,3 +169,47 @@ def test_a_bracket_inside_a_validation_batch_runs_only_where_its_contents_fire(
     inside = [e for e in first_run if e[0] in ("enter", "exit") or e[0].startswith("batch_end:False")]
     assert inside == [("enter", 1), ("batch_end:False", 1, ["close", "mse"]), ("exit", 1),
                       ("enter", 3), ("batch_end:False", 3, ["close", "mse"]), ("exit", 3)]
+
+
+#: The built-ins that act on a finished validation's metrics, attached in its `after`.
+ACTING = """pipeline "vscope-acting"
+use h = "tests.runtime.hooklib"
+use t = "tests.runtime.trackinglib"
+
+""" + tiny_trainer_text(n=8, max_step=12, seed=0, progress=False, log_with='["csv"]', log_dir='"logs"') + """
+hook optimize = optimizer()
+hook evaluate = validation(callback = t.val_step, dataloader = t.val_loader(n = 13, batch_size = 4))
+hook publish  = log()
+hook plateau  = lr_plateau(monitor = "evaluate.mse", patience = 0, factor = 0.5, threshold = 1000, threshold_mode = "abs")
+hook stop     = early_stop(monitor = "evaluate.mse", patience = 2, min_delta = 1000)
+
+loop { epoch { step { after {
+    optimize
+    evaluate every 2 steps
+} } } }
+
+validation evaluate {
+    after { plateau -> publish -> stop }
+}
+"""
+
+
+def test_log_lr_plateau_and_early_stop_run_in_a_validation_s_after(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # What check accepts there, run runs (it refused all three: "LogHook has no method on_validation_end").
+    import csv
+
+    monkeypatch.chdir(tmp_path)
+    trainer = HookBasedTrainer.from_plan(compile_text(ACTING, "acting.pipe"))
+    trainer()
+    history = trainer.hook_instances["evaluate"].history
+    # min_delta 1000: the first result is the best, the next two do not improve: stopped after the third (step 6).
+    assert [done for done, _ in history] == [2, 4, 6]
+    assert trainer.hook_instances["stop"].reason is not None and trainer.trainer_progress_state.global_step_id == 6
+    # threshold 1000, patience 0: every result after the first lowers the learning rate by half.
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5 ** 2)
+    with open(tmp_path / "logs" / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    # One row per validation, at the step its result is labelled with, holding that result.
+    assert [int(r["step"]) for r in rows] == [2, 4, 6]
+    assert [float(r["evaluate/mse"]) for r in rows] == pytest.approx([m["mse"] for _, m in history])

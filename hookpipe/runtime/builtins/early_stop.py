@@ -82,3 +82,4 @@ class EarlyStopHook:
 
     on_loop_end = on_epoch_end = on_step_end = on_batch_end = check
     on_model_forward_end = on_model_backward_end = check
+    on_validation_end = check  # in `validation NAME { after { } }`: the result just recorded

@@ -102,5 +102,16 @@ class LogHook:
     def _in_step(self, args: PipelineHookArgs) -> None:
         self._log(args, args.global_step_id + 1)
 
+    def on_validation_end(self, args: PipelineHookArgs) -> None:
+        """In ``validation NAME { after { } }``: one record at the step the new result is labelled with.
+
+        The validation that just ran appended the newest entry of any history, so
+        its label (completed steps, inside a step or at a boundary) is the largest.
+        """
+        instances = self._trainer.hook_instances if self._trainer is not None else {}
+        labels = [history[-1][0] for inst in instances.values()
+                  if isinstance(history := getattr(inst, "history", None), list) and history]
+        self._log(args, max(labels, default=args.global_step_id))
+
     on_loop_end = on_epoch_end = _at_boundary
     on_step_end = on_batch_end = on_model_forward_end = on_model_backward_end = _in_step
