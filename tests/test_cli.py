@@ -115,7 +115,8 @@ def test_explain_steps_matches_the_schedule(tmp_path: Path) -> None:
     assert (199, 4, "step.after") in evaluations and (399, 8, "step.after") in evaluations
     assert sum(1 for e in evaluations if e[2] == "epoch.after") == 10
     table = run_cli_process("explain", "examples/digits/train.pipe", "--steps", "60", "--steps-per-epoch", "45").stdout
-    assert "    49      1  step.after        clip, optimize, speed (main)" in table
+    # Steps counted from 1, as the run counts them: `speed every 50 steps` is on row 50 (global_step_id 49).
+    assert "    50      1  step.after        clip, optimize, speed (main)" in table
 
 
 def test_explain_steps_stops_where_the_files_limits_end_the_run() -> None:
@@ -150,10 +151,10 @@ def test_explain_steps_lists_update_only_hooks_on_update_steps(tmp_path: Path,
     assert main(["explain", str(source), "--steps", "6", "--steps-per-epoch", "3"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "  step  epoch  phase             hooks",
-        "     0      0  step.after        losses",
-        "   1-2      0  step.after        clip, optimize, average, losses",
-        "     3      1  step.after        losses",
-        "   4-5      1  step.after        clip, optimize, average, losses",
+        "     1      0  step.after        losses",
+        "   2-3      0  step.after        clip, optimize, average, losses",
+        "     4      1  step.after        losses",
+        "   5-6      1  step.after        clip, optimize, average, losses",
     ]
     assert main(["explain", str(source), "--steps", "4", "--json"]) == 0
     events = json.loads(capsys.readouterr().out)

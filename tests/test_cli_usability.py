@@ -66,11 +66,11 @@ def test_explain_steps_folds_identical_consecutive_steps() -> None:
     assert done.stdout.splitlines() == [
         "  step  epoch  phase             hooks",
         "     -      -  loop.before       evaluate",
-        "  0-44      0  step.after        clip, optimize",
+        "  1-45      0  step.after        clip, optimize",
         "     -      0  epoch.after       evaluate",
-        " 45-48      1  step.after        clip, optimize",
-        "    49      1  step.after        clip, optimize, speed (main)",
-        " 50-89      1  step.after        clip, optimize",
+        " 46-49      1  step.after        clip, optimize",
+        "    50      1  step.after        clip, optimize, speed (main)",
+        " 51-90      1  step.after        clip, optimize",
         "     -      1  epoch.after       evaluate",
         "     -      -  loop.after        save",
     ]

@@ -128,16 +128,23 @@ def _entries(lines: list[str], entries: tuple[PlanEntry, ...], depth: int, types
 
 def schedule_table(firings: list[Firing]) -> str:
     """One row per (step, phase) that fires something; consecutive steps that fire the
-    same hooks in the same epoch share one row (``0-48``), so a long simulation stays
-    as long as its pattern, not its step count (``--json`` keeps every firing)."""
+    same hooks in the same epoch share one row (``1-49``), so a long simulation stays
+    as long as its pattern, not its step count (``--json`` keeps every firing).
+
+    Steps are counted from 1, as the run counts them ("validation after 50 steps",
+    ``step-00000050``, ``hookpipe diff``'s firings): ``every 50 steps`` is on row 50.
+    Epochs are the 0-based ids the run prints ("(epoch 0)"), as Lightning's are.
+    ``--json`` keeps the ids hooks receive (``global_step_id``: 49 there).
+    """
     rows: list[tuple[int | None, int | None, str, list[str]]] = []
     for f in firings:
         phase = f"{f.scope}.{f.phase}"
         name = f.hook + (" (main)" if f.main_only else "")
-        if rows and rows[-1][:3] == (f.step, f.epoch, phase):
+        step = None if f.step is None else f.step + 1
+        if rows and rows[-1][:3] == (step, f.epoch, phase):
             rows[-1][3].append(name)
         else:
-            rows.append((f.step, f.epoch, phase, [name]))
+            rows.append((step, f.epoch, phase, [name]))
     runs: list[list[Any]] = []  # [first step, last step, epoch, phase, hooks]
     for step, epoch, phase, hooks in rows:
         last = runs[-1] if runs else None
