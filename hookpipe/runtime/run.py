@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from hookpipe.closed_output import guarded_output
 from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
 from hookpipe.runtime.distributed.teardown import exit_process
 from hookpipe.runtime.plan.import_roots import use_import_roots
@@ -159,6 +160,18 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
         0
     """
     options = options or RunOptions(check_effects=check_effects)
+    # A reader of stdout or stderr going away (`hookpipe run ... | head`) must not end the
+    # training: what is still to print goes to os.devnull (hookpipe/closed_output.py).
+    with guarded_output(_OUTPUT_CLOSED if _is_main() else None):
+        return _run(path, sets, resume, options)
+
+
+#: Said on stderr (when it is still open) once stdout's reader has gone.
+_OUTPUT_CLOSED = ("hookpipe run: standard output was closed by the program reading it; the run carries on "
+                  "and discards the rest of its output")
+
+
+def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) -> int:
     use_import_roots(path)
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     trainer = None
@@ -310,7 +323,8 @@ def _preflight(ctx: Any, options: RunOptions) -> bool:
         if _is_main():
             print(f"{CompileError(found, ctx.sources)}\n", file=sys.stderr)
             plural = "s" if len(found) != 1 else ""
-            print(f"hookpipe run: {_name(path)}: {len(found)} name{plural} could not be imported", file=sys.stderr)
+            print(f"hookpipe run: {_name(path)}: not started: {len(found)} error{plural} in what the file names "
+                  "(imports, factory arguments)", file=sys.stderr)
         return False
     return True
 

@@ -37,3 +37,21 @@ def test_all_scopes_example_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all_scopes.pipe: 32 steps, 1 epoch" in done.stdout
     assert (tmp_path / "ckpt" / "step-00000032").is_dir()
+
+
+@pytest.mark.slow
+def test_check_resolve_reports_a_keyword_the_factory_does_not_take(tmp_path: Path) -> None:
+    # `run` would stop at once on it ("unexpected keyword argument"); check --resolve says so first.
+    source = (ROOT / "examples/digits/train.pipe").read_text()
+    bad = tmp_path / "train.pipe"
+    bad.write_text(source.replace("digits.build_model(hidden = 64)", "digits.build_model(hiden = 64)")
+                   .replace('"torch.optim.AdamW"(lr = 1e-3)', '"torch.optim.AdamW"(lr = 1e-3, weight_decay = 0.01)'))
+    done = run_cli_process("check", "--resolve", str(bad), cwd=ROOT, timeout=120)
+    assert done.returncode == 1, done.stdout
+    assert ("train.pipe:10:5: HP003 error: trainer setting `model`: `examples.digits.train:build_model` takes no "
+            "argument `hiden`; did you mean `hidden`?") in done.stderr
+    assert done.stderr.count("HP003") == 1  # AdamW takes weight_decay: a keyword it accepts is not reported
+    assert "Traceback" not in done.stderr
+    run = run_cli_process("run", str(bad), cwd=ROOT, timeout=120)
+    assert run.returncode == 1 and "takes no argument `hiden`" in run.stderr
+    assert "not started: 1 error in what the file names" in run.stderr

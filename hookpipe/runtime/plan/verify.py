@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from hookpipe.compiler.class_effects import ClassInfo, ClassLookup, class_info
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.settings import REQUIRED_FACTORIES
+from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
@@ -45,8 +46,9 @@ def class_lookup_for(pipe_file: str) -> ClassLookup:
 
 
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
-    """HP002 for every name that does not import, HP003 for a missing required factory or a
-    ``lr_scheduler`` that steps on a metric (:func:`metric_stepped`)."""
+    """HP002 for every name that does not import, HP003 for a missing required factory, a
+    keyword argument a called factory does not take, or a ``lr_scheduler`` that steps on
+    a metric (:func:`metric_stepped`)."""
     use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
     help_line = import_help(ctx.main)
     found: list[Diagnostic] = []
@@ -117,7 +119,50 @@ def _check(value: Any, span: Span, what: str, help_line: str, strings_are_paths:
         except PlanResolveError as exc:
             out.append(Diagnostic("HP002", "error", f"{what}: {exc}", span,
                                   help=help_line))
+    if not out:
+        for message, accepted in _unknown_keywords(value):
+            out.append(Diagnostic("HP003", "error", f"{what}: {message}", span,
+                                  help=f"it takes: {', '.join(accepted)}" if accepted else None))
     return out
+
+
+def _unknown_keywords(value: Any) -> Iterator[tuple[str, list[str]]]:
+    """A keyword argument that a called factory does not take, for every ``$call`` in ``value``.
+
+    ``run`` calls the factory with these keywords and would stop there at once
+    ("unexpected keyword argument"); read from the callable's signature, nothing is
+    called. A callable that takes ``**kwargs``, or whose signature Python cannot
+    give, is taken at its word.
+    """
+    if isinstance(value, list):
+        for item in value:
+            yield from _unknown_keywords(item)
+        return
+    if not isinstance(value, dict):
+        return
+    path, args = value.get("$call"), value.get("args")
+    if isinstance(path, str) and isinstance(args, dict):
+        accepted = _keywords_of(path)
+        for name in args:
+            if accepted is not None and name not in accepted:
+                hint = did_you_mean(name, accepted)
+                yield f"`{path}` takes no argument `{name}`" + (f"; {hint}" if hint else ""), accepted
+    for key, item in value.items():
+        if key not in ("$ref", "$call"):
+            yield from _unknown_keywords(item)
+
+
+def _keywords_of(path: str) -> list[str] | None:
+    """The keyword names the callable at ``path`` accepts; None when it takes any (or cannot be told)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(import_path(path)).parameters.values()
+    except (PlanResolveError, TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def _paths(value: Any, strings_are_paths: bool) -> Iterator[str]:
