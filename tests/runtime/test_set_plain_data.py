@@ -54,6 +54,26 @@ def test_plain_data_still_overrides() -> None:
     assert parse_override_value('{"a": [1, "x", true, null]}') == {"a": [1, "x", True, None]}
 
 
+def test_an_argument_of_a_call_in_a_hook_is_plain_data_as_in_the_trainer(tmp_path: Path, monkeypatch) -> None:
+    # `trainer.dataloader.batch_size=8` worked; the same below a hook's dataloader call was refused as code.
+    loader = {"$call": "tests.runtime.trackinglib:val_loader", "args": {"n": 13, "batch_size": 4}}
+    plan = _with_hook("validation", {"callback": "tests.runtime.trackinglib:val_step", "dataloader": loader},
+                      builtin=True)
+    changed = apply_overrides(plan, {"hook.extra.dataloader.batch_size": "8", "hook.extra.dataloader.args.n": "5"})
+    assert changed.hook("extra").args["dataloader"] == {"$call": "tests.runtime.trackinglib:val_loader",
+                                                        "args": {"n": 5, "batch_size": 8}}
+    # The call itself stays the file's: replacing it, or its target, is still refused.
+    marker = _evil_module(tmp_path, monkeypatch)
+    for key, value in (("hook.extra.dataloader", "hp_evil_module:Evil"),
+                       ("hook.extra.dataloader.$call", "hp_evil_module:Evil")):
+        with pytest.raises(PlanResolveError, match="names code"):
+            apply_overrides(plan, {key: value})
+    # A value set below the call is data: a string naming code stays a string, never imported.
+    stays = apply_overrides(plan, {"hook.extra.dataloader.collate_fn": "hp_evil_module:Evil"})
+    assert stays.hook("extra").args["dataloader"]["args"]["collate_fn"] == "hp_evil_module:Evil"
+    assert not marker.exists()
+
+
 EVIL = "import pathlib\npathlib.Path({marker!r}).write_text('imported')\nclass Evil:\n    def __init__(self, *a, **k):\n        pathlib.Path({marker!r}).write_text('called')\n"
 
 

@@ -229,6 +229,8 @@ def _names_code(spec: HookSpec, path: str) -> bool:
     parts = path.split(".")
     if "class_type" in parts:
         return True
+    if _below_a_call(spec.args, parts):
+        return False  # an argument of a call the file wrote: plain data, as trainer.KEY.NAME is
     if spec.builtin:
         hook_type = BUILTINS.get(spec.type)
         if hook_type is None:
@@ -241,6 +243,23 @@ def _names_code(spec: HookSpec, path: str) -> bool:
     except PlanResolveError:
         return False  # building the hook reports the import failure with its place in the file
     return _annotation_names_code(_arguments_model(target), parts)
+
+
+def _below_a_call(args: dict[str, Any], parts: list[str]) -> bool:
+    """Whether ``parts`` go below a ``$call`` the file wrote (``dataloader.batch_size``), to one of its arguments.
+
+    The call stays the file's: ``$`` keys are refused before, and the value set is
+    read as plain data (a string stays a string; only ``$ref``/``$call`` values are
+    ever imported or called).
+    """
+    value: Any = args
+    for i, part in enumerate(parts[:-1]):
+        if not isinstance(value, dict):
+            return False
+        value = value.get("args", {}).get(part) if "$call" in value and part != "args" else value.get(part)
+        if isinstance(value, dict) and "$call" in value and i + 1 < len(parts):
+            return True
+    return False
 
 
 def _arguments_model(target: Any) -> Any:
