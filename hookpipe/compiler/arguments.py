@@ -7,6 +7,10 @@ A run-time value (``run.updates``) in a built-in's arguments is checked as the
 number it will be (a positive integer), so a string field given one is HP003;
 the Plan keeps ``{"$run": NAME}``. Trainer settings themselves must be literal:
 the run's size is computed from them.
+
+A hook that cannot run with a trainer setting is HP003 too, at the hook, with a
+note at the setting: ``swa`` with a trainer ``lr_scheduler`` (the runtime refuses
+the pair before it builds anything; see :func:`_swa_and_scheduler`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from hookpipe.compiler.schema_build import built
 from hookpipe.compiler.settings import RUN_LENGTH_KEYS, TrainerSettings, has_run_length
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.compiler.values import to_json
+from hookpipe.diagnostics import Note
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
 
@@ -40,6 +45,7 @@ def validate_arguments(ctx: Compilation) -> None:
                 validated.update({k: v for k, v in info.args.items() if contains_run_value(v)})
                 ctx.hooks[name] = dataclasses.replace(info, args=validated, args_ok=True)
     _trainer(ctx)
+    _swa_and_scheduler(ctx)
 
 
 def _arg_spans(info: HookInfo) -> dict[str, Span]:
@@ -62,6 +68,30 @@ def _trainer(ctx: Compilation) -> None:
         ctx.error("HP008", "the run has no length: set max_step and/or max_epoch", anchor,
                   help="add `max_epoch = 10` (or `max_step = 1000`) to the trainer block")
     ctx.trainer = validated
+
+
+def _swa_and_scheduler(ctx: Compilation) -> None:
+    """HP003 for each ``swa`` hook when the trainer sets an ``lr_scheduler`` (not ``none``).
+
+    From its ``start`` SWALR sets the learning rate at every epoch's end, and the
+    ``optimizer`` hook steps the trainer's scheduler on every update, which would
+    overwrite it. ``hookpipe run`` refuses the pair before it builds anything
+    (``hookpipe.runtime.builtins.swa``), so the file must not pass ``check``.
+    """
+    setting = ctx.settings.get("lr_scheduler")
+    if setting is None or isinstance(setting.value, ast.NoneValue):
+        return
+    for name, info in ctx.hooks.items():
+        if info.builtin is None or info.builtin.name != "swa":
+            continue
+        start = info.args.get("start") if info.args_ok else None
+        at = f" (epoch {start})" if isinstance(start, int) and not isinstance(start, bool) else ""
+        ctx.error("HP003", f"`{name}` (swa) cannot run with a trainer `lr_scheduler`: from its start{at} SWALR "
+                  "sets the learning rate, and the `optimizer` hook steps the trainer's lr_scheduler on every "
+                  "update, which would overwrite it", info.decl.type.span,
+                  notes=(Note("the trainer's `lr_scheduler` is set here", setting.span),),
+                  help="remove `lr_scheduler` from the trainer block (the optimizer's lr holds until `start`, "
+                       "then SWALR anneals it to swa's `lr`), or remove the swa hook to keep the schedule")
 
 
 #: Factories built before the dataloader is prepared: only the process count is known then.

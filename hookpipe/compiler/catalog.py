@@ -113,6 +113,8 @@ class EmaArgs(_Args):
 
 
 class SwaArgs(_Args):
+    """``swa``'s arguments. It runs with no trainer ``lr_scheduler`` (HP003): from ``start`` SWALR sets the lr."""
+
     #: The first epoch (1-based, as frequencies count) whose end is averaged.
     start: int = Field(ge=1)
     #: The SWA learning rate SWALR anneals to.

@@ -163,6 +163,21 @@ def _no_loss_collective(processor: Any, call: Any) -> None:
         processor.average_loss = False
 
 
+def _no_swa_with_scheduler(plan: Plan, lr_scheduler: Any) -> None:
+    """Refuse ``swa`` with a trainer ``lr_scheduler`` before anything is built (``check`` says HP003).
+
+    Also for an ``lr_scheduler`` given in Python (``from_plan(plan, lr_scheduler=...)``),
+    which the compiler never saw.
+    """
+    if lr_scheduler is None:
+        return
+    for hook in plan.hooks:
+        if hook.builtin and hook.type == "swa":
+            from hookpipe.runtime.builtins.swa import scheduler_conflict
+
+            raise PlanResolveError(f"{plan.source}: {scheduler_conflict(hook.name, hook.args.get('start'))}")
+
+
 def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> PlanParts:
     """Build what a trainer executing ``plan`` needs (see the module docstring).
 
@@ -181,6 +196,7 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     for key in REQUIRED_FACTORIES:
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
+    _no_swa_with_scheduler(plan, overrides["lr_scheduler"] if "lr_scheduler" in overrides else settings.lr_scheduler)
     resume_from: ResumeCheckpointConfig | None = overrides.get("resume_from")
     report = None
     if resume_from is not None and "://" not in resume_from.resume_from.removeprefix("file://"):

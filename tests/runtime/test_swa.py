@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+from accelerate import Accelerator
 from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
 
 from hookpipe.compiler import compile_text
 from hookpipe.errors import CompileError
 from hookpipe.runtime import HookBasedTrainer
+from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError
+from tests.helpers import run_cli
 from tests.runtime import hooklib, trackinglib
 from tests.runtime.planbuild import tiny_trainer_text
 from tests.runtime.test_ema_variants import bn_model
@@ -79,13 +84,75 @@ def test_swa_matches_swa_utils_by_hand() -> None:
     assert not all(torch.equal(s, p) for s, p in zip(seen, live.parameters()))
 
 
-def test_swa_refuses_a_trainer_scheduler_that_would_fight_swalr() -> None:
-    text = PIPE.replace("    batch_processor", '    lr_scheduler    = "torch.optim.lr_scheduler.ConstantLR"()\n'
-                        "    batch_processor")
-    trainer = HookBasedTrainer.from_plan(compile_text(text, "swa.pipe"))
-    with pytest.raises(Exception) as err:
+#: The same pipeline with a trainer lr_scheduler, which SWALR's learning rate cannot share.
+SCHEDULED = PIPE.replace("    batch_processor", '    lr_scheduler    = "torch.optim.lr_scheduler.ConstantLR"()\n'
+                         "    batch_processor")
+
+
+def _line(text: str, start: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.lstrip().startswith(start))
+
+
+def test_check_refuses_swa_with_a_trainer_scheduler_at_the_hook_with_a_note_at_the_setting() -> None:
+    with pytest.raises(CompileError) as err:
+        compile_text(SCHEDULED, "swa.pipe")
+    (found,) = err.value.diagnostics
+    assert (found.code, found.severity, found.span.line) == ("HP003", "error", _line(SCHEDULED, "hook average"))
+    assert found.message.startswith(f"`average` (swa) cannot run with a trainer `lr_scheduler`: from its start "
+                                    f"(epoch {START}) SWALR sets the learning rate")
+    (note,) = found.notes
+    assert note.span is not None and note.span.line == _line(SCHEDULED, "lr_scheduler")
+    assert found.help is not None and found.help.startswith("remove `lr_scheduler` from the trainer block")
+    # `lr_scheduler = none` is no schedule
+    compile_text(SCHEDULED.replace('"torch.optim.lr_scheduler.ConstantLR"()', "none"), "swa.pipe")
+
+
+def test_run_refuses_swa_with_a_scheduler_before_training_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "swa.pipe"
+    path.write_text(SCHEDULED, encoding="utf-8")
+    result = run_cli("run", str(path))
+    assert result.code == 1 and "Traceback" not in result.output
+    assert f"{path}:{_line(SCHEDULED, 'hook average')}:17: HP003 error: `average` (swa) cannot run" in result.err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_plan_given_a_scheduler_in_python_is_refused_before_anything_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookpipe.runtime import build
+
+    def no_accelerator(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the refusal comes before the accelerator, the model and the data")
+
+    monkeypatch.setattr(build, "make_accelerator", no_accelerator)
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=LR)
+    with pytest.raises(PlanResolveError) as err:
+        HookBasedTrainer.from_plan(compile_text(PIPE, "swa.pipe"),
+                                   lr_scheduler=torch.optim.lr_scheduler.ConstantLR(optimizer))
+    assert str(err.value) == (f"swa.pipe: `average` (swa) cannot run with a trainer lr_scheduler: from its start "
+                              f"(epoch {START}) SWALR sets the learning rate, and the optimizer hook steps the "
+                              "lr_scheduler on every update, which would overwrite it; remove the lr_scheduler "
+                              "(swa takes over the learning rate at its start), or the swa hook")
+
+
+def test_a_trainer_built_in_python_gets_the_same_error_when_the_averaging_would_start() -> None:
+    """The backstop for hooks registered by hand: no Plan said swa was there."""
+    from hookpipe.runtime import HookContext, PipelineHooks
+    from hookpipe.runtime.builtins.swa import SwaHook
+
+    model = hooklib.tiny_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    swa = SwaHook(start=START, lr=SWA_LR)
+    hooks = PipelineHooks()
+    hooks.register_hook("on_epoch", HookContext.from_callable(after=swa.on_epoch_end))
+    epochs: list[int] = []
+    hooks.register_hook("on_epoch", HookContext.from_callable(after=lambda a: epochs.append(a.epoch_id)))
+    trainer = HookBasedTrainer(Accelerator(cpu=True), model, hooklib.tiny_loader(n=4, batch_size=2), hooklib.MSE(),
+                               optimizer, torch.optim.lr_scheduler.ConstantLR(optimizer), hooks=hooks,
+                               max_epoch=EPOCHS)
+    with pytest.raises(HookpipeRuntimeError) as err:
         trainer()
-    assert "lr_scheduler would overwrite SWALR" in str(err.value.__cause__ or err.value)
+    assert epochs == list(range(START - 1))  # the end of epoch START is where it stops
+    assert str(err.value).startswith(f"swa cannot run with a trainer lr_scheduler: from its start (epoch {START})")
+    assert swa.averaged is None and swa.scheduler is None
 
 
 def test_swa_arguments_are_checked() -> None:

@@ -9,10 +9,13 @@ rate to ``lr`` over ``anneal_epochs`` epochs. Attached in ``loop.after`` too, it
 runs :func:`~torch.optim.swa_utils.update_bn` over the training dataloader at the
 end, so the average's batch-norm statistics are its own.
 
-From ``start`` SWALR owns the learning rate: a trainer ``lr_scheduler`` stepping on
-every update would overwrite it, so one is refused when the averaging starts (end
-the schedule before, or use none). The averaged weights are nameable by
-``ema_swap(source = ...)`` and ``validation(weights = ...)`` (the
+From ``start`` SWALR owns the learning rate: a trainer ``lr_scheduler``, which the
+``optimizer`` hook steps on every update, would overwrite it, so swa does not run
+with one at all. ``hookpipe check`` reports the pair (HP003); a Plan run refuses
+it before anything is built (:func:`hookpipe.runtime.build.plan_parts`, also for an
+``lr_scheduler`` given in Python); a trainer built in Python with its own hooks
+gets the same error when the averaging would start. The averaged weights are
+nameable by ``ema_swap(source = ...)`` and ``validation(weights = ...)`` (the
 ``AveragedWeights`` protocol), and are checkpointed with the number averaged.
 """
 
@@ -27,8 +30,18 @@ from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.errors import HookpipeRuntimeError
 
-__all__ = ["SwaHook"]
+__all__ = ["SwaHook", "scheduler_conflict"]
+
+
+def scheduler_conflict(hook: str | None, start: object) -> str:
+    """Why ``swa`` cannot run with a trainer ``lr_scheduler``, and what to do (one line)."""
+    name = f"`{hook}` (swa)" if hook else "swa"
+    at = f" (epoch {start})" if isinstance(start, int) and not isinstance(start, bool) else ""
+    return (f"{name} cannot run with a trainer lr_scheduler: from its start{at} SWALR sets the learning rate, "
+            "and the optimizer hook steps the lr_scheduler on every update, which would overwrite it; remove "
+            "the lr_scheduler (swa takes over the learning rate at its start), or the swa hook")
 
 
 class SwaHook:
@@ -59,9 +72,8 @@ class SwaHook:
         self.bn_updated = False
 
     def _start(self, args: PipelineHookArgs) -> None:
-        if args.lr_scheduler is not None:
-            raise RuntimeError("swa: the trainer's lr_scheduler would overwrite SWALR's learning rate from the SWA "
-                               f"start (epoch {self.start}); end the schedule before it or use none")
+        if args.lr_scheduler is not None:  # a Plan run refused it before building anything (build.plan_parts)
+            raise HookpipeRuntimeError(scheduler_conflict(None, self.start))
         if args.optimizer is None:
             raise ValueError("swa needs the optimizer in the hook arguments")
         self._average(args.accelerator.unwrap_model(args.model))
