@@ -58,8 +58,37 @@ def test_lightning_swa_with_a_fraction_and_no_max_epochs_leaves_start_to_a_perso
     code, mark, comment = lines[at - 1].partition(MARK)
     assert code.split() == ["hook", "swa", "=", "swa(lr", "=", "0.01)"]  # no start: 0.8 of no max_epochs
     assert mark and comment.strip() == ("swa_epoch_start = 0.8 is a fraction of max_epochs, which is not set: write "
-                               "start = N (the first averaged epoch); the lr_scheduler must end before `start` "
-                               "(SWALR then owns the lr)")
+                               "start = N (the first averaged epoch); swa runs with no trainer lr_scheduler "
+                               "(Lightning hands the lr to SWALR at `start`): remove `lr_scheduler` or this hook")
     assert result.code == 1 and f"{out}:{at}: needs a person" in result.err
     check = run_cli("check", str(out))
     assert check.code == 1 and f"{out}:{at}:" in check.output and "`swa` needs `start`" in check.output
+    # what the mark says: check refuses the schedule with swa, pointing at both
+    scheduler_line = next(n for n, line in enumerate(lines, 1) if line.strip().startswith("lr_scheduler"))
+    assert f"{out}:{at}:17: HP003 error: `swa` (swa) cannot run with a trainer `lr_scheduler`" in check.output
+    assert f"note: {out}:{scheduler_line}:5: the trainer's `lr_scheduler` is set here" in check.output
+
+
+def test_lightning_swa_with_a_scheduler_is_marked_and_check_says_what_to_remove(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "trainer:\n  max_epochs: 10\n  enable_checkpointing: false\n  callbacks:\n"
+        "    - class_path: lightning.pytorch.callbacks.StochasticWeightAveraging\n      init_args:\n"
+        "        swa_lrs: 0.01\n        swa_epoch_start: 8\n"
+        "model:\n  class_path: my_project.Regressor\n"
+        "lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepLR\n  init_args:\n    step_size: 10\n",
+        encoding="utf-8")
+    out = tmp_path / "out.pipe"
+    result = do_import("lightning", config, out)
+    lines = out.read_text().splitlines()
+    at = next(n for n, line in enumerate(lines, 1) if line.startswith("hook swa "))
+    code, mark, comment = lines[at - 1].partition(MARK)
+    assert code.split() == ["hook", "swa", "=", "swa(start", "=", "8,", "lr", "=", "0.01)"]
+    assert mark and "remove `lr_scheduler` or this hook" in comment
+    assert result.code == 1 and f"{out}:{at}: needs a person" in result.err
+    check = run_cli("check", str(out))
+    assert check.code == 1 and check.output.count("error:") == 1
+    assert f"{out}:{at}:17: HP003 error: `swa` (swa) cannot run with a trainer `lr_scheduler`" in check.output
+    # removing the schedule, as the mark says, leaves a file that checks clean
+    out.write_text("\n".join(line for line in lines if not line.strip().startswith("lr_scheduler")) + "\n")
+    assert run_cli("check", str(out)).code == 0

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookpipe.porting.model import Attachment, Call, Hook, Item, Port
-from hookpipe.porting.writer import pipe_name
+from hookpipe.porting.model import Attachment, Call, Hook, Item, Port, RunValue
+from hookpipe.porting.writer import pipe_name, split_writable
 
 _PRECISION = {"16-mixed": "fp16", "16": "fp16", 16: "fp16", "bf16-mixed": "bf16", "bf16": "bf16",
               "32": "no", 32: "no", "32-true": "no", None: "no"}
@@ -42,24 +42,24 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
     if isinstance(accumulate, int) and accumulate > 1:
         port.setting("grad_accumulation", accumulate)
     precision = trainer.get("precision")
-    if precision in _PRECISION and _PRECISION[precision] != "no":
-        port.setting("mixed_precision", _PRECISION[precision])
-    elif precision not in _PRECISION:
+    mode = _precision(precision)
+    if mode is None:
         port.setting("mixed_precision", "no", f"precision {precision!r} has no hookpipe setting")
+    elif mode != "no":
+        port.setting("mixed_precision", mode)
     seed = cfg.get("seed_everything")
     if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
         port.setting("seed", seed)
     model = _class_call(cfg.get("model"))
     port.setting("model", model or Call(port.need("build_model", "the model")))
-    data = _class_name(cfg.get("data"))
-    port.setting("dataloader", Call(port.need("train_loader", f"the training DataLoader ({data or 'the model'}"
-                                                              ".train_dataloader())")))
+    _dataloader(cfg.get("data"), port)
     port.setting("optimizer", _class_call(cfg.get("optimizer"), "torch.optim.")
                  or Call(port.need("optimizer", "the optimizer (configure_optimizers)")))
-    scheduler = _class_call(cfg.get("lr_scheduler"), "torch.optim.lr_scheduler.")
+    scheduler_config = _scheduler_config(cfg.get("lr_scheduler"))
+    scheduler = _class_call(scheduler_config.get("scheduler"), "torch.optim.lr_scheduler.")
     plateau = isinstance(scheduler, Call) and str(scheduler.callee).endswith("ReduceLROnPlateau")
     if scheduler is not None and not plateau:
-        port.setting("lr_scheduler", scheduler)
+        _scheduler(scheduler, scheduler_config, trainer, port)
     port.setting("batch_processor", Call(port.need("Processor", "a batch processor running the LightningModule's "
                                                                 "training_step")))
     _loggers(trainer, port)
@@ -79,7 +79,7 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
     log_every = log_every if isinstance(log_every, int) and log_every >= 1 else 50
     if plateau:
         assert isinstance(scheduler, Call)
-        _plateau(scheduler, cfg.get("lr_scheduler"), port, evaluate)
+        _plateau(scheduler, scheduler_config, port, evaluate)
     callbacks = trainer.get("callbacks") or []
     if isinstance(callbacks, dict):
         callbacks = [callbacks]
@@ -108,6 +108,14 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
     for args in checkpoints:
         _checkpoint(args, port, evaluate, root)
     return port
+
+
+def _precision(value: Any) -> str | None:
+    """hookpipe's ``mixed_precision`` for Lightning's ``precision``; None when there is none."""
+    try:
+        return _PRECISION.get(value)
+    except TypeError:  # a list or mapping: no precision Lightning knows either
+        return None
 
 
 def _length(trainer: dict[str, Any], port: Port) -> None:
@@ -145,6 +153,90 @@ def _class_call(spec: Any, prefix: str = "") -> Call | None:
     if "." not in cls and prefix:
         cls = prefix + cls
     return Call(cls, _init_args(spec))
+
+
+def _dataloader(spec: Any, port: Port) -> None:
+    """``train_loader`` gets the DataModule's ``init_args`` (``batch_size``...): they configure its loaders."""
+    data = _class_name(spec)
+    args, left = split_writable(_init_args(spec))
+    what = f"the training DataLoader ({data or 'the model'}.train_dataloader()"
+    what += f", taking the DataModule's init_args: {', '.join(args)})" if args else ")"
+    note = None
+    if left:
+        note = f"left out data.init_args {', '.join(left)} (no .pipe literal): give train_loader their values"
+    port.setting("dataloader", Call(port.need("train_loader", what), args), note)
+
+
+def _scheduler_config(spec: Any) -> dict[str, Any]:
+    """Lightning's lr_scheduler config: ``scheduler`` (a ``class_path`` spec), ``interval``, ``frequency``...
+
+    LightningCLI's ``lr_scheduler`` section is the scheduler itself (``class_path``, ``init_args``), which
+    Lightning steps with the defaults (``interval: epoch``, ``frequency: 1``); the keys of Lightning's
+    config dict may sit beside ``class_path``, or wrap it as ``scheduler``.
+    """
+    if not isinstance(spec, dict):
+        return {"scheduler": spec}
+    if "class_path" not in spec and "scheduler" in spec:
+        return dict(spec)
+    return {**spec, "scheduler": spec}
+
+
+def _scheduler(scheduler: Call, config: dict[str, Any], trainer: dict[str, Any], port: Port) -> None:
+    """Lightning steps the scheduler every ``frequency`` epochs (the default) or optimizer steps; hookpipe
+    steps ``trainer.lr_scheduler`` once per optimizer update. Only a schedule that is the same stepped per
+    update is written as one; any other is marked, through a ``project.lr_scheduler`` factory."""
+    interval = config.get("interval", "epoch")
+    frequency = config.get("frequency", 1)
+    every = frequency if isinstance(frequency, int) and not isinstance(frequency, bool) and frequency >= 1 else 1
+    short = str(scheduler.callee).rsplit(".", 1)[-1]
+    if interval == "step":
+        note = None
+        if every > 1:
+            note = (f"Lightning steps {short} every {every} optimizer steps (frequency {every}); hookpipe steps it "
+                    "every update: count its arguments in updates")
+        port.setting("lr_scheduler", scheduler, note)
+        return
+    exact = _per_update(scheduler, trainer) if every == 1 else None
+    if exact is not None:
+        port.setting("lr_scheduler", exact)
+        return
+    accumulate = trainer.get("accumulate_grad_batches")
+    accumulate = accumulate if isinstance(accumulate, int) and accumulate > 1 else 1
+    epoch = "steps_per_epoch" if accumulate == 1 else f"ceil(steps_per_epoch / {accumulate})"
+    unit = "epoch" if every == 1 else f"{every} epochs"
+    told = "" if interval == "epoch" else f" (interval {interval!r} is neither step nor epoch)"
+    args: dict[str, Any] = {"class_path": str(scheduler.callee), "init_args": dict(scheduler.args),
+                            "steps_per_epoch": RunValue("steps_per_epoch")}
+    port.setting("lr_scheduler",
+                 Call(port.need("lr_scheduler", "the learning-rate schedule, stepped once per update"), args),
+                 f"Lightning steps {short} once per {unit}{told}, hookpipe once per update: write "
+                 f"project.lr_scheduler to step it once every {epoch}{'' if every == 1 else f' x {every}'} updates, "
+                 "or count its arguments in updates")
+
+
+#: Schedulers that Lightning steps per epoch and that are exact per update: StepLR with step_size = the
+#: updates of an epoch changes the lr at the same updates. Exact only when every batch is an update that
+#: steps the scheduler: no accumulation, no fp16 (its scaler skips steps), full epochs.
+_EXPONENTIAL, _STEP_LR = "torch.optim.lr_scheduler.ExponentialLR", "torch.optim.lr_scheduler.StepLR"
+
+
+def _per_update(scheduler: Call, trainer: dict[str, Any]) -> Call | None:
+    """The per-update form of a per-epoch ``scheduler``, when one is exact."""
+    args = scheduler.args
+    exponential = scheduler.callee == _EXPONENTIAL and set(args) == {"gamma"}
+    every_epoch = scheduler.callee == _STEP_LR and type(args.get("step_size")) is int and args["step_size"] == 1 \
+        and set(args) <= {"step_size", "gamma"}
+    if not (exponential or every_epoch):
+        return None
+    accumulate = trainer.get("accumulate_grad_batches")
+    if accumulate not in (None, 1) or _precision(trainer.get("precision")) == "fp16":
+        return None
+    if trainer.get("limit_train_batches") not in (None, 1.0):
+        return None
+    out: dict[str, Any] = {"step_size": RunValue("steps_per_epoch")}
+    if "gamma" in args:
+        out["gamma"] = args["gamma"]
+    return Call(_STEP_LR, out)
 
 
 def _loggers(trainer: dict[str, Any], port: Port) -> None:
@@ -273,7 +365,8 @@ def _swa(args: dict[str, Any], port: Port, trainer: dict[str, Any], scheduled: b
     if isinstance(start, int):
         start = max(1, start)
     if scheduled:
-        notes.append("the lr_scheduler must end before `start` (SWALR then owns the lr)")
+        notes.append("swa runs with no trainer lr_scheduler (Lightning hands the lr to SWALR at `start`): "
+                     "remove `lr_scheduler` or this hook")
     hook_args: dict[str, Any] = {"start": start, "lr": args.get("swa_lrs")}
     for src, dst in (("annealing_epochs", "anneal_epochs"), ("annealing_strategy", "anneal_strategy")):
         if src in args:

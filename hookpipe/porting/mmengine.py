@@ -23,7 +23,7 @@ from typing import Any
 
 from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Item, Port, RunValue
 from hookpipe.porting.pyconfig import Opaque
-from hookpipe.porting.writer import pipe_name, reserved_words
+from hookpipe.porting.writer import pipe_name, reserved_words, split_writable
 
 #: MMEngine's priority names (mmengine.runner.priority.Priority).
 PRIORITIES = {"HIGHEST": 0, "VERY_HIGH": 10, "HIGH": 30, "ABOVE_NORMAL": 40, "NORMAL": 50, "BELOW_NORMAL": 60,
@@ -88,9 +88,11 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     else:
         port.setting("max_epoch" if by_epoch else "max_step", 1,
                      f"train_cfg.{length_key} is missing or not a number ({_show(length)}): set the run's length")
+    deterministic = _randomness(cfg, port)
     port.setting("model", Call(port.need("build_model", f"the model (MMEngine builds {_type_of(cfg.get('model'))} "
-                                                        "from its registry)")))
-    port.setting("dataloader", Call(port.need("train_loader", "the training DataLoader (train_dataloader)")))
+                                                        "from its registry)")), deterministic)
+    loader, note = _loader(cfg, "train_dataloader", port, "train_loader", "the training DataLoader")
+    port.setting("dataloader", loader, note)
     _optimizer(cfg, port)
     _scheduler(cfg, port, by_epoch)
     port.setting("batch_processor", Call(port.need("Processor", "a batch processor computing the loss (the "
@@ -260,6 +262,45 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
                  "write a factory taking the optimizer, this schedule and steps_per_epoch")
 
 
+def _randomness(cfg: dict[str, Any], port: Port) -> str | None:
+    """``randomness.seed`` as ``seed``; the note ``deterministic=True`` leaves on the model factory, or None."""
+    spec = _dict(cfg.get("randomness"))
+    seed = spec.get("seed")
+    notes = []
+    if spec.get("diff_rank_seed") is True:
+        notes.append("randomness.diff_rank_seed adds each process's rank to the seed in MMEngine; hookpipe seeds "
+                     "every process alike: seed the data per process in a factory if the run relies on it")
+    deterministic = None
+    if spec.get("deterministic") is True:
+        deterministic = ("randomness.deterministic: hookpipe has no such setting; call "
+                         "torch.use_deterministic_algorithms(True) (and turn off cudnn.benchmark) in this factory")
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
+        port.setting("seed", seed, "; ".join(notes) or None)
+    elif seed is not None:
+        port.setting("seed", 0, "; ".join([f"randomness.seed is {_show(seed)}, not an integer >= 0: set the seed",
+                                           *notes]))
+    return deterministic
+
+
+#: A dataloader's parts that MMEngine builds from its registry: the factory builds them, so they are described.
+_LOADER_PARTS = ("dataset", "sampler", "batch_sampler", "collate_fn")
+
+
+def _loader(cfg: dict[str, Any], key: str, port: Port, attribute: str, what: str) -> tuple[Call, str | None]:
+    """``project.ATTRIBUTE(batch_size = ..., num_workers = ...)``: the dataloader dict's plain arguments; the
+    dataset, sampler and collate function it names are the factory's to build (its description names them)."""
+    spec = _dict(cfg.get(key))
+    args, opaque = _args(spec, {*_LOADER_PARTS, "worker_init_fn", "_scope_"})
+    args, unwritable = split_writable(args)
+    parts = [f"{part} {_short(_type_of(spec[part]))}" for part in _LOADER_PARTS if isinstance(spec.get(part), dict)]
+    described = f"{what} ({key}" + (f": {', '.join(parts)}" if parts else "")
+    described += f"; taking {', '.join(args)})" if args else ")"
+    note = None
+    if opaque or unwritable:
+        note = f"left out {key} {', '.join(opaque + unwritable)} (not literal values): give {attribute} their values"
+    return Call(port.need(attribute, described), args), note
+
+
 def _clip(cfg: dict[str, Any], port: Port) -> str | None:
     clip = _dict(_dict(cfg.get("optim_wrapper")).get("clip_grad"))
     if not clip:
@@ -282,9 +323,9 @@ def _validation(cfg: dict[str, Any], port: Port) -> str | None:
         return None  # MMEngine builds a validation loop only from val_dataloader with val_cfg
     evaluator = cfg.get("val_evaluator")
     metric = _type_of(evaluator) if isinstance(evaluator, dict) else "the val_evaluator"
-    hook = Hook("evaluate", "validation", {
-        "callback": port.need("val_step", f"val_step(model, batch): per-sample metrics, as val_evaluator ({metric})"),
-        "dataloader": Call(port.need("val_loader", "the validation DataLoader (val_dataloader)"))})
+    callback = port.need("val_step", f"val_step(model, batch): per-sample metrics, as val_evaluator ({metric})")
+    loader, note = _loader(cfg, "val_dataloader", port, "val_loader", "the validation DataLoader")
+    hook = Hook("evaluate", "validation", {"callback": callback, "dataloader": loader}, note=note)
     return port.add_hook(hook).name
 
 

@@ -116,6 +116,19 @@ def arguments_text(args: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def split_writable(args: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The arguments that can be written as ``.pipe`` keyword arguments, and the names of the others."""
+    kept, left = {}, []
+    for key, value in args.items():
+        try:
+            arguments_text({key: value})
+        except Unwritable:
+            left.append(comment_text(str(key)))
+        else:
+            kept[key] = value
+    return kept, left
+
+
 def _mark(note: str | None) -> str:
     return f"  {MARK} {comment_text(note)}" if note else ""
 

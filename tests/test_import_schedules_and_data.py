@@ -1,0 +1,245 @@
+"""``hookpipe import``: learning-rate schedules stepped per epoch, the seed and the dataloaders' arguments.
+
+Lightning steps a configured ``lr_scheduler`` once per epoch unless its config says
+``interval: step``; hookpipe steps ``trainer.lr_scheduler`` once per optimizer update.
+The import writes a schedule as is only where the two agree, converts the per-epoch
+schedules that have an exact per-update form, and marks the rest. MMEngine's
+``randomness`` and both importers' dataloader arguments are carried, or marked where
+they cannot be (docs/import.md).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from hookpipe.porting.writer import MARK
+from tests.helpers import run_cli
+from tests.test_import import imported
+
+SCHEDULER = ("lr_scheduler:\n  class_path: torch.optim.lr_scheduler.CosineAnnealingLR\n"
+             "  init_args:\n    T_max: 10\n")
+
+
+def lightning(tmp_path: Path, body: str, trainer: str = "") -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text("seed_everything: 0\ntrainer:\n  max_epochs: 10\n  limit_val_batches: 0\n"
+                      f"  enable_checkpointing: false\n{trainer}"
+                      "model:\n  class_path: my_project.Net\noptimizer:\n  class_path: torch.optim.SGD\n"
+                      "  init_args:\n    lr: 0.1\n" + body, encoding="utf-8")
+    return config
+
+
+def setting(text: str, key: str) -> str:
+    """The ``trainer`` line of ``key``, without its alignment padding."""
+    line = next(line for line in text.splitlines() if line.strip().startswith(f"{key} "))
+    return re.sub(r"^\s*(\w+)\s+=", r"\1 =", line)
+
+
+# --- Lightning: when the scheduler steps ----------------------------------------------------------------------
+
+def test_lightning_scheduler_stepped_per_epoch_is_marked_not_changed(tmp_path: Path) -> None:
+    result, text = imported("lightning", lightning(tmp_path, SCHEDULER), tmp_path, "--module", "my_project")
+    line = setting(text, "lr_scheduler")
+    code, mark, note = line.partition(MARK)
+    # the per-update torch call is not written: it would anneal over 10 updates instead of 10 epochs
+    assert code.strip() == ('lr_scheduler = project.lr_scheduler(class_path = "torch.optim.lr_scheduler.'
+                            'CosineAnnealingLR", init_args = { T_max = 10 }, steps_per_epoch = run.steps_per_epoch)')
+    assert mark and note.strip() == (
+        "Lightning steps CosineAnnealingLR once per epoch, hookpipe once per update: write project.lr_scheduler "
+        "to step it once every steps_per_epoch updates, or count its arguments in updates")
+    assert result.code == 1 and "lr_scheduler: the learning-rate schedule, stepped once per update" in result.err
+
+
+def test_lightning_epoch_scheduler_under_accumulation_counts_updates_per_epoch(tmp_path: Path) -> None:
+    config = lightning(tmp_path, SCHEDULER + "  interval: epoch\n  frequency: 2\n",
+                       trainer="  accumulate_grad_batches: 4\n")
+    _, text = imported("lightning", config, tmp_path)
+    note = setting(text, "lr_scheduler").partition(MARK)[2]
+    assert "Lightning steps CosineAnnealingLR once per 2 epochs" in note
+    assert "once every ceil(steps_per_epoch / 4) x 2 updates" in note
+
+
+@pytest.mark.parametrize("body", [
+    SCHEDULER + "  interval: step\n",  # Lightning's config keys beside class_path
+    "lr_scheduler:\n  scheduler:\n    class_path: torch.optim.lr_scheduler.CosineAnnealingLR\n    init_args:\n"
+    "      T_max: 10\n  interval: step\n  frequency: 1\n",  # or wrapping it, as configure_optimizers returns it
+])
+def test_lightning_scheduler_stepped_per_step_is_written_as_is(tmp_path: Path, body: str) -> None:
+    result, text = imported("lightning", lightning(tmp_path, body), tmp_path, "--module", "my_project")
+    assert setting(text, "lr_scheduler") == 'lr_scheduler = "torch.optim.lr_scheduler.CosineAnnealingLR"(T_max = 10)'
+    assert result.code == 0 and "nothing needs a person" in result.err
+
+
+def test_lightning_step_scheduler_with_a_frequency_is_marked(tmp_path: Path) -> None:
+    _, text = imported("lightning", lightning(tmp_path, SCHEDULER + "  interval: step\n  frequency: 5\n"), tmp_path,
+                       "--module", "my_project")
+    code, mark, note = setting(text, "lr_scheduler").partition(MARK)
+    assert code.strip() == 'lr_scheduler = "torch.optim.lr_scheduler.CosineAnnealingLR"(T_max = 10)'
+    assert note.strip() == ("Lightning steps CosineAnnealingLR every 5 optimizer steps (frequency 5); hookpipe steps "
+                            "it every update: count its arguments in updates")
+
+
+EXPONENTIAL = "lr_scheduler:\n  class_path: ExponentialLR\n  init_args:\n    gamma: 0.5\n"
+STEP_EVERY_EPOCH = ("lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepLR\n  init_args:\n    step_size: 1\n"
+                    "    gamma: 0.5\n")
+
+
+@pytest.mark.parametrize("body", [EXPONENTIAL, STEP_EVERY_EPOCH])
+def test_lightning_per_epoch_decay_is_converted_exactly(tmp_path: Path, body: str) -> None:
+    result, text = imported("lightning", lightning(tmp_path, body), tmp_path, "--module", "my_project")
+    assert setting(text, "lr_scheduler") == \
+        'lr_scheduler = "torch.optim.lr_scheduler.StepLR"(step_size = run.steps_per_epoch, gamma = 0.5)'
+    assert result.code == 0
+
+
+@pytest.mark.parametrize("trainer", ["  accumulate_grad_batches: 2\n", "  precision: 16-mixed\n",
+                                     "  limit_train_batches: 0.5\n"])
+def test_lightning_per_epoch_decay_is_marked_where_updates_are_not_batches(tmp_path: Path, trainer: str) -> None:
+    # accumulation (an epoch is fewer updates), fp16 (the scaler skips scheduler steps), a shortened epoch
+    _, text = imported("lightning", lightning(tmp_path, EXPONENTIAL, trainer), tmp_path, "--module", "my_project")
+    assert setting(text, "lr_scheduler").startswith("lr_scheduler = project.lr_scheduler(class_path = "
+                                                    '"torch.optim.lr_scheduler.ExponentialLR"')
+    assert "Lightning steps ExponentialLR once per epoch" in setting(text, "lr_scheduler")
+
+
+def test_the_exact_conversion_gives_every_update_lightnings_learning_rate() -> None:
+    """ExponentialLR stepped after each epoch (Lightning) and StepLR(step_size = updates per epoch) stepped
+    after each update (the import's output) set the same lr for every update."""
+    torch = pytest.importorskip("torch")
+    steps_per_epoch, epochs = 7, 4
+
+    def schedule(make: object, per_update: bool) -> list[float]:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        scheduler = make(optimizer)  # type: ignore[operator]
+        used = []
+        for _ in range(epochs):
+            for _ in range(steps_per_epoch):
+                used.append(optimizer.param_groups[0]["lr"])
+                optimizer.step()
+                if per_update:
+                    scheduler.step()
+            if not per_update:
+                scheduler.step()
+        return used
+
+    lightning_lrs = schedule(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.5), per_update=False)
+    imported_lrs = schedule(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=steps_per_epoch, gamma=0.5),
+                            per_update=True)
+    assert imported_lrs == pytest.approx(lightning_lrs, rel=1e-12)
+    assert not math.isclose(lightning_lrs[0], lightning_lrs[-1])
+
+
+def test_lightning_plateau_keeps_its_monitor_from_the_config_keys(tmp_path: Path) -> None:
+    body = ("lr_scheduler:\n  scheduler:\n    class_path: torch.optim.lr_scheduler.ReduceLROnPlateau\n"
+            "    init_args:\n      factor: 0.5\n  monitor: val_loss\n")
+    config = lightning(tmp_path, body)
+    config.write_text(config.read_text().replace("  limit_val_batches: 0\n", ""))
+    _, text = imported("lightning", config, tmp_path, "--module", "my_project")
+    assert 'lr_plateau(monitor = "evaluate.val_loss", factor = 0.5)' in text and "lr_scheduler " not in text
+
+
+def test_lightning_precision_that_is_not_a_value_is_marked_not_a_traceback(tmp_path: Path) -> None:
+    result, text = imported("lightning", lightning(tmp_path, "", trainer="  precision: [16]\n"), tmp_path,
+                            "--module", "my_project")
+    assert "precision [16] has no hookpipe setting" in setting(text, "mixed_precision")
+    assert "Traceback" not in result.err
+
+
+# --- Lightning: the DataModule's arguments -------------------------------------------------------------------
+
+def test_lightning_datamodule_arguments_go_to_train_loader(tmp_path: Path) -> None:
+    body = ("data:\n  class_path: my_project.CircleData\n  init_args:\n    batch_size: 16\n    num_workers: 2\n"
+            "    every: 3\n")
+    result, text = imported("lightning", lightning(tmp_path, body), tmp_path, "--module", "my_project")
+    code, mark, note = setting(text, "dataloader").partition(MARK)
+    assert code.strip() == "dataloader = project.train_loader(batch_size = 16, num_workers = 2)"
+    # `every` is a .pipe keyword: it cannot be a keyword argument, so it is named for a person
+    assert note.strip() == "left out data.init_args every (no .pipe literal): give train_loader their values"
+    assert "train_loader: the training DataLoader (my_project.CircleData.train_dataloader(), taking the " \
+           "DataModule's init_args: batch_size, num_workers)" in result.err
+
+
+# --- MMEngine: randomness and the dataloaders ---------------------------------------------------------------
+
+MM = ("train_cfg = dict(by_epoch=True, max_epochs=2)\nval_cfg = dict()\n"
+      "train_dataloader = dict(batch_size=16, num_workers=2, persistent_workers=True,\n"
+      "    sampler=dict(type='DefaultSampler', shuffle=True), dataset=dict(type='CircleDataset'))\n"
+      "val_dataloader = dict(batch_size=64, num_workers=2, dataset=dict(type='CircleDataset', split='val'))\n"
+      "val_evaluator = dict(type='Accuracy')\n"
+      "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n")
+
+
+def mmengine(tmp_path: Path, extra: str = "") -> Path:
+    config = tmp_path / "cfg.py"
+    config.write_text(MM + extra, encoding="utf-8")
+    return config
+
+
+def test_mmengine_seed_and_loader_arguments_are_carried(tmp_path: Path) -> None:
+    result, text = imported("mmengine", mmengine(tmp_path, "randomness = dict(seed=0, deterministic=False)\n"),
+                            tmp_path, "--module", "my_project", "--no-execute")
+    assert setting(text, "seed") == "seed = 0"
+    assert setting(text, "dataloader") == \
+        "dataloader = project.train_loader(batch_size = 16, num_workers = 2, persistent_workers = true)"
+    assert "validation(callback = project.val_step, dataloader = project.val_loader(batch_size = 64, " \
+           "num_workers = 2))" in text
+    assert "train_loader: the training DataLoader (train_dataloader: dataset CircleDataset, sampler DefaultSampler; " \
+           "taking batch_size, num_workers, persistent_workers)" in result.err
+    assert result.code == 0
+
+
+def test_mmengine_without_randomness_has_no_seed(tmp_path: Path) -> None:
+    _, text = imported("mmengine", mmengine(tmp_path, "randomness = dict(seed=None)\n"), tmp_path,
+                       "--module", "my_project", "--no-execute")
+    assert "seed" not in text
+
+
+def test_mmengine_randomness_it_cannot_carry_is_marked(tmp_path: Path) -> None:
+    extra = "randomness = dict(seed=3, deterministic=True, diff_rank_seed=True)\n"
+    _, text = imported("mmengine", mmengine(tmp_path, extra), tmp_path, "--module", "my_project", "--no-execute")
+    code, _, note = setting(text, "seed").partition(MARK)
+    assert code.strip() == "seed = 3" and "diff_rank_seed adds each process's rank to the seed" in note
+    code, _, note = setting(text, "model").partition(MARK)
+    assert code.strip() == "model = project.build_model()"
+    assert "randomness.deterministic: hookpipe has no such setting" in note
+
+
+def test_mmengine_seed_that_is_not_a_literal_is_marked(tmp_path: Path) -> None:
+    extra = "import random\nrandomness = dict(seed=random.randint(0, 9))\n"
+    _, text = imported("mmengine", mmengine(tmp_path, extra), tmp_path, "--module", "my_project", "--no-execute")
+    code, mark, note = setting(text, "seed").partition(MARK)
+    assert code.strip() == "seed = 0" and mark
+    assert note.strip() == "randomness.seed is random.randint(0, 9), not an integer >= 0: set the seed"
+
+
+def test_mmengine_loader_argument_that_is_not_a_literal_is_marked(tmp_path: Path) -> None:
+    config = mmengine(tmp_path)
+    config.write_text(config.read_text().replace("batch_size=16", "batch_size=int('16')"))
+    _, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
+    code, mark, note = setting(text, "dataloader").partition(MARK)
+    assert code.strip() == "dataloader = project.train_loader(num_workers = 2, persistent_workers = true)"
+    assert mark and note.strip() == ("left out train_dataloader batch_size (not literal values): give train_loader "
+                                     "their values")
+
+
+def test_marked_epoch_schedule_does_not_resolve_until_a_person_writes_it(tmp_path: Path) -> None:
+    """The marked factory is the user's: ``check --resolve`` refuses the file until the module defines it."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'port'\n", encoding="utf-8")
+    (tmp_path / "sched_project.py").write_text("def train_loader(batch_size=32):\n    return []\n",
+                                               encoding="utf-8")
+    imported("lightning", lightning(tmp_path, SCHEDULER), tmp_path, "--module", "sched_project")
+    done = run_cli("check", "--resolve", str(tmp_path / "out.pipe"))
+    assert done.code == 1
+    assert "trainer setting `lr_scheduler`: cannot resolve 'sched_project:lr_scheduler'" in done.output, done.output
+    assert "trainer setting `dataloader`" not in done.output  # train_loader(batch_size = ...) resolves
+
+
+def test_lightning_scheduler_interval_lightning_does_not_know_is_marked(tmp_path: Path) -> None:
+    _, text = imported("lightning", lightning(tmp_path, SCHEDULER + "  interval: batch\n"), tmp_path,
+                       "--module", "my_project")
+    note = setting(text, "lr_scheduler").partition(MARK)[2]
+    assert "once per epoch (interval 'batch' is neither step nor epoch), hookpipe once per update" in note
