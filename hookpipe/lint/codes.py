@@ -50,6 +50,7 @@ CODES: tuple[Code, ...] = (
     Code("HP108", "warning", "a checkpoint that records metrics fires where validation did not just run"),
     Code("HP109", "warning", "an `on main` hook whose type needs every process"),
     Code("HP110", "warning", "a `# hookpipe: ignore[...]` comment that suppresses nothing"),
+    Code("HP111", "warning", "a `log()` hook with no tracker to write to"),
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
