@@ -2,6 +2,8 @@
 
 Exit codes: 0 success, 1 the input has errors (or training failed), 2 usage
 errors (a missing file, a bad flag). A user mistake never prints a traceback.
+A reader of the output going away (``hookpipe lint FILE | head``) changes neither:
+the rest of that output is discarded (``hookpipe.closed_output``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import gc
 import importlib
 import sys
 from typing import Sequence
+
+from hookpipe.closed_output import guarded_output
 
 #: Subcommand modules; each has ``add_parser(subparsers)`` and ``main(args) -> int``.
 COMMANDS: tuple[str, ...] = (
@@ -59,6 +63,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "lsp":  # a server whose editor has gone must stop, not talk on to os.devnull
+        return _main(argv)
+    # A reader of stdout or stderr going away (`hookpipe ... | head`, a pager quit early)
+    # ends nothing: the rest of that output is discarded (hookpipe/closed_output.py).
+    with guarded_output():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     if args.command in ONE_SHOT:
         _no_collection_at_exit()
@@ -67,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hookpipe: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # a write past the guard (a binary one); leaving the guard points it at os.devnull
         return 1
 
 
