@@ -243,3 +243,26 @@ def test_lightning_scheduler_interval_lightning_does_not_know_is_marked(tmp_path
                        "--module", "my_project")
     note = setting(text, "lr_scheduler").partition(MARK)[2]
     assert "once per epoch (interval 'batch' is neither step nor epoch), hookpipe once per update" in note
+
+
+@pytest.mark.parametrize(("visualizer", "expected"), [
+    ("", 'log_with = ["csv"]'),  # MMEngine's default backend: LocalVisBackend
+    ("visualizer = dict(type='Visualizer', vis_backends=[dict(type='TensorboardVisBackend'), "
+     "dict(type='LocalVisBackend')])\n", 'log_with = ["tensorboard", "csv"]'),
+])
+def test_mmengine_logger_hook_logs_to_the_visualizer_s_trackers(tmp_path: Path, visualizer: str,
+                                                                expected: str) -> None:
+    # A LoggerHook became a log() with no tracker: records that went nowhere (HP111).
+    config = mmengine(tmp_path, "default_hooks = dict(logger=dict(type='LoggerHook', interval=10))\n" + visualizer)
+    _, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
+    assert "log()" in text and setting(text, "log_with") == expected
+    lint = run_cli("lint", "--select", "HP111", str(tmp_path / "out.pipe"))
+    assert lint.code == 0 and "HP111" not in lint.output
+
+
+def test_mmengine_visualizer_backend_without_a_tracker_is_marked(tmp_path: Path) -> None:
+    config = mmengine(tmp_path, "default_hooks = dict(logger=dict(type='LoggerHook'))\n"
+                      "visualizer = dict(type='Visualizer', vis_backends=[dict(type='MyBackend')])\n")
+    _, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
+    line = next(x for x in text.splitlines() if x.strip().startswith("log_with"))
+    assert line.startswith('    log_with = ["csv"]') and MARK in line and "MyBackend" in line

@@ -115,6 +115,9 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
             ported += _hook(spec, port, _priority(spec.get("priority"), 50), order, by_epoch, evaluate, None)
             order += 1
     ported.sort(key=lambda p: (p.priority, p.order))
+    if any(h.callee == "log" for h in port.hooks):
+        trackers, tracker_note = _trackers(cfg)
+        port.setting("log_with", trackers, tracker_note)
 
     head: list[Item] = [Attachment(clip)] if clip else []
     head.append(Attachment(optimize.name))
@@ -260,6 +263,37 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
                       {"schedule": schedule, "steps_per_epoch": RunValue("steps_per_epoch")}),
                  "MMEngine's param_scheduler (" + ", ".join(described) + ") is stepped per update here: "
                  "write a factory taking the optimizer, this schedule and steps_per_epoch")
+
+
+#: MMEngine's visualizer backends and the accelerate tracker that records the same scalars.
+_TRACKERS = {"LocalVisBackend": "csv", "TensorboardVisBackend": "tensorboard", "WandbVisBackend": "wandb",
+             "MLflowVisBackend": "mlflow", "ClearMLVisBackend": "clearml", "AimVisBackend": "aim",
+             "DVCLiveVisBackend": "dvclive"}
+
+
+def _trackers(cfg: dict[str, Any]) -> tuple[list[str], str | None]:
+    """``log_with`` for the ``log()`` a ``LoggerHook`` became: the trackers of ``visualizer.vis_backends``.
+
+    ``LoggerHook`` writes through the visualizer's backends (MMEngine's default is
+    ``LocalVisBackend``, scalars in a file of the work dir: ``csv`` here). Without a
+    tracker ``log()`` would write nowhere (HP111).
+    """
+    backends = _dict(cfg.get("visualizer")).get("vis_backends")
+    if not isinstance(backends, list):
+        backends = [{"type": "LocalVisBackend"}]
+    trackers: list[str] = []
+    unknown: list[str] = []
+    for spec in backends:
+        kind = _short(spec.get("type", "")) if isinstance(spec, dict) else ""
+        tracker = _TRACKERS.get(kind)
+        if tracker is None:
+            unknown.append(kind or _show(spec))
+        elif tracker not in trackers:
+            trackers.append(tracker)
+    if unknown:
+        return trackers or ["csv"], (f"visualizer.vis_backends {', '.join(unknown)} has no accelerate tracker here: "
+                                     "name the trackers to log to")
+    return trackers, None
 
 
 def _randomness(cfg: dict[str, Any], port: Port) -> str | None:
