@@ -200,11 +200,13 @@ def test_unreadable_values_are_left_out_and_marked(tmp_path: Path) -> None:
     config.write_text(
         "import os\n"
         "train_cfg = dict(max_epochs=int(os.environ.get('EPOCHS', 3)))\n"
-        "custom_hooks = [dict(type='my.Probe', window=2, every=3, path=os.getcwd())]\n")
+        "custom_hooks = [{'type': 'my.Probe', 'window': 2, 'every': 3, 'max-iters': 4, 'path': os.getcwd()}]\n")
     result, text = imported("mmengine", config, tmp_path)
     assert "max_epoch = 1  # hookpipe import: train_cfg.max_epochs is missing or not a number (int(os.environ" in text
-    assert 'hook probe    = "my.Probe"(window = 2)  # hookpipe import: MMEngine hook my.Probe: port it to a hookpipe ' \
-           "hook class and attach it where its before_*/after_* methods run; left out path; argument left out: the key 'every' is not a .pipe name" in text
+    # `every` is a reserved word, and a name an argument may have; `max-iters` is no name at all.
+    assert 'hook probe    = "my.Probe"(window = 2, every = 3)  # hookpipe import: MMEngine hook my.Probe: port it to ' \
+           "a hookpipe hook class and attach it where its before_*/after_* methods run; left out path; argument " \
+           "left out: the key 'max-iters' is not a .pipe name" in text
 
 
 def test_config_reader_never_executes(tmp_path: Path) -> None:

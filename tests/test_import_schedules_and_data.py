@@ -153,14 +153,14 @@ def test_lightning_precision_that_is_not_a_value_is_marked_not_a_traceback(tmp_p
 
 def test_lightning_datamodule_arguments_go_to_train_loader(tmp_path: Path) -> None:
     body = ("data:\n  class_path: my_project.CircleData\n  init_args:\n    batch_size: 16\n    num_workers: 2\n"
-            "    every: 3\n")
+            "    every: 3\n    prefetch-factor: 2\n")
     result, text = imported("lightning", lightning(tmp_path, body), tmp_path, "--module", "my_project")
     code, mark, note = setting(text, "dataloader").partition(MARK)
-    assert code.strip() == "dataloader = project.train_loader(batch_size = 16, num_workers = 2)"
-    # `every` is a .pipe keyword: it cannot be a keyword argument, so it is named for a person
-    assert note.strip() == "left out data.init_args every (no .pipe literal): give train_loader their values"
+    # `every` is a reserved word, which an argument's name may be; `prefetch-factor` is no name: named for a person
+    assert code.strip() == "dataloader = project.train_loader(batch_size = 16, num_workers = 2, every = 3)"
+    assert note.strip() == "left out data.init_args prefetch-factor (no .pipe literal): give train_loader their values"
     assert "train_loader: the training DataLoader (my_project.CircleData.train_dataloader(), taking the " \
-           "DataModule's init_args: batch_size, num_workers)" in result.err
+           "DataModule's init_args: batch_size, num_workers, every)" in result.err
 
 
 # --- MMEngine: randomness and the dataloaders ---------------------------------------------------------------

@@ -57,3 +57,25 @@ def test_the_reserved_words_help_lists_the_grammars_keywords() -> None:
     assert sorted(words) == sorted(["pipeline", "use", "include", "trainer", "hook", "order", "require", "before",
                                     "after", "with", "every", "from", "until", "and", "at", "end", "on", "true", "false", "none",
                                     "reads", "writes", "consumes"])
+
+
+def test_a_reserved_word_names_an_argument() -> None:
+    # A Python keyword argument is often one of them (`every`, `end`, `on`); it was HP001 with a misleading help.
+    from hookpipe.compiler import compile_text
+    from hookpipe.dsl.formatter import format_text
+
+    text = ('hook count = "mypkg.CountBatches"(every = 5, end = 3, on = true, use = { at = 1, from = [2] })\n'
+            "hook optimize = optimizer()\nloop { epoch { step { after {\n optimize\n count\n} } } }\n")
+    result = parse_text(text, "t.pipe")
+    assert result.diagnostics == [] and result.file is not None
+    plan = compile_text("trainer { max_step = 10 }\n" + text, "t.pipe")
+    assert plan.hook("count").args == {"every": 5, "end": 3, "on": True, "use": {"at": 1, "from": [2]}}
+    formatted = format_text(text, "t.pipe").text
+    assert formatted is not None
+    assert '"mypkg.CountBatches"(every = 5, end = 3, on = true, use = { at = 1, from = [2] })' in formatted
+    assert parse_text(formatted, "t.pipe").diagnostics == []
+    # Still keywords everywhere else, and a missing argument name still reads as one.
+    (d,) = parse_text("hook every = optimizer()\n", "t.pipe").diagnostics
+    assert d.code == "HP001" and d.help is not None and d.help.startswith("a reserved word cannot be a name")
+    (d,) = parse_text("hook a = t(x = 1, = 2)\n", "t.pipe").diagnostics
+    assert d.message == "unexpected `=`; expected a name or `)`"

@@ -140,6 +140,9 @@ def describe_expected(expected: set[str]) -> str:
     table = token_words()
     words: list[str] = []
     names = set(expected)
+    reserved = set(terminals().keywords.values())
+    if "NAME" in names and reserved <= names:  # an argument's name: a reserved word is one too
+        names -= reserved
     if len(names & _VALUE_STARTS) >= 3:
         names -= _VALUE_STARTS | {"NAME"}
         words.append("a value")

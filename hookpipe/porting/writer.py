@@ -107,10 +107,14 @@ def value_text(value: Any) -> str:
 
 
 def arguments_text(args: dict[str, Any]) -> str:
-    """``k = v, ...``; a key that is not a name cannot be a keyword argument (``Unwritable``)."""
+    """``k = v, ...``; a key that is not a name cannot be a keyword argument (``Unwritable``).
+
+    A reserved word is a name here: the grammar takes one as an argument's name
+    (``every = 5``), as Python keyword arguments often are.
+    """
     parts = []
     for key, val in args.items():
-        if not isinstance(key, str) or not is_name(key):
+        if not isinstance(key, str) or not _NAME.match(key):
             raise Unwritable(f"the key {comment_text(repr(key))} is not a .pipe name")
         parts.append(f"{key} = {value_text(val)}")
     return ", ".join(parts)
