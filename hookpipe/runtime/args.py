@@ -15,7 +15,7 @@ from accelerate import Accelerator
 if TYPE_CHECKING:
     from hookpipe.runtime.run_context import RunContext
 
-__all__ = ["ModelOutput", "ModelOutputHasLossKeys", "PipelineHookArgs"]
+__all__ = ["ModelOutput", "ModelOutputHasLossKeys", "PipelineHookArgs", "last_epoch"]
 
 
 @runtime_checkable
@@ -87,3 +87,14 @@ class PipelineHookArgs:
         fields.update(kwargs)
         instance.__dict__ = fields
         return instance
+
+
+def last_epoch(loop_args: PipelineHookArgs) -> int:
+    """The 0-based id of the last epoch that ran, for what reports at the loop's end.
+
+    At ``loop.after`` the arguments hold the seed's ids: ``epoch_id`` was updated
+    after every epoch, so it counts the epochs run (1 after a run that stopped
+    half-way through epoch 0). A record labelled with it would name an epoch that
+    never started.
+    """
+    return max(loop_args.epoch_id - 1, 0)

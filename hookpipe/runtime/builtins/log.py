@@ -7,7 +7,7 @@ the run summary use: inside a step the running step counts as completed):
   firing (the trainer sums each step's loss on the device; one all-reduce here);
 * ``lr/<i>``: the learning rate of each param group ``i`` of the optimizer;
 * ``steps_per_s``: training steps per second since the previous firing;
-* ``epoch``: the 0-based epoch the firing belongs to;
+* ``epoch``: the 0-based epoch the firing belongs to (at the loop's end, the last one that ran);
 * ``<hook>/<metric>``: every metric a validation hook produced since the previous
   firing (its latest value), e.g. ``evaluate/accuracy``.
 
@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS
-from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.args import PipelineHookArgs, last_epoch
 from hookpipe.runtime.tracking.loss_meter import LossMeter
 from hookpipe.runtime.tracking.trackers import csv_trackers
 
@@ -51,13 +51,13 @@ class LogHook:
         self._trainer = trainer
         self._meter = trainer.add_loss_meter()
 
-    def _log(self, args: PipelineHookArgs, done: int) -> None:
+    def _log(self, args: PipelineHookArgs, done: int, epoch: int | None = None) -> None:
         acc = args.accelerator
         if not self._started:  # a resumed run rewrites the CSV rows after its checkpoint
             self._started = True
             for tracker in csv_trackers(acc):
                 tracker.resume_at(self._csv_rows)
-        values: dict[str, float] = {"epoch": args.epoch_id}  # an integer in the CSV and TensorBoard
+        values: dict[str, float] = {"epoch": args.epoch_id if epoch is None else epoch}  # an integer in the CSV
         loss = self._meter.take_mean(acc)
         if loss is not None:
             values["loss"] = loss
@@ -113,5 +113,9 @@ class LogHook:
                   if isinstance(history := getattr(inst, "history", None), list) and history]
         self._log(args, max(labels, default=args.global_step_id))
 
-    on_loop_end = on_epoch_end = _at_boundary
+    def on_loop_end(self, args: PipelineHookArgs) -> None:
+        """The record of the last epoch that ran: at the loop's end the ids count the epochs run (the seed's)."""
+        self._log(args, args.global_step_id, last_epoch(args))
+
+    on_epoch_end = _at_boundary
     on_step_end = on_batch_end = on_model_forward_end = on_model_backward_end = _in_step

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterator, Mapping, SupportsFloat, cast
 from robo_orchard_core.utils.config import CallableType, ClassType
 
 from hookpipe.compiler.catalog import BUILTINS, ValidationArgs
-from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.args import PipelineHookArgs, last_epoch
 from hookpipe.runtime.builtins.validation_loader import LoaderEvaluation
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
@@ -130,6 +130,7 @@ class ValidationHook(PipelineHooks):
         self._trainer: Any = None
         #: The label of the evaluation under way (see :meth:`_evaluate_labelled`).
         self._label: int | None = None
+        self._epoch: int | None = None  # the epoch an evaluation at the loop's end names (see last_epoch)
         #: ``(completed steps, metrics)`` of every evaluation, oldest first.
         self.history: list[tuple[int, dict[str, float] | None]] = []
         #: The phases of a ``validation NAME { }`` block (a ``ValidationScopes``), if the file has one.
@@ -185,13 +186,14 @@ class ValidationHook(PipelineHooks):
             raise ValueError("Model is not set in the hook arguments.")
         return self.evaluate_at(hook_args, self._label)
 
-    def _evaluate_labelled(self, args: PipelineHookArgs, completed_steps: int | None = None) -> None:
-        """Call :meth:`evaluate` (maybe a subclass's), the result labelled ``completed_steps``."""
-        self._label = completed_steps
+    def _evaluate_labelled(self, args: PipelineHookArgs, completed_steps: int | None = None,
+                           epoch: int | None = None) -> None:
+        """Call :meth:`evaluate` (maybe a subclass's), the result labelled ``completed_steps`` (and ``epoch``)."""
+        self._label, self._epoch = completed_steps, epoch
         try:
             self.evaluate(args)
         finally:
-            self._label = None
+            self._label = self._epoch = None
 
     def evaluate_at(self, args: PipelineHookArgs, completed_steps: int | None = None) -> dict[str, float] | None:
         """Run the callback once; return (and log) its metrics (hookpipe's own entry point).
@@ -205,7 +207,8 @@ class ValidationHook(PipelineHooks):
         if metrics:
             accelerator = args.accelerator
             text = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-            accelerator.print(f"validation after {done} steps (epoch {args.epoch_id}): {text}")
+            epoch = args.epoch_id if self._epoch is None else self._epoch
+            accelerator.print(f"validation after {done} steps (epoch {epoch}): {text}")
             if self.to_trackers:
                 accelerator.log(metrics, step=done)
         if self._scopes is not None:
@@ -278,7 +281,11 @@ class ValidationHook(PipelineHooks):
     def _in_step(self, args: PipelineHookArgs) -> None:
         self._evaluate_labelled(args, args.global_step_id + 1)
 
-    on_loop_begin = on_loop_end = on_epoch_begin = on_epoch_end = _at_boundary
+    def on_loop_end(self, args: PipelineHookArgs) -> None:
+        """At the loop's end the ids count the epochs run (the seed's): the message names the last one."""
+        self._evaluate_labelled(args, epoch=last_epoch(args))
+
+    on_loop_begin = on_epoch_begin = on_epoch_end = _at_boundary
     on_step_begin = on_step_end = on_batch_begin = on_batch_end = _in_step
     on_model_forward_begin = on_model_forward_end = _in_step
     on_model_backward_begin = on_model_backward_end = _in_step
