@@ -8,6 +8,7 @@ every other import; tests/test_import.py has the rest).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hookpipe.porting.writer import MARK
 from tests.helpers import run_cli
@@ -42,19 +43,24 @@ def test_lightning_plateau_and_swa(tmp_path: Path) -> None:
     assert "lr_scheduler" not in text  # the plateau schedule is the lr_plateau hook
 
 
-def test_lightning_swa_with_a_fraction_and_no_max_epochs_leaves_start_to_a_person(tmp_path: Path) -> None:
+def _swa_with_a_scheduler(tmp_path: Path, length: str, swa_args: str) -> tuple[Path, Any, list[str], int]:
+    """Import a Lightning config with StochasticWeightAveraging and a StepLR: the output, result, lines, swa's line."""
     config = tmp_path / "config.yaml"
     config.write_text(
-        "trainer:\n  max_steps: 500\n  enable_checkpointing: false\n  callbacks:\n"
+        f"trainer:\n  {length}\n  enable_checkpointing: false\n  callbacks:\n"
         "    - class_path: lightning.pytorch.callbacks.StochasticWeightAveraging\n      init_args:\n"
-        "        swa_lrs: 0.01\n"
+        f"        swa_lrs: 0.01\n{swa_args}"
         "model:\n  class_path: my_project.Regressor\n"
         "lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepLR\n  init_args:\n    step_size: 10\n",
         encoding="utf-8")
     out = tmp_path / "out.pipe"
     result = do_import("lightning", config, out)
     lines = out.read_text().splitlines()
-    at = next(n for n, line in enumerate(lines, 1) if line.startswith("hook swa "))
+    return out, result, lines, next(n for n, line in enumerate(lines, 1) if line.startswith("hook swa "))
+
+
+def test_lightning_swa_with_a_fraction_and_no_max_epochs_leaves_start_to_a_person(tmp_path: Path) -> None:
+    out, result, lines, at = _swa_with_a_scheduler(tmp_path, "max_steps: 500", "")
     code, mark, comment = lines[at - 1].partition(MARK)
     assert code.split() == ["hook", "swa", "=", "swa(lr", "=", "0.01)"]  # no start: 0.8 of no max_epochs
     assert mark and comment.strip() == ("swa_epoch_start = 0.8 is a fraction of max_epochs, which is not set: write "
@@ -70,18 +76,7 @@ def test_lightning_swa_with_a_fraction_and_no_max_epochs_leaves_start_to_a_perso
 
 
 def test_lightning_swa_with_a_scheduler_is_marked_and_check_says_what_to_remove(tmp_path: Path) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "trainer:\n  max_epochs: 10\n  enable_checkpointing: false\n  callbacks:\n"
-        "    - class_path: lightning.pytorch.callbacks.StochasticWeightAveraging\n      init_args:\n"
-        "        swa_lrs: 0.01\n        swa_epoch_start: 8\n"
-        "model:\n  class_path: my_project.Regressor\n"
-        "lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepLR\n  init_args:\n    step_size: 10\n",
-        encoding="utf-8")
-    out = tmp_path / "out.pipe"
-    result = do_import("lightning", config, out)
-    lines = out.read_text().splitlines()
-    at = next(n for n, line in enumerate(lines, 1) if line.startswith("hook swa "))
+    out, result, lines, at = _swa_with_a_scheduler(tmp_path, "max_epochs: 10", "        swa_epoch_start: 8\n")
     code, mark, comment = lines[at - 1].partition(MARK)
     assert code.split() == ["hook", "swa", "=", "swa(start", "=", "8,", "lr", "=", "0.01)"]
     assert mark and "remove `lr_scheduler` or this hook" in comment
