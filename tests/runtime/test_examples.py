@@ -24,7 +24,8 @@ def test_check_resolve_reports_what_does_not_import(tmp_path: Path) -> None:
                    'hook h = "examples.digits.train.Missing"()\n')
     done = run_cli_process("check", "--resolve", str(bad), timeout=120)
     assert done.returncode == 1
-    assert "bad.pipe:4:5: HP002 error: trainer setting `model`" in done.stderr
+    assert "bad.pipe:1:1: HP002 error: `use m`: " in done.stderr  # once, at the alias, not at `model`
+    assert "HP002 error: trainer setting `model`" not in done.stderr
     assert "bad.pipe:6:10: HP002 error: hook type of `h`" in done.stderr
     assert "needs the trainer setting `dataloader`" in done.stderr
     assert "Traceback" not in done.stderr
@@ -55,3 +56,15 @@ def test_check_resolve_reports_a_keyword_the_factory_does_not_take(tmp_path: Pat
     run = run_cli_process("run", str(bad), cwd=ROOT, timeout=120)
     assert run.returncode == 1 and "takes no argument `hiden`" in run.stderr
     assert "not started: 1 error in what the file names" in run.stderr
+
+
+@pytest.mark.slow
+def test_a_misspelt_use_module_is_one_error_at_its_use_line(tmp_path: Path) -> None:
+    # It was one error per value naming the alias (model, dataloader, batch_processor, ...), none at the `use`.
+    source = (ROOT / "examples/digits/train.pipe").read_text()
+    bad = tmp_path / "train.pipe"
+    bad.write_text(source.replace('use digits = "examples.digits.train"', 'use digits = "examples.digits.trian"'))
+    done = run_cli_process("check", "--resolve", str(bad), cwd=ROOT, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.count("error:") == 1, done.stderr
+    assert "train.pipe:3:1: HP002 error: `use digits`: " in done.stderr and "examples.digits.trian" in done.stderr

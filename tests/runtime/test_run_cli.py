@@ -227,7 +227,7 @@ def test_an_import_failure_points_at_the_line_and_says_where_modules_come_from(t
     pipe.write_text(LINTED.replace("examples.digits.train", "examples.digits.trian").replace("DIR", str(tmp_path)))
     done = hookpipe("run", str(pipe), "--no-lint")
     assert done.returncode == 1
-    assert f"{pipe}:5:5: HP002 error: trainer setting `model`" in done.stderr
+    assert f"{pipe}:1:1: HP002 error: `use digits`: " in done.stderr  # the line to fix, once
     assert "= help: modules are imported from" in done.stderr
     assert "the project folder of the .pipe file, marked by pyproject.toml, then the working directory" in done.stderr
 

@@ -51,9 +51,10 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     a metric (:func:`metric_stepped`)."""
     use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
     help_line = import_help(ctx.main)
-    found: list[Diagnostic] = []
+    found, broken = _broken_uses(ctx, help_line)
     for key, setting in ctx.settings.items():
-        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", help_line)
+        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", help_line,
+                        broken=broken)
     scheduler = ctx.trainer.get("lr_scheduler")
     if isinstance(scheduler, dict) and isinstance(scheduler.get("$call"), str):
         needs = metric_stepped(scheduler["$call"])
@@ -67,13 +68,44 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
                                     help=f"add `{key} = module.factory(...)` to the trainer block"))
     for name, info in ctx.hooks.items():
         if info.builtin is None:
-            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`", help_line)
+            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`", help_line,
+                            broken=broken)
         spans = {a.name: a.span for a in info.decl.args}
         for arg, value in info.args.items():
             strings_are_paths = info.builtin is not None and arg == "callback"
             found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", help_line,
-                            strings_are_paths)
+                            strings_are_paths, broken)
     return found
+
+
+def _broken_uses(ctx: Compilation, help_line: str) -> tuple[list[Diagnostic], frozenset[str]]:
+    """One HP002 at each ``use`` whose module does not import, and those modules.
+
+    A misspelt module would otherwise be reported once for every value naming it
+    (``starter.build_model``, ``starter.train_loader``, ...), each far from the line
+    to fix. Only aliases that some value uses are imported, as ``run`` would.
+    """
+    named = {path.partition(":")[0] for value in _values(ctx) for path in _paths(value, False) if ":" in path}
+    found: list[Diagnostic] = []
+    broken: set[str] = set()
+    for alias, use in ctx.uses.items():
+        if use.module not in named or use.module in broken:
+            continue
+        try:
+            import_path(use.module)
+        except PlanResolveError as exc:
+            broken.add(use.module)
+            found.append(Diagnostic("HP002", "error", f"`use {alias}`: {exc}", use.span, help=help_line))
+    return found, frozenset(broken)
+
+
+def _values(ctx: Compilation) -> Iterator[Any]:
+    """Every value ``resolve_diagnostics`` imports from: the trainer's settings, hook types and arguments."""
+    yield from (ctx.trainer.get(key) for key in ctx.settings)
+    for info in ctx.hooks.values():
+        if info.builtin is None:
+            yield {"$ref": info.type_name}
+        yield from info.args.values()
 
 
 #: How a scheduler that steps on a metric is driven instead (docs/builtins.md, ``lr_plateau``).
@@ -111,9 +143,12 @@ def metric_stepped(path: str) -> str | None:
             f"first update")
 
 
-def _check(value: Any, span: Span, what: str, help_line: str, strings_are_paths: bool = False) -> list[Diagnostic]:
+def _check(value: Any, span: Span, what: str, help_line: str, strings_are_paths: bool = False,
+           broken: frozenset[str] = frozenset()) -> list[Diagnostic]:
     out = []
     for path in _paths(value, strings_are_paths):
+        if path.partition(":")[0] in broken and ":" in path:
+            continue  # reported once, at its `use` line
         try:
             import_path(path)
         except PlanResolveError as exc:
