@@ -266,3 +266,18 @@ def test_mmengine_visualizer_backend_without_a_tracker_is_marked(tmp_path: Path)
     _, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
     line = next(x for x in text.splitlines() if x.strip().startswith("log_with"))
     assert line.startswith('    log_with = ["csv"]') and MARK in line and "MyBackend" in line
+
+
+@pytest.mark.parametrize(("limit", "says"), [("25", "trains 25 batches an epoch"),
+                                             ("0.25", "trains the fraction 0.25 of the batches an epoch")])
+def test_lightning_limit_train_batches_is_marked_on_the_loader(tmp_path: Path, limit: str, says: str) -> None:
+    # It was dropped without a word: the port trained every batch of each epoch.
+    _, text = imported("lightning", lightning(tmp_path, "", trainer=f"  limit_train_batches: {limit}\n"), tmp_path,
+                       "--module", "my_project")
+    code, mark, note = setting(text, "dataloader").partition(MARK)
+    assert mark and says in note and "make train_loader yield that many" in note
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    _, plain = imported("lightning", lightning(whole, "", trainer="  limit_train_batches: 1.0\n"), whole,
+                        "--module", "my_project")
+    assert MARK not in setting(plain, "dataloader")

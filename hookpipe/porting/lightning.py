@@ -52,7 +52,7 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
         port.setting("seed", seed)
     model = _class_call(cfg.get("model"))
     port.setting("model", model or Call(port.need("build_model", "the model")))
-    _dataloader(cfg.get("data"), port)
+    _dataloader(cfg.get("data"), port, trainer.get("limit_train_batches"))
     port.setting("optimizer", _class_call(cfg.get("optimizer"), "torch.optim.")
                  or Call(port.need("optimizer", "the optimizer (configure_optimizers)")))
     scheduler_config = _scheduler_config(cfg.get("lr_scheduler"))
@@ -155,16 +155,24 @@ def _class_call(spec: Any, prefix: str = "") -> Call | None:
     return Call(cls, _init_args(spec))
 
 
-def _dataloader(spec: Any, port: Port) -> None:
-    """``train_loader`` gets the DataModule's ``init_args`` (``batch_size``...): they configure its loaders."""
+def _dataloader(spec: Any, port: Port, limit: Any = None) -> None:
+    """``train_loader`` gets the DataModule's ``init_args`` (``batch_size``...): they configure its loaders.
+
+    ``limit_train_batches`` (a count, or a fraction of the loader) changes how much an
+    epoch trains; hookpipe has no such setting, so the loader line says what to do.
+    """
     data = _class_name(spec)
     args, left = split_writable(_init_args(spec))
     what = f"the training DataLoader ({data or 'the model'}.train_dataloader()"
     what += f", taking the DataModule's init_args: {', '.join(args)})" if args else ")"
-    note = None
+    notes = []
     if left:
-        note = f"left out data.init_args {', '.join(left)} (no .pipe literal): give train_loader their values"
-    port.setting("dataloader", Call(port.need("train_loader", what), args), note)
+        notes.append(f"left out data.init_args {', '.join(left)} (no .pipe literal): give train_loader their values")
+    if limit is not None and limit != 1.0:
+        share = f"{limit} batches" if type(limit) is int else f"the fraction {limit} of the batches"
+        notes.append(f"Lightning's limit_train_batches trains {share} an epoch; hookpipe trains every batch the "
+                     "loader yields: make train_loader yield that many")
+    port.setting("dataloader", Call(port.need("train_loader", what), args), "; ".join(notes) or None)
 
 
 def _scheduler_config(spec: Any) -> dict[str, Any]:
