@@ -281,3 +281,16 @@ def test_lightning_limit_train_batches_is_marked_on_the_loader(tmp_path: Path, l
     _, plain = imported("lightning", lightning(whole, "", trainer="  limit_train_batches: 1.0\n"), whole,
                         "--module", "my_project")
     assert MARK not in setting(plain, "dataloader")
+
+
+def test_lightning_settings_that_change_what_trains_are_marked_on_the_run_s_length(tmp_path: Path) -> None:
+    # max_time, min_epochs, overfit_batches... were ignored without a word.
+    _, text = imported("lightning", lightning(tmp_path, "", trainer="  max_time: '00:01:00:00'\n  min_epochs: 3\n"
+                                                                   "  num_sanity_val_steps: 0\n"),
+                       tmp_path, "--module", "my_project")
+    code, mark, note = setting(text, "max_epoch").partition(MARK)
+    assert code.strip() == "max_epoch = 10" and mark
+    assert "Lightning's max_time stops after a wall-clock time" in note and "Lightning's min_epochs" in note
+    assert "overfit_batches" not in note
+    # Lightning's sanity check is hookpipe's: its count carries over.
+    assert setting(text, "sanity_val_batches") == "sanity_val_batches = 0"

@@ -118,18 +118,39 @@ def _precision(value: Any) -> str | None:
         return None
 
 
+#: Lightning trainer settings that change how long or on what a run trains, which hookpipe has no setting for:
+#: what each does, and what to do instead (marked on the run's length).
+_UNPORTED_LENGTH = {
+    "max_time": "stops after a wall-clock time; hookpipe has no time limit: send SIGTERM for a clean stop "
+                "with a checkpoint",
+    "min_epochs": "keeps an early stop from ending the run sooner; hookpipe's early_stop has no minimum",
+    "min_steps": "keeps an early stop from ending the run sooner; hookpipe's early_stop has no minimum",
+    "overfit_batches": "trains on a few batches over and over; make train_loader yield only those",
+    "fast_dev_run": "runs a batch or so of everything as a smoke test; run with --set trainer.max_step=1 instead",
+}
+
+
 def _length(trainer: dict[str, Any], port: Port) -> None:
     """Lightning's ``max_steps`` counts optimizer steps; hookpipe's ``max_step`` counts batches."""
     epochs, steps = trainer.get("max_epochs"), trainer.get("max_steps")
     accumulate = trainer.get("accumulate_grad_batches")
     factor = accumulate if isinstance(accumulate, int) and accumulate > 1 else 1
+    unported = "; ".join(f"Lightning's {key} {what}" for key, what in _UNPORTED_LENGTH.items()
+                         if trainer.get(key) not in (None, False, 0, 0.0))
     if isinstance(steps, int) and steps >= 1:
-        port.setting("max_step", steps * factor)
+        port.setting("max_step", steps * factor, unported or None)
+        unported = ""
     if isinstance(epochs, int) and epochs >= 1:
-        port.setting("max_epoch", epochs)
+        port.setting("max_epoch", epochs, unported or None)
     elif not (isinstance(steps, int) and steps >= 1):
-        port.setting("max_epoch", 1000, "Lightning's default when max_epochs and max_steps are unset (or -1): "
-                                        "set the run's length")
+        port.setting("max_epoch", 1000, "; ".join(filter(None, [
+            "Lightning's default when max_epochs and max_steps are unset (or -1): set the run's length", unported])))
+    sanity = trainer.get("num_sanity_val_steps")
+    if type(sanity) is int and sanity >= 0:
+        port.setting("sanity_val_batches", sanity)
+    elif sanity is not None:
+        port.setting("sanity_val_batches", 2, f"num_sanity_val_steps = {sanity} (all of them, or not a count): "
+                                              "give the number of validation batches to check before training")
 
 
 def _class_name(spec: Any) -> str:
