@@ -11,7 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from hookpipe.commands.common import compile_or_usage, print_diagnostics, say
+from hookpipe.commands.common import compile_or_usage, hint_other_kind, print_diagnostics, say
 
 if TYPE_CHECKING:
     from hookpipe.compiler.class_effects import ClassLookup
@@ -58,9 +58,7 @@ def main(args: argparse.Namespace) -> int:
             print_diagnostics(found, ctx.sources)
             errors += len(found)
             status = max(status, 1)
-            if not path.endswith(".pipe") and all(d.code == "HP001" for d in found):
-                say(f"{path}: only syntax errors, and the name does not end in .pipe: "
-                    "hookpipe check reads .pipe files (is this another kind of file?)")
+            hint_other_kind("check", path, found)
         elif not args.quiet:
             assert ctx.plan is not None
             say(f"{path}: ok (plan {ctx.plan.content_hash[:12]})", sys.stdout)

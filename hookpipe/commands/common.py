@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, Iterable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TextIO
 
 from hookpipe.diagnostics import Diagnostic, Sources, format_diagnostic, sort_diagnostics
 from hookpipe.escaping import escape
@@ -54,6 +54,17 @@ def say(line: str, stream: TextIO | None = None) -> None:
     ``escape`` is idempotent, so a part escaped already is not escaped twice.
     """
     print(escape(line), file=stream or sys.stderr)
+
+
+def hint_other_kind(command: str, path: str, found: Sequence[Diagnostic]) -> None:
+    """One line on stderr when ``path`` is not named ``.pipe`` and every error in ``found`` is a syntax error.
+
+    A Python or YAML file given by mistake otherwise gets a screenful of HP001
+    errors and nothing saying why; on stderr, a report's format stays as asked.
+    """
+    if found and not path.endswith(".pipe") and all(d.code == "HP001" for d in found):
+        say(f"{path}: only syntax errors, and the name does not end in .pipe: "
+            f"hookpipe {command} reads .pipe files (is this another kind of file?)")
 
 
 def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from hookpipe.commands.common import bounded_int, say, usage_error
+from hookpipe.commands.common import bounded_int, hint_other_kind, say, usage_error
 from hookpipe.lint.formats import FORMATS
 
 if TYPE_CHECKING:
@@ -105,18 +105,10 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _hint_other_kinds(paths: list[str], result: "LintResult") -> None:
-    """One line on stderr for a named file that is not a ``.pipe`` and fails only on syntax (as ``check`` says).
-
-    A Python or YAML file given by mistake otherwise gets a screenful of HP001
-    errors and nothing saying why; on stderr, the report's format stays as asked.
-    """
+    """``check``'s hint for each file named on the command line (folders only yield ``*.pipe``)."""
     for path in paths:
-        if path.endswith(".pipe") or not os.path.isfile(path):
-            continue
-        found = [d for d in result.diagnostics if d.span.file == path]
-        if found and all(d.code == "HP001" for d in found):
-            say(f"{path}: only syntax errors, and the name does not end in .pipe: "
-                "hookpipe lint reads .pipe files (is this another kind of file?)")
+        if os.path.isfile(path):
+            hint_other_kind("lint", path, [d for d in result.diagnostics if d.span.file == path])
 
 
 def _colour(mode: str, stream: TextIO) -> bool:

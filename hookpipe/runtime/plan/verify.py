@@ -51,10 +51,10 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     a metric (:func:`metric_stepped`)."""
     use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
     help_line = import_help(ctx.main)
-    found, broken = _broken_uses(ctx, help_line)
-    for key, setting in ctx.settings.items():
-        found += _check(ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", help_line,
-                        broken=broken)
+    named = list(_named(ctx))
+    found, broken = _broken_uses(ctx, [value for value, *_ in named], help_line)
+    for value, span, what, strings_are_paths in named:
+        found += _check(value, span, what, help_line, strings_are_paths, broken)
     scheduler = ctx.trainer.get("lr_scheduler")
     if isinstance(scheduler, dict) and isinstance(scheduler.get("$call"), str):
         needs = metric_stepped(scheduler["$call"])
@@ -66,26 +66,34 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
         if ctx.trainer.get(key) is None:
             found.append(Diagnostic("HP003", "error", f"`hookpipe run` needs the trainer setting `{key}`", anchor,
                                     help=f"add `{key} = module.factory(...)` to the trainer block"))
-    for name, info in ctx.hooks.items():
-        if info.builtin is None:
-            found += _check({"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`", help_line,
-                            broken=broken)
-        spans = {a.name: a.span for a in info.decl.args}
-        for arg, value in info.args.items():
-            strings_are_paths = info.builtin is not None and arg == "callback"
-            found += _check(value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`", help_line,
-                            strings_are_paths, broken)
     return found
 
 
-def _broken_uses(ctx: Compilation, help_line: str) -> tuple[list[Diagnostic], frozenset[str]]:
+def _named(ctx: Compilation) -> Iterator[tuple[Any, Span, str, bool]]:
+    """Every value ``run`` imports from, where the file names it: ``(value, span, what, strings_are_paths)``.
+
+    The trainer's settings, custom hooks' types and every hook argument (a built-in's
+    ``callback`` string is an import path).
+    """
+    for key, setting in ctx.settings.items():
+        yield ctx.trainer.get(key), setting.span, f"trainer setting `{key}`", False
+    for name, info in ctx.hooks.items():
+        if info.builtin is None:
+            yield {"$ref": info.type_name}, info.decl.type.span, f"hook type of `{name}`", False
+        spans = {a.name: a.span for a in info.decl.args}
+        for arg, value in info.args.items():
+            yield (value, spans.get(arg, info.decl.span), f"argument `{arg}` of `{name}`",
+                   info.builtin is not None and arg == "callback")
+
+
+def _broken_uses(ctx: Compilation, values: list[Any], help_line: str) -> tuple[list[Diagnostic], frozenset[str]]:
     """One HP002 at each ``use`` whose module does not import, and those modules.
 
     A misspelt module would otherwise be reported once for every value naming it
     (``starter.build_model``, ``starter.train_loader``, ...), each far from the line
     to fix. Only aliases that some value uses are imported, as ``run`` would.
     """
-    named = {path.partition(":")[0] for value in _values(ctx) for path in _paths(value, False) if ":" in path}
+    named = {path.partition(":")[0] for value in values for path in _paths(value, False) if ":" in path}
     found: list[Diagnostic] = []
     broken: set[str] = set()
     for alias, use in ctx.uses.items():
@@ -97,15 +105,6 @@ def _broken_uses(ctx: Compilation, help_line: str) -> tuple[list[Diagnostic], fr
             broken.add(use.module)
             found.append(Diagnostic("HP002", "error", f"`use {alias}`: {exc}", use.span, help=help_line))
     return found, frozenset(broken)
-
-
-def _values(ctx: Compilation) -> Iterator[Any]:
-    """Every value ``resolve_diagnostics`` imports from: the trainer's settings, hook types and arguments."""
-    yield from (ctx.trainer.get(key) for key in ctx.settings)
-    for info in ctx.hooks.values():
-        if info.builtin is None:
-            yield {"$ref": info.type_name}
-        yield from info.args.values()
 
 
 #: How a scheduler that steps on a metric is driven instead (docs/builtins.md, ``lr_plateau``).
