@@ -78,7 +78,7 @@ def test_the_cases_show_what_the_issue_asks_for() -> None:
     assert "#### `large.pipe`" in include and "#### `small.pipe`" in include and "common.pipe`:" not in include
     assert "HEAD: `effect rule: metrics (write < read)`" in md("effect_moves")
     assert "#### `new.pipe`: added" in md("added_removed") and "#### `old.pipe`: removed" in md("added_removed")
-    assert "**HEAD does not compile:**" in md("compile_error") and "HP007 error" in md("compile_error")
+    assert "**HEAD side (`head`) does not compile:**" in md("compile_error") and "HP007 error" in md("compile_error")
     assert "introduced ``head/train.pipe:28: HP105 warning" in md("combined")
 
 
@@ -229,6 +229,16 @@ def test_includes_at_the_revision_are_read_from_the_revision(repo: Path) -> None
     code, out, _ = in_repo(repo, "diff", "--git", "HEAD", "--exit-code")
     assert code == 1
     assert out.count("max_norm: 0.5 -> 0.25") == 2
+
+
+def test_a_broken_working_tree_is_named_as_the_working_tree_not_as_head(repo: Path) -> None:
+    common = repo / "pipes" / "common.pipe"
+    common.write_text(common.read_text().replace("max_norm = 0.5", "max_norm = -0.5"))  # not committed
+    code, out, _ = in_repo(repo, "diff", "--git", "HEAD", "pipes/small.pipe")
+    assert code == 0
+    assert "does not compile on the HEAD side (working tree)" in out, out
+    assert "HEAD side (working tree) errors:" in out
+    assert "BASE side" not in out  # git's HEAD, the BASE side here, compiles
 
 
 def test_render_diff_colours_the_head_graph(repo: Path) -> None:

@@ -113,3 +113,29 @@ def test_every_builtin_and_every_code_is_in_the_reference() -> None:
 def test_no_page_in_docs_or_the_readme_mentions_the_team_spec() -> None:
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         assert "SPEC.md" not in path.read_text(encoding="utf-8"), path
+
+
+def _other_pages_examples() -> list[Example]:
+    """```pipe blocks of the guides (not reference/index, held to lint above; not rules/, held by test_lint_docs)."""
+    found = []
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        if path.name in PAGES:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for m in _BLOCK.finditer(text):
+            found.append(Example(path.name, text.count("\n", 0, m.start("body")), None, m["body"]))
+    return found
+
+
+def test_the_guides_have_pipe_examples() -> None:
+    pages = {ex.page for ex in _other_pages_examples()}
+    assert {"builtins.md", "compat.md"} <= pages, pages
+
+
+@pytest.mark.parametrize("example", _other_pages_examples(), ids=lambda ex: ex.id)
+def test_every_guide_example_parses(example: Example) -> None:
+    """A guide's example may leave hooks undefined (it shows a part), but it must be valid syntax."""
+    from hookpipe.dsl.parser import parse_text
+
+    result = parse_text(example.body, f"{example.page}:{example.line}")
+    assert result.file is not None, [d.message for d in result.diagnostics]

@@ -59,12 +59,21 @@ def summary(diffs: Sequence[FileDiff]) -> str:
     return f"{n} file{'s' if n != 1 else ''} compared: " + ", ".join(parts)
 
 
-def _status_line(d: FileDiff) -> str:
+def _side(side: str, base: str, head: str, quote: Callable[[str], str] = shown) -> str:
+    """A side as the reader knows it: ``HEAD side (working tree)``, ``BASE side (HEAD)``.
+
+    With ``--git HEAD`` the BASE side *is* git's HEAD, so the side's own name alone
+    would say "HEAD" for the working tree and for the revision alike.
+    """
+    return f"{side.upper()} side ({quote(base if side == 'base' else head)})"
+
+
+def _status_line(d: FileDiff, base: str, head: str, quote: Callable[[str], str] = shown) -> str:
     if d.status == "unchanged":
         return f"no change to the plan (plan {d.head_hash and d.head_hash[:12]})"
     if d.status == "error":
-        sides = " and ".join(e.side.upper() for e in d.errors)
-        return f"does not compile at {sides}"
+        sides = " and ".join(_side(e.side, base, head, quote) for e in d.errors)
+        return f"does not compile on the {sides}"
     if d.status == "added":
         return "added"
     if d.status == "removed":
@@ -117,15 +126,15 @@ def to_text(diffs: Sequence[FileDiff], base: str, head: str) -> str:
     lines = [f"hookpipe diff {shown(base)} -> {shown(head)}: {summary(diffs)}"]
     for d in diffs:
         lines.append("")
-        lines.append(f"{shown(d.file)}: {_status_line(d)}")
-        lines.extend("  " + line for line in _text_body(d))
+        lines.append(f"{shown(d.file)}: {_status_line(d, base, head)}")
+        lines.extend("  " + line for line in _text_body(d, base, head))
     return "\n".join(lines) + "\n"
 
 
-def _text_body(d: FileDiff) -> list[str]:
+def _text_body(d: FileDiff, base: str, head: str) -> list[str]:
     out: list[str] = []
     for err in d.errors:
-        out.append(f"{err.side.upper()} errors:")
+        out.append(f"{_side(err.side, base, head)} errors:")
         out.extend(f"  {_finding(f)}" for f in err.errors)
     if d.name is not None:
         out.append(_change(d.name, str))  # _change escapes every part
@@ -197,9 +206,9 @@ def to_markdown(diffs: Sequence[FileDiff], base: str, head: str) -> str:
     for d in diffs:
         if d.status == "unchanged":
             continue
-        lines.append(f"#### {code(d.file)}: {_status_line(d)}")
+        lines.append(f"#### {code(d.file)}: {_status_line(d, base, head, code)}")
         lines.append("")
-        lines.extend(_markdown_body(d))
+        lines.extend(_markdown_body(d, base, head))
     if unchanged:
         names = [f"- {code(d.file)}" for d in unchanged]
         lines.append(f"**No change to the plan** ({len(unchanged)} file{'s' if len(unchanged) != 1 else ''}):")
@@ -218,10 +227,10 @@ def _fold(items: list[str], what: str) -> list[str]:
     return [*keep, "", f"<details><summary>{len(rest)} more {what}</summary>", "", *rest, "", "</details>"]
 
 
-def _markdown_body(d: FileDiff) -> list[str]:
+def _markdown_body(d: FileDiff, base: str, head: str) -> list[str]:
     out: list[str] = []
     for err in d.errors:
-        out.append(f"**{err.side.upper()} does not compile:**")
+        out.append(f"**{_side(err.side, base, head, code)} does not compile:**")
         out.append("")
         out.extend(_fold([f"- {code(_finding(f), 6 * MAX_VALUE)}" for f in err.errors], "errors"))
         out.append("")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 from pathlib import Path
 
 from hookpipe.commands.common import say, usage_error
@@ -48,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
         for path in written:  # all or nothing: never a half-made project
             path.unlink(missing_ok=True)
         return usage_error(str(exc) if isinstance(exc, OutputError) else f"{folder}: {exc.strerror or exc}")
-    where = "" if args.dir == "." else f"cd {folder} && "
+    where = "" if args.dir == "." else f"cd {shlex.quote(str(folder))} && "  # a line to paste into a shell
     say(f"wrote {', '.join(f for f, _ in FILES)} into {folder}")
     say(f"next: {where}hookpipe check train.pipe && hookpipe lint . && hookpipe run train.pipe")
     return 0
@@ -63,6 +64,11 @@ def _not_a_folder(folder: Path) -> Path | None:
 
 
 def _project_name(folder: Path) -> str:
+    """The folder's name with every run of characters other than letters, digits, ``-`` and ``_`` as one ``-``.
+
+    Letters of any script are kept (``\\w``: a project called ``früh`` stays so); the
+    name goes into the pipeline's string and the checkpoint folder's name.
+    """
     raw = folder.resolve().name or "project"
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")
+    name = re.sub(r"[^\w-]+", "-", raw).strip("-")
     return name or "project"

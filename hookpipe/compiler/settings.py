@@ -64,6 +64,29 @@ TRACKER_PACKAGES: dict[str, str | None] = {
     "swanlab": "swanlab",
     "trackio": "trackio",
 }
+
+
+def missing_tracker_package(name: str) -> str | None:
+    """The package tracker ``name`` needs when it is not installed, else None.
+
+    Asked by ``run`` and ``check --resolve`` (both about this environment), never by
+    ``check`` or ``lint``; ``find_spec`` of a top-level name imports nothing.
+    """
+    import importlib.util
+
+    package = TRACKER_PACKAGES.get(name)
+    return package if package is not None and importlib.util.find_spec(package) is None else None
+
+
+def tracker_problem(name: str) -> str | None:
+    """Why tracker ``name`` cannot start here (its package is missing), or None: what run and check --resolve say."""
+    package = missing_tracker_package(name)
+    if package is None:
+        return None
+    return (f"the {name!r} tracker needs the {package!r} package, which is not installed; "
+            f"install it (pip install {package}) or remove {name!r} from log_with")
+
+
 Tracker = Literal[
     "csv", "tensorboard", "wandb", "comet_ml", "aim", "mlflow", "clearml", "dvclive", "swanlab", "trackio"
 ]

@@ -49,3 +49,13 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
     assert "train.pipe already exists; nothing was written" in done.stderr
     assert (tmp_path / "train.pipe").read_text() == "# mine\n"
     assert not (tmp_path / "starter.py").exists()
+
+
+def test_init_in_a_folder_with_spaces_and_letters_of_any_script(tmp_path: Path) -> None:
+    made = hookpipe("init", "früh start#1", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "next: cd 'früh start#1' && hookpipe check train.pipe" in made.stderr  # pastes into a shell as is
+    project = tmp_path / "früh start#1"
+    assert 'pipeline "früh-start-1"' in (project / "train.pipe").read_text(encoding="utf-8")
+    check = hookpipe("check", "train.pipe", cwd=project)
+    assert check.returncode == 0, check.stdout + check.stderr

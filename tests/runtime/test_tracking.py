@@ -83,6 +83,18 @@ def test_csv_has_one_row_per_firing_with_the_documented_values(tmp_path: Path) -
     assert all(float(r["steps_per_s"]) > 0 for r in rows[:-1])
 
 
+def test_a_second_firing_at_the_same_step_with_nothing_new_writes_no_row(tmp_path: Path) -> None:
+    """Without `evaluate` in epoch.after, its `record` at step 12 repeats step.after's: no loss, no metric."""
+    logdir = tmp_path / "logs"
+    text = PIPE.replace("TRACKERS", '["csv"]').replace("LOGDIR", str(logdir)).replace(
+        "            evaluate\n            record", "            record")
+    HookBasedTrainer.from_plan(compile_text(text, "track.pipe"))()
+    with (logdir / "metrics.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == [4, 5, 8, 10, 12]  # the epoch ends at 5 and 10 still record
+    assert all(r["loss"] != "" for r in rows)
+
+
 def test_tensorboard_events_read_back_with_tensorboards_reader(tmp_path: Path) -> None:
     trainer = train(tmp_path)
     acc = EventAccumulator(str(tmp_path / "logs" / "run1"))
@@ -110,6 +122,24 @@ def test_a_tracker_whose_package_is_missing_names_the_package(tmp_path: Path, mo
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
     with pytest.raises(PlanResolveError, match=r"'tensorboard' tracker needs the 'tensorboard' package.*pip install tensorboard"):
         train(tmp_path)
+
+
+def test_check_resolve_reports_a_missing_tracker_package_at_log_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `run` refuses before training, `check --resolve` reports at the setting's line."""
+    import importlib.util
+
+    from hookpipe.compiler.pipeline import load_text, run_passes
+    from hookpipe.runtime.plan.verify import resolve_diagnostics
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    text = PIPE.replace("TRACKERS", '["tensorboard", "csv", "tensorboard"]').replace("LOGDIR", "logs")
+    ctx = run_passes(load_text(text, "track.pipe"), "track.pipe")
+    found = [d for d in resolve_diagnostics(ctx) if "log_with" in d.message]
+    assert len(found) == 1  # once, though named twice
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "log_with" in s)
+    assert (found[0].code, found[0].span.line) == ("HP003", line)
+    assert "'tensorboard' tracker needs the 'tensorboard' package" in found[0].message
 
 
 def test_an_unknown_tracker_is_hp003_at_its_line() -> None:

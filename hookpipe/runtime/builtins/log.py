@@ -11,6 +11,11 @@ the run summary use: inside a step the running step counts as completed):
 * ``<hook>/<metric>``: every metric a validation hook produced since the previous
   firing (its latest value), e.g. ``evaluate/accuracy``.
 
+A firing at the step of the previous record with nothing new (no step since, no
+new metric: ``log() every 40 steps`` in ``step.after`` and ``log()`` in
+``epoch.after`` of a 40-step epoch) writes nothing: one record per step, not a
+second one without its loss.
+
 Every process runs it (the loss is averaged over them, a collective); only the
 main process writes (accelerate's trackers are main-process only).
 """
@@ -40,6 +45,8 @@ class LogHook:
         #: Per validation hook: how many of its history entries are already logged.
         self._seen: dict[str, int] = {}
         self._last: tuple[int, float] | None = None
+        #: The step of the latest record written (None: none yet).
+        self._written: int | None = None
         #: The values of the latest firing (every process computes them).
         self.last_values: dict[str, float] = {}
         #: CSV rows the checkpoint this run resumed from had seen (0: a new run).
@@ -68,9 +75,13 @@ class LogHook:
         last = self._last or (self._trainer.run_started if self._trainer is not None else None)
         if last is not None and done > last[0] and now > last[1]:
             values["steps_per_s"] = (done - last[0]) / (now - last[1])
+        metrics = self._new_metrics()
+        if done == self._written and loss is None and not metrics:
+            return  # nothing new since the record at this step (every process decides alike)
         self._last = (done, now)
-        values.update(self._new_metrics())
+        values.update(metrics)
         self.last_values = values
+        self._written = done
         acc.log(values, step=done)
 
     def _new_metrics(self) -> dict[str, float]:

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from hookpipe.compiler.class_effects import ClassInfo, ClassLookup, class_info
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.settings import REQUIRED_FACTORIES
+from hookpipe.compiler.settings import REQUIRED_FACTORIES, tracker_problem
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
@@ -47,8 +47,8 @@ def class_lookup_for(pipe_file: str) -> ClassLookup:
 
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     """HP002 for every name that does not import, HP003 for a missing required factory, a
-    keyword argument a called factory does not take, or a ``lr_scheduler`` that steps on
-    a metric (:func:`metric_stepped`)."""
+    keyword argument a called factory does not take, a ``lr_scheduler`` that steps on
+    a metric (:func:`metric_stepped`), or a ``log_with`` tracker whose package is missing."""
     use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
     help_line = import_help(ctx.main)
     named = list(_named(ctx))
@@ -61,6 +61,12 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
         if needs is not None:
             found.append(Diagnostic("HP003", "error", needs, ctx.settings["lr_scheduler"].span,
                                     help=METRIC_SCHEDULER_HELP))
+    trackers = ctx.trainer.get("log_with")
+    for name in dict.fromkeys(trackers) if isinstance(trackers, list) else ():
+        problem = tracker_problem(name) if isinstance(name, str) else None
+        if problem is not None:  # run refuses it before training; say so here, at the setting
+            found.append(Diagnostic("HP003", "error", f"trainer setting `log_with`: {problem}",
+                                    ctx.settings["log_with"].span))
     anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
     for key in REQUIRED_FACTORIES:
         if ctx.trainer.get(key) is None:

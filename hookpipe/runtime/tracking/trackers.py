@@ -15,7 +15,6 @@ project name its last component.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import math
 import os
@@ -24,7 +23,7 @@ from typing import Any
 
 from accelerate.tracking import GeneralTracker
 
-from hookpipe.compiler.settings import TRACKER_PACKAGES, TrainerSettings
+from hookpipe.compiler.settings import TrainerSettings, tracker_problem
 from hookpipe.fileio import write_atomic
 from hookpipe.runtime.errors import PlanResolveError
 
@@ -141,12 +140,9 @@ def tracker_arguments(settings: TrainerSettings) -> dict[str, Any]:
     if not settings.log_with:
         return {}
     for name in settings.log_with:
-        package = TRACKER_PACKAGES[name]
-        if package is not None and importlib.util.find_spec(package) is None:
-            raise PlanResolveError(
-                f"trainer.log_with: the {name!r} tracker needs the {package!r} package, which is not installed; "
-                f"install it (pip install {package}) or remove {name!r} from log_with"
-            )
+        problem = tracker_problem(name)
+        if problem is not None:
+            raise PlanResolveError(f"trainer.log_with: {problem}")
     parent, run = _split(settings.log_dir)
     log_with: list[Any] = [CSVTracker(run, parent) if n == "csv" else n for n in dict.fromkeys(settings.log_with)]
     return {"log_with": log_with, "project_dir": parent}
