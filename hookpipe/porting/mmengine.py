@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hookpipe.porting.mmengine_accumulation import ema_note, per_update_scheduler, schedule_note
 from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Item, Port, RunValue
 from hookpipe.porting.pyconfig import Opaque
 from hookpipe.porting.writer import pipe_name, reserved_words, split_writable
@@ -124,6 +125,9 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     ema = next((h for h in port.hooks if h.callee == "ema"), None)
     if ema is not None:
         head.append(Attachment(ema.name))
+        counts = _accumulation(cfg)
+        if counts > 1:
+            ema.note = "; ".join(filter(None, [ema.note, ema_note(ema.args, counts)]))
     for p in ported:
         if p.placement == "epoch.before":
             port.attach(("loop", "epoch"), "before", _attachment(p))
@@ -221,15 +225,24 @@ def _optimizer(cfg: dict[str, Any], port: Port) -> None:
     else:
         port.setting("optimizer", Call(port.need("optimizer", f"the optimizer ({kind or 'no type given'})"), args),
                      "; ".join(notes) or None)
-    counts = wrapper.get("accumulative_counts")
-    if isinstance(counts, int) and counts > 1:
+    counts = _accumulation(cfg)
+    if counts > 1:
         port.setting("grad_accumulation", counts)
     if _short(wrapper.get("type", "")) == "AmpOptimWrapper":
         dtype = wrapper.get("dtype")
         port.setting("mixed_precision", "bf16" if dtype in ("bfloat16", "bf16") else "fp16")
 
 
+def _accumulation(cfg: dict[str, Any]) -> int:
+    """``optim_wrapper.accumulative_counts``: the iterations per optimizer update (1 when not a count above 1)."""
+    counts = _dict(cfg.get("optim_wrapper")).get("accumulative_counts")
+    return counts if isinstance(counts, int) and not isinstance(counts, bool) and counts > 1 else 1
+
+
 def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
+    """``lr_scheduler``: one torch scheduler MMEngine steps every iteration as it is (counted in updates under
+    accumulation, where exact), anything else as a marked factory call."""
+    counts = _accumulation(cfg)
     schedules = cfg.get("param_scheduler")
     if isinstance(schedules, dict):
         schedules = [schedules]
@@ -240,14 +253,19 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
         spec = specs[0]
         kind = _short(spec.get("type", ""))
         args, opaque = _args(spec, _SCHEDULER_ONLY)
-        per_update = spec.get("by_epoch") is False or not by_epoch_loop
+        own = dict(args)
+        per_iteration = spec.get("by_epoch") is False or not by_epoch_loop
         begin, end = spec.get("begin", 0), spec.get("end")
         if "total_iters" in TORCH_SCHEDULERS.get(kind, ()) and isinstance(end, int) and isinstance(begin, int):
             args["total_iters"] = end - begin
             begin, end = 0, None
-        if kind in TORCH_SCHEDULERS and per_update and not opaque and not begin and end is None \
+        if kind in TORCH_SCHEDULERS and per_iteration and not opaque and not begin and end is None \
                 and set(args) <= TORCH_SCHEDULERS[kind]:
-            port.setting("lr_scheduler", Call(f"torch.optim.lr_scheduler.{kind}", args))
+            note = None
+            if counts > 1:  # MMEngine still steps it every iteration, hookpipe once per update
+                converted, note = per_update_scheduler(kind, own, spec.get("begin", 0), spec.get("end"), counts)
+                args = converted or args
+            port.setting("lr_scheduler", Call(f"torch.optim.lr_scheduler.{kind}", args), note or None)
             return
     described = []
     for spec in specs:
@@ -261,8 +279,7 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
     port.setting("lr_scheduler",
                  Call(port.need("lr_scheduler", "the learning-rate schedule, stepped once per update"),
                       {"schedule": schedule, "steps_per_epoch": RunValue("steps_per_epoch")}),
-                 "MMEngine's param_scheduler (" + ", ".join(described) + ") is stepped per update here: "
-                 "write a factory taking the optimizer, this schedule and steps_per_epoch")
+                 schedule_note(", ".join(described), counts))
 
 
 #: MMEngine's visualizer backends and the accelerate tracker that records the same scalars.
@@ -353,12 +370,25 @@ def _clip(cfg: dict[str, Any], port: Port) -> str | None:
 
 
 def _validation(cfg: dict[str, Any], port: Port) -> str | None:
-    if not cfg.get("val_dataloader") or cfg.get("val_cfg") is None:
-        return None  # MMEngine builds a validation loop only from val_dataloader with val_cfg
+    """``evaluate`` over ``val_dataloader``; marked when ``val_cfg`` or ``val_evaluator`` is missing.
+
+    MMEngine's Runner takes the three together or not at all (it raises ValueError
+    otherwise), so a config with the loader but not both of the others is a mistake,
+    not a run without validation: it is written as ``val_cfg = dict()`` would
+    validate, and marked, rather than dropped without a word.
+    """
+    if not cfg.get("val_dataloader"):
+        return None
     evaluator = cfg.get("val_evaluator")
     metric = _type_of(evaluator) if isinstance(evaluator, dict) else "the val_evaluator"
     callback = port.need("val_step", f"val_step(model, batch): per-sample metrics, as val_evaluator ({metric})")
     loader, note = _loader(cfg, "val_dataloader", port, "val_loader", "the validation DataLoader")
+    missing = [key for key in ("val_cfg", "val_evaluator") if cfg.get(key) is None]
+    if missing:
+        note = "; ".join(filter(None, [
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing: MMEngine refuses "
+            "val_dataloader without val_cfg and val_evaluator (ValueError); this validates as val_cfg = dict() "
+            "would: delete evaluate if the run should not validate", note]))
     hook = Hook("evaluate", "validation", {"callback": callback, "dataloader": loader}, note=note)
     return port.add_hook(hook).name
 
