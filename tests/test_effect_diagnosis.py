@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.loader import load_text
 from hookpipe.compiler.pipeline import run_passes
 from hookpipe.render.model import from_compilation
+from tests.helpers import ROOT
 
 HEAD = 'use probes = "x.probes"\ntrainer {\n    max_step = 100\n}\n'
 BUILTINS = {
@@ -133,3 +135,137 @@ def test_effects_that_conflict_by_themselves_get_no_move() -> None:
         ((message, help_text),) = hp005(compiled(hooks, chain))
         assert help_text.endswith("but the effects the hooks declare order them the other way round too "
                                   "(see the steps above): change what one of them declares"), help_text
+
+
+# --- the file's own order contradicts itself ---------------------------------------------------
+
+AFTER = """                clip -> optimize
+                evaluate every 200 steps
+                save     every 400 steps"""
+SAVE_FIRST = """                save     every 400 steps
+                clip -> optimize
+                evaluate every 200 steps"""
+
+
+def test_a_moved_line_that_an_order_statement_contradicts_is_the_one_blamed() -> None:
+    """`save` moved above `clip -> optimize`, with `order evaluate before save` in the file.
+
+    Every effect edge of that cycle is also written, so none is "the" violated pair: the
+    report blames the one step no effect rule backs (the move), at the moved line, and
+    the help is an edit that compiles, not one that reverses `clip -> optimize`.
+    """
+    base = (ROOT / "examples" / "digits" / "train.pipe").read_text()
+    head = base.replace(AFTER, SAVE_FIRST)
+    assert head != base
+    ctx = run_passes(load_text(head, "train.pipe"), "train.pipe")
+    (d,) = [d for d in ctx.diagnostics if d.severity == "error"]
+    lines = head.splitlines()
+    line = {text.strip().split("#")[0].strip(): n for n, text in enumerate(lines, 1)}
+    assert d.code == "HP005"
+    assert d.message == ("effect order violated in step.after: `save` is written before `clip`, but the cycle's "
+                         "other steps order `clip` before `save`: save -> clip -> optimize -> evaluate -> save")
+    assert (d.span.line, d.span.column) == (line["save     every 400 steps"], 17)
+    assert [(n.message, n.span.line if n.span else None) for n in d.notes] == [
+        ("no effect rule backs `save` -> `clip`: that is the step an edit of this file can remove", None),
+        ("`save` -> `clip`: written order", line["clip -> optimize"]),
+        ("`clip` -> `optimize`: written order", line["clip -> optimize"]),
+        ("`clip` -> `optimize`: effect rule: grads (write < consume)", None),
+        ("`optimize` -> `evaluate`: written order", line["evaluate every 200 steps"]),
+        ("`optimize` -> `evaluate`: effect rule: params (write < read)", None),
+        ("`evaluate` -> `save`: `order` statement", line["order evaluate before save"]),
+        ("`evaluate` -> `save`: effect rule: metrics (write < read)", None),
+    ]
+    # `order evaluate before save` is backed by `metrics`: removing it would not help, so it is not offered.
+    assert d.help == "move `save` after `evaluate`"
+    model = from_compilation(ctx)
+    assert [(ctx.nodes[e.source].hook, ctx.nodes[e.target].hook) for e in model.edges if e.bad] == [("save", "clip")]
+    # Following the help (`save` back below `evaluate`) compiles.
+    fixed = run_passes(load_text(head.replace(SAVE_FIRST, AFTER), "train.pipe"), "train.pipe")
+    assert fixed.plan is not None, fixed.diagnostics
+
+
+def test_an_order_statement_that_contradicts_the_written_order_may_be_removed() -> None:
+    """`order probe before clip` against `clip -> optimize` then `probe`: both edits are offered, and both work."""
+    hooks = {"clip": BUILTINS["clip"], "optimize": BUILTINS["optimize"], "probe": "probes.H()"}
+    text = HEAD + "".join(f"hook {name} = {decl}\n" for name, decl in hooks.items())
+    text += "loop { epoch { step { after {\n    clip -> optimize\n    probe\n} } } }\norder probe before clip\n"
+    ctx = run_passes(load_text(text, "chain.pipe"), "chain.pipe")
+    (d,) = [d for d in ctx.diagnostics if d.severity == "error"]
+    statement = text.splitlines().index("order probe before clip") + 1
+    assert d.code == "HP005"
+    assert d.message == ("effect order violated in step.after: `optimize` is written before `probe`, but the "
+                         "cycle's other steps order `probe` before `optimize`: optimize -> probe -> clip -> optimize")
+    assert d.span.line == text.splitlines().index("    probe") + 1
+    assert d.notes[0].message == ("no effect rule backs `optimize` -> `probe`, `probe` -> `clip`: those are the "
+                                  "steps an edit of this file can remove")
+    assert d.help == f"move `probe` before `clip`, or remove `order probe before clip` (chain.pipe:{statement})"
+    moved = text.replace("    clip -> optimize\n    probe\n", "    probe\n    clip -> optimize\n")
+    removed = text.replace("order probe before clip\n", "")
+    for edited in (moved, removed):
+        assert run_passes(load_text(edited, "chain.pipe"), "chain.pipe").plan is not None
+
+
+EDIT = re.compile(r"move `(\w+)` (after|before) `(\w+)`|remove `order (\w+) before (\w+)` \(chain\.pipe:\d+\)")
+PARTIAL = " (other cycles among these hooks remain: compile again for the next one)"
+
+
+def with_orders(hooks: dict[str, str], chain: list[str], orders: list[tuple[str, str]]) -> Compilation:
+    text = HEAD + "".join(f"hook {name} = {decl}\n" for name, decl in hooks.items())
+    text += "loop { epoch { step { after { " + " -> ".join(chain) + " } } } }\n"
+    text += "".join(f"order {a} before {b}\n" for a, b in orders)
+    return run_passes(load_text(text, "chain.pipe"), "chain.pipe")
+
+
+def cycles_of(ctx: Compilation) -> list[set[str]]:
+    """The hooks of each strongly connected component of step.after that holds a cycle."""
+    graph = ctx.graphs[("step", "after")]
+    return [{ctx.nodes[n].hook for n in c if n >= 0} for c in nx.strongly_connected_components(graph) if len(c) > 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(chains(), st.data())
+def test_every_edit_a_contradiction_report_offers_breaks_its_cycle(case: tuple[dict[str, str], list[str]],
+                                                                   data: st.DataObject) -> None:
+    """`order` statements against the written chain: each edit the help names, made alone, does what it says.
+
+    Without the "other cycles remain" remark, no cycle is left among the cycle's hooks;
+    with it, what the edit changed (the moved hook, the statement's two hooks) is on no cycle.
+    """
+    hooks, chain = case
+    pairs = st.tuples(st.sampled_from(chain), st.sampled_from(chain)).filter(lambda p: p[0] != p[1])
+    orders = data.draw(st.lists(pairs, min_size=1, max_size=3))
+    ctx = with_orders(hooks, chain, orders)
+    for d in ctx.diagnostics:
+        help_text = d.help or ""
+        if "the cycle's other steps order" not in d.message or not help_text.startswith(("move ", "remove ")):
+            continue
+        cycle = set(d.message.rsplit(": ", 1)[1].split(" -> "))
+        partial = help_text.endswith(PARTIAL)
+        for edit in help_text.removesuffix(PARTIAL).split(", or "):
+            m = EDIT.fullmatch(edit)
+            assert m is not None, help_text
+            moved, where, anchor, first, second = m.groups()
+            if moved is not None:
+                rest = [h for h in chain if h != moved]
+                at = rest.index(anchor) + (where == "after")
+                edited, changed = with_orders(hooks, [*rest[:at], moved, *rest[at:]], orders), {moved}
+            else:
+                left = list(orders)
+                left.remove((first, second))
+                edited, changed = with_orders(hooks, chain, left), {first, second}
+            left_over = cycles_of(edited)
+            if partial:
+                assert not any(changed <= c for c in left_over), (chain, orders, d.message, edit)
+            else:
+                assert not any(c & cycle for c in left_over), (chain, orders, d.message, edit)
+
+
+def test_a_statement_closing_a_long_written_chain_is_still_tried() -> None:
+    """Twenty written steps, then the one statement that closes the cycle: its removal is the help."""
+    hooks = {"h0": "probes.H() {\n    writes x\n}", "h1": "probes.H() {\n    reads x\n}"}
+    hooks.update({f"h{i}": "probes.H()" for i in range(2, 21)})
+    ctx = with_orders(hooks, [f"h{i}" for i in range(21)], [("h20", "h0")])
+    (d,) = [d for d in ctx.diagnostics if d.severity == "error"]
+    line = ctx.sources.texts["chain.pipe"].splitlines().index("order h20 before h0") + 1
+    assert d.code == "HP005" and d.help == f"remove `order h20 before h0` (chain.pipe:{line})"
+    assert (d.span.line, d.span.column) == (line, 1)

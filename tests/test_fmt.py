@@ -85,6 +85,50 @@ def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert cli(["fmt", str(tmp_path / "nope.pipe")]) == 2
 
 
+#: A chain split over two lines, each with a trailing comment, and no suppression anywhere.
+SPLIT_CHAIN = ("trainer { max_step = 100 }\nhook clip = grad_clip(max_norm = 1.0)\nhook optimize = optimizer()\n"
+               "loop { epoch { step { after {\n  clip ->   # before opt\n   optimize   # after opt\n} } } }\n")
+
+
+def test_comments_inside_a_joined_chain_move_to_the_end_of_its_line() -> None:
+    """docs/fmt.md: a comment inside a value joined onto one line moves to the end of that line."""
+    result = format_text(SPLIT_CHAIN, "m.pipe")
+    assert result.text is not None
+    assert "\n                clip -> optimize  # before opt  # after opt\n" in result.text
+    assert format_text(result.text, "m.pipe").text == result.text
+    assert _outcome(result.text) == _outcome(SPLIT_CHAIN)
+
+
+def test_fmt_formats_a_split_chain_with_comments_and_exits_0(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """No `# hookpipe: ignore[...]` in the file: fmt neither refuses it nor blames one, and counts it."""
+    path = tmp_path / "m.pipe"
+    path.write_text(SPLIT_CHAIN)
+    assert cli(["fmt", "--check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "ignore[" not in err and "hookpipe fmt: 1 file, 1 would reformat\n" in err, err
+    assert cli(["fmt", "--diff", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "+                clip -> optimize  # before opt  # after opt" in captured.out
+    assert "hookpipe fmt: 1 file, 1 would reformat\n" in captured.err
+    assert cli(["fmt", str(path)]) == 0
+    assert "hookpipe fmt: 1 file, 1 reformatted\n" in capsys.readouterr().err
+    assert path.read_text() == format_text(SPLIT_CHAIN).text
+    assert cli(["fmt", "--check", str(path)]) == 0
+
+
+def test_a_file_fmt_refuses_is_counted_as_not_formatted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Joining would put `window` under a real suppression: refused, and the summary says so (exit 1)."""
+    path = tmp_path / "s.pipe"
+    text = "hook a = loss_log(  # first\n    window = 1)  # hookpipe: ignore[HP101]\n"
+    path.write_text(text)
+    assert cli(["fmt", "--check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "s.pipe: not formatted: it would move code onto or off a line with a `# hookpipe: ignore[...]`" in err
+    assert "hookpipe fmt: 1 file, 0 would reformat, 1 not formatted (see above)" in err
+    assert path.read_text() == text
+
+
 # --- property: random pipelines with random layout ------------------------------------------
 
 NAMES = ["clip", "opt", "ev", "save", "speed", "log", "a", "b_2"]

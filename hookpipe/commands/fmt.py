@@ -9,8 +9,10 @@ CI gate); ``--diff`` prints the changes as a unified diff instead of writing.
 A file is left alone, with a message and exit 1, when it has syntax errors, when
 it is a symlink or read-only (rewriting would replace the link with a copy, or
 override the owner's choice), when hookpipe refuses to read it (see
-``hookpipe.fileaccess``), or when formatting would move code under a different
-``# hookpipe: ignore[...]`` (lint findings would change).
+``hookpipe.fileaccess``), when formatting would move code under a different
+``# hookpipe: ignore[...]`` (lint findings would change), or when a comment would
+not survive (a formatter bug, reported as one). The summary counts such files as
+not formatted, so it never reads as a clean run when the exit status is 1.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from hookpipe.dsl.parser import parse_text
 from hookpipe.fileaccess import Refused, display_name, project_root, read_source
 from hookpipe.fileio import OutputError, write_atomic
 from hookpipe.lint.discover import MissingPath, discover
-from hookpipe.lint.preserve import keeps_suppressions
+from hookpipe.lint.preserve import keeps_comments, keeps_suppressions
 from hookpipe.span import source_lines
 
 
@@ -53,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     files = pipe_files(args.paths)
     if isinstance(files, str):
         return usage_error(f"{files}: no such file or folder")
-    status, changed, unformattable = 0, 0, 0
+    status, changed, unformattable, syntax = 0, 0, 0, 0
     writing = not (args.check or args.diff)
     for path in files:
         display = display_name(path)
@@ -61,12 +63,14 @@ def main(args: argparse.Namespace) -> int:
         if left_alone is not None:
             say(f"{display}: left alone: {left_alone}")
             status = 1
+            unformattable += 1
             continue
         try:
             text = read_source(path, project_root(path))
         except Refused as exc:
             say(f"{display}: not formatted: the file {exc.reason}")
             status = 1
+            unformattable += 1
             continue
         result = format_text(text, display)
         if result.text is None:
@@ -74,14 +78,15 @@ def main(args: argparse.Namespace) -> int:
             say(f"{display}: not formatted (syntax errors)")
             status = 1
             unformattable += 1
+            syntax += 1
             continue
         if result.text == text:
             continue
-        if not _same_meaning(text, result.text, display):
-            print(f"{display}: not formatted: it would move code onto or off a line with a "
-                  "`# hookpipe: ignore[...]` comment (lint findings would change); put that comment on a line "
-                  "of its own code, or join the lines yourself", file=sys.stderr)
+        refusal = _refusal(text, result.text, display)
+        if refusal is not None:
+            say(f"{display}: not formatted: {refusal}")
             status = 1
+            unformattable += 1
             continue
         changed += 1
         if args.diff:
@@ -98,11 +103,13 @@ def main(args: argparse.Namespace) -> int:
                 say(f"{display}: not formatted: {exc}")
                 status = 1
                 changed -= 1
+                unformattable += 1
                 continue
             say(f"reformatted {display}")
     verb = "would reformat" if args.check or args.diff else "reformatted"
     plural = "s" if len(files) != 1 else ""
-    broken = f", {unformattable} not formatted (syntax errors: fix them first)" if unformattable else ""
+    why = "syntax errors: fix them first" if syntax == unformattable else "see above"
+    broken = f", {unformattable} not formatted ({why})" if unformattable else ""
     say(f"hookpipe fmt: {len(files)} file{plural}, {changed} {verb}{broken}")
     return status
 
@@ -120,6 +127,20 @@ def _left_alone(path: Path) -> str | None:
     return None
 
 
-def _same_meaning(before: str, after: str, display: str) -> bool:
+def _refusal(before: str, after: str, display: str) -> str | None:
+    """Why the formatted text must not replace ``before`` (None: it may), each reason with what to do.
+
+    Suppressions are named only when a token would change the ones it is under, which
+    needs a real ``# hookpipe: ignore[...]`` comment: blaming one the file does not have
+    sends its author looking for nothing.
+    """
     old, new = parse_text(before, display).file, parse_text(after, display).file
-    return old is not None and new is not None and keeps_suppressions(old, before, new, after)
+    if old is None or new is None:
+        return "the formatted text would not parse; this is a bug in hookpipe fmt: please report it with the file"
+    if not keeps_comments(old, new):
+        return ("formatting would lose or change a comment; this is a bug in hookpipe fmt: please report it "
+                "with the file")
+    if not keeps_suppressions(old, before, new, after):
+        return ("it would move code onto or off a line with a `# hookpipe: ignore[...]` comment (lint findings "
+                "would change); put that comment on a line of its own code, or join the lines yourself")
+    return None

@@ -6,6 +6,13 @@ actually violated: the one whose two hooks the file's own order (written order,
 ``order``/``require`` statements) puts the other way round. Running the first of
 that pair before the second is then what removes the error, and that is what the
 help says; ``render`` marks that edge (``Compilation.cycle_edges``).
+
+The file's own order can also contradict itself: a line moved above a chain while
+an ``order`` statement still orders the chain first. Every effect edge on that cycle
+is then both kept and reversed by the file, so none of them is "the" violated one;
+the report names the cycle of the file's own order instead, and blames the steps
+no effect rule backs (those the user can change), and its help lists only edits
+tried on the graph first (``hookpipe.compiler.cycle_fixes``).
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ import networkx as nx
 
 from hookpipe.compiler.brackets import bracket_order, has_brackets
 from hookpipe.compiler.context import ORIGINS, Compilation, OrderGraph, Origin, edge_origins, hub_origin
+from hookpipe.compiler.cycle_fixes import STATEMENTS, working_edits
 from hookpipe.compiler.graph import hook_successors, is_hub
 from hookpipe.compiler.lower import declaration_order
 from hookpipe.diagnostics import Note
+from hookpipe.dsl.span import Span
 
 
 def check_order(ctx: Compilation) -> None:
@@ -52,6 +61,9 @@ def cycles(graph: OrderGraph) -> list[set[int]]:
 def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> set[tuple[int, int]]:
     """One diagnostic per cycle: the violated effect edge (else the first edge) and the way back.
 
+    A cycle of the file's own order that no effect edge explains goes to
+    ``_report_contradiction`` instead.
+
     Hubs (see ``hookpipe.compiler.graph``) may lie on the cycle; the report
     names only attachments, each step with the origins relating its two ends.
     Returns the edges the report blames: the violated effect edge for HP005,
@@ -66,7 +78,12 @@ def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> s
             successors[a] = hook_successors(graph, a, component)
         return successors[a]
 
-    effect_edge, stated = _violated(sub, members, after)
+    own = _own_order(sub)
+    effect_edge, stated = _violated(own, members, after)
+    if effect_edge is not None and stated is None:
+        contradiction = _contradiction(own, after)
+        if contradiction is not None:
+            return _report_contradiction(ctx, graph, component, contradiction, after)
     if effect_edge is not None:
         u, v = effect_edge
     else:
@@ -108,18 +125,28 @@ def _report_cycle(ctx: Compilation, graph: OrderGraph, component: set[int]) -> s
 SEARCH_LIMIT = 64
 
 
-def _violated(sub: OrderGraph, members: list[int], after: Callable[[int], dict[int, dict[Origin, None]]]
-              ) -> tuple[tuple[int, int] | None, list[int] | None]:
-    """The first effect edge ``u -> v`` that the file's own order reverses, and that order from ``v`` to ``u``.
+def _own_order(sub: OrderGraph) -> nx.DiGraph:
+    """The file's own order: every relation with an origin other than an effect rule.
 
-    The file's own order is every relation with an origin other than an effect rule
-    (written order, statements): always a direct edge between two attachments, since
-    hubs carry effects only. When no effect edge is reversed by it alone (the effects
-    themselves close the cycle), the first effect edge and None.
+    Written order and statements are always direct edges between two attachments,
+    since hubs carry effects only.
     """
     stated = nx.DiGraph()
     stated.add_edges_from((a, b) for a, b, origins in sub.edges(data=ORIGINS)
                           if a >= 0 and b >= 0 and any(o.kind != "effect" for o in origins))
+    return stated
+
+
+def _violated(stated: nx.DiGraph, members: list[int], after: Callable[[int], dict[int, dict[Origin, None]]]
+              ) -> tuple[tuple[int, int] | None, list[int] | None]:
+    """The first effect edge ``u -> v`` that the file's own order reverses, and that order from ``v`` to ``u``.
+
+    Reversed means ordered ``v`` before ``u`` and not also ``u`` before ``v``: when a
+    cycle of the file's own order holds both (``_contradiction``), following the
+    effect edge is no fix. When no effect edge is reversed (the effects themselves,
+    or the file's order by itself, close the cycle), the first effect edge and None.
+    """
+    group = {n: i for i, c in enumerate(nx.strongly_connected_components(stated)) for n in c}
     first: tuple[int, int] | None = None
     for searched, u in enumerate(members):
         if searched >= SEARCH_LIMIT and first is not None:
@@ -132,10 +159,82 @@ def _violated(sub: OrderGraph, members: list[int], after: Callable[[int], dict[i
         if u not in stated:
             continue
         reaching = nx.ancestors(stated, u)
-        v = next((b for b in effect if b in reaching), None)
+        v = next((b for b in effect if b in reaching and group[b] != group[u]), None)
         if v is not None:
             return (u, v), nx.shortest_path(stated, v, u)
     return first, None
+
+
+def _contradiction(stated: nx.DiGraph, after: Callable[[int], dict[int, dict[Origin, None]]]) -> list[int] | None:
+    """A cycle of the file's own order through a step no effect rule backs, closed (``[a, b, ..., a]``).
+
+    Such a step (``a -> b``) is one the user can change; the rest of the cycle is the
+    shortest way back from ``b`` to ``a``. None when the file's order has no cycle, or
+    only cycles whose every step an effect rule also backs (the effects conflict).
+    """
+    group = {n: i for i, c in enumerate(nx.strongly_connected_components(stated)) for n in c}
+    for a, b in sorted(stated.edges):
+        if group[a] == group[b] and not any(o.kind == "effect" for o in after(a)[b]):
+            return [a, *nx.shortest_path(stated, b, a)]
+    return None
+
+
+def _report_contradiction(ctx: Compilation, graph: OrderGraph, component: set[int], cycle: list[int],
+                          after: Callable[[int], dict[int, dict[Origin, None]]]) -> set[tuple[int, int]]:
+    """Report a cycle of the file's own order, blaming the steps no effect rule backs.
+
+    Those are the steps an edit of the file can remove (an effect-backed one stays,
+    whatever the file says); the primary span is what the first working edit changes
+    (the attachment to move, the statement to remove). HP005 when an effect rule backs
+    some step, else HP004. Returns the blamed steps, for ``render``.
+    """
+    steps = [(a, b, after(a)[b]) for a, b in zip(cycle, cycle[1:])]
+    free = [step for step in steps if not any(o.kind == "effect" for o in step[2])]
+    names = " -> ".join(ctx.nodes[n].hook for n in cycle)
+    notes = _edge_notes(ctx, steps)
+    first = ctx.nodes[cycle[0]]
+    phase = f"{first.scope}.{first.phase}"
+    if len(free) == len(steps):
+        ctx.error("HP004", f"ordering cycle in {phase}: {names}", first.span, notes=tuple(notes),
+                  help="remove or reverse one of the constraints listed above")
+        return {(a, b) for a, b, _ in steps}
+    edits = [(step, edit) for step, found in zip(free, working_edits(ctx, graph, component, free))
+             for edit in found]
+    chosen = [(step, edit) for step, edit in edits if edit.whole] or edits
+    a, b, origins = chosen[0][0] if chosen else free[0]
+    span = chosen[0][1].span if chosen else _changed_at(ctx, a, origins)
+    listed = ", ".join(f"`{ctx.nodes[u].hook}` -> `{ctx.nodes[v].hook}`" for u, v, _ in free)
+    why = Note(f"no effect rule backs {listed}: {'that is the step' if len(free) == 1 else 'those are the steps'} "
+               "an edit of this file can remove")
+    help_text = ", or ".join(dict.fromkeys(edit.text for _, edit in chosen))
+    if not chosen:
+        help_text = ("no single move of an attachment or removal of a statement was found that clears it: reverse "
+                     "or remove one of the steps no effect rule backs (see the notes), and compile again")
+    elif not chosen[0][1].whole:
+        help_text += " (other cycles among these hooks remain: compile again for the next one)"
+    ctx.error("HP005", f"effect order violated in {phase}: {_claim(ctx, a, b, origins)}, but the cycle's other "
+              f"steps order `{ctx.nodes[b].hook}` before `{ctx.nodes[a].hook}`: {names}", span,
+              notes=(why, *notes), help=help_text)
+    return {(u, v) for u, v, _ in free}
+
+
+def _claim(ctx: Compilation, a: int, b: int, origins: dict[Origin, None]) -> str:
+    """What the file says about ``a -> b``, in its words: written order first, then a statement."""
+    early, late = ctx.nodes[a].hook, ctx.nodes[b].hook
+    kinds = [o.kind for o in origins]
+    if "written" in kinds:
+        return f"`{early}` is written before `{late}`"
+    kind = next((k for k in kinds if k in STATEMENTS), None)
+    if kind is not None:
+        return f"{'an' if kind == 'order' else 'a'} `{kind}` statement puts `{early}` before `{late}`"
+    return f"`{early}` runs before `{late}` ({next(iter(origins)).describe(with_location=False)})"
+
+
+def _changed_at(ctx: Compilation, a: int, origins: dict[Origin, None]) -> Span:
+    """Where the step ``a -> ...`` is written: the earlier attachment, or else its statement."""
+    if any(o.kind == "written" for o in origins):
+        return ctx.nodes[a].span
+    return next((o.span for o in origins if o.span is not None), ctx.nodes[a].span)
 
 
 def _effects_alone(sub: OrderGraph, v: int, u: int) -> bool:
