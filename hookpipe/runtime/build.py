@@ -27,6 +27,7 @@ import pydantic
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 
+from hookpipe.compiler.catalog import seed_hook_type
 from hookpipe.compiler.pipeline import compile_file
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize, substitute, with_run_values
@@ -295,9 +296,35 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
 
 
 def _place(plan: Plan, settings: TrainerSettings, report: ResumeReport | None) -> RunPlace:
-    """Where the run's checkpoints and logs go (:func:`~hookpipe.runtime.checkpoints.versions.choose_place`)."""
+    """Where the run's checkpoints and logs go (:func:`~hookpipe.runtime.checkpoints.versions.choose_place`).
+
+    The seed's ``SaveCheckpoint`` and ``SaveModel`` name folders too: a second run of
+    the file would replace what the first one saved there.
+    """
     dirs = [h.args["dir"] for h in plan.hooks if h.builtin and h.type == "checkpoint" and h.args.get("dir")]
     limits = tuple(f"trainer.{key}:" for key in RUN_LENGTH_KEYS)
     changed = report is not None and any(not c.startswith(limits) for c in report.changes)
     return choose_place(dirs[0] if dirs else None, settings.log_dir if settings.log_with else None,
-                        report.folder if report is not None else None, changed)
+                        report.folder if report is not None else None, changed,
+                        in_place=_save_roots(plan, "SaveCheckpoint"), exports=_save_roots(plan, "SaveModel"))
+
+
+def _save_roots(plan: Plan, seed_hook: str) -> list[str]:
+    """The ``save_root`` of each of the Plan's ``seed_hook`` hooks (RoboOrchard Lab's, by their config path).
+
+    ``SaveCheckpoint`` swaps its whole folder in on each save, with versions beside
+    it: a root without a name of its own (``"."``) is refused before anything trains.
+    """
+    roots = []
+    for hook in plan.hooks:
+        found = None if hook.builtin else seed_hook_type(hook.type)
+        root = hook.args.get("save_root")
+        if found is None or found.name != seed_hook or not isinstance(root, str):
+            continue
+        if seed_hook == "SaveCheckpoint" and not Path(root).name:
+            raise PlanResolveError(
+                f"hook '{hook.name}' ({hook.span.file}:{hook.span.line}): save_root = {root!r} names no folder of "
+                "its own, and SaveCheckpoint replaces its whole folder on each save; name one, such as "
+                f'save_root = "runs/ckpt", in the file or with --set hook.{hook.name}.save_root=runs/ckpt')
+        roots.append(root)
+    return roots

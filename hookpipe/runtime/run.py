@@ -44,11 +44,12 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
     checkpoint of the Plan's (single) checkpoint hook (``checkpoint``, or the seed's
-    ``SaveCheckpoint`` with its one folder), ``best`` the best-ranked one of its
+    ``SaveCheckpoint``: its one folder, or the newest ``<save_root>.vN`` version of
+    it that holds one), ``best`` the best-ranked one of its
     (single) checkpoint hook with a ``monitor``; both skip (and name) folders that
     fail verification, and a named hookpipe folder must verify."""
     from hookpipe.runtime.checkpoints.best import best_verified
-    from hookpipe.runtime.checkpoints.resume import in_place_verified, newest_verified
+    from hookpipe.runtime.checkpoints.resume import newest_in_place, newest_verified
     from hookpipe.runtime.errors import PlanResolveError
 
     if resume not in ("latest", "best"):
@@ -67,7 +68,7 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     if folder is None:
         raise PlanResolveError(f"{flag} {resume}: {plan.source}'s checkpoint hook names no folder (save_root)")
     if in_place:
-        found, skipped = in_place_verified(folder)
+        found, skipped = newest_in_place(folder)
     elif resume == "best":
         found, skipped = best_verified(folder, hooks[0].args["monitor"])
     else:

@@ -25,8 +25,8 @@ from robo_orchard_core.utils.config import Config
 from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
 
 __all__ = ["MARKER", "VERSION_NAME", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem",
-           "complete_checkpoints", "in_place_verified", "latest_checkpoint", "newest_verified", "read_marker",
-           "swap_folders", "version_folders", "write_marker"]
+           "complete_checkpoints", "in_place_verified", "latest_checkpoint", "newest_in_place", "newest_verified",
+           "read_marker", "swap_folders", "version_beside", "version_folders", "versions_beside", "write_marker"]
 
 MARKER = "hookpipe-checkpoint.json"
 _NAME = re.compile(r"^step-(\d+)$")
@@ -46,6 +46,32 @@ def version_folders(base: str | os.PathLike[str]) -> list[tuple[int, Path]]:
         found += sorted((int(m.group(1)), p) for p in root.iterdir()
                         if (m := VERSION_NAME.match(p.name)) and p.is_dir() and not p.is_symlink())
     return found
+
+
+def version_beside(save_root: str | os.PathLike[str], number: int) -> Path:
+    """``<save_root>.v<number>``: a later run's folder for the seed's ``SaveCheckpoint`` (one checkpoint per folder).
+
+    That hook replaces its whole folder on each save, so a version inside it would be
+    taken away by the next swap; it lies beside it instead (see :mod:`.versions`).
+    """
+    root = Path(save_root)
+    return root.with_name(f"{root.name}.v{number}")
+
+
+def versions_beside(save_root: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """``(version, folder)`` of ``save_root`` (version 0) and its ``<save_root>.vN`` versions, oldest first.
+
+    A version counts as taken while any of its names is there: an interrupted swap
+    can leave only ``<save_root>.vN.old`` (or ``.partial``), and a later run writing
+    into that version would remove it.
+    """
+    root = Path(save_root)
+    taken = re.compile(re.escape(root.name) + r"\.v(\d+)(?:\.old|\.partial)?")
+    numbers: set[int] = set()
+    if root.name and root.parent.is_dir():
+        numbers = {int(m.group(1)) for p in root.parent.iterdir()
+                   if (m := taken.fullmatch(p.name)) and p.is_dir() and not p.is_symlink()}
+    return [(0, root)] + [(n, version_beside(root, n)) for n in sorted(numbers)]
 
 
 def checkpoint_name(completed_steps: int) -> str:
@@ -126,6 +152,21 @@ def in_place_verified(save_root: str | os.PathLike[str]) -> tuple[Path | None, l
             reason = (f"it has no {MARKER}, so it cannot be verified (written by RoboOrchard Lab or an older "
                       f"hookpipe); name it with --resume {folder} to load it unverified")
         skipped.append((folder, reason))
+    return None, skipped
+
+
+def newest_in_place(save_root: str | os.PathLike[str]) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """:func:`in_place_verified` over ``save_root``'s versions, newest first (``--resume latest``).
+
+    The highest ``<save_root>.vN`` holding a checkpoint that verifies is the most
+    recently started run's; the versions above it that hold none are skipped, saying why.
+    """
+    skipped: list[tuple[Path, str]] = []
+    for _, folder in reversed(versions_beside(save_root)):
+        found, passed = in_place_verified(folder)
+        skipped += passed
+        if found is not None:
+            return found, skipped
     return None, skipped
 
 

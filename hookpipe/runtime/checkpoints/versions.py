@@ -24,6 +24,14 @@ The rule (``docs/runtime.md``, "Checkpoint folders of several runs"):
 (the most recently started run), ``--resume best`` ranks every version's. Pruning
 (``keep_last``/``keep_best``) only removes checkpoints whose marker names this
 run's id (see :mod:`hookpipe.runtime.builtins.checkpoint`).
+
+RoboOrchard Lab's hooks in a ``.pipe`` file follow the same rule, with one version
+number for all of a run's folders. ``SaveModel``'s ``save_root`` gets ``vN``
+sub-folders, as a log folder does. ``SaveCheckpoint`` keeps one checkpoint in its
+``save_root`` and replaces the whole folder on each save, so its versions lie
+*beside* it, ``<save_root>.vN`` (a ``vN`` inside would be swapped away with it);
+each version holds one checkpoint, its newest, so resuming any version's
+checkpoint with only the limits changed continues that version.
 """
 
 from __future__ import annotations
@@ -32,8 +40,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from hookpipe.runtime.checkpoints.resume import VERSION_NAME, read_marker, version_folders
+from hookpipe.runtime.checkpoints.resume import (
+    VERSION_NAME,
+    read_marker,
+    swap_folders,
+    version_beside,
+    version_folders,
+    versions_beside,
+)
 
 __all__ = ["RunPlace", "choose_place"]
 
@@ -55,6 +71,10 @@ class RunPlace:
         """``base``, or its version sub-folder."""
         return Path(base) if self.version is None else Path(base) / f"v{self.version}"
 
+    def beside(self, save_root: str | Path) -> Path:
+        """``save_root`` of a checkpoint kept in one folder, or its version beside it (``<save_root>.vN``)."""
+        return Path(save_root) if self.version is None else version_beside(save_root, self.version)
+
 
 def _checkpoints(folder: Path) -> list[tuple[int, Path]]:
     if not folder.is_dir():
@@ -69,33 +89,76 @@ def _used_log_dir(folder: Path) -> bool:
                                    for p in folder.iterdir())
 
 
+def _held_in_place(folder: Path) -> Path | None:
+    """The complete checkpoint a ``SaveCheckpoint`` folder holds: itself, or what an interrupted swap left aside."""
+    final, _, old = swap_folders(folder)
+    return next((p for p in (final, old) if p.is_dir() and isinstance(read_marker(p), dict)), None)
+
+
+def _used_in_place(folder: Path) -> bool:
+    """Whether a run already saved into this ``SaveCheckpoint`` folder (with or without hookpipe's marker)."""
+    final, _, old = swap_folders(folder)
+    if final.is_dir():
+        return any(final.iterdir()) or old.is_dir()
+    return final.exists() or old.is_dir()
+
+
+def _continued(here: Path, ckpt_versions: list[tuple[int, Path]],
+               beside: list[list[tuple[int, Path]]]) -> tuple[int, Path] | None:
+    """``(version, checkpoint)`` when ``here`` is the newest checkpoint of one of the run's versions."""
+    for version, folder in ckpt_versions:
+        if folder.resolve() == here.parent:
+            newest = _checkpoints(folder)
+            if newest and newest[-1][1].resolve() == here:
+                return version, here
+    for versions in beside:
+        for version, folder in versions:
+            held = _held_in_place(folder)
+            if held is not None and held.resolve() == here:
+                return version, here
+    return None
+
+
 def choose_place(checkpoint_dir: str | Path | None, log_dir: str | Path | None,
-                 resumed: str | Path | None, changed: bool = False) -> RunPlace:
+                 resumed: str | Path | None, changed: bool = False, *,
+                 in_place: Sequence[str | Path] = (), exports: Sequence[str | Path] = ()) -> RunPlace:
     """Where a run with these folders, resumed from ``resumed`` (or not), writes (see the module docstring).
 
     ``changed``: the resumed run changes more than its limits (``max_epoch``,
     ``max_step``), so it is another run even from the newest checkpoint.
+    ``in_place``: the ``save_root`` of each ``SaveCheckpoint`` (versions beside it);
+    ``exports``: other folders a run fills, such as ``SaveModel``'s (``vN`` inside, as ``log_dir``).
     """
     fresh_id = uuid.uuid4().hex[:12]
     ckpt_versions = version_folders(checkpoint_dir) if checkpoint_dir is not None else []
-    if resumed is not None and checkpoint_dir is not None and not changed:
-        here = Path(resumed).resolve()
-        for version, folder in ckpt_versions:
-            if folder.resolve() == here.parent:
-                newest = _checkpoints(folder)
-                if newest and newest[-1][1].resolve() == here:  # the newest: this run goes on
-                    marker = read_marker(here) or {}
-                    run_id = marker.get("run")
-                    return RunPlace(version or None, run_id if isinstance(run_id, str) else fresh_id)
-    used_ckpt = any(_checkpoints(folder) for _, folder in ckpt_versions)
-    log_versions = version_folders(log_dir) if log_dir is not None else []
-    used_logs = any(_used_log_dir(folder) for _, folder in log_versions)
-    if not used_ckpt and not used_logs:
+    beside = [versions_beside(root) for root in in_place]
+    if resumed is not None and not changed:
+        found = _continued(Path(resumed).resolve(), ckpt_versions, beside)
+        if found is not None:  # the newest of its folder: this run goes on
+            marker = read_marker(found[1]) or {}
+            run_id = marker.get("run")
+            return RunPlace(found[0] or None, run_id if isinstance(run_id, str) else fresh_id)
+    filled = [folder for folder in (log_dir, *exports) if folder is not None]
+    filled_versions = [version for folder in filled for version in version_folders(folder)]
+    used = (any(_checkpoints(folder) for _, folder in ckpt_versions)
+            or any(_used_in_place(folder) for versions in beside for _, folder in versions)
+            or any(_used_log_dir(folder) for _, folder in filled_versions))
+    if not used:
         return RunPlace(None, fresh_id)
-    number = max(v for v, _ in ckpt_versions + log_versions) + 1
-    where = " and ".join(f"{Path(d)}/v{number}" for d in (checkpoint_dir, log_dir) if d is not None)
-    why = ("it is a new run" if resumed is None else "it resumes with changed settings" if changed
-           else "it resumes from a checkpoint that is not the newest of its folder")
+    every = ckpt_versions + [v for versions in beside for v in versions] + filled_versions
+    number = max(v for v, _ in every) + 1
+    names = ([f"{Path(checkpoint_dir)}/v{number}"] if checkpoint_dir is not None else []) + [
+        str(version_beside(root, number)) for root in in_place] + [
+        f"{Path(folder)}/v{number}" for folder in (*exports, log_dir) if folder is not None]
+    where = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if resumed is None:
+        why = "it is a new run"
+    elif changed:
+        why = "it resumes with changed settings"
+    elif read_marker(resumed) is None:
+        why = "it resumes from a checkpoint without hookpipe's marker (another program's, not this run's)"
+    else:
+        why = "it resumes from a checkpoint that is not the newest of its folder"
     note = (f"this run writes to {where}: the folders the .pipe file names hold another run's checkpoints or "
             f"logs, and {why}, so nothing there is replaced or pruned (--resume latest finds the newest version)")
     return RunPlace(number, fresh_id, note)

@@ -14,6 +14,15 @@ verify what it loads (:func:`~hookpipe.runtime.checkpoints.resume.in_place_verif
 
 ``SaveModel`` is RoboOrchard Lab's weights export, ``save_root/model_epoch_E_step_S/<i>/``.
 
+In a ``.pipe`` run (a trainer built from a Plan) both also follow hookpipe's rule for
+folders several runs name (:mod:`hookpipe.runtime.checkpoints.versions`): the
+trainer calls ``use_place``, and a run that does not continue the checkpoint in
+``save_root`` writes into ``<save_root>.vN`` (``SaveCheckpoint``) and
+``save_root/vN`` (``SaveModel``), so a second run of the file never replaces the
+first one's files; ``SaveCheckpoint`` also saves the run's Plan and id, so
+``--resume`` can tell a continued run from a changed one. A trainer built in
+Python (the seed's API) never calls ``use_place`` and overwrites as the seed does.
+
 Only the main process writes (after a barrier), one folder per prepared model, with
 ``model.config.json`` beside the weights when the model carries a pydantic ``cfg``
 (the seed writes it for its ``TorchModelMixin`` models; hookpipe recognises any
@@ -37,6 +46,8 @@ from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import swap_folders, write_marker
+from hookpipe.runtime.checkpoints.resume_changes import write_plan
+from hookpipe.runtime.checkpoints.versions import RunPlace
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
 
 __all__ = ["SaveCheckpoint", "SaveCheckpointConfig", "SaveModel", "SaveModelConfig", "check_save_root"]
@@ -69,9 +80,39 @@ class SaveCheckpoint(PipelineHooks):
         self._is_checked = False
         #: The folder of the newest checkpoint this hook wrote (what ``hookpipe run``'s summary names).
         self.last_path: Path | None = None
+        #: In a ``.pipe`` run, the id its markers carry (see :meth:`use_place`); None in the seed's API.
+        self.run_id: str | None = None
+        #: In a ``.pipe`` run, the Plan saved beside each checkpoint (see :meth:`bind_trainer`).
+        self._plan: Any = None
         self.register_hook("on_step", HookContext.from_callable(after=self._on_step_end))
         self.register_hook("on_epoch", HookContext.from_callable(after=self._on_epoch_end))
         self.register_hook("on_loop", HookContext.from_callable(after=self._on_loop_end))
+
+    def use_place(self, place: RunPlace) -> None:
+        """Write where :func:`~hookpipe.runtime.checkpoints.versions.choose_place` decided, as run ``place.run_id``.
+
+        Called by a Plan-built trainer before the run starts: every save replaces
+        ``save_root`` as a whole, so a run that does not continue the checkpoint there
+        writes into ``<save_root>.vN`` beside it instead of replacing another run's.
+        """
+        if self.save_root is not None:
+            self.save_root = str(place.beside(self.save_root))
+        self.run_id = place.run_id
+
+    def bind_trainer(self, trainer: Any) -> None:
+        """Called by a Plan-built trainer: its Plan is saved with each checkpoint.
+
+        ``--resume`` compares it with the Plan about to run, which is how a run that
+        changes more than its limits is told from one that continues this one.
+        """
+        self._plan = getattr(trainer, "plan", None)
+
+    def _complete(self, folder: Path, completed_steps: int, epoch_id: int) -> None:
+        """Main process: the Plan (in a ``.pipe`` run), then the marker, which lists it with every other file."""
+        if self._plan is not None:
+            write_plan(folder, self._plan)
+        extra: dict[str, Any] = {"run": self.run_id} if self.run_id is not None else {}
+        write_marker(folder, completed_steps, epoch_id, **extra)
 
     def _check(self, accelerator: Accelerator) -> None:
         if not self._is_checked:
@@ -89,7 +130,7 @@ class SaveCheckpoint(PipelineHooks):
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 if Path(location).is_dir():
-                    write_marker(Path(location), completed_steps, args.epoch_id)
+                    self._complete(Path(location), completed_steps, args.epoch_id)
                 else:  # an accelerate stand-in that wrote nothing: no marker for a folder that is not there
                     # (hookpipe's own logger: the seed's module logger sees exactly the seed's calls)
                     _own_log.warning(f"No hookpipe-checkpoint.json written: {location} is not a folder after "
@@ -105,7 +146,7 @@ class SaveCheckpoint(PipelineHooks):
         self._save_models(accelerator, args.model, partial)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
-            write_marker(partial, completed_steps, args.epoch_id)
+            self._complete(partial, completed_steps, args.epoch_id)
             replace_folder(partial, final, old)
         accelerator.wait_for_everyone()
         return str(final)
@@ -165,13 +206,31 @@ class SaveModel(PipelineHooks):
         self.register_hook("on_epoch", HookContext.from_callable(after=self._on_epoch_end))
         self.register_hook("on_loop", HookContext.from_callable(after=self._on_loop_end))
         self._saved_last_step: int = -1  # no second save of the same step at epoch or loop end
+        #: In a ``.pipe`` run, this run's version of ``save_root`` (see :meth:`use_place`); None in the seed's API.
+        self._place: RunPlace | None = None
+
+    def use_place(self, place: RunPlace) -> None:
+        """Export into the version :func:`~hookpipe.runtime.checkpoints.versions.choose_place` gave this run.
+
+        Called by a Plan-built trainer before the run starts: a second run of the file
+        would write the same ``model_epoch_E_step_S`` names over the first one's, so a
+        run that does not continue the run in these folders writes into ``save_root/vN``.
+        """
+        self._place = place
+
+    def _root(self, accelerator: Accelerator) -> str:
+        """The folder this run exports into: the configured one, or this run's version of ``save_root``."""
+        root = self.cfg.get_save_root(accelerator)
+        if self._place is None or accelerator.project_configuration.automatic_checkpoint_naming:
+            return root  # accelerate's own folder is not one a .pipe file names
+        return str(self._place.folder(root))
 
     def _save_model(self, args: PipelineHookArgs, step_id: int, epoch_id: int) -> str:
         if args.model is None:
             raise ValueError("model is None. Cannot save model.")
         self._saved_last_step = args.global_step_id
         accelerator = args.accelerator
-        root = os.path.join(self.cfg.get_save_root(accelerator), f"model_epoch_{epoch_id}_step_{step_id}")
+        root = os.path.join(self._root(accelerator), f"model_epoch_{epoch_id}_step_{step_id}")
         if not accelerator.is_main_process:
             return root
         for idx, model in enumerate([args.model]):  # the trainer's model (the seed: accelerate's private list)
