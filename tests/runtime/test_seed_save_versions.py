@@ -95,6 +95,17 @@ def test_resume_latest_of_the_same_run_continues_in_place(
     assert exports - set(first)  # the continued run's exports, beside the first part's
 
 
+def test_a_resume_reports_and_judges_the_position_the_seed_checkpoint_records(
+        first: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SaveCheckpoint writes hookpipe-progress.json, not hookpipe-state-0.json: the report reads the former."""
+    assert run_file("seed.pipe", ["trainer.max_step=4"], "latest") == 1  # below the 6 steps it holds
+    out = capsys.readouterr()
+    assert "nothing to train: ckpt stands after 6 steps (epoch 2), past trainer.max_step=4" in out.err, out.err
+    _unchanged(tmp_path, first)
+    assert run_file("seed.pipe", ["trainer.max_step=8"], "latest") == 0
+    assert "resuming ckpt after 6 steps (epoch 2); changed since the checkpoint:" in capsys.readouterr().err
+
+
 def test_a_resume_with_a_changed_lr_writes_a_new_version(
         first: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_file("seed.pipe", ["trainer.max_step=8", "trainer.optimizer.lr=0.5"], "latest") == 0

@@ -26,7 +26,7 @@ from typing import Any
 
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize
-from hookpipe.runtime.checkpoints.checkpoint_state import validate_state
+from hookpipe.runtime.checkpoints.checkpoint_state import PROGRESS_FILE, validate_state
 from hookpipe.runtime.checkpoints.schedule_rebase import FreshSchedule, rebase
 from hookpipe.runtime.errors import PlanResolveError
 
@@ -150,7 +150,7 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     """
     folder = Path(folder)
     state = _read_json(folder / "hookpipe-state-0.json")
-    progress = (state or {}).get("progress", {})
+    progress = (state or {}).get("progress", {}) if state is not None else _seed_progress(folder)
     cursor = (state or {}).get("cursor", {})
     step, epoch = int(progress.get("global_step_id", 0)), int(progress.get("epoch_id", 0))
     report = ResumeReport(folder, (step, epoch), read_plan(folder))
@@ -162,7 +162,7 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     limits = " and ".join(f"trainer.{k}={v}" for k, v in (("max_step", max_step), ("max_epoch", max_epoch))
                           if v is not None)
     # A damaged state is not judged here: reading it (checkpoint_state.read_state) reports the damage.
-    sound = state is not None and validate_state(state) is None
+    sound = (state is not None and validate_state(state) is None) or (state is None and bool(progress))
     if sound and _past(max_step, max_epoch, step, epoch, report.done[1]):
         raise NothingToResume(
             f"nothing to train: {folder} stands after {step} steps (epoch {epoch}), past {limits}, so the run "
@@ -366,6 +366,19 @@ def _shown(value: Any) -> str:
 
 def _show(value: Any) -> str:
     return value if value == "(unset)" else json.dumps(value)
+
+
+def _seed_progress(folder: Path) -> dict[str, int]:
+    """The position a seed ``SaveCheckpoint`` folder records (``hookpipe-progress.json``), or {}.
+
+    That hook writes no ``hookpipe-state-0.json``; without this its resume was
+    reported "after 0 steps (epoch 0)" and never judged against the limits.
+    """
+    data = _read_json(folder / PROGRESS_FILE)
+    keys = ("epoch_id", "step_id", "global_step_id", "update_count")
+    if data is None or not all(isinstance(data.get(k), int) and not isinstance(data.get(k), bool) for k in keys):
+        return {}
+    return {k: data[k] for k in keys}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
