@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from hookpipe.compiler import compile_text
+from hookpipe.compiler.catalog import EmaArgs
 from hookpipe.porting import mmengine as mm
 from hookpipe.porting.pyconfig import ConfigError, Opaque, read_config
 from hookpipe.porting.writer import MARK, pipe_name
@@ -163,8 +165,91 @@ def test_validation_firings_match_mmengine(max_epochs: int, interval: int, begin
 
 def test_yolox_validation_attachments() -> None:
     loop = {"max_epochs": 300, "val_interval": 10, "dynamic_intervals": [(285, 1)]}
-    # MMEngine looks the interval up for the *next* epoch, so epoch 284 already validates
-    assert mm._val_firings(loop, by_epoch=True) == ["every 10 epochs until 283", "every epoch from 284"]
+    # MMEngine looks the interval up for the *next* epoch, so epoch 284 already validates. `and at end`:
+    # MMEngine validates the last epoch whatever max_epochs is (a run shortened to 250... still ends validated)
+    assert mm._val_firings(loop, by_epoch=True) == ["every 10 epochs until 283", "every epoch from 284 and at end"]
+
+
+def validation_config(tmp_path: Path, loop: str) -> Path:
+    config = tmp_path / "val.py"
+    config.write_text(f"train_cfg = dict({loop})\nval_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n"
+                      "val_dataloader = dict(batch_size=8)\n", encoding="utf-8")
+    return config
+
+
+def evaluate_firings(text: str, scope: str, length: int) -> list[int]:
+    """The occurrences (1-based epochs or steps) the compiled ``evaluate`` attachments fire at in a run of
+    ``length`` (``--set trainer.max_epoch=length``): the language's own guards, one entry per firing."""
+    plan = compile_text(text, "out.pipe")
+    guards = [e.guard for e in plan.phase(scope, "after").flat() if e.hook == "evaluate"]
+    return [c for c in range(1, length + 1) for g in guards if g.fires(c, is_last=c == length)]
+
+
+@pytest.mark.parametrize(("max_epochs", "interval", "begin", "dynamic", "once_from"), [
+    (4, 2, 1, [], 1),  # a multiple of the interval: `every 2 epochs` lost the end at 5, 7...
+    (5, 2, 1, [], 1),
+    (12, 1, 1, [], 1),  # every epoch: the end is one of them at any length
+    (100, 10, 25, [], 25),  # val_begin: MMEngine validates nothing before it, not even the end
+    (300, 10, 1, [(285, 1)], 284),  # YOLOX
+    (30, 7, 9, [(10, 2)], 9),
+    (10, 1, 1, [(5, 3)], 4),
+])
+def test_validation_at_the_last_epoch_holds_for_any_length(tmp_path: Path, max_epochs: int, interval: int,
+                                                            begin: int, dynamic: list[tuple[int, int]],
+                                                            once_from: int) -> None:
+    """MMEngine validates the last epoch (``epoch == max_epochs``) at any length from ``val_begin``: so does the
+    port, run with ``--set trainer.max_epoch=N``. Once, from the last interval's first epoch on; a length cut
+    before it that an earlier interval also fires at validates twice there (docs/import.md)."""
+    loop = f"max_epochs={max_epochs}, val_interval={interval}, val_begin={begin}, dynamic_intervals={dynamic!r}"
+    _, text = imported("mmengine", validation_config(tmp_path, loop), tmp_path, "--module", "my_project",
+                       "--no-execute")
+    for length in range(begin, 2 * max_epochs + 5):
+        fired = evaluate_firings(text, "epoch", length)
+        assert set(fired) == mmengine_validates(length, interval, begin, dynamic), (length, block(text, "epoch {"))
+        if length >= once_from:
+            assert len(fired) == len(set(fired)), (length, fired)
+
+
+def test_iteration_loop_validates_at_its_last_iteration_for_any_length(tmp_path: Path) -> None:
+    """``IterBasedTrainLoop`` validates when ``iter % val_interval == 0 or iter == max_iters``."""
+    _, text = imported("mmengine", validation_config(tmp_path, "type='IterBasedTrainLoop', max_iters=900, "
+                                                               "val_interval=300"), tmp_path,
+                       "--module", "my_project", "--no-execute")
+    assert "evaluate every 300 steps and at end" in block(text, "step {")
+    for length in (900, 1000, 1234, 299):
+        expected = {i for i in range(1, length + 1) if i % 300 == 0 or i == length}
+        assert evaluate_firings(text, "step", length) == sorted(expected)
+
+
+def test_val_begin_after_the_last_epoch_is_marked(tmp_path: Path) -> None:
+    """``val_begin`` past ``max_epochs``: MMEngine never validates, not even at the end."""
+    _, text = imported("mmengine", validation_config(tmp_path, "max_epochs=6, val_interval=2, val_begin=8"),
+                       tmp_path, "--module", "my_project", "--no-execute")
+    line = next(line for line in block(text, "epoch {").splitlines() if line.startswith("evaluate"))
+    code, _, note = line.partition(MARK)
+    assert code.strip() == "evaluate every 2 epochs from 8"
+    assert note.strip() == ("train_cfg.val_begin 8 is after the last epoch (6): MMEngine never validates this run; "
+                            "delete evaluate, or keep it for a longer run")
+    assert evaluate_firings(text, "epoch", 6) == [] and mmengine_validates(6, 2, 8, []) == set()
+    assert evaluate_firings(text, "epoch", 12) == [8, 10, 12] == sorted(mmengine_validates(12, 2, 8, []))
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("val_cfg = dict()\nval_evaluator = dict(type='Accuracy')\n", "val_cfg and val_evaluator are set"),
+    ("val_evaluator = dict(type='Accuracy')\nval_dataloader = None\n", "val_evaluator is set"),
+])
+def test_validation_without_val_dataloader_is_marked(tmp_path: Path, given: str, said: str) -> None:
+    """MMEngine's Runner raises ValueError unless val_dataloader, val_cfg and val_evaluator come together."""
+    config = tmp_path / "cfg.py"
+    config.write_text("train_cfg = dict(max_epochs=4, val_interval=2)\n" + given, encoding="utf-8")
+    result, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
+    assert [line for line in text.splitlines() if line.startswith("hook ")] == ["hook optimize = optimizer()"]
+    code, _, note = next(line for line in text.splitlines() if line.strip().startswith("max_epoch")).partition(MARK)
+    assert code.strip() == "max_epoch = 4"
+    assert note.strip() == (f"{said} but val_dataloader is not: MMEngine refuses this config (ValueError); nothing "
+                            "validates here: add an evaluate hook with a val_loader, or remove "
+                            f"{said.rsplit(' ', 2)[0]}")
+    assert result.code == 1
 
 
 def test_priorities_order_custom_hooks(tmp_path: Path) -> None:
@@ -183,6 +268,35 @@ def test_priorities_order_custom_hooks(tmp_path: Path) -> None:
     assert epoch_after == ["after", "{", "early", "logger", "late", "}", "}"]
     assert re.search(r"hook late += \"my.Late\"\(\)  # hookpipe import: MMEngine hook my.Late: port it", text)
     assert '"mmdet.engine.hooks.CheckInvalidLossHook"(interval = 50) { reads loss }' in text
+
+
+@pytest.mark.parametrize(("hook", "written"), [
+    # MMEngine's MomentumAnnealingEMA defaults to gamma=100; the ema hook's own default is 2000
+    ("dict(type='EMAHook', ema_type='MomentumAnnealingEMA', momentum=0.0002)",
+     'ema(decay = 0.9998, momentum = "linear", gamma = 100)'),
+    ("dict(type='EMAHook', ema_type='MomentumAnnealingEMA', gamma=50)",
+     'ema(decay = 0.9998, momentum = "linear", gamma = 50)'),
+    # ExpMomentumEMA's default is 2000, the ema hook's: nothing to write
+    ("dict(type='EMAHook', ema_type='ExpMomentumEMA')", 'ema(decay = 0.9998, momentum = "exp")'),
+])
+def test_ema_momentum_ramp_keeps_mmengine_s_gamma(tmp_path: Path, hook: str, written: str) -> None:
+    config = tmp_path / "ema.py"
+    config.write_text(f"train_cfg = dict(max_epochs=4)\ncustom_hooks = [{hook}]\n", encoding="utf-8")
+    _, text = imported("mmengine", config, tmp_path)
+    line = next(line for line in text.splitlines() if line.startswith("hook ema "))
+    assert line.split("=", 1)[1].strip() == written
+    assert EmaArgs().gamma == 2000  # what a line without gamma anneals with
+
+
+def test_ema_gamma_that_is_not_an_integer_is_marked(tmp_path: Path) -> None:
+    config = tmp_path / "ema.py"
+    config.write_text("train_cfg = dict(max_epochs=4)\n"
+                      "custom_hooks = [dict(type='EMAHook', ema_type='MomentumAnnealingEMA', gamma=100.0)]\n",
+                      encoding="utf-8")
+    _, text = imported("mmengine", config, tmp_path)
+    code, _, note = next(line for line in text.splitlines() if line.startswith("hook ema ")).partition(MARK)
+    assert code.split("=", 1)[1].strip() == 'ema(decay = 0.9998, momentum = "linear")'
+    assert note.strip() == "EMAHook gamma 100.0 is not an integer >= 1: set gamma by hand"
 
 
 def test_ema_hook_and_early_stopping_without_validation(tmp_path: Path) -> None:

@@ -1,16 +1,19 @@
-"""``hookpipe import mmengine`` under ``optim_wrapper.accumulative_counts``, and validation without ``val_cfg``.
+"""``hookpipe import mmengine``'s iteration-based schedulers, under ``optim_wrapper.accumulative_counts`` or not,
+and validation without ``val_cfg``.
 
 MMEngine steps an iteration-based scheduler and averages its EMA every iteration;
 hookpipe steps ``trainer.lr_scheduler`` and averages once per optimizer update. The
 tests compare each update's learning rate with MMEngine's, restated below from
 ``mmengine.optim.scheduler.param_scheduler`` (MMEngine's k-th update, at iteration
-``k*A - 1``, uses the value after ``k*A - 1`` scheduler steps), through torch's
-schedulers and through a real ``hookpipe run`` of the imported line (docs/import.md).
+``k*A - 1``, uses the value after ``k*A - 1`` scheduler steps; ``A = 1``: every
+iteration is an update), through torch's schedulers and through a real
+``hookpipe run`` of the imported line (docs/import.md).
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -25,32 +28,47 @@ from tests.test_import import block, imported
 from tests.test_import_schedules_and_data import setting
 
 BASE_LR = 0.01
+#: The loop's max_iters in these configs: MMEngine's Runner gives a scheduler without ``end`` this ``end``.
+MAX_ITERS = 200
 
 
-def mmengine_factor(kind: str, args: dict[str, Any], end: int | None, i: int) -> float:
-    """MMEngine's factor of the base learning rate after ``i`` steps of ``kind`` (``begin = 0``).
+def mmengine_lr(kind: str, args: dict[str, Any], begin: int, end: int | None, i: int) -> float:
+    """MMEngine's learning rate after ``i`` steps of ``kind`` (from a base of ``BASE_LR``).
 
-    Its ``LinearLR``/``ConstantLR`` count ``total_iters = end - begin - 1``: the ramp
-    reaches ``end_factor`` at step ``end - 1``, the constant factor is dropped there.
+    Before ``begin`` it is the optimizer's; from ``begin`` the scheduler counts its
+    own steps ``s = i - begin``, and it is not stepped past ``end``, so from
+    ``end - 1`` on it keeps its last value. ``LinearLR``/``ConstantLR`` count
+    ``total_iters = end - begin - 1``: the ramp reaches ``end_factor`` at
+    ``s = end - begin - 1``, the constant factor is dropped there (with 0 steps,
+    never: the factor it set first stays).
     """
+    if i < begin:
+        return BASE_LR
+    s = (i if end is None else min(i, end - 1)) - begin
     gamma = args.get("gamma", 0.1)
-    if kind == "LinearLR":
+    if kind in ("LinearLR", "ConstantLR"):
         assert end is not None
+        steps = end - begin - 1
+        if kind == "ConstantLR":
+            return BASE_LR * (args["factor"] if s < steps or steps == 0 else 1.0)
         start, stop = args.get("start_factor", 1 / 3), args.get("end_factor", 1.0)
-        return start + (stop - start) * min(i, end - 1) / (end - 1)
-    if kind == "ConstantLR":
-        assert end is not None
-        return args["factor"] if i < end - 1 else 1.0
+        return BASE_LR * (start + (stop - start) * min(s, steps) / steps if steps else start)
     if kind == "StepLR":
-        return gamma ** (i // args["step_size"])
+        return BASE_LR * gamma ** (s // args["step_size"])
     if kind == "MultiStepLR":
-        return gamma ** sum(m <= i for m in args["milestones"])
+        return BASE_LR * gamma ** sum(m <= s for m in args["milestones"])
+    if kind == "ExponentialLR":
+        return BASE_LR * gamma ** s
+    if kind == "CosineAnnealingLR":
+        low = args.get("eta_min", 0.0)
+        return low + (BASE_LR - low) * (1 + math.cos(math.pi * s / args.get("T_max", (end or MAX_ITERS) - begin))) / 2
     raise AssertionError(kind)
 
 
-def mmengine_per_update(kind: str, args: dict[str, Any], end: int | None, counts: int, updates: int) -> list[float]:
+def mmengine_per_update(kind: str, args: dict[str, Any], begin: int, end: int | None, counts: int,
+                        updates: int) -> list[float]:
     """The learning rate of MMEngine's updates 1..``updates``: update k runs at iteration ``k*counts - 1``."""
-    return [BASE_LR * mmengine_factor(kind, args, end, k * counts - 1) for k in range(1, updates + 1)]
+    return [mmengine_lr(kind, args, begin, end, k * counts - 1) for k in range(1, updates + 1)]
 
 
 def torch_per_update(kind: str, kwargs: dict[str, Any], updates: int) -> list[float]:
@@ -69,7 +87,7 @@ def torch_per_update(kind: str, kwargs: dict[str, Any], updates: int) -> list[fl
 def mm_config(tmp_path: Path, scheduler: str, counts: int | None, extra: str = "") -> Path:
     accumulate = "" if counts is None else f", accumulative_counts={counts}"
     config = tmp_path / "cfg.py"
-    config.write_text("train_cfg = dict(type='IterBasedTrainLoop', max_iters=200)\n"
+    config.write_text(f"train_cfg = dict(type='IterBasedTrainLoop', max_iters={MAX_ITERS})\n"
                       f"optim_wrapper = dict(optimizer=dict(type='SGD', lr={BASE_LR}){accumulate})\n"
                       f"param_scheduler = [{scheduler}]\n{extra}", encoding="utf-8")
     return config
@@ -91,37 +109,124 @@ def call_kwargs(value: str) -> dict[str, Any]:
     return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
 
 
-# --- an iteration-based torch scheduler: converted where exact ------------------------------------------------
+# --- without accumulation: torch's scheduler giving every iteration MMEngine's value --------------------------
 
-EXACT = [
-    # (MMEngine scheduler, its arguments, end, accumulative_counts)
-    ("LinearLR", {"start_factor": 0.1}, 40, 4),  # the trial's warmup: 4 divides end
-    ("LinearLR", {"start_factor": 0.25, "end_factor": 0.5}, 1000, 2),
-    ("LinearLR", {"start_factor": 0.1}, 7, 4),  # two updates before the end: two points are a line
-    ("ConstantLR", {"factor": 0.5}, 10, 4),
-    ("ConstantLR", {"factor": 0.5}, 9, 3),
-    ("StepLR", {"step_size": 6, "gamma": 0.5}, None, 3),
-    ("MultiStepLR", {"milestones": [2, 5, 8, 9], "gamma": 0.5}, None, 4),  # 8 and 9 in one update: gamma twice
+PER_ITERATION = [
+    # (MMEngine scheduler, its arguments, begin, end; None: the Runner's default, max_iters)
+    ("LinearLR", {"start_factor": 0.1}, 0, 5),  # 0.1, 0.325, 0.55, 0.775, 1.0: total_iters = 4, not 5
+    ("LinearLR", {"start_factor": 0.1}, 0, 1000),  # MMSegmentation's warmup
+    ("LinearLR", {"start_factor": 0.25, "end_factor": 0.5}, 0, 40),
+    ("LinearLR", {"start_factor": 0.1}, 0, None),  # ramps over the whole run: end = max_iters
+    ("ConstantLR", {"factor": 0.5}, 0, 5),
+    ("ConstantLR", {"factor": 0.5}, 0, 1),  # 0 steps: the factor stays
+    ("MultiStepLR", {"milestones": [5, 20, 60], "gamma": 0.5}, 10, 50),  # at 15 and 30; 60 is past its end
+    ("MultiStepLR", {"milestones": [0, 8]}, 3, None),
+    ("StepLR", {"step_size": 7, "gamma": 0.5}, 0, None),
+    ("ExponentialLR", {"gamma": 0.99}, 0, None),
+    ("CosineAnnealingLR", {"T_max": 50, "eta_min": 0.001}, 0, None),
+    ("CosineAnnealingLR", {"eta_min": 0.0}, 0, None),  # T_max = end - begin = max_iters
 ]
 
 
-def _spec(kind: str, args: dict[str, Any], end: int | None) -> str:
+def _spec(kind: str, args: dict[str, Any], end: int | None, begin: int = 0) -> str:
     parts = [f"type='{kind}'", *(f"{k}={v!r}" for k, v in args.items()), "by_epoch=False"]
     if end is not None:
-        parts += ["begin=0", f"end={end}"]
+        parts += [f"begin={begin}", f"end={end}"]
+    elif begin:
+        parts.append(f"begin={begin}")
     return f"dict({', '.join(parts)})"
 
 
-@pytest.mark.parametrize(("kind", "args", "end", "counts"), EXACT)
+@pytest.mark.parametrize(("kind", "args", "begin", "end"), PER_ITERATION)
+def test_iteration_scheduler_gives_every_iteration_mmengine_s_value(tmp_path: Path, kind: str, args: dict[str, Any],
+                                                                   begin: int, end: int | None) -> None:
+    _, text = imported("mmengine", mm_config(tmp_path, _spec(kind, args, end, begin), None), tmp_path,
+                       "--module", "my_project", "--no-execute")
+    value, written, note = scheduler_line(text)
+    assert written == kind and note == ""  # exact: nothing for a person to do
+    mm_end = MAX_ITERS if end is None and kind in ("LinearLR", "ConstantLR") else end
+    assert torch_per_update(kind, call_kwargs(value), MAX_ITERS) == \
+        pytest.approx(mmengine_per_update(kind, args, begin, mm_end, 1, MAX_ITERS), rel=1e-9, abs=1e-15)
+
+
+def test_mmengine_s_linear_warmup_ends_a_step_before_torch_s_of_the_same_length(tmp_path: Path) -> None:
+    """MMEngine's ``LinearLR(end=5)`` sets ``total_iters = end - begin - 1``: torch's ``total_iters = 5`` is a step
+    late, so the import writes 4 (MMEngine's values, from its scheduler: 0.1, 0.325, 0.55, 0.775, 1.0)."""
+    _, text = imported("mmengine", mm_config(tmp_path, _spec("LinearLR", {"start_factor": 0.1}, 5), None),
+                       tmp_path, "--module", "my_project", "--no-execute")
+    value, _, _ = scheduler_line(text)
+    assert value == '"torch.optim.lr_scheduler.LinearLR"(start_factor = 0.1, total_iters = 4)'
+    assert torch_per_update("LinearLR", call_kwargs(value), 6) == \
+        pytest.approx([BASE_LR * f for f in (0.1, 0.325, 0.55, 0.775, 1.0, 1.0)], rel=1e-12)
+    assert torch_per_update("LinearLR", {"start_factor": 0.1, "total_iters": 5}, 6)[4] < BASE_LR  # a step late
+
+
+@pytest.mark.parametrize(("counts", "also"), [(None, ""), (4, " (an update is 4 iterations)")])
+@pytest.mark.parametrize(("kind", "args", "begin", "end", "line", "note"), [
+    ("LinearLR", {"start_factor": 0.1}, 100, 140,
+     '"torch.optim.lr_scheduler.LinearLR"(start_factor = 0.1, total_iters = 39)',
+     "MMEngine's LinearLR begins at iteration 100 (the optimizer's lr before) and ramps to end_factor by "
+     "iteration 139; torch's starts at once: write a factory holding the lr 100 iterations first"),
+    ("ConstantLR", {"factor": 0.5}, 10, 20,
+     '"torch.optim.lr_scheduler.ConstantLR"(factor = 0.5, total_iters = 9)',
+     "MMEngine's ConstantLR begins at iteration 10 (the optimizer's lr before) and applies factor until "
+     "iteration 19; torch's starts at once: write a factory holding the lr 10 iterations first"),
+])
+def test_ramp_that_begins_later_is_marked(tmp_path: Path, kind: str, args: dict[str, Any], begin: int, end: int,
+                                          line: str, note: str, counts: int | None, also: str) -> None:
+    """One torch scheduler cannot hold the lr and then ramp: the ramp is written from the first update, marked."""
+    result, text = imported("mmengine", mm_config(tmp_path, _spec(kind, args, end, begin), counts), tmp_path,
+                            "--module", "my_project", "--no-execute")
+    value, _, written_note = scheduler_line(text)
+    assert value == line and written_note == note + also
+    assert result.code == 1
+    # what differs: the written ramp is MMEngine's, `begin` iterations early (MMEngine holds the optimizer's lr)
+    written = torch_per_update(kind, call_kwargs(value), 60)
+    mmengine = mmengine_per_update(kind, args, begin, end, 1, begin + 60)
+    assert written == pytest.approx(mmengine[begin:], rel=1e-9)
+    assert mmengine[:begin] == [BASE_LR] * begin and written[0] < BASE_LR
+
+
+def test_epoch_scheduler_in_an_iteration_loop_is_marked(tmp_path: Path) -> None:
+    """``by_epoch`` (MMEngine's default) in an IterBasedTrainLoop: stepped once, after the run, not per iteration."""
+    result, text = imported("mmengine", mm_config(tmp_path, "dict(type='LinearLR', start_factor=0.1, begin=0, "
+                                                            "end=1000)", None), tmp_path,
+                            "--module", "my_project", "--no-execute")
+    code, mark, note = setting(text, "lr_scheduler").partition(MARK)
+    assert code.strip().startswith("lr_scheduler = project.lr_scheduler(schedule = [{ type = \"LinearLR\"")
+    assert mark and note.strip() == (
+        "by_epoch is true (MMEngine's default) for LinearLR in an IterBasedTrainLoop: MMEngine steps it once, after "
+        "the run, so the lr keeps its first value all run; set by_epoch=False in the config if it should step "
+        "every iteration")
+    assert result.code == 1
+
+
+# --- under accumulation: counted in updates where exact ---------------------------------------------------------
+
+EXACT = [
+    # (MMEngine scheduler, its arguments, begin, end, accumulative_counts)
+    ("LinearLR", {"start_factor": 0.1}, 0, 40, 4),  # the trial's warmup: 4 divides end
+    ("LinearLR", {"start_factor": 0.25, "end_factor": 0.5}, 0, 1000, 2),
+    ("LinearLR", {"start_factor": 0.1}, 0, 7, 4),  # two updates before the end: two points are a line
+    ("LinearLR", {"start_factor": 0.1}, 0, 1, 4),  # 0 steps: start_factor all run
+    ("ConstantLR", {"factor": 0.5}, 0, 10, 4),
+    ("ConstantLR", {"factor": 0.5}, 0, 9, 3),
+    ("StepLR", {"step_size": 6, "gamma": 0.5}, 0, None, 3),
+    ("MultiStepLR", {"milestones": [2, 5, 8, 9], "gamma": 0.5}, 0, None, 4),  # 8 and 9 in one update: gamma twice
+    ("MultiStepLR", {"milestones": [2, 5, 8, 30], "gamma": 0.5}, 6, 30, 4),  # from iteration 6; 30 is past its end
+]
+
+
+@pytest.mark.parametrize(("kind", "args", "begin", "end", "counts"), EXACT)
 def test_iteration_scheduler_is_counted_in_updates_where_exact(tmp_path: Path, kind: str, args: dict[str, Any],
-                                                                end: int | None, counts: int) -> None:
-    _, text = imported("mmengine", mm_config(tmp_path, _spec(kind, args, end), counts), tmp_path,
+                                                                begin: int, end: int | None, counts: int) -> None:
+    _, text = imported("mmengine", mm_config(tmp_path, _spec(kind, args, end, begin), counts), tmp_path,
                        "--module", "my_project", "--no-execute")
     value, written, note = scheduler_line(text)
     assert written == kind and note == ""  # exact: nothing for a person to do
     updates = 40
     assert torch_per_update(kind, call_kwargs(value), updates) == \
-        pytest.approx(mmengine_per_update(kind, args, end, counts, updates), rel=1e-9)
+        pytest.approx(mmengine_per_update(kind, args, begin, end, counts, updates), rel=1e-9)
 
 
 def test_the_trial_s_warmup_trains_as_mmengine_steps_it(tmp_path: Path) -> None:
@@ -140,23 +245,20 @@ def test_the_trial_s_warmup_trains_as_mmengine_steps_it(tmp_path: Path) -> None:
                     "loop { epoch { step { after {\n    lrs every update -> optimize\n} } } }\n", encoding="utf-8")
     assert run_file(str(pipe), [], None) == 0
     seen = [float(x) for x in Path(f"{rates}.0").read_text().split()]
-    assert seen == pytest.approx(mmengine_per_update("LinearLR", args, end, counts, 20), rel=1e-9)
+    assert seen == pytest.approx(mmengine_per_update("LinearLR", args, 0, end, counts, 20), rel=1e-9)
     assert seen[9] == pytest.approx(BASE_LR) and seen[8] < BASE_LR  # the warmup ends at update 10, iteration 39
 
 
 NOT_EXACT = [
-    # (MMEngine scheduler, the line written as without accumulation, what the mark advises)
+    # (MMEngine scheduler, the line written without accumulation (exact there), what the mark advises)
     ("dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10)",
-     '"torch.optim.lr_scheduler.LinearLR"(start_factor = 0.1, total_iters = 10)',
+     '"torch.optim.lr_scheduler.LinearLR"(start_factor = 0.1, total_iters = 9)',
      "set start_factor to about 0.4 and total_iters to about 2 (exact when 4 divides end)"),
-    ("dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=100, end=140)",
-     '"torch.optim.lr_scheduler.LinearLR"(start_factor = 0.1, total_iters = 40)',
-     "it begins at iteration 100: count its iterations in updates (about 25 for 100)"),
     ("dict(type='ConstantLR', factor=0.5, by_epoch=False, begin=0, end=3)",
-     '"torch.optim.lr_scheduler.ConstantLR"(factor = 0.5, total_iters = 3)',
+     '"torch.optim.lr_scheduler.ConstantLR"(factor = 0.5, total_iters = 2)',
      "it ends within the first update (3 iterations): remove it"),
     ("dict(type='LinearLR', start_factor=0.1, end_factor=0.5, by_epoch=False, begin=0, end=4)",
-     '"torch.optim.lr_scheduler.LinearLR"(start_factor = 0.1, end_factor = 0.5, total_iters = 4)',
+     '"torch.optim.lr_scheduler.LinearLR"(start_factor = 0.1, end_factor = 0.5, total_iters = 3)',
      "it ends within the first update (4 iterations): remove it and multiply the optimizer's lr by 0.5"),
     ("dict(type='StepLR', step_size=10, gamma=0.5, by_epoch=False)",
      '"torch.optim.lr_scheduler.StepLR"(step_size = 10, gamma = 0.5)', "set step_size to about 2"),
@@ -173,7 +275,7 @@ def test_iteration_scheduler_with_no_exact_update_form_is_marked(tmp_path: Path,
     result, text = imported("mmengine", mm_config(tmp_path, scheduler, 4), tmp_path, "--module", "my_project",
                             "--no-execute")
     value, kind, note = scheduler_line(text)
-    assert value == line  # the file's numbers, as without accumulation
+    assert value == line  # the per-iteration form, as without accumulation
     assert note == (f"MMEngine steps {kind} every iteration, hookpipe once per update (4 iterations under "
                     f"accumulative_counts): {advice}")
     assert result.code == 1 and "needs a person: MMEngine steps" in result.err
@@ -181,7 +283,7 @@ def test_iteration_scheduler_with_no_exact_update_form_is_marked(tmp_path: Path,
 
 @pytest.mark.parametrize("counts", [None, 1])
 def test_without_accumulation_the_scheduler_is_written_as_before(tmp_path: Path, counts: int | None) -> None:
-    """``accumulative_counts = 1`` (or none): an iteration is an update, nothing is converted or marked."""
+    """``accumulative_counts = 1`` (or none): an iteration is an update, the per-iteration form is exact."""
     for scheduler, line, _ in NOT_EXACT:
         _, text = imported("mmengine", mm_config(tmp_path, scheduler, counts), tmp_path, "--module", "my_project",
                            "--no-execute")

@@ -13,7 +13,11 @@ What maps to what is documented in docs/import.md; the rules worth knowing here:
   (``SyncNormHook``, ``PreciseBNHook``) stay before ``evaluate``.
 - ``train_cfg``'s ``val_interval``, ``val_begin`` and ``dynamic_intervals`` become
   one ``evaluate`` attachment per interval with ``from``/``until``, firing at the
-  epochs (or iterations) MMEngine's loop validates at, the last one included.
+  epochs (or iterations) MMEngine's loop validates at, the last one included at
+  any length (mmengine_validation.py).
+- One ``by_epoch=False`` scheduler becomes torch's where that is exact per
+  iteration (mmengine_schedulers.py), then per update under accumulation
+  (mmengine_accumulation.py).
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hookpipe.compiler.catalog import EmaArgs
 from hookpipe.porting.mmengine_accumulation import ema_note, per_update_scheduler, schedule_note
+from hookpipe.porting.mmengine_schedulers import SCHEDULER_ONLY, epoch_scheduler_note, iteration_form
+from hookpipe.porting.mmengine_validation import every as _every
+from hookpipe.porting.mmengine_validation import val_firings as _val_firings
+from hookpipe.porting.mmengine_validation import val_note
 from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Item, Port, RunValue
 from hookpipe.porting.pyconfig import Opaque
 from hookpipe.porting.writer import pipe_name, reserved_words, split_writable
@@ -53,17 +62,9 @@ KNOWN_CUSTOM = {
     "VisualizationHook": ("mmpretrain.engine.hooks.VisualizationHook", "val_batch", []),
     "SegVisualizationHook": ("mmseg.engine.hooks.SegVisualizationHook", "val_batch", []),
 }
-#: MMEngine optimizers and schedulers that are torch's under the same name.
+#: MMEngine optimizers that are torch's under the same name (its schedulers: mmengine_schedulers.py).
 TORCH_OPTIMIZERS = {"SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "RMSprop", "NAdam", "RAdam", "LBFGS",
                     "Rprop", "ASGD", "SparseAdam"}
-#: MMEngine schedulers that are torch's, with the arguments torch's takes; ``total_iters`` comes from begin/end.
-TORCH_SCHEDULERS: dict[str, frozenset[str]] = {
-    "StepLR": frozenset({"step_size", "gamma"}), "MultiStepLR": frozenset({"milestones", "gamma"}),
-    "ExponentialLR": frozenset({"gamma"}), "CosineAnnealingLR": frozenset({"T_max", "eta_min"}),
-    "LinearLR": frozenset({"start_factor", "end_factor", "total_iters"}),
-    "ConstantLR": frozenset({"factor", "total_iters"}),
-}
-_SCHEDULER_ONLY = {"by_epoch", "begin", "end", "convert_to_iter_based", "verbose", "_scope_"}
 
 
 @dataclass
@@ -95,7 +96,7 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     loader, note = _loader(cfg, "train_dataloader", port, "train_loader", "the training DataLoader")
     port.setting("dataloader", loader, note)
     _optimizer(cfg, port)
-    _scheduler(cfg, port, by_epoch)
+    _scheduler(cfg, port, by_epoch, length)
     port.setting("batch_processor", Call(port.need("Processor", "a batch processor computing the loss (the "
                                                                 "model's train_step)")))
 
@@ -134,7 +135,7 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     val_items: list[Item] = [_attachment(p) for p in ported if p.placement == "before_val"]
     if evaluate is not None:
         swap = next((h for h in port.hooks if h.callee == "ema_swap"), None)
-        evaluations = [Attachment(evaluate, mods) for mods in _val_firings(loop, by_epoch)]
+        evaluations = [Attachment(evaluate, mods, val_note(loop, by_epoch)) for mods in _val_firings(loop, by_epoch)]
         val_items += [Bracket(swap.name, evaluations)] if swap else evaluations
         for p in ported:
             if p.placement == "val_batch":
@@ -239,8 +240,8 @@ def _accumulation(cfg: dict[str, Any]) -> int:
     return counts if isinstance(counts, int) and not isinstance(counts, bool) and counts > 1 else 1
 
 
-def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
-    """``lr_scheduler``: one torch scheduler MMEngine steps every iteration as it is (counted in updates under
+def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool, length: Any) -> None:
+    """``lr_scheduler``: one iteration-based scheduler as torch's (mmengine_schedulers.py; counted in updates under
     accumulation, where exact), anything else as a marked factory call."""
     counts = _accumulation(cfg)
     schedules = cfg.get("param_scheduler")
@@ -249,23 +250,21 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
     if not isinstance(schedules, list) or not schedules:
         return
     specs = [s for s in schedules if isinstance(s, dict)]
-    if len(specs) == 1:
+    if len(specs) == 1 and specs[0].get("by_epoch", True) is False:  # MMEngine steps it every iteration
         spec = specs[0]
         kind = _short(spec.get("type", ""))
-        args, opaque = _args(spec, _SCHEDULER_ONLY)
-        own = dict(args)
-        per_iteration = spec.get("by_epoch") is False or not by_epoch_loop
-        begin, end = spec.get("begin", 0), spec.get("end")
-        if "total_iters" in TORCH_SCHEDULERS.get(kind, ()) and isinstance(end, int) and isinstance(begin, int):
-            args["total_iters"] = end - begin
-            begin, end = 0, None
-        if kind in TORCH_SCHEDULERS and per_iteration and not opaque and not begin and end is None \
-                and set(args) <= TORCH_SCHEDULERS[kind]:
-            note = None
-            if counts > 1:  # MMEngine still steps it every iteration, hookpipe once per update
-                converted, note = per_update_scheduler(kind, own, spec.get("begin", 0), spec.get("end"), counts)
-                args = converted or args
-            port.setting("lr_scheduler", Call(f"torch.optim.lr_scheduler.{kind}", args), note or None)
+        args, opaque = _args(spec, set(SCHEDULER_ONLY))
+        default_end = None if by_epoch_loop or not isinstance(length, int) else length
+        form = None if opaque else iteration_form(kind, args, spec.get("begin", 0), spec.get("end"), default_end)
+        if form is not None:
+            written, note = form.args, form.note
+            if counts > 1 and not note:  # MMEngine still steps it every iteration, hookpipe once per update
+                own = {k: v for k, v in written.items() if k != "total_iters"}
+                converted, note = per_update_scheduler(kind, own, 0, form.ramp_end, counts)
+                written = converted or written
+            elif counts > 1:
+                note += f" (an update is {counts} iterations)"
+            port.setting("lr_scheduler", Call(f"torch.optim.lr_scheduler.{form.kind}", written), note or None)
             return
     described = []
     for spec in specs:
@@ -276,10 +275,14 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool) -> None:
     # a reserved word (`end`) cannot be a table key: it is written with a trailing underscore (`end_`)
     schedule = [{(f"{k}_" if k in reserved_words() else k): v for k, v in s.items() if not _contains_opaque(v)}
                 for s in specs]
+    stepped_once = [_short(s.get("type", "?")) for s in specs
+                    if s.get("by_epoch", True) is not False and s.get("convert_to_iter_based") is not True]
+    note = schedule_note(", ".join(described), counts)
+    if stepped_once and not by_epoch_loop:
+        note = epoch_scheduler_note(stepped_once)
     port.setting("lr_scheduler",
                  Call(port.need("lr_scheduler", "the learning-rate schedule, stepped once per update"),
-                      {"schedule": schedule, "steps_per_epoch": RunValue("steps_per_epoch")}),
-                 schedule_note(", ".join(described), counts))
+                      {"schedule": schedule, "steps_per_epoch": RunValue("steps_per_epoch")}), note)
 
 
 #: MMEngine's visualizer backends and the accelerate tracker that records the same scalars.
@@ -369,15 +372,29 @@ def _clip(cfg: dict[str, Any], port: Port) -> str | None:
     return port.add_hook(hook).name
 
 
+def _mark_length(port: Port, note: str) -> None:
+    """Append ``note`` to the mark of the run's length (``max_epoch``/``max_step``, always set first)."""
+    setting = next(s for s in port.settings if s.key in ("max_epoch", "max_step"))
+    setting.note = "; ".join(filter(None, [setting.note, note]))
+
+
 def _validation(cfg: dict[str, Any], port: Port) -> str | None:
     """``evaluate`` over ``val_dataloader``; marked when ``val_cfg`` or ``val_evaluator`` is missing.
 
     MMEngine's Runner takes the three together or not at all (it raises ValueError
     otherwise), so a config with the loader but not both of the others is a mistake,
     not a run without validation: it is written as ``val_cfg = dict()`` would
-    validate, and marked, rather than dropped without a word.
+    validate, and marked, rather than dropped without a word. Without the loader
+    there is nothing to validate on: nothing is written, and the run's length is
+    marked if ``val_cfg`` or ``val_evaluator`` is set (MMEngine would refuse that too).
     """
     if not cfg.get("val_dataloader"):
+        given = [key for key in ("val_cfg", "val_evaluator") if cfg.get(key) is not None]
+        if given:
+            _mark_length(port, (
+                f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set but val_dataloader is not: MMEngine "
+                "refuses this config (ValueError); nothing validates here: add an evaluate hook with a val_loader, or "
+                f"remove {' and '.join(given)}"))
         return None
     evaluator = cfg.get("val_evaluator")
     metric = _type_of(evaluator) if isinstance(evaluator, dict) else "the val_evaluator"
@@ -391,54 +408,6 @@ def _validation(cfg: dict[str, Any], port: Port) -> str | None:
             "would: delete evaluate if the run should not validate", note]))
     hook = Hook("evaluate", "validation", {"callback": callback, "dataloader": loader}, note=note)
     return port.add_hook(hook).name
-
-
-def _val_firings(loop: dict[str, Any], by_epoch: bool) -> list[str]:
-    """The modifiers of one attachment per validation interval, as MMEngine's loop decides them.
-
-    MMEngine validates after epoch (or iteration) ``e`` (1-based) when
-    ``e >= val_begin`` and ``e % interval == 0`` or ``e`` is the last; the interval
-    for ``e`` is ``dynamic_intervals``' entry for ``e + 1`` (``bisect``), so a
-    milestone ``m`` takes effect at ``e = m - 1``.
-    """
-    unit = "epoch" if by_epoch else "step"
-    last = loop.get("max_epochs" if by_epoch else "max_iters")
-    interval = loop.get("val_interval", 1)
-    begin = loop.get("val_begin", 1)
-    if not isinstance(interval, int) or interval < 1:
-        interval = 1
-    if not isinstance(begin, int) or begin < 1:
-        begin = 1
-    milestones, intervals = [0], [interval]
-    for pair in loop.get("dynamic_intervals") or []:
-        if isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(v, int) for v in pair):
-            milestones.append(pair[0])
-            intervals.append(max(1, pair[1]))
-    if not isinstance(last, int):
-        return [_every(interval, unit)]
-    out = []
-    # segment i covers the e whose interval lookup (bisect on e + 1) lands on entry i
-    for i, n in enumerate(intervals):
-        start = max(begin, 1 if i == 0 else milestones[i] - 1)
-        end = last if i + 1 == len(intervals) else milestones[i + 1] - 2
-        if start > end or start > last:
-            continue
-        first = -(-start // n) * n
-        fires = first <= end
-        mods = _every(n, unit)
-        if first != n:
-            mods += f" from {first}"
-        if end < last:
-            mods += f" until {end}"
-        elif last % n and last >= start:
-            mods += " and at end"
-        if fires or end == last:
-            out.append(mods if fires else f"{_every(1, unit)} from {last}")
-    return out or [_every(interval, unit)]
-
-
-def _every(n: int, unit: str) -> str:
-    return f"every {unit}" if n == 1 else f"every {n} {unit}s"
 
 
 def _hook(spec: dict[str, Any], port: Port, priority: int, order: int, by_epoch: bool, evaluate: str | None,
@@ -502,29 +471,43 @@ def _checkpoint(spec: dict[str, Any], port: Port, priority: int, order: int, by_
     return out
 
 
+#: The ``gamma`` default of MMEngine's EMA types (``mmengine.model.averaged_model``).
+_EMA_GAMMA = {"ExpMomentumEMA": 2000, "MomentumAnnealingEMA": 100}
+
+
 def _ema(spec: dict[str, Any], port: Port, priority: int, order: int, evaluate: str | None) -> list[_Ported]:
-    """``EMAHook``: MMEngine writes the new value's weight (``momentum``), the ``ema`` built-in the decay."""
+    """``EMAHook``: MMEngine writes the new value's weight (``momentum``), the ``ema`` built-in the decay.
+
+    A ``gamma`` the config gives is written; without one MMEngine's default is, where
+    it is not the ``ema`` hook's (2000, ``ExpMomentumEMA``'s): ``MomentumAnnealingEMA``
+    anneals with 100 in MMEngine, and would with 2000 here.
+    """
     kind = _short(spec.get("ema_type", "ExponentialMovingAverage"))
     momentum = spec.get("momentum", 0.0002)
     args: dict[str, Any] = {}
-    note = None
+    notes: list[str] = []
     if isinstance(momentum, (int, float)) and 0 < momentum < 1:
         args["decay"] = round(1 - momentum, 12)
     else:
-        note = f"EMAHook momentum {_show(momentum)}: set decay (1 - momentum) by hand"
+        notes.append(f"EMAHook momentum {_show(momentum)}: set decay (1 - momentum) by hand")
     if kind == "ExponentialMovingAverage":
         args["warmup"] = False
     elif kind in ("ExpMomentumEMA", "MomentumAnnealingEMA"):
         args["momentum"] = "exp" if kind == "ExpMomentumEMA" else "linear"
-        if isinstance(spec.get("gamma"), int):
-            args["gamma"] = spec["gamma"]
+        gamma = spec.get("gamma")
+        if gamma is None and _EMA_GAMMA[kind] != EmaArgs.model_fields["gamma"].default:
+            args["gamma"] = _EMA_GAMMA[kind]
+        elif isinstance(gamma, int) and not isinstance(gamma, bool) and gamma >= 1:
+            args["gamma"] = gamma
+        elif gamma is not None:
+            notes.append(f"EMAHook gamma {_show(gamma)} is not an integer >= 1: set gamma by hand")
     else:
-        note = f"EMA type {kind}: the `ema` built-in has no such ramp; choose warmup or momentum by hand"
+        notes.append(f"EMA type {kind}: the `ema` built-in has no such ramp; choose warmup or momentum by hand")
     if spec.get("update_buffers"):
         args["buffers"] = True
     if spec.get("begin_iter") or spec.get("begin_epoch"):
-        note = "EMAHook begins later (begin_iter/begin_epoch): add `from N` to its attachment"
-    average = port.add_hook(Hook("ema", "ema", args, note=note))
+        notes.append("EMAHook begins later (begin_iter/begin_epoch): add `from N` to its attachment")
+    average = port.add_hook(Hook("ema", "ema", args, note="; ".join(notes) or None))
     if evaluate is not None:
         port.add_hook(Hook("swap", "ema_swap", {"source": average.name}))
     return []

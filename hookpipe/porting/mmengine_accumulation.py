@@ -39,8 +39,10 @@ def per_update_scheduler(kind: str, args: dict[str, Any], begin: Any, end: Any,
         return None, _advice(kind, counts, f"it begins at iteration {begin}: count its iterations in updates "
                                            f"(about {_about(begin, counts)} for {begin})")
     if kind in ("LinearLR", "ConstantLR"):
-        if not isinstance(end, int) or isinstance(end, bool) or end < 2:
+        if not isinstance(end, int) or isinstance(end, bool) or end < 1:
             return None, _advice(kind, counts, "give its end in updates")
+        if end == 1:  # MMEngine's total_iters is 0: its first value, never stepped again, is every update's
+            return {**args, "total_iters": 0}, ""
         return _ramp(kind, args, end, counts)
     if kind == "MultiStepLR":
         milestones = args.get("milestones")
