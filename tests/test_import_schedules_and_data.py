@@ -294,3 +294,28 @@ def test_lightning_settings_that_change_what_trains_are_marked_on_the_run_s_leng
     assert "overfit_batches" not in note
     # Lightning's sanity check is hookpipe's: its count carries over.
     assert setting(text, "sanity_val_batches") == "sanity_val_batches = 0"
+
+
+def test_lightning_placement_and_torch_flags_are_marked_on_the_cpu_line(tmp_path: Path) -> None:
+    # devices, strategy, num_nodes, deterministic and benchmark were dropped without a word.
+    _, text = imported("lightning", lightning(tmp_path, "", trainer="  devices: 4\n  num_nodes: 2\n"
+                                                                   "  strategy: deepspeed_stage_2\n"
+                                                                   "  deterministic: true\n  benchmark: true\n"),
+                       tmp_path, "--module", "my_project")
+    code, mark, note = setting(text, "cpu").partition(MARK)
+    assert code.strip() == "cpu = false" and mark
+    assert "Lightning's devices 4: hookpipe run --processes 4" in note
+    assert "num_nodes 2: accelerate launch on each machine" in note
+    assert "strategy 'deepspeed_stage_2': needs an accelerate config" in note
+    assert note.endswith("deterministic, benchmark: set torch's flags in the model factory")
+
+
+def test_lightning_accelerator_cpu_is_cpu_true_and_one_device_writes_nothing(tmp_path: Path) -> None:
+    _, text = imported("lightning", lightning(tmp_path, "", trainer="  accelerator: cpu\n  devices: 1\n"),
+                       tmp_path, "--module", "my_project")
+    assert setting(text, "cpu") == "cpu = true"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    _, text = imported("lightning", lightning(plain, "", trainer="  devices: auto\n  strategy: ddp\n"), plain,
+                       "--module", "my_project")
+    assert "cpu =" not in text

@@ -47,6 +47,7 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
         port.setting("mixed_precision", "no", f"precision {precision!r} has no hookpipe setting")
     elif mode != "no":
         port.setting("mixed_precision", mode)
+    _placement(trainer, port)
     seed = cfg.get("seed_everything")
     if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
         port.setting("seed", seed)
@@ -151,6 +152,43 @@ def _length(trainer: dict[str, Any], port: Port) -> None:
     elif sanity is not None:
         port.setting("sanity_val_batches", 2, f"num_sanity_val_steps = {sanity} (all of them, or not a count): "
                                               "give the number of validation batches to check before training")
+
+
+#: Lightning's strategies whose model wrapping hookpipe leaves to an accelerate config (by prefix).
+_SHARDED = ("deepspeed", "fsdp")
+
+
+def _placement(trainer: dict[str, Any], port: Port) -> None:
+    """Where Lightning trained (``accelerator``, ``devices``, ``num_nodes``, ``strategy``) and its torch flags.
+
+    ``accelerator: cpu`` is hookpipe's ``cpu = true``. The process count is not a
+    setting of the file but of the run (``hookpipe run --processes N``, or
+    ``accelerate launch``), and ``deterministic``/``benchmark`` set torch flags that
+    hookpipe leaves to the user's code: each is marked, tersely (a mark is one line
+    of at most 240 characters; docs/import.md says more), on the ``cpu`` line, which
+    is written for it (``false`` is the default), so that none is lost without a word.
+    """
+    notes = []
+    devices, nodes, strategy = trainer.get("devices"), trainer.get("num_nodes"), trainer.get("strategy")
+    count = len(devices) if isinstance(devices, list) else devices if type(devices) is int else None
+    if count is not None and count > 1:
+        notes.append(f"devices {count}: hookpipe run --processes {count}")
+    elif devices not in (None, 1, "1", "auto") and count != 1:
+        notes.append(f"devices {str(devices)[:20]!r}: hookpipe run --processes N")
+    if type(nodes) is int and nodes > 1:
+        notes.append(f"num_nodes {nodes}: accelerate launch on each machine")
+    name = _class_name(strategy) or (strategy if isinstance(strategy, str) else "")
+    if name.lower().rsplit(".", 1)[-1].startswith(_SHARDED):
+        notes.append(f"strategy {name[:30]!r}: needs an accelerate config")
+    flags = [key for key in ("deterministic", "benchmark") if trainer.get(key) is True]
+    if flags:
+        notes.append(f"{', '.join(flags)}: set torch's flag{'s' if len(flags) > 1 else ''} in the model factory")
+    accelerator = trainer.get("accelerator")
+    cpu = isinstance(accelerator, str) and accelerator.lower() == "cpu"
+    if isinstance(accelerator, str) and accelerator.lower() in ("tpu", "hpu", "ipu"):
+        notes.append(f"accelerator {accelerator!r}: needs an accelerate config")
+    if cpu or notes:
+        port.setting("cpu", cpu, ("Lightning's " + "; ".join(notes)) if notes else None)
 
 
 def _class_name(spec: Any) -> str:
