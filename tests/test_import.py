@@ -76,7 +76,7 @@ def test_mmdetection_faster_rcnn_shape(tmp_path: Path) -> None:
     assert epoch_after == ["evaluate every epoch", "save     every epoch"]
     assert "after { save }" in text  # CheckpointHook's save_last
     # two schedules (iterations, then epochs) cannot be one torch scheduler: a marked factory
-    assert re.search(r"lr_scheduler += project\.lr_scheduler\(.*end_ = 500.*# hookpipe import: MMEngine's "
+    assert re.search(r"lr_scheduler += project\.lr_scheduler\(.*end = 500.*# hookpipe import: MMEngine's "
                      r"param_scheduler \(LinearLR 0-500 iterations, MultiStepLR 0-12 epochs\)", text)
     assert "DetVisualizationHook" not in text  # draw=False in the child config: nothing to port
     assert "sampler_seed" not in text and "param_scheduler" not in text.split("trainer")[0]

@@ -33,7 +33,7 @@ from hookpipe.porting.mmengine_validation import val_firings as _val_firings
 from hookpipe.porting.mmengine_validation import val_note
 from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Item, Port, RunValue
 from hookpipe.porting.pyconfig import Opaque
-from hookpipe.porting.writer import pipe_name, reserved_words, split_writable
+from hookpipe.porting.writer import pipe_name, split_writable
 
 #: MMEngine's priority names (mmengine.runner.priority.Priority).
 PRIORITIES = {"HIGHEST": 0, "VERY_HIGH": 10, "HIGH": 30, "ABOVE_NORMAL": 40, "NORMAL": 50, "BELOW_NORMAL": 60,
@@ -272,9 +272,8 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool, length: Any
         unit = "epochs" if spec.get("by_epoch", True) else "iterations"
         span = f"{spec.get('begin', 0)}-{spec.get('end', 'end')} {unit}"
         described.append(f"{kind} {span}")
-    # a reserved word (`end`) cannot be a table key: it is written with a trailing underscore (`end_`)
-    schedule = [{(f"{k}_" if k in reserved_words() else k): v for k, v in s.items() if not _contains_opaque(v)}
-                for s in specs]
+    # MMEngine's own keys (`end` too: a reserved word names a table key as it names an argument)
+    schedule = [{k: v for k, v in s.items() if not _contains_opaque(v)} for s in specs]
     stepped_once = [_short(s.get("type", "?")) for s in specs
                     if s.get("by_epoch", True) is not False and s.get("convert_to_iter_based") is not True]
     note = schedule_note(", ".join(described), counts)

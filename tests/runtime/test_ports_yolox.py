@@ -52,3 +52,37 @@ def test_yolox_port_trains_and_validates_where_mmengine_does(tmp_path: Path) -> 
     assert "drew validation batch" not in done.stdout.replace("drew validation batch 49", "")
     saved = sorted(p.name for p in (tmp_path / "work_dirs/checkpoints").iterdir() if p.name.startswith("step-"))
     assert saved == ["step-00000560", "step-00000580", "step-00000600"]  # keep_last = 3
+
+
+def test_the_schedule_factory_gives_mmengines_learning_rates() -> None:
+    """A cosine phase, then a ConstantLR phase, 2 updates an epoch, against MMEngine's own schedulers.
+
+    The expected rates are what MMEngine 0.10's ``CosineAnnealingParamScheduler`` and
+    ``ConstantParamScheduler`` (``build_iter_from_epoch``, ``epoch_length=2``) set on an
+    SGD optimizer with lr 1.0, read before each update: the cosine's last value (update 5)
+    is held, ConstantLR halves it for ``end - begin - 1`` = 3 updates, and the held value
+    stays after the last phase (the port had held update 6's value and fallen back to 1.0).
+    """
+    import importlib.util
+
+    import torch
+
+    # by path, under its own name: another example's `train` module may be imported already
+    spec = importlib.util.spec_from_file_location("yolox_port_train", PORT / "train.py")
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    schedule = [{"type": "CosineAnnealingLR", "eta_min": 0.1, "begin": 0, "T_max": 3, "end": 3},
+                {"type": "ConstantLR", "factor": 0.5, "begin": 3, "end": 5}]
+    scheduler = train.lr_scheduler(optimizer, schedule, 2)
+    rates = []
+    for _ in range(12):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    held = 0.1602885683
+    assert rates == pytest.approx([1.0, 0.9397114317, 0.775, 0.55, 0.325, held, held / 2, held / 2, held / 2,
+                                   held, held, held], abs=1e-9)

@@ -95,38 +95,40 @@ def lr_scheduler(optimizer: torch.optim.Optimizer, schedule: Sequence[Mapping[st
 
     ``QuadraticWarmupLR`` scales by ``(t / T)**2``; ``CosineAnnealingLR`` anneals to
     ``eta_min`` over ``T_max`` epochs from its ``begin``; ``ConstantLR`` multiplies by
-    ``factor``. ``end_`` is MMEngine's ``end`` (a reserved word in `.pipe`).
+    ``factor``. As MMEngine's schedulers do, a phase that ends leaves its last value
+    (the one of update ``end - 1``) to the updates after it, and ``ConstantLR``
+    applies its factor for ``end - begin - 1`` updates (MMEngine's ``total_iters``).
     """
     base = optimizer.param_groups[0]["lr"]
-    phases = [(str(p["type"]).rsplit(".", 1)[-1], p["begin"] * steps_per_epoch, p["end_"] * steps_per_epoch, p)
+    phases = [(str(p["type"]).rsplit(".", 1)[-1], p["begin"] * steps_per_epoch, p["end"] * steps_per_epoch, p)
               for p in schedule]
     known = {"QuadraticWarmupLR", "CosineAnnealingLR", "ConstantLR"}
     if not {kind for kind, *_ in phases} <= known:
         raise ValueError(f"lr_scheduler: only {sorted(known)} are ported")
 
+    def cosine(p: Mapping[str, Any], t: int) -> float:
+        span = p["T_max"] * steps_per_epoch
+        return (p["eta_min"] + (base - p["eta_min"]) * (1 + math.cos(math.pi * t / span)) / 2) / base
+
     def factor(update: int) -> float:
+        held = 1.0  # what the phases before this update left
         for kind, begin, end, p in phases:
-            if begin <= update < end:
-                t = update - begin
-                if kind == "QuadraticWarmupLR":
+            if update < begin:
+                return held
+            t = update - begin
+            if kind == "QuadraticWarmupLR":
+                if update < end:
                     return ((t + 1) / (end - begin)) ** 2
-                if kind == "CosineAnnealingLR":
-                    span = p["T_max"] * steps_per_epoch
-                    lr = p["eta_min"] + (base - p["eta_min"]) * (1 + math.cos(math.pi * t / span)) / 2
-                    return lr / base
-                return float(p["factor"]) * _last(phases, begin, base, steps_per_epoch)
-        return _last(phases, phases[-1][2], base, steps_per_epoch)
+                held = 1.0
+            elif kind == "CosineAnnealingLR":
+                if update < end:
+                    return cosine(p, t)
+                held = cosine(p, end - begin - 1)
+            elif update < end - 1:
+                return float(p["factor"]) * held
+        return held
 
     return LambdaLR(optimizer, factor)
-
-
-def _last(phases: list[tuple[str, int, int, Mapping[str, Any]]], before: int, base: float, steps: int) -> float:
-    """The factor the phase ending at ``before`` left (a constant phase keeps it)."""
-    for kind, begin, end, p in phases:
-        if end == before and kind == "CosineAnnealingLR":
-            span = p["T_max"] * steps
-            return (p["eta_min"] + (base - p["eta_min"]) * (1 + math.cos(math.pi * (end - begin) / span)) / 2) / base
-    return 1.0
 
 
 class ModeSwitch:
