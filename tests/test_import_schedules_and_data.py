@@ -18,7 +18,7 @@ import pytest
 
 from hookpipe.porting.writer import MARK
 from tests.helpers import run_cli
-from tests.test_import import imported
+from tests.test_import import block, imported
 
 SCHEDULER = ("lr_scheduler:\n  class_path: torch.optim.lr_scheduler.CosineAnnealingLR\n"
              "  init_args:\n    T_max: 10\n")
@@ -316,6 +316,49 @@ def test_lightning_accelerator_cpu_is_cpu_true_and_one_device_writes_nothing(tmp
     assert setting(text, "cpu") == "cpu = true"
     plain = tmp_path / "plain"
     plain.mkdir()
-    _, text = imported("lightning", lightning(plain, "", trainer="  devices: auto\n  strategy: ddp\n"), plain,
-                       "--module", "my_project")
+    _, text = imported("lightning", lightning(plain, "", trainer="  devices: 1\n"), plain, "--module", "my_project")
     assert "cpu =" not in text
+    ddp = tmp_path / "ddp"
+    ddp.mkdir()
+    _, text = imported("lightning", lightning(ddp, "", trainer="  devices: auto\n  strategy: ddp\n"), ddp,
+                       "--module", "my_project")
+    assert setting(text, "cpu").endswith("# hookpipe import: Lightning's strategy 'ddp': hookpipe run --processes N")
+
+
+def _with_validation(tmp_path: Path, trainer: str, checkpoint: str = "") -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text("trainer:\n  max_epochs: 4\n" + trainer + "  callbacks:\n"
+                      "    - class_path: lightning.pytorch.callbacks.ModelCheckpoint\n"
+                      "      init_args:\n        monitor: val_acc\n        mode: max\n        save_top_k: 2\n"
+                      + checkpoint + "model:\n  class_path: my_project.Net\n", encoding="utf-8")
+    return config
+
+
+def test_lightning_checkpoint_without_a_trigger_saves_after_each_validation(tmp_path: Path) -> None:
+    # Lightning saves after each validation; in epoch.after, where no validation runs, it ranked nothing.
+    _, text = imported("lightning", _with_validation(tmp_path, "  val_check_interval: 50\n"
+                                                               "  check_val_every_n_epoch: null\n"),
+                       tmp_path, "--module", "my_project")
+    step_after = block(text, "step {").splitlines()
+    assert step_after.index("evaluate every 50 steps") < step_after.index("save     every 50 steps")
+    assert "save" not in block(text, "epoch {").replace(block(text, "step {"), "")
+    every_2 = tmp_path / "every2"
+    every_2.mkdir()
+    _, text = imported("lightning", _with_validation(every_2, "  check_val_every_n_epoch: 2\n"), every_2,
+                       "--module", "my_project")
+    assert "evaluate every 2 epochs" in text and "save     every 2 epochs" in text
+
+
+def test_lightning_checkpoint_with_its_own_trigger_keeps_it(tmp_path: Path) -> None:
+    _, text = imported("lightning", _with_validation(tmp_path, "  val_check_interval: 50\n"
+                                                               "  check_val_every_n_epoch: null\n",
+                                                     "        every_n_train_steps: 100\n"),
+                       tmp_path, "--module", "my_project")
+    assert "save     every 100 updates" in block(text, "step {")
+
+
+def test_lightning_ckpt_path_is_marked_with_the_resume_that_does_it(tmp_path: Path) -> None:
+    config = lightning(tmp_path, "ckpt_path: last\n")
+    _, text = imported("lightning", config, tmp_path, "--module", "my_project")
+    assert setting(text, "max_epoch").endswith(
+        "# hookpipe import: Lightning's ckpt_path 'last' resumes: hookpipe run FILE --resume latest")

@@ -37,7 +37,7 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
     if not isinstance(trainer, dict):
         raise LightningInputError("`trainer` must be a mapping")
     port = Port(name=name, source=source, kind="lightning", module=module)
-    _length(trainer, port)
+    _length(trainer, port, cfg.get("ckpt_path"))
     accumulate = trainer.get("accumulate_grad_batches")
     if isinstance(accumulate, int) and accumulate > 1:
         port.setting("grad_accumulation", accumulate)
@@ -131,13 +131,19 @@ _UNPORTED_LENGTH = {
 }
 
 
-def _length(trainer: dict[str, Any], port: Port) -> None:
-    """Lightning's ``max_steps`` counts optimizer steps; hookpipe's ``max_step`` counts batches."""
+def _length(trainer: dict[str, Any], port: Port, ckpt_path: Any = None) -> None:
+    """Lightning's ``max_steps`` counts optimizer steps; hookpipe's ``max_step`` counts batches.
+
+    ``fit``'s ``ckpt_path`` (which checkpoint the run starts from) is the run's, not
+    the file's: it is marked here, with the ``--resume`` that does it.
+    """
     epochs, steps = trainer.get("max_epochs"), trainer.get("max_steps")
     accumulate = trainer.get("accumulate_grad_batches")
     factor = accumulate if isinstance(accumulate, int) and accumulate > 1 else 1
-    unported = "; ".join(f"Lightning's {key} {what}" for key, what in _UNPORTED_LENGTH.items()
-                         if trainer.get(key) not in (None, False, 0, 0.0))
+    unported = "; ".join([f"Lightning's {key} {what}" for key, what in _UNPORTED_LENGTH.items()
+                          if trainer.get(key) not in (None, False, 0, 0.0)]
+                         + ([f"Lightning's ckpt_path {str(ckpt_path)[:40]!r} resumes: hookpipe run FILE --resume "
+                             f"{'latest' if ckpt_path in ('last', 'hpc') else 'DIR'}"] if ckpt_path else []))
     if isinstance(steps, int) and steps >= 1:
         port.setting("max_step", steps * factor, unported or None)
         unported = ""
@@ -178,6 +184,8 @@ def _placement(trainer: dict[str, Any], port: Port) -> None:
     if type(nodes) is int and nodes > 1:
         notes.append(f"num_nodes {nodes}: accelerate launch on each machine")
     name = _class_name(strategy) or (strategy if isinstance(strategy, str) else "")
+    if name.lower().rsplit(".", 1)[-1].startswith("ddp") and not notes:
+        notes.append(f"strategy {name[:30]!r}: hookpipe run --processes N")
     if name.lower().rsplit(".", 1)[-1].startswith(_SHARDED):
         notes.append(f"strategy {name[:30]!r}: needs an accelerate config")
     flags = [key for key in ("deterministic", "benchmark") if trainer.get(key) is True]
@@ -359,6 +367,15 @@ def _where_metrics(port: Port, evaluate: str | None) -> tuple[tuple[str, ...], s
     return _EPOCH, "after"
 
 
+def _attachment_of(port: Port, evaluate: str | None) -> tuple[tuple[str, ...], str, str] | None:
+    """Where and how often the validation runs: ``(scope path, phase, modifiers)``, or None without one."""
+    for (path, phase), items in port.phases.items():
+        for item in items:
+            if isinstance(item, Attachment) and item.hook == evaluate:
+                return path, phase, item.modifiers
+    return None
+
+
 def _metric(monitor: Any, evaluate: str | None) -> str:
     return f"{evaluate or 'evaluate'}.{pipe_name(str(monitor or 'val_loss'), 'metric')}"
 
@@ -392,8 +409,14 @@ def _checkpoint(args: dict[str, Any], port: Port, evaluate: str | None, root: st
         hook_args["keep_last"] = top_k
     hook = port.add_hook(Hook("save", "checkpoint", hook_args, note=note))
     steps, epochs = args.get("every_n_train_steps"), args.get("every_n_epochs")
+    validated = _attachment_of(port, evaluate) if epochs is None else None
     if isinstance(steps, int) and steps >= 1:
         port.attach(_STEP, "after", Attachment(hook.name, _every(steps, "update")))
+    elif validated is not None:
+        # No trigger of its own: Lightning's ModelCheckpoint saves after each validation
+        # (every epoch's end when validation runs there every epoch), so it ranks each result.
+        path, phase, modifiers = validated
+        port.attach(path, phase, Attachment(hook.name, modifiers))
     else:
         n = epochs if isinstance(epochs, int) and epochs >= 1 else 1
         path, phase = _where_metrics(port, evaluate)
