@@ -16,6 +16,13 @@ U+2029), other separators than the ASCII space, private-use and unassigned code
 points, each shown as a visible Python escape (``\\n``, ``\\x1b``, ``\\u202e``).
 Undecodable bytes of a file name (surrogate escapes) print as ``\\xNN``. Printable
 text, every script and emoji included, is left as it is.
+
+One printable form is escaped too: ``::`` at the start of a value (after spaces). A
+file name such as ``::error file=README.md::x.pipe`` is printed at the start of a
+line by every text report (``lint``, ``check``, ``fmt``, ``diff``), and GitHub's
+runner executes a line whose text, leading whitespace trimmed, starts with ``::``.
+Its first colon is shown as ``\\x3a``; a ``::`` inside a value is left alone (no
+line starts there).
 """
 
 from __future__ import annotations
@@ -33,9 +40,11 @@ def escape(text: str, *, keep_tabs: bool = False) -> str:
         'ok\\\\n::error::forged \\\\x1b[31m\\\\u202e'
         >>> escape("déjà vu 🙂")
         'déjà vu 🙂'
+        >>> escape("::error file=README.md::x.pipe")
+        '\\\\x3a:error file=README.md::x.pipe'
     """
     if text.isprintable():  # one C loop: the usual case costs nothing more
-        return text
+        return _no_command(text)
     out = []
     for ch in text:
         if ch.isprintable() or keep_tabs and ch == "\t":
@@ -56,4 +65,12 @@ def escape(text: str, *, keep_tabs: bool = False) -> str:
                 out.append(f"\\u{code:04x}")
             else:
                 out.append(f"\\U{code:08x}")
-    return "".join(out)
+    return _no_command("".join(out))
+
+
+def _no_command(text: str) -> str:
+    """``text`` whose first ``::`` (after spaces) cannot start a GitHub workflow command."""
+    body = text.lstrip(" ")
+    if not body.startswith("::"):
+        return text
+    return text[: len(text) - len(body)] + "\\x3a" + body[1:]

@@ -77,6 +77,25 @@ def test_file_name_with_newline_cannot_start_a_line(project: Path, command: str)
         assert files and all("\n" not in f for f in files)
 
 
+@pytest.mark.parametrize("command", ["check .", "lint .", "fmt --check .", "explain", "render"])
+def test_a_file_named_as_a_workflow_command_cannot_start_a_line(project: Path, command: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file name needs no newline to forge: reports print it at the start of a line.
+
+    GitHub's runner trims a line's leading whitespace, then executes it if it starts with ``::``.
+    """
+    name = "::error file=README.md,line=1::forged.pipe"
+    (project / name).write_text(UNUSED, encoding="utf-8")
+    monkeypatch.chdir(project)
+    args = command.split() if command.endswith(".") else [command, name] + (["-o", "x.svg"] if command == "render"
+                                                                            else [])
+    result = run_cli(*args)
+    assert result.code in (0, 1), result.output
+    assert "forged.pipe" in result.output
+    for line in result.output.split("\n"):
+        assert not line.lstrip().startswith("::"), line
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bidi_esc_and_bel_in_strings_and_comments_print_escaped(project: Path, fmt: str) -> None:
     hostile = "\u202e\u2066\x1b[2J\x07\x1b]8;;https://evil.example\x07"
