@@ -317,3 +317,23 @@ def test_a_symlink_at_the_revision_leaving_the_repository_is_refused(repo: Path)
     (base_errors,) = [e for e in entry["errors"] if e["side"] == "base"]
     assert any(e["code"] == "HP010" and "leaves the project root" in e["message"] for e in base_errors["errors"])
     assert "root:" not in out  # nothing of /etc/passwd was read
+
+
+def test_a_markdown_comment_stays_under_githubs_limit_with_a_note(tmp_path: Path) -> None:
+    """150 files, each with one changed argument: about 300,000 characters before the cut."""
+    base, head = tmp_path / "base", tmp_path / "head"
+    for side, norm in ((base, "1.0"), (head, "0.5")):
+        side.mkdir()
+        for i in range(150):
+            (side / f"train_{i:03d}_{'x' * 60}.pipe").write_text(
+                "trainer { max_step = 10 }\n"
+                + "".join(f"hook clip{j} = grad_clip(max_norm = {norm})\n" for j in range(12))
+                + "hook optimize = optimizer()\n"
+                + "loop { epoch { step { after { " + " -> ".join(f"clip{j}" for j in range(12)) + " -> optimize } } } }\n")
+    result = run_cli("diff", str(base), str(head), "--format", "markdown")
+    assert result.code == 0, result.err
+    assert len(result.out) <= 65_536
+    assert result.out.startswith("<!-- hookpipe diff -->\n### hookpipe diff: 150 files compared: 150 changed")
+    assert re.search(r"\*\*[\d,]+ more characters not shown:\*\* a comment holds at most 65,536 characters; "
+                     r"run `hookpipe diff` for the whole report\.\n$", result.out)
+    assert result.out.count("<details><summary>") == result.out.count("</details>")

@@ -24,6 +24,8 @@ MAX_VALUE = 120
 FOLD_AFTER = 6
 #: The summary line's marker, so a CI step can find and update its own comment.
 MARKER = "<!-- hookpipe diff -->"
+#: GitHub refuses a comment body longer than this (characters).
+COMMENT_LIMIT = 65_536
 
 
 def render(fmt: str, diffs: Sequence[FileDiff], base: str, head: str) -> str:
@@ -215,7 +217,24 @@ def to_markdown(diffs: Sequence[FileDiff], base: str, head: str) -> str:
         lines.append("")
         lines.extend(_fold(names, "unchanged files"))
         lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return _within_limit("\n".join(lines).rstrip("\n") + "\n")
+
+
+def _within_limit(text: str, limit: int = COMMENT_LIMIT) -> str:
+    """``text``, or its first whole lines and a note, in at most ``limit`` characters.
+
+    A pull request may change hundreds of files; a comment over GitHub's limit is
+    refused and the reviewers see nothing. Blocks cut open are closed.
+    """
+    if len(text) <= limit:
+        return text
+    reserve = 400  # the note and the closing tags
+    kept = text[: limit - reserve].rsplit("\n", 1)[0]
+    lines = kept.split("\n")  # _fold's tags are whole lines; a value's text sits inside a code span
+    opened = sum(line.startswith("<details><summary>") for line in lines) - lines.count("</details>")
+    note = (f"\n\n**{len(text) - len(kept):,} more characters not shown:** a comment holds at most "
+            f"{limit:,} characters; run `hookpipe diff` for the whole report.\n")
+    return kept + "\n\n</details>" * opened + note
 
 
 def _fold(items: list[str], what: str) -> list[str]:
