@@ -13,7 +13,7 @@ from hookpipe.cli import main as cli
 from hookpipe.compiler.loader import load_text
 from hookpipe.compiler.pipeline import run_passes
 from hookpipe.dsl.formatter import format_text
-from tests.helpers import FIXTURES, ROOT, examples, golden
+from tests.helpers import FIXTURES, ROOT, examples, golden, run_cli
 
 
 def _outcome(text: str) -> tuple[list[str], str | None]:
@@ -220,3 +220,18 @@ def test_fmt_is_idempotent_and_keeps_meaning_and_comments(source: str) -> None:
     assert _outcome(first.text) == _outcome(source)
     assert _comments(first.text) == _comments(source)
     assert all(line == line.rstrip() for line in first.text.splitlines())
+
+
+def test_a_value_too_long_for_one_line_is_left_as_written_not_a_failure(tmp_path: Path) -> None:
+    """Joined, 17,000 milestones pass the parser's 100,000-character line limit: fmt must not write that."""
+    items = ",\n    ".join(str(1000 + i) for i in range(17000))
+    text = ('trainer {\n    max_step = 10\n    lr_scheduler = "torch.optim.lr_scheduler.MultiStepLR"(milestones = [\n'
+            f"    {items}\n    ])\n}}\nhook optimize = optimizer()\nloop {{ epoch {{ step {{ after {{ optimize }} }} }} }}\n")
+    path = tmp_path / "milestones.pipe"
+    path.write_text(text)
+    for flags in (["--check"], []):
+        result = run_cli("fmt", *flags, str(path))
+        assert result.code == 0, result.err
+        assert "left as written: formatting would join a value onto one line of" in result.err
+        assert "1 left as written (a value too long for one line)" in result.err
+        assert path.read_text() == text

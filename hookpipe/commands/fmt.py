@@ -12,7 +12,9 @@ override the owner's choice), when hookpipe refuses to read it (see
 ``hookpipe.fileaccess``), when formatting would move code under a different
 ``# hookpipe: ignore[...]`` (lint findings would change), or when a comment would
 not survive (a formatter bug, reported as one). The summary counts such files as
-not formatted, so it never reads as a clean run when the exit status is 1.
+not formatted, so it never reads as a clean run when the exit status is 1. A file
+whose canonical form would join a value onto a line over the parser's line limit
+is left as written, with a message, and is not a failure: fmt does not wrap values.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from hookpipe.commands.common import print_diagnostics, say, usage_error
 from hookpipe.diagnostics import Sources
 from hookpipe.dsl.formatter import format_text
-from hookpipe.dsl.parser import parse_text
+from hookpipe.dsl.parser import MAX_LINE_CHARS, parse_text
 from hookpipe.fileaccess import Refused, display_name, project_root, read_source
 from hookpipe.fileio import OutputError, write_atomic
 from hookpipe.lint.discover import MissingPath, discover
@@ -55,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     files = pipe_files(args.paths)
     if isinstance(files, str):
         return usage_error(f"{files}: no such file or folder")
-    status, changed, unformattable, syntax = 0, 0, 0, 0
+    status, changed, unformattable, syntax, kept = 0, 0, 0, 0, 0
     writing = not (args.check or args.diff)
     for path in files:
         display = display_name(path)
@@ -81,6 +83,12 @@ def main(args: argparse.Namespace) -> int:
             syntax += 1
             continue
         if result.text == text:
+            continue
+        longest = max(map(len, result.text.split("\n")))
+        if longest > MAX_LINE_CHARS:  # the parser's line limit: the joined value would not read back
+            say(f"{display}: left as written: formatting would join a value onto one line of {longest:,} "
+                f"characters, over the {MAX_LINE_CHARS:,}-character line limit (fmt does not wrap values)")
+            kept += 1
             continue
         refusal = _refusal(text, result.text, display)
         if refusal is not None:
@@ -110,6 +118,7 @@ def main(args: argparse.Namespace) -> int:
     plural = "s" if len(files) != 1 else ""
     why = "syntax errors: fix them first" if syntax == unformattable else "see above"
     broken = f", {unformattable} not formatted ({why})" if unformattable else ""
+    broken += f", {kept} left as written (a value too long for one line)" if kept else ""
     say(f"hookpipe fmt: {len(files)} file{plural}, {changed} {verb}{broken}")
     return status
 
