@@ -14,19 +14,20 @@ from dataclasses import dataclass, field
 from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
 
-#: A suppression inside a comment's text; group 1 holds the comma-separated codes. The
-#: language server's quick fix finds an existing one with it, to add a code.
-SUPPRESSION = re.compile(r"hookpipe\s*:\s*ignore\s*\[([^\]]*)\]")
+#: A suppression: a comment, or a ``#`` part of one (``# note  # hookpipe: ignore[HP101]``),
+#: that starts with it; group 1 holds the comma-separated codes. As ruff's ``# noqa``:
+#: prose that only quotes the syntax (``# never write "hookpipe: ignore[HP103]"``)
+#: suppresses nothing. The language server's quick fix finds an existing one with it.
+SUPPRESSION = re.compile(r"#\s*hookpipe\s*:\s*ignore\s*\[([^\]#]*)\]")
 
 
 def find_suppression(text: str) -> re.Match[str] | None:
-    """The first suppression in a comment's text, in time linear in its length.
+    """The first suppression in a comment's (or a line's) text, in time linear in its length.
 
-    Searching only up to the last ``]`` keeps a hostile comment (``hookpipe: ignore[``
-    repeated, no ``]`` after it) from rescanning to the line's end from every repeat.
+    Codes never hold ``#`` or ``]``, so a hostile comment (``# hookpipe: ignore[``
+    repeated, no ``]``) is scanned from each repeat only to the next ``#``.
     """
-    end = text.rfind("]")
-    return None if end < 0 else SUPPRESSION.search(text, 0, end + 1)
+    return SUPPRESSION.search(text)
 
 
 def suppression_comment(*codes: str) -> str:
@@ -52,20 +53,20 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
     """The suppressions of one file, by line."""
     found: dict[int, Suppression] = {}
     for comment in file.comments:
-        m = find_suppression(comment.text)
-        if m is None:
+        matches = list(SUPPRESSION.finditer(comment.text))
+        if not matches:
             continue
-        codes = _codes(m)
-        start = comment.span.column + m.start()
-        span = Span(comment.span.file, comment.span.line, start, comment.span.line, comment.span.column + m.end())
-        found[comment.span.line] = Suppression(span, codes)
+        codes = tuple(dict.fromkeys(c for m in matches for c in _codes(m)))  # every part counts
+        start, end = comment.span.column + matches[0].start(), comment.span.column + matches[-1].end()
+        found[comment.span.line] = Suppression(Span(comment.span.file, comment.span.line, start,
+                                                    comment.span.line, end), codes)
     return found
 
 
 def marked_codes(comment: str) -> tuple[str, ...] | None:
     """The codes a comment's text suppresses (None: it is not a suppression)."""
-    m = find_suppression(comment)
-    return None if m is None else _codes(m)
+    matches = list(SUPPRESSION.finditer(comment))
+    return tuple(dict.fromkeys(c for m in matches for c in _codes(m))) if matches else None
 
 
 def _codes(m: re.Match[str]) -> tuple[str, ...]:
