@@ -31,7 +31,7 @@ HOSTILE = {
         ("# hookpipe:ignore[# hookpipe:ignore[HP105]", ("HP105",)),
         # every part of the comment that starts with one counts, in order, each code once
         ("# hookpipe: ignore[HP101] # hookpipe: ignore[HP103, HP101]", ("HP101", "HP103")),
-        # prose that quotes the syntax is no suppression (as ruff's `# noqa`)
+        # prose that quotes the syntax is no suppression (as with ruff's noqa comments)
         ('# do not write "hookpipe: ignore[HP103]" here', None),
         ("# see hookpipe: ignore[HP103]", None),
     ],

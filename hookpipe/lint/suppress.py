@@ -15,7 +15,7 @@ from hookpipe.dsl import ast
 from hookpipe.dsl.span import Span
 
 #: A suppression: a comment, or a ``#`` part of one (``# note  # hookpipe: ignore[HP101]``),
-#: that starts with it; group 1 holds the comma-separated codes. As ruff's ``# noqa``:
+#: that starts with it; group 1 holds the comma-separated codes. As with ruff's noqa comments:
 #: prose that only quotes the syntax (``# never write "hookpipe: ignore[HP103]"``)
 #: suppresses nothing. The language server's quick fix finds an existing one with it.
 SUPPRESSION = re.compile(r"#\s*hookpipe\s*:\s*ignore\s*\[([^\]#]*)\]")
