@@ -7,10 +7,15 @@ pipefail`` (the runner's ``shell: bash``) in a temporary copy, with ``GITHUB_OUT
 and ``GITHUB_ENV`` files; a failing step stops the job. No network: the action's own
 checkout is a copy of this repository, installed with pip's index switched off into
 a Python whose dependencies come from this environment (``setup-python``'s part).
+
+The workspace plays the pull request's checkout, so the hostile tests commit there
+what a fork could: modules named like the ones the action imports, programs named
+like the ones it runs, a ``hookpipe.sarif`` of their own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -30,6 +35,8 @@ pytestmark = pytest.mark.slow
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 _EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
+# The runner starts bash itself, by an absolute path: a `bash` in the workspace is not it.
+BASH = shutil.which("bash") or "bash"
 
 
 @dataclass
@@ -58,7 +65,8 @@ class Runner:
             raise AssertionError(f"action.yml uses ${{{{ {name} }}}}, which this runner does not provide")
         return _EXPRESSION.sub(value, text)
 
-    def run(self, steps: list[dict[str, object]] | None = None, **given: str) -> list[Step]:
+    def run(self, steps: list[dict[str, object]] | None = None, path_before: str = "", **given: str) -> list[Step]:
+        """Run the action's steps; ``path_before`` goes in front of PATH (as a job's own PATH entries would)."""
         declared = ACTION["inputs"]
         assert set(given) <= set(declared), set(given) - set(declared)
         inputs = {name: str(spec.get("default", "")) for name, spec in declared.items()}
@@ -69,7 +77,7 @@ class Runner:
         for step in steps if steps is not None else ACTION["runs"]["steps"]:
             assert step["shell"] == "bash"
             env = {
-                "PATH": f"{self.python_bin}{os.pathsep}{os.environ['PATH']}",
+                "PATH": f"{path_before}{self.python_bin}{os.pathsep}{os.environ['PATH']}",
                 "HOME": str(self.temp),
                 "GITHUB_ACTION_PATH": str(self.action_path),
                 "GITHUB_WORKSPACE": str(self.workspace),
@@ -84,7 +92,7 @@ class Runner:
             cwd = self.workspace / self.expand(str(step.get("working-directory", ".")), inputs)
             script = self.temp / "step.sh"
             script.write_text(str(step["run"]), encoding="utf-8")
-            done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd,
+            done = subprocess.run([BASH, "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd,
                                   env=env, capture_output=True, text=True, timeout=300)
             results.append(Step(str(step["name"]), done.returncode, done.stdout + done.stderr))
             if done.returncode != 0:
@@ -163,7 +171,9 @@ def test_findings_are_annotated_from_the_repository_root_and_written_as_sarif(in
     assert any(a.startswith("::error file=proj/pipes/broken.pipe,") and "title=HP005" in a for a in annotations)
     assert any(a.startswith("::warning file=proj/pipes/warns.pipe,") and "title=HP103" in a for a in annotations)
     sarif = Path(installed.outputs()["sarif-file"])
-    assert sarif == installed.workspace / "proj" / "hookpipe.sarif"
+    # in a new folder under RUNNER_TEMP, outside the checkout
+    assert sarif.name == "hookpipe.sarif" and sarif.parent.parent == installed.temp, sarif
+    assert not sarif.is_relative_to(installed.workspace) and not sarif.is_symlink()
     results = json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["results"]
     assert {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in results} == {
         ("HP005", "proj/pipes/broken.pipe"), ("HP103", "proj/pipes/warns.pipe")}
@@ -191,6 +201,7 @@ def test_a_usage_error_fails_the_step_and_writes_no_sarif(installed: Runner):
     (installed.workspace / "proj" / "hookpipe.sarif").unlink(missing_ok=True)
     _, lint = installed.run(paths="pipes", args="--select HP999", **{"working-directory": "proj"})
     assert lint.status == 2, lint.out
+    assert "sarif-file" not in installed.outputs()
     assert not (installed.workspace / "proj" / "hookpipe.sarif").exists()
 
 
@@ -202,3 +213,93 @@ def test_a_version_installs_that_release_by_its_pinned_name(installed: Runner):
     assert "hookpipe==0.1.0" in install.out and "hookpipe 0.1.0" in install.out
     (install,) = installed.run(ACTION["runs"]["steps"][:1], version="99.0.0")
     assert install.status != 0 and "hookpipe==99.0.0" in install.out
+
+
+def _workspace(runner: Runner, base: Path, files: dict[str, str], executable: bool = False) -> Runner:
+    """A checkout holding ``train.pipe`` (one HP005 error) and the given files; the action's runner in it."""
+    workspace = base / "workspace"
+    (workspace / ".git").mkdir(parents=True)
+    shutil.copy(FIXTURES / "lint" / "HP005_fail.pipe", workspace / "train.pipe")
+    for name, text in files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text, encoding="utf-8")
+        if executable:
+            (workspace / name).chmod(0o755)
+    temp = base / "runner_temp"
+    temp.mkdir()
+    return dataclasses.replace(runner, workspace=workspace, temp=temp)
+
+
+def _assert_only_hookpipe_ran(hostile: Runner, steps: list[Step], pwned: Path) -> None:
+    """The real install and lint ran (the HP005 error, its SARIF), nothing of the checkout did."""
+    out = "".join(s.out for s in steps)
+    assert not pwned.exists(), pwned.read_text(encoding="utf-8") + out
+    assert "forged" not in out, out
+    assert [s.status for s in steps] == [0, 1], out
+    assert re.search(r"^hookpipe \S+$", steps[0].out, re.M), steps[0].out
+    assert "::error file=train.pipe," in steps[1].out and "title=HP005" in steps[1].out, steps[1].out
+    results = json.loads(Path(hostile.outputs()["sarif-file"]).read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["HP005"]
+
+
+# What each committed module does when imported: leave a mark, forge an annotation, end the process "cleanly".
+_HOSTILE_MODULE = """\
+import sys
+with open({pwned!r}, "a") as mark:
+    mark.write("imported %s from the checkout: %r\\n" % (__name__, sys.argv))
+print("::error title=forged::the pull request's code ran in the action")
+raise SystemExit(0)
+"""
+
+
+@pytest.mark.parametrize("modules", [
+    ["pip/__init__.py", "pip/__main__.py"],       # the install step's `python -m pip`
+    ["hookpipe/__init__.py", "hookpipe/cli.py"],  # `python -m hookpipe.cli` itself
+    ["lark.py", "argparse.py", "json.py"],        # what hookpipe imports
+], ids=["pip", "hookpipe", "dependencies"])
+def test_modules_the_pull_request_commits_are_never_imported(installed: Runner, tmp_path: Path, modules: list[str]):
+    # `python -m` puts the current folder first on sys.path; the action's Python runs isolated (-I).
+    pwned = tmp_path / "PWNED"
+    hostile = _workspace(installed, tmp_path, {m: _HOSTILE_MODULE.format(pwned=str(pwned)) for m in modules})
+    _assert_only_hookpipe_ran(hostile, hostile.run(), pwned)
+
+
+def test_programs_the_pull_request_commits_are_not_found_through_relative_path_entries(installed: Runner,
+                                                                                         tmp_path: Path):
+    pwned = tmp_path / "PWNED"
+    program = (f"#!/bin/sh\necho \"ran $0 of the checkout\" >> '{pwned}'\n"
+               "echo '::error title=forged::the pull request's program ran in the action'\n")
+    names = ["python", "python3", "pip", "mktemp", "dirname", "basename", "rm", "cat", "hookpipe"]
+    hostile = _workspace(installed, tmp_path, dict.fromkeys(names, program), executable=True)
+    # An empty entry and "." both mean the current folder, which is the checkout.
+    _assert_only_hookpipe_ran(hostile, hostile.run(path_before=f"{os.pathsep}.{os.pathsep}"), pwned)
+
+
+FORGED_SARIF = json.dumps({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "hookpipe"}}, "results": []}]})
+
+
+def test_a_committed_sarif_link_is_never_the_log(installed: Runner, tmp_path: Path):
+    # The link's target is the pull request's own "clean" log; hookpipe refuses to write through a link.
+    hostile = _workspace(installed, tmp_path, {".ci/forged.sarif": FORGED_SARIF})
+    (hostile.workspace / "hookpipe.sarif").symlink_to(".ci/forged.sarif")
+    install, lint = hostile.run()
+    assert (install.status, lint.status) == (0, 1), lint.out
+    sarif = Path(hostile.outputs()["sarif-file"])
+    assert not sarif.is_relative_to(hostile.workspace) and not sarif.is_symlink(), sarif
+    assert [r["ruleId"] for r in json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["results"]] == ["HP005"]
+    assert (hostile.workspace / ".ci" / "forged.sarif").read_text(encoding="utf-8") == FORGED_SARIF
+
+
+def test_a_committed_sarif_file_is_not_named_after_a_usage_error(installed: Runner, tmp_path: Path):
+    hostile = _workspace(installed, tmp_path, {"hookpipe.sarif": FORGED_SARIF,
+                                               "pyproject.toml": '[tool.hookpipe.lint]\nselect = "ALL"\n'})
+    _, lint = hostile.run()
+    assert lint.status == 2 and "must be a list of codes" in lint.out, lint.out
+    assert "sarif-file" not in hostile.outputs()
+
+
+def test_the_sarif_file_input_is_a_name_not_a_path(installed: Runner):
+    for name in ("proj/hookpipe.sarif", "..", "/tmp/hookpipe.sarif"):
+        _, lint = installed.run(paths="clean.pipe", **{"working-directory": "proj", "sarif-file": name})
+        assert lint.status == 2 and "the input sarif-file is a file name" in lint.out, lint.out
+        assert "sarif-file" not in installed.outputs()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from pre_commit.clientlib import load_manifest
 
+from hookpipe.lint.codes import CODES
 from tests.helpers import ROOT
 
 BAD = """\
@@ -40,6 +42,14 @@ def test_the_shipped_hook_manifest_is_valid():
     assert lint["args"] == ["."] and lint["pass_filenames"] is False
     assert (fmt["id"], fmt["entry"], fmt["files"]) == ("hookpipe-fmt", "hookpipe fmt --check", r"\.pipe$")
     assert fmt["pass_filenames"] is True
+
+
+def test_the_hook_descriptions_name_no_range_of_codes_that_has_gone_stale():
+    # "HP101-HP110" outlived HP111: a range must end at the last code of its series.
+    for hook in load_manifest(str(ROOT / ".pre-commit-hooks.yaml")):
+        for first, last in re.findall(r"(HP\d{3})\s*[-\u2013]\s*(HP\d{3})", hook["description"]):
+            series = sorted(c.code for c in CODES if c.code[:3] == first[:3])
+            assert (first, last) == (series[0], series[-1]), (hook["id"], hook["description"], series)
 
 
 @pytest.mark.slow
