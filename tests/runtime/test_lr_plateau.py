@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -91,6 +92,24 @@ def test_lr_plateau_halves_the_lr_after_patience_flat_results_and_resumes_exactl
                        "--set", f"hook.lrs.path={tmp_path / 'again'}")
     assert resumed.returncode == 0, resumed.stderr
     assert rates(tmp_path / "again.0") == lrs[12:]
+
+
+def test_results_recorded_between_firings_each_step_the_scheduler() -> None:
+    import torch
+
+    from hookpipe.runtime.builtins.lr_plateau import LrPlateauHook
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    history = [(step, {"loss": 1.0}) for step in (4, 8, 12, 13)]
+    hook = LrPlateauHook("evaluate.loss", factor=0.5, patience=1)
+    hook.bind_trainer(SimpleNamespace(optimizer=optimizer, hook_instances={"evaluate": SimpleNamespace(history=history)}))
+    hook.check(None)  # type: ignore[arg-type]  # one firing (an epoch's end) after four validations
+    # The first result sets the best; the second and third are flat, more than patience (1): halved once.
+    assert optimizer.param_groups[0]["lr"] == 0.05
+    state = hook.state_dict()
+    assert state["seen"] == 3 and state["last_epoch"] == 4 and state["num_bad_epochs"] == 1
+    hook.check(None)  # type: ignore[arg-type]  # no new result: nothing counted twice
+    assert hook.state_dict()["last_epoch"] == 4
 
 
 def test_the_catalog_entry_is_what_the_editor_offers() -> None:

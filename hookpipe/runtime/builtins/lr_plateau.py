@@ -4,15 +4,17 @@
 (``scheduler.step(val_loss)``), so it cannot be the trainer's ``lr_scheduler``,
 which the ``optimizer`` hook steps once per update with no argument (``check
 --resolve`` and ``run`` refuse it there, naming this hook). This built-in drives
-one on the trainer's optimizer instead: each firing reads the monitored hook's
-newest result (``monitor`` is ``HOOK.METRIC``, as for ``early_stop``) and, when it
-is a new one, steps the scheduler with it; when more than ``patience`` results in a
-row did not improve (by ``threshold``) every param group's lr is multiplied by ``factor``
-(not below ``min_lr``), then ``cooldown`` results are ignored. Its ``reads
-metrics, writes lr`` effects order it after the validation it reads and before
-anything that reads the lr. Its state (the best value, the count of bad results,
-the cooldown) is checkpointed, and the lr itself is the optimizer's, so a resumed
-run lowers the lr exactly where the uninterrupted one would.
+one on the trainer's optimizer instead: each firing steps the scheduler with every
+result the monitored hook recorded since the previous firing, oldest first
+(``monitor`` is ``HOOK.METRIC``, as for ``early_stop``), so attached less often
+than the validation it reads it counts what it would right after it; when more
+than ``patience`` results in a row did not improve (by ``threshold``) every param
+group's lr is multiplied by ``factor`` (not below ``min_lr``), then ``cooldown``
+results are ignored. Its ``reads metrics, writes lr`` effects order it after the
+validation it reads and before anything that reads the lr. Its state (the best
+value, the count of bad results, the cooldown, the last result stepped with) is
+checkpointed, and the lr itself is the optimizer's, so a resumed run lowers the lr
+exactly where the uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.tracking.monitor import monitored_value
+from hookpipe.runtime.tracking.monitor import monitored_results
 
 __all__ = ["LrPlateauHook"]
 
@@ -33,7 +35,7 @@ _STATE = ("best", "num_bad_epochs", "cooldown_counter", "last_epoch")
 
 
 class LrPlateauHook:
-    """Step a ``ReduceLROnPlateau`` on the trainer's optimizer with each new result of ``monitor``."""
+    """Step a ``ReduceLROnPlateau`` on the trainer's optimizer with each result of ``monitor``, once."""
 
     #: The catalog's effects (the compiler reads the same entry).
     effects = BUILTINS["lr_plateau"].effects.to_json()
@@ -64,11 +66,9 @@ class LrPlateauHook:
         return self._scheduler
 
     def check(self, args: PipelineHookArgs) -> None:
-        found = monitored_value(self._trainer.hook_instances, self.monitor)
-        if found is None or found[0] == self._seen:
-            return
-        self._seen, _, value = found
-        self.scheduler.step(value)
+        for index, _, value in monitored_results(self._trainer.hook_instances, self.monitor, self._seen):
+            self._seen = index
+            self.scheduler.step(value)
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"seen": self._seen}

@@ -43,6 +43,7 @@ from hookpipe.runtime.dispatch.channels import Call, Counters, PlanChannel, is_a
 from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
 from hookpipe.runtime.hooks.mixin import PipelineHooks, PipelineHooksConfig, channel_contexts
 from hookpipe.runtime.plan.brackets import BracketCall, bracket_callbacks
+from hookpipe.runtime.plan.callback_check import missing_method, rename_hint
 from hookpipe.runtime.plan.resolve import import_path, keyword_hint, resolve_value
 from hookpipe.runtime.plan.validation_scopes import ValidationScopes
 from hookpipe.runtime.tracking.trace import Tracer
@@ -163,9 +164,10 @@ def _callables(
         if phase == "before":
             return [(ctx.before, False) for ctx in contexts]
         return [(ctx.after, is_always(ctx)) for ctx in contexts]
+    hint = rename_hint(instance, entry.callback)
     raise PlanResolveError(
-        f"{_where(spec)}: {type(instance).__name__} has no method {entry.callback} "
-        f"(attached at {entry.span.file}:{entry.span.line})"
+        f"{_where(spec)}: {missing_method(instance, entry.callback)} "
+        f"(attached at {entry.span.file}:{entry.span.line})" + (f"; {hint}" if hint else "")
     )
 
 

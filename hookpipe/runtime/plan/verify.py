@@ -6,20 +6,25 @@ the factories ``run`` needs are there, and compile with what custom classes
 declare themselves (``effects``, per callback, and ``collective``), so a class
 whose own effects put it in the wrong place is an HP005 before any job runs. Failures become diagnostics at the
 setting or argument that names the object, so a typo in a module path is found
-before a job is queued, not when it starts.
+before a job is queued, not when it starts. A custom class without the method an
+attachment calls (``on_step_end`` in ``step.after``; Lightning's
+``on_train_batch_end`` is not it) is HP006 at the attachment, as ``run`` would
+refuse it (:mod:`hookpipe.runtime.plan.callback_check`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from hookpipe.compiler.class_effects import ClassInfo, ClassLookup, class_info
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.plan import PlanEntry
 from hookpipe.compiler.settings import REQUIRED_FACTORIES, tracker_problem
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.plan.callback_check import class_may_lack, missing_method, rename_hint
 from hookpipe.runtime.plan.import_roots import import_help, use_import_roots
 from hookpipe.runtime.plan.resolve import import_path
 
@@ -48,7 +53,8 @@ def class_lookup_for(pipe_file: str) -> ClassLookup:
 def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
     """HP002 for every name that does not import, HP003 for a missing required factory, a
     keyword argument a called factory does not take, a ``lr_scheduler`` that steps on
-    a metric (:func:`metric_stepped`), or a ``log_with`` tracker whose package is missing."""
+    a metric (:func:`metric_stepped`), or a ``log_with`` tracker whose package is missing,
+    HP006 for an attachment whose custom class lacks the method it calls."""
     use_import_roots(ctx.main)  # as `hookpipe run` and the Python API do
     help_line = import_help(ctx.main)
     named = list(_named(ctx))
@@ -67,12 +73,56 @@ def resolve_diagnostics(ctx: Compilation) -> list[Diagnostic]:
         if problem is not None:  # run refuses it before training; say so here, at the setting
             found.append(Diagnostic("HP003", "error", f"trainer setting `log_with`: {problem}",
                                     ctx.settings["log_with"].span))
+    found += _missing_callbacks(ctx)
     anchor = ctx.trainer_span or Span(ctx.main, 1, 1, 1, 2)
     for key in REQUIRED_FACTORIES:
         if ctx.trainer.get(key) is None:
             found.append(Diagnostic("HP003", "error", f"`hookpipe run` needs the trainer setting `{key}`", anchor,
                                     help=f"add `{key} = module.factory(...)` to the trainer block"))
     return found
+
+
+def _missing_callbacks(ctx: Compilation) -> list[Diagnostic]:
+    """HP006 at each attachment of a custom hook whose class lacks the method the attachment calls.
+
+    ``run`` builds the hook and refuses the same (``plan_hooks``, with the same
+    words); here the class is read, not built, so classes only known once built
+    (:func:`~hookpipe.runtime.plan.callback_check.class_may_lack`) are left to ``run``.
+    """
+    plan = ctx.plan
+    if plan is None:
+        return []
+    classes: dict[str, Any] = {}
+    for spec in plan.hooks:
+        if spec.builtin:
+            continue
+        try:
+            cls = import_path(spec.type)
+        except PlanResolveError:
+            continue  # HP002 at the hook type
+        if class_may_lack(cls):
+            classes[spec.name] = cls
+    phases = [*plan.phases, *(phase for runs in plan.validation.values() for phase in runs)]
+    found = []
+    for entry in _entries(entry for phase in phases for entry in phase.entries):
+        cls = classes.get(entry.hook)
+        problem = missing_method(cls, entry.callback) if cls is not None else None
+        if problem is None:
+            continue
+        hint = rename_hint(cls, entry.callback)
+        message = f"hook `{entry.hook}`: {problem}, which this attachment calls; `hookpipe run` would refuse it"
+        fallback = f"define `{entry.callback}(self, args)` in the class, or attach the hook where it has a method"
+        found.append(Diagnostic("HP006", "error", message, entry.span, help=hint or fallback))
+    return found
+
+
+def _entries(entries: Iterable[PlanEntry]) -> Iterator[PlanEntry]:
+    """Every entry that calls a method: for a bracket (``enter``/``exit``, checked by ``run``), those inside it."""
+    for entry in entries:
+        if entry.inner is None:
+            yield entry
+        else:
+            yield from _entries(entry.inner)
 
 
 def _named(ctx: Compilation) -> Iterator[tuple[Any, Span, str, bool]]:
