@@ -38,6 +38,7 @@ from hookpipe.compiler.settings import (
     TrainerSettings,
     has_run_length,
 )
+from hookpipe.runtime.checkpoints.place_lock import hold_log_folder, launched_as_main
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
 from hookpipe.runtime.checkpoints.schedule_rebase import fresh_schedule
@@ -52,6 +53,7 @@ from hookpipe.runtime.plan.plan_hooks import PlanHooks, build_plan_hooks
 from hookpipe.runtime.plan.resolve import call_factory, resolve_value
 from hookpipe.runtime.plan.verify import METRIC_SCHEDULER_HELP, class_lookup_for, metric_stepped
 from hookpipe.runtime.run_context import loader_length
+from hookpipe.runtime.run_lock import RunLock
 from hookpipe.runtime.tracking.profiler import Profiler
 from hookpipe.runtime.tracking.trace import tracer_from_env
 from hookpipe.runtime.tracking.trackers import start_trackers, tracker_arguments
@@ -81,6 +83,8 @@ class PlanParts:
     progress: bool = False
     #: What ``hookpipe run`` tells the user when the run starts (e.g. where it writes).
     notes: tuple[str, ...] = ()
+    #: The main process's hold on the log folder (``checkpoints/place_lock.py``), released when the run ends.
+    log_lock: RunLock | None = None
 
 
 def load_plan(path: str) -> Plan:
@@ -204,9 +208,27 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         # A local checkpoint is compared with the plan before anything is built (see resume_changes).
         report = examine(plan, resume_from.resume_from.removeprefix("file://"))
     # Where this run writes: beside, never over, what another run wrote (see checkpoints/versions.py).
-    place = _place(plan, settings, report)
+    if settings.log_with and accelerator is None and launched_as_main():
+        # Chosen and held in one step: a run started beside it logs elsewhere (checkpoints/place_lock.py).
+        place, log_lock = hold_log_folder(lambda: _place(plan, settings, report), settings.log_dir)
+    else:  # a caller's accelerator has its own trackers; the other processes take the main one's place
+        place, log_lock = _place(plan, settings, report), None
     if place.version is not None and settings.log_with:
         settings = settings.model_copy(update={"log_dir": str(place.folder(settings.log_dir))})
+    try:
+        return _assemble(plan, settings, place, report, accelerator, overrides, log_lock)
+    except BaseException:
+        if log_lock is not None:  # no run: another may log there
+            log_lock.release()
+        raise
+
+
+def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: ResumeReport | None,
+              accelerator: Accelerator | None, overrides: dict[str, Any], log_lock: RunLock | None) -> PlanParts:
+    """:func:`plan_parts` once the run's place is chosen (and its log folder held): everything else."""
+    max_step = overrides.get("max_step", settings.max_step)
+    max_epoch = overrides.get("max_epoch", settings.max_epoch)
+    resume_from: ResumeCheckpointConfig | None = overrides.get("resume_from")
     own_accelerator = accelerator is None
     accelerator = make_accelerator(settings) if accelerator is None else accelerator
     check_agreement(accelerator, plan)
@@ -292,7 +314,7 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         start_trackers(accelerator, settings)
     return PlanParts(prepared, processor, hooks, max_step, max_epoch, resume_from, profiler=profiler,
                      resume_report=report, progress=settings.progress,
-                     notes=(place.note,) if place.note else ())
+                     notes=(place.note,) if place.note else (), log_lock=log_lock)
 
 
 def _place(plan: Plan, settings: TrainerSettings, report: ResumeReport | None) -> RunPlace:

@@ -206,7 +206,7 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
                 raise
             if trainer.resume_report is not None:
                 _say_main("\n".join(trainer.resume_report.lines))
-            for note in trainer.start_notes:
+            for note in trainer.take_start_notes():  # said here, in the run's words, not logged again
                 _say_main(f"hookpipe run: {note}")
             if options.weights_from is not None:
                 folder = resolve_resume(plan, options.weights_from, FRESH_FROM_WEIGHTS)
@@ -220,7 +220,10 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
             finally:
                 trainer.stop.uninstall()
         except RunInterrupted as exc:
-            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}")
+            # Every process stops after the same step with the same checkpoint (the stop is agreed,
+            # distributed/stop_agreement.py): one line, by the main process, which learnt any rank's reason.
+            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}", alike=True)
+            _after_main_said_it(trainer)
             return exc.exit_code
         except RunFailure as exc:
             cause = exc.__cause__
@@ -245,7 +248,7 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
             signal.signal(signal.SIGTERM, previous)
         from hookpipe.runtime.run_lock import release_all
 
-        release_all()  # the checkpoint folders' run locks (runtime/run_lock.py)
+        release_all()  # the checkpoint and log folders' run locks (runtime/run_lock.py)
     seconds = time.perf_counter() - started
     _summary(trainer, path, seconds, resumed_from)
     if options.profile is not None and trainer.profiler is not None:
@@ -387,12 +390,38 @@ def _say_error(trainer: Any, message: str, alike: bool = False) -> None:
     sys.stderr.flush()
 
 
+def _after_main_said_it(trainer: Any) -> None:
+    """Keep every process until the main one has said why the run stopped (a barrier).
+
+    A launcher ends every process as soon as one exits with a non-zero status, and
+    only the main process says an agreed stop: the other processes leaving first
+    could cut it off before its line. Every process is here after the same step (the
+    stop was agreed and its checkpoint written by all), so none waits for a stuck one.
+    """
+    if trainer.accelerator.num_processes > 1:
+        trainer.accelerator.wait_for_everyone()
+
+
+def _final_loss(trainer: Any) -> float | None:
+    """The last step's loss, the mean over processes as ``log()`` reports it (None: no step ran).
+
+    Each process holds its own (a ``.pipe`` processor keeps it unless ``average_loss
+    = true``), so this is one all-reduce, called by every process: only after a run
+    that ended normally on all of them, where ``exit_process``'s barrier follows.
+    """
+    from hookpipe.runtime.tracking.loss_meter import LossMeter
+
+    meter = LossMeter()
+    meter.add(trainer.last_loss)
+    return meter.take_mean(trainer.accelerator)
+
+
 def _summary(trainer: Any, path: str, seconds: float, resumed_from: str | None = None) -> None:
+    loss = _final_loss(trainer)  # a collective: before the other processes leave
     if not trainer.accelerator.is_main_process:
         return
     state = trainer.trainer_progress_state
-    loss = trainer.last_loss
-    loss_text = f"{float(loss):.4f}" if loss is not None else "n/a"
+    loss_text = f"{loss:.4f}" if loss is not None else "n/a"
     checkpoints = [
         str(inst.last_path) for inst in trainer.hook_instances.values() if getattr(inst, "last_path", None) is not None
     ]
@@ -410,7 +439,7 @@ def _summary(trainer: Any, path: str, seconds: float, resumed_from: str | None =
     parts.append(f"checkpoint {checkpoints[-1]}" if checkpoints else "no checkpoint")
     if trainer.run.stop_reason is not None:
         parts.append(f"stopped early: {trainer.run.stop_reason}")
-    print("; ".join(parts), flush=True)
+    print(_escaped_lines("; ".join(parts)), flush=True)
 
 
 def _count(n: int, word: str) -> str:

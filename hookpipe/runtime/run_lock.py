@@ -1,4 +1,4 @@
-"""One run per checkpoint folder: a lock file naming its holder.
+"""One run per checkpoint folder and per log folder: a lock file naming its holder.
 
 A re-queued job can start beside its old self, both writing ``step-*`` folders into
 one directory: each removed the other's temporary folders mid-write and pruned the
@@ -10,11 +10,18 @@ longer runs) is taken over: renamed aside first (only one contender's rename
 succeeds), then created anew. A lock from another host cannot be checked from
 here and is never taken over: the message says to delete it once that run is gone.
 The same process taking the lock again (a resume inside one Python session) keeps it.
+
+A log folder is held the same way (``trainer.log_dir``, by :mod:`.checkpoints.place_lock`):
+two runs appending to one ``metrics.csv`` mix, repeat and lose rows. There a live
+holder seldom ends in a refusal: a folder another live run holds counts as used
+(:func:`live_holder`), so a new run logs into the next version sub-folder
+(:mod:`.checkpoints.versions`); only a run that would continue in it is refused.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import socket
@@ -26,7 +33,7 @@ from typing import Any
 from hookpipe.fileaccess import Refused, read_json
 from hookpipe.runtime.errors import PlanResolveError
 
-__all__ = ["LOCK_NAME", "FolderInUse", "RunLock", "release_all"]
+__all__ = ["LOCK_NAME", "FolderInUse", "RunLock", "describe", "is_lock_file", "live_holder", "release_all"]
 
 LOCK_NAME = ".hookpipe-run.lock"
 #: The locks this process holds, released together when its run ends (``run_file``) or at exit.
@@ -40,7 +47,33 @@ def release_all() -> None:
 
 
 class FolderInUse(PlanResolveError):
-    """Another live run holds the checkpoint folder."""
+    """Another live run holds the checkpoint or log folder."""
+
+
+def is_lock_file(name: str) -> bool:
+    """Whether a file name is a run lock (or one set aside while being taken over): not a run's output."""
+    return name == LOCK_NAME or name.startswith(f"{LOCK_NAME}.stale-")
+
+
+def live_holder(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The holder of ``folder``'s lock when it is another process that may still run, else None.
+
+    Read only (a damaged lock is set aside by :meth:`RunLock.acquire`, not here), so
+    every process of a run may ask. A holder on another host cannot be checked and
+    counts as live, as :meth:`RunLock.acquire` treats it; this process is no other run.
+    """
+    try:
+        holder = read_json(Path(folder) / LOCK_NAME, limit=64 * 1024, depth=2)
+    except Refused:
+        return None
+    if not isinstance(holder, dict):
+        return None
+    if holder.get("host") != socket.gethostname():
+        return holder
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid() or not _alive(pid):
+        return None
+    return holder
 
 
 def _holder() -> dict[str, Any]:
@@ -57,18 +90,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _describe(holder: dict[str, Any]) -> str:
+def describe(holder: dict[str, Any]) -> str:
+    """``host 'h', pid 123, started 2026-12-07 00:52:12``: who holds a lock, for a message."""
     started = holder.get("started")
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, (int, float)) else "?"
     return f"host {holder.get('host')!r}, pid {holder.get('pid')}, started {when}"
 
 
 class RunLock:
-    """The lock of one checkpoint folder, held by this process until :meth:`release` (or exit)."""
+    """The lock of one checkpoint (or log) folder, held by this process until :meth:`release` (or exit).
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    ``what`` names the folder in messages and ``setting`` the setting that gives a
+    run another one; ``remove_if_empty``: :meth:`release` also removes the folder when
+    the run left nothing in it (a version folder the lock made).
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], what: str = "checkpoint folder", setting: str = "`dir`",
+                 remove_if_empty: bool = False) -> None:
         self.path = Path(folder) / LOCK_NAME
         self.holder: dict[str, Any] | None = None
+        self.what, self.setting, self.remove_if_empty = what, setting, remove_if_empty
 
     def acquire(self) -> None:
         """Hold the folder's lock, or raise ``FolderInUse`` naming the live holder."""
@@ -90,10 +131,10 @@ class RunLock:
                 self._take_over(current)
                 continue
             raise FolderInUse(
-                f"checkpoint folder {self.path.parent} is in use by another run ({_describe(current)}); one run "
-                "per folder: wait for it to finish or give this run another `dir`. If that run is gone (it ran "
-                f"on another machine), delete {self.path}")
-        raise FolderInUse(f"checkpoint folder {self.path.parent}: could not take its lock {self.path} "
+                f"{self.what} {self.path.parent} is in use by another run ({describe(current)}); one run "
+                f"per folder: wait for it to finish or give this run another {self.setting}. If that run is gone "
+                f"(it ran on another machine), delete {self.path}")
+        raise FolderInUse(f"{self.what} {self.path.parent}: could not take its lock {self.path} "
                           "(other runs keep taking it); try again")
 
     def release(self) -> None:
@@ -107,6 +148,9 @@ class RunLock:
         for lock in [lock for lock in _HELD if lock.path == self.path]:  # one file: every handle on it
             lock.holder = None
             _HELD.remove(lock)
+        if self.remove_if_empty:
+            with contextlib.suppress(OSError):  # it holds what the run wrote (or is gone)
+                self.path.parent.rmdir()
 
     def _create(self) -> bool:
         holder = _holder()
@@ -136,8 +180,8 @@ class RunLock:
         if aside is None:
             return
         try:
-            moved = json.loads(aside.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            moved = read_json(aside, limit=64 * 1024, depth=2)
+        except Refused:
             moved = None
         if isinstance(moved, dict) and moved.get("token") != stale.get("token"):
             try:  # a contender's fresh lock: give it back (link fails if the name is taken again)

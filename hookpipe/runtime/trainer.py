@@ -11,6 +11,7 @@ compiled phases and nothing else. The loop both run is
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable, Mapping
 
 import torch
@@ -20,6 +21,7 @@ from typing_extensions import Self
 
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.settings import check_run_length
+from hookpipe.escaping import escape
 from hookpipe.runtime.build import PlanParts, load_plan, plan_parts
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from hookpipe.runtime.checkpoints.resume_changes import apply
@@ -30,9 +32,12 @@ from hookpipe.runtime.hooks.validation import ValidationHookConfig
 from hookpipe.runtime.loop.batch_processor import BatchProcessorMixin
 from hookpipe.runtime.loop.training_loop import TrainingLoop, prepare
 from hookpipe.runtime.plan.overrides import apply_overrides
+from hookpipe.runtime.run_lock import RunLock
 from hookpipe.runtime.tracking.profiler import Profiler
 
 __all__ = ["HookBasedTrainer", "PipelineHookOrConfigType"]
+
+_log = logging.getLogger(__name__)
 
 PipelineHookOrConfigType = PipelineHooksConfig | PipelineHooks
 
@@ -61,8 +66,13 @@ class HookBasedTrainer(TrainingLoop):
 
     #: Per-entry hook times when built with ``profile=True`` (``hookpipe run --profile``).
     profiler: "Profiler | None" = None
-    #: What ``hookpipe run`` prints when the run starts (where a run writes beside another's).
+    #: What the run says when it starts (where a run writes beside another's): ``hookpipe run``
+    #: prints them (:meth:`take_start_notes`); otherwise the first call logs them (see :meth:`__call__`).
     start_notes: tuple[str, ...] = ()
+    #: Whether the start notes were said (or taken by a caller that says them itself).
+    _notes_said = False
+    #: The main process's hold on the log folder (``checkpoints/place_lock.py``), released when the run ends.
+    _log_lock: RunLock | None = None
 
     def __init__(
         self,
@@ -105,10 +115,35 @@ class HookBasedTrainer(TrainingLoop):
                               show_progress=parts.progress)
         trainer.profiler = parts.profiler
         trainer.start_notes = parts.notes
+        trainer._log_lock = parts.log_lock
         if parts.resume_report is not None:  # the restored optimizer takes the Plan's changed arguments
             apply(parts.resume_report, trainer)
             trainer.resume_report = parts.resume_report
         return trainer
+
+    def take_start_notes(self) -> tuple[str, ...]:
+        """The start notes, for a caller that says them in its own words (``hookpipe run``); then not logged."""
+        self._notes_said = True
+        return self.start_notes
+
+    def __call__(self) -> None:
+        """Train (see :meth:`TrainingLoop.__call__`), first saying the start notes nobody said yet.
+
+        A run built from a file by the Python API says where it writes beside another
+        run as ``hookpipe run`` does, as a warning of the ``hookpipe.runtime.trainer``
+        logger (on the main process). The log folder this process holds is released
+        when the run ends, however it ends.
+        """
+        if not self._notes_said:
+            self._notes_said = True
+            if self.accelerator.is_main_process:
+                for note in self.start_notes:
+                    _log.warning("%s", escape(note))
+        try:
+            super().__call__()
+        finally:
+            if self._log_lock is not None:
+                self._log_lock.release()
 
     @classmethod
     def from_plan(cls, plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> Self:

@@ -197,6 +197,17 @@ class MSE(SimpleBatchProcessor):
         return out, ((out - y) ** 2).mean()
 
 
+class RankLoss(SimpleBatchProcessor):
+    """A loss of ``1 + 100 * rank`` on each process (no gradient): the mean over two processes is 51."""
+
+    def forward(self, model: Any, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch.distributed as dist
+
+        rank = dist.get_rank() if dist.is_initialized() else 0
+        out = model(batch[0])
+        return out, (out * 0).sum() + 1 + 100 * rank
+
+
 class CallMSE(BatchProcessorMixin):
     """The seed's contract: ``__call__`` opens the model scopes and calls ``accelerator.backward`` itself."""
 

@@ -157,3 +157,24 @@ class PidFile:
     def on_loop_begin(self, args: PipelineHookArgs) -> None:
         with open(f"{self.path}.{args.accelerator.process_index}", "w", encoding="utf-8") as f:
             f.write(str(os.getpid()))
+
+
+class Gate:
+    """Holds its run at one global step until ``release`` exists (at most 120 s), after writing ``marker``.
+
+    A run kept live, holding its folders, while a test starts another beside it.
+    """
+
+    def __init__(self, step: int, marker: str, release: str) -> None:
+        self.step, self.marker, self.release = step, marker, release
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        import time
+
+        if args.global_step_id != self.step:
+            return
+        with open(self.marker, "w", encoding="utf-8") as f:
+            f.write("waiting")
+        deadline = time.monotonic() + 120
+        while not os.path.exists(self.release) and time.monotonic() < deadline:
+            time.sleep(0.05)

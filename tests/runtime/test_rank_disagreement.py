@@ -56,9 +56,10 @@ def test_sigterm_on_one_rank_stops_every_rank_with_143(tmp_path: Path) -> None:
     assert re.findall(r"rank +: (\d) .*?\n.*?exitcode +: (-?\d+)", out, re.S) in (
         [("0", "143"), ("1", "143")], [("1", "143"), ("0", "143")]), out
     stopped = re.findall(r"\[rank (\d)\] hookpipe run: .*: stopped by SIGTERM after (\d+) steps?", out)
-    # both ranks stop after the same step; rank 1 asked during step 4, and the stop is agreed
-    # asynchronously every 8 steps, so 8 to 15 steps later (docs/reliability.md, "Stop latency")
-    assert len(stopped) == 2 and stopped[0][1] == stopped[1][1], out
+    # both ranks stop after the same step (the checkpoint below is written by both together), and
+    # say so once, by the main process, which learnt rank 1's reason; rank 1 asked during step 4, and
+    # the stop is agreed asynchronously every 8 steps, so 8 to 15 steps later (docs/reliability.md, "Stop latency")
+    assert len(stopped) == 1 and stopped[0][0] == "0", out
     step = int(stopped[0][1])
     assert 4 + 8 <= step <= 4 + 15, out
     assert (tmp_path / "ckpt" / f"step-{step:08d}").is_dir()

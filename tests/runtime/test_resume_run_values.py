@@ -10,6 +10,7 @@ next two updates use (``runlib.LearningRates``) and compares it with that rule
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from hookpipe.runtime.checkpoints.resume import MARKER
 from tests.helpers import ROOT, launch_env, launch_two
 from tests.runtime.planbuild import tiny_trainer_text
 
@@ -107,20 +109,26 @@ def test_raised_limits_with_a_new_lr_say_the_lr_the_next_update_uses(tmp_path: P
     assert after[1] == pytest.approx(cosine(0.05, 25, 36))
 
 
-def test_a_two_process_checkpoint_resumed_on_one_process_says_so(tmp_path: Path) -> None:
+def test_a_two_process_checkpoint_resumed_on_one_process_says_so_and_continues_its_run(tmp_path: Path) -> None:
     pipe = write(tmp_path)
     # 2 processes: 12 steps and 6 updates per epoch on each; stopped after epoch 1.
     first = launch_two("hookpipe.cli", "run", str(pipe), "--set", "trainer.max_epoch=1", timeout=240)
     assert first.returncode == 0, first.stdout + first.stderr
     assert len(rates(tmp_path / "lrs.0")) == 6
-    done = run(str(pipe), "--resume", str(tmp_path / "ckpt" / "step-00000012"), "--set", "trainer.max_epoch=2",
-               "--set", f"hook.lrs.path={tmp_path / 'after'}")
+    done = run(str(pipe), "--resume", str(tmp_path / "ckpt" / "step-00000012"), "--set", "trainer.max_epoch=2")
     assert done.returncode == 0, done.stderr
     assert "the pipeline is unchanged" not in done.stderr
     assert "  run.num_processes: 2 -> 1 (the process count)" in done.stderr
     # One process trains on all 24 batches of epoch 2 (12 updates), after the 6 done.
     assert "  run.updates: 6 -> 18 (6 done + 12 left under the current settings)" in done.stderr
-    after = rates(tmp_path / "after.0")
+    # The process count is the run's, not the file's: only the limits changed, so the run goes on in its
+    # folder, under its id (docs/runtime.md, "Checkpoint folders of several runs").
+    assert "this run writes to" not in done.stderr
+    ckpt = tmp_path / "ckpt"
+    assert sorted(p.name for p in ckpt.iterdir()) == ["step-00000012", "step-00000036"]
+    assert json.loads((ckpt / "step-00000036" / MARKER).read_text())["run"] == \
+        json.loads((ckpt / "step-00000012" / MARKER).read_text())["run"]
+    after = rates(tmp_path / "lrs.0")[6:]  # appended by the resumed run
     assert len(after) == 12
     assert after[0] == pytest.approx(cosine(0.1, 6, 18))
     assert after[1] == pytest.approx(cosine(0.1, 7, 18))

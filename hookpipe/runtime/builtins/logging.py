@@ -26,8 +26,9 @@ class LossLogHook:
     sums them on the device, :class:`~hookpipe.runtime.tracking.loss_meter.LossMeter`), over
     every process when every process runs the hook (one all-reduce per line). Attached
     ``on main``, only the main process fires it, so it reports the main process's
-    own losses (which :class:`~hookpipe.runtime.SimpleBatchProcessor` already
-    averages over processes, unless ``average_loss=False``).
+    own losses: in a ``.pipe`` run a processor named in the file keeps each
+    process's own (``average_loss=False``, ``build.py``) unless its call says
+    ``average_loss = true``.
     """
 
     #: The catalog's effects (the compiler reads the same entry).

@@ -13,12 +13,19 @@ The rule (``docs/runtime.md``, "Checkpoint folders of several runs"):
   writes into the same folder and log folder, and its checkpoints carry the same run
   id (a crash and ``--resume latest``, or training on for longer);
 * a run that finds nothing in its checkpoint folder (and no metrics in its log
-  folder) writes there, as a new run;
+  folder, which no other live run holds) writes there, as a new run;
 * any other run (a fresh run into a used folder, a resume from an older checkpoint
   such as ``best``, from another run's, or with changed settings such as a new
   ``lr``) writes beside it, into the next free version sub-folder ``v1``, ``v2``,
   ... of both the checkpoint folder and the log folder; the run says so when it
   starts.
+
+The process count is the run's, not the file's: a checkpoint resumed on another
+number of processes with only the limits changed continues its run too.
+
+A live run holds its log folder (:mod:`.place_lock`, ``runtime/run_lock.py``), so
+a run started beside it, even before it logged a row, counts that folder as used
+and logs into the next version; two runs never append to one ``metrics.csv``.
 
 ``--resume latest`` reads the highest version that holds a complete checkpoint
 (the most recently started run), ``--resume best`` ranks every version's. Pruning
@@ -50,6 +57,7 @@ from hookpipe.runtime.checkpoints.resume import (
     version_folders,
     versions_beside,
 )
+from hookpipe.runtime.run_lock import describe, is_lock_file, live_holder
 
 __all__ = ["RunPlace", "choose_place"]
 
@@ -66,6 +74,8 @@ class RunPlace:
     run_id: str
     #: What to tell the user when the run starts (None: nothing unusual).
     note: str | None = None
+    #: It continues the run of the checkpoint it resumes (same folders, same id): it cannot move elsewhere.
+    continued: bool = False
 
     def folder(self, base: str | Path) -> Path:
         """``base``, or its version sub-folder."""
@@ -84,9 +94,10 @@ def _checkpoints(folder: Path) -> list[tuple[int, Path]]:
 
 
 def _used_log_dir(folder: Path) -> bool:
-    """Whether a run already logged into ``folder`` (its files, not its version sub-folders)."""
-    return folder.is_dir() and any(p.is_file() or (p.is_dir() and not VERSION_NAME.match(p.name))
-                                   for p in folder.iterdir())
+    """Whether a run logged into ``folder`` (its files, not its version sub-folders), or a live one holds it."""
+    return folder.is_dir() and (live_holder(folder) is not None or any(
+        (p.is_file() and not is_lock_file(p.name)) or (p.is_dir() and not VERSION_NAME.match(p.name))
+        for p in folder.iterdir()))
 
 
 def _held_in_place(folder: Path) -> Path | None:
@@ -137,7 +148,7 @@ def choose_place(checkpoint_dir: str | Path | None, log_dir: str | Path | None,
         if found is not None:  # the newest of its folder: this run goes on
             marker = read_marker(found[1]) or {}
             run_id = marker.get("run")
-            return RunPlace(found[0] or None, run_id if isinstance(run_id, str) else fresh_id)
+            return RunPlace(found[0] or None, run_id if isinstance(run_id, str) else fresh_id, continued=True)
     filled = [folder for folder in (log_dir, *exports) if folder is not None]
     filled_versions = [version for folder in filled for version in version_folders(folder)]
     used = (any(_checkpoints(folder) for _, folder in ckpt_versions)
@@ -151,6 +162,12 @@ def choose_place(checkpoint_dir: str | Path | None, log_dir: str | Path | None,
         str(version_beside(root, number)) for root in in_place] + [
         f"{Path(folder)}/v{number}" for folder in (*exports, log_dir) if folder is not None]
     where = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    live = next(((folder, holder) for _, folder in filled_versions if (holder := live_holder(folder))), None)
+    if live is not None:
+        return RunPlace(number, fresh_id, (
+            f"this run writes to {where}: another run is writing to {live[0]} now ({describe(live[1])}), and "
+            "two runs never share a folder, so nothing there is mixed, replaced or pruned "
+            "(--resume latest finds the newest version)"))
     if resumed is None:
         why = "it is a new run"
     elif changed:

@@ -44,14 +44,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _quiet_launcher() -> None:
+    """Only critical lines from torch's elastic launcher: hookpipe's own messages say what happened.
+
+    Its modules' loggers each set their own level when imported (``LOGLEVEL``, else
+    WARNING), so the parent's level alone does not hold them back.
+    """
+    prefix = "torch.distributed.elastic"
+    for name in [prefix, *(n for n in logging.root.manager.loggerDict if n.startswith(prefix + "."))]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def launch(processes: int, worker_args: Sequence[str]) -> int:
     """Run ``python -m hookpipe.runtime.run WORKER_ARGS`` in ``processes`` processes; hookpipe's exit code."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    # The launcher logs each failed child at ERROR (with the path of its error file); the worker said why.
-    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    # The launcher logs each failed child at ERROR (with the path of its error file), and a signal passed on
+    # at WARNING ("Received 15 death signal"); the worker said why. Each module's logger has a level of its own.
+    _quiet_launcher()
     config = LaunchConfig(
         min_nodes=1, max_nodes=1, nproc_per_node=processes, run_id=uuid.uuid4().hex,
         rdzv_backend="c10d", rdzv_endpoint=f"127.0.0.1:{_free_port()}", max_restarts=0, monitor_interval=0.1,
