@@ -18,8 +18,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="override a value after merging, e.g. trainer.max_step=100 or hook.clip.max_norm=0.5")
-    p.add_argument("--resume", metavar="DIR|latest|best",
-                   help="resume from a checkpoint folder, the newest one, or the best-ranked one (checkpoint monitor)")
+    p.add_argument("--resume", metavar="DIR|latest|best|auto",
+                   help="resume from a checkpoint folder, the newest one, or the best-ranked one (checkpoint monitor); "
+                        "auto: the newest one if there is one, else a new run (for jobs that may be started again)")
     p.add_argument("--weights-from", metavar="DIR|latest",
                    help="start a new run (step 0, fresh optimizer) from the model weights of a checkpoint")
     p.add_argument("--check-effects", action="store_true",

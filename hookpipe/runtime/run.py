@@ -28,9 +28,10 @@ from typing import Any, Sequence
 from hookpipe.closed_output import guarded_output
 from hookpipe.run_arguments import add_run_arguments, run_arguments_problem
 from hookpipe.runtime.distributed.teardown import exit_process
+from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.plan.import_roots import use_import_roots
 
-__all__ = ["RunOptions", "main", "resolve_resume", "run_file"]
+__all__ = ["RunOptions", "main", "resolve_resume", "resume_if_any", "run_file"]
 
 
 class _Terminated(BaseException):
@@ -41,17 +42,28 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
-    """The checkpoint folder ``--resume`` names; ``latest`` is the newest complete
+class NoCheckpointYet(PlanResolveError):
+    """``--resume latest``/``best`` found no checkpoint to resume (``auto`` starts a new run then)."""
+
+
+def resolve_resume(plan: Any, resume: str, flag: str = "--resume", label: str | None = None) -> str:
+    """The checkpoint folder ``--resume`` names (``auto``: :func:`resume_if_any`); ``latest`` the newest complete
     checkpoint of the Plan's (single) checkpoint hook (``checkpoint``, or the seed's
     ``SaveCheckpoint``: its one folder, or the newest ``<save_root>.vN`` version of
     it that holds one), ``best`` the best-ranked one of its
     (single) checkpoint hook with a ``monitor``; both skip (and name) folders that
-    fail verification, and a named hookpipe folder must verify."""
+    fail verification, and a named hookpipe folder must verify. ``label`` names
+    ``resume`` in messages (``auto`` looks as ``latest`` does)."""
     from hookpipe.runtime.checkpoints.best import best_verified
     from hookpipe.runtime.checkpoints.resume import newest_in_place, newest_verified
     from hookpipe.runtime.errors import PlanResolveError
 
+    shown = label or resume
+    if resume == "auto":
+        newest = resume_if_any(plan)
+        if newest is None:
+            raise NoCheckpointYet(f"{flag} auto: no complete checkpoint; start without {flag}")
+        return newest
     if resume not in ("latest", "best"):
         return _checkpoint_folder(resume, flag)
     hooks = [h for h in plan.hooks if h.builtin and h.type == "checkpoint"]
@@ -60,13 +72,13 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
         hooks = [h for h in hooks if h.args.get("monitor")]
     if not hooks and not in_place:
         what = "checkpoint hook with a monitor" if resume == "best" else "checkpoint hook"
-        raise PlanResolveError(f"{flag} {resume}: {plan.source} has no {what}")
+        raise PlanResolveError(f"{flag} {shown}: {plan.source} has no {what}")
     folders = {h.args.get("dir") for h in hooks} | {h.args.get("save_root") for h in in_place}
     if len(folders) > 1:
-        raise PlanResolveError(f"{flag} {resume}: {plan.source} saves checkpoints to several folders; name one")
+        raise PlanResolveError(f"{flag} {shown}: {plan.source} saves checkpoints to several folders; name one")
     (folder,) = folders
     if folder is None:
-        raise PlanResolveError(f"{flag} {resume}: {plan.source}'s checkpoint hook names no folder (save_root)")
+        raise PlanResolveError(f"{flag} {shown}: {plan.source}'s checkpoint hook names no folder (save_root)")
     if in_place:
         found, skipped = newest_in_place(folder)
     elif resume == "best":
@@ -74,11 +86,25 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume") -> str:
     else:
         found, skipped = newest_verified(folder)
     for damaged, reason in skipped:
-        _say_main(f"hookpipe: {flag} {resume}: skipping {damaged}: {reason}")
+        _say_main(f"hookpipe: {flag} {shown}: skipping {damaged}: {reason}")
     if found is None:
         what = f"ranked checkpoint (by {hooks[0].args['monitor']})" if resume == "best" else "complete checkpoint"
-        raise PlanResolveError(f"{flag} {resume}: no {what} in {folder}; start without {flag}")
+        raise NoCheckpointYet(f"{flag} {shown}: no {what} in {folder}; start without {flag}")
     return str(found)
+
+
+def resume_if_any(plan: Any) -> str | None:
+    """``--resume auto``: what ``latest`` finds, or None where the checkpoint folder holds no complete one yet.
+
+    For a job that a scheduler may start again (a preempted SLURM job, a requeue):
+    the same command starts the run, continues it, and, once it has ended, finds
+    nothing to train (exit 0). A Plan with no checkpoint hook is still an error.
+    """
+
+    try:
+        return resolve_resume(plan, "latest", label="auto")
+    except NoCheckpointYet:
+        return None
 
 
 def _saves_in_place(hook_type: str) -> bool:
@@ -152,7 +178,7 @@ def run_file(path: str, sets: list[str], resume: str | None, check_effects: bool
     Args:
         path: A ``.pipe`` file (or a saved plan ``.json``).
         sets: ``--set`` overrides, ``trainer.KEY=VALUE`` / ``hook.NAME.ARG=VALUE``.
-        resume: A checkpoint folder, ``"latest"``, ``"best"``, or None.
+        resume: A checkpoint folder, ``"latest"``, ``"best"``, ``"auto"`` (:func:`resume_if_any`), or None.
         check_effects: Same as ``options.check_effects`` (kept for callers of the old signature).
         options: Everything else (:class:`RunOptions`).
 
@@ -181,7 +207,12 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
     try:
         from hookpipe.errors import HookpipeError
         from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
-        from hookpipe.runtime.checkpoints.resume_changes import FRESH_FROM_WEIGHTS, ResumeRefused, load_weights
+        from hookpipe.runtime.checkpoints.resume_changes import (
+            FRESH_FROM_WEIGHTS,
+            NothingToResume,
+            ResumeRefused,
+            load_weights,
+        )
         from hookpipe.runtime.distributed.threads import apply_threads
         from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.plan.overrides import apply_overrides, parse_sets
@@ -195,8 +226,13 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
             extra: dict[str, Any] = {"check_effects": True} if options.check_effects else {}
             if options.profile is not None:
                 extra["profile"] = True
-            if resume is not None:
+            if resume == "auto":
+                resumed_from = resume_if_any(plan)
+                if resumed_from is None:
+                    _say_main("hookpipe run: --resume auto: no complete checkpoint yet: starting a new run")
+            elif resume is not None:
                 resumed_from = resolve_resume(plan, resume)
+            if resumed_from is not None:
                 extra["resume_from"] = ResumeCheckpointConfig(resume_from=resumed_from)
             try:
                 trainer = HookBasedTrainer.from_plan(plan, **extra)
@@ -231,6 +267,9 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
                 traceback.print_exception(cause, file=sys.stderr)
             _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}")
             return 1
+        except NothingToResume as exc:
+            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}", alike=True)
+            return 0 if resume == "auto" else 1  # auto: a job started again after its run ended
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
             _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}", alike=True)
             return 1
