@@ -361,4 +361,4 @@ def test_lightning_ckpt_path_is_marked_with_the_resume_that_does_it(tmp_path: Pa
     config = lightning(tmp_path, "ckpt_path: last\n")
     _, text = imported("lightning", config, tmp_path, "--module", "my_project")
     assert setting(text, "max_epoch").endswith(
-        "# hookpipe import: Lightning's ckpt_path 'last' resumes: hookpipe run FILE --resume latest")
+        "# hookpipe import: Lightning's ckpt_path 'last' resumes: hookpipe run FILE --resume auto")

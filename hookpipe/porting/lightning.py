@@ -143,7 +143,7 @@ def _length(trainer: dict[str, Any], port: Port, ckpt_path: Any = None) -> None:
     unported = "; ".join([f"Lightning's {key} {what}" for key, what in _UNPORTED_LENGTH.items()
                           if trainer.get(key) not in (None, False, 0, 0.0)]
                          + ([f"Lightning's ckpt_path {str(ckpt_path)[:40]!r} resumes: hookpipe run FILE --resume "
-                             f"{'latest' if ckpt_path in ('last', 'hpc') else 'DIR'}"] if ckpt_path else []))
+                             f"{'auto' if ckpt_path in ('last', 'hpc') else 'DIR'}"] if ckpt_path else []))
     if isinstance(steps, int) and steps >= 1:
         port.setting("max_step", steps * factor, unported or None)
         unported = ""
