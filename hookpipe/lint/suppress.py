@@ -57,7 +57,9 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
         if not matches:
             continue
         codes = tuple(dict.fromkeys(c for m in matches for c in _codes(m)))  # every part counts
-        start, end = comment.span.column + matches[0].start(), comment.span.column + matches[-1].end()
+        first = matches[0]  # the span starts at `hookpipe`, after the `#` and spaces, as it always has
+        start = comment.span.column + first.start() + first.group(0).index("h")
+        end = comment.span.column + matches[-1].end()
         found[comment.span.line] = Suppression(Span(comment.span.file, comment.span.line, start,
                                                     comment.span.line, end), codes)
     return found
