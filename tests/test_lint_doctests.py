@@ -9,8 +9,8 @@ import pytest
 
 from tests.helpers import ROOT
 
-MODULES = ["hookpipe.lint.config", "hookpipe.lint.discover", "hookpipe.lint.pages", "hookpipe.lint.rules",
-           "hookpipe.lint.runner"]
+MODULES = ["hookpipe.lint.config", "hookpipe.lint.discover", "hookpipe.lint.fragments", "hookpipe.lint.pages",
+           "hookpipe.lint.rules", "hookpipe.lint.runner"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,7 +1,9 @@
 """``hookpipe check PATH...``: parse, resolve, validate, build the graphs, lower.
 
 Folders are searched for ``*.pipe`` files as ``lint`` searches them, and a file
-that another found file includes is checked through its includer only.
+that another found file includes is checked through its includer only. As in
+``lint``, such files are found from their include lines before anything is
+compiled (``hookpipe.lint.fragments``), and every file is parsed once per run.
 """
 
 from __future__ import annotations
@@ -34,14 +36,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 def main(args: argparse.Namespace) -> int:
     status = 0
     errors = 0
-    compiled: list[tuple[str, Compilation | int]] = []
-    for path in _expand(args.files):
-        classes: ClassLookup | None = None
-        if args.resolve:
-            from hookpipe.runtime.plan.verify import class_lookup_for  # imports torch and, per class, user code
-
-            classes = class_lookup_for(path)
-        compiled.append((path, compile_or_usage(path, args.root, args.allow_outside_root, classes=classes)))
+    compiled = _compile_all(_expand(args.files), args)
     fragments = _fragments(compiled, set(args.files))
     for path, ctx in compiled:
         if isinstance(ctx, int):
@@ -65,6 +60,30 @@ def main(args: argparse.Namespace) -> int:
     if errors:
         print(f"hookpipe: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
     return status
+
+
+def _compile_all(paths: list[str], args: argparse.Namespace) -> list[tuple[str, Compilation | int]]:
+    """Each path's compilation (or usage error), in order; probable fragments only if no root read them."""
+    from hookpipe.lint.fragments import leftovers, split
+    from hookpipe.lint.runner import SharedParses, included_by
+
+    parses = SharedParses()
+    done: dict[str, Compilation | int] = {}
+
+    def one(path: str) -> list[str]:
+        classes: ClassLookup | None = None
+        if args.resolve:
+            from hookpipe.runtime.plan.verify import class_lookup_for  # imports torch and, per class, user code
+
+            classes = class_lookup_for(path)
+        ctx = done[path] = compile_or_usage(path, args.root, args.allow_outside_root, classes=classes,
+                                            parse=parses.parse)
+        return [] if isinstance(ctx, int) else included_by(ctx)
+
+    order = split(paths, args.root, args.allow_outside_root, keep=set(args.files))
+    covered = {key for path in order.roots for key in one(path)}
+    leftovers(order.fragments, covered, one)
+    return [(path, done[path]) for path in paths if path in done]
 
 
 def _expand(paths: list[str]) -> list[str]:

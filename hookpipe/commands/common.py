@@ -19,6 +19,7 @@ from hookpipe.fileaccess import display_name
 if TYPE_CHECKING:
     from hookpipe.compiler.class_effects import ClassLookup
     from hookpipe.compiler.context import Compilation
+    from hookpipe.compiler.loader import Parse
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -68,14 +69,19 @@ def hint_other_kind(command: str, path: str, found: Sequence[Diagnostic]) -> Non
 
 
 def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,
-                     for_drawing: bool = False, classes: ClassLookup | None = None) -> Compilation | int:
-    """Compile ``path``; a missing file is a usage error (exit 2), one hookpipe refuses to read a diagnostic."""
+                     for_drawing: bool = False, classes: ClassLookup | None = None,
+                     parse: Parse | None = None) -> Compilation | int:
+    """Compile ``path``; a missing file is a usage error (exit 2), one hookpipe refuses to read a diagnostic.
+
+    ``parse`` replaces the parser: ``check`` of many files shares one ``SharedParses``.
+    """
     from hookpipe.compiler.pipeline import compile_path
+    from hookpipe.dsl.parser import parse_text
 
     if "\0" in path or not os.path.lexists(path):
         return usage_error(f"{display_name(path)}: no such file")
     return compile_path(path, root=root, allow_outside_root=allow_outside_root, for_drawing=for_drawing,
-                        classes=classes)
+                        classes=classes, parse=parse or parse_text)
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], sources: Sources, stream: TextIO | None = None) -> None:

@@ -6,6 +6,13 @@ root: the folder holding pyproject.toml or .git above the main file, unless the
 caller allows it. Symlinks are resolved before that check, so a link cannot
 smuggle a file in from outside.
 
+The work of one load grows with the text it reads, not with the number of
+include lines times the depth: each include path is resolved once per load, the
+cycle check is a set lookup, and all the files of one pipeline together hold at
+most ``MAX_PIPELINE_CHARS`` (a file where file i includes every later one has
+n * n / 2 include lines; 300 such files took seconds per load of resolving the same
+300 paths again and comparing each with the whole include stack).
+
 An editor has files whose text is not on disk yet: ``overlay`` maps resolved
 paths to that text, which is read instead of the file (the language server
 passes every open document).
@@ -20,12 +27,16 @@ from typing import Callable, Mapping, Protocol
 
 from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
-from hookpipe.dsl.parser import ParseResult, parse_text
+from hookpipe.dsl.parser import MAX_SOURCE_CHARS, ParseResult, parse_text
 from hookpipe.dsl.span import Span
 from hookpipe.fileaccess import Refused, display_name, inside, project_root, read_source, resolve
 
 #: Includes nested deeper than this are refused (HP010); real projects use two or three.
 MAX_INCLUDE_DEPTH = 64
+#: Characters all the files of one pipeline may hold together (HP010 at the include
+#: that goes past it): as much as one file may (``MAX_SOURCE_CHARS``), so includes
+#: cannot make one pipeline hundreds of times larger than a file. Real ones are kilobytes.
+MAX_PIPELINE_CHARS = MAX_SOURCE_CHARS
 
 
 @dataclass
@@ -41,6 +52,8 @@ class Loaded:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: An included file could not be read or parsed: names it declares are missing.
     incomplete: bool = False
+    #: Characters read so far, all files together (checked against ``MAX_PIPELINE_CHARS``).
+    chars: int = 0
 
 
 def find_root(path: Path) -> Path:
@@ -116,7 +129,7 @@ def load_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None 
     loaded = Loaded()
     root_dir = Path(root).resolve() if root is not None else find_root(main)
     reader = _Reader(loaded, root_dir, allow_outside_root, overlay or {}, parse, files)
-    _load(main, display_name(path), 0, [], set(), reader, None)
+    _load(main, display_name(path), 0, set(), reader, None)
     return loaded
 
 
@@ -130,15 +143,33 @@ class _Reader:
     overlay: Overlay
     parse: Parse
     files: SourceFiles
+    #: Include path (as joined to its includer's folder) -> the file it is, or why not: once per load.
+    resolved: dict[Path, Path | Refused] = field(default_factory=dict)
+    #: The files being read, outermost first (the include cycle's message), and as a set (its check).
+    stack: list[Path] = field(default_factory=list)
+    on_stack: set[Path] = field(default_factory=set)
+
+    def resolve(self, path: Path) -> Path:
+        """``files.resolve(path)``, remembered: a path included from many files is resolved once."""
+        found = self.resolved.get(path)
+        if found is None:
+            try:
+                found = self.files.resolve(path)
+            except Refused as refused:
+                found = refused
+            self.resolved[path] = found
+        if isinstance(found, Refused):
+            raise found
+        return found
 
 
-def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Path], reader: _Reader,
+def _load(path: Path, display: str, depth: int, seen: set[Path], reader: _Reader,
           origin: ast.Include | None) -> None:
     loaded, root, allow_outside, overlay, parse = (reader.loaded, reader.root, reader.allow_outside,
                                                    reader.overlay, reader.parse)
     files = reader.files
     try:
-        real = files.resolve(path)
+        real = reader.resolve(path)
         text = overlay[real] if real in overlay else files.read(path, real, None if allow_outside else root)
     except Refused as refused:
         unsaved = _unresolved(path)
@@ -149,44 +180,76 @@ def _load(path: Path, display: str, depth: int, stack: list[Path], seen: set[Pat
             loaded.diagnostics.append(_refusal(refused, display, root, origin))
             return
     seen.add(real)
+    loaded.chars += len(text)
+    if origin is not None and loaded.chars > MAX_PIPELINE_CHARS:
+        loaded.incomplete = True
+        loaded.diagnostics.append(_too_much(origin, loaded.chars))
+        return
     loaded.sources.texts[display] = text
     result = parse(text, display)
     loaded.diagnostics += result.diagnostics
     if result.file is None:
         loaded.incomplete = True
         return
-    for item in result.file.items:
-        if isinstance(item, ast.Include):
-            target = path.parent / item.path
-            target_display = display_name(os.path.normpath(os.path.join(os.path.dirname(display), item.path)))
-            try:
-                target_real = files.resolve(target)
-            except Refused as refused:
-                target_real = _unresolved(target)
-                if not (refused.kind == "missing" and target_real in overlay):
-                    loaded.incomplete = True
-                    loaded.diagnostics.append(_refusal(refused, target_display, root, item))
-                    continue
-            if target_real in (*stack, real):
-                chain = " -> ".join(display_name(p.name) for p in (*stack, real, target_real))
-                loaded.diagnostics.append(Diagnostic(
-                    "HP010", "error", f"include cycle: {chain}", item.span,
-                    help="remove one of the includes; shared parts belong in a third file"))
-                continue
-            if not allow_outside and not inside(target_real, root):
-                loaded.incomplete = True
-                loaded.diagnostics.append(_refusal(Refused("outside", "", "outside"), target_display, root, item))
-                continue
-            if target_real in seen:
-                continue
-            if depth + 1 > MAX_INCLUDE_DEPTH:
-                loaded.incomplete = True
-                loaded.diagnostics.append(Diagnostic(
-                    "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
-                    help="flatten the include chain: include the shared files from one place"))
-                continue
-            _load(target, target_display, depth + 1, [*stack, real], seen, reader, item)
+    reader.stack.append(real)
+    reader.on_stack.add(real)
+    try:
+        for item in result.file.items:
+            if isinstance(item, ast.Include):
+                _include(path, display, depth, item, seen, reader)
+    finally:
+        reader.stack.pop()
+        reader.on_stack.discard(real)
     loaded.files.append((result.file, depth))
+
+
+def _include(path: Path, display: str, depth: int, item: ast.Include, seen: set[Path], reader: _Reader) -> None:
+    """Follow one ``include`` of the file ``path`` (at ``depth``), or say why not.
+
+    The cycle check is a set lookup and a file already read is skipped before its
+    display name is built: a file can hold hundreds of thousands of include lines.
+    """
+    loaded, root = reader.loaded, reader.root
+    target = path.parent / item.path
+
+    def shown() -> str:
+        return display_name(os.path.normpath(os.path.join(os.path.dirname(display), item.path)))
+
+    try:
+        target_real = reader.resolve(target)
+    except Refused as refused:
+        target_real = _unresolved(target)
+        if not (refused.kind == "missing" and target_real in reader.overlay):
+            loaded.incomplete = True
+            loaded.diagnostics.append(_refusal(refused, shown(), root, item))
+            return
+    if target_real in reader.on_stack:
+        chain = " -> ".join(display_name(p.name) for p in (*reader.stack, target_real))
+        loaded.diagnostics.append(Diagnostic(
+            "HP010", "error", f"include cycle: {chain}", item.span,
+            help="remove one of the includes; shared parts belong in a third file"))
+        return
+    if not reader.allow_outside and not inside(target_real, root):
+        loaded.incomplete = True
+        loaded.diagnostics.append(_refusal(Refused("outside", "", "outside"), shown(), root, item))
+        return
+    if target_real in seen:
+        return
+    if depth + 1 > MAX_INCLUDE_DEPTH:
+        loaded.incomplete = True
+        loaded.diagnostics.append(Diagnostic(
+            "HP010", "error", f"includes nest more than {MAX_INCLUDE_DEPTH} files deep", item.span,
+            help="flatten the include chain: include the shared files from one place"))
+        return
+    _load(target, shown(), depth + 1, seen, reader, item)
+
+
+def _too_much(origin: ast.Include, chars: int) -> Diagnostic:
+    """HP010 at the include that takes the pipeline past ``MAX_PIPELINE_CHARS``."""
+    return Diagnostic(
+        "HP010", "error", f"including `{display_name(origin.path)}` makes the pipeline {chars / 2**20:.1f} MiB of "
+        f"text with its includes; the limit is {MAX_PIPELINE_CHARS // 2**20} MiB", origin.span,
+        help="include fewer or smaller files (a pipeline and all it includes are read as one)")
 
 
 def _unresolved(path: Path) -> Path:
