@@ -68,3 +68,19 @@ def test_root_option_narrows_the_root(tmp_path: Path, command: tuple[str, ...]) 
     result = run_cli(*command, str(project / "sub" / "up.pipe"), "--root", str(project / "sub"))
     code, text = result.code, result.output
     assert code == 1 and "leaves the project root" in text, text
+
+
+def test_an_include_outside_the_root_says_the_same_whether_its_target_exists(tmp_path: Path) -> None:
+    """A pull request must not learn from a CI log which files exist on the runner."""
+    project = layout(tmp_path)
+    (project / "dead").symlink_to(tmp_path / "secret" / "no-such.pipe")
+    messages = []
+    for target in ("../secret/x.pipe", "../secret/no-such.pipe", str(tmp_path / "secret" / "x.pipe"),
+                   str(tmp_path / "nowhere" / "x.pipe"), "link/x.pipe", "link/no-such.pipe", "dead"):
+        (project / "probe.pipe").write_text(f'include "{target}"\n' + BASE)
+        result = run_cli("check", str(project / "probe.pipe"))
+        assert result.code == 1
+        line = next(line for line in result.output.splitlines() if "HP010" in line)
+        messages.append(line.replace(target, "TARGET"))
+    assert len(set(messages)) == 1, messages
+    assert "leaves the project root" in messages[0]

@@ -215,10 +215,20 @@ def _include(path: Path, display: str, depth: int, item: ast.Include, seen: set[
     def shown() -> str:
         return display_name(os.path.normpath(os.path.join(os.path.dirname(display), item.path)))
 
+    outside = Refused("outside", "", "outside")
+    # Outside the root by its text alone (from the including file's real folder): refused before the
+    # disk is asked, so "leaves the project root" and "was not found" cannot tell a pull request which
+    # files exist on the machine that runs the check.
+    if not reader.allow_outside and not inside(Path(os.path.normpath(reader.stack[-1].parent / item.path)), root):
+        loaded.incomplete = True
+        loaded.diagnostics.append(_refusal(outside, shown(), root, item))
+        return
     try:
         target_real = reader.resolve(target)
     except Refused as refused:
         target_real = _unresolved(target)
+        if refused.kind == "missing" and not reader.allow_outside and not inside(target_real, root):
+            refused = outside  # a link inside pointing out: the same answer whether its target exists
         if not (refused.kind == "missing" and target_real in reader.overlay):
             loaded.incomplete = True
             loaded.diagnostics.append(_refusal(refused, shown(), root, item))
