@@ -17,8 +17,9 @@ from hookpipe.runtime import PipelineHooks
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.plan.callback_check import rename_hint
 from hookpipe.runtime.plan.plan_hooks import build_plan_hooks
-from tests.helpers import ROOT
+from tests import test_class_effects
 from tests.runtime import planbuild
+from tests.runtime.planbuild import tiny_trainer_text
 
 
 class LitStyle:
@@ -52,30 +53,16 @@ class ValidationEndless:
     def on_validation_batch_end(self, args: Any) -> None: ...
 
 
-HEAD = """use x = "tests.test_resolve_callbacks"
-use h = "tests.runtime.hooklib"
-use t = "tests.runtime.trackinglib"
-trainer {
-    max_step        = 4
-    model           = h.tiny_model()
-    dataloader      = h.tiny_loader()
-    optimizer       = "torch.optim.SGD"(lr = 0.1)
-    batch_processor = h.MSE()
-}
-hook optimize = optimizer()
-"""
+HEAD = ('use x = "tests.test_resolve_callbacks"\nuse h = "tests.runtime.hooklib"\nuse t = "tests.runtime.trackinglib"\n'
+        + tiny_trainer_text(max_step=4, lr=0.1) + "hook optimize = optimizer()\n")
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(ROOT)  # the project folder is importable, as for `hookpipe run`
-    return tmp_path
+#: The fixture: a tmp folder, the project folder importable (as for `hookpipe run`).
+project = test_class_effects.project
 
 
 def write(folder: Path, text: str) -> str:
-    path = folder / "x.pipe"
-    path.write_text(HEAD + text, encoding="utf-8")
-    return str(path)
+    return test_class_effects.write(folder, HEAD + text)
 
 
 LIT = """hook lit = x.LitStyle()
