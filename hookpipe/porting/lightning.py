@@ -361,10 +361,8 @@ def _validation(trainer: dict[str, Any], port: Port) -> str | None:
 
 def _where_metrics(port: Port, evaluate: str | None) -> tuple[tuple[str, ...], str]:
     """The phase the validation is attached in (early stopping and checkpoints go after it there)."""
-    for (path, phase), items in port.phases.items():
-        if any(isinstance(i, Attachment) and i.hook == evaluate for i in items):
-            return path, phase
-    return _EPOCH, "after"
+    found = _attachment_of(port, evaluate)
+    return (found[0], found[1]) if found is not None else (_EPOCH, "after")
 
 
 def _attachment_of(port: Port, evaluate: str | None) -> tuple[tuple[str, ...], str, str] | None:
