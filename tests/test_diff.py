@@ -337,3 +337,28 @@ def test_a_markdown_comment_stays_under_githubs_limit_with_a_note(tmp_path: Path
     assert re.search(r"\*\*[\d,]+ more characters not shown:\*\* a comment holds at most 65,536 characters; "
                      r"run `hookpipe diff` for the whole report\.\n$", result.out)
     assert result.out.count("<details><summary>") == result.out.count("</details>")
+
+
+def test_folders_parse_each_file_once_however_many_include_it(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """File i includes every later one: parsed per includer, 2 x 20 files cost 2 x 210 parses."""
+    import hookpipe.lint.runner as runner
+
+    parsed: list[str] = []
+    real = runner.parse_text
+
+    def counting(text: str, path: str) -> object:
+        parsed.append(path)
+        return real(text, path)
+
+    monkeypatch.setattr(runner, "parse_text", counting)
+    (tmp_path / "pyproject.toml").write_text("")
+    for side in ("base", "head"):
+        folder = tmp_path / side
+        folder.mkdir()
+        for i in range(20):
+            includes = "".join(f'include "f{j:02d}.pipe"\n' for j in range(i + 1, 20))
+            (folder / f"f{i:02d}.pipe").write_text(includes + f"hook h{i} = loss_log(window = {i + 2})\n")
+    result = run_cli("diff", str(tmp_path / "base"), str(tmp_path / "head"))
+    assert result.code == 0, result.err
+    assert sorted(parsed) == sorted(set(parsed)) and len(parsed) == 40

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from hookpipe.compiler.context import Compilation
     from hookpipe.compiler.plan_diff import FileDiff
     from hookpipe.diagnostics import Diagnostic
+    from hookpipe.lint.runner import SharedParses
     from hookpipe.revision import Revision
 
 FORMATS = ("text", "markdown", "json")
@@ -95,9 +96,13 @@ def _file_mode(base: str, head: str, root: str | None) -> tuple[Labels, list[Fil
     if not folders[0]:
         name = head if os.path.basename(base) == os.path.basename(head) else f"{base} -> {head}"
         return labels, [_compare(name, compile_path(base, root=root), compile_path(head, root=root))]
+    from hookpipe.lint.runner import SharedParses
+
+    parses = SharedParses()  # a file the others include is parsed once, not once per includer
     sides: list[dict[str, Compilation]] = []
     for folder in (base, head):
-        sides.append({Path(os.path.relpath(t.path, folder)).as_posix(): compile_path(t.path, root=root)
+        sides.append({Path(os.path.relpath(t.path, folder)).as_posix(): compile_path(t.path, root=root,
+                                                                                     parse=parses.parse)
                       for t in discover([folder])})
     return labels, _pairs(sorted({*sides[0], *sides[1]}), sides[0], sides[1])
 
@@ -127,8 +132,11 @@ def _git_mode(ref: str, paths: Sequence[str], root: str | None) -> tuple[Labels,
         for absolute in revision.pipe_files([raw]):
             found.setdefault(_key(absolute), _shown(absolute))
     names = sorted(found.values())
-    head = {shown: compile_path(shown, root=root) for shown in names if os.path.lexists(shown)}
-    base = {shown: ctx for shown in names if (ctx := _at_revision(shown, root, revision)) is not None}
+    from hookpipe.lint.runner import SharedParses
+
+    parses = SharedParses()  # a file the others include is parsed once per side, not once per includer
+    head = {shown: compile_path(shown, root=root, parse=parses.parse) for shown in names if os.path.lexists(shown)}
+    base = {shown: ctx for shown in names if (ctx := _at_revision(shown, root, revision, parses)) is not None}
     return Labels(display_name(ref), "working tree"), _pairs(names, base, head)
 
 
@@ -150,13 +158,14 @@ def _compare(name: str, base: Compilation | None, head: Compilation | None) -> F
     return diff_compilations(display_name(name), base, head, _lint(base), _lint(head))
 
 
-def _at_revision(shown: str, root: str | None, revision: Revision) -> Compilation | None:
+def _at_revision(shown: str, root: str | None, revision: Revision, parses: SharedParses) -> Compilation | None:
     from hookpipe.compiler.pipeline import compile_path
     from hookpipe.fileaccess import project_root
 
     if not revision.has_file(shown):
         return None
-    return compile_path(shown, root=root if root is not None else project_root(shown), files=revision)
+    return compile_path(shown, root=root if root is not None else project_root(shown), files=revision,
+                        parse=parses.parse)
 
 
 def _key(path: str | os.PathLike[str]) -> str:
