@@ -11,6 +11,9 @@ into ``<save_root>.partial`` and the main process completes it with hookpipe's
 marker (every file's size and checksum) and swaps it in, so a run killed mid-save
 leaves the previous checkpoint whole and ``hookpipe run --resume latest`` can
 verify what it loads (:func:`~hookpipe.runtime.checkpoints.resume.in_place_verified`).
+What else lives in ``save_root`` (``SaveModel``'s exports when it shares the folder,
+a user's notes) stays, as with the seed's in-place save
+(:mod:`~hookpipe.runtime.checkpoints.in_place`).
 
 ``SaveModel`` is RoboOrchard Lab's weights export, ``save_root/model_epoch_E_step_S/<i>/``.
 
@@ -42,8 +45,8 @@ from accelerate import Accelerator
 from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import SaveHookFields
-from hookpipe.fileio import replace_folder
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoints.in_place import swap_in
 from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import swap_folders, write_marker
 from hookpipe.runtime.checkpoints.resume_changes import write_plan
@@ -147,7 +150,7 @@ class SaveCheckpoint(PipelineHooks):
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             self._complete(partial, completed_steps, args.epoch_id)
-            replace_folder(partial, final, old)
+            swap_in(partial, final, old)
         accelerator.wait_for_everyone()
         return str(final)
 

@@ -1,0 +1,132 @@
+"""The seed's ``SaveCheckpoint`` swaps its folder in whole, yet keeps what else lives there, as the seed does.
+
+RoboOrchard Lab saves into ``save_root`` in place: ``SaveModel``'s exports in the
+same folder, or a user's notes, survive every save. hookpipe writes
+``<save_root>.partial`` and swaps it in (``checkpoints/in_place.py``); these tests
+hold it to the seed's outcome, including after a kill at each point of the swap.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hookpipe.runtime.checkpoints.in_place import foreign_entries, swap_in
+from hookpipe.runtime.checkpoints.resume import MARKER, checkpoint_problem, read_marker, swap_folders, write_marker
+from hookpipe.runtime.run import run_file
+from tests.runtime.planbuild import tiny_trainer_text
+
+PIPE = """use h = "tests.runtime.hooklib"
+""" + tiny_trainer_text(n=8, max_step=6, seed=0, progress=False) + """\
+hook optimize = optimizer()
+hook save     = "hookpipe.runtime.SaveCheckpointConfig"(save_root = "out", save_step_freq = 2, save_epoch_freq = none)
+hook export   = "hookpipe.runtime.SaveModelConfig"(save_root = "out", save_step_freq = 2, save_epoch_freq = none)
+loop {
+    epoch { step { after { optimize -> export -> save } } }
+    after { save }
+}
+"""
+
+
+def test_save_model_exports_in_the_checkpoint_folder_survive_every_save(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "seed.pipe").write_text(PIPE)
+    assert run_file("seed.pipe", [], None) == 0
+    out = tmp_path / "out"
+    # saves after steps 2, 4 and 6: each export was made before the save that swapped the folder
+    assert sorted(p.name for p in out.glob("model_epoch_*")) == [
+        "model_epoch_0_step_1", "model_epoch_0_step_3", "model_epoch_1_step_1"]
+    assert all((p / "0" / "model.safetensors").is_file() for p in out.glob("model_epoch_*"))
+    assert read_marker(out)["completed_steps"] == 6  # type: ignore[index]
+    assert checkpoint_problem(out) is None
+    assert not any(n for n in (out.with_name("out.old"), out.with_name("out.partial")) if n.exists())
+
+
+def _checkpoint(folder: Path, payload: str, *, marker: bool = True) -> Path:
+    folder.mkdir()
+    (folder / "model.safetensors").write_text(payload)
+    (folder / "model").mkdir()
+    (folder / "model" / "weights.bin").write_text(payload)
+    if marker:
+        write_marker(folder, completed_steps=len(payload), epoch_id=0)
+    return folder
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """``save_root`` holding a checkpoint with a marker, two foreign entries, and a new complete ``.partial``."""
+    final, partial, old = swap_folders(tmp_path / "ckpt")
+    _checkpoint(final, "old")
+    (final / "model_epoch_0_step_1").mkdir()
+    (final / "model_epoch_0_step_1" / "w").write_text("export")
+    (final / "notes.txt").write_text("mine")
+    _checkpoint(partial, "newer")
+    return final, partial, old
+
+
+def _contents(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _expect_new_with_foreign(final: Path, old: Path, partial: Path) -> None:
+    got = _contents(final)
+    assert got["model.safetensors"] == "newer" and got["model/weights.bin"] == "newer"
+    assert got["model_epoch_0_step_1/w"] == "export" and got["notes.txt"] == "mine"
+    assert read_marker(final)["completed_steps"] == 5 and checkpoint_problem(final) is None  # type: ignore[index]
+    assert not old.exists() and not partial.exists()
+
+
+def test_a_swap_carries_the_foreign_entries_and_drops_the_previous_checkpoint(
+        places: tuple[Path, Path, Path]) -> None:
+    final, partial, old = places
+    assert [p.name for p in foreign_entries(final, partial)] == ["model_epoch_0_step_1", "notes.txt"]
+    swap_in(partial, final, old)
+    _expect_new_with_foreign(final, old, partial)
+    assert set(_contents(final)) == {"model.safetensors", "model/weights.bin", MARKER, "model_epoch_0_step_1/w",
+                                     "notes.txt"}
+
+
+def test_killed_after_the_previous_folder_moved_aside_the_next_swap_restores_it_first(
+        places: tuple[Path, Path, Path]) -> None:
+    final, partial, old = places
+    os.replace(final, old)  # killed here: only <save_root>.old and the new .partial
+    swap_in(partial, final, old)
+    _expect_new_with_foreign(final, old, partial)
+
+
+def test_killed_while_carrying_the_next_swap_carries_the_rest(places: tuple[Path, Path, Path],
+                                                              tmp_path: Path) -> None:
+    final, partial, old = places
+    os.replace(final, old)
+    os.replace(partial, final)
+    os.replace(old / "notes.txt", final / "notes.txt")  # killed after carrying one of the two
+    assert read_marker(final)["completed_steps"] == 5  # type: ignore[index]  # the new one is in place
+    # the next save: a newer .partial, then the swap settles the interrupted one first
+    _checkpoint(partial, "newest")
+    swap_in(partial, final, old)
+    got = _contents(final)
+    assert got["model.safetensors"] == "newest" and got["model_epoch_0_step_1/w"] == "export"
+    assert got["notes.txt"] == "mine" and not old.exists()
+
+
+def test_a_folder_without_a_marker_keeps_every_entry_the_new_checkpoint_does_not_write(tmp_path: Path) -> None:
+    final, partial, old = swap_folders(tmp_path / "ckpt")
+    _checkpoint(final, "seed", marker=False)  # as RoboOrchard Lab writes it
+    (final / "scheduler.bin").write_text("seed")  # the seed's save would leave it too
+    (final / "model_epoch_0_step_1").mkdir()
+    _checkpoint(partial, "newer")
+    swap_in(partial, final, old)
+    assert sorted(p.name for p in final.iterdir()) == [
+        MARKER, "model", "model.safetensors", "model_epoch_0_step_1", "scheduler.bin"]
+    assert (final / "model.safetensors").read_text() == "newer" and not old.exists()
+
+
+def test_the_first_save_swaps_in_where_nothing_was(tmp_path: Path) -> None:
+    final, partial, old = swap_folders(tmp_path / "ckpt")
+    _checkpoint(partial, "first")
+    swap_in(partial, final, old)
+    assert (final / "model.safetensors").read_text() == "first" and not partial.exists() and not old.exists()
