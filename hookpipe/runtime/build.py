@@ -38,7 +38,7 @@ from hookpipe.compiler.settings import (
     TrainerSettings,
     has_run_length,
 )
-from hookpipe.runtime.checkpoints.place_lock import hold_log_folder, launched_as_main
+from hookpipe.runtime.checkpoints.place_lock import hold_folders, launched_as_main, log_lock
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
 from hookpipe.runtime.checkpoints.schedule_rebase import fresh_schedule
@@ -83,8 +83,8 @@ class PlanParts:
     progress: bool = False
     #: What ``hookpipe run`` tells the user when the run starts (e.g. where it writes).
     notes: tuple[str, ...] = ()
-    #: The main process's hold on the log folder (``checkpoints/place_lock.py``), released when the run ends.
-    log_lock: RunLock | None = None
+    #: The main process's hold on the folders the run writes (``checkpoints/place_lock.py``), released when it ends.
+    locks: tuple[RunLock, ...] = ()
 
 
 def load_plan(path: str) -> Plan:
@@ -208,23 +208,26 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         # A local checkpoint is compared with the plan before anything is built (see resume_changes).
         report = examine(plan, resume_from.resume_from.removeprefix("file://"))
     # Where this run writes: beside, never over, what another run wrote (see checkpoints/versions.py).
-    if settings.log_with and accelerator is None and launched_as_main():
-        # Chosen and held in one step: a run started beside it logs elsewhere (checkpoints/place_lock.py).
-        place, log_lock = hold_log_folder(lambda: _place(plan, settings, report), settings.log_dir)
-    else:  # a caller's accelerator has its own trackers; the other processes take the main one's place
-        place, log_lock = _place(plan, settings, report), None
+    if launched_as_main():
+        # Chosen and held in one step: a run started beside it writes elsewhere (checkpoints/place_lock.py).
+        # A caller's accelerator has its own trackers: no log folder of this run's to hold then.
+        logs = settings.log_dir if settings.log_with and accelerator is None else None
+        place, held = hold_folders(lambda: _place(plan, settings, report), lambda p: _locks(plan, p, logs))
+        locks = tuple(held)
+    else:  # the other processes take the main one's place
+        place, locks = _place(plan, settings, report), ()
     if place.version is not None and settings.log_with:
         settings = settings.model_copy(update={"log_dir": str(place.folder(settings.log_dir))})
     try:
-        return _assemble(plan, settings, place, report, accelerator, overrides, log_lock)
+        return _assemble(plan, settings, place, report, accelerator, overrides, locks)
     except BaseException:
-        if log_lock is not None:  # no run: another may log there
-            log_lock.release()
+        for lock in locks:  # no run: another may write there
+            lock.release()
         raise
 
 
 def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: ResumeReport | None,
-              accelerator: Accelerator | None, overrides: dict[str, Any], log_lock: RunLock | None) -> PlanParts:
+              accelerator: Accelerator | None, overrides: dict[str, Any], locks: tuple[RunLock, ...]) -> PlanParts:
     """:func:`plan_parts` once the run's place is chosen (and its log folder held): everything else."""
     max_step = overrides.get("max_step", settings.max_step)
     max_epoch = overrides.get("max_epoch", settings.max_epoch)
@@ -314,7 +317,7 @@ def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: Re
         start_trackers(accelerator, settings)
     return PlanParts(prepared, processor, hooks, max_step, max_epoch, resume_from, profiler=profiler,
                      resume_report=report, progress=settings.progress,
-                     notes=(place.note,) if place.note else (), log_lock=log_lock)
+                     notes=(place.note,) if place.note else (), locks=locks)
 
 
 def _place(plan: Plan, settings: TrainerSettings, report: ResumeReport | None) -> RunPlace:
@@ -323,21 +326,45 @@ def _place(plan: Plan, settings: TrainerSettings, report: ResumeReport | None) -
     The seed's ``SaveCheckpoint`` and ``SaveModel`` name folders too: a second run of
     the file would replace what the first one saved there.
     """
-    dirs = [h.args["dir"] for h in plan.hooks if h.builtin and h.type == "checkpoint" and h.args.get("dir")]
     limits = tuple(f"trainer.{key}:" for key in RUN_LENGTH_KEYS)
     changed = report is not None and any(not c.startswith(limits) for c in report.changes)
-    return choose_place(dirs[0] if dirs else None, settings.log_dir if settings.log_with else None,
+    return choose_place(_checkpoint_dir(plan), settings.log_dir if settings.log_with else None,
                         report.folder if report is not None else None, changed,
-                        in_place=_save_roots(plan, "SaveCheckpoint"), exports=_save_roots(plan, "SaveModel"))
+                        in_place=[root for _, root in _save_roots(plan, "SaveCheckpoint")],
+                        exports=[root for _, root in _save_roots(plan, "SaveModel")])
 
 
-def _save_roots(plan: Plan, seed_hook: str) -> list[str]:
-    """The ``save_root`` of each of the Plan's ``seed_hook`` hooks (RoboOrchard Lab's, by their config path).
+def _checkpoint_dir(plan: Plan) -> str | None:
+    """The built-in ``checkpoint`` hook's ``dir`` (the first one's), if the Plan has one."""
+    dirs = [h.args["dir"] for h in plan.hooks if h.builtin and h.type == "checkpoint" and h.args.get("dir")]
+    return str(dirs[0]) if dirs else None
+
+
+def _locks(plan: Plan, place: RunPlace, log_dir: str | None) -> list[RunLock]:
+    """The locks of every folder a run at ``place`` writes: one run per folder (``checkpoints/place_lock.py``).
+
+    A version folder a lock made goes again when the run leaves it empty.
+    """
+    made = place.version is not None
+    locks = [log_lock(place, log_dir)] if log_dir is not None else []
+    if (ckpt := _checkpoint_dir(plan)) is not None:
+        locks.append(RunLock(place.folder(ckpt), setting="`dir`", remove_if_empty=made))
+    for name, root in _save_roots(plan, "SaveCheckpoint"):
+        locks.append(RunLock(place.beside(root), setting=f"`save_root` (--set hook.{name}.save_root=...)",
+                             remove_if_empty=made))
+    for name, root in _save_roots(plan, "SaveModel"):
+        locks.append(RunLock(place.folder(root), what="model folder",
+                             setting=f"`save_root` (--set hook.{name}.save_root=...)", remove_if_empty=made))
+    return locks
+
+
+def _save_roots(plan: Plan, seed_hook: str) -> list[tuple[str, str]]:
+    """``(hook name, save_root)`` of each of the Plan's ``seed_hook`` hooks (RoboOrchard Lab's, by their config path).
 
     ``SaveCheckpoint`` swaps its whole folder in on each save, with versions beside
     it: a root without a name of its own (``"."``) is refused before anything trains.
     """
-    roots = []
+    roots: list[tuple[str, str]] = []
     for hook in plan.hooks:
         found = None if hook.builtin else seed_hook_type(hook.type)
         root = hook.args.get("save_root")
@@ -348,5 +375,5 @@ def _save_roots(plan: Plan, seed_hook: str) -> list[str]:
                 f"hook '{hook.name}' ({hook.span.file}:{hook.span.line}): save_root = {root!r} names no folder of "
                 "its own, and SaveCheckpoint replaces its whole folder on each save; name one, such as "
                 f'save_root = "runs/ckpt", in the file or with --set hook.{hook.name}.save_root=runs/ckpt')
-        roots.append(root)
+        roots.append((hook.name, root))
     return roots

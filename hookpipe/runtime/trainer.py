@@ -71,8 +71,8 @@ class HookBasedTrainer(TrainingLoop):
     start_notes: tuple[str, ...] = ()
     #: Whether the start notes were said (or taken by a caller that says them itself).
     _notes_said = False
-    #: The main process's hold on the log folder (``checkpoints/place_lock.py``), released when the run ends.
-    _log_lock: RunLock | None = None
+    #: The main process's hold on the folders the run writes (``checkpoints/place_lock.py``), released when it ends.
+    _locks: tuple[RunLock, ...] = ()
 
     def __init__(
         self,
@@ -115,7 +115,7 @@ class HookBasedTrainer(TrainingLoop):
                               show_progress=parts.progress)
         trainer.profiler = parts.profiler
         trainer.start_notes = parts.notes
-        trainer._log_lock = parts.log_lock
+        trainer._locks = parts.locks
         if parts.resume_report is not None:  # the restored optimizer takes the Plan's changed arguments
             apply(parts.resume_report, trainer)
             trainer.resume_report = parts.resume_report
@@ -131,7 +131,7 @@ class HookBasedTrainer(TrainingLoop):
 
         A run built from a file by the Python API says where it writes beside another
         run as ``hookpipe run`` does, as a warning of the ``hookpipe.runtime.trainer``
-        logger (on the main process). The log folder this process holds is released
+        logger (on the main process). The folders this process holds are released
         when the run ends, however it ends.
         """
         if not self._notes_said:
@@ -142,8 +142,8 @@ class HookBasedTrainer(TrainingLoop):
         try:
             super().__call__()
         finally:
-            if self._log_lock is not None:
-                self._log_lock.release()
+            for lock in self._locks:
+                lock.release()
 
     @classmethod
     def from_plan(cls, plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> Self:

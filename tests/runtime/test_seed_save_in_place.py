@@ -130,3 +130,22 @@ def test_the_first_save_swaps_in_where_nothing_was(tmp_path: Path) -> None:
     _checkpoint(partial, "first")
     swap_in(partial, final, old)
     assert (final / "model.safetensors").read_text() == "first" and not partial.exists() and not old.exists()
+
+
+def test_a_lock_a_killed_run_left_alone_in_save_root_is_no_checkpoint_and_no_use(tmp_path: Path) -> None:
+    """A run killed before its first save leaves ``save_root`` holding its lock alone."""
+    import json
+    import socket
+
+    from hookpipe.runtime.checkpoints.resume import in_place_verified
+    from hookpipe.runtime.checkpoints.versions import choose_place
+    from hookpipe.runtime.run_lock import LOCK_NAME
+
+    root = tmp_path / "ckpt"
+    root.mkdir()
+    dead = {"host": socket.gethostname(), "pid": 2 ** 22 + 1, "started": 0, "token": "t"}  # above pid_max
+    (root / LOCK_NAME).write_text(json.dumps(dead))
+    assert in_place_verified(root) == (None, [])  # nothing to skip, nothing to say
+    assert choose_place(None, None, None, in_place=[root]).version is None  # the next run writes there
+    (root / LOCK_NAME).write_text(json.dumps({**dead, "host": "elsewhere"}))
+    assert choose_place(None, None, None, in_place=[root]).version == 1  # one that may be live: beside it

@@ -175,3 +175,49 @@ def test_a_save_root_without_a_folder_name_is_refused_before_training(
             "and SaveCheckpoint replaces its whole folder on each save; name one, such as save_root = \"runs/ckpt\", "
             "in the file or with --set hook.save.save_root=runs/ckpt") in err
     assert "Traceback" not in err and sorted(os.listdir(tmp_path)) == ["pyproject.toml", "seed.pipe"]
+
+
+@pytest.mark.slow  # two real runs at once
+def test_a_run_started_beside_a_live_one_saves_into_its_own_version(tmp_path: Path) -> None:
+    """Before either saved anything: both found ``ckpt`` empty, and each removed the other's ``ckpt.partial``."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import launch_env
+
+    gate = (f'hook gate     = "tests.runtime.runlib.Gate"(step = 0, marker = "{tmp_path / "waiting"}", '
+            f'release = "{tmp_path / "release"}")\n')
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "a.pipe").write_text(PIPE.replace("loop {", gate + "loop {").replace(
+        "optimize -> save -> export }", "optimize -> save -> export -> gate }"))
+    (tmp_path / "b.pipe").write_text(PIPE)
+    hookpipe = [sys.executable, "-m", "hookpipe.cli", "run"]
+    holder = subprocess.Popen([*hookpipe, "a.pipe"], cwd=tmp_path, env=launch_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "waiting").exists():  # live, holding ckpt and models, nothing saved yet
+            assert holder.poll() is None and time.monotonic() < deadline, holder.communicate()
+            time.sleep(0.05)
+        assert not (tmp_path / "ckpt" / "model.safetensors").exists()
+        done = subprocess.run([*hookpipe, "b.pipe"], cwd=tmp_path, env=launch_env(), capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (f"hookpipe run: this run writes to ckpt.v1 and models/v1: another run is writing to ckpt now "
+                f"(host '{os.uname().nodename}', pid {holder.pid}, started ") in done.stderr, done.stderr
+        (tmp_path / "release").write_text("go")
+        out, err = holder.communicate(timeout=120)
+        assert holder.returncode == 0, out + err
+    finally:
+        (tmp_path / "release").write_text("go")
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(30)
+    for folder in ("ckpt", "ckpt.v1"):
+        assert read_marker(tmp_path / folder)["completed_steps"] == 6  # type: ignore[index]
+        assert checkpoint_problem(tmp_path / folder) is None
+    assert read_marker(tmp_path / "ckpt")["run"] != read_marker(tmp_path / "ckpt.v1")["run"]  # type: ignore[index]
+    assert (tmp_path / "models" / "model_epoch_0_step_3" / "0" / "model.safetensors").is_file()
+    assert (tmp_path / "models" / "v1" / "model_epoch_0_step_3" / "0" / "model.safetensors").is_file()
+    assert not list(tmp_path.rglob(".hookpipe-run.lock*"))  # both runs let go of their folders

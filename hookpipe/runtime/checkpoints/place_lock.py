@@ -1,28 +1,32 @@
-"""The main process of a run holds its log folder from the moment it chooses it.
+"""The main process of a run holds every folder it writes from the moment it chooses them.
 
 Two runs started together with one ``log_dir`` (each with its own checkpoint
 ``dir``) both found the log folder empty, both chose it, and both appended to one
-``metrics.csv``: rows of the two runs mixed, repeated and lost. Choosing a folder
-(:func:`~.versions.choose_place`) and holding it (:class:`~hookpipe.runtime.run_lock.RunLock`)
-are therefore one step here: the main process takes the chosen log folder's lock
-before the trackers are made. A folder another live run holds counts as used, so a
-new run chooses the next version; a run that lost the race between choosing and
-taking the lock chooses again, now seeing it held. Only a run that continues the
-run of its checkpoint, and so cannot log anywhere else, is refused
-(:class:`~hookpipe.runtime.run_lock.FolderInUse`, naming the holder), as the
-checkpoint folder's lock refuses a second run into one folder.
+``metrics.csv``: rows of the two runs mixed, repeated and lost. The same held for
+RoboOrchard Lab's ``SaveCheckpoint`` and ``SaveModel`` in a ``.pipe`` file: two runs
+started together both found ``save_root`` empty, and each removed the other's
+half-written ``<save_root>.partial``. Choosing the folders
+(:func:`~.versions.choose_place`) and holding them (:class:`~hookpipe.runtime.run_lock.RunLock`)
+are therefore one step here: the main process takes the lock of every folder the
+run will write (the log folder, the built-in checkpoint's ``dir``, each seed hook's
+``save_root``) before anything is built. A folder another live run holds counts as
+used, so a new run chooses the next version; a run that lost the race between
+choosing and taking a lock lets go of what it took and chooses again, now seeing it
+held. Only a run that continues the run of its checkpoint, and so cannot write
+anywhere else, is refused (:class:`~hookpipe.runtime.run_lock.FolderInUse`, naming
+the holder).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from hookpipe.runtime.checkpoints.versions import RunPlace
 from hookpipe.runtime.run_lock import FolderInUse, RunLock
 
-__all__ = ["hold_log_folder", "launched_as_main"]
+__all__ = ["hold_folders", "hold_log_folder", "launched_as_main", "log_lock"]
 
 #: Choices made again after losing the race for a version folder to another run.
 _TRIES = 5
@@ -37,21 +41,37 @@ def launched_as_main() -> bool:
     return os.environ.get("RANK", "0") in ("0", "")
 
 
-def hold_log_folder(choose: Callable[[], RunPlace], log_dir: str | Path) -> tuple[RunPlace, RunLock]:
-    """Where the run writes (``choose()``), with its log folder held by this process.
+def hold_folders(choose: Callable[[], RunPlace],
+                 locks_of: Callable[[RunPlace], Sequence[RunLock]]) -> tuple[RunPlace, list[RunLock]]:
+    """Where the run writes (``choose()``), with the folders ``locks_of(place)`` names held by this process.
 
-    Raises ``FolderInUse`` when the run continues in a log folder another live run
+    Raises ``FolderInUse`` when the run continues in a folder another live run
     holds, or when other runs keep taking every version it chooses.
     """
     for _ in range(_TRIES):
         place = choose()
-        lock = RunLock(place.folder(log_dir), what="log folder",
-                       setting="`log_dir` (--set trainer.log_dir=...)", remove_if_empty=place.version is not None)
+        held: list[RunLock] = []
         try:
-            lock.acquire()
+            for lock in locks_of(place):
+                lock.acquire()
+                held.append(lock)
         except FolderInUse:
+            for lock in held:
+                lock.release()
             if place.continued:
                 raise
             continue  # taken since it was chosen: chosen again, it counts as used
-        return place, lock
-    raise FolderInUse(f"log folder {log_dir}: other runs took each version this run chose; try again")
+        return place, held
+    raise FolderInUse("other runs took each version of the run's folders this run chose; try again")
+
+
+def hold_log_folder(choose: Callable[[], RunPlace], log_dir: str | Path) -> tuple[RunPlace, RunLock]:
+    """:func:`hold_folders` for the log folder alone."""
+    place, (lock,) = hold_folders(choose, lambda place: [log_lock(place, log_dir)])
+    return place, lock
+
+
+def log_lock(place: RunPlace, log_dir: str | Path) -> RunLock:
+    """The lock of the run's log folder (a version folder it made goes when the run leaves it empty)."""
+    return RunLock(place.folder(log_dir), what="log folder", setting="`log_dir` (--set trainer.log_dir=...)",
+                   remove_if_empty=place.version is not None)

@@ -23,6 +23,7 @@ from pydantic import Field
 from robo_orchard_core.utils.config import Config
 
 from hookpipe.runtime.errors import CheckpointNotFoundError, PlanResolveError
+from hookpipe.runtime.run_lock import is_lock_file
 
 __all__ = ["MARKER", "VERSION_NAME", "ResumeCheckpointConfig", "checkpoint_name", "checkpoint_problem",
            "complete_checkpoints", "in_place_verified", "latest_checkpoint", "newest_in_place", "newest_verified",
@@ -143,8 +144,8 @@ def in_place_verified(save_root: str | os.PathLike[str]) -> tuple[Path | None, l
     final, _, old = swap_folders(save_root)
     skipped: list[tuple[Path, str]] = []
     for folder in (final, old):
-        if not folder.is_dir():
-            continue
+        if not folder.is_dir() or all(is_lock_file(p.name) for p in folder.iterdir()):
+            continue  # nothing saved yet (a live run's, or a killed one's, lock alone)
         reason = checkpoint_problem(folder)
         if reason is None:
             return folder, skipped

@@ -23,9 +23,10 @@ The rule (``docs/runtime.md``, "Checkpoint folders of several runs"):
 The process count is the run's, not the file's: a checkpoint resumed on another
 number of processes with only the limits changed continues its run too.
 
-A live run holds its log folder (:mod:`.place_lock`, ``runtime/run_lock.py``), so
-a run started beside it, even before it logged a row, counts that folder as used
-and logs into the next version; two runs never append to one ``metrics.csv``.
+A live run holds every folder it writes (:mod:`.place_lock`, ``runtime/run_lock.py``),
+so a run started beside it, even before it logged a row or saved a checkpoint,
+counts those folders as used and writes into the next version; two runs never
+append to one ``metrics.csv`` or save into one folder.
 
 ``--resume latest`` reads the highest version that holds a complete checkpoint
 (the most recently started run), ``--resume best`` ranks every version's. Pruning
@@ -107,10 +108,10 @@ def _held_in_place(folder: Path) -> Path | None:
 
 
 def _used_in_place(folder: Path) -> bool:
-    """Whether a run already saved into this ``SaveCheckpoint`` folder (with or without hookpipe's marker)."""
+    """Whether a run saved into this ``SaveCheckpoint`` folder (with or without hookpipe's marker), or holds it."""
     final, _, old = swap_folders(folder)
     if final.is_dir():
-        return any(final.iterdir()) or old.is_dir()
+        return any(not is_lock_file(p.name) for p in final.iterdir()) or old.is_dir() or live_holder(final) is not None
     return final.exists() or old.is_dir()
 
 
@@ -151,7 +152,7 @@ def choose_place(checkpoint_dir: str | Path | None, log_dir: str | Path | None,
             return RunPlace(found[0] or None, run_id if isinstance(run_id, str) else fresh_id, continued=True)
     filled = [folder for folder in (log_dir, *exports) if folder is not None]
     filled_versions = [version for folder in filled for version in version_folders(folder)]
-    used = (any(_checkpoints(folder) for _, folder in ckpt_versions)
+    used = (any(_checkpoints(folder) or live_holder(folder) is not None for _, folder in ckpt_versions)
             or any(_used_in_place(folder) for versions in beside for _, folder in versions)
             or any(_used_log_dir(folder) for _, folder in filled_versions))
     if not used:
@@ -162,7 +163,8 @@ def choose_place(checkpoint_dir: str | Path | None, log_dir: str | Path | None,
         str(version_beside(root, number)) for root in in_place] + [
         f"{Path(folder)}/v{number}" for folder in (*exports, log_dir) if folder is not None]
     where = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    live = next(((folder, holder) for _, folder in filled_versions if (holder := live_holder(folder))), None)
+    candidates = [folder for _, folder in every]
+    live = next(((folder, holder) for folder in candidates if (holder := live_holder(folder))), None)
     if live is not None:
         return RunPlace(number, fresh_id, (
             f"this run writes to {where}: another run is writing to {live[0]} now ({describe(live[1])}), and "
