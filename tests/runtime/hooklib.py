@@ -27,14 +27,17 @@ CALLBACKS = tuple(
 )
 
 
-def recording_hooks(log: list[tuple[str, str, int, int]]) -> PipelineHooks:
-    """Seed-API hooks on the four step scopes appending ``(channel, "begin"|"end", global_step_id, step_id)``."""
+def recording_hooks(log: list[tuple[Any, ...]]) -> PipelineHooks:
+    """Seed-API hooks on the four step scopes appending ``(channel, "begin"|"end", global_step_id, step_id)``,
+    and, in the step's scope, accelerate's accumulation bookkeeping (``accelerator.step``, ``sync_gradients``)."""
     hooks = PipelineHooks()
     for channel in ("on_step", "on_batch", "on_model_forward", "on_model_backward"):
         hooks.register_hook(channel, HookContext.from_callable(
             before=lambda a, c=channel: log.append((c, "begin", a.global_step_id, a.step_id)),
             after=lambda a, c=channel: log.append((c, "end", a.global_step_id, a.step_id)),
         ))
+    hooks.register_hook("on_step", HookContext.from_callable(
+        before=lambda a: log.append(("accelerate", a.accelerator.step, a.accelerator.sync_gradients))))
     return hooks
 
 

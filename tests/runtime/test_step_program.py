@@ -291,7 +291,7 @@ def test_the_generated_step_and_the_reference_path_train_bitwise_alike(
     monkeypatch.setenv(REFERENCE_ENV, "1")
     reference, reference_log = _seed_run(accumulation, with_hooks)
     assert all(torch.equal(p, q) for p, q in zip(generated, reference))
-    assert generated_log == reference_log and (len(generated_log) == 13 * 8) is with_hooks
+    assert generated_log == reference_log and (len(generated_log) == 13 * 9) is with_hooks
     assert not all(torch.equal(p, q) for p, q in zip(generated, [p.detach() for p in tiny_model().parameters()]))
 
 
