@@ -24,6 +24,22 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Remedy:
+    """An edit the compiler tried on its graph and saw clear the diagnostic: what an editor offers as a quick fix.
+
+    The help line says it in words; this says it in spans, so the language server
+    need not read the words back. ``kind`` is ``"move_before"``/``"move_after"`` (the
+    attachment at ``span`` goes right before or after the one at ``anchor``, in its
+    block) or ``"remove"`` (the statement at ``span``).
+    """
+
+    title: str
+    kind: Literal["move_before", "move_after", "remove"]
+    span: Span
+    anchor: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
     severity: Severity
@@ -31,6 +47,7 @@ class Diagnostic:
     span: Span
     notes: tuple[Note, ...] = ()
     help: str | None = None
+    remedies: tuple[Remedy, ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.span.file, self.span.line, self.span.column, self.code, self.message)

@@ -23,6 +23,7 @@ from typing import Callable
 import networkx as nx
 
 from hookpipe.compiler.context import ORIGINS, Compilation, OrderGraph, Origin, edge_origins
+from hookpipe.diagnostics import Remedy
 from hookpipe.dsl.span import Span
 
 Step = tuple[int, int, dict[Origin, None]]
@@ -44,6 +45,8 @@ class Edit:
     span: Span
     #: No cycle through the component is left (else only what the edit changed is off every cycle).
     whole: bool
+    #: The same edit in spans, for an editor's quick fix.
+    remedy: Remedy
 
 
 def working_edits(ctx: Compilation, graph: OrderGraph, component: set[int], steps: list[Step]) -> list[list[Edit]]:
@@ -70,8 +73,9 @@ def working_edits(ctx: Compilation, graph: OrderGraph, component: set[int], step
                     _drop(trial, u, v, origin.__ne__)
                 whole = _whole(trial, component, ordered)
                 if whole is not None:
-                    edits.append(Edit(f"remove `{_statement(ctx, origin.span)}` ({origin.span.file}:"
-                                      f"{origin.span.line})", origin.span, whole))
+                    statement = _statement(ctx, origin.span)
+                    edits.append(Edit(f"remove `{statement}` ({origin.span.file}:{origin.span.line})", origin.span,
+                                      whole, Remedy(f"Remove `{statement}`", "remove", origin.span)))
         found.append(edits)
     return found
 
@@ -102,9 +106,11 @@ def _move(ctx: Compilation, graph: OrderGraph, component: set[int], x: int, down
     whole = _whole(trial, component, [(x, x)])
     if whole is None:
         return None
-    if down:
-        return Edit(f"move `{node.hook}` after `{ctx.nodes[rest[at - 1]].hook}`", node.span, whole)
-    return Edit(f"move `{node.hook}` before `{ctx.nodes[rest[at]].hook}`", node.span, whole)
+    anchor = ctx.nodes[rest[at - 1] if down else rest[at]]
+    where = "after" if down else "before"
+    return Edit(f"move `{node.hook}` {where} `{anchor.hook}`", node.span, whole,
+                Remedy(f"Move `{node.hook}` {where} `{anchor.hook}`", "move_after" if down else "move_before",
+                       node.span, anchor.span))
 
 
 def _rewrite(trial: OrderGraph, old: list[int], new: list[int]) -> None:

@@ -214,7 +214,7 @@ def _report_contradiction(ctx: Compilation, graph: OrderGraph, component: set[in
         help_text += " (other cycles among these hooks remain: compile again for the next one)"
     ctx.error("HP005", f"effect order violated in {phase}: {_claim(ctx, a, b, origins)}, but the cycle's other "
               f"steps order `{ctx.nodes[b].hook}` before `{ctx.nodes[a].hook}`: {names}", span,
-              notes=(why, *notes), help=help_text)
+              notes=(why, *notes), help=help_text, remedies=tuple(dict.fromkeys(edit.remedy for _, edit in chosen)))
     return {(u, v) for u, v, _ in free}
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from hookpipe.compiler.context import Compilation, Node
-from hookpipe.diagnostics import Diagnostic
+from hookpipe.diagnostics import Diagnostic, Remedy
 from hookpipe.dsl.span import Span
 from hookpipe.lint.suppress import find_suppression, suppression_comment
 from hookpipe.lsp.convert import word_span
@@ -43,6 +43,10 @@ def fixes_for(d: Diagnostic, ctx: Compilation) -> list[Fix]:
             found.append(fix)
     if d.code == "HP005" and d.notes and d.notes[0].span is not None:
         fix = _reorder(ctx, d.span, d.notes[0].span)
+        if fix is not None:
+            found.append(fix)
+    for remedy in d.remedies:  # edits the compiler saw clear it (an ordering cycle's)
+        fix = _remedy(ctx, remedy, preferred=not found)
         if fix is not None:
             found.append(fix)
     if d.code == "HP101":
@@ -98,6 +102,39 @@ def _reorder(ctx: Compilation, early_span: Span, late_span: Span) -> Fix | None:
         return Fix(title, (Edit(at, line + "\n"), Edit(whole, "")), preferred=True)
     return Fix(title, (Edit(early.span, _text(ctx, late.span)), Edit(late.span, _text(ctx, early.span))),
                preferred=True)
+
+
+def _alone(ctx: Compilation, span: Span) -> str | None:
+    """The line ``span`` is written on, when nothing else is (a comment aside); else None."""
+    line = ctx.sources.line(span.file, span.line) or ""
+    if span.end_line != span.line or line.split("#", 1)[0].strip() != _text(ctx, span):
+        return None
+    return line
+
+
+def _remedy(ctx: Compilation, remedy: Remedy, preferred: bool) -> Fix | None:
+    """A :class:`~hookpipe.diagnostics.Remedy` as text edits: whole lines moved or removed.
+
+    Only where the edit is the one the compiler tried: an attachment and its anchor
+    each alone on their line (a line move puts one right before or after the other
+    in the block), a statement alone on its lines. Elsewhere the help line says it.
+    """
+    file = remedy.span.file
+    if remedy.kind == "remove":
+        line = ctx.sources.line(file, remedy.span.line) or ""
+        rest = line[:remedy.span.column - 1] + line[remedy.span.end_column - 1:] \
+            if remedy.span.end_line == remedy.span.line else None
+        if rest is None or rest.split("#", 1)[0].strip():
+            return None
+        return Fix(remedy.title, (Edit(Span(file, remedy.span.line, 1, remedy.span.line + 1, 1), ""),), preferred)
+    anchor = remedy.anchor
+    moved = _alone(ctx, remedy.span)
+    if anchor is None or anchor.file != file or moved is None or _alone(ctx, anchor) is None \
+            or anchor.line == remedy.span.line:
+        return None
+    at = anchor.line if remedy.kind == "move_before" else anchor.line + 1
+    return Fix(remedy.title, (Edit(Span(file, at, 1, at, 1), moved + "\n"),
+                              Edit(Span(file, remedy.span.line, 1, remedy.span.line + 1, 1), "")), preferred)
 
 
 def _suppress(d: Diagnostic, ctx: Compilation) -> Fix:
