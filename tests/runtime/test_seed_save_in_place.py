@@ -149,3 +149,27 @@ def test_a_lock_a_killed_run_left_alone_in_save_root_is_no_checkpoint_and_no_use
     assert choose_place(None, None, None, in_place=[root]).version is None  # the next run writes there
     (root / LOCK_NAME).write_text(json.dumps({**dead, "host": "elsewhere"}))
     assert choose_place(None, None, None, in_place=[root]).version == 1  # one that may be live: beside it
+
+
+def test_a_save_root_that_links_to_another_disk_keeps_the_link_and_saves_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "seed.pipe").write_text(PIPE.replace('hook export', '# hook export').replace(" -> export", ""))
+    scratch = tmp_path / "scratch" / "out"
+    scratch.mkdir(parents=True)
+    (tmp_path / "out").symlink_to(scratch, target_is_directory=True)
+    assert run_file("seed.pipe", [], None) == 0
+    assert "; checkpoint out\n" in capsys.readouterr().out  # the name the file gives
+    assert (tmp_path / "out").is_symlink() and os.readlink(tmp_path / "out") == str(scratch)
+    assert read_marker(scratch)["completed_steps"] == 6 and checkpoint_problem(scratch) is None  # type: ignore[index]
+    assert sorted(p.name for p in scratch.parent.iterdir()) == ["out"]  # no .partial or .old left beside it
+
+
+def test_a_file_where_the_folder_should_be_is_refused_and_kept(tmp_path: Path) -> None:
+    final, partial, old = swap_folders(tmp_path / "ckpt")
+    final.write_text("my notes")
+    _checkpoint(partial, "first")
+    with pytest.raises(NotADirectoryError, match="is not a folder .* give the hook another save_root"):
+        swap_in(partial, final, old)
+    assert final.read_text() == "my notes" and (partial / "model.safetensors").is_file()

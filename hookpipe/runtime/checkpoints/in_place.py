@@ -60,11 +60,12 @@ def swap_in(partial: Path, final: Path, old: Path) -> None:
             os.replace(old, final)
     elif old.exists() or old.is_symlink():
         old.unlink()
-    if final.is_dir() and not final.is_symlink():
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise NotADirectoryError(f"{final} is not a folder (a file or a link sits there), so no checkpoint can be "
+                                 "swapped in: move it away or give the hook another save_root")
+    if final.is_dir():
         os.replace(final, old)
         os.replace(partial, final)
         _carry(old, final)
     else:
-        if final.exists() or final.is_symlink():
-            final.unlink()
         os.replace(partial, final)

@@ -140,7 +140,10 @@ class SaveCheckpoint(PipelineHooks):
                                      "save_state")
             accelerator.wait_for_everyone()
             return location
-        final, partial, old = swap_folders(self.save_root)  # type: ignore[arg-type]  # _check ran
+        # A save_root that is a link to a folder (scratch space, another disk) is swapped where it points:
+        # the link stays, and the checkpoint lands on the disk it names, as the seed's in-place save does.
+        root = Path(self.save_root)  # type: ignore[arg-type]  # _check ran
+        final, partial, old = swap_folders(root.resolve() if root.is_symlink() else root)
         if accelerator.is_main_process and partial.exists():
             shutil.rmtree(partial)
         accelerator.wait_for_everyone()
@@ -152,7 +155,7 @@ class SaveCheckpoint(PipelineHooks):
             self._complete(partial, completed_steps, args.epoch_id)
             swap_in(partial, final, old)
         accelerator.wait_for_everyone()
-        return str(final)
+        return str(root)  # the name the file gives (the link, where it is one)
 
     def _save_models(self, accelerator: Accelerator, model: Any, location: Path) -> None:
         # The trainer's model (the one it prepared); the seed reads accelerate's private list of
