@@ -23,7 +23,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, NamedTuple
+from typing import Iterator, Mapping, NamedTuple
 
 from hookpipe.cli import main as cli_main
 from hookpipe.compiler import compile_path
@@ -216,3 +216,30 @@ def load_fixtures(area: str) -> list[Fixture]:
             raise ValueError(f"{path}: no `# expect:` header")
         out.append(Fixture(path, tuple(expected)))
     return out
+
+
+@contextlib.contextmanager
+def gated_run(pipe: str, cwd: Path, waiting: Path, release: Path) -> "Iterator[subprocess.Popen[str]]":
+    """``hookpipe run PIPE`` in a process, held live at its ``runlib.Gate`` until the block ends.
+
+    Yields once the gate wrote ``waiting`` (the run holds its folders then); at the
+    end of the block the gate is released and the run must finish with exit 0.
+    """
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-m", "hookpipe.cli", "run", pipe], cwd=cwd, env=launch_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not waiting.exists():
+            assert holder.poll() is None and time.monotonic() < deadline, holder.communicate()
+            time.sleep(0.05)
+        yield holder
+        release.write_text("go")
+        out, err = holder.communicate(timeout=120)
+        assert holder.returncode == 0, out + err
+    finally:
+        release.write_text("go")
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(30)

@@ -8,6 +8,7 @@ import pytest
 
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.lsp.fixes import Edit, fixes_for
+from tests.test_effect_diagnosis import AFTER, SAVE_FIRST
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "diagnostics"
 SUGGESTING = sorted(p for p in FIXTURES.glob("*.pipe") if "did you mean" in p.with_suffix(".expected").read_text())
@@ -59,12 +60,6 @@ def test_suppression_joins_an_existing_comment(tmp_path: Path) -> None:
 # --- ordering cycles: the edits the compiler tried, as quick fixes -------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-AFTER = """                clip -> optimize
-                evaluate every 200 steps
-                save     every 400 steps"""
-SAVE_FIRST = """                save     every 400 steps
-                clip -> optimize
-                evaluate every 200 steps"""
 
 
 def _cycle(path: Path, text: str):  # type: ignore[no-untyped-def]

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from hookpipe.runtime.checkpoints.place_lock import hold_log_folder
 from hookpipe.runtime.checkpoints.versions import RunPlace, choose_place
 from hookpipe.runtime.run import run_file
 from hookpipe.runtime.run_lock import LOCK_NAME, FolderInUse
-from tests.helpers import launch_env
+from tests.helpers import gated_run, launch_env
 from tests.runtime.planbuild import tiny_trainer_text
 
 HOLDER = "import sys, time\nfrom hookpipe.runtime.run_lock import RunLock\nRunLock(sys.argv[1]).acquire()\n" \
@@ -78,13 +77,8 @@ def logged_steps(path: Path) -> list[int]:
 def test_a_run_started_beside_a_live_one_logs_into_its_own_version(tmp_path: Path) -> None:
     first = write(tmp_path, "a.pipe", "runs/a", gate=True)
     second = write(tmp_path, "b.pipe", "runs/b")
-    holder = subprocess.Popen(hookpipe_run(str(first)), cwd=tmp_path, env=launch_env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "waiting").exists():  # the first run is live, 3 rows logged, holding runs/logs
-            assert holder.poll() is None and time.monotonic() < deadline, holder.communicate()
-            time.sleep(0.05)
+    with gated_run(str(first), tmp_path, tmp_path / "waiting", tmp_path / "release") as holder:
+        # the first run is live, 3 rows logged, holding runs/logs
         done = subprocess.run(hookpipe_run(str(second)), cwd=tmp_path, env=launch_env(),
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -95,14 +89,6 @@ def test_a_run_started_beside_a_live_one_logs_into_its_own_version(tmp_path: Pat
             f"now (host '{os.uname().nodename}', pid {holder.pid}, started " + said[0].split(", started ")[1]
         ], done.stderr
         assert "two runs never share a folder, so nothing there is mixed, replaced or pruned" in said[0]
-        (tmp_path / "release").write_text("go")
-        out, err = holder.communicate(timeout=120)
-        assert holder.returncode == 0, out + err
-    finally:
-        (tmp_path / "release").write_text("go")
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait(30)
     runs = tmp_path / "runs"
     assert logged_steps(runs / "logs" / "metrics.csv") == [1, 2, 3, 4, 5, 6]  # the first run's rows only
     assert logged_steps(runs / "logs" / "v1" / "metrics.csv") == [1, 2, 3, 4, 5, 6]

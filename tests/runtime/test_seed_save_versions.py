@@ -182,9 +182,8 @@ def test_a_run_started_beside_a_live_one_saves_into_its_own_version(tmp_path: Pa
     """Before either saved anything: both found ``ckpt`` empty, and each removed the other's ``ckpt.partial``."""
     import subprocess
     import sys
-    import time
 
-    from tests.helpers import launch_env
+    from tests.helpers import gated_run, launch_env
 
     gate = (f'hook gate     = "tests.runtime.runlib.Gate"(step = 0, marker = "{tmp_path / "waiting"}", '
             f'release = "{tmp_path / "release"}")\n')
@@ -192,28 +191,14 @@ def test_a_run_started_beside_a_live_one_saves_into_its_own_version(tmp_path: Pa
     (tmp_path / "a.pipe").write_text(PIPE.replace("loop {", gate + "loop {").replace(
         "optimize -> save -> export }", "optimize -> save -> export -> gate }"))
     (tmp_path / "b.pipe").write_text(PIPE)
-    hookpipe = [sys.executable, "-m", "hookpipe.cli", "run"]
-    holder = subprocess.Popen([*hookpipe, "a.pipe"], cwd=tmp_path, env=launch_env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "waiting").exists():  # live, holding ckpt and models, nothing saved yet
-            assert holder.poll() is None and time.monotonic() < deadline, holder.communicate()
-            time.sleep(0.05)
+    with gated_run("a.pipe", tmp_path, tmp_path / "waiting", tmp_path / "release") as holder:
+        # live, holding ckpt and models, nothing saved yet
         assert not (tmp_path / "ckpt" / "model.safetensors").exists()
-        done = subprocess.run([*hookpipe, "b.pipe"], cwd=tmp_path, env=launch_env(), capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", "b.pipe"], cwd=tmp_path,
+                              env=launch_env(), capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         assert (f"hookpipe run: this run writes to ckpt.v1 and models/v1: another run is writing to ckpt now "
                 f"(host '{os.uname().nodename}', pid {holder.pid}, started ") in done.stderr, done.stderr
-        (tmp_path / "release").write_text("go")
-        out, err = holder.communicate(timeout=120)
-        assert holder.returncode == 0, out + err
-    finally:
-        (tmp_path / "release").write_text("go")
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait(30)
     for folder in ("ckpt", "ckpt.v1"):
         assert read_marker(tmp_path / folder)["completed_steps"] == 6  # type: ignore[index]
         assert checkpoint_problem(tmp_path / folder) is None
