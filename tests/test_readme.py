@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from tests.helpers import ROOT
 
@@ -90,3 +92,27 @@ def test_readme_says_what_the_runtime_extra_brings_in() -> None:
     section = readme.split("**What `[runtime]` brings in, and why.**", 1)[1].split("\n\n", 1)[0]
     for name in ("torch", "accelerate", "robo_orchard_core", "gymnasium", "opencv-python", "huggingface_hub"):
         assert f"`{name}" in section, name
+
+
+def test_readme_s_first_example_compiles_and_its_edit_gives_the_error_shown(tmp_path: Path) -> None:
+    """The first thing a reader copies: as written it checks; with `optimize -> clip` it prints README's lines."""
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```pipe\n", 1)[1].split("```", 1)[0]
+    shown = readme.split("Write `optimize -> clip` instead", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def check(text: str) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "bad.pipe").write_text(text)
+        return subprocess.run([sys.executable, "-m", "hookpipe.cli", "check", "bad.pipe"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    assert check(example).returncode == 0, check(example).stderr
+    bad = example.replace("clip -> optimize", "optimize -> clip")
+    done = check(bad)
+    assert done.returncode == 1
+    for line in shown.splitlines():
+        if line.strip() != "...":
+            assert line in done.stderr.splitlines(), (line, done.stderr)
