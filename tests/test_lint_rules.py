@@ -42,6 +42,16 @@ def test_hp102_every_step_is_on_purpose_and_from_counts():
     assert findings("max_step = 100", "    save every 7 steps", SAVE) == []  # no accumulation
 
 
+def test_hp102_recommends_updates_and_says_when_a_multiple_of_g_steps_drifts():
+    """Windows restart at each epoch: `every 8 steps` under G = 4 is on updates only while epochs are multiples of 4."""
+    text = (f"trainer {{ max_step = 100\n grad_accumulation = 4 }}\n{HEAD}{SAVE}\n"
+            "loop { epoch { step { after {\n    optimize\n    save every 6 steps\n} } } }\n")
+    (d,) = run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))
+    assert d.code == "HP102" and d.help == (
+        "count in updates (`every 2 updates`); a multiple of 4 steps lines up with the updates only while each "
+        "epoch's batch count is a multiple of 4 too (a window restarts at every epoch)")
+
+
 def test_hp104_names_custom_hooks_without_declared_effects():
     text = ('use my = "p"\ntrainer { max_step = 10 }\nhook step = my.Stepper()\n'
             "loop { epoch { step { after { step } } } }\n")

@@ -3,7 +3,9 @@
 With gradient accumulation G the optimizer updates only on every G-th step, so a
 hook counted in steps whose firings are not all multiples of G runs between
 updates: a checkpoint saves half-accumulated gradients, validation measures the
-weights of the previous update. Counting in ``updates`` is the fix. ``every
+weights of the previous update. Counting in ``updates`` is the fix; a multiple
+of G steps is one only while each epoch's batch count is a multiple of G
+(accumulation windows restart at every epoch), so the help says so. ``every
 step`` (every micro-batch, on purpose) is left alone.
 """
 
@@ -34,9 +36,12 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         written = node.attachment.every
         where = written.span if written is not None else _argument_span(ctx, node)
         updates = max(1, round(guard.every / g))
-        fix = (f"count in updates (`every {updates} update{'s' if updates != 1 else ''}`), "
-               f"or use a multiple of {g} steps (`every {updates * g} steps`)") if written is not None else (
-               f"make it a multiple of {g} (e.g. {updates * g})")
+        # A multiple of G steps lines up with updates only while every epoch's batches are a multiple
+        # of G: accelerate closes an accumulation window at each epoch's end, and the next one starts there.
+        drift = (f"a multiple of {g} steps lines up with the updates only while each epoch's batch count is a "
+                 f"multiple of {g} too (a window restarts at every epoch)")
+        fix = (f"count in updates (`every {updates} update{'s' if updates != 1 else ''}`); {drift}"
+               if written is not None else f"make it a multiple of {g} (e.g. {updates * g}); {drift}")
         yield warning(
             CODE,
             f"`{node.hook}` fires every {guard.every} steps"
