@@ -24,6 +24,15 @@ class PlanResolveError(HookpipeRuntimeError):
     """
 
 
+class ForwardResultError(HookpipeRuntimeError, TypeError):
+    """A ``SimpleBatchProcessor.forward`` returned something that is not ``(outputs, loss)``.
+
+    A ``TypeError`` too, as the failed unpacking was. Said in one line naming the
+    method and what it returned: the unpacking's own message ("iteration over a 0-d
+    tensor", raised from generated code) points nowhere a user can act on.
+    """
+
+
 class CheckpointNotFoundError(PlanResolveError, ValueError):
     """The folder to resume from does not exist.
 

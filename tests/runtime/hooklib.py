@@ -183,6 +183,14 @@ def tiny_loader(n: int = 10, batch_size: int = 2, shuffle: bool = False) -> Data
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
 
 
+class LossOnly(SimpleBatchProcessor):
+    """A Lightning habit: ``forward`` returns the loss alone, not ``(outputs, loss)``."""
+
+    def forward(self, model: Any, batch: Any) -> Any:
+        x, y = batch
+        return torch.nn.functional.mse_loss(model(x), y)
+
+
 class MSE(SimpleBatchProcessor):
     """Mean squared error; raises at ``fail_at`` (a global batch count) if given."""
 

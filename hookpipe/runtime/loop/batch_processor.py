@@ -16,11 +16,13 @@ import torch
 from accelerate import Accelerator
 
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.errors import ForwardResultError
 from hookpipe.runtime.fastpath import fast_path
 from hookpipe.runtime.hooks.mixin import PipelineHooks
 
 __all__ = [
-    "BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor", "is_identity",
+    "BatchProcessorFromCallable", "BatchProcessorMixin", "LossNotProvidedError", "SimpleBatchProcessor",
+    "forward_result_error", "is_identity",
 ]
 
 ForwardFn = Callable[[Callable[..., Any], Any], "tuple[Any, Optional[torch.Tensor]]"]
@@ -130,7 +132,11 @@ class SimpleBatchProcessor(BatchProcessorMixin):
         self.initialize(on_batch_hook_args.accelerator)
         batch = self.transform(on_batch_hook_args.batch)
         with pipeline_hooks.begin("on_model_forward", on_batch_hook_args.copy_with_updates(batch=batch)) as fwd:
-            outputs, loss = self.forward(model, batch)
+            result = self.forward(model, batch)
+            try:
+                outputs, loss = result
+            except (TypeError, ValueError):
+                raise forward_result_error(self, result) from None
             fwd.model_outputs = outputs
             reduce_loss = loss
             if loss is not None and self._average_loss:
@@ -146,6 +152,16 @@ class SimpleBatchProcessor(BatchProcessorMixin):
                 self._backward(loss)  # type: ignore[misc]  # accelerator.backward, without its per-step tax (see fastpath)
         on_batch_hook_args.model_outputs = outputs
         on_batch_hook_args.reduce_loss = reduce_loss
+
+
+def forward_result_error(processor: SimpleBatchProcessor, result: Any) -> ForwardResultError:
+    """What to say when ``processor.forward`` returned ``result``, which does not unpack into ``(outputs, loss)``."""
+    method = getattr(type(processor).forward, "__qualname__", f"{type(processor).__name__}.forward")
+    what = f"a tuple of {len(result)}" if isinstance(result, tuple) else (
+        f"a {type(result).__module__}.{type(result).__qualname__}" if result is not None else "None")
+    return ForwardResultError(
+        f"{method} returned {what}; a SimpleBatchProcessor's forward returns (outputs, loss), e.g. "
+        "`return outputs, loss` (the loss may be None when need_backward is False)")
 
 
 class BatchProcessorFromCallable(SimpleBatchProcessor):

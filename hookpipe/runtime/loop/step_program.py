@@ -74,6 +74,7 @@ from hookpipe.runtime.loop.batch_processor import (
     BatchProcessorMixin,
     LossNotProvidedError,
     SimpleBatchProcessor,
+    forward_result_error,
     is_identity,
 )
 from hookpipe.runtime.loop.progress import TrainerProgressState
@@ -413,7 +414,8 @@ class _Writer:
         bp, line = self.s.batch_processor, self.src.line
         assert isinstance(bp, SimpleBatchProcessor)  # inlined only then (see batch)
         bp.initialize(self.s.accelerator)
-        self.env.update(forward=bp.forward, backward=bp.backward, LossNotProvidedError=LossNotProvidedError)
+        self.env.update(forward=bp.forward, backward=bp.backward, LossNotProvidedError=LossNotProvidedError, bp=bp,
+                        forward_result_error=forward_result_error)
         source = f"{a_batch}.batch" if a_batch is not None else "batch"  # a before hook may replace it
         if is_identity(bp.transform):
             line(depth, f"b = {source}")
@@ -429,7 +431,12 @@ class _Writer:
             return lambda arg: [f"{arg} = new(Args)", f"{arg}.__dict__ = {{**{a_batch}.__dict__, {items}}}"]
 
         def forward(d: int, a_fwd: str | None) -> None:
-            line(d, "outputs, loss = forward(model, b)")
+            # The unpacking in a `try` of its own: free unless it fails, and then said in one line.
+            line(d, "result = forward(model, b)")
+            line(d, "try:")
+            line(d + 1, "outputs, loss = result")
+            line(d, "except (TypeError, ValueError):")
+            line(d + 1, "raise forward_result_error(bp, result) from None")
             if a_fwd is not None:
                 line(d, f"{a_fwd}.model_outputs = outputs")
             line(d, "reduce = loss")
