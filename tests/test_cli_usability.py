@@ -48,6 +48,19 @@ def test_a_file_of_another_language_gets_one_line_saying_check_reads_pipe_files(
     assert done.returncode == 1 and "hookpipe check reads .pipe files" not in done.stderr
 
 
+def test_check_of_a_lightning_config_says_why_first_and_which_import_converts_it(tmp_path: Path) -> None:
+    (tmp_path / "lit.yaml").write_text("trainer:\n  max_epochs: 3\n  accumulate_grad_batches: 2\nmodel:\n"
+                                       "  class_path: x.Y\n  init_args:\n    lr: 0.1\n")
+    done = hookpipe("check", "lit.yaml", cwd=tmp_path)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and lines[0] == (
+        "lit.yaml: only syntax errors, and the name does not end in .pipe: hookpipe check reads .pipe files (is "
+        "this another kind of file?); a LightningCLI config? convert it with `hookpipe import lightning lit.yaml "
+        "-o train.pipe`")
+    assert done.stderr.count("HP001 error") == 3 and "lit.yaml: 4 more syntax errors not shown" in lines
+    assert lines[-1] == "hookpipe: 7 errors"
+
+
 def test_lint_of_a_file_of_another_language_says_it_reads_pipe_files_on_stderr(tmp_path: Path) -> None:
     (tmp_path / "model.py").write_text("import torch\n\ndef build():\n    return torch.nn.Linear(4, 2)\n")
     done = hookpipe("lint", "model.py", "--format", "github", cwd=tmp_path)

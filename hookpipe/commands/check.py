@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from hookpipe.commands.common import compile_or_usage, hint_other_kind, print_diagnostics, say
+from hookpipe.commands.common import compile_or_usage, hint_other_kind, other_kind, print_diagnostics, say
 
 if TYPE_CHECKING:
     from hookpipe.compiler.class_effects import ClassLookup
@@ -33,6 +33,10 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.set_defaults(handler=main)
 
 
+#: Errors shown of a file that is another kind of file (a YAML config given by mistake).
+_OTHER_KIND_SHOWN = 3
+
+
 def main(args: argparse.Namespace) -> int:
     status = 0
     errors = 0
@@ -50,10 +54,15 @@ def main(args: argparse.Namespace) -> int:
 
             found = resolve_diagnostics(ctx)
         if found:
-            print_diagnostics(found, ctx.sources)
             errors += len(found)
             status = max(status, 1)
-            hint_other_kind("check", path, found)
+            if other_kind(path, found):  # the reason first, then a taste of the errors, not a screenful
+                hint_other_kind("check", path, found)
+                print_diagnostics(found[:_OTHER_KIND_SHOWN], ctx.sources)
+                if len(found) > _OTHER_KIND_SHOWN:
+                    say(f"{path}: {len(found) - _OTHER_KIND_SHOWN} more syntax errors not shown")
+                continue
+            print_diagnostics(found, ctx.sources)
         elif not args.quiet:
             assert ctx.plan is not None
             say(f"{path}: ok (plan {ctx.plan.content_hash[:12]})", sys.stdout)

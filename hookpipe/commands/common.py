@@ -57,15 +57,27 @@ def say(line: str, stream: TextIO | None = None) -> None:
     print(escape(line), file=stream or sys.stderr)
 
 
+#: Configs of the trainers ``hookpipe import`` converts, by suffix: what to run instead.
+_IMPORTABLE = {".yaml": "lightning", ".yml": "lightning", ".py": "mmengine", ".json": "robo"}
+
+
+def other_kind(path: str, found: Sequence[Diagnostic]) -> bool:
+    """Whether ``path`` is not named ``.pipe`` and every error in ``found`` is a syntax error: another kind of file."""
+    return bool(found) and not path.endswith(".pipe") and all(d.code == "HP001" for d in found)
+
+
 def hint_other_kind(command: str, path: str, found: Sequence[Diagnostic]) -> None:
-    """One line on stderr when ``path`` is not named ``.pipe`` and every error in ``found`` is a syntax error.
+    """One line on stderr when ``path`` is another kind of file (:func:`other_kind`), naming the import that fits.
 
     A Python or YAML file given by mistake otherwise gets a screenful of HP001
     errors and nothing saying why; on stderr, a report's format stays as asked.
     """
-    if found and not path.endswith(".pipe") and all(d.code == "HP001" for d in found):
+    if other_kind(path, found):
+        source = _IMPORTABLE.get(os.path.splitext(path)[1].lower())
+        convert = (f"; a {'LightningCLI' if source == 'lightning' else source} config? convert it with "
+                   f"`hookpipe import {source} {path} -o train.pipe`") if source is not None else ""
         say(f"{path}: only syntax errors, and the name does not end in .pipe: "
-            f"hookpipe {command} reads .pipe files (is this another kind of file?)")
+            f"hookpipe {command} reads .pipe files (is this another kind of file?){convert}")
 
 
 def compile_or_usage(path: str, root: str | None = None, allow_outside_root: bool = False,
