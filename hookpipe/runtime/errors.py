@@ -84,9 +84,11 @@ class RunFailure(HookpipeRuntimeError):
     """
 
     def __init__(self, message: str, *, global_step: int, span: Span | None, source: str | None = None,
-                 steps: int | None = None, in_step: bool = True) -> None:
+                 steps: int | None = None, in_step: bool = True, moment: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: When it failed, in words, where the step count says nothing ("before the first step").
+        self.moment = moment
         self.global_step = global_step
         self.steps = global_step + 1 if steps is None else steps
         self.in_step = in_step
@@ -112,7 +114,8 @@ class RunFailure(HookpipeRuntimeError):
             where = f" ({self.source})" if self.source else ""
         cause = self.__cause__
         detail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
-        text = f"{self.message} {when(self.steps, self.in_step)}{where}{detail}"
+        moment = self.moment if self.moment is not None else when(self.steps, self.in_step)
+        text = f"{self.message} {moment}{where}{detail}"
         if self.skipped:
             names = ", ".join(
                 f"{name} ({span.file}:{span.line})" if span is not None else name for name, span in self.skipped

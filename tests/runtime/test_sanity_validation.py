@@ -54,6 +54,21 @@ def test_a_misspelt_monitor_is_reported_before_the_first_step(tmp_path: Path) ->
     assert not (tmp_path / "ckpt" / ".hookpipe-run.lock").exists()
 
 
+def test_a_callback_that_raises_in_the_sanity_validation_names_the_hook_and_its_line(tmp_path: Path) -> None:
+    """Its traceback (the user's bug), then the one line a failure in a step gets, not a bare traceback."""
+    path = tmp_path / "train.pipe"
+    path.write_text(PIPE.replace("t.val_step", "t.broken_val_step").replace("MONITOR", "evaluate.mse").replace(
+        "CKPT", str(tmp_path / "ckpt")), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", str(path)], cwd=ROOT, env=launch_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert 'raise ValueError("eval broke")' in done.stderr  # where the user's bug is
+    declared = next(n for n, text in enumerate(PIPE.splitlines(), 1) if text.startswith("hook evaluate"))
+    assert lines[-1] == (f"hookpipe run: {path}: hook 'evaluate' failed in the sanity validation before the first "
+                         f"step ({path}:{declared}): ValueError: eval broke")
+
+
 def test_the_sanity_validation_leaves_training_bitwise_unchanged(tmp_path: Path) -> None:
     # Dropout and a shuffled loader: any RNG draw or mode change would show in the weights.
     (tmp_path / "a").mkdir()

@@ -36,6 +36,11 @@ def val_step(model: Any, batch: Any) -> dict[str, torch.Tensor]:
     return {"mse": err, "close": (err < 1.0).float()}
 
 
+def broken_val_step(model: Any, batch: Any) -> dict[str, torch.Tensor]:
+    """A validation callback with a bug: it raises on its first batch."""
+    raise ValueError("eval broke")
+
+
 class Constant:
     """A validation callback that never improves: early_stop must end the run."""
 

@@ -24,15 +24,20 @@ from typing import Any, Mapping
 import torch
 
 from hookpipe.compiler.suggest import did_you_mean
-from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError
+from hookpipe.dsl.span import Span
+from hookpipe.runtime.errors import HookpipeRuntimeError, PlanResolveError, RunFailure
 
 __all__ = ["sanity_validation"]
 
 
-def sanity_validation(instances: Mapping[str, Any], args: Any, batches: int) -> None:
+def sanity_validation(instances: Mapping[str, Any], args: Any, batches: int,
+                      spans: Mapping[str, Span] | None = None) -> None:
     """Evaluate each validation hook on ``batches`` batches; raise if a monitor names a missing metric.
 
-    The errors name the hook; ``hookpipe run`` puts the file before them.
+    The errors name the hook; ``hookpipe run`` puts the file before them. A callback
+    that raises is a :class:`~hookpipe.runtime.errors.RunFailure` naming the hook and
+    its line in ``spans`` (the hooks' declarations), as a failure in a step is:
+    ``hookpipe run`` prints the callback's traceback, then that one line.
     """
     checks = {name: inst for name, inst in instances.items() if callable(getattr(inst, "sanity_check", None))}
     if batches <= 0 or not checks:
@@ -48,6 +53,10 @@ def sanity_validation(instances: Mapping[str, Any], args: Any, batches: int) -> 
             except HookpipeRuntimeError as exc:  # a callback's result hookpipe cannot read: a user mistake
                 raise PlanResolveError(f"hook '{name}', in the sanity validation before the first step: "
                                        f"{exc}") from None
+            except Exception as exc:  # the callback itself raised: its traceback, then where in the file
+                raise RunFailure(f"hook '{name}' failed in the sanity validation", global_step=-1, steps=0,
+                                 span=(spans or {}).get(name), in_step=False,
+                                 moment="before the first step") from exc
     random.setstate(python_state)
     _restore_numpy(numpy_state)
     for name, inst in instances.items():

@@ -304,7 +304,8 @@ class TrainingLoop:
         self.model.train()
         if self.plan is not None:  # what monitors will read, checked before the first step (loop/sanity.py)
             sanity_validation(self.hook_instances, self._get_hook_args(),
-                              int(self.plan.trainer.get("sanity_val_batches", 2)))
+                              int(self.plan.trainer.get("sanity_val_batches", 2)),
+                              {hook.name: hook.span for hook in self.plan.hooks})
         display = self._progress_display()
         self._setup = StepSetup(
             loop=self, accelerator=self.accelerator, hooks=self.hooks, batch_processor=self.batch_processor,
