@@ -199,7 +199,10 @@ _OUTPUT_CLOSED = ("hookpipe run: standard output was closed by the program readi
 
 
 def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) -> int:
+    from hookpipe.runtime.seed_logs import show_seed_logs
+
     use_import_roots(path)
+    hide_seed_logs = show_seed_logs()  # RoboOrchard Lab's hooks report by logging.info (runtime/seed_logs.py)
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     trainer = None
     started = time.perf_counter()
@@ -283,6 +286,7 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
         _say_error(trainer, f"hookpipe run: terminated{_at_step(trainer)}")
         return 143
     finally:
+        hide_seed_logs()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         from hookpipe.runtime.run_lock import release_all
