@@ -221,7 +221,7 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
     try:
         return _assemble(plan, settings, place, report, accelerator, overrides, locks)
     except BaseException:
-        for lock in locks:  # no run: another may write there
+        for lock in reversed(locks):  # no run: another may write there (the last taken first, see run_lock)
             lock.release()
         raise
 

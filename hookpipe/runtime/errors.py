@@ -24,6 +24,15 @@ class PlanResolveError(HookpipeRuntimeError):
     """
 
 
+class FactoryFailure(PlanResolveError):
+    """A factory the file names (``trainer.model``, a ``$call`` value) raised while the run was built.
+
+    Its cause is the factory's own exception: ``hookpipe run`` prints that traceback
+    (the bug may be deep in the user's code) and then this one line naming the setting
+    and the call, as it does for a hook that fails.
+    """
+
+
 class ForwardResultError(HookpipeRuntimeError, TypeError):
     """A ``SimpleBatchProcessor.forward`` returned something that is not ``(outputs, loss)``.
 

@@ -217,7 +217,7 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
             load_weights,
         )
         from hookpipe.runtime.distributed.threads import apply_threads
-        from hookpipe.runtime.errors import HookpipeRuntimeError, RunFailure, RunInterrupted
+        from hookpipe.runtime.errors import FactoryFailure, HookpipeRuntimeError, RunFailure, RunInterrupted
         from hookpipe.runtime.plan.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.trainer import HookBasedTrainer
 
@@ -274,6 +274,8 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
             _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}", alike=True)
             return 0 if resume == "auto" else 1  # auto: a job started again after its run ended
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
+            if isinstance(exc, FactoryFailure) and exc.__cause__ is not None:  # the factory's code, then where
+                traceback.print_exception(exc.__cause__, file=sys.stderr)
             _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}", alike=True)
             return 1
         except HookpipeError as exc:  # CompileError: the diagnostics say it all

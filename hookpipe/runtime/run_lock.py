@@ -21,7 +21,6 @@ holder seldom ends in a refusal: a folder another live run holds counts as used
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import os
 import socket
@@ -42,7 +41,7 @@ _HELD: list["RunLock"] = []
 
 def release_all() -> None:
     """Release every lock this process holds (the end of ``hookpipe run``, however it ended)."""
-    for lock in list(_HELD):
+    for lock in reversed(_HELD[:]):  # the last taken first: a folder it made may lie in one an earlier made
         lock.release()
 
 
@@ -102,7 +101,9 @@ class RunLock:
 
     ``what`` names the folder in messages and ``setting`` the setting that gives a
     run another one; ``remove_if_empty``: :meth:`release` also removes the folder when
-    the run left nothing in it (a version folder the lock made).
+    the run left nothing in it (a version folder). A folder the lock itself had to
+    make goes the same way: a run that failed before it wrote anything leaves no
+    empty ``runs/ckpt`` behind.
     """
 
     def __init__(self, folder: str | os.PathLike[str], what: str = "checkpoint folder", setting: str = "`dir`",
@@ -110,10 +111,14 @@ class RunLock:
         self.path = Path(folder) / LOCK_NAME
         self.holder: dict[str, Any] | None = None
         self.what, self.setting, self.remove_if_empty = what, setting, remove_if_empty
+        #: The folders :meth:`acquire` had to make, the lock's own folder first.
+        self.made: list[Path] = []
 
     def acquire(self) -> None:
         """Hold the folder's lock, or raise ``FolderInUse`` naming the live holder."""
+        missing = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.made = missing  # leaf first: removed again, while empty, when the lock goes
         for _ in range(5):  # a lost race with another contender: look again
             if self._create():
                 atexit.register(self.release)
@@ -145,12 +150,19 @@ class RunLock:
         if current is not None and current.get("token") == self.holder.get("token"):
             self.path.unlink(missing_ok=True)
         self.holder = None
-        for lock in [lock for lock in _HELD if lock.path == self.path]:  # one file: every handle on it
+        handles = [self, *(lock for lock in _HELD if lock.path == self.path and lock is not self)]
+        for lock in handles:  # one file: every handle on it
             lock.holder = None
-            _HELD.remove(lock)
-        if self.remove_if_empty:
-            with contextlib.suppress(OSError):  # it holds what the run wrote (or is gone)
-                self.path.parent.rmdir()
+            if lock in _HELD:
+                _HELD.remove(lock)
+        made = max((lock.made for lock in handles), key=len)
+        if any(lock.remove_if_empty for lock in handles) and not made:
+            made = [self.path.parent]
+        for folder in made:  # each holds what the run wrote (or is gone): then it and those above stay
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def _create(self) -> bool:
         holder = _holder()

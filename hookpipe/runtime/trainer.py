@@ -142,7 +142,7 @@ class HookBasedTrainer(TrainingLoop):
         try:
             super().__call__()
         finally:
-            for lock in self._locks:
+            for lock in reversed(self._locks):  # the last taken first (see run_lock)
                 lock.release()
 
     @classmethod

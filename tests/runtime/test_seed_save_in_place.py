@@ -173,3 +173,22 @@ def test_a_file_where_the_folder_should_be_is_refused_and_kept(tmp_path: Path) -
     with pytest.raises(NotADirectoryError, match="is not a folder .* give the hook another save_root"):
         swap_in(partial, final, old)
     assert final.read_text() == "my notes" and (partial / "model.safetensors").is_file()
+
+
+def test_a_run_that_fails_before_training_leaves_no_empty_folders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The run took the locks of runs/ckpt and runs/models (making them), then its model factory failed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("")
+    text = PIPE.replace('save_root = "out"', 'save_root = "runs/ckpt"', 1).replace(
+        'save_root = "out"', 'save_root = "runs/models"').replace("h.tiny_model()", "h.tiny_model(dropout = 2.0)")
+    assert "runs/models" in text and "dropout = 2.0" in text
+    (tmp_path / "seed.pipe").write_text(text)
+    (tmp_path / "keep").mkdir()
+    assert run_file("seed.pipe", [], None) == 1
+    err = capsys.readouterr().err
+    assert 'raise ValueError(' in err  # the factory's traceback, then one line naming the setting and the call
+    assert err.splitlines()[-1] == (
+        "hookpipe run: seed.pipe: trainer.model: calling tests.runtime.hooklib:tiny_model(dropout=2.0) failed: "
+        "ValueError: dropout probability has to be between 0 and 1, but got 2.0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep", "pyproject.toml", "seed.pipe"]

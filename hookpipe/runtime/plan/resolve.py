@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from hookpipe.compiler.suggest import did_you_mean
-from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.errors import FactoryFailure, PlanResolveError
 
 __all__ = ["call_factory", "import_path", "is_object_value", "keyword_hint", "resolve_value"]
 
@@ -118,6 +118,9 @@ def call_factory(value: Any, *leading: Any, what: str = "factory") -> Any:
     except TypeError as exc:
         raise PlanResolveError(f"{what}: calling {name}({_describe(kwargs)}) failed: {exc}"
                                f"{keyword_hint(target, exc)}") from exc
+    except Exception as exc:  # the factory's own error (a value it refuses, a bug): its traceback, then this
+        raise FactoryFailure(f"{what}: calling {name}({_describe(kwargs)}) failed: "
+                             f"{type(exc).__name__}: {exc}") from exc
 
 
 def keyword_hint(target: Any, exc: BaseException) -> str:
