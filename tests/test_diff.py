@@ -236,9 +236,9 @@ def test_a_broken_working_tree_is_named_as_the_working_tree_not_as_head(repo: Pa
     common.write_text(common.read_text().replace("max_norm = 0.5", "max_norm = -0.5"))  # not committed
     code, out, _ = in_repo(repo, "diff", "--git", "HEAD", "pipes/small.pipe")
     assert code == 0
-    assert "does not compile on the HEAD side (working tree)" in out, out
-    assert "HEAD side (working tree) errors:" in out
-    assert "BASE side" not in out  # git's HEAD, the BASE side here, compiles
+    assert "does not compile in the working tree" in out, out
+    assert "errors in the working tree:" in out
+    assert "BASE side" not in out and "HEAD side" not in out  # git's HEAD, the revision here, compiles
 
 
 def test_render_diff_colours_the_head_graph(repo: Path) -> None:

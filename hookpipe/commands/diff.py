@@ -1,11 +1,13 @@
-"""``hookpipe diff BASE HEAD`` and ``hookpipe diff --git REF [PATH...]``: what a change does to the plans.
+"""``hookpipe diff BASE HEAD`` and ``hookpipe diff --git REF|A..B [PATH...]``: what a change does to the plans.
 
 Both sides are compiled (never imported: this is as safe on an untrusted pull
 request as ``lint``) and compared by ``hookpipe.compiler.plan_diff``; with
-``--git`` the REF side of every file, includes too, is read from git by
-``hookpipe.revision`` without a checkout. A file another compared file includes
-is not compared on its own (as ``lint`` skips such fragments): its changes show
-under every file that includes it. See docs/diff.md.
+``--git REF`` the REF side of every file, includes too, is read from git by
+``hookpipe.revision`` without a checkout, and with ``--git A..B`` both sides are.
+A file another compared file includes is not compared on its own (as ``lint``
+skips such fragments): its changes show under every file that includes it. Lint
+findings are compared only when both sides compile; otherwise their compile
+errors are (see :func:`_findings`). See docs/diff.md.
 
 Exit status: 0 whether or not something changed; with ``--exit-code`` 1 when a
 plan changed, a file was added or removed, or a side does not compile; 2 usage.
@@ -24,6 +26,7 @@ from hookpipe.commands.common import usage_error
 from hookpipe.fileaccess import display_name, inside
 
 if TYPE_CHECKING:
+    from hookpipe.commands.diff_formats import Side
     from hookpipe.compiler.context import Compilation
     from hookpipe.compiler.plan_diff import FileDiff
     from hookpipe.diagnostics import Diagnostic
@@ -40,7 +43,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="BASE HEAD (two .pipe files, or two folders compared file by file), or with --git "
                         "the files and folders to compare (default: the current folder)")
-    p.add_argument("--git", metavar="REF", help="compare the working tree with the git revision REF")
+    p.add_argument("--git", metavar="REF",
+                   help="compare the working tree with the git revision REF, or with A..B the commit B with "
+                        "the commit A (both read from git)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--exit-code", action="store_true",
                    help="exit 1 when a plan changed or a side fails to compile (like git diff --exit-code)")
@@ -51,10 +56,15 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 @dataclass
 class Labels:
-    """What the two sides are called in the output."""
+    """What the two sides are called in the output.
+
+    ``base``/``head`` head the report and fill JSON's ``base``/``head``; ``sides``
+    name them in sentences (``does not compile in the working tree``).
+    """
 
     base: str
     head: str
+    sides: tuple[Side, Side]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -74,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
     labels, diffs = found
     from hookpipe.commands.diff_formats import render
 
-    sys.stdout.write(render(args.format, diffs, labels.base, labels.head))
+    sys.stdout.write(render(args.format, diffs, labels.base, labels.head, labels.sides))
     if args.exit_code and any(d.plan_changed for d in diffs):
         return 1
     return 0
@@ -82,6 +92,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _file_mode(base: str, head: str, root: str | None) -> tuple[Labels, list[FileDiff]] | int:
     """Two files, or two folders compared file by file (by path below each folder)."""
+    from hookpipe.commands.diff_formats import file_sides
     from hookpipe.compiler.pipeline import compile_path
     from hookpipe.lint.discover import discover
 
@@ -92,7 +103,7 @@ def _file_mode(base: str, head: str, root: str | None) -> tuple[Labels, list[Fil
     if folders[0] != folders[1]:
         return usage_error("diff compares two files or two folders, not a file with a folder "
                            "(for a file at a git revision: --git REF FILE)")
-    labels = Labels(display_name(base), display_name(head))
+    labels = Labels(display_name(base), display_name(head), file_sides(display_name(base), display_name(head)))
     if not folders[0]:
         name = head if os.path.basename(base) == os.path.basename(head) else f"{base} -> {head}"
         return labels, [_compare(name, compile_path(base, root=root), compile_path(head, root=root))]
@@ -107,37 +118,100 @@ def _file_mode(base: str, head: str, root: str | None) -> tuple[Labels, list[Fil
     return labels, _pairs(sorted({*sides[0], *sides[1]}), sides[0], sides[1])
 
 
-def _git_mode(ref: str, paths: Sequence[str], root: str | None) -> tuple[Labels, list[FileDiff]] | int:
-    from hookpipe.compiler.pipeline import compile_path
-    from hookpipe.lint.discover import MissingPath, discover
-    from hookpipe.revision import Revision, RevisionError
+def _git_mode(spec: str, paths: Sequence[str], root: str | None) -> tuple[Labels, list[FileDiff]] | int:
+    """``--git REF`` (REF against the working tree) or ``--git A..B`` (commit A against commit B)."""
+    from hookpipe.lint.runner import SharedParses
+    from hookpipe.revision import RevisionError
 
     try:
-        revision = Revision(ref)
+        revisions = _revisions(spec)
     except RevisionError as exc:
         return usage_error(str(exc))
+    base_revision, head_revision = revisions
+    names = _git_names(paths, base_revision, head_revision)
+    if isinstance(names, int):
+        return names
+    parses = SharedParses()  # a file the others include is parsed once per side, not once per includer
+    if head_revision is None:
+        head = _working_tree(names, root, parses)
+    else:
+        head = _revision_side(names, root, head_revision, parses)
+    base = _revision_side(names, root, base_revision, parses)
+    return _git_labels(base_revision, head_revision), _pairs(names, base, head)
+
+
+def _revisions(spec: str) -> tuple[Revision, Revision | None]:
+    """The base revision and, for ``A..B``, the head one (None: the working tree).
+
+    As in git, an empty side of ``..`` is HEAD. ``A...B`` (git's "since the merge
+    base") is refused rather than read as ``A`` and ``.B``: name the merge base.
+    A ref name cannot hold ``..`` (git-check-ref-format), so splitting on it is safe.
+    """
+    from hookpipe.revision import Revision, RevisionError
+
+    base, dots, head = spec.partition("..")
+    if not dots:
+        return Revision(spec), None
+    if head.startswith("."):
+        raise RevisionError(f"`{display_name(spec[:80])}`: A...B is not supported; compare with the merge base: "
+                            "--git \"$(git merge-base A B)..B\"")
+    if ".." in head:
+        raise RevisionError(f"`{display_name(spec[:80])}` is not a revision or a range A..B")
+    return Revision(base or "HEAD"), Revision(head or "HEAD")
+
+
+def _git_names(paths: Sequence[str], base: Revision, head: Revision | None) -> list[str] | int:
+    """The ``.pipe`` files under ``paths`` on either side, as the user will recognise them (or a usage error)."""
+    from hookpipe.lint.discover import MissingPath, discover
+
+    revisions = [base] if head is None else [base, head]
     found: dict[str, str] = {}  # key (absolute, normalised) -> display path
     for raw in paths:
-        if "\0" in raw or not inside(Path(os.path.realpath(raw)), revision.top):
-            return usage_error(f"{display_name(raw)} is outside the repository at {display_name(str(revision.top))}")
-        on_disk = os.path.lexists(raw)
-        if not on_disk and not (revision.has_file(raw) or revision.has_folder(raw)):
-            return usage_error(f"{display_name(raw)}: no such file or folder here or at {display_name(ref)}")
+        if "\0" in raw or not inside(Path(os.path.realpath(raw)), base.top):
+            return usage_error(f"{display_name(raw)} is outside the repository at {display_name(str(base.top))}")
+        on_disk = head is None and os.path.lexists(raw)  # the working tree is a side only without A..B
+        if not on_disk and not any(r.has_file(raw) or r.has_folder(raw) for r in revisions):
+            where = "here or at" if head is None else "at"
+            named = " or ".join(display_name(r.name) for r in revisions)
+            return usage_error(f"{display_name(raw)}: no such file or folder {where} {named}")
         if on_disk:
             try:
                 for target in discover([raw]):
                     found.setdefault(_key(target.path), _shown(target.path))
             except MissingPath as exc:
                 return usage_error(str(exc))
-        for absolute in revision.pipe_files([raw]):
-            found.setdefault(_key(absolute), _shown(absolute))
-    names = sorted(found.values())
-    from hookpipe.lint.runner import SharedParses
+        for revision in revisions:
+            for absolute in revision.pipe_files([raw]):
+                found.setdefault(_key(absolute), _shown(absolute))
+    return sorted(found.values())
 
-    parses = SharedParses()  # a file the others include is parsed once per side, not once per includer
-    head = {shown: compile_path(shown, root=root, parse=parses.parse) for shown in names if os.path.lexists(shown)}
-    base = {shown: ctx for shown in names if (ctx := _at_revision(shown, root, revision, parses)) is not None}
-    return Labels(display_name(ref), "working tree"), _pairs(names, base, head)
+
+def _working_tree(names: list[str], root: str | None, parses: SharedParses) -> dict[str, Compilation]:
+    """The files of ``names`` the working tree has, compiled from disk."""
+    from hookpipe.compiler.pipeline import compile_path
+
+    return {shown: compile_path(shown, root=root, parse=parses.parse) for shown in names if os.path.lexists(shown)}
+
+
+def _revision_side(names: list[str], root: str | None, revision: Revision,
+                   parses: SharedParses) -> dict[str, Compilation]:
+    """The files of ``names`` that ``revision`` has, compiled from git (includes too)."""
+    return {shown: ctx for shown in names if (ctx := _at_revision(shown, root, revision, parses)) is not None}
+
+
+def _git_labels(base: Revision, head: Revision | None) -> Labels:
+    """The sides named after what they are: a revision by its name, the working tree as such.
+
+    Not "BASE"/"HEAD": with ``--git HEAD`` git's HEAD is the BASE side, and "HEAD
+    side" would name the working tree after the other side's commit.
+    """
+    from hookpipe.commands.diff_formats import WORKING_TREE, revision_side
+
+    base_name = display_name(base.name)
+    if head is None:
+        return Labels(base_name, "working tree", (revision_side(base_name), WORKING_TREE))
+    head_name = display_name(head.name)
+    return Labels(base_name, head_name, (revision_side(base_name), revision_side(head_name)))
 
 
 def _pairs(names: list[str], base: dict[str, Compilation], head: dict[str, Compilation]) -> list[FileDiff]:
@@ -155,7 +229,31 @@ def _pairs(names: list[str], base: dict[str, Compilation], head: dict[str, Compi
 def _compare(name: str, base: Compilation | None, head: Compilation | None) -> FileDiff:
     from hookpipe.compiler.plan_diff import diff_compilations
 
-    return diff_compilations(display_name(name), base, head, _lint(base), _lint(head))
+    return diff_compilations(display_name(name), base, head, *_findings(base, head))
+
+
+def _findings(base: Compilation | None, head: Compilation | None) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """What each side's "introduced" and "fixed" findings are compared from.
+
+    Both sides compile: their lint findings. Otherwise their compile errors: a side
+    that fails is not linted, so comparing lint then would list the other side's
+    warnings as fixed (or introduced) when they were only not computed, and the
+    errors that broke the file would count for nothing. A side that compiles has
+    no errors, so a change that breaks a file introduces its errors, and one that
+    mends it fixes them.
+    """
+    if _fails(base) or _fails(head):
+        return _errors(base), _errors(head)
+    return _lint(base), _lint(head)
+
+
+def _fails(ctx: Compilation | None) -> bool:
+    """Whether ``ctx`` is a side that exists and does not compile."""
+    return ctx is not None and (ctx.plan is None or any(d.severity == "error" for d in ctx.diagnostics))
+
+
+def _errors(ctx: Compilation | None) -> list[Diagnostic]:
+    return [] if ctx is None else [d for d in ctx.diagnostics if d.severity == "error"]
 
 
 def _at_revision(shown: str, root: str | None, revision: Revision, parses: SharedParses) -> Compilation | None:
@@ -190,7 +288,7 @@ def _fragments(side: dict[str, Compilation]) -> set[str]:
 
 def _lint(ctx: Compilation | None) -> list[Diagnostic]:
     """The lint findings of a clean compilation (none for one with errors: those are reported as errors)."""
-    if ctx is None or ctx.plan is None or any(d.severity == "error" for d in ctx.diagnostics):
+    if ctx is None or _fails(ctx):
         return []
     from hookpipe.lint.runner import lint_compilation
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from hookpipe.compiler.plan_diff import FileDiff, Finding, HookChange, Move, PhaseDiff, RunValueChange, ValueChange
@@ -28,13 +29,55 @@ MARKER = "<!-- hookpipe diff -->"
 COMMENT_LIMIT = 65_536
 
 
-def render(fmt: str, diffs: Sequence[FileDiff], base: str, head: str) -> str:
-    """The whole report in ``fmt`` ("text", "markdown" or "json")."""
+@dataclass(frozen=True, slots=True)
+class Side:
+    """How sentences name one side of the comparison: ``noun`` is our words, ``{}`` where ``value`` goes.
+
+    ``value`` (a path or revision the user gave) is escaped and quoted where it is
+    put in; ``preposition`` joins the side to "does not compile".
+    """
+
+    noun: str
+    value: str = ""
+    preposition: str = "on the"
+
+    def name(self, quote: Callable[[str], str]) -> str:
+        """The side as a noun phrase: ``revision HEAD``, ``the working tree``, ``HEAD side (b.pipe)``.
+
+        ``quote`` escapes the value (``shown``; ``code`` in Markdown).
+        """
+        return self.noun.format(quote(self.value))
+
+    def where(self, quote: Callable[[str], str]) -> str:
+        """The side after a verb: ``at revision HEAD``, ``in the working tree``, ``on the HEAD side (b.pipe)``."""
+        return f"{self.preposition} {self.name(quote)}"
+
+
+#: What ``hookpipe diff --git REF`` compares REF with: never called HEAD, which is git's name for a commit.
+WORKING_TREE = Side("the working tree", preposition="in")
+
+
+def revision_side(revision: str) -> Side:
+    """A side read from git: named after the revision, so ``--git HEAD`` reads "revision HEAD"."""
+    return Side("revision {}", revision, "at")
+
+
+def file_sides(base: str, head: str) -> tuple[Side, Side]:
+    """The sides of ``diff BASE HEAD``, named after the arguments they were given as."""
+    return Side("BASE side ({})", base), Side("HEAD side ({})", head)
+
+
+def render(fmt: str, diffs: Sequence[FileDiff], base: str, head: str,
+           sides: tuple[Side, Side] | None = None) -> str:
+    """The whole report in ``fmt`` ("text", "markdown" or "json").
+
+    ``sides`` names the two sides in sentences (default: :func:`file_sides`).
+    """
     if fmt == "json":
         return to_json(diffs, base, head)
     if fmt == "markdown":
-        return to_markdown(diffs, base, head)
-    return to_text(diffs, base, head)
+        return to_markdown(diffs, base, head, sides)
+    return to_text(diffs, base, head, sides)
 
 
 # --- shared ------------------------------------------------------------------------------------
@@ -61,21 +104,22 @@ def summary(diffs: Sequence[FileDiff]) -> str:
     return f"{n} file{'s' if n != 1 else ''} compared: " + ", ".join(parts)
 
 
-def _side(side: str, base: str, head: str, quote: Callable[[str], str] = shown) -> str:
-    """A side as the reader knows it: ``HEAD side (working tree)``, ``BASE side (HEAD)``.
-
-    With ``--git HEAD`` the BASE side *is* git's HEAD, so the side's own name alone
-    would say "HEAD" for the working tree and for the revision alike.
-    """
-    return f"{side.upper()} side ({quote(base if side == 'base' else head)})"
+def _named(sides: tuple[Side, Side], side: str) -> Side:
+    """The :class:`Side` of a ``SideError.side`` ("base" or "head")."""
+    return sides[0] if side == "base" else sides[1]
 
 
-def _status_line(d: FileDiff, base: str, head: str, quote: Callable[[str], str] = shown) -> str:
+def _sentence(text: str) -> str:
+    """``text`` starting with a capital, as the start of a sentence (our words come first in every side)."""
+    return text[:1].upper() + text[1:]
+
+
+def _status_line(d: FileDiff, sides: tuple[Side, Side], quote: Callable[[str], str] = shown) -> str:
     if d.status == "unchanged":
         return f"no change to the plan (plan {d.head_hash and d.head_hash[:12]})"
     if d.status == "error":
-        sides = " and ".join(_side(e.side, base, head, quote) for e in d.errors)
-        return f"does not compile on the {sides}"
+        where = " and ".join(_named(sides, e.side).where(quote) for e in d.errors)
+        return f"does not compile {where}"
     if d.status == "added":
         return "added"
     if d.status == "removed":
@@ -98,6 +142,32 @@ def _arrow(quote: Callable[[str], str]) -> str:
 
 def _finding(f: Finding) -> str:
     return f"{shown(f.where)}: {f.code} {f.severity}: {shown(f.message, 4 * MAX_VALUE)}"
+
+
+def _lint_head(d: FileDiff, sides: tuple[Side, Side], quote: Callable[[str], str]) -> str:
+    """The lint summary, after ``lint:``: counts of findings introduced and fixed.
+
+    A side that does not compile is not linted, so lint findings cannot be
+    compared: its findings would all look fixed or all introduced. There the
+    counts are of compile errors (``hookpipe.commands.diff`` compares only those),
+    and the line says lint was not compared and why.
+    """
+    counts = f"{len(d.introduced)} introduced, {len(d.fixed)} fixed"
+    if not d.errors:
+        return counts
+    failing = [_named(sides, e.side).name(quote) for e in d.errors]
+    verb = "does" if len(failing) == 1 else "do"
+    return f"not compared ({' and '.join(failing)} {verb} not compile); errors: {counts}"
+
+
+def _itemised(d: FileDiff) -> bool:
+    """Whether the findings introduced and fixed are listed one by one under the counts.
+
+    When one side does not compile, they are exactly its errors, listed just above
+    under that side: listing them again would only lengthen a pull-request comment.
+    When both fail, they say which errors the change brought and which it removed.
+    """
+    return len(d.errors) != 1
 
 
 def _hook(h: HookChange, quote: Callable[[str], str]) -> str:
@@ -124,19 +194,20 @@ def _run_value(r: RunValueChange, quote: Callable[[str], str]) -> str:
 # --- text --------------------------------------------------------------------------------------
 
 
-def to_text(diffs: Sequence[FileDiff], base: str, head: str) -> str:
+def to_text(diffs: Sequence[FileDiff], base: str, head: str, sides: tuple[Side, Side] | None = None) -> str:
+    named = sides or file_sides(base, head)
     lines = [f"hookpipe diff {shown(base)} -> {shown(head)}: {summary(diffs)}"]
     for d in diffs:
         lines.append("")
-        lines.append(f"{shown(d.file)}: {_status_line(d, base, head)}")
-        lines.extend("  " + line for line in _text_body(d, base, head))
+        lines.append(f"{shown(d.file)}: {_status_line(d, named)}")
+        lines.extend("  " + line for line in _text_body(d, named))
     return "\n".join(lines) + "\n"
 
 
-def _text_body(d: FileDiff, base: str, head: str) -> list[str]:
+def _text_body(d: FileDiff, sides: tuple[Side, Side]) -> list[str]:
     out: list[str] = []
     for err in d.errors:
-        out.append(f"{_side(err.side, base, head)} errors:")
+        out.append(f"errors {_named(sides, err.side).where(shown)}:")
         out.extend(f"  {_finding(f)}" for f in err.errors)
     if d.name is not None:
         out.append(_change(d.name, str))  # _change escapes every part
@@ -166,10 +237,11 @@ def _text_body(d: FileDiff, base: str, head: str) -> list[str]:
     if d.run_values:
         out.append("run values:")
         out.extend(f"  {_run_value(r, str)}" for r in d.run_values)
-    if d.introduced or d.fixed:
-        out.append(f"lint: {len(d.introduced)} introduced, {len(d.fixed)} fixed")
-        out.extend(f"  + {_finding(f)}" for f in d.introduced)
-        out.extend(f"  - {_finding(f)}" for f in d.fixed)
+    if d.introduced or d.fixed or d.errors:
+        out.append(f"lint: {_lint_head(d, sides, shown)}")
+        if _itemised(d):
+            out.extend(f"  + {_finding(f)}" for f in d.introduced)
+            out.extend(f"  - {_finding(f)}" for f in d.fixed)
     return out
 
 
@@ -201,16 +273,17 @@ def code(value: str | None, limit: int = MAX_VALUE) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def to_markdown(diffs: Sequence[FileDiff], base: str, head: str) -> str:
+def to_markdown(diffs: Sequence[FileDiff], base: str, head: str, sides: tuple[Side, Side] | None = None) -> str:
+    named = sides or file_sides(base, head)
     lines = [MARKER, f"### hookpipe diff: {summary(diffs)}", "",
              f"Plans of {code(base)} compared with {code(head)}: what the training loop will do differently.", ""]
     unchanged = [d for d in diffs if d.status == "unchanged"]
     for d in diffs:
         if d.status == "unchanged":
             continue
-        lines.append(f"#### {code(d.file)}: {_status_line(d, base, head, code)}")
+        lines.append(f"#### {code(d.file)}: {_status_line(d, named, code)}")
         lines.append("")
-        lines.extend(_markdown_body(d, base, head))
+        lines.extend(_markdown_body(d, named))
     if unchanged:
         names = [f"- {code(d.file)}" for d in unchanged]
         lines.append(f"**No change to the plan** ({len(unchanged)} file{'s' if len(unchanged) != 1 else ''}):")
@@ -246,10 +319,10 @@ def _fold(items: list[str], what: str) -> list[str]:
     return [*keep, "", f"<details><summary>{len(rest)} more {what}</summary>", "", *rest, "", "</details>"]
 
 
-def _markdown_body(d: FileDiff, base: str, head: str) -> list[str]:
+def _markdown_body(d: FileDiff, sides: tuple[Side, Side]) -> list[str]:
     out: list[str] = []
     for err in d.errors:
-        out.append(f"**{_side(err.side, base, head, code)} does not compile:**")
+        out.append(f"**{_sentence(_named(sides, err.side).name(code))} does not compile:**")
         out.append("")
         out.extend(_fold([f"- {code(_finding(f), 6 * MAX_VALUE)}" for f in err.errors], "errors"))
         out.append("")
@@ -273,13 +346,14 @@ def _markdown_body(d: FileDiff, base: str, head: str) -> list[str]:
         out.append("")
         out.extend(f"- {_run_value(r, code)}" for r in d.run_values)
         out.append("")
-    if d.introduced or d.fixed:
-        out.append(f"**Lint**: {len(d.introduced)} introduced, {len(d.fixed)} fixed")
+    if d.introduced or d.fixed or d.errors:
+        out.append(f"**Lint**: {_lint_head(d, sides, code)}")
         out.append("")
-        items = [f"- introduced {code(_finding(f), 6 * MAX_VALUE)}" for f in d.introduced]
-        items += [f"- fixed {code(_finding(f), 6 * MAX_VALUE)}" for f in d.fixed]
-        out.extend(_fold(items, "findings"))
-        out.append("")
+        if _itemised(d) and (d.introduced or d.fixed):
+            items = [f"- introduced {code(_finding(f), 6 * MAX_VALUE)}" for f in d.introduced]
+            items += [f"- fixed {code(_finding(f), 6 * MAX_VALUE)}" for f in d.fixed]
+            out.extend(_fold(items, "findings"))
+            out.append("")
     return out
 
 

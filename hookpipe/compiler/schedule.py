@@ -39,13 +39,20 @@ class Firing:
 
 
 def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: int | None = None,
-             main: bool = True, acting: bool = False) -> list[Firing]:
+             main: bool = True, acting: bool = False, window: int | None = None) -> list[Firing]:
     """Every callback a run of ``steps`` batches, ``steps_per_epoch`` per epoch, would fire, in order.
 
     With ``acting``, what acts rather than every callback the runtime calls: a built-in
     that acts only on optimizer updates (``HookType.update_only``: ``grad_clip``,
     ``optimizer``, ``ema``) is left out of the steps that end without one, where its
     callback returns at once. That is what ``explain --steps`` shows.
+
+    With ``window``, only what fires during the first ``window`` steps of that run:
+    ``explain --steps 30`` on a file whose run is 135 steps long must not show the
+    run's end at step 30. The whole run still decides which step and epoch are the
+    last (``at end``) and where epochs end; an epoch that ends after the window has
+    no ``epoch.after``, and ``loop.after`` is listed only when the window reaches the
+    run's end. Steps past the window are not visited, so a long run costs nothing more.
 
     Example:
         >>> from hookpipe.compiler import compile_text
@@ -54,9 +61,12 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
         ... loop { epoch { step { after { o every 2 steps } } } }''')
         >>> [f.step for f in simulate(plan, 4, 4)]
         [1, 3]
+        >>> [f.step for f in simulate(plan, 4, 4, window=2)]  # the first 2 of the 4 steps
+        [1]
     """
     if steps <= 0 or steps_per_epoch <= 0:
         return []
+    shown = steps if window is None else max(0, min(window, steps))
     accumulation = grad_accumulation or int(plan.trainer.get("grad_accumulation") or 1)
     phases = {(p.scope, p.phase): p for p in plan.phases}
     epochs = -(-steps // steps_per_epoch)
@@ -66,10 +76,13 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     total_updates = count_updates(steps, steps_per_epoch, accumulation)  # known: both lengths are given
     updates = 0
     for epoch in range(epochs):
-        last_epoch = epoch == epochs - 1
-        out += _fire(phases["epoch", "before"], None, epoch, epoch + 1, last_epoch, main)
         first = epoch * steps_per_epoch
-        for step in range(first, min(first + steps_per_epoch, steps)):
+        if first >= shown:
+            break  # this epoch starts after the window
+        last_epoch = epoch == epochs - 1
+        end = min(first + steps_per_epoch, steps)
+        out += _fire(phases["epoch", "before"], None, epoch, epoch + 1, last_epoch, main)
+        for step in range(first, min(end, shown)):
             local = step - first
             sync = (local + 1) % accumulation == 0 or local == steps_per_epoch - 1
             updates += sync
@@ -78,8 +91,10 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
             for scope, phase in _INNER:
                 for entry in firing(phases[scope, phase].entries, fires):
                     out.append(Firing(step, epoch, scope, phase, entry.hook, entry.main_only))
-        out += _fire(phases["epoch", "after"], None, epoch, epoch + 1, last_epoch, main)
-    out += _fire(phases["loop", "after"], None, None, 1, False, main)
+        if end <= shown:  # the epoch ended within the window
+            out += _fire(phases["epoch", "after"], None, epoch, epoch + 1, last_epoch, main)
+    if shown == steps:
+        out += _fire(phases["loop", "after"], None, None, 1, False, main)
     return out
 
 
