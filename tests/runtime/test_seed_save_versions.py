@@ -106,6 +106,19 @@ def test_a_resume_reports_and_judges_the_position_the_seed_checkpoint_records(
     assert "resuming ckpt after 6 steps (epoch 2); changed since the checkpoint:" in capsys.readouterr().err
 
 
+def test_resuming_a_finished_run_trains_nothing_and_rewrites_nothing(
+        first: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The loop-end save marks its checkpoint (``"at": "loop"``): the run it holds is over, as the built-in's is."""
+    assert read_marker(tmp_path / "ckpt")["at"] == "loop"  # type: ignore[index]
+    assert run_file("seed.pipe", [], "latest") == 1
+    assert ("nothing to train: ckpt ends a run after 6 steps (epoch 2), and trainer.max_step=6 ends there too; to "
+            "train further, raise the limit") in capsys.readouterr().err
+    assert run_file("seed.pipe", ["trainer.optimizer.lr=0.5"], "auto") == 0  # a job started again: done already
+    assert "nothing to train" in capsys.readouterr().err
+    _unchanged(tmp_path, first)
+    assert not (tmp_path / "ckpt.v1").exists() and tree(tmp_path) == first
+
+
 def test_a_resume_with_a_changed_lr_writes_a_new_version(
         first: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_file("seed.pipe", ["trainer.max_step=8", "trainer.optimizer.lr=0.5"], "latest") == 0

@@ -27,6 +27,7 @@ from typing import Any
 from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize
 from hookpipe.runtime.checkpoints.checkpoint_state import PROGRESS_FILE, validate_state
+from hookpipe.runtime.checkpoints.resume import read_marker
 from hookpipe.runtime.checkpoints.schedule_rebase import FreshSchedule, rebase
 from hookpipe.runtime.errors import PlanResolveError
 
@@ -151,7 +152,7 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     folder = Path(folder)
     state = _read_json(folder / "hookpipe-state-0.json")
     progress = (state or {}).get("progress", {}) if state is not None else _seed_progress(folder)
-    cursor = (state or {}).get("cursor", {})
+    cursor = (state or {}).get("cursor", {}) if state is not None else _seed_cursor(folder)
     step, epoch = int(progress.get("global_step_id", 0)), int(progress.get("epoch_id", 0))
     report = ResumeReport(folder, (step, epoch), read_plan(folder))
     report.done = (epoch, int(progress.get("step_id", 0)), step, int(progress.get("update_count", 0)))
@@ -379,6 +380,16 @@ def _seed_progress(folder: Path) -> dict[str, int]:
     if data is None or not all(isinstance(data.get(k), int) and not isinstance(data.get(k), bool) for k in keys):
         return {}
     return {k: data[k] for k in keys}
+
+
+def _seed_cursor(folder: Path) -> dict[str, Any]:
+    """Where in the loop a seed ``SaveCheckpoint`` saved (its marker's ``"at"``), as the built-in's cursor says it.
+
+    ``{"scope": "loop"}`` for a save at the loop's end: the run it holds is finished.
+    Older markers, and folders without one, say nothing: ``{}``.
+    """
+    marker = read_marker(folder) or {}
+    return {"scope": "loop"} if marker.get("at") == "loop" else {}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

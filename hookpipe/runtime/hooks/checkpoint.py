@@ -110,19 +110,24 @@ class SaveCheckpoint(PipelineHooks):
         """
         self._plan = getattr(trainer, "plan", None)
 
-    def _complete(self, folder: Path, completed_steps: int, epoch_id: int) -> None:
-        """Main process: the Plan (in a ``.pipe`` run), then the marker, which lists it with every other file."""
+    def _complete(self, folder: Path, completed_steps: int, epoch_id: int, at: str) -> None:
+        """Main process: the Plan (in a ``.pipe`` run), then the marker, which lists it with every other file.
+
+        The marker also says where in the loop the save ran (``"at"``: ``step``,
+        ``epoch`` or ``loop``): the seed records no cursor, and a checkpoint taken at the
+        loop's end is a finished run that ``--resume`` must not run again.
+        """
         if self._plan is not None:
             write_plan(folder, self._plan)
         extra: dict[str, Any] = {"run": self.run_id} if self.run_id is not None else {}
-        write_marker(folder, completed_steps, epoch_id, **extra)
+        write_marker(folder, completed_steps, epoch_id, at=at, **extra)
 
     def _check(self, accelerator: Accelerator) -> None:
         if not self._is_checked:
             check_save_root(accelerator, self.save_root)
             self._is_checked = True
 
-    def _save_state(self, args: PipelineHookArgs, completed_steps: int) -> str:
+    def _save_state(self, args: PipelineHookArgs, completed_steps: int, at: str) -> str:
         """Write the checkpoint; return its folder (what the seed's ``save_state`` returns)."""
         accelerator = args.accelerator
         accelerator.wait_for_everyone()
@@ -133,7 +138,7 @@ class SaveCheckpoint(PipelineHooks):
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 if Path(location).is_dir():
-                    self._complete(Path(location), completed_steps, args.epoch_id)
+                    self._complete(Path(location), completed_steps, args.epoch_id, at)
                 else:  # an accelerate stand-in that wrote nothing: no marker for a folder that is not there
                     # (hookpipe's own logger: the seed's module logger sees exactly the seed's calls)
                     _own_log.warning(f"No hookpipe-checkpoint.json written: {location} is not a folder after "
@@ -152,7 +157,7 @@ class SaveCheckpoint(PipelineHooks):
         self._save_models(accelerator, args.model, partial)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
-            self._complete(partial, completed_steps, args.epoch_id)
+            self._complete(partial, completed_steps, args.epoch_id, at)
             swap_in(partial, final, old)
         accelerator.wait_for_everyone()
         return str(root)  # the name the file gives (the link, where it is one)
@@ -171,10 +176,10 @@ class SaveCheckpoint(PipelineHooks):
             if config.exists():
                 shutil.copy(config, target)
 
-    def _save(self, args: PipelineHookArgs, completed_steps: int, message: str) -> None:
+    def _save(self, args: PipelineHookArgs, completed_steps: int, message: str, at: str) -> None:
         """Save, then log ``message`` with ``{location}`` filled in (one formatted string, as the seed logs)."""
         self._check(args.accelerator)
-        location = self._save_state(args, completed_steps)
+        location = self._save_state(args, completed_steps, at)
         self.last_path = Path(location)
         if args.accelerator.is_main_process:
             logger.info(message.format(location=location))
@@ -182,16 +187,17 @@ class SaveCheckpoint(PipelineHooks):
     def _on_step_end(self, args: PipelineHookArgs) -> None:
         if self.save_step_freq is not None and (args.global_step_id + 1) % self.save_step_freq == 0:
             done = args.global_step_id + 1  # inside a step the running step is not counted yet
-            self._save(args, done, f"Save checkpoint at the end of step {args.global_step_id} to {{location}}")
+            self._save(args, done, f"Save checkpoint at the end of step {args.global_step_id} to {{location}}",
+                       "step")
 
     def _on_epoch_end(self, args: PipelineHookArgs) -> None:
         if self.save_epoch_freq is not None and (args.epoch_id + 1) % self.save_epoch_freq == 0:
             message = f"Save checkpoint at the end of epoch {args.epoch_id} to {{location}}"
-            self._save(args, args.global_step_id, message)
+            self._save(args, args.global_step_id, message, "epoch")
 
     def _on_loop_end(self, args: PipelineHookArgs) -> None:
         if self.cfg.save_when_loop_end:
-            self._save(args, args.global_step_id, "Save checkpoint at the end of training to {location}")
+            self._save(args, args.global_step_id, "Save checkpoint at the end of training to {location}", "loop")
 
 
 class SaveCheckpointConfig(PipelineHooksConfig[SaveCheckpoint], SaveHookFields):
