@@ -219,3 +219,36 @@ def test_a_run_started_beside_a_live_one_saves_into_its_own_version(tmp_path: Pa
     assert (tmp_path / "models" / "model_epoch_0_step_3" / "0" / "model.safetensors").is_file()
     assert (tmp_path / "models" / "v1" / "model_epoch_0_step_3" / "0" / "model.safetensors").is_file()
     assert not list(tmp_path.rglob(".hookpipe-run.lock*"))  # both runs let go of their folders
+
+
+@pytest.mark.slow  # three real runs
+def test_sigterm_saves_with_the_seed_checkpoint_hook_and_the_resume_ends_where_an_unbroken_run_does(
+        tmp_path: Path) -> None:
+    """`hookpipe run` promises a stop finishes the step and checkpoints with the file's checkpoint hook."""
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from tests.helpers import launch_env
+
+    def run(folder: Path, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text("")
+        (folder / "seed.pipe").write_text(text)
+        return subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", "seed.pipe", *args], cwd=folder,
+                              env=launch_env(), capture_output=True, text=True, timeout=300)
+
+    unbroken = run(tmp_path / "a", PIPE)
+    assert unbroken.returncode == 0, unbroken.stderr
+    term = PIPE.replace("loop {", 'hook term = h.SignalAt(step = 4, signal = "SIGTERM")\nloop {').replace(
+        "epoch { step { after", "epoch { step {\n before { term }\n after")
+    stopped = run(tmp_path / "b", term)
+    assert stopped.returncode == 143, stopped.stderr
+    assert "stopped by SIGTERM after 5 steps; checkpoint ckpt (resume with --resume latest)" in stopped.stderr
+    assert read_marker(tmp_path / "b" / "ckpt")["completed_steps"] == 5  # type: ignore[index]
+    done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", "seed.pipe", "--resume", "latest"],
+                          cwd=tmp_path / "b", env=launch_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "(resumed from ckpt)" in done.stdout, done.stderr
+    final = [load_file(str(tmp_path / side / "ckpt" / "model.safetensors")) for side in ("a", "b")]
+    assert final[0].keys() == final[1].keys() and all(torch.equal(final[0][k], final[1][k]) for k in final[0])

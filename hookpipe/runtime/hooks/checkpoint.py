@@ -184,6 +184,19 @@ class SaveCheckpoint(PipelineHooks):
         if args.accelerator.is_main_process:
             logger.info(message.format(location=location))
 
+    def save_on_stop(self, args: PipelineHookArgs) -> Path | None:
+        """In a ``.pipe`` run, the checkpoint of a graceful stop (SIGTERM, a hook's request), between steps.
+
+        ``hookpipe run`` promises that a stop finishes the step and checkpoints with
+        the file's checkpoint hook; the seed has no stops, so a trainer built in Python
+        saves nothing extra (None). The ids already count the finished step.
+        """
+        if self.run_id is None:
+            return None
+        self._check(args.accelerator)
+        self.last_path = Path(self._save_state(args, args.global_step_id, "step"))
+        return self.last_path
+
     def _on_step_end(self, args: PipelineHookArgs) -> None:
         if self.save_step_freq is not None and (args.global_step_id + 1) % self.save_step_freq == 0:
             done = args.global_step_id + 1  # inside a step the running step is not counted yet
