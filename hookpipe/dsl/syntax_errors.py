@@ -94,9 +94,12 @@ EXAMPLES: dict[str, list[str]] = {
     "separate arguments with commas": [
         "hook a = t(x = 1 y = 2)",
     ],
-    "scopes hold `before { ... }`, `after { ... }` and nested scopes; hooks are attached inside a phase": [
+    "scopes hold `before { ... }`, `after { ... }` and nested scopes; hooks are attached inside a phase (a "
+    "misspelt `after { ... }` reads as a scope)": [
         "loop {\n evaluate\n}",
         "loop {\n epoch {\n a -> b\n }\n}",
+        "loop {\n afer { a }\n}",
+        "loop {\n epoch {\n aftr { a -> b }\n }\n}",
     ],
     "a reserved word cannot be a name; reserved: {reserved}": [
         "hook from = t()",
