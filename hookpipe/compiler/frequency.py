@@ -62,8 +62,11 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
         return _ALWAYS
     unit = UNIT_SPELLINGS.get(a.every.unit)
     if unit is None:
+        # The spelling that reads with the count: `every 5 stepz` -> `steps`, `every stepz` -> `step`.
+        plural = a.every.count is not None and a.every.count != 1
+        spellings = [name for name in UNIT_SPELLINGS if (UNIT_SPELLINGS[name] != name) == plural]
         ctx.error("HP007", f"unknown frequency unit `{a.every.unit}`", a.every.unit_span,
-                  help=did_you_mean(a.every.unit, UNIT_SPELLINGS) or "units: steps, updates, epochs, batches")
+                  help=did_you_mean(a.every.unit, spellings) or "units: steps, updates, epochs, batches")
         return None
     count = 1 if a.every.count is None else a.every.count
     ok = True
