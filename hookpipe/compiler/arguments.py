@@ -16,11 +16,12 @@ the pair before it builds anything; see :func:`_swa_and_scheduler`).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
 from hookpipe.compiler.context import Compilation, HookInfo
+from hookpipe.compiler.foreign_settings import foreign_help
 from hookpipe.compiler.run_values import PLACEHOLDER, RUN_VALUES, contains_run_value, substitute
 from hookpipe.compiler.schema_build import built
 from hookpipe.compiler.settings import RUN_LENGTH_KEYS, TrainerSettings, has_run_length
@@ -61,7 +62,7 @@ def _trainer(ctx: Compilation) -> None:
     spans = {key: s.span for key, s in ctx.settings.items()}
     anchor = ctx.trainer_span or _file_start(ctx)
     validated = _check(ctx, TrainerSettings, values, spans, anchor, "the trainer", "trainer setting `{}`",
-                       run_length=_RUN_LENGTH)
+                       run_length=_RUN_LENGTH, foreign=foreign_help)
     if validated is None:
         return
     if not has_run_length(validated["max_step"], validated["max_epoch"]) and not ctx.incomplete:
@@ -140,10 +141,12 @@ def _file_start(ctx: Compilation) -> Span:
 
 
 def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], spans: dict[str, Span],
-           anchor: Span, what: str, unknown: str, run_length: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+           anchor: Span, what: str, unknown: str, run_length: frozenset[str] = frozenset(),
+           foreign: Callable[[str], str | None] = lambda name: None) -> dict[str, Any] | None:
     """Validate ``values``; report each failing field once at its span (HP003, HP008 for ``run_length``).
 
-    ``unknown`` names an unexpected field, with ``{}`` for its name.
+    ``unknown`` names an unexpected field, with ``{}`` for its name; ``foreign`` gives
+    the help for a field another trainer spells that way (it comes first).
     """
     try:
         return built(schema).model_validate(values).model_dump(mode="json")
@@ -158,7 +161,7 @@ def _check(ctx: Compilation, schema: type[BaseModel], values: dict[str, Any], sp
             this_code = "HP008" if field in run_length else "HP003"
             if err["type"] == "extra_forbidden":
                 ctx.error(this_code, "unknown " + unknown.format(field), span,
-                          help=did_you_mean(str(field), schema.model_fields) or
+                          help=foreign(str(field)) or did_you_mean(str(field), schema.model_fields) or
                           f"accepted: {', '.join(schema.model_fields)}")
             elif err["type"] == "missing":
                 ctx.error(this_code, f"{what} needs `{field}`", anchor, help=f"add `{field} = ...`")

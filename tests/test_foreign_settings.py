@@ -1,0 +1,33 @@
+"""Lightning's and MMEngine's trainer settings get a help line saying what they become, not a spelling fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookpipe.compiler.foreign_settings import FOREIGN_SETTINGS
+from hookpipe.compiler.loader import load_text
+from hookpipe.compiler.pipeline import run_passes
+from hookpipe.compiler.settings import TrainerSettings
+
+
+def _help(name: str) -> str | None:
+    text = f"trainer {{\n    max_epoch = 2\n    {name} = 4\n}}\nhook o = optimizer()\n" \
+           "loop { epoch { step { after { o } } } }\n"
+    ctx = run_passes(load_text(text, "t.pipe"), "t.pipe")
+    (d,) = [d for d in ctx.diagnostics if d.severity == "error"]
+    assert d.code == "HP003" and d.message == f"unknown trainer setting `{name}`" and d.span.line == 3
+    return d.help
+
+
+@pytest.mark.parametrize("name", sorted(FOREIGN_SETTINGS))
+def test_another_trainer_s_setting_says_whose_it_is_and_what_to_write(name: str) -> None:
+    assert name not in TrainerSettings.model_fields
+    whose, said = FOREIGN_SETTINGS[name]
+    assert _help(name) == f"{whose}'s `{name}`: {said} (`hookpipe import {whose.lower()}` converts a whole config)"
+
+
+def test_max_steps_is_not_just_a_misspelling_of_max_step() -> None:
+    """The spelling is one letter off; the unit is not: Lightning counts optimizer steps."""
+    help_text = _help("max_steps")
+    assert help_text is not None and "counts optimizer steps, hookpipe's `max_step` counts batches" in help_text
+    assert _help("max_stepz") == "did you mean `max_step`?"
