@@ -81,8 +81,12 @@ def main(args: argparse.Namespace) -> int:
     for line, message in errors:
         print(f"{out}:{line}: hookpipe check: {message}", file=sys.stderr)
     count = len(written.marked)
-    summary = f"{count} line{'s' if count != 1 else ''} marked `# hookpipe import:` need a person" if count \
-        else "nothing needs a person"
+    if count == 1:
+        summary = "1 line marked `# hookpipe import:` needs a person"
+    elif count:
+        summary = f"{count} lines marked `# hookpipe import:` need a person"
+    else:
+        summary = "nothing needs a person"
     if errors:
         summary += f"; hookpipe check reports {len(errors)} error{'s' if len(errors) != 1 else ''}"
     print(f"hookpipe import: wrote {out} from {shown}: {summary}", file=sys.stderr)

@@ -4,22 +4,32 @@ Lightning runs a callback hook in callback list order, with ``ModelCheckpoint``
 moved to the end; the import writes each phase in that order. Validation ends an
 epoch (``check_val_every_n_epoch``) or runs every ``val_check_interval`` training
 batches; ``EarlyStopping`` and ``ModelCheckpoint`` read its metrics, so they come
-after it. What maps to what: docs/import.md.
+after it. Every trainer key, callback argument and logger argument is either
+translated or named in a mark (``lightning_keys``). What maps to what: docs/import.md.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hookpipe.porting.model import Attachment, Call, Hook, Item, Port, RunValue
-from hookpipe.porting.writer import pipe_name, split_writable
+from hookpipe.porting import lightning_callbacks as callbacks
+from hookpipe.porting.lightning_callbacks import Context, count, every, metric, where_metrics
+from hookpipe.porting.lightning_keys import (
+    SETTLED,
+    TRAINER_NOTHING_TO_DO,
+    TRAINER_SETTLED,
+    TRAINER_WHY,
+    Keys,
+    join,
+    shown,
+)
+from hookpipe.porting.model import Attachment, Call, Hook, Port, RunValue
+from hookpipe.porting.writer import split_writable
 
 _PRECISION = {"16-mixed": "fp16", "16": "fp16", 16: "fp16", "bf16-mixed": "bf16", "bf16": "bf16",
               "32": "no", 32: "no", "32-true": "no", None: "no"}
 _LOGGERS = {"TensorBoardLogger": "tensorboard", "CSVLogger": "csv", "WandbLogger": "wandb",
             "MLFlowLogger": "mlflow", "CometLogger": "comet_ml"}
-#: Callbacks whose job hookpipe does itself or that only change Lightning's console output.
-_ABSORBED = {"ModelSummary", "RichModelSummary", "TQDMProgressBar", "RichProgressBar"}
 _STEP, _EPOCH = ("loop", "epoch", "step"), ("loop", "epoch")
 
 
@@ -33,27 +43,19 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
         raise LightningInputError("expected a mapping with a `trainer` section")
     if isinstance(cfg.get("fit"), dict):
         cfg = cfg["fit"]
-    trainer = cfg.get("trainer") or {}
-    if not isinstance(trainer, dict):
+    if not isinstance(cfg.get("trainer") or {}, dict):
         raise LightningInputError("`trainer` must be a mapping")
+    trainer = Keys(cfg.get("trainer") or {}, TRAINER_SETTLED, TRAINER_WHY)
     port = Port(name=name, source=source, kind="lightning", module=module)
     _length(trainer, port, cfg.get("ckpt_path"))
-    accumulate = trainer.get("accumulate_grad_batches")
-    if isinstance(accumulate, int) and accumulate > 1:
-        port.setting("grad_accumulation", accumulate)
-    precision = trainer.get("precision")
-    mode = _precision(precision)
-    if mode is None:
-        port.setting("mixed_precision", "no", f"precision {precision!r} has no hookpipe setting")
-    elif mode != "no":
-        port.setting("mixed_precision", mode)
+    _training(trainer, port)
     _placement(trainer, port)
     seed = cfg.get("seed_everything")
     if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
         port.setting("seed", seed)
     model = _class_call(cfg.get("model"))
     port.setting("model", model or Call(port.need("build_model", "the model")))
-    _dataloader(cfg.get("data"), port, trainer.get("limit_train_batches"))
+    _dataloader(cfg.get("data"), port, trainer.take("limit_train_batches"))
     port.setting("optimizer", _class_call(cfg.get("optimizer"), "torch.optim.")
                  or Call(port.need("optimizer", "the optimizer (configure_optimizers)")))
     scheduler_config = _scheduler_config(cfg.get("lr_scheduler"))
@@ -63,52 +65,78 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
         _scheduler(scheduler, scheduler_config, trainer, port)
     port.setting("batch_processor", Call(port.need("Processor", "a batch processor running the LightningModule's "
                                                                 "training_step")))
-    _loggers(trainer, port)
+    _step_hooks(trainer, port)
+    evaluate = _validation(trainer, port)
+    if plateau:
+        assert isinstance(scheduler, Call)
+        _plateau(scheduler, scheduler_config, port, evaluate)
+    given = trainer.take("default_root_dir")
+    interval = str(scheduler_config.get("interval", "epoch")) if scheduler is not None else None
+    context = Context(evaluate, trainer, interval, given if isinstance(given, str) else "lightning_logs",
+                      scheduler is not None and not plateau)
+    specs = trainer.get("callbacks")
+    if specs is None or isinstance(specs, (dict, list)):
+        trainer.take("callbacks")
+    specs = [specs] if isinstance(specs, dict) else specs if isinstance(specs, list) else []
+    given_one = any(callbacks.short_name(spec) == "ModelCheckpoint" for spec in specs)
+    enabled = trainer.get("enable_checkpointing")
+    if enabled is None or enabled is True or (enabled is False and not given_one):  # false beside one: refused
+        trainer.take("enable_checkpointing")
+    if enabled is not False and not given_one:
+        specs = [*specs, {"class_path": "ModelCheckpoint"}]  # Lightning's default one: after each validation
+    callbacks.translate(specs, port, context)
+    _loggers(trainer, port, given if isinstance(given, str) else None)
+    trainer.take_all(TRAINER_NOTHING_TO_DO)
+    # Lightning's Trainer keys that no translation took: on the line that stands in for the Trainer's loop.
+    _mark(port, ("batch_processor",), trainer.untranslated("Lightning trainer keys not translated"))
+    return port
 
-    step_after: list[Item] = []
-    clip_val = trainer.get("gradient_clip_val")
-    if isinstance(clip_val, (int, float)) and not isinstance(clip_val, bool) and clip_val > 0:
-        if trainer.get("gradient_clip_algorithm") == "value":
+
+def _training(trainer: Keys, port: Port) -> None:
+    """``accumulate_grad_batches``, ``precision`` and ``enable_progress_bar``: trainer settings of the same meaning."""
+    accumulate = trainer.get("accumulate_grad_batches")
+    if count(accumulate) or accumulate is None:
+        trainer.take("accumulate_grad_batches")
+    if count(accumulate) and accumulate > 1:
+        port.setting("grad_accumulation", accumulate)
+    precision = trainer.take("precision")
+    mode = _precision(precision)
+    if mode is None:
+        port.setting("mixed_precision", "no", f"precision {precision!r} has no hookpipe setting")
+    elif mode != "no":
+        port.setting("mixed_precision", mode)
+    progress = trainer.get("enable_progress_bar")
+    if isinstance(progress, bool) or progress is None:
+        trainer.take("enable_progress_bar")
+    if progress is False:
+        port.setting("progress", False)
+
+
+def _step_hooks(trainer: Keys, port: Port) -> None:
+    """``step.after``: gradient clipping (``gradient_clip_val``, ``gradient_clip_algorithm``), then the update."""
+    clip_val, algorithm = trainer.get("gradient_clip_val"), trainer.get("gradient_clip_algorithm")
+    number = isinstance(clip_val, (int, float)) and not isinstance(clip_val, bool)
+    if number or clip_val is None:
+        trainer.take("gradient_clip_val")
+    if algorithm in (None, "norm", "value"):
+        trainer.take("gradient_clip_algorithm")
+    step_after: list[Any] = []
+    if number and clip_val > 0:
+        if algorithm == "value":
             clip = Hook("clip", "grad_clip", {"mode": "value", "clip_value": float(clip_val)})
         else:
             clip = Hook("clip", "grad_clip", {"mode": "norm", "max_norm": float(clip_val)})
         step_after.append(Attachment(port.add_hook(clip).name))
     step_after.append(Attachment(port.add_hook(Hook("optimize", "optimizer")).name))
     port.phases[(_STEP, "after")] = step_after
-    evaluate = _validation(trainer, port)
-    log_every = trainer.get("log_every_n_steps", 50)
-    log_every = log_every if isinstance(log_every, int) and log_every >= 1 else 50
-    if plateau:
-        assert isinstance(scheduler, Call)
-        _plateau(scheduler, scheduler_config, port, evaluate)
-    callbacks = trainer.get("callbacks") or []
-    if isinstance(callbacks, dict):
-        callbacks = [callbacks]
-    checkpoints = []
-    for spec in callbacks:
-        cls = _class_name(spec)
-        short = cls.rsplit(".", 1)[-1]
-        args = _init_args(spec)
-        if short in _ABSORBED:
-            continue
-        if short == "ModelCheckpoint":
-            checkpoints.append(args)
-        elif short == "EarlyStopping":
-            _early_stop(args, port, evaluate)
-        elif short == "LearningRateMonitor":
-            hook = port.add_hook(Hook("lr_monitor", "log"))
-            port.attach(_STEP, "after", Attachment(hook.name, _every(log_every, "update")))
-        elif short == "StochasticWeightAveraging":
-            _swa(args, port, trainer, scheduler is not None and not plateau)
-        else:
-            _custom(cls, args, port)
-    if not checkpoints and trainer.get("enable_checkpointing", True) is not False:
-        checkpoints.append({})  # Lightning's default ModelCheckpoint: the last epoch, every epoch
-    given = trainer.get("default_root_dir")
-    root = given if isinstance(given, str) else "lightning_logs"
-    for args in checkpoints:
-        _checkpoint(args, port, evaluate, root)
-    return port
+
+
+def _mark(port: Port, keys: tuple[str, ...], note: str | None) -> None:
+    """Add ``note`` to the first of the settings ``keys`` that is written."""
+    settings = {s.key: s for s in port.settings}
+    target = next((settings[key] for key in keys if key in settings), None)
+    if note and target is not None:
+        target.note = join(target.note, note)
 
 
 def _precision(value: Any) -> str | None:
@@ -131,28 +159,35 @@ _UNPORTED_LENGTH = {
 }
 
 
-def _length(trainer: dict[str, Any], port: Port, ckpt_path: Any = None) -> None:
-    """Lightning's ``max_steps`` counts optimizer steps; hookpipe's ``max_step`` counts batches.
+def _length(trainer: Keys, port: Port, ckpt_path: Any = None) -> None:
+    """``max_epochs``, ``max_steps`` and what else ends (or lengthens) the run.
 
-    ``fit``'s ``ckpt_path`` (which checkpoint the run starts from) is the run's, not
-    the file's: it is marked here, with the ``--resume`` that does it.
+    Lightning's ``max_steps`` counts optimizer steps, hookpipe's ``max_step`` batches:
+    under ``accumulate_grad_batches = A`` it is written times A, and marked, because
+    both end an accumulation window at each epoch's end, so A batches are one update
+    only when every epoch's batch count is a multiple of A. ``fit``'s ``ckpt_path``
+    (which checkpoint the run starts from) is the run's, not the file's: it is marked
+    here, with the ``--resume`` that does it.
     """
-    epochs, steps = trainer.get("max_epochs"), trainer.get("max_steps")
+    epochs, steps = trainer.take("max_epochs"), trainer.take("max_steps")
     accumulate = trainer.get("accumulate_grad_batches")
-    factor = accumulate if isinstance(accumulate, int) and accumulate > 1 else 1
-    unported = "; ".join([f"Lightning's {key} {what}" for key, what in _UNPORTED_LENGTH.items()
-                          if trainer.get(key) not in (None, False, 0, 0.0)]
-                         + ([f"Lightning's ckpt_path {str(ckpt_path)[:40]!r} resumes: hookpipe run FILE --resume "
-                             f"{'auto' if ckpt_path in ('last', 'hpc') else 'DIR'}"] if ckpt_path else []))
-    if isinstance(steps, int) and steps >= 1:
-        port.setting("max_step", steps * factor, unported or None)
-        unported = ""
-    if isinstance(epochs, int) and epochs >= 1:
-        port.setting("max_epoch", epochs, unported or None)
-    elif not (isinstance(steps, int) and steps >= 1):
-        port.setting("max_epoch", 1000, "; ".join(filter(None, [
-            "Lightning's default when max_epochs and max_steps are unset (or -1): set the run's length", unported])))
-    sanity = trainer.get("num_sanity_val_steps")
+    factor = accumulate if count(accumulate) else 1
+    unported = [f"Lightning's {key} {what}" for key, what in _UNPORTED_LENGTH.items()
+                if trainer.take(key) not in (None, False, 0, 0.0)]
+    if ckpt_path:
+        unported.append(f"Lightning's ckpt_path {str(ckpt_path)[:40]!r} resumes: hookpipe run FILE --resume "
+                        f"{'auto' if ckpt_path in ('last', 'hpc') else 'DIR'}")
+    if count(steps):
+        port.setting("max_step", steps * factor, None if factor == 1 else (
+            f"Lightning's max_steps {steps} counts optimizer steps: {steps * factor} batches are {steps} updates "
+            f"only if every epoch's batch count is a multiple of {factor} (an epoch's end also ends a window)"))
+    if count(epochs):
+        port.setting("max_epoch", epochs)
+    elif not count(steps):
+        port.setting("max_epoch", 1000, "Lightning's default when max_epochs and max_steps are unset (or -1): "
+                                        "set the run's length")
+    _mark(port, ("max_epoch", "max_step"), join(*unported))  # the run's length
+    sanity = trainer.take("num_sanity_val_steps")
     if type(sanity) is int and sanity >= 0:
         port.setting("sanity_val_batches", sanity)
     elif sanity is not None:
@@ -162,9 +197,13 @@ def _length(trainer: dict[str, Any], port: Port, ckpt_path: Any = None) -> None:
 
 #: Lightning's strategies whose model wrapping hookpipe leaves to an accelerate config (by prefix).
 _SHARDED = ("deepspeed", "fsdp")
+#: Strategies (lower case, by prefix) whose placement is hookpipe's too, or marked below.
+_STRATEGIES = ("auto", "single_device", "singledevice", "ddp", *_SHARDED)
+_ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu", "hpu", "ipu")
+_PLACEMENT = ("accelerator", "devices", "num_nodes", "strategy", "deterministic", "benchmark")
 
 
-def _placement(trainer: dict[str, Any], port: Port) -> None:
+def _placement(trainer: Keys, port: Port) -> None:
     """Where Lightning trained (``accelerator``, ``devices``, ``num_nodes``, ``strategy``) and its torch flags.
 
     ``accelerator: cpu`` is hookpipe's ``cpu = true``. The process count is not a
@@ -175,28 +214,40 @@ def _placement(trainer: dict[str, Any], port: Port) -> None:
     is written for it (``false`` is the default), so that none is lost without a word.
     """
     notes = []
-    devices, nodes, strategy = trainer.get("devices"), trainer.get("num_nodes"), trainer.get("strategy")
-    count = len(devices) if isinstance(devices, list) else devices if type(devices) is int else None
-    if count is not None and count > 1:
-        notes.append(f"devices {count}: hookpipe run --processes {count}")
-    elif devices not in (None, 1, "1", "auto") and count != 1:
+    devices, nodes, strategy = trainer.take("devices"), trainer.get("num_nodes"), trainer.get("strategy")
+    number = len(devices) if isinstance(devices, list) else devices if type(devices) is int else None
+    if number is not None and number > 1:
+        notes.append(f"devices {number}: hookpipe run --processes {number}")
+    elif devices not in (None, 1, "1", "auto") and number != 1:
         notes.append(f"devices {str(devices)[:20]!r}: hookpipe run --processes N")
-    if type(nodes) is int and nodes > 1:
-        notes.append(f"num_nodes {nodes}: accelerate launch on each machine")
-    name = _class_name(strategy) or (strategy if isinstance(strategy, str) else "")
-    if name.lower().rsplit(".", 1)[-1].startswith("ddp") and not notes:
+    if count(nodes):
+        trainer.take("num_nodes")
+        if nodes > 1:
+            notes.append(f"num_nodes {nodes}: accelerate launch on each machine")
+    name = (_class_name(strategy) or (strategy if isinstance(strategy, str) else "")).rsplit(".", 1)[-1]
+    short = name.lower()
+    if short.startswith(_STRATEGIES):
+        trainer.take("strategy")
+    if short.startswith("ddp") and not notes:
         notes.append(f"strategy {name[:30]!r}: hookpipe run --processes N")
-    if name.lower().rsplit(".", 1)[-1].startswith(_SHARDED):
+    if short.startswith(_SHARDED):
         notes.append(f"strategy {name[:30]!r}: needs an accelerate config")
     flags = [key for key in ("deterministic", "benchmark") if trainer.get(key) is True]
+    trainer.take_all(key for key in ("deterministic", "benchmark")
+                     if trainer.get(key) is None or isinstance(trainer.get(key), bool))
     if flags:
         notes.append(f"{', '.join(flags)}: set torch's flag{'s' if len(flags) > 1 else ''} in the model factory")
     accelerator = trainer.get("accelerator")
+    if isinstance(accelerator, str) and accelerator.lower() in _ACCELERATORS:
+        trainer.take("accelerator")
     cpu = isinstance(accelerator, str) and accelerator.lower() == "cpu"
     if isinstance(accelerator, str) and accelerator.lower() in ("tpu", "hpu", "ipu"):
         notes.append(f"accelerator {accelerator!r}: needs an accelerate config")
-    if cpu or notes:
-        port.setting("cpu", cpu, ("Lightning's " + "; ".join(notes)) if notes else None)
+    note = join("Lightning's " + "; ".join(notes) if notes else None,
+                Keys(_init_args(strategy)).untranslated(f"{name} init_args not translated"),
+                trainer.untranslated(only=_PLACEMENT))
+    if cpu or note:
+        port.setting("cpu", cpu, note)
 
 
 def _class_name(spec: Any) -> str:
@@ -314,158 +365,112 @@ def _per_update(scheduler: Call, trainer: dict[str, Any]) -> Call | None:
     return Call(_STEP_LR, out)
 
 
-def _loggers(trainer: dict[str, Any], port: Port) -> None:
-    loggers = trainer.get("logger")
-    if loggers is None or isinstance(loggers, bool):
+def _loggers(trainer: Keys, port: Port, root_dir: str | None) -> None:
+    """``logger`` as ``log_with`` and ``log_dir`` (its ``save_dir``); written after the hooks, which it depends on.
+
+    Without a ``logger`` (or with ``true``) Lightning logs with its default logger,
+    TensorBoardLogger where tensorboard is installed, else CSVLogger, into
+    ``default_root_dir/lightning_logs``: where the file has a ``log()``, it gets the CSV
+    tracker there, marked, so that its records go somewhere (HP111 otherwise).
+    """
+    loggers = trainer.take("logger")
+    logs = [hook for hook in port.hooks if hook.builtin and hook.callee == "log"]
+    if loggers is None or loggers is True:
+        if logs:
+            port.setting("log_with", ["csv"], "Lightning's default logger: TensorBoardLogger where tensorboard is "
+                                              'installed, else CSVLogger; write ["tensorboard"] for the former')
+            port.setting("log_dir", f"{root_dir}/lightning_logs" if root_dir else "lightning_logs")
         return
-    items = loggers if isinstance(loggers, list) else [loggers]
-    names, folder = [], None
-    for spec in items:
-        short = _class_name(spec).rsplit(".", 1)[-1]
-        if short in _LOGGERS:
-            names.append(_LOGGERS[short])
-            save = _init_args(spec).get("save_dir")
-            folder = folder or (save if isinstance(save, str) else None)
-    if names:
-        port.setting("log_with", names)
+    if loggers is False:
+        for hook in logs:
+            hook.note = join(hook.note, "Lightning refuses a LearningRateMonitor with logger: false; here log() "
+                                        "writes to no tracker")
+        return
+    names: list[str] = []
+    folder: str | None = None
+    notes: list[str | None] = []
+    for spec in loggers if isinstance(loggers, list) else [loggers]:
+        cls = _class_name(spec)
+        short = cls.rsplit(".", 1)[-1]
+        if short not in _LOGGERS:
+            notes.append(f"logger {shown(cls or spec)} not translated: log_with names accelerate's trackers")
+            continue
+        names.append(_LOGGERS[short])
+        args = Keys(_init_args(spec), SETTLED.get(short))
+        save = args.take("save_dir")
+        if isinstance(save, str) and folder not in (None, save):
+            notes.append(f"{short} save_dir {save!r}: one log_dir holds every tracker's files")
+        folder = folder or (save if isinstance(save, str) else None)
+        notes.append(args.untranslated(f"{short} init_args not translated"))
+    if names or any(notes):
+        port.setting("log_with", names, join(*notes))
     if folder:
         port.setting("log_dir", folder)
 
 
-def _every(n: int, unit: str) -> str:
-    return f"every {unit}" if n == 1 else f"every {n} {unit}s"
+#: The trainer keys of when and how much Lightning validates.
+_WHEN_VALIDATED = ("val_check_interval", "check_val_every_n_epoch")
 
 
-def _validation(trainer: dict[str, Any], port: Port) -> str | None:
-    if trainer.get("limit_val_batches") == 0:
+def _validation(trainer: Keys, port: Port) -> str | None:
+    """The validation hook, attached where Lightning validates, or marked where the language cannot say it.
+
+    An integer ``val_check_interval`` with ``check_val_every_n_epoch: null`` counts the
+    run's batches (``every N steps``); with ``check_val_every_n_epoch: M`` Lightning
+    counts them within each epoch, and validates only in every M-th epoch, which no
+    attachment says. A fraction of an epoch is marked too; without either, the
+    validation ends every M-th epoch (``every M epochs``).
+    """
+    limit = trainer.take("limit_val_batches")
+    if type(limit) in (int, float) and limit == 0:
+        trainer.take_all(_WHEN_VALIDATED)  # no validation: nothing to time
         return None
+    note = None
+    if limit is not None and limit != 1.0:
+        share = f"{limit} batches" if type(limit) is int else f"the fraction {limit} of the batches"
+        note = f"Lightning's limit_val_batches validates {share}: make val_loader yield that many"
     hook = port.add_hook(Hook("evaluate", "validation", {
         "callback": port.need("val_step", "val_step(model, batch): per-sample metrics (validation_step)"),
-        "dataloader": Call(port.need("val_loader", "the validation DataLoader (val_dataloader())"))}))
-    interval = trainer.get("val_check_interval")
-    every_epochs = trainer.get("check_val_every_n_epoch", 1)
-    if isinstance(interval, int) and not isinstance(interval, bool) and interval >= 1 and every_epochs is None:
-        port.attach(_STEP, "after", Attachment(hook.name, _every(interval, "step")))
-    elif isinstance(interval, int) and not isinstance(interval, bool) and interval >= 1:
-        port.attach(_STEP, "after", Attachment(hook.name, _every(interval, "step"),
-                                               "val_check_interval counts batches within each epoch in Lightning; "
-                                               "here it counts the run's steps"))
-    elif isinstance(interval, float) and 0 < interval < 1:
-        port.attach(_EPOCH, "after", Attachment(hook.name, "", f"val_check_interval = {interval} validates "
-                                                f"{round(1 / interval)} times an epoch: attach it `every N steps`"))
+        "dataloader": Call(port.need("val_loader", "the validation DataLoader (val_dataloader())"))}, note=note))
+    interval, epochs = trainer.get("val_check_interval"), trainer.get("check_val_every_n_epoch", 1)
+    fraction = isinstance(interval, float) and 0 < interval < 1
+    whole = interval is None or (type(interval) is float and interval == 1.0)  # Lightning's default: the epoch's end
+    if count(interval) or fraction or whole:
+        trainer.take("val_check_interval")
+    if count(epochs) or (epochs is None and count(interval)):
+        trainer.take("check_val_every_n_epoch")
+    n = epochs if count(epochs) else 1
+    within = "" if n == 1 else f", in one epoch of every {n}"
+    if count(interval) and epochs is None:
+        attachment = Attachment(hook.name, every(interval, "step"))
+    elif count(interval):
+        attachment = Attachment(hook.name, every(interval, "step"), (
+            "val_check_interval counts batches within each epoch in Lightning; here it counts the run's steps"
+            if n == 1 else f"Lightning validates every {interval} batches within each epoch{within}; here every "
+                           f"{interval} steps of the run"))
+    elif fraction:
+        attachment = Attachment(hook.name, every(n, "epoch") if n > 1 else "", (
+            f"Lightning validates {round(1 / interval)} times an epoch (val_check_interval {interval}){within}; "
+            "here at the epoch's end only: attach it `every N steps` for the others"))
     else:
-        n = every_epochs if isinstance(every_epochs, int) and every_epochs >= 1 else 1
-        port.attach(_EPOCH, "after", Attachment(hook.name, _every(n, "epoch")))
+        attachment = Attachment(hook.name, every(n, "epoch"))
+        if epochs is None and whole:
+            attachment.note = "Lightning refuses check_val_every_n_epoch null without an integer val_check_interval"
+    path = _STEP if count(interval) else _EPOCH
+    attachment.note = join(attachment.note, trainer.untranslated(only=_WHEN_VALIDATED))
+    port.attach(path, "after", attachment)
     return hook.name
-
-
-def _where_metrics(port: Port, evaluate: str | None) -> tuple[tuple[str, ...], str]:
-    """The phase the validation is attached in (early stopping and checkpoints go after it there)."""
-    found = _attachment_of(port, evaluate)
-    return (found[0], found[1]) if found is not None else (_EPOCH, "after")
-
-
-def _attachment_of(port: Port, evaluate: str | None) -> tuple[tuple[str, ...], str, str] | None:
-    """Where and how often the validation runs: ``(scope path, phase, modifiers)``, or None without one."""
-    for (path, phase), items in port.phases.items():
-        for item in items:
-            if isinstance(item, Attachment) and item.hook == evaluate:
-                return path, phase, item.modifiers
-    return None
-
-
-def _metric(monitor: Any, evaluate: str | None) -> str:
-    return f"{evaluate or 'evaluate'}.{pipe_name(str(monitor or 'val_loss'), 'metric')}"
-
-
-def _early_stop(args: dict[str, Any], port: Port, evaluate: str | None) -> None:
-    hook_args: dict[str, Any] = {"monitor": _metric(args.get("monitor"), evaluate),
-                                 "mode": "max" if args.get("mode") == "max" else "min"}
-    if isinstance(args.get("patience"), int) and args["patience"] >= 1:
-        hook_args["patience"] = args["patience"]
-    if isinstance(args.get("min_delta"), (int, float)) and args["min_delta"] > 0:
-        hook_args["min_delta"] = float(args["min_delta"])
-    hook = port.add_hook(Hook("stop", "early_stop", hook_args,
-                              note=f"monitor {args.get('monitor')!r}: name the metric val_step returns"))
-    path, phase = _where_metrics(port, evaluate)
-    port.attach(path, phase, Attachment(hook.name))
-
-
-def _checkpoint(args: dict[str, Any], port: Port, evaluate: str | None, root: str) -> None:
-    folder = args.get("dirpath") if isinstance(args.get("dirpath"), str) else f"{root}/checkpoints"
-    hook_args: dict[str, Any] = {"dir": folder}
-    note = None
-    top_k = args.get("save_top_k", 1)
-    monitor = args.get("monitor")
-    if monitor and evaluate:
-        hook_args.update(monitor=_metric(monitor, evaluate), mode="max" if args.get("mode") == "max" else "min")
-        if isinstance(top_k, int) and top_k >= 1:
-            hook_args["keep_best"] = top_k
-        hook_args["keep_last"] = 1
-        note = f"monitor {monitor!r}: name the metric val_step returns"
-    elif isinstance(top_k, int) and top_k >= 1:
-        hook_args["keep_last"] = top_k
-    hook = port.add_hook(Hook("save", "checkpoint", hook_args, note=note))
-    steps, epochs = args.get("every_n_train_steps"), args.get("every_n_epochs")
-    validated = _attachment_of(port, evaluate) if epochs is None else None
-    if isinstance(steps, int) and steps >= 1:
-        port.attach(_STEP, "after", Attachment(hook.name, _every(steps, "update")))
-    elif validated is not None:
-        # No trigger of its own: Lightning's ModelCheckpoint saves after each validation
-        # (every epoch's end when validation runs there every epoch), so it ranks each result.
-        path, phase, modifiers = validated
-        port.attach(path, phase, Attachment(hook.name, modifiers))
-    else:
-        n = epochs if isinstance(epochs, int) and epochs >= 1 else 1
-        path, phase = _where_metrics(port, evaluate)
-        if path != _EPOCH:
-            path, phase = _EPOCH, "after"
-        port.attach(path, phase, Attachment(hook.name, _every(n, "epoch")))
-    if args.get("save_last"):
-        port.attach(("loop",), "after", Attachment(hook.name))
 
 
 def _plateau(scheduler: Call, spec: Any, port: Port, evaluate: str | None) -> None:
     """``ReduceLROnPlateau`` from LightningCLI's ``lr_scheduler`` section: the ``lr_plateau`` built-in."""
     args = dict(scheduler.args)
     monitor = args.pop("monitor", None) or (spec.get("monitor") if isinstance(spec, dict) else None)
-    hook_args: dict[str, Any] = {"monitor": _metric(monitor, evaluate)}
+    hook_args: dict[str, Any] = {"monitor": metric(monitor, evaluate)}
     for key in ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"):
         if key in args:
             hook_args[key] = args[key]
     hook = port.add_hook(Hook("plateau", "lr_plateau", hook_args,
                               note=f"monitor {monitor!r}: name the metric val_step returns"))
-    path, phase = _where_metrics(port, evaluate)
+    path, phase = where_metrics(port, evaluate)
     port.attach(path, phase, Attachment(hook.name))
-
-
-def _swa(args: dict[str, Any], port: Port, trainer: dict[str, Any], scheduled: bool) -> None:
-    # Lightning's first averaged epoch (1-based) is swa_epoch_start, or int(max_epochs * it) for a fraction
-    start = args.get("swa_epoch_start", 0.8)
-    epochs = trainer.get("max_epochs")
-    notes = []
-    if isinstance(start, float) and isinstance(epochs, int):
-        start = int(epochs * start)
-    elif isinstance(start, float):
-        notes.append(f"swa_epoch_start = {start} is a fraction of max_epochs, which is not set: "
-                     "write start = N (the first averaged epoch)")
-        start = None
-    if isinstance(start, int):
-        start = max(1, start)
-    if scheduled:
-        notes.append("swa runs with no trainer lr_scheduler (Lightning hands the lr to SWALR at `start`): "
-                     "remove `lr_scheduler` or this hook")
-    hook_args: dict[str, Any] = {"start": start, "lr": args.get("swa_lrs")}
-    for src, dst in (("annealing_epochs", "anneal_epochs"), ("annealing_strategy", "anneal_strategy")):
-        if src in args:
-            hook_args[dst] = args[src]
-    hook = port.add_hook(Hook("swa", "swa", {k: v for k, v in hook_args.items() if v is not None},
-                              note="; ".join(notes) or None))
-    port.attach(_EPOCH, "after", Attachment(hook.name))
-
-
-def _custom(cls: str, args: dict[str, Any], port: Port) -> None:
-    hook = port.add_hook(Hook(pipe_name(cls or "callback"), cls or "unknown.Callback", args, builtin=False,
-                              note=f"Lightning callback {cls or '(no class_path)'}: port it to a hookpipe hook class "
-                                   "and attach it where its on_* methods run"))
-    port.attach(_EPOCH, "after", Attachment(hook.name))

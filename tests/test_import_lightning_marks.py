@@ -1,0 +1,396 @@
+"""``hookpipe import lightning``: no setting is dropped or changed without a mark.
+
+An unmarked line of an imported file promises a faithful translation. These
+configs hold what a Lightning user writes and the import used to lose without a
+word: ``check_val_every_n_epoch`` beside ``val_check_interval``, ``EarlyStopping``'s
+thresholds, ``ModelCheckpoint``'s ``filename``, ``LearningRateMonitor``'s
+``logging_interval``, ``max_steps`` under accumulation, the default logger, and any
+trainer key or callback argument the import does not know (docs/import.md).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+from hookpipe.porting.lightning_keys import Keys
+from hookpipe.porting.writer import MARK
+from tests.helpers import run_cli
+from tests.test_import import block, imported
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def line_of(text: str, start: str) -> tuple[str, str]:
+    """The code and the mark (empty when unmarked) of the first line that starts with ``start`` (stripped)."""
+    lines = [line.partition(MARK) for line in text.splitlines()]
+    code, _, note = next(parts for parts in lines if re.sub(r"\s+", " ", parts[0].strip()).startswith(start))
+    return re.sub(r"\s+", " ", code.strip()), note.strip()
+
+
+# --- 1. when Lightning validates --------------------------------------------------------------------------------
+
+def test_check_val_every_n_epoch_beside_an_integer_interval_is_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 4
+          check_val_every_n_epoch: 2
+          val_check_interval: 10
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "evaluate every")
+    assert code == "evaluate every 10 steps"
+    # what Lightning does, and what the file does instead
+    assert note == ("Lightning validates every 10 batches within each epoch, in one epoch of every 2; "
+                    "here every 10 steps of the run")
+    # Lightning's default ModelCheckpoint saves after each validation: the same difference, so marked too
+    code, note = line_of(text, "save")
+    assert code == "save every 10 steps" and "Lightning saves after each validation" in note
+
+
+def test_check_val_every_n_epoch_beside_a_fraction_keeps_the_epochs_and_is_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 4
+          check_val_every_n_epoch: 2
+          val_check_interval: 0.5
+          enable_checkpointing: false
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "evaluate")
+    # the epoch-end validations of every 2nd epoch are exact; the mid-epoch ones are marked
+    assert code == "evaluate every 2 epochs"
+    assert note == ("Lightning validates 2 times an epoch (val_check_interval 0.5), in one epoch of every 2; "
+                    "here at the epoch's end only: attach it `every N steps` for the others")
+
+
+def test_a_time_based_interval_and_a_limited_validation_are_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 4
+          val_check_interval: "00:00:10:00"
+          limit_val_batches: 0.25
+          enable_checkpointing: false
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "evaluate every")
+    assert code == "evaluate every epoch"
+    assert note == "not translated: val_check_interval '00:00:10:00' (validation runs every N steps or epochs)"
+    code, note = line_of(text, "hook evaluate")
+    assert note == ("Lightning's limit_val_batches validates the fraction 0.25 of the batches: make val_loader "
+                    "yield that many")
+
+
+# --- 2. EarlyStopping -------------------------------------------------------------------------------------------
+
+def test_early_stopping_arguments_without_an_equivalent_are_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 10
+          check_val_every_n_epoch: 2
+          enable_checkpointing: false
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.EarlyStopping
+              init_args:
+                monitor: val_loss
+                patience: 4
+                min_delta: 0.01
+                stopping_threshold: 0.05
+                divergence_threshold: 9.0
+                check_finite: false
+                verbose: true
+                log_rank_zero_only: true
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "hook stop")
+    assert code == 'hook stop = early_stop(monitor = "evaluate.val_loss", mode = "min", patience = 4, min_delta = 0.01)'
+    assert note == ("monitor 'val_loss': name the metric val_step returns; init_args not translated: "
+                    "stopping_threshold 0.05, divergence_threshold 9.0 (early_stop has no threshold)")
+    # check_finite false is what early_stop does; verbose and log_rank_zero_only only change what is printed
+
+
+def test_early_stopping_strictness_and_checks_at_training_epoch_ends_are_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 10
+          check_val_every_n_epoch: 2
+          enable_checkpointing: false
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.EarlyStopping
+              init_args: {monitor: val_loss, strict: false, check_on_train_epoch_end: true}
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    # validation every 2 epochs: Lightning would judge the same result again at the end of the epochs between
+    assert line_of(text, "hook stop")[1] == (
+        "monitor 'val_loss': name the metric val_step returns; init_args not translated: strict false (a missing "
+        "metric fails here), check_on_train_epoch_end true (judged once per validation here); "
+        "Lightning also stops on a NaN or inf (check_finite)")
+
+
+def test_early_stopping_patience_zero_and_lightning_s_finite_check(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 10
+          enable_checkpointing: false
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.EarlyStopping
+              init_args:
+                monitor: val_acc
+                mode: max
+                patience: 0
+                min_delta: -0.5
+                check_on_train_epoch_end: true
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "hook stop")
+    # Lightning stops at the first result that does not improve with patience 0, as early_stop does with 1
+    # (it used to become the default, 3); with validation ending every epoch, checking at the training
+    # epoch's end is checking after it
+    assert code == 'hook stop = early_stop(monitor = "evaluate.val_acc", mode = "max", patience = 1)'
+    assert note == ("monitor 'val_acc': name the metric val_step returns; init_args not translated: "
+                    "min_delta -0.5 (early_stop takes min_delta >= 0); "
+                    "Lightning also stops on a NaN or inf (check_finite)")
+
+
+# --- 3. ModelCheckpoint -----------------------------------------------------------------------------------------
+
+def test_model_checkpoint_file_names_and_weights_only_are_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 10
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+              init_args:
+                dirpath: ckpts
+                filename: "{epoch}-{step}-{val_loss:.3f}"
+                save_weights_only: true
+                auto_insert_metric_name: true
+                verbose: true
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "hook save")
+    assert code == 'hook save = checkpoint(dir = "ckpts", keep_last = 1)'
+    assert note == ("init_args not translated: filename '{epoch}-{step}-{val_loss:.3f}' (checkpoints are step-N "
+                    "folders), save_weights_only true (checkpoint saves the whole training state)")
+
+
+def test_every_n_train_steps_counts_updates_and_save_top_k_minus_one_keeps_all(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 10
+          accumulate_grad_batches: 4
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+              init_args:
+                monitor: val_loss
+                save_top_k: -1
+                every_n_train_steps: 5
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    # Lightning's global_step counts optimizer steps: 5 of them are 20 batches here
+    assert "save every 5 updates" in block(text, "step {")
+    code, _ = line_of(text, "hook save")
+    # save_top_k -1 keeps every checkpoint: no keep_last (it used to keep only the newest)
+    assert code == 'hook save = checkpoint(dir = "lightning_logs/checkpoints", monitor = "evaluate.val_loss", mode = "min")'
+
+
+def test_every_n_epochs_where_lightning_saves_at_other_validations_is_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 12
+          check_val_every_n_epoch: 2
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+              init_args:
+                every_n_epochs: 3
+                every_n_train_steps: 0
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "save every")
+    # Lightning saves at the end of a validation (epochs 2, 4, ...) whose epoch is a multiple of 3: 6, 12
+    assert code == "save every 3 epochs"
+    assert note == "every_n_epochs 3: Lightning saves at the end of each validation in those epochs, here at their ends"
+    # every_n_train_steps 0 beside every_n_epochs is Lightning's "off": nothing to mark
+    assert line_of(text, "hook save") == ('hook save = checkpoint(dir = "lightning_logs/checkpoints", keep_last = 1)',
+                                          "")
+
+
+# --- 4. LearningRateMonitor -------------------------------------------------------------------------------------
+
+def test_lr_monitor_logging_interval_epoch_logs_once_an_epoch(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 10
+          enable_checkpointing: false
+          logger:
+            class_path: lightning.pytorch.loggers.CSVLogger
+            init_args: {save_dir: logs}
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.LearningRateMonitor
+              init_args:
+                logging_interval: epoch
+                log_momentum: true
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    assert "lr_monitor" not in block(text, "step {")
+    epoch = block(text, "epoch {").splitlines()
+    assert epoch[epoch.index("evaluate every epoch") + 1] == "lr_monitor"
+    _, note = line_of(text, "hook lr_monitor")
+    assert note == "init_args not translated: log_momentum true (log() records the lr only)"
+
+
+def test_lr_monitor_without_logging_interval_logs_where_lightning_does(tmp_path: Path) -> None:
+    body = textwrap.dedent("""\
+        trainer:
+          max_epochs: 10
+          log_every_n_steps: 20
+          enable_checkpointing: false
+          logger: {class_path: lightning.pytorch.loggers.CSVLogger, init_args: {save_dir: logs}}
+          callbacks: [{class_path: lightning.pytorch.callbacks.LearningRateMonitor}]
+        """)
+    # no scheduler: Lightning logs the optimizer's rate every log_every_n_steps updates and at each epoch's start
+    _, text = imported("lightning", config(tmp_path, body), tmp_path, "--module", "my_project")
+    assert "lr_monitor every 20 updates" in block(text, "step {")
+    assert "after {\nevaluate every epoch\nlr_monitor\n}" in block(text, "epoch {")
+    # a scheduler stepped per optimizer step: its rate when it steps, every log_every_n_steps updates only
+    stepped = tmp_path / "stepped"
+    stepped.mkdir()
+    source = config(stepped, body + "lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepLR\n"
+                                    "  init_args: {step_size: 3}\n  interval: step\n")
+    _, text = imported("lightning", source, stepped, "--module", "my_project")
+    assert "lr_monitor every 20 updates" in block(text, "step {")
+    assert "after { evaluate every epoch }" in block(text, "epoch {")
+
+
+# --- 5. the safety net: any key no translation took ---------------------------------------------------------------
+
+def test_unknown_trainer_keys_and_callback_arguments_are_named(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          profiler: simple
+          a_future_trainer_flag: 3
+          sync_batchnorm: true
+          inference_mode: true
+          use_distributed_sampler: true
+          detect_anomaly: false
+          limit_test_batches: 0.5
+          plugins: null
+          enable_progress_bar: false
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+              init_args: {a_future_argument: 7, save_on_train_epoch_end: null}
+            - class_path: lightning.pytorch.callbacks.LearningRateMonitor
+              init_args: {logging_interval: step, log_key_prefix: opt}
+            - class_path: lightning.pytorch.callbacks.EarlyStopping
+              init_args: {monitor: val_loss, another_one: [1, 2]}
+          logger:
+            - class_path: lightning.pytorch.loggers.TensorBoardLogger
+              init_args: {save_dir: tb, name: lightning_logs, version: 3}
+            - class_path: my_project.loggers.NeptuneLogger
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    # the trainer's keys: on the line that stands in for the Trainer's loop; those at a value where
+    # hookpipe does what Lightning does (or that fit never uses) are not named
+    _, note = line_of(text, "batch_processor")
+    assert note == ("Lightning trainer keys not translated: profiler 'simple', a_future_trainer_flag 3, "
+                    "sync_batchnorm true (convert the model in its factory)")
+    assert line_of(text, "progress") == ("progress = false", "")
+    assert line_of(text, "hook save")[1] == "init_args not translated: a_future_argument 7"
+    assert line_of(text, "hook lr_monitor")[1] == "init_args not translated: log_key_prefix 'opt' (log() names it lr/GROUP)"
+    assert "init_args not translated: another_one [1, 2]" in line_of(text, "hook stop")[1]
+    assert line_of(text, "log_with") == ('log_with = ["tensorboard"]', "TensorBoardLogger init_args not translated: "
+                                         "version 3; logger 'my_project.loggers.NeptuneLogger' not translated: "
+                                         "log_with names accelerate's trackers")
+
+
+def test_keys_left_leave_out_null_and_settled_values() -> None:
+    keys = Keys({"a": 1, "b": None, "c": True, "d": 1, "e": "x"}, settled={"c": (True,), "d": (True,)},
+                why={"e": "no such thing"})
+    assert keys.take("a") == 1
+    # b is null (Lightning's default), c is settled; d is 1, not true: a value is settled only as itself
+    assert keys.left() == ["d", "e"]
+    assert keys.untranslated("not translated") == "not translated: d 1, e 'x' (no such thing)"
+    assert keys.left() == [] and keys.untranslated("again") is None  # each key is named once
+
+
+def test_placement_keys_the_import_does_not_know_are_marked_on_the_cpu_line(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          accelerator: {class_path: my.Accelerator}
+          deterministic: warn
+          strategy:
+            class_path: lightning.pytorch.strategies.DDPStrategy
+            init_args: {find_unused_parameters: true, process_group_backend: null}
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "cpu")
+    assert code == "cpu = false"
+    assert note == ("Lightning's strategy 'DDPStrategy': hookpipe run --processes N; DDPStrategy init_args not "
+                    "translated: find_unused_parameters true; not translated: accelerator {'class_path': "
+                    "'my.Accelerator'}, deterministic 'warn'")
+
+
+# --- 6. max_steps under accumulation ------------------------------------------------------------------------------
+
+def test_max_steps_under_accumulation_is_converted_and_marked(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_steps: 24
+          accumulate_grad_batches: 4
+          limit_val_batches: 0
+          enable_checkpointing: false
+        """)
+    result, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    assert text.count(MARK) == 1 and "1 line marked `# hookpipe import:` needs a person" in result.err
+    code, note = line_of(text, "max_step")
+    assert code == "max_step = 96"
+    assert note == ("Lightning's max_steps 24 counts optimizer steps: 96 batches are 24 updates only if every "
+                    "epoch's batch count is a multiple of 4 (an epoch's end also ends a window)")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    _, text = imported("lightning", config(plain, "trainer:\n  max_steps: 24\n  limit_val_batches: 0\n"
+                                                  "  enable_checkpointing: false\n"), plain, "--module", "my_project")
+    assert line_of(text, "max_step") == ("max_step = 24", "")  # every batch is an update: exact
+
+
+# --- 7. Lightning's default logger ------------------------------------------------------------------------------
+
+def test_logging_without_a_logger_key_gets_lightning_s_default_logger(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          default_root_dir: runs/exp
+          enable_checkpointing: false
+          callbacks: [{class_path: lightning.pytorch.callbacks.LearningRateMonitor,
+                       init_args: {logging_interval: step}}]
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    code, note = line_of(text, "log_with")
+    assert code == 'log_with = ["csv"]'
+    assert note == ("Lightning's default logger: TensorBoardLogger where tensorboard is installed, else CSVLogger; "
+                    'write ["tensorboard"] for the former')
+    assert line_of(text, "log_dir") == ('log_dir = "runs/exp/lightning_logs"', "")
+    # the imported file passes its own lint: its log() records go somewhere (HP111 before)
+    lint = run_cli("lint", "--select", "HP111", str(tmp_path / "out.pipe"))
+    assert lint.code == 0, lint.output
+
+
+def test_logger_false_keeps_no_tracker_and_marks_the_lr_monitor(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          logger: false
+          enable_checkpointing: false
+          callbacks: [{class_path: lightning.pytorch.callbacks.LearningRateMonitor}]
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    assert "log_with" not in text
+    assert line_of(text, "hook lr_monitor")[1] == ("Lightning refuses a LearningRateMonitor with logger: false; "
+                                                   "here log() writes to no tracker")
