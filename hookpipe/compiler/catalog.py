@@ -17,11 +17,13 @@ from hookpipe.compiler.loop import VALIDATION, split_validation_scope
 from hookpipe.compiler.plan import Effects
 from hookpipe.compiler.seed_fields import (
     ClearCacheHookFields,
+    GradientClippingHookFields,
     LossMovingAverageTrackerFields,
     LossTrackerFields,
     MetricTrackerFields,
     SaveHookFields,
     StatsMonitorFields,
+    ValidationHookFields,
     strict,
 )
 from hookpipe.compiler.settings import ObjectRef
@@ -362,6 +364,8 @@ def _seed(
 
 
 _SAVE_READS = Effects(reads=("params", "optimizer_state", "lr", "metrics"))
+#: The channels the seed's ValidationHook registers on: on_loop before, on_step and on_epoch after.
+_VALIDATION_PHASES = ("loop.before", "step.after", "epoch.after")
 
 #: RoboOrchard Lab's hooks (``robo_orchard_lab.pipeline.hooks`` 0.4.0), as hook types a
 #: ``.pipe`` file names by the import path of their config class. Each registers its
@@ -386,6 +390,16 @@ SEED_HOOK_TYPES: tuple[HookType, ...] = (
           "loss_tracker", "LossTracker with the deprecated class's defaults", collective=True),
     _seed("ClearCacheHook", ClearCacheHookFields, Effects(), ("step.after", "epoch.after"), "memory",
           "release cached device memory every N steps or epochs"),
+    # The same clip as the grad_clip built-in (its effects too: it writes the gradients the
+    # optimizer consumes, so HP005 puts it first), on the seed's on_step after.
+    _seed("GradientClippingHook", GradientClippingHookFields, BUILTINS["grad_clip"].effects, ("step.after",),
+          "grad_clip", "the seed's gradient clipping (the grad_clip built-in's clip) before the optimizer step",
+          update_only=True),
+    # Registers on_loop before (eval_at_begin), on_step and on_epoch after, and evaluates by its
+    # own frequencies there; it calls eval_callback(model), where the built-in passes the hook args.
+    _seed("ValidationHook", ValidationHookFields, BUILTINS["validation"].effects, _VALIDATION_PHASES, "validation",
+          "the seed's validation: eval_callback(model) every step_eval_freq steps / epoch_eval_freq epochs",
+          collective=True, step_frequency=(("step.after", "step_eval_freq"),)),
 )
 
 #: The seed hook types by every import path that names their config class.

@@ -7,6 +7,10 @@ so names, defaults and validation are written once, and the compiler checks a
 They ignore unknown fields, as the seed's configs do; the compiler checks through
 :func:`strict`, which refuses them (a typo in a ``.pipe`` file is an error there).
 Validation errors say what the seed's ``__post_init__`` says.
+
+``GradientClippingHookFields`` and ``ValidationHookFields`` are, so far, only the
+compiler's: ``grad_clip.py`` and ``validation.py`` still declare the same fields on
+their configs, so a change to either side must be made on both (the tests compare them).
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hookpipe.compiler.settings import ObjectRef
+
 __all__ = [
     "ClearCacheHookFields",
+    "GradientClippingHookFields",
     "LossMovingAverageTrackerFields",
     "LossTrackerFields",
     "MetricTrackerFields",
     "SaveHookFields",
     "StatsMonitorFields",
+    "ValidationHookFields",
     "strict",
 ]
 
@@ -129,6 +137,55 @@ class ClearCacheHookFields(BaseModel):
     """Every this many steps or epochs."""
     garbage_collection: bool = False
     """Run ``gc.collect()`` first."""
+
+
+class GradientClippingHookFields(BaseModel):
+    """``GradientClippingHookConfig``."""
+
+    model_config = _DEFERRED
+
+    clip_mode: Literal["norm", "value"]
+    """``"norm"``: clip the total norm; ``"value"``: clip each value."""
+    clip_value: Optional[float] = None
+    """The largest absolute value, used when ``clip_mode`` is ``"value"``."""
+    max_norm: Optional[float] = None
+    """The largest total norm, used when ``clip_mode`` is ``"norm"``."""
+    norm_type: float = 2.0
+    """The type of norm (2.0: L2)."""
+
+    @model_validator(mode="after")
+    def _limit_matches_mode(self) -> "GradientClippingHookFields":
+        # The seed allows a limit of 0 (non-negative), unlike the grad_clip built-in (positive).
+        limit = self.clip_value if self.clip_mode == "value" else self.max_norm
+        if limit is None or limit < 0:
+            name = "clip_value" if self.clip_mode == "value" else "max_norm"
+            raise ValueError(f"{name} must be specified and non-negative when clip_mode is '{self.clip_mode}'.")
+        return self
+
+
+class ValidationHookFields(BaseModel):
+    """``ValidationHookConfig``: the seed's hook decides by its own frequencies when to evaluate."""
+
+    model_config = _DEFERRED
+
+    #: An object reference at compile time (the runtime class types it as a callable), so
+    #: ``--set`` cannot name code: the callback is named in the reviewed file.
+    eval_callback: ObjectRef
+    """The evaluation callback, called as ``eval_callback(model)`` (or bare, without parameters)."""
+    step_eval_freq: Optional[int] = None
+    """Evaluate after a step when ``(global_step_id + 1) % step_eval_freq == 0``."""
+    epoch_eval_freq: Optional[int] = None
+    """Evaluate after an epoch when ``(epoch_id + 1) % epoch_eval_freq == 0``."""
+    eval_at_begin: bool = False
+    """Also evaluate once before training starts (``loop.before``)."""
+
+    @model_validator(mode="after")
+    def _frequencies(self) -> "ValidationHookFields":
+        if self.step_eval_freq is None and self.epoch_eval_freq is None:
+            raise ValueError("Either `step_eval_freq` or `epoch_eval_freq` must be specified.")
+        _at_least_one("step_eval_freq", self.step_eval_freq)
+        _at_least_one("epoch_eval_freq", self.epoch_eval_freq)
+        return self
 
 
 @cache

@@ -10,6 +10,7 @@ from typing import Literal
 
 from robo_orchard_core.utils.config import ClassType
 
+from hookpipe.compiler.seed_fields import GradientClippingHookFields
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.builtins.grad_clip import GradClipHook
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
@@ -69,21 +70,11 @@ class GradientClippingHook(PipelineHooks):
         self.clip.norm_type = value
 
 
-class GradientClippingHookConfig(PipelineHooksConfig[GradientClippingHook]):
-    """Configuration of :class:`GradientClippingHook` (the seed's fields)."""
+class GradientClippingHookConfig(PipelineHooksConfig[GradientClippingHook], GradientClippingHookFields):
+    """Configuration of :class:`GradientClippingHook`.
+
+    Fields: :class:`~hookpipe.compiler.seed_fields.GradientClippingHookFields`, with which the compiler
+    checks a ``.pipe`` file's.
+    """
 
     class_type: ClassType[GradientClippingHook] = GradientClippingHook
-    clip_mode: Literal["norm", "value"]
-    """``"norm"``: clip the total norm; ``"value"``: clip each value."""
-    clip_value: float | None = None
-    """The largest absolute value, used when ``clip_mode`` is ``"value"``."""
-    max_norm: float | None = None
-    """The largest total norm, used when ``clip_mode`` is ``"norm"``."""
-    norm_type: float = 2.0
-    """The type of norm (2.0: L2)."""
-
-    def __post_init__(self) -> None:
-        if self.clip_mode == "value" and (self.clip_value is None or self.clip_value < 0):
-            raise ValueError("clip_value must be specified and non-negative when clip_mode is 'value'.")
-        if self.clip_mode == "norm" and (self.max_norm is None or self.max_norm < 0):
-            raise ValueError("max_norm must be specified and non-negative when clip_mode is 'norm'.")

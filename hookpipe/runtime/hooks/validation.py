@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterator, Mapping, SupportsFloat, cast
 from robo_orchard_core.utils.config import CallableType, ClassType
 
 from hookpipe.compiler.catalog import BUILTINS, ValidationArgs
+from hookpipe.compiler.seed_fields import ValidationHookFields
 from hookpipe.runtime.args import PipelineHookArgs, last_epoch
 from hookpipe.runtime.builtins.validation_loader import LoaderEvaluation
 from hookpipe.runtime.hooks.mixin import HookContext, PipelineHooks, PipelineHooksConfig
@@ -307,23 +308,13 @@ class _BatchScopes:
         self.scopes.run("batch", "after", args, batch_id=batch_id, last=last)
 
 
-class ValidationHookConfig(PipelineHooksConfig[ValidationHook]):
-    """Configuration of :class:`ValidationHook` (the seed's fields)."""
+class ValidationHookConfig(PipelineHooksConfig[ValidationHook], ValidationHookFields):
+    """Configuration of :class:`ValidationHook`.
+
+    Fields: :class:`~hookpipe.compiler.seed_fields.ValidationHookFields`, with which the compiler
+    checks a ``.pipe`` file's.
+    """
 
     class_type: ClassType[ValidationHook] = ValidationHook
     eval_callback: CallableType[..., Any]
     """The evaluation callback (see the module docstring for what it is passed)."""
-    step_eval_freq: int | None = None
-    """Evaluate when ``(global_step_id + 1) % step_eval_freq == 0``."""
-    epoch_eval_freq: int | None = None
-    """Evaluate when ``(epoch_id + 1) % epoch_eval_freq == 0``."""
-    eval_at_begin: bool = False
-    """Also evaluate once before training starts (in ``on_loop`` before)."""
-
-    def __post_init__(self) -> None:
-        if self.step_eval_freq is None and self.epoch_eval_freq is None:
-            raise ValueError("Either `step_eval_freq` or `epoch_eval_freq` must be specified.")
-        for name in ("step_eval_freq", "epoch_eval_freq"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} = {value} < 1 is not allowed")

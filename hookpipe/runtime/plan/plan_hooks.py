@@ -98,6 +98,13 @@ def config_class(cls: type) -> type | None:
     return None
 
 
+def _registers_its_own(instance: Any) -> bool:
+    """Whether ``instance`` was built from a seed-style config (``PipelineHooksConfig``): it then runs
+    only what it registered on its channels, as in the seed, never methods named like callbacks
+    (``ValidationHook.on_step_end`` serves the ``validation`` built-in and ignores the config's frequencies)."""
+    return isinstance(getattr(instance, "cfg", None), PipelineHooksConfig) and _is_container(instance)
+
+
 def _is_container(obj: Any) -> bool:
     hooks = getattr(obj, "hooks", None)
     return isinstance(obj, PipelineHooks) or (
@@ -157,7 +164,7 @@ def _callables(
 ) -> list[tuple[Callable[..., Any], bool]]:
     """The functions one entry runs, each with its ``always`` (cleanup) flag."""
     method = getattr(instance, entry.callback, None)
-    if callable(method):
+    if callable(method) and not _registers_its_own(instance):
         return [(method, is_always(method))]
     if _is_container(instance) and split_validation_scope(scope) is None:
         contexts = channel_contexts(instance, SCOPE_CHANNEL[scope])
@@ -251,7 +258,7 @@ def _entry_calls(entry: PlanEntry, b: _Building) -> list[Call]:
             exit_ = wrap(exit_, b.counters, b.scope, b.phase, spec, replace(entry, callback=BRACKET_EXIT, inner=None))
         inner = tuple(c for e in entry.inner for c in _entry_calls(e, b))
         return [BracketCall(entry, enter, exit_, inner, b.counters)] if inner else []
-    if callable(getattr(instance, entry.callback, None)):
+    if callable(getattr(instance, entry.callback, None)) and not _registers_its_own(instance):
         b.by_method.add(entry.hook)
     if entry.main_only and not b.is_main:
         return []
