@@ -68,3 +68,17 @@ def test_the_compiler_side_still_imports_no_torch():
             "print(any(m in sys.modules for m in ('torch', 'accelerate', 'robo_orchard_core')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_explain_steps_shows_a_seed_hook_on_the_steps_its_own_frequency_lets_it_act():
+    """`save_step_freq = 4` attached every step: the hook saves on steps 4 and 8, not on every step."""
+    from hookpipe.compiler import compile_text
+    from hookpipe.compiler.schedule import simulate
+
+    text = (f"trainer {{ max_step = 10 }}\nhook optimize = optimizer()\n"
+            f'hook save = {SAVE}(save_root = "runs/x", save_step_freq = 4, save_epoch_freq = none)\n'
+            "loop { epoch { step { after {\n    optimize -> save\n} } } }\n")
+    plan = compile_text(text, "t.pipe")
+    acting = [f.step + 1 for f in simulate(plan, 10, 10, acting=True) if f.hook == "save"]
+    assert acting == [4, 8]
+    assert len([f for f in simulate(plan, 10, 10) if f.hook == "save"]) == 10  # the callback still runs every step

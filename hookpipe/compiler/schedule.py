@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterator
 
-from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.loop import step_phase_order
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
 from hookpipe.compiler.run_values import count_updates
@@ -45,7 +45,9 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     With ``acting``, what acts rather than every callback the runtime calls: a built-in
     that acts only on optimizer updates (``HookType.update_only``: ``grad_clip``,
     ``optimizer``, ``ema``) is left out of the steps that end without one, where its
-    callback returns at once. That is what ``explain --steps`` shows.
+    callback returns at once, and a RoboOrchard Lab hook with a step frequency of its
+    own (``SaveCheckpoint``'s ``save_step_freq``) is left out of the steps it skips. That
+    is what ``explain --steps`` shows.
 
     With ``window``, only what fires during the first ``window`` steps of that run:
     ``explain --steps 30`` on a file whose run is 135 steps long must not show the
@@ -72,6 +74,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     epochs = -(-steps // steps_per_epoch)
     out: list[Firing] = []
     idle = _update_only(plan) if acting else frozenset()
+    own = _own_step_frequencies(plan) if acting else {}
     out += _fire(phases["loop", "before"], None, None, 1, False, main)
     total_updates = count_updates(steps, steps_per_epoch, accumulation)  # known: both lengths are given
     updates = 0
@@ -86,9 +89,9 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
             local = step - first
             sync = (local + 1) % accumulation == 0 or local == steps_per_epoch - 1
             updates += sync
-            fires = partial(_acts, main=main, idle=idle, step=step, sync=sync, updates=updates, steps=steps,
-                            total_updates=total_updates)
             for scope, phase in _INNER:
+                fires = partial(_acts, main=main, idle=idle, step=step, sync=sync, updates=updates, steps=steps,
+                                total_updates=total_updates, own=own.get(f"{scope}.{phase}", {}))
                 for entry in firing(phases[scope, phase].entries, fires):
                     out.append(Firing(step, epoch, scope, phase, entry.hook, entry.main_only))
         if end <= shown:  # the epoch ended within the window
@@ -104,9 +107,23 @@ def _update_only(plan: Plan) -> frozenset[str]:
                      if spec.builtin and spec.type in BUILTINS and BUILTINS[spec.type].update_only)
 
 
+def _own_step_frequencies(plan: Plan) -> dict[str, dict[str, int]]:
+    """``"scope.phase" -> {hook: N}`` for the seed hooks that act only every N steps there (their own argument)."""
+    out: dict[str, dict[str, int]] = {}
+    for spec in plan.hooks:
+        found = None if spec.builtin else seed_hook_type(spec.type)
+        for where, arg in found.step_frequency if found is not None else ():
+            freq = spec.args.get(arg)
+            if isinstance(freq, int) and not isinstance(freq, bool) and freq >= 1:
+                out.setdefault(where, {})[spec.name] = freq
+    return out
+
+
 def _acts(entry: PlanEntry, *, main: bool, idle: frozenset[str], step: int, sync: bool, updates: int, steps: int,
-          total_updates: int | None) -> bool:
+          total_updates: int | None, own: dict[str, int]) -> bool:
     if entry.main_only and not main or not sync and entry.hook in idle:
+        return False
+    if (step + 1) % own.get(entry.hook, 1):  # the seed hook's own test: (global_step_id + 1) % freq == 0
         return False
     return _step_fires(entry, step, sync, updates, steps, total_updates)
 
