@@ -102,8 +102,13 @@ def test_its_metrics_can_be_monitored() -> None:
 
 
 def test_validation_attaches_where_the_seed_registers_it() -> None:
-    hooks = f"{EVALUATE}hook ev = {VALIDATION}(eval_callback = my.evaluate, step_eval_freq = 2, eval_at_begin = true)"
+    hooks = f"{EVALUATE}hook ev = {VALIDATION}(eval_callback = my.evaluate, step_eval_freq = 2, epoch_eval_freq = 1)"
     assert diagnose(hooks, "optimize -> ev", more="after { ev }") == []
+    # eval_at_begin registers a callback before the loop too: not attached there, it would not run (HP112)
+    begin = hooks.replace("epoch_eval_freq = 1)", "epoch_eval_freq = 1, eval_at_begin = true)")
+    assert diagnose(begin, "optimize -> ev", more="after { ev }") == [
+        ("HP112", "`ev` (ValidationHook) registers callbacks in `loop.before`, where it is not attached: it does not "
+                  "run")]
     assert [c for c, _ in diagnose(hooks, "optimize", more="before { ev }")] == ["HP006"]  # no on_epoch before
 
 

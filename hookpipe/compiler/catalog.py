@@ -195,6 +195,14 @@ class HookType:
     update_only: bool = False
     #: A bracket hook (``with NAME { ... }``): enter and exit callbacks around attachments.
     bracket: bool = False
+    #: For a hook that registers its own callbacks (a seed class): the phases where they act,
+    #: given the arguments (JSON values, defaults filled in); None: all of :attr:`phases`.
+    #: HP112 warns where one of those is not attached.
+    acting_phases: Callable[[dict[str, Any]], tuple[str, ...]] | None = None
+
+    def phases_acting(self, args: dict[str, Any]) -> tuple[str, ...]:
+        """The phases where this hook's own callbacks do something, with ``args``."""
+        return self.phases if self.acting_phases is None else self.acting_phases(args)
 
     def effects_for(self, args: dict[str, Any]) -> Effects:
         """The effects of one declaration of this type."""
@@ -364,6 +372,19 @@ def _seed(
 
 
 _SAVE_READS = Effects(reads=("params", "optimizer_state", "lr", "metrics"))
+
+
+def _switched(*pairs: tuple[str, str]) -> Callable[[dict[str, Any]], tuple[str, ...]]:
+    """The phases whose argument is set (not None, False or 0): a seed hook's callback there returns at once else."""
+    return lambda args: tuple(phase for phase, arg in pairs if args.get(arg))
+
+
+def _clear_cache_phases(args: dict[str, Any]) -> tuple[str, ...]:
+    return (f"{args.get('empty_cache_at', 'epoch')}.after",)
+
+
+_SAVE_PHASES = _switched(("step.after", "save_step_freq"), ("epoch.after", "save_epoch_freq"),
+                         ("loop.after", "save_when_loop_end"))
 #: The channels the seed's ValidationHook registers on: on_loop before, on_step and on_epoch after.
 _VALIDATION_PHASES = ("loop.before", "step.after", "epoch.after")
 
@@ -374,10 +395,10 @@ SEED_HOOK_TYPES: tuple[HookType, ...] = (
     _seed("SaveCheckpoint", SaveHookFields, _SAVE_READS, _CHECKPOINT_PHASES, "checkpoint",
           "the seed's checkpoint: accelerate save_state into save_root, plus the model's weights",
           collective=True, saves_checkpoint=True,
-          step_frequency=(("step.after", "save_step_freq"),)),
+          step_frequency=(("step.after", "save_step_freq"),), acting_phases=_SAVE_PHASES),
     _seed("SaveModel", SaveHookFields, Effects(reads=("params",)), _CHECKPOINT_PHASES, "checkpoint",
           "the seed's model export: save_root/model_epoch_E_step_S/<i>/ on the main process",
-          collective=True, step_frequency=(("step.after", "save_step_freq"),)),
+          collective=True, step_frequency=(("step.after", "save_step_freq"),), acting_phases=_SAVE_PHASES),
     _seed("MetricTracker", MetricTrackerFields, Effects(reads=("loss",), writes=("metrics",)),
           ("loop.before", "batch.after", "step.after", "epoch.after"), "metric",
           "update metric entries after each batch, log and reset them by step or epoch", collective=True),
@@ -389,7 +410,7 @@ SEED_HOOK_TYPES: tuple[HookType, ...] = (
     _seed("LossMovingAverageTracker", LossMovingAverageTrackerFields, Effects(reads=("loss",)), ("step.after",),
           "loss_tracker", "LossTracker with the deprecated class's defaults", collective=True),
     _seed("ClearCacheHook", ClearCacheHookFields, Effects(), ("step.after", "epoch.after"), "memory",
-          "release cached device memory every N steps or epochs"),
+          "release cached device memory every N steps or epochs", acting_phases=_clear_cache_phases),
     # The same clip as the grad_clip built-in (its effects too: it writes the gradients the
     # optimizer consumes, so HP005 puts it first), on the seed's on_step after.
     _seed("GradientClippingHook", GradientClippingHookFields, BUILTINS["grad_clip"].effects, ("step.after",),
@@ -399,7 +420,9 @@ SEED_HOOK_TYPES: tuple[HookType, ...] = (
     # own frequencies there; it calls eval_callback(model), where the built-in passes the hook args.
     _seed("ValidationHook", ValidationHookFields, BUILTINS["validation"].effects, _VALIDATION_PHASES, "validation",
           "the seed's validation: eval_callback(model) every step_eval_freq steps / epoch_eval_freq epochs",
-          collective=True, step_frequency=(("step.after", "step_eval_freq"),)),
+          collective=True, step_frequency=(("step.after", "step_eval_freq"),),
+          acting_phases=_switched(("loop.before", "eval_at_begin"), ("step.after", "step_eval_freq"),
+                                  ("epoch.after", "epoch_eval_freq"))),
 )
 
 #: The seed hook types by every import path that names their config class.

@@ -51,6 +51,7 @@ CODES: tuple[Code, ...] = (
     Code("HP109", "warning", "an `on main` hook whose type needs every process"),
     Code("HP110", "warning", "a `# hookpipe: ignore[...]` comment that suppresses nothing"),
     Code("HP111", "warning", "a `log()` hook with no tracker to write to"),
+    Code("HP112", "warning", "a RoboOrchard Lab hook not attached where its own callbacks act"),
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
