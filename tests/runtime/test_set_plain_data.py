@@ -175,3 +175,21 @@ def test_a_trainer_setting_an_override_made_invalid_is_blamed_on_the_override(tm
         apply_overrides(plan, {"trainer.max_epoch": "abc"})
     with pytest.raises(PlanResolveError, match=re.escape("--set trainer.grad_accumulation=-1.5: ")):
         apply_overrides(plan, {"trainer.grad_accumulation": -1.5})
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "+Infinity"])
+def test_nan_and_infinity_are_refused_as_numbers_and_a_quoted_word_is_a_string(text: str) -> None:
+    """Before, `lr=nan` became the string 'nan' and the optimizer failed comparing it with 0.0."""
+    with pytest.raises(PlanResolveError, match=rf"override value '{re.escape(text)}' is not a number a \.pipe file "
+                                               r"can hold \(floats must be finite\)"):
+        parse_override_value(text)
+    assert parse_override_value(f'"{text}"') == text
+
+
+def test_an_empty_value_names_its_key_instead_of_a_json_error() -> None:
+    from hookpipe.runtime.plan.overrides import parse_sets
+
+    with pytest.raises(PlanResolveError, match=r"^--set trainer\.max_epoch=: no value after `=`; write one "
+                                               r"\(e\.g\. trainer\.max_epoch=10\)"):
+        parse_sets(["trainer.max_epoch="])
+    assert parse_sets(['trainer.log_dir=""']) == {"trainer.log_dir": '""'}

@@ -67,7 +67,10 @@ def parse_override_value(text: str) -> Any:
         return _bounded(float(s.replace("_", "")), text)
     if s.startswith("run.") and s[4:] in RUN_VALUES:  # a run-time value, as in the .pipe file
         return {RUN_KEY: s[4:]}
-    if s[:1] in "[{\"":
+    if lowered.lstrip("+-") in ("nan", "inf", "infinity"):
+        raise PlanResolveError(f"override value {_short(text)} is not a number a .pipe file can hold "
+                               "(floats must be finite); write a finite number, or quote it (\"nan\") for the word")
+    if s and s[0] in "[{\"":
         try:
             value = json.loads(s)
         except (ValueError, RecursionError) as exc:
@@ -148,6 +151,9 @@ def parse_sets(sets: Iterable[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise PlanResolveError(f"--set expects key=value, got {item!r}")
+        if not value.strip():
+            raise PlanResolveError(f"--set {key.strip()}=: no value after `=`; write one (e.g. {key.strip()}=10), "
+                                   "or none to unset it, or \"\" for an empty string")
         out[key.strip()] = value
     return out
 
