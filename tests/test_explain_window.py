@@ -139,3 +139,18 @@ def test_a_plan_without_a_length_runs_n_steps_and_cannot_derive_one() -> None:
     assert explain.plan_span({}, None, 45) == ("--steps-per-epoch needs --steps N here: the file sets neither "
                                                "max_epoch nor max_step")
     assert explain.plan_span({"max_epoch": 3}, 135, 45) == explain.Span(135, 45)  # exactly the run: no note
+
+
+def test_the_pseudo_code_says_which_hooks_act_on_updates_only_under_accumulation() -> None:
+    """Under `grad_accumulation = 4` clipping and the optimizer skip three steps in four: the listing says so."""
+    from hookpipe.compiler import compile_text
+    from hookpipe.compiler.explain import explain_plan
+
+    text = ("trainer {\n    max_step = 8\n    grad_accumulation = G\n}\nhook clip = grad_clip(max_norm = 1.0)\n"
+            "hook optimize = optimizer()\nhook save = checkpoint(dir = \"x\")\n"
+            "loop { epoch { step { after {\n    clip -> optimize\n    save every 4 steps\n} } } }\n")
+    rows = {line.split()[0]: line for line in explain_plan(compile_text(text.replace("G", "4"))).splitlines()
+            if line.strip().startswith(("clip ", "optimize ", "save "))}
+    assert "on updates" in rows["clip"] and "on updates" in rows["optimize"] and "on updates" not in rows["save"]
+    plain = explain_plan(compile_text(text.replace("G", "1")))
+    assert "on updates" not in plain  # every step is an update: nothing to say

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
 from hookpipe.compiler.schedule import Firing
 from hookpipe.escaping import escape
@@ -46,12 +47,26 @@ def explain_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def _update_only(plan: Plan) -> frozenset[str]:
+    """Hooks that act only on steps ending in an optimizer update (said when accumulation makes that matter)."""
+    if int(plan.trainer.get("grad_accumulation") or 1) <= 1:
+        return frozenset()
+    found = set()
+    for spec in plan.hooks:
+        kind = BUILTINS.get(spec.type) if spec.builtin else seed_hook_type(spec.type)
+        if kind is not None and kind.update_only:
+            found.add(spec.name)
+    return frozenset(found)
+
+
 class _Runs:
     """The validation runs' phases (``validation NAME { }``), printed under the first attachment of NAME."""
 
     def __init__(self, plan: Plan) -> None:
         self.phases = {name: {(p.scope, p.phase): p for p in ps} for name, ps in plan.validation.items()}
         self.shown: set[str] = set()
+        #: Hooks to mark "on updates": under gradient accumulation they skip the other steps.
+        self.update_only = _update_only(plan)
 
     def lines(self, hook: str, depth: int, types: dict[str, str]) -> list[str]:
         phases = self.phases.get(hook)
@@ -117,7 +132,8 @@ def _entries(lines: list[str], entries: tuple[PlanEntry, ...], depth: int, types
                          f"# {escape(e.span.file)}:{e.span.line}")
             _entries(lines, e.inner, depth + 1, types, runs)
             continue
-        when = ", ".join(x for x in (e.guard.describe(), "on main" if e.main_only else "") if x)
+        when = ", ".join(x for x in (e.guard.describe(), "on updates" if e.hook in runs.update_only else "",
+                                     "on main" if e.main_only else "") if x)
         rows.append((escape(e.hook), types.get(e.hook, "?"), when, f"{escape(e.span.file)}:{e.span.line}"))
         nested = runs.lines(e.hook, depth + 1, types)
         if nested:
