@@ -229,7 +229,12 @@ def test_an_import_failure_points_at_the_line_and_says_where_modules_come_from(t
     assert done.returncode == 1
     assert f"{pipe}:1:1: HP002 error: `use digits`: " in done.stderr  # the line to fix, once
     assert "= help: modules are imported from" in done.stderr
-    assert "the project folder of the .pipe file, marked by pyproject.toml, then the working directory" in done.stderr
+    # tmp_path has no pyproject.toml or .git above it: the help says the file's folder stood in for a project's
+    assert ("the .pipe file's folder: no pyproject.toml or .git above it marks a project, then the working "
+            "directory") in done.stderr
+    (tmp_path / "pyproject.toml").write_text("")
+    marked = hookpipe("run", str(pipe), "--no-lint")
+    assert "the project folder of the .pipe file, marked by pyproject.toml or .git, then the working" in marked.stderr
 
 
 def test_the_python_api_finds_modules_by_the_same_rule_from_another_folder(tmp_path: Path) -> None:

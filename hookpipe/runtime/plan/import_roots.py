@@ -49,8 +49,11 @@ def import_help(pipe_file: str | os.PathLike[str] | None) -> str:
     """The help line of an import failure: where hookpipe looked, and how to change it."""
     roots = import_roots(pipe_file)
     looked = " and ".join(f"`{_short(r)}`" for r in roots)
-    return (f"modules are imported from {looked} (the project folder of the .pipe file, marked by pyproject.toml, "
-            "then the working directory) and the installed packages; check the module path, or install the package")
+    marked = bool(pipe_file) and any((roots[0] / m).exists() for m in _MARKERS)
+    project = ("the project folder of the .pipe file, marked by pyproject.toml or .git" if marked else
+               "the .pipe file's folder: no pyproject.toml or .git above it marks a project")
+    return (f"modules are imported from {looked} ({project}, then the working directory) and the installed "
+            "packages; check the module path, or install the package")
 
 
 def _project_folder(start: Path) -> Path:

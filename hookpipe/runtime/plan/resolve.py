@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+from types import ModuleType
 from typing import Any
 
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.runtime.errors import FactoryFailure, PlanResolveError
 
-__all__ = ["call_factory", "import_path", "is_object_value", "keyword_hint", "resolve_value"]
+__all__ = ["MissingAttribute", "call_factory", "import_path", "is_object_value", "keyword_hint", "resolve_value"]
 
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 
@@ -48,6 +49,18 @@ def import_path(path: str) -> Any:
     raise PlanResolveError(f"cannot import {path!r}: no prefix of it is an importable module")
 
 
+class MissingAttribute(PlanResolveError):
+    """The module (or class) imported, and lacks the name: no import path to check, a name to define or fix."""
+
+    def __init__(self, message: str, owner: Any, attr: str) -> None:
+        super().__init__(message)
+        self.attr = attr
+        self.owner_name = getattr(owner, "__name__", None) or type(owner).__name__
+        #: The file the owner lives in, where it has one (a module, a class of one).
+        self.file: str | None = getattr(owner, "__file__", None) or getattr(
+            inspect.getmodule(owner), "__file__", None)
+
+
 def _import(name: str, path: str) -> Any:
     try:
         return importlib.import_module(name)
@@ -60,10 +73,12 @@ def _walk(obj: Any, attrs: list[str], path: str) -> Any:
         try:
             obj = getattr(obj, attr)
         except AttributeError:
-            hint = did_you_mean(attr, (n for n in dir(obj) if not n.startswith("_")))
+            # The module's own names: not the modules it imported (`time` is no suggestion for `optimizer`).
+            hint = did_you_mean(attr, (n for n in dir(obj) if not n.startswith("_")
+                                       and not isinstance(getattr(obj, n, None), ModuleType)))
             owner = getattr(obj, "__name__", None) or type(obj).__name__
-            raise PlanResolveError(f"cannot resolve {path!r}: `{owner}` has no attribute {attr!r}"
-                                   + (f"; {hint}" if hint else "")) from None
+            raise MissingAttribute(f"cannot resolve {path!r}: `{owner}` has no attribute {attr!r}"
+                                   + (f"; {hint}" if hint else ""), obj, attr) from None
     return obj
 
 

@@ -14,6 +14,7 @@ refuse it (:mod:`hookpipe.runtime.plan.callback_check`).
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterable, Iterator
 
 from hookpipe.compiler.class_effects import ClassInfo, ClassLookup, class_info
@@ -23,10 +24,11 @@ from hookpipe.compiler.settings import REQUIRED_FACTORIES, tracker_problem
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
+from hookpipe.fileaccess import display_name
 from hookpipe.runtime.errors import PlanResolveError
 from hookpipe.runtime.plan.callback_check import class_may_lack, missing_method, rename_hint
 from hookpipe.runtime.plan.import_roots import import_help, use_import_roots
-from hookpipe.runtime.plan.resolve import import_path
+from hookpipe.runtime.plan.resolve import MissingAttribute, import_path
 
 
 def class_lookup_for(pipe_file: str) -> ClassLookup:
@@ -206,6 +208,13 @@ def _check(value: Any, span: Span, what: str, help_line: str, strings_are_paths:
             continue  # reported once, at its `use` line
         try:
             import_path(path)
+        except MissingAttribute as exc:  # the module was found: the name is what to fix, not where to look
+            shown = os.path.relpath(exc.file) if exc.file and not os.path.relpath(exc.file).startswith("..") \
+                else exc.file
+            where = f" ({display_name(shown)})" if shown else ""
+            out.append(Diagnostic("HP002", "error", f"{what}: {exc}", span,
+                                  help=f"`{exc.owner_name}`{where} imported; define `{exc.attr}` in it, or fix the "
+                                       "name in the .pipe file"))
         except PlanResolveError as exc:
             out.append(Diagnostic("HP002", "error", f"{what}: {exc}", span,
                                   help=help_line))
