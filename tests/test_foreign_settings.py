@@ -31,3 +31,12 @@ def test_max_steps_is_not_just_a_misspelling_of_max_step() -> None:
     help_text = _help("max_steps")
     assert help_text is not None and "counts optimizer steps, hookpipe's `max_step` counts batches" in help_text
     assert _help("max_stepz") == "did you mean `max_step`?"
+
+
+def test_a_boolean_is_not_an_integer_setting() -> None:
+    """`seed = true` was seed 1: pydantic's lax integers take booleans."""
+    text = "trainer {\n    max_epoch = 2\n    seed = true\n}\nhook o = optimizer()\nloop { epoch { step { after { o } } } }\n"
+    ctx = run_passes(load_text(text, "t.pipe"), "t.pipe")
+    assert [(d.code, d.message) for d in ctx.diagnostics] == [
+        ("HP003", "invalid `seed` of the trainer: expected an integer, got true")]
+    assert TrainerSettings.model_validate({"max_step": 1e3}).max_step == 1000  # a whole float is still a count

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import collections.abc
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ImportString
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ImportString
 
 #: A value naming a Python object: ``{"$ref": ...}`` / ``{"$call": ...}`` or an import-path string.
 ObjectRef = str | dict[str, Any]
@@ -92,19 +92,30 @@ Tracker = Literal[
 ]
 
 
+def _not_a_bool(value: Any) -> Any:
+    """``seed = true`` is a mistake, not seed 1 (pydantic's lax ints take booleans)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {str(value).lower()}")
+    return value
+
+
+#: An integer setting: a whole number (``1e3`` is 1000), never a boolean.
+Count = Annotated[int, BeforeValidator(_not_a_bool)]
+
+
 class TrainerSettings(BaseModel):
     """Run settings. Factories are optional for check/lint; ``run`` requires them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    max_step: int | None = Field(default=None, ge=1)
-    max_epoch: int | None = Field(default=None, ge=1)
-    grad_accumulation: int = Field(default=1, ge=1)
+    max_step: Count | None = Field(default=None, ge=1)
+    max_epoch: Count | None = Field(default=None, ge=1)
+    grad_accumulation: Count = Field(default=1, ge=1)
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
-    seed: int | None = Field(default=None, ge=0)
+    seed: Count | None = Field(default=None, ge=0)
     cpu: bool = False
     #: torch threads per process; None: the cores divided among the processes (runtime/distributed/threads.py).
-    threads: int | None = Field(default=None, ge=1)
+    threads: Count | None = Field(default=None, ge=1)
     model: ObjectRef | None = None
     dataloader: ObjectRef | None = None
     optimizer: ObjectRef | None = None
@@ -120,7 +131,7 @@ class TrainerSettings(BaseModel):
     progress: bool = True
     #: Batches each validation hook evaluates before the first training step, to check what
     #: monitors will read (Lightning's ``num_sanity_val_steps``); 0 turns it off.
-    sanity_val_batches: int = Field(default=2, ge=0)
+    sanity_val_batches: Count = Field(default=2, ge=0)
 
 
 #: Keys that name factories, resolved (imported) only by ``run``/``check --resolve``.

@@ -117,7 +117,8 @@ def _check_trainer(trainer: dict[str, Any], overrides: Mapping[str, Any]) -> Non
             if key is not None:
                 got = overrides[key]
                 shown = _short(got) if isinstance(got, str) else repr(got)[:60]
-                raise PlanResolveError(f"--set {key}={shown}: {err.get('msg', 'invalid')}") from None
+                message = str(err.get("msg", "invalid")).removeprefix("Value error, ")  # pydantic's wrapper
+                raise PlanResolveError(f"--set {key}={shown}: {message}") from None
 
 
 def _override_value(key: str, raw: Any) -> Any:
