@@ -179,15 +179,21 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env).stdout
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A repository whose last commit is the include_edit and added_removed cases' HEAD side."""
+def new_repo(tmp_path: Path) -> Path:
+    """An empty repository (branch main) with a ``pyproject.toml``, not committed yet."""
     if shutil.which("git") is None:
         pytest.fail("git is needed for diff --git (it is on every CI image)")
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A repository whose last commit is the include_edit and added_removed cases' HEAD side."""
+    root = new_repo(tmp_path)
     for case, side in (("include_edit", "base"), ("added_removed", "base")):
         shutil.copytree(CASES / case / side, root / "pipes", dirs_exist_ok=True)
     git(root, "add", "-A")

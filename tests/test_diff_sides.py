@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CliResult, run_cli
+from tests.test_diff import git, new_repo
 
 #: Lints clean of errors but with two HP102 warnings: `every 10 steps` under grad_accumulation = 4.
 WARNED = """trainer {
@@ -49,12 +48,6 @@ BROKEN_ELSEWHERE = WARNED.replace("                optimize\n", "               
 CLEAN = WARNED.replace("every 10 steps", "every 3 updates")
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env).stdout
-
-
 def commit(repo: Path, files: dict[str, str], message: str) -> None:
     """Write ``files`` (path -> text; an empty text removes the file) and commit everything."""
     for name, text in files.items():
@@ -70,13 +63,7 @@ def commit(repo: Path, files: dict[str, str], message: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    if shutil.which("git") is None:
-        pytest.fail("git is needed for diff --git (it is on every CI image)")
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    return root
+    return new_repo(tmp_path)
 
 
 def diff(repo: Path, *args: str) -> CliResult:
