@@ -18,6 +18,7 @@ def started(base: Path, version: int | None) -> CheckpointHook:
 
 
 def test_a_run_that_saved_nothing_leaves_no_empty_version_folder(tmp_path: Path) -> None:
+    (tmp_path / "ckpt").mkdir()  # an earlier run's folder
     hook = started(tmp_path / "ckpt", 1)
     assert (tmp_path / "ckpt" / "v1").is_dir()  # the run's lock made it
     hook.close()
@@ -32,7 +33,16 @@ def test_a_version_folder_with_anything_in_it_is_kept(tmp_path: Path) -> None:
     assert kept.is_dir()
 
 
-def test_the_folder_a_pipe_file_names_is_never_removed(tmp_path: Path) -> None:
+def test_the_folder_a_pipe_file_names_is_never_removed_when_it_was_there_before(tmp_path: Path) -> None:
+    (tmp_path / "ckpt").mkdir()
     hook = started(tmp_path / "ckpt", None)
     hook.close()
     assert (tmp_path / "ckpt").is_dir()
+
+
+def test_folders_the_run_had_to_make_go_again_when_it_left_them_empty(tmp_path: Path) -> None:
+    """A run that failed before its first save leaves the tree as it found it (its lock made `runs/ckpt`)."""
+    hook = started(tmp_path / "runs" / "ckpt", None)
+    assert (tmp_path / "runs" / "ckpt").is_dir()
+    hook.close()
+    assert list(tmp_path.iterdir()) == []
