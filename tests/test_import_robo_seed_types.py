@@ -150,3 +150,14 @@ def test_a_clipping_config_in_hooks_runs_before_the_optimizer_marked(tmp_path: P
     assert "after {\n                clip\n                optimize\n" in text
     assert f"{MARK} in RoboOrchard Lab this hook in `hooks` runs after the optimizer step" in text
     assert result.code == 1 and checks(tmp_path / "out.pipe")  # no HP005: clipping comes first
+
+
+def test_a_length_that_is_there_but_not_a_count_is_said_as_such(tmp_path: Path) -> None:
+    """`"max_epoch": "ten"` was reported "not in the input"; it is there, and wrong."""
+    from tests.test_import import imported
+
+    source = tmp_path / "hooks.json"
+    source.write_text('{"hooks": [], "max_epoch": "ten"}')
+    _, text = imported("robo", source, tmp_path, "--module", "my_project")
+    assert ("max_epoch = 1  # hookpipe import: the run's length (HookBasedTrainer's max_step/max_epoch) is not a "
+            "whole number of at least 1 in the input (max_epoch 'ten'): set it") in text

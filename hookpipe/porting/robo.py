@@ -81,8 +81,11 @@ def _length(trainer: dict[str, Any], port: Port) -> None:
             port.setting(key, value)
             found = True
     if not found:
-        port.setting("max_epoch", 1, "the run's length (HookBasedTrainer's max_step/max_epoch) was not in the "
-                                     "input: set it")
+        given = {key: trainer[key] for key in ("max_step", "max_epoch") if trainer.get(key) is not None}
+        why = ("was not in the input" if not given else
+               "is not a whole number of at least 1 in the input (" +
+               ", ".join(f"{key} {value!r}"[:60] for key, value in given.items()) + ")")
+        port.setting("max_epoch", 1, f"the run's length (HookBasedTrainer's max_step/max_epoch) {why}: set it")
 
 
 def _validation(config: dict[str, Any], port: Port, note: str | None = None) -> None:
