@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
-from hookpipe.compiler.schedule import Firing
+from hookpipe.compiler.schedule import Firing, update_only
 from hookpipe.escaping import escape
 
 #: How each scope opens, in the words of the seed's diagram.
@@ -48,15 +47,8 @@ def explain_plan(plan: Plan) -> str:
 
 
 def _update_only(plan: Plan) -> frozenset[str]:
-    """Hooks that act only on steps ending in an optimizer update (said when accumulation makes that matter)."""
-    if int(plan.trainer.get("grad_accumulation") or 1) <= 1:
-        return frozenset()
-    found = set()
-    for spec in plan.hooks:
-        kind = BUILTINS.get(spec.type) if spec.builtin else seed_hook_type(spec.type)
-        if kind is not None and kind.update_only:
-            found.add(spec.name)
-    return frozenset(found)
+    """Hooks that act only on steps ending in an optimizer update, said when accumulation makes that matter."""
+    return update_only(plan) if int(plan.trainer.get("grad_accumulation") or 1) > 1 else frozenset()
 
 
 class _Runs:

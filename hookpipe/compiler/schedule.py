@@ -17,7 +17,7 @@ from hookpipe.compiler.loop import step_phase_order
 from hookpipe.compiler.plan import PhasePlan, Plan, PlanEntry
 from hookpipe.compiler.run_values import count_updates
 
-__all__ = ["Firing", "simulate"]
+__all__ = ["Firing", "simulate", "update_only"]
 
 _INNER = step_phase_order()
 
@@ -73,7 +73,7 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     phases = {(p.scope, p.phase): p for p in plan.phases}
     epochs = -(-steps // steps_per_epoch)
     out: list[Firing] = []
-    idle = _update_only(plan) if acting else frozenset()
+    idle = update_only(plan) if acting else frozenset()
     own = _own_step_frequencies(plan) if acting else {}
     out += _fire(phases["loop", "before"], None, None, 1, False, main)
     total_updates = count_updates(steps, steps_per_epoch, accumulation)  # known: both lengths are given
@@ -101,10 +101,14 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
     return out
 
 
-def _update_only(plan: Plan) -> frozenset[str]:
-    """The hooks of ``plan`` whose built-in type acts only on optimizer updates."""
-    return frozenset(spec.name for spec in plan.hooks
-                     if spec.builtin and spec.type in BUILTINS and BUILTINS[spec.type].update_only)
+def update_only(plan: Plan) -> frozenset[str]:
+    """The hooks of ``plan`` whose type (built-in or a seed hook type) acts only on optimizer updates."""
+    found = set()
+    for spec in plan.hooks:
+        kind = BUILTINS.get(spec.type) if spec.builtin else seed_hook_type(spec.type)
+        if kind is not None and kind.update_only:
+            found.add(spec.name)
+    return frozenset(found)
 
 
 def _own_step_frequencies(plan: Plan) -> dict[str, dict[str, int]]:

@@ -7,10 +7,6 @@ so names, defaults and validation are written once, and the compiler checks a
 They ignore unknown fields, as the seed's configs do; the compiler checks through
 :func:`strict`, which refuses them (a typo in a ``.pipe`` file is an error there).
 Validation errors say what the seed's ``__post_init__`` says.
-
-``GradientClippingHookFields`` and ``ValidationHookFields`` are, so far, only the
-compiler's: ``grad_clip.py`` and ``validation.py`` still declare the same fields on
-their configs, so a change to either side must be made on both (the tests compare them).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from hookpipe.compiler.settings import (
     has_run_length,
 )
 from hookpipe.runtime.checkpoints.place_lock import hold_folders, launched_as_main, log_lock
-from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
+from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig, swap_folders
 from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused, ResumeReport, check_model_fits, examine
 from hookpipe.runtime.checkpoints.schedule_rebase import fresh_schedule
 from hookpipe.runtime.checkpoints.versions import RunPlace, choose_place
@@ -349,9 +349,9 @@ def _locks(plan: Plan, place: RunPlace, log_dir: str | None) -> list[RunLock]:
     locks = [log_lock(place, log_dir)] if log_dir is not None else []
     if (ckpt := _checkpoint_dir(plan)) is not None:
         locks.append(RunLock(place.folder(ckpt), setting="`dir`", remove_if_empty=made))
-    for name, root in _save_roots(plan, "SaveCheckpoint"):
-        locks.append(RunLock(place.beside(root), setting=f"`save_root` (--set hook.{name}.save_root=...)",
-                             remove_if_empty=made))
+    for name, root in _save_roots(plan, "SaveCheckpoint"):  # the folder itself, where a link points (swap_folders)
+        locks.append(RunLock(swap_folders(place.beside(root))[0],
+                             setting=f"`save_root` (--set hook.{name}.save_root=...)", remove_if_empty=made))
     for name, root in _save_roots(plan, "SaveModel"):
         locks.append(RunLock(place.folder(root), what="model folder",
                              setting=f"`save_root` (--set hook.{name}.save_root=...)", remove_if_empty=made))

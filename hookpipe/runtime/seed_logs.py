@@ -36,10 +36,13 @@ class _Escaped(logging.Formatter):
 
 
 class _UnlessConfigured(logging.StreamHandler):
-    """Writes a record only while nobody else handles it: logging the run's own modules configure wins.
+    """Writes a record while nobody else handles it; once the run's code configured logging, hands it on.
 
     Asked at each record, not once: the modules a ``.pipe`` file names are imported
-    while the trainer is built, and one of them may call ``logging.basicConfig``.
+    while the trainer is built, and one of them may call ``logging.basicConfig``. The
+    seed's logger does not propagate while this handler is on it (its INFO level would
+    otherwise push records past a root configured at WARNING), so a record goes to the
+    root's handlers here, and only at or above the level the user's code set there.
     """
 
     def __init__(self, logger: logging.Logger) -> None:
@@ -48,7 +51,12 @@ class _UnlessConfigured(logging.StreamHandler):
         self.setFormatter(_Escaped("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if logging.getLogger().handlers or any(h is not self for h in self.logger.handlers):
+        root = logging.getLogger()
+        if any(h is not self for h in self.logger.handlers):
+            return  # the user's handler on this logger has it already
+        if root.handlers:
+            if record.levelno >= root.getEffectiveLevel():
+                root.handle(record)
             return
         super().emit(record)
 
@@ -65,9 +73,11 @@ def show_seed_logs() -> Callable[[], None]:
     handler = _UnlessConfigured(logger)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    propagate, logger.propagate = logger.propagate, False
 
     def undo() -> None:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
+        logger.propagate = propagate
 
     return undo

@@ -6,8 +6,9 @@ import os
 from typing import Any
 
 import torch
+from robo_orchard_core.utils.config import ClassType
 
-from hookpipe.runtime import PipelineHookArgs
+from hookpipe.runtime import PipelineHookArgs, PipelineHooks, PipelineHooksConfig
 
 #: (tag, callback, global_step_id, epoch_id) of every recorded call, in order.
 CALLS: list[tuple[str, str, int, int]] = []
@@ -178,3 +179,29 @@ class Gate:
         deadline = time.monotonic() + 120
         while not os.path.exists(self.release) and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+class CountedHook(PipelineHooks):
+    """A user's own hook class built from its own config (``self.cfg``), with a method named like a callback.
+
+    hookpipe's copies of the seed's hooks run only what they registered; a user's class
+    keeps the rule every hook follows: its ``on_step_end`` is what an attachment calls.
+    """
+
+    calls: list[int] = []
+
+    def __init__(self, cfg: "CountedHookConfig") -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        CountedHook.calls.append(args.global_step_id)
+
+
+class CountedHookConfig(PipelineHooksConfig[CountedHook]):
+    class_type: ClassType[CountedHook] = CountedHook
+
+
+def boom() -> Any:
+    """A factory with a bug."""
+    raise ValueError("boom in a factory")

@@ -50,3 +50,14 @@ def test_logging_the_user_s_code_configured_is_left_alone(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "LOG Save checkpoint at the end of step 1 to ckpt" in done.stderr.splitlines()
     assert "robo_orchard_lab.pipeline.hooks.checkpoint:" not in done.stderr
+
+
+def test_a_user_configured_level_above_info_keeps_the_seed_hooks_quiet(tmp_path: Path) -> None:
+    """`logging.basicConfig(level=WARNING)` in the run's code: no INFO line gets past it."""
+    (tmp_path / "setup_logs.py").write_text(
+        "import logging\nlogging.basicConfig(level=logging.WARNING, format='LOG %(message)s')\n"
+        "def model():\n    from tests.runtime.hooklib import tiny_model\n    return tiny_model()\n")
+    text = PIPE.replace('use h = "tests.runtime.hooklib"\n', 'use h = "tests.runtime.hooklib"\nuse s = "setup_logs"\n')
+    done = run(tmp_path, text.replace("h.tiny_model()", "s.model()"))
+    assert done.returncode == 0, done.stderr
+    assert "Save checkpoint" not in done.stderr

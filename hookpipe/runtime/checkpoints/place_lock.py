@@ -55,10 +55,10 @@ def hold_folders(choose: Callable[[], RunPlace],
             for lock in locks_of(place):
                 lock.acquire()
                 held.append(lock)
-        except FolderInUse:
-            for lock in held:
+        except BaseException as exc:
+            for lock in reversed(held):  # the last taken first (a folder it made may lie in one made earlier)
                 lock.release()
-            if place.continued:
+            if not isinstance(exc, FolderInUse) or place.continued:
                 raise
             continue  # taken since it was chosen: chosen again, it counts as used
         return place, held

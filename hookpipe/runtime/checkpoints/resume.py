@@ -126,9 +126,14 @@ def swap_folders(save_root: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
 
     RoboOrchard Lab's ``SaveCheckpoint`` writes into ``save_root`` itself; hookpipe's
     writes ``<save_root>.partial`` and swaps it in, moving the previous one to
-    ``<save_root>.old`` for the moment of the swap.
+    ``<save_root>.old`` for the moment of the swap. A ``save_root`` that is a link (to
+    scratch space, another disk) names the folder it points to: the swap happens
+    there and the link stays, and every reader (resume, the choice of versions) looks
+    where the writer wrote, a save interrupted mid-swap included.
     """
     final = Path(save_root)
+    if final.is_symlink():
+        final = Path(os.path.realpath(final))
     return final, final.with_name(final.name + ".partial"), final.with_name(final.name + ".old")
 
 

@@ -145,10 +145,9 @@ class SaveCheckpoint(PipelineHooks):
                                      "save_state")
             accelerator.wait_for_everyone()
             return location
-        # A save_root that is a link to a folder (scratch space, another disk) is swapped where it points:
-        # the link stays, and the checkpoint lands on the disk it names, as the seed's in-place save does.
+        # A link's target is where the swap happens (swap_folders): the link stays, as the seed's in-place save.
         root = Path(self.save_root)  # type: ignore[arg-type]  # _check ran
-        final, partial, old = swap_folders(root.resolve() if root.is_symlink() else root)
+        final, partial, old = swap_folders(root)
         if accelerator.is_main_process and partial.exists():
             shutil.rmtree(partial)
         accelerator.wait_for_everyone()

@@ -263,7 +263,8 @@ class _Writer:
         path = fast_path(s.accelerator)
         if isinstance(path, PlainPath) and s.accelerator.num_processes == 1:
             # accumulate()'s work on one process, without its context (nothing to enter)
-            self.accumulation_step(2)
+            self.env["accumulation_step"] = path.accumulation_step
+            line(2, "accumulation_step()")
             self.step(2)
         else:
             self.env["accumulate"] = path.sync
@@ -299,24 +300,6 @@ class _Writer:
             print("\n".join(self.src.lines), file=sys.stderr, flush=True)
         fn: EpochFn = self.src.compile("epoch", "run_epoch")
         return fn
-
-    def accumulation_step(self, depth: int) -> None:
-        """:func:`~hookpipe.runtime.fastpath.accumulation_step`, written out: one function less per step.
-
-        The same reads of ``GradientState``'s public fields in the same order (the
-        settings each step: a hook may change them); ``tests/runtime/test_step_program.py``
-        holds the generated step to the reference, which calls the function.
-        """
-        line = self.src.line
-        self.env["acc"] = self.s.accelerator
-        line(depth, "kw = gs.plugin_kwargs")
-        line(depth, 'if kw.get("sync_with_dataloader", True) and (active := gs.dataloader_references[-1]) is not None '
-                    "and active.end_of_dataloader:")
-        line(depth + 1, "acc.step = 0")
-        line(depth + 1, "gs.sync_gradients = True")
-        line(depth, "else:")
-        line(depth + 1, "acc.step = n = acc.step + 1")
-        line(depth + 1, 'gs.sync_gradients = n % kw.get("num_steps", 1) == 0')
 
     def stop_check(self, depth: int) -> None:
         """Between steps: a stop asked for on any process ends (or interrupts) the run here."""

@@ -421,8 +421,11 @@ class TrainingLoop:
 
     def stop_now(self, args: PipelineHookArgs) -> None:
         """Checkpoint (if the Plan has a checkpoint hook) and raise :class:`RunInterrupted`."""
+        # Every checkpoint hook of the file saves (the built-in's and the seed's SaveCheckpoint alike, in the
+        # order declared; one that saves nothing at a stop returns None); the message names the first.
         savers = [inst for inst in self.hook_instances.values() if callable(getattr(inst, "save_on_stop", None))]
-        path = savers[0].save_on_stop(args) if savers else None
+        paths = [path for saver in savers if (path := saver.save_on_stop(args)) is not None]
+        path = paths[0] if paths else None
         reason, code = self.stop.describe()
         raise RunInterrupted(reason, code, self.trainer_progress_state.global_step_id, path)
 

@@ -40,7 +40,7 @@ from hookpipe.compiler.plan import BRACKET_EXIT, UNITS, HookSpec, Plan, PlanEntr
 from hookpipe.compiler.settings import ObjectRef
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.dispatch.channels import Call, Counters, PlanChannel, is_always
-from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
+from hookpipe.runtime.errors import FactoryFailure, PlanResolveError, describe_validation_error
 from hookpipe.runtime.hooks.mixin import PipelineHooks, PipelineHooksConfig, channel_contexts
 from hookpipe.runtime.plan.brackets import BracketCall, bracket_callbacks
 from hookpipe.runtime.plan.callback_check import missing_method, rename_hint
@@ -99,10 +99,19 @@ def config_class(cls: type) -> type | None:
 
 
 def _registers_its_own(instance: Any) -> bool:
-    """Whether ``instance`` was built from a seed-style config (``PipelineHooksConfig``): it then runs
-    only what it registered on its channels, as in the seed, never methods named like callbacks
-    (``ValidationHook.on_step_end`` serves the ``validation`` built-in and ignores the config's frequencies)."""
-    return isinstance(getattr(instance, "cfg", None), PipelineHooksConfig) and _is_container(instance)
+    """Whether ``instance`` is one of hookpipe's copies of the seed's hooks built from its config.
+
+    Such a hook runs only what it registered on its channels, as in the seed: some of
+    these classes also have methods named like callbacks for a built-in
+    (``ValidationHook.on_step_end`` serves ``validation(...)`` and ignores the config's
+    frequencies). A user's own class keeps the rule every hook follows (its methods).
+    """
+    return (type(instance).__module__.startswith(_SEED_MODULES)
+            and isinstance(getattr(instance, "cfg", None), PipelineHooksConfig))
+
+
+#: Where hookpipe's copies of RoboOrchard Lab's hook classes live.
+_SEED_MODULES = "hookpipe.runtime.hooks."
 
 
 def _is_container(obj: Any) -> bool:
@@ -152,6 +161,8 @@ def build_hook(spec: HookSpec) -> Any:
     except PlanResolveError as exc:
         if _where(spec) in str(exc):
             raise
+        if isinstance(exc, FactoryFailure):  # its traceback is printed before the line: keep the cause
+            raise FactoryFailure(f"{_where(spec)}: {exc}") from exc.__cause__
         raise PlanResolveError(f"{_where(spec)}: {exc}") from None
     except (TypeError, ValueError) as exc:  # bad arguments: a user mistake
         problem = describe_validation_error(exc)
