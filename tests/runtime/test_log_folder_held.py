@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hookpipe.runtime.checkpoints.place_lock import hold_log_folder
+from hookpipe.runtime.checkpoints.place_lock import hold_folders, log_lock
 from hookpipe.runtime.checkpoints.versions import RunPlace, choose_place
 from hookpipe.runtime.run import run_file
 from hookpipe.runtime.run_lock import LOCK_NAME, FolderInUse
@@ -154,7 +154,7 @@ def test_a_log_folder_a_live_run_holds_counts_as_used_and_a_dead_one_s_does_not(
 def test_a_version_taken_between_the_choice_and_the_lock_is_chosen_again(held) -> None:  # type: ignore[no-untyped-def]
     logs, _ = held
     choices = iter([RunPlace(None, "run"), RunPlace(1, "run")])  # the first as if chosen before the holder came
-    place, lock = hold_log_folder(lambda: next(choices), logs)
+    place, (lock,) = hold_folders(lambda: next(choices), lambda p: [log_lock(p, logs)])
     assert place.version == 1 and (logs / "v1" / LOCK_NAME).exists()
     lock.release()
     assert not (logs / "v1").exists()  # a version folder the run left empty is not kept
@@ -164,4 +164,4 @@ def test_a_continued_run_never_moves_out_of_its_held_log_folder(held) -> None:  
     logs, holder = held
     with pytest.raises(FolderInUse, match=rf"log folder {logs} is in use by another run \(host '[^']+', "
                                           rf"pid {holder.pid}, "):
-        hold_log_folder(lambda: RunPlace(None, "run", continued=True), logs)
+        hold_folders(lambda: RunPlace(None, "run", continued=True), lambda p: [log_lock(p, logs)])

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 from hookpipe.runtime.checkpoints.versions import RunPlace
 from hookpipe.runtime.run_lock import FolderInUse, RunLock
 
-__all__ = ["hold_folders", "hold_log_folder", "launched_as_main", "log_lock"]
+__all__ = ["hold_folders", "launched_as_main", "log_lock"]
 
 #: Choices made again after losing the race for a version folder to another run.
 _TRIES = 5
@@ -63,12 +63,6 @@ def hold_folders(choose: Callable[[], RunPlace],
             continue  # taken since it was chosen: chosen again, it counts as used
         return place, held
     raise FolderInUse("other runs took each version of the run's folders this run chose; try again")
-
-
-def hold_log_folder(choose: Callable[[], RunPlace], log_dir: str | Path) -> tuple[RunPlace, RunLock]:
-    """:func:`hold_folders` for the log folder alone."""
-    place, (lock,) = hold_folders(choose, lambda place: [log_lock(place, log_dir)])
-    return place, lock
 
 
 def log_lock(place: RunPlace, log_dir: str | Path) -> RunLock:
