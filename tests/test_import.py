@@ -24,7 +24,7 @@ from hookpipe.compiler import compile_text
 from hookpipe.compiler.catalog import EmaArgs
 from hookpipe.porting import mmengine as mm
 from hookpipe.porting.pyconfig import ConfigError, Opaque, read_config
-from hookpipe.porting.writer import MARK, pipe_name
+from hookpipe.porting.writer import MARK, marked_lines, pipe_name
 from tests.helpers import FIXTURES, ROOT, CliResult, run_cli
 
 IMPORT = FIXTURES / "import"
@@ -538,7 +538,8 @@ def test_file_values_cannot_inject_lines(tmp_path: Path) -> None:
     hooks = [line.split()[1] for line in text.splitlines() if line.startswith("hook ")]
     assert hooks == ["optimize", "badx_hook_pwn_optimizer", "save_checkpoint"]
     assert 'save_root = "x\\"\\n}\\nhook pwn = optimizer()\\n# "' in text
-    assert "the class path 'evil.mod.Badx\"\\n}\\nhook pwn = optimizer()\\n# Config' is not a dotted" in text
+    notes = " ".join(note for _, note in marked_lines(text.splitlines()))  # a long one goes on over lines
+    assert "the class path 'evil.mod.Badx\"\\n}\\nhook pwn = optimizer()\\n# Config' is not a dotted" in notes
 
 
 def test_pipe_names() -> None:

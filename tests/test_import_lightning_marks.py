@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import textwrap
+from itertools import takewhile
 from pathlib import Path
 
 from hookpipe.porting.lightning_keys import Keys
-from hookpipe.porting.writer import MARK
+from hookpipe.porting.writer import CONTINUED, MARK, MAX_NOTE, marked_lines
 from tests.helpers import run_cli
 from tests.test_import import block, imported
 
@@ -307,6 +308,36 @@ def test_unknown_trainer_keys_and_callback_arguments_are_named(tmp_path: Path) -
     assert line_of(text, "log_with") == ('log_with = ["tensorboard"]', "TensorBoardLogger init_args not translated: "
                                          "version 3; logger 'my_project.loggers.NeptuneLogger' not translated: "
                                          "log_with names accelerate's trackers")
+
+
+def test_a_mark_too_long_for_one_line_goes_on_below_it_and_loses_no_key(tmp_path: Path) -> None:
+    """A config with many keys the import does not know: every one is named, in the file and on stderr.
+
+    A mark used to be cut at 240 characters, so the keys past the cut were dropped
+    without a word. A long note now continues on comment lines under its line.
+    """
+    keys = [f"an_unknown_trainer_option_{i}" for i in range(25)]
+    source = config(tmp_path, "trainer:\n  max_epochs: 3\n" + "".join(f"  {key}: {i}\n" for i, key in enumerate(keys)))
+    result, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("batch_processor"))
+    continued = list(takewhile(lambda line: line.strip().startswith(CONTINUED), lines[start + 1:]))
+    assert continued and all(len(line) <= 140 for line in continued)
+    note = " ".join([lines[start].partition(MARK)[2].strip(), *(line.strip()[len(CONTINUED):].strip()
+                                                               for line in continued)])
+    assert note == "Lightning trainer keys not translated: " + ", ".join(f"{key} {i}" for i, key in enumerate(keys))
+    # stderr names the line once, with the whole note (the keys at its end included)
+    assert f"out.pipe:{start + 1}: needs a person: {note}\n" in result.err
+    # the file is formatted as fmt leaves it, and a second import writes the same
+    assert run_cli("fmt", "--check", str(tmp_path / "out.pipe")).code == 0
+
+
+def test_a_note_from_a_config_built_to_be_huge_stays_bounded(tmp_path: Path) -> None:
+    source = config(tmp_path, "trainer:\n  max_epochs: 3\n" + "".join(f"  k{i:05d}: {i}\n" for i in range(3000)))
+    result, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    (_, note), = [mark for mark in marked_lines(text.splitlines()) if "trainer keys" in mark[1]]
+    assert note.startswith("Lightning trainer keys not translated: k00000 0, k00001 1,") and note.endswith("...")
+    assert "k02999" not in note and MAX_NOTE - 10 < len(note) <= MAX_NOTE
 
 
 def test_keys_left_leave_out_null_and_settled_values() -> None:

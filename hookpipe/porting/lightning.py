@@ -209,8 +209,8 @@ def _placement(trainer: Keys, port: Port) -> None:
     ``accelerator: cpu`` is hookpipe's ``cpu = true``. The process count is not a
     setting of the file but of the run (``hookpipe run --processes N``, or
     ``accelerate launch``), and ``deterministic``/``benchmark`` set torch flags that
-    hookpipe leaves to the user's code: each is marked, tersely (a mark is one line
-    of at most 240 characters; docs/import.md says more), on the ``cpu`` line, which
+    hookpipe leaves to the user's code: each is marked, tersely (a long mark goes on
+    over comment lines; docs/import.md says more), on the ``cpu`` line, which
     is written for it (``false`` is the default), so that none is lost without a word.
     """
     notes = []

@@ -27,8 +27,8 @@ TRAINER_SETTLED: dict[str, tuple[Any, ...]] = {
     "sync_batchnorm": (False,), "reload_dataloaders_every_n_epochs": (0,),
 }
 
-#: Why a trainer key has no translation (said in its mark, tersely: a mark is one line of at most 240
-#: characters; docs/import.md says more). The others are marked "not translated" alone.
+#: Why a trainer key has no translation (said in its mark, tersely: a mark past 240 characters goes
+#: on over comment lines; docs/import.md says more). The others are marked "not translated" alone.
 TRAINER_WHY = {
     "sync_batchnorm": "convert the model in its factory",
     "detect_anomaly": "set it in the model factory",
@@ -113,9 +113,9 @@ class Keys(dict[str, Any]):
         """A mark naming each key left, with its value, and why where known; None when none is left.
 
         ``what`` begins it (``trainer keys not translated``). Keys without a known reason
-        come first, then each reason once, after the keys it explains (a mark is cut at
-        240 characters: terse). The keys named are taken: each is named in one mark, on
-        the line the caller chose.
+        come first, then each reason once, after the keys it explains (terse: a mark past
+        240 characters goes on over comment lines below its line). The keys named are
+        taken: each is named in one mark, on the line the caller chose.
         """
         left = self.left(only)
         self.taken.update(left)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -28,8 +29,15 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 #: Trainer settings in the order they are written: run settings, then factories, then tracking.
 _SETTING_ORDER = ("max_step", "max_epoch", "grad_accumulation", "mixed_precision", "seed", "model", "dataloader",
                   "optimizer", "lr_scheduler", "batch_processor", "log_with", "log_dir")
-#: A comment longer than this is cut (a config value can be arbitrarily long).
+#: A mark's note longer than this goes on over comment lines below its line, each starting with this.
+CONTINUED = "# hookpipe import, continued:"
+#: A comment longer than this is cut (a config value can be arbitrarily long); a mark's note is
+#: wrapped at it instead (see ``_marked``).
 MAX_COMMENT = 240
+#: A mark's whole note is cut past this (the list of keys of a config built to be huge stays bounded).
+MAX_NOTE = 8000
+#: The width a long note is wrapped at.
+_WRAP = 100
 
 
 class Unwritable(ValueError):
@@ -69,10 +77,10 @@ def is_dotted(path: str) -> bool:
     return len(parts) >= 2 and all(p.isidentifier() and p.isascii() for p in parts)
 
 
-def comment_text(text: str) -> str:
-    """``text`` as the body of a one-line comment: control characters escaped, cut at ``MAX_COMMENT``."""
+def comment_text(text: str, limit: int = MAX_COMMENT) -> str:
+    """``text`` as the body of a one-line comment: control characters escaped, cut at ``limit``."""
     one_line = display_name(" ".join(str(text).split("\n")))
-    return one_line if len(one_line) <= MAX_COMMENT else one_line[:MAX_COMMENT - 3] + "..."
+    return one_line if len(one_line) <= limit else one_line[:limit - 3] + "..."
 
 
 def value_text(value: Any) -> str:
@@ -133,16 +141,30 @@ def split_writable(args: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return kept, left
 
 
-def _mark(note: str | None) -> str:
-    return f"  {MARK} {comment_text(note)}" if note else ""
+def _marked(line: str, note: str | None) -> str:
+    """``line`` with its mark, as text: one line, or, for a long note, more.
+
+    A mark names what the import did not translate, so it is never cut where a
+    person would lose an item of it: a note past ``MAX_COMMENT`` is wrapped, its
+    first part on the line, the rest on ``CONTINUED`` comment lines right below
+    (indented as the line), which :func:`marked_lines` joins back into one note.
+    """
+    if not note:
+        return line
+    body = comment_text(note, MAX_NOTE)
+    if len(body) <= MAX_COMMENT:
+        return f"{line}  {MARK} {body}"
+    first, *rest = textwrap.wrap(body, _WRAP, break_on_hyphens=False)
+    pad = line[:len(line) - len(line.lstrip())]
+    return "\n".join([f"{line}  {MARK} {first}", *(f"{pad}{CONTINUED} {part}" for part in rest)])
 
 
 def _item_lines(item: Item, depth: int) -> list[str]:
     pad = "    " * depth
     if isinstance(item, Attachment):
         mods = f" {item.modifiers}" if item.modifiers else ""
-        return [f"{pad}{item.hook}{mods}{_mark(item.note)}"]
-    lines = [f"{pad}with {item.hook} {{{_mark(item.note)}"]
+        return [_marked(f"{pad}{item.hook}{mods}", item.note)]
+    lines = [_marked(f"{pad}with {item.hook} {{", item.note)]
     for inner in item.items:
         lines += _item_lines(inner, depth + 1)
     return lines + [f"{pad}}}"]
@@ -173,14 +195,14 @@ def pipe_lines(port: Port) -> list[str]:
              "# Lines ending in a `hookpipe import:` comment need a person; see docs/import.md."]
     lines += ["", f"pipeline {quote(port.name)}", ""]
     if port.uses:
-        lines += [f"use {alias} = {quote(module)}{_mark(_use_note(port, alias))}"
+        lines += [_marked(f"use {alias} = {quote(module)}", _use_note(port, alias))
                   for alias, module in port.uses.items()]
         lines.append("")
     if port.settings:
         lines.append("trainer {")
         for s in sorted(port.settings, key=lambda s: _SETTING_ORDER.index(s.key) if s.key in _SETTING_ORDER
                         else len(_SETTING_ORDER)):
-            lines.append(f"    {s.key} = {_value_or_mark(s.value, s)}{_mark(s.note)}")
+            lines.append(_marked(f"    {s.key} = {_value_or_mark(s.value, s)}", s.note))
         lines += ["}", ""]
     for h in port.hooks:
         if not h.builtin and not is_dotted(h.callee):
@@ -201,9 +223,9 @@ def pipe_lines(port: Port) -> list[str]:
         text = f"hook {h.name} = {callee}({args}){effects}"
         if h.note and "\n" in effects:
             first, rest = text.split("\n", 1)
-            lines.append(f"{first}{_mark(h.note)}\n{rest}")
+            lines.append(f"{_marked(first, h.note)}\n{rest}")
         else:
-            lines.append(text + _mark(h.note))
+            lines.append(_marked(text, h.note))
     lines.append("")
     scopes = _scope_lines("loop", ("loop",), port.phases, ("epoch", "step", "batch"), 0)
     lines += scopes
@@ -250,8 +272,17 @@ def write_port(port: Port) -> Written:
     return Written(text, list(marked_lines(text.splitlines())))
 
 
-def marked_lines(lines: Iterable[str]) -> Iterable[tuple[int, str]]:
+def marked_lines(lines: Iterable[str]) -> list[tuple[int, str]]:
+    """Each marked line's number (1-based) and its whole note (its ``CONTINUED`` lines joined on)."""
+    marks: list[tuple[int, str]] = []
+    continues = False  # whether a CONTINUED line here goes on the last mark's note
     for number, line in enumerate(lines, 1):
+        if continues and line.lstrip().startswith(CONTINUED):
+            at, note = marks[-1]
+            marks[-1] = at, f"{note} {line.lstrip()[len(CONTINUED):].strip()}"
+            continue
         at = line.find(MARK)
-        if at >= 0:
-            yield number, line[at + len(MARK):].strip()
+        continues = at >= 0
+        if continues:
+            marks.append((number, line[at + len(MARK):].strip()))
+    return marks
