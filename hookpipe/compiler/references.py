@@ -8,67 +8,106 @@ one ``ema`` hook. A typo there would only show after hours of training, so
 the hook must exist (HP002, with a suggestion), write ``metrics`` (HP003), and
 there must be exactly one ``ema`` hook to take weights from (HP003). The metric key
 itself is known only when the callback returns; the runtime names the keys it got.
+
+The rules are written once, over :class:`Referent` (what a rule needs to know of a
+hook), so the compiler and ``hookpipe run --set`` (which changes a Plan's arguments
+after it was checked, ``runtime.plan.overrides``) apply the same ones with the same words.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
 
 from hookpipe.compiler.context import Compilation, HookInfo
 from hookpipe.compiler.suggest import did_you_mean
 from hookpipe.dsl.span import Span
 
+__all__ = ["AVERAGING", "Problem", "Referent", "check_references", "reference_problems"]
+
 _MONITORING = frozenset({"early_stop", "checkpoint", "lr_plateau"})
-
-
-def check_references(ctx: Compilation) -> None:
-    ema_hooks = [name for name, info in ctx.hooks.items() if info.builtin is not None and info.builtin.name == "ema"]
-    for name, info in ctx.hooks.items():
-        if info.builtin is None or not info.args_ok:
-            continue
-        if info.builtin.name in _MONITORING and isinstance(info.args.get("monitor"), str):
-            _monitor(ctx, name, info, info.args["monitor"])
-        weights = info.args.get("weights", "model") if info.builtin.name == "validation" else "model"
-        if weights == "ema" and "ema" not in ctx.hooks:
-            if len(ema_hooks) != 1:
-                found = "none" if not ema_hooks else ", ".join(f"`{h}`" for h in ema_hooks)
-                ctx.error("HP003", f"`{name}` evaluates with weights = \"ema\", which needs exactly one `ema` hook "
-                          f"(found {found})", _arg_span(info, "weights"),
-                          help="declare one: `hook avg = ema(decay = 0.999)`, attached in step.after; "
-                               "or name the hook: weights = \"avg\"")
-        elif weights != "model":
-            _provider(ctx, name, weights, _arg_span(info, "weights"), "evaluates with the weights of")
-        if info.builtin.name == "ema_swap" and isinstance(info.args.get("source"), str):
-            _provider(ctx, name, info.args["source"], _arg_span(info, "source"), "swaps in the weights of")
-
-
 #: Built-in types that provide averaged weights (the ``AveragedWeights`` protocol).
 AVERAGING = frozenset({"ema", "swa"})
 
 
-def _provider(ctx: Compilation, name: str, source: str, span: Span, verb: str) -> None:
+@dataclass(frozen=True)
+class Referent:
+    """What the reference rules read of a hook that an argument may name."""
+
+    builtin: str | None  # the built-in type's name; None for a custom class
+    type_name: str
+    writes: tuple[str, ...]  # every resource any of its callbacks writes
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reference that does not hold: HP002 (no such hook) or HP003 (a hook of the wrong kind)."""
+
+    code: str
+    message: str
+    help: str
+
+
+def check_references(ctx: Compilation) -> None:
+    hooks = {name: Referent(info.builtin.name if info.builtin is not None else None, info.type_name,
+                            info.all_effects.writes) for name, info in ctx.hooks.items()}
+    for name, info in ctx.hooks.items():
+        if info.builtin is None or not info.args_ok:
+            continue
+        for arg, problem in reference_problems(name, info.builtin.name, info.args, hooks):
+            report = ctx.unknown if problem.code == "HP002" else ctx.error
+            report(problem.code, problem.message, _arg_span(info, arg), help=problem.help)
+
+
+def reference_problems(name: str, builtin: str, args: Mapping[str, Any],
+                       hooks: Mapping[str, Referent]) -> Iterator[tuple[str, Problem]]:
+    """Each argument of hook ``name`` (of built-in type ``builtin``) that names a hook wrongly, with why."""
+    if builtin in _MONITORING and isinstance(monitor := args.get("monitor"), str):
+        if (problem := _monitor(name, monitor, hooks)) is not None:
+            yield "monitor", problem
+    weights = args.get("weights", "model") if builtin == "validation" else "model"
+    if weights == "ema" and "ema" not in hooks:
+        ema_hooks = [hook for hook, target in hooks.items() if target.builtin == "ema"]
+        if len(ema_hooks) != 1:
+            found = "none" if not ema_hooks else ", ".join(f"`{h}`" for h in ema_hooks)
+            yield "weights", Problem("HP003", f"`{name}` evaluates with weights = \"ema\", which needs exactly one "
+                                     f"`ema` hook (found {found})",
+                                     "declare one: `hook avg = ema(decay = 0.999)`, attached in step.after; "
+                                     "or name the hook: weights = \"avg\"")
+    elif isinstance(weights, str) and weights != "model":
+        if (problem := _provider(name, weights, hooks, "evaluates with the weights of")) is not None:
+            yield "weights", problem
+    if builtin == "ema_swap" and isinstance(source := args.get("source"), str):
+        if (problem := _provider(name, source, hooks, "swaps in the weights of")) is not None:
+            yield "source", problem
+
+
+def _provider(name: str, source: str, hooks: Mapping[str, Referent], verb: str) -> Problem | None:
     """``source`` must be a hook that provides averaged weights: a built-in averager, or one writing ``ema``."""
-    target = ctx.hooks.get(source)
+    target = hooks.get(source)
     if target is None:
-        ctx.unknown("HP002", f"`{name}` {verb} `{source}`, but there is no hook `{source}`", span,
-                    help=did_you_mean(source, ctx.hooks) or "name an averaging hook: `hook avg = ema(decay = 0.999)`")
-    elif target.builtin is not None and target.builtin.name not in AVERAGING:
-        ctx.error("HP003", f"`{name}` {verb} `{source}`, but `{source}` ({target.type_name}) provides no averaged "
-                  "weights", span, help=f"name an averaging hook ({', '.join(sorted(AVERAGING))}) or a custom hook "
-                  "with `swapped_in(model)` and `averaged_state_dict()`, declared `writes ema`")
-    elif target.builtin is None and "ema" not in target.all_effects.writes:
-        ctx.error("HP003", f"`{name}` {verb} `{source}`, but `{source}` does not declare `writes ema`", span,
-                  help="a custom averaging hook declares `{ writes ema }`, so it is ordered before its readers")
+        return Problem("HP002", f"`{name}` {verb} `{source}`, but there is no hook `{source}`",
+                       did_you_mean(source, hooks) or "name an averaging hook: `hook avg = ema(decay = 0.999)`")
+    if target.builtin is not None and target.builtin not in AVERAGING:
+        return Problem("HP003", f"`{name}` {verb} `{source}`, but `{source}` ({target.type_name}) provides no "
+                       "averaged weights", f"name an averaging hook ({', '.join(sorted(AVERAGING))}) or a custom "
+                       "hook with `swapped_in(model)` and `averaged_state_dict()`, declared `writes ema`")
+    if target.builtin is None and "ema" not in target.writes:
+        return Problem("HP003", f"`{name}` {verb} `{source}`, but `{source}` does not declare `writes ema`",
+                       "a custom averaging hook declares `{ writes ema }`, so it is ordered before its readers")
+    return None
 
 
-def _monitor(ctx: Compilation, name: str, info: HookInfo, monitor: str) -> None:
+def _monitor(name: str, monitor: str, hooks: Mapping[str, Referent]) -> Problem | None:
     hook, _, _key = monitor.partition(".")
-    span = _arg_span(info, "monitor")
-    target = ctx.hooks.get(hook)
+    target = hooks.get(hook)
     if target is None:
-        ctx.unknown("HP002", f"`{name}` monitors `{monitor}`, but there is no hook `{hook}`", span,
-                    help=did_you_mean(hook, ctx.hooks) or "monitor = \"HOOK.METRIC\", e.g. \"evaluate.loss\"")
-    elif "metrics" not in target.effects.writes:
-        ctx.error("HP003", f"`{name}` monitors `{monitor}`, but `{hook}` ({target.type_name}) produces no metrics",
-                  span, help="monitor a validation hook, or declare `writes metrics` on the hook")
+        return Problem("HP002", f"`{name}` monitors `{monitor}`, but there is no hook `{hook}`",
+                       did_you_mean(hook, hooks) or "monitor = \"HOOK.METRIC\", e.g. \"evaluate.loss\"")
+    if "metrics" not in target.writes:
+        return Problem("HP003", f"`{name}` monitors `{monitor}`, but `{hook}` ({target.type_name}) produces no "
+                       "metrics", "monitor a validation hook, or declare `writes metrics` on the hook")
+    return None
 
 
 def _arg_span(info: HookInfo, arg: str) -> Span:

@@ -193,3 +193,60 @@ def test_an_empty_value_names_its_key_instead_of_a_json_error() -> None:
                                                r"\(e\.g\. trainer\.max_epoch=10\)"):
         parse_sets(["trainer.max_epoch="])
     assert parse_sets(['trainer.log_dir=""']) == {"trainer.log_dir": '""'}
+
+
+_AVERAGED = """\
+pipeline "set-references"
+trainer {
+    max_step = 4
+}
+hook optimize = optimizer()
+hook avg      = ema(decay = 0.9)
+hook swap     = ema_swap(source = "avg")
+hook evaluate = validation(callback = "tests.runtime.codehooks:metrics")
+hook save     = checkpoint(dir = "ckpt", monitor = "evaluate.loss")
+loop {
+    epoch {
+        step {
+            after {
+                optimize -> avg
+                with swap { evaluate every 2 steps }
+                save every 2 steps
+            }
+        }
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("hook.swap.source", "avgg", "--set hook.swap.source: `swap` swaps in the weights of `avgg`, but there is no "
+                                 "hook `avgg`; did you mean `avg`?"),
+    ("hook.swap.source", "save", "--set hook.swap.source: `swap` swaps in the weights of `save`, but `save` "
+                                 "(checkpoint) provides no averaged weights"),
+    ("hook.save.monitor", "evaluat.loss", "--set hook.save.monitor: `save` monitors `evaluat.loss`, but there is no "
+                                          "hook `evaluat`; did you mean `evaluate`?"),
+    ("hook.save.monitor", "optimize.loss", "--set hook.save.monitor: `save` monitors `optimize.loss`, but `optimize` "
+                                           "(optimizer) produces no metrics"),
+])
+def test_a_set_argument_naming_a_hook_is_checked_as_the_file_is(key: str, value: str, message: str) -> None:
+    """A typo in `--set hook.swap.source` used to fail at the first swap, after training had started."""
+    from hookpipe.compiler import compile_text
+    from hookpipe.errors import CompileError
+
+    with pytest.raises(PlanResolveError, match=re.escape(message)):
+        apply_overrides(compile_text(_AVERAGED, "set.pipe"), {key: value})
+    # the same value written in the file is the compiler's error, with the same words
+    edited = _AVERAGED.replace({"hook.swap.source": 'source = "avg"', "hook.save.monitor": 'monitor = "evaluate.loss"'}
+                               [key], f'{key.rsplit(".", 1)[1]} = "{value}"')
+    with pytest.raises(CompileError) as failed:
+        compile_text(edited, "set.pipe")
+    assert message.split(": ", 1)[1].split(";")[0] in [d.message for d in failed.value.diagnostics]
+
+
+def test_a_set_argument_naming_a_fitting_hook_is_taken() -> None:
+    from hookpipe.compiler import compile_text
+
+    plan = compile_text(_AVERAGED, "set.pipe")
+    changed = apply_overrides(plan, {"hook.save.monitor": "evaluate.accuracy", "hook.swap.source": "avg"})
+    assert changed.hook("save").args["monitor"] == "evaluate.accuracy"

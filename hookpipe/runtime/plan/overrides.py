@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from hookpipe.compiler.catalog import BUILTINS
 from hookpipe.compiler.plan import HookSpec, Plan
+from hookpipe.compiler.references import Referent, reference_problems
 from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
 from hookpipe.compiler.settings import FACTORY_KEYS, TrainerSettings, can_name_code
 from hookpipe.compiler.suggest import did_you_mean
@@ -204,7 +205,24 @@ def apply_overrides(plan: Plan, overrides: Mapping[str, Any]) -> Plan:
             raise PlanResolveError(f"--set {key}: keys look like trainer.KEY or hook.NAME.ARG")
     _check_trainer(trainer, overrides)
     new_hooks = tuple(dataclasses.replace(h, args=new_args[h.name]) for h in plan.hooks)
+    _check_references(new_hooks, overrides)
     return dataclasses.replace(plan, trainer=trainer, hooks=new_hooks, _hash="")
+
+
+def _check_references(hooks: tuple[HookSpec, ...], overrides: Mapping[str, Any]) -> None:
+    """An argument set to name another hook must name one that fits, as ``check`` requires of the file.
+
+    The compiler's rules (``compiler.references``): a typo in ``ema_swap``'s
+    ``source`` would otherwise fail at its first swap, hours into the run.
+    """
+    referents = {h.name: Referent(h.type if h.builtin else None, h.type, h.effects.writes) for h in hooks}
+    for h in hooks:
+        if not h.builtin:
+            continue
+        for arg, problem in reference_problems(h.name, h.type, h.args, referents):
+            key = next((k for k in overrides if k == f"hook.{h.name}.{arg}"), None)
+            if key is not None:
+                raise PlanResolveError(f"--set {key}: {problem.message}; {problem.help}")
 
 
 def _known(key: str, name: str, fields: Any, what: str, prefix: str, suffix: str = "") -> None:
