@@ -90,7 +90,34 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume", label: str | 
     if found is None:
         what = f"ranked checkpoint (by {hooks[0].args['monitor']})" if resume == "best" else "complete checkpoint"
         raise NoCheckpointYet(f"{flag} {shown}: no {what} in {folder}; start without {flag}")
+    _same_pipeline(plan, found, f"{flag} {shown}", flag)
     return str(found)
+
+
+def _same_pipeline(plan: Any, found: Any, what: str, flag: str) -> None:
+    """A checkpoint found by searching a folder must be this pipeline's, not another experiment's.
+
+    Two files that name one checkpoint folder (a copy edited into a new experiment)
+    would otherwise continue each other's weights, the changes listed as if edits
+    of one run. Named pipelines (``pipeline "NAME"``) are compared; a checkpoint named
+    by its path is the user's choice, and resumes with the name among its changes.
+    """
+    from hookpipe.fileaccess import display_name
+    from hookpipe.runtime.checkpoints.resume_changes import ResumeRefused, read_plan
+    from hookpipe.runtime.errors import PlanResolveError
+
+    try:
+        old = read_plan(Path(found))
+    except PlanResolveError:
+        return  # an unreadable plan record is reported when the run examines the checkpoint
+    if old is None or old.name is None or plan.name is None or old.name == plan.name:
+        return
+    shown = display_name(str(found))
+    raise ResumeRefused(
+        f"{what}: {shown} was written by pipeline {display_name(repr(old.name))} "
+        f"({display_name(str(old.source))}), not by this one ({display_name(repr(plan.name))}): it is another "
+        f"experiment's; give this pipeline a checkpoint folder of its own, or name the checkpoint to continue it "
+        f"anyway ({flag} {shown}), or start a new run from its weights (--weights-from {shown})")
 
 
 def resume_if_any(plan: Any) -> str | None:

@@ -51,3 +51,28 @@ def test_auto_without_a_checkpoint_hook_is_an_error(project: Path, capsys: pytes
                                         .replace("    after { save }\n", ""))
     assert run_file("plain.pipe", [], "auto") == 1
     assert "--resume auto: plain.pipe has no checkpoint hook" in capsys.readouterr().err
+
+
+def test_a_search_never_resumes_another_pipelines_checkpoint(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A copy of a file edited into a new experiment, sharing the checkpoint folder (a port that ignored
+    MMEngine's work_dir did this): ``auto``/``latest`` used to continue the other experiment's weights."""
+    (project / "first.pipe").write_text('pipeline "first"\n' + PIPE)
+    (project / "second.pipe").write_text('pipeline "second"\n' + PIPE.replace("seed = 0", "seed = 1"))
+    assert run_file("first.pipe", ["trainer.max_step=4"], None) == 0
+    capsys.readouterr()
+    for resume in ("auto", "latest"):
+        assert run_file("second.pipe", [], resume) == 1
+        err = capsys.readouterr().err
+        assert (f"--resume {resume}: ckpt/step-00000004 was written by pipeline 'first' (first.pipe), not by this "
+                "one ('second'): it is another experiment's; give this pipeline a checkpoint folder of its own, or "
+                "name the checkpoint to continue it anyway (--resume ckpt/step-00000004), or start a new run from "
+                "its weights (--weights-from ckpt/step-00000004)") in err
+        assert "Traceback" not in err
+    assert sorted(p.name for p in (project / "ckpt").iterdir()) == ["step-00000004"]  # nothing written
+    # the pipeline that wrote it still finds it
+    assert run_file("first.pipe", ["trainer.max_step=4"], "auto") == 0
+    assert "nothing to train: ckpt/step-00000004 ends a run" in capsys.readouterr().err
+    # named by its path, it is the user's choice: it resumes, the pipeline's name among the changes
+    assert run_file("second.pipe", [], "ckpt/step-00000004") == 0
+    err = capsys.readouterr().err
+    assert "resuming ckpt/step-00000004 after 4 steps" in err and '  pipeline: "first" -> "second"' in err

@@ -182,6 +182,8 @@ def examine(plan: Plan, folder: str | Path, fix: str = FRESH_FROM_WEIGHTS) -> Re
     old = report.old
     if old is None:
         return report
+    if old.name != plan.name:
+        report.changes.append(f"pipeline: {_show(old.name)} -> {_show(plan.name)}")
     _compare_trainer(old.trainer, new, report)
     _compare_hooks(old, plan, report)
     refusal = _refusal(old.trainer, new, folder, fix)
