@@ -117,7 +117,7 @@ def test_iteration_based_loop_with_a_torch_scheduler(tmp_path: Path) -> None:
     step_after = block(text, "step {")
     assert step_after.index("optimize") < step_after.index("evaluate every 2000 steps") \
         < step_after.index("save     every 2000 steps")
-    assert 'checkpoint(dir = "work_dirs/checkpoints", keep_last = 2)' in text
+    assert 'checkpoint(dir = "work_dirs/seg/checkpoints", keep_last = 2)' in text  # work_dir: ./work_dirs/<stem>
 
 
 def mmengine_validates(max_epochs: int, interval: int, begin: int, dynamic: list[tuple[int, int]]) -> set[int]:
@@ -321,8 +321,8 @@ def test_unreadable_values_are_left_out_and_marked(tmp_path: Path) -> None:
     assert "max_epoch = 1  # hookpipe import: train_cfg.max_epochs is missing or not a number (int(os.environ" in text
     # `every` is a reserved word, and a name an argument may have; `max-iters` is no name at all.
     assert 'hook probe    = "my.Probe"(window = 2, every = 3)  # hookpipe import: MMEngine hook my.Probe: port it to ' \
-           "a hookpipe hook class and attach it where its before_*/after_* methods run; left out path; argument " \
-           "left out: the key 'max-iters' is not a .pipe name" in text
+           "a hookpipe hook class and attach it where its before_*/after_* methods run; left out path os.getcwd(); " \
+           "argument left out: the key 'max-iters' is not a .pipe name" in text
 
 
 def test_config_reader_never_executes(tmp_path: Path) -> None:

@@ -102,6 +102,10 @@ class Keys(dict[str, Any]):
     def take_all(self, keys: Iterable[str]) -> None:
         self.taken.update(keys)
 
+    def show(self, value: Any) -> str:
+        """``value`` as a mark shows it (``shown``; another format's mapping may show its values its own way)."""
+        return shown(value)
+
     def left(self, only: Iterable[str] | None = None) -> list[str]:
         """The keys no translation took, less those at ``null`` or at a settled value; in the config's order."""
         wanted = None if only is None else set(only)
@@ -123,7 +127,7 @@ class Keys(dict[str, Any]):
             return None
         groups: dict[str, list[str]] = {}
         for key in left:
-            groups.setdefault(self.why.get(key, ""), []).append(f"{key} {shown(self[key])}")
+            groups.setdefault(self.why.get(key, ""), []).append(f"{key} {self.show(self[key])}")
         plain = groups.pop("", [])
         reasons = [f"{', '.join(named)} ({why})" for why, named in groups.items()]
         return f"{what}: " + ", ".join(plain + reasons)
