@@ -22,7 +22,9 @@ file name such as ``::error file=README.md::x.pipe`` is printed at the start of 
 line by every text report (``lint``, ``check``, ``fmt``, ``diff``), and GitHub's
 runner executes a line whose text, leading whitespace trimmed, starts with ``::``.
 Its first colon is shown as ``\\x3a``; a ``::`` inside a value is left alone (no
-line starts there).
+line starts there). The runner's older command form, ``##[error ...]msg``, is
+executed wherever ``##[`` stands in a line (its parser searches the line for it), so
+that form is escaped everywhere in a value: its second ``#`` is shown as ``\\x23``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def escape(text: str, *, keep_tabs: bool = False) -> str:
         'déjà vu 🙂'
         >>> escape("::error file=README.md::x.pipe")
         '\\\\x3a:error file=README.md::x.pipe'
+        >>> escape("x.pipe # ##[error file=a;line=1]forged")
+        'x.pipe # #\\\\x23[error file=a;line=1]forged'
     """
     if text.isprintable():  # one C loop: the usual case costs nothing more
         return _no_command(text)
@@ -69,7 +73,9 @@ def escape(text: str, *, keep_tabs: bool = False) -> str:
 
 
 def _no_command(text: str) -> str:
-    """``text`` whose first ``::`` (after spaces) cannot start a GitHub workflow command."""
+    """``text`` whose first ``::`` (after spaces) cannot start a GitHub workflow command, nor any ``##[``."""
+    if "##[" in text:
+        text = text.replace("##[", "#\\x23[")
     body = text.lstrip(" ")
     if not body.startswith("::"):
         return text

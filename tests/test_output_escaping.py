@@ -96,6 +96,44 @@ def test_a_file_named_as_a_workflow_command_cannot_start_a_line(project: Path, c
         assert not line.lstrip().startswith("::"), line
 
 
+@pytest.mark.parametrize("command", ["check .", "lint .", "fmt --check .", "fmt --diff .", "diff"])
+def test_the_runners_older_command_form_is_escaped_anywhere_in_a_line(project: Path, command: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub's runner also executes ``##[error ...]msg`` found anywhere in a line (its parser searches
+    the line for ``##[``): in a file name, a comment a source excerpt quotes, a TOML key."""
+    name = "##[warning]forged-by-filename.pipe"
+    (project / name).write_text(UNUSED.replace("hook spare = log()", "hook spare = log()  # ##[error file=README.md;"
+                                               "line=1;title=Forged]Forged from a comment") + "\n\n",
+                                encoding="utf-8")
+    monkeypatch.chdir(project)
+    args = command.split() if command != "diff" else ["diff", "--format", "text", name, name.replace(
+        "forged", "other")]
+    if command == "diff":
+        (project / name.replace("forged", "other")).write_text(CLEAN, encoding="utf-8")
+    result = run_cli(*args)
+    assert result.code in (0, 1), result.output
+    assert "forged-by-filename.pipe" in result.output and "##[" not in result.output
+    assert "#\\x23[warning]forged-by-filename.pipe" in result.output
+
+
+def test_a_toml_key_cannot_carry_the_older_command_form(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.hookpipe.lint]\n"##[error file=README.md;line=1]x" = 1\n')
+    (project / "a.pipe").write_text(CLEAN, encoding="utf-8")
+    result = run_cli("lint", "--format", "github", str(project / "a.pipe"))
+    assert result.code == 2 and "unknown key `#\\x23[error file=README.md;line=1]x`" in result.err
+    assert "##[" not in result.output
+
+
+def test_fmt_diff_prints_the_files_lines_escaped(project: Path) -> None:
+    hostile = "\x1b[31mred \u202e bidi \x07 bell"
+    (project / "a.pipe").write_text(f"trainer {{    max_step = 2 }}\nhook o = optimizer()   # {hostile}\n"
+                                    "loop { epoch { step { after { o } } } }\n", encoding="utf-8")
+    result = run_cli("fmt", "--diff", str(project / "a.pipe"))
+    assert "+    max_step = 2" in result.out
+    assert_cannot_lie(result.output)
+    assert " hook o = optimizer()   # \\x1b[31mred \\u202e bidi \\x07 bell\n" in result.out
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bidi_esc_and_bel_in_strings_and_comments_print_escaped(project: Path, fmt: str) -> None:
     hostile = "\u202e\u2066\x1b[2J\x07\x1b]8;;https://evil.example\x07"

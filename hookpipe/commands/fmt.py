@@ -28,6 +28,7 @@ from pathlib import Path
 
 from hookpipe.commands.common import print_diagnostics, say, usage_error
 from hookpipe.diagnostics import Sources
+from hookpipe.escaping import escape
 from hookpipe.dsl.formatter import format_text
 from hookpipe.dsl.parser import MAX_LINE_CHARS, parse_text
 from hookpipe.fileaccess import Refused, display_name, project_root, read_source
@@ -98,7 +99,8 @@ def main(args: argparse.Namespace) -> int:
             continue
         changed += 1
         if args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
+            # The file's lines are a pull request's text: escaped like every value hookpipe prints.
+            sys.stdout.writelines(_shown(line) for line in difflib.unified_diff(
                 source_lines(text, keepends=True), source_lines(result.text, keepends=True),
                 fromfile=f"a/{display}", tofile=f"b/{display}"))
         if args.check:
@@ -153,3 +155,9 @@ def _refusal(before: str, after: str, display: str) -> str | None:
         return ("it would move code onto or off a line with a `# hookpipe: ignore[...]` comment (lint findings "
                 "would change); put that comment on a line of its own code, or join the lines yourself")
     return None
+
+
+def _shown(line: str) -> str:
+    """One line of the diff as printed: control, bidi and command characters escaped, the newline kept."""
+    body = line[:-1] if line.endswith("\n") else line
+    return escape(body, keep_tabs=True) + line[len(body):]
