@@ -28,9 +28,9 @@ from pathlib import Path
 
 from hookpipe.commands.common import print_diagnostics, say, usage_error
 from hookpipe.diagnostics import Sources
-from hookpipe.escaping import escape
 from hookpipe.dsl.formatter import format_text
 from hookpipe.dsl.parser import MAX_LINE_CHARS, parse_text
+from hookpipe.escaping import escape
 from hookpipe.fileaccess import Refused, display_name, project_root, read_source
 from hookpipe.fileio import OutputError, write_atomic
 from hookpipe.lint.discover import MissingPath, discover
