@@ -5,7 +5,8 @@ attacker-controlled on an untrusted pull request. So before a byte is read:
 
 - the path is resolved (symlinks followed) and must lie inside the project root,
   top-level files included, so a committed ``env.pipe -> /proc/self/environ``
-  cannot print the CI job's environment;
+  cannot print the CI job's environment, and outside its ``.git`` folder (an
+  ``include ".git/config"`` would quote the token ``actions/checkout`` keeps there);
 - only a regular file is opened, without blocking (a FIFO or a device would hang
   the job forever), and re-checked after opening, so a swap between the check and
   the open does not help;
@@ -104,6 +105,11 @@ def read_bytes(path: str | os.PathLike[str], root: Path | None, limit: int = MAX
     if root is not None and not inside(real, root):
         raise Refused(f"resolves outside the project root `{root.name}`",
                       "keep the files inside the project (or pass --allow-outside-root for trusted input)", "outside")
+    if root is not None and ".git" in real.relative_to(root).parts:
+        # git's own data, not the project's: `.git/config` holds the token `actions/checkout`
+        # persists, and a diagnostic quotes the lines of a file that does not parse.
+        raise Refused("lies inside the repository's `.git` folder (git's data and credentials, not project files)",
+                      "name a file of the project")
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:

@@ -84,3 +84,22 @@ def test_an_include_outside_the_root_says_the_same_whether_its_target_exists(tmp
         messages.append(line.replace(target, "TARGET"))
     assert len(set(messages)) == 1, messages
     assert "leaves the project root" in messages[0]
+
+
+@pytest.mark.parametrize("command", [("lint",), ("check",), ("fmt", "--check")])
+def test_nothing_inside_the_git_folder_is_read_or_quoted(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """``actions/checkout`` keeps the job's token in ``.git/config``; a diagnostic quotes a file's lines.
+
+    An ``include ".git/config"`` or a committed ``leak.pipe -> .git/config`` lies inside the project
+    root, so the root rule alone let lint print the token's line as a syntax error.
+    """
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text('[http]\n\textraheader = AUTHORIZATION: basic SECRET-TOKEN\n')
+    (tmp_path / "include.pipe").write_text('include ".git/config"\n' + BASE)
+    (tmp_path / "leak.pipe").symlink_to(tmp_path / ".git" / "config")
+    names = ("leak.pipe", ".git/config") if command[0] == "fmt" else ("include.pipe", "leak.pipe", ".git/config")
+    for name in names:  # fmt reads no includes
+        result = run_cli(*command, str(tmp_path / name))
+        assert result.code == 1, result.output
+        assert "SECRET" not in result.output
+        assert "lies inside the repository's `.git` folder" in result.output
