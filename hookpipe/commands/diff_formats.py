@@ -25,8 +25,10 @@ MAX_VALUE = 120
 FOLD_AFTER = 6
 #: The summary line's marker, so a CI step can find and update its own comment.
 MARKER = "<!-- hookpipe diff -->"
-#: GitHub refuses a comment body longer than this (characters).
-COMMENT_LIMIT = 65_536
+#: The most a Markdown report holds, in UTF-8 bytes: GitHub refuses a comment over 65,536
+#: characters, and the comment workflow of docs/ci.md posts at most 60,000 bytes (a byte
+#: count is what a shell step can check), so a cut report is still posted.
+COMMENT_LIMIT = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,19 +296,20 @@ def to_markdown(diffs: Sequence[FileDiff], base: str, head: str, sides: tuple[Si
 
 
 def _within_limit(text: str, limit: int = COMMENT_LIMIT) -> str:
-    """``text``, or its first whole lines and a note, in at most ``limit`` characters.
+    """``text``, or its first whole lines and a note, in at most ``limit`` bytes of UTF-8.
 
     A pull request may change hundreds of files; a comment over GitHub's limit is
     refused and the reviewers see nothing. Blocks cut open are closed.
     """
-    if len(text) <= limit:
+    data = text.encode("utf-8")
+    if len(data) <= limit:
         return text
     reserve = 400  # the note and the closing tags
-    kept = text[: limit - reserve].rsplit("\n", 1)[0]
+    kept = data[: limit - reserve].decode("utf-8", errors="ignore").rsplit("\n", 1)[0]
     lines = kept.split("\n")  # _fold's tags are whole lines; a value's text sits inside a code span
     opened = sum(line.startswith("<details><summary>") for line in lines) - lines.count("</details>")
     note = (f"\n\n**{len(text) - len(kept):,} more characters not shown:** a comment holds at most "
-            f"{limit:,} characters; run `hookpipe diff` for the whole report.\n")
+            f"{limit:,} bytes here; run `hookpipe diff` for the whole report.\n")
     return kept + "\n\n</details>" * opened + note
 
 
