@@ -225,3 +225,18 @@ def test_code_span_and_block_hold_any_backticks() -> None:
     assert code_span("a`b") == "``a`b``" and code_span("`x") == "`` `x ``"
     assert code_block("x ```` y\nz").startswith("`````pipe\n") and code_block("x ```` y\nz").endswith("\n`````")
     assert "\n" not in code_block("a\nb\u202e").split("\n")[1]
+
+
+@pytest.mark.parametrize("suffix", [".dot", ".mmd", ".svg"])
+def test_a_picture_escapes_the_pipeline_name(project: Path, suffix: str) -> None:
+    """`check` accepted `pipeline "a<ESC>b"` and `render` then failed: the renderer refused the raw byte."""
+    text = 'pipeline "a\x1bb\u202e"\n' + CLEAN
+    (project / "r.pipe").write_text(text, encoding="utf-8")
+    assert run_cli("check", str(project / "r.pipe")).code == 0
+    out = project / f"r{suffix}"
+    result = run_cli("render", str(project / "r.pipe"), "-o", str(out))
+    assert result.code == 0, result.output
+    drawn = out.read_text(encoding="utf-8")
+    assert_cannot_lie(drawn)
+    if suffix != ".svg":
+        assert "a\\x1bb\\u202e (r.pipe)" in drawn

@@ -20,6 +20,7 @@ from hookpipe.compiler.graph import hook_edges
 from hookpipe.compiler.loop import split_validation_scope, validation_scope
 from hookpipe.compiler.plan import PARENT, PHASES, SCOPES, Plan
 from hookpipe.dsl.formatter import ValuePrinter
+from hookpipe.escaping import escape
 
 #: Edge kinds, in the order parallel edges are drawn.
 EDGE_KINDS: tuple[str, ...] = ("written", "order", "require", "effect", "bracket", "plan")
@@ -110,7 +111,7 @@ def from_compilation(ctx: Compilation) -> GraphModel:
         GraphNode(
             id=n.id,
             hook=n.hook,
-            type=ctx.hooks[n.hook].type_name if n.hook in ctx.hooks else "?",
+            type=escape(ctx.hooks[n.hook].type_name) if n.hook in ctx.hooks else "?",
             frequency=_frequency(printer, n),
             main_only=n.attachment.on == "main",
             error=n.span in error_spans or n.attachment.name_span in error_spans,
@@ -136,7 +137,7 @@ def from_plan(plan: Plan) -> GraphModel:
     for phase_plan, entry in plan.entries():
         spec = plan.hook(entry.hook)
         freq = entry.guard.describe()
-        node = GraphNode(index, entry.hook, spec.type, freq, entry.main_only)
+        node = GraphNode(index, entry.hook, escape(spec.type), freq, entry.main_only)
         scope = phase_plan.scope
         if phase_plan not in plan.phases:  # a validation run's phase: the compiler's name for its scope
             scope = next(validation_scope(h, scope) for h, ps in plan.validation.items() if phase_plan in ps)
@@ -160,7 +161,10 @@ def _frequency(printer: ValuePrinter, node: Node) -> str:
 
 
 def _title(name: str | None, source: str) -> str:
-    file = PurePath(source).name if source else ""
+    """The picture's title: the file's ``pipeline`` name and its file name, escaped (a renderer
+    refuses control characters, and a picture is output like any other)."""
+    file = escape(PurePath(source).name) if source else ""
+    name = escape(name) if name else None
     if name and file:
         return f"{name} ({file})"
     return name or file or "pipeline"
