@@ -250,3 +250,17 @@ def test_a_set_argument_naming_a_fitting_hook_is_taken() -> None:
     plan = compile_text(_AVERAGED, "set.pipe")
     changed = apply_overrides(plan, {"hook.save.monitor": "evaluate.accuracy", "hook.swap.source": "avg"})
     assert changed.hook("save").args["monitor"] == "evaluate.accuracy"
+
+
+def test_a_frequency_is_not_a_set_argument_and_an_argumentless_hook_says_so() -> None:
+    from hookpipe.compiler import compile_text
+
+    plan = compile_text(_AVERAGED.replace("hook avg ", 'hook ticks    = log()\nhook avg ')
+                        .replace("save every 2 steps", "save every 2 steps\n                ticks"), "set.pipe")
+    with pytest.raises(PlanResolveError, match=re.escape(
+            "--set hook.save.every: `every` is not an argument of hook 'save' but part of where it is attached "
+            "(`save every 2 steps` in a phase block): --set changes arguments and trainer settings only; edit the "
+            "attachment in the .pipe file")):
+        apply_overrides(plan, {"hook.save.every": "4"})
+    with pytest.raises(PlanResolveError, match=re.escape("--set hook.ticks.rate: log takes no arguments")):
+        apply_overrides(plan, {"hook.ticks.rate": "4"})

@@ -233,11 +233,22 @@ def _known(key: str, name: str, fields: Any, what: str, prefix: str, suffix: str
     raise PlanResolveError(f"--set {key}: unknown {what} `{name}`; {help_text}")
 
 
+#: Attachment modifiers: how often a hook fires is written where it is attached, not in its arguments.
+_MODIFIERS = frozenset({"every", "from", "until", "on", "at_end"})
+
+
 def _check_hook_arg(key: str, hook: HookSpec, arg: str, path: str) -> None:
     builtin = BUILTINS.get(hook.type) if hook.builtin else None
-    if builtin is not None:  # a custom hook's arguments are checked when it is built
-        rest = path[len(arg):]
-        _known(key, arg, builtin.schema.model_fields, f"argument of {builtin.name}", f"hook.{hook.name}.", rest)
+    if builtin is None:  # a custom hook's arguments are checked when it is built
+        return
+    fields = builtin.schema.model_fields
+    if arg in _MODIFIERS and arg not in fields:
+        raise PlanResolveError(f"--set {key}: `{arg}` is not an argument of hook {hook.name!r} but part of where it "
+                               f"is attached (`{hook.name} every 2 steps` in a phase block): --set changes arguments "
+                               "and trainer settings only; edit the attachment in the .pipe file")
+    if not fields:
+        raise PlanResolveError(f"--set {key}: {builtin.name} takes no arguments")
+    _known(key, arg, fields, f"argument of {builtin.name}", f"hook.{hook.name}.", path[len(arg):])
 
 
 def _dotted(hint: str, prefix: str, suffix: str) -> str:
