@@ -23,7 +23,13 @@ def _help(name: str) -> str | None:
 def test_another_trainer_s_setting_says_whose_it_is_and_what_to_write(name: str) -> None:
     assert name not in TrainerSettings.model_fields
     whose, said = FOREIGN_SETTINGS[name]
-    assert _help(name) == f"{whose}'s `{name}`: {said} (`hookpipe import {whose.lower()}` converts a whole config)"
+    tools = " or ".join(f"`hookpipe import {tool.lower()}`" for tool in whose.split(" and "))
+    assert _help(name) == f"{whose}'s `{name}`: {said} ({tools} converts a whole config)"
+
+
+def test_a_name_both_trainers_use_names_both() -> None:
+    assert _help("max_epochs") == ("Lightning and MMEngine's `max_epochs`: write `max_epoch` (`hookpipe import "
+                                   "lightning` or `hookpipe import mmengine` converts a whole config)")
 
 
 def test_max_steps_is_not_just_a_misspelling_of_max_step() -> None:

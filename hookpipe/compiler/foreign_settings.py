@@ -25,7 +25,7 @@ FOREIGN_SETTINGS: dict[str, tuple[str, str]] = {
                   "`grad_accumulation = G` write about N x G (each epoch's end also closes a window), or bound "
                   "the run with `max_epoch`"),
     "max_iters": ("MMEngine", "write `max_step` (it counts batches: G per update under `grad_accumulation = G`)"),
-    "max_epochs": ("Lightning", "write `max_epoch`"),
+    "max_epochs": ("Lightning and MMEngine", "write `max_epoch`"),
     "accumulate_grad_batches": ("Lightning", "write `grad_accumulation = N`"),
     "accumulative_counts": ("MMEngine", "write `grad_accumulation = N`"),
     "gradient_clip_val": ("Lightning", _CLIP),
@@ -54,5 +54,5 @@ def foreign_help(name: str) -> str | None:
     if found is None:
         return None
     whose, said = found
-    tool = "lightning" if whose == "Lightning" else "mmengine"
-    return f"{whose}'s `{name}`: {said} (`hookpipe import {tool}` converts a whole config)"
+    tools = " or ".join(f"`hookpipe import {tool.lower()}`" for tool in whose.split(" and "))
+    return f"{whose}'s `{name}`: {said} ({tools} converts a whole config)"
