@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from hookpipe.commands.common import usage_error
 from hookpipe.fileaccess import MAX_SOURCE_BYTES, Refused, decode_source, display_name, project_root, read_bytes
+from hookpipe.porting.pyconfig import MAX_DEPTH, Budget, TooBig, check_string
 
 if TYPE_CHECKING:
     from hookpipe.porting.model import Port
@@ -111,6 +112,13 @@ def _read(kind: str, source: Path, root: Path | None, shown: str, no_execute: bo
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _Unreadable(f"{shown}:{exc.lineno}: not JSON: {exc.msg} (write the configs with to_str())") from exc
+        except RecursionError as exc:
+            raise _Unreadable(f"{shown}: not a config hookpipe reads: it nests lists and dicts deeper than "
+                              f"{MAX_DEPTH} levels") from exc
+        try:
+            Budget().count(data)
+        except TooBig as exc:
+            raise _Unreadable(f"{shown}: not a config hookpipe reads: {exc}") from exc
         try:
             return port_robo(data, name, shown, module)
         except RoboInputError as exc:
@@ -131,18 +139,81 @@ def _text(source: Path, root: Path | None, shown: str) -> str:
 
 
 def _yaml(text: str, shown: str) -> Any:
+    """The YAML document in ``text``, safely loaded, counted before it is built.
+
+    Its node graph (``yaml.SafeLoader``'s public ``get_single_node``) is counted
+    with ``Budget`` first: an alias is one node there (a billion-laughs document is
+    a few dozen) but a copy of its anchor in the output, and an alias may even
+    point into its own anchor. Only a document within the limits is constructed.
+    """
     try:
         import yaml
     except ImportError as exc:
         raise _Unreadable("hookpipe import lightning reads YAML with PyYAML, which is not installed; install it "
                           "(pip install 'hookpipe[import]')") from exc
+    loader = None
     try:
-        return yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _count_yaml(node, yaml)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise _Unreadable(f"{shown}{where}: {display_name(str(problem))}") from exc
+    except _TooBigYaml as exc:
+        raise _Unreadable(f"{shown}:{exc.line}: not a config hookpipe reads: {exc.args[0]}") from exc
+    except RecursionError as exc:
+        raise _Unreadable(f"{shown}: not a config hookpipe reads: it nests lists and dicts deeper than "
+                          f"{MAX_DEPTH} levels") from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # a tagged scalar the constructor cannot make (`!!int x`)
+        raise _Unreadable(f"{shown}: not valid YAML: {display_name(str(exc))[:200]}") from exc
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+#: YAML's numbers are parsed by PyYAML digit by digit (``1:2:3`` is base 60, in quadratic time):
+#: a number written longer than this is refused before it is built (Python refuses 4,300 digits).
+MAX_YAML_NUMBER = 100
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+class _TooBigYaml(Exception):
+    """A ``TooBig`` with the line of the node where it was found."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _count_yaml(root: Any, yaml: Any) -> None:
+    """``Budget.count`` for a composed YAML node graph: an alias counts as its anchor's whole node, each time."""
+    budget = Budget()
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        line = node.start_mark.line + 1
+        try:
+            if isinstance(node, yaml.ScalarNode):
+                check_string(node.value)
+                if node.tag in _NUMBER_TAGS and len(node.value) > MAX_YAML_NUMBER:
+                    raise TooBig(f"it writes a number with more than {MAX_YAML_NUMBER} characters")
+                budget.spend(1, len(node.value))
+                continue
+            if depth >= MAX_DEPTH:
+                raise TooBig(f"it nests lists and dicts deeper than {MAX_DEPTH} levels")
+            budget.spend(1)
+        except TooBig as exc:
+            raise _TooBigYaml(str(exc), line) from exc
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend(((key, depth + 1), (value, depth + 1)))
 
 
 def _mmengine(source: Path, root: Path | None, shown: str, name: str, no_execute: bool,
@@ -159,6 +230,10 @@ def _mmengine(source: Path, root: Path | None, shown: str, name: str, no_execute
             cfg = Config.fromfile(str(source)).to_dict()
         except Exception as exc:  # noqa: BLE001 - any error of the user's config is the user's to read
             raise _Unreadable(f"{shown}: mmengine could not read it: {display_name(str(exc))[:400]}") from exc
+        try:
+            Budget().count(cfg)  # what the config built is written out as the other readers' values are
+        except TooBig as exc:
+            raise _Unreadable(f"{shown}: not a config hookpipe reads: {exc}") from exc
         return port_mmengine(cfg, name, shown, module)
     from hookpipe.porting.pyconfig import ConfigError, read_config
 
