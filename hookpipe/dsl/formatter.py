@@ -247,19 +247,33 @@ class Formatter(NodeVisitor):
         return widths
 
     def _attach_trailing(self) -> None:
-        for comment in self._trailing:
-            target = None
-            for index, line in enumerate(self._lines):
-                if not line.comment and line.src <= comment.span.line:
-                    target = index
+        """Each trailing comment goes on the last code line printed from its source line or before.
+
+        One sweep over the code lines by source line, the comments taken in line order: a
+        file can hold hundreds of thousands of lines, each with a comment (an imported
+        config's marks), and asking every line for every comment took minutes.
+        """
+        printed = sorted((line.src, index) for index, line in enumerate(self._lines) if not line.comment)
+        targets: list[int | None] = [None] * len(self._trailing)
+        last: int | None = None
+        seen = 0
+        for k in sorted(range(len(self._trailing)), key=lambda k: self._trailing[k].span.line):
+            while seen < len(printed) and printed[seen][0] <= self._trailing[k].span.line:
+                last = printed[seen][1] if last is None else max(last, printed[seen][1])
+                seen += 1
+            targets[k] = last
+        front: list[ast.Comment] = []
+        for comment, target in zip(self._trailing, targets):
             if target is None:
-                self._lines.insert(0, _Line(comment.text, 0, comment.span.line, comment=True))
+                front.append(comment)
                 continue
             line = self._lines[target]
             code = INDENT * line.depth + line.text
             column = comment.span.column - 1
             pad = column - len(code) if column >= len(code) + 2 else 2
             line.text += " " * pad + comment.text.rstrip()
+        for comment in front:  # before every code line: at the top, each before the ones met earlier
+            self._lines.insert(0, _Line(comment.text, 0, comment.span.line, comment=True))
 
     # --- items ----------------------------------------------------------------------------
 
