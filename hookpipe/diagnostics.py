@@ -125,6 +125,41 @@ def sort_diagnostics(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
+#: Diagnostics of one code shown per file (:func:`cap_per_file`): real files have a handful, a
+#: generated one can have 100,000 (one line each would be tens of megabytes of CI log).
+MAX_PER_FILE = 200
+
+
+def cap_per_file(diagnostics: Sequence[Diagnostic], limit: int = MAX_PER_FILE) -> list[Diagnostic]:
+    """The first ``limit`` diagnostics of each code in each file, in the order given, and one more counting the rest.
+
+    The count sits at the first one left out and is an error if any of them is,
+    so the exit status does not change; lists within the limit come back as given.
+
+    Example:
+        >>> d = Diagnostic("HP101", "warning", "slow", Span("a.pipe", 1, 1, 1, 2))
+        >>> [x.message for x in cap_per_file([d, d, d], limit=2)]
+        ['slow', 'slow', '1 more HP101 diagnostic in this file is not shown (the first of them is here)']
+    """
+    shown: dict[tuple[str, str], int] = {}
+    left: dict[tuple[str, str], tuple[Diagnostic, int, Severity]] = {}  # -> (the first left out, how many, worst)
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        key = (d.span.file, d.code)
+        if shown.get(key, 0) < limit:
+            shown[key] = shown.get(key, 0) + 1
+            out.append(d)
+            continue
+        first, n, worst = left.get(key, (d, 0, d.severity))
+        left[key] = (first, n + 1, "error" if "error" in (worst, d.severity) else "warning")
+    for (_, code), (first, n, worst) in left.items():
+        out.append(Diagnostic(
+            code, worst, f"{n:,} more {code} diagnostic{'s' if n != 1 else ''} in this file "
+            f"{'are' if n != 1 else 'is'} not shown (the first of them is here)", first.span,
+            help=f"at most {limit} of one code are shown per file: fix these and run again"))
+    return out
+
+
 def _excerpt(sources: Sources, span: Span, gutter: int, label: str = "") -> list[str]:
     src = sources.line(span.file, span.line)
     if src is None:

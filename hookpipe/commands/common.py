@@ -12,7 +12,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TextIO
 
-from hookpipe.diagnostics import Diagnostic, Sources, format_diagnostic, sort_diagnostics
+from hookpipe.diagnostics import Diagnostic, Sources, cap_per_file, format_diagnostic, sort_diagnostics
 from hookpipe.escaping import escape
 from hookpipe.fileaccess import display_name
 
@@ -98,6 +98,6 @@ def compile_or_usage(path: str, root: str | None = None, allow_outside_root: boo
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], sources: Sources, stream: TextIO | None = None) -> None:
     out = stream or sys.stderr
-    for d in sort_diagnostics(list(diagnostics)):
+    for d in sort_diagnostics(cap_per_file(sort_diagnostics(list(diagnostics)))):
         print(format_diagnostic(d, sources), file=out)
         print(file=out)

@@ -14,6 +14,9 @@ files the per-file work runs in forked worker processes, one per CPU; results
 come back as plain diagnostics and are merged in file order, so the output does
 not depend on how the work was split.
 
+At most ``MAX_PER_FILE`` diagnostics of one code are reported per file, and one
+more that counts the rest (``hookpipe.diagnostics.cap_per_file``).
+
 A file included by many linted files is parsed once per run (per worker process),
 not once per file that includes it: ``SharedParses`` keeps each file's parse by
 its name and text for the run (60 roots sharing a 190 KB include parsed it 60 times),
@@ -32,7 +35,7 @@ from hookpipe.compiler.class_effects import ClassLookup
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.loader import MAX_PIPELINE_CHARS
 from hookpipe.compiler.pipeline import compile_path
-from hookpipe.diagnostics import Diagnostic, Sources, has_errors, sort_diagnostics
+from hookpipe.diagnostics import Diagnostic, Sources, cap_per_file, has_errors, sort_diagnostics
 from hookpipe.dsl.grammar import parser
 from hookpipe.dsl.parser import ParseResult, parse_text
 from hookpipe.fileaccess import display_name
@@ -190,7 +193,10 @@ def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
     for file in sorted(clean_files):
         by_line = marks.get(file, {})
         kept += check_suppressions([by_line[line] for line in sorted(by_line)], selection_for(file, overrides).enabled)
-    final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(kept)]
+    # At most MAX_PER_FILE of one code per file, after suppression (a suppressed finding is not counted), and
+    # one more finding counting the rest: a generated file's 100,000 findings are not 100,000 lines of CI log.
+    capped = cap_per_file(sort_diagnostics(kept))
+    final = [_promote(d, selection_for(d.span.file, overrides)) for d in sort_diagnostics(capped)]
     return LintResult([display_name(o.target.path) for o in roots], final, sources)
 
 

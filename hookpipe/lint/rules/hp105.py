@@ -75,7 +75,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
     for (scope, phase), graph in ctx.graphs.items():
         writes = {n: ctx.node_effects(ctx.nodes[n]).writes for n in graph if n >= 0}
         writers = sorted(n for n, w in writes.items() if w)
-        if len(writers) >= 2:
+        # a pair is two different hooks: a phase whose writers are one hook (attached many times) has none
+        if len({ctx.nodes[n].hook for n in writers}) >= 2:
             yield from _phase(ctx, f"{scope}.{phase}", graph, _prepared(ctx, writes, writers))
 
 
