@@ -542,6 +542,17 @@ def test_file_values_cannot_inject_lines(tmp_path: Path) -> None:
     assert "the class path 'evil.mod.Badx\"\\n}\\nhook pwn = optimizer()\\n# Config' is not a dotted" in notes
 
 
+def test_hook_names_stay_unique_as_hooks_are_added() -> None:
+    """Kept as hooks are added (asked afresh, 6,000 hooks of one type took 11 s)."""
+    from hookpipe.porting.model import Hook, Port
+
+    port = Port("n", "s", "mmengine")
+    names = [port.add_hook(Hook(name, "checkpoint")).name for name in ("save_2", "save", "save", "save", "save_3")]
+    assert names == ["save_2", "save", "save_3", "save_4", "save_3_2"]
+    many = [port.add_hook(Hook("ema", "ema")).name for _ in range(3000)]
+    assert len(set(many)) == 3000 and many[-1] == "ema_3000"
+
+
 def test_pipe_names() -> None:
     assert pipe_name("mmdet.engine.hooks.SyncNormHook") == "sync_norm"
     assert pipe_name("EarlyStopping") == "early_stopping"

@@ -100,6 +100,9 @@ class Port:
     module: str | None = None
     #: what that module must define: attribute -> what it is
     needs: dict[str, str] = field(default_factory=dict)
+    #: the names of ``hooks``, and the number ``add_hook`` tries next after each base name
+    _taken: set[str] = field(default_factory=set, repr=False)
+    _next_number: dict[str, int] = field(default_factory=dict, repr=False)
 
     def setting(self, key: str, value: Any, note: str | None = None) -> None:
         """Set (or replace) a trainer setting."""
@@ -110,12 +113,17 @@ class Port:
         self.settings.append(Setting(key, value, note))
 
     def add_hook(self, hook: Hook) -> Hook:
-        """Declare ``hook`` under a name no other hook has (``save``, ``save_2``...)."""
-        taken = {h.name for h in self.hooks}
-        base, n = hook.name, 2
-        while hook.name in taken:
+        """Declare ``hook`` under a name no other hook has (``save``, ``save_2``...).
+
+        The names taken and each base name's next number are kept as hooks are added: a
+        config of thousands of hooks of one type took seconds per thousand asked afresh.
+        """
+        base, n = hook.name, self._next_number.get(hook.name, 2)
+        while hook.name in self._taken:
             hook.name = f"{base}_{n}"
             n += 1
+        self._next_number[base] = n
+        self._taken.add(hook.name)
         self.hooks.append(hook)
         return hook
 
