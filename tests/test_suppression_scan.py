@@ -8,11 +8,13 @@ limit). As in ``test_lexer``'s hostile lines, eight times the length may cost at
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from hookpipe.lint.suppress import find_suppression, marked_codes
+from tests.helpers import run_cli
 
 HOSTILE = {
     "no closing bracket": lambda n: "# hookpipe:ignore[" * n,
@@ -62,3 +64,18 @@ def test_hostile_comments_cost_linear_time(shape: str) -> None:
     make = HOSTILE[shape]
     short, long = _seconds(make(500)), _seconds(make(4_000))
     assert long < 24 * max(short, 1e-6), (shape, short, long)
+
+
+def test_a_suppression_in_capitals_suppresses_and_a_bare_one_is_hp110(tmp_path) -> None:
+    """As ruff reads `# NOQA`: the comment's words in any case. A bare `# hookpipe: ignore` (ruff's bare
+    `# noqa` hides every finding on its line) suppressed nothing without a word."""
+    (tmp_path / "pyproject.toml").write_text("")
+    path = tmp_path / "a.pipe"
+    path.write_text("trainer { max_step = 2 }\nhook o = optimizer()\nhook spare = log()  # hookpipe: ignore\n"
+                    "hook other = log()  # HOOKPIPE: IGNORE[hp103]\nloop { epoch { step { after { o } } } }\n")
+    result = run_cli("lint", "--format", "json", str(path))
+    found = [(d["code"], d["line"], d["message"]) for d in json.loads(result.out)["diagnostics"]]
+    assert found == [
+        ("HP103", 3, "hook `spare` is declared but never attached, so it never runs"),
+        ("HP110", 3, "unused suppression: `# hookpipe: ignore` without codes suppresses nothing"),
+    ]

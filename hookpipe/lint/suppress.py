@@ -18,7 +18,10 @@ from hookpipe.dsl.span import Span
 #: that starts with it; group 1 holds the comma-separated codes. As with ruff's noqa comments:
 #: prose that only quotes the syntax (``# never write "hookpipe: ignore[HP103]"``)
 #: suppresses nothing. The language server's quick fix finds an existing one with it.
-SUPPRESSION = re.compile(r"#\s*hookpipe\s*:\s*ignore\s*\[([^\]#]*)\]")
+SUPPRESSION = re.compile(r"#\s*hookpipe\s*:\s*ignore\s*\[([^\]#]*)\]", re.IGNORECASE)
+#: ``# hookpipe: ignore`` with no codes. It suppresses nothing (ruff's bare noqa comment hides
+#: every finding on its line, the next real one included), so HP110 says to name the codes.
+BARE = re.compile(r"#\s*hookpipe\s*:\s*ignore\b(?!\s*\[)", re.IGNORECASE)
 
 
 def find_suppression(text: str) -> re.Match[str] | None:
@@ -47,6 +50,8 @@ class Suppression:
     span: Span
     codes: tuple[str, ...]
     used: set[str] = field(default_factory=set)
+    #: ``# hookpipe: ignore`` without ``[CODES]``: it suppresses nothing (HP110 says so).
+    bare: bool = False
 
 
 def suppressions(file: ast.File) -> dict[int, Suppression]:
@@ -55,10 +60,15 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
     for comment in file.comments:
         matches = list(SUPPRESSION.finditer(comment.text))
         if not matches:
+            if (bare := BARE.search(comment.text)) is not None:
+                start = comment.span.column + bare.start() + bare.group(0).lower().index("h")
+                found[comment.span.line] = Suppression(Span(comment.span.file, comment.span.line, start,
+                                                            comment.span.line, comment.span.column + bare.end()),
+                                                       (), bare=True)
             continue
         codes = tuple(dict.fromkeys(c for m in matches for c in _codes(m)))  # every part counts
         first = matches[0]  # the span starts at `hookpipe`, after the `#` and spaces, as it always has
-        start = comment.span.column + first.start() + first.group(0).index("h")
+        start = comment.span.column + first.start() + first.group(0).lower().index("h")
         end = comment.span.column + matches[-1].end()
         found[comment.span.line] = Suppression(Span(comment.span.file, comment.span.line, start,
                                                     comment.span.line, end), codes)
