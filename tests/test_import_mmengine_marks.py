@@ -246,3 +246,21 @@ def test_iteration_loop_validates_every_1000_iterations_by_default(tmp_path: Pat
     text = port(config(tmp_path, "train_cfg = dict(type='IterBasedTrainLoop', max_iters=3000)\n"),
                 "--module", "my_project")
     assert "evaluate every 1000 steps" in block(text, "step {")
+
+
+def test_an_iteration_loop_logs_every_interval_and_at_the_end_not_at_passes_over_the_data(tmp_path: Path) -> None:
+    """MMEngine's IterBasedTrainLoop has no epochs: a log in epoch.after wrote records at every pass over
+    the data (steps 16, 32, 48 of a 16-batch loader), which MMEngine never writes."""
+    text = port(config(tmp_path, """\
+        train_cfg = dict(type='IterBasedTrainLoop', max_iters=60, val_interval=20)
+        default_hooks = dict(logger=dict(type='LoggerHook', interval=5))
+        """), "--module", "my_project")
+    attached = [" ".join(line.split()) for line in text.splitlines() if line.strip().startswith("logger")]
+    assert attached == ["logger every 5 steps and at end"]
+    # an epoch loop keeps the epoch's last record (MMEngine logs there after each validation)
+    text = port(config(tmp_path, """\
+        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
+        default_hooks = dict(logger=dict(type='LoggerHook', interval=5))
+        """, name="epochs.py"), "--module", "my_project")
+    attached = [" ".join(line.split()) for line in text.splitlines() if line.strip().startswith("logger")]
+    assert attached == ["logger every 5 steps", "logger"]

@@ -662,6 +662,11 @@ def _hook(raw: dict[str, Any], port: Port, default_priority: int, order: int, ru
         interval = spec.integer("interval", 10)
         hook = port.add_hook(Hook("logger", "log"))
         hook.note = spec.mark()
+        if not run.by_epoch:
+            # An iteration loop has no epochs to log at: a log at the end of each pass over the
+            # data would add records MMEngine never writes. The last one flushes the run's end.
+            every = _every(interval, "step") + " and at end" if interval >= 1 else None
+            return [_Ported(hook.name, "step.after" if every else "loop.after", priority, order, modifiers=every or "")]
         out = [_Ported(hook.name, "epoch.after", priority, order)]
         if interval >= 1:  # MMEngine logs no step by interval below 1
             out.insert(0, _Ported(hook.name, "step.after", priority, order, modifiers=_every(interval, "step")))
