@@ -105,9 +105,10 @@ def read_bytes(path: str | os.PathLike[str], root: Path | None, limit: int = MAX
     if root is not None and not inside(real, root):
         raise Refused(f"resolves outside the project root `{root.name}`",
                       "keep the files inside the project (or pass --allow-outside-root for trusted input)", "outside")
-    if root is not None and ".git" in real.relative_to(root).parts:
+    if root is not None and any(part.casefold() == ".git" for part in real.relative_to(root).parts):
         # git's own data, not the project's: `.git/config` holds the token `actions/checkout`
-        # persists, and a diagnostic quotes the lines of a file that does not parse.
+        # persists, and a diagnostic quotes the lines of a file that does not parse. Any case:
+        # a case-insensitive file system (macOS, Windows runners) opens `.GIT/config` too.
         raise Refused("lies inside the repository's `.git` folder (git's data and credentials, not project files)",
                       "name a file of the project")
     try:

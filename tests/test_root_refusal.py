@@ -97,7 +97,11 @@ def test_nothing_inside_the_git_folder_is_read_or_quoted(tmp_path: Path, command
     (tmp_path / ".git" / "config").write_text('[http]\n\textraheader = AUTHORIZATION: basic SECRET-TOKEN\n')
     (tmp_path / "include.pipe").write_text('include ".git/config"\n' + BASE)
     (tmp_path / "leak.pipe").symlink_to(tmp_path / ".git" / "config")
-    names = ("leak.pipe", ".git/config") if command[0] == "fmt" else ("include.pipe", "leak.pipe", ".git/config")
+    (tmp_path / ".GIT").mkdir()  # as a case-insensitive file system (macOS, Windows) would open `.git`
+    (tmp_path / ".GIT" / "config").write_text('[http]\n\textraheader = AUTHORIZATION: basic SECRET-TOKEN\n')
+    (tmp_path / "upper.pipe").write_text('include ".GIT/config"\n' + BASE)
+    names = ("leak.pipe", ".git/config", ".GIT/config") if command[0] == "fmt" else (
+        "include.pipe", "leak.pipe", ".git/config", "upper.pipe")
     for name in names:  # fmt reads no includes
         result = run_cli(*command, str(tmp_path / name))
         assert result.code == 1, result.output

@@ -72,10 +72,13 @@ def test_a_suppression_in_capitals_suppresses_and_a_bare_one_is_hp110(tmp_path) 
     (tmp_path / "pyproject.toml").write_text("")
     path = tmp_path / "a.pipe"
     path.write_text("trainer { max_step = 2 }\nhook o = optimizer()\nhook spare = log()  # hookpipe: ignore\n"
-                    "hook other = log()  # HOOKPIPE: IGNORE[hp103]\nloop { epoch { step { after { o } } } }\n")
+                    "hook other = log()  # HOOKPIPE: IGNORE[hp103]\nhook third = log()  # hookpipe: ignore[ ]\n"
+                    "loop { epoch { step { after { o } } } }\n")
     result = run_cli("lint", "--format", "json", str(path))
     found = [(d["code"], d["line"], d["message"]) for d in json.loads(result.out)["diagnostics"]]
     assert found == [
         ("HP103", 3, "hook `spare` is declared but never attached, so it never runs"),
         ("HP110", 3, "unused suppression: `# hookpipe: ignore` without codes suppresses nothing"),
+        ("HP103", 5, "hook `third` is declared but never attached, so it never runs"),
+        ("HP110", 5, "unused suppression: `# hookpipe: ignore` without codes suppresses nothing"),
     ]

@@ -163,9 +163,11 @@ class Formatter(NodeVisitor):
         self._last = 0  # last source line accounted for
         self._fresh = True  # nothing emitted since an opening brace (no blank line there)
         self._comments = list(file.comments)
-        own = [c for c in file.comments if not self._src[c.span.line - 1][:c.span.column - 1].strip()]
+        own: list[ast.Comment] = []
+        self._trailing: list[ast.Comment] = []
+        for c in file.comments:  # on a line of its own, or after code (one pass: a file may hold 100,000)
+            (self._trailing if self._src[c.span.line - 1][:c.span.column - 1].strip() else own).append(c)
         self._pending = deque(own)
-        self._trailing = [c for c in file.comments if c not in own]
         self._items(file.items)
         while self._pending:
             self._comment(self._pending.popleft())
@@ -272,8 +274,8 @@ class Formatter(NodeVisitor):
             column = comment.span.column - 1
             pad = column - len(code) if column >= len(code) + 2 else 2
             line.text += " " * pad + comment.text.rstrip()
-        for comment in front:  # before every code line: at the top, each before the ones met earlier
-            self._lines.insert(0, _Line(comment.text, 0, comment.span.line, comment=True))
+        # before every code line: at the top, each before the ones met earlier
+        self._lines[:0] = [_Line(comment.text, 0, comment.span.line, comment=True) for comment in reversed(front)]
 
     # --- items ----------------------------------------------------------------------------
 

@@ -71,7 +71,7 @@ def suppressions(file: ast.File) -> dict[int, Suppression]:
         start = comment.span.column + first.start() + first.group(0).lower().index("h")
         end = comment.span.column + matches[-1].end()
         found[comment.span.line] = Suppression(Span(comment.span.file, comment.span.line, start,
-                                                    comment.span.line, end), codes)
+                                                    comment.span.line, end), codes, bare=not codes)
     return found
 
 

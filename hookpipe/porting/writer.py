@@ -154,7 +154,7 @@ def _marked(line: str, note: str | None) -> str:
     body = comment_text(note, MAX_NOTE)
     if len(body) <= MAX_COMMENT:
         return f"{line}  {MARK} {body}"
-    first, *rest = textwrap.wrap(body, _WRAP, break_on_hyphens=False)
+    first, *rest = textwrap.wrap(body, _WRAP, break_on_hyphens=False, break_long_words=False)
     pad = line[:len(line) - len(line.lstrip())]
     return "\n".join([f"{line}  {MARK} {first}", *(f"{pad}{CONTINUED} {part}" for part in rest)])
 
@@ -269,7 +269,7 @@ def write_port(port: Port) -> Written:
     raw = "\n".join(pipe_lines(port)) + "\n"
     formatted = format_text(raw, f"<{port.kind} import>")
     text = formatted.text if formatted.text is not None else raw
-    return Written(text, list(marked_lines(text.splitlines())))
+    return Written(text, marked_lines(text.splitlines()))
 
 
 def marked_lines(lines: Iterable[str]) -> list[tuple[int, str]]:

@@ -90,11 +90,12 @@ def resolve_resume(plan: Any, resume: str, flag: str = "--resume", label: str | 
     if found is None:
         what = f"ranked checkpoint (by {hooks[0].args['monitor']})" if resume == "best" else "complete checkpoint"
         raise NoCheckpointYet(f"{flag} {shown}: no {what} in {folder}; start without {flag}")
-    _same_pipeline(plan, found, f"{flag} {shown}", flag)
+    if flag == "--resume":  # --weights-from starts a new run: another pipeline's weights are its point
+        _same_pipeline(plan, found, f"{flag} {shown}")
     return str(found)
 
 
-def _same_pipeline(plan: Any, found: Any, what: str, flag: str) -> None:
+def _same_pipeline(plan: Any, found: Any, what: str) -> None:
     """A checkpoint found by searching a folder must be this pipeline's, not another experiment's.
 
     Two files that name one checkpoint folder (a copy edited into a new experiment)
@@ -117,7 +118,7 @@ def _same_pipeline(plan: Any, found: Any, what: str, flag: str) -> None:
         f"{what}: {shown} was written by pipeline {display_name(repr(old.name))} "
         f"({display_name(str(old.source))}), not by this one ({display_name(repr(plan.name))}): it is another "
         f"experiment's; give this pipeline a checkpoint folder of its own, or name the checkpoint to continue it "
-        f"anyway ({flag} {shown}), or start a new run from its weights (--weights-from {shown})")
+        f"anyway (--resume {shown}), or start a new run from its weights (--weights-from {shown})")
 
 
 def resume_if_any(plan: Any) -> str | None:

@@ -6,11 +6,12 @@ The run already ended: nothing to train, exit 0 (``latest`` exits 1 there).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from hookpipe.runtime.run import run_file
+from hookpipe.runtime.run import RunOptions, run_file
 from tests.runtime.planbuild import tiny_trainer_text
 
 PIPE = 'use h = "tests.runtime.hooklib"\n' + tiny_trainer_text(n=8, max_step=6, seed=0, progress=False) + """\
@@ -72,6 +73,10 @@ def test_a_search_never_resumes_another_pipelines_checkpoint(project: Path, caps
     # the pipeline that wrote it still finds it
     assert run_file("first.pipe", ["trainer.max_step=4"], "auto") == 0
     assert "nothing to train: ckpt/step-00000004 ends a run" in capsys.readouterr().err
+    # --weights-from starts a new run: another pipeline's newest weights are what it asks for
+    assert run_file("second.pipe", ["trainer.max_step=2"], None, options=RunOptions(weights_from="latest")) == 0
+    assert "starting a new run from the weights of ckpt/step-00000004" in capsys.readouterr().err
+    shutil.rmtree(project / "ckpt" / "v1")  # the folder that run saved in (the folder named held another run's)
     # named by its path, it is the user's choice: it resumes, the pipeline's name among the changes
     assert run_file("second.pipe", [], "ckpt/step-00000004") == 0
     err = capsys.readouterr().err

@@ -16,11 +16,11 @@ CODE = "HP110"
 
 def check(suppression: Suppression, enabled: frozenset[str]) -> list[Diagnostic]:
     """HP110 for each code of ``suppression`` that suppressed nothing (deselected codes excepted)."""
-    out: list[Diagnostic] = []
     if suppression.bare:
         return [Diagnostic(CODE, "warning", "unused suppression: `# hookpipe: ignore` without codes suppresses nothing",
                            suppression.span, help="name the codes it is for: `# hookpipe: ignore[HP103]` (hookpipe "
                            "has no bare form: it would hide the next real finding on the line too)")]
+    out: list[Diagnostic] = []
     for code in suppression.codes:
         if code in suppression.used:
             continue

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import BaseModel, ValidationError
 
-from hookpipe.compiler.catalog import BUILTINS
+from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.plan import HookSpec, Plan
 from hookpipe.compiler.references import Referent, reference_problems
 from hookpipe.compiler.run_values import RUN_KEY, RUN_VALUES
@@ -215,13 +215,15 @@ def _check_references(hooks: tuple[HookSpec, ...], overrides: Mapping[str, Any])
     The compiler's rules (``compiler.references``): a typo in ``ema_swap``'s
     ``source`` would otherwise fail at its first swap, hours into the run.
     """
-    referents = {h.name: Referent(h.type if h.builtin else None, h.type, h.effects.writes) for h in hooks}
+    # A hook type the catalog knows (a built-in, or a seed hook class) is named by it, as the compiler names it.
+    kinds = {h.name: BUILTINS.get(h.type) if h.builtin else seed_hook_type(h.type) for h in hooks}
+    referents = {h.name: Referent(kind.name if (kind := kinds[h.name]) is not None else None, h.type,
+                                  h.effects.writes) for h in hooks}
     for h in hooks:
         if not h.builtin:
             continue
         for arg, problem in reference_problems(h.name, h.type, h.args, referents):
-            key = next((k for k in overrides if k == f"hook.{h.name}.{arg}"), None)
-            if key is not None:
+            if (key := f"hook.{h.name}.{arg}") in overrides:
                 raise PlanResolveError(f"--set {key}: {problem.message}; {problem.help}")
 
 
