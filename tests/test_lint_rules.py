@@ -49,7 +49,20 @@ def test_hp102_recommends_updates_and_says_when_a_multiple_of_g_steps_drifts():
     (d,) = run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))
     assert d.code == "HP102" and d.help == (
         "count in updates (`every 2 updates`); a multiple of 4 steps lines up with the updates only while each "
-        "epoch's batch count is a multiple of 4 too (a window restarts at every epoch)")
+        "epoch's batch count is a multiple of 4 too (a window restarts at every epoch; `every 8 batches` counts "
+        "with the windows)")
+
+
+def test_hp102_counts_the_epochs_batches_with_the_accumulation_windows():
+    """The epoch's batches restart with the windows: a multiple of G batches is exact, another is not."""
+    text = (f"trainer {{ max_step = 100\n grad_accumulation = 4 }}\n{HEAD}{SAVE}\n"
+            "loop { epoch { step { after {\n    optimize\n    save every 6 batches\n} } } }\n")
+    (d,) = run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))
+    assert d.code == "HP102" and d.message.startswith("`save` fires every 6 batches") and "(first at batch 6)" \
+        in d.message
+    assert d.help == "make it a multiple of 4 (`every 8 batches`): updates come at those batches"
+    exact = text.replace("every 6 batches", "every 8 batches")
+    assert run_rules(run_passes(load_text(exact, "t.pipe"), "t.pipe")) == []
 
 
 def test_hp104_names_custom_hooks_without_declared_effects():

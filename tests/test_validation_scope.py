@@ -130,12 +130,18 @@ def test_hooks_of_any_after_phase_attach_to_a_validation_s_after_but_not_its_bat
         "early_stop hooks attach to *.after (not inside a validation run's batches)"]
 
 
-def test_batches_outside_a_validation_block_are_hp007_with_the_way_there() -> None:
-    errors, _ = compiled(HEAD.replace("evaluate every 50 steps", "evaluate every 50 batches"))
+def test_batches_in_a_step_count_the_epochs_and_elsewhere_are_hp007_with_the_way_there() -> None:
+    errors, plan = compiled(HEAD.replace("evaluate every 50 steps", "evaluate every 50 batches"))
+    assert errors == [] and plan is not None
+    (guard,) = [e.guard for e in plan.phase("step", "after").entries if e.hook == "evaluate"]
+    assert (guard.unit, guard.every) == ("batch", 50)
+    in_epoch = HEAD.replace("loop { epoch { step { after {", "loop { epoch { after { evaluate every 2 batches }\n"
+                            "step { after {")
+    errors, _ = compiled(in_epoch)
     assert [c for c, _ in errors] == ["HP007"]
-    ctx = run_passes(load_text(HEAD.replace("evaluate every 50 steps", "evaluate every 50 batches"), "t.pipe"),
-                     "t.pipe")
-    assert "validation NAME { batch" in (ctx.diagnostics[0].help or "")
+    ctx = run_passes(load_text(in_epoch, "t.pipe"), "t.pipe")
+    help_text = ctx.diagnostics[0].help or ""
+    assert "`step { after" in help_text and "validation NAME { batch" in help_text
 
 
 def test_effects_order_inside_a_validation_phase() -> None:
@@ -200,7 +206,8 @@ def test_editor_completes_the_block_and_its_unit() -> None:
     assert _labels("validation evaluate {\n    batch {\n        ") == {"before", "after"}
     assert _labels("validation evaluate {\n batch {\n  after {\n   show every ") == {"batch"}
     assert _labels("validation evaluate {\n batch {\n  after {\n   show every 5 ") == {"batches"}
-    assert "batches" not in _labels("loop { epoch { step { after {\n a every 10 ")
+    assert "steps" not in _labels("validation evaluate {\n batch {\n  after {\n   show every 5 ")
+    assert "batches" in _labels("loop { epoch { step { after {\n a every 10 ")  # the epoch's batches
 
 
 def test_editor_hovers_explain_the_block_and_batches() -> None:

@@ -1,8 +1,9 @@
 """Pass: check every attachment's frequency and turn it into a ``Guard``.
 
-Units are counted as SPEC section 4 says: steps (micro-batches, 0-based ids, so the
-c-th step is ``global_step_id + 1``), optimizer updates, and epochs. A unit must
-make sense where it is attached (HP007).
+Units are counted as ``docs/reference.md`` says: steps (micro-batches, 0-based ids,
+so the c-th step is ``global_step_id + 1``), optimizer updates, epochs, and batches
+(the epoch's, ``step_id + 1``, in a training step's scopes; a validation run's in its
+own). A unit must make sense where it is attached (HP007).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from hookpipe.compiler.context import Compilation, Node
-from hookpipe.compiler.loop import Unit, scope_units, split_validation_scope
+from hookpipe.compiler.loop import Unit, plural, scope_units, split_validation_scope
 from hookpipe.compiler.plan import Guard
 from hookpipe.compiler.suggest import did_you_mean
 
@@ -63,8 +64,8 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
     unit = UNIT_SPELLINGS.get(a.every.unit)
     if unit is None:
         # The spelling that reads with the count: `every 5 stepz` -> `steps`, `every stepz` -> `step`.
-        plural = a.every.count is not None and a.every.count != 1
-        spellings = [name for name in UNIT_SPELLINGS if (UNIT_SPELLINGS[name] != name) == plural]
+        many = a.every.count is not None and a.every.count != 1
+        spellings = [name for name in UNIT_SPELLINGS if (UNIT_SPELLINGS[name] != name) == many]
         ctx.error("HP007", f"unknown frequency unit `{a.every.unit}`", a.every.unit_span,
                   help=did_you_mean(a.every.unit, spellings) or "units: steps, updates, epochs, batches")
         return None
@@ -95,8 +96,9 @@ def _guard(ctx: Compilation, node: Node) -> Guard | None:
             reason = ("it runs once per validation" if not allowed
                       else "a validation run's batches are counted in batches, not training steps")
         else:
-            reason = ("the loop phases run once" if not allowed
-                      else f"phases of `{node.scope}` count {' or '.join(u + 's' for u in allowed)}")
+            names = [plural(u) for u in allowed]
+            reason = ("the loop phases run once" if not allowed else f"phases of `{node.scope}` count "
+                      + (f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]))
         written = f"every {a.every.unit}" if a.every.count is None else f"every {a.every.count} {a.every.unit}"
         ctx.error("HP007", f"`{written}` makes no sense in {node.scope}.{node.phase}: {reason}",
                   a.every.span, help=_move_help(unit, validation is not None))
@@ -111,7 +113,8 @@ def _move_help(unit: str, in_validation: bool = False) -> str:
         return ("inside a validation block, write `every N batches` in `batch { after { ... } }`; to validate "
                 "every N steps or epochs, put that on the validation hook's attachment in the loop")
     if unit == "batch":
-        return "`batches` count a validation run's batches: use them in `validation NAME { batch { ... } }`"
+        return ("`batches` count the epoch's batches: attach it in `step { after { ... } }`, or in "
+                "`validation NAME { batch { ... } }` to count a validation run's")
     if unit == "epoch":
         return "attach it in `epoch { after { ... } }` to run every N epochs"
     return "attach it in `step { after { ... } }` to run every N steps or updates"

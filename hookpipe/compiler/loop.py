@@ -15,10 +15,20 @@ Phase = Literal["before", "after"]
 
 Unit = Literal["step", "update", "epoch", "batch"]
 
-#: Guard units of the training loop; a runtime counter of the same name holds each one's occurrence number.
+#: Guard units of the training loop that a checkpoint carries over; a runtime counter of the same
+#: name holds each one's occurrence number.
 UNITS: tuple[Unit, ...] = ("step", "update", "epoch")
 #: The unit of a validation run's own scopes: validation batches (``batch_id + 1``).
 VALIDATION_UNITS: tuple[Unit, ...] = ("batch",)
+#: In a training step's scopes ``batch`` counts the epoch's batches (``step_id + 1``, restarting at
+#: every epoch: the within-epoch intervals of MMEngine's logger and Lightning's ``val_check_interval``).
+
+
+
+def plural(unit: str) -> str:
+    """How a frequency spells ``unit`` after a count other than 1 (``every 3 batches``)."""
+    return "batches" if unit == "batch" else f"{unit}s"
+
 
 #: A scope's two phases, in the order one pass runs them.
 PHASES: tuple[str, ...] = ("before", "after")
@@ -30,8 +40,8 @@ class Scope:
 
     ``channel`` is the RoboOrchard ``PipelineHooks`` channel it maps to;
     ``units`` are what a frequency attached in one of its phases may count (HP007
-    otherwise): a scope that runs inside a step counts steps and updates, and that
-    is what :attr:`per_step` means.
+    otherwise): a scope that runs inside a step counts steps and updates (and the
+    epoch's batches), and that is what :attr:`per_step` means.
     """
 
     name: str
@@ -49,10 +59,10 @@ class Scope:
 SCOPE_TABLE: tuple[Scope, ...] = (
     Scope("loop", None, "on_loop", units=()),
     Scope("epoch", "loop", "on_epoch", units=("epoch",)),
-    Scope("step", "epoch", "on_step", units=("step", "update")),
-    Scope("batch", "step", "on_batch", units=("step", "update")),
-    Scope("forward", "batch", "on_model_forward", units=("step", "update")),
-    Scope("backward", "batch", "on_model_backward", units=("step", "update")),
+    Scope("step", "epoch", "on_step", units=("step", "update", "batch")),
+    Scope("batch", "step", "on_batch", units=("step", "update", "batch")),
+    Scope("forward", "batch", "on_model_forward", units=("step", "update", "batch")),
+    Scope("backward", "batch", "on_model_backward", units=("step", "update", "batch")),
 )
 
 SCOPES: tuple[str, ...] = tuple(s.name for s in SCOPE_TABLE)

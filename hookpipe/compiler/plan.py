@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterator, Mapping
 
-from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, UNITS, Unit, callback_name, phase_order
+from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, UNITS, Unit, callback_name, phase_order, plural
 from hookpipe.dsl.span import Span
 
 __all__ = [
@@ -97,7 +97,7 @@ class Guard:
         elif self.every == 1:
             text = f"every {self.unit}"
         else:
-            text = f"every {self.every} {'batches' if self.unit == 'batch' else self.unit + 's'}"
+            text = f"every {self.every} {plural(self.unit)}"
         if self.unit is not None and self.start != self.every:
             text += f" from {self.start}"
         if self.until is not None:

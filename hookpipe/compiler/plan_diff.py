@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 
 from hookpipe.compiler.context import Compilation, OrderGraph, Origin
 from hookpipe.compiler.graph import hook_successors
-from hookpipe.compiler.loop import split_validation_scope
+from hookpipe.compiler.loop import plural, split_validation_scope
 from hookpipe.compiler.lower import declaration_order
 from hookpipe.compiler.plan import Guard, HookSpec, Plan, PlanEntry, phase_order
 from hookpipe.compiler.run_values import RUN_KEY, run_steps
@@ -465,7 +465,7 @@ def first_firings(guard: Guard, count: int = 3) -> str:
         if guard.fires(occurrence):
             found.append(occurrence)
         occurrence += 1
-    units = "batches" if guard.unit == "batch" else f"{guard.unit}s"
+    units = plural(guard.unit)
     text = f"{units} {', '.join(map(str, found))}" if found else f"no {guard.unit} before the end"
     return text + (", and at the end" if guard.at_end else "")
 

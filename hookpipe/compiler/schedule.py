@@ -1,7 +1,8 @@
 """Which hooks fire at which step: computed from a Plan's guards alone.
 
-This is the reference the runtime is tested against. Counting follows SPEC
-section 4 and accelerate's gradient accumulation: inside an epoch, gradients sync
+This is the reference the runtime is tested against. Counting follows
+``docs/reference.md`` (``batches`` in a step count the epoch's, from 1) and
+accelerate's gradient accumulation: inside an epoch, gradients sync
 (an optimizer update happens) on local batch ``i`` when ``(i + 1) % G == 0`` or
 ``i`` is the epoch's last batch; the run stops after ``steps`` batches.
 """
@@ -91,7 +92,8 @@ def simulate(plan: Plan, steps: int, steps_per_epoch: int, grad_accumulation: in
             updates += sync
             for scope, phase in _INNER:
                 fires = partial(_acts, main=main, idle=idle, step=step, sync=sync, updates=updates, steps=steps,
-                                total_updates=total_updates, own=own.get(f"{scope}.{phase}", {}))
+                                total_updates=total_updates, own=own.get(f"{scope}.{phase}", {}),
+                                batch=(local + 1, local == steps_per_epoch - 1))
                 for entry in firing(phases[scope, phase].entries, fires):
                     out.append(Firing(step, epoch, scope, phase, entry.hook, entry.main_only))
         if end <= shown:  # the epoch ended within the window
@@ -124,18 +126,22 @@ def _own_step_frequencies(plan: Plan) -> dict[str, dict[str, int]]:
 
 
 def _acts(entry: PlanEntry, *, main: bool, idle: frozenset[str], step: int, sync: bool, updates: int, steps: int,
-          total_updates: int | None, own: dict[str, int]) -> bool:
+          total_updates: int | None, own: dict[str, int], batch: tuple[int, bool]) -> bool:
     if entry.main_only and not main or not sync and entry.hook in idle:
         return False
     if (step + 1) % own.get(entry.hook, 1):  # the seed hook's own test: (global_step_id + 1) % freq == 0
         return False
-    return _step_fires(entry, step, sync, updates, steps, total_updates)
+    return _step_fires(entry, step, sync, updates, steps, total_updates, batch)
 
 
-def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int | None) -> bool:
+def _step_fires(entry: PlanEntry, step: int, sync: bool, updates: int, steps: int, total_updates: int | None,
+                batch: tuple[int, bool]) -> bool:
+    """``batch``: the step's batch number in its epoch (from 1) and whether it is the epoch's last."""
     guard = entry.guard
     if guard.unit == "update":
         return sync and guard.fires(updates, is_last=updates == total_updates)
+    if guard.unit == "batch":
+        return guard.fires(batch[0], is_last=batch[1])
     return guard.fires(step + 1, is_last=step == steps - 1)
 
 

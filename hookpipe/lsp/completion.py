@@ -27,6 +27,8 @@ _TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\n|[{}()\[\]]|[A-Za-z_][A-Za
 _TOP_LEVEL = ("pipeline", "use", "include", "trainer", "hook", "order", "require")
 #: What the frequency pass accepts: each unit's own name after ``every``, its plural after a count.
 _PLURALS = tuple(spelling for spelling, unit in UNIT_SPELLINGS.items() if spelling != unit)
+#: What `every` counts in the loop's phases: the run's units, and the epoch's batches (inside a step).
+_UNITS = (*UNITS, "batch")
 #: Where a snippet's first tab stop or placeholder starts: ``$1``, ``${1:100}``, ``$0`` (not ``\\$``).
 _TAB_STOP = re.compile(r"(?<!\\)\$(?:\d|\{)")
 
@@ -240,9 +242,9 @@ def _attachment(before: list[str], hooks: list[str], ctx: Compilation | None = N
     if last == with_ and len(before) == 1:
         return [_item(h, types.CompletionItemKind.Function) for h in _bracket_hooks(ctx)]
     if last == "every":
-        return [_item(u, types.CompletionItemKind.Unit) for u in (VALIDATION_UNITS if in_validation else UNITS)]
+        return [_item(u, types.CompletionItemKind.Unit) for u in (VALIDATION_UNITS if in_validation else _UNITS)]
     if last.isdigit() and len(before) >= 2 and before[-2] == "every":
-        plurals = [p for p in _PLURALS if (UNIT_SPELLINGS[p] in VALIDATION_UNITS) == in_validation]
+        plurals = [p for p in _PLURALS if UNIT_SPELLINGS[p] in VALIDATION_UNITS or not in_validation]
         return [_item(u, types.CompletionItemKind.Unit) for u in plurals]
     if last == "on":
         return [_item("main", types.CompletionItemKind.EnumMember)]

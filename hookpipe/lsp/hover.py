@@ -12,7 +12,7 @@ from typing import Any
 
 from hookpipe.compiler.catalog import BUILTINS, HookType
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.loop import VALIDATION
+from hookpipe.compiler.loop import VALIDATION, split_validation_scope
 from hookpipe.compiler.plan import EFFECT_KINDS, Effects, Guard
 from hookpipe.dsl import ast
 from hookpipe.escaping import escape
@@ -134,11 +134,16 @@ def _frequency(occ: Occurrence, ctx: Compilation, index: Index) -> str | None:
     guard = ctx.guards.get(node.id) if node is not None else None
     if node is None or guard is None or guard.unit is None:
         return None
-    return f"{code_span(node.hook)} in `{node.scope}.{node.phase}`: {guard.describe()}\n\n{firings(guard, ctx.trainer)}"
+    validation = split_validation_scope(node.scope) is not None
+    return (f"{code_span(node.hook)} in `{node.scope}.{node.phase}`: {guard.describe()}\n\n"
+            f"{firings(guard, ctx.trainer, validation)}")
 
 
-def firings(guard: Guard, trainer: dict[str, Any]) -> str:
+def firings(guard: Guard, trainer: dict[str, Any], validation: bool = False) -> str:
     """When a guard fires in a run with these trainer settings, in the unit's 0-based ids.
+
+    ``validation``: the guard is in a validation run's scopes (``batch`` counts its batches,
+    not the epoch's).
 
     Example:
         >>> firings(Guard("step", 200, 200), {"max_step": 1000})
@@ -154,15 +159,19 @@ def firings(guard: Guard, trainer: dict[str, Any]) -> str:
         c += guard.every
     shown = counts[:FIRST_FIRINGS]
     label = {"step": "global_step_id", "epoch": "epoch_id", "update": "optimizer update",
-             "batch": "validation batch id"}[guard.unit]
+             "batch": "validation batch id" if validation else "step_id"}[guard.unit]
     ids = [str(n - 1) if guard.unit != "update" else f"#{n}" for n in shown]
     more = ", ..." if len(counts) > FIRST_FIRINGS else ""
     at_end = ""
     if guard.at_end and bound is not None and not guard.fires(bound):
         at_end = f", and at the end ({label} {bound - 1 if guard.unit != 'update' else f'#{bound}'})"
-    if guard.unit == "batch":  # a validation run's batches: their number is the loader's, known at run time
+    if guard.unit == "batch" and validation:  # a validation run's batches: their number is the loader's
         return (f"Fires at {label} {', '.join(ids)}{more} of each validation run"
                 f"{' and on its last batch' if guard.at_end else ''} (validation batches, not training steps).")
+    if guard.unit == "batch":  # the epoch's batches: the count starts again with every epoch
+        return (f"Fires at {label} {', '.join(ids)}{more} of each epoch"
+                f"{' and on its last batch' if guard.at_end else ''} (the epoch's batches: `step_id` counts "
+                "from 0 again at every epoch).")
     if bound is None:
         return f"Fires at {label} {', '.join(ids)}{more}{' and at the end of the run' if guard.at_end else ''}."
     last = bound if until is None else min(bound, until)

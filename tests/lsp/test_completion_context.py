@@ -36,8 +36,8 @@ def test_scopes_offer_only_their_children() -> None:
 
 
 def test_units_after_every() -> None:
-    assert _labels("loop { epoch { step { after {\n a every ") == {"step", "update", "epoch"}
-    assert _labels("loop { epoch { step { after {\n a every 10 ") == {"steps", "updates", "epochs"}
+    assert _labels("loop { epoch { step { after {\n a every ") == {"step", "update", "epoch", "batch"}
+    assert _labels("loop { epoch { step { after {\n a every 10 ") == {"steps", "updates", "epochs", "batches"}
 
 
 LOOP = "hook a = loss_log()\nloop { epoch { step { after {\n a every "
@@ -46,9 +46,9 @@ RUN = "trainer {\n    max_step = 100\n}\nhook a = log()\n"
 
 def test_units_come_from_the_frequency_pass_and_each_one_compiles() -> None:
     singular, plural = _labels(LOOP), _labels(LOOP + "10 ")
-    assert singular == set(UNITS)  # the Plan's guard units
-    # every other spelling the frequency pass accepts for them (`batches` only inside a validation block)
-    assert plural == {s for s, u in UNIT_SPELLINGS.items() if u in UNITS} - set(UNITS)
+    assert singular == {*UNITS, "batch"}  # the Plan's guard units, and the epoch's batches
+    # every other spelling the frequency pass accepts for them
+    assert plural == set(UNIT_SPELLINGS) - singular
     for frequency in [*singular, *(f"10 {u}" for u in plural)]:
         unit = UNIT_SPELLINGS[frequency.split()[-1]]
         scope = "epoch" if unit == "epoch" else "step"  # where a unit can count (HP007 elsewhere)

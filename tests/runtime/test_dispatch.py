@@ -119,8 +119,16 @@ def test_counters_snapshot_keeps_the_checkpoint_layout() -> None:
     counters.step, counters.update, counters.epoch = 7, 3, 2
     counters.last_update = True
     counters.global_step = 6
+    counters.batch, counters.last_batch = 4, True
     snap = counters.snapshot()
-    assert snap == {"counts": [0, 7, 3, 2], "lasts": [False, False, True, False], "global_step": 6}
+    assert snap == {"counts": [0, 7, 3, 2], "lasts": [False, False, True, False], "global_step": 6,
+                    "batch": [4, True]}
     again = Counters()
     again.restore(snap)
     assert (again.step, again.update, again.epoch, again.last_update, again.global_step) == (7, 3, 2, True, 6)
+    assert (again.batch, again.last_batch) == (4, True)
+    # A checkpoint of an earlier version has no epoch batch count: it reads as none yet.
+    older = Counters()
+    older.batch = 9
+    older.restore({key: value for key, value in snap.items() if key != "batch"})
+    assert (older.batch, older.last_batch, older.step) == (0, False, 7)

@@ -41,15 +41,18 @@ def predict(p: Plan, *, per_epoch: int, max_step: int | None, max_epoch: int | N
     (i + 1) % accumulation == 0 for its 0-based index i in the epoch, or it is the
     epoch's last batch; the update count is the number of synchronising steps so far,
     this one included, and update guards only fire on synchronising steps; epoch
-    count = epoch_id + 1; `at end` fires on the run's last step (step and update
-    units, whether or not it synchronises) or last epoch. Step-level phases report
+    count = epoch_id + 1; batch count = i + 1 (the epoch's batches); `at end` fires
+    on the run's last step (step and update units, whether or not it synchronises),
+    the epoch's last batch (batch unit) or the last epoch. Step-level phases report
     the global step id, epoch-level phases the epoch id.
     """
     steps: list[tuple[int, int, bool]] = []  # (global id, epoch, synchronises)
+    batches: dict[int, tuple[int, bool]] = {}  # global id -> (batch count in its epoch, the epoch's last batch)
     g, e = 0, 0
     while (max_step is None or g < max_step) and (max_epoch is None or e < max_epoch):
         for i in range(per_epoch):
             steps.append((g, e, (i + 1) % accumulation == 0 or i == per_epoch - 1))
+            batches[g] = (i + 1, i == per_epoch - 1)
             g += 1
             if max_step is not None and g >= max_step:
                 break
@@ -75,6 +78,8 @@ def predict(p: Plan, *, per_epoch: int, max_step: int | None, max_epoch: int | N
                     is_last = gid == steps[-1][0]
                     if en.guard.unit == "update":
                         fired = sync and en.guard.fires(updates, is_last=updates == total_updates)
+                    elif en.guard.unit == "batch":
+                        fired = en.guard.fires(batches[gid][0], is_last=batches[gid][1])
                     else:
                         fired = en.guard.fires(gid + 1, is_last=is_last)
                     if fired:
@@ -142,6 +147,34 @@ def test_every_frequency_form_fires_exactly_where_the_guards_predict() -> None:
     assert [g for t, _, g in got if t == "s2until6"] == [1, 3, 5]
     assert [g for t, _, g in got if t == "u1until2end"] == [1, 3, 14]
     assert [e for t, _, e in got if t == "e1until2"] == [0, 1]
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["generated", "reference"])
+def test_batch_frequencies_count_each_epochs_batches(monkeypatch: pytest.MonkeyPatch, reference: bool) -> None:
+    """`every N batches` in a step's phases counts the epoch's batches (step_id + 1), from 1 again each epoch."""
+    if reference:
+        monkeypatch.setenv("HOOKPIPE_REFERENCE_STEP", "1")
+    hooks, entries = [], []
+
+    def attach(tag: str, scope: str, phase: str, **kw) -> None:
+        hooks.append(hook(tag, REC, {"tag": tag}))
+        entries.append(entry(tag, scope, phase, **kw))
+
+    attach("b2", "step", "after", unit="batch", every=2)
+    attach("b3end", "step", "after", unit="batch", every=3, at_end=True)
+    attach("b1from4", "batch", "before", unit="batch", every=1, start=4)
+    attach("b2until3", "forward", "after", unit="batch", every=2, until=3)
+    p = plan(trainer_block(max_epoch=3, grad_accumulation=2), hooks, entries)
+    run(p)
+    got = observed(p)
+    want = predict(p, per_epoch=5, max_step=None, max_epoch=3, accumulation=2)
+    assert sorted(got, key=repr) == sorted(want, key=repr)
+    assert sorted(got, key=repr) == sorted(scheduled(p, steps=15, per_epoch=5), key=repr)
+    # 5 batches an epoch: global ids 0-4 | 5-9 | 10-14.
+    assert [g for t, _, g in got if t == "b2"] == [1, 3, 6, 8, 11, 13]
+    assert [g for t, _, g in got if t == "b3end"] == [2, 4, 7, 9, 12, 14]
+    assert [g for t, _, g in got if t == "b1from4"] == [3, 4, 8, 9, 13, 14]
+    assert [g for t, _, g in got if t == "b2until3"] == [1, 6, 11]
 
 
 def test_max_step_end_and_step_limits_agree_with_the_prediction() -> None:

@@ -213,3 +213,50 @@ def test_log_lr_plateau_and_early_stop_run_in_a_validation_s_after(tmp_path: Pat
     # One row per validation, at the step its result is labelled with, holding that result.
     assert [int(r["step"]) for r in rows] == [2, 4, 6]
     assert [float(r["evaluate/mse"]) for r in rows] == pytest.approx([m["mse"] for _, m in history])
+
+
+class StepMark:
+    """Records the training step ids at which it runs (``step.after``)."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    def on_step_end(self, args: PipelineHookArgs) -> None:
+        EVENTS.append((self.tag, args.step_id))
+
+
+#: One epoch of 4 training batches; each validation run has 3 batches (the last one sets the run's own count).
+EPOCH_BATCHES = """pipeline "epoch-batches"
+use h = "tests.runtime.hooklib"
+use t = "tests.runtime.trackinglib"
+use s = "tests.runtime.test_validation_scope_run"
+
+""" + tiny_trainer_text(n=8, max_step=4, seed=0, progress=False) + """
+hook optimize = optimizer()
+hook evaluate = validation(callback = t.val_step, dataloader = t.val_loader(n = 12, batch_size = 4))
+hook spy      = s.Spy()
+hook mark     = s.StepMark(tag = "mark")
+hook tail     = s.StepMark(tag = "tail")
+
+loop { epoch { step { after {
+    optimize
+    evaluate every 2 batches
+    mark every 2 batches
+    tail every 3 batches and at end
+} } } }
+
+validation evaluate {
+    batch { after { spy } }
+}
+"""
+
+
+def test_the_epochs_batch_count_is_the_trainings_again_after_a_validation_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validation run counts its own batches; the attachments after it in the step count the epoch's again."""
+    monkeypatch.chdir(tmp_path)
+    trainer = _trainer(EPOCH_BATCHES)
+    trainer()
+    assert len(trainer.hook_instances["evaluate"].history) == 2  # training batches 2 and 4
+    assert [e for e in EVENTS if e[0] in ("mark", "tail")] == [
+        ("mark", 1), ("tail", 2), ("mark", 3), ("tail", 3)]  # tail: batch 3, and the epoch's last

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation
+from hookpipe.compiler.loop import plural
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.lint.rules._common import most_updates, setting, setting_note, warning
 
@@ -45,8 +46,9 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         yield warning(
             CODE,
             f"`{node.hook}` never fires: its first firing is {guard.unit} {guard.start}, "
-            f"but the run has at most {limit} {guard.unit}{'s' if limit != 1 else ''}",
+            f"but the run has at most {limit} {plural(guard.unit) if limit != 1 else guard.unit}",
             span,
             setting_note(ctx, key),
-            help=f"fire more often (at most every {limit} {guard.unit}s), or add `and at end` to fire once at the end",
+            help=f"fire more often (at most every {limit} {plural(guard.unit)}), or add `and at end` to fire once at "
+            "the end",
         )

@@ -1,11 +1,12 @@
-"""HP102: a step frequency that is not a multiple of grad_accumulation.
+"""HP102: a step (or batch) frequency that is not a multiple of grad_accumulation.
 
 With gradient accumulation G the optimizer updates only on every G-th step, so a
 hook counted in steps whose firings are not all multiples of G runs between
 updates: a checkpoint saves half-accumulated gradients, validation measures the
 weights of the previous update. Counting in ``updates`` is the fix; a multiple
 of G steps is one only while each epoch's batch count is a multiple of G
-(accumulation windows restart at every epoch), so the help says so. ``every
+(accumulation windows restart at every epoch), so the help says so. The epoch's
+``batches`` restart with the windows, so a multiple of G batches is exact. ``every
 step`` (every micro-batch, on purpose) is left alone.
 """
 
@@ -15,6 +16,7 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.internal_frequency import effective_guard
+from hookpipe.compiler.loop import plural
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.lint.rules._common import grad_accumulation, setting_note, warning
@@ -28,7 +30,7 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         return
     for node in ctx.nodes:
         guard = effective_guard(ctx, node)
-        if guard.unit != "step" or (guard.every == 1 and guard.start == 1):
+        if guard.unit not in ("step", "batch") or (guard.every == 1 and guard.start == 1):
             continue
         if guard.every % g == 0 and guard.start % g == 0:
             continue
@@ -36,18 +38,24 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         written = node.attachment.every
         where = written.span if written is not None else _argument_span(ctx, node)
         updates = max(1, round(guard.every / g))
-        # A multiple of G steps lines up with updates only while every epoch's batches are a multiple
-        # of G: accelerate closes an accumulation window at each epoch's end, and the next one starts there.
-        drift = (f"a multiple of {g} steps lines up with the updates only while each epoch's batch count is a "
-                 f"multiple of {g} too (a window restarts at every epoch)")
-        fix = (f"count in updates (`every {updates} update{'s' if updates != 1 else ''}`); {drift}"
-               if written is not None else f"make it a multiple of {g} (e.g. {updates * g}); {drift}")
+        unit = guard.unit
+        if unit == "batch":
+            # The epoch's batches restart with the accumulation windows: a multiple of G is exact.
+            fix = f"make it a multiple of {g} (`every {updates * g} batches`): updates come at those batches"
+        else:
+            # A multiple of G steps lines up with updates only while every epoch's batches are a multiple
+            # of G: accelerate closes an accumulation window at each epoch's end, and the next one starts there.
+            drift = (f"a multiple of {g} steps lines up with the updates only while each epoch's batch count is a "
+                     f"multiple of {g} too (a window restarts at every epoch; `every {updates * g} batches` "
+                     "counts with the windows)")
+            fix = (f"count in updates (`every {updates} update{'s' if updates != 1 else ''}`); {drift}"
+                   if written is not None else f"make it a multiple of {g} (e.g. {updates * g}); {drift}")
         yield warning(
             CODE,
-            f"`{node.hook}` fires every {guard.every} steps"
-            f"{f' from step {guard.start}' if guard.start != guard.every else ''}, "
-            f"but with grad_accumulation = {g} the optimizer updates every {g} steps: "
-            f"it fires between updates (first at step {_first_between(guard.start, guard.every, g)})",
+            f"`{node.hook}` fires every {guard.every} {plural(unit)}"
+            f"{f' from {unit} {guard.start}' if guard.start != guard.every else ''}, "
+            f"but with grad_accumulation = {g} the optimizer updates every {g} {plural(unit)}: "
+            f"it fires between updates (first at {unit} {_first_between(guard.start, guard.every, g)})",
             where,
             setting_note(ctx, "grad_accumulation"),
             help=fix,

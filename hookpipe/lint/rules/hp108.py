@@ -128,6 +128,8 @@ def _first_stale(ctx: Compilation, c: Guard, scope: str, validations: list[Guard
             if not any(v.fires(count) for v in usable):
                 return f"{c.unit} {count}"
             count += c.every
+    if c.at_end and c.unit == "batch":  # `at end` of the epoch's batches: each epoch's last
+        return None if any(v.at_end for v in usable) else "the last batch of an epoch"
     if c.at_end:
         last = _last(ctx, c.unit)  # type: ignore[arg-type]
         if last is None and not any(v.at_end for v in usable):

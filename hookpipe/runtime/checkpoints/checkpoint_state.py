@@ -190,6 +190,9 @@ def validate_state(state: dict[str, Any]) -> str | None:
         return "`cursor.stop` must be true or false"
     if not isinstance(state.get("counters"), dict):
         return "`counters` must be a table"
+    batch = state["counters"].get("batch", [0, False])
+    if not (isinstance(batch, list) and len(batch) == 2 and _count(batch[0]) and isinstance(batch[1], bool)):
+        return f"`counters.batch` must be a batch count and true or false, not {_show(batch)}"
     if not isinstance(state.get("hooks"), dict):
         return "`hooks` must be a table"
     if state.get("trace") is not None and not _count(state.get("trace")):

@@ -65,10 +65,11 @@ class Counters:
     current one included, and 0 on steps that do not synchronise gradients;
     ``epoch`` is epoch_id + 1. ``last_<unit>`` says whether it is the run's last
     step, last optimizer update, or last epoch. The compiled phases read these
-    fields by name (see :mod:`.dispatch`). ``batch`` / ``last_batch`` count the
-    batches of the validation run in progress (``validation NAME { batch { } }``):
-    batch_id + 1, and whether it is that run's last; they are not checkpointed
-    (a validation run is never resumed halfway).
+    fields by name (see :mod:`.dispatch`). ``batch`` / ``last_batch`` count batches:
+    in a training step the epoch's (step_id + 1, and whether it is the epoch's
+    last), inside a validation run (``validation NAME { batch { } }``) that run's,
+    put back when it ends. A checkpoint stores the training ones (a validation run
+    is never resumed halfway).
     """
 
     __slots__ = ("step", "update", "epoch", "last_step", "last_update", "last_epoch", "global_step", "current",
@@ -107,14 +108,17 @@ class Counters:
             "counts": [0, *(self.count(u) for u in UNITS)],
             "lasts": [False, *(self.is_last(u) for u in UNITS)],
             "global_step": self.global_step,
+            "batch": [self.batch, self.last_batch],
         }
 
     def restore(self, data: dict[str, Any]) -> None:
-        """Set the counters from :meth:`snapshot`."""
+        """Set the counters from :meth:`snapshot` (one without ``batch``, from an earlier version: 0)."""
         for unit, count, last in zip(UNITS, data["counts"][1:], data["lasts"][1:]):
             setattr(self, unit, int(count))
             setattr(self, f"last_{unit}", bool(last))
         self.global_step = int(data["global_step"])
+        batch, last_batch = data.get("batch", (0, False))
+        self.batch, self.last_batch = int(batch), bool(last_batch)
 
     def current_step(self) -> int:
         return self.global_step

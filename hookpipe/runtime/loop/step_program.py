@@ -179,13 +179,15 @@ def reference_epoch(setup: StepSetup) -> EpochFn:
                          "global_step_id": state.global_step_id, **extra}
         return args
 
+    def last_batch() -> bool:
+        return state.step_id + 1 >= s.per_epoch if s.per_epoch is not None else bool(gs.end_of_dataloader)
+
     def last_step(g: int) -> bool:
         if s.max_step is not None and g + 1 >= s.max_step:
             return True
         if s.max_epoch is None:
             return False
-        last_batch = state.step_id + 1 >= s.per_epoch if s.per_epoch is not None else gs.end_of_dataloader
-        return state.epoch_id + 1 >= s.max_epoch and last_batch
+        return state.epoch_id + 1 >= s.max_epoch and last_batch()
 
     def run_epoch(batches: Iterator[Any], ea: PipelineHookArgs) -> tuple[int, int]:
         ran = 0
@@ -198,6 +200,7 @@ def reference_epoch(setup: StepSetup) -> EpochFn:
                     c.update = state.update_count
                 else:
                     c.update = 0
+                c.batch, c.last_batch = state.step_id + 1, last_batch()
                 c.last_step = last = last_step(g)
                 c.last_update = c.update == s.total_updates if s.total_updates is not None else last and c.update > 0
                 with hooks.begin("on_step", new_args()) as step_args:
@@ -328,6 +331,12 @@ class _Writer:
         line(depth + 1, "c.update = u")
         line(depth, "else:")
         line(depth + 1, "c.update = 0")
+        # `every N batches` counts the epoch's batches; only a run with such a guard pays for the count.
+        batch_guards = self.guards("batch")
+        if batch_guards:
+            line(depth, "c.batch = state.step_id + 1")
+            if any(guard.at_end for guard in batch_guards):
+                line(depth, f"c.last_batch = {self.last_batch()}")
         # Only an `at end` guard reads whether this is the run's last step or update.
         if self.reads_last():
             line(depth, f"last = {self.last_step()}")
@@ -348,11 +357,19 @@ class _Writer:
 
         self.scope(depth, _STEP, self.fresh_args(), body)
 
+    def guards(self, *units: str) -> list[Any]:
+        """The guards of ``units`` in the Plan's training phases (a validation run's count its own batches)."""
+        return [call.guard for ch in self.s.hooks.hooks.values() if isinstance(ch, PlanChannel)
+                for top in (*ch.befores, *ch.afters) for call in top.nested() if call.guard.unit in units]
+
     def reads_last(self) -> bool:
         """Whether a guard anywhere in the Plan fires at the run's last step or update (reads ``c.last_*``)."""
-        return any(call.guard.at_end and call.guard.unit in ("step", "update")
-                   for ch in self.s.hooks.hooks.values() if isinstance(ch, PlanChannel)
-                   for top in (*ch.befores, *ch.afters) for call in top.nested())
+        return any(guard.at_end for guard in self.guards("step", "update"))
+
+    def last_batch(self) -> str:
+        """Whether this step trains the epoch's last batch: by the loader's length, else accelerate's flag."""
+        per_epoch = self.s.per_epoch
+        return f"state.step_id + 1 >= {per_epoch}" if per_epoch is not None else "gs.end_of_dataloader"
 
     def last_step(self) -> str:
         s = self.s
@@ -360,8 +377,7 @@ class _Writer:
         if s.max_step is not None:
             parts.append(f"g + 1 >= {s.max_step}")
         if s.max_epoch is not None:
-            last_batch = f"state.step_id + 1 >= {s.per_epoch}" if s.per_epoch is not None else "gs.end_of_dataloader"
-            parts.append(f"(state.epoch_id + 1 >= {s.max_epoch} and {last_batch})")
+            parts.append(f"(state.epoch_id + 1 >= {s.max_epoch} and {self.last_batch()})")
         return " or ".join(parts) or "False"
 
     def batch(self, depth: int, a_step: str | None) -> None:

@@ -5,7 +5,8 @@ The Plan keeps them under ``Plan.validation`` by hook name; :func:`build_plan_ho
 and hands them to the validation hook (``bind_validation_scopes``), which runs them
 from inside its own loop over the validation loader: ``before`` once before the
 first batch, ``batch.before`` / ``batch.after`` around each batch, ``after`` once
-the metrics are computed. Guards count validation batches (``Counters.batch``).
+the metrics are computed. Guards count validation batches (``Counters.batch``, the
+training step's count again once the phase has run).
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ class ValidationScopes:
             return
         counters = self.counters
         current: Any = counters.current  # a checkpoint's place in the training phase stays what it was
+        # The training step's batch count, read by the attachments after the validation in its phase.
+        training_batch = counters.batch, counters.last_batch
         if batch_id is not None:
             counters.batch, counters.last_batch = batch_id + 1, last
         try:
             run_calls(calls, args, counters)
         finally:
             counters.current = current
+            counters.batch, counters.last_batch = training_batch
