@@ -12,7 +12,9 @@ from hookpipe.runtime.run import resolve_resume
 from tests.runtime.planbuild import entry, hook, plan
 
 
-def resume_plan(ckpt: Path, *, max_step: int = 10, keep_last: int | None = None):
+def resume_plan(ckpt: Path, *, max_step: int = 10, keep_last: int | None = None, mark_every_batches: int = 0):
+    """A run of 6-batch epochs saving every 4 steps; ``mark_every_batches``: a Recorder after the save, counting
+    the epoch's batches."""
     trainer = {
         "model": {"$call": "tests.runtime.hooklib:tiny_model", "args": {"dropout": 0.2}},
         "dataloader": {"$call": "tests.runtime.hooklib:tiny_loader", "args": {"n": 12, "batch_size": 2, "shuffle": True}},
@@ -25,17 +27,20 @@ def resume_plan(ckpt: Path, *, max_step: int = 10, keep_last: int | None = None)
         "cpu": True,
     }
     args = {"dir": str(ckpt)} | ({"keep_last": keep_last} if keep_last else {})
+    mark = bool(mark_every_batches)
     return plan(
         trainer,
         [
             hook("clip", "grad_clip", {"mode": "norm", "max_norm": 0.5}, builtin=True),
             hook("optimize", "optimizer", {}, builtin=True),
             hook("save", "checkpoint", args, builtin=True),
+            *([hook("mark", "tests.runtime.hooklib:Recorder", {"tag": "mark"})] if mark else []),
         ],
         [
             entry("clip", "step", "after"),
             entry("optimize", "step", "after"),
             entry("save", "step", "after", unit="step", every=4, at_end=True),
+            *([entry("mark", "step", "after", unit="batch", every=mark_every_batches)] if mark else []),
         ],
     )
 
@@ -74,3 +79,19 @@ def test_keep_last_and_resume_latest_pick_the_newest_complete_checkpoint(tmp_pat
     (tmp_path / "c" / "step-00000099").mkdir()
     assert latest_checkpoint(tmp_path / "c") == tmp_path / "c" / "step-00000012"
     assert resolve_resume(p, "latest") == str(tmp_path / "c" / "step-00000012")
+
+
+def test_a_resumed_phase_counts_the_epochs_batches_where_the_checkpoint_left_them(tmp_path: Path) -> None:
+    """The attachments after a mid-epoch checkpoint run on resume with the batch count it stored."""
+    from tests.runtime import hooklib
+
+    hooklib.LOG.clear()
+    HookBasedTrainer.from_plan(resume_plan(tmp_path / "a", mark_every_batches=2))()
+    full = [g for tag, _, g, _ in hooklib.LOG if tag == "mark"]
+    assert full == [1, 3, 5, 7, 9]  # 6 batches an epoch: batches 2, 4, 6 of each
+    hooklib.LOG.clear()
+    resumed = HookBasedTrainer.from_plan(
+        resume_plan(tmp_path / "b", mark_every_batches=2), resume_from=ResumeCheckpointConfig(resume_from=str(tmp_path / "a" / "step-00000004")))
+    resumed()
+    # The checkpoint ran at global id 3 (the epoch's batch 4), before `mark`: the resume runs it there first.
+    assert [g for tag, _, g, _ in hooklib.LOG if tag == "mark"] == [3, 5, 7, 9]
