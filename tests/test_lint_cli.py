@@ -115,7 +115,7 @@ def test_bad_flag_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["lint", "--format", "xml", "x.pipe"])
     assert exc.value.code == 2
-    assert "argument --format: invalid choice: 'xml'" in capsys.readouterr().err
+    assert "argument --format/--output-format: invalid choice: 'xml'" in capsys.readouterr().err
 
 
 def test_suppressions_apply_to_their_line_only(project, capsys):
@@ -203,3 +203,33 @@ def test_an_internal_error_exits_2(project, capsys, monkeypatch):
     assert main(["lint", "--jobs", "1", "train.pipe"]) == 2
     err = capsys.readouterr().err
     assert "internal error" in err and "RuntimeError: boom" in err
+
+
+def test_exit_zero_keeps_the_report_and_exits_0_but_not_on_a_usage_error(project, capsys):
+    assert main(["lint", "--warnings-as-errors", "train.pipe"]) == 1
+    failing = capsys.readouterr().out
+    assert main(["lint", "--warnings-as-errors", "--exit-zero", "train.pipe"]) == 0
+    assert capsys.readouterr().out == failing  # the same two errors, reported
+    assert main(["lint", "--exit-zero", "missing.pipe"]) == 2
+
+
+def test_output_format_is_rufs_name_for_format(project, capsys):
+    assert main(["lint", "--output-format", "json", "train.pipe"]) == 0
+    codes = sorted(d["code"] for d in json.loads(capsys.readouterr().out)["diagnostics"])
+    assert codes == ["HP101", "HP103"]
+
+
+def test_statistics_count_each_code_most_frequent_first(project, capsys):
+    Path("more.pipe").write_text(TWO_WARNINGS.replace("check every 5000 steps", "check every 6000 steps"),
+                                 encoding="utf-8")
+    assert main(["lint", "--statistics", "train.pipe", "more.pipe"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["2  HP101  warning  a hook never fires within the run",
+                     "2  HP103  warning  a hook declared but never attached",
+                     "hookpipe lint: 2 files checked, 0 errors, 4 warnings"]
+    assert main(["lint", "--statistics", "--format", "json", "--warnings-as-errors", "--select", "HP101",
+                 "train.pipe"]) == 1
+    assert json.loads(capsys.readouterr().out) == [
+        {"code": "HP101", "severity": "error", "title": "a hook never fires within the run", "count": 1}]
+    assert main(["lint", "--statistics", "--format", "sarif", "train.pipe"]) == 2
+    assert "--statistics" in capsys.readouterr().err

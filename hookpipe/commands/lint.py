@@ -1,7 +1,8 @@
 """``hookpipe lint PATH...``: every compiler check plus the HP1xx warnings.
 
 Exit 0 when nothing is at or above the failing level (errors, or warnings too
-with --warnings-as-errors), 1 when something is, 2 for usage or internal errors.
+with --warnings-as-errors), 1 when something is (0 with --exit-zero), 2 for usage
+or internal errors. The flags follow ruff's where both have one.
 Never imports torch, accelerate or user code, unless ``--resolve`` is given.
 """
 
@@ -24,12 +25,18 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                        description="Lint .pipe files: every compiler check plus the HP1xx warnings. "
                        "Exit 0 clean, 1 findings at the failing level, 2 usage error.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files, or folders searched recursively for *.pipe")
-    p.add_argument("--format", choices=tuple(FORMATS), default="text")
+    p.add_argument("--format", "--output-format", dest="format", choices=tuple(FORMATS), default="text",
+                   help="report format (default: text; `--output-format` is ruff's name for it)")
     p.add_argument("--select", action="append", metavar="CODES",
                    help="comma-separated codes or prefixes of the warnings to report (default: ALL)")
     p.add_argument("--ignore", action="append", metavar="CODES", help="comma-separated codes or prefixes to skip")
     p.add_argument("--warnings-as-errors", action="store_true", default=None,
                    help="report warnings as errors (and fail on them)")
+    p.add_argument("--exit-zero", action="store_true",
+                   help="exit 0 even when something is at the failing level (2 still means a usage or internal "
+                   "error): for a CI step that uploads the report and fails elsewhere")
+    p.add_argument("--statistics", action="store_true",
+                   help="print how many findings of each code instead of the findings (text or json)")
     p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the report to FILE instead of standard output (a regular file or a new name; "
@@ -49,6 +56,9 @@ def main(args: argparse.Namespace) -> int:
         return _explain(args.explain)
     if not args.paths:
         return usage_error("lint needs at least one PATH (or --explain CODE)")
+    if args.statistics and args.format not in ("text", "json"):
+        return usage_error(f"--statistics prints a table (text) or a list (json), not {args.format}; "
+                           "drop --statistics for a report in that format")
     try:
         return _lint(args)
     except Exception:  # noqa: BLE001 - an internal error must say so and exit 2, not 1
@@ -73,7 +83,6 @@ def _explain(code: str) -> int:
 def _lint(args: argparse.Namespace) -> int:
     from hookpipe.lint.config import ConfigError, Overrides, split
     from hookpipe.lint.discover import MissingPath
-    from hookpipe.lint.formats import render
     from hookpipe.lint.runner import lint_paths
 
     try:
@@ -92,16 +101,28 @@ def _lint(args: argparse.Namespace) -> int:
     if not result.files:
         say(f"hookpipe: warning: no .pipe files found in {' '.join(args.paths)}")
     _hint_other_kinds(args.paths, result)
-    if args.output and args.output != "-":
+    to_file = bool(args.output) and args.output != "-"
+    report = _report(args, result, not to_file and _colour(args.color, sys.stdout))
+    if to_file:
         from hookpipe.fileio import OutputError, write_atomic
 
         try:
-            write_atomic(args.output, render(args.format, result, False))
+            write_atomic(args.output, report)
         except OutputError as exc:
             return usage_error(str(exc))
     else:
-        sys.stdout.write(render(args.format, result, _colour(args.color, sys.stdout)))
-    return 1 if result.failed else 0
+        sys.stdout.write(report)
+    return 1 if result.failed and not args.exit_zero else 0
+
+
+def _report(args: argparse.Namespace, result: "LintResult", colour: bool) -> str:
+    if args.statistics:
+        from hookpipe.lint.formats import statistics
+
+        return statistics.render(args.format, result)
+    from hookpipe.lint.formats import render
+
+    return render(args.format, result, colour)
 
 
 def _hint_other_kinds(paths: list[str], result: "LintResult") -> None:
