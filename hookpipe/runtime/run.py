@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -233,6 +234,7 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
     hide_seed_logs = show_seed_logs()  # RoboOrchard Lab's hooks report by logging.info (runtime/seed_logs.py)
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     trainer = None
+    ctx: Any = None  # the Compilation, once compiled: where a failing trainer setting was written
     started = time.perf_counter()
     resumed_from: str | None = None
     try:
@@ -304,7 +306,7 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
             if isinstance(exc, FactoryFailure) and exc.__cause__ is not None:  # the factory's code, then where
                 traceback.print_exception(exc.__cause__, file=sys.stderr)
-            _say_error(trainer, f"hookpipe run: {_name(path)}: {exc}", alike=True)
+            _say_error(trainer, f"hookpipe run: {_setting_place(ctx, str(exc)) or _name(path)}: {exc}", alike=True)
             return 1
         except HookpipeError as exc:  # CompileError: the diagnostics say it all
             _say_error(trainer, str(exc), alike=True)
@@ -421,6 +423,20 @@ def _is_main() -> bool:
 def _say_main(message: str) -> None:
     if _is_main():
         print(_escaped_lines(message), file=sys.stderr, flush=True)
+
+
+def _setting_place(ctx: Any, message: str) -> str | None:
+    """``file:line:col`` of the trainer setting a runtime error starts with (``trainer.optimizer: ...``).
+
+    The Plan keeps the settings' values, not where they were written; the
+    compilation of this run still knows, so the error points at the line to fix.
+    """
+    m = re.match(r"trainer\.(\w+)", message)
+    written = ctx.settings.get(m.group(1)) if ctx is not None and m is not None else None
+    if written is None:
+        return None
+    span = written.span
+    return f"{_name(span.file)}:{span.line}:{span.column}"
 
 
 def _name(path: str) -> str:

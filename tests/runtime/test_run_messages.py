@@ -76,3 +76,17 @@ def test_a_callback_returning_no_numbers_is_refused_in_one_line(tmp_path: Path) 
     assert later.returncode == 1 and "Traceback" not in later.stdout + later.stderr
     assert (f"hook 'evaluate' failed in on_epoch_end after 5 steps ({tmp_path / 'train.pipe'}:19): "
             "ValidationResultError: validation metric 'mse' from val_step_text") in later.stderr
+
+
+def test_a_failing_trainer_setting_is_named_at_its_line_with_a_quoted_number_hint(tmp_path: Path) -> None:
+    path = tmp_path / "train.pipe"
+    text = PIPE.replace("CALLBACK", "t.val_step").replace("EXTRA", "").replace("AFTER", "evaluate")
+    assert 'optimizer       = "torch.optim.SGD"(lr = 0.01)' in text
+    path.write_text(text.replace("(lr = 0.01)", '(lr = "0.05")'), encoding="utf-8")
+    line = next(i for i, row in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "optimizer  " in row)
+    done = subprocess.run([sys.executable, "-m", "hookpipe.cli", "run", str(path), "--no-lint"], cwd=ROOT,
+                          env=launch_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (last,) = [row for row in done.stderr.splitlines() if row.startswith("hookpipe run:")]
+    assert last.startswith(f"hookpipe run: {path}:{line}:5: trainer.optimizer: calling torch.optim.SGD(lr='0.05')")
+    assert last.endswith('; `lr` is the string "0.05": write it without quotes for a number (lr = 0.05)')

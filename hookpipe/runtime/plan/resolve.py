@@ -132,7 +132,7 @@ def call_factory(value: Any, *leading: Any, what: str = "factory") -> Any:
         raise
     except TypeError as exc:
         raise PlanResolveError(f"{what}: calling {name}({_describe(kwargs)}) failed: {exc}"
-                               f"{keyword_hint(target, exc)}") from exc
+                               f"{keyword_hint(target, exc) or quoted_number_hint(kwargs)}") from exc
     except Exception as exc:  # the factory's own error (a value it refuses, a bug): its traceback, then this
         raise FactoryFailure(f"{what}: calling {name}({_describe(kwargs)}) failed: "
                              f"{type(exc).__name__}: {exc}") from exc
@@ -149,6 +149,22 @@ def keyword_hint(target: Any, exc: BaseException) -> str:
         return ""
     hint = did_you_mean(m.group(1), names)
     return f"; {hint}" if hint else (f"; it accepts: {', '.join(names)}" if names else "")
+
+
+def quoted_number_hint(kwargs: dict[str, Any]) -> str:
+    """``"; `lr` is the string "0.05": ..."`` when an argument is a number written in quotes.
+
+    A factory that compares or adds its argument then fails with a TypeError that
+    names no argument (``'<=' not supported between 'float' and 'str'``).
+    """
+    for key, value in kwargs.items():
+        if isinstance(value, str):
+            try:
+                float(value.replace("_", ""))
+            except ValueError:
+                continue
+            return f'; `{key}` is the string "{value}": write it without quotes for a number ({key} = {value})'
+    return ""
 
 
 def _describe(kwargs: dict[str, Any]) -> str:
