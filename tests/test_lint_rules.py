@@ -49,8 +49,7 @@ def test_hp102_recommends_updates_and_says_when_a_multiple_of_g_steps_drifts():
     (d,) = run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))
     assert d.code == "HP102" and d.help == (
         "count in updates (`every 2 updates`); a multiple of 4 steps lines up with the updates only while each "
-        "epoch's batch count is a multiple of 4 too (a window restarts at every epoch; `every 8 batches` counts "
-        "with the windows)")
+        "epoch's batch count is a multiple of 4 too (a window restarts at every epoch)")
 
 
 def test_hp102_counts_the_epochs_batches_with_the_accumulation_windows():
@@ -129,3 +128,20 @@ def test_hp105_and_hp106_accept_ordered_writers_and_nested_wrappers():
     text = (f"trainer {{ max_step = 10 }}\n{HEAD}hook t = my.T()\nhook p = my.P()\n"
             "loop { before { t -> p }\n after { p -> t }\n epoch { step { after { optimize } } } }\n")
     assert run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe")) == []
+
+
+def test_a_validation_runs_batches_are_judged_by_neither_hp101_nor_hp102():
+    """Its batches are its loader's: no optimizer update among them, and no trainer setting bounds them."""
+    text = (f"trainer {{ max_step = 1_000\n grad_accumulation = 4 }}\n{HEAD}"
+            'hook evaluate = validation(callback = my.evaluate, dataloader = my.loader())\nhook show = my.Show()\n'
+            "loop { epoch { step { after {\n    optimize\n    evaluate every 200 updates\n} } } }\n"
+            "validation evaluate { batch { after {\n    show every 50 batches\n    show every 5000 batches\n} } }\n")
+    ctx = run_passes(load_text(text, "t.pipe"), "t.pipe")
+    assert not has_errors(ctx.diagnostics), ctx.diagnostics
+    assert [d.code for d in run_rules(ctx) if d.code in ("HP101", "HP102")] == []
+    # The same frequencies on the training step's batches are judged.
+    training = text.replace("    evaluate every 200 updates\n", "    evaluate every 200 updates\n    evaluate every 50 batches\n"
+                            "    evaluate every 5000 batches\n")
+    codes = sorted(d.code for d in run_rules(run_passes(load_text(training, "t.pipe"), "t.pipe"))
+                   if d.code in ("HP101", "HP102"))
+    assert codes == ["HP101", "HP102"]  # 5000 is past max_step; 50 is not a multiple of 4

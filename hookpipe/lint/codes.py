@@ -41,7 +41,7 @@ CODES: tuple[Code, ...] = (
     Code("HP010", "error", "include not found, include cycle, or include outside the project root"),
     Code("HP011", "error", "a `require` partner is not attached in the same phase"),
     Code("HP101", "warning", "a hook never fires within the run"),
-    Code("HP102", "warning", "a step frequency that is not a multiple of grad_accumulation"),
+    Code("HP102", "warning", "a step or batch frequency that is not a multiple of grad_accumulation"),
     Code("HP103", "warning", "a hook declared but never attached"),
     Code("HP104", "warning", "no optimizer attached"),
     Code("HP105", "warning", "two hooks in one phase write the same resource with no order between them"),

@@ -20,7 +20,7 @@ def page(code: str) -> str:
 
     Example:
         >>> page("HP102").splitlines()[0]
-        '# HP102: a step frequency that is not a multiple of grad_accumulation'
+        '# HP102: a step or batch frequency that is not a multiple of grad_accumulation'
     """
     if not re.fullmatch(r"HP\d{3}", code):
         raise FileNotFoundError(code)

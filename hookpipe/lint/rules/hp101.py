@@ -3,7 +3,8 @@
 Judged by arithmetic on the guard alone: the first firing is the ``from``-th
 occurrence of the unit, so it never comes when that is beyond the most the run
 can have. Only what the settings bound is judged: with only ``max_epoch`` known,
-the number of steps is unknown, so step and update frequencies are left alone.
+the number of steps is unknown, so step, update and batch frequencies are left
+alone, and so is a validation run's batches (its loader's length).
 An update needs at least one batch and an epoch at least one, so ``max_step``
 bounds both (loosely, but never wrongly).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.loop import plural
+from hookpipe.compiler.loop import plural, split_validation_scope
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.lint.rules._common import most_updates, setting, setting_note, warning
 
@@ -37,6 +38,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         guard = ctx.guards.get(node.id)
         if guard is None or guard.unit is None or guard.at_end:
             continue
+        if split_validation_scope(node.scope) is not None:
+            continue  # a validation run's batches: as many as its loader has, which no setting says
         bound = _bound(ctx, guard.unit)
         if bound is None or guard.start <= bound[0]:
             continue

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.internal_frequency import effective_guard
-from hookpipe.compiler.loop import plural
+from hookpipe.compiler.loop import plural, split_validation_scope
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.lint.rules._common import grad_accumulation, setting_note, warning
@@ -32,6 +32,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         guard = effective_guard(ctx, node)
         if guard.unit not in ("step", "batch") or (guard.every == 1 and guard.start == 1):
             continue
+        if split_validation_scope(node.scope) is not None:
+            continue  # a validation run's batches: no optimizer update happens among them
         if guard.every % g == 0 and guard.start % g == 0:
             continue
         # Where the frequency is written: the attachment's `every`, or the seed hook's argument.
@@ -46,8 +48,7 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
             # A multiple of G steps lines up with updates only while every epoch's batches are a multiple
             # of G: accelerate closes an accumulation window at each epoch's end, and the next one starts there.
             drift = (f"a multiple of {g} steps lines up with the updates only while each epoch's batch count is a "
-                     f"multiple of {g} too (a window restarts at every epoch; `every {updates * g} batches` "
-                     "counts with the windows)")
+                     f"multiple of {g} too (a window restarts at every epoch)")
             fix = (f"count in updates (`every {updates} update{'s' if updates != 1 else ''}`); {drift}"
                    if written is not None else f"make it a multiple of {g} (e.g. {updates * g}); {drift}")
         yield warning(
