@@ -17,7 +17,7 @@ from lsprotocol import types
 from hookpipe.compiler.catalog import BUILTINS, RESOURCES
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.frequency import UNIT_SPELLINGS
-from hookpipe.compiler.loop import VALIDATION, VALIDATION_UNITS
+from hookpipe.compiler.loop import SCOPE_UNITS, VALIDATION, VALIDATION_UNITS, plural
 from hookpipe.compiler.plan import EFFECT_KINDS, PARENT, PHASES, UNITS
 from hookpipe.compiler.settings import TrainerSettings
 from hookpipe.dsl.grammar import terminals
@@ -145,7 +145,7 @@ def _complete(text: str, ctx: Compilation | None) -> list[types.CompletionItem]:
     owner = _block_owner(top)
     in_validation = any(f.bracket == "{" and f.words[:1] == (VALIDATION,) for f in stack)
     if owner in PHASES or owner == BRACKET:
-        return _attachment(before, hooks, ctx, in_validation)
+        return _attachment(before, hooks, ctx, _units(stack, in_validation))
     if owner == VALIDATION or (in_validation and owner == "batch"):
         scopes = [] if owner == "batch" else [_item("batch", types.CompletionItemKind.Module, "batch {\n\t$0\n}",
                                                     detail="one validation batch")]
@@ -227,10 +227,19 @@ def _validation_hooks(ctx: Compilation | None) -> list[str]:
                   and info.builtin.name == "validation" and info.args.get("dataloader") is not None)
 
 
+def _units(stack: list[Frame], in_validation: bool) -> tuple[str, ...]:
+    """What a frequency may count in the phase being written: its scope's units (HP007 for others)."""
+    if in_validation:
+        return VALIDATION_UNITS
+    scope = next((owner for f in reversed(stack) if f.bracket == "{" and (owner := _block_owner(f)) in SCOPE_UNITS),
+                 None)
+    return SCOPE_UNITS[scope] if scope is not None else _UNITS
+
+
 def _attachment(before: list[str], hooks: list[str], ctx: Compilation | None = None,
-                in_validation: bool = False) -> list[types.CompletionItem]:
-    """Inside a phase block or a bracket: hook names and ``with``, then modifiers, units after
-    ``every``, ``main`` after ``on``, bracket hooks after ``with``."""
+                units: tuple[str, ...] = ("step", "update", "batch")) -> list[types.CompletionItem]:
+    """Inside a phase block or a bracket: hook names and ``with``, then modifiers, the phase's units
+    after ``every``, ``main`` after ``on``, bracket hooks after ``with``."""
     with_, until = _keyword("WITH"), _keyword("UNTIL")
     if not before:
         return ([_item(h, types.CompletionItemKind.Function) for h in hooks]
@@ -242,16 +251,14 @@ def _attachment(before: list[str], hooks: list[str], ctx: Compilation | None = N
     if last == with_ and len(before) == 1:
         return [_item(h, types.CompletionItemKind.Function) for h in _bracket_hooks(ctx)]
     if last == "every":
-        return [_item(u, types.CompletionItemKind.Unit) for u in (VALIDATION_UNITS if in_validation else _UNITS)]
+        return [_item(u, types.CompletionItemKind.Unit) for u in units]
     if last.isdigit() and len(before) >= 2 and before[-2] == "every":
-        plurals = [p for p in _PLURALS if UNIT_SPELLINGS[p] in VALIDATION_UNITS or not in_validation]
-        return [_item(u, types.CompletionItemKind.Unit) for u in plurals]
+        return [_item(p, types.CompletionItemKind.Unit) for p in _PLURALS if UNIT_SPELLINGS[p] in units]
     if last == "on":
         return [_item("main", types.CompletionItemKind.EnumMember)]
-    unit = "batches" if in_validation else "steps"
-    modifiers = [("every", f"every ${{1:100}} ${{2:{unit}}}"), ("from", "from ${1:1}"), (until, f"{until} ${{1:100}}"),
-                 ("and at end", "and at end"),
-                 ("on main", "on main"), ("->", "-> ")]
+    frequency = [("every", f"every ${{1:100}} ${{2:{plural(units[0])}}}"), ("from", "from ${1:1}"),
+                 (until, f"{until} ${{1:100}}"), ("and at end", "and at end")] if units else []  # loop: runs once
+    modifiers = [*frequency, ("on main", "on main"), ("->", "-> ")]
     return [_item(label, types.CompletionItemKind.Keyword, snippet) for label, snippet in modifiers]
 
 

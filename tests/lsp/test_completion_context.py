@@ -36,8 +36,16 @@ def test_scopes_offer_only_their_children() -> None:
 
 
 def test_units_after_every() -> None:
-    assert _labels("loop { epoch { step { after {\n a every ") == {"step", "update", "epoch", "batch"}
-    assert _labels("loop { epoch { step { after {\n a every 10 ") == {"steps", "updates", "epochs", "batches"}
+    # What the phase's scope counts: a step's phases steps, updates and the epoch's batches; an epoch's, epochs.
+    assert _labels("loop { epoch { step { after {\n a every ") == {"step", "update", "batch"}
+    assert _labels("loop { epoch { step { after {\n a every 10 ") == {"steps", "updates", "batches"}
+    assert _labels("loop { epoch { step { batch { forward { before {\n a every 10 ") == {"steps", "updates", "batches"}
+    assert _labels("loop { epoch { after {\n a every ") == {"epoch"}
+    assert _labels("loop { epoch { after {\n a every 10 ") == {"epochs"}
+    assert _labels("loop { epoch { after { with swap {\n a every 10 ") == {"epochs"}  # a bracket: its phase's
+    # The loop's phases run once: no unit, and no `every` among the modifiers.
+    assert _labels("loop { after {\n a every ") == set()
+    assert "every" not in _labels("loop { after {\n a ") and "every" in _labels("loop { epoch { after {\n a ")
 
 
 LOOP = "hook a = loss_log()\nloop { epoch { step { after {\n a every "
@@ -45,7 +53,9 @@ RUN = "trainer {\n    max_step = 100\n}\nhook a = log()\n"
 
 
 def test_units_come_from_the_frequency_pass_and_each_one_compiles() -> None:
-    singular, plural = _labels(LOOP), _labels(LOOP + "10 ")
+    epoch_phase = "hook a = loss_log()\nloop { epoch { after {\n a every "
+    singular = _labels(LOOP) | _labels(epoch_phase)
+    plural = _labels(LOOP + "10 ") | _labels(epoch_phase + "10 ")
     assert singular == {*UNITS, "batch"}  # the Plan's guard units, and the epoch's batches
     # every other spelling the frequency pass accepts for them
     assert plural == set(UNIT_SPELLINGS) - singular

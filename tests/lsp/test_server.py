@@ -200,7 +200,7 @@ async def test_completion(client: LanguageClient, tmp_path: Path) -> None:
         ("                clip -> optimize\n", "                clip -> optimize\n                ", None,
          {"clip", "optimize", "evaluate", "save", "speed"}),
         ("                evaluate every 200 steps\n", "                evaluate every 200 ", None,
-         {"steps", "updates", "epochs"}),
+         {"steps", "updates", "batches"}),  # what a step phase counts (epochs are HP007 there)
         ('hook clip     = grad_clip(mode = "norm", max_norm = 1.0)\n', "hook clip     = grad_clip(", None,
          {"mode", "max_norm", "clip_value", "norm_type"}),
         ("hook optimize = optimizer()\n", "hook optimize = ", None, {"optimizer", "grad_clip", "digits"}),
