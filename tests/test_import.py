@@ -69,9 +69,10 @@ def test_mmdetection_faster_rcnn_shape(tmp_path: Path) -> None:
     assert "max_epoch = 12" in text
     assert 'optimizer       = "torch.optim.SGD"(lr = 0.02, momentum = 0.9, weight_decay = 0.0001)' in text
     assert 'hook clip     = grad_clip(mode = "norm", max_norm = 35)' in text
-    # priorities: timer (NORMAL) before logger (BELOW_NORMAL), after the optimizer MMEngine's loop steps first
+    # priorities: timer (NORMAL) before logger (BELOW_NORMAL), after the optimizer MMEngine's loop steps first;
+    # LoggerHook's interval counts each epoch's batches in an EpochBasedTrainLoop (every_n_inner_iters)
     assert block(text, "step {").splitlines()[1:6] == ["after {", "clip", "optimize", "timer",
-                                                       "logger every 50 steps"]
+                                                       "logger every 50 batches"]
     epoch_after = [line for line in block(text, "epoch {").splitlines() if line.startswith(("evaluate", "save"))]
     assert epoch_after == ["evaluate every epoch", "save     every epoch"]
     assert "after { save }" in text  # CheckpointHook's save_last
@@ -86,7 +87,7 @@ def test_mmdetection_faster_rcnn_shape(tmp_path: Path) -> None:
 def test_mmpretrain_resnet_shape(tmp_path: Path) -> None:
     _, text = imported("mmengine", IMPORT / "mmpretrain/configs/resnet/resnet50_8xb32_in1k.py", tmp_path)
     assert "max_epoch = 100" in text
-    assert "logger every 100 steps" in text
+    assert "logger every 100 batches" in text
     assert "VisualizationHook" not in text  # enable=False
     assert "val_evaluator (Accuracy)" not in text  # the callback's description goes to stderr, not a mark
     assert re.search(r"project\.lr_scheduler\(schedule = \[\{ type = \"MultiStepLR\", by_epoch = true, "

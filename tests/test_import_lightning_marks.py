@@ -45,13 +45,112 @@ def test_check_val_every_n_epoch_beside_an_integer_interval_is_marked(tmp_path: 
         """)
     _, text = imported("lightning", source, tmp_path, "--module", "my_project")
     code, note = line_of(text, "evaluate every")
-    assert code == "evaluate every 10 steps"
+    # the closest form: Lightning counts each epoch's batches (batch_idx), as `every N batches` does
+    assert code == "evaluate every 10 batches"
     # what Lightning does, and what the file does instead
-    assert note == ("Lightning validates every 10 batches within each epoch, in one epoch of every 2; "
-                    "here every 10 steps of the run")
+    assert note == ("Lightning validates every 10 batches, in one epoch of every 2; "
+                    "here every 10 batches of every epoch")
     # Lightning's default ModelCheckpoint saves after each validation: the same difference, so marked too
     code, note = line_of(text, "save")
-    assert code == "save every 10 steps" and "Lightning saves after each validation" in note
+    assert code == "save every 10 batches" and "Lightning saves after each validation" in note
+
+
+def test_an_integer_interval_counts_the_epochs_batches_unmarked(tmp_path: Path) -> None:
+    """Lightning validates when ``(batch_idx + 1) % val_check_interval == 0``, ``batch_idx`` the batch's index in
+    its epoch (``check_val_every_n_epoch: 1``, its default): ``every N batches``, exact, so no mark; the default
+    ModelCheckpoint saves after each of those validations, as often."""
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 4
+          val_check_interval: 250
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.EarlyStopping
+              init_args:
+                monitor: val_loss
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    step_after = block(text, "step {")
+    assert line_of(text, "evaluate every") == ("evaluate every 250 batches", "")
+    assert line_of(text, "save every") == ("save every 250 batches", "")
+    assert step_after.index("evaluate") < step_after.index("stop") < step_after.index("save")
+    assert "steps" not in step_after
+    # check_val_every_n_epoch given as 1 is the same
+    again = tmp_path / "again"
+    again.mkdir()
+    _, text = imported("lightning", config(again, """\
+        trainer:
+          max_epochs: 4
+          check_val_every_n_epoch: 1
+          val_check_interval: 250
+        """), again, "--module", "my_project")
+    assert line_of(text, "evaluate every") == ("evaluate every 250 batches", "")
+    assert line_of(text, "save every") == ("save every 250 batches", "")
+
+
+def test_an_integer_interval_fires_where_lightning_validates(tmp_path: Path) -> None:
+    """``explain --steps``: with 7 batches an epoch and ``val_check_interval: 3``, Lightning validates after
+    batches 3 and 6 of each epoch (global steps 3, 6, 10, 13), not at the run's 9th and 12th; with
+    ``check_val_every_n_epoch: null`` it counts the run's batches (3, 6, 9, 12)."""
+    expected = {"1": [3, 6, 10, 13], "null": [3, 6, 9, 12]}
+    for epochs, steps in expected.items():
+        folder = tmp_path / epochs
+        folder.mkdir()
+        source = config(folder, f"""\
+            trainer:
+              max_epochs: 2
+              check_val_every_n_epoch: {epochs}
+              val_check_interval: 3
+              enable_checkpointing: false
+            """)
+        out = folder / "out.pipe"
+        run_cli("import", "lightning", str(source), "--module", "my_project", "-o", str(out))
+        done = run_cli("explain", str(out), "--steps", "14", "--steps-per-epoch", "7")
+        assert done.code == 0, done.output
+        fired = [int(row.split()[0]) for row in done.out.splitlines()
+                 if "step.after" in row and "evaluate" in row]
+        assert fired == steps, (epochs, done.out)
+
+
+def test_an_interval_of_one_validates_every_batch_and_saves_and_stops_at_the_epochs_end(tmp_path: Path) -> None:
+    """``val_check_interval: 1`` equals Lightning's ``1.0``: ModelCheckpoint saves, and EarlyStopping judges, at
+    the training epoch's end (``_should_save_on_train_epoch_end``, ``check_on_train_epoch_end``), not after
+    each of the validations."""
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 4
+          val_check_interval: 1
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.EarlyStopping
+              init_args:
+                monitor: val_loss
+            - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+              init_args:
+                monitor: val_loss
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    step_after = block(text, "step {")
+    assert line_of(text, "evaluate every") == ("evaluate every batch", "")
+    assert "stop" not in step_after and "save" not in step_after
+    epoch_after = block(text, "epoch {").replace(step_after, "")
+    assert re.search(r"^stop$", epoch_after, re.M) and re.search(r"^save +every epoch$", epoch_after, re.M)
+    assert "check_on_train_epoch_end" not in text
+    # check_on_train_epoch_end: false judges after each validation
+    again = tmp_path / "again"
+    again.mkdir()
+    _, text = imported("lightning", config(again, """\
+        trainer:
+          max_epochs: 4
+          val_check_interval: 1
+          enable_checkpointing: false
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.EarlyStopping
+              init_args:
+                monitor: val_loss
+                check_on_train_epoch_end: false
+        """), again, "--module", "my_project")
+    step_after = block(text, "step {")
+    assert step_after.index("evaluate every batch") < step_after.index("stop")
+    assert "check_on_train_epoch_end" not in text
 
 
 def test_check_val_every_n_epoch_beside_a_fraction_keeps_the_epochs_and_is_marked(tmp_path: Path) -> None:
@@ -67,7 +166,7 @@ def test_check_val_every_n_epoch_beside_a_fraction_keeps_the_epochs_and_is_marke
     # the epoch-end validations of every 2nd epoch are exact; the mid-epoch ones are marked
     assert code == "evaluate every 2 epochs"
     assert note == ("Lightning validates 2 times an epoch (val_check_interval 0.5), in one epoch of every 2; "
-                    "here at the epoch's end only: attach it `every N steps` for the others")
+                    "here at the epoch's end only: attach it `every N batches` for the others")
 
 
 def test_a_time_based_interval_and_a_limited_validation_are_marked(tmp_path: Path) -> None:
@@ -81,7 +180,8 @@ def test_a_time_based_interval_and_a_limited_validation_are_marked(tmp_path: Pat
     _, text = imported("lightning", source, tmp_path, "--module", "my_project")
     code, note = line_of(text, "evaluate every")
     assert code == "evaluate every epoch"
-    assert note == "not translated: val_check_interval '00:00:10:00' (validation runs every N steps or epochs)"
+    assert note == ("not translated: val_check_interval '00:00:10:00' (validation runs every N batches, steps or "
+                    "epochs)")
     code, note = line_of(text, "hook evaluate")
     assert note == ("Lightning's limit_val_batches validates the fraction 0.25 of the batches: make val_loader "
                     "yield that many")

@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 from hookpipe.porting.writer import MARK, marked_lines
+from tests.helpers import run_cli
 from tests.test_import import block, imported
 
 #: What a config of MMEngine's shape needs besides the part under test (a torch optimizer, one epoch loop).
@@ -257,10 +258,60 @@ def test_an_iteration_loop_logs_every_interval_and_at_the_end_not_at_passes_over
         """), "--module", "my_project")
     attached = [" ".join(line.split()) for line in text.splitlines() if line.strip().startswith("logger")]
     assert attached == ["logger every 5 steps and at end"]
+    # ignore_last=False is MMEngine's end_of_epoch at a global iteration there: marked, as before
+    text = port(config(tmp_path, """\
+        train_cfg = dict(type='IterBasedTrainLoop', max_iters=60, val_interval=20)
+        default_hooks = dict(logger=dict(type='LoggerHook', interval=5, ignore_last=False))
+        """, name="last.py"), "--module", "my_project")
+    assert line_of(text, "logger every")[0] == "logger every 5 steps and at end"
+    assert line_of(text, "hook logger")[1] == ("LoggerHook keys not translated: ignore_last False (in an "
+                                               "IterBasedTrainLoop log() logs every N steps and at the run's end)")
     # an epoch loop keeps the epoch's last record (MMEngine logs there after each validation)
     text = port(config(tmp_path, """\
         train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
         default_hooks = dict(logger=dict(type='LoggerHook', interval=5))
         """, name="epochs.py"), "--module", "my_project")
     attached = [" ".join(line.split()) for line in text.splitlines() if line.strip().startswith("logger")]
-    assert attached == ["logger every 5 steps", "logger"]
+    assert attached == ["logger every 5 batches", "logger"]
+
+
+def test_an_epoch_loop_logs_every_interval_batches_of_each_epoch(tmp_path: Path) -> None:
+    """MMEngine's LoggerHook.after_train_iter logs when ``every_n_inner_iters(batch_idx, interval)``,
+    ``(batch_idx + 1) % interval == 0`` with ``batch_idx`` the batch's index in its epoch: ``every N batches``
+    (counted from 1 again each epoch), unmarked; ``every N steps`` counted the run's batches."""
+    text = port(config(tmp_path, """\
+        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
+        default_hooks = dict(logger=dict(type='LoggerHook', interval=50, ignore_last=True))
+        """), "--module", "my_project")
+    assert line_of(text, "logger every") == ("logger every 50 batches", "")
+    assert line_of(text, "hook logger") == ("hook logger = log()", "")
+
+
+def test_an_epoch_loop_logger_with_ignore_last_false_logs_each_epochs_last_batch(tmp_path: Path) -> None:
+    """``ignore_last=False``: MMEngine also logs at the epoch's last batch (``end_of_epoch``), the record of the
+    shorter last window: ``and at end`` on the batches, exact, so ignore_last is no longer marked."""
+    text = port(config(tmp_path, """\
+        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
+        default_hooks = dict(logger=dict(type='LoggerHook', interval=5, ignore_last=False))
+        """), "--module", "my_project")
+    assert line_of(text, "logger every") == ("logger every 5 batches and at end", "")
+    assert line_of(text, "hook logger") == ("hook logger = log()", "")
+    # with 7 batches an epoch: batches 5 and 7 of each epoch, global steps 5, 7, 12, 14
+    done = run_cli("explain", str(tmp_path / "cfg" / "out.pipe"), "--steps", "14", "--steps-per-epoch", "7")
+    fired = [int(row.split()[0]) for row in done.out.splitlines() if "step.after" in row and "logger" in row]
+    assert done.code == 0 and fired == [5, 7, 12, 14], done.output
+    # every batch logs the last one anyway: nothing to add
+    text = port(config(tmp_path, """\
+        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
+        default_hooks = dict(logger=dict(type='LoggerHook', interval=1, ignore_last=False))
+        """, name="one.py"), "--module", "my_project")
+    assert line_of(text, "logger every") == ("logger every batch", "")
+    # no interval: MMEngine logs each epoch's last batch only, which no attachment says: marked
+    text = port(config(tmp_path, """\
+        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
+        default_hooks = dict(logger=dict(type='LoggerHook', interval=0, ignore_last=False))
+        """, name="none.py"), "--module", "my_project")
+    assert "logger" not in block(text, "step {")
+    assert line_of(text, "hook logger")[1] == ("LoggerHook interval 0 with ignore_last=False: MMEngine logs each "
+                                               "epoch's last batch only; here log() logs at the epoch's end, after "
+                                               "the validation")

@@ -30,6 +30,11 @@ def plural(unit: str) -> str:
     return "batches" if unit == "batch" else f"{unit}s"
 
 
+def every(count: int, unit: str) -> str:
+    """A frequency as a ``.pipe`` file writes it: ``every epoch``, ``every 3 batches``."""
+    return f"every {unit}" if count == 1 else f"every {count} {plural(unit)}"
+
+
 #: A scope's two phases, in the order one pass runs them.
 PHASES: tuple[str, ...] = ("before", "after")
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookpipe.compiler.loop import every
 from hookpipe.porting import lightning_callbacks as callbacks
-from hookpipe.porting.lightning_callbacks import Context, count, every, metric, where_metrics
+from hookpipe.porting.lightning_callbacks import Context, count, metric, where_metrics
 from hookpipe.porting.lightning_keys import (
     SETTLED,
     TRAINER_NOTHING_TO_DO,
@@ -415,11 +416,13 @@ _WHEN_VALIDATED = ("val_check_interval", "check_val_every_n_epoch")
 def _validation(trainer: Keys, port: Port) -> str | None:
     """The validation hook, attached where Lightning validates, or marked where the language cannot say it.
 
-    An integer ``val_check_interval`` with ``check_val_every_n_epoch: null`` counts the
-    run's batches (``every N steps``); with ``check_val_every_n_epoch: M`` Lightning
-    counts them within each epoch, and validates only in every M-th epoch, which no
-    attachment says. A fraction of an epoch is marked too; without either, the
-    validation ends every M-th epoch (``every M epochs``).
+    Lightning validates when ``(i + 1) % val_check_interval == 0``, ``i`` the batch's
+    index in the run with ``check_val_every_n_epoch: null`` (``every N steps``), in its
+    epoch otherwise (``every N batches``, counted from 1 again each epoch). With
+    ``check_val_every_n_epoch: M`` above 1 it validates only in every M-th epoch, which
+    no attachment says: marked. A fraction of an epoch is marked too (its batch count
+    depends on the loader's length); without either, the validation ends every M-th
+    epoch (``every M epochs``).
     """
     limit = trainer.take("limit_val_batches")
     if type(limit) in (int, float) and limit == 0:
@@ -441,17 +444,15 @@ def _validation(trainer: Keys, port: Port) -> str | None:
         trainer.take("check_val_every_n_epoch")
     n = epochs if count(epochs) else 1
     within = "" if n == 1 else f", in one epoch of every {n}"
-    if count(interval) and epochs is None:
+    if count(interval) and epochs is None:  # Lightning counts the run's batches (total_batch_idx)
         attachment = Attachment(hook.name, every(interval, "step"))
-    elif count(interval):
-        attachment = Attachment(hook.name, every(interval, "step"), (
-            "val_check_interval counts batches within each epoch in Lightning; here it counts the run's steps"
-            if n == 1 else f"Lightning validates every {interval} batches within each epoch{within}; here every "
-                           f"{interval} steps of the run"))
+    elif count(interval):  # the epoch's batches (batch_idx), as `every N batches` counts them
+        attachment = Attachment(hook.name, every(interval, "batch"), None if n == 1 else (
+            f"Lightning validates every {interval} batches{within}; here every {interval} batches of every epoch"))
     elif fraction:
         attachment = Attachment(hook.name, every(n, "epoch") if n > 1 else "", (
             f"Lightning validates {round(1 / interval)} times an epoch (val_check_interval {interval}){within}; "
-            "here at the epoch's end only: attach it `every N steps` for the others"))
+            "here at the epoch's end only: attach it `every N batches` for the others"))
     else:
         attachment = Attachment(hook.name, every(n, "epoch"))
         if epochs is None and whole:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from hookpipe.compiler.loop import every
 from hookpipe.porting.lightning_keys import SETTLED, WHY, Keys, join
 from hookpipe.porting.model import Attachment, Hook, Port
 from hookpipe.porting.writer import pipe_name
@@ -42,10 +43,6 @@ class Context:
 def count(value: Any) -> TypeGuard[int]:
     """``value`` is a positive integer (YAML's ``true`` is not one)."""
     return type(value) is int and value >= 1
-
-
-def every(n: int, unit: str) -> str:
-    return f"every {unit}" if n == 1 else f"every {n} {unit}s"
 
 
 def metric(monitor: Any, evaluate: str | None) -> str:
@@ -78,6 +75,19 @@ def validation_epochs(port: Port, evaluate: str | None) -> int | None:
     return (int(matched.group(1)) if matched.group(1) else 1) if matched else None
 
 
+def acts_at_epoch_end(context: Context) -> bool:
+    """Lightning validates after every batch (``val_check_interval: 1``, ``check_val_every_n_epoch: 1``), and its
+    ``ModelCheckpoint`` and ``EarlyStopping`` act at the training epoch's end, not after each validation.
+
+    They choose by ``trainer.val_check_interval == 1.0 and check_val_every_n_epoch == 1``,
+    which the integer 1 meets too; for the default ``1.0`` the validation ends the
+    epoch, and they are attached after it there anyway.
+    """
+    interval, epochs = context.trainer.get("val_check_interval"), context.trainer.get("check_val_every_n_epoch", 1)
+    return context.evaluate is not None and type(interval) is int and interval == 1 \
+        and type(epochs) is int and epochs == 1
+
+
 def short_name(spec: Any) -> str:
     """The class name of a ``class_path`` spec (``ModelCheckpoint``); empty without one."""
     cls = spec.get("class_path") if isinstance(spec, dict) else None
@@ -97,7 +107,7 @@ def translate(specs: list[Any], port: Port, context: Context) -> None:
         if short == "ModelCheckpoint":
             checkpoints.append(args)
         elif short == "EarlyStopping":
-            done.append((early_stop(args, port, context.evaluate), args))
+            done.append((early_stop(args, port, context.evaluate, acts_at_epoch_end(context)), args))
         elif short == "LearningRateMonitor":
             done.append((lr_monitor(args, port, context), args))
         elif short == "StochasticWeightAveraging":
@@ -109,13 +119,15 @@ def translate(specs: list[Any], port: Port, context: Context) -> None:
         hook.note = join(hook.note, args.untranslated("init_args not translated"))
 
 
-def early_stop(args: Keys, port: Port, evaluate: str | None) -> Hook:
+def early_stop(args: Keys, port: Port, evaluate: str | None, epoch_end: bool = False) -> Hook:
     """``early_stop``: Lightning's ``monitor``, ``mode``, ``patience`` and ``min_delta`` mean the same there.
 
     Lightning's ``patience: 0`` stops at the first result that does not improve, as
     ``patience = 1`` does (its count of such results is compared with ``>=``).
     ``check_finite`` (on by default) also stops at once on a NaN or infinite value,
     which ``early_stop`` does not do: said in the mark, which the monitor needs anyway.
+    ``epoch_end`` (``acts_at_epoch_end``): Lightning validates after every batch and,
+    unless ``check_on_train_epoch_end: false``, judges at the epoch's end only.
     """
     monitor, mode = args.take("monitor"), args.get("mode", "min")
     if mode in ("min", "max"):
@@ -129,15 +141,16 @@ def early_stop(args: Keys, port: Port, evaluate: str | None) -> Hook:
         if args.take("min_delta", 0.0) > 0:
             hook_args["min_delta"] = float(delta)
     args.take_all(("verbose", "log_rank_zero_only"))  # what Lightning prints, and on which process
-    if args.get("check_on_train_epoch_end") is False or validation_epochs(port, evaluate) == 1:
-        args.take("check_on_train_epoch_end")  # judged after each validation, which ends each epoch
+    on_epoch_end = args.get("check_on_train_epoch_end")
+    if on_epoch_end is False or validation_epochs(port, evaluate) == 1 or (epoch_end and on_epoch_end in (None, True)):
+        args.take("check_on_train_epoch_end")  # judged after each validation (which ends each epoch), or at the end
     finite = args.take("check_finite", True) is not False
     # the keys left are named before check_finite's note, which holds for Lightning's default
     note = join(f"monitor {monitor!r}: name the metric val_step returns",
                 args.untranslated("init_args not translated"),
                 "Lightning also stops on a NaN or inf (check_finite)" if finite else None)
     hook = port.add_hook(Hook("stop", "early_stop", hook_args, note=note))
-    path, phase = where_metrics(port, evaluate)
+    path, phase = (_EPOCH, "after") if epoch_end and on_epoch_end is not False else where_metrics(port, evaluate)
     port.attach(path, phase, Attachment(hook.name))
     return hook
 
@@ -147,7 +160,9 @@ def checkpoint(args: Keys, port: Port, context: Context) -> Hook:
 
     Without a trigger of its own Lightning's ``ModelCheckpoint`` saves after each
     validation, so it ranks each result: it is attached where the validation is, as
-    often, and marked where that attachment is (Lightning's frequency differs).
+    often, and marked where that attachment is (Lightning's frequency differs). Where
+    Lightning validates after every batch it saves at each epoch's end instead
+    (``acts_at_epoch_end``).
     """
     evaluate = context.evaluate
     dirpath = args.take("dirpath")
@@ -170,27 +185,30 @@ def checkpoint(args: Keys, port: Port, context: Context) -> Hook:
             hook_args["keep_last"] = top_k
     args.take_all(("verbose", "save_last"))  # save_last: also in loop.after, below
     hook = port.add_hook(Hook("save", "checkpoint", hook_args, note=join(*notes)))
-    _attach_checkpoint(hook.name, args, port, evaluate)
+    _attach_checkpoint(hook.name, args, port, evaluate, acts_at_epoch_end(context))
     if args.get("save_last"):
         port.attach(("loop",), "after", Attachment(hook.name))
     return hook
 
 
-def _attach_checkpoint(name: str, args: Keys, port: Port, evaluate: str | None) -> None:
+def _attach_checkpoint(name: str, args: Keys, port: Port, evaluate: str | None, epoch_end: bool = False) -> None:
     """Attach ``name`` where Lightning's trigger (``every_n_train_steps``, ``every_n_epochs``, a validation) saves.
 
     Lightning refuses both triggers together, and with one at 0 and the other unset
     (or 0) saves nothing periodically: such a value is not taken, so it is marked. A 0
-    beside the other trigger is Lightning's "off", as unset.
+    beside the other trigger is Lightning's "off", as unset. ``epoch_end``: Lightning
+    saves at the end of every (``every_n_epochs``-th) epoch, not after each validation.
     """
     steps, epochs = args.get("every_n_train_steps"), args.get("every_n_epochs")
     if steps is None or count(steps) or (steps == 0 and count(epochs)):
         args.take("every_n_train_steps")
     if epochs is None or (count(epochs) and not count(steps)) or (epochs == 0 and count(steps)):
         args.take("every_n_epochs")
-    validated = attachment_of(port, evaluate) if epochs is None else None
+    validated = attachment_of(port, evaluate) if epochs is None and not epoch_end else None
     if count(steps):
         port.attach(_STEP, "after", Attachment(name, every(steps, "update")))
+    elif epoch_end:
+        port.attach(_EPOCH, "after", Attachment(name, every(epochs if count(epochs) else 1, "epoch")))
     elif validated is not None:
         path, phase, attachment = validated
         note = "Lightning saves after each validation: as evaluate's attachment says" if attachment.note else None

@@ -34,7 +34,7 @@ TRAINER_WHY = {
     "detect_anomaly": "set it in the model factory",
     "use_distributed_sampler": "accelerate shards the loader",
     "reload_dataloaders_every_n_epochs": "the loader is built once",
-    "val_check_interval": "validation runs every N steps or epochs",
+    "val_check_interval": "validation runs every N batches, steps or epochs",
 }
 
 #: Per callback (and logger) class: init_args at values where the ``.pipe`` does what Lightning does.

@@ -28,6 +28,7 @@ from pathlib import PurePath
 from typing import Any
 
 from hookpipe.compiler.catalog import EmaArgs
+from hookpipe.compiler.loop import every as _every
 from hookpipe.porting.mmengine_accumulation import ema_note, per_update_scheduler, schedule_note
 from hookpipe.porting.mmengine_keys import (
     ENV_SETTLED,
@@ -48,7 +49,6 @@ from hookpipe.porting.mmengine_keys import (
 )
 from hookpipe.porting.mmengine_keys import show as _show
 from hookpipe.porting.mmengine_schedulers import SCHEDULER_ONLY, epoch_scheduler_note, iteration_form
-from hookpipe.porting.mmengine_validation import every as _every
 from hookpipe.porting.mmengine_validation import val_firings as _val_firings
 from hookpipe.porting.mmengine_validation import val_note
 from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Item, Port, RunValue
@@ -659,18 +659,7 @@ def _hook(raw: dict[str, Any], port: Port, default_priority: int, order: int, ru
         hook.note = spec.mark()
         return [_Ported(hook.name, "step.after", priority, order)]
     if kind == "LoggerHook":
-        interval = spec.integer("interval", 10)
-        hook = port.add_hook(Hook("logger", "log"))
-        hook.note = spec.mark()
-        if not run.by_epoch:
-            # An iteration loop has no epochs to log at: a log at the end of each pass over the
-            # data would add records MMEngine never writes. The last one flushes the run's end.
-            every = _every(interval, "step") + " and at end" if interval >= 1 else None
-            return [_Ported(hook.name, "step.after" if every else "loop.after", priority, order, modifiers=every or "")]
-        out = [_Ported(hook.name, "epoch.after", priority, order)]
-        if interval >= 1:  # MMEngine logs no step by interval below 1
-            out.insert(0, _Ported(hook.name, "step.after", priority, order, modifiers=_every(interval, "step")))
-        return out
+        return _logger(spec, port, priority, order, run)
     if kind == "CheckpointHook":
         return _checkpoint(spec, port, priority, order, run)
     if kind == "EMAHook":
@@ -683,6 +672,35 @@ def _hook(raw: dict[str, Any], port: Port, default_priority: int, order: int, ru
         return []  # these draw nothing unless `draw` (MMDet, MMSeg) or `enable` (MMPretrain) is set; another value
         # (an expression) is written, and named as left out in its mark
     return [_custom(type_name, spec, port, priority, order, run.evaluate)]
+
+
+def _logger(spec: Spec, port: Port, priority: int, order: int, run: _Run) -> list[_Ported]:
+    """``LoggerHook``: ``log()`` where MMEngine's ``after_train_iter`` logs, and after each validation.
+
+    In an ``EpochBasedTrainLoop`` MMEngine logs when ``(batch_idx + 1) % interval == 0``,
+    ``batch_idx`` the batch's index in its epoch (``every_n_inner_iters``): ``every N
+    batches``, counted from 1 again each epoch; with ``ignore_last=False`` also at the
+    epoch's last batch (``end_of_epoch``), the shorter window's record: ``and at end``.
+    ``after_val_epoch`` logs the validation's results: ``log()`` in ``epoch.after``.
+    """
+    interval = spec.integer("interval", 10)
+    hook = port.add_hook(Hook("logger", "log"))
+    if not run.by_epoch:
+        # An iteration loop has no epochs to log at: a log at the end of each pass over the
+        # data would add records MMEngine never writes. The last one flushes the run's end.
+        hook.note = spec.mark()
+        every = _every(interval, "step") + " and at end" if interval >= 1 else None
+        return [_Ported(hook.name, "step.after" if every else "loop.after", priority, order, modifiers=every or "")]
+    last = not spec.boolean("ignore_last", True)
+    if last and interval < 1:
+        spec.note(f"LoggerHook interval {interval} with ignore_last=False: MMEngine logs each epoch's last batch only; "
+                  f"here log() logs at the epoch's end{', after the validation' if run.evaluate else ''}")
+    hook.note = spec.mark()
+    out = [_Ported(hook.name, "epoch.after", priority, order)]
+    if interval >= 1:  # MMEngine logs no step by interval below 1
+        every = _every(interval, "batch") + (" and at end" if last and interval > 1 else "")
+        out.insert(0, _Ported(hook.name, "step.after", priority, order, modifiers=every))
+    return out
 
 
 def _priority(spec: Spec, default: int) -> int:

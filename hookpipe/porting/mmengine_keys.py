@@ -94,7 +94,7 @@ WHY: dict[str, dict[str, str]] = {
     },
     "LoggerHook": {
         "out_dir": "logs go to the trainer's log_dir", "keep_local": "logs go to the trainer's log_dir",
-        "ignore_last": "log() logs every N steps and at each epoch's end",
+        "ignore_last": "in an IterBasedTrainLoop log() logs every N steps and at the run's end",
     },
     "EarlyStoppingHook": {
         "stopping_threshold": "early_stop has no threshold", "strict": "a missing metric fails here",

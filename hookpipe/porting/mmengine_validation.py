@@ -15,9 +15,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-
-def every(n: int, unit: str) -> str:
-    return f"every {unit}" if n == 1 else f"every {n} {unit}s"
+from hookpipe.compiler.loop import every
 
 
 def _loop_values(loop: dict[str, Any], by_epoch: bool) -> tuple[Any, int, list[int], list[int]]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from hookpipe.compiler.catalog import SEED_HOOK_TYPES, HookType, seed_hook_type
+from hookpipe.compiler.loop import every
 from hookpipe.porting.model import Attachment, Call, Hook, Port
 from hookpipe.porting.writer import pipe_name
 
@@ -109,18 +110,14 @@ def _validation(config: dict[str, Any], port: Port, note: str | None = None) -> 
     if config.get("eval_at_begin") is True:
         port.attach(("loop",), "before", Attachment(hook.name))
     if step_freq is not None:
-        port.attach(_STEP, "after", Attachment(hook.name, _every(step_freq, "step")))
+        port.attach(_STEP, "after", Attachment(hook.name, every(step_freq, "step")))
     if epoch_freq is not None:
-        port.attach(("loop", "epoch"), "after", Attachment(hook.name, _every(epoch_freq, "epoch")))
+        port.attach(("loop", "epoch"), "after", Attachment(hook.name, every(epoch_freq, "epoch")))
 
 
 def _frequency(config: dict[str, Any], key: str) -> int | None:
     value = config.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
-
-
-def _every(n: int, unit: str) -> str:
-    return f"every {unit}" if n == 1 else f"every {n} {unit}s"
 
 
 def seed_config(config_type: str) -> HookType | None:
