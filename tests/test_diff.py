@@ -110,6 +110,11 @@ def test_first_firings_use_the_guard_logic() -> None:
     assert first_firings(Guard("step", 500, 100)) == "steps 100, 600, 1100"
     assert first_firings(Guard("epoch", 1, 1, at_end=True)) == "epochs 1, 2, 3, and at the end"
     assert first_firings(Guard()) == "every time the phase runs"
+    # The epoch's batches start again every epoch, a validation run's every run.
+    assert first_firings(Guard("batch", 3, 3)) == "batches 3, 6, 9 of each epoch"
+    assert first_firings(Guard("batch", 2, 3, until=4, at_end=True)) == (
+        "batches 3 of each epoch, and at each epoch's last batch")
+    assert first_firings(Guard("batch", 5, 5), validation=True) == "batches 5, 10, 15 of each validation run"
 
 
 def test_long_lists_fold_into_details() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hookpipe.compiler.loader import load_text
 from hookpipe.compiler.pipeline import run_passes
 from hookpipe.diagnostics import has_errors
@@ -145,3 +147,23 @@ def test_a_validation_runs_batches_are_judged_by_neither_hp101_nor_hp102():
     codes = sorted(d.code for d in run_rules(run_passes(load_text(training, "t.pipe"), "t.pipe"))
                    if d.code in ("HP101", "HP102"))
     assert codes == ["HP101", "HP102"]  # 5000 is past max_step; 50 is not a multiple of 4
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ("    evaluate every batch\n    save every 4 batches and at end", None),  # validated at every step
+    ("    evaluate every batch\n    save", None),
+    ("    evaluate every step\n    save every 4 batches", None),
+    ("    evaluate every 4 batches\n    save every 8 batches", None),
+    ("    evaluate every 4 batches and at end\n    save every 4 batches and at end", None),
+    ("    evaluate every 4 batches\n    save every 6 batches", "batch 6"),
+    ("    evaluate every 4 batches\n    save every 4 batches and at end", "the last batch of an epoch"),
+    ("    evaluate every 4 batches\n    save every 6 steps", "step 6"),  # stale in the first epoch already
+    ("    evaluate every 4 batches\n    save every 4 steps", "a step of a later epoch (its steps and the "
+     "validation's batches count alike only in the first epoch, unless every epoch's length is a multiple of 4)"),
+])
+def test_hp108_compares_the_epochs_batches_with_steps_and_itself(body: str, where: str | None) -> None:
+    text = f"trainer {{ max_step = 1000 }}\n{HEAD}{RANKED}{EVAL}\nloop {{ epoch {{ step {{ after {{\n    optimize\n" \
+           f"{body}\n}} }} }} }}\n"
+    found = [d.message for d in run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe")) if d.code == "HP108"]
+    assert found == ([] if where is None else [f"checkpoint `save` records metrics at {where}, where validation did "
+                                                "not just run: saved there, it is not ranked by `evaluate.loss`"])

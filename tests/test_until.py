@@ -83,6 +83,12 @@ def test_hp107_accepts_disjoint_ranges_and_still_warns_on_overlap() -> None:
     three = pipe("            evaluate every 5 epochs until 10\n            evaluate every 2 epochs from 12 until 20\n"
                  "            evaluate every epoch from 18")
     assert _lint(three) == [("HP107", 11)]  # the third meets the second (18-20), not the first
+    # `and at end` fires on the last occurrence, which an endless range has too (either order).
+    at_end = pipe("            evaluate every 10 epochs until 15 and at end\n            evaluate every epoch from 16")
+    assert _lint(at_end) == [("HP107", 10)]
+    ends_first = pipe("            evaluate every epoch from 16\n            evaluate every 10 epochs until 15 and at end")
+    assert _lint(ends_first) == [("HP107", 10)]
+    assert _lint(at_end.replace("from 16", "from 16 until 20")) == []  # the run's end is past 20: once there
 
 
 def test_explain_shows_the_range(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -207,6 +207,9 @@ def test_editor_completes_the_block_and_its_unit() -> None:
     assert _labels("validation evaluate {\n batch {\n  after {\n   show every ") == {"batch"}
     assert _labels("validation evaluate {\n batch {\n  after {\n   show every 5 ") == {"batches"}
     assert "steps" not in _labels("validation evaluate {\n batch {\n  after {\n   show every 5 ")
+    # The run's own before/after run once per validation: no unit, no `every`.
+    assert _labels("validation evaluate {\n after {\n   show every ") == set()
+    assert "every" not in _labels("validation evaluate {\n after {\n   show ")
     assert "batches" in _labels("loop { epoch { step { after {\n a every 10 ")  # the epoch's batches
 
 

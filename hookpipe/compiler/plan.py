@@ -81,11 +81,13 @@ class Guard:
 
         A guard's range runs from ``start`` to ``until`` (no end without it). Guards
         of different units, or one always on, are taken to overlap; so are two that
-        both fire ``at end``.
+        both fire ``at end``, and one that fires ``at end`` with one whose range has
+        no end (the last occurrence is in it: ``every 2 batches until 4 and at end``
+        and ``every batch from 5`` both fire on each epoch's last batch).
         """
         if self.unit is None or other.unit is None or self.unit != other.unit:
             return True
-        if self.at_end and other.at_end:
+        if self.at_end and (other.at_end or other.until is None) or other.at_end and self.until is None:
             return True
         ends = [g.until for g in (self, other) if g.until is not None]
         return not ends or max(self.start, other.start) <= min(ends)

@@ -356,8 +356,9 @@ def _phase(scope: str, phase: str, base_ctx: Compilation | None, head_ctx: Compi
         b, h = base.entries[key], head.entries[key]
         if b.guard != h.guard or b.main_only != h.main_only:
             before, after = (_when(e.guard, e.main_only) or "every time" for e in (b, h))
-            out.frequency.append(FrequencyChange(key[0], key[1], before, after, first_firings(b.guard),
-                                                 first_firings(h.guard), _where(h)))
+            validation = split_validation_scope(scope) is not None
+            out.frequency.append(FrequencyChange(key[0], key[1], before, after, first_firings(b.guard, validation),
+                                                 first_firings(h.guard, validation), _where(h)))
     moved = [k for k in common if k not in kept]
     for number, key in enumerate(sorted(moved, key=lambda k: head.position[k])):
         flips = [other for other in common if other != key
@@ -447,12 +448,16 @@ def describe_origin(origin: Origin) -> str:
 # --- frequencies -------------------------------------------------------------------------------
 
 
-def first_firings(guard: Guard, count: int = 3) -> str:
+def first_firings(guard: Guard, validation: bool = False, count: int = 3) -> str:
     """The first ``count`` occurrences of the guard's unit it fires at (1-based, as ``from`` counts).
+
+    ``validation``: the guard is in a validation run's scopes, whose batches are that run's.
 
     Example:
         >>> first_firings(Guard("step", 200, 100))
         'steps 100, 300, 500'
+        >>> first_firings(Guard("batch", 3, 3, at_end=True))
+        "batches 3, 6, 9 of each epoch, and at each epoch's last batch"
         >>> first_firings(Guard())
         'every time the phase runs'
     """
@@ -467,6 +472,10 @@ def first_firings(guard: Guard, count: int = 3) -> str:
         occurrence += 1
     units = plural(guard.unit)
     text = f"{units} {', '.join(map(str, found))}" if found else f"no {guard.unit} before the end"
+    if guard.unit == "batch":  # counted from 1 again in every pass over the loader
+        per = "validation run" if validation else "epoch"
+        text = (text if found else "no batch") + f" of each {per}"
+        return text + (f", and at each {per}'s last batch" if guard.at_end else "")
     return text + (", and at the end" if guard.at_end else "")
 
 

@@ -229,8 +229,8 @@ def _validation_hooks(ctx: Compilation | None) -> list[str]:
 
 def _units(stack: list[Frame], in_validation: bool) -> tuple[str, ...]:
     """What a frequency may count in the phase being written: its scope's units (HP007 for others)."""
-    if in_validation:
-        return VALIDATION_UNITS
+    if in_validation:  # its batches count; its own before/after run once per validation
+        return VALIDATION_UNITS if any(f.bracket == "{" and _block_owner(f) == "batch" for f in stack) else ()
     scope = next((owner for f in reversed(stack) if f.bracket == "{" and (owner := _block_owner(f)) in SCOPE_UNITS),
                  None)
     return SCOPE_UNITS[scope] if scope is not None else _UNITS

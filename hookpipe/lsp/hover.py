@@ -150,7 +150,7 @@ def firings(guard: Guard, trainer: dict[str, Any], validation: bool = False) -> 
         'Fires at global_step_id 199, 399, 599, 799, 999: 5 times in this run (max_step = 1000).'
     """
     assert guard.unit is not None
-    bound, key = _bound(guard, trainer)
+    bound, key = _bound(guard, trainer, validation)
     counts: list[int] = []
     c = guard.start
     until = guard.until
@@ -168,6 +168,9 @@ def firings(guard: Guard, trainer: dict[str, Any], validation: bool = False) -> 
     if guard.unit == "batch" and validation:  # a validation run's batches: their number is the loader's
         return (f"Fires at {label} {', '.join(ids)}{more} of each validation run"
                 f"{' and on its last batch' if guard.at_end else ''} (validation batches, not training steps).")
+    if guard.unit == "batch" and not ids and not guard.at_end:
+        return (f"Never fires in this run: the first firing is batch {guard.start} of an epoch, "
+                f"beyond {key} = {bound} (HP101).")
     if guard.unit == "batch":  # the epoch's batches: the count starts again with every epoch
         return (f"Fires at {label} {', '.join(ids)}{more} of each epoch"
                 f"{' and on its last batch' if guard.at_end else ''} (the epoch's batches: `step_id` counts "
@@ -184,10 +187,12 @@ def firings(guard: Guard, trainer: dict[str, Any], validation: bool = False) -> 
     return (f"Fires at {label} {where}{at_end}: {total} time{'s' if total != 1 else ''} in this run ({key} = {bound}).")
 
 
-def _bound(guard: Guard, trainer: dict[str, Any]) -> tuple[int | None, str]:
+def _bound(guard: Guard, trainer: dict[str, Any], validation: bool = False) -> tuple[int | None, str]:
+    """The most occurrences of the guard's unit in the run, and the setting that says so."""
     if guard.unit == "epoch" and trainer.get("max_epoch"):
         return int(trainer["max_epoch"]), "max_epoch"
-    if guard.unit == "step" and trainer.get("max_step"):
+    # an epoch has at most max_step batches (a validation run's are its loader's)
+    if (guard.unit == "step" or guard.unit == "batch" and not validation) and trainer.get("max_step"):
         return int(trainer["max_step"]), "max_step"
     return None, ""
 

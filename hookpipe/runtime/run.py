@@ -306,7 +306,8 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
             if isinstance(exc, FactoryFailure) and exc.__cause__ is not None:  # the factory's code, then where
                 traceback.print_exception(exc.__cause__, file=sys.stderr)
-            _say_error(trainer, f"hookpipe run: {_setting_place(ctx, str(exc)) or _name(path)}: {exc}", alike=True)
+            _say_error(trainer, f"hookpipe run: {_setting_place(ctx, str(exc), sets) or _name(path)}: {exc}",
+                       alike=True)
             return 1
         except HookpipeError as exc:  # CompileError: the diagnostics say it all
             _say_error(trainer, str(exc), alike=True)
@@ -425,15 +426,20 @@ def _say_main(message: str) -> None:
         print(_escaped_lines(message), file=sys.stderr, flush=True)
 
 
-def _setting_place(ctx: Any, message: str) -> str | None:
+def _setting_place(ctx: Any, message: str, sets: list[str]) -> str | None:
     """``file:line:col`` of the trainer setting a runtime error starts with (``trainer.optimizer: ...``).
 
     The Plan keeps the settings' values, not where they were written; the
     compilation of this run still knows, so the error points at the line to fix.
+    None where the file did not write it, or a ``--set`` changed it (the file's
+    line is then not the value that failed).
     """
     m = re.match(r"trainer\.(\w+)", message)
     written = ctx.settings.get(m.group(1)) if ctx is not None and m is not None else None
-    if written is None:
+    if written is None or m is None:
+        return None
+    key = f"trainer.{m.group(1)}"
+    if any((name := item.split("=", 1)[0].strip()) == key or name.startswith(key + ".") for item in sets):
         return None
     span = written.span
     return f"{_name(span.file)}:{span.line}:{span.column}"

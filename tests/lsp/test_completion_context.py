@@ -76,3 +76,16 @@ def test_effect_kinds_are_the_compilers_and_the_grammars_keywords() -> None:
     for kind in EFFECT_KINDS:
         text = f'{RUN}use probes = "m"\n{head}{kind} params\n}}\nloop {{ epoch {{ step {{ after {{ s }} }} }} }}\n'
         assert getattr(compile_text(text, "kinds.pipe").hook("s").effects, kind) == ("params",), kind
+
+
+def test_hover_firings_of_the_epochs_batches_know_max_step_and_the_restart() -> None:
+    from hookpipe.compiler.plan import Guard
+    from hookpipe.lsp.hover import firings
+
+    assert firings(Guard("batch", 3, 3), {"max_step": 10}) == (
+        "Fires at step_id 2, 5, 8 of each epoch (the epoch's batches: `step_id` counts from 0 again at every epoch).")
+    assert firings(Guard("batch", 20, 20), {"max_step": 10}) == (
+        "Never fires in this run: the first firing is batch 20 of an epoch, beyond max_step = 10 (HP101).")
+    # A validation run's batches are its loader's: max_step does not bound them.
+    assert firings(Guard("batch", 20, 20), {"max_step": 10}, validation=True).startswith(
+        "Fires at validation batch id 19, 39, 59")

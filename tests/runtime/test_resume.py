@@ -95,3 +95,11 @@ def test_a_resumed_phase_counts_the_epochs_batches_where_the_checkpoint_left_the
     resumed()
     # The checkpoint ran at global id 3 (the epoch's batch 4), before `mark`: the resume runs it there first.
     assert [g for tag, _, g, _ in hooklib.LOG if tag == "mark"] == [3, 5, 7, 9]
+    # A run that counted no batches (no such guard) wrote the checkpoint; the file resumed with now has one.
+    HookBasedTrainer.from_plan(resume_plan(tmp_path / "c"))()
+    hooklib.LOG.clear()
+    changed = HookBasedTrainer.from_plan(
+        resume_plan(tmp_path / "d", mark_every_batches=2),
+        resume_from=ResumeCheckpointConfig(resume_from=str(tmp_path / "c" / "step-00000004")))
+    changed()
+    assert [g for tag, _, g, _ in hooklib.LOG if tag == "mark"] == [3, 5, 7, 9]

@@ -90,3 +90,11 @@ def test_a_failing_trainer_setting_is_named_at_its_line_with_a_quoted_number_hin
     (last,) = [row for row in done.stderr.splitlines() if row.startswith("hookpipe run:")]
     assert last.startswith(f"hookpipe run: {path}:{line}:5: trainer.optimizer: calling torch.optim.SGD(lr='0.05')")
     assert last.endswith('; `lr` is the string "0.05": write it without quotes for a number (lr = 0.05)')
+
+
+def test_a_setting_a_set_changed_is_not_located_at_the_files_line(tmp_path: Path) -> None:
+    done = run(tmp_path, "t.val_step", sets=('trainer.optimizer.lr="0.05"',))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (last,) = [row for row in done.stderr.splitlines() if row.startswith("hookpipe run:")]
+    assert last.startswith(f"hookpipe run: {tmp_path / 'train.pipe'}: trainer.optimizer: calling torch.optim.SGD")
+    assert last.endswith("(lr = 0.05)")

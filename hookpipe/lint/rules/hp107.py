@@ -69,6 +69,7 @@ class _Earlier:
         self.always = 0  # guards with no unit
         self.by_unit: dict[str, int] = {}
         self.at_end: set[str] = set()
+        self.endless: set[str] = set()  # units with a range that has no `until`
         self.ranges = {unit: _Ranges(s) for unit, s in starts.items()}
 
     def overlaps(self, guard: Guard) -> bool:
@@ -79,7 +80,9 @@ class _Earlier:
             return True
         if not self.by_unit.get(unit):
             return False
-        if guard.at_end and unit in self.at_end:
+        # The last occurrence: where every `at end` fires, and in each endless range (Guard.overlaps).
+        ends = unit in self.at_end
+        if guard.at_end and (ends or unit in self.endless) or guard.until is None and ends:
             return True
         return self.ranges[unit].meets(guard.start, _end(guard))
 
@@ -92,6 +95,8 @@ class _Earlier:
         self.by_unit[unit] = self.by_unit.get(unit, 0) + 1
         if guard.at_end:
             self.at_end.add(unit)
+        if guard.until is None:
+            self.endless.add(unit)
         self.ranges[unit].add(guard.start, _end(guard))
 
 

@@ -19,7 +19,7 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.internal_frequency import effective_guard
-from hookpipe.compiler.loop import STEP_SCOPES, validation_scope
+from hookpipe.compiler.loop import STEP_SCOPES, plural, validation_scope
 from hookpipe.compiler.plan import Guard
 from hookpipe.diagnostics import Diagnostic, Note
 from hookpipe.lint.rules._common import grad_accumulation, most_updates, setting, warning
@@ -112,13 +112,26 @@ def _subset(c: Guard, v: Guard) -> bool:
     return c.start >= v.start and (c.start - v.start) % v.every == 0 and c.every % v.every == 0
 
 
+def _every_time(guard: Guard) -> bool:
+    """Every step of a step phase: no guard, or ``every step`` / ``every batch`` over the whole run."""
+    return guard.unit is None or guard.unit in ("step", "batch") and guard.every == 1 and guard.start == 1 \
+        and guard.until is None
+
+
 def _first_stale(ctx: Compilation, c: Guard, scope: str, validations: list[Guard]) -> str | None:
     """Where ``c`` first fires without one of ``validations`` firing at the same count; None if never."""
-    if any(v.unit is None for v in validations):
+    if any(_every_time(v) if scope in STEP_SCOPES else v.unit is None for v in validations):
         return None
-    if c.unit is None:  # every time the phase runs: every step, or every epoch
+    if c.unit is None or scope in STEP_SCOPES and _every_time(c):  # every time the phase runs
         c = Guard("step" if scope in STEP_SCOPES else "epoch", 1, 1)
     usable = [v for v in validations if v.unit == c.unit]
+    # The run's steps and the epoch's batches count alike in the first epoch, and part after it.
+    other = [v for v in validations if {v.unit, c.unit} == {"step", "batch"}]
+    if not usable and other and c.unit is not None and other[0].unit is not None:
+        first = _first_stale(ctx, c, scope, [Guard(c.unit, v.every, v.start, v.at_end, v.until) for v in other])
+        return first or (f"a {c.unit} of a later epoch (its {plural(c.unit)} and the validation's "
+                         f"{plural(other[0].unit)} count alike only in the first epoch, unless every epoch's length "
+                         f"is a multiple of {other[0].every})")
     if not any(_subset(c, v) for v in usable):
         bound = _bound(ctx, c.unit)  # type: ignore[arg-type]
         count = c.start

@@ -376,6 +376,12 @@ class TrainingLoop:
         self.counters.restore(resumed["counters"])
         args = self._get_hook_args()
         args.epoch_id, args.step_id, args.global_step_id = cursor["ids"]
+        if cursor["scope"] == "step":  # the epoch's batch count, from the step's own id (a run whose step did
+            # not count it, or an earlier version, stored none); the epoch's last batch by the loader's length
+            per_epoch = self._steps_per_epoch()
+            self.counters.batch = args.step_id + 1
+            if per_epoch is not None:
+                self.counters.last_batch = args.step_id + 1 >= per_epoch
         if cursor["scope"] == "step":
             self.accelerator.gradient_state.sync_gradients = self.counters.update > 0
             if resumed.get("loss") is not None:

@@ -151,6 +151,10 @@ def keyword_hint(target: Any, exc: BaseException) -> str:
     return f"; {hint}" if hint else (f"; it accepts: {', '.join(names)}" if names else "")
 
 
+#: A number as a ``.pipe`` file writes one (``0.05``, ``1e-3``, ``-2``, ``10_000``): not ``inf`` or ``nan``.
+_NUMBER = re.compile(r"-?[0-9][0-9_]*(?:\.[0-9][0-9_]*)?(?:[eE][+-]?[0-9]+)?")
+
+
 def quoted_number_hint(kwargs: dict[str, Any]) -> str:
     """``"; `lr` is the string "0.05": ..."`` when an argument is a number written in quotes.
 
@@ -158,11 +162,7 @@ def quoted_number_hint(kwargs: dict[str, Any]) -> str:
     names no argument (``'<=' not supported between 'float' and 'str'``).
     """
     for key, value in kwargs.items():
-        if isinstance(value, str):
-            try:
-                float(value.replace("_", ""))
-            except ValueError:
-                continue
+        if isinstance(value, str) and _NUMBER.fullmatch(value):
             return f'; `{key}` is the string "{value}": write it without quotes for a number ({key} = {value})'
     return ""
 
