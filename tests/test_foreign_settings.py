@@ -46,3 +46,10 @@ def test_a_boolean_is_not_an_integer_setting() -> None:
     assert [(d.code, d.message) for d in ctx.diagnostics] == [
         ("HP003", "invalid `seed` of the trainer: expected an integer, got true")]
     assert TrainerSettings.model_validate({"max_step": 1e3}).max_step == 1000  # a whole float is still a count
+
+
+def test_val_check_interval_points_at_the_epochs_batches_as_lightning_counts_them() -> None:
+    help_text = _help("val_check_interval")
+    assert help_text is not None and "`evaluate every 500 batches` in `step { after { } }`" in help_text
+    log_help = _help("log_every_n_steps")
+    assert log_help is not None and "`every N updates`" in log_help and "after each validation" in log_help

@@ -15,7 +15,9 @@ __all__ = ["FOREIGN_SETTINGS", "foreign_help"]
 _CLIP = ("clipping is a hook in hookpipe: `hook clip = grad_clip(max_norm = 1.0)` (mode = \"value\" for "
          "clip_value), attached before the optimizer: `clip -> optimize`")
 _VALIDATE = ("validation is a hook: `hook evaluate = validation(callback = ...)`, attached where it runs, e.g. "
-             "`evaluate every 500 steps` in `step { after { } }` or `evaluate every 2 epochs` in `epoch { after { } }`")
+             "`evaluate every 500 batches` in `step { after { } }` (the epoch's batches, as Lightning's "
+             "val_check_interval counts them; `every 500 steps` counts the run's) or `evaluate every 2 epochs` in "
+             "`epoch { after { } }`")
 _DEVICES = ("hookpipe takes its processes from the launcher (`hookpipe run --processes N`, accelerate launch, "
             "torchrun); `cpu = true` runs on the CPU")
 
@@ -39,7 +41,8 @@ FOREIGN_SETTINGS: dict[str, tuple[str, str]] = {
     "strategy": ("Lightning", _DEVICES),
     "num_nodes": ("Lightning", _DEVICES),
     "num_sanity_val_steps": ("Lightning", "write `sanity_val_batches = N`"),
-    "log_every_n_steps": ("Lightning", "logging is a hook: `hook record = log()` attached `every N steps`"),
+    "log_every_n_steps": ("Lightning", "logging is a hook: `hook record = log()` attached `every N updates` in "
+                          "`step { after { } }` (Lightning counts optimizer steps), and after each validation"),
     "logger": ("Lightning", "write `log_with = [\"csv\"]` (or \"tensorboard\", \"wandb\", ...) and `log_dir`"),
     "default_root_dir": ("Lightning", "logs go to `log_dir`; checkpoints where the `checkpoint(dir = ...)` hook says"),
     "enable_progress_bar": ("Lightning", "write `progress = false`"),
