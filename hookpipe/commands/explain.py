@@ -24,7 +24,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="batches per epoch for --steps (default: all N in one epoch); without --steps, "
                         "N is the whole run the file's max_epoch/max_step describe")
     p.add_argument("--rank", choices=("main", "other"), default="main", help="simulate the main or another process")
-    p.add_argument("--json", action="store_true", help="print the --steps schedule as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the --steps schedule as JSON (its \"step\" is global_step_id, from 0; the text "
+                   "table counts steps from 1)")
     p.add_argument("--root",
                    help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
