@@ -267,7 +267,9 @@ def test_render_diff_colours_the_head_graph(repo: Path) -> None:
     assert 'color="#ff7f0e"' in node("save")  # moved: orange
     assert "dashed" in node("speed") and 'color="#d62728"' in node("speed")  # removed: dashed red
     assert "#ff7f0e" not in node("evaluate") and "#2ca02c" not in node("evaluate")
-    assert "every 400 steps (was every 200 steps)" in dot
+    assert 'color="#1f77b4"' in node("evaluate")  # its frequency changed: blue
+    assert "every 400 steps (was every 200 steps)" in node("evaluate")
+    assert "#1f77b4" not in node("score")  # neither moved nor retimed
     assert "green: added" in dot
     edges = [line for line in dot.splitlines() if " -> " in line]
     assert any('color="#2ca02c"' in e for e in edges)  # HEAD's new edges (score -> save, save -> losses)

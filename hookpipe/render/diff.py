@@ -3,8 +3,9 @@
 The picture is HEAD's (``model.from_compilation``), compared with BASE by
 ``hookpipe.compiler.plan_diff`` so the words of ``hookpipe diff`` and the colours
 agree: attachments it lists as added are green, moved ones orange, and removed
-ones are drawn where they were, dashed red; a changed frequency reads
-``every 400 steps (was every 200 steps)``. An attachment is a hook's k-th
+ones are drawn where they were, dashed red; one whose frequency changed is blue and
+reads ``every 400 steps (was every 200 steps)`` (a reviewer must see a schedule
+change as readily as a new hook). An attachment is a hook's k-th
 attachment in a phase's lowered order on each side (as ``plan_diff`` counts), and
 an ordering edge is the same on both sides when it joins the same two attachments
 with the same kind of origin: HEAD's edges missing at BASE are green, BASE's edges
@@ -47,7 +48,8 @@ def diff_model(base: Compilation | None, head: Compilation) -> tuple[GraphModel,
 
     def change(node: GraphNode) -> GraphNode:
         place = head_places.get(node.id)
-        kind = "added" if place in added else "moved" if place in moved else "unchanged"
+        kind = "added" if place in added else "moved" if place in moved else "retimed" if place in retimed \
+            else "unchanged"
         frequency = node.frequency
         if place in retimed:
             frequency = f"{frequency or 'every time'} (was {retimed[place]})"

@@ -54,12 +54,14 @@ LEGEND = (
 #: still tell written order, ``order`` and effects apart).
 GREEN = "#2ca02c"
 ORANGE = "#ff7f0e"
+BLUE = "#1f77b4"
 UNCHANGED_EDGE = "#a0a0a0"
 CHANGE_NODE: dict[str, dict[str, str]] = {
     "added": {"color": GREEN, "penwidth": "2.5", "fillcolor": "#e5f5e0"},
     "removed": {"color": RED, "penwidth": "2", "style": "rounded,dashed,filled", "fillcolor": "#fdecea",
                 "fontcolor": "#8c1c1c"},
     "moved": {"color": ORANGE, "penwidth": "2.5", "fillcolor": "#fff0dd"},
+    "retimed": {"color": BLUE, "penwidth": "2.5", "fillcolor": "#e3eefa"},
 }
 CHANGE_EDGE: dict[str, dict[str, str]] = {
     "added": {"color": GREEN, "fontcolor": GREEN, "penwidth": "2.5"},
@@ -70,6 +72,7 @@ DIFF_LEGEND = (
     '<font point-size="10"><font color="#2ca02c">green: added</font>    '
     f'<font color="{RED}">dashed red: removed</font>    '
     '<font color="#ff7f0e">orange: moved</font>    '
+    '<font color="#1f77b4">blue: frequency changed</font>    '
     '<font color="#777777">grey: unchanged (solid: written order, dashed: order, dotted: effect)</font></font>'
 )
 

@@ -17,11 +17,13 @@ ARROWS = {"written": "-->", "order": "==>", "require": "==>", "effect": "-.->", 
 COLORS = {"written": "#333333", "order": "#1f5fbf", "require": "#7b2fbf", "effect": "#2e8b57", "bracket": "#b8860b",
           "plan": "#999999"}
 RED = "#d62728"
-#: ``render --diff`` (see hookpipe.render.dot): added green, removed dashed red, moved orange.
+#: ``render --diff`` (see hookpipe.render.dot): added green, removed dashed red, moved orange, a changed
+#: frequency blue.
 CHANGE_CLASSES = {
     "added": "fill:#e5f5e0,stroke:#2ca02c,stroke-width:3px",
     "removed": f"fill:#fdecea,stroke:{RED},stroke-width:2px,stroke-dasharray:6 4",
     "moved": "fill:#fff0dd,stroke:#ff7f0e,stroke-width:3px",
+    "retimed": "fill:#e3eefa,stroke:#1f77b4,stroke-width:3px",
 }
 CHANGE_EDGES = {"added": "#2ca02c", "removed": RED, "unchanged": "#a0a0a0"}
 

@@ -41,7 +41,7 @@ class GraphNode:
     timing: str = ""
     heat: float | None = None
     #: From ``render --diff`` (see :mod:`hookpipe.render.diff`): "added", "removed",
-    #: "moved", "unchanged"; empty when no comparison is drawn.
+    #: "moved", "retimed" (its frequency changed), "unchanged"; empty when no comparison is drawn.
     change: str = ""
 
 
