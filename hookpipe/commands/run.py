@@ -7,6 +7,9 @@ been checked (:mod:`hookpipe.commands.run_input`).
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import threading
 
 from hookpipe.commands.common import say
 from hookpipe.commands.run_input import file_problem, runtime_problem
@@ -23,6 +26,17 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 
 def main(args: argparse.Namespace) -> int:
+    # Until the run installs its own handler (importing torch and accelerate takes seconds), a SIGTERM (a job
+    # cancelled at once) says so, as Ctrl-C does, instead of ending the process without a word.
+    previous = signal.signal(signal.SIGTERM, _terminated_starting) if _main_thread() else None
+    try:
+        return _start(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _start(args: argparse.Namespace) -> int:
     problem = file_problem(args.file) or run_arguments_problem(args)
     if problem is not None:
         say(f"hookpipe run: {problem}")
@@ -44,6 +58,16 @@ def main(args: argparse.Namespace) -> int:
     options = RunOptions(check_effects=args.check_effects, lint=not args.no_lint, weights_from=args.weights_from,
                          profile=profile_path(args.file, args.profile, args.profile_out))
     exit_process(int(run_file(args.file, args.sets, args.resume, options=options)))
+
+
+def _terminated_starting(signum: int, frame: object) -> None:
+    """Nothing is written yet, and an exception raised inside an import can be caught there: exit at once."""
+    say("hookpipe run: terminated while starting (nothing trained)")
+    os._exit(143)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _worker_args(args: argparse.Namespace) -> list[str]:

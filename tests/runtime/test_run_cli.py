@@ -263,3 +263,16 @@ def test_resuming_the_end_of_a_run_that_stopped_early_says_so(tmp_path: Path) ->
     assert (f"nothing to train: {tmp_path / 'ckpt' / 'step-00000002'} ends a run that stopped early (asked at step 1); "
             f"to train on from its weights, start a new run: --weights-from {tmp_path / 'ckpt' / 'step-00000002'}"
             in again.stderr)
+
+
+def test_sigterm_while_the_run_is_starting_says_so_and_exits_143() -> None:
+    """Before the run's own handler (torch and accelerate still importing) a SIGTERM ended the process silently."""
+    code = ("import os, signal, hookpipe.commands.run as command\n"
+            "command.runtime_problem = lambda: os.kill(os.getpid(), signal.SIGTERM)  # the signal, while starting\n"
+            "from hookpipe.cli import main\n"
+            "raise SystemExit(main(['run', 'examples/digits/train.pipe']))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 143
+    assert done.stderr.strip().splitlines()[-1] == "hookpipe run: terminated while starting (nothing trained)"
+    assert "Traceback" not in done.stderr
