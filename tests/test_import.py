@@ -412,17 +412,21 @@ def test_lightning_classifier(tmp_path: Path) -> None:
                  'model           = "torchgeo.trainers.ClassificationTask"(model = "resnet18", in_channels = 13, '
                  'num_classes = 10, loss = "ce")',
                  'optimizer       = "torch.optim.AdamW"(lr = 0.001, weight_decay = 0.01)',
-                 'hook clip       = grad_clip(mode = "norm", max_norm = 1.0)',
-                 'hook stop       = early_stop(monitor = "evaluate.val_acc", mode = "max", patience = 5)',
-                 'hook save       = checkpoint(dir = "runs/classifier/checkpoints", monitor = "evaluate.val_loss", '
+                 'hook clip     = grad_clip(mode = "norm", max_norm = 1.0)',
+                 'hook logger   = log()',
+                 'hook stop     = early_stop(monitor = "evaluate.val_acc", mode = "max", patience = 5)',
+                 # save_top_k 2 and save_last: the 2 best and the newest (Lightning's last.ckpt)
+                 'hook save     = checkpoint(dir = "runs/classifier/checkpoints", monitor = "evaluate.val_loss", '
                  'mode = "min", keep_best = 2, keep_last = 1)'):
         assert line in text, line
-    # log_every_n_steps counts optimizer steps in Lightning
-    assert block(text, "step {").splitlines()[1:5] == ["after {", "clip", "optimize", "lr_monitor every 25 updates"]
+    # log_every_n_steps counts optimizer steps in Lightning; the LearningRateMonitor is that log()'s lr/<i>
+    assert block(text, "step {").splitlines()[1:5] == ["after {", "clip", "optimize", "logger every 25 updates"]
     epoch = block(text, "epoch {")
     # Lightning saves after each validation (every 2 epochs here), so each save ranks a new result
     assert epoch.index("evaluate every 2 epochs") < epoch.index("stop") < epoch.index("save     every 2 epochs")
-    assert "RichProgressBar" not in text and "after { save }" in text
+    # each validation's results: one record at its own step, right after it
+    assert block(text, "validation evaluate {") == "validation evaluate {\nafter { logger }\n}"
+    assert "RichProgressBar" not in text and "after { save }" not in text
     assert "must define: train_loader" in result.err
 
 

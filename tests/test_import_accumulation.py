@@ -298,21 +298,24 @@ MULTI_PHASE = ("dict(type='LinearLR', start_factor=0.001, by_epoch=True, begin=0
 
 
 def test_epoch_schedule_factory_is_told_to_count_updates(tmp_path: Path) -> None:
-    """The trial's MMPretrain-style schedule: its factory must count an epoch as ceil(steps_per_epoch / 4) updates."""
+    """The trial's MMPretrain-style schedule: its factory counts an epoch as run.updates_per_epoch updates
+    (ceil(steps_per_epoch / 4) here), given to it, not computed from the config's 4."""
     config = mm_config(tmp_path, MULTI_PHASE, 4)
     config.write_text(config.read_text().replace("IterBasedTrainLoop', max_iters=200", "EpochBasedTrainLoop', "
                                                                                        "max_epochs=100"))
     _, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
     code, _, note = setting(text, "lr_scheduler").partition(MARK)
     assert code.strip().startswith("lr_scheduler = project.lr_scheduler(schedule = [{ type = \"LinearLR\"")
-    assert code.strip().endswith("steps_per_epoch = run.steps_per_epoch)")
+    assert code.strip().endswith("steps_per_epoch = run.steps_per_epoch, updates_per_epoch = run.updates_per_epoch)")
     assert note.strip() == ("param_scheduler is stepped once per update here: write a factory taking the optimizer, "
-                            "this schedule and steps_per_epoch, counting an update as 4 iterations "
-                            "(accumulative_counts), an epoch as ceil(steps_per_epoch / 4) updates")
+                            "this schedule, steps_per_epoch and updates_per_epoch, counting an update as 4 iterations "
+                            "(accumulative_counts), an epoch as updates_per_epoch updates")
     (tmp_path / "out.pipe").unlink()
     config.write_text(config.read_text().replace(", accumulative_counts=4", ""))
     _, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
-    assert setting(text, "lr_scheduler").partition(MARK)[2].strip() == (
+    code, _, note = setting(text, "lr_scheduler").partition(MARK)
+    assert code.strip().endswith("steps_per_epoch = run.steps_per_epoch)")  # without accumulation: the same count
+    assert note.strip() == (
         "MMEngine's param_scheduler (LinearLR 0-5 epochs, CosineAnnealingLR 5-100 epochs) is stepped per update "
         "here: write a factory taking the optimizer, this schedule and steps_per_epoch")
 

@@ -294,7 +294,7 @@ def test_every_n_train_steps_counts_updates_and_save_top_k_minus_one_keeps_all(t
         """)
     _, text = imported("lightning", source, tmp_path, "--module", "my_project")
     # Lightning's global_step counts optimizer steps: 5 of them are 20 batches here
-    assert "save every 5 updates" in block(text, "step {")
+    assert line_of(text, "save every") == ("save every 5 updates", "")
     code, _ = line_of(text, "hook save")
     # save_top_k -1 keeps every checkpoint: no keep_last (it used to keep only the newest)
     assert code == 'hook save = checkpoint(dir = "lightning_logs/checkpoints", monitor = "evaluate.val_loss", mode = "min")'
@@ -338,10 +338,13 @@ def test_lr_monitor_logging_interval_epoch_logs_once_an_epoch(tmp_path: Path) ->
                 log_momentum: true
         """)
     _, text = imported("lightning", source, tmp_path, "--module", "my_project")
-    assert "lr_monitor" not in block(text, "step {")
+    # the monitor joins the loggers' log() (which records lr/<i>): one hook, no lr_monitor of its own
+    assert text.count("= log()") == 1 and line_of(text, "hook logger")[0] == "hook logger = log()"
+    # the training values every log_every_n_steps (Lightning's 50) updates, as without the monitor
+    assert line_of(text, "logger every") == ("logger every 50 updates", "")
     epoch = block(text, "epoch {").splitlines()
-    assert epoch[epoch.index("evaluate every epoch") + 1] == "lr_monitor"
-    _, note = line_of(text, "hook lr_monitor")
+    assert epoch[epoch.index("evaluate every epoch") + 1] == "logger"  # logging_interval epoch: at its end too
+    _, note = line_of(text, "hook logger")
     assert note == "init_args not translated: log_momentum true (log() records the lr only)"
 
 
@@ -356,15 +359,15 @@ def test_lr_monitor_without_logging_interval_logs_where_lightning_does(tmp_path:
         """)
     # no scheduler: Lightning logs the optimizer's rate every log_every_n_steps updates and at each epoch's start
     _, text = imported("lightning", config(tmp_path, body), tmp_path, "--module", "my_project")
-    assert "lr_monitor every 20 updates" in block(text, "step {")
-    assert "after {\nevaluate every epoch\nlr_monitor\n}" in block(text, "epoch {")
+    assert "logger every 20 updates" in block(text, "step {")
+    assert "after {\nevaluate every epoch\nlogger\n}" in block(text, "epoch {")
     # a scheduler stepped per optimizer step: its rate when it steps, every log_every_n_steps updates only
     stepped = tmp_path / "stepped"
     stepped.mkdir()
     source = config(stepped, body + "lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepLR\n"
                                     "  init_args: {step_size: 3}\n  interval: step\n")
     _, text = imported("lightning", source, stepped, "--module", "my_project")
-    assert "lr_monitor every 20 updates" in block(text, "step {")
+    assert "logger every 20 updates" in block(text, "step {")
     assert "after { evaluate every epoch }" in block(text, "epoch {")
 
 
@@ -403,7 +406,7 @@ def test_unknown_trainer_keys_and_callback_arguments_are_named(tmp_path: Path) -
                     "sync_batchnorm true (convert the model in its factory)")
     assert line_of(text, "progress") == ("progress = false", "")
     assert line_of(text, "hook save")[1] == "init_args not translated: a_future_argument 7"
-    assert line_of(text, "hook lr_monitor")[1] == "init_args not translated: log_key_prefix 'opt' (log() names it lr/GROUP)"
+    assert line_of(text, "hook logger")[1] == "init_args not translated: log_key_prefix 'opt' (log() names it lr/GROUP)"
     assert "init_args not translated: another_one [1, 2]" in line_of(text, "hook stop")[1]
     assert line_of(text, "log_with") == ('log_with = ["tensorboard"]', "TensorBoardLogger init_args not translated: "
                                          "version 3; logger 'my_project.loggers.NeptuneLogger' not translated: "
@@ -478,6 +481,7 @@ def test_max_steps_under_accumulation_is_converted_and_marked(tmp_path: Path) ->
           accumulate_grad_batches: 4
           limit_val_batches: 0
           enable_checkpointing: false
+          logger: false
         """)
     result, text = imported("lightning", source, tmp_path, "--module", "my_project")
     assert text.count(MARK) == 1 and "1 line marked `# hookpipe import:` needs a person" in result.err
@@ -488,7 +492,8 @@ def test_max_steps_under_accumulation_is_converted_and_marked(tmp_path: Path) ->
     plain = tmp_path / "plain"
     plain.mkdir()
     _, text = imported("lightning", config(plain, "trainer:\n  max_steps: 24\n  limit_val_batches: 0\n"
-                                                  "  enable_checkpointing: false\n"), plain, "--module", "my_project")
+                                                  "  enable_checkpointing: false\n  logger: false\n"), plain,
+                       "--module", "my_project")
     assert line_of(text, "max_step") == ("max_step = 24", "")  # every batch is an update: exact
 
 
@@ -526,3 +531,172 @@ def test_logger_false_keeps_no_tracker_and_marks_the_lr_monitor(tmp_path: Path) 
     assert "log_with" not in text
     assert line_of(text, "hook lr_monitor")[1] == ("Lightning refuses a LearningRateMonitor with logger: false; "
                                                    "here log() writes to no tracker")
+
+
+# --- 8. what Lightning's loggers record: the training values, and each validation's results --------------------
+
+def test_a_logger_without_a_learning_rate_monitor_logs_what_lightning_logs(tmp_path: Path) -> None:
+    """The trial's config without its LearningRateMonitor used to get `log_with` and no log() at all (no
+    metrics.csv), and `log_every_n_steps 10` marked with no reason: Lightning logs the training values every
+    log_every_n_steps optimizer steps, and each validation's results at its step."""
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 5
+          accumulate_grad_batches: 2
+          val_check_interval: 50
+          log_every_n_steps: 10
+          logger:
+            class_path: lightning.pytorch.loggers.CSVLogger
+            init_args: {save_dir: runs}
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    assert line_of(text, "hook logger") == ("hook logger = log()", "")
+    assert line_of(text, "logger every") == ("logger every 10 updates", "")  # Lightning counts optimizer steps
+    # right after each validation, wherever and as often as it runs: one record per result, at its step
+    assert line_of(text, "evaluate every") == ("evaluate every 50 batches", "")
+    assert block(text, "validation evaluate {") == "validation evaluate {\nafter { logger }\n}"
+    assert "log_every_n_steps" not in text and text.count("log()") == 1
+    assert (line_of(text, "log_with"), line_of(text, "log_dir")) == (('log_with = ["csv"]', ""),
+                                                                     ('log_dir = "runs"', ""))
+    lint = run_cli("lint", "--warnings-as-errors", str(tmp_path / "out.pipe"))
+    assert lint.code == 0, lint.output
+
+
+def test_lightning_s_default_logger_logs_every_fifty_updates(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          enable_checkpointing: false
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    assert line_of(text, "logger every") == ("logger every 50 updates", "")  # log_every_n_steps' default
+    assert block(text, "validation evaluate {") == "validation evaluate {\nafter { logger }\n}"
+    assert line_of(text, "log_with")[0] == 'log_with = ["csv"]'  # marked: TensorBoard where it is installed
+    lint = run_cli("lint", "--warnings-as-errors", str(tmp_path / "out.pipe"))
+    assert lint.code == 0, lint.output
+
+
+def test_logger_false_logs_nothing(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          log_every_n_steps: 10
+          logger: false
+        """)
+    result, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    # no log(), no tracker, and log_every_n_steps counts nothing Lightning writes: not marked either
+    assert "log()" not in text and "log_with" not in text and "validation evaluate" not in text
+    assert "log_every_n_steps" not in text and result.code == 0
+
+
+def test_a_log_interval_that_is_no_count_is_marked_on_the_logger_s_attachment(tmp_path: Path) -> None:
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          log_every_n_steps: 0.5
+          logger: {class_path: lightning.pytorch.loggers.CSVLogger, init_args: {save_dir: logs}}
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    assert line_of(text, "logger every") == ("logger every 50 updates", "not translated: log_every_n_steps 0.5")
+
+
+def test_a_monitor_logging_each_epoch_adds_a_record_at_each_epoch_s_end(tmp_path: Path) -> None:
+    """logging_interval epoch: the learning rate at each epoch's end, in the one log() (which records lr/<i>);
+    with validation every 50 batches that is another phase than the validation's, so no HP107."""
+    source = config(tmp_path, """\
+        trainer:
+          max_epochs: 3
+          val_check_interval: 50
+          logger: {class_path: lightning.pytorch.loggers.CSVLogger, init_args: {save_dir: logs}}
+          callbacks:
+            - class_path: lightning.pytorch.callbacks.LearningRateMonitor
+              init_args: {logging_interval: epoch}
+            - class_path: lightning.pytorch.callbacks.LearningRateMonitor
+              init_args: {logging_interval: epoch}
+        """)
+    _, text = imported("lightning", source, tmp_path, "--module", "my_project")
+    assert text.count("log()") == 1
+    assert block(text, "epoch {").endswith("after { logger }\n}")  # once, though two monitors ask for it
+    assert line_of(text, "logger every") == ("logger every 50 updates", "")
+    lint = run_cli("lint", "--warnings-as-errors", str(tmp_path / "out.pipe"))
+    assert lint.code == 0, lint.output
+
+
+def test_the_trial_s_print_config_imports_lint_clean_with_warnings_as_errors(tmp_path: Path) -> None:
+    """The whole `--print_config` output of the trial: one log() every 10 updates and after each validation, the
+    checkpoint's save_last as keep_last (no save in loop.after: HP108), nothing else to warn about."""
+    from tests.test_import import IMPORT
+
+    _, text = imported("lightning", IMPORT / "lightning/print_config.yaml", tmp_path, "--module", "my_project")
+    lint = run_cli("lint", "--warnings-as-errors", str(tmp_path / "out.pipe"))
+    assert lint.code == 0, lint.output + text
+    assert text.count("log()") == 1 and "lr_monitor" not in text
+    step_after = block(text, "step {").splitlines()
+    assert step_after[1:-2] == ["after {", "clip", "optimize", "evaluate every 50 batches", "stop",
+                                "save     every 50 batches", "logger   every 10 updates"]
+    assert block(text, "validation evaluate {") == "validation evaluate {\nafter { logger }\n}"
+    assert block(text, "loop {").count("after {") == 1  # the step's: nothing at the loop's end
+    assert line_of(text, "hook save") == (
+        'hook save = checkpoint(dir = "runs/checkpoints", monitor = "evaluate.val_loss", mode = "min", '
+        'keep_best = 2, keep_last = 1)', "monitor 'val_loss': name the metric val_step returns")
+
+
+# --- 9. ModelCheckpoint's save_last -----------------------------------------------------------------------------
+
+SAVE_LAST = """\
+    trainer:
+      max_epochs: 4
+      val_check_interval: 20
+      logger: false
+      callbacks:
+        - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+          init_args:
+            monitor: val_loss
+            save_top_k: TOP_K
+            save_last: LAST
+"""
+
+
+def save_last(tmp_path: Path, top_k: str = "2", last: str = "true", more: str = "") -> str:
+    body = SAVE_LAST.replace("TOP_K", top_k).replace("LAST", last) + (textwrap.indent(more, " " * 12) if more else "")
+    _, text = imported("lightning", config(tmp_path, body), tmp_path, "--module", "my_project")
+    return text
+
+
+def test_save_last_is_keep_last_beside_the_best_with_no_save_at_the_run_s_end(tmp_path: Path) -> None:
+    """Lightning's last.ckpt is written at every save, beside the top-k: checkpoint keeps its keep_last newest
+    and its keep_best best, and --resume latest takes the newest. Exact, so unmarked; a save in loop.after
+    (what the import used to add) is one Lightning never writes, and HP108 warns of it."""
+    for last in ("true", "link"):  # "link": last.ckpt is a link to the newest save; the same one is kept
+        folder = tmp_path / last
+        folder.mkdir()
+        text = save_last(folder, last=last)
+        assert line_of(text, "hook save") == (
+            'hook save = checkpoint(dir = "lightning_logs/checkpoints", monitor = "evaluate.val_loss", mode = "min", '
+            'keep_best = 2, keep_last = 1)', "monitor 'val_loss': name the metric val_step returns")
+        assert line_of(text, "save every") == ("save every 20 batches", "")
+        assert "after { save }" not in text and block(text, "loop {").count("after {") == 1
+        lint = run_cli("lint", "--warnings-as-errors", str(folder / "out.pipe"))
+        assert lint.code == 0, lint.output
+
+
+def test_save_last_with_no_top_k_keeps_the_newest_only(tmp_path: Path) -> None:
+    text = save_last(tmp_path, top_k="0")
+    # Lightning keeps last.ckpt alone: the newest save, nothing ranked to keep
+    assert line_of(text, "hook save")[0].endswith('mode = "min", keep_last = 1)')
+    assert "save_top_k" not in text
+
+
+def test_save_last_where_lightning_writes_last_at_other_saves_is_marked(tmp_path: Path) -> None:
+    """With every_n_train_steps Lightning writes last.ckpt at each validation too, where this hook does not save:
+    the newest kept is the newest of this hook's saves, the closest form, marked."""
+    text = save_last(tmp_path, more="every_n_train_steps: 30\n")
+    code, note = line_of(text, "hook save")
+    assert code.endswith("keep_best = 2, keep_last = 1)")
+    assert "save_last: Lightning also writes last.ckpt at each validation" in note
+    assert line_of(text, "save every") == ("save every 30 updates", "") and "after { save }" not in text
+
+
+def test_a_save_last_lightning_does_not_know_is_marked(tmp_path: Path) -> None:
+    text = save_last(tmp_path, last="sometimes")
+    assert "init_args not translated: save_last 'sometimes'" in line_of(text, "hook save")[1]

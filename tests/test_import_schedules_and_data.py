@@ -27,7 +27,7 @@ SCHEDULER = ("lr_scheduler:\n  class_path: torch.optim.lr_scheduler.CosineAnneal
 def lightning(tmp_path: Path, body: str, trainer: str = "") -> Path:
     config = tmp_path / "config.yaml"
     config.write_text("seed_everything: 0\ntrainer:\n  max_epochs: 10\n  limit_val_batches: 0\n"
-                      f"  enable_checkpointing: false\n{trainer}"
+                      f"  enable_checkpointing: false\n  logger: false\n{trainer}"
                       "model:\n  class_path: my_project.Net\noptimizer:\n  class_path: torch.optim.SGD\n"
                       "  init_args:\n    lr: 0.1\n" + body, encoding="utf-8")
     return config
@@ -47,20 +47,24 @@ def test_lightning_scheduler_stepped_per_epoch_is_marked_not_changed(tmp_path: P
     code, mark, note = line.partition(MARK)
     # the per-update torch call is not written: it would anneal over 10 updates instead of 10 epochs
     assert code.strip() == ('lr_scheduler = project.lr_scheduler(class_path = "torch.optim.lr_scheduler.'
-                            'CosineAnnealingLR", init_args = { T_max = 10 }, steps_per_epoch = run.steps_per_epoch)')
+                            'CosineAnnealingLR", init_args = { T_max = 10 }, updates_per_epoch = run.updates_per_epoch)')
     assert mark and note.strip() == (
         "Lightning steps CosineAnnealingLR once per epoch, hookpipe once per update: write project.lr_scheduler "
-        "to step it once every steps_per_epoch updates, or count its arguments in updates")
+        "to step it once every updates_per_epoch updates, or count its arguments in updates")
     assert result.code == 1 and "lr_scheduler: the learning-rate schedule, stepped once per update" in result.err
 
 
 def test_lightning_epoch_scheduler_under_accumulation_counts_updates_per_epoch(tmp_path: Path) -> None:
+    """The factory gets run.updates_per_epoch (ceil(steps_per_epoch / 4) here), not a 4 it would hard-code: the
+    count stays right when the run changes the accumulation (`--set trainer.grad_accumulation=8`)."""
     config = lightning(tmp_path, SCHEDULER + "  interval: epoch\n  frequency: 2\n",
                        trainer="  accumulate_grad_batches: 4\n")
     _, text = imported("lightning", config, tmp_path)
-    note = setting(text, "lr_scheduler").partition(MARK)[2]
+    code, _, note = setting(text, "lr_scheduler").partition(MARK)
+    assert code.strip().endswith("init_args = { T_max = 10 }, updates_per_epoch = run.updates_per_epoch)")
+    assert "steps_per_epoch" not in code
     assert "Lightning steps CosineAnnealingLR once per 2 epochs" in note
-    assert "once every ceil(steps_per_epoch / 4) x 2 updates" in note
+    assert "once every updates_per_epoch x 2 updates" in note and "ceil" not in note
 
 
 @pytest.mark.parametrize("body", [
@@ -88,36 +92,44 @@ STEP_EVERY_EPOCH = ("lr_scheduler:\n  class_path: torch.optim.lr_scheduler.StepL
                     "    gamma: 0.5\n")
 
 
+@pytest.mark.parametrize("trainer", ["", "  accumulate_grad_batches: 2\n"])
 @pytest.mark.parametrize("body", [EXPONENTIAL, STEP_EVERY_EPOCH])
-def test_lightning_per_epoch_decay_is_converted_exactly(tmp_path: Path, body: str) -> None:
-    result, text = imported("lightning", lightning(tmp_path, body), tmp_path, "--module", "my_project")
+def test_lightning_per_epoch_decay_is_converted_exactly(tmp_path: Path, body: str, trainer: str) -> None:
+    # under accumulation too: run.updates_per_epoch is an epoch's updates (both end a window at an epoch's end)
+    result, text = imported("lightning", lightning(tmp_path, body, trainer), tmp_path, "--module", "my_project")
     assert setting(text, "lr_scheduler") == \
-        'lr_scheduler = "torch.optim.lr_scheduler.StepLR"(step_size = run.steps_per_epoch, gamma = 0.5)'
+        'lr_scheduler = "torch.optim.lr_scheduler.StepLR"(step_size = run.updates_per_epoch, gamma = 0.5)'
     assert result.code == 0
 
 
-@pytest.mark.parametrize("trainer", ["  accumulate_grad_batches: 2\n", "  precision: 16-mixed\n",
-                                     "  limit_train_batches: 0.5\n"])
+@pytest.mark.parametrize("trainer", ["  precision: 16-mixed\n", "  limit_train_batches: 0.5\n"])
 def test_lightning_per_epoch_decay_is_marked_where_updates_are_not_batches(tmp_path: Path, trainer: str) -> None:
-    # accumulation (an epoch is fewer updates), fp16 (the scaler skips scheduler steps), a shortened epoch
+    # fp16 (the scaler skips scheduler steps), a shortened epoch
     _, text = imported("lightning", lightning(tmp_path, EXPONENTIAL, trainer), tmp_path, "--module", "my_project")
     assert setting(text, "lr_scheduler").startswith("lr_scheduler = project.lr_scheduler(class_path = "
                                                     '"torch.optim.lr_scheduler.ExponentialLR"')
     assert "Lightning steps ExponentialLR once per epoch" in setting(text, "lr_scheduler")
 
 
-def test_the_exact_conversion_gives_every_update_lightnings_learning_rate() -> None:
-    """ExponentialLR stepped after each epoch (Lightning) and StepLR(step_size = updates per epoch) stepped
-    after each update (the import's output) set the same lr for every update."""
+@pytest.mark.parametrize("accumulation", [1, 2, 3])
+def test_the_exact_conversion_gives_every_update_lightnings_learning_rate(accumulation: int) -> None:
+    """ExponentialLR stepped after each epoch (Lightning) and StepLR(step_size = run.updates_per_epoch) stepped
+    after each update (the import's output) set the same lr for every update, under accumulation too: both end
+    a window at the epoch's last batch (7 batches, accumulation 2: updates after batches 2, 4, 6 and 7)."""
     torch = pytest.importorskip("torch")
+    from hookpipe.compiler.run_values import RunSize
+
     steps_per_epoch, epochs = 7, 4
+    per_epoch = RunSize.of(None, epochs, steps_per_epoch, accumulation, 1).updates_per_epoch
 
     def schedule(make: object, per_update: bool) -> list[float]:
         optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
         scheduler = make(optimizer)  # type: ignore[operator]
         used = []
         for _ in range(epochs):
-            for _ in range(steps_per_epoch):
+            for batch in range(steps_per_epoch):
+                if (batch + 1) % accumulation and batch + 1 < steps_per_epoch:
+                    continue  # no update on this batch
                 used.append(optimizer.param_groups[0]["lr"])
                 optimizer.step()
                 if per_update:
@@ -127,8 +139,9 @@ def test_the_exact_conversion_gives_every_update_lightnings_learning_rate() -> N
         return used
 
     lightning_lrs = schedule(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.5), per_update=False)
-    imported_lrs = schedule(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=steps_per_epoch, gamma=0.5),
+    imported_lrs = schedule(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=per_epoch, gamma=0.5),
                             per_update=True)
+    assert len(lightning_lrs) == epochs * math.ceil(steps_per_epoch / accumulation)
     assert imported_lrs == pytest.approx(lightning_lrs, rel=1e-12)
     assert not math.isclose(lightning_lrs[0], lightning_lrs[-1])
 

@@ -9,7 +9,7 @@ import pytest
 
 from hookpipe.cli import main
 from hookpipe.compiler import compile_text
-from hookpipe.compiler.run_values import RunSize, count_updates, run_steps, substitute
+from hookpipe.compiler.run_values import RECORDED, RUN_VALUES, RunSize, count_updates, run_steps, substitute
 from hookpipe.dsl import ast
 from hookpipe.dsl.formatter import format_text
 from hookpipe.dsl.parser import parse_text
@@ -95,6 +95,53 @@ def test_a_resumed_run_s_size_is_what_is_done_plus_what_is_left() -> None:
             if step == spe:
                 epoch, step = epoch + 1, 0
     # 2 epochs of 45 batches done with accumulation 2 (46 updates); 2 more epochs with accumulation 4: 12 each.
-    assert RunSize.resumed((2, 0, 90, 46), None, 4, 45, 4, 1) == RunSize(180, 70, 45, 1)
+    # run.updates_per_epoch is today's epoch: ceil(45 / 4).
+    assert RunSize.resumed((2, 0, 90, 46), None, 4, 45, 4, 1) == RunSize(180, 70, 45, 1, 12)
     # A batch size doubled mid-epoch: the position (30) is past the new epoch's end (22); the next epoch starts.
-    assert RunSize.resumed((0, 30, 30, 15), None, 2, 22, 2, 1) == RunSize(52, 26, 22, 1)
+    assert RunSize.resumed((0, 30, 30, 15), None, 2, 22, 2, 1) == RunSize(52, 26, 22, 1, 11)
+
+
+@pytest.mark.parametrize(("steps_per_epoch", "accumulation", "expected"), [
+    (10, 1, 10), (10, 2, 5), (10, 4, 3), (9, 4, 3), (8, 4, 2), (3, 4, 1), (1, 8, 1),
+])
+def test_updates_per_epoch_is_accelerate_s_count_of_one_epoch(steps_per_epoch: int, accumulation: int,
+                                                              expected: int) -> None:
+    """ceil(steps_per_epoch / accumulation): a window of `accumulation` batches ends with an update, and the
+    epoch's last batch ends a shorter one; so it is what count_updates gives one whole epoch."""
+    size = RunSize.of(None, 3, steps_per_epoch, accumulation, 2)
+    assert size.updates_per_epoch == expected == count_updates(steps_per_epoch, steps_per_epoch, accumulation)
+    assert size.updates == 3 * expected  # whole epochs: the run's updates are its epochs' updates
+    assert substitute({"every": {"$run": "updates_per_epoch"}}, size, "x") == {"every": expected}
+    # a `max_step` run's epochs are the same; a dataloader without a length gives no number
+    assert RunSize.of(7, None, steps_per_epoch, accumulation, 1).updates_per_epoch == expected
+    assert RunSize.of(7, None, None, accumulation, 1).updates_per_epoch is None
+    # resumed, it is today's epoch, as run.steps_per_epoch is
+    assert RunSize.resumed((1, 0, 20, 9), None, 3, steps_per_epoch, accumulation, 1).updates_per_epoch == expected
+
+
+def test_updates_per_epoch_that_the_run_cannot_know_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"hook 's': run.updates_per_epoch is not known: the dataloader has no"):
+        substitute({"$run": "updates_per_epoch"}, RunSize.of(None, 3, None, 4, 1), "hook 's'")
+
+
+def test_a_checkpoint_records_the_values_updates_per_epoch_follows_from() -> None:
+    """run.updates_per_epoch follows from steps_per_epoch and grad_accumulation, whose changes a resume reports;
+    it is not recorded, so a checkpoint written before it existed does not read as a changed run."""
+    assert set(RUN_VALUES) == {*RECORDED, "updates_per_epoch"}
+    assert RunSize.of(None, 2, 10, 4, 1).as_dict() == {"updates": 6, "steps": 20, "steps_per_epoch": 10,
+                                                       "num_processes": 1}
+
+
+def test_the_compiler_accepts_updates_per_epoch_and_keeps_it_by_name(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    text = PIPE.replace('"torch.optim.lr_scheduler.OneCycleLR"(max_lr = 0.1, total_steps = run.updates)',
+                        '"torch.optim.lr_scheduler.StepLR"(step_size = run.updates_per_epoch)')
+    assert "run.updates_per_epoch" in text
+    plan = compile_text(text, "x.pipe")
+    assert plan.trainer["lr_scheduler"]["args"]["step_size"] == {"$run": "updates_per_epoch"}
+    path = tmp_path / "x.pipe"
+    path.write_text(text, encoding="utf-8")
+    assert main(["lint", str(path), "--warnings-as-errors"]) == 0
+    path.write_text(text.replace("run.updates_per_epoch", "run.update_per_epoch"), encoding="utf-8")
+    assert main(["lint", str(path)]) == 1
+    assert "did you mean `run.updates_per_epoch`?" in capsys.readouterr().out

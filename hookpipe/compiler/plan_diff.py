@@ -54,6 +54,7 @@ RUN_INPUTS: dict[str, tuple[str, ...]] = {
     "steps": ("max_step", "max_epoch", "dataloader"),
     "updates": ("max_step", "max_epoch", "grad_accumulation", "dataloader"),
     "steps_per_epoch": ("dataloader",),
+    "updates_per_epoch": ("grad_accumulation", "dataloader"),
 }
 
 Key = tuple[str, int]  # (hook, k-th attachment of it in the phase)

@@ -1,4 +1,5 @@
-"""Run-time values: ``run.updates``, ``run.steps``, ``run.steps_per_epoch``, ``run.num_processes``.
+"""Run-time values: ``run.updates``, ``run.steps``, ``run.steps_per_epoch``, ``run.updates_per_epoch``,
+``run.num_processes``.
 
 A schedule's length depends on the dataloader's length, the accumulation and the
 number of processes, none of which the ``.pipe`` file can know; written by hand it
@@ -18,16 +19,23 @@ from typing import Any
 
 from hookpipe.compiler.plan import Plan
 
-__all__ = ["PLACEHOLDER", "RUN_KEY", "RUN_VALUES", "RunSize", "contains_run_value", "count_updates",
-           "is_run_value", "run_steps", "substitute", "with_run_values"]
+__all__ = ["PLACEHOLDER", "RECORDED", "RUN_KEY", "RUN_VALUES", "RunSize", "contains_run_value", "count_updates",
+           "is_run_value", "run_steps", "substitute", "updates_in_epoch", "with_run_values"]
 
 #: The value names after ``run.``, with what each means (for diagnostics and docs).
 RUN_VALUES: dict[str, str] = {
     "updates": "optimizer updates in the whole run",
     "steps": "batches each process trains on in the whole run",
     "steps_per_epoch": "batches per epoch on each process",
+    "updates_per_epoch": "optimizer updates per epoch on each process",
     "num_processes": "processes taking part in the run",
 }
+
+#: The values a checkpoint records (``RunSize.as_dict``), which a resume compares with today's.
+#: ``updates_per_epoch`` is not among them: it follows from ``steps_per_epoch`` and
+#: ``grad_accumulation``, whose changes a resume already reports (and rebases the schedule
+#: for), and a checkpoint written before it existed would read as a change.
+RECORDED = ("updates", "steps", "steps_per_epoch", "num_processes")
 
 #: The key of a run-time value in a Plan's JSON values.
 RUN_KEY = "$run"
@@ -38,12 +46,17 @@ class RunSize:
     """The run's dimensions as the trainer runs them (per process).
 
     ``None`` where the length is not known (a dataloader without ``len``).
+    ``updates_per_epoch`` is ``ceil(steps_per_epoch / accumulation)`` (accelerate's
+    rule: a window also closes at each epoch's last batch, see :func:`count_updates`);
+    it is last, with a default, so that a size built without it (before the loader
+    is prepared) keeps its positional form.
     """
 
     steps: int | None
     updates: int | None
     steps_per_epoch: int | None
     num_processes: int
+    updates_per_epoch: int | None = None
 
     @classmethod
     def of(cls, max_step: int | None, max_epoch: int | None, steps_per_epoch: int | None,
@@ -51,11 +64,13 @@ class RunSize:
         """The size of a run with these limits (see :func:`run_steps`, :func:`count_updates`).
 
         Example:
-            >>> RunSize.of(None, 2, 45, 4, 1).updates
-            24
+            >>> size = RunSize.of(None, 2, 45, 4, 1)
+            >>> size.updates, size.updates_per_epoch
+            (24, 12)
         """
         steps = run_steps(max_step, max_epoch, steps_per_epoch)
-        return cls(steps, count_updates(steps, steps_per_epoch, accumulation), steps_per_epoch, num_processes)
+        return cls(steps, count_updates(steps, steps_per_epoch, accumulation), steps_per_epoch, num_processes,
+                   updates_in_epoch(steps_per_epoch, accumulation))
 
     @classmethod
     def resumed(cls, done: tuple[int, int, int, int], max_step: int | None, max_epoch: int | None,
@@ -67,33 +82,36 @@ class RunSize:
         whole run, so a schedule written as ``total_steps = run.updates`` and
         restored at the updates already made goes on from there instead of being
         re-measured as if the run had always had today's batch size, accumulation
-        or process count. A fresh run (all zeros) gets :meth:`of`'s numbers.
+        or process count. ``run.steps_per_epoch`` and ``run.updates_per_epoch`` are
+        today's (one epoch under the current settings). A fresh run (all zeros) gets
+        :meth:`of`'s numbers.
 
         Example:
             >>> RunSize.resumed((2, 0, 90, 45), None, 4, 45, 2, 1).updates  # 45 done, 2 epochs of 23 left
             91
         """
         epoch, step, steps_done, updates_done = done
+        per_epoch = updates_in_epoch(steps_per_epoch, accumulation)  # today's, as steps_per_epoch is
         left = _steps_left(epoch, step, steps_done, max_step, max_epoch, steps_per_epoch)
         if left is None:
-            return cls(None, None, steps_per_epoch, num_processes)
+            return cls(None, None, steps_per_epoch, num_processes, per_epoch)
         steps = steps_done + left
         if steps_per_epoch is None or steps_per_epoch <= 0:
-            return cls(steps, None, steps_per_epoch, num_processes)
+            return cls(steps, None, steps_per_epoch, num_processes, per_epoch)
         return cls(steps, updates_done + _updates_from(step, left, steps_per_epoch, accumulation),
-                   steps_per_epoch, num_processes)
+                   steps_per_epoch, num_processes, per_epoch)
 
     def as_dict(self) -> dict[str, int | None]:
-        """The four values by their ``run.`` names (what a checkpoint records)."""
-        return {name: self.get(name) for name in RUN_VALUES}
+        """The values a checkpoint records, by their ``run.`` names (:data:`RECORDED`)."""
+        return {name: self.get(name) for name in RECORDED}
 
     def get(self, name: str) -> int | None:
         return {"updates": self.updates, "steps": self.steps, "steps_per_epoch": self.steps_per_epoch,
-                "num_processes": self.num_processes}[name]
+                "updates_per_epoch": self.updates_per_epoch, "num_processes": self.num_processes}[name]
 
 
 #: What the compiler checks a run-time value as: a positive integer (every one is, in a real run).
-PLACEHOLDER = RunSize(1, 1, 1, 1)
+PLACEHOLDER = RunSize(1, 1, 1, 1, 1)
 
 
 def run_steps(max_step: int | None, max_epoch: int | None, steps_per_epoch: int | None) -> int | None:
@@ -109,6 +127,21 @@ def run_steps(max_step: int | None, max_epoch: int | None, steps_per_epoch: int 
         return None
     epochs = max_epoch * steps_per_epoch
     return epochs if max_step is None else min(max_step, epochs)
+
+
+def updates_in_epoch(steps_per_epoch: int | None, accumulation: int) -> int | None:
+    """Optimizer updates in one epoch of ``steps_per_epoch`` batches: ``ceil(steps_per_epoch / accumulation)``.
+
+    accelerate's rule (:func:`count_updates`): a window of ``accumulation`` batches
+    ends with an update, and so does the epoch's last batch, ending a shorter one.
+
+    Example:
+        >>> updates_in_epoch(45, 4), updates_in_epoch(44, 4), updates_in_epoch(45, 1), updates_in_epoch(None, 4)
+        (12, 11, 45, None)
+    """
+    if steps_per_epoch is None or steps_per_epoch <= 0:
+        return None
+    return -(-steps_per_epoch // max(1, accumulation))
 
 
 def count_updates(steps: int | None, steps_per_epoch: int | None, accumulation: int) -> int | None:

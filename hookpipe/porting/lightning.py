@@ -73,8 +73,10 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
         _plateau(scheduler, scheduler_config, port, evaluate)
     given = trainer.take("default_root_dir")
     interval = str(scheduler_config.get("interval", "epoch")) if scheduler is not None else None
+    # What Lightning's loggers record, one log() (callbacks.log_records says why one); a LearningRateMonitor joins it.
+    logger = port.add_hook(Hook("logger", "log")) if _logs(trainer.get("logger")) else None
     context = Context(evaluate, trainer, interval, given if isinstance(given, str) else "lightning_logs",
-                      scheduler is not None and not plateau)
+                      scheduler is not None and not plateau, logger)
     specs = trainer.get("callbacks")
     if specs is None or isinstance(specs, (dict, list)):
         trainer.take("callbacks")
@@ -86,6 +88,7 @@ def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) 
     if enabled is not False and not given_one:
         specs = [*specs, {"class_path": "ModelCheckpoint"}]  # Lightning's default one: after each validation
     callbacks.translate(specs, port, context)
+    callbacks.log_records(port, context)
     _loggers(trainer, port, given if isinstance(given, str) else None)
     trainer.take_all(TRAINER_NOTHING_TO_DO)
     # Lightning's Trainer keys that no translation took: on the line that stands in for the Trainer's loop.
@@ -327,23 +330,24 @@ def _scheduler(scheduler: Call, config: dict[str, Any], trainer: dict[str, Any],
     if exact is not None:
         port.setting("lr_scheduler", exact)
         return
-    accumulate = trainer.get("accumulate_grad_batches")
-    accumulate = accumulate if isinstance(accumulate, int) and accumulate > 1 else 1
-    epoch = "steps_per_epoch" if accumulate == 1 else f"ceil(steps_per_epoch / {accumulate})"
+    # run.updates_per_epoch is an epoch's updates under the run's accumulation (ceil(steps_per_epoch / A), each
+    # epoch's end closing a window, in Lightning as in accelerate): right under `--set trainer.grad_accumulation=N`
+    # too, where a factory that divides steps_per_epoch by the config's A would not be.
     unit = "epoch" if every == 1 else f"{every} epochs"
     told = "" if interval == "epoch" else f" (interval {interval!r} is neither step nor epoch)"
     args: dict[str, Any] = {"class_path": str(scheduler.callee), "init_args": dict(scheduler.args),
-                            "steps_per_epoch": RunValue("steps_per_epoch")}
+                            "updates_per_epoch": RunValue("updates_per_epoch")}
     port.setting("lr_scheduler",
                  Call(port.need("lr_scheduler", "the learning-rate schedule, stepped once per update"), args),
                  f"Lightning steps {short} once per {unit}{told}, hookpipe once per update: write "
-                 f"project.lr_scheduler to step it once every {epoch}{'' if every == 1 else f' x {every}'} updates, "
-                 "or count its arguments in updates")
+                 f"project.lr_scheduler to step it once every updates_per_epoch{'' if every == 1 else f' x {every}'} "
+                 "updates, or count its arguments in updates")
 
 
 #: Schedulers that Lightning steps per epoch and that are exact per update: StepLR with step_size = the
-#: updates of an epoch changes the lr at the same updates. Exact only when every batch is an update that
-#: steps the scheduler: no accumulation, no fp16 (its scaler skips steps), full epochs.
+#: updates of an epoch (run.updates_per_epoch: under accumulation both Lightning and accelerate end a window at
+#: each epoch's last batch, so an epoch is ceil(batches / A) updates in both) changes the lr at the same updates.
+#: Exact only when every update steps the scheduler (no fp16: its scaler skips steps) and epochs are whole.
 _EXPONENTIAL, _STEP_LR = "torch.optim.lr_scheduler.ExponentialLR", "torch.optim.lr_scheduler.StepLR"
 
 
@@ -355,37 +359,36 @@ def _per_update(scheduler: Call, trainer: dict[str, Any]) -> Call | None:
         and set(args) <= {"step_size", "gamma"}
     if not (exponential or every_epoch):
         return None
-    accumulate = trainer.get("accumulate_grad_batches")
-    if accumulate not in (None, 1) or _precision(trainer.get("precision")) == "fp16":
+    if _precision(trainer.get("precision")) == "fp16" or trainer.get("limit_train_batches") not in (None, 1.0):
         return None
-    if trainer.get("limit_train_batches") not in (None, 1.0):
-        return None
-    out: dict[str, Any] = {"step_size": RunValue("steps_per_epoch")}
+    out: dict[str, Any] = {"step_size": RunValue("updates_per_epoch")}
     if "gamma" in args:
         out["gamma"] = args["gamma"]
     return Call(_STEP_LR, out)
 
 
+def _logs(loggers: Any) -> bool:
+    """Whether Lightning logs: with its default logger (``logger`` unset, null or true) or those given; not with
+    ``false`` or an empty list."""
+    return loggers is not False and loggers != []
+
+
 def _loggers(trainer: Keys, port: Port, root_dir: str | None) -> None:
-    """``logger`` as ``log_with`` and ``log_dir`` (its ``save_dir``); written after the hooks, which it depends on.
+    """``logger`` as ``log_with`` and ``log_dir`` (its ``save_dir``), for the ``log()`` the import wrote.
 
     Without a ``logger`` (or with ``true``) Lightning logs with its default logger,
     TensorBoardLogger where tensorboard is installed, else CSVLogger, into
-    ``default_root_dir/lightning_logs``: where the file has a ``log()``, it gets the CSV
-    tracker there, marked, so that its records go somewhere (HP111 otherwise).
+    ``default_root_dir/lightning_logs``: the file gets the CSV tracker there, marked,
+    so that its records go somewhere (HP111 otherwise). ``false`` (or an empty list)
+    logs nothing: no tracker, and no ``log()`` (``_logs``).
     """
     loggers = trainer.take("logger")
-    logs = [hook for hook in port.hooks if hook.builtin and hook.callee == "log"]
     if loggers is None or loggers is True:
-        if logs:
-            port.setting("log_with", ["csv"], "Lightning's default logger: TensorBoardLogger where tensorboard is "
-                                              'installed, else CSVLogger; write ["tensorboard"] for the former')
-            port.setting("log_dir", f"{root_dir}/lightning_logs" if root_dir else "lightning_logs")
+        port.setting("log_with", ["csv"], "Lightning's default logger: TensorBoardLogger where tensorboard is "
+                                          'installed, else CSVLogger; write ["tensorboard"] for the former')
+        port.setting("log_dir", f"{root_dir}/lightning_logs" if root_dir else "lightning_logs")
         return
-    if loggers is False:
-        for hook in logs:
-            hook.note = join(hook.note, "Lightning refuses a LearningRateMonitor with logger: false; here log() "
-                                        "writes to no tracker")
+    if not _logs(loggers):
         return
     names: list[str] = []
     folder: str | None = None

@@ -27,10 +27,12 @@ _ABSORBED = {"ModelSummary", "RichModelSummary", "TQDMProgressBar", "RichProgres
 class Context:
     """What the callbacks' translations read besides their own arguments.
 
-    ``trainer`` is the trainer's ``Keys`` (``log_every_n_steps`` is taken where a
-    ``LearningRateMonitor`` counts by it); ``scheduler_interval`` is the ``interval`` of
+    ``trainer`` is the trainer's ``Keys``; ``scheduler_interval`` is the ``interval`` of
     the config's ``lr_scheduler`` (None without one), at which Lightning's
-    ``LearningRateMonitor`` logs by default; ``scheduled``: a trainer ``lr_scheduler`` is written.
+    ``LearningRateMonitor`` logs by default; ``scheduled``: a trainer ``lr_scheduler`` is
+    written; ``logger``: the ``log()`` hook that writes what Lightning's loggers record
+    (None where Lightning logs nothing, ``logger: false``), which a ``LearningRateMonitor``
+    joins (``log()`` records the learning rates, ``lr/<i>``, in every record).
     """
 
     evaluate: str | None
@@ -38,6 +40,7 @@ class Context:
     scheduler_interval: str | None
     root: str
     scheduled: bool = False
+    logger: Hook | None = None
 
 
 def count(value: Any) -> TypeGuard[int]:
@@ -119,6 +122,62 @@ def translate(specs: list[Any], port: Port, context: Context) -> None:
         hook.note = join(hook.note, args.untranslated("init_args not translated"))
 
 
+#: Lightning's ``log_every_n_steps`` where the config leaves it unset.
+LOG_EVERY_N_STEPS = 50
+
+
+def log_interval(trainer: Keys) -> tuple[int, str | None]:
+    """``log_every_n_steps`` as the N of ``every N updates`` (Lightning counts optimizer steps).
+
+    Unset, Lightning's default (50); a value that is no count is left for a mark (the
+    second item, for the attachment's line), and the default is written.
+    """
+    value = trainer.get("log_every_n_steps")
+    if count(value) or value is None:
+        trainer.take("log_every_n_steps")
+        return (value if count(value) else LOG_EVERY_N_STEPS), None
+    return LOG_EVERY_N_STEPS, trainer.untranslated(only=("log_every_n_steps",))
+
+
+def log_records(port: Port, context: Context) -> None:
+    """Attach ``context.logger`` where Lightning's loggers write: the training values, and each validation's results.
+
+    Lightning logs what ``training_step`` logs every ``log_every_n_steps`` optimizer
+    steps (``every N updates`` in ``step.after``) and a validation's results when that
+    validation ends, at its step. The validation's own ``after`` phase (``validation
+    evaluate { after { logger } }``) runs exactly then, wherever and as often as
+    ``evaluate`` is attached, so each result is one record at its own step.
+
+    Why one ``log()`` in two phases, and not a second ``log()`` hook, nor the same hook
+    attached again in ``evaluate``'s phase: a ``log()`` firing writes the mean loss since
+    *its* previous firing and the validation metrics *it* has not written yet, and a
+    firing at the step of its previous record with nothing new writes nothing
+    (``runtime/builtins/log.py``). One hook therefore puts every step's loss and every
+    validation result into exactly one record, and a periodic firing at a validation's
+    step adds no second row. A second ``log()`` keeps its own loss window and its own
+    view of the metrics: it would write each validation result again at its next
+    firing (at a step where no validation ran) and mix two windows in one ``loss``
+    column. The same hook attached twice in ``step.after`` (``every 10 updates`` and
+    ``every 50 batches``) is HP107 (overlapping attachments of one hook in a phase),
+    and would have to repeat ``evaluate``'s frequency; the validation's ``after`` is
+    another phase and follows ``evaluate`` by construction.
+    """
+    hook = context.logger
+    if hook is None:
+        context.trainer.take("log_every_n_steps")  # Lightning logs nothing: the interval counts nothing
+        return
+    n, note = log_interval(context.trainer)
+    _attach_once(port, _STEP, "after", Attachment(hook.name, every(n, "update"), note))
+    if context.evaluate is not None:
+        port.attach_validation(context.evaluate, ("validation",), "after", Attachment(hook.name))
+
+
+def _attach_once(port: Port, path: tuple[str, ...], phase: str, item: Attachment) -> None:
+    """Attach ``item`` unless its hook is attached in that phase already (HP107 otherwise)."""
+    if not any(isinstance(i, Attachment) and i.hook == item.hook for i in port.phases.get((path, phase), [])):
+        port.attach(path, phase, item)
+
+
 def early_stop(args: Keys, port: Port, evaluate: str | None, epoch_end: bool = False) -> Hook:
     """``early_stop``: Lightning's ``monitor``, ``mode``, ``patience`` and ``min_delta`` mean the same there.
 
@@ -163,15 +222,31 @@ def checkpoint(args: Keys, port: Port, context: Context) -> Hook:
     often, and marked where that attachment is (Lightning's frequency differs). Where
     Lightning validates after every batch it saves at each epoch's end instead
     (``acts_at_epoch_end``).
+
+    ``save_top_k: K`` with a monitor is ``keep_best = K, keep_last = 1``: ``checkpoint``
+    prunes to its ``keep_last`` newest plus its ``keep_best`` best (``keep_best`` alone
+    prunes nothing), so the newest is kept too, which is what ``save_last`` adds in
+    Lightning (``last.ckpt``, written at each save beside the top K); ``--resume latest``
+    resumes from it, as Lightning's ``ckpt_path: last``. ``save_last`` is therefore
+    already written, with no save of its own (a save in ``loop.after`` would be a
+    checkpoint Lightning never writes, unranked: HP108). Where Lightning writes
+    ``last.ckpt`` at validations (or epoch ends) on which this hook does not save
+    (``every_n_train_steps``, or ``every_n_epochs`` at other epochs than the
+    validation's), it is marked: the newest kept is the newest of this hook's saves.
     """
     evaluate = context.evaluate
     dirpath = args.take("dirpath")
     hook_args: dict[str, Any] = {"dir": dirpath if isinstance(dirpath, str) else f"{context.root}/checkpoints"}
     notes = []
     top_k, monitor, mode = args.get("save_top_k", 1), args.take("monitor"), args.get("mode", "min")
+    given_last = args.get("save_last")
+    if given_last is None or isinstance(given_last, bool) or given_last == "link":
+        args.take("save_last")
+    last = given_last is True or given_last == "link"  # "link": last.ckpt links to the newest save, the same one
+    none_ranked = type(top_k) is int and top_k == 0  # Lightning keeps no top-k checkpoint
     if mode in ("min", "max"):
         args.take("mode")
-    if count(top_k) or top_k == -1:
+    if count(top_k) or top_k == -1 or (none_ranked and last):
         args.take("save_top_k")  # -1 keeps every checkpoint: neither keep_best nor keep_last
     if monitor and evaluate:
         hook_args.update(monitor=metric(monitor, evaluate), mode="max" if mode == "max" else "min")
@@ -183,11 +258,16 @@ def checkpoint(args: Keys, port: Port, context: Context) -> Hook:
             notes.append(f"monitor {monitor!r}: there is no validation here to rank checkpoints by")
         if count(top_k):
             hook_args["keep_last"] = top_k
-    args.take_all(("verbose", "save_last"))  # save_last: also in loop.after, below
+    if last and none_ranked:  # Lightning keeps last.ckpt alone
+        hook_args["keep_last"] = 1
+    args.take("verbose")
+    steps, epochs = args.get("every_n_train_steps"), args.get("every_n_epochs")
+    elsewhere = count(epochs) and epochs > 1 and (evaluate is None or validation_epochs(port, evaluate) != epochs)
+    if last and (count(steps) or elsewhere):
+        notes.append("save_last: Lightning also writes last.ckpt at each validation (each epoch's end without one); "
+                     "here the newest kept is this hook's newest save")
     hook = port.add_hook(Hook("save", "checkpoint", hook_args, note=join(*notes)))
     _attach_checkpoint(hook.name, args, port, evaluate, acts_at_epoch_end(context))
-    if args.get("save_last"):
-        port.attach(("loop",), "after", Attachment(hook.name))
     return hook
 
 
@@ -227,27 +307,31 @@ def _attach_checkpoint(name: str, args: Keys, port: Port, evaluate: str | None, 
 
 
 def lr_monitor(args: Keys, port: Port, context: Context) -> Hook:
-    """``log()`` where Lightning's ``LearningRateMonitor`` logs the learning rate.
+    """Lightning's ``LearningRateMonitor``, folded into the ``log()`` of the loggers (``context.logger``).
 
-    ``logging_interval: step`` logs every ``log_every_n_steps`` optimizer steps (``every N
-    updates``), ``epoch`` once per epoch (at the next epoch's start, which is this
-    epoch's end); without one, Lightning logs a scheduler's rate when it steps it, and
-    an optimizer without a scheduler at both.
+    ``log()`` records the learning rates (``lr/<i>``) in each of its records, so
+    ``logging_interval: step`` (every ``log_every_n_steps`` optimizer steps) is the
+    ``every N updates`` attachment ``log_records`` writes anyway; ``epoch`` (once per
+    epoch, at the next epoch's start: this epoch's end) adds a record at each epoch's
+    end (``epoch.after``); without one, Lightning logs a scheduler's rate when it steps
+    it, and an optimizer without a scheduler at both. Its own arguments are marked on
+    that hook's line. With ``logger: false`` Lightning refuses the callback: a ``log()``
+    is written where it would log, marked.
     """
     interval = args.get("logging_interval")
     if interval in (None, "step", "epoch"):
         args.take("logging_interval")
     by_step = interval == "step" or (interval is None and context.scheduler_interval != "epoch")
     by_epoch = interval == "epoch" or (interval is None and context.scheduler_interval != "step")
-    hook = port.add_hook(Hook("lr_monitor", "log"))
-    if by_step:
-        log_every = context.trainer.get("log_every_n_steps")
-        if count(log_every) or log_every is None:
-            context.trainer.take("log_every_n_steps")
-        n = log_every if count(log_every) else 50  # Lightning's default
-        port.attach(_STEP, "after", Attachment(hook.name, every(n, "update")))
+    hook = context.logger
+    if hook is None:
+        hook = port.add_hook(Hook("lr_monitor", "log", note="Lightning refuses a LearningRateMonitor with "
+                                                            "logger: false; here log() writes to no tracker"))
+        if by_step:
+            n, note = log_interval(context.trainer)
+            port.attach(_STEP, "after", Attachment(hook.name, every(n, "update"), note))
     if by_epoch:
-        port.attach(_EPOCH, "after", Attachment(hook.name))
+        _attach_once(port, _EPOCH, "after", Attachment(hook.name))
     return hook
 
 

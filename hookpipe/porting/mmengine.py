@@ -487,13 +487,17 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool, length: Any
     stepped_once = [_short(s.get("type", "?")) for s in specs
                     if s.get("by_epoch", True) is not False and s.get("convert_to_iter_based") is not True]
     note = schedule_note(", ".join(described), counts)
+    factory_args: dict[str, Any] = {"schedule": schedule, "steps_per_epoch": RunValue("steps_per_epoch")}
+    if counts > 1:  # the note counts an epoch as updates_per_epoch updates
+        factory_args["updates_per_epoch"] = RunValue("updates_per_epoch")
     if stepped_once and not by_epoch_loop:
         note = epoch_scheduler_note(stepped_once)
+        factory_args.pop("updates_per_epoch", None)
     if left:
         note = f"{note}; left out {', '.join(left)} (not literal values)"
     port.setting("lr_scheduler",
-                 Call(port.need("lr_scheduler", "the learning-rate schedule, stepped once per update"),
-                      {"schedule": schedule, "steps_per_epoch": RunValue("steps_per_epoch")}), note)
+                 Call(port.need("lr_scheduler", "the learning-rate schedule, stepped once per update"), factory_args),
+                 note)
 
 
 #: MMEngine's visualizer backends and the accelerate tracker that records the same scalars.

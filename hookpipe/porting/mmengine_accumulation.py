@@ -108,14 +108,19 @@ def _about(value: Any, counts: int) -> str:
 
 
 def schedule_note(described: str, counts: int) -> str:
-    """The mark of an MMEngine schedule left to a factory: what it is stepped by here, in updates."""
+    """The mark of an MMEngine schedule left to a factory: what it is stepped by here, in updates.
+
+    Under accumulation the factory is also given ``updates_per_epoch = run.updates_per_epoch``
+    (``ceil(steps_per_epoch / A)``: accelerate closes a window at each epoch's end), the
+    updates of an epoch, rather than being told to compute them from the config's ``A``.
+    """
     if counts == 1:
         return (f"MMEngine's param_scheduler ({described}) is stepped per update here: write a factory taking the "
                 "optimizer, this schedule and steps_per_epoch")
     # no schedule description here: the written line shows it, and a comment is cut at 240 characters
-    return (f"param_scheduler is stepped once per update here: write a factory taking the optimizer, this schedule "
-            f"and steps_per_epoch, counting an update as {counts} iterations (accumulative_counts), an epoch as "
-            f"ceil(steps_per_epoch / {counts}) updates")
+    return (f"param_scheduler is stepped once per update here: write a factory taking the optimizer, this schedule, "
+            f"steps_per_epoch and updates_per_epoch, counting an update as {counts} iterations (accumulative_counts), "
+            "an epoch as updates_per_epoch updates")
 
 
 def ema_note(args: dict[str, Any], counts: int) -> str:

@@ -74,3 +74,12 @@ def test_robo_port_trains(tmp_path: Path) -> None:
     assert "45 steps, 1 epoch" in done.stdout
     saved = tmp_path / "runs/ports/robo/checkpoints"
     assert (saved / "hookpipe-checkpoint.json").is_file() and (saved / "model.safetensors").is_file()
+
+
+@pytest.mark.slow  # two `hookpipe run` processes
+def test_lightning_port_trains_on_two_processes(tmp_path: Path) -> None:
+    """Under DDP the model is the wrapper: the port's val_step (as docs/lightning.md writes it) unwraps it."""
+    done = run_module("hookpipe.cli", "run", str(PORTS / "lightning/train.pipe"), "--processes", "2",
+                      "--set", "trainer.max_step=12", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "validation_step" not in done.stderr

@@ -138,3 +138,36 @@ def test_a_set_override_may_name_a_run_value() -> None:
     assert plan.hook("sized").args["steps"] == {"$run": "updates"}
     trainer = HookBasedTrainer.from_plan(plan)
     assert trainer.hook_instances["sized"].given["steps"] == 9
+
+
+PER_EPOCH = """use h = "tests.runtime.hooklib"
+use r = "tests.runtime.runlib"
+""" + tiny_trainer_text(
+    n=20, lr=0.1, max_epoch=3, grad_accumulation=4,
+    lr_scheduler='"torch.optim.lr_scheduler.StepLR"(step_size = run.updates_per_epoch, gamma = 0.5)') + """\
+hook optimize = optimizer()
+hook sized    = r.Sized(updates_per_epoch = run.updates_per_epoch, per_epoch = run.steps_per_epoch)
+loop {
+    before { sized }
+    epoch { step { after { optimize } } }
+}
+"""
+
+
+@pytest.mark.parametrize(("accumulation", "per_epoch"), [(4, 3), (3, 4), (1, 10)])
+def test_updates_per_epoch_is_the_epoch_s_updates_under_the_run_s_accumulation(accumulation: int,
+                                                                               per_epoch: int) -> None:
+    """10 batches per epoch: ceil(10 / A) updates (the epoch's last batch ends a window); under a
+    `--set trainer.grad_accumulation=...` too, so a schedule stepped once per epoch's updates stays per epoch."""
+    from hookpipe.runtime.plan.overrides import apply_overrides
+
+    plan = apply_overrides(compile_text(PER_EPOCH, "per_epoch.pipe"), {"trainer.grad_accumulation": str(accumulation)})
+    trainer = HookBasedTrainer.from_plan(plan)
+    assert trainer.hook_instances["sized"].given == {"updates_per_epoch": per_epoch, "per_epoch": 10}
+    assert trainer.run.size.updates_per_epoch == per_epoch
+    scheduler = trainer.lr_scheduler.scheduler
+    assert scheduler.step_size == per_epoch
+    trainer()
+    # stepped once per update: 3 epochs of `per_epoch` updates halve the lr three times, once per epoch
+    assert scheduler.last_epoch == 3 * per_epoch
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)

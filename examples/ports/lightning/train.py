@@ -65,8 +65,13 @@ def val_loader() -> DataLoader:
 
 
 def val_step(model: Any, batch: Any) -> dict[str, torch.Tensor]:
-    """``validation_step``'s per-sample loss and correctness (hookpipe averages them over the set)."""
-    return dict(model.validation_step(batch))
+    """``validation_step``'s per-sample loss and correctness (hookpipe averages them over the set).
+
+    Under DDP (``hookpipe run --processes 2``) ``model`` is the wrapper: the module's own methods are on
+    ``model.module``.
+    """
+    module = model.module if hasattr(model, "module") else model
+    return dict(module.validation_step(batch))
 
 
 class Processor(SimpleBatchProcessor):
