@@ -189,6 +189,6 @@ def test_a_run_that_fails_before_training_leaves_no_empty_folders(
     err = capsys.readouterr().err
     assert 'raise ValueError(' in err  # the factory's traceback, then one line naming the setting and the call
     assert err.splitlines()[-1] == (
-        "hookpipe run: seed.pipe: trainer.model: calling tests.runtime.hooklib:tiny_model(dropout=2.0) failed: "
+        "hookpipe run: seed.pipe:5:5: trainer.model: calling tests.runtime.hooklib:tiny_model(dropout=2.0) failed: "
         "ValueError: dropout probability has to be between 0 and 1, but got 2.0")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep", "pyproject.toml", "seed.pipe"]
