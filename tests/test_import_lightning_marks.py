@@ -72,7 +72,8 @@ def test_an_integer_interval_counts_the_epochs_batches_unmarked(tmp_path: Path) 
     step_after = block(text, "step {")
     assert line_of(text, "evaluate every") == ("evaluate every 250 batches", "")
     assert line_of(text, "save every") == ("save every 250 batches", "")
-    assert step_after.index("evaluate") < step_after.index("stop") < step_after.index("save")
+    assert step_after.index("evaluate") < step_after.index("save") and "stop" not in step_after
+    assert "stop" in block(text, "validation evaluate {")  # judged when each validation ends
     assert "steps" not in step_after
     # check_val_every_n_epoch given as 1 is the same
     again = tmp_path / "again"
@@ -148,8 +149,7 @@ def test_an_interval_of_one_validates_every_batch_and_saves_and_stops_at_the_epo
                 monitor: val_loss
                 check_on_train_epoch_end: false
         """), again, "--module", "my_project")
-    step_after = block(text, "step {")
-    assert step_after.index("evaluate every batch") < step_after.index("stop")
+    assert "evaluate every batch" in block(text, "step {") and "stop" in block(text, "validation evaluate {")
     assert "check_on_train_epoch_end" not in text
 
 
@@ -632,9 +632,10 @@ def test_the_trial_s_print_config_imports_lint_clean_with_warnings_as_errors(tmp
     assert lint.code == 0, lint.output + text
     assert text.count("log()") == 1 and "lr_monitor" not in text
     step_after = block(text, "step {").splitlines()
-    assert step_after[1:-2] == ["after {", "clip", "optimize", "evaluate every 50 batches", "stop",
+    assert step_after[1:-2] == ["after {", "clip", "optimize", "evaluate every 50 batches",
                                 "save     every 50 batches", "logger   every 10 updates"]
-    assert block(text, "validation evaluate {") == "validation evaluate {\nafter { logger }\n}"
+    # EarlyStopping judges each result when its validation ends (Lightning's on_validation_end)
+    assert block(text, "validation evaluate {") == "validation evaluate {\nafter {\nstop\nlogger\n}\n}"
     assert block(text, "loop {").count("after {") == 1  # the step's: nothing at the loop's end
     assert line_of(text, "hook save") == (
         'hook save = checkpoint(dir = "runs/checkpoints", monitor = "evaluate.val_loss", mode = "min", '

@@ -209,8 +209,12 @@ def early_stop(args: Keys, port: Port, evaluate: str | None, epoch_end: bool = F
                 args.untranslated("init_args not translated"),
                 "Lightning also stops on a NaN or inf (check_finite)" if finite else None)
     hook = port.add_hook(Hook("stop", "early_stop", hook_args, note=note))
-    path, phase = (_EPOCH, "after") if epoch_end and on_epoch_end is not False else where_metrics(port, evaluate)
-    port.attach(path, phase, Attachment(hook.name))
+    if epoch_end and on_epoch_end is not False:
+        port.attach(_EPOCH, "after", Attachment(hook.name))
+    elif evaluate is not None:  # Lightning's on_validation_end: the validation's own `after`, once per result
+        port.attach_validation(evaluate, ("validation",), "after", Attachment(hook.name))
+    else:
+        port.attach(*where_metrics(port, evaluate), Attachment(hook.name))
     return hook
 
 
