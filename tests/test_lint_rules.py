@@ -44,6 +44,19 @@ def test_hp102_every_step_is_on_purpose_and_from_counts():
     assert findings("max_step = 100", "    save every 7 steps", SAVE) == []  # no accumulation
 
 
+def test_hp102_reads_until_and_says_every_batch_in_the_singular():
+    """A bound that ends before the first firing between updates leaves nothing to warn about."""
+    g = "max_step = 100\n grad_accumulation = 4"
+    assert findings(g, "    save every 3 steps from 4 until 6", SAVE) == []  # fires at step 4 only
+    assert findings(g, "    save every 3 steps from 4 until 7", SAVE) == [("HP102", 9)]  # and at 7
+    assert findings(g, "    save every 2 steps until 3", SAVE) == [("HP102", 9)]  # at 2
+    text = (f"trainer {{ {g} }}\n{HEAD}{SAVE}\n"
+            "loop { epoch { step { after {\n    optimize\n    save every batch from 3 until 9\n} } } }\n")
+    (d,) = run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe"))
+    assert d.message.startswith("`save` fires every batch from batch 3 until batch 9, but") \
+        and d.message.endswith("(first at batch 3)")
+
+
 def test_hp102_recommends_updates_and_says_when_a_multiple_of_g_steps_drifts():
     """Windows restart at each epoch: `every 8 steps` under G = 4 is on updates only while epochs are multiples of 4."""
     text = (f"trainer {{ max_step = 100\n grad_accumulation = 4 }}\n{HEAD}{SAVE}\n"

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterator, Mapping
 
-from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, UNITS, Unit, callback_name, phase_order, plural
+from hookpipe.compiler.loop import PARENT, PHASES, SCOPES, UNITS, Unit, callback_name, every, phase_order
 from hookpipe.dsl.span import Span
 
 __all__ = [
@@ -94,12 +94,7 @@ class Guard:
 
     def describe(self) -> str:
         """The guard as ``explain`` and ``render`` print it (``every 200 steps from 100``)."""
-        if self.unit is None:
-            text = ""
-        elif self.every == 1:
-            text = f"every {self.unit}"
-        else:
-            text = f"every {self.every} {plural(self.unit)}"
+        text = "" if self.unit is None else every(self.every, self.unit)
         if self.unit is not None and self.start != self.every:
             text += f" from {self.start}"
         if self.until is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from hookpipe.compiler.context import Compilation
-from hookpipe.compiler.loop import plural, split_validation_scope
+from hookpipe.compiler.loop import every, plural, split_validation_scope
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.lint.rules._common import most_updates, setting, setting_note, warning
 
@@ -52,6 +52,6 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
             f"but the run has at most {limit} {plural(guard.unit) if limit != 1 else guard.unit}",
             span,
             setting_note(ctx, key),
-            help=f"fire more often (at most every {limit} {plural(guard.unit)}), or add `and at end` to fire once at "
+            help=f"fire more often (at most {every(limit, guard.unit)}), or add `and at end` to fire once at "
             "the end",
         )

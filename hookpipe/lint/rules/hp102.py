@@ -7,7 +7,8 @@ weights of the previous update. Counting in ``updates`` is the fix; a multiple
 of G steps is one only while each epoch's batch count is a multiple of G
 (accumulation windows restart at every epoch), so the help says so. The epoch's
 ``batches`` restart with the windows, so a multiple of G batches is exact. ``every
-step`` (every micro-batch, on purpose) is left alone.
+step`` (every micro-batch, on purpose) is left alone, and so is a frequency whose
+``until`` comes before its first firing between updates.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Iterator
 
 from hookpipe.compiler.context import Compilation, Node
 from hookpipe.compiler.internal_frequency import effective_guard
-from hookpipe.compiler.loop import plural, split_validation_scope
+from hookpipe.compiler.loop import every, plural, split_validation_scope
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.dsl.span import Span
 from hookpipe.lint.rules._common import grad_accumulation, setting_note, warning
@@ -36,6 +37,9 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
             continue  # a validation run's batches: no optimizer update happens among them
         if guard.every % g == 0 and guard.start % g == 0:
             continue
+        first = _first_between(guard.start, guard.every, g)
+        if guard.until is not None and first > guard.until:
+            continue  # every firing before `until` is an update step
         # Where the frequency is written: the attachment's `every`, or the seed hook's argument.
         written = node.attachment.every
         where = written.span if written is not None else _argument_span(ctx, node)
@@ -53,10 +57,11 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
                    if written is not None else f"make it a multiple of {g} (e.g. {updates * g}); {drift}")
         yield warning(
             CODE,
-            f"`{node.hook}` fires every {guard.every} {plural(unit)}"
-            f"{f' from {unit} {guard.start}' if guard.start != guard.every else ''}, "
+            f"`{node.hook}` fires {every(guard.every, unit)}"
+            f"{f' from {unit} {guard.start}' if guard.start != guard.every else ''}"
+            f"{f' until {unit} {guard.until}' if guard.until is not None else ''}, "
             f"but with grad_accumulation = {g} the optimizer updates every {g} {plural(unit)}: "
-            f"it fires between updates (first at {unit} {_first_between(guard.start, guard.every, g)})",
+            f"it fires between updates (first at {unit} {first})",
             where,
             setting_note(ctx, "grad_accumulation"),
             help=fix,
