@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("lint", help="check .pipe files and report lint warnings (HP101-HP112)",
+    p = sub.add_parser("lint", help="check .pipe files and report lint warnings (HP101-HP113)",
                        description="Lint .pipe files: every compiler check plus the HP1xx warnings. "
                        "Exit 0 clean, 1 findings at the failing level, 2 usage error.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files, or folders searched recursively for *.pipe")

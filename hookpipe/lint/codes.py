@@ -52,6 +52,7 @@ CODES: tuple[Code, ...] = (
     Code("HP110", "warning", "a `# hookpipe: ignore[...]` comment that suppresses nothing"),
     Code("HP111", "warning", "a `log()` hook with no tracker to write to"),
     Code("HP112", "warning", "a RoboOrchard Lab hook not attached where its own callbacks act"),
+    Code("HP113", "warning", "an `ema` decay that reads as MMEngine's momentum (below 0.5)"),
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}

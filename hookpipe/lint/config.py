@@ -65,7 +65,7 @@ def expand(selectors: Sequence[str], where: str) -> frozenset[str]:
             continue
         matched = [c.code for c in CODES if selector == "ALL" or c.code.startswith(selector)]
         if not matched:
-            raise ConfigError(f"{where}: unknown code `{raw}` (codes are HP001-HP011 and HP101-HP112)")
+            raise ConfigError(f"{where}: unknown code `{raw}` (codes are HP001-HP011 and HP101-HP113)")
         found.update(c for c in matched if c.startswith("HP1"))
     return frozenset(found)
 

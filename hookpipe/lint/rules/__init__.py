@@ -18,7 +18,21 @@ from typing import Callable, Iterable
 from hookpipe.compiler.context import Compilation
 from hookpipe.diagnostics import Diagnostic
 from hookpipe.lint.codes import BY_CODE, Code
-from hookpipe.lint.rules import hp101, hp102, hp103, hp104, hp105, hp106, hp107, hp108, hp109, hp110, hp111, hp112
+from hookpipe.lint.rules import (
+    hp101,
+    hp102,
+    hp103,
+    hp104,
+    hp105,
+    hp106,
+    hp107,
+    hp108,
+    hp109,
+    hp110,
+    hp111,
+    hp112,
+    hp113,
+)
 from hookpipe.lint.suppress import Suppression
 
 
@@ -45,6 +59,7 @@ RULES: tuple[Rule, ...] = (
     Rule(hp110.CODE, check_suppression=hp110.check),
     _rule(hp111),
     _rule(hp112),
+    _rule(hp113),
 )
 
 
