@@ -180,3 +180,12 @@ def test_hp108_compares_the_epochs_batches_with_steps_and_itself(body: str, wher
     found = [d.message for d in run_rules(run_passes(load_text(text, "t.pipe"), "t.pipe")) if d.code == "HP108"]
     assert found == ([] if where is None else [f"checkpoint `save` records metrics at {where}, where validation did "
                                                 "not just run: saved there, it is not ranked by `evaluate.loss`"])
+
+
+def test_hp102_leaves_hooks_that_touch_no_model_state_alone():
+    """A logger between updates records a micro-batch (as MMEngine's LoggerHook does); a hook of unknown effects is judged."""
+    g = 'max_step = 100\n grad_accumulation = 4\n log_with = ["csv"]'
+    assert findings(g, "    publish every 50 steps", 'hook publish = log()\n') == []
+    assert findings(g, "    mine every 50 steps", 'hook mine = my.Probe()\n') == [("HP102", 10)]
+    assert findings(g, "    mine every 50 steps", 'hook mine = my.Probe() { reads loss }\n') == []
+    assert findings(g, "    mine every 50 steps", 'hook mine = my.Probe() { reads params }\n') == [("HP102", 10)]

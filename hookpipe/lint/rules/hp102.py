@@ -8,7 +8,8 @@ of G steps is one only while each epoch's batch count is a multiple of G
 (accumulation windows restart at every epoch), so the help says so. The epoch's
 ``batches`` restart with the windows, so a multiple of G batches is exact. ``every
 step`` (every micro-batch, on purpose) is left alone, and so is a frequency whose
-``until`` comes before its first firing between updates.
+``until`` comes before its first firing between updates, and a hook known to touch
+none of the model's state (``log()``, a timer: it records a micro-batch).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from hookpipe.dsl.span import Span
 from hookpipe.lint.rules._common import grad_accumulation, setting_note, warning
 
 CODE = "HP102"
+#: What a hook must touch for its firing between updates to matter: the model's state.
+MODEL_STATE = frozenset({"params", "grads", "optimizer_state", "ema"})
 
 
 def check(ctx: Compilation) -> Iterator[Diagnostic]:
@@ -36,6 +39,8 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
         if split_validation_scope(node.scope) is not None:
             continue  # a validation run's batches: no optimizer update happens among them
         if guard.every % g == 0 and guard.start % g == 0:
+            continue
+        if _records_only(ctx, node):
             continue
         first = _first_between(guard.start, guard.every, g)
         if guard.until is not None and first > guard.until:
@@ -66,6 +71,20 @@ def check(ctx: Compilation) -> Iterator[Diagnostic]:
             setting_note(ctx, "grad_accumulation"),
             help=fix,
         )
+
+
+def _records_only(ctx: Compilation, node: Node) -> bool:
+    """Whether the hook is known to touch nothing of the model's state (a logger, a timer, a loss tracker).
+
+    Between updates such a hook records a micro-batch, as MMEngine's ``LoggerHook``
+    and Lightning's logging do: nothing stale is saved or measured. A hook with no
+    effects known (a user's class that declares none) could touch anything, so it
+    is still judged.
+    """
+    effects = ctx.node_effects(node)
+    touched = {*effects.reads, *effects.writes, *effects.consumes}
+    known = ctx.hooks[node.hook].builtin is not None or bool(touched)
+    return known and not touched & MODEL_STATE
 
 
 def _argument_span(ctx: Compilation, node: Node) -> Span:
