@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import pydantic
-from robo_orchard_core.utils.hook import HookContextChannel
+from robo_orchard_core.utils.hook import HookContextChannel, HookContextFromCallable
 
 from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
 from hookpipe.compiler.loop import (
@@ -244,7 +244,7 @@ class _Building:
     counters: Counters
     wrappers: tuple[Wrapper, ...]
     is_main: bool
-    attached: set[tuple[str, str]]
+    attached: set[tuple[str, str, str]]  # (hook, channel, phase)
     by_method: set[str]
 
 
@@ -259,7 +259,7 @@ def _entry_calls(entry: PlanEntry, b: _Building) -> list[Call]:
     if found is None:
         raise PlanResolveError(f"plan entry names unknown hook {entry.hook!r}")
     spec = found
-    b.attached.add((entry.hook, _channel(b.scope)))
+    b.attached.add((entry.hook, _channel(b.scope), b.phase))
     instance = b.built[entry.hook]
     if entry.inner is not None:  # a bracket: one call around the calls inside it
         b.by_method.add(entry.hook)
@@ -312,7 +312,7 @@ def build_plan_hooks(
     if tracer is not None:
         wrappers = (*wrappers, tracer.wrap_entry)
     calls: dict[tuple[str, str], list[Call]] = {}
-    attached: set[tuple[str, str]] = set()
+    attached: set[tuple[str, str, str]] = set()
     by_method: set[str] = set()
     for phase_plan in plan.phases:
         key = (phase_plan.scope, phase_plan.phase)
@@ -348,15 +348,43 @@ def build_plan_hooks(
     return PlanHooks(plan, channels, built, counters, tracer)
 
 
-def _warn_unattached_channels(instances: dict[str, Any], attached: set[tuple[str, str]]) -> None:
-    # A RoboOrchard container runs only where the .pipe file attaches it; say so once.
+def _warn_unattached_channels(instances: dict[str, Any], attached: set[tuple[str, str, str]]) -> None:
+    """A RoboOrchard container runs only where the .pipe file attaches it: say once what will not run.
+
+    A channel not attached at all, and, for contexts made with
+    ``HookContext.from_callable`` (which say which of ``before``/``after`` they
+    were given), a ``before`` or ``after`` callback whose phase is not attached: a
+    timer started in ``before`` and read in ``after`` breaks silently otherwise.
+    Other contexts implement both methods, so nothing says one is empty.
+    """
     for name, inst in instances.items():
         if not _is_container(inst):
             continue
         for channel, ch in inst.hooks.items():
-            if len(ch) and (name, channel) not in attached:
+            phases = {p for h, c, p in attached if h == name and c == channel}
+            if not len(ch):
+                continue
+            if not phases:
                 _log.warning(
                     "hook %r registers callbacks on %s but is not attached in that scope; they will not run",
                     name,
                     channel,
                 )
+                continue
+            for phase in ("before", "after"):
+                if phase not in phases and any(_given(ctx, phase) for ctx in channel_contexts(inst, channel)):
+                    _log.warning(
+                        "hook %r registers `%s` callbacks on %s but is attached in that scope only in `%s`; "
+                        "they will not run (attach it in `%s` too)",
+                        name, phase, channel, next(iter(phases)), phase,
+                    )
+
+
+def _given(ctx: Any, phase: str) -> bool:
+    """Whether a ``from_callable`` context was given a callback for ``phase`` (others: unknown, False)."""
+    if type(ctx) is not HookContextFromCallable:
+        return False
+    try:
+        return (ctx.before_info if phase == "before" else ctx.after_info) is not None
+    except (ValueError, TypeError, OSError):  # robo_orchard_core cannot describe it: unknown
+        return False
