@@ -38,10 +38,19 @@ class LightningInputError(ValueError):
     """The YAML is not a LightningCLI config; the message says what was expected."""
 
 
+#: What the import reads, said to a user who gave it a training script (``Trainer(...)`` in Python).
+NOT_A_CLI_CONFIG = ("hookpipe import lightning reads a LightningCLI YAML config, not Python: write the Trainer(...) "
+                    "arguments as a config.yaml with a `trainer:` section (LightningCLI's --print_config writes one), "
+                    "or port the script by hand")
+
+
 def port_lightning(cfg: Any, name: str, source: str, module: str | None = None) -> Port:
     """The ``Port`` of a LightningCLI config (``fit:`` may wrap it, as ``--print_config`` writes it)."""
     if not isinstance(cfg, dict):
-        raise LightningInputError("expected a mapping with a `trainer` section")
+        # A Python script often reads as YAML: one long string.
+        python = isinstance(cfg, str) and any(word in cfg for word in ("import ", "Trainer(", "def "))
+        raise LightningInputError(NOT_A_CLI_CONFIG if python or source.endswith(".py") else
+                                  "expected a mapping with a `trainer` section (a LightningCLI YAML config)")
     if isinstance(cfg.get("fit"), dict):
         cfg = cfg["fit"]
     if not isinstance(cfg.get("trainer") or {}, dict):
