@@ -22,7 +22,7 @@ import pytest
 
 from hookpipe.compiler import compile_text
 from hookpipe.compiler.catalog import EmaArgs
-from hookpipe.porting import mmengine as mm
+from hookpipe.porting.mmengine_validation import val_firings
 from hookpipe.porting.pyconfig import ConfigError, Opaque, read_config
 from hookpipe.porting.writer import MARK, marked_lines, pipe_name
 from tests.helpers import FIXTURES, ROOT, CliResult, run_cli
@@ -111,13 +111,17 @@ def test_iteration_based_loop_with_a_torch_scheduler(tmp_path: Path) -> None:
         "    visualization=dict(type='SegVisualizationHook'))\n")
     _, text = imported("mmengine", config, tmp_path)
     assert "max_step          = 20000" in text
-    assert "grad_accumulation = 2" in text and 'mixed_precision   = "fp16"' in text
+    # marked: MMEngine's accumulation windows run on across passes over the loader (test_import_accumulation.py)
+    assert "grad_accumulation = 2  # hookpipe import: MMEngine's accumulation windows" in text
+    assert 'mixed_precision = "fp16"' in text
     # MMEngine steps it every iteration, 2 per update: update k reads iteration 2k - 1 (test_import_accumulation.py)
     assert 'lr_scheduler    = "torch.optim.lr_scheduler.LinearLR"(start_factor = 0.100900900901, total_iters = 499)' \
         in text
     step_after = block(text, "step {")
-    assert step_after.index("optimize") < step_after.index("evaluate every 2000 steps") \
-        < step_after.index("save     every 2000 steps")
+    # MMEngine validates after every after_train_iter hook; evaluate goes right before the checkpoint, and the
+    # logger, which reads its metrics, after it
+    assert step_after.splitlines()[1:7] == ["after {", "optimize", "timer", "evaluate every 2000 steps and at end",
+                                            "logger   every 50 steps and at end", "save     every 2000 steps"]
     assert 'checkpoint(dir = "work_dirs/seg/checkpoints", keep_last = 2)' in text  # work_dir: ./work_dirs/<stem>
 
 
@@ -155,7 +159,7 @@ def pipe_fires(modifiers: str, last: int) -> set[int]:
 def test_validation_firings_match_mmengine(max_epochs: int, interval: int, begin: int,
                                           dynamic: list[tuple[int, int]]) -> None:
     loop = {"max_epochs": max_epochs, "val_interval": interval, "val_begin": begin, "dynamic_intervals": dynamic}
-    attachments = mm._val_firings(loop, by_epoch=True)
+    attachments = val_firings(loop, by_epoch=True)
     fired: set[int] = set()
     for modifiers in attachments:
         ranges = pipe_fires(modifiers, max_epochs)
@@ -168,7 +172,7 @@ def test_yolox_validation_attachments() -> None:
     loop = {"max_epochs": 300, "val_interval": 10, "dynamic_intervals": [(285, 1)]}
     # MMEngine looks the interval up for the *next* epoch, so epoch 284 already validates. `and at end`:
     # MMEngine validates the last epoch whatever max_epochs is (a run shortened to 250... still ends validated)
-    assert mm._val_firings(loop, by_epoch=True) == ["every 10 epochs until 283", "every epoch from 284 and at end"]
+    assert val_firings(loop, by_epoch=True) == ["every 10 epochs until 283", "every epoch from 284 and at end"]
 
 
 def validation_config(tmp_path: Path, loop: str) -> Path:
@@ -244,7 +248,9 @@ def test_validation_without_val_dataloader_is_marked(tmp_path: Path, given: str,
     config = tmp_path / "cfg.py"
     config.write_text("train_cfg = dict(max_epochs=4, val_interval=2)\n" + given, encoding="utf-8")
     result, text = imported("mmengine", config, tmp_path, "--module", "my_project", "--no-execute")
-    assert [line for line in text.splitlines() if line.startswith("hook ")] == ["hook optimize = optimizer()"]
+    # no evaluate; MMEngine's default hooks (the config sets no default_hooks)
+    assert [line.split()[1] for line in text.splitlines() if line.startswith("hook ")] == \
+        ["optimize", "timer", "logger", "save"]
     code, _, note = next(line for line in text.splitlines() if line.strip().startswith("max_epoch")).partition(MARK)
     assert code.strip() == "max_epoch = 4"
     assert note.strip() == (f"{said} but val_dataloader is not: MMEngine refuses this config (ValueError); nothing "
@@ -265,8 +271,9 @@ def test_priorities_order_custom_hooks(tmp_path: Path) -> None:
     assert [line.split()[0] for line in step_after[2:6]] == ["optimize", "check_invalid_loss", "timer", "logger"]
     epoch = block(text, "epoch {")
     epoch_after = epoch[epoch.index(block(text, "step {")) + len(block(text, "step {")):].split()
-    # unknown hooks go to the epoch's end (marked), ordered by priority with the logger (BELOW_NORMAL)
-    assert epoch_after == ["after", "{", "early", "logger", "late", "}", "}"]
+    # unknown hooks go to the epoch's end (marked), ordered by priority with MMEngine's default checkpoint (VERY_LOW,
+    # registered before custom_hooks: ahead of `late` at the same priority); nothing validates, so no logger there
+    assert epoch_after == ["after", "{", "early", "save", "every", "epoch", "late", "}", "}"]
     assert re.search(r"hook late += \"my.Late\"\(\)  # hookpipe import: MMEngine hook my.Late: port it", text)
     assert '"mmdet.engine.hooks.CheckInvalidLossHook"(interval = 50) { reads loss }' in text
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import torch
 
-from hookpipe.porting.writer import MARK
+from hookpipe.porting.writer import MARK, marked_lines
 from hookpipe.runtime.run import run_file
 from tests.runtime.planbuild import tiny_trainer_text
 from tests.test_import import block, imported
@@ -100,6 +100,12 @@ def scheduler_line(text: str) -> tuple[str, str, str]:
     kind = re.fullmatch(r'"torch\.optim\.lr_scheduler\.(\w+)"\(.*\)', value)
     assert kind, value
     return value, kind[1], note.strip()
+
+
+def whole_mark(text: str, start: str) -> str:
+    """The whole note of the marked line that starts with ``start`` (its continued lines joined on)."""
+    lines = text.splitlines()
+    return next(note for n, note in marked_lines(lines) if lines[n - 1].strip().startswith(start))
 
 
 def call_kwargs(value: str) -> dict[str, Any]:
@@ -223,7 +229,14 @@ def test_iteration_scheduler_is_counted_in_updates_where_exact(tmp_path: Path, k
     _, text = imported("mmengine", mm_config(tmp_path, _spec(kind, args, end, begin), counts), tmp_path,
                        "--module", "my_project", "--no-execute")
     value, written, note = scheduler_line(text)
-    assert written == kind and note == ""  # exact: nothing for a person to do
+    # exact where the update windows are MMEngine's: the condition is marked, with grad_accumulation's
+    assert written == kind and note == (f"counted in updates of {counts} iterations: MMEngine's learning rate at "
+                                        f"every update when the train loader's length is a multiple of {counts} "
+                                        "(see grad_accumulation)")
+    assert whole_mark(text, "grad_accumulation") == (
+        f"MMEngine's accumulation windows of {counts} iterations run on across passes over the train loader; "
+        f"accelerate's also end at each pass's last batch, so with a loader length that is not a multiple of {counts} "
+        "each pass ends on a shorter window here and the next pass's windows start over: check the loader's length")
     updates = 40
     assert torch_per_update(kind, call_kwargs(value), updates) == \
         pytest.approx(mmengine_per_update(kind, args, begin, end, counts, updates), rel=1e-9)

@@ -133,11 +133,14 @@ def test_by_epoch_checkpoint_in_an_iteration_loop_saves_at_the_end_only(tmp_path
     assert line_of(text, "hook save")[1] == (
         "CheckpointHook by_epoch is left on (MMEngine's default) in an IterBasedTrainLoop: MMEngine saves once, at "
         "the run's end, as here; set by_epoch=False in the config to save every N iterations")
-    # interval 2 without save_last: every_n_epochs(2) is false after the one epoch, so MMEngine never saves
+    # interval 2 without save_last: every_n_epochs(2) is false after the one epoch, so MMEngine never saves; a hook
+    # never attached would be HP103: none is declared, and the run's length says so
     text = port(config(tmp_path, source.read_text().replace("interval=1,", "interval=2,"), "b.py", base=""),
                 "--module", "my_project")
-    assert "after { save }" not in text and "save" not in block(text, "step {")
-    assert "MMEngine never saves, as here" in line_of(text, "hook save")[1]
+    assert "hook save" not in text and "= checkpoint(" not in text
+    assert line_of(text, "max_step")[1] == (
+        "CheckpointHook by_epoch is left on (MMEngine's default) in an IterBasedTrainLoop: MMEngine never saves, as "
+        "here; set by_epoch=False in the config to save every N iterations; no checkpoint hook is written")
 
 
 # --- 4. keys no translation took --------------------------------------------------------------------------------
@@ -258,6 +261,8 @@ def test_an_iteration_loop_logs_every_interval_and_at_the_end_not_at_passes_over
         """), "--module", "my_project")
     attached = [" ".join(line.split()) for line in text.splitlines() if line.strip().startswith("logger")]
     assert attached == ["logger every 5 steps and at end"]
+    # and the validation's results in its own `after`, at the validation's step (MMEngine's after_val_epoch)
+    assert block(text, "validation evaluate {") == "validation evaluate {\nafter { logger }\n}"
     # ignore_last=False is MMEngine's end_of_epoch at a global iteration there: marked, as before
     text = port(config(tmp_path, """\
         train_cfg = dict(type='IterBasedTrainLoop', max_iters=60, val_interval=20)
@@ -266,13 +271,16 @@ def test_an_iteration_loop_logs_every_interval_and_at_the_end_not_at_passes_over
     assert line_of(text, "logger every")[0] == "logger every 5 steps and at end"
     assert line_of(text, "hook logger")[1] == ("LoggerHook keys not translated: ignore_last False (in an "
                                                "IterBasedTrainLoop log() logs every N steps and at the run's end)")
-    # an epoch loop keeps the epoch's last record (MMEngine logs there after each validation)
+    # an epoch loop: the validation's record in its own `after` too, none at an epoch's end (MMEngine logs there
+    # only after a validation: with val_interval=2, at epochs 2 and 3)
     text = port(config(tmp_path, """\
-        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
+        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3, val_interval=2)
         default_hooks = dict(logger=dict(type='LoggerHook', interval=5))
         """, name="epochs.py"), "--module", "my_project")
     attached = [" ".join(line.split()) for line in text.splitlines() if line.strip().startswith("logger")]
-    assert attached == ["logger every 5 batches", "logger"]
+    assert attached == ["logger every 5 batches"]
+    assert "logger" not in block(text, "epoch {").replace(block(text, "step {"), "")
+    assert block(text, "validation evaluate {") == "validation evaluate {\nafter { logger }\n}"
 
 
 def test_an_epoch_loop_logs_every_interval_batches_of_each_epoch(tmp_path: Path) -> None:

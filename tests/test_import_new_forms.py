@@ -26,9 +26,16 @@ def test_yolox(tmp_path: Path) -> None:
     # the last interval's attachment also fires at the end: MMEngine validates the last epoch at any length
     assert swap[1:3] == ["evaluate every 10 epochs until 283", "evaluate every epoch from 284 and at end"]
     epoch = block(text, "epoch {")
-    # SyncNormHook runs in before_val_epoch: before the validation; the checkpoint after it
-    assert epoch.index("sync_norm") < epoch.index("with swap {") < epoch.index("save every 10 epochs")
+    # SyncNormHook (priority 48) runs in before_val_epoch ahead of EMAHook's swap (49): with evaluate's frequencies,
+    # before the bracket; the checkpoint after the validation; the logger's record in the validation's own after
+    lines = epoch.splitlines()
+    at = lines.index("sync_norm every 10 epochs until 283")
+    assert lines[at - 1:at + 7] == ["after {", "sync_norm every 10 epochs until 283",
+                                    "sync_norm every epoch from 284 and at end", "with swap {",
+                                    "evaluate every 10 epochs until 283", "evaluate every epoch from 284 and at end",
+                                    "}", "save      every 10 epochs"]
     assert "before { yolox_mode_switch }" in epoch.splitlines()[1]  # one chain: the formatter writes it inline
+    assert block(text, "validation evaluate {").splitlines()[-2] == "after { logger }"
     # DetVisualizationHook's after_val_iter: the batch scope of evaluate's own validation run
     assert block(block(text, "validation evaluate {"), "batch {").splitlines()[1].strip() == \
         "after { det_visualization every 50 batches }"  # its interval = 50: (batch_idx + 1) % 50 == 0

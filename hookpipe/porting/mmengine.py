@@ -2,15 +2,19 @@
 
 What maps to what is documented in docs/import.md; the rules worth knowing here:
 
-- MMEngine runs hooks of one callback by priority (lower first), ties in
-  registration order (``default_hooks``, then ``custom_hooks``). The import writes
-  the hooks of each phase block in that order, and written order is an ordering
-  edge in ``.pipe``, so the priority survives as written order.
-- MMEngine validates after the epoch's ``after_train_epoch`` hooks. The import puts
-  ``evaluate`` before the epoch-end checkpoint instead, so the checkpoint records
-  this epoch's metrics (which is what MMEngine's ``save_best`` does from
-  ``after_val_epoch``); hooks that MMEngine runs in ``before_val_epoch``
-  (``SyncNormHook``, ``PreciseBNHook``) stay before ``evaluate``.
+- MMEngine registers its six default hooks, changed by the config's
+  ``default_hooks`` (mmengine_hooks.registered_default_hooks), then ``custom_hooks``,
+  and runs the hooks of one callback by priority (lower first), ties in that
+  registration order. The import writes the hooks of each phase block in that
+  order, and written order is an ordering edge in ``.pipe``, so the priority
+  survives as written order.
+- MMEngine validates after all of the epoch's ``after_train_epoch`` hooks (an
+  iteration's ``after_train_iter`` hooks in an ``IterBasedTrainLoop``). The import
+  puts ``evaluate`` right before the first checkpoint instead, so the checkpoint
+  records this validation's metrics (mmengine_validation.layout); the hooks MMEngine runs
+  in ``before_val_epoch`` (``SyncNormHook``) run where the validation does, in its own
+  ``before`` (or with its frequencies before an EMA swap they precede), and those of
+  ``after_val_epoch`` (the logger's record, ``EarlyStoppingHook``) in its own ``after``.
 - ``train_cfg``'s ``val_interval``, ``val_begin`` and ``dynamic_intervals`` become
   one ``evaluate`` attachment per interval with ``from``/``until``, firing at the
   epochs (or iterations) MMEngine's loop validates at, the last one included at
@@ -22,16 +26,17 @@ What maps to what is documented in docs/import.md; the rules worth knowing here:
 
 from __future__ import annotations
 
+import math
 from pathlib import PurePath
 from typing import Any
 
-from hookpipe.porting.mmengine_accumulation import ema_note, per_update_scheduler, schedule_note
+from hookpipe.porting.mmengine_accumulation import per_update_scheduler, schedule_note, window_note
 from hookpipe.porting.mmengine_hooks import (
     Ported,
     RunFacts,
     as_dict,
-    attachment,
     contains_opaque,
+    registered_default_hooks,
     short_type,
     spec_args,
     translate_hook,
@@ -54,14 +59,10 @@ from hookpipe.porting.mmengine_keys import (
 )
 from hookpipe.porting.mmengine_keys import show as _show
 from hookpipe.porting.mmengine_schedulers import SCHEDULER_ONLY, epoch_scheduler_note, iteration_form
-from hookpipe.porting.mmengine_validation import val_firings as _val_firings
-from hookpipe.porting.mmengine_validation import val_note
-from hookpipe.porting.model import Attachment, Bracket, Call, Hook, Item, Port, RunValue
+from hookpipe.porting.mmengine_validation import layout
+from hookpipe.porting.model import Attachment, Call, Hook, Item, Port, RunValue
 from hookpipe.porting.writer import split_writable
 
-#: The priorities of MMEngine's default hooks (mmengine.runner.Runner.register_default_hooks).
-DEFAULT_PRIORITIES = {"runtime_info": 10, "timer": 50, "sampler_seed": 50, "logger": 60, "param_scheduler": 70,
-                      "checkpoint": 90}
 #: MMEngine optimizers that are torch's under the same name (its schedulers: mmengine_schedulers.py).
 TORCH_OPTIMIZERS = {"SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "RMSprop", "NAdam", "RAdam", "LBFGS",
                     "Rprop", "ASGD", "SparseAdam"}
@@ -88,20 +89,28 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     length_key, unit = ("max_epochs", "epoch") if by_epoch else ("max_iters", "step")
     length = train.take(length_key)
     train.take_all(("max_epochs", "max_iters"))
+    if isinstance(length, float) and length.is_integer():
+        length = int(length)  # MMEngine's loops take int(max_epochs) when it equals max_epochs
     if is_int(length) and length >= 1:
         port.setting("max_epoch" if by_epoch else "max_step", length)
+    elif isinstance(length, float) and math.isfinite(length):
+        port.setting("max_epoch" if by_epoch else "max_step", 1,
+                     f"train_cfg.{length_key} {_show(length)} is not a whole number: MMEngine refuses it "
+                     "(AssertionError); set the run's length")
     else:
         port.setting("max_epoch" if by_epoch else "max_step", 1,
                      f"train_cfg.{length_key} is missing or not a number ({_show(length)}): set the run's length")
     length_notes, train.notes = train.notes, []
     loop = _validation_loop(train, by_epoch)
+    if length_key in loop:
+        loop[length_key] = length
     deterministic = _randomness(cfg, port)
     work_dir, work_note = _work_dir(top, source)
     port.setting("model", Call(port.need("build_model", f"the model (MMEngine builds {type_of(cfg.get('model'))} "
                                                         "from its registry)")), deterministic)
     loader, note = _loader(cfg, "train_dataloader", port, "train_loader", "the training DataLoader")
     port.setting("dataloader", loader, note)
-    _optimizer(cfg, port, top)
+    _optimizer(cfg, port, top, by_epoch)
     _scheduler(cfg, port, by_epoch, length)
     port.setting("batch_processor", Call(port.need("Processor", "a batch processor computing the loss (the "
                                                                 "model's train_step)")))
@@ -111,18 +120,16 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     clip, clip_note = _clip(cfg, port)
     optimize = port.add_hook(Hook("optimize", "optimizer", note=clip_note))
     evaluate = _validation(cfg, port)
-    run = RunFacts(by_epoch, work_dir, work_note, evaluate, _val_summary(loop, by_epoch) if evaluate else None)
-    default_hooks = top.get("default_hooks")
-    if default_hooks is not None and not isinstance(default_hooks, dict):
-        _mark_length(port, f"default_hooks {_show(default_hooks)} is not a dict of hooks: none of MMEngine's "
-                           "default hooks is written; write them by hand")
-    for key, spec in as_dict(default_hooks).items():
-        if spec is None:
-            continue  # `checkpoint=None`: MMEngine leaves that default hook out
+    run = RunFacts(by_epoch, work_dir, work_note, evaluate, _val_summary(loop, by_epoch) if evaluate else None,
+                   _accumulation(cfg))
+    default_hooks, default_notes = registered_default_hooks(top.get("default_hooks"))
+    for note in default_notes:
+        _mark_length(port, note)
+    for key, spec in default_hooks:
         if not isinstance(spec, dict):
             _mark_length(port, f"default_hooks.{key} {_show(spec)} is not a dict: not written; write it by hand")
             continue
-        ported += translate_hook(spec, port, DEFAULT_PRIORITIES.get(key, 50), order, run, key)
+        ported += translate_hook(spec, port, order, run, key)
         order += 1
     custom_hooks = top.get("custom_hooks")
     if custom_hooks is not None and not isinstance(custom_hooks, (list, tuple)):
@@ -131,11 +138,12 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
         custom_hooks = []
     for spec in custom_hooks or []:
         if isinstance(spec, dict):
-            ported += translate_hook(spec, port, 50, order, run, None)
+            ported += translate_hook(spec, port, order, run, None)
             order += 1
         else:
             _mark_length(port, f"custom_hooks entry {_show(spec)} is not a dict: not written; write it by hand")
-    ported.sort(key=lambda p: (p.priority, p.order))
+    for note in run.dropped:
+        _mark_length(port, note)
     logger = next((h for h in port.hooks if h.callee == "log"), None)
     if logger is not None:
         trackers, tracker_note = _trackers(cfg)
@@ -146,39 +154,7 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
 
     head: list[Item] = [Attachment(clip)] if clip else []
     head.append(Attachment(optimize.name))
-    ema = next((h for h in port.hooks if h.callee == "ema"), None)
-    if ema is not None:
-        head.append(Attachment(ema.name))
-        counts = _accumulation(cfg)
-        if counts > 1:
-            ema.note = "; ".join(filter(None, [ema.note, ema_note(ema.args, counts)]))
-    for p in ported:
-        if p.placement == "epoch.before":
-            port.attach(("loop", "epoch"), "before", attachment(p))
-    val_items: list[Item] = [attachment(p) for p in ported if p.placement == "before_val"]
-    if evaluate is not None:
-        swap = next((h for h in port.hooks if h.callee == "ema_swap"), None)
-        val_mark = "; ".join(filter(None, [*loop.pop("_notes"), val_note(loop, by_epoch)])) or None
-        evaluations = [Attachment(evaluate, mods, val_mark) for mods in _val_firings(loop, by_epoch)]
-        val_items += [Bracket(swap.name, evaluations)] if swap else evaluations
-        for p in ported:
-            if p.placement == "val_batch":
-                port.attach_validation(evaluate, ("validation", "batch"), "after", attachment(p))
-    step_items: list[Item] = [attachment(p) for p in ported if p.placement == "step.after"]
-    if by_epoch:
-        port.phases[(("loop", "epoch", "step"), "after")] = head + step_items
-        end_items = val_items + [attachment(p) for p in ported if p.placement == "epoch.after"]
-        if end_items:
-            port.phases[(("loop", "epoch"), "after")] = end_items
-    else:
-        port.phases[(("loop", "epoch", "step"), "after")] = head + val_items + step_items
-        epoch_items: list[Item] = [attachment(p) for p in ported if p.placement == "epoch.after"
-                                   and p.modifiers == ""]
-        if epoch_items:
-            port.phases[(("loop", "epoch"), "after")] = epoch_items
-    for p in ported:
-        if p.placement == "loop.after":
-            port.attach(("loop",), "after", attachment(p))
+    layout(port, ported, head, evaluate, loop, by_epoch)
     return port
 
 
@@ -308,7 +284,7 @@ def _auto_scale_lr(scale: Any, top: Spec, port: Port) -> None:
     setting.note = "; ".join(filter(None, [setting.note, note]))
 
 
-def _optimizer(cfg: dict[str, Any], port: Port, top: Spec) -> None:
+def _optimizer(cfg: dict[str, Any], port: Port, top: Spec, by_epoch: bool) -> None:
     wrapper = Spec(top.get("optim_wrapper"), "optim_wrapper", {"loss_scale": ("dynamic",)},
                    {"loss_scale": "accelerate's fp16 scales the loss dynamically"})
     spec = as_dict(wrapper.take("optimizer"))
@@ -323,8 +299,8 @@ def _optimizer(cfg: dict[str, Any], port: Port, top: Spec) -> None:
     wrapper_type = short_type(wrapper.string("type", "OptimWrapper", instead="ported as an OptimWrapper"))
     wrapper.take_all(("clip_grad",))  # _clip
     counts = _accumulation(cfg, wrapper)
-    if counts > 1:
-        port.setting("grad_accumulation", counts)
+    if counts > 1:  # hookpipe's trainer has no sync_with_dataloader=False: the condition is marked
+        port.setting("grad_accumulation", counts, window_note(counts, by_epoch))
     if wrapper_type == "AmpOptimWrapper":
         dtype = wrapper.take("dtype")
         if dtype in (None, "float16", "fp16", "bfloat16", "bf16"):
@@ -352,6 +328,10 @@ def _accumulation(cfg: dict[str, Any], wrapper: Spec | None = None) -> int:
     else:
         counts = as_dict(cfg.get("optim_wrapper")).get("accumulative_counts")
     return counts if is_int(counts) and counts > 1 else 1
+
+
+def _batches(by_epoch: bool) -> str:
+    return "every epoch's batch count" if by_epoch else "the train loader's length"
 
 
 def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool, length: Any) -> None:
@@ -384,6 +364,9 @@ def _scheduler(cfg: dict[str, Any], port: Port, by_epoch_loop: bool, length: Any
                 own = {k: v for k, v in written.items() if k != "total_iters"}
                 converted, note = per_update_scheduler(kind, own, 0, form.ramp_end, counts)
                 written = converted or written
+                if converted:  # exact where the update windows are MMEngine's (the grad_accumulation mark)
+                    note = (f"counted in updates of {counts} iterations: MMEngine's learning rate at every update "
+                            f"when {_batches(by_epoch_loop)} is a multiple of {counts} (see grad_accumulation)")
             elif counts > 1:
                 note += f" (an update is {counts} iterations)"
             port.setting("lr_scheduler", Call(f"torch.optim.lr_scheduler.{form.kind}", written), note or None)

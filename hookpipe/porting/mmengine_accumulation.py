@@ -15,6 +15,9 @@ file's numbers and is marked with the per-update numbers that come closest. Both
 count windows of ``A`` iterations from the run's start: hookpipe also closes a
 window at each epoch's last batch (accelerate's rule), MMEngine does not, so
 the two agree when an epoch's batches are a multiple of ``A`` (docs/import.md).
+hookpipe's trainer has no setting for accelerate's ``sync_with_dataloader=False``,
+so that condition is said in the marks (``window_note``), on ``grad_accumulation``
+and on each converted scheduler.
 
 MMEngine's values after ``i`` steps, ``begin = 0``, ``end = E``
 (``mmengine.optim.scheduler.param_scheduler``; its ``total_iters`` is ``E - 1``):
@@ -25,7 +28,10 @@ while ``i < E - 1``, then 1; ``StepLR`` ``gamma ** (i // step_size)``;
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
+
+from hookpipe.porting.mmengine_keys import ordinal
 
 
 def per_update_scheduler(kind: str, args: dict[str, Any], begin: Any, end: Any,
@@ -123,20 +129,50 @@ def schedule_note(described: str, counts: int) -> str:
             "an epoch as updates_per_epoch updates")
 
 
-def ema_note(args: dict[str, Any], counts: int) -> str:
-    """The mark of an ``ema`` written from ``EMAHook`` under accumulation: MMEngine averages every iteration.
+def window_note(counts: int, by_epoch: bool) -> str:
+    """When MMEngine's accumulation windows are accelerate's: the condition every per-update translation carries.
 
-    Between updates the weights do not change, so MMEngine's ``A`` averagings toward
-    them are one averaging with decay ``decay ** A``; but MMEngine starts from the
-    initial weights and is evaluated one averaging into a window, so no decay is exact.
+    MMEngine's ``OptimWrapper`` counts iterations over the whole run
+    (``initialize_count_status(model, iter, max_iters)``) and updates when
+    ``inner_count % A == 0`` or at ``max_iters``; accelerate also ends a window at the
+    train loader's last batch and starts the next one there.
     """
-    advice = "the average differs"
+    if by_epoch:
+        return (f"MMEngine's accumulation windows of {counts} iterations run on across epochs; accelerate's also end "
+                f"at each epoch's last batch, so an epoch whose batch count is not a multiple of {counts} ends on a "
+                "shorter window here and the next epoch's windows start over: the updates are MMEngine's only when "
+                f"every epoch's batch count is a multiple of {counts}; check the train loader's length")
+    return (f"MMEngine's accumulation windows of {counts} iterations run on across passes over the train loader; "
+            f"accelerate's also end at each pass's last batch, so with a loader length that is not a multiple of "
+            f"{counts} each pass ends on a shorter window here and the next pass's windows start over: check the "
+            "loader's length")
+
+
+def ema_note(args: dict[str, Any], counts: int, interval: int = 1) -> str:
+    """The mark of an ``ema`` written from ``EMAHook`` under accumulation: MMEngine averages every ``interval``-th
+    iteration (every one by default), the weights change every ``counts``-th.
+
+    Between updates the weights do not change, so MMEngine's ``counts / interval``
+    averagings toward them act as one averaging with decay ``decay ** (counts / interval)``
+    (exactly so when ``interval`` divides ``counts``: none falls on an update's own
+    iteration after the first); but MMEngine starts from the initial weights and is
+    evaluated part of a window late, so no decay is exact. One statement for both
+    factors: ``interval`` 2 under ``accumulative_counts`` 2 is one averaging per
+    update, the ``ema`` hook's own rate.
+    """
+    power = Fraction(counts, interval)
+    shown = str(power) if power.denominator == 1 else f"({power})"
     decay = args.get("decay")
-    if isinstance(decay, float):
-        advice = f"set decay to about decay^{counts} = {decay ** counts:.8g}"
+    if power == 1:
+        advice = f"keep decay (decay^({counts}/{interval}) = decay)"
+    else:
+        advice = f"set decay to about decay^{shown}"
+        if isinstance(decay, float):
+            advice += f" = {decay ** float(power):.8g}"
     if isinstance(args.get("momentum"), str):
         gamma = args.get("gamma")
         about = f"{gamma / counts:.8g}" if isinstance(gamma, int) else f"gamma / {counts}"
         advice += f", gamma to about {about} (the ramp counts iterations)"
-    return (f"MMEngine's EMAHook averages every iteration, ema once per update ({counts} iterations under "
+    averages = "every iteration" if interval == 1 else f"every {ordinal(interval)} iteration (interval {interval})"
+    return (f"MMEngine's EMAHook averages {averages}, ema once per update ({counts} iterations under "
             f"accumulative_counts): {advice}")

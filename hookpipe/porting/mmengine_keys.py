@@ -80,7 +80,6 @@ NOTHING_TO_DO: dict[str, tuple[str, ...]] = {
 SETTLED: dict[str, dict[str, tuple[Any, ...]]] = {
     "CheckpointHook": {"save_optimizer": (True,), "save_param_scheduler": (True,), "save_begin": (0,)},
     "LoggerHook": {"ignore_last": (True,), "keep_local": (True,)},
-    "EarlyStoppingHook": {"strict": (False,)},
 }
 _WHOLE_STATE = "checkpoint saves the whole training state"
 #: Per hook type: why an argument has no translation.
@@ -96,10 +95,7 @@ WHY: dict[str, dict[str, str]] = {
         "out_dir": "logs go to the trainer's log_dir", "keep_local": "logs go to the trainer's log_dir",
         "ignore_last": "in an IterBasedTrainLoop log() logs every N steps and at the run's end",
     },
-    "EarlyStoppingHook": {
-        "stopping_threshold": "early_stop has no threshold", "strict": "a missing metric fails here",
-        "check_finite": "early_stop counts a NaN as a result that did not improve",
-    },
+    "EarlyStoppingHook": {"stopping_threshold": "early_stop has no threshold that stops at once"},
 }
 
 #: How much of a value a mark shows.
@@ -117,6 +113,17 @@ def show(value: Any) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(show(item) for item in value) + ("," if len(value) == 1 else "") + ")"
     return repr(value)
+
+
+def ordinal(n: int) -> str:
+    """``n`` as an English ordinal, for a mark: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd...
+
+    Example:
+        >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 102, 111)]
+        ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '102nd', '111th']
+    """
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def is_int(value: Any) -> TypeGuard[int]:
