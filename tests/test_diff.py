@@ -229,7 +229,7 @@ def test_git_head_1_compares_the_working_tree_with_the_revision(repo: Path) -> N
     assert "Plans of `HEAD~1` compared with `working tree`" in out
     assert out.count("- changed `clip` (`pipes/common.pipe:6`): `max_norm`: `1.0` → `0.5`") == 2
     assert "#### `pipes/new.pipe`: added" in out and "#### `pipes/old.pipe`: removed" in out
-    assert "removed `evaluate` from position 2, `every 200 steps` (`pipes/old.pipe:15`)" in out
+    assert "removed `evaluate` from position 2, `every 200 steps` (`HEAD~1:pipes/old.pipe:15`)" in out
     code, out, _ = in_repo(repo, "diff", "--git", "HEAD", "pipes", "--exit-code")
     assert code == 0 and "no change to the plan (4 files compared)" in out, out
 

@@ -117,7 +117,7 @@ def test_when_both_sides_fail_the_errors_are_compared_one_by_one(repo: Path) -> 
     assert ("  lint: not compared (revision HEAD and the working tree do not compile); errors: 1 introduced, "
             "1 fixed") in out
     assert "    + train.pipe:14: HP002 error: unknown hook `optimise`" in out
-    assert "    - train.pipe:13: HP002 error: unknown hook `clipp`" in out
+    assert "    - HEAD:train.pipe:13: HP002 error: unknown hook `clipp`" in out  # the revision's line
     (repo / "train.pipe").write_text(BROKEN, encoding="utf-8")  # the same error on both sides: not new
     assert "errors: 0 introduced, 0 fixed" in diff(repo, "--git", "HEAD").out
 

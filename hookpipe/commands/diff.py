@@ -5,22 +5,32 @@ request as ``lint``) and compared by ``hookpipe.compiler.plan_diff``; with
 ``--git REF`` the REF side of every file, includes too, is read from git by
 ``hookpipe.revision`` without a checkout, and with ``--git A..B`` both sides are.
 A file another compared file includes is not compared on its own (as ``lint``
-skips such fragments): its changes show under every file that includes it. Lint
-findings are compared only when both sides compile; otherwise their compile
-errors are (see :func:`_findings`). See docs/diff.md.
+skips such fragments): its changes show under every file that includes it, and
+with ``--git`` a fragment named alone brings the repository's files that include
+it (:func:`_with_includers`). Lint findings are compared only when both sides
+compile; otherwise their compile errors are (see :func:`_findings`). A file
+removed and one added with the same plan are one file renamed (``git mv``).
+
+With ``--git``, paths are written from the repository's top wherever the command
+runs (a pull-request comment must not hold the runner's folders), and a location
+on the revision's side reads ``REV:path:line`` (git's name for that file), never
+as the working tree's line. See docs/diff.md.
 
 Exit status: 0 whether or not something changed; with ``--exit-code`` 1 when a
-plan changed, a file was added or removed, or a side does not compile; 2 usage.
+plan changed, a file was added or removed (not renamed with its plan unchanged),
+or a side does not compile; 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from hookpipe.commands.common import usage_error
 from hookpipe.fileaccess import display_name, inside
@@ -28,7 +38,7 @@ from hookpipe.fileaccess import display_name, inside
 if TYPE_CHECKING:
     from hookpipe.commands.diff_formats import Side
     from hookpipe.compiler.context import Compilation
-    from hookpipe.compiler.plan_diff import FileDiff
+    from hookpipe.compiler.plan_diff import FileDiff, Locate
     from hookpipe.diagnostics import Diagnostic
     from hookpipe.lint.runner import SharedParses
     from hookpipe.revision import Revision
@@ -128,16 +138,19 @@ def _git_mode(spec: str, paths: Sequence[str], root: str | None) -> tuple[Labels
     except RevisionError as exc:
         return usage_error(str(exc))
     base_revision, head_revision = revisions
-    names = _git_names(paths, base_revision, head_revision)
-    if isinstance(names, int):
-        return names
+    found = _git_names(paths, base_revision, head_revision)
+    if isinstance(found, int):
+        return found
+    whole = any(Path(os.path.realpath(p)) == base_revision.top for p in paths)  # every file is named already
+    names = found if whole else _with_includers(found, base_revision, head_revision)
     parses = SharedParses()  # a file the others include is parsed once per side, not once per includer
     if head_revision is None:
         head = _working_tree(names, root, parses)
     else:
         head = _revision_side(names, root, head_revision, parses)
     base = _revision_side(names, root, base_revision, parses)
-    return _git_labels(base_revision, head_revision), _pairs(names, base, head)
+    locate = _git_locate(base_revision.top, display_name(base_revision.name))
+    return _git_labels(base_revision, head_revision), _pairs(list(names), base, head, locate)
 
 
 def _revisions(spec: str) -> tuple[Revision, Revision | None]:
@@ -160,12 +173,13 @@ def _revisions(spec: str) -> tuple[Revision, Revision | None]:
     return Revision(base or "HEAD"), Revision(head or "HEAD")
 
 
-def _git_names(paths: Sequence[str], base: Revision, head: Revision | None) -> list[str] | int:
-    """The ``.pipe`` files under ``paths`` on either side, as the user will recognise them (or a usage error)."""
+def _git_names(paths: Sequence[str], base: Revision, head: Revision | None) -> dict[str, str] | int:
+    """The ``.pipe`` files under ``paths`` on either side (or a usage error): each one's name in the report
+    (from the repository's top) -> the path it is read by (from the current folder), by name."""
     from hookpipe.lint.discover import MissingPath, discover
 
     revisions = [base] if head is None else [base, head]
-    found: dict[str, str] = {}  # key (absolute, normalised) -> display path
+    found: dict[str, str] = {}  # key (absolute, normalised) -> path from the current folder
     for raw in paths:
         if "\0" in raw or not inside(Path(os.path.realpath(raw)), base.top):
             return usage_error(f"{display_name(raw)} is outside the repository at {display_name(str(base.top))}")
@@ -177,26 +191,115 @@ def _git_names(paths: Sequence[str], base: Revision, head: Revision | None) -> l
         if on_disk:
             try:
                 for target in discover([raw]):
-                    found.setdefault(_key(target.path), _shown(target.path))
+                    found.setdefault(_key(target.path), _opened(target.path))
             except MissingPath as exc:
                 return usage_error(str(exc))
         for revision in revisions:
             for absolute in revision.pipe_files([raw]):
-                found.setdefault(_key(absolute), _shown(absolute))
-    return sorted(found.values())
+                found.setdefault(_key(absolute), _opened(absolute))
+    return _by_name(found.values(), base.top)
 
 
-def _working_tree(names: list[str], root: str | None, parses: SharedParses) -> dict[str, Compilation]:
-    """The files of ``names`` the working tree has, compiled from disk."""
+def _by_name(paths: Iterable[str], top: Path) -> dict[str, str]:
+    """Each path's name in the report (:func:`_from_top`) -> the path, sorted by name."""
+    return dict(sorted((_from_top(path, top), path) for path in paths))
+
+
+def _working_tree(names: Mapping[str, str], root: str | None, parses: SharedParses) -> dict[str, Compilation]:
+    """The files of ``names`` the working tree has, compiled from disk, by name."""
     from hookpipe.compiler.pipeline import compile_path
 
-    return {shown: compile_path(shown, root=root, parse=parses.parse) for shown in names if os.path.lexists(shown)}
+    return {name: compile_path(path, root=root, parse=parses.parse) for name, path in names.items()
+            if os.path.lexists(path)}
 
 
-def _revision_side(names: list[str], root: str | None, revision: Revision,
+def _revision_side(names: Mapping[str, str], root: str | None, revision: Revision,
                    parses: SharedParses) -> dict[str, Compilation]:
-    """The files of ``names`` that ``revision`` has, compiled from git (includes too)."""
-    return {shown: ctx for shown in names if (ctx := _at_revision(shown, root, revision, parses)) is not None}
+    """The files of ``names`` that ``revision`` has, compiled from git (includes too), by name."""
+    return {name: ctx for name, path in names.items()
+            if (ctx := _at_revision(path, root, revision, parses)) is not None}
+
+
+# --- fragments named alone: compared through the files that include them -----------------------
+
+
+def _with_includers(names: dict[str, str], base: Revision, head: Revision | None) -> dict[str, str]:
+    """``names`` and every ``.pipe`` file of the repository that includes one of them, directly or not.
+
+    A fragment named alone (``diff --git main configs/common`` when
+    ``configs/train.pipe`` includes ``configs/common/hooks.pipe``) compiles without
+    the trainer block and the loop of the files that include it: it read "does not
+    compile" on both sides and showed nothing of its change. Its includers on
+    either side are added, and (as ``lint`` reports a fragment) it is compared
+    through them. Includes are read from each file's ``include`` lines (no parse:
+    ``hookpipe.lint.fragments.included_paths``), only of the files not named already.
+    """
+    wanted = {_key(path) for path in names.values()}
+    includers: set[str] = set()
+    for files, read in _sides_to_scan(base, head):
+        includers |= _including(wanted, [f for f in files if f not in wanted], read)
+    if not includers:
+        return names
+    return _by_name([*names.values(), *(_opened(path) for path in includers)], base.top)
+
+
+def _sides_to_scan(base: Revision, head: Revision | None
+                   ) -> list[tuple[list[str], Callable[[str], str | None]]]:
+    """Each side's ``.pipe`` files in the repository (absolute, normalised) and how to read one's text."""
+    from hookpipe.lint.discover import discover
+
+    def disk(path: str) -> str | None:
+        from hookpipe.fileaccess import Refused, read_source
+
+        try:
+            return read_source(path)
+        except Refused:
+            return None
+
+    sides = [(_revision_files(base), _reader(base))]
+    if head is None:
+        sides.append(([_key(t.path) for t in discover([str(base.top)])], disk))
+    else:
+        sides.append((_revision_files(head), _reader(head)))
+    return sides
+
+
+def _revision_files(revision: Revision) -> list[str]:
+    """The revision's `.pipe` files in the whole repository, absolute and normalised."""
+    return [_key(path) for path in revision.pipe_files([str(revision.top)])]
+
+
+def _reader(revision: Revision) -> Callable[[str], str | None]:
+    """A file's text at ``revision``, or None where it cannot be read (a dangling link, too large...)."""
+    from hookpipe.fileaccess import Refused
+    from hookpipe.revision import RevisionError
+
+    def read(path: str) -> str | None:
+        try:
+            return revision.read(Path(path), revision.resolve(Path(path)), None)
+        except (Refused, RevisionError):
+            return None
+    return read
+
+
+def _including(wanted: set[str], files: list[str], read: Callable[[str], str | None]) -> set[str]:
+    """The ``files`` that include a file of ``wanted``, directly or through other ``files``."""
+    from hookpipe.lint.fragments import included_paths
+
+    included_by: dict[str, set[str]] = {}
+    for file in files:
+        text = read(file)
+        folder = os.path.dirname(file)
+        for path in included_paths(text or ""):
+            included_by.setdefault(os.path.normpath(os.path.join(folder, path)), set()).add(file)
+    found: set[str] = set()
+    queue = deque(wanted)
+    while queue:
+        for includer in included_by.get(queue.popleft(), ()):
+            if includer not in found and includer not in wanted:
+                found.add(includer)
+                queue.append(includer)
+    return found
 
 
 def _git_labels(base: Revision, head: Revision | None) -> Labels:
@@ -214,22 +317,50 @@ def _git_labels(base: Revision, head: Revision | None) -> Labels:
     return Labels(base_name, head_name, (revision_side(base_name), revision_side(head_name)))
 
 
-def _pairs(names: list[str], base: dict[str, Compilation], head: dict[str, Compilation]) -> list[FileDiff]:
+def _pairs(names: list[str], base: dict[str, Compilation], head: dict[str, Compilation],
+           locate: Locate | None = None) -> list[FileDiff]:
     """Each file's comparison, fragments (files another one includes) left to their includers."""
     fragments = {"base": _fragments(base), "head": _fragments(head)}
-    out = []
+    out: dict[str, FileDiff] = {}
     for name in names:
         present = [side for side, files in (("base", base), ("head", head)) if name in files]
         if present and all(name in fragments[side] for side in present):
             continue  # its changes show under every file that includes it
-        out.append(_compare(name, base.get(name), head.get(name)))
-    return out
+        out[name] = _compare(name, base.get(name), head.get(name), locate)
+    _pair_renames(out, base, head, locate)
+    return list(out.values())
 
 
-def _compare(name: str, base: Compilation | None, head: Compilation | None) -> FileDiff:
-    from hookpipe.compiler.plan_diff import diff_compilations
+def _pair_renames(out: dict[str, FileDiff], base: dict[str, Compilation], head: dict[str, Compilation],
+                  locate: Locate | None) -> None:
+    """A removed file and an added one with the same plan become one file renamed, its plan unchanged.
 
-    return diff_compilations(display_name(name), base, head, *_findings(base, head))
+    ``git mv train.pipe train_v2.pipe`` listed every attachment, hook and setting
+    twice, once removed and once added, and failed ``--exit-code``: the training
+    loop it runs is the same. Each removed file is paired with the first added
+    file (by name) of the same plan hash.
+    """
+    added: dict[str, list[str]] = {}
+    for name, d in out.items():
+        if d.status == "added" and d.head_hash is not None:
+            added.setdefault(d.head_hash, []).append(name)
+    for old, d in list(out.items()):
+        same = added.get(d.base_hash) if d.status == "removed" and d.base_hash is not None else None
+        if not same:
+            continue
+        new = same.pop(0)
+        renamed = _compare(new, base[old], head[new], locate)
+        renamed.renamed_from = display_name(old)
+        del out[old]
+        out[new] = renamed
+
+
+def _compare(name: str, base: Compilation | None, head: Compilation | None,
+             locate: Locate | None = None) -> FileDiff:
+    from hookpipe.compiler.plan_diff import diff_compilations, plain_location
+
+    return diff_compilations(display_name(name), base, head, *_findings(base, head),
+                             locate=locate or plain_location)
 
 
 def _findings(base: Compilation | None, head: Compilation | None) -> tuple[list[Diagnostic], list[Diagnostic]]:
@@ -270,11 +401,41 @@ def _key(path: str | os.PathLike[str]) -> str:
     return os.path.normpath(os.path.abspath(path))
 
 
-def _shown(path: str | os.PathLike[str]) -> str:
-    """The path as the user will recognise it: relative to the current folder when below it."""
+def _opened(path: str | os.PathLike[str]) -> str:
+    """The path a file is read by: from the current folder (``../train.pipe`` from a subfolder).
+
+    Relative, so what a compile error quotes of it holds no runner's folder.
+    """
+    return Path(os.path.relpath(_key(path))).as_posix()
+
+
+def _from_top(path: str | os.PathLike[str], top: Path) -> str:
+    """``path`` from the repository's top, wherever the command runs (as git names files).
+
+    From ``configs/common``, ``..`` named ``/home/runner/work/x/configs/train.pipe``
+    while ``.`` at the top named ``configs/train.pipe``: one file, two names, and a
+    runner's folders in a pull-request comment. The folder's symlinks are followed
+    (the top is the real path), the file's own is not (it is the file named).
+    """
     absolute = _key(path)
-    relative = os.path.relpath(absolute)
-    return Path(relative).as_posix() if not relative.startswith("..") else Path(absolute).as_posix()
+    real = os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+    relative = os.path.relpath(real, top)
+    return Path(relative if not relative.startswith("..") else absolute).as_posix()
+
+
+def _git_locate(top: Path, base: str) -> Locate:
+    """Locations for ``--git``: from the repository's top, BASE's labelled ``REV:path:line``.
+
+    A removed attachment's line is the revision's: printed as the working tree's
+    path, it pointed a reviewer at whatever line holds that number now.
+    """
+    @functools.lru_cache(maxsize=None)
+    def name(file: str) -> str:
+        return _from_top(file, top)
+
+    def locate(side: str, file: str, line: int) -> str:
+        return f"{base}:{name(file)}:{line}" if side == "base" else f"{name(file)}:{line}"
+    return locate
 
 
 def _fragments(side: dict[str, Compilation]) -> set[str]:
