@@ -38,9 +38,15 @@ ONE_SHOT = frozenset({"check", "explain", "lint", "fmt", "render", "diff", "init
 
 
 class _Parser(argparse.ArgumentParser):
+    #: The subcommands' parsers, by name (the top-level parser only): an unknown flag is reported
+    #: with the usage of the command it was given to, not ``hookpipe [-h] [--version] {lint} ...``.
+    commands: dict[str, argparse.ArgumentParser] = {}
+
     def error(self, message: str) -> None:  # type: ignore[override]
+        from hookpipe.escaping import escape  # the message quotes the command line: a path, a flag's value
+
         self.print_usage(sys.stderr)
-        self.exit(2, f"hookpipe: error: {message}\n")
+        self.exit(2, f"hookpipe: error: {escape(message)}\n")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -58,7 +64,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     chosen = f"hookpipe.commands.{MODULE_OF.get(only or '', only)}"
     for name in (chosen,) if chosen in COMMANDS else COMMANDS:
         importlib.import_module(name).add_parser(sub)
+    parser.commands = dict(sub.choices)
     return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, with an unknown argument reported by the subcommand's parser.
+
+    argparse leaves the arguments a subcommand does not know to the top-level
+    parser, whose error shows the top-level usage (``hookpipe [-h] [--version]
+    {lint} ...``): no help for the command that was run. Here the subcommand
+    says it, with its own usage line (``hookpipe lint [-h] ...``).
+    """
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = parser.commands if isinstance(parser, _Parser) else {}
+        commands.get(getattr(args, "command", None) or "", parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    args = parse(build_parser(argv[0] if argv else None), argv)
     if args.command in ONE_SHOT:
         _no_collection_at_exit()
     try:

@@ -12,9 +12,9 @@ attacker-controlled on an untrusted pull request. So before a byte is read:
   the open does not help;
 - at most ``limit + 1`` bytes are read, so a 1 GiB sparse file costs 4 MiB.
 
-``--allow-outside-root`` lifts only the first rule. Failures are ``Refused``: a
-sentence that reads well after the file's name, plus what to do, which callers
-turn into a diagnostic or a one-line usage error.
+``--root DIR`` moves the root and ``--allow-outside-root`` lifts only the first
+rule. Failures are ``Refused``: a sentence that reads well after the file's name,
+plus what to do, which callers turn into a diagnostic or a one-line usage error.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_JSON_BYTES = 64 * 1024 * 1024
 #: JSON that hookpipe writes nests a few levels (a plan's argument tables a few more).
 MAX_JSON_DEPTH = 64
+
+#: The options that choose the project root, with the commands that take them: help texts name
+#: them so, since the same refusal is printed by every command (tests/test_lint_root.py checks it).
+ROOT_OPTION = "`--root DIR` (check, lint, explain, render, diff)"
+OUTSIDE_OPTION = "`--allow-outside-root` (check, lint, explain, render, import)"
 
 #: Kinds of file that are not regular, by their ``stat`` test: named in refusals.
 KINDS = (
@@ -104,7 +109,8 @@ def read_bytes(path: str | os.PathLike[str], root: Path | None, limit: int = MAX
     real = resolve(path)
     if root is not None and not inside(real, root):
         raise Refused(f"resolves outside the project root `{root.name}`",
-                      "keep the files inside the project (or pass --allow-outside-root for trusted input)", "outside")
+                      f"keep the files inside the project root, or set a root that holds them: {ROOT_OPTION}; "
+                      f"for trusted input only, {OUTSIDE_OPTION} lifts the rule", "outside")
     if root is not None and any(part.casefold() == ".git" for part in real.relative_to(root).parts):
         # git's own data, not the project's: `.git/config` holds the token `actions/checkout`
         # persists, and a diagnostic quotes the lines of a file that does not parse. Any case:

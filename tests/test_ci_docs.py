@@ -264,3 +264,74 @@ def test_the_recipe_uploads_nothing_after_a_usage_error(tmp_path: Path) -> None:
                                           "pyproject.toml": '[tool.hookpipe.lint]\nselect = "ALL"\n'})
     assert "must be a list of codes" in out, out
     assert sent is None, sent.read_text(encoding="utf-8")
+
+
+# --- pinned installs: an unpinned one runs whatever the index serves under that name -------------
+
+PIP_INSTALLS = re.findall(r"run: pip install ([^\n#]*)", "\n".join(re.findall(r"```yaml\n(.*?)```", CI, re.S)))
+
+
+def test_every_install_in_the_workflows_is_pinned_to_a_version_or_a_commit() -> None:
+    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)[1]
+    repo_url = re.search(r"^repo_url: (\S+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M)[1]
+    assert len(PIP_INSTALLS) >= 3, PIP_INSTALLS  # the recipe (a version, and a commit), the diff workflow
+    kinds = set()
+    for spec in PIP_INSTALLS:
+        spec = spec.strip().strip('"')
+        if spec.startswith("hookpipe=="):
+            assert spec == f"hookpipe=={version}", spec
+            kinds.add("version")
+        else:
+            m = re.fullmatch(r"hookpipe @ git\+(\S+)@([0-9a-f]{40})", spec)
+            assert m is not None, f"not pinned: pip install {spec}"
+            assert m[1] == repo_url, spec
+            assert subprocess.run(["git", "cat-file", "-e", f"{m[2]}^{{commit}}"], cwd=ROOT).returncode == 0, m[2]
+            kinds.add("commit")
+    assert kinds == {"version", "commit"}
+    assert "pip install hookpipe " not in CI.replace("`pip install hookpipe`", "")  # no unpinned command
+
+
+def test_the_workflow_pins_the_action_to_a_commit_that_has_its_inputs() -> None:
+    workflows = [b for b in BLOCKS if isinstance(b, dict) and "jobs" in b]
+    uses = [s["uses"] for w in workflows for job in w["jobs"].values() for s in job["steps"]
+            if str(s.get("uses", "")).startswith("hookpipe/hookpipe@")]
+    for ref in uses:
+        sha = ref.split("@", 1)[1]
+        assert re.fullmatch(r"[0-9a-f]{40}", sha), f"{ref}: pin a full commit sha, not a branch or a tag"
+        shown = subprocess.run(["git", "show", f"{sha}:action.yml"], cwd=ROOT, capture_output=True, text=True)
+        assert shown.returncode == 0, shown.stderr
+        assert {"paths", "args"} <= set(yaml.safe_load(shown.stdout)["inputs"])
+    (line,) = [line for line in CI.splitlines() if line.strip().startswith("paths: configs/ experiments/train.pipe")]
+    assert "#" in line and "replace" in line.split("#", 1)[1], line  # the example's paths, to replace
+
+
+def _install_step(tmp_path: Path, version: str) -> tuple[int, str, str]:
+    """Run action.yml's install step with ``version``; ``python`` is a stub that logs its arguments."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    step = next(s for s in action["runs"]["steps"] if s["name"] == "Install hookpipe")
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    log = tmp_path / "calls"
+    (stub / "python").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n', encoding="utf-8")
+    (stub / "python").chmod(0o755)
+    script = tmp_path / "install.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    env = {"PATH": f"{stub}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path),
+           "HOOKPIPE_VERSION": version, "HOOKPIPE_ACTION_PATH": str(ROOT)}
+    done = subprocess.run([shutil.which("bash") or "bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr, log.read_text(encoding="utf-8") if log.exists() else ""
+
+
+@pytest.mark.parametrize("version", ["0.1.*", ">=0.1", "0.1.0,<1", "0.1.0 --index-url=http://x", "0.1\n0"])
+def test_the_action_installs_one_exact_release_or_nothing(tmp_path: Path, version: str) -> None:
+    status, out, calls = _install_step(tmp_path, version)
+    assert status == 2 and calls == "", (out, calls)
+    assert "::error title=hookpipe action::the input version is one exact release" in out
+    assert version not in out  # the value is not echoed into a workflow command
+
+
+def test_the_action_installs_the_exact_release_it_is_given(tmp_path: Path) -> None:
+    status, out, calls = _install_step(tmp_path, "0.1.0")
+    assert status == 0, out
+    assert calls.splitlines()[0] == "-I -m pip install --disable-pip-version-check hookpipe==0.1.0"

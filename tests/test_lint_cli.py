@@ -88,11 +88,32 @@ def test_the_nearest_pyproject_applies_per_file(project, capsys):
     ('tool = "x"\n', "[tool] must be a table, not a string"),
     ("[tool]\nhookpipe = 1\n", "[tool.hookpipe] must be a table, not an integer"),
     ("[tool.hookpipe]\nlint = [1]\n", "[tool.hookpipe.lint] must be a table, not an array"),
+    ("[tool.hookpipe]\nignore = ['HP103']\n",
+     "unknown key `ignore` in [tool.hookpipe] (`ignore` belongs in [tool.hookpipe.lint]"),
+    ("[tool.hookpipe]\nwarnings-as-errors = true\n[tool.hookpipe.lint]\nselect = ['HP1']\n",
+     "unknown key `warnings-as-errors` in [tool.hookpipe] (`warnings-as-errors` belongs in [tool.hookpipe.lint]"),
+    ("[tool.hookpipe.fmt]\nline = 1\n",
+     "unknown key `fmt` in [tool.hookpipe] (hookpipe reads only the table [tool.hookpipe.lint])"),
 ])
 def test_bad_configuration_is_a_usage_error(project, capsys, table, message):
     Path("pyproject.toml").write_text(table, encoding="utf-8")
     assert main(["lint", "train.pipe"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_misplaced_lint_key_names_the_file_and_is_not_ignored(project, capsys):
+    """`[tool.hookpipe] ignore = [...]` used to be skipped silently: HP103 was reported as if unconfigured."""
+    Path("pyproject.toml").write_text("[tool.hookpipe]\nignore = ['HP103']\n", encoding="utf-8")
+    assert main(["lint", "--format", "json", "train.pipe"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"hookpipe: error: {project.resolve() / 'pyproject.toml'}: unknown key `ignore`")
+    Path("pyproject.toml").write_text("[tool.hookpipe.lint]\nignore = ['HP103']\n", encoding="utf-8")
+    assert lint_json(capsys, "train.pipe") == (0, [("HP101", "warning", 7)])
+    Path("pyproject.toml").write_text('[tool.hookpipe]\n"x\\u001b]8;;y" = 1\n', encoding="utf-8")
+    assert main(["lint", "train.pipe"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "unknown key `x\\x1b]8;;y` in [tool.hookpipe]" in err, err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from hookpipe.commands.common import bounded_int, hint_other_kind, say, usage_error
+from hookpipe.fileaccess import display_name
 from hookpipe.lint.formats import FORMATS
 
 if TYPE_CHECKING:
@@ -21,14 +22,18 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("lint", help="check .pipe files and report lint warnings (HP101-HP113)",
-                       description="Lint .pipe files: every compiler check plus the HP1xx warnings. "
-                       "Exit 0 clean, 1 findings at the failing level, 2 usage error.")
+    from hookpipe.lint.config import code_ranges
+
+    warnings, errors = code_ranges("warning"), code_ranges("error")
+    p = sub.add_parser("lint", help=f"check .pipe files and report lint warnings ({warnings})",
+                       description=f"Lint .pipe files: every compiler check (the errors {errors}) plus the "
+                       f"warnings {warnings}. Exit 0 clean, 1 findings at the failing level, 2 usage error.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files, or folders searched recursively for *.pipe")
     p.add_argument("--format", "--output-format", dest="format", choices=tuple(FORMATS), default="text",
                    help="report format (default: text; `--output-format` is ruff's name for it)")
     p.add_argument("--select", action="append", metavar="CODES",
-                   help="comma-separated codes or prefixes of the warnings to report (default: ALL)")
+                   help=f"comma-separated codes or prefixes of the warnings to report ({warnings}, or a prefix "
+                   "such as HP10; default: ALL)")
     p.add_argument("--ignore", action="append", metavar="CODES", help="comma-separated codes or prefixes to skip")
     p.add_argument("--warnings-as-errors", action="store_true", default=None,
                    help="report warnings as errors (and fail on them)")
@@ -37,10 +42,17 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    "error): for a CI step that uploads the report and fails elsewhere")
     p.add_argument("--statistics", action="store_true",
                    help="print how many findings of each code instead of the findings (text or json)")
-    p.add_argument("--explain", metavar="CODE", help="print the documentation page of a code and exit")
+    p.add_argument("--explain", metavar="CODE",
+                   help=f"print the documentation page of a code ({code_ranges()}) and exit")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the report to FILE instead of standard output (a regular file or a new name; "
                    "`-` is standard output)")
+    p.add_argument("--root", metavar="DIR",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git "
+                   "above each file), as `check --root`: a monorepo's files that include shared ones from "
+                   "another folder of it")
+    p.add_argument("--allow-outside-root", action="store_true",
+                   help="let includes leave the project root (trusted input only: never on a pull request's files)")
     p.add_argument("--jobs", type=bounded_int(1, 256), metavar="N",
                    help="worker processes (default: one per CPU for large runs)")
     p.add_argument("--resolve", action="store_true",
@@ -56,6 +68,9 @@ def main(args: argparse.Namespace) -> int:
         return _explain(args.explain)
     if not args.paths:
         return usage_error("lint needs at least one PATH (or --explain CODE)")
+    if args.root is not None and ("\0" in args.root or not os.path.isdir(args.root)):
+        return usage_error(f"--root {display_name(args.root)}: not a folder (give the folder includes may "
+                           "not leave, e.g. the repository's top: `--root .`)")
     if args.statistics and args.format not in ("text", "json"):
         return usage_error(f"--statistics prints a table (text) or a list (json), not {args.format}; "
                            "drop --statistics for a report in that format")
@@ -75,7 +90,9 @@ def _explain(code: str) -> int:
     try:
         text = page(code.strip().upper())
     except FileNotFoundError:
-        return usage_error(f"no such code `{code}` (see `hookpipe lint --help`)")
+        from hookpipe.lint.config import code_ranges
+
+        return usage_error(f"--explain: no such code `{code}` (codes are {code_ranges()})")
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
@@ -83,7 +100,7 @@ def _explain(code: str) -> int:
 def _lint(args: argparse.Namespace) -> int:
     from hookpipe.lint.config import ConfigError, Overrides, split
     from hookpipe.lint.discover import MissingPath
-    from hookpipe.lint.runner import lint_paths
+    from hookpipe.lint.runner import RootRule, lint_paths
 
     try:
         overrides = Overrides(split(args.select), split(args.ignore), args.warnings_as_errors)
@@ -93,7 +110,8 @@ def _lint(args: argparse.Namespace) -> int:
             from hookpipe.runtime.plan.verify import class_lookup_for, resolve_diagnostics
 
             resolver = Resolver(class_lookup_for, resolve_diagnostics)
-        result = lint_paths(args.paths, overrides, jobs=args.jobs, resolver=resolver)
+        result = lint_paths(args.paths, overrides, jobs=args.jobs, resolver=resolver,
+                            root_rule=RootRule(args.root, args.allow_outside_root))
     except (ConfigError, MissingPath) as exc:
         return usage_error(str(exc))
     except OSError as exc:

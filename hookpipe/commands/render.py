@@ -29,8 +29,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="colour the hooks by the time they took in a run (written by `hookpipe run --profile`)")
     p.add_argument("--diff", metavar="REF",
                    help="colour what changed since the git revision REF: added green, removed dashed red, "
-                        "moved orange (see `hookpipe diff`)")
-    p.add_argument("--root",
+                        "moved orange, frequency changed blue, arguments changed purple; what the picture "
+                        "cannot show (trainer settings) is noted (see `hookpipe diff`)")
+    p.add_argument("--root", metavar="DIR",
                    help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
     p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
     p.set_defaults(handler=main)
@@ -65,7 +66,8 @@ def main(args: argparse.Namespace) -> int:
             base = _at_revision(args.diff, args.file, args.root)
             if isinstance(base, int):
                 return base
-            result = render_diff(base, ctx, args.output, args.renderer)
+            result = render_diff(base, ctx, args.output, args.renderer,
+                                 sides=(f"revision {args.diff}", "the working tree"))
         else:
             result = render_compilation(ctx, args.output, args.renderer, profile)
     except TargetRefused as exc:  # -o names a FIFO, a device, a symlink: a usage error

@@ -38,7 +38,7 @@ from hookpipe.diagnostics import Diagnostic, Note, Sources
 from hookpipe.dsl import ast
 from hookpipe.dsl.parser import MAX_SOURCE_CHARS, ParseResult, parse_text
 from hookpipe.dsl.span import Span
-from hookpipe.fileaccess import Refused, display_name, inside, project_root, read_source, resolve
+from hookpipe.fileaccess import ROOT_OPTION, Refused, display_name, inside, project_root, read_source, resolve
 
 #: Includes nested deeper than this are refused (HP010); real projects use two or three.
 MAX_INCLUDE_DEPTH = 64
@@ -400,7 +400,7 @@ def _refusal(refused: Refused, display: str, root: Path, origin: ast.Include | N
         return Diagnostic(
             "HP010", "error", f"include `{shown}` leaves the project root", origin.span,
             notes=(Note(f"it resolves outside the project root `{display_name(root.name)}`"),),
-            help="keep included files inside the project (or pass --allow-outside-root for trusted input)")
+            help=f"keep included files inside the project root, or set a root that holds them: {ROOT_OPTION}")
     if refused.kind == "missing":
         return Diagnostic("HP010", "error", f"included file `{shown}` was not found", origin.span,
                           help=f"the path is relative to the including file's folder (looked for {display})")

@@ -5,6 +5,10 @@ The nearest ``pyproject.toml`` above each linted file supplies ``select``,
 the file's value for that key. Selectors are code prefixes (``HP1``, ``HP101``) or
 ``ALL``. They choose among warnings only: compiler errors are always reported,
 because a file that ``hookpipe check`` rejects must never pass the lint.
+
+``pyproject.toml`` is the only file read (there is no ``hookpipe.toml``), and
+``[tool.hookpipe]`` holds only the ``lint`` table: any other key there (a lint key
+written one level too high, say) is an error, not silently ignored.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 _KEYS = {"select", "ignore", "warnings-as-errors"}
+#: The tables of ``[tool.hookpipe]``: any other key there is a configuration error.
+_TABLES = {"lint"}
 
 
 class ConfigError(ValueError):
@@ -65,9 +71,28 @@ def expand(selectors: Sequence[str], where: str) -> frozenset[str]:
             continue
         matched = [c.code for c in CODES if selector == "ALL" or c.code.startswith(selector)]
         if not matched:
-            raise ConfigError(f"{where}: unknown code `{raw}` (codes are HP001-HP011 and HP101-HP113)")
+            raise ConfigError(f"{where}: unknown code `{raw}` (codes are {code_ranges()}; "
+                              "selectors are codes, their prefixes such as `HP1`, or `ALL`)")
         found.update(c for c in matched if c.startswith("HP1"))
     return frozenset(found)
+
+
+def code_ranges(severity: str | None = None) -> str:
+    """The codes hookpipe reports (of one ``severity``), as runs of consecutive numbers, from the codes table.
+
+    Example:
+        >>> code_ranges("warning")
+        'HP101-HP113'
+    """
+    runs: list[list[str]] = []
+    for code in (c.code for c in CODES if severity is None or c.severity == severity):
+        last = runs[-1][-1] if runs else None
+        if last is not None and last[:3] == code[:3] and int(code[2:]) == int(last[2:]) + 1:
+            runs[-1].append(code)
+        else:
+            runs.append([code])
+    parts = [run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def split(values: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -102,9 +127,11 @@ def _table(pyproject: Path) -> dict[str, Any]:
         if not isinstance(table, dict):
             name = ".".join(("tool", "hookpipe", "lint")[: depth + 1])
             raise ConfigError(f"{shown}: [{name}] must be a table, not {_toml_type(table)}")
+        if key == "hookpipe":
+            _known_tables(shown, table)
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise ConfigError(f"{shown}: unknown key `{unknown[0]}` in [tool.hookpipe.lint] "
+        raise ConfigError(f"{shown}: unknown key `{_cut(unknown[0])}` in [tool.hookpipe.lint] "
                           f"(known: {', '.join(sorted(_KEYS))})")
     for key in ("select", "ignore"):
         value = table.get(key)
@@ -113,6 +140,28 @@ def _table(pyproject: Path) -> dict[str, Any]:
     if not isinstance(table.get("warnings-as-errors", False), bool):
         raise ConfigError(f"{shown}: `warnings-as-errors` in [tool.hookpipe.lint] must be true or false")
     return table
+
+
+def _known_tables(shown: str, table: dict[str, Any]) -> None:
+    """A key of ``[tool.hookpipe]`` other than its tables is a mistake, most often a lint key one level up.
+
+    ``[tool.hookpipe]`` with ``ignore = [...]`` would otherwise be silently ignored,
+    and the run would report what the team meant to leave out.
+    """
+    unknown = sorted(set(table) - _TABLES)
+    if not unknown:
+        return
+    key = _cut(unknown[0])
+    if key in _KEYS:
+        meant = f"`{key}` belongs in [tool.hookpipe.lint]: write the table header `[tool.hookpipe.lint]` above it"
+    else:
+        meant = f"hookpipe reads only the table {', '.join(f'[tool.hookpipe.{t}]' for t in sorted(_TABLES))}"
+    raise ConfigError(f"{shown}: unknown key `{key}` in [tool.hookpipe] ({meant})")
+
+
+def _cut(key: str, limit: int = 80) -> str:
+    """A TOML key as quoted in an error: at most ``limit`` characters (a key may be any length)."""
+    return key if len(key) <= limit else key[:limit] + "..."
 
 
 def _toml_type(value: object) -> str:

@@ -4,10 +4,14 @@ A file that another linted file includes is not linted on its own: an include
 fragment (hooks without a trainer, say) is not a whole pipeline, and its
 findings already come through the file that includes it, with spans in the
 fragment. (Two files that include each other are both linted, so the include
-cycle is reported.) Which files are fragments is read from their include lines
-before anything is compiled (``hookpipe.lint.fragments``): compiling every file
-and dropping the fragments afterwards made a folder whose file i includes every
-later file cubic (160 files: 49 s).
+cycle is reported.) Nor is a file whose include the loader refused for leaving
+the project root (``included_by``): the includer's HP010 says what to fix. The
+root is each file's own, or the run's ``RootRule`` (``lint --root``,
+``--allow-outside-root``, as ``check`` takes them). Which files are fragments is
+read from their include lines before anything is compiled
+(``hookpipe.lint.fragments``): compiling every file and dropping the fragments
+afterwards made a folder whose file i includes every later file cubic (160
+files: 49 s).
 
 Parsing dominates the time (an LALR parser in pure Python), so with many
 files the per-file work runs in forked worker processes, one per CPU; results
@@ -29,6 +33,7 @@ import dataclasses
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence
 
 from hookpipe.compiler.class_effects import ClassLookup
@@ -36,9 +41,10 @@ from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.loader import MAX_PIPELINE_CHARS
 from hookpipe.compiler.pipeline import compile_path
 from hookpipe.diagnostics import Diagnostic, Sources, cap_per_file, has_errors, sort_diagnostics
+from hookpipe.dsl import ast
 from hookpipe.dsl.grammar import parser
 from hookpipe.dsl.parser import ParseResult, parse_text
-from hookpipe.fileaccess import display_name
+from hookpipe.fileaccess import display_name, project_root
 from hookpipe.lint.config import Overrides, Selection, clear_caches, selection_for
 from hookpipe.lint.discover import Target, discover
 from hookpipe.lint.fragments import file_key, leftovers, split
@@ -71,6 +77,18 @@ class LintResult:
         return self.errors > 0
 
 
+@dataclass(frozen=True)
+class RootRule:
+    """Where a run's files may read includes from: ``--root`` and ``--allow-outside-root``, as ``check`` takes them.
+
+    ``root`` None is each file's own project root (the folder with pyproject.toml
+    or .git above it); ``allow_outside`` lifts the root rule (trusted input only).
+    """
+
+    root: str | None = None
+    allow_outside: bool = False
+
+
 @dataclass
 class _Outcome:
     """One file's lint, before selection and suppression: small and picklable."""
@@ -85,13 +103,14 @@ class _Outcome:
 
 
 def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: int | None = None,
-               resolver: Resolver | None = None) -> LintResult:
+               resolver: Resolver | None = None, root_rule: RootRule | None = None) -> LintResult:
     """Lint files and folders (raises MissingPath, ConfigError for usage errors).
 
     Args:
         paths: files, or folders searched recursively for ``*.pipe``.
         overrides: command-line selection, replacing pyproject.toml's keys it sets.
         jobs: worker processes; None picks one per CPU for large runs, 1 runs in-process.
+        root_rule: the project root includes may not leave (default: each file's own), as ``check --root``.
 
     Example:
         >>> result = lint_paths(["examples/digits/train.pipe"])
@@ -106,7 +125,7 @@ def lint_paths(paths: Sequence[str], overrides: Overrides | None = None, jobs: i
         selection_for(target.path, overrides)
     _PARSES = SharedParses()
     try:
-        return _report(_run(targets, overrides, jobs, resolver), overrides)
+        return _report(_run(targets, overrides, jobs, resolver, root_rule or RootRule()), overrides)
     finally:
         _PARSES = None
 
@@ -201,13 +220,13 @@ def _report(outcomes: list[_Outcome], overrides: Overrides) -> LintResult:
 
 
 def _run(targets: list[Target], overrides: Overrides, jobs: int | None,
-         resolver: Resolver | None = None) -> list[_Outcome]:
+         resolver: Resolver | None = None, rule: RootRule = RootRule()) -> list[_Outcome]:
     """Lint the roots (in parallel for many), then any probable fragment that no root read."""
-    order = split([t.path for t in targets])
-    done = {o.target.path: o for o in _run_all([Target(p) for p in order.roots], overrides, jobs, resolver)}
+    order = split([t.path for t in targets], rule.root, rule.allow_outside)
+    done = {o.target.path: o for o in _run_all([Target(p) for p in order.roots], overrides, jobs, resolver, rule)}
 
     def one(path: str) -> list[str]:
-        done[path] = _lint_one(Target(path), overrides, resolver)
+        done[path] = _lint_one(Target(path), overrides, resolver, rule)
         return done[path].included
 
     leftovers(order.fragments, {key for o in done.values() for key in o.included}, one)
@@ -215,23 +234,24 @@ def _run(targets: list[Target], overrides: Overrides, jobs: int | None,
 
 
 def _run_all(targets: list[Target], overrides: Overrides, jobs: int | None,
-             resolver: Resolver | None = None) -> list[_Outcome]:
+             resolver: Resolver | None = None, rule: RootRule = RootRule()) -> list[_Outcome]:
     workers = _workers(len(targets)) if jobs is None else max(1, jobs)
     if resolver is not None:  # imports user code: once, in this process
-        return [_lint_one(t, overrides, resolver) for t in targets]
+        return [_lint_one(t, overrides, resolver, rule) for t in targets]
     if workers <= 1:
-        return [_lint_one(t, overrides) for t in targets]
+        return [_lint_one(t, overrides, None, rule) for t in targets]
     import multiprocessing  # only large runs pay for importing it
     from concurrent.futures import ProcessPoolExecutor
 
     if "fork" not in multiprocessing.get_all_start_methods():
-        return [_lint_one(t, overrides) for t in targets]
+        return [_lint_one(t, overrides, None, rule) for t in targets]
 
     parser()  # build the grammar once; forked workers inherit it
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         chunk = max(1, len(targets) // (workers * 4))
-        return list(pool.map(_lint_one, targets, [overrides] * len(targets), chunksize=chunk))
+        return list(pool.map(_lint_one, targets, [overrides] * len(targets), [None] * len(targets),
+                             [rule] * len(targets), chunksize=chunk))
 
 
 def _workers(files: int) -> int:
@@ -244,11 +264,13 @@ def _workers(files: int) -> int:
     return min(cpus, files // (PARALLEL_FROM // 2))
 
 
-def _lint_one(target: Target, overrides: Overrides, resolver: Resolver | None = None) -> _Outcome:
-    return _outcome(target, _compile(target, resolver), overrides, resolver)
+def _lint_one(target: Target, overrides: Overrides, resolver: Resolver | None = None,
+              rule: RootRule = RootRule()) -> _Outcome:
+    return _outcome(target, _compile(target, resolver, rule), overrides, resolver, rule)
 
 
-def _outcome(target: Target, ctx: Compilation, overrides: Overrides, resolver: Resolver | None = None) -> _Outcome:
+def _outcome(target: Target, ctx: Compilation, overrides: Overrides, resolver: Resolver | None = None,
+             rule: RootRule = RootRule()) -> _Outcome:
     found = list(ctx.diagnostics)
     clean = not has_errors(ctx.diagnostics)
     if clean and resolver is not None:
@@ -258,7 +280,7 @@ def _outcome(target: Target, ctx: Compilation, overrides: Overrides, resolver: R
         found += run_rules(ctx, lambda code: _enabled_somewhere(ctx, code, overrides))
     return _Outcome(
         target=target,
-        included=included_by(ctx),
+        included=included_by(ctx, rule.root, rule.allow_outside),
         files=[f.path for f, _ in ctx.files],
         texts=dict(ctx.sources.texts),
         diagnostics=found,
@@ -285,19 +307,45 @@ def is_fragment(key: str, includes: dict[str, set[str]]) -> bool:
     return any(key in others and other not in includes[key] for other, others in includes.items() if other != key)
 
 
-def _compile(target: Target, resolver: Resolver | None = None) -> Compilation:
+def _compile(target: Target, resolver: Resolver | None = None, rule: RootRule = RootRule()) -> Compilation:
     """Compile one file; one that cannot be read is a finding (HP001, HP010), not a crash.
 
     With a ``resolver`` custom hook classes are read for their own declarations.
     """
     parse = _PARSES.parse if _PARSES is not None else parse_text
-    return compile_path(target.path, classes=resolver.classes_for(target.path) if resolver is not None else None,
-                        parse=parse)
+    return compile_path(target.path, root=rule.root, allow_outside_root=rule.allow_outside,
+                        classes=resolver.classes_for(target.path) if resolver is not None else None, parse=parse)
 
 
-def included_by(ctx: Compilation) -> list[str]:
-    """The keys (:func:`file_key`) of the files ``ctx``'s main file includes, as :func:`is_fragment` reads them."""
-    return [file_key(f.path) for f, depth in ctx.files if depth > 0]
+def included_by(ctx: Compilation, root: str | os.PathLike[str] | None = None,
+                allow_outside_root: bool = False) -> list[str]:
+    """The keys (:func:`file_key`) of the files ``ctx``'s main file includes, as :func:`is_fragment` reads them.
+
+    Also the files its includes name outside the project root (``root``, default: the
+    main file's), which the loader refused with HP010: such a file is meant as a
+    fragment, and linting it on its own as well would add errors of a pipeline it is
+    not (HP008, no trainer) to the one that says what to fix. Those are found from the
+    include's text alone, as the loader refuses them: no file outside the root is
+    looked at, so the outcome cannot tell a pull request which files exist there.
+    """
+    keys = [file_key(f.path) for f, depth in ctx.files if depth > 0]
+    # Only the includes an HP010 points at (60 files that include one another hold 3,540 include lines).
+    refused = {d.span for d in ctx.diagnostics if d.code == "HP010"}
+    if allow_outside_root or not refused:
+        return keys
+    within = os.fspath(Path(root).resolve() if root is not None else project_root(ctx.main))
+    prefix = within.rstrip(os.sep) + os.sep
+    where = {span.file for span in refused}
+    for file, _ in ctx.files:
+        if file.path not in where:
+            continue
+        folder = os.path.dirname(file_key(file.path))
+        for item in file.items:
+            if isinstance(item, ast.Include) and item.span in refused:
+                target = os.path.normpath(os.path.join(folder, item.path))
+                if target != within and not target.startswith(prefix):
+                    keys.append(target)
+    return keys
 
 
 def _enabled_somewhere(ctx: Compilation, code: str, overrides: Overrides) -> bool:

@@ -81,21 +81,21 @@ def render_compilation(ctx: Compilation, out: str | os.PathLike[str], renderer: 
 
 
 def render_diff(base: Compilation | None, head: Compilation, out: str | os.PathLike[str],
-                renderer: str | None = None) -> RenderResult:
+                renderer: str | None = None, sides: tuple[str, str] = ("BASE", "HEAD")) -> RenderResult:
     """Draw ``head`` with what changed since ``base`` coloured (``hookpipe render --diff``).
 
     ``base`` is None when the file is new. A side that does not compile cannot
     be compared: HEAD is drawn as :func:`render_compilation` draws it, with a note.
+    What the picture cannot show (trainer settings, hooks not attached) is in
+    notes, drawn under the legend and returned. ``sides`` names BASE and HEAD in
+    them (``render --diff REF``: ``revision REF`` and ``the working tree``).
     """
-    from hookpipe.render.diff import diff_model
+    from hookpipe.render.diff import diff_model, notes
 
     model, diff = diff_model(base, head)
+    model.notes = notes(diff, model, sides)
     result = render_model(model, out, renderer)
-    if diff.status == "error":
-        sides = " and ".join(e.side.upper() for e in diff.errors)
-        result.notes.insert(0, f"not compared: {sides} does not compile")
-    elif diff.status == "unchanged":
-        result.notes.insert(0, "no change to the plan")
+    result.notes[:0] = model.notes
     return result
 
 

@@ -5,7 +5,12 @@ The picture is HEAD's (``model.from_compilation``), compared with BASE by
 agree: attachments it lists as added are green, moved ones orange, and removed
 ones are drawn where they were, dashed red; one whose frequency changed is blue and
 reads ``every 400 steps (was every 200 steps)`` (a reviewer must see a schedule
-change as readily as a new hook). An attachment is a hook's k-th
+change as readily as a new hook); one whose hook's arguments (or type, or effects)
+changed is purple and reads ``max_norm: 1.0 -> 0.5``, on every attachment of that
+hook, whatever else changed. What a graph cannot show (trainer settings, a hook
+that is not attached) is said in notes under the legend, which ``render`` prints
+too (:func:`notes`), so a change ``hookpipe diff`` reports never leaves an all-grey
+picture with nothing said. An attachment is a hook's k-th
 attachment in a phase's lowered order on each side (as ``plan_diff`` counts), and
 an ordering edge is the same on both sides when it joins the same two attachments
 with the same kind of origin: HEAD's edges missing at BASE are green, BASE's edges
@@ -20,11 +25,25 @@ from typing import Callable
 
 from hookpipe.compiler.context import Compilation
 from hookpipe.compiler.lower import declaration_order
-from hookpipe.compiler.plan_diff import FileDiff, diff_compilations
-from hookpipe.render.model import GraphEdge, GraphModel, GraphNode, PhaseCluster, ScopeCluster, from_compilation
+from hookpipe.compiler.plan_diff import FileDiff, HookChange, ValueChange, diff_compilations
+from hookpipe.escaping import escape
+from hookpipe.render.model import (
+    GraphEdge,
+    GraphModel,
+    GraphNode,
+    PhaseCluster,
+    ScopeCluster,
+    from_compilation,
+    iter_nodes,
+)
 
 #: (scope, phase, hook, k-th attachment of the hook in that phase)
 Place = tuple[str, str, str, int]
+#: Declaration changes drawn per attachment (the rest are counted), names listed per note,
+#: and characters of a value shown: a picture is not the place for a 2 KB argument.
+MAX_LINES = 3
+MAX_NAMES = 6
+MAX_VALUE = 40
 
 
 def diff_model(base: Compilation | None, head: Compilation) -> tuple[GraphModel, FileDiff]:
@@ -45,15 +64,16 @@ def diff_model(base: Compilation | None, head: Compilation) -> tuple[GraphModel,
     removed = {(p.scope, p.phase, a.hook, a.occurrence) for p in diff.phases for a in p.removed}
 
     retimed = {(p.scope, p.phase, f.hook, f.occurrence): f.base for p in diff.phases for f in p.frequency}
+    declared = {h.name: _lines(h) for h in diff.hooks if h.status == "changed"}
 
     def change(node: GraphNode) -> GraphNode:
         place = head_places.get(node.id)
         kind = "added" if place in added else "moved" if place in moved else "retimed" if place in retimed \
-            else "unchanged"
+            else "changed" if node.hook in declared else "unchanged"
         frequency = node.frequency
         if place in retimed:
             frequency = f"{frequency or 'every time'} (was {retimed[place]})"
-        return dataclasses.replace(node, change=kind, frequency=frequency)
+        return dataclasses.replace(node, change=kind, frequency=frequency, declaration=declared.get(node.hook, ()))
 
     _mark(model.root, change)
     # BASE's removed attachments join HEAD's picture under ids after HEAD's own.
@@ -84,6 +104,55 @@ def diff_model(base: Compilation | None, head: Compilation) -> tuple[GraphModel,
             model.edges.append(dataclasses.replace(e, source=by_place[source], target=by_place[target],
                                                    change="removed", bad=False))
     return model, diff
+
+
+def notes(diff: FileDiff, model: GraphModel, sides: tuple[str, str] = ("BASE", "HEAD")) -> list[str]:
+    """One line for each kind of change the picture does not show, escaped; ``sides`` names BASE and HEAD.
+
+    A side that does not compile is named as ``hookpipe diff`` names it (``the
+    working tree does not compile``), so the note says which one to fix.
+    """
+    if diff.status == "error":
+        failing = [sides[0] if e.side == "base" else sides[1] for e in diff.errors]
+        return [escape(f"not compared: {' and '.join(failing)} {'does' if len(failing) == 1 else 'do'} not compile")]
+    if diff.status == "unchanged":
+        return ["no change to the plan"]
+    if diff.status == "added":
+        return [escape(f"a new file: not in {sides[0]}, so everything is added")]
+    out: list[str] = []
+    if diff.name is not None:
+        out.append(f"pipeline name changed: {_cut(diff.name.base)} -> {_cut(diff.name.head)}")
+    if diff.trainer:
+        out.append(f"trainer settings changed, not drawn: {_listed([_change(t) for t in diff.trainer])}")
+    drawn = {n.hook for n in iter_nodes(model.root)}
+    unattached = [f"`{h.name}` {h.status}" for h in diff.hooks if h.name not in drawn]
+    if unattached:
+        out.append(f"hooks not attached, so not drawn: {_listed(unattached)}")
+    return [escape(line) for line in out]
+
+
+def _lines(hook: HookChange) -> tuple[str, ...]:
+    """A changed hook's declaration changes as label lines: ``max_norm: 1.0 -> 0.5``."""
+    changes = [*([hook.type] if hook.type is not None else []), *hook.args, *hook.effects]
+    lines = [_change(c) for c in changes[:MAX_LINES]]
+    if len(changes) > MAX_LINES:
+        lines.append(f"and {len(changes) - MAX_LINES} more changes")
+    return tuple(escape(line) for line in lines)
+
+
+def _change(value: ValueChange) -> str:
+    return f"{_cut(value.key)}: {_cut(value.base)} -> {_cut(value.head)}"
+
+
+def _cut(text: str | None) -> str:
+    if text is None:
+        return "(unset)"
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
+
+
+def _listed(items: list[str]) -> str:
+    shown = "; ".join(items[:MAX_NAMES])
+    return shown if len(items) <= MAX_NAMES else f"{shown} and {len(items) - MAX_NAMES} more"
 
 
 def _places(ctx: Compilation) -> dict[int, Place]:

@@ -55,6 +55,7 @@ LEGEND = (
 GREEN = "#2ca02c"
 ORANGE = "#ff7f0e"
 BLUE = "#1f77b4"
+PURPLE = "#9467bd"
 UNCHANGED_EDGE = "#a0a0a0"
 CHANGE_NODE: dict[str, dict[str, str]] = {
     "added": {"color": GREEN, "penwidth": "2.5", "fillcolor": "#e5f5e0"},
@@ -62,6 +63,7 @@ CHANGE_NODE: dict[str, dict[str, str]] = {
                 "fontcolor": "#8c1c1c"},
     "moved": {"color": ORANGE, "penwidth": "2.5", "fillcolor": "#fff0dd"},
     "retimed": {"color": BLUE, "penwidth": "2.5", "fillcolor": "#e3eefa"},
+    "changed": {"color": PURPLE, "penwidth": "2.5", "fillcolor": "#efe7f7"},
 }
 CHANGE_EDGE: dict[str, dict[str, str]] = {
     "added": {"color": GREEN, "fontcolor": GREEN, "penwidth": "2.5"},
@@ -73,6 +75,7 @@ DIFF_LEGEND = (
     f'<font color="{RED}">dashed red: removed</font>    '
     '<font color="#ff7f0e">orange: moved</font>    '
     '<font color="#1f77b4">blue: frequency changed</font>    '
+    f'<font color="{PURPLE}">purple: arguments (or type, effects) changed</font>    '
     '<font color="#777777">grey: unchanged (solid: written order, dashed: order, dotted: effect)</font></font>'
 )
 
@@ -87,7 +90,7 @@ def to_dot(model: GraphModel) -> str:
             "rankdir": "TB",
             "fontname": FONT,
             "labelloc": "t",
-            "label": f"<<b>{escape(model.title)}</b><br/>{DIFF_LEGEND if model.diff else LEGEND}>",
+            "label": f"<<b>{escape(model.title)}</b><br/>{DIFF_LEGEND if model.diff else LEGEND}{_notes(model)}>",
             "nodesep": "0.3",
             "ranksep": "0.35",
         },
@@ -144,6 +147,7 @@ class DotWriter(NodeVisitor):
             lines.append('<font point-size="10">on main</font>')
         if node.timing:
             lines.append(f'<font point-size="10"><b>{escape(node.timing)}</b></font>')
+        lines += [f'<font point-size="10" color="{PURPLE}">{escape(line)}</font>' for line in node.declaration]
         fill = node_fill(node)
         attrs = {"fillcolor": fill} if fill else {}
         attrs.update(CHANGE_NODE.get(node.change, {}))
@@ -185,6 +189,11 @@ class DotWriter(NodeVisitor):
         if not phase.nodes:
             return [_empty(phase)]
         return [f"a{n.id}" for n in phase.nodes if n.id not in self.outgoing] or [f"a{phase.nodes[-1].id}"]
+
+
+def _notes(model: GraphModel) -> str:
+    """The model's notes, one line each under the legend (``render --diff``: what is not drawn)."""
+    return "".join(f'<br/><font point-size="10" color="#8c1c1c">{escape(note)}</font>' for note in model.notes)
 
 
 def _empty(phase: PhaseCluster) -> str:

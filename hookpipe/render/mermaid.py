@@ -18,12 +18,13 @@ COLORS = {"written": "#333333", "order": "#1f5fbf", "require": "#7b2fbf", "effec
           "plan": "#999999"}
 RED = "#d62728"
 #: ``render --diff`` (see hookpipe.render.dot): added green, removed dashed red, moved orange, a changed
-#: frequency blue.
+#: frequency blue, changed arguments purple.
 CHANGE_CLASSES = {
     "added": "fill:#e5f5e0,stroke:#2ca02c,stroke-width:3px",
     "removed": f"fill:#fdecea,stroke:{RED},stroke-width:2px,stroke-dasharray:6 4",
     "moved": "fill:#fff0dd,stroke:#ff7f0e,stroke-width:3px",
     "retimed": "fill:#e3eefa,stroke:#1f77b4,stroke-width:3px",
+    "changed": "fill:#efe7f7,stroke:#9467bd,stroke-width:3px",
 }
 CHANGE_EDGES = {"added": "#2ca02c", "removed": RED, "unchanged": "#a0a0a0"}
 
@@ -31,7 +32,8 @@ CHANGE_EDGES = {"added": "#2ca02c", "removed": RED, "unchanged": "#a0a0a0"}
 def to_mermaid(model: GraphModel) -> str:
     """Mermaid source for ``model``; the same model always gives the same text."""
     writer = MermaidWriter()
-    writer.lines += [f"%% {_text(model.title)}: drawn by hookpipe render", "flowchart TB"]
+    writer.lines += [f"%% {_text(model.title)}: drawn by hookpipe render",
+                     *(f"%% note: {_comment(note)}" for note in model.notes), "flowchart TB"]
     writer.visit(model.root, 1)
     for index, edge in enumerate(model.edges):
         writer.visit(edge, index)
@@ -75,6 +77,7 @@ class MermaidWriter(NodeVisitor):
             parts.append("on main")
         if node.timing:
             parts.append(_text(node.timing))
+        parts += [_text(line) for line in node.declaration]
         suffix = ":::error" if node.error else f":::{node.change}" if node.change in CHANGE_CLASSES else ""
         self._add(depth, f'a{node.id}["{"<br/>".join(parts)}"]{suffix}')
         fill = node_fill(node)
@@ -95,6 +98,11 @@ def _text(value: str) -> str:
     """Text safe inside a quoted Mermaid label."""
     return (value.replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
             .replace(">", "#gt;").replace("\n", " "))
+
+
+def _comment(value: str) -> str:
+    """Text for a ``%%`` comment line: read as written, so only line breaks are replaced."""
+    return " ".join(value.splitlines())
 
 
 def _ident(scope: str) -> str:

@@ -41,8 +41,12 @@ class GraphNode:
     timing: str = ""
     heat: float | None = None
     #: From ``render --diff`` (see :mod:`hookpipe.render.diff`): "added", "removed",
-    #: "moved", "retimed" (its frequency changed), "unchanged"; empty when no comparison is drawn.
+    #: "moved", "retimed" (its frequency changed), "changed" (its hook's arguments, type or
+    #: effects changed), "unchanged"; empty when no comparison is drawn.
     change: str = ""
+    #: From ``render --diff``: label lines saying what changed in the hook's declaration,
+    #: ``max_norm: 1.0 -> 0.5`` (escaped), on every attachment of a hook that changed.
+    declaration: tuple[str, ...] = ()
 
 
 @dataclass
@@ -82,6 +86,9 @@ class GraphModel:
     errors: int = 0
     #: A comparison is drawn (``render --diff``): the legend says what the colours mean.
     diff: bool = False
+    #: Lines under the legend (escaped): what the picture cannot show, such as trainer
+    #: settings that changed or why nothing was compared (``render --diff``).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def node_count(self) -> int:
