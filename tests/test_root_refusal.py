@@ -10,9 +10,7 @@ from tests.helpers import run_cli
 
 BASE = "trainer {\n    max_step = 2\n}\nhook o = optimizer()\nloop { epoch { step { after { o } } } }\n"
 #: Commands that read a .pipe file and its includes, with --root/--allow-outside-root.
-READERS: tuple[tuple[str, ...], ...] = (("check",), ("explain",), ("render", "-o", "out.dot"))
-#: lint reads includes too but has no --root yet: it is checked with the default root.
-DEFAULT_ROOT_ONLY: tuple[tuple[str, ...], ...] = (("lint",),)
+READERS: tuple[tuple[str, ...], ...] = (("check",), ("explain",), ("render", "-o", "out.dot"), ("lint",))
 
 
 def layout(tmp_path: Path) -> Path:
@@ -40,15 +38,6 @@ def test_includes_leaving_the_root_are_refused_by_every_reader(tmp_path: Path, c
     result = run_cli(*command, str(project / name), "--allow-outside-root")
     code, text = result.code, result.output
     assert code == 0, text
-
-
-@pytest.mark.parametrize("command", DEFAULT_ROOT_ONLY)
-@pytest.mark.parametrize("name", ["escape.pipe", "symlink.pipe"])
-def test_lint_refuses_includes_leaving_the_root(tmp_path: Path, command: tuple[str, ...], name: str) -> None:
-    project = layout(tmp_path)
-    result = run_cli(*command, str(project / name))
-    code, text = result.code, result.output
-    assert code == 1 and "HP010" in text and "leaves the project root" in text, text
 
 
 def test_fmt_reads_only_the_file_it_formats(tmp_path: Path) -> None:
