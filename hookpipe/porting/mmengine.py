@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Sequence
 
 from hookpipe.porting.mmengine_accumulation import per_update_scheduler, schedule_note, window_note
 from hookpipe.porting.mmengine_hooks import (
@@ -59,6 +59,7 @@ from hookpipe.porting.mmengine_keys import (
 )
 from hookpipe.porting.mmengine_keys import show as _show
 from hookpipe.porting.mmengine_schedulers import SCHEDULER_ONLY, epoch_scheduler_note, iteration_form
+from hookpipe.porting.mmengine_unread import mark_unread
 from hookpipe.porting.mmengine_validation import layout
 from hookpipe.porting.model import Attachment, Call, Hook, Item, Port, RunValue
 from hookpipe.porting.writer import split_writable
@@ -73,8 +74,14 @@ _ITER_LOOPS = ("IterBasedTrainLoop", "mmengine.IterBasedTrainLoop")
 _EPOCH_LOOPS = ("EpochBasedTrainLoop", "mmengine.EpochBasedTrainLoop")
 
 
-def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | None = None) -> Port:
-    """The ``Port`` of a merged MMEngine config (``Config.fromfile(...).to_dict()`` or ``read_config``)."""
+def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | None = None,
+                  unread: Sequence[str] = ()) -> Port:
+    """The ``Port`` of a merged MMEngine config (``Config.fromfile(...).to_dict()`` or ``read_config``).
+
+    ``unread``: ``read_config``'s notes of what it did not read; they, and each setting
+    ``Runner`` reads that was not evaluated and no mark names, go on the run's length
+    (mmengine_unread.py).
+    """
     port = Port(name=name, source=source, kind="mmengine", module=module)
     top = Spec(cfg, "config", RUNNER_SETTLED, RUNNER_WHY, RUNNER_NOTHING_TO_DO)
     top.take_all(("model", "train_dataloader", "val_dataloader", "val_cfg", "val_evaluator", "optim_wrapper",
@@ -155,6 +162,7 @@ def port_mmengine(cfg: dict[str, Any], name: str, source: str, module: str | Non
     head: list[Item] = [Attachment(clip)] if clip else []
     head.append(Attachment(optimize.name))
     layout(port, ported, head, evaluate, loop, by_epoch)
+    mark_unread(port, cfg, unread)
     return port
 
 
