@@ -199,6 +199,13 @@ class HookType:
     #: given the arguments (JSON values, defaults filled in); None: all of :attr:`phases`.
     #: HP112 warns where one of those is not attached.
     acting_phases: Callable[[dict[str, Any]], tuple[str, ...]] | None = None
+    #: Phases whose own callback fails unless the callbacks of other phases ran first, as
+    #: ``((phase, (needed phase, ...)), ...)``: ``StatsMonitor`` after a step asserts that its
+    #: ``loop.before`` callback started the clock. Attached there without them is HP006
+    #: (the run would stop at the first step); a phase merely missing is HP112's warning.
+    needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: What the failing callback says (quoted in HP006), e.g. "Please call `on_loop_begin` first.".
+    needs_failure: str = ""
 
     def phases_acting(self, args: dict[str, Any]) -> tuple[str, ...]:
         """The phases where this hook's own callbacks do something, with ``args``."""
@@ -402,9 +409,12 @@ SEED_HOOK_TYPES: tuple[HookType, ...] = (
     _seed("MetricTracker", MetricTrackerFields, Effects(reads=("loss",), writes=("metrics",)),
           ("loop.before", "batch.after", "step.after", "epoch.after"), "metric",
           "update metric entries after each batch, log and reset them by step or epoch", collective=True),
+    # Its step and epoch callbacks assert that on_loop_begin (and on_epoch_begin) ran.
     _seed("StatsMonitor", StatsMonitorFields, Effects(reads=("time", "lr")),
           ("loop.before", "step.after", "epoch.before", "epoch.after"), "stats",
-          "training speed, remaining time and learning rates, logged on the main process"),
+          "training speed, remaining time and learning rates, logged on the main process",
+          needs=(("step.after", ("loop.before",)), ("epoch.after", ("loop.before", "epoch.before"))),
+          needs_failure="AssertionError: Please call `on_loop_begin` first."),
     _seed("LossTracker", LossTrackerFields, Effects(reads=("loss",)), ("step.after",), "loss_tracker",
           "losses averaged across processes and over a window, logged on the main process", collective=True),
     _seed("LossMovingAverageTracker", LossMovingAverageTrackerFields, Effects(reads=("loss",)), ("step.after",),
@@ -436,3 +446,80 @@ SEED_HOOKS: dict[str, HookType] = {
 def seed_hook_type(path: str) -> HookType | None:
     """The seed hook type an import path (``pkg.mod.Cls`` or ``pkg.mod:Cls``) names, if any."""
     return SEED_HOOKS.get(path.replace(":", "."))
+
+
+#: Every name ``hookpipe.runtime`` exports (its ``__all__``) and its submodules: what a quoted
+#: ``"hookpipe.runtime.NAME"`` may name, known without importing the runtime (which imports
+#: torch). ``tests/test_trial_check_run_catalog.py`` holds these equal to the packages.
+RUNTIME_EXPORTS: frozenset[str] = frozenset({
+    "BatchProcessorFromCallable", "BatchProcessorMixin", "ClearCacheHook", "ClearCacheHookConfig",
+    "GradientClippingHook", "GradientClippingHookConfig", "HookBasedTrainer", "HookContext", "HookFailure",
+    "HookpipeRuntimeError", "LossMovingAverageTracker", "LossMovingAverageTrackerConfig", "LossNotProvidedError",
+    "LossTracker", "LossTrackerConfig", "MetricEntry", "MetricTracker", "MetricTrackerConfig", "ModelOutput",
+    "ModelOutputHasLossKeys", "OptimizerHook", "OptimizerHookConfig", "PipelineHookArgs", "PipelineHookChanelType",
+    "PipelineHookOrConfigType", "PipelineHooks", "PipelineHooksConfig", "PlanResolveError",
+    "ResumeCheckpointConfig", "RunFailure", "SaveCheckpoint", "SaveCheckpointConfig", "SaveModel",
+    "SaveModelConfig", "ScopeFailure", "SimpleBatchProcessor", "SimpleTrainer", "StatsMonitor",
+    "StatsMonitorConfig", "ValidationHook", "ValidationHookConfig", "always", "exit_process",
+})
+RUNTIME_MODULES: frozenset[str] = frozenset({
+    "args", "build", "builtins", "checkpoints", "dispatch", "distributed", "errors", "fastpath", "hooks", "loop",
+    "plan", "run", "run_context", "run_lock", "seed_logs", "simple_trainer", "tracking", "trainer",
+})
+#: ``hookpipe.runtime.hooks``' exports (its ``__all__``).
+HOOKS_EXPORTS: frozenset[str] = frozenset({
+    "ClassType", "ClearCacheHook", "ClearCacheHookConfig", "GradientClippingHook", "GradientClippingHookConfig",
+    "HookContext", "LossMovingAverageTracker", "LossMovingAverageTrackerConfig", "LossTracker", "LossTrackerConfig",
+    "MetricEntry", "MetricTracker", "MetricTrackerConfig", "ModelOutput", "ModelOutputHasLossKeys", "OptimizerHook",
+    "OptimizerHookConfig", "PipelineHookArgs", "PipelineHookChanelType", "PipelineHooks", "PipelineHooksConfig",
+    "SaveCheckpoint", "SaveCheckpointConfig", "SaveModel", "SaveModelConfig", "StatsMonitor", "StatsMonitorConfig",
+    "ValidationHook", "ValidationHookConfig",
+})
+#: ``hookpipe.runtime.hooks``' modules, each with the config classes (``...Config``) it holds: a
+#: ``"hookpipe.runtime.hooks.MODULE.NAMEConfig"`` is judged against these (other names there are not).
+HOOKS_MODULE_CONFIGS: dict[str, frozenset[str]] = {
+    "checkpoint": frozenset({"PipelineHooksConfig", "SaveCheckpointConfig", "SaveModelConfig"}),
+    "grad_clip": frozenset({"GradientClippingHookConfig", "PipelineHooksConfig"}),
+    "loss_tracker": frozenset({"LossMovingAverageTrackerConfig", "LossTrackerConfig", "PipelineHooksConfig"}),
+    "memory": frozenset({"ClearCacheHookConfig", "PipelineHooksConfig"}),
+    "metric": frozenset({"MetricTrackerConfig", "PipelineHooksConfig"}),
+    "mixin": frozenset({"ClassConfig", "PipelineHooksConfig"}),
+    "optimizer": frozenset({"OptimizerHookConfig", "PipelineHooksConfig"}),
+    "stats": frozenset({"PipelineHooksConfig", "StatsMonitorConfig"}),
+    "validation": frozenset({"PipelineHooksConfig", "ValidationHookConfig"}),
+}
+
+_RUNTIME = "hookpipe.runtime"
+
+
+def unknown_runtime_name(path: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """``(package, name, its known names)`` when ``path`` names, under ``hookpipe.runtime``, what is not there.
+
+    Judged without importing anything, where the names are known: what
+    ``hookpipe.runtime`` and ``hookpipe.runtime.hooks`` hold (exports and submodules),
+    and the config classes of ``hookpipe.runtime.hooks``' modules. A path into another
+    of the runtime's modules (``hookpipe.runtime.builtins...``) is not judged here
+    (``check --resolve`` and ``run`` import it).
+
+    Example:
+        >>> unknown_runtime_name("hookpipe.runtime.GradientClipingHookConfig")[:2]
+        ('hookpipe.runtime', 'GradientClipingHookConfig')
+        >>> unknown_runtime_name("hookpipe.runtime.hooks.grad_clip:GradientClippingHookConfig") is None
+        True
+    """
+    dotted = path.replace(":", ".")
+    if not dotted.startswith(_RUNTIME + "."):
+        return None
+    parts = dotted[len(_RUNTIME) + 1:].split(".")
+    if parts[0] != "hooks":
+        known = RUNTIME_EXPORTS | RUNTIME_MODULES
+        return None if parts[0] in known else (_RUNTIME, parts[0], tuple(sorted(known)))
+    if len(parts) == 1:
+        return None
+    package = f"{_RUNTIME}.hooks"
+    if parts[1] not in HOOKS_EXPORTS and parts[1] not in HOOKS_MODULE_CONFIGS:
+        return package, parts[1], tuple(sorted(HOOKS_EXPORTS | set(HOOKS_MODULE_CONFIGS)))
+    configs = HOOKS_MODULE_CONFIGS.get(parts[1])
+    if configs is None or len(parts) < 3 or not parts[2].endswith("Config") or parts[2] in configs:
+        return None
+    return f"{package}.{parts[1]}", parts[2], tuple(sorted(configs))

@@ -9,6 +9,10 @@ the hook must exist (HP002, with a suggestion), write ``metrics`` (HP003), and
 there must be exactly one ``ema`` hook to take weights from (HP003). The metric key
 itself is known only when the callback returns; the runtime names the keys it got.
 
+A seed hook's callbacks may rely on each other too: ``StatsMonitor`` attached after
+steps but not before the loop stops the run at step 1, so that is HP006 here
+(:func:`_needed_phases`, from ``catalog.HookType.needs``).
+
 The rules are written once, over :class:`Referent` (what a rule needs to know of a
 hook), so the compiler and ``hookpipe run --set`` (which changes a Plan's arguments
 after it was checked, ``runtime.plan.overrides``) apply the same ones with the same words.
@@ -49,6 +53,7 @@ class Problem:
 
 
 def check_references(ctx: Compilation) -> None:
+    _needed_phases(ctx)
     hooks = {name: Referent(info.builtin.name if info.builtin is not None else None, info.type_name,
                             info.all_effects.writes) for name, info in ctx.hooks.items()}
     for name, info in ctx.hooks.items():
@@ -57,6 +62,47 @@ def check_references(ctx: Compilation) -> None:
         for arg, problem in reference_problems(name, info.builtin.name, info.args, hooks):
             report = ctx.unknown if problem.code == "HP002" else ctx.error
             report(problem.code, problem.message, _arg_span(info, arg), help=problem.help)
+
+
+def _needed_phases(ctx: Compilation) -> None:
+    """HP006 where a seed hook is attached in a phase whose callback needs a phase it is not attached in.
+
+    Another kind of reference: one of a hook's callbacks relies on another having run
+    (``StatsMonitor`` after a step needs its ``loop.before`` callback, which starts its
+    clock, else it stops the run at step 1 with an AssertionError). The hook type lists
+    these (``catalog.HookType.needs``); one error per hook, at its first such attachment.
+    """
+    attached: dict[str, set[str]] = {}
+    for node in ctx.nodes:
+        attached.setdefault(node.hook, set()).add(f"{node.scope}.{node.phase}")
+    reported: set[str] = set()
+    for node in ctx.nodes:
+        info = ctx.hooks.get(node.hook)
+        if node.hook in reported or info is None or info.builtin is None or not info.builtin.needs:
+            continue
+        phase = f"{node.scope}.{node.phase}"
+        needed = dict(info.builtin.needs).get(phase, ())
+        missing = [p for p in needed if p not in attached[node.hook]]
+        if not missing:
+            continue
+        reported.add(node.hook)
+        kind = info.builtin.name
+        listed = " and ".join(f"`{p}`" for p in missing)
+        blocks = " ".join(_block(p, node.hook) for p in missing)
+        failure = f" ({info.builtin.needs_failure})" if info.builtin.needs_failure else ""
+        them = "them" if len(missing) > 1 else "it"
+        ctx.error("HP006", f"`{node.hook}` ({kind}) is attached in `{phase}`, whose callback needs its {listed} "
+                  f"callback{'s' if len(missing) > 1 else ''} to have run: without {them} the run stops the first "
+                  f"time `{phase}` runs{failure}", node.attachment.name_span,
+                  help=f"attach it there too: {blocks}; {kind} acts in "
+                       f"{', '.join(f'`{p}`' for p in info.builtin.phases)}")
+
+
+def _block(phase: str, hook: str) -> str:
+    """``loop { before { st } }`` for ``loop.before``; an epoch's phases inside ``loop { epoch { ... } }``."""
+    scope, when = phase.split(".")
+    inner = f"{scope} {{ {when} {{ {hook} }} }}"
+    return f"`{inner}`" if scope == "loop" else f"`loop {{ {inner} }}`"
 
 
 def reference_problems(name: str, builtin: str, args: Mapping[str, Any],

@@ -7,7 +7,9 @@ definitions are HP009; unknown names HP002 with a suggestion.
 
 from __future__ import annotations
 
-from hookpipe.compiler.catalog import BUILTINS, seed_hook_type
+import re
+
+from hookpipe.compiler.catalog import BUILTINS, seed_hook_type, unknown_runtime_name
 from hookpipe.compiler.class_effects import merge
 from hookpipe.compiler.context import Compilation, HookInfo
 from hookpipe.compiler.plan import EFFECT_KINDS, Effects
@@ -96,6 +98,8 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
         type_name = object_path(ctx, decl.type)
         # RoboOrchard Lab's hooks are known by path: their effects, placement and arguments.
         builtin = seed_hook_type(type_name) if type_name is not None else None
+        if builtin is None and type_name is not None:
+            _runtime_name(ctx, decl, type_name)
     before = (len(ctx.diagnostics), ctx.unresolved)
     args = arguments(ctx, decl.args)
     args_ok = (len(ctx.diagnostics), ctx.unresolved) == before
@@ -111,6 +115,39 @@ def _hook(ctx: Compilation, decl: ast.HookDecl) -> None:
     if type_name is None:
         type_name = "<unresolved>"
     ctx.hooks[decl.name] = HookInfo(decl, type_name, builtin, effects, args, args_ok, callbacks, collective)
+
+
+def _runtime_name(ctx: Compilation, decl: ast.HookDecl, type_name: str) -> None:
+    """HP002 for a path into ``hookpipe.runtime`` that names nothing there (``GradientClipingHookConfig``).
+
+    The runtime's names are known without importing it (``catalog.RUNTIME_EXPORTS``...): a
+    typo there would otherwise pass as an unknown custom class, losing the seed type's
+    effects, placement and argument checks, and fail only when the run imports it.
+    """
+    unknown = unknown_runtime_name(type_name)
+    if unknown is None:
+        return
+    package, name, known = unknown
+    closest = _closest_name(name, known)
+    written = ".".join(decl.type.parts) if isinstance(decl.type, ast.Ref) else type_name
+    configs = [k for k in known if k.endswith("Config") and k != "PipelineHooksConfig"]
+    if closest is not None:  # the whole path, as written, with the one name corrected
+        pieces = re.split(r"([.:])", written)
+        if name in pieces:
+            at = pieces.index(name)
+            help_text = f"did you mean `{''.join([*pieces[:at], closest, *pieces[at + 1:]])}`?"
+        else:  # the name is in the `use` alias's module path
+            help_text = f"did you mean `{package}.{closest}`? (in the `use` line's module path)"
+    else:
+        help_text = f"the hook types there: {', '.join(configs)}" if configs else f"names there: {', '.join(known)}"
+    ctx.error("HP002", f"unknown hook type `{written}`: `{package}` has no `{name}`", decl.type.span,
+              help=help_text)
+
+
+def _closest_name(name: str, known: tuple[str, ...]) -> str | None:
+    """The known name :func:`did_you_mean` suggests for ``name``, or None."""
+    hint = did_you_mean(name, known)
+    return hint.split("`")[1] if hint else None
 
 
 def _flags(ctx: Compilation, decl: ast.HookDecl, builtin: bool) -> bool:

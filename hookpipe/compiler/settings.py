@@ -102,6 +102,13 @@ def _not_a_bool(value: Any) -> Any:
 #: An integer setting: a whole number (``1e3`` is 1000), never a boolean.
 Count = Annotated[int, BeforeValidator(_not_a_bool)]
 
+#: The largest ``seed``: accelerate's ``set_seed`` seeds NumPy, whose seeds are 32-bit
+#: (``Seed must be between 0 and 2**32 - 1`` otherwise, after the run has started).
+MAX_SEED = 2**32 - 1
+#: The most torch threads a process may ask for: OpenMP starts each one, and a count far
+#: past the machine's (``threads = 100000``) ends the process with SIGSEGV, not an error.
+MAX_THREADS = 1024
+
 
 class TrainerSettings(BaseModel):
     """Run settings. Factories are optional for check/lint; ``run`` requires them."""
@@ -112,10 +119,12 @@ class TrainerSettings(BaseModel):
     max_epoch: Count | None = Field(default=None, ge=1)
     grad_accumulation: Count = Field(default=1, ge=1)
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
-    seed: Count | None = Field(default=None, ge=0)
+    #: The random seed (Python, NumPy, torch, and the data order): 0 to 2**32 - 1, NumPy's range.
+    seed: Count | None = Field(default=None, ge=0, le=MAX_SEED)
     cpu: bool = False
     #: torch threads per process; None: the cores divided among the processes (runtime/distributed/threads.py).
-    threads: Count | None = Field(default=None, ge=1)
+    #: At most :data:`MAX_THREADS`: torch takes any count and crashes (SIGSEGV) on one far past the machine's.
+    threads: Count | None = Field(default=None, ge=1, le=MAX_THREADS)
     model: ObjectRef | None = None
     dataloader: ObjectRef | None = None
     optimizer: ObjectRef | None = None

@@ -29,7 +29,7 @@ from accelerate.utils import DataLoaderConfiguration, set_seed
 
 from hookpipe.compiler.catalog import seed_hook_type
 from hookpipe.compiler.pipeline import compile_file
-from hookpipe.compiler.plan import Plan
+from hookpipe.compiler.plan import Plan, PlanEntry
 from hookpipe.compiler.run_values import RunSize, substitute, with_run_values
 from hookpipe.compiler.settings import (
     FACTORY_KEYS,
@@ -45,7 +45,7 @@ from hookpipe.runtime.checkpoints.schedule_rebase import fresh_schedule
 from hookpipe.runtime.checkpoints.versions import RunPlace, choose_place
 from hookpipe.runtime.distributed.agreement import check_agreement
 from hookpipe.runtime.distributed.threads import apply_threads
-from hookpipe.runtime.errors import PlanResolveError, describe_validation_error
+from hookpipe.runtime.errors import PlanResolveError, SettingError, UncalledFactory, describe_validation_error
 from hookpipe.runtime.loop.training_loop import Prepared, prepare
 from hookpipe.runtime.plan.effect_check import EffectChecker
 from hookpipe.runtime.plan.import_roots import use_import_roots
@@ -153,6 +153,69 @@ def _object(value: Any, what: str) -> Any:
     return obj() if isinstance(obj, type) else obj
 
 
+#: What each factory setting must give the run, in a message's words.
+_NEEDED = {
+    "model": "a torch.nn.Module",
+    "dataloader": "a dataloader (an iterable of batches)",
+    "optimizer": "an optimizer",
+    "lr_scheduler": "a learning-rate scheduler",
+    "batch_processor": "a batch processor",
+}
+#: The keywords the loop calls a batch processor with (``step_program``): a function taking them is one.
+_PROCESSOR_KEYWORDS = {"pipeline_hooks": None, "on_batch_hook_args": None, "model": None}
+
+
+def _code_kind(obj: Any) -> str | None:
+    """``"a function"``/``"a class"`` when ``obj`` is code meant to be called, else None."""
+    import functools
+    import inspect
+
+    if isinstance(obj, type):
+        return "a class"
+    if inspect.isroutine(obj) or isinstance(obj, functools.partial):
+        return "a function"
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A factory value as a message shows it: its import path (``hookpipe run`` shows the file's words)."""
+    if isinstance(value, dict) and "$ref" in value:
+        return str(value["$ref"]).replace(":", ".")
+    if isinstance(value, dict) and "$call" in value:
+        return f"{str(value['$call']).replace(':', '.')}(...)"
+    return str(value)
+
+
+def _built(key: str, value: Any, obj: Any) -> Any:
+    """``obj``, built from trainer setting ``key`` (``value``), if it is what the run needs there.
+
+    ``model = m.build_model`` (no call) gives the run the function itself, which fails
+    deep in the build (``'function' object has no attribute 'parameters'``): refused
+    here, naming the setting and the call to write. A function a batch processor may
+    be (one taking the loop's keywords) stays one; the optimizer and the scheduler are
+    called by the run (with the parameters, the optimizer), so what they gave is judged.
+    """
+    kind = _code_kind(obj)
+    if key == "batch_processor" and kind == "a function":
+        import inspect
+
+        try:
+            inspect.signature(obj).bind(**_PROCESSOR_KEYWORDS)
+            return obj  # called by the loop as a processor is
+        except (TypeError, ValueError):
+            pass
+    called = key in ("optimizer", "lr_scheduler") or (isinstance(value, dict) and "$call" in value)
+    if kind is not None and not called:
+        raise UncalledFactory(key, _shown(value), kind, _NEEDED[key])
+    if kind is not None:
+        raise SettingError(f"trainer.{key}: `{_shown(value)}` returned {kind}, not {_NEEDED[key]}: make the factory "
+                           "return the object itself", setting=f"trainer.{key}")
+    if key == "model" and not callable(getattr(obj, "parameters", None)):
+        raise SettingError(f"trainer.model: `{_shown(value)}` gave {type(obj).__name__}, not a torch.nn.Module: "
+                           "name a function or class that builds the model", setting="trainer.model")
+    return obj
+
+
 def _no_loss_collective(processor: Any, call: Any) -> None:
     """In ``.pipe`` runs ``reduce_loss`` is each process's own loss unless the file asks otherwise.
 
@@ -183,6 +246,33 @@ def _no_swa_with_scheduler(plan: Plan, lr_scheduler: Any) -> None:
             raise PlanResolveError(f"{plan.source}: {scheduler_conflict(hook.name, hook.args.get('start'))}")
 
 
+def _unmet_needs(plan: Plan) -> None:
+    """Refuse a seed hook attached where its callback needs phases it is not attached in (``check``: HP006).
+
+    ``StatsMonitor`` after steps without ``loop.before`` stops at step 1 with an
+    AssertionError. A ``.pipe`` file that does so does not compile; a saved plan
+    (``hookpipe run plan.json``) is not compiled again, so it is refused here.
+    """
+    attached: dict[str, dict[str, PlanEntry]] = {}
+    for phase_plan in plan.phases:
+        for entry in phase_plan.flat():
+            attached.setdefault(entry.hook, {}).setdefault(phase_plan.key, entry)
+    for hook in plan.hooks:
+        kind = None if hook.builtin else seed_hook_type(hook.type)
+        if kind is None:
+            continue
+        where = attached.get(hook.name, {})
+        for phase, needed in kind.needs:
+            missing = [p for p in needed if p not in where]
+            if phase not in where or not missing:
+                continue
+            listed = " and ".join(f"`{p}`" for p in missing)
+            raise SettingError(f"hook '{hook.name}' ({kind.name}) is attached in `{phase}`, whose callback needs its "
+                               f"{listed} callback{'s' if len(missing) > 1 else ''} to have run ({kind.needs_failure}"
+                               f"); attach it in {listed} too (`hookpipe check` reports this as HP006)",
+                               span=where[phase].span)
+
+
 def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: Any) -> PlanParts:
     """Build what a trainer executing ``plan`` needs (see the module docstring).
 
@@ -202,6 +292,7 @@ def plan_parts(plan: Plan, accelerator: Accelerator | None = None, **overrides: 
         if key not in overrides and getattr(settings, key) is None:
             raise PlanResolveError(f"{plan.source}: `hookpipe run` needs trainer.{key}")
     _no_swa_with_scheduler(plan, overrides["lr_scheduler"] if "lr_scheduler" in overrides else settings.lr_scheduler)
+    _unmet_needs(plan)
     resume_from: ResumeCheckpointConfig | None = overrides.get("resume_from")
     report = None
     if resume_from is not None and "://" not in resume_from.resume_from.removeprefix("file://"):
@@ -250,7 +341,8 @@ def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: Re
     if "model" in overrides:
         model = overrides["model"]
     else:
-        model = _object(_filled(settings.model, early, "trainer.model"), "trainer.model")
+        model = _built("model", settings.model, _object(_filled(settings.model, early, "trainer.model"),
+                                                        "trainer.model"))
     if report is not None:  # the saved weights must fit before anything loads them
         try:
             check_model_fits(model, report.folder)
@@ -260,7 +352,8 @@ def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: Re
     if "dataloader" in overrides:
         dataloader = overrides["dataloader"]
     else:
-        dataloader = _object(_filled(settings.dataloader, early, "trainer.dataloader"), "trainer.dataloader")
+        dataloader = _built("dataloader", settings.dataloader,
+                            _object(_filled(settings.dataloader, early, "trainer.dataloader"), "trainer.dataloader"))
     # Prepared first (accelerate prepares an object once; `prepare` gets it back as it is),
     # so that the run's size is the sharded loader's.
     dataloader = accelerator.prepare(dataloader)
@@ -271,8 +364,9 @@ def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: Re
     if "optimizer" in overrides:
         optimizer = overrides["optimizer"]
     else:
-        optimizer = call_factory(_filled(settings.optimizer, size, "trainer.optimizer"), model.parameters(),
-                                 what="trainer.optimizer")
+        optimizer = _built("optimizer", settings.optimizer,
+                           call_factory(_filled(settings.optimizer, size, "trainer.optimizer"), model.parameters(),
+                                        what="trainer.optimizer"))
     if "lr_scheduler" in overrides:
         lr_scheduler = overrides["lr_scheduler"]
     elif settings.lr_scheduler is not None:
@@ -280,8 +374,9 @@ def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: Re
         needs = metric_stepped(target) if isinstance(target, str) else None
         if needs is not None:  # as check --resolve says, before anything trains
             raise PlanResolveError(f"{plan.source}: {needs}; {METRIC_SCHEDULER_HELP}")
-        lr_scheduler = call_factory(_filled(settings.lr_scheduler, size, "trainer.lr_scheduler"), optimizer,
-                                    what="trainer.lr_scheduler")
+        lr_scheduler = _built("lr_scheduler", settings.lr_scheduler,
+                              call_factory(_filled(settings.lr_scheduler, size, "trainer.lr_scheduler"), optimizer,
+                                           what="trainer.lr_scheduler"))
     else:
         lr_scheduler = None
     if report is not None:  # the schedule as today's settings define it, before the checkpoint's state replaces it
@@ -291,7 +386,8 @@ def _assemble(plan: Plan, settings: TrainerSettings, place: RunPlace, report: Re
         processor = overrides["batch_processor"]
     else:
         what = "trainer.batch_processor"
-        processor = _object(_filled(settings.batch_processor, size, what), what)
+        processor = _built("batch_processor", settings.batch_processor,
+                           _object(_filled(settings.batch_processor, size, what), what))
         _no_loss_collective(processor, settings.batch_processor)
     prepared = prepare(accelerator, model, dataloader, optimizer, lr_scheduler)
     try:
@@ -336,8 +432,15 @@ def _place(plan: Plan, settings: TrainerSettings, report: ResumeReport | None) -
 
 def _checkpoint_dir(plan: Plan) -> str | None:
     """The built-in ``checkpoint`` hook's ``dir`` (the first one's), if the Plan has one."""
-    dirs = [h.args["dir"] for h in plan.hooks if h.builtin and h.type == "checkpoint" and h.args.get("dir")]
-    return str(dirs[0]) if dirs else None
+    found = _checkpoint_hook(plan)
+    return found[1] if found is not None else None
+
+
+def _checkpoint_hook(plan: Plan) -> tuple[str, str] | None:
+    """``(name, dir)`` of the Plan's first built-in ``checkpoint`` hook, if it has one."""
+    hooks = [(h.name, str(h.args["dir"])) for h in plan.hooks if h.builtin and h.type == "checkpoint"
+             and h.args.get("dir")]
+    return hooks[0] if hooks else None
 
 
 def _locks(plan: Plan, place: RunPlace, log_dir: str | None) -> list[RunLock]:
@@ -346,15 +449,24 @@ def _locks(plan: Plan, place: RunPlace, log_dir: str | None) -> list[RunLock]:
     A version folder a lock made goes again when the run leaves it empty.
     """
     made = place.version is not None
-    locks = [log_lock(place, log_dir)] if log_dir is not None else []
-    if (ckpt := _checkpoint_dir(plan)) is not None:
-        locks.append(RunLock(place.folder(ckpt), setting="`dir`", remove_if_empty=made))
+    spans = {hook.name: hook.span for hook in plan.hooks}
+    locks = []
+    if log_dir is not None:
+        logs = log_lock(place, log_dir)
+        logs.owner = "trainer.log_dir"  # a log folder that cannot be made is that setting's error
+        locks.append(logs)
+    if (ckpt := _checkpoint_hook(plan)) is not None:
+        name, folder = ckpt
+        locks.append(RunLock(place.folder(folder), setting=f"`dir` (--set hook.{name}.dir=...)",
+                             remove_if_empty=made, owner=f"hook.{name}.dir", span=spans[name]))
     for name, root in _save_roots(plan, "SaveCheckpoint"):  # the folder itself, where a link points (swap_folders)
         locks.append(RunLock(swap_folders(place.beside(root))[0],
-                             setting=f"`save_root` (--set hook.{name}.save_root=...)", remove_if_empty=made))
+                             setting=f"`save_root` (--set hook.{name}.save_root=...)", remove_if_empty=made,
+                             owner=f"hook.{name}.save_root", span=spans[name]))
     for name, root in _save_roots(plan, "SaveModel"):
         locks.append(RunLock(place.folder(root), what="model folder",
-                             setting=f"`save_root` (--set hook.{name}.save_root=...)", remove_if_empty=made))
+                             setting=f"`save_root` (--set hook.{name}.save_root=...)", remove_if_empty=made,
+                             owner=f"hook.{name}.save_root", span=spans[name]))
     return locks
 
 

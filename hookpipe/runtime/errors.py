@@ -42,6 +42,42 @@ class ForwardResultError(HookpipeRuntimeError, TypeError):
     """
 
 
+class SettingError(PlanResolveError):
+    """A value the file wrote that the run cannot use as it is: a usage error (``hookpipe run`` exits 2).
+
+    ``setting`` is where it was written, ``trainer.KEY`` or ``hook.NAME.ARG`` (None when
+    no one setting is); ``hookpipe run`` puts that setting's ``file:line:col`` before the
+    message, or ``span`` (the hook's declaration) when the compilation is not at hand.
+    The message itself says what to do.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, setting: str | None = None, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.setting = setting
+        self.span = span
+
+
+class UncalledFactory(SettingError):
+    """A trainer factory named (``model = m.build_model``) where the run needs what it builds.
+
+    ``model = m.build_model`` hands the function itself to the run, which then fails
+    deep in the build (``'function' object has no attribute 'parameters'``). Refused
+    when the value is resolved, naming the setting and the call to write instead.
+    """
+
+    def __init__(self, key: str, shown: str, kind: str, needed: str) -> None:
+        self.key, self.kind, self.needed = key, kind, needed
+        super().__init__(self.told(shown), setting=f"trainer.{key}")
+
+    def told(self, shown: str) -> str:
+        """The message with the value as ``shown`` (``hookpipe run`` shows it as the file wrote it)."""
+        return (f"trainer.{self.key}: `{shown}` is {self.kind}, not {self.needed}; call it: `{shown}()` "
+                "(with its arguments, if it takes any)")
+
+
 class CheckpointNotFoundError(PlanResolveError, ValueError):
     """The folder to resume from does not exist.
 

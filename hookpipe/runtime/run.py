@@ -247,7 +247,13 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
             load_weights,
         )
         from hookpipe.runtime.distributed.threads import apply_threads
-        from hookpipe.runtime.errors import FactoryFailure, HookpipeRuntimeError, RunFailure, RunInterrupted
+        from hookpipe.runtime.errors import (
+            FactoryFailure,
+            HookpipeRuntimeError,
+            RunFailure,
+            RunInterrupted,
+            SettingError,
+        )
         from hookpipe.runtime.plan.overrides import apply_overrides, parse_sets
         from hookpipe.runtime.trainer import HookBasedTrainer
 
@@ -306,6 +312,11 @@ def _run(path: str, sets: list[str], resume: str | None, options: RunOptions) ->
         except HookpipeRuntimeError as exc:  # PlanResolveError and the rest of the runtime's own
             if isinstance(exc, FactoryFailure) and exc.__cause__ is not None:  # the factory's code, then where
                 traceback.print_exception(exc.__cause__, file=sys.stderr)
+            if isinstance(exc, SettingError):  # a value the file wrote that the run cannot use: a usage error
+                place = _written_place(ctx, exc, sets)
+                _say_error(trainer, f"hookpipe run: {place or _name(path)}: {_as_written(ctx, exc, sets)}",
+                           alike=True)
+                return exc.exit_code
             _say_error(trainer, f"hookpipe run: {_setting_place(ctx, str(exc), sets) or _name(path)}: {exc}",
                        alike=True)
             return 1
@@ -443,6 +454,48 @@ def _setting_place(ctx: Any, message: str, sets: list[str]) -> str | None:
         return None
     span = written.span
     return f"{_name(span.file)}:{span.line}:{span.column}"
+
+
+def _written_place(ctx: Any, exc: Any, sets: list[str]) -> str | None:
+    """``file:line:col`` of the setting a :class:`SettingError` is about (``trainer.KEY``, ``hook.NAME.ARG``).
+
+    The argument's own place when the compilation knows it, else the hook's
+    declaration the Plan keeps; None where a ``--set`` gave the value (the file's
+    line is then not the value that failed). An error about no one setting is
+    placed at its span, if it has one.
+    """
+    setting = exc.setting
+    if setting is None:  # about no one setting: where the Plan says (an attachment), if it does
+        return None if exc.span is None else f"{_name(exc.span.file)}:{exc.span.line}:{exc.span.column}"
+    if setting.startswith("trainer."):
+        return _setting_place(ctx, setting, sets)
+    if _was_set(setting, sets):
+        return None
+    _, name, arg = (setting.split(".", 2) + ["", ""])[:3]
+    info = ctx.hooks.get(name) if ctx is not None else None
+    span = next((a.span for a in info.decl.args if a.name == arg), None) if info is not None else None
+    span = span or exc.span
+    return None if span is None else f"{_name(span.file)}:{span.line}:{span.column}"
+
+
+def _was_set(key: str, sets: list[str]) -> bool:
+    """Whether a ``--set`` gave ``key`` (or a key below it)."""
+    return any((name := item.split("=", 1)[0].strip()) == key or name.startswith(key + ".") for item in sets)
+
+
+def _as_written(ctx: Any, exc: Any, sets: list[str]) -> str:
+    """``exc``'s message, an uncalled factory shown as the file wrote it (``m.build_model``, not its import path)."""
+    from hookpipe.runtime.errors import UncalledFactory
+
+    if not isinstance(exc, UncalledFactory) or ctx is None or _was_set(exc.setting or "", sets):
+        return str(exc)
+    written = ctx.settings.get(exc.key)
+    if written is None:
+        return str(exc)
+    span = written.value.span
+    line = ctx.sources.line(span.file, span.line) if span.line == span.end_line else None
+    text = line[span.column - 1:span.end_column - 1] if line is not None else ""
+    return exc.told(text) if text.strip() else str(exc)
 
 
 def _name(path: str) -> str:

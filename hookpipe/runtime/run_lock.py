@@ -29,8 +29,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from hookpipe.dsl.span import Span
 from hookpipe.fileaccess import Refused, read_json
-from hookpipe.runtime.errors import PlanResolveError
+from hookpipe.runtime.errors import PlanResolveError, SettingError
 
 __all__ = ["LOCK_NAME", "FolderInUse", "RunLock", "describe", "is_lock_file", "live_holder", "release_all"]
 
@@ -107,20 +108,32 @@ class RunLock:
     """
 
     def __init__(self, folder: str | os.PathLike[str], what: str = "checkpoint folder", setting: str = "`dir`",
-                 remove_if_empty: bool = False) -> None:
+                 remove_if_empty: bool = False, owner: str | None = None, span: Span | None = None) -> None:
         self.path = Path(folder) / LOCK_NAME
         self.holder: dict[str, Any] | None = None
         self.what, self.setting, self.remove_if_empty = what, setting, remove_if_empty
+        #: Where the folder is named (``trainer.log_dir``, ``hook.save.dir``) and the hook's declaration:
+        #: a folder that cannot be made is that setting's error (:class:`~hookpipe.runtime.errors.SettingError`).
+        self.owner, self.span = owner, span
         #: The folders :meth:`acquire` had to make, the lock's own folder first.
         self.made: list[Path] = []
 
     def acquire(self) -> None:
         """Hold the folder's lock, or raise ``FolderInUse`` naming the live holder."""
         missing = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission: the setting's error, not a traceback
+            _remove_empty(missing)
+            raise self.cannot_make(exc) from None
         self.made = missing  # leaf first: removed again, while empty, when the lock goes
         for _ in range(5):  # a lost race with another contender: look again
-            if self._create():
+            try:
+                created = self._create()
+            except OSError as exc:  # a folder that exists but cannot be written (read-only, another owner's)
+                self.release_made()
+                raise self.cannot_make(exc) from None
+            if created:
                 atexit.register(self.release)
                 _HELD.append(self)
                 return
@@ -141,6 +154,30 @@ class RunLock:
                 f"(it ran on another machine), delete {self.path}")
         raise FolderInUse(f"{self.what} {self.path.parent}: could not take its lock {self.path} "
                           "(other runs keep taking it); try again")
+
+    def cannot_make(self, exc: OSError) -> SettingError:
+        """The error for a folder this run cannot make or write in (``exc``): which, why, and what to do.
+
+        ``dir = "afile"`` where ``afile`` is a file, ``save_root = "afile/x"``, a read-only
+        folder: named by the setting that names the folder, with how to give the run another.
+        """
+        folder = self.path.parent
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            reason = f"{blocker} is a file, not a folder"
+            fix = f"give this run another {self.setting}, or move {blocker} out of the way"
+        else:
+            reason = exc.strerror or str(exc)
+            fix = f"give this run another {self.setting}, or make {folder} writable"
+        hook = _hook_of(self.owner)
+        where = f"hook '{hook}': " if hook is not None else f"{self.owner}: " if self.owner is not None else ""
+        return SettingError(f"{where}cannot create the {self.what} {folder}: {reason}; {fix}",
+                            setting=self.owner, span=self.span)
+
+    def release_made(self) -> None:
+        """Remove the folders :meth:`acquire` made, while they are empty (it failed before writing anything)."""
+        _remove_empty(self.made)
+        self.made = []
 
     def release(self) -> None:
         """Remove the lock if it is still this process's."""
@@ -209,3 +246,24 @@ class RunLock:
         except FileNotFoundError:
             return None
         return aside
+
+
+def _hook_of(owner: str | None) -> str | None:
+    """``save`` for the setting ``hook.save.dir``; None for a trainer setting or none."""
+    if owner is None or not owner.startswith("hook."):
+        return None
+    return owner.split(".")[1]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (leaf first) while they are empty; stop at the first that is not.
+
+    One that was never made (a ``mkdir`` that failed half-way) is passed over.
+    """
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            break

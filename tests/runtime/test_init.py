@@ -42,6 +42,16 @@ def test_init_then_check_lint_and_run_train_in_a_fresh_folder(tmp_path: Path) ->
     assert (project / "runs" / "demo" / "step-00000150" / "hookpipe-checkpoint.json").is_file()
 
 
+def test_init_writes_a_pipeline_that_fmt_leaves_as_it_is(tmp_path: Path) -> None:
+    # A starter is what users copy: it must already be canonical (`hookpipe fmt --check` passes on it).
+    for name in ("demo", "a-rather-long-project-name-for-alignment"):
+        made = hookpipe("init", name, cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        checked = hookpipe("fmt", "--check", "train.pipe", cwd=tmp_path / name)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "would reformat train.pipe" not in checked.stdout + checked.stderr
+
+
 def test_init_never_overwrites(tmp_path: Path) -> None:
     (tmp_path / "train.pipe").write_text("# mine\n")
     done = hookpipe("init", cwd=tmp_path)

@@ -6,6 +6,10 @@ runs only where it is attached: attached only in ``step.after``, its batch updat
 never runs, and the metrics it logs were never fed. The run warns when it starts;
 this says it before any job is submitted. Phases whose callback the arguments turn
 off (``save_epoch_freq = none``) are not asked for.
+
+A missing phase that makes an attached callback fail (``StatsMonitor`` after steps
+without ``loop.before``: an AssertionError at step 1) is not this warning but
+HP006, an error of the compiler (``compiler.references``, from ``HookType.needs``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Keys are ``trainer.<key>`` or ``hook.<name>.<arg>`` (nested table keys may follow:
 ``hook.h.opts.depth``); below a call, a key names its argument
 (``trainer.optimizer.lr`` is the ``lr`` of ``optimizer = "torch.optim.AdamW"(lr = ...)``).
-Unknown trainer settings and built-in hook arguments are refused with the nearest
+Unknown trainer settings and arguments of built-in and seed hook types
+(``"hookpipe.runtime.SaveCheckpointConfig"``...) are refused with the nearest
 known name. Values are read like ``.pipe`` literals: integers (``10_000``),
 floats, ``true``/``false``/``none``, JSON lists/tables/quoted strings; anything else
 is a plain string; ``run.updates`` and the other run-time values stand for
@@ -240,7 +241,13 @@ _MODIFIERS = frozenset({"every", "from", "until", "on", "at_end"})
 
 
 def _check_hook_arg(key: str, hook: HookSpec, arg: str, path: str) -> None:
-    builtin = BUILTINS.get(hook.type) if hook.builtin else None
+    """An argument name a built-in or a seed hook type (``SaveCheckpointConfig``...) does not take is refused.
+
+    The seed's configs ignore unknown fields, so a misspelt one (``step_eval_freqq``)
+    would change nothing and say nothing; the file's own arguments are checked against
+    the same fields (HP003), and so is ``--set``.
+    """
+    builtin = BUILTINS.get(hook.type) if hook.builtin else seed_hook_type(hook.type)
     if builtin is None:  # a custom hook's arguments are checked when it is built
         return
     fields = builtin.schema.model_fields
