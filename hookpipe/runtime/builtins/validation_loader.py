@@ -12,11 +12,19 @@ data set exactly once: two processes report what one does (summed in float64, so
 the order of the sum does not show). Evaluation runs inside ``fork_rng``: iterating
 a loader draws from the global generator, and validation must not change what
 training draws next.
+
+A run that leaves the loader before its end (the sanity check's first batches, a
+callback that raises) ends the iteration itself: accelerate's prepared loader
+registers with the ``GradientState`` when it starts and unregisters only when it
+runs out, and a validation loader left registered at its last batch says
+``end_of_dataloader`` to a training loader accelerate did not prepare (a plain
+iterable), so every training step would synchronise gradients and the
+accumulation window would never hold more than one batch.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 import torch
 
@@ -64,28 +72,49 @@ class LoaderEvaluation:
         with torch.random.fork_rng(devices=devices), torch.no_grad():
             loader = self._loader(accelerator)
             total = len(loader) if hooks is not None and hasattr(loader, "__len__") else None
-            for batch_id, batch in enumerate(loader):
-                if limit is not None and batch_id >= limit:
-                    break
-                last = total is not None and batch_id == total - 1
-                if hooks is not None:
-                    hooks.before_batch(batch_id, batch, last)
-                values = self.callback(model, batch)
-                if not isinstance(values, Mapping):
-                    raise ValidationResultError(
-                        f"the validation callback {_name(self.callback)} returned {type(values).__name__}; with a "
-                        f"dataloader it returns a mapping of metrics per batch, e.g. {{\"accuracy\": (pred == y)"
-                        f".float()}}")
-                if hooks is not None:
-                    hooks.after_batch(batch_id, batch, values, last)
-                size = _samples(batch)
-                per_sample = {str(k): _per_sample(k, v, size, self.callback) for k, v in values.items()}
-                gathered = accelerator.gather_for_metrics(per_sample)
-                for key, value in gathered.items():
-                    value = value.detach().to(torch.float64).reshape(-1)
-                    sums[key] = sums[key] + value.sum() if key in sums else value.sum()
-                    counts[key] = counts.get(key, 0) + value.numel()
+            batches = iter(loader)
+            try:
+                for batch_id, batch in enumerate(batches):
+                    if limit is not None and batch_id >= limit:
+                        break
+                    last = total is not None and batch_id == total - 1
+                    if hooks is not None:
+                        hooks.before_batch(batch_id, batch, last)
+                    values = self.callback(model, batch)
+                    if not isinstance(values, Mapping):
+                        raise ValidationResultError(
+                            f"the validation callback {_name(self.callback)} returned {type(values).__name__}; with "
+                            f"a dataloader it returns a mapping of metrics per batch, e.g. {{\"accuracy\": (pred == "
+                            f"y).float()}}")
+                    if hooks is not None:
+                        hooks.after_batch(batch_id, batch, values, last)
+                    size = _samples(batch)
+                    per_sample = {str(k): _per_sample(k, v, size, self.callback) for k, v in values.items()}
+                    gathered = accelerator.gather_for_metrics(per_sample)
+                    for key, value in gathered.items():
+                        value = value.detach().to(torch.float64).reshape(-1)
+                        sums[key] = sums[key] + value.sum() if key in sums else value.sum()
+                        counts[key] = counts.get(key, 0) + value.numel()
+            finally:
+                _leave(loader, batches)
         return {key: float(sums[key].cpu()) / counts[key] for key in sums if counts[key]}
+
+
+def _leave(loader: Any, batches: Iterator[Any]) -> None:
+    """End an iteration of ``loader``, also one left before its end (public calls only).
+
+    Closing the iterator runs its cleanup (a generator's ``finally``); accelerate's
+    prepared loaders (``DataLoaderShard``, ``DataLoaderDispatcher``) register with the
+    ``GradientState`` in ``begin()`` and leave it in ``end()``, which their
+    ``__iter__`` calls only when it runs out, so ``end()`` is called here. It removes
+    the loader from the state whether or not it is still there.
+    """
+    close = getattr(batches, "close", None)
+    if callable(close):
+        close()
+    end = getattr(loader, "end", None)
+    if callable(end) and hasattr(loader, "gradient_state"):
+        end()
 
 
 def _per_sample(key: Any, value: Any, size: tuple[int, torch.device] | None, callback: Any) -> torch.Tensor:

@@ -12,7 +12,7 @@ Exact resumption needs more, written by each process next to them:
 * ``hookpipe-progress.json``: the position of the next step and the update count,
   written into every ``save_state`` folder (a RoboOrchard Lab ``SaveCheckpoint``
   under hookpipe's trainer too), beside the seed's own progress record;
-* ``hookpipe-grads-<rank>.safetensors``: gradients accumulated inside an
+* ``hookpipe-grads-<rank>.safetensors`` (here and from the seed's ``SaveCheckpoint``): gradients accumulated inside an
   accumulation window (absent on update boundaries, where they are None).
 
 Loading never unpickles arbitrary objects: JSON and safetensors here, and

@@ -31,6 +31,13 @@ Only the main process writes (after a barrier), one folder per prepared model, w
 (the seed writes it for its ``TorchModelMixin`` models; hookpipe recognises any
 model whose ``cfg`` has ``model_dump_json``). A save at a step, epoch end or loop end
 that would repeat the last one (same global step) is skipped, as in the seed.
+
+Inside a gradient-accumulation window (a save every few steps, or the save at a
+stop, between updates) ``SaveCheckpoint`` also writes the accumulated gradients,
+``hookpipe-grads-<rank>.safetensors``, as the built-in ``checkpoint`` does; a
+resume loads them, so it goes on with the window's gradients instead of dropping
+them (accelerate's ``save_state`` keeps none). The extra file leaves the seed's
+folder format as it is: RoboOrchard Lab loads the folder and ignores it.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from robo_orchard_core.utils.config import ClassType
 
 from hookpipe.compiler.seed_fields import SaveHookFields
 from hookpipe.runtime.args import PipelineHookArgs
+from hookpipe.runtime.checkpoints.checkpoint_state import save_grads
 from hookpipe.runtime.checkpoints.in_place import swap_in
 from hookpipe.runtime.checkpoints.random_state import make_portable
 from hookpipe.runtime.checkpoints.resume import swap_folders, write_marker
@@ -134,6 +142,7 @@ class SaveCheckpoint(PipelineHooks):
         if accelerator.project_configuration.automatic_checkpoint_naming:
             location = accelerator.save_state(self.save_root)  # the seed's call; accelerate names the folder
             make_portable(location, accelerator.process_index)
+            self._save_grads(accelerator, args.model, Path(location))
             self._save_models(accelerator, args.model, Path(location))
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
@@ -153,6 +162,7 @@ class SaveCheckpoint(PipelineHooks):
         accelerator.wait_for_everyone()
         accelerator.save_state(str(partial))
         make_portable(partial, accelerator.process_index)  # readable under numpy 1 (the seed's pin) too
+        self._save_grads(accelerator, args.model, partial)
         self._save_models(accelerator, args.model, partial)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
@@ -160,6 +170,12 @@ class SaveCheckpoint(PipelineHooks):
             swap_in(partial, final, old)
         accelerator.wait_for_everyone()
         return str(root)  # the name the file gives (the link, where it is one)
+
+    @staticmethod
+    def _save_grads(accelerator: Accelerator, model: Any, location: Path) -> None:
+        """Every process: the gradients of an unfinished accumulation window (none on an update boundary)."""
+        if model is not None and location.is_dir():
+            save_grads(location, accelerator.process_index, accelerator.unwrap_model(model))
 
     def _save_models(self, accelerator: Accelerator, model: Any, location: Path) -> None:
         # The trainer's model (the one it prepared); the seed reads accelerate's private list of

@@ -4,6 +4,14 @@ Step times are the gaps between consecutive ``on_step`` ends, smoothed over the
 last ``window_size`` steps; the remaining time counts the steps left to
 ``max_step`` / ``max_epoch`` (the latter needs ``steps_per_epoch``, from the config,
 ``len(dataloader)`` or, failing both, the first epoch). Only the main process logs.
+
+Its state is checkpointed (``state_dict``/``load_state_dict``, which the built-in
+``checkpoint`` stores): a run resumed from it does not run ``loop.before`` again
+(nor ``epoch.before`` mid-epoch), so ``on_loop_begin`` never sets the timers there.
+The restored monitor keeps the interrupted run's recent step times and the time
+already spent in the epoch, and starts its clocks at the resume; what it learnt of
+the data (batch size, steps per epoch) is estimated again from the resumed run's
+loader, except a ``steps_per_epoch`` only the first epoch could tell.
 """
 
 from __future__ import annotations
@@ -82,6 +90,10 @@ class StatsMonitor(PipelineHooks):
         self._epoch_start_time: float | None = None
         self._last_epoch_id = 0
         self._epoch_start_step_id = 0
+        #: Set by load_state_dict: the data statistics are estimated at the first callback after the resume.
+        self._resumed = False
+        #: Whether ``steps_per_epoch`` was learnt from the first epoch (no length known): checkpointed.
+        self._steps_learnt = False
         self.register_hook("on_loop", HookContext.from_callable(before=self._on_loop_begin))
         self.register_hook("on_step", HookContext.from_callable(after=self._on_step_end))
         self.register_hook("on_epoch", HookContext.from_callable(before=self._on_epoch_begin, after=self._on_epoch_end))
@@ -139,12 +151,53 @@ class StatsMonitor(PipelineHooks):
                                                        args.start_epoch, args.max_step, args.max_epoch,
                                                        self.steps_per_epoch))
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs that ``on_loop_begin``/``on_epoch_begin`` set (they do not run again).
+
+        Times are durations (the recent step times, the seconds spent in the epoch
+        so far), not clock readings: the clocks restart at the resume.
+        """
+        now = time.time()
+        return {
+            "step_times": list(self._step_times),
+            "epoch_elapsed": None if self._epoch_start_time is None else now - self._epoch_start_time,
+            "last_epoch_id": self._last_epoch_id,
+            "epoch_start_step_id": self._epoch_start_step_id,
+            "learnt_steps_per_epoch": self.steps_per_epoch if self._steps_learnt else None,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on from a checkpoint: the monitor is as if ``on_loop_begin`` ran at the resume.
+
+        The time between the checkpoint and the resume is not counted: the first
+        step after it is timed from here, like the first step of a run.
+        """
+        now = time.time()
+        self._step_times.clear()
+        self._step_times.extend(float(t) for t in state.get("step_times", ()))
+        elapsed = state.get("epoch_elapsed")
+        self._epoch_start_time = None if elapsed is None else now - float(elapsed)
+        self._last_epoch_id = int(state.get("last_epoch_id", 0))
+        self._epoch_start_step_id = int(state.get("epoch_start_step_id", 0))
+        if self.steps_per_epoch is None and state.get("learnt_steps_per_epoch") is not None:
+            self.steps_per_epoch = int(state["learnt_steps_per_epoch"])
+            self._steps_learnt = True
+        self._start_time = now
+        self._last_step_end_time = now
+        self._resumed = True
+
+    def _estimate_after_resume(self, args: PipelineHookArgs) -> None:
+        """After a resume, the data statistics ``on_loop_begin`` estimates, from the resumed run's loader."""
+        if self._resumed and not self._data_stats_estimated:
+            self._estimate_data_stats(args.accelerator, args.dataloader)
+
     def _on_loop_begin(self, args: PipelineHookArgs) -> None:
         self._start_time = time.time()
         self._estimate_data_stats(args.accelerator, args.dataloader)
         self._last_step_end_time = time.time()
 
     def _on_step_end(self, args: PipelineHookArgs) -> None:
+        self._estimate_after_resume(args)
         if self._start_time is None or self.total_batch_size is None:
             raise AssertionError("Please call `on_loop_begin` first.")
         if not args.accelerator.is_main_process:
@@ -169,6 +222,7 @@ class StatsMonitor(PipelineHooks):
             self._epoch_start_step_id = args.global_step_id
 
     def _on_epoch_end(self, args: PipelineHookArgs) -> None:
+        self._estimate_after_resume(args)
         if self._start_time is None:
             raise AssertionError("Please call `on_loop_begin` first.")
         if self._epoch_start_time is None or self.total_batch_size is None:
@@ -177,6 +231,7 @@ class StatsMonitor(PipelineHooks):
             return
         if self.steps_per_epoch is None:  # learnt from the first epoch
             self.steps_per_epoch = args.start_step + args.step_id + 1
+            self._steps_learnt = True
         if self.epoch_log_freq <= 0 or (args.epoch_id + 1) % self.epoch_log_freq != 0:
             return
         duration = time.time() - self._epoch_start_time

@@ -24,6 +24,7 @@ resumes a Plan checkpoint mid-phase.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from itertools import islice
@@ -43,6 +44,14 @@ from hookpipe.compiler.run_values import RunSize
 from hookpipe.perf import kept_for_run
 from hookpipe.runtime.args import PipelineHookArgs
 from hookpipe.runtime.checkpoints.checkpoint_state import read_progress, read_state, restore_grads, write_progress
+from hookpipe.runtime.checkpoints.epoch_random import (
+    EpochRandom,
+    SavedRandom,
+    loader_generators,
+    order_depends_on_rng,
+    random_path,
+    read_epoch_random,
+)
 from hookpipe.runtime.checkpoints.resume import ResumeCheckpointConfig
 from hookpipe.runtime.checkpoints.resume_changes import ResumeReport
 from hookpipe.runtime.dispatch.channels import Counters, PlanChannel, run_calls
@@ -65,6 +74,8 @@ from hookpipe.runtime.tracking.trackers import finish_trackers
 
 #: The seed's logger name, so its training-start lines reach the same handlers.
 logger = get_logger("robo_orchard_lab.pipeline.hook_based_trainer")
+#: hookpipe's own warnings (a resume that cannot be exact, a hook whose setup a resume skips).
+_log = logging.getLogger(__name__)
 
 __all__ = ["Prepared", "TrainingLoop", "prepare"]
 
@@ -82,6 +93,8 @@ class Prepared:
     optimizer: AcceleratedOptimizer
     lr_scheduler: AcceleratedScheduler | None
     progress: TrainerProgressState
+    #: The random state at the start of the epoch being trained, for every ``save_state`` folder (epoch_random).
+    epoch_random: EpochRandom | None = None
 
 
 def prepare(
@@ -100,15 +113,18 @@ def prepare(
     dataloader, model, optimizer, lr_scheduler = accelerator.prepare(dataloader, model, optimizer, lr_scheduler)
     progress = TrainerProgressState()
     accelerator.register_for_checkpointing(progress)
+    epoch_random = EpochRandom(dataloader)
 
     def write_position(models: Any, weights: Any, output_dir: str) -> None:
-        # accelerate's save_state pre-hook: hookpipe's position beside the seed's record.
+        # accelerate's save_state pre-hook: hookpipe's position beside the seed's record, and (every process)
+        # the random state the epoch's order was drawn from, so a resume mid-epoch draws it again.
         if accelerator.is_main_process:
             Path(output_dir).mkdir(parents=True, exist_ok=True)
             write_progress(Path(output_dir), progress.position())
+        epoch_random.write(Path(output_dir), accelerator.process_index)
 
     accelerator.register_save_state_pre_hook(write_position)
-    return Prepared(accelerator, model, dataloader, optimizer, lr_scheduler, progress)
+    return Prepared(accelerator, model, dataloader, optimizer, lr_scheduler, progress, epoch_random)
 
 
 class TrainingLoop:
@@ -155,6 +171,10 @@ class TrainingLoop:
         self._start_step = 0
         #: Batches of the first epoch to skip after a resume (0: start it from its first).
         self._skip_batches = 0
+        #: The random state at the start of the epoch being trained (what checkpoints store, see epoch_random).
+        self.epoch_random = prepared.epoch_random or EpochRandom(prepared.dataloader)
+        #: The loaded checkpoint's record of it, consumed by the first epoch after a resume.
+        self._saved_random: SavedRandom | None = None
         #: The running (then the last) step's loss, stored in a checkpoint written inside the step.
         self.pending_loss: Any = None
         #: Sum the losses of every step, one per hook that asked (see :meth:`add_loss_meter`).
@@ -208,6 +228,10 @@ class TrainingLoop:
                                     self.accelerator.gradient_accumulation_steps)
         if not resume_from.seed_resume:
             self._skip_batches = progress.step_id
+            self._saved_random = read_epoch_random(folder, rank)
+            self._check_epoch_order(folder, rank)
+            # Gradients of an unfinished accumulation window: the built-in checkpoint's and SaveCheckpoint's.
+            restore_grads(folder, rank, self.accelerator.unwrap_model(self.model))
         if state is not None and not resume_from.seed_resume:
             if state.get("stopping") is not None:  # the run was already ending cleanly
                 self.run.request_stop(state["stopping"])
@@ -217,11 +241,29 @@ class TrainingLoop:
                     inst.load_state_dict(hook_state)
             if self.tracer is not None and state.get("trace") is not None:
                 self.tracer.truncate(int(state["trace"]))
-            restore_grads(folder, rank, self.accelerator.unwrap_model(self.model))
             self._resumed = state if self.plan is not None else None
         self._start_epoch = self.trainer_progress_state.epoch_id
         self._start_step = self.trainer_progress_state.step_id
         self.run.size = self._run_size()  # the whole run: the updates done plus those left (docs/runtime.md)
+
+    def _check_epoch_order(self, folder: Path, rank: int) -> None:
+        """Warn when a resume mid-epoch cannot train the batches the interrupted run would have.
+
+        A sampler that draws a new order at each epoch (torch's ``RandomSampler``
+        without accelerate's seedable sampler) needs the random state of the
+        epoch's start, which a checkpoint written by RoboOrchard Lab or an older
+        hookpipe does not hold; the resumed epoch then goes on in another order.
+        """
+        saved, epoch = self._saved_random, self.trainer_progress_state.epoch_id
+        if not self._skip_batches or not order_depends_on_rng(self.dataloader) or not self.accelerator.is_main_process:
+            return
+        if saved is not None and saved.epoch == epoch and saved.torch_start is not None:
+            return
+        _log.warning(f"resuming {folder} in the middle of epoch {epoch}: the checkpoint holds no record of the random "
+                     f"state the epoch's shuffled order was drawn from ({random_path(folder, rank).name}; written by "
+                     "RoboOrchard Lab or an older hookpipe), so the rest of the epoch is trained in another order than "
+                     "the interrupted run's; with accelerate's seedable sampler (DataLoaderConfiguration("
+                     "use_seedable_sampler=True)) the order is a function of the epoch and the resume is exact")
 
     def add_loss_meter(self) -> LossMeter:
         """A running sum of every step's loss, from now on (``log()`` asks for one)."""
@@ -324,6 +366,8 @@ class TrainingLoop:
                         return
                     # Resumed with higher limits: the loop goes on (its `before` phase already ran).
                     resumed = {**resumed, "cursor": {**resumed["cursor"], "index": None}}
+                if resumed is not None:
+                    self._warn_skipped_setup(mid_epoch=state.step_id > 0)
                 with self._begin("on_loop", self._get_hook_args(), resumed is not None) as loop_args:
                     if resumed is not None:
                         self._finish_phase(resumed)
@@ -357,6 +401,36 @@ class TrainingLoop:
                     display.close(state.global_step_id)  # the bar ends at the steps done: 100% at the run's end
                 self._close_hooks()
         logger.info("\n" + "=" * 50 + "FINISH TRAINING" + "=" * 50, main_process_only=True)
+
+    def _warn_skipped_setup(self, mid_epoch: bool) -> None:
+        """Warn once per hook whose ``before`` callbacks this resume skips and that restores no state.
+
+        The resumed run does not run ``loop.before`` again (nor ``epoch.before``
+        mid-epoch): the uninterrupted run ran them once. A hook that sets itself up
+        there (timers, a device move) and has no ``state_dict``/``load_state_dict``
+        would go on without that setup, silently or with an error steps later.
+        hookpipe's own hooks are written for this and are not named.
+        """
+        if not self.accelerator.is_main_process:
+            return
+        skipped = [("on_loop", "loop.before")] + ([("on_epoch", "epoch.before")] if mid_epoch else [])
+        found: dict[str, list[str]] = {}
+        for channel, phase in skipped:
+            for call in getattr(self.hooks.hooks.get(channel), "befores", ()):
+                for inner in call.nested():
+                    inst = self.hook_instances.get(inner.hook)
+                    if inst is None or _restores_state(inst) or type(inst).__module__.startswith("hookpipe."):
+                        continue
+                    where = f" ({inner.span.file}:{inner.span.line})" if inner.span is not None else ""
+                    entry = f"{inner.callback} in {phase}{where}"
+                    if entry not in found.setdefault(inner.hook, []):
+                        found[inner.hook].append(entry)
+        for name, entries in found.items():
+            it, that = ("it", "that callback") if len(entries) == 1 else ("them", "those callbacks")
+            _log.warning(f"hook '{name}': this resume does not run {' or '.join(entries)} again (the interrupted run "
+                         f"ran {it}), and the hook has no state_dict/load_state_dict, so whatever {that} set up is "
+                         "missing now; give the hook state_dict() and load_state_dict() (the checkpoint stores its "
+                         "state), or set it up lazily in the first callback that needs it")
 
     def _begin(self, channel: PipelineHookChanelType, args: PipelineHookArgs, skip_before: bool) -> Any:
         ch = self.hooks.hooks.get(channel)
@@ -479,19 +553,47 @@ class TrainingLoop:
         """This epoch's batches; after a resume, without those already trained on.
 
         ``set_epoch`` makes the shuffle order a function of the epoch (accelerate's
-        seedable sampler), so an interrupted epoch replays the same order.
+        seedable sampler), so an interrupted epoch replays the same order. Any other
+        sampler draws its order when the iterator starts, from the global generator
+        or the loader's own: their states at that moment are recorded for
+        checkpoints (:mod:`~hookpipe.runtime.checkpoints.epoch_random`), and an
+        epoch resumed halfway starts its iterator from the recorded ones.
         """
         state = self.trainer_progress_state
         loader = self.dataloader
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(state.epoch_id)
         skip, self._skip_batches = self._skip_batches, 0
+        saved, self._saved_random = self._saved_random, None
+        start = self._restore_loader_random(saved, skip) if saved is not None else None
+        self.epoch_random.started(state.epoch_id, start)
         if not skip:
             return iter(loader)
         if isinstance(loader, DataLoader):
             loader = self.accelerator.skip_first_batches(loader, skip)
-            return _without_rng_draws(iter(loader))
-        return _without_rng_draws(islice(iter(loader), skip, None))
+            return _without_rng_draws(iter(loader), start)
+        return _without_rng_draws(islice(iter(loader), skip, None), start)
+
+    def _restore_loader_random(self, saved: SavedRandom, skip: int) -> torch.Tensor | None:
+        """Give the loader's generators the checkpoint's states; the global state the iterator starts from.
+
+        Resumed mid-epoch (``skip`` batches done): the states of the epoch's start,
+        when the record is of this epoch (else None: the order cannot be drawn
+        again, :meth:`_check_epoch_order` said so). Resumed between epochs: the
+        loader's generators as saved (the global generator accelerate restored).
+        """
+        if skip and (saved.epoch != self.trainer_progress_state.epoch_id or saved.torch_start is None):
+            return None
+        states = saved.generators_start if skip else saved.generators_saved
+        generators = loader_generators(self.dataloader)
+        if len(states) == len(generators):
+            for generator, generator_state in zip(generators, states):
+                generator.set_state(generator_state)
+        elif self.accelerator.is_main_process:
+            _log.warning(f"the checkpoint records {len(states)} random generator(s) of the training loader and it has "
+                         f"{len(generators)} now: their states are not restored, so its order may differ from the "
+                         "interrupted run's")
+        return saved.torch_start if skip else None
 
     def _close_hooks(self) -> None:
         for inst in self.hook_instances.values():
@@ -501,11 +603,19 @@ class TrainingLoop:
         finish_trackers(self.accelerator)
 
 
-def _without_rng_draws(it: Iterator[Any]) -> Iterator[Any]:
+def _restores_state(inst: Any) -> bool:
+    """Whether a hook's state is checkpointed (``state_dict`` and ``load_state_dict``, as checkpoints look for)."""
+    return callable(getattr(inst, "state_dict", None)) and callable(getattr(inst, "load_state_dict", None))
+
+
+def _without_rng_draws(it: Iterator[Any], start: torch.Tensor | None = None) -> Iterator[Any]:
     # Starting an epoch's iterator draws a seed from the global RNG. The uninterrupted
-    # run drew it before the checkpoint, so the resumed run must not draw again.
+    # run drew it before the checkpoint, so the resumed run must not draw again; with
+    # `start`, the global state at the epoch's start, it draws what that run drew.
     devices: list[int] = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
+        if start is not None:
+            torch.set_rng_state(start)
         try:
             first = next(it)
         except StopIteration:
