@@ -371,3 +371,30 @@ def test_restore_problem_says_why_and_leaves_the_generators_alone() -> None:
     assert restore_problem({**states, "torch_manual_seed": torch.zeros(3, dtype=torch.uint8)}) is not None
     assert restore_problem({k: v for k, v in states.items() if k != "random_state"}) == "it has no 'random_state' entry"
     assert (random.random(), numpy.random.rand(), torch.rand(1).item()) == expected  # untouched by the checks
+
+
+def test_metric_tracker_moves_its_metrics_to_the_device_when_loop_before_did_not_run() -> None:
+    """A resume from hookpipe's checkpoint skips loop.before: the first batch places the metrics instead."""
+    from types import SimpleNamespace
+
+    from hookpipe.runtime import MetricTracker
+
+    moved: list[Any] = []
+
+    class Placed(_Count):
+        def to(self, **kwargs: Any) -> "Placed":
+            moved.append(kwargs["device"])
+            return self
+
+    class Counting(MetricTracker):
+        def update_metric(self, batch: Any, model_outputs: Any) -> None:
+            self.metrics[0].update()
+
+    metric = Placed()
+    tracker = MetricTrackerConfig(class_type=Counting, metric_entrys=MetricEntry("batches", metric))()
+    args = SimpleNamespace(accelerator=SimpleNamespace(device="cuda:3"), batch=None, model_outputs={"loss": 0.0})
+    with tracker.begin("on_batch", args):  # type: ignore[arg-type]
+        pass
+    with tracker.begin("on_batch", args):  # type: ignore[arg-type]
+        pass
+    assert moved == ["cuda:3"] and metric.n == 2

@@ -77,6 +77,7 @@ class MetricTracker(PipelineHooks):
         self.epoch_log_freq = cfg.epoch_log_freq
         self.log_main_process_only = cfg.log_main_process_only
         self._reset()
+        self._placed = False  # the metrics moved to the accelerator's device (see _on_batch_end)
         self.register_hook("on_loop", HookContext.from_callable(before=self._on_loop_begin))
         self.register_hook("on_batch", HookContext.from_callable(after=self._on_batch_end))
         self.register_hook("on_step", HookContext.from_callable(after=self._on_step_end))
@@ -103,8 +104,11 @@ class MetricTracker(PipelineHooks):
         for metric in self.metrics:
             if hasattr(metric, "to"):
                 metric.to(device=args.accelerator.device)
+        self._placed = True
 
     def _on_batch_end(self, args: PipelineHookArgs) -> None:
+        if not self._placed:  # a resume from hookpipe's checkpoint does not run loop.before again
+            self._on_loop_begin(args)
         if args.model_outputs is None:
             raise ValueError("Model outputs are required to update metrics.")
         self.update_metric(args.batch, args.model_outputs)
