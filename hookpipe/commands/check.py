@@ -13,7 +13,14 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from hookpipe.commands.common import compile_or_usage, hint_other_kind, other_kind, print_diagnostics, say
+from hookpipe.commands.common import (
+    add_root_arguments,
+    compile_or_usage,
+    hint_other_kind,
+    other_kind,
+    print_diagnostics,
+    say,
+)
 
 if TYPE_CHECKING:
     from hookpipe.compiler.class_effects import ClassLookup
@@ -23,9 +30,7 @@ if TYPE_CHECKING:
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("check", help="check .pipe files (exit 1 on any error)")
     p.add_argument("files", nargs="+", metavar="PATH", help="files, or folders searched recursively for *.pipe")
-    p.add_argument("--root",
-                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
-    p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
+    add_root_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--resolve", action="store_true",
                    help="also import the factories, callbacks and hook classes the file names (runs user code) "

@@ -22,6 +22,21 @@ if TYPE_CHECKING:
     from hookpipe.compiler.loader import Parse
 
 
+def add_root_arguments(p: argparse.ArgumentParser, outside: bool = True) -> None:
+    """``--root DIR`` (and ``--allow-outside-root``) for every command that reads a file's includes.
+
+    One wording for all of them: the compiler's refusal names these flags for each
+    command that takes them, so what the help says and what the flag does cannot part.
+    """
+    p.add_argument("--root", metavar="DIR",
+                   help="project root includes may not leave (default: the folder with pyproject.toml or .git "
+                   "above each file); a monorepo whose files include shared ones elsewhere in it sets one")
+    if outside:
+        p.add_argument("--allow-outside-root", action="store_true",
+                       help="let includes leave the project root (trusted input only: never on a pull request's "
+                       "files)")
+
+
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
     """An argparse ``type`` for an integer flag in [low, high]: a huge or negative value is a usage error.
 

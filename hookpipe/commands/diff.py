@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from hookpipe.commands.common import usage_error
+from hookpipe.commands.common import add_root_arguments, usage_error
 from hookpipe.fileaccess import display_name, inside
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--exit-code", action="store_true",
                    help="exit 1 when a plan changed or a side fails to compile (like git diff --exit-code)")
-    p.add_argument("--root",
-                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
+    add_root_arguments(p, outside=False)
     p.set_defaults(handler=main)
 
 

@@ -7,7 +7,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from hookpipe.commands.common import bounded_int, compile_or_usage, print_diagnostics, say, usage_error
+from hookpipe.commands.common import (
+    add_root_arguments,
+    bounded_int,
+    compile_or_usage,
+    print_diagnostics,
+    say,
+    usage_error,
+)
 from hookpipe.diagnostics import has_errors
 
 #: A schedule is printed one line per firing: past a million steps it is no longer read.
@@ -27,9 +34,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--json", action="store_true",
                    help="print the --steps schedule as JSON (its \"step\" is global_step_id, from 0; the text "
                    "table counts steps from 1)")
-    p.add_argument("--root",
-                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
-    p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
+    add_root_arguments(p)
     p.set_defaults(handler=main)
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from hookpipe.commands.common import bounded_int, hint_other_kind, say, usage_error
+from hookpipe.commands.common import add_root_arguments, bounded_int, hint_other_kind, say, usage_error
 from hookpipe.fileaccess import display_name
 from hookpipe.lint.formats import FORMATS
 
@@ -47,12 +47,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the report to FILE instead of standard output (a regular file or a new name; "
                    "`-` is standard output)")
-    p.add_argument("--root", metavar="DIR",
-                   help="project root includes may not leave (default: the folder with pyproject.toml or .git "
-                   "above each file), as `check --root`: a monorepo's files that include shared ones from "
-                   "another folder of it")
-    p.add_argument("--allow-outside-root", action="store_true",
-                   help="let includes leave the project root (trusted input only: never on a pull request's files)")
+    add_root_arguments(p)
     p.add_argument("--jobs", type=bounded_int(1, 256), metavar="N",
                    help="worker processes (default: one per CPU for large runs)")
     p.add_argument("--resolve", action="store_true",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from hookpipe.commands.common import compile_or_usage, print_diagnostics, say, usage_error
+from hookpipe.commands.common import add_root_arguments, compile_or_usage, print_diagnostics, say, usage_error
 from hookpipe.diagnostics import has_errors
 from hookpipe.fileio import OutputError, TargetRefused
 
@@ -31,9 +31,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="colour what changed since the git revision REF: added green, removed dashed red, "
                         "moved orange, frequency changed blue, arguments changed purple; what the picture "
                         "cannot show (trainer settings) is noted (see `hookpipe diff`)")
-    p.add_argument("--root", metavar="DIR",
-                   help="project root includes may not leave (default: the folder with pyproject.toml or .git)")
-    p.add_argument("--allow-outside-root", action="store_true", help="let includes leave the project root")
+    add_root_arguments(p)
     p.set_defaults(handler=main)
 
 
