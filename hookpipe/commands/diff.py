@@ -411,7 +411,7 @@ def _opened(path: str | os.PathLike[str]) -> str:
 def _from_top(path: str | os.PathLike[str], top: Path) -> str:
     """``path`` from the repository's top, wherever the command runs (as git names files).
 
-    From ``configs/common``, ``..`` named ``/home/runner/work/x/configs/train.pipe``
+    From ``configs/common``, ``..`` named an absolute ``/srv/ci/x/configs/train.pipe``
     while ``.`` at the top named ``configs/train.pipe``: one file, two names, and a
     runner's folders in a pull-request comment. The folder's symlinks are followed
     (the top is the real path), the file's own is not (it is the file named).
