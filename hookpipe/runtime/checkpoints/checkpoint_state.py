@@ -92,7 +92,7 @@ def snapshot(
     loss = trainer.pending_loss
     tensors: dict[str, torch.Tensor] = {}
     hook_states = {name: split_tensors(inst.state_dict(), name, tensors)
-                   for name, inst in trainer.hook_instances.items() if _stateful(inst)}
+                   for name, inst in trainer.hook_instances.items() if stateful(inst)}
     return {
         "format": STATE_FORMAT,
         "progress": trainer.trainer_progress_state.position(),
@@ -108,7 +108,8 @@ def snapshot(
     }, tensors
 
 
-def _stateful(inst: Any) -> bool:
+def stateful(inst: Any) -> bool:
+    """Whether a hook's state is checkpointed: it has ``state_dict`` and ``load_state_dict``."""
     return callable(getattr(inst, "state_dict", None)) and callable(getattr(inst, "load_state_dict", None))
 
 

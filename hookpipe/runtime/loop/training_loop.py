@@ -43,7 +43,13 @@ from hookpipe.compiler.plan import Plan
 from hookpipe.compiler.run_values import RunSize
 from hookpipe.perf import kept_for_run
 from hookpipe.runtime.args import PipelineHookArgs
-from hookpipe.runtime.checkpoints.checkpoint_state import read_progress, read_state, restore_grads, write_progress
+from hookpipe.runtime.checkpoints.checkpoint_state import (
+    read_progress,
+    read_state,
+    restore_grads,
+    stateful,
+    write_progress,
+)
 from hookpipe.runtime.checkpoints.epoch_random import (
     EpochRandom,
     SavedRandom,
@@ -419,7 +425,7 @@ class TrainingLoop:
             for call in getattr(self.hooks.hooks.get(channel), "befores", ()):
                 for inner in call.nested():
                     inst = self.hook_instances.get(inner.hook)
-                    if inst is None or _restores_state(inst) or type(inst).__module__.startswith("hookpipe."):
+                    if inst is None or stateful(inst) or type(inst).__module__.startswith("hookpipe."):
                         continue
                     where = f" ({inner.span.file}:{inner.span.line})" if inner.span is not None else ""
                     entry = f"{inner.callback} in {phase}{where}"
@@ -601,11 +607,6 @@ class TrainingLoop:
             if callable(close):
                 close()
         finish_trackers(self.accelerator)
-
-
-def _restores_state(inst: Any) -> bool:
-    """Whether a hook's state is checkpointed (``state_dict`` and ``load_state_dict``, as checkpoints look for)."""
-    return callable(getattr(inst, "state_dict", None)) and callable(getattr(inst, "load_state_dict", None))
 
 
 def _without_rng_draws(it: Iterator[Any], start: torch.Tensor | None = None) -> Iterator[Any]:
